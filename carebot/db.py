@@ -1,0 +1,85 @@
+"""The database: engine, sessions and the schema check at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the schema this version of carebot needs."""
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        # An in-memory database lives in one connection, so every session shares it.
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               poolclass=StaticPool if in_memory else None)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        if not in_memory:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """An engine and the way to open one transaction on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration, pointing at the migrations that ship with carebot."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("carebot.migrations")))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database schema up to ``revision`` (``carebot db upgrade``)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to run on a database whose schema is not the one this code expects."""
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        found = current or "empty"
+        raise SchemaOutOfDate(
+            f"The database schema is out of date ({found}, needs {head}): "
+            "run `carebot db upgrade` first."
+        )

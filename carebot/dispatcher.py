@@ -1,0 +1,372 @@
+"""The one entry point: every inbound text and every due timeout goes through here.
+
+Each runs in one database transaction: dedupe -> identify the member -> the
+flows decide (no I/O) -> apply the effects -> write the replies to the outbox
+-> keep or end the conversation -> commit. Delivery happens afterwards, from
+the outbox, so a crash never loses a reply nor half-applies a text.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from carebot.channels import SIGNAL, SMS, Inbound
+from carebot.db import Database
+from carebot.flows import goaround, router
+from carebot.flows.base import (
+    AnswerInfo,
+    Answered,
+    Context,
+    Forgotten,
+    GroupInfo,
+    HowChanged,
+    Joined,
+    LanguageChanged,
+    MembershipInfo,
+    NameChanged,
+    OptedIn,
+    OptedOut,
+    Transition,
+    Waiting,
+)
+from carebot.flows.words import Text, read
+from carebot.i18n import DEFAULT_LANGUAGE
+from carebot.models import (
+    Answer,
+    ConsentEvent,
+    Conversation,
+    Group,
+    InboundMessage,
+    Member,
+    Membership,
+    OutboxMessage,
+)
+from carebot.outbox import FINAL, enqueue, push
+from carebot.phone import normalize_phone
+
+log = logging.getLogger(__name__)
+
+
+def group_infos(session: Session) -> dict[str, GroupInfo]:
+    """Every group on this deployment, by keyword."""
+    return {
+        g.keyword: GroupInfo(g.id, g.keyword, g.name, g.timezone, g.language, g.round_schedule)
+        for g in session.scalars(select(Group))
+    }
+
+
+def current_answers(session: Session, member_id: int, now: datetime, group_id: int | None = None):
+    """The member's answers that have neither ended nor lapsed."""
+    query = select(Answer).where(
+        Answer.member_id == member_id,
+        Answer.ended_at.is_(None),
+        or_(Answer.until.is_(None), Answer.until > now),
+    )
+    if group_id is not None:
+        query = query.where(Answer.group_id == group_id)
+    return session.scalars(query.order_by(Answer.option)).all()
+
+
+def build_context(
+    session: Session,
+    member: Member,
+    channel: str,
+    now: datetime,
+    *,
+    groups: dict[str, GroupInfo] | None = None,
+    is_new: bool = False,
+) -> Context:
+    """A read-only snapshot of everything the flows may know about ``member`` now."""
+    groups = groups if groups is not None else group_infos(session)
+    by_id = {g.id: g for g in groups.values()}
+    rows = session.scalars(
+        select(Membership).where(Membership.member_id == member.id, Membership.status == "active")
+    ).all()
+    group_ids = [m.group_id for m in rows]
+    coordinators: dict[int, list[str]] = {}
+    if group_ids:
+        for group_id, name in session.execute(
+            select(Membership.group_id, Member.name)
+            .join(Member, Member.id == Membership.member_id)
+            .where(
+                Membership.group_id.in_(group_ids),
+                Membership.role == "coordinator",
+                Membership.status == "active",
+                Member.name.is_not(None),
+            )
+        ):
+            coordinators.setdefault(group_id, []).append(name)
+    memberships = tuple(
+        MembershipInfo(by_id[m.group_id], m.role, tuple(coordinators.get(m.group_id, ())))
+        for m in sorted(rows, key=lambda m: m.id)
+        if m.group_id in by_id
+    )
+    answers = tuple(
+        AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity)
+        for a in current_answers(session, member.id, now)
+        if a.group_id in group_ids
+    )
+    conversation = session.scalars(
+        select(Conversation).where(Conversation.member_id == member.id)
+    ).first()
+    waiting = None
+    if conversation is not None and (conversation.wait_until is None or conversation.wait_until > now):
+        waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data), conversation.wait_until)
+    return Context(
+        now=now,
+        channel=channel,
+        language=member.language or DEFAULT_LANGUAGE,
+        opted_out=member.opted_out,
+        name=member.name,
+        memberships=memberships,
+        answers=answers,
+        groups=groups,
+        waiting=waiting,
+        is_new=is_new,
+    )
+
+
+class Dispatcher:
+    """Runs the flows against the database, one transaction per event."""
+
+    def __init__(self, db: Database, *, default_timezone: str = "UTC") -> None:
+        self.db = db
+        self.default_timezone = default_timezone
+
+    # --- inbound -----------------------------------------------------------
+
+    def handle_inbound(self, message: Inbound) -> bool:
+        """Handle one inbound text; False when it was a duplicate or ignored."""
+        with self.db.transaction() as session:
+            logged = self._first_time(session, message)
+            if logged is None:
+                log.info("duplicate inbound ignored (channel %s)", message.channel)
+                return False
+            groups = group_infos(session)
+            text = read(message.text)
+            found = self._identify(session, message, text, groups)
+            if found is None:
+                log.info("inbound from an unusable address ignored (channel %s)", message.channel)
+                return False
+            member, is_new = found
+            logged.member_id = member.id
+            ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
+            transition = router.respond(ctx, text)
+            self._apply(session, member, ctx, transition, reply_channel=message.channel)
+            log.info("inbound handled: member %s, channel %s, %d replies",
+                     member.id, message.channel, len(transition.replies))
+            return True
+
+    def _first_time(self, session: Session, message: Inbound) -> InboundMessage | None:
+        """The dedupe row for ``message``, or None when the provider already sent it."""
+        row = InboundMessage(
+            channel=message.channel,
+            provider_id=message.provider_id[:64],
+            received_at=message.received_at,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            return None
+        return row
+
+    def _identify(
+        self, session: Session, message: Inbound, text: Text, groups: dict[str, GroupInfo]
+    ) -> tuple[Member, bool] | None:
+        phone = normalize_phone(message.sender) if message.sender else None
+        member = None
+        if message.channel == SIGNAL and message.sender_uuid:
+            member = session.scalars(select(Member).where(Member.signal_uuid == message.sender_uuid)).first()
+            if member is None and phone:
+                member = session.scalars(select(Member).where(Member.phone == phone)).first()
+                if member is not None:
+                    member.signal_uuid = message.sender_uuid
+        elif message.channel == SMS:
+            if phone is None:
+                return None
+            member = session.scalars(select(Member).where(Member.phone == phone)).first()
+        else:
+            return None
+        if member is not None:
+            return member, False
+        member = Member(
+            phone=phone,
+            signal_uuid=message.sender_uuid if message.channel == SIGNAL else None,
+            channel=message.channel,
+            language=router.initial_language(text, groups, DEFAULT_LANGUAGE),
+            created_at=message.received_at,
+        )
+        session.add(member)
+        session.flush()
+        return member, True
+
+    # --- applying a transition --------------------------------------------
+
+    def _apply(
+        self,
+        session: Session,
+        member: Member,
+        ctx: Context,
+        transition: Transition,
+        *,
+        reply_channel: str | None,
+    ) -> None:
+        now = ctx.now
+        forgotten = False
+        for effect in transition.effects:
+            match effect:
+                case Joined(group_id, wording):
+                    self._join(session, member, group_id, wording, ctx.channel, now)
+                case Answered(group_id, specs):
+                    for old in current_answers(session, member.id, now, group_id):
+                        old.ended_at = now
+                    for spec in specs:
+                        session.add(Answer(
+                            group_id=group_id, member_id=member.id, option=spec.option,
+                            since=now, until=spec.until, how=spec.how, capacity=spec.capacity,
+                        ))
+                case HowChanged(group_id, how):
+                    for current in current_answers(session, member.id, now, group_id):
+                        current.how = how
+                case OptedOut(wording):
+                    member.opted_out = True
+                    session.add(ConsentEvent(member_id=member.id, kind="opt_out",
+                                             channel=ctx.channel, wording=wording, at=now))
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.member_id == member.id, OutboxMessage.status == "pending",
+                               OutboxMessage.purpose != FINAL)
+                        .values(status="cancelled")
+                    )
+                case OptedIn(wording):
+                    member.opted_out = False
+                    session.add(ConsentEvent(member_id=member.id, kind="resubscribe",
+                                             channel=ctx.channel, wording=wording, at=now))
+                case LanguageChanged(language):
+                    member.language = language
+                case NameChanged(name):
+                    member.name = name
+                case Forgotten():
+                    forgotten = True
+        address = None
+        if reply_channel is not None:
+            address = member.signal_uuid if reply_channel == SIGNAL else member.phone
+        if forgotten:
+            self._forget(session, member)
+        elif transition.wait is not None:
+            self._keep_waiting(session, member, transition.wait, now)
+        else:
+            session.execute(delete(Conversation).where(Conversation.member_id == member.id))
+        for reply in transition.replies:
+            if address is None:
+                break
+            enqueue(
+                session,
+                member=None if forgotten else member,
+                channel=reply_channel,
+                address=address,
+                text=reply.text,
+                purpose=reply.purpose,
+                now=now,
+            )
+
+    def _join(self, session: Session, member: Member, group_id: int, wording: str, channel: str, now: datetime) -> None:
+        membership = session.scalars(
+            select(Membership).where(Membership.member_id == member.id, Membership.group_id == group_id)
+        ).first()
+        if membership is None:
+            membership = Membership(group_id=group_id, member_id=member.id, created_at=now)
+            session.add(membership)
+        membership.status = "active"
+        membership.consented_at = now
+        session.add(ConsentEvent(member_id=member.id, group_id=group_id, kind="opt_in",
+                                 channel=channel, wording=wording, at=now))
+
+    def _keep_waiting(self, session: Session, member: Member, waiting: Waiting, now: datetime) -> None:
+        conversation = session.scalars(select(Conversation).where(Conversation.member_id == member.id)).first()
+        if conversation is None:
+            conversation = Conversation(member_id=member.id)
+            session.add(conversation)
+        conversation.flow = waiting.flow
+        conversation.step = waiting.step
+        conversation.data = dict(waiting.data)
+        conversation.wait_until = waiting.until
+        conversation.updated_at = now
+
+    def _forget(self, session: Session, member: Member) -> None:
+        member_id = member.id
+        session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
+        session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
+        for model in (Answer, ConsentEvent, Conversation, Membership):
+            session.execute(delete(model).where(model.member_id == member_id))
+        session.delete(member)
+        session.flush()
+        log.info("member %s forgotten", member_id)
+
+    # --- due work ---------------------------------------------------------
+
+    def run_due(self, now: datetime) -> int:
+        """Run every timeout and lapse that has fallen due by ``now``; returns how many."""
+        done = 0
+        with self.db.transaction() as session:
+            expired = session.scalars(
+                select(Conversation.member_id).where(Conversation.wait_until <= now)
+            ).all()
+        for member_id in expired:
+            with self.db.transaction() as session:
+                member = session.get(Member, member_id)
+                conversation = session.scalars(select(Conversation).where(Conversation.member_id == member_id)).first()
+                if member is None or conversation is None or conversation.wait_until > now:
+                    continue
+                ctx = build_context(session, member, member.channel, now)
+                self._apply(session, member, ctx, router.timeout(ctx), reply_channel=None)
+                done += 1
+        done += self._lapse_answers(now)
+        return done
+
+    def _lapse_answers(self, now: datetime) -> int:
+        with self.db.transaction() as session:
+            pairs = session.execute(
+                select(Answer.member_id, Answer.group_id)
+                .where(Answer.ended_at.is_(None), Answer.until <= now)
+                .distinct()
+            ).all()
+        for member_id, group_id in pairs:
+            with self.db.transaction() as session:
+                lapsed = session.scalars(
+                    select(Answer).where(Answer.member_id == member_id, Answer.group_id == group_id,
+                                         Answer.ended_at.is_(None), Answer.until <= now)
+                ).all()
+                if not lapsed:
+                    continue
+                for answer in lapsed:
+                    answer.ended_at = answer.until
+                member = session.get(Member, member_id)
+                group = session.get(Group, group_id)
+                first = lapsed[0]
+                text = goaround.lapsed_prompt(
+                    member.language or DEFAULT_LANGUAGE, group.keyword, first.option, first.capacity
+                )
+                push(session, member, text, now, group_id, self.default_timezone)
+        return len(pairs)
+
+    def next_due(self) -> datetime | None:
+        """The earliest moment at which something is due: a timeout, a lapse, a deferred text."""
+        with self.db.transaction() as session:
+            candidates = [
+                session.scalar(select(Conversation.wait_until).order_by(Conversation.wait_until)
+                               .where(Conversation.wait_until.is_not(None)).limit(1)),
+                session.scalar(select(Answer.until).where(Answer.ended_at.is_(None), Answer.until.is_not(None))
+                               .order_by(Answer.until).limit(1)),
+                session.scalar(select(OutboxMessage.not_before).where(OutboxMessage.status == "pending")
+                               .order_by(OutboxMessage.not_before).limit(1)),
+            ]
+        found = [c for c in candidates if c is not None]
+        return min(found) if found else None

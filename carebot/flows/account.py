@@ -1,0 +1,126 @@
+"""The member's own account: STATUS, STOP, START, HELP, FORGET, LANG and NAME."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from carebot.flows.base import (
+    Context,
+    Forgotten,
+    LanguageChanged,
+    NameChanged,
+    OptedIn,
+    OptedOut,
+    Reply,
+    Transition,
+    Waiting,
+    say,
+)
+from carebot.flows.goaround import summarize
+from carebot.flows.words import FORGET, LANG, LANGUAGE_NAMES, NAME, NO, STATUS, YES, Text, is_one_of
+from carebot.i18n import render
+
+FORGET_WAIT = timedelta(hours=1)
+MAX_NAME = 20
+
+
+def _keywords(ctx: Context) -> str:
+    return ", ".join(m.group.keyword for m in ctx.memberships)
+
+
+def stop(ctx: Context, text: Text) -> Transition:
+    """STOP and its synonyms: one confirmation, then nothing at all."""
+    if ctx.opted_out:
+        return Transition()
+    return Transition(
+        replies=(Reply(render("stop.done", ctx.language), purpose="final"),),
+        effects=(OptedOut(text.words[0].upper()),),
+    )
+
+
+def start(ctx: Context, text: Text) -> Transition:
+    """START: the only word that brings a member back after STOP."""
+    if not ctx.opted_out:
+        return say(ctx, "start.already")
+    effect = OptedIn(text.words[0].upper())
+    if ctx.memberships:
+        reply = render("start.done", ctx.language, keywords=_keywords(ctx))
+    else:
+        reply = render("start.no_groups", ctx.language)
+    return Transition(replies=(Reply(reply),), effects=(effect,))
+
+
+def help_(ctx: Context, text: Text | None = None) -> Transition:
+    """HELP: what this number is, who the coordinators are, and STOP."""
+    if not ctx.memberships:
+        return say(ctx, "help.none")
+    names = sorted({n for m in ctx.memberships for n in m.coordinators})
+    coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
+    return say(ctx, "help.member", keywords=_keywords(ctx), coordinators=coordinators)
+
+
+def status(ctx: Context, text: Text) -> Transition | None:
+    """STATUS: what carebot holds for the member, group by group."""
+    if not is_one_of(text.words, STATUS):
+        return None
+    if not ctx.memberships:
+        return say(ctx, "status.none")
+    lines = []
+    for membership in ctx.memberships:
+        group = membership.group
+        answers = ctx.answers_in(group.id)
+        if answers:
+            summary = summarize(answers, ctx.language, group.tz)
+            lines.append(render("status.group", ctx.language, keyword=group.keyword, summary=summary))
+        else:
+            lines.append(render("status.no_answer", ctx.language, keyword=group.keyword))
+    return Transition(replies=(Reply("\n".join(lines)),))
+
+
+def forget(ctx: Context, text: Text) -> Transition | None:
+    """FORGET: ask for a YES before erasing everything about the member."""
+    if not is_one_of(text.words, FORGET):
+        return None
+    return Transition(
+        replies=(Reply(render("forget.ask", ctx.language)),),
+        wait=Waiting("forget", "confirm", {}, ctx.now + FORGET_WAIT),
+    )
+
+
+def forget_confirm(ctx: Context, text: Text) -> Transition | None:
+    """The answer to FORGET's question."""
+    if is_one_of(text.words, YES):
+        return Transition(
+            replies=(Reply(render("forget.done", ctx.language), purpose="final"),),
+            effects=(Forgotten(),),
+        )
+    if is_one_of(text.words, NO):
+        return say(ctx, "forget.kept")
+    return None
+
+
+def language(ctx: Context, text: Text) -> Transition | None:
+    """``LANG ES`` / ``LANG EN`` (also ``IDIOMA ESPAÑOL``): the member's language."""
+    words = text.words
+    if not words or words[0] not in LANG:
+        return None
+    chosen = LANGUAGE_NAMES.get(words[1]) if len(words) == 2 else None
+    if chosen is None:
+        return say(ctx, "lang.unknown")
+    return Transition(
+        replies=(Reply(render("lang.set", chosen)),),
+        effects=(LanguageChanged(chosen),),
+    )
+
+
+def name(ctx: Context, text: Text) -> Transition | None:
+    """``NAME Ana``: the name the member's groups see."""
+    if not text.words or text.words[0] not in NAME:
+        return None
+    chosen = text.rest(1)[:MAX_NAME].strip()
+    if not chosen:
+        return say(ctx, "name.empty")
+    return Transition(
+        replies=(Reply(render("name.set", ctx.language, name=chosen)),),
+        effects=(NameChanged(chosen),),
+    )

@@ -1,0 +1,240 @@
+"""The go-around: options 1-5, alone or together, with durations, capacity and "how".
+
+``1 5``, ``1 2w call evenings``, ``3 until dec 5``, ``2 x3``, ``HOW text after 6pm``,
+``0`` (nothing for now). A member in several groups starts with the group's
+keyword (``DMMA 1 5``). A new answer replaces the member's current one in that
+group, as it does when the circle goes around again.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from carebot.flows.base import (
+    AnswerInfo,
+    AnswerSpec,
+    Answered,
+    Context,
+    HowChanged,
+    MembershipInfo,
+    Reply,
+    Transition,
+    say,
+)
+from carebot.flows.durations import parse_duration
+from carebot.flows.join import pending_reminder
+from carebot.flows.words import HOW, NONE, Text, is_one_of
+from carebot.i18n import render, short_date
+from carebot.models import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, UNAVAILABLE
+
+MAX_HOW = 140
+MAX_CAPACITY = 20
+_OPTION_RUN = re.compile(r"^[1-5]{1,5}$")
+_CAPACITY_COMPACT = re.compile(r"^x(\d{1,2})$")
+_CAPACITY_WORDS = frozenset("max up upto hasta maximo".split())
+_PEOPLE = frozenset("people persons ppl person personas persona".split())
+
+
+class _Unreadable(Exception):
+    """The text starts like an answer but is not one: reply with ``key``."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _options_in(word: str) -> list[int] | None:
+    """``1`` -> [1]; ``15`` -> [1, 5] (typed without a space); None if not options."""
+    if _OPTION_RUN.match(word) and len(set(word)) == len(word):
+        return [int(ch) for ch in word]
+    return None
+
+
+def _capacity(words: list[str]) -> tuple[int, int] | None:
+    """(people, words used) for ``x3``, ``max 3``, ``up to 3``, ``3 people``."""
+    if not words:
+        return None
+    compact = _CAPACITY_COMPACT.match(words[0])
+    if compact:
+        return int(compact.group(1)), 1
+    if words[0] in _CAPACITY_WORDS:
+        rest = words[1:]
+        used = 1
+        if rest and rest[0] in ("to", "a"):
+            rest, used = rest[1:], 2
+        if rest and rest[0].isdigit():
+            return int(rest[0]), used + 1
+    if len(words) >= 2 and words[0].isdigit() and words[1] in _PEOPLE:
+        return int(words[0]), 2
+    return None
+
+
+def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
+    """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
+    words = text.words[start:]
+    first = words[0] if words else ""
+    if _options_in(first) is None:
+        if first.isdigit():
+            raise _Unreadable("goaround.bad_option")
+        return None
+    found: dict[int, dict] = {}
+    i = 0
+    current: list[int] = []
+    while i < len(words):
+        options = _options_in(words[i])
+        if options is not None and not _starts_modifier(words[i:], ctx.now, tz, ctx.language):
+            current = options
+            for option in options:
+                found.setdefault(option, {"until": None, "capacity": None})
+            i += 1
+            continue
+        if not current:
+            break
+        duration = parse_duration(words[i:], ctx.now, tz, ctx.language)
+        if duration is not None:
+            for option in current:
+                found[option]["until"] = duration.until
+            i += duration.used
+            continue
+        capacity = _capacity(words[i:])
+        if capacity is not None:
+            people, used = capacity
+            for option in current:
+                found[option]["capacity"] = max(1, min(people, MAX_CAPACITY))
+            i += used
+            continue
+        if words[i].isdigit() and len(words[i]) <= 2 and i == len(words) - 1:
+            raise _Unreadable("goaround.bad_option")
+        break
+    if not found:
+        return None
+    if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
+        raise _Unreadable("goaround.conflict")
+    how = text.rest(start + i)[:MAX_HOW] or None
+    return [
+        AnswerSpec(
+            option=option,
+            until=found[option]["until"],
+            how=how,
+            capacity=(found[option]["capacity"] or 1)
+            if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY)
+            else None,
+        )
+        for option in sorted(found)
+    ]
+
+
+def _starts_modifier(words: list[str], now: datetime, tz, language: str) -> bool:
+    """``2 weeks`` after an option is a duration and ``3 people`` a capacity, not options."""
+    return len(words) >= 2 and (
+        parse_duration(words, now, tz, language) is not None or _capacity(words) is not None
+    )
+
+
+def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz) -> str:
+    """One answer in plain words: "someone will reach out to you (until Dec 5, call evenings)"."""
+    phrase = option_label(answer.option, answer.capacity, language)
+    details = []
+    if answer.until is not None:
+        last_moment = answer.until.astimezone(tz) - timedelta(microseconds=1)
+        details.append(render("duration.until", language, date=short_date(last_moment, language)))
+    elif answer.option in (1, 3, 4):
+        details.append(render("duration.ongoing", language))
+    if answer.how:
+        details.append(answer.how)
+    return f"{phrase} ({', '.join(details)})" if details else phrase
+
+
+def summarize(answers, language: str, tz) -> str:
+    """Several answers in plain words, joined."""
+    return "; ".join(describe_answer(a, language, tz) for a in answers)
+
+
+def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Transition | None]:
+    """Which of the member's groups a text is about: (membership, first word after it, or a reply)."""
+    if text.words and text.words[0].upper() in ctx.groups:
+        group = ctx.groups[text.words[0].upper()]
+        membership = ctx.membership(group.id)
+        if membership is not None:
+            return membership, 1, None
+    if len(ctx.memberships) == 1:
+        return ctx.memberships[0], 0, None
+    if not ctx.memberships:
+        return None, 0, None
+    keywords = " ".join(m.group.keyword for m in ctx.memberships)
+    example = ctx.memberships[0].group.keyword
+    return None, 0, say(ctx, "goaround.which_group", keywords=keywords, example=example)
+
+
+def _not_a_member(ctx: Context) -> Transition:
+    return pending_reminder(ctx) or say(ctx, "join.none")
+
+
+def answer(ctx: Context, text: Text) -> Transition | None:
+    """A go-around answer (``1 5``, ``DMMA 3 2w``, ``0``)."""
+    membership, start, question = pick_group(ctx, text)
+    rest = text.words[start:]
+    if not rest:
+        return None
+    if not (rest[0].isdigit() or is_one_of(rest, NONE)):
+        return None
+    if question is not None:
+        return question
+    if membership is None:
+        return _not_a_member(ctx)
+    group = membership.group
+    if is_one_of(rest, NONE):
+        return Transition(
+            replies=(Reply(render("goaround.cleared", ctx.language, keyword=group.keyword)),),
+            effects=(Answered(group.id, ()),),
+        )
+    try:
+        specs = parse(ctx, text, start, group.tz)
+    except _Unreadable as unreadable:
+        return say(ctx, unreadable.key)
+    if specs is None:
+        return None
+    summary = summarize(specs, ctx.language, group.tz)
+    return Transition(
+        replies=(Reply(render("goaround.confirm", ctx.language, keyword=group.keyword, summary=summary)),),
+        effects=(Answered(group.id, tuple(specs)),),
+    )
+
+
+def how(ctx: Context, text: Text) -> Transition | None:
+    """``HOW text after 6pm``: how and when the member likes to be reached."""
+    membership, start, question = pick_group(ctx, text)
+    rest = text.words[start:]
+    if not rest or rest[0] not in HOW:
+        return None
+    if question is not None:
+        return question
+    if membership is None:
+        return _not_a_member(ctx)
+    how_text = text.rest(start + 1)[:MAX_HOW]
+    if not how_text:
+        return say(ctx, "goaround.how_empty")
+    if not ctx.answers_in(membership.group.id):
+        return say(ctx, "goaround.how_needs_answer")
+    return Transition(
+        replies=(Reply(render("goaround.how_saved", ctx.language, keyword=membership.group.keyword, how=how_text)),),
+        effects=(HowChanged(membership.group.id, how_text),),
+    )
+
+
+def option_label(option: int, capacity: int | None, language: str) -> str:
+    """An option in plain words, e.g. "you can reach out to up to 3 people"."""
+    key = f"option.{option}" + (".many" if capacity and capacity > 1 else "")
+    return render(key, language, capacity=capacity)
+
+
+def lapsed_prompt(language: str, keyword: str, option: int, capacity: int | None) -> str:
+    """What a member is asked when an answer with an end date lapses."""
+    label = option_label(option, capacity, language)
+    return render("goaround.lapsed", language, keyword=keyword, answer=label)
+
+
+def prompt(language: str, keyword: str) -> str:
+    """The go-around question itself, in one short message."""
+    return render("goaround.prompt", language, keyword=keyword)
+

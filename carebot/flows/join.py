@@ -1,0 +1,74 @@
+"""Joining a group: ``JOIN <KEYWORD>`` (or the keyword alone), a consent question, ``YES``.
+
+Before ``YES`` nothing but the question itself is ever sent to the person.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, say
+from carebot.flows.frequency import describe
+from carebot.flows.words import JOIN, NO, YES, Text, is_one_of
+from carebot.i18n import render
+
+CONSENT_WAIT = timedelta(days=7)
+
+
+def find_group(ctx: Context, word: str) -> GroupInfo | None:
+    """The group whose keyword is ``word`` (already folded), if any."""
+    return ctx.groups.get(word.upper())
+
+
+def consent_question(ctx: Context, group: GroupInfo) -> str:
+    """The exact consent question, as sent and as recorded with the consent."""
+    freq = describe(group.round_schedule, ctx.language)
+    return render("join.ask", ctx.language, group=group.name, freq=freq)
+
+
+def request(ctx: Context, text: Text) -> Transition | None:
+    """``JOIN DMMA`` or ``DMMA``: ask for consent to join that group."""
+    words = text.words
+    if words[0] in JOIN:
+        if len(words) < 2:
+            return say(ctx, "join.which")
+        group = find_group(ctx, words[1])
+        if group is None:
+            return say(ctx, "join.unknown_group", keyword=text.rest(1)[:16].upper())
+    elif len(words) == 1 and find_group(ctx, words[0]):
+        group = find_group(ctx, words[0])
+    else:
+        return None
+    if ctx.membership(group.id):
+        return say(ctx, "join.already", group=group.name)
+    return Transition(
+        replies=(Reply(consent_question(ctx, group)),),
+        wait=Waiting("join", "consent", {"group_id": group.id}, ctx.now + CONSENT_WAIT),
+    )
+
+
+def _waiting_group(ctx: Context) -> GroupInfo | None:
+    group_id = ctx.waiting.data.get("group_id") if ctx.waiting else None
+    return next((g for g in ctx.groups.values() if g.id == group_id), None)
+
+
+def consent(ctx: Context, text: Text) -> Transition | None:
+    """The answer to the consent question: ``YES`` joins, ``NO`` declines."""
+    group = _waiting_group(ctx)
+    if group is None:
+        return Transition()  # the group was removed meanwhile; nothing to join
+    if is_one_of(text.words, YES):
+        freq = describe(group.round_schedule, ctx.language)
+        return Transition(
+            replies=(Reply(render("join.welcome", ctx.language, group=group.name, freq=freq)),),
+            effects=(Joined(group.id, consent_question(ctx, group)),),
+        )
+    if is_one_of(text.words, NO):
+        return say(ctx, "join.declined", group=group.name, keyword=group.keyword)
+    return None
+
+
+def pending_reminder(ctx: Context) -> Transition | None:
+    """For a text that is not the answer: remind the person what is waiting."""
+    group = _waiting_group(ctx)
+    return say(ctx, "join.pending", group=group.name) if group else None

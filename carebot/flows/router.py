@@ -1,0 +1,103 @@
+"""What a member's text means, in the order that keeps consent safe.
+
+STOP always wins; after STOP only START and HELP are answered; then the
+conversation the member is in the middle of; then the keywords; then a kind
+word about what carebot understands. Never silence, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from carebot.flows import account, goaround, join
+from carebot.flows.base import Context, GroupInfo, Transition, say
+from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
+
+Step = Callable[[Context, Text], Transition | None]
+
+# The steps a conversation can wait in, by (flow, step).
+STEPS: dict[tuple[str, str], Step] = {
+    ("join", "consent"): join.consent,
+    ("forget", "confirm"): account.forget_confirm,
+}
+
+# Keyword handlers, tried in order when no waiting step took the text.
+HANDLERS: tuple[Step, ...] = (
+    join.request,
+    goaround.answer,
+    goaround.how,
+    account.status,
+    account.forget,
+    account.language,
+    account.name,
+)
+
+# A pending join survives other texts (the person may ask HELP first);
+# every other waiting question is dropped once the member moves on.
+SURVIVES_OTHER_TEXTS = frozenset({"join"})
+
+
+def respond(ctx: Context, text: Text) -> Transition:
+    """The transition for one inbound text."""
+    words = text.words
+    if is_stop(words):
+        return account.stop(ctx, text)
+    if ctx.opted_out:
+        if is_one_of(words, START):
+            return account.start(ctx, text)
+        if is_one_of(words, HELP):
+            return account.help_(ctx)
+        return Transition()  # after STOP, nothing but START and HELP is answered
+    if is_one_of(words, START):
+        return _keep_waiting(ctx, account.start(ctx, text))
+    if is_one_of(words, HELP):
+        return _keep_waiting(ctx, account.help_(ctx))
+    if ctx.waiting is not None and words:
+        step = STEPS.get((ctx.waiting.flow, ctx.waiting.step))
+        result = step(ctx, text) if step else None
+        if result is not None:
+            return result
+    if words:
+        for handler in HANDLERS:
+            result = handler(ctx, text)
+            if result is not None:
+                return _keep_waiting(ctx, result)
+    return _keep_waiting(ctx, _nothing_matched(ctx, text))
+
+
+def _nothing_matched(ctx: Context, text: Text) -> Transition:
+    if ctx.waiting is not None and ctx.waiting.flow == "join":
+        return join.pending_reminder(ctx) or say(ctx, "fallback")
+    if is_one_of(text.words, YES):
+        return say(ctx, "yes.nothing")
+    if is_one_of(text.words, NO):
+        return say(ctx, "no.nothing")
+    return say(ctx, "fallback")
+
+
+def _keep_waiting(ctx: Context, result: Transition) -> Transition:
+    waiting = ctx.waiting
+    if result.wait is None and waiting is not None and waiting.flow in SURVIVES_OTHER_TEXTS:
+        return replace(result, wait=waiting)
+    return result
+
+
+def timeout(ctx: Context) -> Transition:
+    """A waiting question ran out of time: it simply ends, with nothing sent.
+
+    (The consent question and FORGET's question both lapse quietly: carebot
+    does not write to someone who has not consented, nor nag about erasure.)
+    """
+    return Transition()
+
+
+def initial_language(text: Text, groups: dict[str, GroupInfo], default: str) -> str:
+    """The language to greet a newcomer in: Spanish words, or the named group's language."""
+    if looks_spanish(text.words):
+        return "es"
+    for word in text.words[:2]:
+        group = groups.get(word.upper())
+        if group is not None:
+            return group.language
+    return default

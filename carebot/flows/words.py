@@ -1,0 +1,120 @@
+"""What members type, cleaned and recognized: the vocabulary in English and Spanish.
+
+Case, surrounding spaces, punctuation and accents do not matter for commands;
+the free text a member writes (their "how") keeps its own characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_TEXT = 1000  # longer texts are read up to here; nothing a member needs is longer
+
+# Invisible characters that change nothing a member meant: bidi marks, zero-width
+# joiners, variation selectors and the keycap that turns "1" into an emoji.
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
+     0x2066, 0x2067, 0x2068, 0x2069, 0x061C, 0xFEFF, 0xFE0E, 0xFE0F, 0x20E3]
+)
+_SPACES = re.compile(r"\s+")
+_EDGE_PUNCT = re.compile(r"^[^\w@]+|[^\w]+$")
+
+
+def clean(text: str) -> str:
+    """The member's text with control and invisible characters removed, spaces folded."""
+    text = text[: MAX_TEXT * 2].translate(_INVISIBLE)
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    return _SPACES.sub(" ", text).strip()[:MAX_TEXT]
+
+
+def fold(word: str) -> str:
+    """A word as commands compare it: lower case, accents gone, edge punctuation gone."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _EDGE_PUNCT.sub("", plain)
+
+
+_WORD = re.compile(r"[^\s,;]+")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A member's text, cleaned, with its folded words and where each one starts."""
+
+    raw: str
+    words: list[str]
+    starts: list[int]
+
+    def rest(self, index: int) -> str:
+        """The member's own text from word ``index`` on, as they wrote it."""
+        return self.raw[self.starts[index]:].strip() if index < len(self.words) else ""
+
+
+def read(text: str) -> Text:
+    """Clean ``text`` and split it into folded words (commas count as spaces)."""
+    raw = clean(text)
+    words, starts = [], []
+    for match in _WORD.finditer(raw):
+        folded = fold(match.group())
+        if folded:
+            words.append(folded)
+            starts.append(match.start())
+    return Text(raw, words, starts)
+
+
+def _words(*groups: str) -> frozenset[str]:
+    return frozenset(w for g in groups for w in g.split())
+
+
+# STOP and its usual synonyms. The strong ones stop whatever follows them
+# ("stop texting me"); the softer ones only when they are the whole text.
+STOP_STRONG = _words("stop stopall unsubscribe optout parar alto baja desuscribir")
+STOP_ALONE = _words("cancel end quit revoke cancelar salir basta detener para")
+FILLER = _words("please pls plz now por favor ya porfa")
+START = _words("start unstop resume subscribe comenzar iniciar empezar alta reanudar")
+HELP = _words("help info ayuda informacion")
+YES = _words("yes y yeah yep yup ok okay sure si claro dale vale")
+NO = _words("no n nope nah")
+STATUS = _words("status estado")
+FORGET = _words("forget olvidar olvidame borrar borrame")
+LANG = _words("lang language idioma lengua")
+JOIN = _words("join unirme unir entrar")
+HOW = _words("how como")
+NAME = _words("name nombre")
+NONE = _words("0 none nothing nada ninguno ninguna")
+
+LANGUAGE_NAMES = {
+    "en": "en", "english": "en", "ingles": "en",
+    "es": "es", "spanish": "es", "espanol": "es", "castellano": "es",
+}
+# Command words that only a Spanish speaker would use: a newcomer who uses one
+# is answered in Spanish from the first reply.
+SPANISH_WORDS = _words(
+    "parar alto baja desuscribir cancelar salir basta detener comenzar iniciar empezar "
+    "alta reanudar ayuda informacion si claro dale vale estado olvidar olvidame borrar "
+    "borrame idioma lengua unirme unir entrar como nombre nada ninguno ninguna hola"
+)
+
+
+def is_stop(words: list[str]) -> bool:
+    """True when the text asks carebot to stop writing."""
+    meaningful = [w for w in words if w not in FILLER]
+    if not meaningful:
+        return False
+    if meaningful[0] in STOP_STRONG:
+        return True
+    return len(meaningful) == 1 and meaningful[0] in STOP_ALONE
+
+
+def is_one_of(words: list[str], vocabulary: frozenset[str]) -> bool:
+    """True when the whole text, fillers aside, is one word of ``vocabulary``."""
+    meaningful = [w for w in words if w not in FILLER]
+    return len(meaningful) == 1 and meaningful[0] in vocabulary
+
+
+def looks_spanish(words: list[str]) -> bool:
+    """True when the text uses a command word only Spanish uses."""
+    return any(w in SPANISH_WORDS for w in words)

@@ -1,0 +1,132 @@
+"""Setting groups up: the one place groups and already-consented members are created."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carebot.flows import words
+from carebot.i18n import LANGUAGES
+from carebot.models import ConsentEvent, Group, Member, Membership
+from carebot.phone import normalize_phone
+
+MAX_GROUP_NAME = 40
+MAX_MEMBER_NAME = 20
+_KEYWORD = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
+RESERVED = {
+    w.upper()
+    for vocabulary in (words.STOP_STRONG, words.STOP_ALONE, words.START, words.HELP, words.YES,
+                       words.NO, words.STATUS, words.FORGET, words.LANG, words.JOIN, words.HOW,
+                       words.NAME, words.NONE)
+    for w in vocabulary
+}
+DEFAULT_SCHEDULE = "0 10 * * mon"
+
+
+class GroupError(ValueError):
+    """A group or member setting that cannot be used, with the reason in plain words."""
+
+
+def check_schedule(schedule: str, timezone: str) -> None:
+    """Raise GroupError unless ``schedule`` is a five-field crontab."""
+    try:
+        CronTrigger.from_crontab(schedule, timezone=timezone)
+    except ValueError as error:
+        raise GroupError(f"the round schedule {schedule!r} is not a crontab ({error})") from None
+
+
+def add_group(
+    session: Session,
+    *,
+    keyword: str,
+    name: str,
+    timezone: str = "UTC",
+    language: str = "en",
+    round_schedule: str | None = None,
+    crisis_resources: str = "",
+    now: datetime,
+) -> Group:
+    """Create a group after checking every setting."""
+    keyword = keyword.strip().upper()
+    if not _KEYWORD.match(keyword):
+        raise GroupError("a keyword is 2-16 letters or digits, starting with a letter")
+    if keyword in RESERVED:
+        raise GroupError(f"{keyword} is a word carebot already understands; pick another keyword")
+    if session.scalar(select(Group.id).where(Group.keyword == keyword)):
+        raise GroupError(f"there is already a group with the keyword {keyword}")
+    name = name.strip()
+    if not name or len(name) > MAX_GROUP_NAME:
+        raise GroupError(f"a group name is 1-{MAX_GROUP_NAME} characters")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise GroupError(f"unknown timezone {timezone!r} (use e.g. America/Chicago)") from None
+    if language not in LANGUAGES:
+        raise GroupError(f"language must be one of {', '.join(LANGUAGES)}")
+    schedule = round_schedule or DEFAULT_SCHEDULE
+    check_schedule(schedule, timezone)
+    group = Group(
+        keyword=keyword, name=name, timezone=timezone, language=language,
+        round_schedule=schedule, crisis_resources=crisis_resources, created_at=now,
+        quiet_start=20, quiet_end=9,
+    )
+    session.add(group)
+    session.flush()
+    return group
+
+
+def add_member(
+    session: Session,
+    *,
+    keyword: str,
+    phone: str | None,
+    signal_uuid: str | None = None,
+    channel: str = "sms",
+    name: str | None = None,
+    language: str | None = None,
+    coordinator: bool = False,
+    now: datetime,
+) -> Member:
+    """Add someone who has already joined and consented (set-up and transcripts)."""
+    group = session.scalars(select(Group).where(Group.keyword == keyword.upper())).first()
+    if group is None:
+        raise GroupError(f"no group with the keyword {keyword.upper()}")
+    number = normalize_phone(phone) if phone else None
+    if phone and number is None:
+        raise GroupError(f"{phone} is not a valid phone number")
+    if name is not None and not 0 < len(name.strip()) <= MAX_MEMBER_NAME:
+        raise GroupError(f"a member name is 1-{MAX_MEMBER_NAME} characters")
+    if language is not None and language not in LANGUAGES:
+        raise GroupError(f"language must be one of {', '.join(LANGUAGES)}")
+    member = None
+    if signal_uuid:
+        member = session.scalars(select(Member).where(Member.signal_uuid == signal_uuid)).first()
+    if member is None and number:
+        member = session.scalars(select(Member).where(Member.phone == number)).first()
+    if member is None:
+        member = Member(phone=number, signal_uuid=signal_uuid, channel=channel, created_at=now,
+                        language=language or group.language)
+        session.add(member)
+        session.flush()
+    if name:
+        member.name = name.strip()
+    if language:
+        member.language = language
+    membership = session.scalars(
+        select(Membership).where(Membership.member_id == member.id, Membership.group_id == group.id)
+    ).first()
+    if membership is None:
+        membership = Membership(group_id=group.id, member_id=member.id, created_at=now)
+        session.add(membership)
+    membership.status = "active"
+    membership.role = "coordinator" if coordinator else "member"
+    membership.consented_at = now
+    session.add(ConsentEvent(member_id=member.id, group_id=group.id, kind="opt_in", channel=channel,
+                             wording="added by the group's set-up, having consented in person", at=now))
+    session.flush()
+    return member

@@ -1,0 +1,219 @@
+"""The data model: what carebot keeps, and nothing more than the care needs.
+
+Times are stored as naive UTC (SQLite has no time zones) and come back as
+aware UTC datetimes through :class:`UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime column that always holds UTC, whatever the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+# The five go-around options, in the order the zine gives them.
+REACH_OUT_TO_ME = 1
+I_CAN_REACH_OUT = 2
+UNAVAILABLE = 3
+WANT_COMPANY = 4
+CAN_KEEP_COMPANY = 5
+OPTIONS = (1, 2, 3, 4, 5)
+
+
+class Group(Base):
+    """A mutual-aid group served by this deployment, told apart by its keyword."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    # A five-field crontab in the group's timezone, e.g. "0 10 * * mon".
+    round_schedule: Mapped[str] = mapped_column(String(64), default="0 10 * * mon")
+    next_round_at: Mapped[datetime | None]
+    quiet_start: Mapped[int] = mapped_column(Integer, default=20)  # hour, local time
+    quiet_end: Mapped[int] = mapped_column(Integer, default=9)
+    # The group's own non-police crisis resources, one short line each.
+    crisis_resources: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="group")
+
+
+class Member(Base):
+    """A person who has texted carebot, on SMS, Signal or both."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # E.164, normalized with phonenumbers; unique so one person is one member.
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    signal_uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16), default="sms")  # where bot-started texts go
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="member", cascade="all, delete-orphan"
+    )
+
+
+class Membership(Base):
+    """A member's place in one group: their role and whether they consented."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("group_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")  # member | coordinator
+    status: Mapped[str] = mapped_column(String(16), default="active")  # invited | active | left
+    consented_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    group: Mapped[Group] = relationship(back_populates="memberships")
+    member: Mapped[Member] = relationship(back_populates="memberships")
+
+
+class ConsentEvent(Base):
+    """When, how and with which wording a member gave or withdrew consent."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # opt_in | opt_out | resubscribe
+    channel: Mapped[str] = mapped_column(String(16))
+    wording: Mapped[str] = mapped_column(Text)  # the exact question or keyword consented to
+    at: Mapped[datetime]
+
+
+class Answer(Base):
+    """One go-around answer of a member in a group, current until ended or lapsed."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        Index("ix_answers_current", "group_id", "member_id", "ended_at"),
+        Index("ix_answers_until", "until", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    option: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]  # None: ongoing
+    how: Mapped[str | None] = mapped_column(String(160))
+    capacity: Mapped[int | None] = mapped_column(Integer)  # options 2 and 5: how many people
+    ended_at: Mapped[datetime | None]  # replaced, lapsed or withdrawn
+
+
+class Conversation(Base):
+    """The one conversation a member is in the middle of, if any."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    wait_until: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """The dedupe log: one row per provider message, so a retry never acts twice."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxMessage(Base):
+    """A text to deliver, written in the same transaction as the change that caused it.
+
+    ``purpose`` decides what the sender re-checks at send time:
+    ``reply`` answers the member's own text and goes at once; ``push`` is started by
+    carebot and needs consent and daytime; ``final`` (the STOP and FORGET
+    confirmations) goes even though consent has just ended.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

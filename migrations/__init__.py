@@ -1,0 +1,1 @@
+"""Alembic migrations for carebot's database (shipped as carebot.migrations)."""
