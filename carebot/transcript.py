@@ -26,12 +26,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
+
 from carebot.channels import SIGNAL, SMS
 from carebot.channels.sim import Delivered, SimNetwork
 from carebot.db import Database
 from carebot.dispatcher import Dispatcher
 from carebot.groups import GroupError, add_group, add_member
-from carebot.models import Base
+from carebot.models import Base, Member
 from carebot.scheduler import tick
 
 DEFAULT_START = (2026, 3, 2, 12, 0)  # a Monday, midday
@@ -82,7 +84,6 @@ class Simulation:
         self.echo = echo
         self.now: datetime | None = None
         self.tz: ZoneInfo | None = None
-        self.names: dict[str, str] = {}
         self._echoed = 0
 
     # --- the clock --------------------------------------------------------
@@ -191,8 +192,6 @@ class Simulation:
                 )
         except GroupError as error:
             raise TranscriptError(str(error)) from None
-        if "name" in named:
-            self.names[address] = named["name"]
 
     async def _at(self, statement: str) -> None:
         try:
@@ -239,7 +238,9 @@ class Simulation:
         return now.strftime("%a %H:%M")
 
     def _who(self, address: str) -> str:
-        name = self.names.get(address)
+        number = address.removeprefix("signal:")
+        with self.db.transaction() as session:
+            name = session.scalar(select(Member.name).where(Member.phone == number))
         return f"{name} ({address})" if name else address
 
     def _echo_deliveries(self) -> None:

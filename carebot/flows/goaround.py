@@ -99,8 +99,10 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
         capacity = _capacity(words[i:])
         if capacity is not None:
             people, used = capacity
-            for option in current:
-                found[option]["capacity"] = max(1, min(people, MAX_CAPACITY))
+            # "2 5 x2": the number covers every offer so far, not only the last one.
+            for option in found:
+                if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY):
+                    found[option]["capacity"] = max(1, min(people, MAX_CAPACITY))
             i += used
             continue
         if words[i].isdigit() and len(words[i]) <= 2 and i == len(words) - 1:
