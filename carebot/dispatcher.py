@@ -34,7 +34,7 @@ from carebot.flows.base import (
     Transition,
     Waiting,
 )
-from carebot.flows.words import Text, read
+from carebot.flows.words import Text, looks_spanish, read
 from carebot.i18n import DEFAULT_LANGUAGE
 from carebot.models import (
     Answer,
@@ -120,7 +120,7 @@ def build_context(
     return Context(
         now=now,
         channel=channel,
-        language=member.language or DEFAULT_LANGUAGE,
+        language=member.language or (memberships[0].group.language if memberships else DEFAULT_LANGUAGE),
         opted_out=member.opted_out,
         name=member.name,
         memberships=memberships,
@@ -154,6 +154,8 @@ class Dispatcher:
                 log.info("inbound from an unusable address ignored (channel %s)", message.channel)
                 return False
             member, is_new = found
+            if member.language is None and looks_spanish(text.words):
+                member.language = "es"  # they write Spanish and never chose: answer in Spanish
             logged.member_id = member.id
             ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
             transition = router.respond(ctx, text)
@@ -200,7 +202,7 @@ class Dispatcher:
             phone=phone,
             signal_uuid=message.sender_uuid if message.channel == SIGNAL else None,
             channel=message.channel,
-            language=router.initial_language(text, groups, DEFAULT_LANGUAGE),
+            language=router.initial_language(text, groups),
             created_at=message.received_at,
         )
         session.add(member)

@@ -53,10 +53,13 @@ def start(ctx: Context, text: Text) -> Transition:
 def help_(ctx: Context, text: Text | None = None) -> Transition:
     """HELP: what this number is, who the coordinators are, and STOP."""
     if not ctx.memberships:
-        return say(ctx, "help.none")
-    names = sorted({n for m in ctx.memberships for n in m.coordinators})
-    coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
-    return say(ctx, "help.member", keywords=_keywords(ctx), coordinators=coordinators)
+        text = render("help.none", ctx.language)
+    else:
+        names = sorted({n for m in ctx.memberships for n in m.coordinators})
+        coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
+        text = render("help.member", ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
+    # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
+    return Transition(replies=(Reply(text, purpose="final" if ctx.opted_out else "reply"),))
 
 
 def status(ctx: Context, text: Text) -> Transition | None:

@@ -92,12 +92,15 @@ def timeout(ctx: Context) -> Transition:
     return Transition()
 
 
-def initial_language(text: Text, groups: dict[str, GroupInfo], default: str) -> str:
-    """The language to greet a newcomer in: Spanish words, or the named group's language."""
+def initial_language(text: Text, groups: dict[str, GroupInfo]) -> str | None:
+    """A newcomer's language, when their first text tells: Spanish words, or a group they name.
+
+    None leaves it open: they are answered in their group's language until they choose.
+    """
     if looks_spanish(text.words):
         return "es"
     for word in text.words[:2]:
         group = groups.get(word.upper())
         if group is not None:
             return group.language
-    return default
+    return None

@@ -1,0 +1,71 @@
+"""Every message fits the phones members have: one SMS segment in English unless it lists data."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from carebot.groups import MAX_GROUP_NAME, MAX_MEMBER_NAME
+from carebot.i18n import LANGUAGES, catalog, render, template_keys
+from carebot.sms import is_gsm7, segments
+
+LONG = {
+    "group": "G" * MAX_GROUP_NAME,
+    "keyword": "K" * 16,
+    "name": "N" * MAX_MEMBER_NAME,
+    "freq": "monthly on day 28 at 10:00",
+    "day": "Wednesday",
+    "time": "10:00",
+    "date": "Sep 30",
+    "capacity": 20,
+    "answer": "you can keep up to 20 people company",
+    "example": "K" * 16,
+    "how": "x" * 140,
+    "summary": "someone will reach out to you (until Sep 30, call evenings)",
+    "keywords": ", ".join(["K" * 16] * 3),
+    "coordinators": ", ".join(["N" * MAX_MEMBER_NAME] * 3),
+}
+# Messages that list the member's own data may run longer, but stay within a few segments.
+LISTS_DATA = {"goaround.confirm", "goaround.how_saved", "goaround.which_group", "status.group",
+              "help.member", "start.done"}
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("key", template_keys())
+def test_english_fits_one_segment_with_long_names(key: str) -> None:
+    text = render(key, "en", **LONG)
+    assert is_gsm7(text), f"{key} has a character outside GSM-7, which cuts a segment to 70"
+    limit = 3 if key in LISTS_DATA else 1
+    assert segments(text) <= limit, f"{key} takes {segments(text)} segments: {text!r}"
+
+
+@pytest.mark.parametrize("key", template_keys())
+def test_spanish_exists_with_the_same_placeholders_and_stays_short(key: str) -> None:
+    english, spanish = catalog("en")[key], catalog("es").get(key)
+    assert spanish, f"{key} has no Spanish translation"
+    assert fields(spanish) == fields(english)
+    assert segments(render(key, "es", **LONG)) <= (4 if key in LISTS_DATA else 3)
+
+
+def test_no_catalog_has_keys_the_english_one_lacks() -> None:
+    for language in LANGUAGES:
+        assert set(catalog(language)) <= set(template_keys())
+
+
+def test_segments_counts_gsm7_and_ucs2() -> None:
+    assert segments("a" * 160) == 1 and segments("a" * 161) == 2 and segments("a" * 306) == 2
+    assert segments("é" * 160) == 1  # é is in GSM-7
+    assert segments("á" * 70) == 1 and segments("á" * 71) == 2  # á is not
+    assert segments("🌻" * 35) == 1 and segments("🌻" * 36) == 2  # an emoji is two UTF-16 units
+    assert segments("€" * 80) == 1 and segments("€" * 81) == 2  # € takes two septets
+
+
+def test_no_template_mentions_police_or_emergency_numbers() -> None:
+    for language in LANGUAGES:
+        for key, text in catalog(language).items():
+            assert not re.search(r"\b(911|police|polic[ií]a)\b", text, re.IGNORECASE), key

@@ -1,0 +1,107 @@
+"""Every transcript under tests/transcripts passes, and the runner reports failures the contract's way."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from carebot.cli import main
+from carebot.transcript import run_file, run_lines
+from tests.conftest import TRANSCRIPTS
+
+FILES = sorted(TRANSCRIPTS.glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_transcript_passes(path: Path) -> None:
+    failure = asyncio.run(run_file(path))
+    assert failure is None, str(failure)
+
+
+def test_cli_exits_0_when_every_file_passes() -> None:
+    result = CliRunner().invoke(main, ["transcript", str(FILES[0]), str(FILES[1])])
+    assert result.exit_code == 0, result.output
+    assert "2 passed, 0 failed" in result.output
+
+
+def test_cli_prints_first_failing_line_of_each_file_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text(
+        'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago\n'
+        "member DMMA +15155550101 name=Ana\n"
+        "+15155550101 > 1\n"
+        "+15155550101 < something carebot never says\n"
+        "+15155550101 < nor this\n"
+    )
+    worse = tmp_path / "worse.txt"
+    worse.write_text("this is not a statement\n")
+    result = CliRunner().invoke(main, ["transcript", str(bad), str(FILES[0]), str(worse)])
+    assert result.exit_code == 1
+    assert f"{bad}:4: +15155550101 < something carebot never says" in result.output
+    assert "nor this" not in result.output
+    assert f"{worse}:1: this is not a statement" in result.output
+    assert "1 passed, 2 failed" in result.output
+
+
+def run(text: str):
+    return asyncio.run(run_lines(text.strip().splitlines()))
+
+
+def test_a_match_marks_it_and_every_earlier_unread_message_read() -> None:
+    failure = run("""
+group DMMA name="Des Moines Mutual Aid" tz=America/Chicago
+member DMMA +15155550101 name=Ana
++15155550101 > 1
++15155550101 > 5
++15155550101 < keep someone company
++15155550101 < reach out to you
+""")
+    assert failure is not None and failure.line_number == 6
+
+
+def test_quiet_fails_when_something_is_unread() -> None:
+    failure = run("""
+group DMMA name="Des Moines Mutual Aid" tz=America/Chicago
+member DMMA +15155550101 name=Ana
++15155550101 > 1
+quiet +15155550101
+""")
+    assert failure is not None and "reach out" in failure.reason
+
+
+def test_the_clock_never_goes_backwards() -> None:
+    failure = run("""
+group DMMA name="Des Moines Mutual Aid" tz=America/Chicago
+at 2026-03-02 09:00
+at 2026-03-01 09:00
+""")
+    assert failure is not None and failure.line_number == 3 and "backwards" in failure.reason
+
+
+def test_matching_is_case_insensitive_search_and_comments_are_ignored() -> None:
+    assert run("""
+# a comment
+group DMMA name="Des Moines Mutual Aid" tz=America/Chicago   # trailing comment
+member DMMA +15155550101 name=Ana
+
++15155550101 > 1 call evenings     # an SMS
++15155550101 < REACH OUT.*EVENINGS # a pattern
+""") is None
+
+
+def test_at_is_in_the_first_groups_timezone() -> None:
+    # 20:30 in Chicago is quiet time: the lapse question waits for 09:00 Chicago time.
+    assert run("""
+group DMMA name="Des Moines Mutual Aid" tz=America/Chicago
+member DMMA +15155550101 name=Ana
+at 2026-03-02 10:00
++15155550101 > 3 until mar 3
++15155550101 < until Mar 3
+at 2026-03-04 08:59
+quiet +15155550101
+at 2026-03-04 09:00
++15155550101 < has ended
+""") is None
