@@ -105,9 +105,6 @@ def _date(words: list[str], today: date, month_first: bool) -> tuple[date, int] 
         return None
     months, weekdays = _month_numbers(), _weekday_numbers()
     first = words[0]
-    if first in weekdays:
-        ahead = (weekdays[first] - today.weekday()) % 7 or 7
-        return today + timedelta(days=ahead), 1
     slashed = _SLASHED.match(first)
     if slashed:
         a, b = int(slashed.group(1)), int(slashed.group(2))
@@ -128,6 +125,10 @@ def _date(words: list[str], today: date, month_first: bool) -> tuple[date, int] 
         if rest and rest[0] in months:
             found = _next_occurrence(months[rest[0]], int(ordinal.group(1)), today)
             return (found, used + 1) if found else None
+    # Weekdays last: "mar" is March before it is martes.
+    if first in weekdays:
+        ahead = (weekdays[first] - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead), 1
     return None
 
 
@@ -156,4 +157,5 @@ def parse_duration(
     days, used = span
     if not 0 < days <= MAX_DAYS:
         return None
-    return Duration(now + timedelta(days=days), lead + used)
+    # Wall-clock arithmetic in the group's zone: "2w" ends at the same local hour across DST.
+    return Duration(now.astimezone(tz) + timedelta(days=days), lead + used)
