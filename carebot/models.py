@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -101,6 +102,8 @@ class Member(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16), default="sms")  # where bot-started texts go
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The provider says this number can never receive texts (Twilio 21211/21614).
+    phone_unusable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -199,7 +202,10 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        Index("ix_outbox_provider_id", "provider_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int | None] = mapped_column(
@@ -210,10 +216,14 @@ class OutboxMessage(Base):
     address: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final
+    # pending -> sending (claimed) -> sent | pending (retry) | failed; or cancelled.
     status: Mapped[str] = mapped_column(String(16), default="pending")
     not_before: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_id: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(32))
+    # What the provider last reported (queued, sent, delivered, undelivered, failed); only moves forward.
+    provider_status: Mapped[str | None] = mapped_column(String(16))
+    claimed_at: Mapped[datetime | None]  # when the sender last took the row to send it
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

@@ -1,24 +1,41 @@
 """The transactional outbox: texts are rows first, deliveries second.
 
 ``enqueue`` writes a row in the same transaction as the change that caused it.
-``deliver_due`` sends due rows one at a time and re-checks, at send time, what
-may have changed since: consent (STOP always wins) and quiet hours.
+``deliver_due`` sends due rows and re-checks, at send time, what may have
+changed since: consent (STOP always wins), a number known to be unusable, and
+quiet hours. ``apply_status`` takes the provider's delivery reports.
+
+The guarantee, for every row, whatever crashes and wherever:
+
+* A row is claimed (``pending`` -> ``sending``, committed) before the provider
+  is asked, and marked ``sent`` with the provider's id after it answers.
+* A crash (or a timeout) between the claim and that commit leaves the row in
+  ``sending``. ``recover_sending`` looks at such rows once they are
+  ``STUCK_AFTER`` old: if the provider has the text (a status callback naming
+  the row's id arrived, or the channel's ``find_sent`` finds it at the
+  provider) the row becomes ``sent`` with that id; otherwise it goes back to
+  ``pending`` and is sent again.
+* So a row is never lost, and is never sent twice when the provider took it
+  and can say so. The one residual risk is a provider that took a text, never
+  reports it and cannot be asked (a channel without ``find_sent``): that row
+  is sent again, at-least-once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from carebot.channels import SIGNAL, Channel, SendError
+from carebot.channels import SIGNAL, SMS, Channel, Sent, SendError, StatusUpdate
 from carebot.db import Database
-from carebot.models import Group, Member, Membership, OutboxMessage
+from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage
 from carebot.quiet import next_daytime
 
 log = logging.getLogger(__name__)
@@ -26,6 +43,11 @@ log = logging.getLogger(__name__)
 REPLY, PUSH, FINAL = "reply", "push", "final"
 MAX_ATTEMPTS = 6
 BASE_BACKOFF = timedelta(seconds=30)
+# Longer than any send can take (the HTTP timeout and a bounded pass), so a row
+# still in flight is never mistaken for one a crash left behind.
+STUCK_AFTER = timedelta(minutes=5)
+# How far before the claim to look at the provider for a text it may have taken.
+LOOKUP_MARGIN = timedelta(minutes=2)
 
 
 def address_on(member: Member, channel: str) -> str | None:
@@ -102,6 +124,8 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
     member = session.get(Member, row.member_id) if row.member_id else None
     if member is None or member.opted_out:
         return "cancelled"
+    if row.channel == SMS and member.phone_unusable:
+        return "cancelled"
     if row.purpose != PUSH:
         return None
     if row.group_id is not None:
@@ -137,6 +161,30 @@ def backoff(attempts: int) -> timedelta:
     return delay + delay * random.random() * 0.25
 
 
+class Pacer:
+    """Spaces sends on one sender number to at most ``rate`` a second.
+
+    Each caller reserves the next free slot before it sleeps, so concurrent
+    senders share the rate instead of each taking all of it.
+    """
+
+    def __init__(self, rate: float, *, time=None, sleep=asyncio.sleep) -> None:
+        if rate <= 0:
+            raise ValueError("the send rate must be above zero")
+        self.interval = 1.0 / rate
+        self._time = time or (lambda: asyncio.get_running_loop().time())
+        self._sleep = sleep
+        self._next = float("-inf")
+
+    async def wait(self) -> None:
+        """Return when the next send may go."""
+        now = self._time()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
 async def deliver_due(
     db: Database,
     channels: Mapping[str, Channel],
@@ -144,55 +192,225 @@ async def deliver_due(
     *,
     default_tz: str = "UTC",
     limit: int = 500,
+    concurrency: int = 1,
 ) -> int:
-    """Send every due outbox row; returns how many the providers accepted."""
+    """Send every due outbox row; returns how many the providers accepted.
+
+    A channel with a ``pacer`` attribute (a :class:`Pacer`) is paced by it.
+    With ``concurrency`` above 1, texts to different addresses go in parallel;
+    texts to one address always go one after another, in order.
+    """
     with db.transaction() as session:
-        ids = due_ids(session, now, limit)
-    sent = 0
-    for row_id in ids:
-        with db.transaction() as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status != "pending":
-                continue
-            verdict = _may_send(session, row, now, default_tz)
-            if verdict == "cancelled":
-                row.status = "cancelled"
-                continue
-            if isinstance(verdict, datetime):
-                row.not_before = verdict
-                continue
-            channel = channels.get(row.channel)
-            if channel is None:
-                row.not_before = now + BASE_BACKOFF
-                log.warning("no channel %s configured for outbox row %s", row.channel, row.id)
-                continue
-            row.status = "sending"
-            row.attempts += 1
-            address, body = row.address, row.body
-        try:
-            result = await channel.send(address, body, row_id)
-        except SendError as error:
-            _record_failure(db, row_id, error, now)
-            continue
-        with db.transaction() as session:
-            row = session.get(OutboxMessage, row_id)
+        due = session.execute(
+            select(OutboxMessage.id, OutboxMessage.address)
+            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+    if concurrency <= 1:
+        sent = 0
+        for row_id, _ in due:
+            sent += await _deliver_one(db, channels, row_id, now, default_tz)
+        return sent
+    lanes: dict[str, list[int]] = {}
+    for row_id, address in due:
+        lanes.setdefault(address, []).append(row_id)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def lane(ids: list[int]) -> int:
+        async with gate:
+            return sum([await _deliver_one(db, channels, row_id, now, default_tz) for row_id in ids])
+
+    return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
+
+
+def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Channel], now: datetime, default_tz: str) -> bool:
+    """Whether ``row`` may go now; records why not (cancelled, deferred) when it may not."""
+    if row is None or row.status != "pending":
+        return False
+    verdict = _may_send(session, row, now, default_tz)
+    if verdict == "cancelled":
+        row.status = "cancelled"
+        return False
+    if isinstance(verdict, datetime):
+        row.not_before = verdict
+        return False
+    if row.channel not in channels:
+        row.not_before = now + BASE_BACKOFF
+        log.warning("no channel %s configured for outbox row %s", row.channel, row.id)
+        return False
+    return True
+
+
+async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> int:
+    with db.transaction() as session:
+        row = session.get(OutboxMessage, row_id)
+        if not _ready(session, row, channels, now, default_tz):
+            return 0
+        channel = channels[row.channel]
+    pacer = getattr(channel, "pacer", None)
+    if pacer is not None:
+        await pacer.wait()
+    with db.transaction() as session:
+        # Checked again after the wait: a STOP may have come in meanwhile.
+        row = session.get(OutboxMessage, row_id)
+        if not _ready(session, row, channels, now, default_tz):
+            return 0
+        # A conditional update, so two senders can never both claim the row.
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            return 0
+        address, body = row.address, row.body
+    try:
+        result = await channel.send(address, body, row_id)
+    except SendError as error:
+        _record_failure(db, row_id, error, now)
+        return 0
+    _record_sent(db, row_id, result, now)
+    return 1
+
+
+def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None:
+    with db.transaction() as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            return  # forgotten (FORGET) while the text was on its way
+        if row.status == "sending":
             row.status = "sent"
-            row.provider_id = result.provider_id
             row.sent_at = now
-        sent += 1
-    return sent
+        # A fast status callback may have recorded the id already; it is the same one.
+        row.provider_id = row.provider_id or result.provider_id
+        log.info("outbox row %s sent", row_id)
 
 
 def _record_failure(db: Database, row_id: int, error: SendError, now: datetime) -> None:
     with db.transaction() as session:
         row = session.get(OutboxMessage, row_id)
+        if row is None:
+            return
         row.error_code = error.code
-        if error.retryable and row.attempts < MAX_ATTEMPTS:
+        if error.ambiguous:
+            pass  # stays "sending": recover_sending asks the provider before sending again
+        elif error.retryable and row.attempts < MAX_ATTEMPTS:
             row.status = "pending"
             row.not_before = now + backoff(row.attempts)
         else:
             row.status = "failed"
         member = session.get(Member, row.member_id) if row.member_id else None
-        if member is not None and error.opted_out:
+        if member is not None and error.opted_out and not member.opted_out:
             member.opted_out = True
+            session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=row.channel,
+                                     wording=f"carrier {error.code}", at=now))
+            log.info("member %s opted out at the carrier", member.id)
+        if member is not None and error.unusable and row.channel == SMS:
+            member.phone_unusable = True
+            log.info("member %s has an unusable number", member.id)
         log.info("outbox row %s not sent (code %s, now %s)", row_id, error.code, row.status)
+
+
+async def recover_sending(
+    db: Database,
+    channels: Mapping[str, Channel],
+    now: datetime,
+    *,
+    stuck_after: timedelta = STUCK_AFTER,
+) -> int:
+    """Settle rows a crash or a timeout left in ``sending``; returns how many.
+
+    Each becomes ``sent`` when the provider has it (asked through the channel's
+    ``find_sent``), else ``pending`` again (or ``failed`` after ``MAX_ATTEMPTS``).
+    A row the provider cannot be asked about right now stays for the next call.
+    """
+    with db.transaction() as session:
+        stuck = session.execute(
+            select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address,
+                   OutboxMessage.body, OutboxMessage.claimed_at)
+            .where(OutboxMessage.status == "sending",
+                   or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= now - stuck_after))
+            .order_by(OutboxMessage.id)
+        ).all()
+    settled = 0
+    for row_id, channel_name, address, body, claimed_at in stuck:
+        finder = getattr(channels.get(channel_name), "find_sent", None)
+        provider_id = None
+        if finder is not None:
+            with db.transaction() as session:
+                # Texts already matched to a row are not this row's, however alike.
+                known = set(session.scalars(select(OutboxMessage.provider_id).where(
+                    OutboxMessage.address == address, OutboxMessage.provider_id.is_not(None))))
+            try:
+                provider_id = await finder(address, body, (claimed_at or now) - LOOKUP_MARGIN, known)
+            except Exception as error:  # the provider is unreachable: ask again next time
+                log.warning("outbox row %s: cannot ask the provider yet (%s)", row_id, type(error).__name__)
+                continue
+        with db.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None or row.status != "sending":
+                continue  # a status callback settled it meanwhile
+            if provider_id is not None:
+                row.status, row.provider_id, row.sent_at = "sent", provider_id, claimed_at or now
+            elif row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            else:
+                row.status, row.not_before = "pending", now
+            log.info("outbox row %s recovered as %s", row_id, row.status)
+            settled += 1
+    return settled
+
+
+# Provider states in the order a text moves through them; a report never moves a row back.
+_PROGRESS = {
+    "accepted": 1, "scheduled": 1, "queued": 1, "sending": 2, "sent": 3,
+    "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4, "partially_delivered": 4,
+    "read": 5,
+}
+UNDELIVERED = ("undelivered", "failed")
+
+
+def apply_status(db: Database, report: StatusUpdate) -> bool:
+    """Move a sent text's provider status forward; False when no row matches it.
+
+    A report naming a row that never recorded the provider's answer (a crash
+    between the answer and the commit) proves the provider took it: the row
+    becomes ``sent`` and will not go again.
+    """
+    with db.transaction() as session:
+        row = session.get(OutboxMessage, report.outbox_id) if report.outbox_id is not None else None
+        if row is not None and row.provider_id not in (None, report.provider_id):
+            row = None
+        if row is None:
+            row = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.provider_id == report.provider_id)
+            ).first()
+        if row is None:
+            log.info("status report for an unknown message ignored")
+            return False
+        if row.provider_id is None:
+            row.provider_id = report.provider_id
+            row.status = "sent"
+            row.sent_at = row.sent_at or row.claimed_at
+            log.info("outbox row %s reconciled as sent from a status report", row.id)
+        if _PROGRESS.get(report.status, 0) > _PROGRESS.get(row.provider_status or "", 0):
+            row.provider_status = report.status
+            if report.status in UNDELIVERED and report.error_code:
+                row.error_code = report.error_code
+        return True
+
+
+def undelivered_for_group(session: Session, group_id: int) -> list[OutboxMessage]:
+    """Texts for the group's members that did not arrive, for its coordinators to see."""
+    members = select(Membership.member_id).where(Membership.group_id == group_id)
+    return list(session.scalars(
+        select(OutboxMessage)
+        .where(
+            or_(OutboxMessage.provider_status.in_(UNDELIVERED), OutboxMessage.status == "failed"),
+            or_(OutboxMessage.group_id == group_id,
+                OutboxMessage.group_id.is_(None) & OutboxMessage.member_id.in_(members)),
+        )
+        .order_by(OutboxMessage.id)
+    ))

@@ -39,7 +39,9 @@ class SendError(Exception):
 
     ``retryable`` errors (rate limits, outages) are tried again later; the rest
     are final. ``opted_out`` means the carrier says the member sent STOP there;
-    ``unusable`` that the address can never receive texts.
+    ``unusable`` that the address can never receive texts. ``ambiguous`` means
+    no answer came (a timeout, a dropped connection): the provider may have
+    taken the text, so the sender asks before sending it again.
     """
 
     def __init__(
@@ -49,12 +51,24 @@ class SendError(Exception):
         retryable: bool,
         opted_out: bool = False,
         unusable: bool = False,
+        ambiguous: bool = False,
     ) -> None:
         super().__init__(code)
         self.code = code
         self.retryable = retryable
         self.opted_out = opted_out
         self.unusable = unusable
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """The provider's word on a text it took: queued, sent, delivered, undelivered or failed."""
+
+    provider_id: str
+    status: str
+    error_code: str | None = None
+    outbox_id: int | None = None  # carried in the callback URL, so a crash mid-send can be reconciled
 
 
 class Channel(Protocol):
