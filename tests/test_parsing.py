@@ -83,6 +83,8 @@ def answers(text: str):
         ("1 2", [(1, False, None, None), (2, False, None, 1)]),
         ("2 x3", [(2, False, None, 3)]),
         ("2 3 people", [(2, False, None, 3)]),
+        ("2 for 3 people", [(2, False, None, 3)]),
+        ("2 (2 people)", [(2, False, None, 2)]),
         ("2 5 x2", [(2, False, None, 2), (5, False, None, 2)]),
         ("2 x99", [(2, False, None, 20)]),
         ("1 2w 5", [(1, True, None, None), (5, False, None, 1)]),

@@ -52,6 +52,9 @@ def _options_in(word: str) -> list[int] | None:
 
 def _capacity(words: list[str]) -> tuple[int, int] | None:
     """(people, words used) for ``x3``, ``max 3``, ``up to 3``, ``3 people``."""
+    if words and words[0] in ("for", "para"):  # "2 for 3 people"
+        found = _capacity(words[1:])
+        return (found[0], found[1] + 1) if found and words[1].isdigit() else None
     if not words:
         return None
     compact = _CAPACITY_COMPACT.match(words[0])
