@@ -205,6 +205,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "not_before"),
         Index("ix_outbox_provider_id", "provider_id"),
+        # Ids travel to providers (status callbacks): SQLite must never reuse a deleted one.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
