@@ -15,10 +15,13 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from carebot import care
 from carebot.channels import SIGNAL, SMS, Inbound
+from carebot.conversations import end_waiting, set_waiting
 from carebot.db import Database
 from carebot.flows import goaround, router
 from carebot.flows.base import (
+    CARE_EFFECTS,
     AnswerInfo,
     Answered,
     Context,
@@ -31,6 +34,7 @@ from carebot.flows.base import (
     NameChanged,
     OptedIn,
     OptedOut,
+    Reply,
     Transition,
     Waiting,
 )
@@ -44,7 +48,9 @@ from carebot.models import (
     InboundMessage,
     Member,
     Membership,
+    NotWith,
     OutboxMessage,
+    Pairing,
 )
 from carebot.outbox import FINAL, enqueue, push
 from carebot.phone import normalize_phone
@@ -102,7 +108,7 @@ def build_context(
         ):
             coordinators.setdefault(group_id, []).append(name)
     memberships = tuple(
-        MembershipInfo(by_id[m.group_id], m.role, tuple(coordinators.get(m.group_id, ())))
+        MembershipInfo(by_id[m.group_id], m.role, tuple(coordinators.get(m.group_id, ())), m.last_asked_at)
         for m in sorted(rows, key=lambda m: m.id)
         if m.group_id in by_id
     )
@@ -128,6 +134,8 @@ def build_context(
         groups=groups,
         waiting=waiting,
         is_new=is_new,
+        pairings=care.open_pairings(session, member),
+        find_people=care.people_finder(session, member, group_ids),
     )
 
 
@@ -222,22 +230,33 @@ class Dispatcher:
     ) -> None:
         now = ctx.now
         forgotten = False
+        replies = list(transition.replies)
         for effect in transition.effects:
+            if isinstance(effect, CARE_EFFECTS):
+                replies.extend(Reply(text) for text in care.apply(session, member, effect, now))
+                continue
             match effect:
                 case Joined(group_id, wording):
                     self._join(session, member, group_id, wording, ctx.channel, now)
                 case Answered(group_id, specs):
+                    told = {}
                     for old in current_answers(session, member.id, now, group_id):
                         old.ended_at = now
+                        told[old.option] = old.told_waiting_at
                     for spec in specs:
                         session.add(Answer(
                             group_id=group_id, member_id=member.id, option=spec.option,
                             since=now, until=spec.until, how=spec.how, capacity=spec.capacity,
+                            # Asking again for the same care: they already know if nobody is free.
+                            told_waiting_at=told.get(spec.option),
                         ))
+                    session.flush()
+                    care.reconcile(session, member, group_id, now)
                 case HowChanged(group_id, how):
                     for current in current_answers(session, member.id, now, group_id):
                         current.how = how
                 case OptedOut(wording):
+                    care.end_all(session, member, now)
                     member.opted_out = True
                     session.add(ConsentEvent(member_id=member.id, kind="opt_out",
                                              channel=ctx.channel, wording=wording, at=now))
@@ -256,6 +275,7 @@ class Dispatcher:
                 case NameChanged(name):
                     member.name = name
                 case Forgotten():
+                    care.end_all(session, member, now)
                     forgotten = True
         address = None
         if reply_channel is not None:
@@ -263,10 +283,10 @@ class Dispatcher:
         if forgotten:
             self._forget(session, member)
         elif transition.wait is not None:
-            self._keep_waiting(session, member, transition.wait, now)
+            set_waiting(session, member.id, transition.wait, now)
         else:
-            session.execute(delete(Conversation).where(Conversation.member_id == member.id))
-        for reply in transition.replies:
+            end_waiting(session, member.id)
+        for reply in replies:
             if address is None:
                 break
             enqueue(
@@ -291,23 +311,15 @@ class Dispatcher:
         session.add(ConsentEvent(member_id=member.id, group_id=group_id, kind="opt_in",
                                  channel=channel, wording=wording, at=now))
 
-    def _keep_waiting(self, session: Session, member: Member, waiting: Waiting, now: datetime) -> None:
-        conversation = session.scalars(select(Conversation).where(Conversation.member_id == member.id)).first()
-        if conversation is None:
-            conversation = Conversation(member_id=member.id)
-            session.add(conversation)
-        conversation.flow = waiting.flow
-        conversation.step = waiting.step
-        conversation.data = dict(waiting.data)
-        conversation.wait_until = waiting.until
-        conversation.updated_at = now
-
     def _forget(self, session: Session, member: Member) -> None:
         member_id = member.id
         session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
         session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
         for model in (Answer, ConsentEvent, Conversation, Membership):
             session.execute(delete(model).where(model.member_id == member_id))
+        session.execute(delete(NotWith).where(or_(NotWith.member_id == member_id, NotWith.other_id == member_id)))
+        session.execute(delete(Pairing).where(or_(Pairing.requester_id == member_id,
+                                                  Pairing.supporter_id == member_id)))
         session.delete(member)
         session.flush()
         log.info("member %s forgotten", member_id)
@@ -327,10 +339,14 @@ class Dispatcher:
                 conversation = session.scalars(select(Conversation).where(Conversation.member_id == member_id)).first()
                 if member is None or conversation is None or conversation.wait_until > now:
                     continue
+                waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data),
+                                  conversation.wait_until)
                 ctx = build_context(session, member, member.channel, now)
-                self._apply(session, member, ctx, router.timeout(ctx), reply_channel=None)
+                self._apply(session, member, ctx, router.timeout(waiting), reply_channel=None)
                 done += 1
         done += self._lapse_answers(now)
+        with self.db.transaction() as session:
+            done += care.run_due(session, now, self.default_timezone)
         return done
 
     def _lapse_answers(self, now: datetime) -> int:
@@ -357,6 +373,7 @@ class Dispatcher:
                     member.language or DEFAULT_LANGUAGE, group.keyword, first.option, first.capacity
                 )
                 push(session, member, text, now, group_id, self.default_timezone)
+                care.reconcile(session, member, group_id, now)
         return len(pairs)
 
     def next_due(self) -> datetime | None:
@@ -369,6 +386,7 @@ class Dispatcher:
                                .order_by(Answer.until).limit(1)),
                 session.scalar(select(OutboxMessage.not_before).where(OutboxMessage.status == "pending")
                                .order_by(OutboxMessage.not_before).limit(1)),
+                *care.next_due(session),
             ]
         found = [c for c in candidates if c is not None]
         return min(found) if found else None

@@ -22,7 +22,8 @@ RESERVED = {
     w.upper()
     for vocabulary in (words.STOP_STRONG, words.STOP_ALONE, words.START, words.HELP, words.YES,
                        words.NO, words.STATUS, words.FORGET, words.LANG, words.JOIN, words.HOW,
-                       words.NAME, words.NONE)
+                       words.NAME, words.NONE, words.LATER, words.DONE, words.NOT_WITH,
+                       words.EVERY, words.HOURS, words.ROUND)
     for w in vocabulary
 }
 DEFAULT_SCHEDULE = "0 10 * * mon"

@@ -79,6 +79,8 @@ class Group(Base):
     # A five-field crontab in the group's timezone, e.g. "0 10 * * mon".
     round_schedule: Mapped[str] = mapped_column(String(64), default="0 10 * * mon")
     next_round_at: Mapped[datetime | None]
+    # When the pairing engine should next look at this group (something changed).
+    pairing_due_at: Mapped[datetime | None] = mapped_column(index=True)
     quiet_start: Mapped[int] = mapped_column(Integer, default=20)  # hour, local time
     quiet_end: Mapped[int] = mapped_column(Integer, default=9)
     # The group's own non-police crisis resources, one short line each.
@@ -101,6 +103,9 @@ class Member(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16), default="sms")  # where bot-started texts go
+    # The member's own daytime, overriding the group's (hours, local time).
+    day_starts: Mapped[int | None] = mapped_column(Integer)
+    day_ends: Mapped[int | None] = mapped_column(Integer)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     # The provider says this number can never receive texts (Twilio 21211/21614).
     phone_unusable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -123,6 +128,7 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(16), default="member")  # member | coordinator
     status: Mapped[str] = mapped_column(String(16), default="active")  # invited | active | left
     consented_at: Mapped[datetime | None]
+    last_asked_at: Mapped[datetime | None]  # the group's last go-around question to them
     created_at: Mapped[datetime]
 
     group: Mapped[Group] = relationship(back_populates="memberships")
@@ -161,6 +167,8 @@ class Answer(Base):
     how: Mapped[str | None] = mapped_column(String(160))
     capacity: Mapped[int | None] = mapped_column(Integer)  # options 2 and 5: how many people
     ended_at: Mapped[datetime | None]  # replaced, lapsed or withdrawn
+    # A request nobody could take yet: when the member was told the group has been asked.
+    told_waiting_at: Mapped[datetime | None]
 
 
 class Conversation(Base):
@@ -229,3 +237,47 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None]  # when the sender last took the row to send it
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Pairing(Base):
+    """A member who asked for care and a member who offered it, from offer to end.
+
+    ``offered`` waits for the supporter's YES (until ``respond_by``); ``active`` keeps
+    check-ins going every ``cadence_days``; ``declined``, ``expired`` and ``ended`` are over.
+    """
+
+    __tablename__ = "pairings"
+    __table_args__ = (
+        Index("ix_pairings_open", "group_id", "status"),
+        Index("ix_pairings_requester", "requester_id", "status"),
+        Index("ix_pairings_supporter", "supporter_id", "status"),
+        Index("ix_pairings_checkin", "status", "next_checkin_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[int] = mapped_column(Integer)  # the request: 1 reach out to me, 4 company
+    status: Mapped[str] = mapped_column(String(16))  # offered | active | declined | expired | ended
+    offered_at: Mapped[datetime]
+    respond_by: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    cadence_days: Mapped[int] = mapped_column(Integer, default=7)
+    next_checkin_at: Mapped[datetime | None]
+    followup_at: Mapped[datetime | None]  # when to ask the supporter whether they connected
+    missed_checkins: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotWith(Base):
+    """A member's private "not with this person": never revealed, honoured both ways."""
+
+    __tablename__ = "not_with"
+    __table_args__ = (UniqueConstraint("member_id", "other_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from carebot.channels import SIGNAL, SMS, Channel, Sent, SendError, StatusUpdate
 from carebot.db import Database
 from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage
-from carebot.quiet import next_daytime
+from carebot.quiet import DAY_ENDS, DAY_STARTS, next_daytime
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,18 @@ def address_on(member: Member, channel: str) -> str | None:
     return member.phone
 
 
+def daytime(
+    zone: str | None, starts: int | None, ends: int | None, group: Group | None, default: str
+) -> tuple[ZoneInfo, int, int]:
+    """A member's timezone and daytime hours: their own where set, else their group's."""
+    tz = ZoneInfo(zone or (group.timezone if group else default))
+    if starts is not None and ends is not None:
+        return tz, starts, ends
+    if group is None:
+        return tz, DAY_STARTS, DAY_ENDS
+    return tz, group.quiet_end, group.quiet_start
+
+
 def member_timezone(session: Session, member: Member, group_id: int | None, default: str) -> tuple[ZoneInfo, int, int]:
     """The member's timezone and daytime hours: their own, else the group's."""
     group = session.get(Group, group_id) if group_id else None
@@ -64,10 +76,7 @@ def member_timezone(session: Session, member: Member, group_id: int | None, defa
         group = session.scalars(
             select(Group).join(Membership).where(Membership.member_id == member.id).limit(1)
         ).first()
-    zone = member.timezone or (group.timezone if group else default)
-    if group is None:
-        return ZoneInfo(zone), 9, 20
-    return ZoneInfo(zone), group.quiet_end, group.quiet_start
+    return daytime(member.timezone, member.day_starts, member.day_ends, group, default)
 
 
 def enqueue(

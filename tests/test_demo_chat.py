@@ -37,5 +37,5 @@ def test_chat_replies_to_what_the_user_types(tmp_path: Path) -> None:
     output = "\n".join(shown)
     assert "+15155550199 < Get Riverside Care Circle's care check-ins" in output
     assert "+15155550199 < Welcome to Riverside Care Circle" in output
-    assert "someone will reach out to you (ongoing, call evenings)" in output
+    assert "you'd like someone to reach out (ongoing, call evenings)" in output
     assert "not a statement this runner knows" in output

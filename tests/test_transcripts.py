@@ -57,7 +57,7 @@ member DMMA +15155550101 name=Ana
 +15155550101 > 1
 +15155550101 > 5
 +15155550101 < keep someone company
-+15155550101 < reach out to you
++15155550101 < like someone to reach out
 """)
     assert failure is not None and failure.line_number == 6
 

@@ -11,6 +11,7 @@ from carebot.flows.base import (
     NameChanged,
     OptedIn,
     OptedOut,
+    PairingInfo,
     Reply,
     Transition,
     Waiting,
@@ -77,7 +78,19 @@ def status(ctx: Context, text: Text) -> Transition | None:
             lines.append(render("status.group", ctx.language, keyword=group.keyword, summary=summary))
         else:
             lines.append(render("status.no_answer", ctx.language, keyword=group.keyword))
+        pairings = [_pairing_line(ctx, p) for p in ctx.pairings if p.group_id == group.id]
+        if pairings:
+            lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
     return Transition(replies=(Reply("\n".join(lines)),))
+
+
+def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
+    if pairing.status == "offered":
+        # The requester learns who only once that person has said YES.
+        key = "status.pairing.looking" if pairing.role == "requester" else "status.pairing.offered"
+    else:
+        key = f"status.pairing.{pairing.role}"
+    return render(key, ctx.language, other=pairing.other_name)
 
 
 def forget(ctx: Context, text: Text) -> Transition | None:

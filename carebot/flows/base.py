@@ -8,6 +8,7 @@ and keeps the conversation's next wait, all in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ class MembershipInfo:
     group: GroupInfo
     role: str
     coordinators: tuple[str, ...] = ()  # names of the group's coordinators, for HELP
+    asked_at: datetime | None = None  # the group's last go-around question to the member
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,33 @@ class AnswerInfo:
     until: datetime | None
     how: str | None
     capacity: int | None
+
+
+@dataclass(frozen=True)
+class PairingInfo:
+    """One of the member's open pairings, seen from their side."""
+
+    id: int
+    group_id: int
+    keyword: str
+    kind: int  # the request: 1 reach out to me, 4 company
+    role: str  # requester | supporter
+    other_name: str
+    status: str  # offered | active
+    cadence_days: int
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    """Someone in one of the member's groups, found by name."""
+
+    member_id: int
+    name: str
+    group_id: int
+
+
+def _nobody(_name: str) -> tuple[PersonInfo, ...]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -72,12 +101,19 @@ class Context:
     groups: dict[str, GroupInfo]  # every group on this deployment, by keyword
     waiting: Waiting | None = None
     is_new: bool = False
+    pairings: tuple[PairingInfo, ...] = ()
+    # Finds people in the member's groups by name (a read-only lookup, injected by the host).
+    find_people: Callable[[str], tuple[PersonInfo, ...]] = _nobody
 
     def membership(self, group_id: int) -> MembershipInfo | None:
         return next((m for m in self.memberships if m.group.id == group_id), None)
 
     def answers_in(self, group_id: int) -> tuple[AnswerInfo, ...]:
         return tuple(a for a in self.answers if a.group_id == group_id)
+
+    def is_coordinator(self, group_id: int) -> bool:
+        membership = self.membership(group_id)
+        return membership is not None and membership.role == "coordinator"
 
 
 # --- what a flow can ask for --------------------------------------------------
@@ -144,7 +180,66 @@ class Forgotten:
     pass
 
 
-Effect = Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged | Forgotten
+# --- care: pairings, check-ins, rounds (applied by carebot.care) --------------
+
+
+@dataclass(frozen=True)
+class OfferAnswered:
+    """The supporter's YES (accepted) or NO to a pairing offer; None: it timed out."""
+
+    pairing_id: int
+    accepted: bool | None
+
+
+@dataclass(frozen=True)
+class CheckinAnswered:
+    """Whether the supporter connected: "yes", "no", "later", or "missed" (no answer)."""
+
+    pairing_id: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class RematchAnswered:
+    """The requester's answer to "someone else?": True, False, or None (no answer)."""
+
+    pairing_id: int
+    wanted: bool | None
+
+
+@dataclass(frozen=True)
+class PairingEnded:
+    pairing_id: int
+
+
+@dataclass(frozen=True)
+class NotWithAdded:
+    other_id: int
+
+
+@dataclass(frozen=True)
+class CadenceChanged:
+    pairing_id: int
+    days: int
+
+
+@dataclass(frozen=True)
+class DaytimeChanged:
+    starts: int
+    ends: int
+
+
+@dataclass(frozen=True)
+class RoundStarted:
+    group_id: int
+
+
+CARE_EFFECTS = (OfferAnswered, CheckinAnswered, RematchAnswered, PairingEnded, NotWithAdded,
+                CadenceChanged, DaytimeChanged, RoundStarted)
+
+Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
+          | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
+          | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted)
 
 
 @dataclass(frozen=True)

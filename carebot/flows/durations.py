@@ -99,6 +99,11 @@ def _span(words: list[str]) -> tuple[int, int] | None:
     return None
 
 
+def parse_span(words: list[str]) -> tuple[int, int] | None:
+    """(days, words used) for a plain span such as ``3d``, ``2w`` or ``10 days``."""
+    return _span(words)
+
+
 def _date(words: list[str], today: date, month_first: bool) -> tuple[date, int] | None:
     """A calendar day named by ``dec 5``, ``5 dec``, ``december 5th``, ``12/5``, ``friday``."""
     if not words:

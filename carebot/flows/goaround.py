@@ -29,6 +29,7 @@ from carebot.i18n import render, short_date
 from carebot.models import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, UNAVAILABLE
 
 MAX_HOW = 140
+RECENTLY_ASKED = timedelta(days=3)
 MAX_CAPACITY = 20
 _OPTION_RUN = re.compile(r"^[1-5]{1,5}$")
 _CAPACITY_COMPACT = re.compile(r"^x(\d{1,2})$")
@@ -166,6 +167,10 @@ def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Tr
         return ctx.memberships[0], 0, None
     if not ctx.memberships:
         return None, 0, None
+    # Just asked by one of their groups: the answer is for that group.
+    asked = [m for m in ctx.memberships if m.asked_at is not None and ctx.now - m.asked_at < RECENTLY_ASKED]
+    if len(asked) == 1:
+        return asked[0], 0, None
     keywords = " ".join(m.group.keyword for m in ctx.memberships)
     example = ctx.memberships[0].group.keyword
     return None, 0, say(ctx, "goaround.which_group", keywords=keywords, example=example)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from carebot.flows import account, goaround, join
-from carebot.flows.base import Context, GroupInfo, Transition, say
+from carebot.flows import account, care, goaround, join
+from carebot.flows.base import Context, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
 Step = Callable[[Context, Text], Transition | None]
@@ -20,6 +20,9 @@ Step = Callable[[Context, Text], Transition | None]
 STEPS: dict[tuple[str, str], Step] = {
     ("join", "consent"): join.consent,
     ("forget", "confirm"): account.forget_confirm,
+    ("pairing", "offer"): care.offer_reply,
+    ("checkin", "followup"): care.followup_reply,
+    ("pairing", "rematch"): care.rematch_reply,
 }
 
 # Keyword handlers, tried in order when no waiting step took the text.
@@ -31,11 +34,16 @@ HANDLERS: tuple[Step, ...] = (
     account.forget,
     account.language,
     account.name,
+    care.done,
+    care.every,
+    care.not_with,
+    care.hours,
+    care.round_now,
 )
 
-# A pending join survives other texts (the person may ask HELP first);
-# every other waiting question is dropped once the member moves on.
-SURVIVES_OTHER_TEXTS = frozenset({"join"})
+# A pending join or care question survives other texts (the person may ask HELP or
+# STATUS first); FORGET's question is dropped once the member moves on.
+SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin"})
 
 
 def respond(ctx: Context, text: Text) -> Transition:
@@ -83,13 +91,14 @@ def _keep_waiting(ctx: Context, result: Transition) -> Transition:
     return result
 
 
-def timeout(ctx: Context) -> Transition:
-    """A waiting question ran out of time: it simply ends, with nothing sent.
+def timeout(waiting: Waiting) -> Transition:
+    """A waiting question ran out of time.
 
-    (The consent question and FORGET's question both lapse quietly: carebot
-    does not write to someone who has not consented, nor nag about erasure.)
+    The consent question and FORGET's question lapse quietly: carebot does not
+    write to someone who has not consented, nor nag about erasure. Silence to a
+    care question has a meaning of its own (an offer passes to someone else).
     """
-    return Transition()
+    return care.timed_out(waiting)
 
 
 def initial_language(text: Text, groups: dict[str, GroupInfo]) -> str | None:

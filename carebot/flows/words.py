@@ -85,6 +85,12 @@ JOIN = _words("join unirme unir entrar")
 HOW = _words("how como")
 NAME = _words("name nombre")
 NONE = _words("0 none nothing nada ninguno ninguna")
+LATER = _words("later luego despues")
+DONE = _words("done terminar termine fin")
+NOT_WITH = _words("not evitar")
+EVERY = _words("every cada")
+HOURS = _words("hours horas")
+ROUND = _words("round ronda")
 
 LANGUAGE_NAMES = {
     "en": "en", "english": "en", "ingles": "en",
@@ -95,7 +101,8 @@ LANGUAGE_NAMES = {
 SPANISH_WORDS = _words(
     "parar alto baja desuscribir cancelar salir basta detener comenzar iniciar empezar "
     "alta reanudar ayuda informacion si claro dale vale estado olvidar olvidame borrar "
-    "borrame idioma lengua unirme unir entrar como nombre nada ninguno ninguna hola"
+    "borrame idioma lengua unirme unir entrar como nombre nada ninguno ninguna hola luego "
+    "despues terminar termine evitar cada horas ronda"
 )
 
 

@@ -1,0 +1,166 @@
+"""What members text about the care itself: offers, check-ins, DONE, NOT, EVERY, HOURS, ROUND.
+
+Replies that need what only the database knows (a requester's number, the
+other person's name on the far side) are written by carebot.care when it
+applies the effect; the steps here only decide what the member meant.
+"""
+
+from __future__ import annotations
+
+from carebot.flows.base import (
+    CadenceChanged,
+    CheckinAnswered,
+    Context,
+    DaytimeChanged,
+    NotWithAdded,
+    OfferAnswered,
+    PairingEnded,
+    PairingInfo,
+    RematchAnswered,
+    Reply,
+    RoundStarted,
+    Transition,
+    Waiting,
+    say,
+)
+from carebot.flows.durations import parse_span
+from carebot.flows.goaround import pick_group
+from carebot.flows.words import DONE, EVERY, HOURS, LATER, NO, NOT_WITH, ROUND, YES, Text, is_one_of
+from carebot.i18n import render
+
+MAX_CADENCE_DAYS = 60
+
+
+def _pairing_id(ctx: Context) -> int:
+    return int(ctx.waiting.data["pairing_id"]) if ctx.waiting else 0
+
+
+def offer_reply(ctx: Context, text: Text) -> Transition | None:
+    """The supporter's answer to a pairing offer."""
+    if is_one_of(text.words, YES):
+        return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
+    if is_one_of(text.words, NO):
+        return Transition(replies=(Reply(render("care.declined", ctx.language)),),
+                          effects=(OfferAnswered(_pairing_id(ctx), False),))
+    return None
+
+
+def followup_reply(ctx: Context, text: Text) -> Transition | None:
+    """"Did you connect?": YES, NO or LATER."""
+    for vocabulary, outcome in ((YES, "yes"), (NO, "no"), (LATER, "later")):
+        if is_one_of(text.words, vocabulary):
+            return Transition(effects=(CheckinAnswered(_pairing_id(ctx), outcome),))
+    return None
+
+
+def rematch_reply(ctx: Context, text: Text) -> Transition | None:
+    """The requester's answer to "would you like someone else?"."""
+    if is_one_of(text.words, YES):
+        return Transition(effects=(RematchAnswered(_pairing_id(ctx), True),))
+    if is_one_of(text.words, NO):
+        return Transition(effects=(RematchAnswered(_pairing_id(ctx), False),))
+    return None
+
+
+def timed_out(waiting: Waiting) -> Transition:
+    """What silence means for each care question."""
+    pairing_id = int(waiting.data.get("pairing_id", 0))
+    if (waiting.flow, waiting.step) == ("pairing", "offer"):
+        return Transition(effects=(OfferAnswered(pairing_id, None),))
+    if (waiting.flow, waiting.step) == ("checkin", "followup"):
+        return Transition(effects=(CheckinAnswered(pairing_id, "missed"),))
+    if (waiting.flow, waiting.step) == ("pairing", "rematch"):
+        return Transition(effects=(RematchAnswered(pairing_id, None),))
+    return Transition()
+
+
+def _choose_pairing(ctx: Context, text: Text, start: int) -> PairingInfo | Transition:
+    """The pairing a DONE or EVERY is about: the only one, or the one named after the word."""
+    open_pairings = [p for p in ctx.pairings if p.status == "active"]
+    if not open_pairings:
+        return say(ctx, "care.done.none")
+    named = text.rest(start).casefold()
+    if named:
+        matches = [p for p in open_pairings if p.other_name.casefold().startswith(named)]
+        if len(matches) == 1:
+            return matches[0]
+    elif len(open_pairings) == 1:
+        return open_pairings[0]
+    names = ", ".join(p.other_name for p in open_pairings)
+    return say(ctx, "care.done.which", names=names, example=open_pairings[0].other_name)
+
+
+def done(ctx: Context, text: Text) -> Transition | None:
+    """``DONE`` or ``DONE Ana``: end a pairing."""
+    if not text.words or text.words[0] not in DONE:
+        return None
+    chosen = _choose_pairing(ctx, text, 1)
+    if isinstance(chosen, Transition):
+        return chosen
+    return Transition(effects=(PairingEnded(chosen.id),))
+
+
+def every(ctx: Context, text: Text) -> Transition | None:
+    """``EVERY 3d`` or ``EVERY 2w Ana``: how often the pair checks in."""
+    if not text.words or text.words[0] not in EVERY:
+        return None
+    span = parse_span(text.words[1:])
+    if span is None or not 1 <= span[0] <= MAX_CADENCE_DAYS:
+        return say(ctx, "care.cadence.bad")
+    days, used = span
+    chosen = _choose_pairing(ctx, text, 1 + used)
+    if isinstance(chosen, Transition):
+        return chosen
+    cadence = render("care.days", ctx.language, n=days)
+    return Transition(
+        replies=(Reply(render("care.cadence.set", ctx.language, other=chosen.other_name, cadence=cadence)),),
+        effects=(CadenceChanged(chosen.id, days),),
+    )
+
+
+def not_with(ctx: Context, text: Text) -> Transition | None:
+    """``NOT Sam``: never pair me with Sam. Private: Sam and the coordinators never learn it."""
+    if not text.words or text.words[0] not in NOT_WITH or not ctx.memberships:
+        return None
+    name = text.rest(1)
+    if not name:
+        return None
+    people = [p for p in ctx.find_people(name)]
+    others = {p.member_id: p for p in people}
+    if not others:
+        return say(ctx, "care.not.unknown", name=name[:20])
+    if len(others) > 1:
+        return say(ctx, "care.not.ambiguous", name=name[:20])
+    person = next(iter(others.values()))
+    return Transition(
+        replies=(Reply(render("care.not.set", ctx.language, name=person.name)),),
+        effects=(NotWithAdded(person.member_id),),
+    )
+
+
+def hours(ctx: Context, text: Text) -> Transition | None:
+    """``HOURS 8 21``: the hours in which carebot may write first to this member."""
+    if not text.words or text.words[0] not in HOURS:
+        return None
+    numbers = [w for w in text.words[1:] if w.isdigit()]
+    if len(numbers) == 2:
+        starts, ends = int(numbers[0]), int(numbers[1])
+        if 0 <= starts < ends <= 24:
+            return Transition(
+                replies=(Reply(render("hours.set", ctx.language, start=starts, end=ends)),),
+                effects=(DaytimeChanged(starts, ends),),
+            )
+    return say(ctx, "hours.bad")
+
+
+def round_now(ctx: Context, text: Text) -> Transition | None:
+    """``ROUND`` (coordinators): start a go-around now."""
+    membership, start, question = pick_group(ctx, text)
+    rest = text.words[start:]
+    if not rest or not is_one_of(rest, ROUND):
+        return None
+    if question is not None:
+        return question
+    if membership is None or not ctx.is_coordinator(membership.group.id):
+        return say(ctx, "coord.only")
+    return Transition(effects=(RoundStarted(membership.group.id),))
