@@ -185,16 +185,20 @@ def next_round(group: Group, after: datetime) -> datetime:
     return trigger.get_next_fire_time(None, after + timedelta(seconds=1))
 
 
-def start_round(session: Session, group: Group, now: datetime, *, default_tz: str = "UTC") -> int:
+def start_round(
+    session: Session, group: Group, now: datetime, *, default_tz: str = "UTC", skip_recent: bool = True
+) -> int:
     """Ask every consented member the go-around in one short text; returns how many were asked.
 
-    Members who answered in the last few days are not nagged. Written in bulk, because a
-    federation's round reaches tens of thousands of members.
+    On the schedule, members who answered in the last few days are not nagged; a
+    coordinator's ROUND asks everyone. Written in bulk, because a federation's round
+    reaches tens of thousands of members.
     """
-    cutoff = now - RECENTLY_ANSWERED
-    answered = set(session.scalars(
-        select(Answer.member_id).where(Answer.group_id == group.id, Answer.since >= cutoff)
-    ))
+    answered: set[int] = set()
+    if skip_recent:
+        answered = set(session.scalars(
+            select(Answer.member_id).where(Answer.group_id == group.id, Answer.since >= now - RECENTLY_ANSWERED)
+        ))
     rows = session.execute(
         select(Member.id, Member.language, Member.channel, Member.phone, Member.signal_uuid,
                Member.timezone, Member.day_starts, Member.day_ends, Membership.id)
@@ -532,7 +536,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
             return []
         case RoundStarted(group_id):
             group = session.get(Group, group_id)
-            count = start_round(session, group, now)
+            count = start_round(session, group, now, skip_recent=False)
             return [render("round.started", language, keyword=group.keyword, count=count)]
     return []
 
