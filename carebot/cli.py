@@ -39,6 +39,22 @@ def db_upgrade(url: str | None) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Serve Twilio's webhooks, run the ticker and send the outbox, in one process."""
+    from carebot.config import ConfigError
+    from carebot.db import SchemaOutOfDate
+    from carebot.serve import run
+
+    try:
+        run(host, port)
+    except (ConfigError, SchemaOutOfDate) as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+
+
+@main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def transcript(files: tuple[str, ...]) -> None:
     """Replay conversation transcripts; exit 1 and show the first failing line of each failing file."""

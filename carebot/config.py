@@ -1,6 +1,14 @@
 """Configuration from the environment (and an optional .env file)."""
 
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TWILIO_API = "https://api.twilio.com"
 
 
 class Settings(BaseSettings):
@@ -12,6 +20,89 @@ class Settings(BaseSettings):
     carebot_default_timezone: str = "UTC"
 
 
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL such as https://care.example.org, not {value!r}")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or a fragment")
+    return value.strip().rstrip("/")
+
+
+class ServeSettings(Settings):
+    """What ``carebot serve`` needs on top: the public URL and the Twilio account."""
+
+    carebot_public_url: str
+    twilio_account_sid: str
+    twilio_auth_token: SecretStr  # never shown in a repr or a log
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str = TWILIO_API
+    twilio_send_rate: float = 1.0  # texts a second per sender number
+
+    @field_validator("carebot_public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("twilio_api_base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("twilio_from")
+    @classmethod
+    def _from(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        # E.164, or a short code: what Twilio accepts as From for SMS.
+        if not re.fullmatch(r"\+[1-9]\d{6,14}|\d{5,6}", value):
+            raise ValueError("must be a number in E.164 form such as +15155550100, or a short code")
+        return value
+
+    @field_validator("twilio_send_rate")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("must be above 0 and at most 1000 texts a second")
+        return value
+
+    @model_validator(mode="after")
+    def _account(self) -> ServeSettings:
+        if not (self.twilio_from or self.twilio_messaging_service_sid):
+            raise ValueError("set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+        if not self.twilio_auth_token.get_secret_value().strip():
+            raise ValueError("TWILIO_AUTH_TOKEN is empty")
+        # Twilio-compatible providers use their own id formats; Twilio's own are checked.
+        if self.twilio_api_base_url == TWILIO_API:
+            if not re.fullmatch(r"AC[0-9a-fA-F]{32}", self.twilio_account_sid):
+                raise ValueError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
+            service = self.twilio_messaging_service_sid
+            if service and not re.fullmatch(r"MG[0-9a-fA-F]{32}", service):
+                raise ValueError("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits")
+        return self
+
+
 def load_settings() -> Settings:
     """Read the settings once, at start-up."""
     return Settings()
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message is one line for the person deploying."""
+
+
+def load_serve_settings(**overrides) -> ServeSettings:
+    """The settings ``carebot serve`` needs, or ConfigError naming what is wrong, in one line."""
+    try:
+        return ServeSettings(**overrides)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = "_".join(str(part) for part in item["loc"]).upper()
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "missing":
+                message = "missing"
+            problems.append(f"{name}: {message}" if name else message)
+        raise ConfigError("carebot serve: " + "; ".join(problems) + " (see .env.example)") from None

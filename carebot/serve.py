@@ -1,0 +1,137 @@
+"""``carebot serve``: the webhooks, the ticker and the outbox sender in one process.
+
+One asyncio loop holds all three. Only the sender loop delivers, so one
+coroutine paces the sender number and settles rows a crash left in
+``sending``; the ticker runs due timeouts and lapses, then wakes the sender,
+and so does every new inbound text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
+
+from carebot import clock
+from carebot.channels import SMS, Channel
+from carebot.channels.twilio import TwilioSMS, WebhookVerifier
+from carebot.config import ServeSettings, load_serve_settings
+from carebot.db import Database, check_schema
+from carebot.dispatcher import Dispatcher
+from carebot.outbox import deliver_due, recover_sending
+from carebot.scheduler import TICK_SECONDS
+from carebot.web import create_app
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 5.0  # how often the sender looks for due texts when nothing wakes it
+
+
+async def run_sender(
+    db: Database,
+    channels: Mapping[str, Channel],
+    wake: asyncio.Event,
+    *,
+    rate: float = 1.0,
+    default_tz: str = "UTC",
+    now: Callable[[], datetime] = clock.now,
+    idle: float = IDLE_SECONDS,
+) -> None:
+    """Deliver the outbox until cancelled: at once when woken, else every ``idle`` seconds.
+
+    Each pass first settles rows a crash left in ``sending``, then sends what
+    is due. A pass holds about a minute of texts at ``rate``, so it stays far
+    shorter than ``outbox.STUCK_AFTER``.
+    """
+    limit = max(10, int(rate * 60))
+    concurrency = min(32, max(1, math.ceil(rate)))
+    while True:
+        try:
+            await recover_sending(db, channels, now())
+            await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit, concurrency=concurrency)
+        except Exception:  # one bad pass must not stop the next one
+            log.exception("sender pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), idle)
+        wake.clear()
+
+
+def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], datetime]) -> AsyncIOScheduler:
+    """The ticker: due timeouts and lapses every minute, then the sender is woken.
+
+    Unlike ``scheduler.start_ticker`` it leaves delivery to ``run_sender``, so
+    that only one coroutine sends.
+    """
+
+    async def beat() -> None:  # a coroutine, so it runs on the loop that owns ``wake``
+        try:
+            dispatcher.run_due(now())
+        except Exception:
+            log.exception("tick failed")
+        wake.set()
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(beat, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1,
+                      next_run_time=now(), id="tick")
+    scheduler.start()
+    return scheduler
+
+
+def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], datetime] = clock.now) -> Starlette:
+    """The whole process as one ASGI app: its lifespan starts the ticker and the sender."""
+    token = settings.twilio_auth_token.get_secret_value()
+    dispatcher = Dispatcher(db, default_timezone=settings.carebot_default_timezone)
+    wake = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def background(_app: Starlette) -> AsyncIterator[None]:
+        channel = TwilioSMS(
+            account_sid=settings.twilio_account_sid,
+            auth_token=token,
+            public_url=settings.carebot_public_url,
+            from_number=settings.twilio_from,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            base_url=settings.twilio_api_base_url,
+            rate=settings.twilio_send_rate,
+        )
+        sender = asyncio.create_task(run_sender(
+            db, {SMS: channel}, wake, rate=settings.twilio_send_rate,
+            default_tz=settings.carebot_default_timezone, now=now,
+        ))
+        beat = start_beat(dispatcher, wake, now)
+        log.info("carebot is serving")
+        try:
+            yield
+        finally:
+            beat.shutdown(wait=False)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await channel.close()
+
+    workers = 1 if db.url.startswith("sqlite") else 8
+    return create_app(dispatcher=dispatcher, verifier=WebhookVerifier(token, settings.carebot_public_url),
+                      on_inbound=wake.set, now=now, workers=workers, lifespan=background)
+
+
+def run(host: str, port: int) -> None:
+    """Check the settings and the schema, then serve until stopped.
+
+    Raises ConfigError or SchemaOutOfDate, each with one clear line, before
+    anything listens.
+    """
+    settings = load_serve_settings()
+    db = Database(settings.carebot_database_url)
+    try:
+        check_schema(db.engine)
+        app = build_app(settings, db)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    finally:
+        db.dispose()

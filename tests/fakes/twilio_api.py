@@ -1,0 +1,255 @@
+"""A local fake of Twilio's Messages API on 127.0.0.1, honest to Twilio's own OpenAPI.
+
+It accepts only what the contract (``twilio_messages_contract.json``, extracted
+from Twilio's description of the API) accepts, answers in the real shapes
+(a Message resource, a message list, the error object), and can be told to
+answer one number with an error or to drop the connection, before or after it
+has taken the text. It runs in a thread, so the real twilio client, sync or
+async, talks to it over real HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+CONTRACT = json.loads((Path(__file__).with_name("twilio_messages_contract.json")).read_text())
+PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+# Twilio's own wording for the errors the tests use.
+MESSAGES = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
+    21211: "The 'To' number is not a valid phone number.",
+    21212: "The 'From' number is not a valid phone number, shortcode, or alphanumeric sender ID.",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+    21617: "The concatenated message body exceeds the 1600 character limit.",
+    21620: "Invalid media URL(s).",
+}
+
+DROP_BEFORE = "drop-before"  # hang up without taking the text
+DROP_AFTER = "drop-after"  # take the text, then hang up before answering
+
+
+def error_body(status: int, code: int, message: str | None = None) -> dict:
+    """Twilio's error object: exactly the contract's properties."""
+    return {
+        "code": code,
+        "message": message or MESSAGES.get(code, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: int, message: str | None = None) -> None:
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class FakeTwilio:
+    """The fake's state; start it with ``with FakeTwilio(...) as fake:``."""
+
+    account_sid: str = "AC" + "0123456789abcdef" * 2
+    auth_token: str = "f" * 32
+    messages: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)  # every create's form, valid or not
+    scripts: dict[str, list] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- test controls -----------------------------------------------------
+
+    def script(self, to: str, *outcomes) -> None:
+        """The next answers for texts to ``to``: (status, code) errors, DROP_BEFORE or DROP_AFTER."""
+        with self._lock:
+            self.scripts.setdefault(to, []).extend(outcomes)
+
+    def sent_to(self, to: str) -> list[dict]:
+        with self._lock:
+            return [m for m in self.messages if m["to"] == to]
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeTwilio:
+        fake = self
+
+        class Handler(_Handler):
+            state = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- the API -------------------------------------------------------------
+
+    def _check_account(self, sid: str, authorization: str | None) -> None:
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if authorization != expected:
+            raise Refused(401, 20003)
+        if sid != self.account_sid or not re.fullmatch(CONTRACT["account_sid"]["pattern"], sid):
+            raise Refused(404, 20404)
+
+    def create(self, form: dict[str, list[str]]) -> dict | str:
+        """Validate a create against the contract, then take the text (or follow the script)."""
+        _validate(form)
+        one = {k: v[0] for k, v in form.items()}
+        with self._lock:
+            self.requests.append(one)
+            script = self.scripts.get(one["To"])
+            outcome = script.pop(0) if script else None
+        if outcome == DROP_BEFORE:
+            return DROP_BEFORE
+        if isinstance(outcome, tuple):
+            raise Refused(*outcome)
+        now = format_datetime(datetime.now(UTC), usegmt=False).replace("-0000", "+0000")
+        sid = "SM" + secrets.token_hex(16)
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"
+        message = {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": one.get("Body", ""),
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": one.get("From"),
+            "messaging_service_sid": one.get("MessagingServiceSid"),
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "accepted" if "MessagingServiceSid" in one else "queued",
+            "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
+            "to": one["To"],
+            "uri": uri,
+        }
+        with self._lock:
+            self.messages.append(message)
+        return DROP_AFTER if outcome == DROP_AFTER else message
+
+    def list(self, query: dict[str, list[str]]) -> dict:
+        unknown = set(query) - set(CONTRACT["list"]["query"])
+        if unknown:
+            raise Refused(400, 20001, f"Unknown parameters {sorted(unknown)}")
+        to, sender = query.get("To", [None])[0], query.get("From", [None])[0]
+        size = int(query.get("PageSize", ["50"])[0])
+        with self._lock:
+            found = [m for m in reversed(self.messages)  # newest first, as Twilio lists them
+                     if (to is None or m["to"] == to) and (sender is None or m["from"] == sender)]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json?PageSize={size}&Page=0"
+        return {
+            "end": max(0, min(size, len(found)) - 1),
+            "first_page_uri": uri,
+            "messages": found[:size],
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+
+
+def _validate(form: dict[str, list[str]]) -> None:
+    """Refuse, as Twilio would, a create the contract does not allow."""
+    spec = CONTRACT["create"]["properties"]
+    unknown = set(form) - set(spec)
+    if unknown:
+        raise Refused(400, 20001, f"Unknown parameters {sorted(unknown)}")
+    for name, values in form.items():
+        rule = spec[name]
+        if rule.get("type") != "array" and len(values) > 1:
+            raise Refused(400, 20001, f"{name} given more than once")
+        for value in values:
+            if "pattern" in rule and not re.fullmatch(rule["pattern"], value):
+                raise Refused(400, 20001, f"Invalid {name}")
+            if "enum" in rule and value not in rule["enum"]:
+                raise Refused(400, 20001, f"Invalid {name}")
+            if rule.get("format") == "uri" and not re.match(r"^https?://[^/\s]+", value):
+                raise Refused(400, 21609 if name == "StatusCallback" else 21620, f"Invalid {name}")
+    if "To" not in form:
+        raise Refused(400, 21604, "A 'To' phone number is required.")
+    if not E164.fullmatch(form["To"][0]):
+        raise Refused(400, 21211)
+    if "From" not in form and "MessagingServiceSid" not in form:
+        raise Refused(400, 21603)
+    if "From" in form and not re.fullmatch(r"\+[1-9]\d{6,14}|\d{5,6}|[A-Za-z0-9 ]{1,11}", form["From"][0]):
+        raise Refused(400, 21212)
+    if not ({"Body", "MediaUrl", "ContentSid"} & set(form)):
+        raise Refused(400, 21602)
+    if len(form.get("Body", [""])[0]) > 1600:
+        raise Refused(400, 21617)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: FakeTwilio
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # quiet: tests read the state, not a log
+        pass
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        self.wfile.flush()
+
+    def _route(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        match = PATH.match(parts.path)
+        try:
+            if match is None:
+                raise Refused(404, 20404)
+            self.state._check_account(match.group(1), self.headers.get("Authorization"))
+            if method == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                answer = self.state.create(form)
+                if answer in (DROP_BEFORE, DROP_AFTER):
+                    return self._hang_up()
+                return self._answer(int(CONTRACT["create"]["response_status"]), answer)
+            return self._answer(200, self.state.list(parse_qs(parts.query)))
+        except Refused as refused:
+            self._answer(refused.status, error_body(refused.status, refused.code, refused.message))
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_GET(self) -> None:
+        self._route("GET")

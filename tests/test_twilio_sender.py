@@ -1,0 +1,177 @@
+"""The outbox sender with the real twilio client against a local fake of Twilio's API."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from carebot.channels import SMS
+from carebot.models import ConsentEvent
+from carebot.outbox import MAX_ATTEMPTS, Pacer, deliver_due, undelivered_for_group
+from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, make_db, member, queue, row, with_channel
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = make_db(tmp_path)
+    yield database
+    database.dispose()
+
+
+def deliver(db, fake, now=NOW, **kw):
+    return with_channel(fake, lambda channel: deliver_due(db, {SMS: channel}, now, **kw))
+
+
+def test_a_text_goes_once_with_its_sid_and_a_status_callback_naming_the_row(db, fake):
+    row_id = queue(db, ANA, "Checking in: how are you this week?")
+    assert deliver(db, fake) == 1
+    assert deliver(db, fake) == 0  # nothing goes twice
+    [message] = fake.sent_to(ANA)
+    sent = row(db, row_id)
+    assert (sent.status, sent.provider_id, sent.attempts) == ("sent", message["sid"], 1)
+    request = fake.requests[0]
+    assert request["From"] == FROM
+    assert request["StatusCallback"] == f"https://care.example.org/twilio/status?outbox={row_id}"
+
+
+def test_a_messaging_service_sends_without_a_from_number(db, fake):
+    queue(db, ANA, "hello")
+    service = "MG" + "ab" * 16
+    with_channel(fake, lambda c: deliver_due(db, {SMS: c}, NOW), from_number=None, messaging_service_sid=service)
+    assert fake.requests[0]["MessagingServiceSid"] == service
+    assert "From" not in fake.requests[0]
+    assert len(fake.sent_to(ANA)) == 1
+
+
+def test_21610_means_the_member_opted_out_at_the_carrier(db, fake):
+    fake.script(ANA, (400, 21610))
+    first = queue(db, ANA, "Checking in")
+    second = queue(db, ANA, "A second check-in")
+    deliver(db, fake)
+    failed = row(db, first)
+    assert (failed.status, failed.error_code) == ("failed", "21610")
+    assert member(db, ANA).opted_out
+    # the second text is not even tried: consent is re-checked at send time
+    assert row(db, second).status == "cancelled"
+    assert fake.sent_to(ANA) == []
+    assert len(fake.requests) == 1
+    with db.transaction() as session:
+        [event] = session.scalars(select(ConsentEvent).where(ConsentEvent.member_id == failed.member_id)).all()
+        assert (event.kind, event.wording, event.channel) == ("opt_out", "carrier 21610", SMS)
+
+
+@pytest.mark.parametrize("code", [21211, 21614])
+def test_an_unusable_number_is_marked_and_not_tried_again(db, fake, code):
+    fake.script(BEN, (400, code))
+    first = queue(db, BEN, "Checking in")
+    second = queue(db, BEN, "Again")
+    deliver(db, fake)
+    assert (row(db, first).status, row(db, first).error_code) == ("failed", str(code))
+    assert member(db, BEN).phone_unusable
+    assert not member(db, BEN).opted_out
+    assert row(db, second).status == "cancelled"
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("answer", [(429, 20429), (500, 20500), (503, 20503)])
+def test_rate_limits_and_outages_are_retried_later_then_sent_once(db, fake, answer):
+    fake.script(ANA, answer)
+    row_id = queue(db, ANA, "Checking in")
+    assert deliver(db, fake) == 0
+    waiting = row(db, row_id)
+    assert (waiting.status, waiting.error_code, waiting.attempts) == ("pending", str(answer[1]), 1)
+    assert waiting.not_before >= NOW + timedelta(seconds=30)  # backoff, never at once
+    assert deliver(db, fake) == 0  # not yet due
+    assert deliver(db, fake, now=waiting.not_before) == 1
+    assert len(fake.sent_to(ANA)) == 1
+    assert row(db, row_id).status == "sent"
+
+
+def test_after_the_last_retry_the_row_fails_and_coordinators_see_it(db, fake):
+    fake.script(CARA, *[(500, 20500)] * MAX_ATTEMPTS)
+    row_id = queue(db, CARA, "Checking in")
+    now = NOW
+    for _ in range(MAX_ATTEMPTS):
+        deliver(db, fake, now=now)
+        now = row(db, row_id).not_before + timedelta(seconds=1)
+    failed = row(db, row_id)
+    assert (failed.status, failed.attempts) == ("failed", MAX_ATTEMPTS)
+    assert fake.sent_to(CARA) == []
+    with db.transaction() as session:
+        assert [r.id for r in undelivered_for_group(session, failed.group_id)] == [row_id]
+
+
+def test_a_stop_between_queueing_and_sending_wins(db, fake):
+    row_id = queue(db, ANA, "Checking in")
+    with db.transaction() as session:
+        session.merge(member(db, ANA)).opted_out = True
+    deliver(db, fake)
+    assert row(db, row_id).status == "cancelled"
+    assert fake.requests == []
+
+
+def test_quiet_hours_are_rechecked_at_send_time(db, fake):
+    row_id = queue(db, ANA, "Checking in")
+    night = NOW + timedelta(hours=12)  # 22:00 in Des Moines
+    deliver(db, fake, now=night)
+    waiting = row(db, row_id)
+    assert waiting.status == "pending" and waiting.not_before > night
+    assert fake.requests == []
+
+
+def test_parallel_lanes_keep_each_members_texts_in_order(db, fake):
+    for i in range(4):
+        for phone in (ANA, BEN, CARA):
+            queue(db, phone, f"text {i}")
+    assert deliver(db, fake, concurrency=3) == 12
+    for phone in (ANA, BEN, CARA):
+        assert [m["body"] for m in fake.sent_to(phone)] == [f"text {i}" for i in range(4)]
+
+
+def test_the_pacer_spaces_sends_at_the_configured_rate():
+    slept: list[float] = []
+    clock = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+
+    async def go() -> None:
+        pacer = Pacer(4, time=lambda: clock[0], sleep=sleep)
+        await asyncio.gather(*(pacer.wait() for _ in range(4)))
+        clock[0] += 10  # a quiet spell: the next send goes at once
+        await pacer.wait()
+        await pacer.wait()
+
+    asyncio.run(go())
+    # concurrent callers each reserve their own slot: 0, 0.25, 0.5, 0.75 s from now
+    # then, after the quiet spell: at once, and the next a quarter second later
+    assert slept == [0.25, 0.5, 0.75, 0.25]
+
+
+def test_the_channel_is_paced(db, fake):
+    slept: list[float] = []
+
+    async def go(channel):
+        clock = [0.0]
+
+        async def sleep(seconds):
+            slept.append(seconds)
+            clock[0] += seconds
+
+        channel.pacer = Pacer(75, time=lambda: clock[0], sleep=sleep)
+        return await deliver_due(db, {SMS: channel}, NOW)
+
+    for i in range(3):
+        queue(db, ANA, f"text {i}")
+    assert with_channel(fake, go) == 3
+    assert [round(s, 6) for s in slept] == [round(1 / 75, 6)] * 2

@@ -1,0 +1,137 @@
+"""``carebot serve``: refuses bad settings and old schemas in one line; serves end to end."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from carebot.cli import main
+from carebot.db import Database, upgrade
+from carebot.models import OutboxMessage
+from tests.fakes.twilio_api import FakeTwilio
+
+GOOD = {
+    "CAREBOT_PUBLIC_URL": "https://care.example.org",
+    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+    "TWILIO_AUTH_TOKEN": "f" * 32,
+    "TWILIO_FROM": "+15155550100",
+}
+SETTINGS = [*GOOD, "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL", "TWILIO_SEND_RATE",
+            "CAREBOT_DATABASE_URL"]
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"TWILIO_AUTH_TOKEN": None}, "TWILIO_AUTH_TOKEN: missing"),
+    ({"CAREBOT_PUBLIC_URL": "care.example.org"}, "CAREBOT_PUBLIC_URL: must be an http(s) URL"),
+    ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits"),
+    ({"TWILIO_FROM": None}, "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"),
+    ({"TWILIO_FROM": "5155550100"}, "TWILIO_FROM: must be a number in E.164 form"),
+    ({"TWILIO_SEND_RATE": "0"}, "TWILIO_SEND_RATE: must be above 0"),
+])
+def test_a_bad_setting_stops_serve_at_start_up_with_one_line(clean_env, change, expected):
+    for name, value in {**GOOD, **change}.items():
+        if value is not None:
+            clean_env.setenv(name, value)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and "see .env.example" in lines[0]
+
+
+def test_serve_refuses_an_out_of_date_schema(clean_env, tmp_path):
+    for name, value in GOOD.items():
+        clean_env.setenv(name, value)
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    upgrade(url, "0001")
+    clean_env.setenv("CAREBOT_DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("The database schema is out of date (0001, needs ")
+    assert line.endswith("run `carebot db upgrade` first.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what: str, seconds: float = 30.0):
+    """Poll until ``check()`` is true; a generous deadline, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+def test_serve_end_to_end_a_signed_text_gets_its_reply_through_twilio(tmp_path):
+    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    upgrade(url)
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    with FakeTwilio() as fake:
+        env = {**os.environ, **GOOD, "CAREBOT_PUBLIC_URL": public, "CAREBOT_DATABASE_URL": url,
+               "TWILIO_API_BASE_URL": fake.base_url}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "carebot", "serve", "--port", str(port)],
+            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            def healthy() -> bool:
+                try:
+                    with urllib.request.urlopen(f"{public}/healthz", timeout=2) as answer:
+                        return answer.status == 200
+                except OSError:
+                    assert server.poll() is None, server.stderr.read()
+                    return False
+
+            wait_for(healthy, "carebot serve to start")
+            form = {"MessageSid": "SM" + "9" * 32, "From": "+15155550199", "To": "+15155550100",
+                    "Body": "HELP", "AccountSid": GOOD["TWILIO_ACCOUNT_SID"]}
+            signature = RequestValidator(GOOD["TWILIO_AUTH_TOKEN"]).compute_signature(
+                f"{public}/twilio/sms", form)
+            request = urllib.request.Request(
+                f"{public}/twilio/sms", data=urllib.parse.urlencode(form).encode(),
+                headers={"X-Twilio-Signature": signature})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.read().decode().endswith("<Response/>")
+            wait_for(lambda: fake.sent_to("+15155550199"), "the reply to reach Twilio")
+            [message] = fake.sent_to("+15155550199")
+            assert fake.requests[0]["StatusCallback"].startswith(f"{public}/twilio/status?outbox=")
+            db = Database(url)
+            wait_for(lambda: _sent_ids(db) == [message["sid"]], "the reply's sid to be recorded")
+            db.dispose()
+        finally:
+            server.terminate()
+            out, err = server.communicate(timeout=30)
+    assert server.returncode in (0, -15), err  # uvicorn re-raises SIGTERM after a clean shutdown
+    assert "Traceback" not in err
+    assert "+1515555" not in out + err  # no phone numbers in the logs
+
+
+def _sent_ids(db: Database) -> list[str]:
+    with db.transaction() as session:
+        return list(session.scalars(select(OutboxMessage.provider_id).where(OutboxMessage.status == "sent")))
+
