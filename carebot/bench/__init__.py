@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m carebot.bench <name>`` runs ``carebot.bench.<name>.main(argv)``."""
