@@ -416,28 +416,45 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime) 
     log.info("pairing %s ended (%s)", pairing.id, reason)
 
 
+def capacities(session: Session, member_id: int, group_id: int, now: datetime) -> dict[int, int]:
+    """How many people a member now offers to support, by the kind of request (0 when resting)."""
+    rows = session.execute(select(Answer.option, Answer.capacity).where(
+        Answer.member_id == member_id, Answer.group_id == group_id, Answer.ended_at.is_(None),
+        or_(Answer.until.is_(None), Answer.until > now))).all()
+    if any(option == UNAVAILABLE for option, _ in rows):
+        return {}
+    return {SERVES[option]: capacity or 1 for option, capacity in rows if option in SERVES}
+
+
 def reconcile(session: Session, member: Member, group_id: int, now: datetime) -> None:
-    """After a member's answers changed: end pairings their answers no longer hold up."""
+    """After a member's answers changed or lapsed: end the pairings their answers no longer hold up.
+
+    A requester's pairing ends with their request; a supporter keeps no more pairings than
+    they now offer (none while resting), the newest ending first.
+    """
     options = current_options(session, member.id, group_id, now)
     pairings = session.scalars(
         select(Pairing).where(Pairing.group_id == group_id, Pairing.status.in_(OPEN),
                               or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id))
+        .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
     ).all()
+    room = capacities(session, member.id, group_id, now)
     for pairing in pairings:
-        if pairing.requester_id == member.id and pairing.kind not in options:
-            if pairing.status == "active":
-                supporter = session.get(Member, pairing.supporter_id)
-                _tell(session, supporter, "care.ended", now, group_id,
-                      other=display_name(member, _language(supporter)))
-            end_pairing(session, pairing, "request_ended", now)
-        elif pairing.supporter_id == member.id and (
-            UNAVAILABLE in options or (pairing.status == "offered" and OFFER_FOR[pairing.kind] not in options)
-        ):
+        if pairing.requester_id == member.id:
+            if pairing.kind not in options:
+                if pairing.status == "active":
+                    supporter = session.get(Member, pairing.supporter_id)
+                    _tell(session, supporter, "care.ended", now, group_id,
+                          other=display_name(member, _language(supporter)))
+                end_pairing(session, pairing, "request_ended", now)
+        elif room.get(pairing.kind, 0) > 0:
+            room[pairing.kind] -= 1
+        else:
             if pairing.status == "active":
                 requester = session.get(Member, pairing.requester_id)
                 _tell(session, requester, "care.ended.rest", now, group_id,
                       supporter=display_name(member, _language(requester)))
-            end_pairing(session, pairing, "resting", now)
+            end_pairing(session, pairing, "offer_ended", now)
     mark_due(session, group_id, now)
 
 

@@ -238,6 +238,7 @@ class Dispatcher:
             match effect:
                 case Joined(group_id, wording):
                     self._join(session, member, group_id, wording, ctx.channel, now)
+                    care.mark_due(session, group_id, now)
                 case Answered(group_id, specs):
                     told = {}
                     for old in current_answers(session, member.id, now, group_id):
@@ -268,6 +269,8 @@ class Dispatcher:
                     )
                 case OptedIn(wording):
                     member.opted_out = False
+                    for membership in ctx.memberships:  # their answers count again
+                        care.mark_due(session, membership.group.id, now)
                     session.add(ConsentEvent(member_id=member.id, kind="resubscribe",
                                              channel=ctx.channel, wording=wording, at=now))
                 case LanguageChanged(language):

@@ -1,0 +1,152 @@
+"""A whole month for a group of 30, hour by hour, with carebot's promises checked after every hour.
+
+Time comes from freezegun through carebot.clock, the one module that reads the wall clock; the
+members' replies are scripted by a seeded random generator, so a failure replays exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from freezegun import freeze_time
+from sqlalchemy import or_, select
+
+from carebot import clock
+from carebot.care import OFFER_FOR, WAITING_GRACE
+from carebot.models import Answer, Conversation, Group, Member, OutboxMessage, Pairing
+from carebot.quiet import is_daytime
+from carebot.transcript import Simulation
+
+CHICAGO = ZoneInfo("America/Chicago")
+MEMBERS = [f"+1515555{n:04d}" for n in range(101, 131)]  # 30 members
+ANSWERS = ["1", "1 2w call evenings", "4 text me", "2", "2 x2", "5", "5 x3", "2 5", "3 1w",
+           "3 until friday", "1 5", "0", "4 1w"]
+
+
+def current(session, member_id: int, now: datetime) -> set[int]:
+    return set(session.scalars(select(Answer.option).where(
+        Answer.member_id == member_id, Answer.ended_at.is_(None),
+        or_(Answer.until.is_(None), Answer.until > now))))
+
+
+def check(sim: Simulation, now: datetime, stopped_at: dict[str, int]) -> None:
+    with sim.db.transaction() as session:
+        rows = {r.id: r for r in session.scalars(select(OutboxMessage))}
+        members = {m.id: m for m in session.scalars(select(Member))}
+        by_phone = {m.phone: m for m in members.values()}
+        pairings = session.scalars(select(Pairing).where(Pairing.status.in_(("offered", "active")))).all()
+        group = session.scalars(select(Group)).one()
+
+        # No text is sent twice.
+        sent = [d.outbox_id for d in sim.network.delivered]
+        assert len(sent) == len(set(sent)), "a text was sent twice"
+
+        for delivered in sim.network.delivered:
+            row = rows[delivered.outbox_id]
+            # Nothing carebot starts on its own reaches anyone at night.
+            if row.purpose == "push":
+                assert is_daytime(delivered.at, CHICAGO), f"sent at night: {delivered.text!r}"
+        # Nobody who sent STOP gets anything afterwards (but the STOP confirmation itself).
+        for phone, index in stopped_at.items():
+            for delivered in sim.network.delivered[index:]:
+                if delivered.to == phone:
+                    assert rows[delivered.outbox_id].purpose == "final", f"texted after STOP: {delivered.text!r}"
+
+        load: Counter = Counter()
+        for pairing in pairings:
+            supporter = members[pairing.supporter_id]
+            options = current(session, pairing.supporter_id, now)
+            # Nobody resting is asked to support, nor keeps supporting.
+            assert 3 not in options, "a resting member is supporting"
+            assert not supporter.opted_out and not members[pairing.requester_id].opted_out
+            load[(pairing.supporter_id, pairing.kind)] += 1
+        # No pairing exceeds what its supporter offered.
+        for (supporter_id, kind), count in load.items():
+            capacity = session.scalar(select(Answer.capacity).where(
+                Answer.member_id == supporter_id, Answer.option == OFFER_FOR[kind],
+                Answer.ended_at.is_(None), or_(Answer.until.is_(None), Answer.until > now)))
+            assert capacity is not None and count <= capacity, "a supporter carries more than offered"
+
+        # Every request is paired, or visibly waiting: in its grace period, told, or being planned.
+        served = {(p.requester_id, p.kind) for p in pairings}
+        requests = session.scalars(select(Answer).where(
+            Answer.option.in_((1, 4)), Answer.ended_at.is_(None),
+            or_(Answer.until.is_(None), Answer.until > now))).all()
+        for answer in requests:
+            member = by_phone.get(members[answer.member_id].phone)
+            if member is None or member.opted_out:
+                continue
+            visible = (
+                (answer.member_id, answer.option) in served
+                or answer.told_waiting_at is not None
+                or answer.since + WAITING_GRACE > now - timedelta(hours=1)
+                or (group.pairing_due_at is not None and group.pairing_due_at <= now + timedelta(hours=1))
+            )
+            if not visible:
+                history = session.execute(select(Pairing.status, Pairing.kind, Pairing.end_reason, Pairing.offered_at,
+                                                 Pairing.ended_at).where(Pairing.requester_id == answer.member_id)).all()
+                raise AssertionError(
+                    f"a request is neither paired nor visibly waiting: option {answer.option} since "
+                    f"{answer.since}, now {now}, due {group.pairing_due_at}, pairings {history}")
+
+
+def test_a_month_of_care_for_thirty_members() -> None:
+    rng = random.Random(20260302)
+    sim = Simulation()
+    stopped_at: dict[str, int] = {}
+    answered: set[str] = set()
+
+    async def month() -> None:
+        await sim.execute('group DMMA name="Des Moines Mutual Aid" tz=America/Chicago')
+        await sim.execute("coordinator DMMA +15155550100 name=Rosa")
+        for index, phone in enumerate(MEMBERS):
+            await sim.execute(f"member DMMA {phone} name=M{index:02d}")
+        with freeze_time("2026-03-02 06:00:00") as frozen:  # midnight in Chicago
+            sim.now = clock.now()
+            for _hour in range(30 * 24):
+                frozen.tick(timedelta(hours=1))
+                now = clock.now()
+                await sim.advance_to(now)
+                if is_daytime(now, CHICAGO):
+                    await script_hour(now)
+                check(sim, now, stopped_at)
+
+    async def script_hour(now: datetime) -> None:
+        with sim.db.transaction() as session:
+            waiting = {m.phone: c.flow for c, m in session.execute(
+                select(Conversation, Member).join(Member, Member.id == Conversation.member_id))}
+        for phone in MEMBERS:
+            if phone in stopped_at:
+                if rng.random() < 0.01:
+                    await sim.send(phone, "START")
+                    del stopped_at[phone]
+                continue
+            if phone in waiting and rng.random() < 0.6:
+                await sim.send(phone, rng.choices(["yes", "no", "later"], weights=[6, 2, 1])[0])
+            elif rng.random() < (0.2 if phone not in answered else 0.008):
+                # Everyone answers early in the month; then answers change every ten days or so.
+                answered.add(phone)
+                await sim.send(phone, rng.choice(ANSWERS))
+            elif rng.random() < 0.002:
+                await sim.send(phone, "STOP")
+                stopped_at[phone] = len(sim.network.delivered)
+            elif rng.random() < 0.003:
+                await sim.send(phone, "DONE")
+
+    try:
+        asyncio.run(month())
+        with sim.db.transaction() as session:
+            statuses = Counter(session.scalars(select(Pairing.status)))
+        # The month really exercised the care: offers were made, taken, declined and ended.
+        assert statuses["active"] + statuses["ended"] >= 5, statuses
+        assert statuses["declined"] + statuses["expired"] >= 1, statuses
+        texts = [d.text for d in sim.network.delivered]
+        assert sum("go-around" in t for t in texts) >= 30  # four Monday rounds
+        assert any("Time to check in" in t for t in texts)
+        assert any("Did you connect" in t for t in texts)
+    finally:
+        sim.db.dispose()
