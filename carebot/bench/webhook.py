@@ -1,0 +1,248 @@
+"""Webhook benchmark: ``python -m carebot.bench webhook [--requests N] [--concurrency C]``.
+
+Starts ``carebot serve`` on a fresh SQLite file and a bare ASGI endpoint (it
+only answers 200), each as a real uvicorn subprocess on 127.0.0.1 run the same
+way, plus a stand-in for Twilio's API on 127.0.0.1 for the replies the sender
+delivers meanwhile. Then it fires signed inbound webhooks (each a new
+MessageSid from one of the group's members) and prints throughput and p50/p99
+latency for:
+
+1. the bare endpoint, as fast as it goes (``concurrency`` requests in flight);
+2. carebot, as fast as it goes;
+3. carebot at half the bare endpoint's throughput (the target load), paced;
+4. carebot at half its own maximum, paced, to show its latency when not overloaded.
+
+Target: carebot keeps up with (3) with p99 under 50 ms. Loopback only; the
+request count and the time are bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+ACCOUNT = "AC" + "b" * 32
+TOKEN = "c" * 32
+TEXTS = ["STATUS", "1 call evenings", "HELP", "5", "HOW text me after 6", "2"]
+MEMBERS = 200
+TIME_CAP = 60.0  # seconds per phase, whatever the request count
+
+
+async def bare_app(scope, receive, send) -> None:
+    """The baseline: an ASGI endpoint that reads the request and answers 200."""
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+class _TwilioStandIn(BaseHTTPRequestHandler):
+    """Answers Messages.json creates like Twilio (201 and a sid), so the sender runs too."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"sid": "SM" + uuid.uuid4().hex, "status": "queued"}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # the sender's pooled connections are reset when the run ends; that is expected
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _seed(url: str) -> list[str]:
+    """A group with MEMBERS consenting members; returns their numbers."""
+    from carebot.db import Database, upgrade
+    from carebot.models import Group, Member, Membership
+
+    upgrade(url)
+    db = Database(url)
+    now = datetime.now(UTC)
+    phones = [f"+1515555{i:04d}" for i in range(1000, 1000 + MEMBERS)]
+    with db.transaction() as session:
+        group = Group(keyword="BENCH", name="Bench Mutual Aid", timezone="UTC", created_at=now,
+                      quiet_start=24, quiet_end=0)
+        session.add(group)
+        session.flush()
+        for phone in phones:
+            member = Member(phone=phone, created_at=now)
+            session.add(member)
+            session.flush()
+            session.add(Membership(group_id=group.id, member_id=member.id, status="active",
+                                   consented_at=now, created_at=now))
+    db.dispose()
+    return phones
+
+
+def _start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"could not start {' '.join(args)}: {process.stderr.read().strip()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"{' '.join(args)} did not start listening")
+
+
+def _requests(public: str, phones: list[str], count: int) -> list[tuple[bytes, str]]:
+    """Signed webhook bodies, made before the clock starts."""
+    validator = RequestValidator(TOKEN)
+    url = f"{public}/twilio/sms"
+    made = []
+    for i in range(count):
+        sid = "SM" + uuid.uuid4().hex
+        form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": phones[i % len(phones)],
+                "To": "+15155550100", "Body": TEXTS[i % len(TEXTS)], "NumMedia": "0"}
+        made.append((urlencode(form).encode(), validator.compute_signature(url, form)))
+    return made
+
+
+async def _fire(url: str, bodies, concurrency: int, rate: float | None) -> dict:
+    """Send every body; closed loop at ``concurrency``, or paced to ``rate`` a second."""
+    latencies: list[float] = []
+    errors = 0
+    queue = list(reversed(bodies))
+    started = time.perf_counter()
+    deadline = started + TIME_CAP
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def one(body: bytes, signature: str) -> None:
+            nonlocal errors
+            t0 = time.perf_counter()
+            async with client.post(url, data=body, headers={
+                "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded",
+            }) as answer:
+                await answer.read()
+                if answer.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - t0)
+
+        if rate is None:
+            async def worker() -> None:
+                while queue and time.perf_counter() < deadline:
+                    await one(*queue.pop())
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        else:
+            tasks = []
+            for i, item in enumerate(reversed(queue)):
+                due = started + i / rate
+                if due > deadline:
+                    break
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(*item)))
+            await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "errors": errors,
+        "throughput": len(ordered) / elapsed,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+    }
+
+
+def _line(name: str, result: dict) -> str:
+    return (f"{name:<28} {result['requests']:>6} req  {result['throughput']:>8.0f} req/s  "
+            f"p50 {result['p50_ms']:>6.1f} ms  p99 {result['p99_ms']:>6.1f} ms  errors {result['errors']}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m carebot.bench webhook", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per phase (default 3000)")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    parser.add_argument("--send-rate", type=float, default=75.0, help="the sender's pace meanwhile (texts/s)")
+    args = parser.parse_args(argv)
+
+    stand_in = _QuietServer(("127.0.0.1", 0), _TwilioStandIn)
+    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
+    with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+        phones = _seed(url)
+        bare_port, carebot_port = _free_port(), _free_port()
+        public = f"http://127.0.0.1:{carebot_port}"
+        env = {**os.environ, "CAREBOT_DATABASE_URL": url, "CAREBOT_PUBLIC_URL": public,
+               "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM": "+15155550100",
+               "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stand_in.server_address[1]}",
+               "TWILIO_SEND_RATE": str(args.send_rate)}
+        uvicorn = ["-m", "uvicorn", "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+        bare = _start([*uvicorn, "--port", str(bare_port), "carebot.bench.webhook:bare_app"], env, bare_port)
+        carebot = _start(["-m", "carebot", "serve", "--port", str(carebot_port)], env, carebot_port)
+        try:
+            n, c = args.requests, args.concurrency
+            print(f"{n} signed webhooks per phase, {c} in flight, 127.0.0.1, one process each "
+                  f"(SQLite at {url.split(':///')[1]})")
+            warm = _requests(public, phones, 200)
+            asyncio.run(_fire(f"http://127.0.0.1:{bare_port}/twilio/sms", warm, c, None))
+            asyncio.run(_fire(f"{public}/twilio/sms", warm, c, None))
+            base = asyncio.run(_fire(f"http://127.0.0.1:{bare_port}/twilio/sms", _requests(public, phones, n), c, None))
+            print(_line("bare ASGI endpoint (max)", base))
+            full = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, n), c, None))
+            print(_line("carebot serve (max)", full))
+            target = base["throughput"] / 2
+            paced = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, n), c * 4, target))
+            print(_line(f"carebot at {target:.0f} req/s", paced))
+            own = full["throughput"] / 2
+            easy = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, min(n, int(own * 20))),
+                                     c * 4, own))
+            print(_line(f"carebot at {own:.0f} req/s (half its max)", easy))
+            ratio = full["throughput"] / base["throughput"]
+            kept_up = paced["throughput"] >= 0.95 * target and paced["errors"] == 0
+            verdict = "met" if kept_up and paced["p99_ms"] < 50 else "NOT met"
+            print(f"ratio carebot/bare (max throughput): {ratio:.2f}")
+            print(f"target (half the bare throughput with p99 < 50 ms): {verdict}")
+            return 0
+        finally:
+            for process in (carebot, bare):
+                process.terminate()
+                process.wait(timeout=30)
+            stand_in.shutdown()
