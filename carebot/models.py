@@ -85,6 +85,8 @@ class Group(Base):
     quiet_end: Mapped[int] = mapped_column(Integer, default=9)
     # The group's own non-police crisis resources, one short line each.
     crisis_resources: Mapped[str] = mapped_column(Text, default="")
+    # Removing people and changing roles need a second coordinator's YES.
+    two_coordinators: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="group")
@@ -281,3 +283,60 @@ class NotWith(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
+
+
+class CoordAction(Base):
+    """What a coordinator did, for LOG: who, what, when; never contents or numbers."""
+
+    __tablename__ = "coord_actions"
+    __table_args__ = (Index("ix_coord_actions_group", "group_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    other_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    at: Mapped[datetime]
+
+
+class PendingAction(Base):
+    """A coordinator action confirmed by its author and waiting for a second coordinator."""
+
+    __tablename__ = "pending_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | expired
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class Gathering(Base):
+    """The monthly restorative gathering: when, where, and whether the reminder went out."""
+
+    __tablename__ = "gatherings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(80))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)  # None once reminded
+
+
+class Rsvp(Base):
+    """A member's YES or NO to a gathering."""
+
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("gathering_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gathering_id: Mapped[int] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    coming: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime]
