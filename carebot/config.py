@@ -39,6 +39,9 @@ class ServeSettings(Settings):
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = TWILIO_API
     twilio_send_rate: float = 1.0  # texts a second per sender number
+    # Signal through signal-cli-rest-api in json-rpc mode: both, or neither for SMS only.
+    signal_service: str | None = None  # host:port, e.g. 127.0.0.1:8080
+    signal_number: str | None = None  # the bot's Signal account, E.164
 
     @field_validator("carebot_public_url")
     @classmethod
@@ -61,6 +64,28 @@ class ServeSettings(Settings):
             raise ValueError("must be a number in E.164 form such as +15155550100, or a short code")
         return value
 
+    @field_validator("signal_service")
+    @classmethod
+    def _signal_service(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        # signalbot adds the scheme itself, so a URL here would become http://http://…
+        match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})", value)
+        if not match or not 0 < int(match.group(2)) < 65536:
+            raise ValueError(f"must be host:port such as 127.0.0.1:8080 (no http://), not {value!r}")
+        return value
+
+    @field_validator("signal_number")
+    @classmethod
+    def _signal_number(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be the bot's Signal number in E.164 form such as +15155550100")
+        return value
+
     @field_validator("twilio_send_rate")
     @classmethod
     def _rate(cls, value: float) -> float:
@@ -72,6 +97,8 @@ class ServeSettings(Settings):
     def _account(self) -> ServeSettings:
         if not (self.twilio_from or self.twilio_messaging_service_sid):
             raise ValueError("set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+        if bool(self.signal_service) != bool(self.signal_number):
+            raise ValueError("set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)")
         if not self.twilio_auth_token.get_secret_value().strip():
             raise ValueError("TWILIO_AUTH_TOKEN is empty")
         # Twilio-compatible providers use their own id formats; Twilio's own are checked.

@@ -24,6 +24,7 @@ from carebot.flows.base import (
     CARE_EFFECTS,
     AnswerInfo,
     Answered,
+    ChannelChanged,
     Context,
     Forgotten,
     GroupInfo,
@@ -52,7 +53,7 @@ from carebot.models import (
     OutboxMessage,
     Pairing,
 )
-from carebot.outbox import FINAL, enqueue, push
+from carebot.outbox import FINAL, address_on, enqueue, push, sms_consented
 from carebot.phone import normalize_phone
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,8 @@ def build_context(
         is_new=is_new,
         pairings=care.open_pairings(session, member),
         find_people=care.people_finder(session, member, group_ids),
+        reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
+                            and not (c == SMS and member.phone_unusable)),
     )
 
 
@@ -277,6 +280,12 @@ class Dispatcher:
                     member.language = language
                 case NameChanged(name):
                     member.name = name
+                case ChannelChanged(channel):
+                    if channel == SMS and not sms_consented(session, member):
+                        # Asking for SMS is consent to SMS, recorded like any other consent.
+                        session.add(ConsentEvent(member_id=member.id, kind="opt_in", channel=SMS,
+                                                 wording="CHANNEL SMS", at=now))
+                    member.channel = channel
                 case Forgotten():
                     care.end_all(session, member, now)
                     forgotten = True

@@ -244,11 +244,66 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
     if isinstance(verdict, datetime):
         row.not_before = verdict
         return False
-    if row.channel not in channels:
-        row.not_before = now + BASE_BACKOFF
-        log.warning("no channel %s configured for outbox row %s", row.channel, row.id)
+    paused_until = getattr(channels.get(row.channel), "paused_until", None)
+    if row.channel not in channels or (paused_until is not None and paused_until > now):
+        # The channel cannot take it now: by SMS where the member consented to SMS, else it waits.
+        if to_sms(session, row, channels, now):
+            return True
+        if row.channel not in channels:
+            row.not_before = now + BASE_BACKOFF
+            log.warning("no channel %s configured for outbox row %s", row.channel, row.id)
+        else:
+            row.not_before = paused_until  # a paused queue is not tried at all: no retry storm
         return False
     return True
+
+
+def sms_consented(session: Session, member: Member | None) -> bool:
+    """Whether ``member`` agreed to texts by SMS.
+
+    Consent per channel is the channel of the member's consent records: the
+    latest one made over SMS (joining, START, or CHANNEL SMS) must be an
+    opt-in, and no STOP may stand.
+    """
+    if member is None or member.opted_out or not member.phone or member.phone_unusable:
+        return False
+    kind = session.scalar(
+        select(ConsentEvent.kind)
+        .where(ConsentEvent.member_id == member.id, ConsentEvent.channel == SMS)
+        .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+        .limit(1)
+    )
+    return kind in ("opt_in", "resubscribe")
+
+
+def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel], now: datetime) -> bool:
+    """Send ``row`` by SMS instead, where the member consented to SMS; False when it cannot."""
+    if row.channel == SMS or SMS not in channels or row.member_id is None:
+        return False
+    member = session.get(Member, row.member_id)
+    if not sms_consented(session, member):
+        return False
+    log.info("outbox row %s goes by SMS instead of %s", row.id, row.channel)
+    row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, "pending", now, 0
+    return True
+
+
+def tell_coordinators(session: Session, member: Member, key: str, now: datetime) -> None:
+    """Catalog message ``key`` (about ``member``, as {name}) to the coordinators of their groups, by day."""
+    from carebot.care import coordinators_of  # care builds on the outbox
+    from carebot.i18n import render
+
+    groups = session.scalars(select(Membership.group_id).where(
+        Membership.member_id == member.id, Membership.status == "active")).all()
+    told: set[int] = set()
+    for group_id in groups:
+        for coordinator in coordinators_of(session, group_id):
+            if coordinator.id in told:
+                continue
+            told.add(coordinator.id)
+            language = coordinator.language or session.get(Group, group_id).language
+            name = member.name or render("notice.someone", language)
+            push(session, coordinator, render(key, language, name=name), now, group_id)
 
 
 async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> int:
@@ -261,10 +316,11 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
     if pacer is not None:
         await pacer.wait()
     with db.transaction() as session:
-        # Checked again after the wait: a STOP may have come in meanwhile.
+        # Checked again after the wait: a STOP may have come in, or the channel paused, meanwhile.
         row = session.get(OutboxMessage, row_id)
         if not _ready(session, row, channels, now, default_tz):
             return 0
+        channel = channels[row.channel]
         # A conditional update, so two senders can never both claim the row.
         claimed = session.execute(
             update(OutboxMessage)
@@ -278,7 +334,7 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
     try:
         result = await channel.send(address, body, row_id)
     except SendError as error:
-        _record_failure(db, row_id, error, now)
+        _record_failure(db, row_id, error, now, channels)
         return 0
     _record_sent(db, row_id, result, now)
     return 1
@@ -297,7 +353,8 @@ def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None
         log.info("outbox row %s sent", row_id)
 
 
-def _record_failure(db: Database, row_id: int, error: SendError, now: datetime) -> None:
+def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
+                    channels: Mapping[str, Channel] | None = None) -> None:
     with db.transaction() as session:
         row = session.get(OutboxMessage, row_id)
         if row is None:
@@ -305,12 +362,19 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime) 
         row.error_code = error.code
         if error.ambiguous:
             pass  # stays "sending": recover_sending asks the provider before sending again
+        elif error.retry_at is not None:
+            # The provider asked carebot to wait; the text did nothing wrong, so the try is not counted.
+            row.status, row.not_before, row.attempts = "pending", error.retry_at, max(0, row.attempts - 1)
         elif error.retryable and row.attempts < MAX_ATTEMPTS:
             row.status = "pending"
             row.not_before = now + backoff(row.attempts)
         else:
             row.status = "failed"
+        if (error.held or row.status == "failed") and channels is not None:
+            to_sms(session, row, channels, now)
         member = session.get(Member, row.member_id) if row.member_id else None
+        if member is not None and error.notice is not None:
+            tell_coordinators(session, member, error.notice, now)
         if member is not None and error.opted_out and not member.opted_out:
             member.opted_out = True
             session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=row.channel,

@@ -20,7 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
 from carebot import clock
-from carebot.channels import SMS, Channel
+from carebot.channels import SIGNAL, SMS, Channel, Inbound
+from carebot.channels.signal import SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
 from carebot.config import ServeSettings, load_serve_settings
 from carebot.db import Database, check_schema
@@ -91,7 +92,7 @@ def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], dateti
     wake = asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def background(_app: Starlette) -> AsyncIterator[None]:
+    async def background(app: Starlette) -> AsyncIterator[None]:
         channel = TwilioSMS(
             account_sid=settings.twilio_account_sid,
             auth_token=token,
@@ -101,8 +102,22 @@ def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], dateti
             base_url=settings.twilio_api_base_url,
             rate=settings.twilio_send_rate,
         )
+        channels: dict[str, Channel] = {SMS: channel}
+        signal = None
+        if settings.signal_service and settings.signal_number:
+
+            async def signal_inbound(message: Inbound) -> None:
+                # The same database worker as the webhooks: one writer, and the loop stays free.
+                if await app.state.in_worker(dispatcher.handle_inbound, message):
+                    wake.set()
+
+            # Attached in the background: carebot serves SMS while the Signal service is down.
+            signal = SignalChannel(settings.signal_service, settings.signal_number,
+                                   on_inbound=signal_inbound, now=now)
+            await signal.start()
+            channels[SIGNAL] = app.state.signal = signal
         sender = asyncio.create_task(run_sender(
-            db, {SMS: channel}, wake, rate=settings.twilio_send_rate,
+            db, channels, wake, rate=settings.twilio_send_rate,
             default_tz=settings.carebot_default_timezone, now=now,
         ))
         beat = start_beat(dispatcher, wake, now)
@@ -114,6 +129,8 @@ def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], dateti
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+            if signal is not None:
+                await signal.close()
             await channel.close()
 
     workers = 1 if db.url.startswith("sqlite") else 8

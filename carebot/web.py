@@ -90,13 +90,17 @@ def create_app(
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    async def healthz(_request: Request) -> Response:
+    async def healthz(request: Request) -> Response:
         try:
             await in_worker(database_answers)
         except Exception as error:
             log.warning("health check: the database does not answer (%s)", type(error).__name__)
             return JSONResponse({"status": "database unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        answer = {"status": "ok"}
+        signal = getattr(request.app.state, "signal", None)
+        if signal is not None:  # SMS still serves while Signal is down, so still 200
+            answer["signal"] = signal.status
+        return JSONResponse(answer)
 
     @asynccontextmanager
     async def life(app: Starlette) -> AsyncIterator[None]:
@@ -109,7 +113,7 @@ def create_app(
         finally:
             executor.shutdown(wait=True)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/twilio/sms", sms, methods=["POST"]),
             Route("/twilio/status", status, methods=["POST"]),
@@ -117,3 +121,5 @@ def create_app(
         ],
         lifespan=life,
     )
+    app.state.in_worker = in_worker  # for the lifespan's own inbound work (the Signal channel)
+    return app

@@ -42,6 +42,13 @@ class SendError(Exception):
     ``unusable`` that the address can never receive texts. ``ambiguous`` means
     no answer came (a timeout, a dropped connection): the provider may have
     taken the text, so the sender asks before sending it again.
+
+    ``retry_at`` means the provider asked carebot to wait (a rate limit, a
+    captcha, an identity to verify): the text stays pending until then and the
+    try does not count against it. ``held`` means the text cannot go on this
+    channel until a person acts, so it may go by SMS instead where the member
+    consented to SMS. ``notice`` names a catalog message for the coordinators
+    of the member's groups (the channel sets it once per episode).
     """
 
     def __init__(
@@ -52,6 +59,9 @@ class SendError(Exception):
         opted_out: bool = False,
         unusable: bool = False,
         ambiguous: bool = False,
+        retry_at: datetime | None = None,
+        held: bool = False,
+        notice: str | None = None,
     ) -> None:
         super().__init__(code)
         self.code = code
@@ -59,6 +69,9 @@ class SendError(Exception):
         self.opted_out = opted_out
         self.unusable = unusable
         self.ambiguous = ambiguous
+        self.retry_at = retry_at
+        self.held = held
+        self.notice = notice
 
 
 @dataclass(frozen=True)

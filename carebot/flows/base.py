@@ -104,6 +104,8 @@ class Context:
     pairings: tuple[PairingInfo, ...] = ()
     # Finds people in the member's groups by name (a read-only lookup, injected by the host).
     find_people: Callable[[str], tuple[PersonInfo, ...]] = _nobody
+    # The channels carebot can write to the member on ("sms", "signal").
+    reachable: frozenset[str] = frozenset()
 
     def membership(self, group_id: int) -> MembershipInfo | None:
         return next((m for m in self.memberships if m.group.id == group_id), None)
@@ -180,6 +182,13 @@ class Forgotten:
     pass
 
 
+@dataclass(frozen=True)
+class ChannelChanged:
+    """CHANNEL SMS / CHANNEL SIGNAL: where carebot's own texts to the member go."""
+
+    channel: str
+
+
 # --- care: pairings, check-ins, rounds (applied by carebot.care) --------------
 
 
@@ -239,7 +248,7 @@ CARE_EFFECTS = (OfferAnswered, CheckinAnswered, RematchAnswered, PairingEnded, N
 
 Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
-          | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted)
+          | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ChannelChanged)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from carebot.flows import account, care, goaround, join
+from carebot.flows import account, care, channel, goaround, join
 from carebot.flows.base import Context, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
@@ -39,6 +39,7 @@ HANDLERS: tuple[Step, ...] = (
     care.not_with,
     care.hours,
     care.round_now,
+    channel.choose,
 )
 
 # A pending join or care question survives other texts (the person may ask HELP or

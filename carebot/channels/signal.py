@@ -1,0 +1,327 @@
+"""The Signal channel: signal-cli-rest-api (json-rpc mode) through signalbot.
+
+The only module that sees a Signal envelope or one of the service's error
+texts. It runs inside ``carebot serve``'s event loop as one background task
+that connects, checks the service (signalbot's ``about``), reads the receive
+websocket, turns each member's private text into an :class:`Inbound` and hands
+it to ``on_inbound``; and it sends one text, answering :class:`Sent` or a
+classified :class:`SendError`.
+
+Where it departs from ``SignalBot.start()`` and why (design.md's traps):
+
+* ``bot.stop()`` stops the loop it runs in, which here is carebot's own: it
+  is never called; :meth:`SignalChannel.close` cancels carebot's task and
+  closes signalbot's HTTP session with ``bot.close()``.
+* ``wait_until_ready()`` waits forever while the service is down: nothing
+  waits on it. The receive task keeps retrying with backoff while carebot
+  serves SMS, and :attr:`SignalChannel.status` says "down" meanwhile.
+* signalbot's pipeline reads a sync message (a text the account's own phone
+  sent) as if the recipient had written it, logs raw envelopes at INFO and may
+  reorder texts across its consumers; so carebot reads the websocket itself,
+  drops sync and group messages, and hands texts on in order, one at a time,
+  still parsed by signalbot's own ``parse``.
+* signalbot's send drops the error body (aiohttp's ``raise_for_status`` keeps
+  only the reason phrase), and the body is what tells a rate limit from a
+  captcha from an untrusted identity; so the text is posted here, with the
+  payload signalbot's ``SendMessage`` builds.
+* Replies go to the member's Signal UUID, never the number.
+* In json-rpc mode every client attached to the account receives every
+  message: run one ``carebot serve`` per Signal account (inbound dedupe on
+  the envelope's timestamp and sender keeps a second one from acting twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+import aiohttp
+from packaging.version import InvalidVersion, Version
+from signalbot import MIN_SIGNAL_CLI_REST_API_VERSION, SendMessage, SignalAPIError, SignalBot
+from signalbot.messages import DataMessage, EditMessage, UnknownMessageFormatError, parse
+
+from carebot import clock
+from carebot.channels import SIGNAL, Inbound, Sent, SendError
+
+log = logging.getLogger(__name__)
+# signalbot logs raw envelopes, bodies and recipients' numbers below ERROR; carebot never logs those.
+logging.getLogger("signalbot").setLevel(logging.ERROR)
+
+SEND_TIMEOUT = 15.0  # seconds; well under outbox.STUCK_AFTER
+HEARTBEAT = 30.0  # seconds between websocket pings, so a dead link is noticed
+RETRY = (1.0, 60.0)  # reconnect backoff in seconds: first wait, longest wait
+INBOUND_TRIES = 3  # a text the database could not take is tried again this often
+
+# How long the Signal queue pauses, doubling on each pause in a row, up to MAX_PAUSE.
+RATE_LIMIT_PAUSE = timedelta(minutes=15)
+CAPTCHA_PAUSE = timedelta(hours=1)
+MAX_PAUSE = timedelta(hours=6)
+# A text to a member whose safety number changed waits this long before one more try.
+UNTRUSTED_HOLD = timedelta(hours=6)
+
+# signal-cli-rest-api's words (src/client/jsonrpc2.go, src/api/api.go) for signal-cli's
+# error -4, and signal-cli's own per-recipient wording.
+UNTRUSTED_TEXTS = ("untrusted recipient keys", "untrusted identit")
+
+UP, DOWN, PAUSED = "up", "down", "paused"
+
+
+class SignalChannel:
+    """The Signal channel for one account on one signal-cli-rest-api service.
+
+    Build it anywhere, ``await start()`` it inside the running loop and
+    ``await close()`` it when done. ``on_inbound`` is awaited for each text, in
+    the order the service delivered them.
+    """
+
+    name = SIGNAL
+
+    def __init__(
+        self,
+        service: str,
+        number: str,
+        *,
+        on_inbound: Callable[[Inbound], Awaitable[object]],
+        now: Callable[[], datetime] = clock.now,
+        retry: tuple[float, float] = RETRY,
+        send_timeout: float = SEND_TIMEOUT,
+    ) -> None:
+        self.service = service
+        self.number = number
+        self.on_inbound = on_inbound
+        self.now = now
+        self.retry = retry
+        self.send_timeout = send_timeout
+        self.connected = False
+        self.paused_until: datetime | None = None  # the outbox sender honours this
+        self._pauses = 0  # pauses in a row, for the doubling
+        self._pause_told = False
+        self._told_untrusted: set[str] = set()
+        self._bot: SignalBot | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task | None = None
+
+    # --- life -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start receiving in the background; returns at once, even if the service is down."""
+        self._bot = SignalBot({
+            "signal_service": self.service,
+            "phone_number": self.number,
+            "storage": {"type": "in-memory"},
+            "connection_mode": "http_only",  # the service has no TLS: loopback or a private network
+            "download_attachments": False,  # carebot keeps no attachments
+            "logging_level": logging.ERROR,
+        })
+        self._http = aiohttp.ClientSession()
+        self._task = asyncio.create_task(self._receive_forever(), name="carebot-signal")
+
+    async def close(self) -> None:
+        """Stop receiving and close the connections; never stops the event loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._http is not None:
+            await self._http.close()
+        if self._bot is not None:
+            await self._bot.close()  # not bot.stop(): that would stop carebot's loop
+        self.connected = False
+
+    @property
+    def status(self) -> str:
+        """"up", "down" (the service or its websocket is unreachable) or "paused" (sends wait)."""
+        if not self.connected:
+            return DOWN
+        if self.paused_until is not None and self.paused_until > self.now():
+            return PAUSED
+        return UP
+
+    def _url(self, path: str) -> str:
+        return f"http://{self.service}{path}"
+
+    # --- receiving --------------------------------------------------------
+
+    async def _receive_forever(self) -> None:
+        wait = self.retry[0]
+        while True:
+            try:
+                if await self._service_ready():
+                    await self._read_websocket()
+                    wait = self.retry[0]  # it was up: reconnect soon
+            except asyncio.CancelledError:
+                raise
+            except (SignalAPIError, aiohttp.ClientError, OSError, TimeoutError) as error:
+                log.warning("Signal service unreachable (%s); retrying", type(error).__name__)
+            except Exception:
+                log.exception("Signal receive loop failed; retrying")
+            self.connected = False
+            # Jittered, doubling backoff: a service that is down is not hammered.
+            await asyncio.sleep(wait * (0.5 + random.random() / 2))
+            wait = min(self.retry[1], wait * 2)
+
+    async def _service_ready(self) -> bool:
+        """signalbot's own checks: the service answers, in json-rpc mode, recent enough."""
+        assert self._bot is not None
+        about = await self._bot.general.about()
+        if about.mode != "json-rpc":
+            log.error("the Signal service runs in %r mode; carebot needs MODE=json-rpc", about.mode)
+            return False
+        try:
+            if about.version != "unset" and Version(about.version) < MIN_SIGNAL_CLI_REST_API_VERSION:
+                log.error("signal-cli-rest-api %s is too old; signalbot needs %s or later",
+                          about.version, MIN_SIGNAL_CLI_REST_API_VERSION)
+                return False
+        except InvalidVersion:
+            log.warning("signal-cli-rest-api reports an unreadable version %r", about.version)
+        return True
+
+    async def _read_websocket(self) -> None:
+        assert self._http is not None
+        url = f"ws://{self.service}/v1/receive/{self.number}"
+        async with self._http.ws_connect(url, heartbeat=HEARTBEAT) as ws:
+            self.connected = True
+            log.info("Signal connected")
+            async for frame in ws:
+                if frame.type == aiohttp.WSMsgType.TEXT:
+                    inbound = await self._read_envelope(frame.data)
+                    if inbound is not None:
+                        await self._hand_on(inbound)
+                elif frame.type == aiohttp.WSMsgType.ERROR:
+                    break
+        log.warning("Signal websocket closed; reconnecting")
+
+    async def _read_envelope(self, raw: str) -> Inbound | None:
+        """A member's private text from one websocket frame; None for anything else."""
+        try:
+            envelope = json.loads(raw).get("envelope") or {}
+        except (ValueError, AttributeError):
+            return None
+        # A sync message is a copy of what the account's own devices sent: signalbot would
+        # name its recipient as the sender. Receipts, typing and the rest carry no text.
+        if not isinstance(envelope, dict) or "syncMessage" in envelope or "dataMessage" not in envelope:
+            return None
+        try:
+            message = await parse(self._bot._signal, raw)  # the client only fetches attachments, which are off
+        except (UnknownMessageFormatError, ValueError):
+            log.info("Signal envelope in an unknown format ignored")
+            return None
+        if (not isinstance(message, DataMessage) or isinstance(message, EditMessage)
+                or message.is_group() or not message.text or not message.source_uuid):
+            return None
+        return Inbound(
+            channel=SIGNAL,
+            # Signal names a message by its author and the author's timestamp.
+            provider_id=f"{message.timestamp}:{message.source_uuid}",
+            sender=message.source_number or "",
+            text=message.text,
+            received_at=self.now(),
+            sender_uuid=message.source_uuid,
+        )
+
+    async def _hand_on(self, inbound: Inbound) -> None:
+        # signal-cli has already taken the text off Signal's servers: try hard before giving up.
+        for attempt in range(1, INBOUND_TRIES + 1):
+            try:
+                await self.on_inbound(inbound)
+                return
+            except Exception as error:
+                log.warning("Signal text not stored (try %d, %s)", attempt, type(error).__name__)
+                if attempt < INBOUND_TRIES:
+                    await asyncio.sleep(self.retry[0] * attempt)
+        log.error("a Signal text could not be stored and is lost")
+
+    # --- sending ----------------------------------------------------------
+
+    async def send(self, address: str, text: str, outbox_id: int) -> Sent:
+        """Send one text to a Signal UUID; raise a classified SendError when it does not go."""
+        if self._http is None:
+            raise SendError("not-started", retryable=True)
+        if self.paused_until is not None and self.paused_until > self.now():
+            raise SendError("paused", retryable=True, retry_at=self.paused_until)
+        message = await SendMessage(text=text).to_generated(self.number, [address])
+        payload = message.model_dump_json(exclude_none=True, by_alias=True)
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                async with self._http.post(self._url("/v2/send"), data=payload,
+                                           headers={"Content-Type": "application/json"}) as response:
+                    status, body = response.status, await response.text()
+        except aiohttp.ClientConnectorError:
+            # The request never left: nothing can have been sent.
+            raise SendError("connect", retryable=True) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            # The service may have sent it: the outbox settles the row before any new try.
+            code = "timeout" if isinstance(error, TimeoutError) else "no-answer"
+            raise SendError(code, retryable=True, ambiguous=True) from None
+        if status in (200, 201):
+            self._sent_ok(address)
+            return Sent(_timestamp(body) or f"signal-{outbox_id}")
+        raise self._refused(status, body, address)
+
+    def _sent_ok(self, address: str) -> None:
+        if self._pauses:
+            log.info("Signal sends resumed")
+        self.paused_until, self._pauses, self._pause_told = None, 0, False
+        self._told_untrusted.discard(address)
+
+    def _refused(self, status: int, body: str, address: str) -> SendError:
+        """What carebot does about one of the service's error answers."""
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = {}
+        if not isinstance(answer, dict):
+            answer = {}
+        error = str(answer.get("error", "")).lower()
+        if status == 429:
+            # signal-cli's rate limit (-5); challenge tokens mean Signal wants a captcha first.
+            tokens = answer.get("challenge_tokens") or []
+            captcha = bool(tokens)
+            for token in tokens:  # a server token, not a person's data: the deployer needs it
+                log.warning("Signal asks for a captcha; challenge token %s (see deploy/signal.md)", token)
+            return self._pause("proof-required" if captcha else "rate-limit",
+                               CAPTCHA_PAUSE if captcha else RATE_LIMIT_PAUSE,
+                               "signal.captcha" if captcha else "signal.paused")
+        if status == 400 and any(text in error for text in UNTRUSTED_TEXTS):
+            # Nothing is trusted automatically: a person checks the new safety number.
+            notice = None if address in self._told_untrusted else "signal.untrusted"
+            self._told_untrusted.add(address)
+            log.warning("Signal send held: the recipient's safety number changed")
+            return SendError("untrusted-identity", retryable=True, held=True,
+                             retry_at=self.now() + UNTRUSTED_HOLD, notice=notice)
+        if status in (401, 403, 404):
+            log.error("the Signal service refused the account (HTTP %s): check SIGNAL_NUMBER and its "
+                      "registration", status)
+        # Anything else (a network failure at signal-cli, an unregistered recipient, a 5xx)
+        # reads the same from here: retried with backoff, then given up.
+        return SendError(f"http-{status}", retryable=True)
+
+    def _pause(self, code: str, base: timedelta, notice: str) -> SendError:
+        self._pauses += 1
+        pause = min(MAX_PAUSE, base * 2 ** (self._pauses - 1))
+        self.paused_until = self.now() + pause
+        told, self._pause_told = self._pause_told, True
+        log.warning("Signal sends paused for %d minutes (%s)", pause.total_seconds() // 60, code)
+        return SendError(code, retryable=True, retry_at=self.paused_until, notice=None if told else notice)
+
+
+def _timestamp(body: str) -> str:
+    """The sent message's timestamp, Signal's id for it.
+
+    The service answers a list of results (signal-cli-rest-api since it reported
+    per-recipient errors; what signalbot 2.x reads) or, before that, one object.
+    """
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if isinstance(answer, list) and answer:
+        answer = answer[0]
+    if isinstance(answer, dict) and answer.get("timestamp") is not None:
+        return str(answer["timestamp"])
+    return ""

@@ -1,0 +1,32 @@
+"""``CHANNEL SIGNAL`` / ``CHANNEL SMS`` (``CANAL …``): where carebot's own texts to the member go.
+
+Replies always go back on the channel the member wrote on; the choice moves
+check-ins, go-around questions and every other text carebot starts. A member
+can only choose a channel carebot can reach them on.
+"""
+
+from __future__ import annotations
+
+from carebot.channels import SIGNAL, SMS
+from carebot.flows.base import ChannelChanged, Context, Reply, Transition, say
+from carebot.flows.words import Text
+from carebot.i18n import render
+
+CHANNEL = frozenset({"channel", "canal"})
+CHANNEL_NAMES = {"signal": SIGNAL, "sms": SMS, "text": SMS, "texto": SMS}
+
+
+def choose(ctx: Context, text: Text) -> Transition | None:
+    """``CHANNEL SIGNAL`` or ``CHANNEL SMS``: the member's channel for texts carebot starts."""
+    words = text.words
+    if not words or words[0] not in CHANNEL:
+        return None
+    chosen = CHANNEL_NAMES.get(words[1]) if len(words) == 2 else None
+    if chosen is None:
+        return say(ctx, "channel.unknown")
+    if chosen not in ctx.reachable:
+        return say(ctx, f"channel.need_{chosen}")
+    return Transition(
+        replies=(Reply(render(f"channel.{chosen}", ctx.language)),),
+        effects=(ChannelChanged(chosen),),
+    )

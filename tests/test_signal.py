@@ -1,0 +1,393 @@
+"""The Signal channel end to end: the real signalbot against a local fake signal-cli-rest-api.
+
+Nothing here sleeps to synchronize: tests wait on the fake's condition (a
+client attached) or on the handled-inbound condition, each with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from carebot.channels import SIGNAL, SMS, Inbound
+from carebot.channels.signal import CAPTCHA_PAUSE, RATE_LIMIT_PAUSE, UNTRUSTED_HOLD, SignalChannel
+from carebot.channels.sim import SimNetwork
+from carebot.config import ConfigError, load_serve_settings
+from carebot.db import Database, upgrade
+from carebot.dispatcher import Dispatcher
+from carebot.groups import add_group, add_member
+from carebot.models import ConsentEvent, InboundMessage, Member, OutboxMessage
+from carebot.outbox import deliver_due, push
+from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNTRUSTED, FakeSignal
+
+NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime
+BOT = "+15155550199"
+ROSA = "+15155550100"  # the coordinator, on SMS
+ANA, BEN, CARA = "+15155550101", "+15155550102", "+15155550103"
+ANA_ID = "1b7a2c3d-0000-4000-8000-00000000a0a0"
+BEN_ID = "1b7a2c3d-0000-4000-8000-00000000b0b0"
+CARA_ID = "1b7a2c3d-0000-4000-8000-00000000c0c0"
+DEADLINE = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class World:
+    """A migrated database, group DMMA with coordinator Rosa on SMS, the fake service and a channel."""
+
+    def __init__(self, tmp_path) -> None:
+        url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+        upgrade(url)
+        self.db = Database(url)
+        with self.db.transaction() as session:
+            add_group(session, keyword="DMMA", name="Des Moines Mutual Aid", timezone="America/Chicago", now=NOW)
+            add_member(session, keyword="DMMA", phone=ROSA, name="Rosa", coordinator=True, now=NOW)
+        self.dispatcher = Dispatcher(self.db)
+        self.now = NOW
+        self.network = SimNetwork(clock=NOW)
+        self.fake = FakeSignal(BOT, free_port())
+        self.executor = ThreadPoolExecutor(max_workers=1)  # as carebot serve: one database worker
+        self.handled: list[Inbound] = []
+        self.changed: asyncio.Condition | None = None
+        self.channel: SignalChannel | None = None
+
+    def add(self, phone: str | None, uuid: str | None, channel: str, name: str) -> None:
+        with self.db.transaction() as session:
+            add_member(session, keyword="DMMA", phone=phone, signal_uuid=uuid, channel=channel, name=name, now=NOW)
+
+    async def on_inbound(self, message: Inbound) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.executor, self.dispatcher.handle_inbound, message)
+        async with self.changed:
+            self.handled.append(message)
+            self.changed.notify_all()
+
+    async def start(self, *, fake: bool = True) -> None:
+        self.changed = asyncio.Condition()
+        if fake:
+            await self.fake.start()
+        self.channel = SignalChannel(self.fake.url, BOT, on_inbound=self.on_inbound, now=lambda: self.now,
+                                     retry=(0.05, 0.2))
+        await self.channel.start()
+        if fake:
+            await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
+
+    async def stop(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()
+        await self.fake.stop()
+        self.executor.shutdown()
+        self.db.dispose()
+
+    async def says(self, uuid: str, text: str, number: str | None = None, **kw) -> None:
+        """A member writes; returns once carebot has handled it."""
+        before = len(self.handled)
+        await self.fake.deliver(source_uuid=uuid, source_number=number, text=text, **kw)
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(lambda: len(self.handled) > before), DEADLINE)
+
+    async def deliver(self) -> int:
+        self.network.clock = self.now
+        channels = {SMS: self.network.channels()[SMS], SIGNAL: self.channel}
+        return await deliver_due(self.db, channels, self.now)
+
+    def push_to(self, uuid: str, text: str) -> int:
+        with self.db.transaction() as session:
+            member = session.scalars(select(Member).where(Member.signal_uuid == uuid)).one()
+            group_id = member.memberships[0].group_id
+            row = push(session, member, text, self.now, group_id)
+            session.flush()
+            return row.id
+
+    def rows(self, **where) -> list[OutboxMessage]:
+        with self.db.transaction() as session:
+            query = select(OutboxMessage).order_by(OutboxMessage.id)
+            for name, value in where.items():
+                query = query.where(getattr(OutboxMessage, name) == value)
+            return list(session.scalars(query))
+
+    def member(self, **where) -> Member:
+        with self.db.transaction() as session:
+            query = select(Member)
+            for name, value in where.items():
+                query = query.where(getattr(Member, name) == value)
+            return session.scalars(query).one()
+
+    def sms_to(self, phone: str) -> list[str]:
+        return [d.text for d in self.network.delivered if d.to == phone]
+
+
+def play(tmp_path, body, *, fake: bool = True):
+    async def go():
+        world = World(tmp_path)
+        try:
+            await world.start(fake=fake)
+            await body(world)
+        finally:
+            await world.stop()
+
+    asyncio.run(go())
+
+
+def test_a_member_joins_and_answers_the_go_around_over_signal(tmp_path):
+    async def body(w: World):
+        await w.says(ANA_ID, "JOIN DMMA", ANA)
+        await w.deliver()
+        assert "YES" in w.fake.texts_to(ANA_ID)[-1]
+        await w.says(ANA_ID, "yes", ANA)
+        await w.deliver()
+        assert "Welcome to Des Moines Mutual Aid" in w.fake.texts_to(ANA_ID)[-1]
+        await w.says(ANA_ID, "1 5 call evenings", ANA)
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID)[-1].startswith("Got it, DMMA")
+        # Replies go to the UUID, never the number, from the bot's own account.
+        assert all(s.recipients == [ANA_ID] and s.number == BOT for s in w.fake.sent)
+        ana = w.member(signal_uuid=ANA_ID)
+        assert (ana.phone, ana.channel) == (ANA, SIGNAL)
+        with w.db.transaction() as session:
+            consent = session.scalars(select(ConsentEvent).where(ConsentEvent.member_id == ana.id)).one()
+            assert (consent.kind, consent.channel) == ("opt_in", SIGNAL)
+        assert ("GET", "/v1/about") in w.fake.requests
+
+    play(tmp_path, body)
+
+
+def test_a_check_in_is_delivered_over_signal(tmp_path):
+    async def body(w: World):
+        w.add(None, BEN_ID, SIGNAL, "Ben")
+        row_id = w.push_to(BEN_ID, "Checking in: how are you this week?")
+        assert await w.deliver() == 1
+        assert w.fake.texts_to(BEN_ID) == ["Checking in: how are you this week?"]
+        [row] = w.rows(id=row_id)
+        assert row.status == "sent" and row.provider_id == str(w.fake.sent[-1].timestamp)
+
+    play(tmp_path, body)
+
+
+def test_a_member_on_both_channels_is_one_member(tmp_path):
+    async def body(w: World):
+        w.add(ANA, None, SMS, "Ana")
+        await w.says(ANA_ID, "STATUS", ANA)
+        w.dispatcher.handle_inbound(Inbound(SMS, "SM1", ANA, "STATUS", NOW))
+        await w.deliver()
+        with w.db.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(Member).where(Member.name == "Ana")) == 1
+        ana = w.member(phone=ANA)
+        assert ana.signal_uuid == ANA_ID and ana.channel == SMS  # writing on Signal does not move pushes
+        assert "DMMA" in w.fake.texts_to(ANA_ID)[-1] and "DMMA" in w.sms_to(ANA)[-1]
+
+    play(tmp_path, body)
+
+
+def test_signal_sync_and_group_messages_are_not_a_member_writing(tmp_path):
+    async def body(w: World):
+        await w.fake.deliver(source_uuid=BEN_ID, source_number=BEN, text="STOP", sync=True)
+        await w.fake.deliver(source_uuid=BEN_ID, source_number=BEN, text="STOP", group=True)
+        await w.says(ANA_ID, "HELP", ANA)  # handed on in order: the two above were skipped
+        assert [m.sender_uuid for m in w.handled] == [ANA_ID]
+        with w.db.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        assert w.handled[0].provider_id.endswith(":" + ANA_ID)
+
+    play(tmp_path, body)
+
+
+def test_channel_switching_moves_pushes_and_needs_a_way_to_reach_the_member(tmp_path):
+    async def body(w: World):
+        w.add(ANA, None, SMS, "Ana")  # joined by SMS: consented to SMS
+        await w.says(ANA_ID, "CHANNEL SIGNAL", ANA)
+        await w.deliver()
+        assert "on Signal from now on" in w.fake.texts_to(ANA_ID)[-1]
+        assert w.member(phone=ANA).channel == SIGNAL
+        w.push_to(ANA_ID, "Checking in")
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID)[-1] == "Checking in"
+        await w.says(ANA_ID, "canal sms", ANA)
+        await w.deliver()
+        assert "by SMS from now on" in w.fake.texts_to(ANA_ID)[-1]  # the Spanish word works too
+        assert w.member(phone=ANA).channel == SMS
+        w.push_to(ANA_ID, "Checking in again")
+        await w.deliver()
+        assert w.sms_to(ANA)[-1] == "Checking in again"
+
+        # Joined over Signal only: CHANNEL SMS is their consent to SMS, recorded as such.
+        await w.says(BEN_ID, "JOIN DMMA", BEN)
+        await w.says(BEN_ID, "YES", BEN)
+        await w.says(BEN_ID, "CHANNEL SMS", BEN)
+        ben = w.member(signal_uuid=BEN_ID)
+        assert ben.channel == SMS
+        with w.db.transaction() as session:
+            kinds = session.execute(select(ConsentEvent.kind, ConsentEvent.channel)
+                                    .where(ConsentEvent.member_id == ben.id).order_by(ConsentEvent.id)).all()
+        assert [tuple(k) for k in kinds] == [("opt_in", SIGNAL), ("opt_in", SMS)]
+
+        # A Signal member whose number Signal hides cannot choose SMS; an SMS member unknown to Signal cannot choose Signal.
+        await w.says(CARA_ID, "CHANNEL SMS")
+        w.dispatcher.handle_inbound(Inbound(SMS, "SM9", "+15155550104", "CHANNEL SIGNAL", NOW))
+        await w.deliver()
+        assert "phone number" in w.fake.texts_to(CARA_ID)[-1]
+        assert "can't reach you on Signal" in w.sms_to("+15155550104")[-1]
+        assert w.member(signal_uuid=CARA_ID).channel == SIGNAL
+
+    play(tmp_path, body)
+
+
+def test_service_down_at_start_keeps_retrying_and_a_dropped_websocket_reconnects(tmp_path):
+    async def body(w: World):
+        assert w.channel.status == "down"
+        await w.fake.start()  # the service comes up later: the channel finds it on its own
+        await w.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
+        await w.says(ANA_ID, "HELP", ANA)
+        assert w.channel.status == "up"
+        await w.fake.drop_clients()
+        await w.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
+        await w.says(ANA_ID, "STATUS", ANA)
+        assert [m.text for m in w.handled] == ["HELP", "STATUS"] and w.channel.status == "up"
+
+    play(tmp_path, body, fake=False)
+
+
+def test_a_rate_limit_pauses_the_signal_queue_and_tells_coordinators_once(tmp_path):
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")
+        w.add(None, BEN_ID, SIGNAL, "Ben")
+        w.add(CARA, CARA_ID, SMS, "Cara")  # consented to SMS, then chose Signal
+        with w.db.transaction() as session:
+            session.scalars(select(Member).where(Member.phone == CARA)).one().channel = SIGNAL
+        w.fake.failures[ANA_ID] = [RATE_LIMIT]
+        for uuid in (ANA_ID, BEN_ID, ANA_ID, BEN_ID, CARA_ID):
+            w.push_to(uuid, "Checking in")
+        await w.deliver()
+        await w.deliver()  # a second pass while paused asks the service nothing
+        posts = [r for r in w.fake.requests if r == ("POST", "/v2/send")]
+        assert len(posts) == 1 and w.fake.sent == [] and w.channel.status == "paused"
+        waiting = w.rows(channel=SIGNAL, status="pending")
+        assert len(waiting) == 4 and {r.not_before for r in waiting} == {NOW + RATE_LIMIT_PAUSE}
+        assert all(r.attempts == 0 for r in waiting)  # a pause is not the text's failure
+        assert w.sms_to(CARA) == ["Checking in"]  # Cara consented to SMS: her text did not wait
+        assert len([t for t in w.sms_to(ROSA) if "slow down" in t]) == 1
+        w.now = NOW + RATE_LIMIT_PAUSE
+        await w.deliver()
+        assert sorted(w.fake.texts_to(ANA_ID) + w.fake.texts_to(BEN_ID)) == ["Checking in"] * 4
+        assert w.channel.status == "up" and len(w.sms_to(ROSA)) == 1
+
+    play(tmp_path, body)
+
+
+def test_a_captcha_pauses_the_queue_until_later_and_names_the_fix(tmp_path):
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")
+        w.fake.failures[ANA_ID] = [PROOF_REQUIRED]
+        row_id = w.push_to(ANA_ID, "Checking in")
+        await w.deliver()
+        [row] = w.rows(id=row_id)
+        assert (row.status, row.error_code, row.not_before) == ("pending", "proof-required", NOW + CAPTCHA_PAUSE)
+        await w.deliver()  # the coordinators' notice, written during the first pass
+        assert len([t for t in w.sms_to(ROSA) if "captcha" in t]) == 1 and w.channel.status == "paused"
+        w.now = NOW + CAPTCHA_PAUSE
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID) == ["Checking in"]
+
+    play(tmp_path, body)
+
+
+def test_an_untrusted_identity_holds_the_text_and_trusts_nothing(tmp_path):
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")
+        w.add(BEN, BEN_ID, SMS, "Ben")
+        with w.db.transaction() as session:
+            session.scalars(select(Member).where(Member.phone == BEN)).one().channel = SIGNAL
+        w.fake.failures[ANA_ID] = [UNTRUSTED, UNTRUSTED]
+        w.fake.failures[BEN_ID] = [UNTRUSTED]
+        ana_row = w.push_to(ANA_ID, "Checking in")
+        ben_row = w.push_to(BEN_ID, "Checking in")
+        await w.deliver()
+        [row] = w.rows(id=ana_row)
+        assert (row.status, row.error_code, row.not_before) == ("pending", "untrusted-identity", NOW + UNTRUSTED_HOLD)
+        [row] = w.rows(id=ben_row)
+        assert row.channel == SMS  # Ben consented to SMS: the held text went that way
+        await w.deliver()
+        assert w.sms_to(BEN) == ["Checking in"]
+        told = [t for t in w.sms_to(ROSA) if "safety number" in t]
+        assert len(told) == 2 and any("Ana" in t for t in told) and any("Ben" in t for t in told)
+        w.now = NOW + UNTRUSTED_HOLD  # one more try after the hold: still untrusted, nobody told twice
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID) == [] and w.rows(id=ana_row)[0].status == "pending"
+        assert len([t for t in w.sms_to(ROSA) if "safety number" in t]) == 2
+        w.now = NOW + timedelta(days=1)  # the deployer verified the new safety number; 10:00 next day
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID) == ["Checking in"]
+
+    play(tmp_path, body)
+
+
+def test_the_fake_answers_in_the_contract_shapes():
+    about = CONTRACT["definitions"]["client.About"]["required"]
+    assert set(about) <= {"versions", "build", "mode", "version", "capabilities"}
+    assert CONTRACT["definitions"]["api.SendMessageError"]["required"] == ["account", "error"]
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"SIGNAL_SERVICE": "http://127.0.0.1:8080", "SIGNAL_NUMBER": BOT}, "SIGNAL_SERVICE: must be host:port"),
+    ({"SIGNAL_SERVICE": "127.0.0.1:8080", "SIGNAL_NUMBER": "5155550199"}, "SIGNAL_NUMBER: must be the bot's"),
+    ({"SIGNAL_SERVICE": "127.0.0.1:8080"}, "set both SIGNAL_SERVICE and SIGNAL_NUMBER"),
+])
+def test_a_bad_signal_setting_fails_at_start_up_in_one_line(monkeypatch, tmp_path, change, expected):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SIGNAL_SERVICE", "SIGNAL_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in change.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_serve_settings(carebot_public_url="https://care.example.org", twilio_account_sid="AC" + "0" * 32,
+                            twilio_auth_token="t", twilio_from="+15155550100")
+    message = str(error.value)
+    assert expected in message and "\n" not in message
+
+
+def test_signal_settings_are_optional(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SIGNAL_SERVICE", "SIGNAL_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_serve_settings(carebot_public_url="https://care.example.org", twilio_account_sid="AC" + "0" * 32,
+                                   twilio_auth_token="t", twilio_from="+15155550100")
+    assert settings.signal_service is None and settings.signal_number is None
+
+
+def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatch, tmp_path):
+    """carebot serve with Signal configured but unreachable: up, SMS answered, /healthz says so."""
+    from starlette.testclient import TestClient
+    from twilio.request_validator import RequestValidator
+
+    from carebot.serve import build_app
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    upgrade(url)
+    db = Database(url)
+    token = "f" * 32
+    settings = load_serve_settings(
+        carebot_public_url="https://care.example.org", twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token=token, twilio_from="+15155550100", carebot_database_url=url,
+        twilio_api_base_url=f"http://127.0.0.1:{free_port()}",
+        signal_service=f"127.0.0.1:{free_port()}", signal_number=BOT,
+    )
+    form = {"MessageSid": "SM" + "1" * 32, "From": ANA, "Body": "HELP"}
+    signature = RequestValidator(token).compute_signature("https://care.example.org/twilio/sms", form)
+    try:
+        with TestClient(build_app(settings, db)) as client:
+            assert client.get("/healthz").json() == {"status": "ok", "signal": "down"}
+            answer = client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
+            assert answer.status_code == 200
+        with db.transaction() as session:  # the member's SMS was taken
+            assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+    finally:
+        db.dispose()
