@@ -51,6 +51,7 @@ from carebot.models import (
 from carebot.outbox import PUSH, daytime, member_timezone, push
 from carebot.pairing import Offer, PairingState, Request, propose
 from carebot.quiet import next_daytime
+from carebot.transparency import record
 
 log = logging.getLogger(__name__)
 
@@ -161,19 +162,58 @@ def coordinators_of(session: Session, group_id: int) -> list[Member]:
     ))
 
 
-def _tell(session: Session, member: Member | None, key: str, now: datetime, group_id: int, **params) -> None:
+def tell(session: Session, member: Member | None, key: str, now: datetime, group_id: int | None, **params) -> None:
     """A text carebot starts for another member's sake: by day, with consent re-checked."""
+    if member is not None:
+        tell_text(session, member, render(key, _language(member), **params), now, group_id)
+
+
+def tell_text(session: Session, member: Member | None, text: str, now: datetime, group_id: int | None) -> None:
+    """Like :func:`tell`, with the text already written in the member's language."""
     if member is not None and not member.opted_out:
-        push(session, member, render(key, _language(member), **params), now, group_id)
+        push(session, member, text, now, group_id)
 
 
 def _tell_coordinators(session: Session, group_id: int, key: str, now: datetime, **params) -> None:
     for coordinator in coordinators_of(session, group_id):
-        _tell(session, coordinator, key, now, group_id, **params)
+        tell(session, coordinator, key, now, group_id, **params)
 
 
 def _cadence(days: int, language: str) -> str:
     return render("care.days", language, n=days)
+
+
+def open_requests(session: Session, group_id: int, now: datetime) -> list[tuple[int, int]]:
+    """(member, option) for every current request for care in the group, oldest first."""
+    return [tuple(row) for row in session.execute(
+        select(Answer.member_id, Answer.option).join(Member, Member.id == Answer.member_id).where(
+            Answer.group_id == group_id, Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)),
+            Answer.ended_at.is_(None), or_(Answer.until.is_(None), Answer.until > now),
+            Member.opted_out.is_(False)).order_by(Answer.since))]
+
+
+def pulse_text(session: Session, group: Group, language: str, now: datetime) -> str:
+    """The group's anonymous state: how many asked for care, offered it, rest, are paired, wait."""
+    rows = session.execute(
+        select(Answer.member_id, Answer.option).join(Member, Member.id == Answer.member_id)
+        .join(Membership, (Membership.member_id == Answer.member_id) & (Membership.group_id == group.id))
+        .where(Answer.group_id == group.id, Answer.ended_at.is_(None), Membership.status == "active",
+               or_(Answer.until.is_(None), Answer.until > now), Member.opted_out.is_(False))).all()
+    asked = {m for m, o in rows if o in (REACH_OUT_TO_ME, WANT_COMPANY)}
+    offered = {m for m, o in rows if o in SERVES}
+    resting = {m for m, o in rows if o == UNAVAILABLE}
+    open_pairs = session.execute(select(Pairing.requester_id, Pairing.kind, Pairing.status).where(
+        Pairing.group_id == group.id, Pairing.status.in_(OPEN))).all()
+    paired = {r for r, _, status in open_pairs if status == "active"}
+    served = {(r, k) for r, k, _ in open_pairs}
+    waiting = {m for m, o in rows if o in (REACH_OUT_TO_ME, WANT_COMPANY) and (m, o) not in served}
+    return render("pulse", language, keyword=group.keyword, asked=len(asked), offered=len(offered),
+                  resting=len(resting), paired=len(paired), waiting=len(waiting))
+
+
+def end_in_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
+    """The member left one group: end their pairings there and tell the other side."""
+    _end_pairings(session, member, now, Pairing.group_id == group_id)
 
 
 # --- rounds -------------------------------------------------------------------
@@ -247,6 +287,10 @@ def start_due_rounds(session: Session, now: datetime, default_tz: str = "UTC") -
     for group in groups:
         if group.next_round_at is not None:
             start_round(session, group, now, default_tz=default_tz)
+            # The coordinators' short weekly pulse rides on the group's own schedule.
+            for coordinator in coordinators_of(session, group.id):
+                tell_text(session, coordinator, pulse_text(session, group, _language(coordinator), now),
+                          now, group.id)
             started += 1
         group.next_round_at = next_round(group, now)
     return started
@@ -316,7 +360,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
             group.pairing_due_at = now + BUSY_RETRY
             continue
         taken.add(pair.supporter_id)
-        _offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
+        offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
         sent += 1
     for unmatched in proposal.unmatched:
         answer = waiting_since.get((unmatched.requester_id, unmatched.kind))
@@ -330,13 +374,13 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
             continue
         answer.told_waiting_at = now
         requester = members[unmatched.requester_id]
-        _tell(session, requester, f"care.waiting.{unmatched.kind}", now, group.id, keyword=group.keyword)
+        tell(session, requester, f"care.waiting.{unmatched.kind}", now, group.id, keyword=group.keyword)
         _tell_coordinators(session, group.id, "care.coord.waiting", now, keyword=group.keyword,
                            requester=display_name(requester, group.language))
     return sent
 
 
-def _offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime) -> None:
+def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime) -> None:
     tz, starts, ends = member_timezone(session, supporter, group.id, group.timezone)
     respond_by = next_daytime(now, tz, starts, ends) + OFFER_WINDOW
     pairing = Pairing(group_id=group.id, requester_id=requester.id, supporter_id=supporter.id, kind=kind,
@@ -345,7 +389,7 @@ def _offer(session: Session, group: Group, requester: Member, supporter: Member,
     session.add(pairing)
     session.flush()
     language = _language(supporter)
-    _tell(session, supporter, f"care.offer.{kind}", now, group.id,
+    tell(session, supporter, f"care.offer.{kind}", now, group.id,
           requester=display_name(requester, language), keyword=group.keyword,
           how=_how_of(session, requester.id, group.id, kind, now))
     set_waiting(session, supporter.id, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), now)
@@ -369,7 +413,7 @@ def send_due_checkins(session: Session, now: datetime) -> int:
         supporter = session.get(Member, pairing.supporter_id)
         requester = session.get(Member, pairing.requester_id)
         language = _language(supporter)
-        _tell(session, supporter, "care.checkin", now, pairing.group_id,
+        tell(session, supporter, "care.checkin", now, pairing.group_id,
               requester=display_name(requester, language),
               how=_how_of(session, pairing.requester_id, pairing.group_id, pairing.kind, now))
         pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
@@ -391,7 +435,7 @@ def ask_due_followups(session: Session, now: datetime) -> int:
         taken.add(pairing.supporter_id)
         supporter = session.get(Member, pairing.supporter_id)
         requester = session.get(Member, pairing.requester_id)
-        _tell(session, supporter, "care.followup", now, pairing.group_id,
+        tell(session, supporter, "care.followup", now, pairing.group_id,
               requester=display_name(requester, _language(supporter)))
         tz, starts, ends = member_timezone(session, supporter, pairing.group_id, "UTC")
         until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
@@ -444,7 +488,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
             if pairing.kind not in options:
                 if pairing.status == "active":
                     supporter = session.get(Member, pairing.supporter_id)
-                    _tell(session, supporter, "care.ended", now, group_id,
+                    tell(session, supporter, "care.ended", now, group_id,
                           other=display_name(member, _language(supporter)))
                 end_pairing(session, pairing, "request_ended", now)
         elif room.get(pairing.kind, 0) > 0:
@@ -452,7 +496,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
         else:
             if pairing.status == "active":
                 requester = session.get(Member, pairing.requester_id)
-                _tell(session, requester, "care.ended.rest", now, group_id,
+                tell(session, requester, "care.ended.rest", now, group_id,
                       supporter=display_name(member, _language(requester)))
             end_pairing(session, pairing, "offer_ended", now)
     mark_due(session, group_id, now)
@@ -460,15 +504,19 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
 
 def end_all(session: Session, member: Member, now: datetime) -> None:
     """The member left (STOP or FORGET): end their pairings and tell the other side."""
+    _end_pairings(session, member, now)
+
+
+def _end_pairings(session: Session, member: Member, now: datetime, *where) -> None:
     pairings = session.scalars(
         select(Pairing).where(Pairing.status.in_(OPEN),
-                              or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id))
+                              or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id), *where)
     ).all()
     for pairing in pairings:
         other_id = pairing.supporter_id if pairing.requester_id == member.id else pairing.requester_id
         other = session.get(Member, other_id)
         if pairing.status == "active":
-            _tell(session, other, "care.ended", now, pairing.group_id,
+            tell(session, other, "care.ended", now, pairing.group_id,
                   other=display_name(member, _language(other)))
         end_pairing(session, pairing, "left", now)
 
@@ -510,7 +558,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
             supporter = session.get(Member, pairing.supporter_id)
             name = display_name(supporter, language)
             if wanted:
-                _tell(session, supporter, "care.ended", now, pairing.group_id,
+                tell(session, supporter, "care.ended", now, pairing.group_id,
                       other=display_name(member, _language(supporter)))
                 end_pairing(session, pairing, "rematch", now)
                 return [render("care.rematch.yes", language)]
@@ -528,7 +576,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
                         Answer.option == pairing.kind, Answer.ended_at.is_(None))):
                     answer.ended_at = now
             end_pairing(session, pairing, "done", now)
-            _tell(session, other, "care.ended", now, pairing.group_id,
+            tell(session, other, "care.ended", now, pairing.group_id,
                   other=display_name(member, _language(other)))
             return [render("care.ended", language, other=display_name(other, language))]
         case NotWithAdded(other_id):
@@ -554,6 +602,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
         case RoundStarted(group_id):
             group = session.get(Group, group_id)
             count = start_round(session, group, now, skip_recent=False)
+            record(session, group_id, member.id, "round", now)
             return [render("round.started", language, keyword=group.keyword, count=count)]
     return []
 
@@ -567,7 +616,7 @@ def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime
     requester = session.get(Member, pairing.requester_id)
     language = _language(supporter)
     contact = requester.phone or render("care.no_number", language)
-    _tell(session, requester, f"care.accepted.requester.{pairing.kind}", now, group.id,
+    tell(session, requester, f"care.accepted.requester.{pairing.kind}", now, group.id,
           supporter=display_name(supporter, _language(requester)), keyword=group.keyword)
     return [render("care.accepted.supporter", language, requester=display_name(requester, language),
                    contact=contact, how=_how_of(session, requester.id, group.id, pairing.kind, now),
@@ -594,7 +643,7 @@ def _offer_someone_else(session: Session, pairing: Pairing, now: datetime) -> No
     requester = session.get(Member, pairing.requester_id)
     supporter = session.get(Member, pairing.supporter_id)
     language = _language(requester)
-    _tell(session, requester, "care.rematch.ask", now, group.id,
+    tell(session, requester, "care.rematch.ask", now, group.id,
           supporter=display_name(supporter, language), keyword=group.keyword)
     if requester.id not in busy(session, [requester.id], now):
         tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)

@@ -88,5 +88,129 @@ def chat(db_path: str) -> None:
     asyncio.run(run_chat(Path(db_path), click.echo))
 
 
+def _database():
+    """The configured database, refusing an out-of-date schema with one clear line."""
+    from carebot.db import Database, SchemaOutOfDate, check_schema
+
+    db = Database(load_settings().carebot_database_url)
+    try:
+        check_schema(db.engine)
+    except SchemaOutOfDate as error:
+        raise click.ClickException(str(error)) from None
+    return db
+
+
+def _daytime(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        starts, ends = (int(part) for part in value.split("-"))
+    except ValueError:
+        raise click.BadParameter("write the daytime as two hours, e.g. 9-20") from None
+    return starts, ends
+
+
+@main.group()
+def group() -> None:
+    """The groups this deployment serves."""
+
+
+@group.command("add")
+@click.argument("keyword")
+@click.option("--name", required=True, help="The group's name, as members see it (40 characters at most).")
+@click.option("--tz", "timezone", default="UTC", show_default=True, help="e.g. America/Chicago")
+@click.option("--lang", "language", default="en", show_default=True, type=click.Choice(["en", "es"]))
+@click.option("--schedule", default=None, help='Go-around rounds, a crontab in the group\'s timezone (default "0 10 * * mon").')
+@click.option("--daytime", default="9-20", show_default=True, help="Hours carebot may write first.")
+@click.option("--crisis", default="", help="The group's own non-police crisis resources, one short line each.")
+@click.option("--two-coordinators", is_flag=True, help="Removals and role changes need a second coordinator's YES.")
+def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators) -> None:
+    """Create a group; then `carebot roster import` invites its people."""
+    from carebot import clock
+    from carebot.groups import GroupError, add_group
+
+    db = _database()
+    try:
+        with db.transaction() as session:
+            created = add_group(session, keyword=keyword, name=name, timezone=timezone, language=language,
+                                round_schedule=schedule, crisis_resources=crisis.replace("\\n", "\n"),
+                                two_coordinators=two_coordinators, daytime=_daytime(daytime), now=clock.now())
+            click.echo(f"Created {created.keyword}: {created.name} ({created.timezone}).")
+    except GroupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@group.command("list")
+def group_list() -> None:
+    """Every group, with its settings and how many members it has."""
+    from sqlalchemy import func, select
+
+    from carebot.models import Group, Membership
+
+    with _database().transaction() as session:
+        counts = dict(session.execute(select(Membership.group_id, func.count()).where(
+            Membership.status == "active").group_by(Membership.group_id)).all())
+        groups = session.scalars(select(Group).order_by(Group.keyword)).all()
+        if not groups:
+            click.echo("No groups yet: `carebot group add KEYWORD --name ...` creates one.")
+        for g in groups:
+            click.echo(f"{g.keyword:<16} {g.name} | {g.timezone} | {g.language} | rounds \"{g.round_schedule}\" | "
+                       f"daytime {g.quiet_end}-{g.quiet_start} | {counts.get(g.id, 0)} members"
+                       + (" | second coordinator needed" if g.two_coordinators else ""))
+
+
+@group.command("edit")
+@click.argument("keyword")
+@click.option("--name")
+@click.option("--tz", "timezone")
+@click.option("--lang", "language", type=click.Choice(["en", "es"]))
+@click.option("--schedule")
+@click.option("--daytime")
+@click.option("--crisis")
+@click.option("--two-coordinators/--one-coordinator", default=None)
+def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators) -> None:
+    """Change a group's settings; what you leave out stays as it is."""
+    from carebot.groups import GroupError, edit_group
+
+    changes = {"name": name, "timezone": timezone, "language": language, "round_schedule": schedule,
+               "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
+               "crisis_resources": crisis.replace("\\n", "\n") if crisis is not None else None}
+    try:
+        with _database().transaction() as session:
+            edited = edit_group(session, keyword, **{k: v for k, v in changes.items() if v is not None})
+            click.echo(f"Updated {edited.keyword}.")
+    except GroupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.group()
+def roster() -> None:
+    """Members' rosters."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--group", "keyword", required=True, help="The group's keyword.")
+def roster_import(file: str, keyword: str) -> None:
+    """Invite everyone in a CSV file (columns: phone, name, optional role); report the bad rows."""
+    from sqlalchemy import select
+
+    from carebot import clock
+    from carebot.models import Group
+    from carebot.roster import import_roster
+
+    text = Path(file).read_text(encoding="utf-8-sig")
+    with _database().transaction() as session:
+        found = session.scalars(select(Group).where(Group.keyword == keyword.upper())).first()
+        if found is None:
+            raise click.ClickException(f"no group with the keyword {keyword.upper()}")
+        report = import_roster(session, found, text, clock.now())
+    click.echo(f"{report.invited} invited to {keyword.upper()} (each gets one text and joins only by replying YES).")
+    for line, reason in report.bad:
+        click.echo(f"  line {line}: {reason}")
+    if report.bad:
+        click.echo(f"{len(report.bad)} rows skipped.")
+
+
 if __name__ == "__main__":
     main()

@@ -15,13 +15,14 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carebot import care
+from carebot import care, coord
 from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.conversations import end_waiting, set_waiting
 from carebot.db import Database
 from carebot.flows import goaround, router
 from carebot.flows.base import (
     CARE_EFFECTS,
+    COORD_EFFECTS,
     AnswerInfo,
     Answered,
     ChannelChanged,
@@ -137,6 +138,7 @@ def build_context(
         is_new=is_new,
         pairings=care.open_pairings(session, member),
         find_people=care.people_finder(session, member, group_ids),
+        find_in_group=coord.group_finder(session),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
     )
@@ -234,9 +236,15 @@ class Dispatcher:
         now = ctx.now
         forgotten = False
         replies = list(transition.replies)
+        wait = transition.wait
         for effect in transition.effects:
             if isinstance(effect, CARE_EFFECTS):
                 replies.extend(Reply(text) for text in care.apply(session, member, effect, now))
+                continue
+            if isinstance(effect, COORD_EFFECTS):
+                outcome = coord.apply(session, member, effect, now)
+                replies.extend(Reply(text) for text in outcome.texts)
+                wait = wait or outcome.wait
                 continue
             match effect:
                 case Joined(group_id, wording):
@@ -294,8 +302,8 @@ class Dispatcher:
             address = member.signal_uuid if reply_channel == SIGNAL else member.phone
         if forgotten:
             self._forget(session, member)
-        elif transition.wait is not None:
-            set_waiting(session, member.id, transition.wait, now)
+        elif wait is not None:
+            set_waiting(session, member.id, wait, now)
         else:
             end_waiting(session, member.id)
         for reply in replies:
@@ -359,6 +367,7 @@ class Dispatcher:
         done += self._lapse_answers(now)
         with self.db.transaction() as session:
             done += care.run_due(session, now, self.default_timezone)
+            done += coord.send_due_reminders(session, now)
         return done
 
     def _lapse_answers(self, now: datetime) -> int:
@@ -399,6 +408,7 @@ class Dispatcher:
                 session.scalar(select(OutboxMessage.not_before).where(OutboxMessage.status == "pending")
                                .order_by(OutboxMessage.not_before).limit(1)),
                 *care.next_due(session),
+                *coord.next_due(session),
             ]
         found = [c for c in candidates if c is not None]
         return min(found) if found else None

@@ -23,7 +23,8 @@ RESERVED = {
     for vocabulary in (words.STOP_STRONG, words.STOP_ALONE, words.START, words.HELP, words.YES,
                        words.NO, words.STATUS, words.FORGET, words.LANG, words.JOIN, words.HOW,
                        words.NAME, words.NONE, words.LATER, words.DONE, words.NOT_WITH,
-                       words.EVERY, words.HOURS, words.ROUND)
+                       words.EVERY, words.HOURS, words.ROUND, words.MORE, words.PULSE, words.LOG,
+                       words.GATHER, frozenset(words.COORD_WORDS))
     for w in vocabulary
 }
 DEFAULT_SCHEDULE = "0 10 * * mon"
@@ -41,6 +42,21 @@ def check_schedule(schedule: str, timezone: str) -> None:
         raise GroupError(f"the round schedule {schedule!r} is not a crontab ({error})") from None
 
 
+def _check(name: str, timezone: str, language: str, schedule: str, daytime: tuple[int, int]) -> None:
+    if not name or len(name) > MAX_GROUP_NAME:
+        raise GroupError(f"a group name is 1-{MAX_GROUP_NAME} characters")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise GroupError(f"unknown timezone {timezone!r} (use e.g. America/Chicago)") from None
+    if language not in LANGUAGES:
+        raise GroupError(f"language must be one of {', '.join(LANGUAGES)}")
+    check_schedule(schedule, timezone)
+    starts, ends = daytime
+    if not 0 <= starts < ends <= 24:
+        raise GroupError("daytime is two hours, the first before the second, e.g. 9-20")
+
+
 def add_group(
     session: Session,
     *,
@@ -50,6 +66,8 @@ def add_group(
     language: str = "en",
     round_schedule: str | None = None,
     crisis_resources: str = "",
+    two_coordinators: bool = False,
+    daytime: tuple[int, int] = (9, 20),
     now: datetime,
 ) -> Group:
     """Create a group after checking every setting."""
@@ -61,23 +79,38 @@ def add_group(
     if session.scalar(select(Group.id).where(Group.keyword == keyword)):
         raise GroupError(f"there is already a group with the keyword {keyword}")
     name = name.strip()
-    if not name or len(name) > MAX_GROUP_NAME:
-        raise GroupError(f"a group name is 1-{MAX_GROUP_NAME} characters")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise GroupError(f"unknown timezone {timezone!r} (use e.g. America/Chicago)") from None
-    if language not in LANGUAGES:
-        raise GroupError(f"language must be one of {', '.join(LANGUAGES)}")
     schedule = round_schedule or DEFAULT_SCHEDULE
-    check_schedule(schedule, timezone)
+    _check(name, timezone, language, schedule, daytime)
     group = Group(
         keyword=keyword, name=name, timezone=timezone, language=language,
         round_schedule=schedule, crisis_resources=crisis_resources, created_at=now,
-        quiet_start=20, quiet_end=9,
+        quiet_end=daytime[0], quiet_start=daytime[1], two_coordinators=two_coordinators,
     )
     session.add(group)
     session.flush()
+    return group
+
+
+def edit_group(session: Session, keyword: str, **changes) -> Group:
+    """Change a group's settings (name, timezone, language, round_schedule, daytime,
+    crisis_resources, two_coordinators), checking them as ``add_group`` does."""
+    group = session.scalars(select(Group).where(Group.keyword == keyword.strip().upper())).first()
+    if group is None:
+        raise GroupError(f"no group with the keyword {keyword.upper()}")
+    name = changes.get("name", group.name).strip()
+    timezone = changes.get("timezone", group.timezone)
+    language = changes.get("language", group.language)
+    schedule = changes.get("round_schedule", group.round_schedule)
+    daytime = changes.get("daytime", (group.quiet_end, group.quiet_start))
+    _check(name, timezone, language, schedule, daytime)
+    if (schedule, timezone) != (group.round_schedule, group.timezone):
+        group.next_round_at = None  # the ticker works out the next round on the new schedule
+    group.name, group.timezone, group.language, group.round_schedule = name, timezone, language, schedule
+    group.quiet_end, group.quiet_start = daytime
+    if "crisis_resources" in changes:
+        group.crisis_resources = changes["crisis_resources"]
+    if "two_coordinators" in changes:
+        group.two_coordinators = bool(changes["two_coordinators"])
     return group
 
 

@@ -36,12 +36,29 @@ LONG = {
     "count": 25000,
     "start": 8,
     "end": 21,
+    "when": "Sep 30 18:30",
+    "place": "P" * 40,
+    "yes": 250, "no": 250, "unknown": 2500,
+    "asked": 2500, "offered": 2500, "resting": 2500, "paired": 2500, "waiting": 2500,
+    "actor": "A" * MAX_MEMBER_NAME,
+    "a": "A" * MAX_MEMBER_NAME,
+    "b": "B" * MAX_MEMBER_NAME,
+    "kind": "reach out",
+    "pairs": "S with R (reach out); waiting: W",
+    "text": "Potluck Sunday at 5",
+    "command": "UNCOORD",
+    "number": "+15155550123",
+    "inviter": "I" * MAX_MEMBER_NAME,
+    "entries": "Sep 30 Rosa paired Ana with Sam; Sep 29 Rosa started a go-around",
 }
 # A "how" is the member's own words, up to 140 characters; messages that carry one list data.
 SHORT_HOW = dict(LONG, how=" (call evenings)")
 # Messages that list the member's own data may run longer, but stay within a few segments.
 LISTS_DATA = {"goaround.confirm", "goaround.how_saved", "goaround.which_group", "status.group",
-              "help.member", "start.done", "care.done.which", "care.accepted.supporter"}
+              "help.member", "start.done", "care.done.which", "care.accepted.supporter",
+              "help.coordinator", "coord.pairs", "coord.roster", "coord.ambiguous", "log", "pulse",
+              "coord.confirm.announce", "coord.confirm.gather", "gather.count", "gather.invite",
+              "gather.reminder", "gather.next", "announce.member"}
 
 
 def fields(text: str) -> set[str]:

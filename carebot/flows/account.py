@@ -60,7 +60,10 @@ def help_(ctx: Context, text: Text | None = None) -> Transition:
         coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
         text = render("help.member", ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
     # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
-    return Transition(replies=(Reply(text, purpose="final" if ctx.opted_out else "reply"),))
+    replies = [Reply(text, purpose="final" if ctx.opted_out else "reply")]
+    if any(m.role == "coordinator" for m in ctx.memberships) and not ctx.opted_out:
+        replies.append(Reply(render("help.coordinator", ctx.language)))
+    return Transition(replies=tuple(replies))
 
 
 def status(ctx: Context, text: Text) -> Transition | None:

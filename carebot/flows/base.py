@@ -104,6 +104,8 @@ class Context:
     pairings: tuple[PairingInfo, ...] = ()
     # Finds people in the member's groups by name (a read-only lookup, injected by the host).
     find_people: Callable[[str], tuple[PersonInfo, ...]] = _nobody
+    # Finds people in one group by name prefix or phone number, the member included.
+    find_in_group: Callable[[int, str], tuple[PersonInfo, ...]] = lambda _group, _name: ()
     # The channels carebot can write to the member on ("sms", "signal").
     reachable: frozenset[str] = frozenset()
 
@@ -246,9 +248,69 @@ class RoundStarted:
 CARE_EFFECTS = (OfferAnswered, CheckinAnswered, RematchAnswered, PairingEnded, NotWithAdded,
                 CadenceChanged, DaytimeChanged, RoundStarted)
 
+
+# --- coordinators and the gathering (applied by carebot.coord) -----------------
+
+
+@dataclass(frozen=True)
+class ListShown:
+    """PAIRS, ROSTER, LOG, PULSE or GATHER: a view of the group, paged with MORE."""
+
+    kind: str
+    group_id: int
+
+
+@dataclass(frozen=True)
+class PairRequested:
+    group_id: int
+    requester_id: int
+    supporter_id: int
+
+
+@dataclass(frozen=True)
+class UnpairRequested:
+    group_id: int
+    a_id: int
+    b_id: int
+
+
+@dataclass(frozen=True)
+class InviteRequested:
+    group_id: int
+    number: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class ActionConfirmed:
+    """A coordinator's YES to their own REMOVE, COORD, UNCOORD, ANNOUNCE or GATHER."""
+
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApprovalGiven:
+    """A second coordinator's YES (agreed) or NO to another coordinator's action."""
+
+    pending_id: int
+    agreed: bool
+
+
+@dataclass(frozen=True)
+class RsvpGiven:
+    group_id: int
+    gathering_id: int | None  # None: the group's next gathering
+    coming: bool
+
+
+COORD_EFFECTS = (ListShown, PairRequested, UnpairRequested, InviteRequested, ActionConfirmed,
+                 ApprovalGiven, RsvpGiven)
+
 Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
-          | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ChannelChanged)
+          | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
+          | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
+          | RsvpGiven | ChannelChanged)
 
 
 @dataclass(frozen=True)

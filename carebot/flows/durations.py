@@ -99,6 +99,11 @@ def _span(words: list[str]) -> tuple[int, int] | None:
     return None
 
 
+def parse_date(words: list[str], today: date, language: str = "en") -> tuple[date, int] | None:
+    """(day, words used) for a day ahead such as ``dec 5``, ``12/5`` or ``friday``."""
+    return _date(words, today, month_first=language != "es")
+
+
 def parse_span(words: list[str]) -> tuple[int, int] | None:
     """(days, words used) for a plain span such as ``3d``, ``2w`` or ``10 days``."""
     return _span(words)

@@ -61,7 +61,8 @@ def consent(ctx: Context, text: Text) -> Transition | None:
         freq = describe(group.round_schedule, ctx.language)
         return Transition(
             replies=(Reply(render("join.welcome", ctx.language, group=group.name, freq=freq)),),
-            effects=(Joined(group.id, consent_question(ctx, group)),),
+            # An invitation's own wording is what was consented to.
+            effects=(Joined(group.id, ctx.waiting.data.get("wording") or consent_question(ctx, group)),),
         )
     if is_one_of(text.words, NO):
         return say(ctx, "join.declined", group=group.name, keyword=group.keyword)

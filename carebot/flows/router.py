@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from carebot.flows import account, care, channel, goaround, join
+from carebot.flows import account, care, channel, coord, goaround, join
 from carebot.flows.base import Context, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
@@ -23,6 +23,10 @@ STEPS: dict[tuple[str, str], Step] = {
     ("pairing", "offer"): care.offer_reply,
     ("checkin", "followup"): care.followup_reply,
     ("pairing", "rematch"): care.rematch_reply,
+    ("coord", "confirm"): coord.confirm_reply,
+    ("approval", "approve"): coord.approve_reply,
+    ("gather", "rsvp"): coord.rsvp_reply,
+    ("pager", "more"): coord.more,
 }
 
 # Keyword handlers, tried in order when no waiting step took the text.
@@ -39,12 +43,15 @@ HANDLERS: tuple[Step, ...] = (
     care.not_with,
     care.hours,
     care.round_now,
+    coord.command,
+    coord.no_more,
     channel.choose,
 )
 
-# A pending join or care question survives other texts (the person may ask HELP or
-# STATUS first); FORGET's question is dropped once the member moves on.
-SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin"})
+# A pending join, care question, approval or RSVP survives other texts (the person may
+# ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
+# list's MORE are dropped once the member moves on, so a stale YES can never act.
+SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather"})
 
 
 def respond(ctx: Context, text: Text) -> Transition:

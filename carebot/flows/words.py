@@ -91,6 +91,17 @@ NOT_WITH = _words("not evitar")
 EVERY = _words("every cada")
 HOURS = _words("hours horas")
 ROUND = _words("round ronda")
+MORE = _words("more mas")
+PULSE = _words("pulse pulso")
+LOG = _words("log registro")
+GATHER = _words("gather reunion")
+COORD_WORDS = {
+    "pairs": "pairs", "parejas": "pairs", "pair": "pair", "emparejar": "pair",
+    "unpair": "unpair", "separar": "unpair", "roster": "roster", "lista": "roster",
+    "add": "add", "agregar": "add", "anadir": "add", "invitar": "add",
+    "remove": "remove", "quitar": "remove", "announce": "announce", "anunciar": "announce",
+    "coord": "coord", "coordinar": "coord", "uncoord": "uncoord", "descoordinar": "uncoord",
+}
 
 LANGUAGE_NAMES = {
     "en": "en", "english": "en", "ingles": "en",
@@ -102,7 +113,8 @@ SPANISH_WORDS = _words(
     "parar alto baja desuscribir cancelar salir basta detener comenzar iniciar empezar "
     "alta reanudar ayuda informacion si claro dale vale estado olvidar olvidame borrar "
     "borrame idioma lengua unirme unir entrar como nombre nada ninguno ninguna hola luego "
-    "despues terminar termine evitar cada horas ronda"
+    "despues terminar termine evitar cada horas ronda mas pulso registro reunion parejas "
+    "emparejar separar lista agregar anadir invitar quitar anunciar coordinar descoordinar"
 )
 
 

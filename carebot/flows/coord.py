@@ -1,0 +1,288 @@
+"""Coordinators by text, and what every member may see: PULSE, LOG and the gathering.
+
+Every coordinator command is checked against the sender's role in that group;
+a member who sends one is told politely that it is for coordinators, and
+nothing else. Actions that remove people, change roles or write to the whole
+group wait for the coordinator's own YES (and, where the group asks for it, a
+second coordinator's).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+from carebot.flows.base import (
+    ActionConfirmed,
+    ApprovalGiven,
+    Context,
+    InviteRequested,
+    ListShown,
+    MembershipInfo,
+    PairRequested,
+    PersonInfo,
+    Reply,
+    RsvpGiven,
+    RoundStarted,
+    Transition,
+    UnpairRequested,
+    Waiting,
+    say,
+)
+from carebot.flows.durations import parse_date
+from carebot.flows.goaround import pick_group
+from carebot.flows.join import pending_reminder
+from carebot.flows.words import COORD_WORDS, GATHER, LOG, MORE, NO, PULSE, YES, Text, is_one_of
+from carebot.i18n import render, short_date
+
+CONFIRM_WAIT = timedelta(hours=1)
+MAX_ANNOUNCEMENT = 300
+MAX_PLACE = 80
+_NUMBER_PIECE = re.compile(r"^[+(]?[\d().-]+$")
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|h)?$")
+
+
+def _for_members(ctx: Context, text: Text) -> Transition | None:
+    """PULSE, LOG and GATHER (to see it, or to answer it): open to every member."""
+    membership, start, question = pick_group(ctx, text)
+    rest = text.words[start:]
+    if not rest or not (rest[0] in PULSE or rest[0] in LOG or rest[0] in GATHER):
+        return None
+    if question is not None:
+        return question
+    if membership is None:
+        return pending_reminder(ctx) or say(ctx, "join.none")
+    group_id = membership.group.id
+    if rest[0] in GATHER:
+        if len(rest) == 1:
+            return Transition(effects=(ListShown("gather", group_id),))
+        if len(rest) == 2 and rest[1] in YES | NO:
+            return Transition(effects=(RsvpGiven(group_id, None, rest[1] in YES),))
+        return None  # a coordinator's GATHER with a date, below
+    if len(rest) != 1:
+        return None
+    return Transition(effects=(ListShown("pulse" if rest[0] in PULSE else "log", group_id),))
+
+
+def _find(ctx: Context, membership: MembershipInfo, token: str) -> PersonInfo | Transition:
+    """One person in the group, named by unambiguous name prefix or by number."""
+    group = membership.group
+    found = {p.member_id: p for p in ctx.find_in_group(group.id, token)}
+    if not found:
+        return say(ctx, "coord.unknown", name=token[:20], keyword=group.keyword)
+    if len(found) > 1:
+        names = ", ".join(sorted(p.name for p in found.values()))
+        return say(ctx, "coord.ambiguous", name=token[:20], keyword=group.keyword, names=names)
+    return next(iter(found.values()))
+
+
+def _raw_words(text: Text, start: int) -> list[str]:
+    return text.rest(start).split()
+
+
+def command(ctx: Context, text: Text) -> Transition | None:
+    """A coordinator command (or a member's PULSE, LOG, GATHER)."""
+    shown = _for_members(ctx, text)
+    if shown is not None:
+        return shown
+    membership, start, question = pick_group(ctx, text)
+    rest = text.words[start:]
+    if not rest:
+        return None
+    word = COORD_WORDS.get(rest[0]) or ("gather" if rest[0] in GATHER else None)
+    if word is None:
+        return None
+    if question is not None:
+        return question
+    if membership is None or not ctx.is_coordinator(membership.group.id):
+        return say(ctx, "coord.only")
+    return COMMANDS[word](ctx, membership, text, start + 1)
+
+
+def _pairs(ctx, membership, text, start):
+    return Transition(effects=(ListShown("pairs", membership.group.id),))
+
+
+def _roster(ctx, membership, text, start):
+    return Transition(effects=(ListShown("roster", membership.group.id),))
+
+
+def _two(ctx, membership, text, start, usage):
+    tokens = _raw_words(text, start)
+    if len(tokens) != 2:
+        return say(ctx, usage)
+    found = []
+    for token in tokens:
+        person = _find(ctx, membership, token)
+        if isinstance(person, Transition):
+            return person
+        found.append(person)
+    if found[0].member_id == found[1].member_id:
+        return say(ctx, usage)
+    return found
+
+
+def _pair(ctx, membership, text, start):
+    found = _two(ctx, membership, text, start, "coord.usage.pair")
+    if isinstance(found, Transition):
+        return found
+    requester, supporter = found
+    return Transition(effects=(PairRequested(membership.group.id, requester.member_id, supporter.member_id),))
+
+
+def _unpair(ctx, membership, text, start):
+    found = _two(ctx, membership, text, start, "coord.usage.unpair")
+    if isinstance(found, Transition):
+        return found
+    return Transition(effects=(UnpairRequested(membership.group.id, found[0].member_id, found[1].member_id),))
+
+
+def _add(ctx, membership, text, start):
+    tokens = _raw_words(text, start)
+    # A number may be written in pieces ("+1 515 555 0199"); the name is what follows.
+    digits = 0
+    while digits < len(tokens) and _NUMBER_PIECE.match(tokens[digits]):
+        digits += 1
+    if not digits:
+        return say(ctx, "coord.usage.add")
+    number = "".join(tokens[:digits])
+    name = " ".join(tokens[digits:])[:20] or None
+    return Transition(effects=(InviteRequested(membership.group.id, number, name),))
+
+
+def _confirm(ctx: Context, key: str, data: dict, **params) -> Transition:
+    """Ask the coordinator for their own YES; the question holds everything the YES will do."""
+    return Transition(
+        replies=(Reply(render(key, ctx.language, **params)),),
+        wait=Waiting("coord", "confirm", data, ctx.now + CONFIRM_WAIT),
+    )
+
+
+def _about_one(action: str):
+    def handler(ctx, membership, text, start):
+        tokens = _raw_words(text, start)
+        if len(tokens) != 1:
+            return say(ctx, "coord.usage.name", command=action.upper())
+        person = _find(ctx, membership, tokens[0])
+        if isinstance(person, Transition):
+            return person
+        group = membership.group
+        data = {"action": action, "group_id": group.id, "target_id": person.member_id}
+        return _confirm(ctx, f"coord.confirm.{action}", data, name=person.name, keyword=group.keyword)
+
+    return handler
+
+
+def _announce(ctx, membership, text, start):
+    message = text.rest(start)[:MAX_ANNOUNCEMENT]
+    if not message:
+        return say(ctx, "coord.usage.announce")
+    group = membership.group
+    data = {"action": "announce", "group_id": group.id, "text": message}
+    return _confirm(ctx, "coord.confirm.announce", data, keyword=group.keyword, text=message)
+
+
+def read_time(word: str) -> time | None:
+    """``18:00``, ``6pm``, ``6:30pm``, ``18h``."""
+    match = _TIME.match(word)
+    if match is None:
+        return None
+    hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if suffix == "pm" and hour < 12:
+        hour += 12
+    if suffix == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def describe_when(moment: datetime, language: str) -> str:
+    """A gathering's time as members read it: "Dec 5 18:00"."""
+    return f"{short_date(moment, language)} {moment:%H:%M}"
+
+
+def _gather(ctx, membership, text, start):
+    group = membership.group
+    words = text.words[start:]
+    today = ctx.now.astimezone(group.tz).date()
+    day = parse_date(words, today, ctx.language)
+    if day is None:
+        return say(ctx, "coord.usage.gather")
+    date_, used = day
+    at = read_time(words[used]) if len(words) > used else None
+    place = text.rest(start + used + 1)[:MAX_PLACE]
+    if at is None or not place:
+        return say(ctx, "coord.usage.gather")
+    starts = datetime.combine(date_, at, group.tz)
+    if starts <= ctx.now:
+        return say(ctx, "gather.past")
+    data = {"action": "gather", "group_id": group.id, "starts_at": starts.isoformat(), "place": place}
+    return _confirm(ctx, "coord.confirm.gather", data, keyword=group.keyword,
+                    when=describe_when(starts, ctx.language), place=place)
+
+
+COMMANDS = {
+    "pairs": _pairs,
+    "pair": _pair,
+    "unpair": _unpair,
+    "roster": _roster,
+    "add": _add,
+    "remove": _about_one("remove"),
+    "coord": _about_one("coord"),
+    "uncoord": _about_one("uncoord"),
+    "announce": _announce,
+    "gather": _gather,
+}
+
+
+# --- the questions coordinators and members answer ---------------------------------
+
+
+def confirm_reply(ctx: Context, text: Text) -> Transition | None:
+    """The coordinator's YES or NO to their own action. Once used, the YES is gone."""
+    if is_one_of(text.words, YES):
+        return Transition(effects=(ActionConfirmed(dict(ctx.waiting.data)),))
+    if is_one_of(text.words, NO):
+        return say(ctx, "coord.cancelled")
+    return None
+
+
+def approve_reply(ctx: Context, text: Text) -> Transition | None:
+    """A second coordinator's YES or NO."""
+    pending_id = int(ctx.waiting.data["pending_id"])
+    if is_one_of(text.words, YES):
+        return Transition(effects=(ApprovalGiven(pending_id, True),))
+    if is_one_of(text.words, NO):
+        return Transition(effects=(ApprovalGiven(pending_id, False),))
+    return None
+
+
+def rsvp_reply(ctx: Context, text: Text) -> Transition | None:
+    """YES or NO to a gathering invitation."""
+    data = ctx.waiting.data
+    for vocabulary, coming in ((YES, True), (NO, False)):
+        if is_one_of(text.words, vocabulary):
+            return Transition(effects=(RsvpGiven(int(data["group_id"]), int(data["gathering_id"]), coming),))
+    return None
+
+
+def more(ctx: Context, text: Text) -> Transition | None:
+    """MORE: the next page of a long list."""
+    if not is_one_of(text.words, MORE):
+        return None
+    pages = list(ctx.waiting.data.get("pages", [])) if ctx.waiting else []
+    if not pages:
+        return say(ctx, "coord.more.none")
+    page, rest = pages[0], pages[1:]
+    wait = Waiting("pager", "more", {"pages": rest}, ctx.now + CONFIRM_WAIT) if rest else None
+    return Transition(replies=(Reply(page),), wait=wait)
+
+
+def no_more(ctx: Context, text: Text) -> Transition | None:
+    """MORE with nothing left to show."""
+    return say(ctx, "coord.more.none") if is_one_of(text.words, MORE) else None
+
+
+__all__ = ["command", "confirm_reply", "approve_reply", "rsvp_reply", "more", "no_more",
+           "RoundStarted", "describe_when", "read_time"]

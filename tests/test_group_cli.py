@@ -1,0 +1,113 @@
+"""The volunteer's set-up by command: groups and roster imports (invitations, never memberships)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from carebot.cli import main
+from carebot.db import Database
+from carebot.models import Group, Membership
+from carebot.transcript import Simulation
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'setup.sqlite'}"
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", url)
+    return url
+
+
+def carebot(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_commands_refuse_an_unmigrated_database(env: str) -> None:
+    result = carebot("group", "list")
+    assert result.exit_code == 1 and "run `carebot db upgrade`" in result.output
+
+
+def test_group_add_list_edit(env: str) -> None:
+    assert carebot("db", "upgrade").exit_code == 0
+    added = carebot("group", "add", "dmma", "--name", "Des Moines Mutual Aid", "--tz", "America/Chicago",
+                    "--crisis", "Peer warmline 515-555-0175")
+    assert added.exit_code == 0 and "Created DMMA" in added.output
+    for bad, reason in [(["help", "--name", "X"], "already understands"),
+                        (["dmma", "--name", "X"], "already a group"),
+                        (["ames", "--name", "X", "--tz", "Mars/Base"], "unknown timezone"),
+                        (["ames", "--name", "X", "--schedule", "every monday"], "not a crontab"),
+                        (["ames", "--name", "X", "--daytime", "20-9"], "daytime")]:
+        result = carebot("group", "add", *bad)
+        assert result.exit_code == 1 and reason in result.output, result.output
+    edited = carebot("group", "edit", "DMMA", "--daytime", "10-19", "--schedule", "30 18 * * thu",
+                     "--two-coordinators")
+    assert edited.exit_code == 0, edited.output
+    listed = carebot("group", "list").output
+    assert 'DMMA             Des Moines Mutual Aid | America/Chicago | en | rounds "30 18 * * thu" | daytime 10-19' in listed
+    assert "second coordinator needed" in listed
+    db = Database(env)
+    with db.transaction() as session:
+        group = session.scalars(select(Group)).one()
+        assert group.crisis_resources == "Peer warmline 515-555-0175" and group.next_round_at is None
+    db.dispose()
+
+
+def test_roster_import_invites_good_rows_and_reports_bad_ones(env: str, tmp_path: Path) -> None:
+    carebot("db", "upgrade")
+    carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid", "--tz", "America/Chicago")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Phone,Name,Role\n+15155550101,Ana,coordinator\n(515) 555-0101,Ana again,\n"
+                      "12,Bad,\n+15155550102,Sam,boss\n,Nobody,\n515-555-0103,Lee,\n")
+    with freeze_time("2026-03-03 15:00:00"):  # 09:00 in Chicago
+        result = carebot("roster", "import", str(roster), "--group", "dmma")
+    assert result.exit_code == 0, result.output
+    assert "2 invited to DMMA" in result.output
+    assert "line 3: the same number appears earlier in the file" in result.output
+    assert "line 4: not a phone number carebot can text" in result.output
+    assert "line 5: role must be member or coordinator" in result.output
+    assert "line 6: no phone number" in result.output
+    with freeze_time("2026-03-03 15:00:00"):
+        again = carebot("roster", "import", str(roster), "--group", "dmma")
+    assert "0 invited" in again.output and "line 2: invited less than a month ago" in again.output
+
+    db = Database(env)
+    with db.transaction() as session:
+        statuses = session.scalars(select(Membership.status)).all()
+    assert statuses == ["invited", "invited"]  # invitations, not memberships
+    # Each invitee gets exactly one text; Ana becomes a coordinator only by her own YES.
+    sim = Simulation(db)
+    network = sim.network
+
+    async def deliver() -> None:
+        await sim.execute("at 2026-03-03 16:00")  # UTC: this simulation has no group line
+
+    asyncio.run(deliver())
+    invitations = [d for d in network.delivered]
+    assert {d.to for d in invitations} == {"+15155550101", "+15155550103"}
+    assert all("invited to Des Moines Mutual Aid's care check-ins" in d.text for d in invitations)
+
+    async def reply() -> None:
+        await sim.execute("+15155550101 > yes")
+        await sim.execute("+15155550101 < Welcome to Des Moines Mutual Aid")
+        await sim.execute("+15155550101 > PAIRS")
+        await sim.execute("+15155550101 < DMMA: no pairs yet")
+        await sim.execute("+15155550103 < invited")
+        await sim.execute("wait 3d")
+        await sim.execute("quiet +15155550103")
+
+    asyncio.run(reply())
+    sim.db.dispose()
+
+
+def test_roster_import_needs_an_existing_group(env: str, tmp_path: Path) -> None:
+    carebot("db", "upgrade")
+    roster = tmp_path / "r.csv"
+    roster.write_text("phone,name\n+15155550101,Ana\n")
+    result = carebot("roster", "import", str(roster), "--group", "NOPE")
+    assert result.exit_code == 1 and "no group with the keyword NOPE" in result.output
+
