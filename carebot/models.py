@@ -190,7 +190,13 @@ class Conversation(Base):
 
 
 class InboundMessage(Base):
-    """The dedupe log: one row per provider message, so a retry never acts twice."""
+    """The dedupe log and the inbound queue: one row per provider message.
+
+    The unique key means a retry never acts twice. A web process stores the
+    text here; the inbound worker handles it and, in the same transaction,
+    sets ``handled_at`` and clears ``sender``, ``sender_uuid`` and ``body``:
+    a text is kept only until it is handled.
+    """
 
     __tablename__ = "inbound_messages"
     __table_args__ = (UniqueConstraint("channel", "provider_id"),)
@@ -200,6 +206,13 @@ class InboundMessage(Base):
     provider_id: Mapped[str] = mapped_column(String(64))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(index=True)
+    sender: Mapped[str | None] = mapped_column(String(64))
+    sender_uuid: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str | None] = mapped_column(Text)
+    # NULL while waiting: the worker's queue is the rows where it is NULL.
+    handled_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Failed attempts at handling; after dispatcher.MAX_INBOUND_ATTEMPTS the text is given up.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class OutboxMessage(Base):
