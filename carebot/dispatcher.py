@@ -8,14 +8,16 @@ the outbox, so a crash never loses a reply nor half-applies a text.
 
 from __future__ import annotations
 
+import functools
 import logging
+import traceback
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from carebot import care, coord
+from carebot import care, clock, coord
 from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.conversations import end_waiting, set_waiting
 from carebot.db import Database
@@ -58,6 +60,24 @@ from carebot.outbox import FINAL, address_on, enqueue, push, sms_consented
 from carebot.phone import normalize_phone
 
 log = logging.getLogger(__name__)
+
+MAX_INBOUND_ATTEMPTS = 5  # failures before a stored text is given up, so one bad text cannot stop the queue
+
+
+@functools.cache
+def _queue_insert(dialect: str) -> Insert:
+    """The inbound queue's insert, built once: building it costs more than running it."""
+    # ON CONFLICT DO NOTHING (SQLite and PostgreSQL): a duplicate needs no
+    # savepoint, so many texts can share one transaction; a concurrent insert
+    # of the same key waits for the other to commit, then does nothing.
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    columns = ("channel", "provider_id", "received_at", "sender", "sender_uuid", "body")
+    return (
+        insert(InboundMessage)
+        .values({name: bindparam(name) for name in columns})
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(InboundMessage.id)
+    )
 
 
 def group_infos(session: Session) -> dict[str, GroupInfo]:
@@ -154,12 +174,105 @@ class Dispatcher:
     # --- inbound -----------------------------------------------------------
 
     def handle_inbound(self, message: Inbound) -> bool:
-        """Handle one inbound text; False when it was a duplicate or ignored."""
+        """Store one inbound text and handle it at once; False when it was a duplicate or ignored."""
+        row_id = self.store_inbound(message)
+        if row_id is None:
+            return False
+        return self.process_inbound(row_id, received_at=message.received_at)
+
+    def store_inbound(self, message: Inbound) -> int | None:
+        """Queue one inbound text in one short transaction; its row id, or None for a duplicate."""
+        return self.store_inbounds([message])[0]
+
+    def store_inbounds(self, messages: list[Inbound]) -> list[int | None]:
+        """Queue several inbound texts in one transaction (one commit); each one's row id or None."""
         with self.db.transaction() as session:
-            logged = self._first_time(session, message)
-            if logged is None:
+            ids = [self._first_time(session, message) for message in messages]
+        for message, row_id in zip(messages, ids):
+            if row_id is None:
                 log.info("duplicate inbound ignored (channel %s)", message.channel)
+        return ids
+
+    def process_inbound(self, row_id: int, *, received_at: datetime | None = None) -> bool:
+        """Handle one stored text, after any older one from the same sender still waiting.
+
+        False when it was handled already (a text acts once) or is ignored.
+        When handling raises, nothing of it is applied and it stays queued.
+        ``received_at``, the same moment as stored, keeps the caller's timezone.
+        """
+        for earlier in self._waiting_before(row_id):
+            self._process_one(earlier)
+        return self._process_one(row_id, received_at)
+
+    def process_pending(self, limit: int = 100) -> int:
+        """Handle up to ``limit`` stored texts, oldest first; returns how many left the queue.
+
+        A text whose handling raises ends the pass, so that no later text
+        overtakes it; the next pass tries it again, and after
+        ``MAX_INBOUND_ATTEMPTS`` failures it is given up (and logged).
+        """
+        with self.db.transaction() as session:
+            ids = session.scalars(
+                select(InboundMessage.id).where(InboundMessage.handled_at.is_(None))
+                .order_by(InboundMessage.id).limit(limit)
+            ).all()
+        done = 0
+        for row_id in ids:
+            try:
+                self._process_one(row_id)
+            except Exception as error:  # one bad text must not stop the queue for good
+                if not self._failed(row_id, error):
+                    return done
+            done += 1
+        return done
+
+    def _first_time(self, session: Session, message: Inbound) -> int | None:
+        """Insert the queue row for ``message``; None when the provider already sent it."""
+        return session.connection().execute(_queue_insert(session.get_bind().dialect.name), {
+            "channel": message.channel,
+            "provider_id": message.provider_id[:64],
+            "received_at": message.received_at,
+            "sender": (message.sender or None) and message.sender[:64],
+            "sender_uuid": message.sender_uuid and message.sender_uuid[:64],
+            "body": message.text,
+        }).scalar()
+
+    def _waiting_before(self, row_id: int) -> list[int]:
+        """Older texts from the same sender that are still queued, oldest first."""
+        with self.db.transaction() as session:
+            this = session.get(InboundMessage, row_id)
+            if this is None or this.handled_at is not None:
+                return []
+            return list(session.scalars(
+                select(InboundMessage.id).where(
+                    InboundMessage.handled_at.is_(None),
+                    InboundMessage.id < row_id,
+                    InboundMessage.channel == this.channel,
+                    InboundMessage.sender.is_not_distinct_from(this.sender),
+                    InboundMessage.sender_uuid.is_not_distinct_from(this.sender_uuid),
+                ).order_by(InboundMessage.id)
+            ))
+
+    def _process_one(self, row_id: int, received_at: datetime | None = None) -> bool:
+        with self.db.transaction() as session:
+            # Claimed by a conditional update that commits with the effects: a
+            # crash undoes both, and whoever comes second finds nothing to claim.
+            claimed = session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == row_id, InboundMessage.handled_at.is_(None))
+                .values(handled_at=clock.now())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not claimed:
                 return False
+            logged = session.get(InboundMessage, row_id)
+            # The database gives UTC back; the caller's clock may carry a timezone, and
+            # wall-clock arithmetic ("in 7 days" across a DST change) depends on it.
+            when = received_at if received_at == logged.received_at else logged.received_at
+            message = Inbound(logged.channel, logged.provider_id, logged.sender or "", logged.body or "",
+                              when, logged.sender_uuid)
+            # Kept only until handled: the text and its sender go in this same transaction.
+            logged.sender = logged.sender_uuid = logged.body = None
             groups = group_infos(session)
             text = read(message.text)
             found = self._identify(session, message, text, groups)
@@ -177,20 +290,23 @@ class Dispatcher:
                      member.id, message.channel, len(transition.replies))
             return True
 
-    def _first_time(self, session: Session, message: Inbound) -> InboundMessage | None:
-        """The dedupe row for ``message``, or None when the provider already sent it."""
-        row = InboundMessage(
-            channel=message.channel,
-            provider_id=message.provider_id[:64],
-            received_at=message.received_at,
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            return None
-        return row
+    def _failed(self, row_id: int, error: Exception) -> bool:
+        """Count a failed attempt at a stored text; True when it is given up."""
+        # The error's message may quote SQL parameters (numbers, texts): log where, never what.
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        where = f"{type(error).__name__} at {frame.filename}:{frame.lineno}"
+        with self.db.transaction() as session:
+            row = session.get(InboundMessage, row_id)
+            if row is None or row.handled_at is not None:
+                return True
+            row.attempts += 1
+            if row.attempts < MAX_INBOUND_ATTEMPTS:
+                log.error("inbound row %s failed (attempt %d): %s", row_id, row.attempts, where)
+                return False
+            row.handled_at = clock.now()
+            row.sender = row.sender_uuid = row.body = None
+            log.error("inbound row %s given up after %d failed attempts: %s", row_id, row.attempts, where)
+            return True
 
     def _identify(
         self, session: Session, message: Inbound, text: Text, groups: dict[str, GroupInfo]

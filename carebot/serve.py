@@ -1,9 +1,10 @@
-"""``carebot serve``: the webhooks, the ticker and the outbox sender in one process.
+"""``carebot serve``: the webhooks, the inbound worker, the ticker and the outbox sender in one process.
 
-One asyncio loop holds all three. Only the sender loop delivers, so one
-coroutine paces the sender number and settles rows a crash left in
-``sending``; the ticker runs due timeouts and lapses, then wakes the sender,
-and so does every new inbound text.
+One asyncio loop holds them all. A webhook only stores the text and wakes the
+inbound worker, which runs the dispatcher on stored texts, oldest first, and
+wakes the sender when replies are written. Only the sender loop delivers, so
+one coroutine paces the sender number and settles rows a crash left in
+``sending``; the ticker runs due timeouts and lapses, then wakes the sender.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 
 import uvicorn
@@ -33,6 +34,12 @@ from carebot.web import create_app
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0  # how often the sender looks for due texts when nothing wakes it
+INBOUND_IDLE_SECONDS = 1.0  # how often the inbound worker looks for stored texts when nothing wakes it
+# While webhooks keep coming, the inbound worker waits for a pause this long
+# before each text, but never longer than GIVE_WAY_AT_MOST: accepting a text is
+# what must be fast (Twilio waits for it); handling it can follow a moment later.
+GIVE_WAY_FOR = 0.02
+GIVE_WAY_AT_MOST = 0.5
 
 
 async def run_sender(
@@ -64,6 +71,37 @@ async def run_sender(
         wake.clear()
 
 
+async def run_inbound(
+    dispatcher: Dispatcher,
+    in_db: Callable[..., Awaitable],
+    wake: asyncio.Event,
+    replies: asyncio.Event,
+    *,
+    give_way: Callable[[], Awaitable] | None = None,
+    idle: float = INBOUND_IDLE_SECONDS,
+) -> None:
+    """Handle stored inbound texts until cancelled: at once when woken, else every ``idle`` seconds.
+
+    ``in_db`` runs a function on the database worker the webhooks use. One text
+    per call, so a webhook's store waits behind one text at most, never a batch;
+    ``give_way`` is awaited before each text (a pause in the webhooks).
+    The first pass takes up whatever a crash or a restart left stored.
+    """
+    while True:
+        wake.clear()  # before the pass: a text stored during it wakes the next one
+        try:
+            while True:
+                if give_way is not None:
+                    await give_way()
+                if not await in_db(dispatcher.process_pending, 1):
+                    break
+                replies.set()
+        except Exception as error:  # one bad pass must not stop the next one
+            log.error("inbound pass failed (%s)", type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), idle)
+
+
 def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], datetime]) -> AsyncIOScheduler:
     """The ticker: due timeouts and lapses every minute, then the sender is woken.
 
@@ -90,6 +128,7 @@ def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], dateti
     token = settings.twilio_auth_token.get_secret_value()
     dispatcher = Dispatcher(db, default_timezone=settings.carebot_default_timezone)
     wake = asyncio.Event()
+    inbound = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def background(app: Starlette) -> AsyncIterator[None]:
@@ -120,12 +159,20 @@ def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], dateti
             db, channels, wake, rate=settings.twilio_send_rate,
             default_tz=settings.carebot_default_timezone, now=now,
         ))
+        writer = app.state.inbound_writer
+        handler = asyncio.create_task(run_inbound(
+            dispatcher, app.state.in_worker, inbound, wake,
+            give_way=lambda: writer.calm(GIVE_WAY_FOR, GIVE_WAY_AT_MOST),
+        ))
         beat = start_beat(dispatcher, wake, now)
         log.info("carebot is serving")
         try:
             yield
         finally:
             beat.shutdown(wait=False)
+            handler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await handler
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
@@ -135,7 +182,7 @@ def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], dateti
 
     workers = 1 if db.url.startswith("sqlite") else 8
     return create_app(dispatcher=dispatcher, verifier=WebhookVerifier(token, settings.carebot_public_url),
-                      on_inbound=wake.set, now=now, workers=workers, lifespan=background)
+                      on_inbound=inbound.set, now=now, workers=workers, lifespan=background)
 
 
 def run(host: str, port: int) -> None:

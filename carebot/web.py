@@ -1,8 +1,10 @@
 """The ASGI app: Twilio's webhooks in, an empty TwiML answer out, fast.
 
 Each webhook is checked (signature against the public URL), handed to the
-channel module to read, then to the one dispatcher; replies go through the
-outbox, never in the HTTP answer, so a slow provider never slows a webhook.
+channel module to read, then stored in the inbound queue in one short
+transaction; the inbound worker (``serve.run_inbound``) runs the dispatcher on
+it. Replies go through the outbox, never in the HTTP answer, so neither the
+dispatcher nor a slow provider slows a webhook.
 Database work runs on one worker thread: the event loop stays free, and SQLite
 sees one writer at a time instead of threads queueing on its lock.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import parse_qsl
@@ -24,6 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from carebot import clock
+from carebot.channels import Inbound
 from carebot.channels.twilio import WebhookVerifier, parse_inbound, parse_status
 from carebot.dispatcher import Dispatcher
 from carebot.outbox import apply_status
@@ -36,6 +39,60 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
+class InboundWriter:
+    """Stores the webhooks' texts, many to a commit: a small group-commit writer.
+
+    While one batch is being written on the database worker, the texts that
+    arrive meanwhile gather into the next one. A lone text is written at once;
+    a burst shares transactions instead of queueing one commit per request.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, in_db: Callable[..., Awaitable]) -> None:
+        self._store = dispatcher.store_inbounds
+        self._in_db = in_db
+        self._gathering: list[tuple[Inbound, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
+        self.last_store = 0.0  # the loop's time when the last batch was written
+
+    async def store(self, message: Inbound) -> int | None:
+        """Store ``message``; its row id once committed, or None when it is a duplicate."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._gathering.append((message, future))
+        if self._writing is None:
+            self._writing = loop.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            while self._gathering:
+                batch, self._gathering = self._gathering, []
+                try:
+                    ids = await self._in_db(self._store, [message for message, _ in batch])
+                except Exception as error:  # each request answers 500; Twilio tries again
+                    ids, failed = None, error
+                self.last_store = asyncio.get_running_loop().time()
+                for index, (_, future) in enumerate(batch):
+                    if future.done():  # the request went away meanwhile
+                        continue
+                    if ids is None:
+                        future.set_exception(failed)
+                    else:
+                        future.set_result(ids[index])
+        finally:
+            self._writing = None
+
+    async def calm(self, quiet: float, longest: float) -> None:
+        """Wait until no text has been stored for ``quiet`` seconds, or ``longest`` seconds at most."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + longest
+        while (now := loop.time()) < deadline:
+            calm_at = now + quiet if self._writing is not None else self.last_store + quiet
+            if now >= calm_at:
+                return
+            await asyncio.sleep(min(calm_at, deadline) - now)
+
+
 def create_app(
     *,
     dispatcher: Dispatcher,
@@ -45,12 +102,14 @@ def create_app(
     workers: int = 1,
     lifespan: Lifespan | None = None,
 ) -> Starlette:
-    """The webhook app. ``on_inbound`` runs after each new text (it wakes the sender)."""
+    """The webhook app. ``on_inbound`` runs after each newly stored text (it wakes the inbound worker)."""
     db = dispatcher.db
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carebot-db")
 
     async def in_worker(function, *args):
         return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+    writer = InboundWriter(dispatcher, in_worker)
 
     async def verified_form(request: Request):
         # Twilio posts small url-encoded forms; the standard library reads them,
@@ -71,7 +130,7 @@ def create_app(
         message = parse_inbound(form, now())
         if message is None:
             return PlainTextResponse("Not a Twilio message: MessageSid and From are needed.", status_code=400)
-        if await in_worker(dispatcher.handle_inbound, message) and on_inbound is not None:
+        if await writer.store(message) is not None and on_inbound is not None:
             on_inbound()
         return Response(EMPTY_TWIML, media_type="text/xml")
 
@@ -122,4 +181,5 @@ def create_app(
         lifespan=life,
     )
     app.state.in_worker = in_worker  # for the lifespan's own inbound work (the Signal channel)
+    app.state.inbound_writer = writer  # the inbound worker gives way to it
     return app

@@ -60,18 +60,20 @@ def counts(db):
                 session.scalar(select(func.count()).select_from(Member)))
 
 
-def test_a_signed_text_is_handled_and_answered_with_empty_twiml(db):
+def test_a_signed_text_is_stored_answered_with_empty_twiml_then_handled_by_the_worker(db):
     woken = []
     form = inbound_form()
     response = asyncio.run(post(app_for(db, woken=woken), "/twilio/sms", form, sign("/twilio/sms", form)))
     assert response.status_code == 200
     assert response.text == EMPTY_TWIML and response.headers["content-type"].startswith("text/xml")
+    assert counts(db) == (1, 0, 3)  # stored only: the dispatcher runs in the inbound worker
+    assert woken == [1]  # the inbound worker is told at once, so the text does not wait for a poll
+    assert Dispatcher(db).process_pending() == 1
     inbound, outbox, members = counts(db)
     assert (inbound, members) == (1, 4)
     with db.transaction() as session:
         [reply] = session.scalars(select(OutboxMessage)).all()
         assert (reply.address, reply.channel, reply.status) == (NEWCOMER, SMS, "pending")
-    assert woken == [1]  # the sender is told at once, so the reply does not wait for a tick
 
 
 @pytest.mark.parametrize("case", ["missing", "tampered", "wrong-url", "wrong-token", "local-url"])
@@ -112,6 +114,8 @@ def test_the_same_message_five_times_at_once_acts_once(db, workers):
 
     responses = asyncio.run(storm())
     assert [r.status_code for r in responses] == [200] * 5
+    assert counts(db) == (1, 0, 3)
+    assert Dispatcher(db).process_pending() == 1
     inbound, outbox, members = counts(db)
     assert (inbound, outbox, members) == (1, 1, 4)  # one effect, one reply
 

@@ -1,0 +1,260 @@
+"""The inbound queue: a webhook stores a text, the worker handles it, once, in order, keeping little.
+
+Real SQLite files throughout; the only fault injected is an exception (or a
+killed process) in the middle of handling, where a crash would land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+import carebot.dispatcher as dispatcher_module
+from carebot.channels import SMS, Inbound
+from carebot.db import Database
+from carebot.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
+from carebot.models import InboundMessage, Member, OutboxMessage
+from carebot.serve import run_inbound
+from carebot.web import InboundWriter
+from tests.fakes.world import ANA, NOW, make_db
+
+NEWCOMER = "+15155550199"
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = make_db(tmp_path)
+    yield database
+    database.dispose()
+
+
+def text(body: str, sid: str, sender: str = NEWCOMER, at=NOW) -> Inbound:
+    return Inbound(SMS, sid, sender, body, at)
+
+
+def inbound_rows(db) -> list[InboundMessage]:
+    with db.transaction() as session:
+        return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def replies_to(db, phone: str) -> list[str]:
+    with db.transaction() as session:
+        return list(session.scalars(
+            select(OutboxMessage.body).where(OutboxMessage.address == phone).order_by(OutboxMessage.id)))
+
+
+def members(db) -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(Member))
+
+
+def name_of(db, phone: str) -> str | None:
+    with db.transaction() as session:
+        return session.scalars(select(Member.name).where(Member.phone == phone)).one()
+
+
+def test_storing_keeps_the_text_until_it_is_handled_and_not_after(db):
+    dispatcher = Dispatcher(db)
+    row_id = dispatcher.store_inbound(text("JOIN DMMA", "SM1"))
+    [row] = inbound_rows(db)
+    assert (row.id, row.body, row.sender, row.handled_at, row.member_id) == (row_id, "JOIN DMMA", NEWCOMER, None, None)
+    assert members(db) == 3 and replies_to(db, NEWCOMER) == []  # stored only
+
+    assert dispatcher.process_pending() == 1
+    [row] = inbound_rows(db)
+    assert row.handled_at is not None and row.member_id is not None
+    assert (row.body, row.sender, row.sender_uuid) == (None, None, None)  # nothing of the text is kept
+    assert (row.channel, row.provider_id) == (SMS, "SM1")  # the dedupe key stays
+    assert members(db) == 4 and len(replies_to(db, NEWCOMER)) == 1
+
+
+def test_the_same_text_stored_five_times_at_once_is_one_row_one_effect_one_reply(db):
+    dispatcher = Dispatcher(db)
+    message = text("JOIN DMMA", "SM5")
+    ids: list[int | None] = []
+    start = threading.Barrier(5)
+
+    def store() -> None:
+        start.wait()
+        ids.append(dispatcher.store_inbound(message))
+
+    threads = [threading.Thread(target=store) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == 5 and len([i for i in ids if i is not None]) == 1
+    assert dispatcher.process_pending() == 1
+    assert dispatcher.process_pending() == 0
+    assert len(inbound_rows(db)) == 1 and members(db) == 4 and len(replies_to(db, NEWCOMER)) == 1
+
+
+def test_the_writer_stores_a_burst_in_one_batch_and_spots_duplicates_within_it(db):
+    dispatcher = Dispatcher(db)
+    batches = []
+
+    async def in_db(function, *args):
+        batches.append(len(args[0]))
+        return await asyncio.to_thread(function, *args)
+
+    async def burst():
+        writer = InboundWriter(dispatcher, in_db)
+        same = text("JOIN DMMA", "SM7")
+        return await asyncio.gather(
+            writer.store(text("HELP", "SM6", sender=ANA)), *(writer.store(same) for _ in range(4)))
+
+    first, *same = asyncio.run(burst())
+    assert first is not None and len([i for i in same if i is not None]) == 1
+    assert batches == [5]  # one transaction, one commit for the burst
+    assert dispatcher.process_pending() == 2
+    assert len(replies_to(db, NEWCOMER)) == 1
+
+
+def test_a_stored_text_survives_a_restart_and_is_handled_once(db, tmp_path):
+    url = db.url
+    # The process that stored the text dies before handling it.
+    script = textwrap.dedent(f"""
+        import os
+        from datetime import datetime
+        from carebot.channels import Inbound
+        from carebot.db import Database
+        from carebot.dispatcher import Dispatcher
+        Dispatcher(Database({url!r})).store_inbound(
+            Inbound("sms", "SM8", {NEWCOMER!r}, "JOIN DMMA", datetime.fromisoformat({NOW.isoformat()!r})))
+        os._exit(137)
+    """)
+    died = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert died.returncode == 137, died.stderr
+    restarted = Database(url)
+    try:
+        dispatcher = Dispatcher(restarted)
+        assert dispatcher.process_pending() == 1
+        assert dispatcher.process_pending() == 0
+        assert dispatcher.store_inbound(text("JOIN DMMA", "SM8")) is None  # Twilio's retry: no second act
+        assert dispatcher.process_pending() == 0
+    finally:
+        restarted.dispose()
+    assert members(db) == 4 and len(replies_to(db, NEWCOMER)) == 1
+
+
+def test_the_worker_loop_takes_up_stored_texts_at_start_up_and_wakes_the_sender(db):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("JOIN DMMA", "SM9"))  # left by a crash before this start
+
+    async def serve_briefly():
+        wake, replies = asyncio.Event(), asyncio.Event()
+        worker = asyncio.create_task(run_inbound(dispatcher, asyncio.to_thread, wake, replies, idle=3600))
+        await asyncio.wait_for(replies.wait(), 30)  # the first pass, before anything woke it
+        replies.clear()
+        dispatcher.store_inbound(text("HELP", "SM10", sender=ANA))
+        wake.set()
+        await asyncio.wait_for(replies.wait(), 30)
+        worker.cancel()
+
+    asyncio.run(serve_briefly())
+    assert [row.handled_at is not None for row in inbound_rows(db)] == [True, True]
+    assert len(replies_to(db, NEWCOMER)) == 1 and len(replies_to(db, ANA)) == 1
+
+
+def test_a_members_later_text_never_overtakes_an_earlier_one(db):
+    dispatcher = Dispatcher(db)
+    first = dispatcher.store_inbound(text("NAME Bea", "SM11", sender=ANA))
+    later = dispatcher.store_inbound(text("NAME Cleo", "SM12", sender=ANA))
+    other = dispatcher.store_inbound(text("HELP", "SM13"))
+    # Asked for the later one first (say, by a second worker): the earlier goes before it.
+    assert dispatcher.process_inbound(later) is True
+    assert name_of(db, ANA) == "Cleo"
+    assert dispatcher.process_inbound(first) is False  # already handled, in its turn
+    assert [row.handled_at is not None for row in inbound_rows(db)] == [True, True, False]
+    assert dispatcher.process_inbound(other) is True
+
+
+def test_the_queue_is_worked_oldest_first(db):
+    dispatcher = Dispatcher(db)
+    for number, name in enumerate(["Bea", "Cleo", "Dee"]):
+        dispatcher.store_inbound(text(f"NAME {name}", f"SM2{number}", sender=ANA))
+    assert dispatcher.process_pending() == 3
+    assert name_of(db, ANA) == "Dee"
+    handled = [row.handled_at for row in inbound_rows(db)]
+    assert handled == sorted(handled)
+
+
+def test_a_text_handled_twice_acts_once(db):
+    dispatcher = Dispatcher(db)
+    row_id = dispatcher.store_inbound(text("JOIN DMMA", "SM30"))
+    results: list[bool] = []
+    start = threading.Barrier(4)
+
+    def handle() -> None:
+        start.wait()
+        results.append(Dispatcher(db).process_inbound(row_id))
+
+    threads = [threading.Thread(target=handle) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert members(db) == 4 and len(replies_to(db, NEWCOMER)) == 1
+
+
+def test_a_failure_mid_handling_applies_nothing_and_leaves_the_text_queued(db, monkeypatch):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("JOIN DMMA", "SM40"))
+    later = dispatcher.store_inbound(text("HELP", "SM41"))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process dies here")
+
+    # The last step of handling, after the member, the membership and the consent were written.
+    monkeypatch.setattr(dispatcher_module, "enqueue", crash)
+    assert dispatcher.process_pending() == 0  # the pass stops: the later text must not overtake it
+    rows = inbound_rows(db)
+    assert [(r.handled_at, r.attempts, r.body) for r in rows] == [(None, 1, "JOIN DMMA"), (None, 0, "HELP")]
+    assert members(db) == 3 and replies_to(db, NEWCOMER) == []  # nothing half-applied
+    with pytest.raises(RuntimeError):
+        dispatcher.process_inbound(later)  # handling it handles the earlier one first
+    assert members(db) == 3
+
+    monkeypatch.undo()
+    assert dispatcher.process_pending() == 2
+    assert members(db) == 4 and len(replies_to(db, NEWCOMER)) == 2
+
+
+def test_a_text_that_always_fails_is_given_up_and_the_queue_moves_on(db, monkeypatch, caplog):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("NAME Bea", "SM50", sender=ANA))
+    dispatcher.store_inbound(text("JOIN DMMA", "SM51"))
+    real = dispatcher_module.router.respond
+
+    def respond(ctx, said):
+        if said.raw.startswith("NAME"):
+            raise ValueError(f"a bug that quotes the text: {said.raw} from {ANA}")
+        return real(ctx, said)
+
+    monkeypatch.setattr(dispatcher_module.router, "respond", respond)
+    for _ in range(MAX_INBOUND_ATTEMPTS - 1):
+        assert dispatcher.process_pending() == 0
+    assert dispatcher.process_pending() == 2  # given up, then the next one handled
+    given_up, handled = inbound_rows(db)
+    assert (given_up.attempts, given_up.body, given_up.sender) == (MAX_INBOUND_ATTEMPTS, None, None)
+    assert given_up.handled_at is not None and name_of(db, ANA) == "Ana"
+    assert handled.member_id is not None and len(replies_to(db, NEWCOMER)) == 1
+    assert "given up" in caplog.text
+    assert ANA not in caplog.text and "Bea" not in caplog.text  # never numbers or texts in the logs
+
+
+def test_handle_inbound_is_still_store_then_handle(db):
+    dispatcher = Dispatcher(db)
+    later = NOW + timedelta(minutes=1)
+    assert dispatcher.handle_inbound(text("JOIN DMMA", "SM60", at=later)) is True
+    assert dispatcher.handle_inbound(text("JOIN DMMA", "SM60", at=later)) is False  # a duplicate
+    [row] = inbound_rows(db)
+    assert row.received_at == later and row.body is None and row.handled_at is not None
