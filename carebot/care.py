@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from carebot.conversations import busy, end_waiting, set_waiting
@@ -26,9 +26,13 @@ from carebot.flows.base import (
     Effect,
     NotWithAdded,
     OfferAnswered,
+    CallRequested,
+    CrisisNoted,
     PairingEnded,
     PairingInfo,
     PersonInfo,
+    PrivacyChanged,
+    Relayed,
     RematchAnswered,
     RoundStarted,
     Waiting,
@@ -41,14 +45,17 @@ from carebot.models import (
     UNAVAILABLE,
     WANT_COMPANY,
     Answer,
+    CareFlag,
+    ConsentEvent,
     Group,
+    InboundMessage,
     Member,
     Membership,
     NotWith,
     OutboxMessage,
     Pairing,
 )
-from carebot.outbox import PUSH, daytime, member_timezone, push
+from carebot.outbox import PUSH, address_on, daytime, member_timezone, push
 from carebot.pairing import Offer, PairingState, Request, propose
 from carebot.quiet import next_daytime
 from carebot.transparency import record
@@ -60,6 +67,9 @@ FOLLOWUP_DELAY = timedelta(days=2)  # from the reminder to "did you connect?"
 FOLLOWUP_WAIT = timedelta(hours=24)
 LATER_DELAY = timedelta(days=1)
 BUSY_RETRY = timedelta(hours=1)
+FLOOD_LIMIT = 15  # texts from one member in FLOOD_WINDOW before carebot stops answering them
+FLOOD_WINDOW = timedelta(minutes=10)
+RELAY_WINDOW = timedelta(minutes=30)  # a plain reply goes back to the relayed message's sender
 WAITING_GRACE = timedelta(days=1)  # unmatched this long: the member is told, and coordinators
 RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
 RECENT_PAIRING = timedelta(weeks=8)
@@ -181,6 +191,24 @@ def _tell_coordinators(session: Session, group_id: int, key: str, now: datetime,
 
 def _cadence(days: int, language: str) -> str:
     return render("care.days", language, n=days)
+
+
+def flooding(session: Session, member: Member, now: datetime) -> bool:
+    """True when the member has texted past the flood limit; coordinators hear of it once."""
+    recent = session.scalar(select(func.count()).select_from(InboundMessage).where(
+        InboundMessage.member_id == member.id, InboundMessage.received_at > now - FLOOD_WINDOW))
+    if recent <= FLOOD_LIMIT:
+        return False
+    if member.flood_told_at is None or member.flood_told_at <= now - FLOOD_WINDOW:
+        groups = session.scalars(select(Membership.group_id).where(
+            Membership.member_id == member.id, Membership.status == "active")).all()
+        for group_id in groups:
+            group = session.get(Group, group_id)
+            _tell_coordinators(session, group_id, "flood.coordinators", now, keyword=group.keyword,
+                               name=display_name(member, group.language))
+        log.warning("member %s is past the flood limit; replies held", member.id)
+    member.flood_told_at = now
+    return True
 
 
 def open_requests(session: Session, group_id: int, now: datetime) -> list[tuple[int, int]]:
@@ -536,6 +564,21 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
     """Carry out one care effect; returns texts for the member who caused it."""
     language = _language(member)
     match effect:
+        case CrisisNoted(group_ids):
+            for group_id in group_ids or (None,):
+                session.add(CareFlag(member_id=member.id, group_id=group_id, category="crisis", at=now))
+            log.info("member %s: crisis words answered with resources", member.id)
+            return []
+        case CallRequested(group_ids):
+            return _call(session, member, group_ids, now)
+        case Relayed(pairing_id, text):
+            return _relay(session, member, pairing_id, text, now)
+        case PrivacyChanged(group_id, private):
+            for answer in session.scalars(select(Answer).where(
+                    Answer.member_id == member.id, Answer.group_id == group_id, Answer.ended_at.is_(None),
+                    Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)))):
+                answer.private = private
+            return []
         case OfferAnswered(pairing_id, accepted):
             pairing = _mine(session, member, pairing_id, as_="supporter")
             if pairing is None or pairing.status != "offered":
@@ -585,9 +628,14 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
             if exists is None:
                 session.add(NotWith(member_id=member.id, other_id=other_id, created_at=now))
             for pairing in session.scalars(select(Pairing).where(
-                    Pairing.status == "offered",
+                    Pairing.status.in_(OPEN),
                     or_((Pairing.requester_id == member.id) & (Pairing.supporter_id == other_id),
                         (Pairing.requester_id == other_id) & (Pairing.supporter_id == member.id)))):
+                if pairing.status == "active":
+                    # The other side hears that it ended, never why.
+                    other = session.get(Member, other_id)
+                    tell(session, other, "care.ended", now, pairing.group_id,
+                         other=display_name(member, _language(other)))
                 end_pairing(session, pairing, "not_with", now)
             return []
         case CadenceChanged(pairing_id, days):
@@ -607,6 +655,16 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
     return []
 
 
+def is_private(session: Session, requester_id: int, group: Group, kind: int, now: datetime) -> bool:
+    """Whether a request keeps the requester's number with carebot: their choice, else the group's."""
+    answer = session.scalars(select(Answer).where(
+        Answer.member_id == requester_id, Answer.group_id == group.id, Answer.option == kind,
+        Answer.ended_at.is_(None), or_(Answer.until.is_(None), Answer.until > now))).first()
+    if answer is not None and answer.private is not None:
+        return answer.private
+    return group.private_default
+
+
 def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime) -> list[str]:
     pairing.status = "active"
     pairing.started_at = now
@@ -615,12 +673,79 @@ def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime
     group = session.get(Group, pairing.group_id)
     requester = session.get(Member, pairing.requester_id)
     language = _language(supporter)
-    contact = requester.phone or render("care.no_number", language)
+    requester_name = display_name(requester, language)
+    supporter_name = display_name(supporter, _language(requester))
+    how = _how_of(session, requester.id, group.id, pairing.kind, now)
+    cadence = _cadence(pairing.cadence_days, language)
+    # Without a number to share (private, or Signal only), they talk through carebot.
+    if is_private(session, requester.id, group, pairing.kind, now) or not requester.phone:
+        tell(session, requester, f"care.accepted.requester.{pairing.kind}.private", now, group.id,
+             supporter=supporter_name, keyword=group.keyword)
+        return [render("care.accepted.supporter.private", language, requester=requester_name, how=how,
+                       cadence=cadence)]
     tell(session, requester, f"care.accepted.requester.{pairing.kind}", now, group.id,
-          supporter=display_name(supporter, _language(requester)), keyword=group.keyword)
-    return [render("care.accepted.supporter", language, requester=display_name(requester, language),
-                   contact=contact, how=_how_of(session, requester.id, group.id, pairing.kind, now),
-                   cadence=_cadence(pairing.cadence_days, language))]
+         supporter=supporter_name, keyword=group.keyword)
+    return [render("care.accepted.supporter", language, requester=requester_name, contact=requester.phone,
+                   how=how, cadence=cadence)]
+
+
+def _call(session: Session, member: Member, group_ids: tuple[int, ...], now: datetime) -> list[str]:
+    """CALL: the member asked for someone from their group; only now are the on-call people told."""
+    language = _language(member)
+    session.add(ConsentEvent(member_id=member.id, kind="call", channel=member.channel,
+                             wording="CALL: tell my group's on-call people, with my number", at=now))
+    told, later = 0, False
+    keywords = []
+    for group_id in group_ids:
+        group = session.get(Group, group_id)
+        keywords.append(group.keyword)
+        session.add(CareFlag(member_id=member.id, group_id=group_id, category="call", at=now))
+        for person in coordinators_of(session, group_id):
+            if person.id == member.id:
+                continue
+            row = push(session, person, render(
+                "crisis.call.oncall", _language(person), name=display_name(member, _language(person)),
+                keyword=group.keyword, contact=member.phone or render("care.no_number", _language(person))),
+                now, group_id)
+            if row is not None:
+                told += 1
+                later = later or row.not_before > now
+    log.info("member %s asked for a CALL; %d on-call people told", member.id, told)
+    if not told:
+        return [render("crisis.call.nobody", language, resources=_resources(session, group_ids, language))]
+    key = "crisis.call.later" if later else "crisis.call.sent"
+    return [render(key, language, keywords=", ".join(keywords),
+                   resources=_resources(session, group_ids, language))]
+
+
+def _resources(session: Session, group_ids: tuple[int, ...], language: str) -> str:
+    from carebot.flows.crisis import DEFAULT_RESOURCES
+
+    listed = [g.crisis_resources.strip() for g in (session.get(Group, i) for i in group_ids)
+              if g is not None and g.crisis_resources.strip()]
+    return "; ".join(dict.fromkeys(listed)) or DEFAULT_RESOURCES.get(language, DEFAULT_RESOURCES["en"])
+
+
+def _relay(session: Session, sender: Member, pairing_id: int, text: str, now: datetime) -> list[str]:
+    """Deliver a member's words to the other member of their pairing, by day, keeping no copy."""
+    language = _language(sender)
+    pairing = session.get(Pairing, pairing_id)
+    if pairing is None or pairing.status != "active" or sender.id not in (pairing.requester_id, pairing.supporter_id):
+        return [render("care.done.none", language)]
+    other = session.get(Member, pairing.supporter_id if pairing.requester_id == sender.id else pairing.requester_id)
+    other_name = display_name(other, language)
+    if other.opted_out or address_on(other, other.channel) is None:
+        return [render("relay.cannot", language, name=other_name)]
+    group = session.get(Group, pairing.group_id)
+    row = push(session, other, render("relay.message", _language(other), name=display_name(sender, _language(other)),
+                                      keyword=group.keyword, text=text), now, group.id)
+    # The other can answer plainly for a while after it reaches them, if no question is open.
+    if other.id not in busy(session, [other.id], now):
+        set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id},
+                                               row.not_before + RELAY_WINDOW), now)
+    if row.not_before > now:
+        return [render("relay.later", language, name=other_name)]
+    return [render("relay.sent", language, name=other_name)]
 
 
 def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str, now: datetime) -> list[str]:

@@ -122,9 +122,11 @@ def group() -> None:
 @click.option("--lang", "language", default="en", show_default=True, type=click.Choice(["en", "es"]))
 @click.option("--schedule", default=None, help='Go-around rounds, a crontab in the group\'s timezone (default "0 10 * * mon").')
 @click.option("--daytime", default="9-20", show_default=True, help="Hours carebot may write first.")
-@click.option("--crisis", default="", help="The group's own non-police crisis resources, one short line each.")
+@click.option("--crisis", default="", help="The group's own crisis resources (peer lines, on-call people), one short line each.")
 @click.option("--two-coordinators", is_flag=True, help="Removals and role changes need a second coordinator's YES.")
-def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators) -> None:
+@click.option("--private", "private_default", is_flag=True,
+              help="Requests keep the member's number private (they talk through carebot) unless they say share.")
+def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default) -> None:
     """Create a group; then `carebot roster import` invites its people."""
     from carebot import clock
     from carebot.groups import GroupError, add_group
@@ -134,7 +136,8 @@ def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_
         with db.transaction() as session:
             created = add_group(session, keyword=keyword, name=name, timezone=timezone, language=language,
                                 round_schedule=schedule, crisis_resources=crisis.replace("\\n", "\n"),
-                                two_coordinators=two_coordinators, daytime=_daytime(daytime), now=clock.now())
+                                two_coordinators=two_coordinators, private_default=private_default,
+                                daytime=_daytime(daytime), now=clock.now())
             click.echo(f"Created {created.keyword}: {created.name} ({created.timezone}).")
     except GroupError as error:
         raise click.ClickException(str(error)) from None
@@ -156,7 +159,8 @@ def group_list() -> None:
         for g in groups:
             click.echo(f"{g.keyword:<16} {g.name} | {g.timezone} | {g.language} | rounds \"{g.round_schedule}\" | "
                        f"daytime {g.quiet_end}-{g.quiet_start} | {counts.get(g.id, 0)} members"
-                       + (" | second coordinator needed" if g.two_coordinators else ""))
+                       + (" | second coordinator needed" if g.two_coordinators else "")
+                       + (" | private by default" if g.private_default else ""))
 
 
 @group.command("edit")
@@ -168,12 +172,14 @@ def group_list() -> None:
 @click.option("--daytime")
 @click.option("--crisis")
 @click.option("--two-coordinators/--one-coordinator", default=None)
-def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators) -> None:
+@click.option("--private/--shared", "private_default", default=None)
+def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default) -> None:
     """Change a group's settings; what you leave out stays as it is."""
     from carebot.groups import GroupError, edit_group
 
     changes = {"name": name, "timezone": timezone, "language": language, "round_schedule": schedule,
                "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
+               "private_default": private_default,
                "crisis_resources": crisis.replace("\\n", "\n") if crisis is not None else None}
     try:
         with _database().transaction() as session:

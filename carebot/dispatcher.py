@@ -38,6 +38,7 @@ from carebot.flows.base import (
     NameChanged,
     OptedIn,
     OptedOut,
+    Relayed,
     Reply,
     Transition,
     Waiting,
@@ -83,7 +84,8 @@ def _queue_insert(dialect: str) -> Insert:
 def group_infos(session: Session) -> dict[str, GroupInfo]:
     """Every group on this deployment, by keyword."""
     return {
-        g.keyword: GroupInfo(g.id, g.keyword, g.name, g.timezone, g.language, g.round_schedule)
+        g.keyword: GroupInfo(g.id, g.keyword, g.name, g.timezone, g.language, g.round_schedule,
+                             g.crisis_resources)
         for g in session.scalars(select(Group))
     }
 
@@ -135,7 +137,7 @@ def build_context(
         if m.group_id in by_id
     )
     answers = tuple(
-        AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity)
+        AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity, a.private)
         for a in current_answers(session, member.id, now)
         if a.group_id in group_ids
     )
@@ -351,9 +353,12 @@ class Dispatcher:
     ) -> None:
         now = ctx.now
         forgotten = False
+        flooding = reply_channel is not None and care.flooding(session, member, now)
         replies = list(transition.replies)
         wait = transition.wait
         for effect in transition.effects:
+            if flooding and isinstance(effect, Relayed):
+                continue  # a flood is not passed on to another member
             if isinstance(effect, CARE_EFFECTS):
                 replies.extend(Reply(text) for text in care.apply(session, member, effect, now))
                 continue
@@ -375,6 +380,7 @@ class Dispatcher:
                         session.add(Answer(
                             group_id=group_id, member_id=member.id, option=spec.option,
                             since=now, until=spec.until, how=spec.how, capacity=spec.capacity,
+                            private=spec.private,
                             # Asking again for the same care: they already know if nobody is free.
                             told_waiting_at=told.get(spec.option),
                         ))
@@ -422,6 +428,9 @@ class Dispatcher:
             set_waiting(session, member.id, wait, now)
         else:
             end_waiting(session, member.id)
+        if flooding:
+            # Past the flood limit only the STOP and FORGET confirmations still go.
+            replies = [r for r in replies if r.purpose == FINAL]
         for reply in replies:
             if address is None:
                 break

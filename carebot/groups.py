@@ -24,7 +24,7 @@ RESERVED = {
                        words.NO, words.STATUS, words.FORGET, words.LANG, words.JOIN, words.HOW,
                        words.NAME, words.NONE, words.LATER, words.DONE, words.NOT_WITH,
                        words.EVERY, words.HOURS, words.ROUND, words.MORE, words.PULSE, words.LOG,
-                       words.GATHER, frozenset(words.COORD_WORDS))
+                       words.GATHER, frozenset(words.COORD_WORDS), words.PRIVATE, words.SHARE, words.CALL)
     for w in vocabulary
 }
 DEFAULT_SCHEDULE = "0 10 * * mon"
@@ -67,6 +67,7 @@ def add_group(
     round_schedule: str | None = None,
     crisis_resources: str = "",
     two_coordinators: bool = False,
+    private_default: bool = False,
     daytime: tuple[int, int] = (9, 20),
     now: datetime,
 ) -> Group:
@@ -85,6 +86,7 @@ def add_group(
         keyword=keyword, name=name, timezone=timezone, language=language,
         round_schedule=schedule, crisis_resources=crisis_resources, created_at=now,
         quiet_end=daytime[0], quiet_start=daytime[1], two_coordinators=two_coordinators,
+        private_default=private_default,
     )
     session.add(group)
     session.flush()
@@ -93,7 +95,7 @@ def add_group(
 
 def edit_group(session: Session, keyword: str, **changes) -> Group:
     """Change a group's settings (name, timezone, language, round_schedule, daytime,
-    crisis_resources, two_coordinators), checking them as ``add_group`` does."""
+    crisis_resources, two_coordinators, private_default), checking them as ``add_group`` does."""
     group = session.scalars(select(Group).where(Group.keyword == keyword.strip().upper())).first()
     if group is None:
         raise GroupError(f"no group with the keyword {keyword.upper()}")
@@ -111,6 +113,8 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
         group.crisis_resources = changes["crisis_resources"]
     if "two_coordinators" in changes:
         group.two_coordinators = bool(changes["two_coordinators"])
+    if "private_default" in changes:
+        group.private_default = bool(changes["private_default"])
     return group
 
 

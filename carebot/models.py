@@ -87,6 +87,8 @@ class Group(Base):
     crisis_resources: Mapped[str] = mapped_column(Text, default="")
     # Removing people and changing roles need a second coordinator's YES.
     two_coordinators: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Requests keep the requester's number with carebot unless the member says "share".
+    private_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="group")
@@ -105,6 +107,8 @@ class Member(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16), default="sms")  # where bot-started texts go
+    # When coordinators were last told this member is flooding carebot (told once an episode).
+    flood_told_at: Mapped[datetime | None]
     # The member's own daytime, overriding the group's (hours, local time).
     day_starts: Mapped[int | None] = mapped_column(Integer)
     day_ends: Mapped[int | None] = mapped_column(Integer)
@@ -171,6 +175,8 @@ class Answer(Base):
     ended_at: Mapped[datetime | None]  # replaced, lapsed or withdrawn
     # A request nobody could take yet: when the member was told the group has been asked.
     told_waiting_at: Mapped[datetime | None]
+    # A request's number stays with carebot (True), may be shared (False), or as the group says (None).
+    private: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Conversation(Base):
@@ -296,6 +302,18 @@ class NotWith(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
+
+
+class CareFlag(Base):
+    """That a member's words spoke of crisis, or that they asked for a CALL: a category, never the text."""
+
+    __tablename__ = "care_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(16))  # crisis | call
+    at: Mapped[datetime]
 
 
 class CoordAction(Base):

@@ -41,6 +41,7 @@ from carebot.quiet import DAY_ENDS, DAY_STARTS, next_daytime
 log = logging.getLogger(__name__)
 
 REPLY, PUSH, FINAL = "reply", "push", "final"
+SENT_BODY = ""  # what a delivered text's body becomes
 MAX_ATTEMPTS = 6
 BASE_BACKOFF = timedelta(seconds=30)
 # Longer than any send can take (the HTTP timeout and a bounded pass), so a row
@@ -348,6 +349,7 @@ def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None
         if row.status == "sending":
             row.status = "sent"
             row.sent_at = now
+        row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
         # A fast status callback may have recorded the id already; it is the same one.
         row.provider_id = row.provider_id or result.provider_id
         log.info("outbox row %s sent", row_id)
@@ -427,6 +429,7 @@ async def recover_sending(
                 continue  # a status callback settled it meanwhile
             if provider_id is not None:
                 row.status, row.provider_id, row.sent_at = "sent", provider_id, claimed_at or now
+                row.body = SENT_BODY
             elif row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
             else:
@@ -467,6 +470,7 @@ def apply_status(db: Database, report: StatusUpdate) -> bool:
             row.provider_id = report.provider_id
             row.status = "sent"
             row.sent_at = row.sent_at or row.claimed_at
+            row.body = SENT_BODY
             log.info("outbox row %s reconciled as sent from a status report", row.id)
         if _PROGRESS.get(report.status, 0) > _PROGRESS.get(row.provider_status or "", 0):
             row.provider_status = report.status

@@ -164,6 +164,7 @@ class Simulation:
                     language=named.get("lang", "en"),
                     round_schedule=named.get("schedule"),
                     two_coordinators=named.get("two_coordinators", "no").lower() in ("yes", "true", "1"),
+                    private_default=named.get("private", "no").lower() in ("yes", "true", "1"),
                     now=self.now or datetime(*DEFAULT_START, tzinfo=ZoneInfo("UTC")),
                 )
                 if self.tz is None:

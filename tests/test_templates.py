@@ -50,13 +50,15 @@ LONG = {
     "number": "+15155550123",
     "inviter": "I" * MAX_MEMBER_NAME,
     "entries": "Sep 30 Rosa paired Ana with Sam; Sep 29 Rosa started a go-around",
+    "resources": "Trans Lifeline 877-565-8860 (peer support)",
 }
 # A "how" is the member's own words, up to 140 characters; messages that carry one list data.
 SHORT_HOW = dict(LONG, how=" (call evenings)")
 # Messages that list the member's own data may run longer, but stay within a few segments.
 LISTS_DATA = {"goaround.confirm", "goaround.how_saved", "goaround.which_group", "status.group",
               "help.member", "start.done", "care.done.which", "care.accepted.supporter",
-              "help.coordinator", "coord.pairs", "coord.roster", "coord.ambiguous", "log", "pulse",
+              "care.accepted.supporter.private", "help.coordinator", "coord.pairs",
+              "crisis.reply", "crisis.call.sent", "crisis.call.later", "crisis.call.oncall", "relay.message", "coord.roster", "coord.ambiguous", "log", "pulse",
               "coord.confirm.announce", "coord.confirm.gather", "gather.count", "gather.invite",
               "gather.reminder", "gather.next", "announce.member"}
 

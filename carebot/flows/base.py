@@ -27,6 +27,7 @@ class GroupInfo:
     timezone: str
     language: str
     round_schedule: str
+    crisis_resources: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -48,6 +49,7 @@ class AnswerInfo:
     until: datetime | None
     how: str | None
     capacity: int | None
+    private: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class Context:
     groups: dict[str, GroupInfo]  # every group on this deployment, by keyword
     waiting: Waiting | None = None
     is_new: bool = False
+    # The text speaks of crisis: its words are answered with care and never kept.
+    crisis: bool = False
     pairings: tuple[PairingInfo, ...] = ()
     # Finds people in the member's groups by name (a read-only lookup, injected by the host).
     find_people: Callable[[str], tuple[PersonInfo, ...]] = _nobody
@@ -143,6 +147,7 @@ class AnswerSpec:
     until: datetime | None
     how: str | None
     capacity: int | None
+    private: bool | None = None  # None: the group's default
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,37 @@ class RoundStarted:
     group_id: int
 
 
-CARE_EFFECTS = (OfferAnswered, CheckinAnswered, RematchAnswered, PairingEnded, NotWithAdded,
+@dataclass(frozen=True)
+class PrivacyChanged:
+    """``HOW private`` / ``HOW share``: whether a request shares the member's number."""
+
+    group_id: int
+    private: bool
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """A message to the other member of a pairing, through carebot."""
+
+    pairing_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CrisisNoted:
+    """Crisis words were answered: a category flag is kept for these groups, never the text."""
+
+    group_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CallRequested:
+    """CALL: the member consents to the groups' on-call people being told, with their number."""
+
+    group_ids: tuple[int, ...]
+
+
+CARE_EFFECTS = (CrisisNoted, CallRequested, PrivacyChanged, Relayed, OfferAnswered, CheckinAnswered, RematchAnswered, PairingEnded, NotWithAdded,
                 CadenceChanged, DaytimeChanged, RoundStarted)
 
 
@@ -310,7 +345,7 @@ Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged 
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
-          | RsvpGiven | ChannelChanged)
+          | RsvpGiven | PrivacyChanged | Relayed | CrisisNoted | CallRequested | ChannelChanged)
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,16 @@ from carebot.flows.base import (
     Context,
     HowChanged,
     MembershipInfo,
+    PrivacyChanged,
     Reply,
     Transition,
     say,
 )
 from carebot.flows.durations import parse_duration
 from carebot.flows.join import pending_reminder
-from carebot.flows.words import HOW, NONE, Text, is_one_of
+from carebot.flows.words import HOW, NONE, PRIVATE, SHARE, Text, is_one_of
 from carebot.i18n import render, short_date
-from carebot.models import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, UNAVAILABLE
+from carebot.models import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, UNAVAILABLE, WANT_COMPANY
 
 MAX_HOW = 140
 RECENTLY_ASKED = timedelta(days=3)
@@ -82,6 +83,7 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
             raise _Unreadable("goaround.bad_option")
         return None
     found: dict[int, dict] = {}
+    privacy: bool | None = None
     i = 0
     current: list[int] = []
     while i < len(words):
@@ -94,6 +96,11 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
             continue
         if not current:
             break
+        if words[i] in PRIVATE or words[i] in SHARE:
+            # "1 private": the number stays with carebot; "1 share": it may be shared.
+            privacy = words[i] in PRIVATE
+            i += 1
+            continue
         duration = parse_duration(words[i:], ctx.now, tz, ctx.language)
         if duration is not None:
             for option in current:
@@ -116,7 +123,7 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
         return None
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
         raise _Unreadable("goaround.conflict")
-    how = text.rest(start + i)[:MAX_HOW] or None
+    how = None if ctx.crisis else text.rest(start + i)[:MAX_HOW] or None
     return [
         AnswerSpec(
             option=option,
@@ -125,6 +132,7 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
             capacity=(found[option]["capacity"] or 1)
             if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY)
             else None,
+            private=privacy if option in (REACH_OUT_TO_ME, WANT_COMPANY) else None,
         )
         for option in sorted(found)
     ]
@@ -148,6 +156,8 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz) -> str:
         details.append(render("duration.ongoing", language))
     if answer.how:
         details.append(answer.how)
+    if getattr(answer, "private", None):
+        details.append(render("detail.private", language))
     return f"{phrase} ({', '.join(details)})" if details else phrase
 
 
@@ -215,7 +225,7 @@ def how(ctx: Context, text: Text) -> Transition | None:
     """``HOW text after 6pm``: how and when the member likes to be reached."""
     membership, start, question = pick_group(ctx, text)
     rest = text.words[start:]
-    if not rest or rest[0] not in HOW:
+    if not rest or rest[0] not in HOW or ctx.crisis:
         return None
     if question is not None:
         return question
@@ -226,6 +236,14 @@ def how(ctx: Context, text: Text) -> Transition | None:
         return say(ctx, "goaround.how_empty")
     if not ctx.answers_in(membership.group.id):
         return say(ctx, "goaround.how_needs_answer")
+    privacy = rest[1:]
+    if len(privacy) == 1 and (privacy[0] in PRIVATE or privacy[0] in SHARE):
+        private = privacy[0] in PRIVATE
+        key = "goaround.private" if private else "goaround.shared"
+        return Transition(
+            replies=(Reply(render(key, ctx.language, keyword=membership.group.keyword)),),
+            effects=(PrivacyChanged(membership.group.id, private),),
+        )
     return Transition(
         replies=(Reply(render("goaround.how_saved", ctx.language, keyword=membership.group.keyword, how=how_text)),),
         effects=(HowChanged(membership.group.id, how_text),),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from carebot.flows import account, care, channel, coord, goaround, join
+from carebot.flows import account, care, channel, coord, crisis, goaround, join, relay
 from carebot.flows.base import Context, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
@@ -29,8 +29,16 @@ STEPS: dict[tuple[str, str], Step] = {
     ("pager", "more"): coord.more,
 }
 
+# Steps tried only after every keyword handler: a plain reply is relayed only when it
+# is none of carebot's own words.
+LATE_STEPS: dict[tuple[str, str], Step] = {
+    ("relay", "open"): relay.reply_in_window,
+}
+
 # Keyword handlers, tried in order when no waiting step took the text.
 HANDLERS: tuple[Step, ...] = (
+    crisis.call,
+    relay.relay,
     join.request,
     goaround.answer,
     goaround.how,
@@ -51,7 +59,7 @@ HANDLERS: tuple[Step, ...] = (
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
 # list's MORE are dropped once the member moves on, so a stale YES can never act.
-SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather"})
+SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather", "relay"})
 
 
 def respond(ctx: Context, text: Text) -> Transition:
@@ -65,6 +73,21 @@ def respond(ctx: Context, text: Text) -> Transition:
         if is_one_of(words, HELP):
             return account.help_(ctx)
         return Transition()  # after STOP, nothing but START and HELP is answered
+    if crisis.in_crisis(text):
+        # Care first, at once. Whatever else the text said still counts (minus the words
+        # themselves: they are never kept), nothing is passed on to anyone unasked, and
+        # whatever the member was in the middle of is still there for them.
+        care_first = crisis.crisis_reply(ctx)
+        extra = _understood(replace(ctx, crisis=True), text, late=False) or Transition()
+        return Transition(replies=care_first.replies + extra.replies,
+                          effects=care_first.effects + extra.effects,
+                          wait=extra.wait or ctx.waiting)
+    return _understood(ctx, text) or _keep_waiting(ctx, _nothing_matched(ctx, text))
+
+
+def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | None:
+    """What the text means, or None when carebot does not understand it."""
+    words = text.words
     if is_one_of(words, START):
         return _keep_waiting(ctx, account.start(ctx, text))
     if is_one_of(words, HELP):
@@ -79,7 +102,12 @@ def respond(ctx: Context, text: Text) -> Transition:
             result = handler(ctx, text)
             if result is not None:
                 return _keep_waiting(ctx, result)
-    return _keep_waiting(ctx, _nothing_matched(ctx, text))
+    if late and ctx.waiting is not None:
+        step = LATE_STEPS.get((ctx.waiting.flow, ctx.waiting.step))
+        result = step(ctx, text) if step else None
+        if result is not None:
+            return result
+    return None
 
 
 def _nothing_matched(ctx: Context, text: Text) -> Transition:

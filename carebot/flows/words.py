@@ -92,6 +92,9 @@ EVERY = _words("every cada")
 HOURS = _words("hours horas")
 ROUND = _words("round ronda")
 MORE = _words("more mas")
+PRIVATE = _words("private privado privada")
+CALL = _words("call llamar llamada llamame")
+SHARE = _words("share shared public compartir compartido publico")
 PULSE = _words("pulse pulso")
 LOG = _words("log registro")
 GATHER = _words("gather reunion")
@@ -114,7 +117,8 @@ SPANISH_WORDS = _words(
     "alta reanudar ayuda informacion si claro dale vale estado olvidar olvidame borrar "
     "borrame idioma lengua unirme unir entrar como nombre nada ninguno ninguna hola luego "
     "despues terminar termine evitar cada horas ronda mas pulso registro reunion parejas "
-    "emparejar separar lista agregar anadir invitar quitar anunciar coordinar descoordinar"
+    "emparejar separar lista agregar anadir invitar quitar anunciar coordinar descoordinar "
+    "privado privada compartir compartido publico llamar llamada llamame"
 )
 
 

@@ -1,0 +1,88 @@
+"""Crisis care without police: resources at once, CALL only on the member's word, nothing kept."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from carebot.flows.crisis import DEFAULT_RESOURCES, in_crisis
+from carebot.flows.words import read
+from carebot.i18n import LANGUAGES, catalog
+from carebot.models import CareFlag, ConsentEvent
+from tests.helpers import run, texts_to
+from tests.test_relay import database_text
+
+SETUP = [
+    'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago',
+    "coordinator DMMA +15155550100 name=Rosa",
+    "member DMMA +15155550101 name=Ana",
+    "at 2026-03-03 10:00",
+]
+
+POLICE = re.compile(r"\b(911|112|999|police|polic[ií]a|sheriff|cops?|law enforcement)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("text", [
+    "I want to die", "i wanna die", "thinking about suicide", "I might kill myself", "kms",
+    "self-harm again", "I've been cutting myself", "I can't go on", "having a panic attack",
+    "took an overdose", "me quiero morir", "pienso en el suicidio", "quiero hacerme daño",
+    "ya no puedo más", "estoy en crisis", "I don't want to live anymore", "unalive",
+])
+def test_crisis_words_are_recognized(text: str) -> None:
+    assert in_crisis(read(text))
+
+
+@pytest.mark.parametrize("text", ["1 call evenings", "I can keep company", "STATUS", "kmsmith",
+                                  "dying to see you all", "panic", "crisp apples"])
+def test_everyday_words_are_not_crisis(text: str) -> None:
+    assert not in_crisis(read(text))
+
+
+def test_crisis_words_are_never_kept_only_a_category(sim) -> None:
+    run(sim, *SETUP, "+15155550101 > 1 i have been thinking about ending it all",
+        "+15155550101 > HOW honestly I want to die", "+15155550101 > CALL")
+    dump = database_text(sim)
+    for words in ("ending it all", "want to die", "thinking about"):
+        assert words not in dump
+    with sim.db.transaction() as session:
+        flags = session.scalars(select(CareFlag.category).order_by(CareFlag.id)).all()
+        consent = session.scalars(select(ConsentEvent.wording).where(ConsentEvent.kind == "call")).all()
+    assert flags == ["crisis", "crisis", "call"]
+    assert consent == ["CALL: tell my group's on-call people, with my number"]
+    # The answer itself counted, without the words.
+    run(sim, "+15155550101 > STATUS")
+    assert texts_to(sim, "+15155550101")[-1] == "DMMA: you'd like someone to reach out (ongoing)."
+
+
+def test_nobody_is_told_without_call(sim) -> None:
+    run(sim, *SETUP, "+15155550101 > I want to die", "wait 2d")
+    assert texts_to(sim, "+15155550100") == []
+
+
+def test_a_groups_own_resources_come_first(sim) -> None:
+    run(sim, 'group AMES name="Ames Care" tz=America/Chicago', "member AMES +15155550109 name=Bo",
+        "at 2026-03-03 10:00")
+    with sim.db.transaction() as session:
+        from carebot.models import Group
+
+        session.scalars(select(Group)).one().crisis_resources = "Ames peer line 515-555-0188; Rosa's door is open"
+    run(sim, "+15155550109 > I can't go on")
+    reply = texts_to(sim, "+15155550109")[-1]
+    assert "Ames peer line 515-555-0188; Rosa's door is open" in reply and "Trans Lifeline" not in reply
+
+
+def test_no_template_default_or_catalog_routes_to_police_or_emergency_numbers() -> None:
+    texts = [text for language in LANGUAGES for text in catalog(language).values()]
+    texts += list(DEFAULT_RESOURCES.values())
+    for text in texts:
+        assert not POLICE.search(text), text
+    # The catalogs as files, and every string default in carebot's code.
+    for path in Path("carebot").rglob("*"):
+        if path.suffix in (".po", ".txt"):
+            assert not POLICE.search(path.read_text(encoding="utf-8")), path
+        if path.suffix == ".py":
+            for literal in re.findall(r'"([^"\n]*)"', path.read_text(encoding="utf-8")):
+                assert not POLICE.search(literal), (path, literal)
