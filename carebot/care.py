@@ -69,7 +69,8 @@ LATER_DELAY = timedelta(days=1)
 BUSY_RETRY = timedelta(hours=1)
 FLOOD_LIMIT = 15  # texts from one member in FLOOD_WINDOW before carebot stops answering them
 FLOOD_WINDOW = timedelta(minutes=10)
-RELAY_WINDOW = timedelta(minutes=30)  # a plain reply goes back to the relayed message's sender
+RELAY_WINDOW = timedelta(minutes=30)
+RECENTLY_ENDED = timedelta(days=14)  # a plain reply goes back to the relayed message's sender
 WAITING_GRACE = timedelta(days=1)  # unmatched this long: the member is told, and coordinators
 RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
 RECENT_PAIRING = timedelta(weeks=8)
@@ -123,11 +124,15 @@ def mark_due(session: Session, group_id: int, now: datetime) -> None:
         group.pairing_due_at = now
 
 
-def open_pairings(session: Session, member: Member) -> tuple[PairingInfo, ...]:
-    """The member's offered and active pairings, seen from their side (for flows)."""
+def open_pairings(session: Session, member: Member, now: datetime) -> tuple[PairingInfo, ...]:
+    """The member's offered and active pairings, and those ended lately, seen from their side.
+
+    Ended ones are there so a late "@Ana" can be answered honestly ("can't receive").
+    """
     rows = session.execute(
         select(Pairing, Group.keyword).join(Group, Group.id == Pairing.group_id).where(
-            Pairing.status.in_(OPEN),
+            or_(Pairing.status.in_(OPEN),
+                (Pairing.status == "ended") & (Pairing.ended_at > now - RECENTLY_ENDED)),
             or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id),
         ).order_by(Pairing.id)
     ).all()

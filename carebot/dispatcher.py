@@ -158,7 +158,7 @@ def build_context(
         groups=groups,
         waiting=waiting,
         is_new=is_new,
-        pairings=care.open_pairings(session, member),
+        pairings=care.open_pairings(session, member, now),
         find_people=care.people_finder(session, member, group_ids),
         find_in_group=coord.group_finder(session),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)

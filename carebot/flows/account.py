@@ -81,7 +81,8 @@ def status(ctx: Context, text: Text) -> Transition | None:
             lines.append(render("status.group", ctx.language, keyword=group.keyword, summary=summary))
         else:
             lines.append(render("status.no_answer", ctx.language, keyword=group.keyword))
-        pairings = [_pairing_line(ctx, p) for p in ctx.pairings if p.group_id == group.id]
+        pairings = [_pairing_line(ctx, p) for p in ctx.pairings
+                    if p.group_id == group.id and p.status in ("offered", "active")]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
     return Transition(replies=(Reply("\n".join(lines)),))

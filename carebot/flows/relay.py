@@ -31,6 +31,9 @@ def relay(ctx: Context, text: Text) -> Transition | None:
     if not name:
         return None
     found = _pairing_named(ctx, name)
+    if not found and any(p.other_name.casefold().startswith(name.casefold()) for p in ctx.pairings):
+        # Paired until lately (they left, or it ended): say so rather than "who?".
+        return say(ctx, "relay.cannot", name=name[:20])
     if len(found) != 1:
         return say(ctx, "relay.unknown", name=name[:20])
     message = text.rest(1)[:MAX_RELAY]
