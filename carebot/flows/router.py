@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from carebot.flows import account, care, channel, coord, crisis, goaround, join, relay
+from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, relay
 from carebot.flows.base import Context, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
@@ -73,6 +73,9 @@ def respond(ctx: Context, text: Text) -> Transition:
         if is_one_of(words, HELP):
             return account.help_(ctx)
         return Transition()  # after STOP, nothing but START and HELP is answered
+    in_relay = ctx.waiting is not None and ctx.waiting.flow == "relay"
+    if autoreply.is_autoreply(text) and not in_relay and not crisis.in_crisis(text):
+        return _keep_waiting(ctx, Transition())  # answering a machine's auto-reply starts a loop
     if crisis.in_crisis(text):
         # Care first, at once. Whatever else the text said still counts (minus the words
         # themselves: they are never kept), nothing is passed on to anyone unasked, and
