@@ -34,10 +34,14 @@ async def run_demo(path: Path, echo: Callable[[str], None]) -> int:
     script = (resources.files("carebot") / "transcripts" / "demo.txt").read_text(encoding="utf-8")
     sim = Simulation(_fresh_database(path), echo=echo)
     try:
+        narrating = False
         for line in script.splitlines():
             stripped = strip_comment(line)
             if line.startswith("# ") and not stripped:
-                echo("\n" + line[2:])
+                echo(line[2:] if narrating else "\n" + line[2:])  # one paragraph per comment block
+                narrating = True
+                continue
+            narrating = False
             if " < " in stripped or stripped.startswith("quiet"):
                 await sim.execute(line)  # expectations are checked, not printed
                 continue
