@@ -10,7 +10,11 @@ latency for:
 1. the bare endpoint, as fast as it goes (``concurrency`` requests in flight);
 2. carebot, as fast as it goes;
 3. carebot at half the bare endpoint's throughput (the target load), paced;
-4. carebot at half its own maximum, paced, to show its latency when not overloaded.
+4. carebot at half its own maximum, paced, to show its latency when not overloaded;
+
+then, since a webhook only stores the text and the inbound worker runs the
+dispatcher afterwards (giving way while webhooks keep coming), how many texts
+were still waiting when the load stopped and how fast the worker handled them.
 
 Target: carebot keeps up with (3) with p99 under 50 ms. Loopback only; the
 request count and the time are bounded.
@@ -191,6 +195,27 @@ async def _fire(url: str, bodies, concurrency: int, rate: float | None) -> dict:
     }
 
 
+def _waiting(url: str) -> int:
+    """Stored texts the inbound worker has not handled yet (read next to the running server)."""
+    import sqlite3
+
+    with sqlite3.connect(url.split(":///", 1)[1], timeout=30) as conn:
+        return conn.execute("SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL").fetchone()[0]
+
+
+def _drain(url: str) -> str:
+    """Watch the worker work off what the phases left, for TIME_CAP seconds at most."""
+    left = start = _waiting(url)
+    started = time.perf_counter()
+    while left and time.perf_counter() - started < TIME_CAP:
+        time.sleep(0.25)
+        left = _waiting(url)
+    elapsed = time.perf_counter() - started
+    rate = (start - left) / elapsed if elapsed else 0.0
+    return (f"inbound worker: {start} texts waiting when the load stopped; {start - left} handled "
+            f"in {elapsed:.1f} s ({rate:.0f} texts/s), {left} still waiting")
+
+
 def _line(name: str, result: dict) -> str:
     return (f"{name:<28} {result['requests']:>6} req  {result['throughput']:>8.0f} req/s  "
             f"p50 {result['p50_ms']:>6.1f} ms  p99 {result['p99_ms']:>6.1f} ms  errors {result['errors']}")
@@ -240,6 +265,7 @@ def main(argv: list[str]) -> int:
             verdict = "met" if kept_up and paced["p99_ms"] < 50 else "NOT met"
             print(f"ratio carebot/bare (max throughput): {ratio:.2f}")
             print(f"target (half the bare throughput with p99 < 50 ms): {verdict}")
+            print(_drain(url))
             return 0
         finally:
             for process in (carebot, bare):
