@@ -31,10 +31,14 @@ def db() -> None:
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
 def db_upgrade(url: str | None) -> None:
     """Bring the database schema up to date (safe to run again)."""
+    from carebot.crypto import KeyProblem
     from carebot.db import upgrade
 
     url = url or load_settings().carebot_database_url
-    upgrade(url)
+    try:
+        upgrade(url)
+    except KeyProblem as error:  # the upgrade encrypts existing numbers and needs the key
+        raise click.ClickException(str(error)) from None
     click.echo("The database schema is up to date.")
 
 
@@ -44,12 +48,14 @@ def db_upgrade(url: str | None) -> None:
 def serve(host: str, port: int) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox, in one process."""
     from carebot.config import ConfigError
+    from carebot.crypto import KeyProblem, require_key
     from carebot.db import SchemaOutOfDate
     from carebot.serve import run
 
     try:
+        require_key()  # no number is ever written unencrypted
         run(host, port)
-    except (ConfigError, SchemaOutOfDate) as error:
+    except (ConfigError, SchemaOutOfDate, KeyProblem) as error:
         click.echo(str(error), err=True)
         sys.exit(2)
 
@@ -90,8 +96,13 @@ def chat(db_path: str) -> None:
 
 def _database():
     """The configured database, refusing an out-of-date schema with one clear line."""
+    from carebot.crypto import KeyProblem, require_key
     from carebot.db import Database, SchemaOutOfDate, check_schema
 
+    try:
+        require_key()
+    except KeyProblem as error:
+        raise click.ClickException(str(error)) from None
     db = Database(load_settings().carebot_database_url)
     try:
         check_schema(db.engine)
@@ -216,6 +227,40 @@ def roster_import(file: str, keyword: str) -> None:
         click.echo(f"  line {line}: {reason}")
     if report.bad:
         click.echo(f"{len(report.bad)} rows skipped.")
+
+
+@main.group()
+def key() -> None:
+    """The secret key that encrypts phone numbers at rest (CAREBOT_SECRET_KEY)."""
+
+
+@key.command("new")
+def key_new() -> None:
+    """Print a fresh random key for CAREBOT_SECRET_KEY (nothing is stored)."""
+    from carebot.crypto import new_secret
+
+    click.echo(new_secret())
+
+
+@key.command("rotate")
+@click.option("--new-key", envvar="CAREBOT_NEW_SECRET_KEY", required=True,
+              help="The new key (default: CAREBOT_NEW_SECRET_KEY); the old one is CAREBOT_SECRET_KEY.")
+def key_rotate(new_key: str) -> None:
+    """Re-encrypt and re-hash every stored number with a new key, in one transaction."""
+    from carebot.crypto import Keyring, KeyProblem, configure, require_key, rotate
+
+    db = _database()
+    try:
+        old = require_key()
+        new = Keyring(new_key)
+        count = rotate(db, old, new)
+    except KeyProblem as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        db.dispose()
+    configure(new_key)
+    click.echo(f"{count} rows re-encrypted. Now set CAREBOT_SECRET_KEY to the new key, "
+               "then start carebot again.")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,17 @@ class Settings(BaseSettings):
 
     carebot_database_url: str = "sqlite:///carebot.sqlite"
     carebot_default_timezone: str = "UTC"
+    # Encrypts phone numbers at rest (carebot.crypto); `carebot key new` makes one.
+    carebot_secret_key: SecretStr | None = None
+    # Logs (handled texts, sent texts, flags, coordinators' log) older than this are deleted.
+    carebot_retention_days: int = 90
+
+    @field_validator("carebot_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 day")
+        return value
 
 
 def _http_url(value: str) -> str:

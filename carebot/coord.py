@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from carebot import care
 from carebot.conversations import busy, set_waiting
+from carebot.crypto import lookup_hash
 from carebot.flows.base import (
     ActionConfirmed,
     ApprovalGiven,
@@ -84,14 +85,15 @@ def group_finder(session: Session):
 
     def find(group_id: int, token: str) -> tuple[PersonInfo, ...]:
         number = normalize_phone(token) if any(ch.isdigit() for ch in token) else None
-        query = (select(Member.id, Member.name, Member.phone)
+        query = (select(Member.id, Member.name)
                  .join(Membership, Membership.member_id == Member.id)
                  .where(Membership.group_id == group_id, Membership.status == "active"))
-        rows = session.execute(query).all()
         if number is not None:
-            return tuple(PersonInfo(i, n or p, group_id) for i, n, p in rows if p == number)
+            found = session.execute(query.where(Member.phone_hash == lookup_hash(number))).all()
+            return tuple(PersonInfo(i, n or number, group_id) for i, n in found)
+        rows = session.execute(query).all()
         wanted = token.strip().casefold()
-        named = [(i, n) for i, n, _ in rows if n]
+        named = [(i, n) for i, n in rows if n]
         exact = [PersonInfo(i, n, group_id) for i, n in named if n.casefold() == wanted]
         return tuple(exact or [PersonInfo(i, n, group_id) for i, n in named if n.casefold().startswith(wanted)])
 
@@ -304,7 +306,7 @@ def invite(session: Session, group: Group, raw_number: str, name: str | None, in
     number = normalize_phone(raw_number)
     if number is None:
         return "bad_number"
-    member = session.scalars(select(Member).where(Member.phone == number)).first()
+    member = Member.by_phone(session, number)
     if member is not None and (member.opted_out or member.phone_unusable):
         return "cannot"
     if member is None:
@@ -343,7 +345,7 @@ def _add(session: Session, actor: Member, effect: InviteRequested, now: datetime
         record(session, group.id, actor.id, "add", now)
     number = effect.number[:20]
     if result == "already":
-        existing = session.scalars(select(Member).where(Member.phone == normalize_phone(effect.number))).first()
+        existing = Member.by_phone(session, normalize_phone(effect.number))
         return Outcome([render("coord.add.already", language, name=_name(existing, language), keyword=group.keyword)])
     return Outcome([render(f"coord.add.{result}", language, number=number)])
 

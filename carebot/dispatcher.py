@@ -17,9 +17,10 @@ from sqlalchemy import Insert, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from carebot import care, clock, coord
+from carebot import care, clock, coord, crypto, retention
 from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.conversations import end_waiting, set_waiting
+from carebot.config import load_settings
 from carebot.db import Database
 from carebot.flows import goaround, router
 from carebot.flows.base import (
@@ -56,12 +57,15 @@ from carebot.models import (
     NotWith,
     OutboxMessage,
     Pairing,
+    PendingAction,
 )
 from carebot.outbox import FINAL, address_on, enqueue, push, sms_consented
 from carebot.phone import normalize_phone
 
 log = logging.getLogger(__name__)
 
+# Conversations whose data can point at another member's pairing, approval or person.
+ABOUT_OTHERS = ("pairing", "checkin", "relay", "approval", "coord")
 MAX_INBOUND_ATTEMPTS = 5  # failures before a stored text is given up, so one bad text cannot stop the queue
 
 
@@ -72,7 +76,7 @@ def _queue_insert(dialect: str) -> Insert:
     # savepoint, so many texts can share one transaction; a concurrent insert
     # of the same key waits for the other to commit, then does nothing.
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
-    columns = ("channel", "provider_id", "received_at", "sender", "sender_uuid", "body")
+    columns = ("channel", "provider_id", "received_at", "sender", "sender_uuid", "sender_hash", "body")
     return (
         insert(InboundMessage)
         .values({name: bindparam(name) for name in columns})
@@ -163,15 +167,19 @@ def build_context(
         find_in_group=coord.group_finder(session),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
+        consent_times=lambda: tuple(session.scalars(
+            select(ConsentEvent.at).where(ConsentEvent.member_id == member.id).order_by(ConsentEvent.at))),
     )
 
 
 class Dispatcher:
     """Runs the flows against the database, one transaction per event."""
 
-    def __init__(self, db: Database, *, default_timezone: str = "UTC") -> None:
+    def __init__(self, db: Database, *, default_timezone: str = "UTC", retention_days: int | None = None) -> None:
         self.db = db
         self.default_timezone = default_timezone
+        # How long logs are kept (carebot.retention); CAREBOT_RETENTION_DAYS unless given.
+        self.retention_days = retention_days or load_settings().carebot_retention_days
 
     # --- inbound -----------------------------------------------------------
 
@@ -230,12 +238,15 @@ class Dispatcher:
 
     def _first_time(self, session: Session, message: Inbound) -> int | None:
         """Insert the queue row for ``message``; None when the provider already sent it."""
+        sender = (message.sender or None) and message.sender[:64]
+        sender_uuid = message.sender_uuid and message.sender_uuid[:64]
         return session.connection().execute(_queue_insert(session.get_bind().dialect.name), {
             "channel": message.channel,
             "provider_id": message.provider_id[:64],
             "received_at": message.received_at,
-            "sender": (message.sender or None) and message.sender[:64],
-            "sender_uuid": message.sender_uuid and message.sender_uuid[:64],
+            "sender": sender,  # encrypted by the column type
+            "sender_uuid": sender_uuid,
+            "sender_hash": crypto.sender_hash(sender, sender_uuid),
             "body": message.text,
         }).scalar()
 
@@ -250,8 +261,7 @@ class Dispatcher:
                     InboundMessage.handled_at.is_(None),
                     InboundMessage.id < row_id,
                     InboundMessage.channel == this.channel,
-                    InboundMessage.sender.is_not_distinct_from(this.sender),
-                    InboundMessage.sender_uuid.is_not_distinct_from(this.sender_uuid),
+                    InboundMessage.sender_hash == this.sender_hash,
                 ).order_by(InboundMessage.id)
             ))
 
@@ -274,7 +284,7 @@ class Dispatcher:
             message = Inbound(logged.channel, logged.provider_id, logged.sender or "", logged.body or "",
                               when, logged.sender_uuid)
             # Kept only until handled: the text and its sender go in this same transaction.
-            logged.sender = logged.sender_uuid = logged.body = None
+            logged.sender = logged.sender_uuid = logged.sender_hash = logged.body = None
             groups = group_infos(session)
             text = read(message.text)
             found = self._identify(session, message, text, groups)
@@ -306,7 +316,7 @@ class Dispatcher:
                 log.error("inbound row %s failed (attempt %d): %s", row_id, row.attempts, where)
                 return False
             row.handled_at = clock.now()
-            row.sender = row.sender_uuid = row.body = None
+            row.sender = row.sender_uuid = row.sender_hash = row.body = None
             log.error("inbound row %s given up after %d failed attempts: %s", row_id, row.attempts, where)
             return True
 
@@ -316,15 +326,15 @@ class Dispatcher:
         phone = normalize_phone(message.sender) if message.sender else None
         member = None
         if message.channel == SIGNAL and message.sender_uuid:
-            member = session.scalars(select(Member).where(Member.signal_uuid == message.sender_uuid)).first()
+            member = Member.by_signal(session, message.sender_uuid)
             if member is None and phone:
-                member = session.scalars(select(Member).where(Member.phone == phone)).first()
+                member = Member.by_phone(session, phone)
                 if member is not None:
                     member.signal_uuid = message.sender_uuid
         elif message.channel == SMS:
             if phone is None:
                 return None
-            member = session.scalars(select(Member).where(Member.phone == phone)).first()
+            member = Member.by_phone(session, phone)
         else:
             return None
         if member is not None:
@@ -458,6 +468,18 @@ class Dispatcher:
 
     def _forget(self, session: Session, member: Member) -> None:
         member_id = member.id
+        # Others' open questions about them (an offer, a relay window, an approval, a
+        # coordinator's YES about them) point at rows that go now, or name them: they end too.
+        pairings = set(session.scalars(select(Pairing.id).where(
+            or_(Pairing.requester_id == member_id, Pairing.supporter_id == member_id))))
+        approvals = set(session.scalars(select(PendingAction.id).where(
+            or_(PendingAction.actor_id == member_id, PendingAction.target_id == member_id))))
+        for conversation in session.scalars(select(Conversation).where(
+                Conversation.member_id != member_id, Conversation.flow.in_(ABOUT_OTHERS))):
+            data = conversation.data or {}
+            if (data.get("pairing_id") in pairings or data.get("pending_id") in approvals
+                    or data.get("target_id") == member_id):
+                session.delete(conversation)
         session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
         session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
         for model in (Answer, ConsentEvent, Conversation, Membership):
@@ -493,6 +515,11 @@ class Dispatcher:
         with self.db.transaction() as session:
             done += care.run_due(session, now, self.default_timezone)
             done += coord.send_due_reminders(session, now)
+        with self.db.transaction() as session:
+            # Housekeeping, not counted as due care work: a forgotten member's delivered
+            # farewell goes at once; logs past their time, at most once a day.
+            retention.drop_farewells(session)
+            retention.run_if_due(session, now, self.retention_days)
         return done
 
     def _lapse_answers(self, now: datetime) -> int:

@@ -143,9 +143,9 @@ def add_member(
         raise GroupError(f"language must be one of {', '.join(LANGUAGES)}")
     member = None
     if signal_uuid:
-        member = session.scalars(select(Member).where(Member.signal_uuid == signal_uuid)).first()
+        member = Member.by_signal(session, signal_uuid)
     if member is None and number:
-        member = session.scalars(select(Member).where(Member.phone == number)).first()
+        member = Member.by_phone(session, number)
     if member is None:
         member = Member(phone=number, signal_uuid=signal_uuid, channel=channel, created_at=now,
                         language=language or group.language)

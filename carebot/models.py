@@ -22,8 +22,11 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
+
+from carebot.crypto import EncryptedString, hash_default, lookup_hash
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -100,9 +103,14 @@ class Member(Base):
     __tablename__ = "members"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # E.164, normalized with phonenumbers; unique so one person is one member.
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    signal_uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # E.164, normalized with phonenumbers; encrypted at rest (carebot.crypto). A Signal
+    # UUID names one person's account as surely as a number does, so it is encrypted too.
+    phone: Mapped[str | None] = mapped_column(EncryptedString())
+    signal_uuid: Mapped[str | None] = mapped_column(EncryptedString())
+    # Keyed hashes, the only way to look a number or a UUID up; unique so one person is one member.
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=hash_default("phone"))
+    signal_hash: Mapped[str | None] = mapped_column(String(64), unique=True,
+                                                    default=hash_default("signal_uuid"))
     name: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -120,6 +128,25 @@ class Member(Base):
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="member", cascade="all, delete-orphan"
     )
+
+    @validates("phone", "signal_uuid")
+    def _hash(self, key: str, value: str | None) -> str | None:
+        setattr(self, "phone_hash" if key == "phone" else "signal_hash", lookup_hash(value))
+        return value
+
+    @classmethod
+    def by_phone(cls, session: Session, number: str | None) -> Member | None:
+        """The member with this E.164 number, found by its keyed hash."""
+        if not number:
+            return None
+        return session.scalars(select(cls).where(cls.phone_hash == lookup_hash(number))).first()
+
+    @classmethod
+    def by_signal(cls, session: Session, uuid: str | None) -> Member | None:
+        """The member with this Signal UUID, found by its keyed hash."""
+        if not uuid:
+            return None
+        return session.scalars(select(cls).where(cls.signal_hash == lookup_hash(uuid))).first()
 
 
 class Membership(Base):
@@ -212,8 +239,10 @@ class InboundMessage(Base):
     provider_id: Mapped[str] = mapped_column(String(64))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(index=True)
-    sender: Mapped[str | None] = mapped_column(String(64))
-    sender_uuid: Mapped[str | None] = mapped_column(String(64))
+    sender: Mapped[str | None] = mapped_column(EncryptedString())
+    sender_uuid: Mapped[str | None] = mapped_column(EncryptedString())
+    # carebot.crypto.sender_hash of both: a sender's texts are handled in order without reading them.
+    sender_hash: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str | None] = mapped_column(Text)
     # NULL while waiting: the worker's queue is the rows where it is NULL.
     handled_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -244,7 +273,8 @@ class OutboxMessage(Base):
     )
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(EncryptedString())  # a number or a Signal UUID
+    address_hash: Mapped[str | None] = mapped_column(String(64), index=True, default=hash_default("address"))
     body: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final
     # pending -> sending (claimed) -> sent | pending (retry) | failed; or cancelled.
@@ -258,6 +288,11 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None]  # when the sender last took the row to send it
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+    @validates("address")
+    def _hash(self, _key: str, value: str) -> str:
+        self.address_hash = lookup_hash(value)
+        return value
 
 
 class Pairing(Base):
@@ -371,3 +406,12 @@ class Rsvp(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     coming: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime]
+
+
+class DueJob(Base):
+    """Housekeeping carebot runs itself (the retention job), with its next due time."""
+
+    __tablename__ = "due_jobs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    due_at: Mapped[datetime]

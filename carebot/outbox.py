@@ -34,6 +34,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from carebot.channels import SIGNAL, SMS, Channel, Sent, SendError, StatusUpdate
+from carebot.crypto import lookup_hash
 from carebot.db import Database
 from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage
 from carebot.quiet import DAY_ENDS, DAY_STARTS, next_daytime
@@ -417,7 +418,7 @@ async def recover_sending(
             with db.transaction() as session:
                 # Texts already matched to a row are not this row's, however alike.
                 known = set(session.scalars(select(OutboxMessage.provider_id).where(
-                    OutboxMessage.address == address, OutboxMessage.provider_id.is_not(None))))
+                    OutboxMessage.address_hash == lookup_hash(address), OutboxMessage.provider_id.is_not(None))))
             try:
                 provider_id = await finder(address, body, (claimed_at or now) - LOOKUP_MARGIN, known)
             except Exception as error:  # the provider is unreachable: ask again next time

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from carebot.channels import SIGNAL, SMS
 from carebot.channels.sim import Delivered, SimNetwork
+from carebot.crypto import use_ephemeral_key
 from carebot.db import Database
 from carebot.dispatcher import Dispatcher
 from carebot.groups import GroupError, add_group, add_member
@@ -76,6 +77,8 @@ class Simulation:
     """A fresh carebot with simulated channels and a simulated clock."""
 
     def __init__(self, db: Database | None = None, echo: Callable[[str], None] | None = None) -> None:
+        # A throw-away database: without CAREBOT_SECRET_KEY its numbers get a key that dies with the process.
+        use_ephemeral_key()
         self.db = db or Database("sqlite://")
         Base.metadata.create_all(self.db.engine)
         self.network = SimNetwork()
@@ -242,7 +245,8 @@ class Simulation:
     def _who(self, address: str) -> str:
         number = address.removeprefix("signal:")
         with self.db.transaction() as session:
-            name = session.scalar(select(Member.name).where(Member.phone == number))
+            member = Member.by_phone(session, number)
+            name = member.name if member else None
         return f"{name} ({address})" if name else address
 
     def _echo_deliveries(self) -> None:

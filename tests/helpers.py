@@ -31,7 +31,7 @@ def texts_to(sim: Simulation, address: str) -> list[str]:
 def snapshot(sim: Simulation, phone: str) -> tuple:
     """Everything carebot holds about one member, to show it did not change."""
     with sim.db.transaction() as session:
-        member = session.scalars(select(Member).where(Member.phone == phone)).first()
+        member = Member.by_phone(session, phone)
         if member is None:
             return ()
         answers = session.execute(

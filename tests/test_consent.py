@@ -16,7 +16,7 @@ def test_before_yes_only_the_consent_question_is_ever_sent(sim) -> None:
     assert "Reply YES" in sent[0]
     assert all("Got it" not in t for t in sent)
     with sim.db.transaction() as session:
-        member = session.scalars(select(Member).where(Member.phone == NEW)).one()
+        member = Member.by_phone(session, NEW)
         assert session.scalars(select(ConsentEvent).where(ConsentEvent.member_id == member.id)).all() == []
 
 
@@ -25,7 +25,7 @@ def test_yes_records_when_how_and_the_exact_wording(sim) -> None:
     question = texts_to(sim, NEW)[0]
     run(sim, f"{NEW} > yes")
     with sim.db.transaction() as session:
-        member = session.scalars(select(Member).where(Member.phone == NEW)).one()
+        member = Member.by_phone(session, NEW)
         event = session.scalars(select(ConsentEvent).where(ConsentEvent.member_id == member.id)).one()
     assert event.kind == "opt_in" and event.channel == "sms"
     assert event.wording == question

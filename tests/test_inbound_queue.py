@@ -20,6 +20,7 @@ import carebot.dispatcher as dispatcher_module
 from carebot.channels import SMS, Inbound
 from carebot.db import Database
 from carebot.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
+from carebot.crypto import lookup_hash
 from carebot.models import InboundMessage, Member, OutboxMessage
 from carebot.serve import run_inbound
 from carebot.web import InboundWriter
@@ -47,7 +48,7 @@ def inbound_rows(db) -> list[InboundMessage]:
 def replies_to(db, phone: str) -> list[str]:
     with db.transaction() as session:
         return list(session.scalars(
-            select(OutboxMessage.body).where(OutboxMessage.address == phone).order_by(OutboxMessage.id)))
+            select(OutboxMessage.body).where(OutboxMessage.address_hash == lookup_hash(phone)).order_by(OutboxMessage.id)))
 
 
 def members(db) -> int:
@@ -57,7 +58,7 @@ def members(db) -> int:
 
 def name_of(db, phone: str) -> str | None:
     with db.transaction() as session:
-        return session.scalars(select(Member.name).where(Member.phone == phone)).one()
+        return Member.by_phone(session, phone).name
 
 
 def test_storing_keeps_the_text_until_it_is_handled_and_not_after(db):

@@ -18,6 +18,7 @@ from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.channels.signal import CAPTCHA_PAUSE, RATE_LIMIT_PAUSE, UNTRUSTED_HOLD, SignalChannel
 from carebot.channels.sim import SimNetwork
 from carebot.config import ConfigError, load_serve_settings
+from carebot.crypto import lookup_hash
 from carebot.db import Database, upgrade
 from carebot.dispatcher import Dispatcher
 from carebot.groups import add_group, add_member
@@ -39,6 +40,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+HASHED = {"phone": "phone_hash", "signal_uuid": "signal_hash", "address": "address_hash"}
+
+
+def _column(model, name: str, value):
+    """``model.name == value``; an encrypted column is compared through its keyed hash."""
+    if name in HASHED:
+        return getattr(model, HASHED[name]) == lookup_hash(value)
+    return getattr(model, name) == value
 
 
 class World:
@@ -101,7 +112,7 @@ class World:
 
     def push_to(self, uuid: str, text: str) -> int:
         with self.db.transaction() as session:
-            member = session.scalars(select(Member).where(Member.signal_uuid == uuid)).one()
+            member = Member.by_signal(session, uuid)
             group_id = member.memberships[0].group_id
             row = push(session, member, text, self.now, group_id)
             session.flush()
@@ -111,14 +122,14 @@ class World:
         with self.db.transaction() as session:
             query = select(OutboxMessage).order_by(OutboxMessage.id)
             for name, value in where.items():
-                query = query.where(getattr(OutboxMessage, name) == value)
+                query = query.where(_column(OutboxMessage, name, value))
             return list(session.scalars(query))
 
     def member(self, **where) -> Member:
         with self.db.transaction() as session:
             query = select(Member)
             for name, value in where.items():
-                query = query.where(getattr(Member, name) == value)
+                query = query.where(_column(Member, name, value))
             return session.scalars(query).one()
 
     def sms_to(self, phone: str) -> list[str]:
@@ -261,7 +272,7 @@ def test_a_rate_limit_pauses_the_signal_queue_and_tells_coordinators_once(tmp_pa
         w.add(None, BEN_ID, SIGNAL, "Ben")
         w.add(CARA, CARA_ID, SMS, "Cara")  # consented to SMS, then chose Signal
         with w.db.transaction() as session:
-            session.scalars(select(Member).where(Member.phone == CARA)).one().channel = SIGNAL
+            Member.by_phone(session, CARA).channel = SIGNAL
         w.fake.failures[ANA_ID] = [RATE_LIMIT]
         for uuid in (ANA_ID, BEN_ID, ANA_ID, BEN_ID, CARA_ID):
             w.push_to(uuid, "Checking in")
@@ -304,7 +315,7 @@ def test_an_untrusted_identity_holds_the_text_and_trusts_nothing(tmp_path):
         w.add(None, ANA_ID, SIGNAL, "Ana")
         w.add(BEN, BEN_ID, SMS, "Ben")
         with w.db.transaction() as session:
-            session.scalars(select(Member).where(Member.phone == BEN)).one().channel = SIGNAL
+            Member.by_phone(session, BEN).channel = SIGNAL
         w.fake.failures[ANA_ID] = [UNTRUSTED, UNTRUSTED]
         w.fake.failures[BEN_ID] = [UNTRUSTED]
         ana_row = w.push_to(ANA_ID, "Checking in")

@@ -51,6 +51,9 @@ LONG = {
     "inviter": "I" * MAX_MEMBER_NAME,
     "entries": "Sep 30 Rosa paired Ana with Sam; Sep 29 Rosa started a go-around",
     "resources": "Trans Lifeline 877-565-8860 (peer support)",
+    "groups": ", ".join(["K" * 16 + " (coordinator)"] * 3),
+    "lang": "English",
+    "channel": "Signal",
 }
 # A "how" is the member's own words, up to 140 characters; messages that carry one list data.
 SHORT_HOW = dict(LONG, how=" (call evenings)")
@@ -60,7 +63,7 @@ LISTS_DATA = {"goaround.confirm", "goaround.how_saved", "goaround.which_group", 
               "care.accepted.supporter.private", "help.coordinator", "coord.pairs",
               "crisis.reply", "crisis.call.sent", "crisis.call.later", "crisis.call.oncall", "relay.message", "coord.roster", "coord.ambiguous", "log", "pulse",
               "coord.confirm.announce", "coord.confirm.gather", "gather.count", "gather.invite",
-              "gather.reminder", "gather.next", "announce.member"}
+              "gather.reminder", "gather.next", "announce.member", "mydata.about"}
 
 
 def fields(text: str) -> set[str]:

@@ -1,8 +1,10 @@
-"""The member's own account: STATUS, STOP, START, HELP, FORGET, LANG and NAME."""
+"""The member's own account: STATUS, MYDATA, STOP, START, HELP, FORGET, LANG and NAME."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+
+from carebot.channels import SIGNAL
 
 from carebot.flows.base import (
     Context,
@@ -18,8 +20,9 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.goaround import summarize
-from carebot.flows.words import FORGET, LANG, LANGUAGE_NAMES, NAME, NO, STATUS, YES, Text, is_one_of
-from carebot.i18n import render
+from carebot.flows.words import FORGET, LANG, LANGUAGE_NAMES, MYDATA, NAME, NO, STATUS, YES, Text, is_one_of
+from carebot.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
+from carebot.i18n import render, short_date
 
 FORGET_WAIT = timedelta(hours=1)
 MAX_NAME = 20
@@ -85,6 +88,34 @@ def status(ctx: Context, text: Text) -> Transition | None:
                     if p.group_id == group.id and p.status in ("offered", "active")]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
+    return Transition(replies=(Reply("\n".join(lines)),))
+
+
+def mydata(ctx: Context, text: Text) -> Transition | None:
+    """MYDATA: everything carebot holds about the member, in a few lines."""
+    if not is_one_of(text.words, MYDATA):
+        return None
+    lang = ctx.language
+    groups = ", ".join(
+        m.group.keyword + (f" ({render('mydata.coordinator', lang)})" if m.role == "coordinator" else "")
+        for m in ctx.memberships) or render("mydata.no_groups", lang)
+    channel = "Signal" if ctx.channel == SIGNAL else "SMS"
+    lines = [render("mydata.about", lang, groups=groups, name=ctx.name or render("mydata.no_name", lang),
+                    lang=LANGUAGE_LABELS[lang], channel=channel)]
+    for membership in ctx.memberships:
+        group = membership.group
+        answers = ctx.answers_in(group.id)
+        if answers:
+            lines.append(render("status.group", lang, keyword=group.keyword,
+                                summary=summarize(answers, lang, group.tz)))
+        pairings = [_pairing_line(ctx, p) for p in ctx.pairings if p.group_id == group.id]
+        if pairings:
+            lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
+    consents = ctx.consent_times()
+    if consents:
+        when = consents[-1].astimezone(ctx.memberships[0].group.tz if ctx.memberships else UTC)
+        lines.append(render("mydata.consent", lang, count=len(consents), date=short_date(when, lang)))
+    lines.append(render("mydata.kept", lang))
     return Transition(replies=(Reply("\n".join(lines)),))
 
 

@@ -112,6 +112,8 @@ class Context:
     find_in_group: Callable[[int, str], tuple[PersonInfo, ...]] = lambda _group, _name: ()
     # The channels carebot can write to the member on ("sms", "signal").
     reachable: frozenset[str] = frozenset()
+    # When the member's consent events happened, oldest first (read only when asked, for MYDATA).
+    consent_times: Callable[[], tuple[datetime, ...]] = lambda: ()
 
     def membership(self, group_id: int) -> MembershipInfo | None:
         return next((m for m in self.memberships if m.group.id == group_id), None)

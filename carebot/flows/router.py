@@ -43,6 +43,7 @@ HANDLERS: tuple[Step, ...] = (
     goaround.answer,
     goaround.how,
     account.status,
+    account.mydata,
     account.forget,
     account.language,
     account.name,

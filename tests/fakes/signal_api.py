@@ -82,7 +82,8 @@ class FakeSignal:
         app.router.add_get("/v1/health", self._health)
         app.router.add_post("/v2/send", self._send)
         app.router.add_get("/v1/receive/{number}", self._receive)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        # No access log: its lines carry the bot's number (/v1/receive/+1…), and no log may hold one.
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 

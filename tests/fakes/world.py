@@ -44,7 +44,7 @@ def make_db(tmp_path: Path) -> Database:
 def queue(db: Database, phone: str, text: str, *, now: datetime = NOW) -> int:
     """Write a check-in (a push) for the member with ``phone``; returns the outbox id."""
     with db.transaction() as session:
-        member = session.scalars(select(Member).where(Member.phone == phone)).one()
+        member = Member.by_phone(session, phone)
         group = session.scalars(select(Group)).one()
         row = enqueue(session, member=member, channel=SMS, address=phone, text=text,
                       purpose=PUSH, now=now, group_id=group.id)
@@ -59,7 +59,7 @@ def row(db: Database, row_id: int) -> OutboxMessage:
 
 def member(db: Database, phone: str) -> Member:
     with db.transaction() as session:
-        return session.scalars(select(Member).where(Member.phone == phone)).one()
+        return Member.by_phone(session, phone)
 
 
 def channel_for(fake: FakeTwilio, **kw) -> TwilioSMS:

@@ -1,0 +1,236 @@
+"""Numbers encrypted at rest and found by keyed hash; the upgrade that encrypts; key rotation; retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select, text
+
+from carebot import crypto, retention
+from carebot.cli import main
+from carebot.db import Database, upgrade
+from carebot.models import (
+    CareFlag,
+    ConsentEvent,
+    CoordAction,
+    DueJob,
+    InboundMessage,
+    Member,
+    NotWith,
+    OutboxMessage,
+    Pairing,
+)
+from carebot.transcript import Simulation
+from tests.helpers import SETUP, run, texts_to
+
+ANA = "+15155550101"
+
+
+@pytest.fixture
+def restore_key(monkeypatch):
+    """Tests here change the process's key; the rest of the session gets its own back."""
+    monkeypatch.setattr(crypto, "_active", crypto._active)
+
+
+def raw(session, sql: str) -> list[tuple]:
+    return [tuple(row) for row in session.execute(text(sql))]
+
+
+def test_numbers_are_stored_encrypted_and_found_by_their_keyed_hash(sim) -> None:
+    run(sim, *SETUP, f"{ANA} > 1 call evenings", f"{ANA} > STATUS", "signal:+15155550102 > JOIN DMMA")
+    with sim.db.transaction() as session:
+        stored = raw(session, "SELECT phone, phone_hash, signal_uuid FROM members")
+        addresses = raw(session, "SELECT address, address_hash FROM outbox")
+        senders = raw(session, "SELECT sender, sender_uuid, sender_hash FROM inbound_messages")
+        assert Member.by_phone(session, ANA).name == "Ana"
+        assert Member.by_phone(session, "+15155550199") is None
+    assert all(phone.startswith("v1:") and "5155550" not in phone for phone, _, _ in stored)
+    assert {h for _, h, _ in stored} >= {crypto.lookup_hash(ANA)}
+    assert any(uuid and uuid.startswith("v1:") for _, _, uuid in stored)
+    # The same number twice never looks the same: each value has its own nonce.
+    to_ana = [a for a, h in addresses if h == crypto.lookup_hash(ANA)]
+    assert len(to_ana) >= 2 and len(set(to_ana)) == len(to_ana)
+    assert senders and all(row == (None, None, None) for row in senders)  # cleared once handled
+
+
+def test_an_encrypted_column_refuses_a_comparison_that_could_never_match() -> None:
+    with pytest.raises(TypeError, match="keyed hash"):
+        select(Member).where(Member.phone == ANA)
+    with pytest.raises(TypeError, match="keyed hash"):
+        select(OutboxMessage).where(OutboxMessage.address.in_([ANA]))
+    select(Member).where(Member.phone.is_(None))  # "is there a number" is fine
+
+
+def test_the_wrong_key_says_so_in_one_line() -> None:
+    stored = crypto.Keyring(crypto.new_secret()).encrypt(ANA)
+    with pytest.raises(crypto.WrongKey, match="CAREBOT_SECRET_KEY is not the key") as error:
+        crypto.Keyring(crypto.new_secret()).decrypt(stored)
+    assert ANA not in str(error.value) and "\n" not in str(error.value)
+    with pytest.raises(crypto.MissingKey, match="carebot key new"):
+        crypto.Keyring("too short")
+
+
+def _old_database(tmp_path, now: datetime) -> str:
+    """A database at 0006 with numbers in plain text, as before encryption."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    upgrade(url, "0006")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO members (id, phone, signal_uuid, name, channel, opted_out, phone_unusable, "
+                          "created_at) VALUES (1, :p, :u, 'Ana', 'sms', 0, 0, :t), "
+                          "(2, '+15155550102', NULL, 'Ben', 'sms', 0, 0, :t)"),
+                     {"p": ANA, "u": "1b7a2c3d-0000-4000-8000-00000000a0a0", "t": now})
+        conn.execute(text("INSERT INTO outbox (member_id, channel, address, body, purpose, status, not_before, "
+                          "attempts, created_at) VALUES (1, 'sms', :p, 'hi', 'reply', 'pending', :t, 0, :t)"),
+                     {"p": ANA, "t": now})
+        conn.execute(text("INSERT INTO inbound_messages (channel, provider_id, received_at, sender, body, attempts) "
+                          "VALUES ('sms', 'SM1', :t, :p, 'STATUS', 0)"), {"p": ANA, "t": now})
+    engine.dispose()
+    return url
+
+
+def test_the_upgrade_encrypts_and_hashes_existing_numbers(tmp_path, monkeypatch, restore_key) -> None:
+    secret = crypto.new_secret()
+    monkeypatch.setenv(crypto.ENV, secret)
+    url = _old_database(tmp_path, datetime(2026, 3, 2, tzinfo=UTC))
+    upgrade(url)
+    crypto.configure(secret)
+    db = Database(url)
+    with db.transaction() as session:
+        assert all(p.startswith("v1:") for (p,) in raw(session, "SELECT phone FROM members"))
+        ana = Member.by_phone(session, ANA)
+        assert ana.name == "Ana" and ana.signal_uuid == "1b7a2c3d-0000-4000-8000-00000000a0a0"
+        assert Member.by_signal(session, ana.signal_uuid).id == ana.id
+        row = session.scalars(select(OutboxMessage)).one()
+        assert row.address == ANA and row.address_hash == crypto.lookup_hash(ANA)
+        inbound = session.scalars(select(InboundMessage)).one()
+        assert inbound.sender == ANA and inbound.sender_hash == crypto.sender_hash(ANA, None)
+    db.dispose()
+    # And back: the downgrade puts the numbers back in plain text.
+    from carebot.db import alembic_config
+    from alembic import command
+
+    command.downgrade(alembic_config(url), "0006")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT phone FROM members WHERE id = 1")).scalar() == ANA
+        assert conn.execute(text("SELECT address FROM outbox")).scalar() == ANA
+    engine.dispose()
+
+
+def test_the_upgrade_without_a_key_stops_with_one_line(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(crypto.ENV, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here either
+    url = _old_database(tmp_path, datetime(2026, 3, 2, tzinfo=UTC))
+    result = CliRunner().invoke(main, ["db", "upgrade", "--url", url])
+    assert result.exit_code == 1
+    assert "CAREBOT_SECRET_KEY is not set, and the database holds phone numbers" in result.output
+    assert result.output.count("\n") == 1
+    # Nothing happened: the numbers are as they were, and an empty database needs no key.
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT phone FROM members WHERE id = 1")).scalar() == ANA
+    engine.dispose()
+    fresh = CliRunner().invoke(main, ["db", "upgrade", "--url", f"sqlite:///{tmp_path / 'new.sqlite'}"])
+    assert fresh.exit_code == 0, fresh.output
+
+
+def test_serve_refuses_to_start_without_a_key(tmp_path, monkeypatch, restore_key) -> None:
+    monkeypatch.delenv(crypto.ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(crypto, "_active", None)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("CAREBOT_SECRET_KEY is not set")
+    assert result.output.strip().count("\n") == 0
+
+
+def test_key_rotation_re_encrypts_every_number_in_one_transaction(tmp_path, monkeypatch, restore_key) -> None:
+    old, new = crypto.new_secret(), crypto.new_secret()
+    url = f"sqlite:///{tmp_path / 'rotate.sqlite'}"
+    monkeypatch.setenv(crypto.ENV, old)
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    upgrade(url)
+    crypto.configure(old)
+    db = Database(url)
+    sim = Simulation(db)
+    run(sim, *SETUP, f"{ANA} > 1 call evenings", "signal:+15155550102 > JOIN DMMA", "signal:+15155550102 > YES")
+    with db.transaction() as session:
+        before = raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id")
+        outbox_before = raw(session, "SELECT address, address_hash FROM outbox ORDER BY id")
+
+    # A wrong "new" key is refused before anything changes; so is a wrong old key.
+    assert CliRunner().invoke(main, ["key", "rotate", "--new-key", "short"]).exit_code == 1
+    crypto.configure(crypto.new_secret())
+    wrong = CliRunner().invoke(main, ["key", "rotate", "--new-key", new])
+    assert wrong.exit_code == 1 and "not the key" in wrong.output
+    with db.transaction() as session:
+        assert raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id") == before
+
+    crypto.configure(old)
+    monkeypatch.setenv("CAREBOT_NEW_SECRET_KEY", new)
+    result = CliRunner().invoke(main, ["key", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "set CAREBOT_SECRET_KEY to the new key" in result.output
+    old_keys, new_keys = crypto.Keyring(old), crypto.Keyring(new)
+    with db.transaction() as session:
+        after = raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id")
+        outbox_after = raw(session, "SELECT address, address_hash FROM outbox ORDER BY id")
+        assert len(after) == len(before) and len(outbox_after) == len(outbox_before)
+        for (p0, h0, u0, s0), (p1, h1, u1, s1) in zip(before, after):
+            assert new_keys.decrypt(p1) == old_keys.decrypt(p0) and h1 == new_keys.lookup_hash(new_keys.decrypt(p1))
+            assert h1 != h0 and (u0 is None) == (u1 is None)
+            with pytest.raises(crypto.WrongKey):
+                old_keys.decrypt(p1)
+        for (a0, _), (a1, h1) in zip(outbox_before, outbox_after):
+            assert new_keys.decrypt(a1) == old_keys.decrypt(a0) and h1 == new_keys.lookup_hash(new_keys.decrypt(a1))
+        # carebot goes on with the new key: Ana is found and answered.
+        assert Member.by_phone(session, ANA).name == "Ana"
+    run(sim, f"{ANA} > STATUS")
+    assert "call evenings" in texts_to(sim, ANA)[-1]
+    db.dispose()
+
+
+# --- retention ------------------------------------------------------------------------
+
+
+def test_retention_deletes_old_logs_and_keeps_what_the_care_needs(sim) -> None:
+    run(sim, *SETUP, "member DMMA +15155550102 name=Ben", "coordinator DMMA +15155550100 name=Rosa",
+        f"{ANA} > 1 call evenings", "+15155550102 > 2", "wait 5m", "+15155550102 > yes",
+        f"{ANA} > NOT Rosa", f"{ANA} > I want to die", "+15155550100 > ROUND", "+15155550100 > yes",
+        f"{ANA} > 1 call mornings")
+    now = sim.now
+    with sim.db.transaction() as session:
+        def count(model, *where):
+            return session.scalar(select(func.count()).select_from(model).where(*where))
+
+        kept = {"consent": count(ConsentEvent), "not_with": count(NotWith),
+                "open_pairings": count(Pairing, Pairing.status.in_(("offered", "active")))}
+        assert count(InboundMessage) and count(OutboxMessage) and count(CareFlag) and count(CoordAction)
+        assert all(kept.values()), kept
+        # Nothing is old yet.
+        assert not any(retention.purge(session, now, 90).values())
+        # 91 days on, the logs go; the care stays.
+        gone = retention.purge(session, now + timedelta(days=91), 90)
+        assert gone["inbound"] and gone["outbox"] and gone["care_flags"] and gone["coord_actions"]
+        assert count(InboundMessage) == count(CareFlag) == count(CoordAction) == 0
+        assert count(OutboxMessage, OutboxMessage.status.in_(retention.FINISHED_OUTBOX)) == 0
+        assert {"consent": count(ConsentEvent), "not_with": count(NotWith),
+                "open_pairings": count(Pairing, Pairing.status.in_(("offered", "active")))} == kept
+    # Her current answer is still there.
+    run(sim, f"{ANA} > STATUS")
+    assert "call mornings" in texts_to(sim, ANA)[-1]
+
+
+def test_retention_runs_from_the_ticker_at_most_once_a_day(sim, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(retention, "purge", lambda session, now, days: calls.append((now, days)) or {})
+    run(sim, *SETUP, f"{ANA} > STATUS", "wait 2h", f"{ANA} > STATUS")
+    assert len(calls) == 1 and calls[0][1] == sim.dispatcher.retention_days == 90
+    run(sim, "wait 22h", f"{ANA} > STATUS")
+    assert len(calls) == 2
+    with sim.db.transaction() as session:
+        assert session.get(DueJob, retention.JOB).due_at > sim.now

@@ -1,0 +1,130 @@
+"""A database filled by real conversations, dumped whole, holds no phone number and no member's text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from carebot.db import Database
+from carebot.transcript import Simulation
+from tests.helpers import run, texts_to
+
+
+def dump(session) -> str:
+    """Every row of every table, as text (any backend); for SQLite also its own SQL dump."""
+    parts = []
+    for table in inspect(session.connection()).get_table_names():
+        for row in session.execute(text(f"SELECT * FROM {table}")):
+            parts.append(f"{table}: " + " | ".join(
+                v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row))
+    raw = session.connection().connection.driver_connection
+    if hasattr(raw, "iterdump"):
+        parts.extend(raw.iterdump())
+    return "\n".join(parts)
+
+
+def number_forms(number: str) -> list[str]:
+    """A North American E.164 number as people write it: +15155550101, 5155550101, (515) 555-0101, …"""
+    area, exchange, line = number[2:5], number[5:8], number[8:]
+    return [number, number[1:], number[2:], f"{area}-{exchange}-{line}", f"({area}) {exchange}-{line}",
+            f"{area} {exchange} {line}", f"{area}.{exchange}.{line}", f"+1 {area} {exchange} {line}"]
+
+
+NUMBERS = [f"+1515555{n:04d}" for n in (100, 101, 102, 103, 104, 199)]
+ROSA, ANA, SAM, TAM, LEE, NEW = NUMBERS
+# What members write that is theirs alone: never kept once handled (the "how" of an answer is
+# kept on purpose, as the care needs it, so it is not among these).
+SAID = {
+    ANA: ["I have been feeling low since the eviction notice", "honestly I feel like I want to die lately",
+          "thanks for checking on me, the clinic visit went fine"],
+    SAM: ["@Ana how are you holding up this week?", "want to get soup at the diner on 5th?"],
+    ROSA: ["ANNOUNCE Food share moved to Friday 5pm at the church basement",
+           "GATHER mar 20 18:30 Public Library room B", f"ADD {NEW[2:5]}-{NEW[5:8]}-{NEW[8:]} Nia"],
+    LEE: ["my landlord is at the door again, not sure what to do"],
+}
+
+CONVERSATION = [
+    'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago',
+    f"coordinator DMMA {ROSA} name=Rosa",
+    f"coordinator DMMA {TAM} name=Tam",
+    f"member DMMA {ANA} name=Ana",
+    f"member DMMA {SAM} name=Sam",
+    f"member DMMA signal:{LEE} name=Lee",
+    "at 2026-03-03 10:00",
+    f"{ANA} > 1 private call evenings",
+    f"{SAM} > 2",
+    "wait 5m",
+    f"{SAM} > yes",
+    f"{SAM} > {SAID[SAM][0]}",
+    f"{ANA} > {SAID[ANA][0]}",
+    f"{ANA} > {SAID[ANA][1]}",
+    f"{ANA} > CALL",
+    f"{SAM} > {SAID[SAM][1]}",
+    f"{ROSA} > {SAID[ROSA][0]}",
+    f"{ROSA} > yes",
+    f"{ROSA} > {SAID[ROSA][1]}",
+    f"{ROSA} > yes",
+    f"{ANA} > yes",
+    f"{ROSA} > {SAID[ROSA][2]}",
+    f"{NEW} > YES",
+    f"signal:{LEE} > {SAID[LEE][0]}",
+    f"{TAM} > ROSTER",
+    f"{ANA} > MYDATA",
+    "wait 1d",
+    f"{ANA} > {SAID[ANA][2]}",
+    "wait 1h",
+]
+
+
+def assert_clean(content: str, where: str) -> None:
+    for number in NUMBERS:
+        for form in number_forms(number):
+            assert form not in content, f"{form} is in the {where}"
+    for texts in SAID.values():
+        for said in texts:
+            assert said not in content, f"{said!r} is in the {where}"
+    assert not re.search(r"\+1\d{10}", content), f"an E.164 number is in the {where}"
+
+
+def test_the_conversation_happened(backend) -> None:
+    """The dump below proves something only if the conversation ran as meant."""
+    with backend.scratch() as db:
+        sim = Simulation(db)
+        run(sim, *CONVERSATION)
+        assert any("reach out" in t for t in texts_to(sim, SAM))
+        assert any("how are you holding up" in t for t in texts_to(sim, ANA))
+        assert any("Food share" in t for t in texts_to(sim, ANA))
+        assert any("Rosa" in t for t in texts_to(sim, NEW))  # the invitation
+        assert any("holds about you" in t for t in texts_to(sim, ANA))
+        assert any("glad you reached out" in t for t in texts_to(sim, ANA))
+
+
+def test_a_database_dump_holds_no_number_and_no_text(backend) -> None:
+    with backend.scratch() as db:
+        sim = Simulation(db)
+        run(sim, *CONVERSATION)
+        with db.transaction() as session:
+            assert_clean(dump(session), "database dump")
+
+
+def test_the_sqlite_file_holds_no_number_and_no_text(tmp_path: Path) -> None:
+    """Even the file's free pages: what was cleared or deleted is overwritten, not left behind."""
+    path = tmp_path / "carebot.sqlite"
+    db = Database(f"sqlite:///{path}")
+    sim = Simulation(db)
+    run(sim, *CONVERSATION)
+    with db.transaction() as session:
+        assert_clean(dump(session), "database dump")
+    db.dispose()  # the last connection closes: the WAL is checked back into the file
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("carebot.sqlite"))
+    assert_clean(raw.decode("latin-1"), "SQLite file")
+    assert_clean(raw.decode("utf-16-le", errors="ignore"), "SQLite file")
+
+
+@pytest.mark.parametrize("form", ["+15155550101", "(515) 555-0101", "515.555.0101"])
+def test_the_check_finds_a_number_left_in_plain_text(form: str) -> None:
+    with pytest.raises(AssertionError):
+        assert_clean(f"outbox: 3 | {form} | hello", "test")

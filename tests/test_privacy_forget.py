@@ -1,0 +1,130 @@
+"""FORGET leaves no row that names the member: not their id in any column, not their number in any form."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, inspect, select, text
+
+from carebot import crypto
+from carebot.models import (
+    CareFlag,
+    Conversation,
+    CoordAction,
+    Gathering,
+    Member,
+    NotWith,
+    Pairing,
+    PendingAction,
+    Rsvp,
+)
+from tests.helpers import run, texts_to
+from tests.test_privacy_dump import dump as dump_database
+
+ROSA = "+15155550100"
+
+# Rosa coordinates and asks for care; every kind of row that can name a member is made first.
+LIFE = [
+    'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago two_coordinators=yes',
+    f"coordinator DMMA {ROSA} name=Rosa",
+    "coordinator DMMA +15155550103 name=Tam",
+    "member DMMA +15155550101 name=Ana",
+    "member DMMA +15155550102 name=Sam",
+    "at 2026-03-03 10:00",
+    # A pairing (Rosa asks, Sam supports) and relays both ways.
+    f"{ROSA} > 1 private call evenings",
+    "+15155550102 > 2",
+    "wait 5m",
+    "+15155550102 > yes",
+    "+15155550102 > @Rosa how are you doing today?",
+    f"{ROSA} > better, thanks for asking friend",
+    f"{ROSA} > @Sam see you Friday at the garden",
+    # Her coordinator actions: an announcement, a gathering with RSVPs, a role change waiting for Tam.
+    f"{ROSA} > ANNOUNCE Food share moved to Friday 5pm",
+    f"{ROSA} > YES",
+    f"{ROSA} > GATHER mar 20 18:30 Public Library room B",
+    f"{ROSA} > yes",
+    "+15155550101 > yes",
+    f"{ROSA} > COORD Ana",
+    f"{ROSA} > yes",
+    # Tam's actions about her: one waiting for her own YES, one done.
+    "+15155550103 > UNCOORD Rosa",
+    "+15155550103 > yes",
+    "+15155550103 > UNPAIR Rosa Sam",
+    "+15155550103 > yes",
+    # "Not with", both ways, and her crisis and CALL flags.
+    "+15155550101 > NOT Rosa",
+    f"{ROSA} > NOT Tam",
+    f"{ROSA} > honestly I feel like I want to die lately",
+    f"{ROSA} > CALL",
+    # She asks again: a new offer waits for Sam.
+    f"{ROSA} > 1 call evenings",
+    "wait 5m",
+]
+
+
+def _member_columns(session) -> list[tuple[str, str]]:
+    """Every (table, column) whose foreign key points at members.id."""
+    inspector = inspect(session.connection())
+    found = []
+    for table in inspector.get_table_names():
+        for fk in inspector.get_foreign_keys(table):
+            if fk["referred_table"] == "members":
+                found.extend((table, column) for column in fk["constrained_columns"])
+    return found
+
+
+def _counts(session, rosa: int) -> dict[str, int]:
+    def count(model, *where) -> int:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+    return {
+        "pairings": count(Pairing, (Pairing.requester_id == rosa) | (Pairing.supporter_id == rosa)),
+        "not_with": count(NotWith, (NotWith.member_id == rosa) | (NotWith.other_id == rosa)),
+        "care_flags": count(CareFlag, CareFlag.member_id == rosa),
+        "coord_actions": count(CoordAction, (CoordAction.actor_id == rosa) | (CoordAction.target_id == rosa)),
+        "gatherings": count(Gathering, Gathering.created_by == rosa),
+        "rsvps": count(Rsvp),
+        "pending": count(PendingAction, (PendingAction.actor_id == rosa) | (PendingAction.target_id == rosa)),
+        "relay_windows": count(Conversation, Conversation.flow == "relay"),
+    }
+
+
+def test_forget_leaves_no_row_naming_the_member(sim) -> None:
+    run(sim, *LIFE)
+    with sim.db.transaction() as session:
+        rosa = Member.by_phone(session, ROSA)
+        rosa_id, rosa_hash = rosa.id, rosa.phone_hash
+        before = _counts(session, rosa_id)
+        columns = _member_columns(session)
+    # The test proves something only when each kind of row existed first.
+    assert all(before.values()), before
+    assert {"requester_id", "supporter_id", "other_id", "actor_id", "target_id", "created_by"} <= {
+        c for _, c in columns}
+
+    run(sim, f"{ROSA} > FORGET", f"{ROSA} > YES")
+    assert "erased" in texts_to(sim, ROSA)[-1]
+    run(sim, "wait 1m")  # the next tick drops the delivered farewell, the last row holding her number
+
+    with sim.db.transaction() as session:
+        assert Member.by_phone(session, ROSA) is None
+        for table, column in columns:
+            still = session.execute(text(f"SELECT count(*) FROM {table} WHERE {column} = :m"),
+                                    {"m": rosa_id}).scalar()
+            assert still == 0, f"{table}.{column} still names the forgotten member"
+        # No conversation still points at her pairings or approvals (relay windows, YES questions).
+        for flow, data in session.execute(select(Conversation.flow, Conversation.data)):
+            for key in ("pairing_id", "pending_id"):
+                if key in data:
+                    model = Pairing if key == "pairing_id" else PendingAction
+                    assert session.get(model, int(data[key])) is not None, f"{flow} waits on a removed {key}"
+        # Her number in no form: plain, in any formatting, hashed, or encrypted.
+        dump = dump_database(session)
+        for form in (ROSA, ROSA[2:], "515-555-0100", "(515) 555-0100", rosa_hash):
+            assert form not in dump, f"{form} is still in the database"
+        keyring = crypto.active()
+        for table, pairs in crypto.COLUMNS.items():
+            for column, _ in pairs:
+                for (stored,) in session.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")):
+                    assert ROSA not in keyring.decrypt(stored), f"{table}.{column} still holds her number"
+        # Nor what she wrote.
+        for words in ("want to die", "see you Friday at the garden", "thanks for asking friend", "call evenings"):
+            assert words not in dump
