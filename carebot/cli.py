@@ -45,8 +45,13 @@ def db_upgrade(url: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-def serve(host: str, port: int) -> None:
-    """Serve Twilio's webhooks, run the ticker and send the outbox, in one process."""
+@click.option("--role", type=click.Choice(["all", "web", "worker"]), default="all", show_default=True,
+              envvar="CAREBOT_ROLE",
+              help="all: everything in one process. On PostgreSQL, spread it: web only stores webhooks; "
+                   "worker handles stored texts and sends, and one worker (chosen by an advisory lock) "
+                   "holds Signal and the ticker.")
+def serve(host: str, port: int, role: str) -> None:
+    """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
     from carebot.config import ConfigError
     from carebot.crypto import KeyProblem, require_key
     from carebot.db import SchemaOutOfDate
@@ -54,7 +59,7 @@ def serve(host: str, port: int) -> None:
 
     try:
         require_key()  # no number is ever written unencrypted
-        run(host, port)
+        run(host, port, role)
     except (ConfigError, SchemaOutOfDate, KeyProblem) as error:
         click.echo(str(error), err=True)
         sys.exit(2)

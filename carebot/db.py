@@ -26,8 +26,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def normalize_url(url: str) -> str:
+    """``postgresql://`` (and Heroku-style ``postgres://``) as carebot's driver, psycopg 3."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    url = normalize_url(url)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         # An in-memory database lives in one connection, so every session shares it.
@@ -45,7 +54,7 @@ class Database:
     """An engine and the way to open one transaction on it."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = normalize_url(url)
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -63,7 +72,7 @@ def alembic_config(url: str) -> Config:
     """Alembic's configuration, pointing at the migrations that ship with carebot."""
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("carebot.migrations")))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return cfg
 
 

@@ -26,13 +26,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
+from carebot import metrics
 from carebot.channels import SIGNAL, SMS, Channel, Sent, SendError, StatusUpdate
 from carebot.crypto import lookup_hash
 from carebot.db import Database
@@ -204,20 +205,22 @@ async def deliver_due(
     default_tz: str = "UTC",
     limit: int = 500,
     concurrency: int = 1,
+    only: Collection[str] | None = None,
 ) -> int:
     """Send every due outbox row; returns how many the providers accepted.
 
     A channel with a ``pacer`` attribute (a :class:`Pacer`) is paced by it.
     With ``concurrency`` above 1, texts to different addresses go in parallel;
-    texts to one address always go one after another, in order.
+    texts to one address always go one after another, in order. ``only``
+    limits the pass to rows on those channels (None: every row).
     """
+    query = (select(OutboxMessage.id, OutboxMessage.address)
+             .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+             .order_by(OutboxMessage.id).limit(limit))
+    if only is not None:
+        query = query.where(OutboxMessage.channel.in_(list(only)))
     with db.transaction() as session:
-        due = session.execute(
-            select(OutboxMessage.id, OutboxMessage.address)
-            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        ).all()
+        due = session.execute(query).all()
     if concurrency <= 1:
         sent = 0
         for row_id, _ in due:
@@ -242,6 +245,7 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
     verdict = _may_send(session, row, now, default_tz)
     if verdict == "cancelled":
         row.status = "cancelled"
+        metrics.out(row.channel, "cancelled")
         return False
     if isinstance(verdict, datetime):
         row.not_before = verdict
@@ -319,11 +323,12 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
         await pacer.wait()
     with db.transaction() as session:
         # Checked again after the wait: a STOP may have come in, or the channel paused, meanwhile.
-        row = session.get(OutboxMessage, row_id)
+        row = session.scalars(claimable(session, row_id)).first()
         if not _ready(session, row, channels, now, default_tz):
             return 0
         channel = channels[row.channel]
-        # A conditional update, so two senders can never both claim the row.
+        # A conditional update, so two senders can never both claim the row (on SQLite,
+        # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
         claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
@@ -342,6 +347,19 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
     return 1
 
 
+def claimable(session: Session, row_id: int) -> Select:
+    """The pending row ``row_id``, locked for this transaction where the database locks rows.
+
+    On PostgreSQL, ``FOR UPDATE SKIP LOCKED``: a row another sender is
+    claiming right now is skipped at once, not waited for and sent twice.
+    SQLite has no row locks (its writers take turns), so the clause is left out.
+    """
+    query = select(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return query
+
+
 def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None:
     with db.transaction() as session:
         row = session.get(OutboxMessage, row_id)
@@ -350,6 +368,7 @@ def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None
         if row.status == "sending":
             row.status = "sent"
             row.sent_at = now
+            metrics.out(row.channel, "sent")
         row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
         # A fast status callback may have recorded the id already; it is the same one.
         row.provider_id = row.provider_id or result.provider_id
@@ -363,6 +382,7 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
         if row is None:
             return
         row.error_code = error.code
+        metrics.send_error(row.channel, error.code)
         if error.ambiguous:
             pass  # stays "sending": recover_sending asks the provider before sending again
         elif error.retry_at is not None:
@@ -373,6 +393,7 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
             row.not_before = now + backoff(row.attempts)
         else:
             row.status = "failed"
+        metrics.out(row.channel, {"pending": "retry", "sending": "unknown"}.get(row.status, row.status))
         if (error.held or row.status == "failed") and channels is not None:
             to_sms(session, row, channels, now)
         member = session.get(Member, row.member_id) if row.member_id else None
@@ -425,7 +446,8 @@ async def recover_sending(
                 log.warning("outbox row %s: cannot ask the provider yet (%s)", row_id, type(error).__name__)
                 continue
         with db.transaction() as session:
-            row = session.get(OutboxMessage, row_id)
+            # Locked (PostgreSQL), so a status callback or another sender settling it meanwhile is seen.
+            row = session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None or row.status != "sending":
                 continue  # a status callback settled it meanwhile
             if provider_id is not None:
@@ -457,12 +479,14 @@ def apply_status(db: Database, report: StatusUpdate) -> bool:
     becomes ``sent`` and will not go again.
     """
     with db.transaction() as session:
-        row = session.get(OutboxMessage, report.outbox_id) if report.outbox_id is not None else None
+        # Locked (PostgreSQL): a sender recording the same row waits, and neither undoes the other.
+        row = (session.get(OutboxMessage, report.outbox_id, with_for_update=True)
+               if report.outbox_id is not None else None)
         if row is not None and row.provider_id not in (None, report.provider_id):
             row = None
         if row is None:
             row = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.provider_id == report.provider_id)
+                select(OutboxMessage).where(OutboxMessage.provider_id == report.provider_id).with_for_update()
             ).first()
         if row is None:
             log.info("status report for an unknown message ignored")
@@ -475,6 +499,7 @@ def apply_status(db: Database, report: StatusUpdate) -> bool:
             log.info("outbox row %s reconciled as sent from a status report", row.id)
         if _PROGRESS.get(report.status, 0) > _PROGRESS.get(row.provider_status or "", 0):
             row.provider_status = report.status
+            metrics.out(row.channel, report.status)  # only known states get here: a closed list
             if report.status in UNDELIVERED and report.error_code:
                 row.error_code = report.error_code
         return True

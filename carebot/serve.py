@@ -1,10 +1,16 @@
-"""``carebot serve``: the webhooks, the inbound worker, the ticker and the outbox sender in one process.
+"""``carebot serve``: the webhooks, the inbound worker, the ticker and the outbox sender.
 
 One asyncio loop holds them all. A webhook only stores the text and wakes the
 inbound worker, which runs the dispatcher on stored texts, oldest first, and
 wakes the sender when replies are written. Only the sender loop delivers, so
 one coroutine paces the sender number and settles rows a crash left in
 ``sending``; the ticker runs due timeouts and lapses, then wakes the sender.
+
+Roles spread that over processes on PostgreSQL (design.md, "One process, and
+how it grows"): ``web`` only stores webhooks; ``worker`` handles stored texts
+and sends the outbox, and among the workers the one holding the advisory lock
+(carebot/leader.py) also holds the Signal connection and the ticker; ``all``,
+the default, is both. On SQLite only ``all`` runs: one process does everything.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 
 import uvicorn
@@ -24,9 +30,11 @@ from carebot import clock
 from carebot.channels import SIGNAL, SMS, Channel, Inbound
 from carebot.channels.signal import SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
-from carebot.config import ServeSettings, load_serve_settings
+from carebot import metrics
+from carebot.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.db import Database, check_schema
 from carebot.dispatcher import Dispatcher
+from carebot.leader import POLL_SECONDS, leadership
 from carebot.outbox import deliver_due, recover_sending
 from carebot.scheduler import TICK_SECONDS
 from carebot.web import create_app
@@ -41,6 +49,19 @@ INBOUND_IDLE_SECONDS = 1.0  # how often the inbound worker looks for stored text
 GIVE_WAY_FOR = 0.02
 GIVE_WAY_AT_MOST = 0.5
 
+ALL, WEB, WORKER = "all", "web", "worker"
+ROLES = (ALL, WEB, WORKER)
+
+
+def check_role(role: str, url: str) -> None:
+    """Refuse a role that cannot work on this database, in one line (ConfigError)."""
+    if role not in ROLES:
+        raise ConfigError(f"carebot serve: --role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role != ALL and not url.startswith("postgresql"):
+        raise ConfigError(
+            f"carebot serve: --role {role} needs PostgreSQL (CAREBOT_DATABASE_URL=postgresql+psycopg://...). "
+            "On SQLite one process does everything: run carebot serve with --role all (the default).")
+
 
 async def run_sender(
     db: Database,
@@ -51,19 +72,23 @@ async def run_sender(
     default_tz: str = "UTC",
     now: Callable[[], datetime] = clock.now,
     idle: float = IDLE_SECONDS,
+    only: Callable[[], Collection[str] | None] = lambda: None,
 ) -> None:
     """Deliver the outbox until cancelled: at once when woken, else every ``idle`` seconds.
 
     Each pass first settles rows a crash left in ``sending``, then sends what
     is due. A pass holds about a minute of texts at ``rate``, so it stays far
-    shorter than ``outbox.STUCK_AFTER``.
+    shorter than ``outbox.STUCK_AFTER``. ``only()`` names the channels whose
+    texts this process sends (None: all): a worker that is not the leader
+    leaves Signal's texts to the one that holds the Signal connection.
     """
     limit = max(10, int(rate * 60))
     concurrency = min(32, max(1, math.ceil(rate)))
     while True:
         try:
             await recover_sending(db, channels, now())
-            await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit, concurrency=concurrency)
+            await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit, concurrency=concurrency,
+                              only=only())
         except Exception:  # one bad pass must not stop the next one
             log.exception("sender pass failed")
         with contextlib.suppress(TimeoutError):
@@ -111,7 +136,10 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
 
     async def beat() -> None:  # a coroutine, so it runs on the loop that owns ``wake``
         try:
-            dispatcher.run_due(now())
+            moment = now()
+            due = dispatcher.next_due()
+            dispatcher.run_due(moment)
+            metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
         except Exception:
             log.exception("tick failed")
         wake.set()
@@ -123,15 +151,23 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
     return scheduler
 
 
-def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], datetime] = clock.now) -> Starlette:
-    """The whole process as one ASGI app: its lifespan starts the ticker and the sender."""
+def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
+              now: Callable[[], datetime] = clock.now, leader_poll: float = POLL_SECONDS) -> Starlette:
+    """The process as one ASGI app for ``role``: its lifespan starts the workers the role runs."""
+    check_role(role, db.url)
     token = settings.twilio_auth_token.get_secret_value()
     dispatcher = Dispatcher(db, default_timezone=settings.carebot_default_timezone)
     wake = asyncio.Event()
     inbound = asyncio.Event()
+    signal_configured = bool(settings.signal_service and settings.signal_number)
 
     @contextlib.asynccontextmanager
     async def background(app: Starlette) -> AsyncIterator[None]:
+        app.state.role = role
+        if role == WEB:  # webhooks only: the workers poll the inbound queue
+            log.info("carebot is serving webhooks (role web)")
+            yield
+            return
         channel = TwilioSMS(
             account_sid=settings.twilio_account_sid,
             auth_token=token,
@@ -142,60 +178,81 @@ def build_app(settings: ServeSettings, db: Database, *, now: Callable[[], dateti
             rate=settings.twilio_send_rate,
         )
         channels: dict[str, Channel] = {SMS: channel}
-        signal = None
-        if settings.signal_service and settings.signal_number:
+        held: dict[str, object] = {}  # what the leader holds: the ticker and the Signal channel
 
-            async def signal_inbound(message: Inbound) -> None:
-                # The same database worker as the webhooks: one writer, and the loop stays free.
-                if await app.state.in_worker(dispatcher.handle_inbound, message):
-                    wake.set()
+        async def signal_inbound(message: Inbound) -> None:
+            # The same database worker as the webhooks: one writer, and the loop stays free.
+            stored = await app.state.in_worker(dispatcher.store_inbound, message)
+            metrics.received(SIGNAL, stored is not None)
+            if stored is not None:
+                inbound.set()
 
-            # Attached in the background: carebot serves SMS while the Signal service is down.
-            signal = SignalChannel(settings.signal_service, settings.signal_number,
-                                   on_inbound=signal_inbound, now=now)
-            await signal.start()
-            channels[SIGNAL] = app.state.signal = signal
+        async def lead() -> None:
+            metrics.LEADER.set(1)
+            if signal_configured:
+                # Attached in the background: carebot serves SMS while the Signal service is down.
+                signal = SignalChannel(settings.signal_service, settings.signal_number,
+                                       on_inbound=signal_inbound, now=now)
+                await signal.start()
+                channels[SIGNAL] = app.state.signal = held["signal"] = signal
+            held["beat"] = start_beat(dispatcher, wake, now)
+            wake.set()
+
+        async def follow() -> None:
+            metrics.LEADER.set(0)
+            beat = held.pop("beat", None)
+            if beat is not None:
+                beat.shutdown(wait=False)
+            signal = held.pop("signal", None)
+            channels.pop(SIGNAL, None)
+            app.state.signal = None
+            if signal is not None:
+                await signal.close()
+
+        def sends() -> Collection[str] | None:
+            # A standby worker leaves Signal's texts to the leader, which holds the connection.
+            return None if held or not signal_configured else (SMS,)
+
         sender = asyncio.create_task(run_sender(
             db, channels, wake, rate=settings.twilio_send_rate,
-            default_tz=settings.carebot_default_timezone, now=now,
+            default_tz=settings.carebot_default_timezone, now=now, only=sends,
         ))
         writer = app.state.inbound_writer
         handler = asyncio.create_task(run_inbound(
             dispatcher, app.state.in_worker, inbound, wake,
             give_way=lambda: writer.calm(GIVE_WAY_FOR, GIVE_WAY_AT_MOST),
         ))
-        beat = start_beat(dispatcher, wake, now)
-        log.info("carebot is serving")
+        election = leadership(db.url, lead, follow, poll=leader_poll)
+        app.state.leadership = election
+        elected = asyncio.create_task(election.run())
+        log.info("carebot is serving (role %s)", role)
         try:
             yield
         finally:
-            beat.shutdown(wait=False)
-            handler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await handler
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            if signal is not None:
-                await signal.close()
+            for task in (elected, handler, sender):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await channel.close()
 
     workers = 1 if db.url.startswith("sqlite") else 8
     return create_app(dispatcher=dispatcher, verifier=WebhookVerifier(token, settings.carebot_public_url),
-                      on_inbound=inbound.set, now=now, workers=workers, lifespan=background)
+                      on_inbound=inbound.set, now=now, workers=workers, lifespan=background,
+                      webhooks=role != WORKER)
 
 
-def run(host: str, port: int) -> None:
-    """Check the settings and the schema, then serve until stopped.
+def run(host: str, port: int, role: str = ALL) -> None:
+    """Check the settings, the role and the schema, then serve until stopped.
 
     Raises ConfigError or SchemaOutOfDate, each with one clear line, before
     anything listens.
     """
     settings = load_serve_settings()
+    check_role(role, settings.carebot_database_url)
     db = Database(settings.carebot_database_url)
     try:
         check_schema(db.engine)
-        app = build_app(settings, db)
+        app = build_app(settings, db, role=role)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     finally:
         db.dispose()

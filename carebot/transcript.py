@@ -76,10 +76,11 @@ def parse_span(text: str) -> timedelta:
 class Simulation:
     """A fresh carebot with simulated channels and a simulated clock."""
 
-    def __init__(self, db: Database | None = None, echo: Callable[[str], None] | None = None) -> None:
+    def __init__(self, db: Database | None = None, echo: Callable[[str], None] | None = None,
+                 *, url: str = "sqlite://") -> None:
         # A throw-away database: without CAREBOT_SECRET_KEY its numbers get a key that dies with the process.
         use_ephemeral_key()
-        self.db = db or Database("sqlite://")
+        self.db = db or Database(url)  # in-memory SQLite unless told otherwise
         Base.metadata.create_all(self.db.engine)
         self.network = SimNetwork()
         self.channels = self.network.channels()
@@ -257,9 +258,10 @@ class Simulation:
                 self.echo(f"{self._stamp()} {self._who(message.to)} < {message.text}")
 
 
-async def run_lines(lines: list[str], path: str = "<transcript>", sim: Simulation | None = None) -> Failure | None:
-    """Run a transcript's lines; the first failure, or None when every line passes."""
-    sim = sim or Simulation()
+async def run_lines(lines: list[str], path: str = "<transcript>", sim: Simulation | None = None,
+                    *, url: str = "sqlite://") -> Failure | None:
+    """Run a transcript's lines (on a fresh database at ``url``); the first failure, or None."""
+    sim = sim or Simulation(url=url)
     try:
         for number, line in enumerate(lines, start=1):
             try:
@@ -273,7 +275,7 @@ async def run_lines(lines: list[str], path: str = "<transcript>", sim: Simulatio
     return None
 
 
-async def run_file(path: str | Path) -> Failure | None:
-    """Run one transcript file."""
+async def run_file(path: str | Path, *, url: str = "sqlite://") -> Failure | None:
+    """Run one transcript file on a fresh database at ``url``."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return await run_lines(lines, str(path))
+    return await run_lines(lines, str(path), url=url)

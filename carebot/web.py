@@ -7,6 +7,10 @@ it. Replies go through the outbox, never in the HTTP answer, so neither the
 dispatcher nor a slow provider slows a webhook.
 Database work runs on one worker thread: the event loop stays free, and SQLite
 sees one writer at a time instead of threads queueing on its lock.
+
+``/healthz`` and ``/metrics`` say how the process and the database are; they
+name no member, and the reverse proxy serves them to the local network only
+(deploy/).
 """
 
 from __future__ import annotations
@@ -18,14 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import parse_qsl
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from carebot import clock
+from carebot import clock, metrics
 from carebot.channels import Inbound
 from carebot.channels.twilio import WebhookVerifier, parse_inbound, parse_status
 from carebot.dispatcher import Dispatcher
@@ -101,8 +104,12 @@ def create_app(
     now: Callable = clock.now,
     workers: int = 1,
     lifespan: Lifespan | None = None,
+    webhooks: bool = True,
 ) -> Starlette:
-    """The webhook app. ``on_inbound`` runs after each newly stored text (it wakes the inbound worker)."""
+    """The webhook app. ``on_inbound`` runs after each newly stored text (it wakes the inbound worker).
+
+    Without ``webhooks`` (a worker process) it serves only /healthz and /metrics.
+    """
     db = dispatcher.db
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carebot-db")
 
@@ -130,7 +137,9 @@ def create_app(
         message = parse_inbound(form, now())
         if message is None:
             return PlainTextResponse("Not a Twilio message: MessageSid and From are needed.", status_code=400)
-        if await writer.store(message) is not None and on_inbound is not None:
+        stored = await writer.store(message) is not None
+        metrics.received(message.channel, stored)
+        if stored and on_inbound is not None:
             on_inbound()
         return Response(EMPTY_TWIML, media_type="text/xml")
 
@@ -145,21 +154,38 @@ def create_app(
         await in_worker(apply_status, db, report)
         return Response(status_code=204)
 
-    def database_answers() -> None:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+    def outbox_backlog() -> dict[str, int]:
+        with db.transaction() as session:
+            return metrics.backlog(session, now())
 
     async def healthz(request: Request) -> Response:
+        """The database, the Signal connection and the outbox backlog; 503 only when the database is away."""
         try:
-            await in_worker(database_answers)
+            backlog = await in_worker(outbox_backlog)
         except Exception as error:
             log.warning("health check: the database does not answer (%s)", type(error).__name__)
-            return JSONResponse({"status": "database unavailable"}, status_code=503)
-        answer = {"status": "ok"}
+            return JSONResponse({"status": "database unavailable", "database": "unavailable"}, status_code=503)
+        answer: dict = {"status": "ok", "database": "ok", "role": getattr(request.app.state, "role", "all")}
         signal = getattr(request.app.state, "signal", None)
+        election = getattr(request.app.state, "leadership", None)
+        if election is not None:
+            answer["leader"] = election.leading
         if signal is not None:  # SMS still serves while Signal is down, so still 200
             answer["signal"] = signal.status
+            metrics.SIGNAL_UP.set(1 if signal.status != "down" else 0)
+        elif election is not None and not election.leading:
+            answer["signal"] = "standby"  # another process holds it, if Signal is configured
+        answer["outbox"] = backlog
         return JSONResponse(answer)
+
+    async def metrics_page(request: Request) -> Response:
+        try:
+            await in_worker(outbox_backlog)
+        except Exception as error:  # the counters are still worth having
+            log.warning("metrics: the database does not answer (%s)", type(error).__name__)
+        signal = getattr(request.app.state, "signal", None)
+        metrics.SIGNAL_UP.set(1 if signal is not None and signal.status != "down" else 0)
+        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
     @asynccontextmanager
     async def life(app: Starlette) -> AsyncIterator[None]:
@@ -172,14 +198,10 @@ def create_app(
         finally:
             executor.shutdown(wait=True)
 
-    app = Starlette(
-        routes=[
-            Route("/twilio/sms", sms, methods=["POST"]),
-            Route("/twilio/status", status, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
-        lifespan=life,
-    )
+    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
+    if webhooks:
+        routes += [Route("/twilio/sms", sms, methods=["POST"]), Route("/twilio/status", status, methods=["POST"])]
+    app = Starlette(routes=routes, lifespan=life)
     app.state.in_worker = in_worker  # for the lifespan's own inbound work (the Signal channel)
     app.state.inbound_writer = writer  # the inbound worker gives way to it
     return app

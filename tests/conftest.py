@@ -11,6 +11,9 @@ from carebot.transcript import Simulation, run_lines
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 
+# The database fixtures (backend, database_url, migrated_url): SQLite and PostgreSQL.
+pytest_plugins = ("tests.databases",)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def secret_key() -> None:
@@ -24,10 +27,10 @@ def secret_key() -> None:
 
 
 @pytest.fixture
-def sim() -> Simulation:
-    simulation = Simulation()
-    yield simulation
-    simulation.db.dispose()
+def sim(backend) -> Simulation:
+    """A fresh simulation: in-memory SQLite, or a fresh PostgreSQL database."""
+    with backend.scratch() as db:
+        yield Simulation(db)
 
 
 def run_transcript(text: str) -> None:

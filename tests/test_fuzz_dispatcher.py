@@ -66,8 +66,12 @@ ANA = "+15155550101"
 @example(steps=[("text", ANA, "3 until tuesday"), ("text", ANA, "STOP"), ("wait", 60 * 24 * 3, None)])
 @example(steps=[("text", ANA, "1 1d"), ("text", ANA, "STOP"), ("text", ANA, "START"),
                 ("wait", 60 * 30, None), ("text", ANA, "FORGET"), ("text", ANA, "yes")])
-def test_random_conversations_keep_every_promise(steps) -> None:
-    sim = Simulation()
+def test_random_conversations_keep_every_promise(backend, steps) -> None:
+    with backend.scratch() as db:
+        one_conversation(Simulation(db), steps)
+
+
+def one_conversation(sim: Simulation, steps) -> None:
 
     async def go() -> None:
         for line in ['group DMMA name="Des Moines Mutual Aid" tz=America/Chicago',

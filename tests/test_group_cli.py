@@ -17,8 +17,8 @@ from carebot.transcript import Simulation
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'setup.sqlite'}"
+def env(database_url: str, monkeypatch) -> str:
+    url = database_url
     monkeypatch.setenv("CAREBOT_DATABASE_URL", url)
     return url
 

@@ -30,8 +30,8 @@ NEWCOMER = "+15155550199"
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = make_db(tmp_path)
+def db(migrated_url):
+    database = make_db(migrated_url)
     yield database
     database.dispose()
 

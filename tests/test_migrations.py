@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -15,8 +13,8 @@ from carebot.db import SchemaOutOfDate, check_schema, upgrade
 from carebot.models import Base
 
 
-def test_migrations_match_the_models(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+def test_migrations_match_the_models(database_url: str) -> None:
+    url = database_url
     upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -25,8 +23,8 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     assert diff == []
 
 
-def test_an_empty_or_old_database_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+def test_an_empty_or_old_database_is_refused_with_a_clear_message(database_url: str) -> None:
+    url = database_url
     engine = create_engine(url)
     with pytest.raises(SchemaOutOfDate, match="run `carebot db upgrade`"):
         check_schema(engine)
@@ -35,8 +33,8 @@ def test_an_empty_or_old_database_is_refused_with_a_clear_message(tmp_path: Path
     engine.dispose()
 
 
-def test_db_upgrade_command_is_repeatable(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+def test_db_upgrade_command_is_repeatable(database_url: str) -> None:
+    url = database_url
     for _ in range(2):
         result = CliRunner().invoke(main, ["db", "upgrade", "--url", url])
         assert result.exit_code == 0, result.output

@@ -94,9 +94,8 @@ def check(sim: Simulation, now: datetime, stopped_at: dict[str, int]) -> None:
                     f"{answer.since}, now {now}, due {group.pairing_due_at}, pairings {history}")
 
 
-def test_a_month_of_care_for_thirty_members() -> None:
+def test_a_month_of_care_for_thirty_members(sim: Simulation) -> None:
     rng = random.Random(20260302)
-    sim = Simulation()
     stopped_at: dict[str, int] = {}
     answered: set[str] = set()
 

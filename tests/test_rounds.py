@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -18,8 +17,7 @@ from carebot.scheduler import tick
 MONDAY_10_CHICAGO = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)  # CDT from March 8
 
 
-def setup(path: Path) -> Database:
-    url = f"sqlite:///{path}"
+def setup(url: str) -> Database:
     upgrade(url)
     db = Database(url)
     with db.transaction() as session:
@@ -37,8 +35,8 @@ def run_tick(db: Database, network: SimNetwork, now: datetime) -> None:
     asyncio.run(tick(Dispatcher(db), network.channels(), now))
 
 
-def test_a_round_missed_while_down_runs_once_when_back(tmp_path: Path) -> None:
-    db = setup(tmp_path / "r.sqlite")
+def test_a_round_missed_while_down_runs_once_when_back(database_url: str) -> None:
+    db = setup(database_url)
     network = SimNetwork()
     run_tick(db, network, MONDAY_10_CHICAGO - timedelta(days=14))  # first start: schedules only
     assert network.delivered == []
@@ -58,8 +56,8 @@ def test_a_round_missed_while_down_runs_once_when_back(tmp_path: Path) -> None:
     db.dispose()
 
 
-def test_a_round_due_at_night_waits_for_the_morning(tmp_path: Path) -> None:
-    db = setup(tmp_path / "n.sqlite")
+def test_a_round_due_at_night_waits_for_the_morning(database_url: str) -> None:
+    db = setup(database_url)
     with db.transaction() as session:
         session.scalars(select(Group)).one().round_schedule = "0 23 * * mon"
     network = SimNetwork()

@@ -57,8 +57,8 @@ def fake():
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = make_db(tmp_path)
+def db(migrated_url):
+    database = make_db(migrated_url)
     yield database
     database.dispose()
 

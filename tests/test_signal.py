@@ -55,8 +55,7 @@ def _column(model, name: str, value):
 class World:
     """A migrated database, group DMMA with coordinator Rosa on SMS, the fake service and a channel."""
 
-    def __init__(self, tmp_path) -> None:
-        url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    def __init__(self, url: str) -> None:
         upgrade(url)
         self.db = Database(url)
         with self.db.transaction() as session:
@@ -136,9 +135,9 @@ class World:
         return [d.text for d in self.network.delivered if d.to == phone]
 
 
-def play(tmp_path, body, *, fake: bool = True):
+def play(url, body, *, fake: bool = True):
     async def go():
-        world = World(tmp_path)
+        world = World(url)
         try:
             await world.start(fake=fake)
             await body(world)
@@ -148,7 +147,7 @@ def play(tmp_path, body, *, fake: bool = True):
     asyncio.run(go())
 
 
-def test_a_member_joins_and_answers_the_go_around_over_signal(tmp_path):
+def test_a_member_joins_and_answers_the_go_around_over_signal(migrated_url):
     async def body(w: World):
         await w.says(ANA_ID, "JOIN DMMA", ANA)
         await w.deliver()
@@ -168,10 +167,10 @@ def test_a_member_joins_and_answers_the_go_around_over_signal(tmp_path):
             assert (consent.kind, consent.channel) == ("opt_in", SIGNAL)
         assert ("GET", "/v1/about") in w.fake.requests
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
-def test_a_check_in_is_delivered_over_signal(tmp_path):
+def test_a_check_in_is_delivered_over_signal(migrated_url):
     async def body(w: World):
         w.add(None, BEN_ID, SIGNAL, "Ben")
         row_id = w.push_to(BEN_ID, "Checking in: how are you this week?")
@@ -180,10 +179,10 @@ def test_a_check_in_is_delivered_over_signal(tmp_path):
         [row] = w.rows(id=row_id)
         assert row.status == "sent" and row.provider_id == str(w.fake.sent[-1].timestamp)
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
-def test_a_member_on_both_channels_is_one_member(tmp_path):
+def test_a_member_on_both_channels_is_one_member(migrated_url):
     async def body(w: World):
         w.add(ANA, None, SMS, "Ana")
         await w.says(ANA_ID, "STATUS", ANA)
@@ -195,10 +194,10 @@ def test_a_member_on_both_channels_is_one_member(tmp_path):
         assert ana.signal_uuid == ANA_ID and ana.channel == SMS  # writing on Signal does not move pushes
         assert "DMMA" in w.fake.texts_to(ANA_ID)[-1] and "DMMA" in w.sms_to(ANA)[-1]
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
-def test_signal_sync_and_group_messages_are_not_a_member_writing(tmp_path):
+def test_signal_sync_and_group_messages_are_not_a_member_writing(migrated_url):
     async def body(w: World):
         await w.fake.deliver(source_uuid=BEN_ID, source_number=BEN, text="STOP", sync=True)
         await w.fake.deliver(source_uuid=BEN_ID, source_number=BEN, text="STOP", group=True)
@@ -208,10 +207,10 @@ def test_signal_sync_and_group_messages_are_not_a_member_writing(tmp_path):
             assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
         assert w.handled[0].provider_id.endswith(":" + ANA_ID)
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
-def test_channel_switching_moves_pushes_and_needs_a_way_to_reach_the_member(tmp_path):
+def test_channel_switching_moves_pushes_and_needs_a_way_to_reach_the_member(migrated_url):
     async def body(w: World):
         w.add(ANA, None, SMS, "Ana")  # joined by SMS: consented to SMS
         await w.says(ANA_ID, "CHANNEL SIGNAL", ANA)
@@ -248,10 +247,10 @@ def test_channel_switching_moves_pushes_and_needs_a_way_to_reach_the_member(tmp_
         assert "can't reach you on Signal" in w.sms_to("+15155550104")[-1]
         assert w.member(signal_uuid=CARA_ID).channel == SIGNAL
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
-def test_service_down_at_start_keeps_retrying_and_a_dropped_websocket_reconnects(tmp_path):
+def test_service_down_at_start_keeps_retrying_and_a_dropped_websocket_reconnects(migrated_url):
     async def body(w: World):
         assert w.channel.status == "down"
         await w.fake.start()  # the service comes up later: the channel finds it on its own
@@ -263,10 +262,10 @@ def test_service_down_at_start_keeps_retrying_and_a_dropped_websocket_reconnects
         await w.says(ANA_ID, "STATUS", ANA)
         assert [m.text for m in w.handled] == ["HELP", "STATUS"] and w.channel.status == "up"
 
-    play(tmp_path, body, fake=False)
+    play(migrated_url, body, fake=False)
 
 
-def test_a_rate_limit_pauses_the_signal_queue_and_tells_coordinators_once(tmp_path):
+def test_a_rate_limit_pauses_the_signal_queue_and_tells_coordinators_once(migrated_url):
     async def body(w: World):
         w.add(None, ANA_ID, SIGNAL, "Ana")
         w.add(None, BEN_ID, SIGNAL, "Ben")
@@ -290,10 +289,10 @@ def test_a_rate_limit_pauses_the_signal_queue_and_tells_coordinators_once(tmp_pa
         assert sorted(w.fake.texts_to(ANA_ID) + w.fake.texts_to(BEN_ID)) == ["Checking in"] * 4
         assert w.channel.status == "up" and len(w.sms_to(ROSA)) == 1
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
-def test_a_captcha_pauses_the_queue_until_later_and_names_the_fix(tmp_path):
+def test_a_captcha_pauses_the_queue_until_later_and_names_the_fix(migrated_url):
     async def body(w: World):
         w.add(None, ANA_ID, SIGNAL, "Ana")
         w.fake.failures[ANA_ID] = [PROOF_REQUIRED]
@@ -307,10 +306,10 @@ def test_a_captcha_pauses_the_queue_until_later_and_names_the_fix(tmp_path):
         await w.deliver()
         assert w.fake.texts_to(ANA_ID) == ["Checking in"]
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
-def test_an_untrusted_identity_holds_the_text_and_trusts_nothing(tmp_path):
+def test_an_untrusted_identity_holds_the_text_and_trusts_nothing(migrated_url):
     async def body(w: World):
         w.add(None, ANA_ID, SIGNAL, "Ana")
         w.add(BEN, BEN_ID, SMS, "Ben")
@@ -337,7 +336,7 @@ def test_an_untrusted_identity_holds_the_text_and_trusts_nothing(tmp_path):
         await w.deliver()
         assert w.fake.texts_to(ANA_ID) == ["Checking in"]
 
-    play(tmp_path, body)
+    play(migrated_url, body)
 
 
 def test_the_fake_answers_in_the_contract_shapes():
@@ -373,7 +372,7 @@ def test_signal_settings_are_optional(monkeypatch, tmp_path):
     assert settings.signal_service is None and settings.signal_number is None
 
 
-def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatch, tmp_path):
+def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatch, tmp_path, migrated_url):
     """carebot serve with Signal configured but unreachable: up, SMS answered, /healthz says so."""
     from starlette.testclient import TestClient
     from twilio.request_validator import RequestValidator
@@ -381,8 +380,7 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
     from carebot.serve import build_app
 
     monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
-    upgrade(url)
+    url = migrated_url
     db = Database(url)
     token = "f" * 32
     settings = load_serve_settings(
@@ -395,7 +393,8 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
     signature = RequestValidator(token).compute_signature("https://care.example.org/twilio/sms", form)
     try:
         with TestClient(build_app(settings, db)) as client:
-            assert client.get("/healthz").json() == {"status": "ok", "signal": "down"}
+            health = client.get("/healthz").json()
+            assert (health["status"], health["database"], health["signal"]) == ("ok", "ok", "down")
             answer = client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
             assert answer.status_code == 200
         with db.transaction() as session:  # the member's SMS was taken

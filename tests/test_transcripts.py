@@ -9,15 +9,16 @@ import pytest
 from click.testing import CliRunner
 
 from carebot.cli import main
-from carebot.transcript import run_file, run_lines
+from carebot.transcript import run_lines
 from tests.conftest import TRANSCRIPTS
 
 FILES = sorted(TRANSCRIPTS.glob("*.txt"))
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_transcript_passes(path: Path) -> None:
-    failure = asyncio.run(run_file(path))
+def test_transcript_passes(path: Path, sim) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    failure = asyncio.run(run_lines(lines, str(path), sim))
     assert failure is None, str(failure)
 
 

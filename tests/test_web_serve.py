@@ -57,10 +57,10 @@ def test_a_bad_setting_stops_serve_at_start_up_with_one_line(clean_env, change, 
     assert len(lines) == 1 and expected in lines[0] and "see .env.example" in lines[0]
 
 
-def test_serve_refuses_an_out_of_date_schema(clean_env, tmp_path):
+def test_serve_refuses_an_out_of_date_schema(clean_env, database_url):
     for name, value in GOOD.items():
         clean_env.setenv(name, value)
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    url = database_url
     upgrade(url, "0001")
     clean_env.setenv("CAREBOT_DATABASE_URL", url)
     result = CliRunner().invoke(main, ["serve"])
@@ -86,9 +86,8 @@ def wait_for(check, what: str, seconds: float = 30.0):
     pytest.fail(f"gave up waiting for {what}")
 
 
-def test_serve_end_to_end_a_signed_text_gets_its_reply_through_twilio(tmp_path):
-    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
-    upgrade(url)
+def test_serve_end_to_end_a_signed_text_gets_its_reply_through_twilio(tmp_path, migrated_url):
+    url = migrated_url
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     with FakeTwilio() as fake:

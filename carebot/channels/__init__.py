@@ -26,6 +26,11 @@ class Inbound:
     received_at: datetime
     sender_uuid: str | None = None  # Signal's stable identity
 
+    def __post_init__(self) -> None:
+        # No member means a NUL, and PostgreSQL's text cannot hold one: dropped at the edge.
+        if "\x00" in self.text:
+            object.__setattr__(self, "text", self.text.replace("\x00", ""))
+
 
 @dataclass(frozen=True)
 class Sent:

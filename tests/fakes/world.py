@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -23,9 +22,8 @@ FROM = "+15155550100"
 ANA, BEN, CARA = "+15155550101", "+15155550102", "+15155550103"
 
 
-def make_db(tmp_path: Path) -> Database:
-    """A migrated SQLite file with group DMMA and three active members."""
-    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+def make_db(url: str) -> Database:
+    """The database at ``url``, migrated, with group DMMA and three active members."""
     upgrade(url)
     db = Database(url)
     with db.transaction() as session:

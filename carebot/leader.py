@@ -1,0 +1,125 @@
+"""Which process holds the Signal connection and the ticker: the leader.
+
+On PostgreSQL the leader is whoever holds one advisory lock
+(``pg_try_advisory_lock``) on a connection of its own, kept open for the
+process's life. The lock goes when that connection does, so when the leader
+dies, however it dies, PostgreSQL frees the lock and a standby that polls for
+it takes over within ``poll`` seconds. The leader checks its connection as
+often; if the connection is lost, it stops leading at once (its lock is gone).
+
+On SQLite there is one process, and it always leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+# One number for "carebot's leader" (the bytes of 'carebot', as a bigint); a
+# deployment's other applications are unlikely to pick the same key.
+LOCK_KEY = int.from_bytes(b"carebot", "big")
+POLL_SECONDS = 2.0
+
+Hook = Callable[[], Awaitable[None]]
+
+
+class Leadership:
+    """Runs ``lead`` while this process holds the lock and ``follow`` when it loses it."""
+
+    def __init__(self, url: str, lead: Hook, follow: Hook, *, poll: float = POLL_SECONDS,
+                 key: int = LOCK_KEY) -> None:
+        self.url = url
+        self.lead, self.follow = lead, follow
+        self.poll = poll
+        self.key = key
+        self.leading = False
+        self._conn: Connection | None = None
+        # Its own engine and no pool: the lock's connection is never lent to anything else.
+        # Keepalives, so a leader cut off from the server is noticed by the server too.
+        self._engine = create_engine(
+            url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+            connect_args={"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                          "keepalives_count": 3, "application_name": "carebot-leader"},
+        )
+
+    def _try(self) -> bool:
+        """Take the lock if it is free; the connection stays open while it is held."""
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar())
+        if not got:
+            self._close()  # a standby holds no connection while it waits
+        return got
+
+    def _still_held(self) -> bool:
+        """Whether the lock's connection is alive (the lock lives exactly as long)."""
+        try:
+            self._conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            self._close()
+            return False
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    async def run(self) -> None:
+        """Poll for the lock until cancelled; lead while it is held."""
+        try:
+            while True:
+                if not self.leading:
+                    try:
+                        got = await asyncio.to_thread(self._try)
+                    except Exception as error:  # the database is away: try again later
+                        log.warning("leader election: cannot reach the database (%s)", type(error).__name__)
+                        await asyncio.to_thread(self._close)
+                        got = False
+                    if got:
+                        self.leading = True
+                        log.warning("this process now holds the Signal connection and the ticker")
+                        await self.lead()
+                elif not await asyncio.to_thread(self._still_held):
+                    self.leading = False
+                    log.warning("lost the leader's database connection: stepping down")
+                    await self.follow()
+                await asyncio.sleep(self.poll)
+        finally:
+            if self.leading:
+                self.leading = False
+                await self.follow()
+            await asyncio.to_thread(self._close)  # closing the connection frees the lock at once
+            self._engine.dispose()
+
+
+class SoleLeadership:
+    """SQLite's: the one process leads from the start."""
+
+    def __init__(self, lead: Hook, follow: Hook) -> None:
+        self.lead, self.follow = lead, follow
+        self.leading = False
+
+    async def run(self) -> None:
+        self.leading = True
+        await self.lead()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.leading = False
+            await self.follow()
+
+
+def leadership(url: str, lead: Hook, follow: Hook, *, poll: float = POLL_SECONDS) -> Leadership | SoleLeadership:
+    """An advisory-lock election on PostgreSQL; on SQLite the one process leads."""
+    if url.startswith("postgresql"):
+        return Leadership(url, lead, follow, poll=poll)
+    return SoleLeadership(lead, follow)

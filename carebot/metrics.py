@@ -1,0 +1,88 @@
+"""Prometheus metrics for ``/metrics``: counts and gauges, never a number or a text.
+
+Every label value comes from a short closed list (channels, outbox statuses,
+provider states) or passes ``error_code``, which turns anything that could be
+a phone number or free text into ``other``. Counters are per process, as
+Prometheus expects; the backlog gauges are read from the database at scrape
+time, so every process reports the same shared outbox.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 (for the web app)
+from sqlalchemy import func, select
+
+from carebot.models import OutboxMessage
+
+REGISTRY = CollectorRegistry()
+
+MESSAGES_IN = Counter("carebot_messages_in", "Texts received from members, by channel and outcome "
+                      "(stored, or a duplicate of one already stored).",
+                      ["channel", "status"], registry=REGISTRY)
+MESSAGES_OUT = Counter("carebot_messages_out", "Outbox texts by channel and what became of them: "
+                       "sent (the provider took it), retry, failed, cancelled, or a provider's delivery report.",
+                       ["channel", "status"], registry=REGISTRY)
+SEND_ERRORS = Counter("carebot_send_errors", "Sends a provider refused or never answered, by channel and error code.",
+                      ["channel", "code"], registry=REGISTRY)
+OUTBOX_BACKLOG = Gauge("carebot_outbox_backlog", "Outbox texts waiting: due now (pending), in flight (sending), "
+                       "or held for later (scheduled, e.g. the morning).", ["state"], registry=REGISTRY)
+OUTBOX_OLDEST_DUE = Gauge("carebot_outbox_oldest_due_seconds", "How long the oldest due text has waited.",
+                          registry=REGISTRY)
+TICKS = Counter("carebot_scheduler_ticks", "Ticks run (due timeouts, lapses and rounds).", registry=REGISTRY)
+SCHEDULER_LAG = Gauge("carebot_scheduler_lag_seconds", "At the last tick, how late the oldest due item was.",
+                      registry=REGISTRY)
+LEADER = Gauge("carebot_leader", "1 while this process holds the Signal connection and the ticker.",
+               registry=REGISTRY)
+SIGNAL_UP = Gauge("carebot_signal_connected", "1 while the Signal connection is up.", registry=REGISTRY)
+
+_CODE = re.compile(r"[a-z][a-z0-9-]{0,23}|\d{1,6}")
+
+
+def error_code(code: str | None) -> str:
+    """A provider's error code as a label: short codes and names as they are, anything else ``other``."""
+    value = (code or "none").strip().lower()
+    return value if _CODE.fullmatch(value) else "other"
+
+
+def received(channel: str, stored: bool) -> None:
+    MESSAGES_IN.labels(channel, "stored" if stored else "duplicate").inc()
+
+
+def out(channel: str, status: str) -> None:
+    MESSAGES_OUT.labels(channel, status).inc()
+
+
+def send_error(channel: str, code: str | None) -> None:
+    SEND_ERRORS.labels(channel, error_code(code)).inc()
+
+
+def ticked(lag_seconds: float) -> None:
+    TICKS.inc()
+    SCHEDULER_LAG.set(max(0.0, lag_seconds))
+
+
+def backlog(session, now: datetime) -> dict[str, int]:
+    """Count the outbox's waiting rows into the gauges; returns the counts (for /healthz)."""
+    due = OutboxMessage.not_before <= now
+    counts = {
+        "pending": session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "pending", due)),
+        "sending": session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "sending")),
+        "scheduled": session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "pending", ~due)),
+    }
+    for state, count in counts.items():
+        OUTBOX_BACKLOG.labels(state).set(count)
+    oldest = session.scalar(select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending", due))
+    OUTBOX_OLDEST_DUE.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
+    return counts
+
+
+def render() -> bytes:
+    """The exposition text."""
+    return generate_latest(REGISTRY)

@@ -1,0 +1,131 @@
+"""/metrics moves with the traffic and names no member; /healthz reports the backlog."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from carebot import metrics
+from carebot.channels import SMS
+from carebot.dispatcher import Dispatcher
+from carebot.outbox import deliver_due
+from carebot.serve import start_beat
+from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.world import ANA, BEN, NOW, make_db, queue, with_channel
+from tests.test_twilio_webhooks import app_for, inbound_form, post, sign
+
+SECRET_WORDS = "zanahoria velvetine quokkaberry"
+
+
+@pytest.fixture
+def db(migrated_url):
+    database = make_db(migrated_url)
+    yield database
+    database.dispose()
+
+
+def scrape(app) -> tuple[str, dict[tuple, float]]:
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return await client.get("/metrics")
+
+    response = asyncio.run(go())
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    values = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return response.text, values
+
+
+def value(values, name, **labels) -> float:
+    return values.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_move_with_texts_in_and_out_and_name_no_one(db):
+    app = app_for(db)
+    _, before = scrape(app)
+    form = inbound_form(sender="+15155550177", body=SECRET_WORDS)
+    assert asyncio.run(post(app, "/twilio/sms", form, sign("/twilio/sms", form))).status_code == 200
+    asyncio.run(post(app, "/twilio/sms", form, sign("/twilio/sms", form)))  # Twilio's retry
+
+    queue(db, ANA, SECRET_WORDS)
+    queue(db, BEN, "a check-in for later", now=NOW + timedelta(days=1))
+    _, queued = scrape(app)
+    assert value(queued, "carebot_outbox_backlog", state="pending") == 1
+    assert value(queued, "carebot_outbox_backlog", state="scheduled") == 1
+
+    with FakeTwilio() as fake:
+        fake.script(BEN, (400, 21610))
+        with_channel(fake, lambda channel: deliver_due(db, {SMS: channel}, NOW + timedelta(days=2)))
+    page, after = scrape(app)
+
+    def moved(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("carebot_messages_in_total", channel=SMS, status="stored") == 1
+    assert moved("carebot_messages_in_total", channel=SMS, status="duplicate") == 1
+    assert moved("carebot_messages_out_total", channel=SMS, status="sent") == 1
+    assert moved("carebot_messages_out_total", channel=SMS, status="failed") == 1
+    assert moved("carebot_send_errors_total", channel=SMS, code="21610") == 1
+    assert value(after, "carebot_outbox_backlog", state="pending") == 0
+    # No number (nor a piece of one) in any label, and no text anywhere on the page.
+    labels = " ".join(v for _, pairs in after for _, v in pairs)
+    assert labels and not re.search(r"\d{6}", labels)
+    assert "+1515" not in page and "5155550" not in page
+    for word in SECRET_WORDS.split():
+        if len(word) > 3:
+            assert word not in page
+
+
+def test_a_status_report_counts_as_its_state(db):
+    app = app_for(db)
+    _, before = scrape(app)
+    row_id = queue(db, ANA, "hello")
+    with FakeTwilio() as fake:
+        with_channel(fake, lambda channel: deliver_due(db, {SMS: channel}, NOW))
+        sid = fake.sent_to(ANA)[0]["sid"]
+    form = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
+    path = f"/twilio/status?outbox={row_id}"
+    assert asyncio.run(post(app, path, form, sign(path, form))).status_code == 204
+    _, after = scrape(app)
+    assert (value(after, "carebot_messages_out_total", channel=SMS, status="delivered")
+            - value(before, "carebot_messages_out_total", channel=SMS, status="delivered")) == 1
+
+
+@pytest.mark.parametrize("code, label", [
+    ("21610", "21610"), ("http-503", "http-503"), ("rate-limit", "rate-limit"),
+    ("+15155550101", "other"), ("15155550101", "other"), ("call me at home", "other"), (None, "none"),
+])
+def test_error_codes_never_carry_a_number_or_words(code, label):
+    assert metrics.error_code(code) == label
+
+
+def test_the_ticker_counts_ticks_and_its_lag(db):
+    ticks = metrics.TICKS._value.get()
+
+    async def go():
+        wake = asyncio.Event()
+        beat = start_beat(Dispatcher(db), wake, lambda: datetime.now(UTC))
+        await asyncio.wait_for(wake.wait(), 10)  # the first beat runs at once
+        beat.shutdown(wait=False)
+
+    asyncio.run(go())
+    assert metrics.TICKS._value.get() == ticks + 1
+    assert metrics.SCHEDULER_LAG._value.get() >= 0
+
+
+def test_healthz_reports_the_outbox_backlog(db):
+    queue(db, ANA, "hello")
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for(db)), base_url="http://t") as client:
+            return await client.get("/healthz")
+
+    answer = asyncio.run(go()).json()
+    assert answer["database"] == "ok" and answer["outbox"] == {"pending": 1, "sending": 0, "scheduled": 0}
