@@ -17,7 +17,9 @@ dispatcher afterwards (giving way while webhooks keep coming), how many texts
 were still waiting when the load stopped and how fast the worker handled them.
 
 Target: carebot keeps up with (3) with p99 under 50 ms. Loopback only; the
-request count and the time are bounded.
+request count and the time are bounded. With ``--postgresql URL`` the same run
+repeats (2) to (4) and the drain with carebot on a throwaway PostgreSQL
+database, printed next to SQLite's.
 """
 
 from __future__ import annotations
@@ -195,21 +197,31 @@ async def _fire(url: str, bodies, concurrency: int, rate: float | None) -> dict:
     }
 
 
-def _waiting(url: str) -> int:
+def _waiting(engine) -> int:
     """Stored texts the inbound worker has not handled yet (read next to the running server)."""
-    import sqlite3
+    from sqlalchemy import text
 
-    with sqlite3.connect(url.split(":///", 1)[1], timeout=30) as conn:
-        return conn.execute("SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL").fetchone()[0]
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL")).scalar()
 
 
 def _drain(url: str) -> str:
     """Watch the worker work off what the phases left, for TIME_CAP seconds at most."""
-    left = start = _waiting(url)
+    from carebot.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        return _drained(engine)
+    finally:
+        engine.dispose()
+
+
+def _drained(engine) -> str:
+    left = start = _waiting(engine)
     started = time.perf_counter()
     while left and time.perf_counter() - started < TIME_CAP:
         time.sleep(0.25)
-        left = _waiting(url)
+        left = _waiting(engine)
     elapsed = time.perf_counter() - started
     rate = (start - left) / elapsed if elapsed else 0.0
     return (f"inbound worker: {start} texts waiting when the load stopped; {start - left} handled "
@@ -221,54 +233,70 @@ def _line(name: str, result: dict) -> str:
             f"p50 {result['p50_ms']:>6.1f} ms  p99 {result['p99_ms']:>6.1f} ms  errors {result['errors']}")
 
 
+def _carebot(name: str, url: str, args, env: dict[str, str], bare: dict) -> None:
+    """Seed a fresh database at ``url``, start carebot serve on it, run phases 2 to 4 and the drain."""
+    phones = _seed(url)
+    port = _free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {**env, "CAREBOT_DATABASE_URL": url, "CAREBOT_PUBLIC_URL": public}
+    carebot = _start(["-m", "carebot", "serve", "--port", str(port)], env, port)
+    try:
+        n, c = args.requests, args.concurrency
+        asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, 200), c, None))  # warm up
+        full = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, n), c, None))
+        print(_line(f"carebot serve (max)", full) + f"  [{name}]")
+        target = bare["throughput"] / 2
+        paced = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, n), c * 4, target))
+        print(_line(f"carebot at {target:.0f} req/s", paced) + f"  [{name}]")
+        own = full["throughput"] / 2
+        easy = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, min(n, int(own * 20))),
+                                 c * 4, own))
+        print(_line(f"carebot at {own:.0f} req/s (half its max)", easy) + f"  [{name}]")
+        ratio = full["throughput"] / bare["throughput"]
+        kept_up = paced["throughput"] >= 0.95 * target and paced["errors"] == 0
+        verdict = "met" if kept_up and paced["p99_ms"] < 50 else "NOT met"
+        print(f"[{name}] ratio carebot/bare (max throughput): {ratio:.2f}")
+        print(f"[{name}] target (half the bare throughput with p99 < 50 ms): {verdict}")
+        print(f"[{name}] " + _drain(url))
+    finally:
+        carebot.terminate()
+        carebot.wait(timeout=30)
+
+
 def main(argv: list[str]) -> int:
+    from carebot.bench import postgres
+
     parser = argparse.ArgumentParser(prog="python -m carebot.bench webhook", description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests per phase (default 3000)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     parser.add_argument("--send-rate", type=float, default=75.0, help="the sender's pace meanwhile (texts/s)")
+    postgres.add_option(parser)
     args = parser.parse_args(argv)
 
     stand_in = _QuietServer(("127.0.0.1", 0), _TwilioStandIn)
     threading.Thread(target=stand_in.serve_forever, daemon=True).start()
-    with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-        phones = _seed(url)
-        bare_port, carebot_port = _free_port(), _free_port()
-        public = f"http://127.0.0.1:{carebot_port}"
-        env = {**os.environ, "CAREBOT_DATABASE_URL": url, "CAREBOT_PUBLIC_URL": public,
-               "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM": "+15155550100",
-               "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stand_in.server_address[1]}",
-               "TWILIO_SEND_RATE": str(args.send_rate)}
-        uvicorn = ["-m", "uvicorn", "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
-        bare = _start([*uvicorn, "--port", str(bare_port), "carebot.bench.webhook:bare_app"], env, bare_port)
-        carebot = _start(["-m", "carebot", "serve", "--port", str(carebot_port)], env, carebot_port)
-        try:
-            n, c = args.requests, args.concurrency
-            print(f"{n} signed webhooks per phase, {c} in flight, 127.0.0.1, one process each "
-                  f"(SQLite at {url.split(':///')[1]})")
-            warm = _requests(public, phones, 200)
-            asyncio.run(_fire(f"http://127.0.0.1:{bare_port}/twilio/sms", warm, c, None))
-            asyncio.run(_fire(f"{public}/twilio/sms", warm, c, None))
-            base = asyncio.run(_fire(f"http://127.0.0.1:{bare_port}/twilio/sms", _requests(public, phones, n), c, None))
-            print(_line("bare ASGI endpoint (max)", base))
-            full = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, n), c, None))
-            print(_line("carebot serve (max)", full))
-            target = base["throughput"] / 2
-            paced = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, n), c * 4, target))
-            print(_line(f"carebot at {target:.0f} req/s", paced))
-            own = full["throughput"] / 2
-            easy = asyncio.run(_fire(f"{public}/twilio/sms", _requests(public, phones, min(n, int(own * 20))),
-                                     c * 4, own))
-            print(_line(f"carebot at {own:.0f} req/s (half its max)", easy))
-            ratio = full["throughput"] / base["throughput"]
-            kept_up = paced["throughput"] >= 0.95 * target and paced["errors"] == 0
-            verdict = "met" if kept_up and paced["p99_ms"] < 50 else "NOT met"
-            print(f"ratio carebot/bare (max throughput): {ratio:.2f}")
-            print(f"target (half the bare throughput with p99 < 50 ms): {verdict}")
-            print(_drain(url))
-            return 0
-        finally:
-            for process in (carebot, bare):
-                process.terminate()
-                process.wait(timeout=30)
-            stand_in.shutdown()
+    env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM": "+15155550100",
+           "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stand_in.server_address[1]}",
+           "TWILIO_SEND_RATE": str(args.send_rate)}
+    bare_port = _free_port()
+    uvicorn = ["-m", "uvicorn", "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+    bare_process = _start([*uvicorn, "--port", str(bare_port), "carebot.bench.webhook:bare_app"], env, bare_port)
+    try:
+        n, c = args.requests, args.concurrency
+        print(f"{n} signed webhooks per phase, {c} in flight, 127.0.0.1, one process each")
+        bare_url = f"http://127.0.0.1:{bare_port}/twilio/sms"
+        asyncio.run(_fire(bare_url, _requests("http://x", ["+15155550101"], 200), c, None))  # warm up
+        bare = asyncio.run(_fire(bare_url, _requests("http://x", ["+15155550101"], n), c, None))
+        print(_line("bare ASGI endpoint (max)", bare))
+        with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
+            _carebot("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args, env, bare)
+        if args.postgresql:
+            with postgres.throwaway_database(args.postgresql, "carebot_bench_webhook") as url:
+                _carebot("PostgreSQL", url, args, env, bare)
+        else:
+            print(f"(PostgreSQL not measured: give --postgresql URL or ${postgres.ENV})")
+        return 0
+    finally:
+        bare_process.terminate()
+        bare_process.wait(timeout=30)
+        stand_in.shutdown()

@@ -1,0 +1,110 @@
+"""What only PostgreSQL does: rows locked and skipped, and the benchmarks run there too."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from carebot.bench import round as bench_round
+from carebot.db import Database, normalize_url
+from carebot.models import OutboxMessage
+from carebot.outbox import claimable
+from tests.fakes.world import ANA, make_db, queue
+
+pytestmark = pytest.mark.postgresql
+
+
+def test_a_row_another_sender_is_claiming_is_skipped_at_once_not_waited_for(migrated_url):
+    db = make_db(migrated_url)
+    other = Database(migrated_url)
+    try:
+        row_id = queue(db, ANA, "hello")
+        with db.transaction() as first:
+            assert first.scalars(claimable(first, row_id)).first() is not None  # locked by this sender
+            seen = []
+            # Another sender, on its own connection, meanwhile: SKIP LOCKED answers at once.
+            worker = threading.Thread(target=lambda: seen.append(_claim(other, row_id)))
+            worker.start()
+            worker.join(10)
+            assert not worker.is_alive(), "the second sender waited for the lock"
+            assert seen == [None]
+        assert _claim(other, row_id) == row_id  # free again once the first transaction ends
+    finally:
+        other.dispose()
+        db.dispose()
+
+
+def _claim(db: Database, row_id: int) -> int | None:
+    with db.transaction() as session:
+        row = session.scalars(claimable(session, row_id)).first()
+        return row.id if row else None
+
+
+def test_claimable_locks_only_on_postgresql(migrated_url, tmp_path):
+    pg = Database(migrated_url)
+    lite = Database(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    try:
+        with pg.transaction() as session:
+            assert "FOR UPDATE SKIP LOCKED" in str(claimable(session, 1).compile(pg.engine))
+        with lite.transaction() as session:
+            assert "FOR UPDATE" not in str(claimable(session, 1).compile(lite.engine))
+    finally:
+        pg.dispose()
+        lite.dispose()
+
+
+def test_plain_postgresql_urls_use_psycopg_3():
+    assert normalize_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+
+
+def test_the_round_benchmark_runs_on_postgresql_next_to_sqlite(backend, capsys):
+    server = backend.server_url.render_as_string(hide_password=False)
+    assert bench_round.main(["--members", "500", "--groups", "5", "--target", "600", "--postgresql", server]) == 0
+    output = capsys.readouterr().out
+    assert "groups (SQLite)" in output and "groups (PostgreSQL)" in output
+    assert output.count("texts written:      450") == 2
+    with Database(normalize_url(server)).engine.connect() as conn:  # its throwaway database is gone
+        from sqlalchemy import text
+
+        names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'carebot_bench%'")).all()
+    assert names == []
+
+
+def test_outbox_rows_are_unique_after_two_sessions_race_to_claim(migrated_url):
+    """Two senders racing on the same rows: each row is claimed once (the conditional update and the lock)."""
+    import asyncio
+
+    from carebot.channels import SMS, Sent
+    from carebot.outbox import deliver_due
+    from tests.fakes.world import NOW
+
+    db = make_db(migrated_url)
+    try:
+        ids = [queue(db, ANA, f"text {n}") for n in range(20)]
+        sent: list[int] = []
+
+        class Recording:
+            async def send(self, address, body, row_id):
+                sent.append(row_id)
+                await asyncio.sleep(0)
+                return Sent(f"SM{row_id}")
+
+        async def race():
+            senders = [Database(migrated_url) for _ in range(2)]
+            try:
+                await asyncio.gather(*(asyncio.to_thread(lambda d=d: asyncio.run(deliver_due(d, {SMS: Recording()}, NOW)))
+                                       for d in senders))
+            finally:
+                for d in senders:
+                    d.dispose()
+
+        asyncio.run(race())
+        assert sorted(sent) == ids
+        with db.transaction() as session:
+            assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+    finally:
+        db.dispose()
