@@ -73,32 +73,42 @@ class Leadership:
                 self._conn.close()
             self._conn = None
 
+    async def try_once(self) -> bool:
+        """Take the lock if it is free, and lead; whether this process leads now."""
+        if not self.leading:
+            try:
+                got = await asyncio.to_thread(self._try)
+            except Exception as error:  # the database is away: try again later
+                log.warning("leader election: cannot reach the database (%s)", type(error).__name__)
+                await asyncio.to_thread(self._close)
+                got = False
+            if got:
+                self.leading = True
+                log.warning("this process now holds the Signal connection and the ticker")
+                await self.lead()
+        return self.leading
+
     async def run(self) -> None:
         """Poll for the lock until cancelled; lead while it is held."""
         try:
             while True:
                 if not self.leading:
-                    try:
-                        got = await asyncio.to_thread(self._try)
-                    except Exception as error:  # the database is away: try again later
-                        log.warning("leader election: cannot reach the database (%s)", type(error).__name__)
-                        await asyncio.to_thread(self._close)
-                        got = False
-                    if got:
-                        self.leading = True
-                        log.warning("this process now holds the Signal connection and the ticker")
-                        await self.lead()
+                    await self.try_once()
                 elif not await asyncio.to_thread(self._still_held):
                     self.leading = False
                     log.warning("lost the leader's database connection: stepping down")
                     await self.follow()
                 await asyncio.sleep(self.poll)
         finally:
-            if self.leading:
-                self.leading = False
-                await self.follow()
-            await asyncio.to_thread(self._close)  # closing the connection frees the lock at once
-            self._engine.dispose()
+            await self.release()
+
+    async def release(self) -> None:
+        """Stop leading and free the lock (closing its connection frees it at once); safe to repeat."""
+        if self.leading:
+            self.leading = False
+            await self.follow()
+        await asyncio.to_thread(self._close)
+        self._engine.dispose()
 
 
 class SoleLeadership:
@@ -108,12 +118,21 @@ class SoleLeadership:
         self.lead, self.follow = lead, follow
         self.leading = False
 
+    async def try_once(self) -> bool:
+        if not self.leading:
+            self.leading = True
+            await self.lead()
+        return True
+
     async def run(self) -> None:
-        self.leading = True
-        await self.lead()
+        await self.try_once()
         try:
             await asyncio.Event().wait()
         finally:
+            await self.release()
+
+    async def release(self) -> None:
+        if self.leading:
             self.leading = False
             await self.follow()
 

@@ -224,6 +224,8 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
         ))
         election = leadership(db.url, lead, follow, poll=leader_poll)
         app.state.leadership = election
+        # One try before serving, so a lone process serves already leading; then the standby's polling.
+        await election.try_once()
         elected = asyncio.create_task(election.run())
         log.info("carebot is serving (role %s)", role)
         try:
@@ -233,6 +235,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await election.release()  # in case the election's task was cancelled before it ran
             await channel.close()
 
     workers = 1 if db.url.startswith("sqlite") else 8
