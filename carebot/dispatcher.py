@@ -1,9 +1,12 @@
 """The one entry point: every inbound text and every due timeout goes through here.
 
-Each runs in one database transaction: dedupe -> identify the member -> the
-flows decide (no I/O) -> apply the effects -> write the replies to the outbox
--> keep or end the conversation -> commit. Delivery happens afterwards, from
-the outbox, so a crash never loses a reply nor half-applies a text.
+An inbound text is first stored (``store_inbound``: deduplicated on the provider's
+id, in a short transaction of its own, which is all a webhook waits for), then
+processed (``process_inbound``) in one transaction: claim it -> identify the
+member -> the flows decide (no I/O) -> apply the effects -> write the replies to
+the outbox -> keep or end the conversation -> clear the text -> commit. A due
+timeout runs the same way from ``run_due``. Delivery happens afterwards, from
+the outbox, so a crash never loses a text or a reply, nor half-applies one.
 """
 
 from __future__ import annotations
