@@ -101,7 +101,7 @@ def _how_of(session: Session, member_id: int, group_id: int, option: int, now: d
     answer = session.scalars(
         select(Answer).where(
             Answer.member_id == member_id, Answer.group_id == group_id, Answer.option == option,
-            Answer.ended_at.is_(None), or_(Answer.until.is_(None), Answer.until > now),
+            Answer.current(now),
         )
     ).first()
     return f" ({answer.how})" if answer is not None and answer.how else ""
@@ -111,8 +111,7 @@ def current_options(session: Session, member_id: int, group_id: int, now: dateti
     """The go-around options a member currently holds in a group."""
     return set(session.scalars(
         select(Answer.option).where(
-            Answer.member_id == member_id, Answer.group_id == group_id, Answer.ended_at.is_(None),
-            or_(Answer.until.is_(None), Answer.until > now),
+            Answer.member_id == member_id, Answer.group_id == group_id, Answer.current(now),
         )
     ))
 
@@ -221,8 +220,7 @@ def open_requests(session: Session, group_id: int, now: datetime) -> list[tuple[
     return [tuple(row) for row in session.execute(
         select(Answer.member_id, Answer.option).join(Member, Member.id == Answer.member_id).where(
             Answer.group_id == group_id, Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)),
-            Answer.ended_at.is_(None), or_(Answer.until.is_(None), Answer.until > now),
-            Member.opted_out.is_(False)).order_by(Answer.since))]
+            Answer.current(now), Member.opted_out.is_(False)).order_by(Answer.since))]
 
 
 def pulse_text(session: Session, group: Group, language: str, now: datetime) -> str:
@@ -230,8 +228,8 @@ def pulse_text(session: Session, group: Group, language: str, now: datetime) -> 
     rows = session.execute(
         select(Answer.member_id, Answer.option).join(Member, Member.id == Answer.member_id)
         .join(Membership, (Membership.member_id == Answer.member_id) & (Membership.group_id == group.id))
-        .where(Answer.group_id == group.id, Answer.ended_at.is_(None), Membership.status == "active",
-               or_(Answer.until.is_(None), Answer.until > now), Member.opted_out.is_(False))).all()
+        .where(Answer.group_id == group.id, Answer.current(now), Membership.status == "active",
+               Member.opted_out.is_(False))).all()
     asked = {m for m, o in rows if o in (REACH_OUT_TO_ME, WANT_COMPANY)}
     offered = {m for m, o in rows if o in SERVES}
     resting = {m for m, o in rows if o == UNAVAILABLE}
@@ -342,8 +340,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         )
     }
     answers = session.scalars(
-        select(Answer).where(Answer.group_id == group.id, Answer.ended_at.is_(None),
-                             or_(Answer.until.is_(None), Answer.until > now))
+        select(Answer).where(Answer.group_id == group.id, Answer.current(now))
     ).all()
     pairings = session.scalars(select(Pairing).where(Pairing.group_id == group.id)).all()
     served = {(p.requester_id, p.kind) for p in pairings if p.status in OPEN}
@@ -496,8 +493,7 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime) 
 def capacities(session: Session, member_id: int, group_id: int, now: datetime) -> dict[int, int]:
     """How many people a member now offers to support, by the kind of request (0 when resting)."""
     rows = session.execute(select(Answer.option, Answer.capacity).where(
-        Answer.member_id == member_id, Answer.group_id == group_id, Answer.ended_at.is_(None),
-        or_(Answer.until.is_(None), Answer.until > now))).all()
+        Answer.member_id == member_id, Answer.group_id == group_id, Answer.current(now))).all()
     if any(option == UNAVAILABLE for option, _ in rows):
         return {}
     return {SERVES[option]: capacity or 1 for option, capacity in rows if option in SERVES}
@@ -664,7 +660,7 @@ def is_private(session: Session, requester_id: int, group: Group, kind: int, now
     """Whether a request keeps the requester's number with carebot: their choice, else the group's."""
     answer = session.scalars(select(Answer).where(
         Answer.member_id == requester_id, Answer.group_id == group.id, Answer.option == kind,
-        Answer.ended_at.is_(None), or_(Answer.until.is_(None), Answer.until > now))).first()
+        Answer.current(now))).first()
     if answer is not None and answer.private is not None:
         return answer.private
     return group.private_default

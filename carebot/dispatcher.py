@@ -101,8 +101,7 @@ def current_answers(session: Session, member_id: int, now: datetime, group_id: i
     """The member's answers that have neither ended nor lapsed."""
     query = select(Answer).where(
         Answer.member_id == member_id,
-        Answer.ended_at.is_(None),
-        or_(Answer.until.is_(None), Answer.until > now),
+        Answer.current(now),
     )
     if group_id is not None:
         query = query.where(Answer.group_id == group_id)

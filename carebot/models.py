@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
+    and_,
+    or_,
     JSON,
     Boolean,
     DateTime,
@@ -204,6 +207,11 @@ class Answer(Base):
     told_waiting_at: Mapped[datetime | None]
     # A request's number stays with carebot (True), may be shared (False), or as the group says (None).
     private: Mapped[bool | None] = mapped_column(Boolean)
+
+    @classmethod
+    def current(cls, now: datetime) -> ColumnElement[bool]:
+        """The SQL condition for an answer that has neither ended nor lapsed by ``now``."""
+        return and_(cls.ended_at.is_(None), or_(cls.until.is_(None), cls.until > now))
 
 
 class Conversation(Base):
