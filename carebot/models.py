@@ -6,7 +6,7 @@ aware UTC datetimes through :class:`UTCDateTime`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +15,7 @@ from sqlalchemy import (
     or_,
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -95,6 +96,10 @@ class Group(Base):
     two_coordinators: Mapped[bool] = mapped_column(Boolean, default=False)
     # Requests keep the requester's number with carebot unless the member says "share".
     private_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Texts carebot may send for the group in one of its days (carebot.budget); None: the default.
+    daily_budget: Mapped[int | None] = mapped_column(Integer)
+    # The group's local day its coordinators were told the budget ran out: told once a day, by any process.
+    budget_told_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="group")
@@ -264,13 +269,16 @@ class OutboxMessage(Base):
     ``purpose`` decides what the sender re-checks at send time:
     ``reply`` answers the member's own text and goes at once; ``push`` is started by
     carebot and needs consent and daytime; ``final`` (the STOP and FORGET
-    confirmations) goes even though consent has just ended.
+    confirmations) goes even though consent has just ended; ``notice`` (telling
+    coordinators the group's daily budget ran out) is a push the budget never holds.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "not_before"),
         Index("ix_outbox_provider_id", "provider_id"),
+        # A group's texts sent today (carebot.budget), counted from the index alone.
+        Index("ix_outbox_group_claimed", "group_id", "claimed_at", "status"),
         # Ids travel to providers (status callbacks): SQLite must never reuse a deleted one.
         {"sqlite_autoincrement": True},
     )
@@ -284,7 +292,7 @@ class OutboxMessage(Base):
     address: Mapped[str] = mapped_column(EncryptedString())  # a number or a Signal UUID
     address_hash: Mapped[str | None] = mapped_column(String(64), index=True, default=hash_default("address"))
     body: Mapped[str] = mapped_column(Text)
-    purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final
+    purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final | notice
     # pending -> sending (claimed) -> sent | pending (retry) | failed; or cancelled.
     status: Mapped[str] = mapped_column(String(16), default="pending")
     not_before: Mapped[datetime]
