@@ -32,6 +32,8 @@ OUTBOX_BACKLOG = Gauge("carebot_outbox_backlog", "Outbox texts waiting: due now 
                        "or held for later (scheduled, e.g. the morning).", ["state"], registry=REGISTRY)
 OUTBOX_OLDEST_DUE = Gauge("carebot_outbox_oldest_due_seconds", "How long the oldest due text has waited.",
                           registry=REGISTRY)
+HELD_BY_BUDGET = Counter("carebot_held_by_budget", "Texts carebot started that were held for the group's next "
+                         "day because the group had used its daily budget (carebot.budget).", registry=REGISTRY)
 TICKS = Counter("carebot_scheduler_ticks", "Ticks run (due timeouts, lapses and rounds).", registry=REGISTRY)
 SCHEDULER_LAG = Gauge("carebot_scheduler_lag_seconds", "At the last tick, how late the oldest due item was.",
                       registry=REGISTRY)
@@ -58,6 +60,10 @@ def out(channel: str, status: str) -> None:
 
 def send_error(channel: str, code: str | None) -> None:
     SEND_ERRORS.labels(channel, error_code(code)).inc()
+
+
+def held_by_budget() -> None:
+    HELD_BY_BUDGET.inc()
 
 
 def ticked(lag_seconds: float) -> None:

@@ -34,6 +34,7 @@ LONG = {
     "n": 14,
     "names": ", ".join(["N" * MAX_MEMBER_NAME] * 3),
     "count": 25000,
+    "budget": 500000,  # 20 texts a day for each of 25,000 members (carebot.budget)
     "start": 8,
     "end": 21,
     "when": "Sep 30 18:30",
