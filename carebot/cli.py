@@ -126,6 +126,20 @@ def _daytime(value: str | None) -> tuple[int, int] | None:
     return starts, ends
 
 
+def _budget(value: str) -> int | None:
+    if value.strip().lower() == "default":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter("write a number of texts a day, e.g. 2000, or default") from None
+
+
+# The default's figures are carebot.budget's PER_MEMBER and FLOOR (tests/test_budget.py keeps them equal).
+BUDGET_HELP = ("Texts carebot may send the group a day; past it, its own texts wait for the group's next day "
+               "and coordinators are told (default: 20 a day for each active member, at least 500)")
+
+
 @main.group()
 def group() -> None:
     """The groups this deployment serves."""
@@ -142,7 +156,9 @@ def group() -> None:
 @click.option("--two-coordinators", is_flag=True, help="Removals and role changes need a second coordinator's YES.")
 @click.option("--private", "private_default", is_flag=True,
               help="Requests keep the member's number private (they talk through carebot) unless they say share.")
-def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default) -> None:
+@click.option("--budget", type=click.IntRange(min=1), default=None, help=BUDGET_HELP + ".")
+def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
+              budget) -> None:
     """Create a group; then `carebot roster import` invites its people."""
     from carebot import clock
     from carebot.groups import GroupError, add_group
@@ -153,7 +169,7 @@ def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_
             created = add_group(session, keyword=keyword, name=name, timezone=timezone, language=language,
                                 round_schedule=schedule, crisis_resources=crisis.replace("\\n", "\n"),
                                 two_coordinators=two_coordinators, private_default=private_default,
-                                daytime=_daytime(daytime), now=clock.now())
+                                daytime=_daytime(daytime), daily_budget=budget, now=clock.now())
             click.echo(f"Created {created.keyword}: {created.name} ({created.timezone}).")
     except GroupError as error:
         raise click.ClickException(str(error)) from None
@@ -176,7 +192,8 @@ def group_list() -> None:
             click.echo(f"{g.keyword:<16} {g.name} | {g.timezone} | {g.language} | rounds \"{g.round_schedule}\" | "
                        f"daytime {g.quiet_end}-{g.quiet_start} | {counts.get(g.id, 0)} members"
                        + (" | second coordinator needed" if g.two_coordinators else "")
-                       + (" | private by default" if g.private_default else ""))
+                       + (" | private by default" if g.private_default else "")
+                       + (f" | {g.daily_budget} texts a day" if g.daily_budget is not None else ""))
 
 
 @group.command("edit")
@@ -189,7 +206,9 @@ def group_list() -> None:
 @click.option("--crisis")
 @click.option("--two-coordinators/--one-coordinator", default=None)
 @click.option("--private/--shared", "private_default", default=None)
-def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default) -> None:
+@click.option("--budget", help=BUDGET_HELP + "; `default` goes back to the default.")
+def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
+               budget) -> None:
     """Change a group's settings; what you leave out stays as it is."""
     from carebot.groups import GroupError, edit_group
 
@@ -197,9 +216,12 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
                "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
                "private_default": private_default,
                "crisis_resources": crisis.replace("\\n", "\n") if crisis is not None else None}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if budget is not None:
+        changes["daily_budget"] = _budget(budget)  # None, for "default", is a change too
     try:
         with _database().transaction() as session:
-            edited = edit_group(session, keyword, **{k: v for k, v in changes.items() if v is not None})
+            edited = edit_group(session, keyword, **changes)
             click.echo(f"Updated {edited.keyword}.")
     except GroupError as error:
         raise click.ClickException(str(error)) from None

@@ -42,6 +42,12 @@ def check_schedule(schedule: str, timezone: str) -> None:
         raise GroupError(f"the round schedule {schedule!r} is not a crontab ({error})") from None
 
 
+def check_budget(budget: int | None) -> None:
+    """Raise GroupError unless ``budget`` is a number of texts a day (None: the default)."""
+    if budget is not None and budget < 1:
+        raise GroupError("a daily budget is a number of texts, at least 1")
+
+
 def _check(name: str, timezone: str, language: str, schedule: str, daytime: tuple[int, int]) -> None:
     if not name or len(name) > MAX_GROUP_NAME:
         raise GroupError(f"a group name is 1-{MAX_GROUP_NAME} characters")
@@ -69,6 +75,7 @@ def add_group(
     two_coordinators: bool = False,
     private_default: bool = False,
     daytime: tuple[int, int] = (9, 20),
+    daily_budget: int | None = None,
     now: datetime,
 ) -> Group:
     """Create a group after checking every setting."""
@@ -82,11 +89,12 @@ def add_group(
     name = name.strip()
     schedule = round_schedule or DEFAULT_SCHEDULE
     _check(name, timezone, language, schedule, daytime)
+    check_budget(daily_budget)
     group = Group(
         keyword=keyword, name=name, timezone=timezone, language=language,
         round_schedule=schedule, crisis_resources=crisis_resources, created_at=now,
         quiet_end=daytime[0], quiet_start=daytime[1], two_coordinators=two_coordinators,
-        private_default=private_default,
+        private_default=private_default, daily_budget=daily_budget,
     )
     session.add(group)
     session.flush()
@@ -95,7 +103,8 @@ def add_group(
 
 def edit_group(session: Session, keyword: str, **changes) -> Group:
     """Change a group's settings (name, timezone, language, round_schedule, daytime,
-    crisis_resources, two_coordinators, private_default), checking them as ``add_group`` does."""
+    crisis_resources, two_coordinators, private_default, daily_budget: None for the default),
+    checking them as ``add_group`` does."""
     group = session.scalars(select(Group).where(Group.keyword == keyword.strip().upper())).first()
     if group is None:
         raise GroupError(f"no group with the keyword {keyword.upper()}")
@@ -105,6 +114,7 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
     schedule = changes.get("round_schedule", group.round_schedule)
     daytime = changes.get("daytime", (group.quiet_end, group.quiet_start))
     _check(name, timezone, language, schedule, daytime)
+    check_budget(changes.get("daily_budget"))
     if (schedule, timezone) != (group.round_schedule, group.timezone):
         group.next_round_at = None  # the ticker works out the next round on the new schedule
     group.name, group.timezone, group.language, group.round_schedule = name, timezone, language, schedule
@@ -115,6 +125,8 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
         group.two_coordinators = bool(changes["two_coordinators"])
     if "private_default" in changes:
         group.private_default = bool(changes["private_default"])
+    if "daily_budget" in changes:
+        group.daily_budget = changes["daily_budget"]
     return group
 
 
