@@ -1,7 +1,9 @@
 """A daily budget of texts per group, so a runaway of carebot's own texts stops and coordinators hear of it.
 
 A group's day runs from midnight to midnight in its timezone. The texts it
-used are its outbox rows claimed for sending that day (sent, or in flight).
+used are its outbox rows claimed for sending that day: sent, in flight, or
+tried and refused by the provider (a runaway against a refusing provider is
+still a runaway), each row once however often it was tried.
 Once they reach the budget, carebot's own texts to the group (``push``:
 rounds, check-ins, relays, announcements) wait for the group's next day, and
 quiet hours still apply then. Replies to what a member just texted, and the
@@ -33,7 +35,6 @@ PER_MEMBER = 20
 FLOOR = 500
 # The purpose of the coordinators' "budget reached" texts: a push in every way but the budget it reports.
 NOTICE = "notice"
-_USED = ("sending", "sent")
 
 
 def day_bounds(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:
@@ -46,10 +47,10 @@ def day_bounds(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:
 
 
 def used_since(session: Session, group_id: int, since: datetime) -> int:
-    """How many of the group's texts were claimed for sending since ``since`` (sent or in flight)."""
+    """How many of the group's texts were claimed for sending since ``since``."""
+    # A range of one index (ix_outbox_group_claimed), read without touching the table.
     return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.group_id == group_id, OutboxMessage.claimed_at >= since,
-        OutboxMessage.status.in_(_USED)))
+        OutboxMessage.group_id == group_id, OutboxMessage.claimed_at >= since))
 
 
 def _active_members(session: Session, group_id: int, at_most: int | None = None) -> int:
@@ -114,5 +115,5 @@ def _tell_once(session: Session, group: Group, today: date, now: datetime) -> No
         notice = push(session, coordinator, text, now, group.id)
         if notice is not None:
             notice.purpose = NOTICE
-    log.warning("group %s used its daily budget of %d texts; its own texts wait for tomorrow (%d coordinators told)",
+    log.warning("group %s used its daily budget of %d texts; its own texts wait for tomorrow; coordinators told: %d",
                 group.id, budget, len(coordinators))

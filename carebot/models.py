@@ -277,8 +277,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "not_before"),
         Index("ix_outbox_provider_id", "provider_id"),
-        # A group's texts sent today (carebot.budget), counted from the index alone.
-        Index("ix_outbox_group_claimed", "group_id", "claimed_at", "status"),
+        # A group's texts claimed today (carebot.budget), counted from the index alone.
+        Index("ix_outbox_group_claimed", "group_id", "claimed_at"),
         # Ids travel to providers (status callbacks): SQLite must never reuse a deleted one.
         {"sqlite_autoincrement": True},
     )

@@ -21,7 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('budget_told_on', sa.Date(), nullable=True))
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_group_claimed', ['group_id', 'claimed_at', 'status'], unique=False)
+        batch_op.create_index('ix_outbox_group_claimed', ['group_id', 'claimed_at'], unique=False)
 
 
 def downgrade() -> None:
