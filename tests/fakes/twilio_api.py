@@ -44,6 +44,7 @@ MESSAGES = {
 
 DROP_BEFORE = "drop-before"  # hang up without taking the text
 DROP_AFTER = "drop-after"  # take the text, then hang up before answering
+HOLD = "hold"  # take the text, then keep the request waiting, unanswered, until released
 
 
 def error_body(status: int, code: int, message: str | None = None) -> dict:
@@ -75,6 +76,11 @@ class FakeTwilio:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._outage: tuple = ()  # outcomes for every create, in turn, while Twilio is failing
+        self._turn = 0
+        self._hold_after: int | None = None
+        self._released = threading.Event()
+        self.held = 0  # requests taken and left unanswered by ``hold``
 
     # --- test controls -----------------------------------------------------
 
@@ -82,6 +88,25 @@ class FakeTwilio:
         """The next answers for texts to ``to``: (status, code) errors, DROP_BEFORE or DROP_AFTER."""
         with self._lock:
             self.scripts.setdefault(to, []).extend(outcomes)
+
+    def outage(self, *outcomes) -> None:
+        """Answer every create with ``outcomes`` in turn ((status, code), DROP_BEFORE or DROP_AFTER)
+        until called again with none: Twilio failing for everyone. A number's own script still comes first."""
+        with self._lock:
+            self._outage, self._turn = tuple(outcomes), 0
+
+    def hold(self, after: int) -> None:
+        """Take every text after the first ``after`` but answer none of them until ``release()``:
+        a provider gone silent mid-send, the texts already on their way."""
+        with self._lock:
+            self._hold_after = after
+            self._released.clear()
+
+    def release(self) -> None:
+        """Stop holding; requests still held are hung up on, never answered."""
+        with self._lock:
+            self._hold_after = None
+            self._released.set()
 
     def sent_to(self, to: str) -> list[dict]:
         with self._lock:
@@ -104,6 +129,7 @@ class FakeTwilio:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -124,6 +150,9 @@ class FakeTwilio:
             self.requests.append(one)
             script = self.scripts.get(one["To"])
             outcome = script.pop(0) if script else None
+            if outcome is None and self._outage:
+                outcome = self._outage[self._turn % len(self._outage)]
+                self._turn += 1
         if outcome == DROP_BEFORE:
             return DROP_BEFORE
         if isinstance(outcome, tuple):
@@ -155,6 +184,9 @@ class FakeTwilio:
         }
         with self._lock:
             self.messages.append(message)
+            if self._hold_after is not None and len(self.messages) > self._hold_after:
+                self.held += 1
+                return HOLD
         return DROP_AFTER if outcome == DROP_AFTER else message
 
     def list(self, query: dict[str, list[str]]) -> dict:
@@ -228,7 +260,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _hang_up(self) -> None:
         self.close_connection = True
-        self.wfile.flush()
+        try:
+            self.wfile.flush()
+        except OSError:  # the client went away first (a killed process)
+            pass
 
     def _route(self, method: str) -> None:
         parts = urlsplit(self.path)
@@ -241,6 +276,9 @@ class _Handler(BaseHTTPRequestHandler):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
                 answer = self.state.create(form)
+                if answer == HOLD:
+                    self.state._released.wait()
+                    return self._hang_up()
                 if answer in (DROP_BEFORE, DROP_AFTER):
                     return self._hang_up()
                 return self._answer(int(CONTRACT["create"]["response_status"]), answer)

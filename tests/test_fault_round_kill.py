@@ -1,0 +1,161 @@
+"""``carebot serve`` killed with SIGKILL in the middle of a go-around round for 1,000 members.
+
+A real ``carebot serve`` process runs the round (its ticker finds it due at
+start-up) and sends it to the local fake of Twilio. The fake takes the first
+texts normally, then goes silent: it takes every later text but answers none
+(``FakeTwilio.hold``), so when the process is killed (signal 9, no cleanup)
+some texts are answered and recorded, some are at Twilio without carebot
+knowing it (rows left in ``sending``), and the rest were never tried. A second
+``carebot serve`` then starts on the same database: it must not run the round
+again, must send every text that was never tried, and must leave the rows in
+``sending`` alone, because they may still be in flight.
+
+Those rows are settled only once they are ``outbox.STUCK_AFTER`` (5 minutes)
+old, by asking Twilio (``recover_sending`` with the channel's ``find_sent``).
+A test cannot wait 5 minutes, and the clock is read in one place only
+(carebot/clock.py), which has no test hook and should not get one: a setting
+that moves a production clock is a hazard for little gain. So that last step
+runs in this process, as the restarted server's sender would 5 minutes later:
+the same ``recover_sending`` then ``deliver_due`` that ``serve.run_sender``
+runs each pass, with ``now`` moved past ``STUCK_AFTER``, against the same
+database and the same fake (as tests/test_sender_crash.py does).
+
+What must hold at the end: every member has received that round's question
+exactly once at Twilio, each row names the text Twilio took, and the round
+was written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from carebot import clock
+from carebot.channels import SMS
+from carebot.db import Database
+from carebot.models import Group, Member, Membership, OutboxMessage
+from carebot.outbox import PUSH, STUCK_AFTER, deliver_due, recover_sending
+from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.world import channel_for
+from tests.test_scale_postgres import GOOD, PUBLIC, Process, wait_for
+
+MEMBERS = 1000
+PHONES = [f"+1515{7000000 + n:07d}" for n in range(MEMBERS)]
+ANSWERED_BEFORE_SILENCE = 300
+
+
+def build(db: Database) -> int:
+    """One group whose round is due, with 1,000 consenting members; its id."""
+    now = clock.now()
+    with db.transaction() as session:
+        # Daytime all day (0-24), so the round goes whatever hour the test runs at.
+        group = Group(keyword="DMMA", name="Des Moines Mutual Aid", timezone="UTC",
+                      round_schedule="0 10 * * mon", next_round_at=now - timedelta(minutes=1),
+                      quiet_end=0, quiet_start=24, created_at=now - timedelta(days=30))
+        session.add(group)
+        session.flush()
+        session.execute(insert(Member), [{"phone": phone, "name": f"M{n}", "language": "en", "channel": SMS,
+                                          "created_at": now - timedelta(days=30)}
+                                         for n, phone in enumerate(PHONES)])
+        ids = session.scalars(select(Member.id).order_by(Member.id)).all()
+        session.execute(insert(Membership), [{"group_id": group.id, "member_id": member_id, "role": "member",
+                                              "status": "active", "consented_at": now - timedelta(days=30),
+                                              "created_at": now - timedelta(days=30)} for member_id in ids])
+        return group.id
+
+
+def statuses(db: Database) -> Counter:
+    with db.transaction() as session:
+        return Counter(dict(session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()))
+
+
+def stuck(db: Database) -> dict[int, str]:
+    """The rows in ``sending``, with their addresses."""
+    with db.transaction() as session:
+        return dict(session.execute(select(OutboxMessage.id, OutboxMessage.address)
+                                    .where(OutboxMessage.status == "sending")).all())
+
+
+def test_a_round_killed_mid_send_reaches_every_member_exactly_once(migrated_url, tmp_path: Path):
+    db = Database(migrated_url)
+    started: list[Process] = []
+    try:
+        group_id = build(db)
+        with FakeTwilio(account_sid=GOOD["TWILIO_ACCOUNT_SID"], auth_token=GOOD["TWILIO_AUTH_TOKEN"]) as fake:
+            env = {"TWILIO_API_BASE_URL": fake.base_url, "TWILIO_SEND_RATE": "1000"}
+            fake.hold(after=ANSWERED_BEFORE_SILENCE)
+
+            first = Process("all", migrated_url, tmp_path, **env)
+            started.append(first)
+            wait_for(lambda: fake.held >= 1, "the round to be half sent")
+            first.proc.send_signal(signal.SIGKILL)
+            assert first.proc.wait(10) == -signal.SIGKILL
+
+            at_kill = statuses(db)
+            in_flight = stuck(db)
+            assert sum(at_kill.values()) == MEMBERS  # the round was written whole, in one transaction
+            assert at_kill["pending"] > 0 and in_flight, at_kill  # killed mid-send: some untried, some in flight
+            assert ANSWERED_BEFORE_SILENCE < len(fake.messages) < MEMBERS
+            # Claimed rows Twilio has (its answer held back), and perhaps claimed rows whose request never left.
+            at_twilio = {message["to"] for message in fake.messages}
+            never_asked = [row_id for row_id, address in in_flight.items() if address not in at_twilio]
+            assert len(never_asked) < len(in_flight)
+            fake.release()
+
+            second = Process("all", migrated_url, tmp_path, **env)
+            started.append(second)
+            wait_for(lambda: second.metric("carebot_scheduler_ticks_total") >= 1, "the restarted ticker to tick")
+            wait_for(lambda: statuses(db)["sent"] == MEMBERS - len(in_flight), "the untried texts to be sent", 90)
+            second.stop()
+            assert second.proc.returncode in (0, -signal.SIGTERM), second.output()
+
+            # Still in flight as far as carebot can tell: left alone, not sent a second time.
+            assert stuck(db) == in_flight
+            assert statuses(db) == Counter({"sent": MEMBERS - len(in_flight), "sending": len(in_flight)})
+            with db.transaction() as session:
+                assert session.scalar(select(func.count()).select_from(OutboxMessage)) == MEMBERS  # the round ran once
+                assert session.get(Group, group_id).next_round_at > clock.now()
+
+            later = clock.now() + STUCK_AFTER + timedelta(seconds=1)
+
+            async def five_minutes_later():
+                channel = channel_for(fake, account_sid=GOOD["TWILIO_ACCOUNT_SID"],
+                                      auth_token=GOOD["TWILIO_AUTH_TOKEN"], public_url=PUBLIC)
+                try:
+                    settled = await recover_sending(db, {SMS: channel}, later)
+                    sent = await deliver_due(db, {SMS: channel}, later)
+                finally:
+                    await channel.close()
+                return settled, sent
+
+            settled, sent_again = asyncio.run(five_minutes_later())
+            assert settled == len(in_flight)
+            assert sent_again == len(never_asked)  # only the texts Twilio never had are sent again
+
+            received = Counter(message["to"] for message in fake.messages)
+            assert set(received) == set(PHONES)
+            assert set(received.values()) == {1}, "a member got the round twice"
+            assert len({message["body"] for message in fake.messages}) == 1  # that round's question
+            with db.transaction() as session:
+                rows = session.execute(select(OutboxMessage.address, OutboxMessage.status,
+                                              OutboxMessage.provider_id, OutboxMessage.purpose)).all()
+            sid_to = {message["sid"]: message["to"] for message in fake.messages}
+            assert len(rows) == MEMBERS
+            for address, status, provider_id, purpose in rows:
+                assert (status, purpose) == ("sent", PUSH)
+                assert sid_to[provider_id] == address  # each row names the text Twilio took for it
+    finally:
+        for process in started:
+            process.stop()
+        db.dispose()
+    for process in started:  # never a phone number or a text in any log, and no crash but the kill
+        log = process.output()
+        assert "+1515" not in log
+        assert "Traceback" not in log, log
