@@ -26,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, or_, select, update
@@ -41,6 +42,10 @@ from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessag
 from carebot.quiet import DAY_ENDS, DAY_STARTS, next_daytime
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Awaits one database step, a function and its arguments: run ``inline``, or on a database worker thread.
+InDb = Callable[..., Awaitable]
 
 REPLY, PUSH, FINAL = "reply", "push", "final"
 SENT_BODY = ""  # what a delivered text's body becomes
@@ -197,6 +202,11 @@ class Pacer:
             await self._sleep(slot - now)
 
 
+async def inline(function: Callable[..., T], *args) -> T:
+    """Run ``function`` on the caller's own thread: for tests and one-off passes."""
+    return function(*args)
+
+
 async def deliver_due(
     db: Database,
     channels: Mapping[str, Channel],
@@ -206,25 +216,22 @@ async def deliver_due(
     limit: int = 500,
     concurrency: int = 1,
     only: Collection[str] | None = None,
+    in_db: InDb = inline,
 ) -> int:
     """Send every due outbox row; returns how many the providers accepted.
 
     A channel with a ``pacer`` attribute (a :class:`Pacer`) is paced by it.
     With ``concurrency`` above 1, texts to different addresses go in parallel;
     texts to one address always go one after another, in order. ``only``
-    limits the pass to rows on those channels (None: every row).
+    limits the pass to rows on those channels (None: every row). ``in_db``
+    runs each database step: ``carebot serve`` passes its database worker, so
+    the event loop never waits on a database lock while webhooks come in.
     """
-    query = (select(OutboxMessage.id, OutboxMessage.address)
-             .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
-             .order_by(OutboxMessage.id).limit(limit))
-    if only is not None:
-        query = query.where(OutboxMessage.channel.in_(list(only)))
-    with db.transaction() as session:
-        due = session.execute(query).all()
+    due = await in_db(_due_rows, db, now, limit, only)
     if concurrency <= 1:
         sent = 0
         for row_id, _ in due:
-            sent += await _deliver_one(db, channels, row_id, now, default_tz)
+            sent += await _deliver_one(db, channels, row_id, now, default_tz, in_db)
         return sent
     lanes: dict[str, list[int]] = {}
     for row_id, address in due:
@@ -233,9 +240,19 @@ async def deliver_due(
 
     async def lane(ids: list[int]) -> int:
         async with gate:
-            return sum([await _deliver_one(db, channels, row_id, now, default_tz) for row_id in ids])
+            return sum([await _deliver_one(db, channels, row_id, now, default_tz, in_db) for row_id in ids])
 
     return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
+
+
+def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | None) -> list[tuple[int, str]]:
+    query = (select(OutboxMessage.id, OutboxMessage.address)
+             .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+             .order_by(OutboxMessage.id).limit(limit))
+    if only is not None:
+        query = query.where(OutboxMessage.channel.in_(list(only)))
+    with db.transaction() as session:
+        return [tuple(row) for row in session.execute(query).all()]
 
 
 def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Channel], now: datetime, default_tz: str) -> bool:
@@ -312,21 +329,42 @@ def tell_coordinators(session: Session, member: Member, key: str, now: datetime)
             push(session, coordinator, render(key, language, name=name), now, group_id)
 
 
-async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> int:
-    with db.transaction() as session:
-        row = session.get(OutboxMessage, row_id)
-        if not _ready(session, row, channels, now, default_tz):
-            return 0
-        channel = channels[row.channel]
-    pacer = getattr(channel, "pacer", None)
+async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
+                       default_tz: str, in_db: InDb) -> int:
+    channel_name = await in_db(_check, db, channels, row_id, now, default_tz)
+    if channel_name is None:
+        return 0
+    pacer = getattr(channels[channel_name], "pacer", None)
     if pacer is not None:
         await pacer.wait()
+    claimed = await in_db(_claim, db, channels, row_id, now, default_tz)
+    if claimed is None:
+        return 0
+    channel_name, address, body = claimed
+    try:
+        result = await channels[channel_name].send(address, body, row_id)
+    except SendError as error:
+        await in_db(_record_failure, db, row_id, error, now, channels)
+        return 0
+    await in_db(_record_sent, db, row_id, result, now)
+    return 1
+
+
+def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> str | None:
+    """The channel ``row_id`` goes by when it may go now, else None (and why not is recorded)."""
     with db.transaction() as session:
-        # Checked again after the wait: a STOP may have come in, or the channel paused, meanwhile.
+        row = session.get(OutboxMessage, row_id)
+        return row.channel if _ready(session, row, channels, now, default_tz) else None
+
+
+def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
+           default_tz: str) -> tuple[str, str, str] | None:
+    """Mark ``row_id`` as being sent; its channel, address and body, or None when it may not go."""
+    with db.transaction() as session:
+        # Checked again after the pacer's wait: a STOP may have come in, or the channel paused, meanwhile.
         row = session.scalars(claimable(session, row_id)).first()
         if not _ready(session, row, channels, now, default_tz):
-            return 0
-        channel = channels[row.channel]
+            return None
         # A conditional update, so two senders can never both claim the row (on SQLite,
         # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
         claimed = session.execute(
@@ -335,16 +373,7 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
             .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
-        if not claimed:
-            return 0
-        address, body = row.address, row.body
-    try:
-        result = await channel.send(address, body, row_id)
-    except SendError as error:
-        _record_failure(db, row_id, error, now, channels)
-        return 0
-    _record_sent(db, row_id, result, now)
-    return 1
+        return (row.channel, row.address, row.body) if claimed else None
 
 
 def claimable(session: Session, row_id: int) -> Select:
@@ -416,50 +445,64 @@ async def recover_sending(
     now: datetime,
     *,
     stuck_after: timedelta = STUCK_AFTER,
+    in_db: InDb = inline,
 ) -> int:
     """Settle rows a crash or a timeout left in ``sending``; returns how many.
 
     Each becomes ``sent`` when the provider has it (asked through the channel's
     ``find_sent``), else ``pending`` again (or ``failed`` after ``MAX_ATTEMPTS``).
     A row the provider cannot be asked about right now stays for the next call.
+    ``in_db`` runs each database step, as in :func:`deliver_due`.
     """
-    with db.transaction() as session:
-        stuck = session.execute(
-            select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address,
-                   OutboxMessage.body, OutboxMessage.claimed_at)
-            .where(OutboxMessage.status == "sending",
-                   or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= now - stuck_after))
-            .order_by(OutboxMessage.id)
-        ).all()
     settled = 0
-    for row_id, channel_name, address, body, claimed_at in stuck:
+    for row_id, channel_name, address, body, claimed_at in await in_db(_stuck_rows, db, now - stuck_after):
         finder = getattr(channels.get(channel_name), "find_sent", None)
         provider_id = None
         if finder is not None:
-            with db.transaction() as session:
-                # Texts already matched to a row are not this row's, however alike.
-                known = set(session.scalars(select(OutboxMessage.provider_id).where(
-                    OutboxMessage.address_hash == lookup_hash(address), OutboxMessage.provider_id.is_not(None))))
+            known = await in_db(_known_provider_ids, db, address)
             try:
                 provider_id = await finder(address, body, (claimed_at or now) - LOOKUP_MARGIN, known)
             except Exception as error:  # the provider is unreachable: ask again next time
                 log.warning("outbox row %s: cannot ask the provider yet (%s)", row_id, type(error).__name__)
                 continue
-        with db.transaction() as session:
-            # Locked (PostgreSQL), so a status callback or another sender settling it meanwhile is seen.
-            row = session.get(OutboxMessage, row_id, with_for_update=True)
-            if row is None or row.status != "sending":
-                continue  # a status callback settled it meanwhile
-            if provider_id is not None:
-                row.status, row.provider_id, row.sent_at = "sent", provider_id, claimed_at or now
-                row.body = SENT_BODY
-            elif row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-            else:
-                row.status, row.not_before = "pending", now
-            log.info("outbox row %s recovered as %s", row_id, row.status)
-            settled += 1
+        settled += await in_db(_settle, db, row_id, provider_id, now)
     return settled
+
+
+def _stuck_rows(db: Database, claimed_before: datetime) -> list[tuple]:
+    with db.transaction() as session:
+        return [tuple(row) for row in session.execute(
+            select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address,
+                   OutboxMessage.body, OutboxMessage.claimed_at)
+            .where(OutboxMessage.status == "sending",
+                   or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= claimed_before))
+            .order_by(OutboxMessage.id)
+        ).all()]
+
+
+def _known_provider_ids(db: Database, address: str) -> set[str]:
+    """Texts to ``address`` already matched to a row: not another row's, however alike."""
+    with db.transaction() as session:
+        return set(session.scalars(select(OutboxMessage.provider_id).where(
+            OutboxMessage.address_hash == lookup_hash(address), OutboxMessage.provider_id.is_not(None))))
+
+
+def _settle(db: Database, row_id: int, provider_id: str | None, now: datetime) -> int:
+    """A stuck row becomes sent (the provider has it), pending again, or failed; 1 when settled here."""
+    with db.transaction() as session:
+        # Locked (PostgreSQL), so a status callback or another sender settling it meanwhile is seen.
+        row = session.get(OutboxMessage, row_id, with_for_update=True)
+        if row is None or row.status != "sending":
+            return 0  # a status callback settled it meanwhile
+        if provider_id is not None:
+            row.status, row.provider_id, row.sent_at = "sent", provider_id, row.claimed_at or now
+            row.body = SENT_BODY
+        elif row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.status, row.not_before = "pending", now
+        log.info("outbox row %s recovered as %s", row_id, row.status)
+        return 1
 
 
 # Provider states in the order a text moves through them; a report never moves a row back.

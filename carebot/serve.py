@@ -35,7 +35,7 @@ from carebot.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.db import Database, check_schema
 from carebot.dispatcher import Dispatcher
 from carebot.leader import POLL_SECONDS, leadership
-from carebot.outbox import deliver_due, recover_sending
+from carebot.outbox import InDb, deliver_due, inline, recover_sending
 from carebot.scheduler import TICK_SECONDS
 from carebot.web import create_app
 
@@ -73,6 +73,7 @@ async def run_sender(
     now: Callable[[], datetime] = clock.now,
     idle: float = IDLE_SECONDS,
     only: Callable[[], Collection[str] | None] = lambda: None,
+    in_db: InDb = inline,
 ) -> None:
     """Deliver the outbox until cancelled: at once when woken, else every ``idle`` seconds.
 
@@ -81,14 +82,15 @@ async def run_sender(
     shorter than ``outbox.STUCK_AFTER``. ``only()`` names the channels whose
     texts this process sends (None: all): a worker that is not the leader
     leaves Signal's texts to the one that holds the Signal connection.
+    ``in_db`` runs the database steps (serve: on the webhooks' database worker).
     """
     limit = max(10, int(rate * 60))
     concurrency = min(32, max(1, math.ceil(rate)))
     while True:
         try:
-            await recover_sending(db, channels, now())
+            await recover_sending(db, channels, now(), in_db=in_db)
             await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit, concurrency=concurrency,
-                              only=only())
+                              only=only(), in_db=in_db)
         except Exception:  # one bad pass must not stop the next one
             log.exception("sender pass failed")
         with contextlib.suppress(TimeoutError):
@@ -127,18 +129,20 @@ async def run_inbound(
             await asyncio.wait_for(wake.wait(), idle)
 
 
-def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], datetime]) -> AsyncIOScheduler:
+def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], datetime],
+               in_db: InDb = inline) -> AsyncIOScheduler:
     """The ticker: due timeouts and lapses every minute, then the sender is woken.
 
     Unlike ``scheduler.start_ticker`` it leaves delivery to ``run_sender``, so
-    that only one coroutine sends.
+    that only one coroutine sends. ``in_db`` runs the database work (serve: on
+    the webhooks' database worker, so a round never holds up the event loop).
     """
 
     async def beat() -> None:  # a coroutine, so it runs on the loop that owns ``wake``
         try:
             moment = now()
-            due = dispatcher.next_due()
-            dispatcher.run_due(moment)
+            due = await in_db(dispatcher.next_due)
+            await in_db(dispatcher.run_due, moment)
             metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
         except Exception:
             log.exception("tick failed")
@@ -195,7 +199,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
                                        on_inbound=signal_inbound, now=now)
                 await signal.start()
                 channels[SIGNAL] = app.state.signal = held["signal"] = signal
-            held["beat"] = start_beat(dispatcher, wake, now)
+            held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)
             wake.set()
 
         async def follow() -> None:
@@ -215,7 +219,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
 
         sender = asyncio.create_task(run_sender(
             db, channels, wake, rate=settings.twilio_send_rate,
-            default_tz=settings.carebot_default_timezone, now=now, only=sends,
+            default_tz=settings.carebot_default_timezone, now=now, only=sends, in_db=app.state.in_worker,
         ))
         writer = app.state.inbound_writer
         handler = asyncio.create_task(run_inbound(
