@@ -275,7 +275,12 @@ def main(argv: list[str]) -> int:
 
     stand_in = _QuietServer(("127.0.0.1", 0), _TwilioStandIn)
     threading.Thread(target=stand_in.serve_forever, daemon=True).start()
-    env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM": "+15155550100",
+    from carebot import crypto
+
+    # A throwaway database, so a throwaway key unless one is configured; the served process gets the same one.
+    secret = crypto.configured_secret() or crypto.new_secret()
+    crypto.configure(secret)
+    env = {**os.environ, "CAREBOT_SECRET_KEY": secret, "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM": "+15155550100",
            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stand_in.server_address[1]}",
            "TWILIO_SEND_RATE": str(args.send_rate)}
     bare_port = _free_port()
