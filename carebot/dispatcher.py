@@ -16,7 +16,7 @@ import logging
 import traceback
 from datetime import datetime
 
-from sqlalchemy import Insert, bindparam, delete, or_, select, update
+from sqlalchemy import Insert, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,16 +76,30 @@ MAX_INBOUND_ATTEMPTS = 5  # failures before a stored text is given up, so one ba
 def _queue_insert(dialect: str) -> Insert:
     """The inbound queue's insert, built once: building it costs more than running it."""
     # ON CONFLICT DO NOTHING (SQLite and PostgreSQL): a duplicate needs no
-    # savepoint, so many texts can share one transaction; a concurrent insert
-    # of the same key waits for the other to commit, then does nothing.
+    # savepoint, so many texts can share one statement; a concurrent insert of
+    # the same key waits for the other to commit, then does nothing. RETURNING
+    # names each added row by its key, since duplicates return nothing.
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
-    columns = ("channel", "provider_id", "received_at", "sender", "sender_uuid", "sender_hash", "body")
     return (
         insert(InboundMessage)
-        .values({name: bindparam(name) for name in columns})
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(InboundMessage.id)
+        .returning(InboundMessage.channel, InboundMessage.provider_id, InboundMessage.id)
     )
+
+
+def _queue_row(message: Inbound) -> dict:
+    """The inbound queue's row for ``message``: the sender is encrypted by the column type."""
+    sender = (message.sender or None) and message.sender[:64]
+    sender_uuid = message.sender_uuid and message.sender_uuid[:64]
+    return {
+        "channel": message.channel,
+        "provider_id": message.provider_id[:64],
+        "received_at": message.received_at,
+        "sender": sender,
+        "sender_uuid": sender_uuid,
+        "sender_hash": crypto.sender_hash(sender, sender_uuid),
+        "body": message.text,
+    }
 
 
 def group_infos(session: Session) -> dict[str, GroupInfo]:
@@ -197,9 +211,19 @@ class Dispatcher:
         return self.store_inbounds([message])[0]
 
     def store_inbounds(self, messages: list[Inbound]) -> list[int | None]:
-        """Queue several inbound texts in one transaction (one commit); each one's row id or None."""
-        with self.db.transaction() as session:
-            ids = [self._first_time(session, message) for message in messages]
+        """Queue several inbound texts in one statement and one commit; each one's row id or None.
+
+        The webhooks' hot path, so a plain connection rather than an ORM
+        session, and one multi-row insert that returns the rows it added: a
+        text whose key is stored already (or repeated in the batch) adds none.
+        """
+        rows = [_queue_row(message) for message in messages]
+        with self.db.engine.begin() as conn:
+            added = {(channel, key): row_id for channel, key, row_id
+                     in conn.execute(_queue_insert(conn.dialect.name), rows)}
+        ids: list[int | None] = []
+        for row in rows:  # a key repeated within the batch: its first text is the one stored
+            ids.append(added.pop((row["channel"], row["provider_id"]), None))
         for message, row_id in zip(messages, ids):
             if row_id is None:
                 log.info("duplicate inbound ignored (channel %s)", message.channel)
@@ -237,20 +261,6 @@ class Dispatcher:
                     return done
             done += 1
         return done
-
-    def _first_time(self, session: Session, message: Inbound) -> int | None:
-        """Insert the queue row for ``message``; None when the provider already sent it."""
-        sender = (message.sender or None) and message.sender[:64]
-        sender_uuid = message.sender_uuid and message.sender_uuid[:64]
-        return session.connection().execute(_queue_insert(session.get_bind().dialect.name), {
-            "channel": message.channel,
-            "provider_id": message.provider_id[:64],
-            "received_at": message.received_at,
-            "sender": sender,  # encrypted by the column type
-            "sender_uuid": sender_uuid,
-            "sender_hash": crypto.sender_hash(sender, sender_uuid),
-            "body": message.text,
-        }).scalar()
 
     def _waiting_before(self, row_id: int) -> list[int]:
         """Older texts from the same sender that are still queued, oldest first."""
