@@ -81,7 +81,8 @@ def _spent(session: Session, group: Group, used: int) -> bool:
 def hold_until(session: Session, row: OutboxMessage, now: datetime) -> datetime | None:
     """When a push of ``row``'s group may go, if the group's budget for today is spent; else None.
 
-    The first time a day, the group's coordinators are told (in this transaction).
+    The outbox asks for pushes only (replies always go). The first time a day,
+    the group's coordinators are told, in the caller's transaction.
     """
     if row.group_id is None or row.purpose == NOTICE:
         return None

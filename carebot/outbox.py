@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
-from carebot import metrics
+from carebot import budget, metrics
 from carebot.channels import SIGNAL, SMS, Channel, Sent, SendError, StatusUpdate
 from carebot.crypto import lookup_hash
 from carebot.db import Database
@@ -143,7 +143,7 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
         return "cancelled"
     if row.channel == SMS and member.phone_unusable:
         return "cancelled"
-    if row.purpose != PUSH:
+    if row.purpose not in (PUSH, budget.NOTICE):
         return None
     if row.group_id is not None:
         membership = session.scalars(
@@ -157,7 +157,9 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
             return "cancelled"
     tz, starts, ends = member_timezone(session, member, row.group_id, default_tz)
     morning = next_daytime(now, tz, starts, ends)
-    return morning if morning != now else None
+    if morning != now:
+        return morning
+    return budget.hold_until(session, row, now)  # last: a text that waits anyway never trips the budget
 
 
 def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
