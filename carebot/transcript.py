@@ -158,6 +158,8 @@ class Simulation:
         plain, named = self._fields(statement)
         if len(plain) != 2:
             raise TranscriptError("a group line is: group KEYWORD name=\"…\" tz=Area/City")
+        if not named.get("budget", "1").isdigit():
+            raise TranscriptError("budget= is a number of texts a day")
         try:
             with self.db.transaction() as session:
                 group = add_group(
@@ -169,6 +171,7 @@ class Simulation:
                     round_schedule=named.get("schedule"),
                     two_coordinators=named.get("two_coordinators", "no").lower() in ("yes", "true", "1"),
                     private_default=named.get("private", "no").lower() in ("yes", "true", "1"),
+                    daily_budget=int(named["budget"]) if "budget" in named else None,
                     now=self.now or datetime(*DEFAULT_START, tzinfo=ZoneInfo("UTC")),
                 )
                 if self.tz is None:
