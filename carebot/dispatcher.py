@@ -18,6 +18,8 @@ from datetime import datetime
 
 from sqlalchemy import Insert, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from carebot import care, clock, coord, crypto, retention
@@ -100,6 +102,13 @@ def _queue_row(message: Inbound) -> dict:
         "sender_hash": crypto.sender_hash(sender, sender_uuid),
         "body": message.text,
     }
+
+
+def database_away(error: BaseException) -> bool:
+    """Whether ``error`` says the database is unreachable or busy, rather than that the work was wrong."""
+    if isinstance(error, (OperationalError, InterfaceError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def group_infos(session: Session) -> dict[str, GroupInfo]:
@@ -245,7 +254,9 @@ class Dispatcher:
 
         A text whose handling raises ends the pass, so that no later text
         overtakes it; the next pass tries it again, and after
-        ``MAX_INBOUND_ATTEMPTS`` failures it is given up (and logged).
+        ``MAX_INBOUND_ATTEMPTS`` failures it is given up (and logged). When the
+        database itself is away (a lost connection, a lock held too long) the
+        error is raised instead and not counted against the text.
         """
         with self.db.transaction() as session:
             ids = session.scalars(
@@ -257,6 +268,8 @@ class Dispatcher:
             try:
                 self._process_one(row_id)
             except Exception as error:  # one bad text must not stop the queue for good
+                if database_away(error):
+                    raise  # not the text's fault: nothing of it was applied, and it waits for the next pass
                 if not self._failed(row_id, error):
                     return done
             done += 1
