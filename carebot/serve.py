@@ -47,7 +47,7 @@ INBOUND_IDLE_SECONDS = 1.0  # how often the inbound worker looks for stored text
 # before each text, but never longer than GIVE_WAY_AT_MOST: accepting a text is
 # what must be fast (Twilio waits for it); handling it can follow a moment later.
 GIVE_WAY_FOR = 0.02
-GIVE_WAY_AT_MOST = 0.5
+GIVE_WAY_AT_MOST = 2.0
 
 ALL, WEB, WORKER = "all", "web", "worker"
 ROLES = (ALL, WEB, WORKER)

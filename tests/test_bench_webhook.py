@@ -1,0 +1,29 @@
+"""The webhook benchmark runs end to end and prints its figures (a smoke run, not a timing)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from carebot import crypto
+from carebot.bench import webhook
+
+
+@pytest.fixture
+def no_key(monkeypatch):
+    """No CAREBOT_SECRET_KEY, as on a fresh machine; the suite's own key is back afterwards."""
+    monkeypatch.delenv(crypto.ENV, raising=False)
+    monkeypatch.setattr(crypto, "_active", None)
+
+
+def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
+    assert webhook.main(["--requests", "150", "--concurrency", "4"]) == 0  # it makes a throwaway key
+    out = capsys.readouterr().out
+    for phase in ("bare ASGI endpoint (max)", "carebot serve (max)", "(half its max)"):
+        line = next(line for line in out.splitlines() if phase in line)
+        assert re.search(r"errors 0", line), line
+    assert re.search(r"ratio carebot/bare \(max throughput\): \d+\.\d\d", out)
+    assert re.search(r"target \(half the bare throughput with p99 < 50 ms\): (met|NOT met)", out)
+    # Every text the phases stored was handled before the benchmark stopped watching.
+    assert re.search(r"inbound worker: \d+ texts waiting when the load stopped; \d+ handled .*, 0 still waiting", out), out
