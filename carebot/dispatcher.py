@@ -360,6 +360,10 @@ class Dispatcher:
             if phone is None:
                 return None
             member = Member.by_phone(session, phone)
+            if member is not None and member.phone_unusable:
+                # A text from the number shows it takes texts: a carrier's earlier "invalid" no longer holds.
+                member.phone_unusable = False
+                log.info("member %s texted in: their number is usable again", member.id)
         else:
             return None
         if member is not None:

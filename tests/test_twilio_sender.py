@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from carebot.channels import SMS
+from carebot.channels import SMS, Inbound
+from carebot.dispatcher import Dispatcher
 from carebot.models import ConsentEvent
 from carebot.outbox import MAX_ATTEMPTS, Pacer, deliver_due, undelivered_for_group
 from tests.fakes.twilio_api import FakeTwilio
@@ -81,6 +82,18 @@ def test_an_unusable_number_is_marked_and_not_tried_again(db, fake, code):
     assert not member(db, BEN).opted_out
     assert row(db, second).status == "cancelled"
     assert len(fake.requests) == 1
+
+
+def test_a_member_whose_number_was_unusable_texting_in_makes_it_usable_again(db, fake):
+    fake.script(BEN, (400, 21614))
+    queue(db, BEN, "Checking in")
+    deliver(db, fake)
+    assert member(db, BEN).phone_unusable
+    # The number evidently takes texts: BEN's text clears the mark, and the reply goes.
+    assert Dispatcher(db).handle_inbound(Inbound(SMS, "SM" + "7" * 32, BEN, "STATUS", NOW))
+    assert not member(db, BEN).phone_unusable
+    assert deliver(db, fake) == 1
+    assert len(fake.sent_to(BEN)) == 1
 
 
 @pytest.mark.parametrize("answer", [(429, 20429), (500, 20500), (503, 20503)])
