@@ -39,7 +39,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="which databases the database tests run on (default: both)")
 
 
-class SQLiteBackend:
+class Backend:
+    """What both backends share: a fresh database for one test, dropped afterwards."""
+
+    def url(self, *, migrated: bool = False) -> str:
+        raise NotImplementedError
+
+    def drop(self, url: str) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def database(self, *, migrated: bool = True) -> Iterator[Database]:
+        url = self.url(migrated=migrated)
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
+            self.drop(url)
+
+
+class SQLiteBackend(Backend):
     """Fresh SQLite files in a session directory; migrated ones copied from a migrated template."""
 
     name = SQLITE
@@ -72,21 +92,11 @@ class SQLiteBackend:
         finally:
             db.dispose()
 
-    @contextlib.contextmanager
-    def database(self, *, migrated: bool = True) -> Iterator[Database]:
-        url = self.url(migrated=migrated)
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-            self.drop(url)
-
     def close(self) -> None:
         pass
 
 
-class PostgresBackend:
+class PostgresBackend(Backend):
     """Fresh databases on one PostgreSQL server, each made by CREATE DATABASE … TEMPLATE."""
 
     name = POSTGRESQL
@@ -130,16 +140,6 @@ class PostgresBackend:
             # FORCE: a test's processes or pools may still hold connections.
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self._made.discard(name)
-
-    @contextlib.contextmanager
-    def database(self, *, migrated: bool = True) -> Iterator[Database]:
-        url = self.url(migrated=migrated)
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-            self.drop(url)
 
     def scratch(self) -> contextlib.AbstractContextManager[Database]:
         """A database for one simulation: a fresh migrated one."""
