@@ -27,6 +27,25 @@ def secret_key() -> None:
 
 
 @pytest.fixture
+def db(migrated_url):
+    """The small world of tests/fakes/world.py (a group and its members) on this test's database."""
+    from tests.fakes.world import make_db
+
+    database = make_db(migrated_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def fake():
+    """A local fake of Twilio's REST API on 127.0.0.1, for the real twilio client."""
+    from tests.fakes.twilio_api import FakeTwilio
+
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
 def sim(backend) -> Simulation:
     """A fresh simulation: in-memory SQLite, or a fresh PostgreSQL database."""
     with backend.scratch() as db:

@@ -24,16 +24,9 @@ from carebot.crypto import lookup_hash
 from carebot.models import InboundMessage, Member, OutboxMessage
 from carebot.serve import run_inbound
 from carebot.web import InboundWriter
-from tests.fakes.world import ANA, NOW, make_db
+from tests.fakes.world import ANA, NOW
 
 NEWCOMER = "+15155550199"
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = make_db(migrated_url)
-    yield database
-    database.dispose()
 
 
 def text(body: str, sid: str, sender: str = NEWCOMER, at=NOW) -> Inbound:

@@ -16,17 +16,10 @@ from carebot.dispatcher import Dispatcher
 from carebot.outbox import deliver_due
 from carebot.serve import start_beat
 from tests.fakes.twilio_api import FakeTwilio
-from tests.fakes.world import ANA, BEN, NOW, make_db, queue, with_channel
+from tests.fakes.world import ANA, BEN, NOW, queue, with_channel
 from tests.test_twilio_webhooks import app_for, inbound_form, post, sign
 
 SECRET_WORDS = "zanahoria velvetine quokkaberry"
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = make_db(migrated_url)
-    yield database
-    database.dispose()
 
 
 def scrape(app) -> tuple[str, dict[tuple, float]]:

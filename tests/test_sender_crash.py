@@ -17,8 +17,8 @@ import pytest
 
 from carebot.channels import SMS, StatusUpdate
 from carebot.outbox import STUCK_AFTER, apply_status, deliver_due, recover_sending
-from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE, FakeTwilio
-from tests.fakes.world import ANA, BEN, NOW, PUBLIC_URL, make_db, queue, row, with_channel
+from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE
+from tests.fakes.world import ANA, BEN, NOW, PUBLIC_URL, queue, row, with_channel
 
 KILLED = 137
 LATER = NOW + STUCK_AFTER + timedelta(seconds=1)
@@ -48,19 +48,6 @@ SENDER = textwrap.dedent("""
 
     asyncio.run(main())
 """)
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = make_db(migrated_url)
-    yield database
-    database.dispose()
 
 
 def crash_sender(db, fake, moment: str) -> None:

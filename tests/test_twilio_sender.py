@@ -12,21 +12,7 @@ from carebot.channels import SMS, Inbound
 from carebot.dispatcher import Dispatcher
 from carebot.models import ConsentEvent
 from carebot.outbox import MAX_ATTEMPTS, Pacer, deliver_due, undelivered_for_group
-from tests.fakes.twilio_api import FakeTwilio
-from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, make_db, member, queue, row, with_channel
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = make_db(migrated_url)
-    yield database
-    database.dispose()
+from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, member, queue, row, with_channel
 
 
 def deliver(db, fake, now=NOW, **kw):

@@ -16,17 +16,10 @@ from carebot.dispatcher import Dispatcher
 from carebot.models import InboundMessage, Member, OutboxMessage
 from carebot.outbox import undelivered_for_group
 from carebot.web import EMPTY_TWIML, create_app
-from tests.fakes.world import ANA, NOW, PUBLIC_URL, make_db, queue, row
+from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row
 
 TOKEN = "e" * 32
 NEWCOMER = "+15155550199"
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = make_db(migrated_url)
-    yield database
-    database.dispose()
 
 
 def app_for(db, *, workers=1, woken=None):
