@@ -27,6 +27,15 @@ def secret_key() -> None:
 
 
 @pytest.fixture
+def no_key(monkeypatch):
+    """No CAREBOT_SECRET_KEY, as on a fresh machine; the suite's own key is back afterwards."""
+    from carebot import crypto
+
+    monkeypatch.delenv(crypto.ENV, raising=False)
+    monkeypatch.setattr(crypto, "_active", None)
+
+
+@pytest.fixture
 def db(migrated_url):
     """The small world of tests/fakes/world.py (a group and its members) on this test's database."""
     from tests.fakes.world import make_db

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from carebot import crypto
 from carebot.bench import webhook
-
-
-@pytest.fixture
-def no_key(monkeypatch):
-    """No CAREBOT_SECRET_KEY, as on a fresh machine; the suite's own key is back afterwards."""
-    monkeypatch.delenv(crypto.ENV, raising=False)
-    monkeypatch.setattr(crypto, "_active", None)
 
 
 def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:

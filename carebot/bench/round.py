@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
 
+from carebot import crypto
 from carebot.bench import postgres
 from carebot.care import start_due_rounds
 from carebot.db import Database, upgrade
@@ -110,6 +111,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--target", type=float, default=3.0, help="seconds the round may take")
     postgres.add_option(parser)
     args = parser.parse_args(argv)
+    crypto.use_ephemeral_key()  # throwaway databases: the configured key, else a throwaway one
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         results["SQLite"] = measure(f"sqlite:///{Path(folder) / 'round.sqlite'}", args.members, args.groups)
