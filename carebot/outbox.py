@@ -15,6 +15,9 @@ The guarantee, for every row, whatever crashes and wherever:
   the row's id arrived, or the channel's ``find_sent`` finds it at the
   provider) the row becomes ``sent`` with that id; otherwise it goes back to
   ``pending`` and is sent again.
+* Texts to one address go in the order they were written: a row waits while
+  an earlier one to the same address is in flight or waiting for its retry
+  (not while it waits for the morning: a reply still goes at once).
 * So a row is never lost, and is never sent twice when the provider took it
   and can say so. The one residual risk is a provider that took a text, never
   reports it and cannot be asked (a channel without ``find_sent``): that row
@@ -269,6 +272,10 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
     if isinstance(verdict, datetime):
         row.not_before = verdict
         return False
+    earlier = _earlier_in_the_way(session, row, now, default_tz)
+    if earlier is not None:
+        row.not_before = earlier
+        return False
     paused_until = getattr(channels.get(row.channel), "paused_until", None)
     if row.channel not in channels or (paused_until is not None and paused_until > now):
         # The channel cannot take it now: by SMS where the member consented to SMS, else it waits.
@@ -281,6 +288,37 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
             row.not_before = paused_until  # a paused queue is not tried at all: no retry storm
         return False
     return True
+
+
+def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, default_tz: str) -> datetime | None:
+    """When ``row`` may be looked at again, if an earlier text to the same address must go first; else None.
+
+    Texts to one person reach them in the order they were written. An earlier
+    text is in the way while it is in flight (``sending``), due, or failed and
+    waiting only for its retry (it could go now but for its backoff): each row
+    has its own jittered retry time, so without this a later text would pass it.
+    An earlier text waiting for the member's morning (or its group's budget, or
+    its own later time) is not in the way, so a reply still goes at once; nor
+    is one that will be cancelled, so a STOP's confirmation (FINAL) waits only
+    for what is already on its way.
+    """
+    earlier = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.address_hash == row.address_hash,
+            OutboxMessage.channel == row.channel,
+            OutboxMessage.id < row.id,
+            OutboxMessage.status.in_(("pending", "sending")),
+        ).order_by(OutboxMessage.id)
+    ).all()
+    for other in earlier:
+        if other.status == "sending":
+            return now + BASE_BACKOFF  # in flight, or left by a crash until recover_sending settles it
+        if other.not_before <= now:
+            return now  # due: it goes first, in this pass or the next
+        tried = other.attempts > 0 or other.error_code is not None
+        if tried and _may_send(session, other, now, default_tz) is None:
+            return other.not_before  # it waits for its retry only: this one waits with it
+    return None
 
 
 def sms_consented(session: Session, member: Member | None) -> bool:

@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -72,6 +73,8 @@ class FakeTwilio:
     messages: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)  # every create's form, valid or not
     scripts: dict[str, list] = field(default_factory=dict)
+    # When a text is taken (its date_created); a test with a simulated clock sets its own.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -157,7 +160,7 @@ class FakeTwilio:
             return DROP_BEFORE
         if isinstance(outcome, tuple):
             raise Refused(*outcome)
-        now = format_datetime(datetime.now(UTC), usegmt=False).replace("-0000", "+0000")
+        now = format_datetime(self.clock().astimezone(UTC), usegmt=False).replace("-0000", "+0000")
         sid = "SM" + secrets.token_hex(16)
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"
         message = {
