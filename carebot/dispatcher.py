@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import Insert, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -105,8 +105,14 @@ def _queue_row(message: Inbound) -> dict:
 
 
 def database_away(error: BaseException) -> bool:
-    """Whether ``error`` says the database is unreachable or busy, rather than that the work was wrong."""
-    if isinstance(error, (OperationalError, InterfaceError, PoolTimeout)):
+    """Whether ``error`` says the connection to the database was lost or could not be had.
+
+    Narrow on purpose: any other error (a lock timeout, a statement timeout)
+    might be the text's own doing, and still counts towards giving it up; when
+    the database is away for good, recording that count fails too, so it is
+    not counted either.
+    """
+    if isinstance(error, PoolTimeout):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
@@ -255,8 +261,8 @@ class Dispatcher:
         A text whose handling raises ends the pass, so that no later text
         overtakes it; the next pass tries it again, and after
         ``MAX_INBOUND_ATTEMPTS`` failures it is given up (and logged). When the
-        database itself is away (a lost connection, a lock held too long) the
-        error is raised instead and not counted against the text.
+        connection to the database is lost under it, the error is raised
+        instead and not counted against the text.
         """
         with self.db.transaction() as session:
             ids = session.scalars(
