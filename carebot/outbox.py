@@ -137,17 +137,21 @@ def push(session: Session, member: Member, text: str, now: datetime, group_id: i
     )
 
 
+def _consent_gone(session: Session, row: OutboxMessage) -> bool:
+    """Whether ``row`` can never go: its member is gone, sent STOP, or has a number that takes no texts."""
+    if row.purpose == FINAL:
+        return False  # a STOP's own confirmation
+    member = session.get(Member, row.member_id) if row.member_id else None
+    return member is None or member.opted_out or (row.channel == SMS and member.phone_unusable)
+
+
 def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: str) -> str | datetime | None:
     """Why ``row`` must not go now: "cancelled", a later time, or None when it may go."""
-    if row.purpose == FINAL:
-        return None
-    member = session.get(Member, row.member_id) if row.member_id else None
-    if member is None or member.opted_out:
-        return "cancelled"
-    if row.channel == SMS and member.phone_unusable:
+    if _consent_gone(session, row):
         return "cancelled"
     if row.purpose not in (PUSH, budget.NOTICE):
         return None
+    member = session.get(Member, row.member_id)
     if row.group_id is not None:
         membership = session.scalars(
             select(Membership).where(
@@ -401,10 +405,19 @@ def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
            default_tz: str) -> tuple[str, str, str] | None:
     """Mark ``row_id`` as being sent; its channel, address and body, or None when it may not go."""
     with db.transaction() as session:
-        # Checked again after the pacer's wait: a STOP may have come in, or the channel paused, meanwhile.
         row = session.scalars(claimable(session, row_id)).first()
-        if not _ready(session, row, channels, now, default_tz):
+        if row is None or row.status != "pending":
             return None
+        # Checked again after the pacer's wait, which lasts a moment: only what a moment can
+        # change. A STOP may have come in, or the channel paused; quiet hours, the budget and
+        # the member's earlier texts were checked before the wait (_check).
+        if _consent_gone(session, row):
+            row.status = "cancelled"
+            metrics.out(row.channel, "cancelled")
+            return None
+        paused_until = getattr(channels.get(row.channel), "paused_until", None)
+        if row.channel not in channels or (paused_until is not None and paused_until > now):
+            return None  # still pending: the next pass's _check reroutes or defers it
         # A conditional update, so two senders can never both claim the row (on SQLite,
         # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
         claimed = session.execute(

@@ -174,3 +174,26 @@ def test_the_channel_is_paced(db, fake):
         queue(db, ANA, f"text {i}")
     assert with_channel(fake, go) == 3
     assert [round(s, 6) for s in slept] == [round(1 / 75, 6)] * 2
+
+
+def test_a_stop_that_comes_in_while_the_sender_waits_for_its_slot_wins(db):
+    row_id = queue(db, ANA, "Checking in")
+    sent = []
+
+    class StopDuringTheWait:
+        """A channel whose pacer's wait is when ANA's STOP arrives."""
+
+        name = SMS
+
+        def __init__(self) -> None:
+            self.pacer = self
+
+        async def wait(self) -> None:
+            Dispatcher(db).handle_inbound(Inbound(SMS, "SM" + "5" * 32, ANA, "STOP", NOW))
+
+        async def send(self, address, body, outbox_id):
+            sent.append(outbox_id)
+
+    assert asyncio.run(deliver_due(db, {SMS: StopDuringTheWait()}, NOW)) == 0
+    assert sent == []
+    assert row(db, row_id).status == "cancelled"
