@@ -59,6 +59,9 @@ BASE_BACKOFF = timedelta(seconds=30)
 STUCK_AFTER = timedelta(minutes=5)
 # How far before the claim to look at the provider for a text it may have taken.
 LOOKUP_MARGIN = timedelta(minutes=2)
+# A reply goes at once, night or day: it answers a text the member just sent. One
+# still waiting this long after it was written (the provider was down) waits for daytime.
+STALE_REPLY = timedelta(minutes=30)
 
 
 def address_on(member: Member, channel: str) -> str | None:
@@ -149,6 +152,9 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
     """Why ``row`` must not go now: "cancelled", a later time, or None when it may go."""
     if _consent_gone(session, row):
         return "cancelled"
+    if row.purpose == REPLY and now - row.created_at >= STALE_REPLY:
+        # Held up this long (a provider's outage), it no longer answers a text just sent: by day only.
+        return _morning(session, session.get(Member, row.member_id), row.group_id, now, default_tz)
     if row.purpose not in (PUSH, budget.NOTICE):
         return None
     member = session.get(Member, row.member_id)
@@ -162,11 +168,17 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
         ).first()
         if membership is None:
             return "cancelled"
-    tz, starts, ends = member_timezone(session, member, row.group_id, default_tz)
-    morning = next_daytime(now, tz, starts, ends)
-    if morning != now:
+    morning = _morning(session, member, row.group_id, now, default_tz)
+    if morning is not None:
         return morning
     return budget.hold_until(session, row, now)  # last: a text that waits anyway never trips the budget
+
+
+def _morning(session: Session, member: Member, group_id: int | None, now: datetime, default_tz: str) -> datetime | None:
+    """When the member's day starts, if it is night for them now; None by day."""
+    tz, starts, ends = member_timezone(session, member, group_id, default_tz)
+    morning = next_daytime(now, tz, starts, ends)
+    return morning if morning != now else None
 
 
 def due_ids(session: Session, now: datetime, limit: int) -> list[int]:

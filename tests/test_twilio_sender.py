@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from carebot.channels import SMS, Inbound
 from carebot.dispatcher import Dispatcher
 from carebot.models import ConsentEvent
-from carebot.outbox import MAX_ATTEMPTS, Pacer, deliver_due, undelivered_for_group
+from carebot.outbox import MAX_ATTEMPTS, REPLY, Pacer, deliver_due, undelivered_for_group
 from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, member, queue, row, with_channel
 
 
@@ -197,3 +198,21 @@ def test_a_stop_that_comes_in_while_the_sender_waits_for_its_slot_wins(db):
     assert asyncio.run(deliver_due(db, {SMS: StopDuringTheWait()}, NOW)) == 0
     assert sent == []
     assert row(db, row_id).status == "cancelled"
+
+
+def test_a_reply_held_up_past_half_an_hour_by_an_outage_waits_for_daytime(db, fake):
+    evening = datetime(2026, 3, 2, 3, 30, tzinfo=UTC)  # 21:30 in Des Moines, the day before NOW
+    stale = queue(db, ANA, "You are on the list for Thursday", now=evening, purpose=REPLY)
+    fake.script(ANA, (503, 20503))  # Twilio is down when it is first tried
+    deliver(db, fake, now=evening)
+    # Back up at 22:30 and past: an hour-old reply no longer answers a text just sent.
+    late = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)
+    fresh = queue(db, BEN, "STATUS: you offered to call, evenings", now=late, purpose=REPLY)
+    deliver(db, fake, now=late)
+    assert len(fake.sent_to(BEN)) == 1  # a fresh reply goes at once, at night too
+    assert row(db, fresh).status == "sent"
+    assert fake.sent_to(ANA) == [] and row(db, stale).status == "pending"
+    morning = row(db, stale).not_before
+    assert morning.astimezone(ZoneInfo("America/Chicago")).hour == 9
+    deliver(db, fake, now=morning)
+    assert len(fake.sent_to(ANA)) == 1

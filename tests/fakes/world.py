@@ -39,13 +39,13 @@ def make_db(url: str) -> Database:
     return db
 
 
-def queue(db: Database, phone: str, text: str, *, now: datetime = NOW) -> int:
-    """Write a check-in (a push) for the member with ``phone``; returns the outbox id."""
+def queue(db: Database, phone: str, text: str, *, now: datetime = NOW, purpose: str = PUSH) -> int:
+    """Write a check-in (a push, unless ``purpose`` says otherwise) for ``phone``; returns the outbox id."""
     with db.transaction() as session:
         member = Member.by_phone(session, phone)
         group = session.scalars(select(Group)).one()
         row = enqueue(session, member=member, channel=SMS, address=phone, text=text,
-                      purpose=PUSH, now=now, group_id=group.id)
+                      purpose=purpose, now=now, group_id=group.id)
         session.flush()
         return row.id
 
