@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from carebot.conversations import busy, end_waiting, set_waiting
+from carebot.conversations import busy, set_waiting
 from carebot.flows import goaround
 from carebot.flows.base import (
     CadenceChanged,

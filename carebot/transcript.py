@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
 
 from carebot.channels import SIGNAL, SMS
 from carebot.channels.sim import Delivered, SimNetwork

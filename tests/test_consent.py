@@ -50,7 +50,6 @@ def test_stop_is_recorded_and_cancels_everything_pending(sim) -> None:
 def test_a_reply_written_before_stop_is_not_sent_after_it(sim) -> None:
     """The sender re-checks consent at send time, not only when the row was written."""
     run(sim, *SETUP)
-    from carebot.dispatcher import Dispatcher  # noqa: F401  (the same dispatcher the runner uses)
 
     ana = sim.network.inbound("+15155550101", "STATUS", sim.now)
     stop = sim.network.inbound("+15155550101", "STOP", sim.now)

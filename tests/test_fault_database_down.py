@@ -29,22 +29,14 @@ from twilio.request_validator import RequestValidator
 from carebot.channels.twilio import WebhookVerifier
 from carebot.dispatcher import Dispatcher
 from carebot.models import InboundMessage, Member, OutboxMessage
-from carebot.outbox import apply_status
 from carebot.web import EMPTY_TWIML, create_app
-from tests.fakes.world import ANA, NOW, PUBLIC_URL, make_db, queue, row
+from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row
 
 TOKEN = "e" * 32
 NEWCOMER = "+15155550199"
 SID = "SM" + "7" * 32
 # A member's own words: the session-wide log check (tests/test_logs.py) looks for them in every log.
 WORDS = "JOIN DMMA please, I need company tonight"
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = make_db(migrated_url)
-    yield database
-    database.dispose()
 
 
 @contextlib.contextmanager

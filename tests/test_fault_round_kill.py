@@ -33,7 +33,6 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, insert, select
 
 from carebot import clock
