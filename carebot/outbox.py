@@ -181,18 +181,6 @@ def _morning(session: Session, member: Member, group_id: int | None, now: dateti
     return morning if morning != now else None
 
 
-def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Pending rows whose time has come, oldest first."""
-    return list(
-        session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-    )
-
-
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff with jitter, so retries never arrive as a storm."""
     delay = BASE_BACKOFF * (2 ** (attempts - 1))
@@ -239,37 +227,34 @@ async def deliver_due(
     only: Collection[str] | None = None,
     in_db: InDb = inline,
 ) -> int:
-    """Send every due outbox row; returns how many the providers accepted.
+    """Send up to ``limit`` due outbox rows, answers first; returns how many the providers accepted.
 
     A channel with a ``pacer`` attribute (a :class:`Pacer`) is paced by it.
-    With ``concurrency`` above 1, texts to different addresses go in parallel;
-    texts to one address always go one after another, in order. ``only``
+    Texts to different addresses go ``concurrency`` at a time, in parallel;
+    texts to one address go one after another, oldest first. ``only``
     limits the pass to rows on those channels (None: every row). ``in_db``
     runs each database step: ``carebot serve`` passes its database worker, so
     the event loop never waits on a database lock while webhooks come in.
     """
     due = await in_db(_due_rows, db, now, limit, only)
-    if concurrency <= 1:
-        sent = 0
-        for row_id, _ in due:
-            sent += await _deliver_one(db, channels, row_id, now, default_tz, in_db)
-        return sent
-    lanes: dict[str, list[int]] = {}
+    lanes: dict[str, list[int]] = {}  # by address, in the order the pass reached them
     for row_id, address in due:
         lanes.setdefault(address, []).append(row_id)
-    gate = asyncio.Semaphore(concurrency)
+    gate = asyncio.Semaphore(max(1, concurrency))  # FIFO: lanes start in that order
 
     async def lane(ids: list[int]) -> int:
         async with gate:
-            return sum([await _deliver_one(db, channels, row_id, now, default_tz, in_db) for row_id in ids])
+            return sum([await _deliver_one(db, channels, row_id, now, default_tz, in_db) for row_id in sorted(ids)])
 
     return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
 
 
 def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | None) -> list[tuple[int, str]]:
+    # Answers first (replies and STOP confirmations): a member who just texted should not wait
+    # behind a round's thousands of texts. Per member the order holds: see _earlier_in_the_way.
     query = (select(OutboxMessage.id, OutboxMessage.address)
              .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
-             .order_by(OutboxMessage.id).limit(limit))
+             .order_by(OutboxMessage.purpose.in_((PUSH, budget.NOTICE)), OutboxMessage.id).limit(limit))
     if only is not None:
         query = query.where(OutboxMessage.channel.in_(list(only)))
     with db.transaction() as session:

@@ -42,6 +42,7 @@ from carebot.web import create_app
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0  # how often the sender looks for due texts when nothing wakes it
+PASS_SECONDS = 5.0  # the texts one sender pass takes on, in seconds of sending at the configured rate
 INBOUND_IDLE_SECONDS = 1.0  # how often the inbound worker looks for stored texts when nothing wakes it
 # While webhooks keep coming, the inbound worker waits for a pause this long
 # before each text, but never longer than GIVE_WAY_AT_MOST: accepting a text is
@@ -78,23 +79,27 @@ async def run_sender(
     """Deliver the outbox until cancelled: at once when woken, else every ``idle`` seconds.
 
     Each pass first settles rows a crash left in ``sending``, then sends what
-    is due. A pass holds about a minute of texts at ``rate``, so it stays far
-    shorter than ``outbox.STUCK_AFTER``. ``only()`` names the channels whose
-    texts this process sends (None: all): a worker that is not the leader
-    leaves Signal's texts to the one that holds the Signal connection.
-    ``in_db`` runs the database steps (serve: on the webhooks' database worker).
+    is due, replies first. A pass holds about ``PASS_SECONDS`` of texts at
+    ``rate``, so a member who texts during a round's thousands of texts hears
+    back within a pass or two; a pass that sent something is followed at once
+    by the next. ``only()`` names the channels whose texts this process sends
+    (None: all): a worker that is not the leader leaves Signal's texts to the
+    one that holds the Signal connection. ``in_db`` runs the database steps
+    (serve: on the webhooks' database worker).
     """
-    limit = max(10, int(rate * 60))
+    limit = max(10, int(rate * PASS_SECONDS))
     concurrency = min(32, max(1, math.ceil(rate)))
     while True:
+        sent = 0
         try:
             await recover_sending(db, channels, now(), in_db=in_db)
-            await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit, concurrency=concurrency,
-                              only=only(), in_db=in_db)
+            sent = await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit,
+                                     concurrency=concurrency, only=only(), in_db=in_db)
         except Exception:  # one bad pass must not stop the next one
             log.exception("sender pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), idle)
+        if not sent:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), idle)
         wake.clear()
 
 

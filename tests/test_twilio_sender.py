@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from carebot.channels import SMS, Inbound
+from carebot.channels import SMS, Inbound, Sent
 from carebot.dispatcher import Dispatcher
+from carebot.serve import run_sender
 from carebot.models import ConsentEvent
 from carebot.outbox import MAX_ATTEMPTS, REPLY, Pacer, deliver_due, undelivered_for_group
 from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, member, queue, row, with_channel
@@ -216,3 +217,43 @@ def test_a_reply_held_up_past_half_an_hour_by_an_outage_waits_for_daytime(db, fa
     assert morning.astimezone(ZoneInfo("America/Chicago")).hour == 9
     deliver(db, fake, now=morning)
     assert len(fake.sent_to(ANA)) == 1
+
+
+class Recording:
+    """A channel that takes every text at once and remembers the order."""
+
+    name = SMS
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, address, body, outbox_id):
+        self.sent.append(body)
+        return Sent(f"SM{outbox_id:032d}")
+
+
+def test_a_reply_goes_before_a_rounds_waiting_texts(db):
+    for n in range(30):
+        queue(db, BEN if n % 2 else CARA, f"round text {n}")
+    queue(db, ANA, "You are on the list for Thursday", purpose=REPLY)  # written last
+    channel = Recording()
+    assert asyncio.run(deliver_due(db, {SMS: channel}, NOW, limit=5)) == 5
+    assert channel.sent[0] == "You are on the list for Thursday"
+
+
+def test_the_sender_goes_straight_on_to_the_next_pass_while_texts_are_due(db):
+    for n in range(25):
+        queue(db, (ANA, BEN, CARA)[n % 3], f"text {n}")
+    channel = Recording()
+
+    async def go() -> None:
+        wake = asyncio.Event()
+        # Passes of ten texts (the least) and an idle wait far longer than the test: only going
+        # straight on after a pass that sent something delivers all 25.
+        sender = asyncio.create_task(run_sender(db, {SMS: channel}, wake, rate=1, now=lambda: NOW, idle=3600))
+        while len(channel.sent) < 25:
+            await asyncio.sleep(0.01)
+        sender.cancel()
+
+    asyncio.run(asyncio.wait_for(go(), 60))
+    assert sorted(channel.sent, key=lambda body: int(body.split()[1])) == [f"text {n}" for n in range(25)]
