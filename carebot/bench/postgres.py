@@ -8,14 +8,18 @@ there and drops it afterwards, so a benchmark never touches a real one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import create_engine, make_url, text
 
 from carebot.db import normalize_url
 
 ENV = "CAREBOT_BENCH_POSTGRESQL_URL"
+T = TypeVar("T")
 
 
 def add_option(parser) -> None:
@@ -39,3 +43,14 @@ def throwaway_database(server_url: str, name: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
+
+
+def on_each(measure: Callable[[str], T], name: str, postgresql: str | None) -> dict[str, T]:
+    """``measure(url)`` on a fresh SQLite file, then on a throwaway PostgreSQL database if asked."""
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="carebot-bench-") as folder:
+        results["SQLite"] = measure(f"sqlite:///{Path(folder) / f'{name}.sqlite'}")
+    if postgresql:
+        with throwaway_database(postgresql, f"carebot_bench_{name}") as url:
+            results["PostgreSQL"] = measure(url)
+    return results

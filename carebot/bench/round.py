@@ -14,10 +14,8 @@ on a throwaway PostgreSQL database and prints the figures side by side.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
 
@@ -112,12 +110,7 @@ def main(argv: list[str]) -> int:
     postgres.add_option(parser)
     args = parser.parse_args(argv)
     crypto.use_ephemeral_key()  # throwaway databases: the configured key, else a throwaway one
-    results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        results["SQLite"] = measure(f"sqlite:///{Path(folder) / 'round.sqlite'}", args.members, args.groups)
-    if args.postgresql:
-        with postgres.throwaway_database(args.postgresql, "carebot_bench_round") as url:
-            results["PostgreSQL"] = measure(url, args.members, args.groups)
+    results = postgres.on_each(lambda url: measure(url, args.members, args.groups), "round", args.postgresql)
     for name, (elapsed, written, bare) in results.items():
         print(f"round for {args.members:,} members in {args.groups} groups ({name})")
         print(f"  texts written:      {written:,} (recent answerers and STOPs skipped)")

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
 from sqlalchemy import func, select, update
 
@@ -96,12 +94,7 @@ def main(argv: list[str]) -> int:
     postgres.add_option(parser)
     args = parser.parse_args(argv)
     crypto.use_ephemeral_key()  # throwaway databases: the configured key, else a throwaway one
-    results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        results["SQLite"] = measure(f"sqlite:///{Path(folder) / 'send.sqlite'}", args.members, args.groups)
-    if args.postgresql:
-        with postgres.throwaway_database(args.postgresql, "carebot_bench_send") as url:
-            results["PostgreSQL"] = measure(url, args.members, args.groups)
+    results = postgres.on_each(lambda url: measure(url, args.members, args.groups), "send", args.postgresql)
     for name, (elapsed, sent, bare) in results.items():
         print(f"sending a round for {args.members:,} members in {args.groups} groups ({name})")
         print(f"  texts sent:        {sent:,} (the round skips recent answerers and STOPs)")
