@@ -30,16 +30,28 @@ POLL_SECONDS = 2.0
 Hook = Callable[[], Awaitable[None]]
 
 
-class Leadership:
+class _Election:
+    """What both kinds share: ``lead`` on taking the lead, ``follow`` on giving it up."""
+
+    def __init__(self, lead: Hook, follow: Hook) -> None:
+        self.lead, self.follow = lead, follow
+        self.leading = False
+
+    async def _step_down(self) -> None:
+        if self.leading:
+            self.leading = False
+            await self.follow()
+
+
+class Leadership(_Election):
     """Runs ``lead`` while this process holds the lock and ``follow`` when it loses it."""
 
     def __init__(self, url: str, lead: Hook, follow: Hook, *, poll: float = POLL_SECONDS,
                  key: int = LOCK_KEY) -> None:
+        super().__init__(lead, follow)
         self.url = url
-        self.lead, self.follow = lead, follow
         self.poll = poll
         self.key = key
-        self.leading = False
         self._conn: Connection | None = None
         # Its own engine and no pool: the lock's connection is never lent to anything else.
         # Keepalives, so a leader cut off from the server is noticed by the server too.
@@ -95,28 +107,21 @@ class Leadership:
                 if not self.leading:
                     await self.try_once()
                 elif not await asyncio.to_thread(self._still_held):
-                    self.leading = False
                     log.warning("lost the leader's database connection: stepping down")
-                    await self.follow()
+                    await self._step_down()
                 await asyncio.sleep(self.poll)
         finally:
             await self.release()
 
     async def release(self) -> None:
         """Stop leading and free the lock (closing its connection frees it at once); safe to repeat."""
-        if self.leading:
-            self.leading = False
-            await self.follow()
+        await self._step_down()
         await asyncio.to_thread(self._close)
         self._engine.dispose()
 
 
-class SoleLeadership:
+class SoleLeadership(_Election):
     """SQLite's: the one process leads from the start."""
-
-    def __init__(self, lead: Hook, follow: Hook) -> None:
-        self.lead, self.follow = lead, follow
-        self.leading = False
 
     async def try_once(self) -> bool:
         if not self.leading:
@@ -132,9 +137,7 @@ class SoleLeadership:
             await self.release()
 
     async def release(self) -> None:
-        if self.leading:
-            self.leading = False
-            await self.follow()
+        await self._step_down()
 
 
 def leadership(url: str, lead: Hook, follow: Hook, *, poll: float = POLL_SECONDS) -> Leadership | SoleLeadership:

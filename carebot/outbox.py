@@ -267,8 +267,7 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
         return False
     verdict = _may_send(session, row, now, default_tz)
     if verdict == "cancelled":
-        row.status = "cancelled"
-        metrics.out(row.channel, "cancelled")
+        _cancel(row)
         return False
     if isinstance(verdict, datetime):
         row.not_before = verdict
@@ -277,8 +276,7 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
     if earlier is not None:
         row.not_before = earlier
         return False
-    paused_until = getattr(channels.get(row.channel), "paused_until", None)
-    if row.channel not in channels or (paused_until is not None and paused_until > now):
+    if _channel_away(row, channels, now):
         # The channel cannot take it now: by SMS where the member consented to SMS, else it waits.
         if to_sms(session, row, channels, now):
             return True
@@ -286,9 +284,20 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
             row.not_before = now + BASE_BACKOFF
             log.warning("no channel %s configured for outbox row %s", row.channel, row.id)
         else:
-            row.not_before = paused_until  # a paused queue is not tried at all: no retry storm
+            row.not_before = channels[row.channel].paused_until  # a paused queue is not tried at all
         return False
     return True
+
+
+def _cancel(row: OutboxMessage) -> None:
+    row.status = "cancelled"
+    metrics.out(row.channel, "cancelled")
+
+
+def _channel_away(row: OutboxMessage, channels: Mapping[str, Channel], now: datetime) -> bool:
+    """Whether ``row``'s channel cannot take a text now: not configured here, or paused."""
+    paused_until = getattr(channels.get(row.channel), "paused_until", None)
+    return row.channel not in channels or (paused_until is not None and paused_until > now)
 
 
 def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, default_tz: str) -> datetime | None:
@@ -378,7 +387,7 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
     pacer = getattr(channels[channel_name], "pacer", None)
     if pacer is not None:
         await pacer.wait()
-    claimed = await in_db(_claim, db, channels, row_id, now, default_tz)
+    claimed = await in_db(_claim, db, channels, row_id, now)
     if claimed is None:
         return 0
     channel_name, address, body = claimed
@@ -398,8 +407,7 @@ def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
         return row.channel if _ready(session, row, channels, now, default_tz) else None
 
 
-def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
-           default_tz: str) -> tuple[str, str, str] | None:
+def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime) -> tuple[str, str, str] | None:
     """Mark ``row_id`` as being sent; its channel, address and body, or None when it may not go."""
     with db.transaction() as session:
         row = session.scalars(claimable(session, row_id)).first()
@@ -409,11 +417,9 @@ def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
         # change. A STOP may have come in, or the channel paused; quiet hours, the budget and
         # the member's earlier texts were checked before the wait (_check).
         if _consent_gone(session, row):
-            row.status = "cancelled"
-            metrics.out(row.channel, "cancelled")
+            _cancel(row)
             return None
-        paused_until = getattr(channels.get(row.channel), "paused_until", None)
-        if row.channel not in channels or (paused_until is not None and paused_until > now):
+        if _channel_away(row, channels, now):
             return None  # still pending: the next pass's _check reroutes or defers it
         # A conditional update, so two senders can never both claim the row (on SQLite,
         # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).

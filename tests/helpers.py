@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
 from sqlalchemy import select
 
 from carebot.models import Answer, Member, Membership, OutboxMessage
@@ -48,3 +50,13 @@ def snapshot(sim: Simulation, phone: str) -> tuple:
 def outbox_rows(sim: Simulation) -> list[OutboxMessage]:
     with sim.db.transaction() as session:
         return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def wait_for(check, what: str, seconds: float = 30.0) -> None:
+    """Poll until ``check()`` is true; a generous deadline, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"gave up waiting for {what}")

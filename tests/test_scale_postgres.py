@@ -31,6 +31,7 @@ from carebot.models import InboundMessage, Member, OutboxMessage
 from carebot.outbox import REPLY, enqueue
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
+from tests.helpers import wait_for
 from tests.pgserver import free_port
 
 pytestmark = pytest.mark.postgresql
@@ -43,16 +44,6 @@ GOOD = {
 PUBLIC = "https://care.example.org"
 BOT = "+15155550999"
 DEADLINE = 60.0
-
-
-def wait_for(check, what: str, seconds: float = DEADLINE):
-    """Poll until ``check()`` is true; a generous deadline, never a fixed sleep."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 class Process:
@@ -154,7 +145,7 @@ def test_two_workers_and_a_web_process_send_every_row_exactly_once(migrated_url,
             web = Process("web", migrated_url, tmp_path, **env)
             processes.extend([*workers, web])
             for process in processes:
-                wait_for(lambda p=process: (p.health() or {}).get("database") == "ok", f"{process.role} to start")
+                wait_for(lambda p=process: (p.health() or {}).get("database") == "ok", f"{process.role} to start", DEADLINE)
             assert web.get("/healthz") and web.health()["role"] == "web"
             assert {w.health()["leader"] for w in workers} == {True, False}
 
@@ -227,13 +218,13 @@ def test_one_leader_holds_signal_and_the_ticker_and_a_standby_takes_over_after_a
                    "SIGNAL_SERVICE": service.url, "SIGNAL_NUMBER": BOT}
             first = Process("worker", migrated_url, tmp_path, **env)
             processes.append(first)
-            wait_for(lambda: (first.health() or {}).get("leader") is True, "the first worker to lead")
-            wait_for(lambda: service.attached == 1, "the leader to attach to Signal")
-            wait_for(lambda: first.metric("carebot_scheduler_ticks_total") >= 1, "the leader to tick")
+            wait_for(lambda: (first.health() or {}).get("leader") is True, "the first worker to lead", DEADLINE)
+            wait_for(lambda: service.attached == 1, "the leader to attach to Signal", DEADLINE)
+            wait_for(lambda: first.metric("carebot_scheduler_ticks_total") >= 1, "the leader to tick", DEADLINE)
 
             standby = Process("worker", migrated_url, tmp_path, **env)
             processes.append(standby)
-            wait_for(lambda: (standby.health() or {}).get("database") == "ok", "the standby to start")
+            wait_for(lambda: (standby.health() or {}).get("database") == "ok", "the standby to start", DEADLINE)
             time.sleep(3)  # a poll or two: the standby keeps waiting
             assert standby.health()["leader"] is False and standby.health()["signal"] == "standby"
             assert service.attached == 1  # only one process may attach to a Signal account
@@ -245,9 +236,9 @@ def test_one_leader_holds_signal_and_the_ticker_and_a_standby_takes_over_after_a
             killed = time.monotonic()
             wait_for(lambda: (standby.health() or {}).get("leader") is True, "the standby to take over", 30)
             took = time.monotonic() - killed
-            wait_for(lambda: standby.metric("carebot_scheduler_ticks_total") >= 1, "the new leader to tick")
+            wait_for(lambda: standby.metric("carebot_scheduler_ticks_total") >= 1, "the new leader to tick", DEADLINE)
             wait_for(lambda: service.attached == 1 and standby.health()["signal"] in ("up", "paused"),
-                     "the new leader to attach to Signal")
+                     "the new leader to attach to Signal", DEADLINE)
             assert len(lock_holders(db)) == 1
             assert took < 15, f"the takeover took {took:.1f}s"
     finally:

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 
@@ -19,6 +18,7 @@ from carebot.cli import main
 from carebot.db import Database, upgrade
 from carebot.models import OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
+from tests.helpers import wait_for
 
 GOOD = {
     "CAREBOT_PUBLIC_URL": "https://care.example.org",
@@ -73,16 +73,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(check, what: str, seconds: float = 30.0):
-    """Poll until ``check()`` is true; a generous deadline, never a fixed sleep."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 def test_serve_end_to_end_a_signed_text_gets_its_reply_through_twilio(tmp_path, migrated_url):

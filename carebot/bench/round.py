@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select
@@ -89,16 +91,23 @@ def time_bare_insert(db: Database, rows: int) -> float:
     return elapsed
 
 
-def measure(url: str, members: int, groups: int) -> tuple[float, int, float]:
-    """The round's time, the texts it wrote, and the bare insert's time, on a fresh database at ``url``."""
+@contextmanager
+def federation(url: str, members: int, groups: int) -> Iterator[Database]:
+    """The fresh database at ``url``, migrated and filled by :func:`build`; disposed of afterwards."""
     upgrade(url)
     db = Database(url)
     try:
         build(db, members, groups)
-        bare = time_bare_insert(db, members)
-        elapsed, written = time_round(db)
+        yield db
     finally:
         db.dispose()
+
+
+def measure(url: str, members: int, groups: int) -> tuple[float, int, float]:
+    """The round's time, the texts it wrote, and the bare insert's time, on a fresh database at ``url``."""
+    with federation(url, members, groups) as db:
+        bare = time_bare_insert(db, members)
+        elapsed, written = time_round(db)
     return elapsed, written, bare
 
 

@@ -25,10 +25,10 @@ from sqlalchemy import func, select, update
 
 from carebot import crypto
 from carebot.bench import postgres
-from carebot.bench.round import NOW, build
+from carebot.bench.round import NOW, federation
 from carebot.care import start_due_rounds
 from carebot.channels import SIGNAL, SMS, Sent
-from carebot.db import Database, upgrade
+from carebot.db import Database
 from carebot.models import OutboxMessage
 from carebot.outbox import deliver_due
 
@@ -73,16 +73,11 @@ def time_bare(db: Database, count: int) -> float:
 
 def measure(url: str, members: int, groups: int) -> tuple[float, int, float]:
     """The sender's time, the texts it sent, and the bare floor's time for as many, at ``url``."""
-    upgrade(url)
-    db = Database(url)
-    try:
-        build(db, members, groups)
+    with federation(url, members, groups) as db:
         with db.transaction() as session:
             start_due_rounds(session, NOW)
         elapsed, sent = time_sender(db)
         bare = time_bare(db, sent)
-    finally:
-        db.dispose()
     return elapsed, sent, bare
 
 
