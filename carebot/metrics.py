@@ -9,6 +9,7 @@ time, so every process reports the same shared outbox.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 
@@ -51,7 +52,13 @@ def error_code(code: str | None) -> str:
 
 
 def received(channel: str, stored: bool) -> None:
-    MESSAGES_IN.labels(channel, "stored" if stored else "duplicate").inc()
+    _received(channel, stored).inc()
+
+
+@functools.cache
+def _received(channel: str, stored: bool):
+    # Once per kind: a labelled child is looked up under a lock, and this runs for every webhook.
+    return MESSAGES_IN.labels(channel, "stored" if stored else "duplicate")
 
 
 def out(channel: str, status: str) -> None:

@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import parse_qsl
 
+from multidict import MultiDict
 from starlette.applications import Starlette
-from starlette.datastructures import Headers, ImmutableMultiDict
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -124,14 +125,15 @@ class Webhook:
         if body is None:
             status, text, media = 413, "A webhook is never this large.", "text/plain"
         else:
-            # Twilio posts small url-encoded forms; the standard library reads them.
-            form = ImmutableMultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            # Twilio posts small url-encoded forms; the standard library reads them. A
+            # MultiDict has the getall() the twilio validator asks each field for first.
+            form = MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             if not self.verifier.valid(scope["path"], query, form, Headers(scope=scope)):
                 log.warning("webhook with a missing or wrong signature refused (%s)", scope["path"])
                 status, text, media = 403, "The signature is missing or wrong.", "text/plain"
             else:
                 try:
-                    status, text, media = await self.handle(form, dict(parse_qsl(query)))
+                    status, text, media = await self.handle(form, dict(parse_qsl(query)) if query else {})
                 except Exception as error:  # the database is away: nothing was stored, Twilio comes back
                     log.error("webhook not taken (%s): answered 503", type(error).__name__)
                     status, text, media = 503, "carebot cannot take this right now.", "text/plain"

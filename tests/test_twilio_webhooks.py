@@ -88,6 +88,20 @@ def test_a_forged_webhook_is_refused_and_changes_nothing(db, case):
     assert counts(db) == before
 
 
+def test_a_form_with_a_repeated_field_is_checked_over_every_value(db):
+    """Twilio signs every value of a repeated field; the app reads them all, and one changed value is refused."""
+    class Fields(dict):  # name -> every value, read as the library reads a Django QueryDict
+        getlist = dict.__getitem__
+
+    form = {**{name: [value] for name, value in inbound_form().items()},
+            "MediaUrl": ["https://example.org/b", "https://example.org/a"]}
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", Fields(form))
+    assert asyncio.run(post(app_for(db), "/twilio/sms", form, signature)).status_code == 200
+    changed = {**form, "MediaUrl": ["https://example.org/b", "https://example.org/c"]}
+    assert asyncio.run(post(app_for(db), "/twilio/sms", changed, signature)).status_code == 403
+    assert counts(db)[0] == 1
+
+
 def test_a_signed_form_that_is_not_a_message_gets_400(db):
     form = {"AccountSid": "AC" + "0" * 32, "Body": "hi"}
     response = asyncio.run(post(app_for(db), "/twilio/sms", form, sign("/twilio/sms", form)))
