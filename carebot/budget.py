@@ -78,11 +78,13 @@ def _spent(session: Session, group: Group, used: int) -> bool:
     return _active_members(session, group.id, at_most=enough + 1) <= enough
 
 
-def hold_until(session: Session, row: OutboxMessage, now: datetime) -> datetime | None:
+def hold_until(session: Session, row: OutboxMessage, now: datetime, *, record: bool = True) -> datetime | None:
     """When a push of ``row``'s group may go, if the group's budget for today is spent; else None.
 
-    The outbox asks for pushes only (replies always go). The first time a day,
-    the group's coordinators are told, in the caller's transaction.
+    The outbox asks for pushes only (replies always go). With ``record`` a held
+    text is counted, and the first time a day the group's coordinators are
+    told, in the caller's transaction; without it (a look at a row that is not
+    being sent) nothing changes.
     """
     if row.group_id is None or row.purpose == NOTICE:
         return None
@@ -90,8 +92,9 @@ def hold_until(session: Session, row: OutboxMessage, now: datetime) -> datetime 
     today, start, following = day_bounds(now, group.timezone)
     if not _spent(session, group, used_since(session, group.id, start)):
         return None
-    metrics.held_by_budget()
-    _tell_once(session, group, today, now)
+    if record:
+        metrics.held_by_budget()
+        _tell_once(session, group, today, now)
     return following
 
 

@@ -148,8 +148,13 @@ def _consent_gone(session: Session, row: OutboxMessage) -> bool:
     return member is None or member.opted_out or (row.channel == SMS and member.phone_unusable)
 
 
-def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: str) -> str | datetime | None:
-    """Why ``row`` must not go now: "cancelled", a later time, or None when it may go."""
+def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: str,
+              *, look_only: bool = False) -> str | datetime | None:
+    """Why ``row`` must not go now: "cancelled", a later time, or None when it may go.
+
+    ``look_only``: another row's check asks, so a text held by the budget is
+    neither counted nor told of (its own turn does that).
+    """
     if _consent_gone(session, row):
         return "cancelled"
     if row.purpose == REPLY and now - row.created_at >= STALE_REPLY:
@@ -171,7 +176,8 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
     morning = _morning(session, member, row.group_id, now, default_tz)
     if morning is not None:
         return morning
-    return budget.hold_until(session, row, now)  # last: a text that waits anyway never trips the budget
+    # Last: a text that waits anyway never trips the budget.
+    return budget.hold_until(session, row, now, record=not look_only)
 
 
 def _morning(session: Session, member: Member, group_id: int | None, now: datetime, default_tz: str) -> datetime | None:
@@ -326,7 +332,7 @@ def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, def
         if other.not_before <= now:
             return now  # due: it goes first, in this pass or the next
         tried = other.attempts > 0 or other.error_code is not None
-        if tried and _may_send(session, other, now, default_tz) is None:
+        if tried and _may_send(session, other, now, default_tz, look_only=True) is None:
             return other.not_before  # it waits for its retry only: this one waits with it
     return None
 

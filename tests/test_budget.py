@@ -111,6 +111,33 @@ async def two_senders(sim: Simulation) -> None:
         other.dispose()
 
 
+def test_a_held_text_looked_at_for_a_later_reply_is_neither_counted_nor_told(sim: Simulation) -> None:
+    """A reply checks whether an earlier text to the same member must go first; that look changes nothing.
+
+    Only the held text's own turn counts it as held and tells the coordinators.
+    """
+    setup(sim)
+    runaway(sim, BEN, 3)
+    advance(sim, MONDAY_10AM + timedelta(minutes=1))
+    assert len(texts(sim, BEN)) == 3  # the day's budget, spent
+    with sim.db.transaction() as session:
+        ana, group = Member.by_phone(session, ANA), session.scalars(select(Group)).one()
+        earlier = push(session, ana, "check-in, tried once", sim.now, group.id)
+        earlier.attempts, earlier.error_code = 1, "500"
+        earlier.not_before = sim.now + timedelta(minutes=2)  # waiting for its retry
+        enqueue(session, member=ana, channel="sms", address=ANA, text="a reply", purpose=REPLY,
+                now=sim.now, group_id=group.id)
+    held = metrics.REGISTRY.get_sample_value("carebot_held_by_budget_total")
+    advance(sim, sim.now + timedelta(seconds=30))
+    assert texts(sim, ANA) == ["a reply"]  # the held check-in was not in its way
+    assert metrics.REGISTRY.get_sample_value("carebot_held_by_budget_total") == held
+    assert texts(sim, ROSA) == []
+    advance(sim, sim.now + timedelta(minutes=3))  # the check-in's own turn: held, counted once, told
+    assert texts(sim, ANA) == ["a reply"]
+    assert metrics.REGISTRY.get_sample_value("carebot_held_by_budget_total") == held + 1
+    assert len(texts(sim, ROSA)) == 1
+
+
 def test_coordinators_are_told_once_a_day_across_passes_and_restarts(migrated_url: str) -> None:
     first = Simulation(Database(migrated_url))
     setup(first)
