@@ -94,12 +94,20 @@ class LogWatch:
 
     def saw(self, messages) -> None:
         for message in messages:
-            if message.sender:
-                self.numbers.add(message.sender)
-            # A member's own words: anything longer than a keyword or two.
-            body = (message.text or "").strip()
-            if len(body) >= 8 and " " in body:
-                self.texts.add(body)
+            self.sent(message.sender, message.text)
+
+    def sent(self, sender: str | None, text: str | None) -> None:
+        """A text a member sent (here, or to a carebot in another process): it must never be logged."""
+        if sender:
+            self.numbers.add(sender)
+        # A member's own words: anything longer than a keyword or two.
+        body = (text or "").strip()
+        if len(body) >= 8 and " " in body:
+            self.texts.add(body)
+
+    def output(self, source: str, text: str) -> None:
+        """What another process (a ``carebot serve``, a crashed sender) printed: each line is checked as a record."""
+        self.records.extend((source, "OUTPUT", line) for line in text.splitlines() if line.strip())
 
 
 LOG_WATCH = LogWatch()

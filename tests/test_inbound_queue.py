@@ -24,6 +24,7 @@ from carebot.crypto import lookup_hash
 from carebot.models import InboundMessage, Member, OutboxMessage
 from carebot.serve import run_inbound
 from carebot.web import InboundWriter
+from tests.conftest import LOG_WATCH
 from tests.fakes.world import ANA, NOW
 
 NEWCOMER = "+15155550199"
@@ -125,6 +126,7 @@ def test_a_stored_text_survives_a_restart_and_is_handled_once(db, tmp_path):
         os._exit(137)
     """)
     died = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    LOG_WATCH.output("a process that dies after storing a text", died.stdout + died.stderr)
     assert died.returncode == 137, died.stderr
     restarted = Database(url)
     try:

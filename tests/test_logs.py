@@ -1,7 +1,9 @@
 """No phone number and no member's text in any log, during the whole test suite.
 
 tests/conftest.py keeps every log record of the session (every logger, DEBUG and
-up) and every text members sent through ``Dispatcher.store_inbounds``; this test
+up), the output of the processes tests start (``carebot serve``, a crashed sender),
+and every text members sent through ``Dispatcher.store_inbounds`` or to such a
+process; this test
 runs last and fails on a record holding a phone number (E.164, or a number seen
 during the session in any common formatting) or a member's text (longer than a
 keyword: at least 8 characters and a space).
@@ -50,6 +52,7 @@ def test_no_log_of_the_session_holds_a_number_or_a_text() -> None:
         logging.getLogger("carebot.outbox").info("sent to %s", "+15155550101")
         logging.getLogger("carebot.dispatcher").debug("text was %r", "I feel so alone tonight")
         LOG_WATCH.texts.add("I feel so alone tonight")
+        LOG_WATCH.output("carebot serve", "INFO: started\nDEBUG: queued for (515) 555-0101\n")
     problems = leaks(LOG_WATCH)
     assert LOG_WATCH.records, "no log record was seen: the watch is not installed"
     assert not problems, f"{len(problems)} log records give away numbers or texts:\n" + "\n".join(problems[:40])
@@ -66,6 +69,7 @@ def test_the_check_fails_when_a_module_logs_a_number_or_a_text(tmp_path: Path) -
     assert result.returncode == 1, result.stdout[-2000:]
     assert "carebot.outbox INFO: 'sent to +15155550101' holds a phone number" in result.stdout
     assert "holds a member's text 'I feel so alone tonight'" in result.stdout
+    assert "carebot serve OUTPUT: 'DEBUG: queued for (515) 555-0101' holds a phone number" in result.stdout
 
 
 def test_the_check_reads_numbers_in_any_formatting() -> None:

@@ -31,6 +31,7 @@ from carebot.models import InboundMessage, Member, OutboxMessage
 from carebot.outbox import REPLY, enqueue
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
+from tests.conftest import LOG_WATCH
 from tests.helpers import wait_for
 from tests.pgserver import free_port
 
@@ -58,6 +59,7 @@ class Process:
             [sys.executable, "-m", "carebot", "-v", "serve", "--role", role, "--port", str(self.port)],
             env=environment, cwd=cwd, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )
+        self.watched = False
 
     def get(self, path: str) -> str | None:
         try:
@@ -78,6 +80,7 @@ class Process:
         return 0.0
 
     def post(self, path: str, form: dict) -> int:
+        LOG_WATCH.sent(form.get("From"), form.get("Body"))
         signature = RequestValidator(GOOD["TWILIO_AUTH_TOKEN"]).compute_signature(f"{PUBLIC}{path}", form)
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",
                                          data=urllib.parse.urlencode(form).encode(),
@@ -89,6 +92,7 @@ class Process:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
+        """Stop it, and hand its log (at DEBUG, ``-v``) to the session's check for numbers and texts."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -96,6 +100,9 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        if not self.watched:
+            self.watched = True
+            LOG_WATCH.output(f"carebot serve --role {self.role}", self.output())
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 
 from carebot.channels import SMS, StatusUpdate
 from carebot.outbox import STUCK_AFTER, apply_status, deliver_due, recover_sending
+from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE
 from tests.fakes.world import ANA, BEN, NOW, PUBLIC_URL, queue, row, with_channel
 
@@ -56,6 +57,7 @@ def crash_sender(db, fake, moment: str) -> None:
          PUBLIC_URL, NOW.isoformat(), moment],
         capture_output=True, text=True, timeout=60,
     )
+    LOG_WATCH.output("a sender killed mid-send", done.stdout + done.stderr)
     assert done.returncode == KILLED, done.stderr
 
 

@@ -18,6 +18,7 @@ from carebot.cli import main
 from carebot.db import Database, upgrade
 from carebot.models import OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
+from tests.conftest import LOG_WATCH
 from tests.helpers import wait_for
 
 GOOD = {
@@ -114,6 +115,7 @@ def test_serve_end_to_end_a_signed_text_gets_its_reply_through_twilio(tmp_path, 
         finally:
             server.terminate()
             out, err = server.communicate(timeout=30)
+            LOG_WATCH.output("carebot serve", out + err)
     assert server.returncode in (0, -15), err  # uvicorn re-raises SIGTERM after a clean shutdown
     assert "Traceback" not in err
     assert "+1515555" not in out + err  # no phone numbers in the logs
