@@ -64,6 +64,21 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    def check_writes(self) -> None:
+        """Raise when no write could start now (the busy timeout at most).
+
+        On SQLite a read proves nothing: readers still read while another
+        process (a backup, a stray ``sqlite3`` shell) holds the write lock and
+        every webhook's write fails. So the write lock is taken and let go at
+        once. On PostgreSQL any statement shows whether the server answers.
+        """
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("ROLLBACK")
+            else:
+                conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -214,10 +214,14 @@ def create_app(
         with db.transaction() as session:
             return metrics.backlog(session, now())
 
+    def writable_backlog() -> dict[str, int]:
+        db.check_writes()  # a webhook is a write: health is whether one could be stored now
+        return outbox_backlog()
+
     async def healthz(request: Request) -> Response:
         """The database, the Signal connection and the outbox backlog; 503 only when the database is away."""
         try:
-            backlog = await in_worker(outbox_backlog)
+            backlog = await in_worker(writable_backlog)
         except Exception as error:
             log.warning("health check: the database does not answer (%s)", type(error).__name__)
             return JSONResponse({"status": "database unavailable", "database": "unavailable"}, status_code=503)
