@@ -98,6 +98,25 @@ def hold_until(session: Session, row: OutboxMessage, now: datetime, *, record: b
     return following
 
 
+def reopen(session: Session, group: Group, now: datetime) -> int:
+    """After ``group``'s budget changed: the texts it held for tomorrow are due now; returns how many.
+
+    The send-time check holds them again if the new budget is spent too, and
+    then the coordinators are told again: it is a new budget. A held text is
+    known by its time, the group's next midnight, which nothing else sets.
+    """
+    from carebot.outbox import PUSH  # the outbox builds on this module
+
+    today, _, following = day_bounds(now, group.timezone)
+    if group.budget_told_on == today:
+        group.budget_told_on = None
+    return session.execute(
+        update(OutboxMessage).where(OutboxMessage.group_id == group.id, OutboxMessage.status == "pending",
+                                    OutboxMessage.purpose == PUSH, OutboxMessage.not_before == following)
+        .values(not_before=now).execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def _tell_once(session: Session, group: Group, today: date, now: datetime) -> None:
     # A conditional update, so of several senders (or a restarted one) exactly one tells.
     claimed = session.execute(

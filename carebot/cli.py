@@ -223,6 +223,13 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
         with _database().transaction() as session:
             edited = edit_group(session, keyword, **changes)
             click.echo(f"Updated {edited.keyword}.")
+            if "daily_budget" in changes:
+                from carebot import budget as budgets, clock
+
+                released = budgets.reopen(session, edited, clock.now())
+                if released:
+                    click.echo(f"{released} texts held by the budget today are due again; "
+                               "the new budget holds them too if it is spent.")
     except GroupError as error:
         raise click.ClickException(str(error)) from None
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from freezegun import freeze_time
 from sqlalchemy import insert, select
 
 from carebot import budget, metrics
@@ -243,6 +244,30 @@ def test_a_groups_own_budget_from_the_command_holds_its_texts(env: str) -> None:
     advance(sim, MONDAY_10AM + timedelta(minutes=1))
     assert texts(sim, ANA) == ["check-in 0", "check-in 1"]
     assert "today's 2 texts" in texts(sim, ROSA)[0]
+    sim.db.dispose()
+
+
+def test_a_raised_budget_sends_todays_held_texts_and_coordinators_hear_of_the_new_one(env: str) -> None:
+    assert carebot("group", "add", "DMMA", "--name", "Des Moines", "--tz", "America/Chicago").exit_code == 0
+    assert carebot("group", "edit", "DMMA", "--budget", "2").exit_code == 0
+    sim = Simulation(Database(env))
+    sim.tz = ZoneInfo("America/Chicago")
+    run(sim, f"coordinator DMMA {ROSA} name=Rosa", f"member DMMA {ANA} name=Ana", "at 2026-03-02 10:00")
+    runaway(sim, ANA, 6)
+    advance(sim, MONDAY_10AM + timedelta(minutes=1))
+    assert texts(sim, ANA) == ["check-in 0", "check-in 1"] and len(texts(sim, ROSA)) == 1
+    with freeze_time(MONDAY_10AM + timedelta(minutes=2)):
+        raised = carebot("group", "edit", "DMMA", "--budget", "5")
+    assert raised.exit_code == 0 and "4 texts held by the budget today are due again" in raised.output
+    advance(sim, MONDAY_10AM + timedelta(minutes=3))
+    # Today, not tomorrow: two more, as the first notice counts too (2 + 1 + 2 = 5).
+    assert texts(sim, ANA) == [f"check-in {n}" for n in range(4)]
+    notices = texts(sim, ROSA)
+    assert len(notices) == 2 and "today's 5 texts" in notices[1]  # the new budget, spent too
+    with sim.db.transaction() as session:
+        held = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending",
+                                                           OutboxMessage.member_id.is_not(None))).all()
+        assert {row.not_before for row in held} == {CHICAGO_MIDNIGHT} and len(held) == 2
     sim.db.dispose()
 
 
