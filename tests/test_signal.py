@@ -374,7 +374,7 @@ def test_signal_settings_are_optional(monkeypatch, tmp_path):
 
 def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatch, tmp_path, migrated_url):
     """carebot serve with Signal configured but unreachable: up, SMS answered, /healthz says so."""
-    from starlette.testclient import TestClient
+    import httpx
     from twilio.request_validator import RequestValidator
 
     from carebot.serve import build_app
@@ -391,12 +391,19 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
     )
     form = {"MessageSid": "SM" + "1" * 32, "From": ANA, "Body": "HELP"}
     signature = RequestValidator(token).compute_signature("https://care.example.org/twilio/sms", form)
-    try:
-        with TestClient(build_app(settings, db)) as client:
-            health = client.get("/healthz").json()
+    app = build_app(settings, db)
+
+    async def serve_briefly() -> None:
+        # The app's own lifespan (the workers, the Signal attempt), as uvicorn runs it.
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client:
+            health = (await client.get("/healthz")).json()
             assert (health["status"], health["database"], health["signal"]) == ("ok", "ok", "down")
-            answer = client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
+            answer = await client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
             assert answer.status_code == 200
+
+    try:
+        asyncio.run(serve_briefly())
         with db.transaction() as session:  # the member's SMS was taken
             assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
     finally:
