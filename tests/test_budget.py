@@ -234,28 +234,28 @@ def test_group_add_and_edit_set_the_groups_own_budget(env: str) -> None:
     assert carebot("group", "add", "AMES", "--name", "Ames", "--budget", "0").exit_code != 0
 
 
-def test_a_groups_own_budget_from_the_command_holds_its_texts(env: str) -> None:
+def held_by_the_command(url: str, runaway_texts: int) -> Simulation:
+    """A group given a budget of 2 by ``carebot group edit``, and a runaway it holds on Monday morning."""
     assert carebot("group", "add", "DMMA", "--name", "Des Moines", "--tz", "America/Chicago").exit_code == 0
     assert carebot("group", "edit", "DMMA", "--budget", "2").exit_code == 0
-    sim = Simulation(Database(env))
+    sim = Simulation(Database(url))
     sim.tz = ZoneInfo("America/Chicago")
     run(sim, f"coordinator DMMA {ROSA} name=Rosa", f"member DMMA {ANA} name=Ana", "at 2026-03-02 10:00")
-    runaway(sim, ANA, 4)
+    runaway(sim, ANA, runaway_texts)
     advance(sim, MONDAY_10AM + timedelta(minutes=1))
     assert texts(sim, ANA) == ["check-in 0", "check-in 1"]
+    return sim
+
+
+def test_a_groups_own_budget_from_the_command_holds_its_texts(env: str) -> None:
+    sim = held_by_the_command(env, 4)
     assert "today's 2 texts" in texts(sim, ROSA)[0]
     sim.db.dispose()
 
 
 def test_a_raised_budget_sends_todays_held_texts_and_coordinators_hear_of_the_new_one(env: str) -> None:
-    assert carebot("group", "add", "DMMA", "--name", "Des Moines", "--tz", "America/Chicago").exit_code == 0
-    assert carebot("group", "edit", "DMMA", "--budget", "2").exit_code == 0
-    sim = Simulation(Database(env))
-    sim.tz = ZoneInfo("America/Chicago")
-    run(sim, f"coordinator DMMA {ROSA} name=Rosa", f"member DMMA {ANA} name=Ana", "at 2026-03-02 10:00")
-    runaway(sim, ANA, 6)
-    advance(sim, MONDAY_10AM + timedelta(minutes=1))
-    assert texts(sim, ANA) == ["check-in 0", "check-in 1"] and len(texts(sim, ROSA)) == 1
+    sim = held_by_the_command(env, 6)
+    assert len(texts(sim, ROSA)) == 1
     with freeze_time(MONDAY_10AM + timedelta(minutes=2)):
         raised = carebot("group", "edit", "DMMA", "--budget", "5")
     assert raised.exit_code == 0 and "4 texts held by the budget today are due again" in raised.output
