@@ -1,13 +1,15 @@
 """Webhook benchmark: ``python -m carebot.bench webhook [--requests N] [--concurrency C]``.
 
-Starts ``carebot serve`` on a fresh SQLite file and a bare ASGI endpoint (it
-only answers 200), each as a real uvicorn subprocess on 127.0.0.1 run the same
-way, plus a stand-in for Twilio's API on 127.0.0.1 for the replies the sender
-delivers meanwhile. Then it fires signed inbound webhooks (each a new
-MessageSid from one of the group's members) and prints throughput and p50/p99
-latency for:
+Starts ``carebot serve`` on a fresh SQLite file, a bare ASGI endpoint (it
+only answers 200) and a durable baseline (it stores each text with a unique
+key and an fsynced commit, the least a webhook that must not lose texts does),
+each as a real uvicorn subprocess on 127.0.0.1 run the same way, plus a
+stand-in for Twilio's API on 127.0.0.1 for the replies the sender delivers
+meanwhile. Then it fires signed inbound webhooks (each a new MessageSid from
+one of the group's members) and prints throughput and p50/p99 latency for:
 
-1. the bare endpoint, as fast as it goes (``concurrency`` requests in flight);
+1. the bare endpoint, then the durable baseline, as fast as each goes
+   (``concurrency`` requests in flight);
 2. carebot, as fast as it goes;
 3. carebot at half the bare endpoint's throughput (the target load), paced;
 4. carebot at half its own maximum, paced, to show its latency when not overloaded;
@@ -31,6 +33,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,7 +44,8 @@ import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlencode
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from twilio.request_validator import RequestValidator
@@ -62,6 +66,64 @@ async def bare_app(scope, receive, send) -> None:
         return
     while (await receive()).get("more_body"):
         pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+DURABLE_DB = "CAREBOT_BENCH_DURABLE_DB"  # where the durable baseline keeps its texts
+
+
+class _DurableStore:
+    """The least any durable webhook store does: a unique key per text, an fsynced commit per batch.
+
+    SQLite as carebot uses it (WAL, ``synchronous`` left at FULL), fed by
+    carebot's own group-commit writer, so the difference from carebot is what
+    carebot does besides: the signature, its queue's columns and indexes, the
+    encryption, SQLAlchemy.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("CREATE TABLE IF NOT EXISTS texts (id INTEGER PRIMARY KEY, sid TEXT NOT NULL UNIQUE, "
+                          "sender TEXT, body TEXT)")
+
+    def store_inbounds(self, rows: list[tuple]) -> list[int | None]:
+        self.conn.execute("BEGIN")
+        try:
+            ids = [self.conn.execute("INSERT INTO texts (sid, sender, body) VALUES (?, ?, ?) "
+                                     "ON CONFLICT DO NOTHING RETURNING id", row).fetchone() for row in rows]
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        return [found[0] if found else None for found in ids]
+
+
+async def durable_app(scope, receive, send) -> None:
+    """A second baseline: reads the form, stores the text durably (``_DurableStore``), answers 200."""
+    if scope["type"] == "lifespan":
+        from carebot.web import InboundWriter
+
+        executor = ThreadPoolExecutor(max_workers=1)
+
+        async def in_db(function, *args):
+            return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+        while (await receive())["type"] != "lifespan.shutdown":
+            durable_app.writer = InboundWriter(_DurableStore(os.environ[DURABLE_DB]), in_db)
+            await send({"type": "lifespan.startup.complete"})
+        executor.shutdown()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    form = dict(parse_qsl(b"".join(chunks).decode("utf-8", "replace"), keep_blank_values=True))
+    await durable_app.writer.store((form.get("MessageSid"), form.get("From"), form.get("Body")))
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
 
@@ -284,7 +346,7 @@ def _line(name: str, result: dict) -> str:
             f"p50 {result['p50_ms']:>6.1f} ms  p99 {result['p99_ms']:>6.1f} ms  errors {result['errors']}{cpu}")
 
 
-def _carebot(name: str, url: str, args, env: dict[str, str], bare: dict) -> None:
+def _carebot(name: str, url: str, args, env: dict[str, str], bare: dict, durable: dict) -> None:
     """Seed a fresh database at ``url``, start carebot serve on it, run phases 2 to 4 and the drain."""
     phones = _seed(url)
     port = _free_port()
@@ -311,6 +373,7 @@ def _carebot(name: str, url: str, args, env: dict[str, str], bare: dict) -> None
         if "cpu_us" in full and "cpu_us" in bare:
             print(f"[{name}] ratio bare/carebot (server CPU per request at max): {bare['cpu_us'] / full['cpu_us']:.2f}")
         print(f"[{name}] target (half the bare throughput with p99 < 50 ms): {verdict}")
+        print(f"[{name}] ratio carebot/durable baseline (max throughput): {full['throughput'] / durable['throughput']:.2f}")
         print(f"[{name}] " + _drain(url))
     finally:
         carebot.terminate()
@@ -338,25 +401,32 @@ def main(argv: list[str]) -> int:
            "TWILIO_FROM": "+15155550100",
            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stand_in.server_address[1]}",
            "TWILIO_SEND_RATE": str(args.send_rate)}
-    bare_port = _free_port()
     uvicorn = ["-m", "uvicorn", "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
-    bare_process = _start([*uvicorn, "--port", str(bare_port), "carebot.bench.webhook:bare_app"], env, bare_port)
-    try:
-        n, c = args.requests, args.concurrency
-        print(f"{n} signed webhooks per phase, {c} in flight, 127.0.0.1, one process each")
-        bare_url = f"http://127.0.0.1:{bare_port}/twilio/sms"
-        asyncio.run(_fire(bare_url, _requests("http://x", ["+15155550101"], 200), c, None))  # warm up
-        bare = _phase(bare_process, bare_url, _requests("http://x", ["+15155550101"], n), c, None)
-        print(_line("bare ASGI endpoint (max)", bare))
-        with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
-            _carebot("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args, env, bare)
-        if args.postgresql:
-            with postgres.throwaway_database(args.postgresql, "carebot_bench_webhook") as url:
-                _carebot("PostgreSQL", url, args, env, bare)
-        else:
-            print(f"(PostgreSQL not measured: give --postgresql URL or ${postgres.ENV})")
-        return 0
-    finally:
-        bare_process.terminate()
-        bare_process.wait(timeout=30)
-        stand_in.shutdown()
+    n, c = args.requests, args.concurrency
+    print(f"{n} signed webhooks per phase, {c} in flight, 127.0.0.1, one process each")
+    with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
+        running: list[subprocess.Popen] = []
+        try:
+            baselines = {}
+            for key, name, app, extra in (("bare", "bare ASGI endpoint (max)", "bare_app", {}),
+                                          ("durable", "durable baseline (max)", "durable_app",
+                                           {DURABLE_DB: str(Path(tmp) / "durable.sqlite")})):
+                port = _free_port()
+                process = _start([*uvicorn, "--port", str(port), f"carebot.bench.webhook:{app}"], {**env, **extra}, port)
+                running.append(process)
+                url = f"http://127.0.0.1:{port}/twilio/sms"
+                asyncio.run(_fire(url, _requests("http://x", ["+15155550101"], 200), c, None))  # warm up
+                baselines[key] = _phase(process, url, _requests("http://x", ["+15155550101"], n), c, None)
+                print(_line(name, baselines[key]))
+            _carebot("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args, env, **baselines)
+            if args.postgresql:
+                with postgres.throwaway_database(args.postgresql, "carebot_bench_webhook") as url:
+                    _carebot("PostgreSQL", url, args, env, **baselines)
+            else:
+                print(f"(PostgreSQL not measured: give --postgresql URL or ${postgres.ENV})")
+            return 0
+        finally:
+            for process in running:
+                process.terminate()
+                process.wait(timeout=30)
+            stand_in.shutdown()
