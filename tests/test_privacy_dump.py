@@ -124,6 +124,19 @@ def test_the_sqlite_file_holds_no_number_and_no_text(tmp_path: Path) -> None:
     assert_clean(raw.decode("utf-16-le", errors="ignore"), "SQLite file")
 
 
+def test_carebot_overwrites_what_it_deletes_whatever_sqlite_build_it_runs_on() -> None:
+    """The file test above passes on a build that overwrites deleted content by default; carebot asks for it."""
+    import sqlite3
+
+    from carebot.db import _sqlite_pragmas
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("PRAGMA secure_delete=OFF")  # as on a build without SQLITE_SECURE_DELETE
+    _sqlite_pragmas(conn, None)
+    assert conn.execute("PRAGMA secure_delete").fetchone() == (1,)
+    conn.close()
+
+
 @pytest.mark.parametrize("form", ["+15155550101", "(515) 555-0101", "515.555.0101"])
 def test_the_check_finds_a_number_left_in_plain_text(form: str) -> None:
     with pytest.raises(AssertionError):
