@@ -138,6 +138,9 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
                in_db: InDb = inline) -> AsyncIOScheduler:
     """The ticker: due timeouts and lapses every minute, then the sender is woken.
 
+    Each beat also empties SQLite's write-ahead log (``Database.checkpoint``),
+    which would otherwise keep texts carebot has cleared.
+
     Unlike ``scheduler.start_ticker`` it leaves delivery to ``run_sender``, so
     that only one coroutine sends. ``in_db`` runs the database work (serve: on
     the webhooks' database worker, so a round never holds up the event loop).
@@ -149,6 +152,7 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
             due = await in_db(dispatcher.next_due)
             await in_db(dispatcher.run_due, moment)
             metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
+            await in_db(dispatcher.db.checkpoint)  # texts handled since the last beat leave the disk
         except Exception:
             log.exception("tick failed")
         wake.set()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import make_url
 
 from carebot import metrics
 from carebot.channels import SMS
@@ -99,8 +101,11 @@ def test_error_codes_never_carry_a_number_or_words(code, label):
     assert metrics.error_code(code) == label
 
 
-def test_the_ticker_counts_ticks_and_its_lag(db):
+def test_the_ticker_counts_ticks_and_its_lag_and_empties_sqlites_log(db):
     ticks = metrics.TICKS._value.get()
+    wal = Path(f"{make_url(db.url).database}-wal") if db.url.startswith("sqlite") else None
+    if wal is not None:
+        assert wal.stat().st_size > 0  # the world's set-up is still in the log
 
     async def go():
         wake = asyncio.Event()
@@ -111,6 +116,8 @@ def test_the_ticker_counts_ticks_and_its_lag(db):
     asyncio.run(go())
     assert metrics.TICKS._value.get() == ticks + 1
     assert metrics.SCHEDULER_LAG._value.get() >= 0
+    if wal is not None:
+        assert wal.stat().st_size == 0
 
 
 def test_healthz_reports_the_outbox_backlog(db):

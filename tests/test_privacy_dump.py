@@ -124,6 +124,26 @@ def test_the_sqlite_file_holds_no_number_and_no_text(tmp_path: Path) -> None:
     assert_clean(raw.decode("utf-16-le", errors="ignore"), "SQLite file")
 
 
+def test_while_carebot_runs_the_write_ahead_log_is_emptied_of_cleared_texts(tmp_path: Path) -> None:
+    """The log holds pages as they were before a text was cleared, until a checkpoint empties it.
+
+    ``carebot serve``'s ticker runs ``Database.checkpoint`` every minute, so a
+    handled text leaves the disk within a minute, not at the next restart.
+    """
+    path = tmp_path / "carebot.sqlite"
+    db = Database(f"sqlite:///{path}")
+    sim = Simulation(db)
+    run(sim, *CONVERSATION)
+    wal = tmp_path / "carebot.sqlite-wal"
+    with pytest.raises(AssertionError):  # before: the log still holds what members said
+        assert_clean(wal.read_bytes().decode("latin-1"), "log")
+    db.checkpoint()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("carebot.sqlite"))
+    assert_clean(raw.decode("latin-1"), "SQLite file and its log")
+    assert_clean(raw.decode("utf-16-le", errors="ignore"), "SQLite file and its log")
+    db.dispose()
+
+
 def test_carebot_overwrites_what_it_deletes_whatever_sqlite_build_it_runs_on() -> None:
     """The file test above passes on a build that overwrites deleted content by default; carebot asks for it."""
     import sqlite3
