@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from carebot import budget, metrics
@@ -293,18 +293,6 @@ def _ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, C
             row.not_before = channels[row.channel].paused_until  # a paused queue is not tried at all
         return False
     return True
-
-
-def provider_pause(db: Database, channel: str, codes: Collection[str], now: datetime) -> datetime | None:
-    """Until when ``channel``'s provider asked carebot to wait (one of ``codes``), if still ahead.
-
-    The rows a pause deferred keep its end as their time, so a pause outlives a
-    restart: the channel is started paused until then.
-    """
-    with db.transaction() as session:
-        return session.scalar(select(func.max(OutboxMessage.not_before)).where(
-            OutboxMessage.channel == channel, OutboxMessage.status == "pending",
-            OutboxMessage.error_code.in_(list(codes)), OutboxMessage.not_before > now))
 
 
 def _cancel(row: OutboxMessage) -> None:

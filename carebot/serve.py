@@ -28,14 +28,14 @@ from starlette.applications import Starlette
 
 from carebot import clock
 from carebot.channels import SIGNAL, SMS, Channel, Inbound
-from carebot.channels.signal import PAUSE_CODES, SignalChannel
+from carebot.channels.signal import SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
 from carebot import metrics
 from carebot.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.db import Database, check_schema
 from carebot.dispatcher import Dispatcher
 from carebot.leader import POLL_SECONDS, leadership
-from carebot.outbox import InDb, deliver_due, inline, provider_pause, recover_sending
+from carebot.outbox import InDb, deliver_due, inline, recover_sending
 from carebot.scheduler import TICK_SECONDS
 from carebot.web import create_app
 
@@ -204,10 +204,8 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             metrics.LEADER.set(1)
             if signal_configured:
                 # Attached in the background: carebot serves SMS while the Signal service is down.
-                # A pause the service asked for before a restart still holds.
-                paused = await app.state.in_worker(provider_pause, db, SIGNAL, PAUSE_CODES, now())
                 signal = SignalChannel(settings.signal_service, settings.signal_number,
-                                       on_inbound=signal_inbound, now=now, paused_until=paused)
+                                       on_inbound=signal_inbound, now=now)
                 await signal.start()
                 channels[SIGNAL] = app.state.signal = held["signal"] = signal
             held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)

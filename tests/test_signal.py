@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from carebot.channels import SIGNAL, SMS, Inbound
-from carebot.channels.signal import CAPTCHA_PAUSE, PAUSE_CODES, RATE_LIMIT_PAUSE, UNTRUSTED_HOLD, SignalChannel
+from carebot.channels.signal import CAPTCHA_PAUSE, RATE_LIMIT_PAUSE, UNTRUSTED_HOLD, SignalChannel
 from carebot.channels.sim import SimNetwork
 from carebot.config import ConfigError, load_serve_settings
 from carebot.crypto import lookup_hash
@@ -23,7 +23,7 @@ from carebot.db import Database, upgrade
 from carebot.dispatcher import Dispatcher
 from carebot.groups import add_group, add_member
 from carebot.models import ConsentEvent, InboundMessage, Member, OutboxMessage
-from carebot.outbox import deliver_due, provider_pause, push
+from carebot.outbox import deliver_due, push
 from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNTRUSTED, FakeSignal
 
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime
@@ -80,23 +80,15 @@ class World:
             self.handled.append(message)
             self.changed.notify_all()
 
-    async def start(self, *, fake: bool = True, paused_until: datetime | None = None) -> None:
+    async def start(self, *, fake: bool = True) -> None:
         self.changed = asyncio.Condition()
         if fake:
             await self.fake.start()
         self.channel = SignalChannel(self.fake.url, BOT, on_inbound=self.on_inbound, now=lambda: self.now,
-                                     retry=(0.05, 0.2), paused_until=paused_until)
+                                     retry=(0.05, 0.2))
         await self.channel.start()
         if fake:
             await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
-
-    async def restart(self) -> None:
-        """carebot serve stopped and started again: a new channel, paused as the outbox remembers (serve.lead)."""
-        await self.channel.close()
-        await self.fake.wait_for(lambda f: f.attached == 0, DEADLINE)
-        self.channel = None
-        await self.start(fake=False, paused_until=provider_pause(self.db, SIGNAL, PAUSE_CODES, self.now))
-        await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
 
     async def stop(self) -> None:
         if self.channel is not None:
@@ -296,36 +288,6 @@ def test_a_rate_limit_pauses_the_signal_queue_and_tells_coordinators_once(migrat
         await w.deliver()
         assert sorted(w.fake.texts_to(ANA_ID) + w.fake.texts_to(BEN_ID)) == ["Checking in"] * 4
         assert w.channel.status == "up" and len(w.sms_to(ROSA)) == 1
-
-    play(migrated_url, body)
-
-
-def test_a_pause_outlives_a_restart_and_coordinators_are_not_told_again(migrated_url):
-    async def body(w: World):
-        w.add(None, ANA_ID, SIGNAL, "Ana")
-        w.add(None, BEN_ID, SIGNAL, "Ben")
-        w.fake.failures[ANA_ID] = [RATE_LIMIT]
-        w.push_to(ANA_ID, "Checking in")
-        await w.deliver()
-        await w.deliver()  # the coordinators' notice, written during the first pass
-        assert w.channel.status == "paused" and len([t for t in w.sms_to(ROSA) if "slow down" in t]) == 1
-        w.now = NOW + timedelta(minutes=5)
-        await w.restart()
-        assert w.channel.status == "paused"
-        posts = len([r for r in w.fake.requests if r == ("POST", "/v2/send")])
-        w.push_to(BEN_ID, "Checking in")  # new since the pause: it waits too, untried
-        await w.deliver()
-        assert len([r for r in w.fake.requests if r == ("POST", "/v2/send")]) == posts
-        [ben] = w.rows(channel=SIGNAL, status="pending", address=BEN_ID)
-        assert ben.not_before == NOW + RATE_LIMIT_PAUSE
-        w.now = NOW + RATE_LIMIT_PAUSE
-        w.fake.failures[ANA_ID] = [RATE_LIMIT]  # Signal is not ready yet: the same pause goes on, not news
-        await w.deliver()
-        await w.deliver()
-        assert len([t for t in w.sms_to(ROSA) if "slow down" in t]) == 1 and w.channel.status == "paused"
-        w.now = NOW + 3 * RATE_LIMIT_PAUSE  # the second pause in a row is twice as long
-        await w.deliver()
-        assert w.fake.texts_to(ANA_ID) == ["Checking in"] and w.fake.texts_to(BEN_ID) == ["Checking in"]
 
     play(migrated_url, body)
 

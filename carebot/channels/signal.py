@@ -61,9 +61,6 @@ INBOUND_TRIES = 3  # a text the database could not take is tried again this ofte
 RATE_LIMIT_PAUSE = timedelta(minutes=15)
 CAPTCHA_PAUSE = timedelta(hours=1)
 MAX_PAUSE = timedelta(hours=6)
-# The error codes of a pause: the outbox rows a pause deferred carry one (outbox.provider_pause).
-RATE_LIMITED, PROOF_REQUIRED = "rate-limit", "proof-required"
-PAUSE_CODES = (RATE_LIMITED, PROOF_REQUIRED)
 # A text to a member whose safety number changed waits this long before one more try.
 UNTRUSTED_HOLD = timedelta(hours=6)
 
@@ -93,10 +90,7 @@ class SignalChannel:
         now: Callable[[], datetime] = clock.now,
         retry: tuple[float, float] = RETRY,
         send_timeout: float = SEND_TIMEOUT,
-        paused_until: datetime | None = None,
     ) -> None:
-        """``paused_until``: a pause carried over a restart (``outbox.provider_pause``): sends wait
-        for it, and the coordinators, told when it began, are not told again."""
         self.service = service
         self.number = number
         self.on_inbound = on_inbound
@@ -104,9 +98,9 @@ class SignalChannel:
         self.retry = retry
         self.send_timeout = send_timeout
         self.connected = False
-        self.paused_until = paused_until  # the outbox sender honours this
-        self._pauses = 1 if paused_until is not None else 0  # pauses in a row, for the doubling
-        self._pause_told = paused_until is not None
+        self.paused_until: datetime | None = None  # the outbox sender honours this
+        self._pauses = 0  # pauses in a row, for the doubling
+        self._pause_told = False
         self._told_untrusted: set[str] = set()
         self._bot: SignalBot | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -290,7 +284,7 @@ class SignalChannel:
             captcha = bool(tokens)
             for token in tokens:  # a server token, not a person's data: the deployer needs it
                 log.warning("Signal asks for a captcha; challenge token %s (see deploy/signal.md)", token)
-            return self._pause(PROOF_REQUIRED if captcha else RATE_LIMITED,
+            return self._pause("proof-required" if captcha else "rate-limit",
                                CAPTCHA_PAUSE if captcha else RATE_LIMIT_PAUSE,
                                "signal.captcha" if captcha else "signal.paused")
         if status == 400 and any(text in error for text in UNTRUSTED_TEXTS):
