@@ -103,7 +103,9 @@ def reopen(session: Session, group: Group, now: datetime) -> int:
 
     The send-time check holds them again if the new budget is spent too, and
     then the coordinators are told again: it is a new budget. A held text is
-    known by its time, the group's next midnight, which nothing else sets.
+    known by its time, the group's next midnight; a push waiting for that
+    moment for another reason (a member whose day starts at midnight) is only
+    looked at sooner: the send-time check holds it again.
     """
     from carebot.outbox import PUSH  # the outbox builds on this module
 
