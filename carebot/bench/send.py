@@ -98,5 +98,5 @@ def main(argv: list[str]) -> int:
         print(f"  bare claim + sent: {sent / bare:,.0f} texts/s   {1000 * bare / sent:.2f} ms a text")
         print(f"  ratio sender / bare: {elapsed / bare:.1f}x")
     if not args.postgresql:
-        print(f"(PostgreSQL not measured: give --postgresql URL or ${postgres.ENV})")
+        print(postgres.NOT_MEASURED)
     return 0 if all(sent / elapsed >= args.target for elapsed, sent, _ in results.values()) else 1

@@ -346,8 +346,9 @@ def _line(name: str, result: dict) -> str:
             f"p50 {result['p50_ms']:>6.1f} ms  p99 {result['p99_ms']:>6.1f} ms  errors {result['errors']}{cpu}")
 
 
-def _carebot(name: str, url: str, args, env: dict[str, str], bare: dict, durable: dict) -> None:
+def _carebot(url: str, args, env: dict[str, str], bare: dict, durable: dict) -> None:
     """Seed a fresh database at ``url``, start carebot serve on it, run phases 2 to 4 and the drain."""
+    name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     phones = _seed(url)
     port = _free_port()
     public = f"http://127.0.0.1:{port}"
@@ -418,12 +419,9 @@ def main(argv: list[str]) -> int:
                 asyncio.run(_fire(url, _requests("http://x", ["+15155550101"], 200), c, None))  # warm up
                 baselines[key] = _phase(process, url, _requests("http://x", ["+15155550101"], n), c, None)
                 print(_line(name, baselines[key]))
-            _carebot("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args, env, **baselines)
-            if args.postgresql:
-                with postgres.throwaway_database(args.postgresql, "carebot_bench_webhook") as url:
-                    _carebot("PostgreSQL", url, args, env, **baselines)
-            else:
-                print(f"(PostgreSQL not measured: give --postgresql URL or ${postgres.ENV})")
+            postgres.on_each(lambda url: _carebot(url, args, env, **baselines), "webhook", args.postgresql)
+            if not args.postgresql:
+                print(postgres.NOT_MEASURED)
             return 0
         finally:
             for process in running:
