@@ -11,10 +11,9 @@ The guarantee, for every row, whatever crashes and wherever:
   is asked, and marked ``sent`` with the provider's id after it answers.
 * A crash (or a timeout) between the claim and that commit leaves the row in
   ``sending``. ``recover_sending`` looks at such rows once they are
-  ``STUCK_AFTER`` old: if the provider has the text (a status callback naming
-  the row's id arrived, or the channel's ``find_sent`` finds it at the
-  provider) the row becomes ``sent`` with that id; otherwise it goes back to
-  ``pending`` and is sent again.
+  ``STUCK_AFTER`` old: if the provider has the text (the channel's
+  ``find_sent`` finds it at the provider) the row becomes ``sent`` with that
+  id; otherwise it goes back to ``pending`` and is sent again.
 * Texts to one address go in the order they were written: a row waits while
   an earlier one to the same address is in flight or waiting for its retry
   (not while it waits for the morning: a reply still goes at once).
@@ -461,8 +460,7 @@ def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None
             row.sent_at = now
             metrics.out(row.channel, "sent")
         row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
-        # A fast status callback may have recorded the id already; it is the same one.
-        row.provider_id = row.provider_id or result.provider_id
+        row.provider_id = result.provider_id
         log.info("outbox row %s sent", row_id)
 
 
@@ -579,29 +577,20 @@ UNDELIVERED = ("undelivered", "failed")
 def apply_status(db: Database, report: StatusUpdate) -> bool:
     """Move a sent text's provider status forward; False when no row matches it.
 
-    A report naming a row that never recorded the provider's answer (a crash
-    between the answer and the commit) proves the provider took it: the row
-    becomes ``sent`` and will not go again.
+    Matched by the provider's own id only. The row id in the callback URL is
+    never trusted alone: a late report for an old text must not mark another
+    row, unsent, as sent (ids are not reused, but a report is not proof of
+    which row it is about). A row a crash left in ``sending`` is settled by
+    ``recover_sending``, which asks the provider.
     """
     with db.transaction() as session:
         # Locked (PostgreSQL): a sender recording the same row waits, and neither undoes the other.
-        row = (session.get(OutboxMessage, report.outbox_id, with_for_update=True)
-               if report.outbox_id is not None else None)
-        if row is not None and row.provider_id not in (None, report.provider_id):
-            row = None
-        if row is None:
-            row = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.provider_id == report.provider_id).with_for_update()
-            ).first()
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.provider_id == report.provider_id).with_for_update()
+        ).first()
         if row is None:
             log.info("status report for an unknown message ignored")
             return False
-        if row.provider_id is None:
-            row.provider_id = report.provider_id
-            row.status = "sent"
-            row.sent_at = row.sent_at or row.claimed_at
-            row.body = SENT_BODY
-            log.info("outbox row %s reconciled as sent from a status report", row.id)
         if _PROGRESS.get(report.status, 0) > _PROGRESS.get(row.provider_status or "", 0):
             row.provider_status = report.status
             metrics.out(row.channel, report.status)  # only known states get here: a closed list
