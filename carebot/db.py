@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from carebot.lease import Lease
+
 
 class SchemaOutOfDate(RuntimeError):
     """The database is not at the schema this version of carebot needs."""
@@ -60,6 +62,8 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # This process's sender lease (carebot.lease), when it sends: serve takes one at start.
+        self.lease: Lease | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -131,6 +131,7 @@ def test_no_answer_is_asked_about_before_any_resend(db, fake, drop, twilio_has_i
     assert (row(db, row_id).status, row(db, row_id).error_code) == ("sending", "no-answer")
     assert len(fake.sent_to(BEN)) == (1 if twilio_has_it else 0)
     restart(db, fake)
+    restart(db, fake, LATER + timedelta(minutes=1))  # not found at Twilio: sent again after its backoff
     [message] = fake.sent_to(BEN)  # exactly once either way
     assert (row(db, row_id).status, row(db, row_id).provider_id) == ("sent", message["sid"])
 

@@ -56,7 +56,11 @@ def classify(status: int | None, code: int | None) -> SendError:
     if code in AUTH_FAILED or status in (401, 403):
         log.error("Twilio refused carebot's credentials (code %s): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", name)
         return SendError(name, retryable=True)
-    if code in RATE_LIMITED or status == 429 or (status or 0) >= 500:
+    if (status or 0) >= 500:
+        # A server error says nothing of the text: Twilio, or a gateway in front of it, may have
+        # taken it before failing. It is looked up at Twilio before any resend (outbox.recover_sending).
+        return SendError(name, retryable=True, ambiguous=True)
+    if code in RATE_LIMITED or status == 429:
         return SendError(name, retryable=True)
     return SendError(name, retryable=False)
 
