@@ -26,7 +26,7 @@ from carebot import care, clock, coord, crypto, retention
 from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.conversations import end_waiting, set_waiting
 from carebot.config import load_settings
-from carebot.db import Database
+from carebot.db import Database, storage_trouble
 from carebot.flows import goaround, router
 from carebot.flows.base import (
     CARE_EFFECTS,
@@ -105,14 +105,15 @@ def _queue_row(message: Inbound) -> dict:
 
 
 def database_away(error: BaseException) -> bool:
-    """Whether ``error`` says the connection to the database was lost or could not be had.
+    """Whether ``error`` says the database is away: the connection lost or not to be had, or its
+    storage unable to take a write (a full disk, a read-only database; db.storage_trouble).
 
     Narrow on purpose: any other error (a lock timeout, a statement timeout)
     might be the text's own doing, and still counts towards giving it up; when
     the database is away for good, recording that count fails too, so it is
     not counted either.
     """
-    if isinstance(error, PoolTimeout):
+    if isinstance(error, PoolTimeout) or storage_trouble(error) is not None:
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
