@@ -81,19 +81,23 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout.
+
+    ``hide_parameters``: an error's text never quotes a statement's parameters
+    (bodies, ciphertexts, address hashes), wherever it ends up being logged.
+    """
     url = normalize_url(url)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         # An in-memory database lives in one connection, so every session shares it.
         engine = create_engine(url, connect_args={"check_same_thread": False},
-                               poolclass=StaticPool if in_memory else None)
+                               poolclass=StaticPool if in_memory else None, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         if not in_memory:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _wrote(session: Session, _context) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import traceback
 from datetime import datetime
 
 from sqlalchemy import Insert, delete, or_, select, update
@@ -27,6 +26,7 @@ from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.conversations import end_waiting, set_waiting
 from carebot.config import load_settings
 from carebot.db import Database, storage_trouble
+from carebot.logsafe import where
 from carebot.flows import goaround, router
 from carebot.flows.base import (
     CARE_EFFECTS,
@@ -337,19 +337,18 @@ class Dispatcher:
     def _failed(self, row_id: int, error: Exception) -> bool:
         """Count a failed attempt at a stored text; True when it is given up."""
         # The error's message may quote SQL parameters (numbers, texts): log where, never what.
-        frame = traceback.extract_tb(error.__traceback__)[-1]
-        where = f"{type(error).__name__} at {frame.filename}:{frame.lineno}"
+        at = where(error)
         with self.db.transaction() as session:
             row = session.get(InboundMessage, row_id)
             if row is None or row.handled_at is not None:
                 return True
             row.attempts += 1
             if row.attempts < MAX_INBOUND_ATTEMPTS:
-                log.error("inbound row %s failed (attempt %d): %s", row_id, row.attempts, where)
+                log.error("inbound row %s failed (attempt %d): %s", row_id, row.attempts, at)
                 return False
             row.handled_at = clock.now()
             row.sender = row.sender_uuid = row.sender_hash = row.body = None
-            log.error("inbound row %s given up after %d failed attempts: %s", row_id, row.attempts, where)
+            log.error("inbound row %s given up after %d failed attempts: %s", row_id, row.attempts, at)
             return True
 
     def _identify(

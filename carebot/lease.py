@@ -61,7 +61,7 @@ class Lease:
         if self.held:
             return
         if self.url.startswith("postgresql"):
-            engine = create_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+            engine = create_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT", hide_parameters=True,
                                    connect_args={"application_name": "carebot-sender"})
             self._conn = engine.connect()
             self._conn.execute(text("SELECT pg_advisory_lock(:ns, :key)"),

@@ -36,6 +36,7 @@ from carebot.db import Database, check_schema
 from carebot.dispatcher import Dispatcher
 from carebot.leader import POLL_SECONDS, leadership
 from carebot.lease import Lease
+from carebot.logsafe import where
 from carebot.outbox import InDb, deliver_due, inline, recover_sending
 from carebot.scheduler import TICK_SECONDS
 from carebot.web import create_app
@@ -96,8 +97,8 @@ async def run_sender(
             await recover_sending(db, channels, now(), in_db=in_db)
             sent = await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit,
                                      concurrency=concurrency, only=only(), in_db=in_db)
-        except Exception:  # one bad pass must not stop the next one
-            log.exception("sender pass failed")
+        except Exception as error:  # one bad pass must not stop the next one
+            log.error("sender pass failed: %s", where(error))
         if not sent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), idle)
@@ -154,8 +155,8 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
             await in_db(dispatcher.run_due, moment)
             metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
             await in_db(dispatcher.db.checkpoint)  # texts handled since the last beat leave the disk
-        except Exception:
-            log.exception("tick failed")
+        except Exception as error:
+            log.error("tick failed: %s", where(error))
         wake.set()
 
     scheduler = AsyncIOScheduler(timezone="UTC")
