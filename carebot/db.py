@@ -24,9 +24,10 @@ class SchemaOutOfDate(RuntimeError):
     """The database is not at the schema this version of carebot needs."""
 
 
-DISK_FULL, READ_ONLY, UNAVAILABLE = "disk full", "read-only", "unavailable"
-# SQLite's primary result codes for storage that cannot take a write (or be opened at all).
-_SQLITE_STORAGE = {13: DISK_FULL, 8: READ_ONLY, 14: UNAVAILABLE, 10: UNAVAILABLE}  # FULL, READONLY, CANTOPEN, IOERR
+DISK_FULL, READ_ONLY, LOCKED, UNAVAILABLE = "disk full", "read-only", "locked", "unavailable"
+# SQLite's primary result codes for a database that cannot take a write (or be opened at all):
+# FULL, READONLY, BUSY (another process's write lock past the busy timeout), CANTOPEN, IOERR.
+_SQLITE_STORAGE = {13: DISK_FULL, 8: READ_ONLY, 5: LOCKED, 14: UNAVAILABLE, 10: UNAVAILABLE}
 # PostgreSQL's SQLSTATEs for the same: disk full, read-only; out of resources, shutting down.
 _POSTGRES_STORAGE = {"53100": DISK_FULL, "25006": READ_ONLY}
 _POSTGRES_AWAY = ("53", "57P", "08")
@@ -45,7 +46,8 @@ class StorageTrouble(RuntimeError):
 
 
 def storage_trouble(error: BaseException) -> str | None:
-    """What ``error`` says is wrong with the database's storage (DISK_FULL, READ_ONLY, UNAVAILABLE), if anything.
+    """What ``error`` says keeps the database from taking writes (DISK_FULL, READ_ONLY, LOCKED,
+    UNAVAILABLE), if anything.
 
     None for anything else: a constraint, a bad statement, a lost connection
     (which dispatcher.database_away knows) are not the storage's doing.

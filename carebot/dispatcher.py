@@ -108,8 +108,9 @@ def database_away(error: BaseException) -> bool:
     """Whether ``error`` says the database is away: the connection lost or not to be had, or its
     storage unable to take a write (a full disk, a read-only database; db.storage_trouble).
 
-    Narrow on purpose: any other error (a lock timeout, a statement timeout)
-    might be the text's own doing, and still counts towards giving it up; when
+    SQLite's write lock held by another process past the busy timeout is
+    away too: no text's doing. Narrow on purpose otherwise: any other error
+    (PostgreSQL's lock or statement timeouts) might be the text's own doing, and still counts towards giving it up; when
     the database is away for good, recording that count fails too, so it is
     not counted either.
     """
