@@ -41,8 +41,8 @@ PHONES = [f"+1515{7000000 + n:07d}" for n in range(MEMBERS)]
 ANSWERED_BEFORE_SILENCE = 300
 
 
-def build(db: Database) -> int:
-    """One group whose round is due, with 1,000 consenting members; its id."""
+def build(db: Database, phones: list[str] = PHONES) -> int:
+    """One group whose round is due, with consenting members (1,000 unless told); its id."""
     now = clock.now()
     with db.transaction() as session:
         # Daytime all day (0-24), so the round goes whatever hour the test runs at.
@@ -53,7 +53,7 @@ def build(db: Database) -> int:
         session.flush()
         session.execute(insert(Member), [{"phone": phone, "name": f"M{n}", "language": "en", "channel": SMS,
                                           "created_at": now - timedelta(days=30)}
-                                         for n, phone in enumerate(PHONES)])
+                                         for n, phone in enumerate(phones)])
         ids = session.scalars(select(Member.id).order_by(Member.id)).all()
         session.execute(insert(Membership), [{"group_id": group.id, "member_id": member_id, "role": "member",
                                               "status": "active", "consented_at": now - timedelta(days=30),
