@@ -9,11 +9,13 @@ The guarantee, for every row, whatever crashes and wherever:
 
 * A row is claimed (``pending`` -> ``sending``, committed) before the provider
   is asked, and marked ``sent`` with the provider's id after it answers.
-* A crash (or a timeout) between the claim and that commit leaves the row in
-  ``sending``. ``recover_sending`` looks at such rows once they are
-  ``STUCK_AFTER`` old: if the provider has the text (the channel's
-  ``find_sent`` finds it at the provider) the row becomes ``sent`` with that
-  id; otherwise it goes back to ``pending`` and is sent again.
+* A crash (or an unclear answer: a timeout, a 5xx) between the claim and that
+  commit leaves the row in ``sending``. ``recover_sending`` looks at such a
+  row once nothing can still be on its way: at once when the process that
+  claimed it is gone (carebot/lease.py), ``ASK_AFTER`` after an unclear
+  answer, else once it is ``STUCK_AFTER`` old. If the provider has the text
+  (the channel's ``find_sent`` finds it there) the row becomes ``sent`` with
+  that id; otherwise it goes back to ``pending`` and is sent again.
 * Texts to one address go in the order they were written: a row waits while
   an earlier one to the same address is in flight or waiting for its retry
   (not while it waits for the morning: a reply still goes at once).

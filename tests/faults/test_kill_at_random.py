@@ -1,4 +1,4 @@
-"""``carebot serve`` killed with SIGKILL at random points of a round, again and again.
+"""``carebot serve`` killed with SIGKILL at random points of a round, twice over.
 
 A seeded random sequence picks, for each run, how many of the round's texts
 Twilio (the local fake) has taken when the process is killed; a new ``carebot
@@ -28,9 +28,9 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.faults.test_round_kill import build
 from tests.test_scale_postgres import GOOD, Process, wait_for
 
-MEMBERS = 150
+MEMBERS = 100
 PHONES = [f"+1515{7100000 + n:07d}" for n in range(MEMBERS)]
-KILLS = 3
+KILLS = 2
 
 
 def test_a_round_killed_at_random_points_reaches_every_member_exactly_once(migrated_url, tmp_path: Path):
