@@ -28,7 +28,7 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.faults.test_round_kill import build
 from tests.test_scale_postgres import GOOD, Process, wait_for
 
-MEMBERS = 100
+MEMBERS = 60
 PHONES = [f"+1515{7100000 + n:07d}" for n in range(MEMBERS)]
 KILLS = 2
 

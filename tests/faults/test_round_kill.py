@@ -1,4 +1,4 @@
-"""``carebot serve`` killed with SIGKILL in the middle of a go-around round for 300 members.
+"""``carebot serve`` killed with SIGKILL in the middle of a go-around round for 200 members.
 
 A real ``carebot serve`` process runs the round (its ticker finds it due at
 start-up) and sends it to the local fake of Twilio. The fake takes the first
@@ -36,9 +36,9 @@ from carebot.outbox import PUSH
 from tests.fakes.twilio_api import FakeTwilio
 from tests.test_scale_postgres import GOOD, Process, wait_for
 
-MEMBERS = 300  # enough for a kill mid-round; the suite stays within its time bound
+MEMBERS = 200  # enough for a kill mid-round; the suite stays within its time bound
 PHONES = [f"+1515{7000000 + n:07d}" for n in range(MEMBERS)]
-ANSWERED_BEFORE_SILENCE = 100
+ANSWERED_BEFORE_SILENCE = 60
 
 
 def build(db: Database, phones: list[str] = PHONES) -> int:

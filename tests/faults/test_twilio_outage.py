@@ -52,7 +52,7 @@ T0 = datetime(2026, 3, 3, 1, 50, tzinfo=UTC)  # Monday 19:50 in Chicago, 17:50 i
 OUTAGE = timedelta(minutes=10)
 CHICAGO_MORNING = datetime(2026, 3, 3, 9, 0, tzinfo=ZoneInfo("America/Chicago"))
 GROUPS = {"CHI": "America/Chicago", "LAX": "America/Los_Angeles"}
-PER_GROUP = 8
+PER_GROUP = 6
 # What Twilio answers during the outage, request after request.
 FAILING = ((500, 20500), DROP_BEFORE, (503, 20503), (500, 20500), DROP_AFTER)
 
