@@ -2,21 +2,66 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+from carebot import clock
+from carebot.lease import Lease
 
 
 class SchemaOutOfDate(RuntimeError):
     """The database is not at the schema this version of carebot needs."""
+
+
+DISK_FULL, READ_ONLY, LOCKED, UNAVAILABLE = "disk full", "read-only", "locked", "unavailable"
+# SQLite's primary result codes for a database that cannot take a write (or be opened at all):
+# FULL, READONLY, BUSY (another process's write lock past the busy timeout), CANTOPEN, IOERR.
+_SQLITE_STORAGE = {13: DISK_FULL, 8: READ_ONLY, 5: LOCKED, 14: UNAVAILABLE, 10: UNAVAILABLE}
+# PostgreSQL's SQLSTATEs for the same: disk full, read-only; out of resources, shutting down.
+_POSTGRES_STORAGE = {"53100": DISK_FULL, "25006": READ_ONLY}
+_POSTGRES_AWAY = ("53", "57P", "08")
+# Free space below which SQLite's disk is called full: a commit needs a few pages of log.
+MIN_FREE_BYTES = 1 << 20
+# How long a write that failed for want of storage keeps /healthz at 503 (each new failure renews it).
+TROUBLE_FOR = timedelta(minutes=1)
+
+
+class StorageTrouble(RuntimeError):
+    """The database cannot take writes: its disk is full, it is read-only, or it cannot be opened."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def storage_trouble(error: BaseException) -> str | None:
+    """What ``error`` says keeps the database from taking writes (DISK_FULL, READ_ONLY, LOCKED,
+    UNAVAILABLE), if anything.
+
+    None for anything else: a constraint, a bad statement, a lost connection
+    (which dispatcher.database_away knows) are not the storage's doing.
+    """
+    if isinstance(error, StorageTrouble):
+        return error.kind
+    original = getattr(error, "orig", None)
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return _SQLITE_STORAGE.get(code & 0xFF)
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    if sqlstate in _POSTGRES_STORAGE:
+        return _POSTGRES_STORAGE[sqlstate]
+    return UNAVAILABLE if sqlstate.startswith(_POSTGRES_AWAY) else None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -38,19 +83,32 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout.
+
+    ``hide_parameters``: an error's text never quotes a statement's parameters
+    (bodies, ciphertexts, address hashes), wherever it ends up being logged.
+    """
     url = normalize_url(url)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         # An in-memory database lives in one connection, so every session shares it.
         engine = create_engine(url, connect_args={"check_same_thread": False},
-                               poolclass=StaticPool if in_memory else None)
+                               poolclass=StaticPool if in_memory else None, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         if not in_memory:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _wrote(session: Session, _context) -> None:
+    session.info["wrote"] = True
+
+
+def _wrote_by_statement(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
 
 
 class Database:
@@ -60,27 +118,56 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "after_flush", _wrote)
+        event.listen(self._sessions, "do_orm_execute", _wrote_by_statement)
+        # This process's sender lease (carebot.lease), when it sends: serve takes one at start.
+        self.lease: Lease | None = None
+        self.trouble: tuple[str, datetime] | None = None  # the last storage failure: its kind and when
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """One unit of work: committed when the block ends, rolled back if it raises.
+
+        A failure for want of storage (a full disk, a read-only database) is
+        remembered for ``TROUBLE_FOR``, so that /healthz reports it.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except Exception as error:
+            kind = storage_trouble(error)
+            if kind in (DISK_FULL, READ_ONLY):
+                self.trouble = (kind, clock.now())
+            raise
+        if session.info.get("wrote"):
+            self.trouble = None  # a write went through: the storage takes writes again
 
     def check_writes(self) -> None:
-        """Raise when no write could start now (the busy timeout at most).
+        """Raise when no write could be made now (the busy timeout at most).
 
         On SQLite a read proves nothing: readers still read while another
         process (a backup, a stray ``sqlite3`` shell) holds the write lock and
         every webhook's write fails. So the write lock is taken and let go at
-        once. On PostgreSQL any statement shows whether the server answers.
+        once, after a look at the file's disk: full, or mounted read-only, is
+        StorageTrouble. On PostgreSQL a read-only server (or database) is said
+        so; a full disk shows only when a write fails, so a storage failure in
+        the last ``TROUBLE_FOR`` is StorageTrouble too, on both.
         """
+        if self.trouble is not None and clock.now() - self.trouble[1] < TROUBLE_FOR:
+            raise StorageTrouble(self.trouble[0])
+        path = make_url(self.url).database if self.url.startswith("sqlite") else None
+        if path and path != ":memory:":
+            disk = os.statvfs(os.path.dirname(os.path.abspath(path)))
+            if disk.f_flag & os.ST_RDONLY:
+                raise StorageTrouble(READ_ONLY)
+            if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
+                raise StorageTrouble(DISK_FULL)
         with self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 conn.exec_driver_sql("ROLLBACK")
-            else:
-                conn.exec_driver_sql("SELECT 1")
+            elif conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+                raise StorageTrouble(READ_ONLY)
 
     def checkpoint(self) -> None:
         """SQLite: copy the write-ahead log into the file and empty it; elsewhere nothing.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import traceback
 from datetime import datetime
 
 from sqlalchemy import Insert, delete, or_, select, update
@@ -26,7 +25,8 @@ from carebot import care, clock, coord, crypto, retention
 from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.conversations import end_waiting, set_waiting
 from carebot.config import load_settings
-from carebot.db import Database
+from carebot.db import Database, storage_trouble
+from carebot.logsafe import where
 from carebot.flows import goaround, router
 from carebot.flows.base import (
     CARE_EFFECTS,
@@ -105,14 +105,16 @@ def _queue_row(message: Inbound) -> dict:
 
 
 def database_away(error: BaseException) -> bool:
-    """Whether ``error`` says the connection to the database was lost or could not be had.
+    """Whether ``error`` says the database is away: the connection lost or not to be had, or its
+    storage unable to take a write (a full disk, a read-only database; db.storage_trouble).
 
-    Narrow on purpose: any other error (a lock timeout, a statement timeout)
-    might be the text's own doing, and still counts towards giving it up; when
+    SQLite's write lock held by another process past the busy timeout is
+    away too: no text's doing. Narrow on purpose otherwise: any other error
+    (PostgreSQL's lock or statement timeouts) might be the text's own doing, and still counts towards giving it up; when
     the database is away for good, recording that count fails too, so it is
     not counted either.
     """
-    if isinstance(error, PoolTimeout):
+    if isinstance(error, PoolTimeout) or storage_trouble(error) is not None:
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
@@ -336,19 +338,18 @@ class Dispatcher:
     def _failed(self, row_id: int, error: Exception) -> bool:
         """Count a failed attempt at a stored text; True when it is given up."""
         # The error's message may quote SQL parameters (numbers, texts): log where, never what.
-        frame = traceback.extract_tb(error.__traceback__)[-1]
-        where = f"{type(error).__name__} at {frame.filename}:{frame.lineno}"
+        at = where(error)
         with self.db.transaction() as session:
             row = session.get(InboundMessage, row_id)
             if row is None or row.handled_at is not None:
                 return True
             row.attempts += 1
             if row.attempts < MAX_INBOUND_ATTEMPTS:
-                log.error("inbound row %s failed (attempt %d): %s", row_id, row.attempts, where)
+                log.error("inbound row %s failed (attempt %d): %s", row_id, row.attempts, at)
                 return False
             row.handled_at = clock.now()
             row.sender = row.sender_uuid = row.sender_hash = row.body = None
-            log.error("inbound row %s given up after %d failed attempts: %s", row_id, row.attempts, where)
+            log.error("inbound row %s given up after %d failed attempts: %s", row_id, row.attempts, at)
             return True
 
     def _identify(

@@ -56,7 +56,7 @@ class Leadership(_Election):
         # Its own engine and no pool: the lock's connection is never lent to anything else.
         # Keepalives, so a leader cut off from the server is noticed by the server too.
         self._engine = create_engine(
-            url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+            url, poolclass=NullPool, isolation_level="AUTOCOMMIT", hide_parameters=True,
             connect_args={"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
                           "keepalives_count": 3, "application_name": "carebot-leader"},
         )

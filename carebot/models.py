@@ -302,6 +302,8 @@ class OutboxMessage(Base):
     # What the provider last reported (queued, sent, delivered, undelivered, failed); only moves forward.
     provider_status: Mapped[str | None] = mapped_column(String(16))
     claimed_at: Mapped[datetime | None]  # when the sender last took the row to send it
+    # Which sender process took it (carebot.lease): a dead process's rows are settled at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 

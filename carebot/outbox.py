@@ -9,12 +9,13 @@ The guarantee, for every row, whatever crashes and wherever:
 
 * A row is claimed (``pending`` -> ``sending``, committed) before the provider
   is asked, and marked ``sent`` with the provider's id after it answers.
-* A crash (or a timeout) between the claim and that commit leaves the row in
-  ``sending``. ``recover_sending`` looks at such rows once they are
-  ``STUCK_AFTER`` old: if the provider has the text (a status callback naming
-  the row's id arrived, or the channel's ``find_sent`` finds it at the
-  provider) the row becomes ``sent`` with that id; otherwise it goes back to
-  ``pending`` and is sent again.
+* A crash (or an unclear answer: a timeout, a 5xx) between the claim and that
+  commit leaves the row in ``sending``. ``recover_sending`` looks at such a
+  row once nothing can still be on its way: at once when the process that
+  claimed it is gone (carebot/lease.py), ``ASK_AFTER`` after an unclear
+  answer, else once it is ``STUCK_AFTER`` old. If the provider has the text
+  (the channel's ``find_sent`` finds it there) the row becomes ``sent`` with
+  that id; otherwise it goes back to ``pending`` and is sent again.
 * Texts to one address go in the order they were written: a row waits while
   an earlier one to the same address is in flight or waiting for its retry
   (not while it waits for the morning: a reply still goes at once).
@@ -57,6 +58,9 @@ BASE_BACKOFF = timedelta(seconds=30)
 # Longer than any send can take (the HTTP timeout and a bounded pass), so a row
 # still in flight is never mistaken for one a crash left behind.
 STUCK_AFTER = timedelta(minutes=5)
+# How long after its claim a row that got no clear answer (a timeout, a 5xx) is asked of the
+# provider: past the HTTP timeout, so a text the provider was still taking is in its list.
+ASK_AFTER = timedelta(seconds=30)
 # How far before the claim to look at the provider for a text it may have taken.
 LOOKUP_MARGIN = timedelta(minutes=2)
 # A reply goes at once, night or day: it answers a text the member just sent. One
@@ -393,17 +397,22 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
     pacer = getattr(channels[channel_name], "pacer", None)
     if pacer is not None:
         await pacer.wait()
-    claimed = await in_db(_claim, db, channels, row_id, now)
-    if claimed is None:
-        return 0
-    channel_name, address, body = claimed
+    in_flight = db.lease.in_flight if db.lease is not None else set()
+    in_flight.add(row_id)  # before the claim commits: recovery must never see it claimed and idle
     try:
-        result = await channels[channel_name].send(address, body, row_id)
-    except SendError as error:
-        await in_db(_record_failure, db, row_id, error, now, channels)
-        return 0
-    await in_db(_record_sent, db, row_id, result, now)
-    return 1
+        claimed = await in_db(_claim, db, channels, row_id, now)
+        if claimed is None:
+            return 0
+        channel_name, address, body = claimed
+        try:
+            result = await channels[channel_name].send(address, body, row_id)
+        except SendError as error:
+            await in_db(_record_failure, db, row_id, error, now, channels)
+            return 0
+        await in_db(_record_sent, db, row_id, result, now)
+        return 1
+    finally:
+        in_flight.discard(row_id)
 
 
 def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> str | None:
@@ -432,7 +441,8 @@ def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
         claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-            .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=now)
+            .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=now,
+                    claimed_by=db.lease.owner if db.lease is not None and db.lease.held else None)
             .execution_options(synchronize_session=False)
         ).rowcount
         return (row.channel, row.address, row.body) if claimed else None
@@ -461,8 +471,7 @@ def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None
             row.sent_at = now
             metrics.out(row.channel, "sent")
         row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
-        # A fast status callback may have recorded the id already; it is the same one.
-        row.provider_id = row.provider_id or result.provider_id
+        row.provider_id = result.provider_id
         log.info("outbox row %s sent", row_id)
 
 
@@ -475,7 +484,7 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
         row.error_code = error.code
         metrics.send_error(row.channel, error.code)
         if error.ambiguous:
-            pass  # stays "sending": recover_sending asks the provider before sending again
+            pass  # stays "sending": recover_sending asks the provider (after ASK_AFTER) before sending again
         elif error.retry_at is not None:
             # The provider asked carebot to wait; the text did nothing wrong, so the try is not counted.
             row.status, row.not_before, row.attempts = "pending", error.retry_at, max(0, row.attempts - 1)
@@ -509,15 +518,20 @@ async def recover_sending(
     stuck_after: timedelta = STUCK_AFTER,
     in_db: InDb = inline,
 ) -> int:
-    """Settle rows a crash or a timeout left in ``sending``; returns how many.
+    """Settle rows a crash or an unclear answer left in ``sending``; returns how many.
 
-    Each becomes ``sent`` when the provider has it (asked through the channel's
-    ``find_sent``), else ``pending`` again (or ``failed`` after ``MAX_ATTEMPTS``).
-    A row the provider cannot be asked about right now stays for the next call.
-    ``in_db`` runs each database step, as in :func:`deliver_due`.
+    A row is looked at once nothing can still be on its way: at once when the
+    process that claimed it is known gone (its lease is free: a restart, a
+    kill); ``ASK_AFTER`` after its claim when this process claimed it and got
+    no clear answer (a timeout, a 5xx); else (an owner that may live, or none)
+    once it is ``stuck_after`` old. Each becomes ``sent`` when the provider
+    has it (asked through the channel's ``find_sent``), else ``pending`` again
+    (or ``failed`` after ``MAX_ATTEMPTS``). A row the provider cannot be asked
+    about right now stays for the next call. ``in_db`` runs each database
+    step, as in :func:`deliver_due`.
     """
     settled = 0
-    for row_id, channel_name, address, body, claimed_at in await in_db(_stuck_rows, db, now - stuck_after):
+    for row_id, channel_name, address, body, claimed_at in await in_db(_stuck_rows, db, now, stuck_after):
         finder = getattr(channels.get(channel_name), "find_sent", None)
         provider_id = None
         if finder is not None:
@@ -531,13 +545,24 @@ async def recover_sending(
     return settled
 
 
-def _stuck_rows(db: Database, claimed_before: datetime) -> list[tuple]:
+def _stuck_rows(db: Database, now: datetime, stuck_after: timedelta) -> list[tuple]:
+    lease = db.lease
     with db.transaction() as session:
+        settle = [OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= now - stuck_after]
+        if lease is not None and lease.held:
+            owners = session.scalars(select(OutboxMessage.claimed_by).distinct().where(
+                OutboxMessage.status == "sending", OutboxMessage.claimed_by.is_not(None))).all()
+            gone = lease.dead(owners)
+            if gone:
+                log.info("settling the texts of %d sender process(es) that are gone", len(gone))
+                settle.append(OutboxMessage.claimed_by.in_(sorted(gone)))
+            settle.append((OutboxMessage.claimed_by == lease.owner)
+                          & OutboxMessage.id.not_in(sorted(lease.in_flight))
+                          & (OutboxMessage.claimed_at <= now - ASK_AFTER))
         return [tuple(row) for row in session.execute(
             select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address,
                    OutboxMessage.body, OutboxMessage.claimed_at)
-            .where(OutboxMessage.status == "sending",
-                   or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= claimed_before))
+            .where(OutboxMessage.status == "sending", or_(*settle))
             .order_by(OutboxMessage.id)
         ).all()]
 
@@ -561,7 +586,9 @@ def _settle(db: Database, row_id: int, provider_id: str | None, now: datetime) -
             row.body = SENT_BODY
         elif row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
-        else:
+        elif row.error_code is not None:  # it met errors (an outage): it waits its backoff
+            row.status, row.not_before = "pending", now + backoff(row.attempts)
+        else:  # its sender died: nothing failed, it goes at once
             row.status, row.not_before = "pending", now
         log.info("outbox row %s recovered as %s", row_id, row.status)
         return 1
@@ -579,29 +606,20 @@ UNDELIVERED = ("undelivered", "failed")
 def apply_status(db: Database, report: StatusUpdate) -> bool:
     """Move a sent text's provider status forward; False when no row matches it.
 
-    A report naming a row that never recorded the provider's answer (a crash
-    between the answer and the commit) proves the provider took it: the row
-    becomes ``sent`` and will not go again.
+    Matched by the provider's own id only. The row id in the callback URL is
+    never trusted alone: a late report for an old text must not mark another
+    row, unsent, as sent (ids are not reused, but a report is not proof of
+    which row it is about). A row a crash left in ``sending`` is settled by
+    ``recover_sending``, which asks the provider.
     """
     with db.transaction() as session:
         # Locked (PostgreSQL): a sender recording the same row waits, and neither undoes the other.
-        row = (session.get(OutboxMessage, report.outbox_id, with_for_update=True)
-               if report.outbox_id is not None else None)
-        if row is not None and row.provider_id not in (None, report.provider_id):
-            row = None
-        if row is None:
-            row = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.provider_id == report.provider_id).with_for_update()
-            ).first()
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.provider_id == report.provider_id).with_for_update()
+        ).first()
         if row is None:
             log.info("status report for an unknown message ignored")
             return False
-        if row.provider_id is None:
-            row.provider_id = report.provider_id
-            row.status = "sent"
-            row.sent_at = row.sent_at or row.claimed_at
-            row.body = SENT_BODY
-            log.info("outbox row %s reconciled as sent from a status report", row.id)
         if _PROGRESS.get(report.status, 0) > _PROGRESS.get(row.provider_status or "", 0):
             row.provider_status = report.status
             metrics.out(row.channel, report.status)  # only known states get here: a closed list

@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from carebot import clock
 from carebot.channels import Channel
 from carebot.dispatcher import Dispatcher
+from carebot.logsafe import where
 from carebot.outbox import deliver_due
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,8 @@ def start_ticker(
     async def beat() -> None:
         try:
             await tick(dispatcher, channels, now())
-        except Exception:  # one bad tick must not stop the next one
-            log.exception("tick failed")
+        except Exception as error:  # one bad tick must not stop the next one
+            log.error("tick failed: %s", where(error))
 
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(beat, "interval", seconds=seconds, coalesce=True, max_instances=1,

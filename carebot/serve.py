@@ -35,6 +35,8 @@ from carebot.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.db import Database, check_schema
 from carebot.dispatcher import Dispatcher
 from carebot.leader import POLL_SECONDS, leadership
+from carebot.lease import Lease
+from carebot.logsafe import where
 from carebot.outbox import InDb, deliver_due, inline, recover_sending
 from carebot.scheduler import TICK_SECONDS
 from carebot.web import create_app
@@ -95,8 +97,8 @@ async def run_sender(
             await recover_sending(db, channels, now(), in_db=in_db)
             sent = await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit,
                                      concurrency=concurrency, only=only(), in_db=in_db)
-        except Exception:  # one bad pass must not stop the next one
-            log.exception("sender pass failed")
+        except Exception as error:  # one bad pass must not stop the next one
+            log.error("sender pass failed: %s", where(error))
         if not sent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), idle)
@@ -153,8 +155,8 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
             await in_db(dispatcher.run_due, moment)
             metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
             await in_db(dispatcher.db.checkpoint)  # texts handled since the last beat leave the disk
-        except Exception:
-            log.exception("tick failed")
+        except Exception as error:
+            log.error("tick failed: %s", where(error))
         wake.set()
 
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -226,6 +228,10 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             # A standby worker leaves Signal's texts to the leader, which holds the connection.
             return None if held or not signal_configured else (SMS,)
 
+        # This process's sender lease: the rows it claims name it, so that once it is gone (a kill, a
+        # restart) any sender settles them at once instead of after STUCK_AFTER (carebot/lease.py).
+        db.lease = Lease(db.url)
+        await asyncio.to_thread(db.lease.hold)
         sender = asyncio.create_task(run_sender(
             db, channels, wake, rate=settings.twilio_send_rate,
             default_tz=settings.carebot_default_timezone, now=now, only=sends, in_db=app.state.in_worker,
@@ -250,6 +256,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
                     await task
             await election.release()  # in case the election's task was cancelled before it ran
             await channel.close()
+            db.lease.release()
 
     workers = 1 if db.url.startswith("sqlite") else 8
     return create_app(dispatcher=dispatcher, verifier=WebhookVerifier(token, settings.carebot_public_url),

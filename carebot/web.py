@@ -32,6 +32,7 @@ from starlette.routing import Route
 from carebot import clock, metrics
 from carebot.channels import Inbound
 from carebot.channels.twilio import WebhookVerifier, parse_inbound, parse_status
+from carebot.db import UNAVAILABLE, storage_trouble
 from carebot.dispatcher import Dispatcher
 from carebot.outbox import apply_status
 
@@ -223,8 +224,9 @@ def create_app(
         try:
             backlog = await in_worker(writable_backlog)
         except Exception as error:
-            log.warning("health check: the database does not answer (%s)", type(error).__name__)
-            return JSONResponse({"status": "database unavailable", "database": "unavailable"}, status_code=503)
+            kind = storage_trouble(error) or UNAVAILABLE  # a full disk or a read-only database is said so
+            log.warning("health check: the database cannot take a write (%s: %s)", type(error).__name__, kind)
+            return JSONResponse({"status": "database unavailable", "database": kind}, status_code=503)
         answer: dict = {"status": "ok", "database": "ok", "role": getattr(request.app.state, "role", "all")}
         signal = getattr(request.app.state, "signal", None)
         election = getattr(request.app.state, "leadership", None)

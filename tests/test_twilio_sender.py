@@ -13,7 +13,7 @@ from carebot.channels import SMS, Inbound, Sent
 from carebot.dispatcher import Dispatcher
 from carebot.serve import run_sender
 from carebot.models import ConsentEvent
-from carebot.outbox import MAX_ATTEMPTS, REPLY, Pacer, deliver_due, undelivered_for_group
+from carebot.outbox import MAX_ATTEMPTS, REPLY, STUCK_AFTER, Pacer, deliver_due, recover_sending, undelivered_for_group
 from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, member, queue, row, with_channel
 
 
@@ -84,16 +84,40 @@ def test_a_member_whose_number_was_unusable_texting_in_makes_it_usable_again(db,
     assert len(fake.sent_to(BEN)) == 1
 
 
-@pytest.mark.parametrize("answer", [(429, 20429), (500, 20500), (503, 20503)])
-def test_rate_limits_and_outages_are_retried_later_then_sent_once(db, fake, answer):
-    fake.script(ANA, answer)
+def test_a_rate_limit_is_retried_later_then_sent_once(db, fake):
+    fake.script(ANA, (429, 20429))
     row_id = queue(db, ANA, "Checking in")
     assert deliver(db, fake) == 0
     waiting = row(db, row_id)
-    assert (waiting.status, waiting.error_code, waiting.attempts) == ("pending", str(answer[1]), 1)
+    assert (waiting.status, waiting.error_code, waiting.attempts) == ("pending", "20429", 1)
     assert waiting.not_before >= NOW + timedelta(seconds=30)  # backoff, never at once
     assert deliver(db, fake) == 0  # not yet due
     assert deliver(db, fake, now=waiting.not_before) == 1
+    assert len(fake.sent_to(ANA)) == 1
+    assert row(db, row_id).status == "sent"
+
+
+def settle_and_deliver(db, fake, now):
+    """carebot serve's pass: settle unclear rows (asking Twilio), then send what is due."""
+    async def go(channel):
+        await recover_sending(db, {SMS: channel}, now)
+        return await deliver_due(db, {SMS: channel}, now)
+
+    return with_channel(fake, go)
+
+
+@pytest.mark.parametrize("answer", [(500, 20500), (503, 20503)])
+def test_an_outage_is_asked_about_then_retried_later_then_sent_once(db, fake, answer):
+    """A 5xx does not say whether Twilio took the text: it is looked up before any resend."""
+    fake.script(ANA, answer)
+    row_id = queue(db, ANA, "Checking in")
+    assert deliver(db, fake) == 0
+    unclear = row(db, row_id)
+    assert (unclear.status, unclear.error_code, unclear.attempts) == ("sending", str(answer[1]), 1)
+    assert settle_and_deliver(db, fake, NOW + STUCK_AFTER) == 0  # not at Twilio: pending, after a backoff
+    waiting = row(db, row_id)
+    assert waiting.status == "pending" and waiting.not_before >= NOW + STUCK_AFTER + timedelta(seconds=30)
+    assert settle_and_deliver(db, fake, waiting.not_before) == 1
     assert len(fake.sent_to(ANA)) == 1
     assert row(db, row_id).status == "sent"
 
@@ -102,9 +126,9 @@ def test_after_the_last_retry_the_row_fails_and_coordinators_see_it(db, fake):
     fake.script(CARA, *[(500, 20500)] * MAX_ATTEMPTS)
     row_id = queue(db, CARA, "Checking in")
     now = NOW
-    for _ in range(MAX_ATTEMPTS):
-        deliver(db, fake, now=now)
-        now = row(db, row_id).not_before + timedelta(seconds=1)
+    for _ in range(2 * MAX_ATTEMPTS):  # each try: sent and unclear, then asked about and backed off
+        settle_and_deliver(db, fake, now)
+        now = max(now + STUCK_AFTER, row(db, row_id).not_before) + timedelta(seconds=1)
     failed = row(db, row_id)
     assert (failed.status, failed.attempts) == ("failed", MAX_ATTEMPTS)
     assert fake.sent_to(CARA) == []
@@ -204,7 +228,7 @@ def test_a_stop_that_comes_in_while_the_sender_waits_for_its_slot_wins(db):
 def test_a_reply_held_up_past_half_an_hour_by_an_outage_waits_for_daytime(db, fake):
     evening = datetime(2026, 3, 2, 3, 30, tzinfo=UTC)  # 21:30 in Des Moines, the day before NOW
     stale = queue(db, ANA, "You are on the list for Thursday", now=evening, purpose=REPLY)
-    fake.script(ANA, (503, 20503))  # Twilio is down when it is first tried
+    fake.script(ANA, (429, 20429))  # Twilio refuses it for now when it is first tried
     deliver(db, fake, now=evening)
     # Back up at 22:30 and past: an hour-old reply no longer answers a text just sent.
     late = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)

@@ -86,7 +86,6 @@ class StatusUpdate:
     provider_id: str
     status: str
     error_code: str | None = None
-    outbox_id: int | None = None  # carried in the callback URL, so a crash mid-send can be reconciled
 
 
 class Channel(Protocol):

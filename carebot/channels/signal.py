@@ -47,6 +47,7 @@ from signalbot.messages import DataMessage, EditMessage, UnknownMessageFormatErr
 
 from carebot import clock
 from carebot.channels import SIGNAL, Inbound, Sent, SendError
+from carebot.logsafe import where
 
 log = logging.getLogger(__name__)
 # signalbot logs raw envelopes, bodies and recipients' numbers below ERROR; carebot never logs those.
@@ -158,8 +159,8 @@ class SignalChannel:
                 raise
             except (SignalAPIError, aiohttp.ClientError, OSError, TimeoutError) as error:
                 log.warning("Signal service unreachable (%s); retrying", type(error).__name__)
-            except Exception:
-                log.exception("Signal receive loop failed; retrying")
+            except Exception as error:  # its text could quote a message: where, never what (logsafe)
+                log.error("Signal receive loop failed; retrying: %s", where(error))
             self.connected = False
             # Jittered, doubling backoff: a service that is down is not hammered.
             await asyncio.sleep(wait * (0.5 + random.random() / 2))

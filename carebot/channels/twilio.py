@@ -56,7 +56,11 @@ def classify(status: int | None, code: int | None) -> SendError:
     if code in AUTH_FAILED or status in (401, 403):
         log.error("Twilio refused carebot's credentials (code %s): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", name)
         return SendError(name, retryable=True)
-    if code in RATE_LIMITED or status == 429 or (status or 0) >= 500:
+    if (status or 0) >= 500:
+        # A server error says nothing of the text: Twilio, or a gateway in front of it, may have
+        # taken it before failing. It is looked up at Twilio before any resend (outbox.recover_sending).
+        return SendError(name, retryable=True, ambiguous=True)
+    if code in RATE_LIMITED or status == 429:
         return SendError(name, retryable=True)
     return SendError(name, retryable=False)
 
@@ -115,7 +119,8 @@ class TwilioSMS:
         self.pacer = Pacer(rate)
 
     def status_callback(self, outbox_id: int) -> str:
-        """Where Twilio reports on this text; the row id lets a crash mid-send be reconciled."""
+        """Where Twilio reports on this text. The row id only helps a person reading Twilio's logs:
+        carebot matches a report by Twilio's id, never by this."""
         return f"{self.public_url}{STATUS_PATH}?outbox={outbox_id}"
 
     async def send(self, address: str, text: str, outbox_id: int) -> Sent:
@@ -200,10 +205,5 @@ def parse_status(form: Mapping[str, str], query: Mapping[str, str]) -> StatusUpd
     status = form.get("MessageStatus") or form.get("SmsStatus")
     if not sid or not status:
         return None
-    outbox = query.get("outbox", "")
-    return StatusUpdate(
-        provider_id=sid,
-        status=status.lower(),
-        error_code=form.get("ErrorCode") or None,
-        outbox_id=int(outbox) if outbox.isdigit() else None,
-    )
+    # The callback URL's ?outbox= is not read: a report is matched by Twilio's id alone (outbox.apply_status).
+    return StatusUpdate(provider_id=sid[:64], status=status.lower(), error_code=form.get("ErrorCode") or None)

@@ -46,6 +46,12 @@ MESSAGES = {
 DROP_BEFORE = "drop-before"  # hang up without taking the text
 DROP_AFTER = "drop-after"  # take the text, then hang up before answering
 HOLD = "hold"  # take the text, then keep the request waiting, unanswered, until released
+# A gateway in front of Twilio's API (its load balancer, a proxy on the way) answering
+# 502 Bad Gateway with its own HTML page, not Twilio's error object: before the text
+# reached Twilio, or after Twilio took it and its answer was lost on the way back.
+GATEWAY_BEFORE = "gateway-before"
+GATEWAY_AFTER = "gateway-after"
+GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
 
 
 def error_body(status: int, code: int, message: str | None = None) -> dict:
@@ -88,7 +94,7 @@ class FakeTwilio:
     # --- test controls -----------------------------------------------------
 
     def script(self, to: str, *outcomes) -> None:
-        """The next answers for texts to ``to``: (status, code) errors, DROP_BEFORE or DROP_AFTER."""
+        """The next answers for texts to ``to``: (status, code) errors, DROP_BEFORE/AFTER or GATEWAY_BEFORE/AFTER."""
         with self._lock:
             self.scripts.setdefault(to, []).extend(outcomes)
 
@@ -156,8 +162,8 @@ class FakeTwilio:
             if outcome is None and self._outage:
                 outcome = self._outage[self._turn % len(self._outage)]
                 self._turn += 1
-        if outcome == DROP_BEFORE:
-            return DROP_BEFORE
+        if outcome in (DROP_BEFORE, GATEWAY_BEFORE):
+            return outcome
         if isinstance(outcome, tuple):
             raise Refused(*outcome)
         now = format_datetime(self.clock().astimezone(UTC), usegmt=False).replace("-0000", "+0000")
@@ -190,7 +196,7 @@ class FakeTwilio:
             if self._hold_after is not None and len(self.messages) > self._hold_after:
                 self.held += 1
                 return HOLD
-        return DROP_AFTER if outcome == DROP_AFTER else message
+        return outcome if outcome in (DROP_AFTER, GATEWAY_AFTER) else message
 
     def list(self, query: dict[str, list[str]]) -> dict:
         unknown = set(query) - set(CONTRACT["list"]["query"])
@@ -261,6 +267,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _gateway_page(self) -> None:
+        data = GATEWAY_PAGE.encode()
+        self.send_response(502)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _hang_up(self) -> None:
         self.close_connection = True
         try:
@@ -284,6 +298,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._hang_up()
                 if answer in (DROP_BEFORE, DROP_AFTER):
                     return self._hang_up()
+                if answer in (GATEWAY_BEFORE, GATEWAY_AFTER):
+                    return self._gateway_page()
                 return self._answer(int(CONTRACT["create"]["response_status"]), answer)
             return self._answer(200, self.state.list(parse_qs(parts.query)))
         except Refused as refused:

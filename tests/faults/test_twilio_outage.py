@@ -52,7 +52,7 @@ T0 = datetime(2026, 3, 3, 1, 50, tzinfo=UTC)  # Monday 19:50 in Chicago, 17:50 i
 OUTAGE = timedelta(minutes=10)
 CHICAGO_MORNING = datetime(2026, 3, 3, 9, 0, tzinfo=ZoneInfo("America/Chicago"))
 GROUPS = {"CHI": "America/Chicago", "LAX": "America/Los_Angeles"}
-PER_GROUP = 12
+PER_GROUP = 6
 # What Twilio answers during the outage, request after request.
 FAILING = ((500, 20500), DROP_BEFORE, (503, 20503), (500, 20500), DROP_AFTER)
 
@@ -147,8 +147,9 @@ def test_ten_minutes_of_twilio_failing_then_everything_once_in_order_by_day(db):
 
     members = PER_GROUP * len(GROUPS)
     assert len(rows) == 4 * members
-    # The outage was real: every member's first text met it, most of them more than once.
-    assert tried and tried[0] > 2 * members
+    # The outage was real: every member's first text met it, many of them more than once (each
+    # unclear answer is asked about at Twilio before the next try, so tries are fewer than requests were).
+    assert tried and tried[0] > members + members // 2
     # Everything delivered, exactly once; nothing given up.
     assert {row.status for row in rows} == {"sent"}
     assert sorted(row.provider_id for row in rows) == sorted(taken), "a text went twice, or a row names none"
@@ -202,7 +203,7 @@ def send(db, fake, now):
 
 def test_a_later_text_waits_while_an_earlier_one_waits_for_its_retry(small):
     with FakeTwilio() as fake:
-        fake.script(world.ANA, (500, 20500))
+        fake.script(world.ANA, (429, 20429))  # a clear "not now": the row waits for its retry
         first = world.queue(small, world.ANA, "First, the go-around")
         assert send(small, fake, NOW) == 0
         retry_at = world.row(small, first).not_before
@@ -219,7 +220,7 @@ def test_a_later_text_waits_while_an_earlier_one_waits_for_its_retry(small):
 
 def test_a_stop_confirmation_does_not_wait_for_texts_the_stop_cancels(small):
     with FakeTwilio() as fake:
-        fake.script(world.ANA, (500, 20500))
+        fake.script(world.ANA, (429, 20429))  # a clear "not now": the row waits for its retry
         checkin = world.queue(small, world.ANA, "Checking in")
         assert send(small, fake, NOW) == 0  # backing off
         later = NOW + timedelta(seconds=2)
@@ -234,7 +235,7 @@ def test_a_stop_confirmation_does_not_wait_for_texts_the_stop_cancels(small):
 def test_a_reply_does_not_wait_for_a_text_held_for_the_morning(small):
     night = datetime(2026, 3, 3, 4, 0, tzinfo=UTC)  # 22:00 in Des Moines
     with FakeTwilio() as fake:
-        fake.script(world.ANA, (500, 20500))
+        fake.script(world.ANA, (429, 20429))  # a clear "not now": the row waits for its retry
         evening = world.queue(small, world.ANA, "The go-around", now=night - timedelta(hours=2, minutes=1))
         assert send(small, fake, night - timedelta(hours=2, minutes=1)) == 0  # 19:59: Twilio fails
         assert send(small, fake, night - timedelta(hours=1)) == 0  # 21:00: now it waits for the morning
