@@ -31,7 +31,7 @@ MESSAGES_REFUSED = Counter("carebot_messages_refused", "Signed texts refused bef
                            "reason: prefixed (whatsapp: and other channels carebot does not serve yet), "
                            "not_a_number (letters, a short code).", ["channel", "reason"], registry=REGISTRY)
 WEBHOOKS_REFUSED = Counter("carebot_webhooks_refused", "Webhook requests refused, forged or malformed, by reason: "
-                           "no_signature, content_type, too_large, bad_signature.", ["reason"], registry=REGISTRY)
+                           "no_signature, content_type, too_large, too_many_fields, bad_signature.", ["reason"], registry=REGISTRY)
 CONNECTIONS_DROPPED = Counter("carebot_connections_dropped", "Connections closed because a request did not "
                               "arrive whole in time (a slow or stalled client).", registry=REGISTRY)
 SEND_ERRORS = Counter("carebot_send_errors", "Sends a provider refused or never answered, by channel and error code.",
