@@ -187,22 +187,8 @@ class Webhook:
         self.refusals = refusals or RefusalLog()
 
     async def __call__(self, scope, receive, send) -> None:
-        headers = {name: value for name, value in scope["headers"] if name in _READ_HEADERS}
-        refusal = _cheap_refusal(headers)
-        if refusal is None:
-            body = await _read_body(receive)
-            if body is None:
-                refusal = "too_large"
-            elif body.count(b"&") >= MAX_FIELDS:
-                refusal = "too_many_fields"
-        if refusal is None:
-            query = scope.get("query_string", b"").decode("latin-1")
-            # Twilio posts small url-encoded forms; the standard library reads them.
-            fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-            settings = headers.get(SIGNATURE_SETTINGS_HEADER)
-            if not self.verifier.valid(scope["path"], query, fields, headers[SIGNATURE_HEADER].decode("latin-1"),
-                                       settings and settings.decode("latin-1")):
-                refusal = "bad_signature"
+        query = scope.get("query_string", b"").decode("latin-1")
+        refusal, fields = await self._check(scope, receive, query)
         if refusal is not None:
             self.refusals.refused(refusal)
             status, text = REFUSED[refusal]
@@ -214,9 +200,28 @@ class Webhook:
                 log.error("webhook not taken (%s): answered 503", type(error).__name__)
                 status, text, media = 503, "carebot cannot take this right now.", "text/plain"
         data = text.encode()
-        headers = [(b"content-type", media.encode() + b"; charset=utf-8"), (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        answer = [(b"content-type", media.encode() + b"; charset=utf-8"), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": answer})
         await send({"type": "http.response.body", "body": data})
+
+    async def _check(self, scope, receive, query: str) -> tuple[str | None, list[tuple[str, str]]]:
+        """(why the request is refused, or None; its form's fields), cheapest checks first."""
+        headers = {name: value for name, value in scope["headers"] if name in _READ_HEADERS}
+        refusal = _cheap_refusal(headers)
+        if refusal is not None:
+            return refusal, []
+        body = await _read_body(receive)
+        if body is None:
+            return "too_large", []
+        if body.count(b"&") >= MAX_FIELDS:
+            return "too_many_fields", []
+        # Twilio posts small url-encoded forms; the standard library reads them.
+        fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        settings = headers.get(SIGNATURE_SETTINGS_HEADER)
+        if not self.verifier.valid(scope["path"], query, fields, headers[SIGNATURE_HEADER].decode("latin-1"),
+                                   settings and settings.decode("latin-1")):
+            return "bad_signature", []
+        return None, fields
 
 
 async def _read_body(receive) -> bytes | None:
