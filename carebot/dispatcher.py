@@ -57,12 +57,14 @@ from carebot.models import (
     Conversation,
     Group,
     InboundMessage,
+    InboundSeen,
     Member,
     Membership,
     NotWith,
     OutboxMessage,
     Pairing,
     PendingAction,
+    seen_key,
 )
 from carebot.outbox import FINAL, address_on, enqueue, push, sms_consented
 from carebot.phone import normalize_phone
@@ -318,6 +320,10 @@ class Dispatcher:
                               when, logged.sender_uuid)
             # Kept only until handled: the text and its sender go in this same transaction.
             logged.sender = logged.sender_uuid = logged.sender_hash = logged.body = None
+            if session.get(InboundSeen, seen_key(logged.channel, logged.provider_id)) is not None:
+                # Its first coming was handled and then purged by retention: a replay, not a new text.
+                log.info("replayed inbound ignored: handled before retention (channel %s)", logged.channel)
+                return False
             groups = group_infos(session)
             text = read(message.text)
             found = self._identify(session, message, text, groups)

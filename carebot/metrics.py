@@ -27,6 +27,13 @@ MESSAGES_IN = Counter("carebot_messages_in", "Texts received from members, by ch
 MESSAGES_OUT = Counter("carebot_messages_out", "Outbox texts by channel and what became of them: "
                        "sent (the provider took it), retry, failed, cancelled, or a provider's delivery report.",
                        ["channel", "status"], registry=REGISTRY)
+MESSAGES_REFUSED = Counter("carebot_messages_refused", "Signed texts refused before the store, by channel and "
+                           "reason: prefixed (whatsapp: and other channels carebot does not serve yet), "
+                           "not_a_number (letters, a short code).", ["channel", "reason"], registry=REGISTRY)
+WEBHOOKS_REFUSED = Counter("carebot_webhooks_refused", "Webhook requests refused, forged or malformed, by reason: "
+                           "no_signature, content_type, too_large, too_many_fields, bad_signature.", ["reason"], registry=REGISTRY)
+CONNECTIONS_DROPPED = Counter("carebot_connections_dropped", "Connections closed because a request did not "
+                              "arrive whole in time (a slow or stalled client).", registry=REGISTRY)
 SEND_ERRORS = Counter("carebot_send_errors", "Sends a provider refused or never answered, by channel and error code.",
                       ["channel", "code"], registry=REGISTRY)
 OUTBOX_BACKLOG = Gauge("carebot_outbox_backlog", "Outbox texts waiting: due now (pending), in flight (sending), "
@@ -59,6 +66,18 @@ def received(channel: str, stored: bool) -> None:
 def _received(channel: str, stored: bool):
     # Once per kind: a labelled child is looked up under a lock, and this runs for every webhook.
     return MESSAGES_IN.labels(channel, "stored" if stored else "duplicate")
+
+
+def message_refused(channel: str, reason: str) -> None:
+    MESSAGES_REFUSED.labels(channel, reason).inc()
+
+
+def webhook_refused(reason: str) -> None:
+    WEBHOOKS_REFUSED.labels(reason).inc()
+
+
+def connection_dropped() -> None:
+    CONNECTIONS_DROPPED.inc()
 
 
 def out(channel: str, status: str) -> None:

@@ -6,6 +6,7 @@ aware UTC datetimes through :class:`UTCDateTime`.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -261,6 +262,25 @@ class InboundMessage(Base):
     handled_at: Mapped[datetime | None] = mapped_column(index=True)
     # Failed attempts at handling; after dispatcher.MAX_INBOUND_ATTEMPTS the text is given up.
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class InboundSeen(Base):
+    """The dedupe key of every inbound text retention deleted, hashed: a replay acts no more than a retry.
+
+    Twilio's signatures carry no timestamp, so a captured webhook can be posted
+    again at any time; while the auth token is the same, it stays valid. Only a
+    hash of (channel, provider id) is kept, nothing of the text, its sender or
+    its member (:func:`seen_key`).
+    """
+
+    __tablename__ = "inbound_seen"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+def seen_key(channel: str, provider_id: str) -> str:
+    """An inbound text's dedupe key as :class:`InboundSeen` keeps it (provider id as stored: 64 characters)."""
+    return hashlib.sha256(f"{channel}\x1f{provider_id[:64]}".encode()).hexdigest()
 
 
 class OutboxMessage(Base):

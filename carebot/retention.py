@@ -3,7 +3,9 @@
 "Logs" are the records of things that happened, kept only to run carebot
 smoothly for a while:
 
-- the inbound dedupe log's handled rows (a provider's retry comes within hours);
+- the inbound dedupe log's handled rows (a provider's retry comes within hours); each
+  one's dedupe key stays, hashed (``InboundSeen``), since a replayed webhook can come
+  at any time: Twilio's signatures carry no timestamp;
 - outbox rows that are finished (sent, failed, cancelled); pending ones are kept;
 - care flags (crisis, call) and the coordinators' action log (LOG shows the latest);
 - second-coordinator approvals no longer pending, gatherings (with their RSVPs) long past;
@@ -24,6 +26,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from carebot.care import DECLINE_MEMORY, RECENT_PAIRING
@@ -34,10 +37,12 @@ from carebot.models import (
     DueJob,
     Gathering,
     InboundMessage,
+    InboundSeen,
     OutboxMessage,
     Pairing,
     PendingAction,
     Rsvp,
+    seen_key,
 )
 
 log = logging.getLogger(__name__)
@@ -47,6 +52,7 @@ EVERY = timedelta(days=1)
 DEFAULT_DAYS = 90
 FINISHED_OUTBOX = ("sent", "failed", "cancelled")
 CLOSED_PAIRINGS = ("ended", "declined", "expired")
+KEYS_PER_STATEMENT = 5000
 
 
 def purge(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> dict[str, int]:
@@ -54,10 +60,11 @@ def purge(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> dict[str
     cutoff = now - timedelta(days=days)
     # The pairing engine avoids re-pairing recent pairs and recent declines: keep what it reads.
     pairing_cutoff = min(cutoff, now - max(RECENT_PAIRING, DECLINE_MEMORY))
+    old_inbound = (InboundMessage.handled_at.is_not(None), InboundMessage.received_at < cutoff)
+    keep_dedupe_keys(session, *old_inbound)
     old_gatherings = select(Gathering.id).where(Gathering.starts_at < cutoff).scalar_subquery()
     statements = {
-        "inbound": delete(InboundMessage).where(InboundMessage.handled_at.is_not(None),
-                                                InboundMessage.received_at < cutoff),
+        "inbound": delete(InboundMessage).where(*old_inbound),
         "outbox": delete(OutboxMessage).where(OutboxMessage.status.in_(FINISHED_OUTBOX),
                                               OutboxMessage.created_at < cutoff),
         "care_flags": delete(CareFlag).where(CareFlag.at < cutoff),
@@ -75,6 +82,17 @@ def purge(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> dict[str
     log.info("retention: deleted logs older than %d days: %s", days,
              ", ".join(f"{name} {count}" for name, count in counts.items()))
     return counts
+
+
+def keep_dedupe_keys(session: Session, *where) -> int:
+    """Keep the hashed dedupe keys of the inbound rows ``where`` picks, before they are deleted; how many."""
+    keys = [{"key": seen_key(channel, provider_id)} for channel, provider_id
+            in session.execute(select(InboundMessage.channel, InboundMessage.provider_id).where(*where))]
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[session.get_bind().dialect.name]
+    statement = insert(InboundSeen).on_conflict_do_nothing(index_elements=["key"])
+    for start in range(0, len(keys), KEYS_PER_STATEMENT):
+        session.execute(statement, keys[start:start + KEYS_PER_STATEMENT])
+    return len(keys)
 
 
 def drop_farewells(session: Session) -> int:

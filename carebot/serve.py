@@ -31,6 +31,7 @@ from carebot.channels import SIGNAL, SMS, Channel, Inbound
 from carebot.channels.signal import SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
 from carebot import metrics
+from carebot.connections import raise_open_files, uvicorn_limits
 from carebot.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.db import Database, check_schema
 from carebot.dispatcher import Dispatcher
@@ -276,6 +277,7 @@ def run(host: str, port: int, role: str = ALL) -> None:
     try:
         check_schema(db.engine)
         app = build_app(settings, db, role=role)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+        limits = uvicorn_limits(raise_open_files())
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", **limits)
     finally:
         db.dispose()

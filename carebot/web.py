@@ -16,6 +16,7 @@ name no member, and the reverse proxy serves them to the local network only
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,21 +25,32 @@ from urllib.parse import parse_qsl
 
 from multidict import MultiDict
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carebot import clock, metrics
 from carebot.channels import Inbound
-from carebot.channels.twilio import WebhookVerifier, parse_inbound, parse_status
+from carebot.channels.twilio import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    WebhookVerifier,
+    parse_inbound,
+    parse_status,
+)
 from carebot.db import UNAVAILABLE, storage_trouble
 from carebot.dispatcher import Dispatcher
 from carebot.outbox import apply_status
+from carebot.phone import sender_refusal
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+# Twilio's forms have some 20 fields (60 with ten pictures); reading tens of thousands
+# of them costs a forged request more than everything else together.
+MAX_FIELDS = 128
+FORM = b"application/x-www-form-urlencoded"  # what Twilio posts
+REFUSALS_LOGGED_EVERY = 60.0  # seconds between two lines about refused webhooks
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 GATHER_FOR = 0.002  # seconds a batch of inbound texts waits for more, during a burst
 BURST_WITHIN = 0.01  # a batch this soon after the last one is part of a burst
@@ -106,42 +118,111 @@ class InboundWriter:
             await asyncio.sleep(min(calm_at, deadline) - now)
 
 
+class RefusalLog:
+    """Refused webhooks: each one counted in ``/metrics`` at once, logged at most once every ``every`` seconds.
+
+    A line per forged request would let a flood write thousands a minute, and
+    journald's rate limit would then drop the real lines among them. Each line
+    says how many of each reason since the last one.
+    """
+
+    def __init__(self, every: float = REFUSALS_LOGGED_EVERY, *, now: Callable[[], float] | None = None,
+                 say: Callable[[str], None] | None = None) -> None:
+        self.every = every
+        self._now = now or (lambda: asyncio.get_running_loop().time())
+        self._say = say or log.warning
+        self._since: collections.Counter[str] = collections.Counter()
+        self._last: float | None = None
+
+    def refused(self, reason: str) -> None:
+        metrics.webhook_refused(reason)
+        self._since[reason] += 1
+        now = self._now()
+        if self._last is not None and now - self._last < self.every:
+            return
+        self._last = now
+        counts = ", ".join(f"{count} {why}" for why, count in sorted(self._since.items()))
+        self._since.clear()
+        self._say(f"webhooks refused, forged or malformed, since the last such line: {counts}")
+
+
+REFUSED = {  # reason: (status, answer)
+    "no_signature": (403, "The signature is missing or wrong."),
+    "bad_signature": (403, "The signature is missing or wrong."),
+    "content_type": (415, "A webhook is a form: application/x-www-form-urlencoded."),
+    "too_large": (413, "A webhook is never this large."),
+    "too_many_fields": (413, "A webhook never has this many fields."),
+}
+_READ_HEADERS = {b"content-type", b"content-length", SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER}
+
+
+def _cheap_refusal(headers: Mapping[bytes, bytes]) -> str | None:
+    """Why a request cannot be one of Twilio's webhooks, from its headers alone; None when it may be."""
+    if not headers.get(SIGNATURE_HEADER):
+        return "no_signature"
+    if headers.get(b"content-type", b"").split(b";")[0].strip().lower() != FORM:
+        return "content_type"
+    length = headers.get(b"content-length", b"0")
+    if not length.isdigit() or int(length) > MAX_BODY:
+        return "too_large"
+    return None
+
+
 class Webhook:
-    """One of Twilio's webhooks as a bare ASGI app: read the form, check its signature, ``handle`` it.
+    """One of Twilio's webhooks as a bare ASGI app: check the request, read the form, ``handle`` it.
 
     Plain ASGI, not a Starlette endpoint, because webhooks are carebot's hot
     path: skipping the framework's request objects, middleware and routing takes
     about a quarter off each one's cost (``python -m carebot.bench webhook``).
-    ``handle(form, query)`` answers (status, text, media type). When it raises,
-    the answer is 503, so Twilio tries its fallback URL or the message again.
+    What the headers alone can refuse (no signature, not a form, too large) is
+    refused before the body is read; then the form is read once and its
+    signature checked with one HMAC. ``handle(form, query)`` answers (status,
+    text, media type). When it raises, the answer is 503, so Twilio tries its
+    fallback URL or the message again.
     """
 
-    def __init__(self, verifier: WebhookVerifier, handle: Callable[..., Awaitable[tuple[int, str, str]]]) -> None:
+    def __init__(self, verifier: WebhookVerifier, handle: Callable[..., Awaitable[tuple[int, str, str]]],
+                 refusals: RefusalLog | None = None) -> None:
         self.verifier = verifier
         self.handle = handle
+        self.refusals = refusals or RefusalLog()
 
     async def __call__(self, scope, receive, send) -> None:
-        body = await _read_body(receive)
         query = scope.get("query_string", b"").decode("latin-1")
-        if body is None:
-            status, text, media = 413, "A webhook is never this large.", "text/plain"
+        refusal, fields = await self._check(scope, receive, query)
+        if refusal is not None:
+            self.refusals.refused(refusal)
+            status, text = REFUSED[refusal]
+            media = "text/plain"
         else:
-            # Twilio posts small url-encoded forms; the standard library reads them. A
-            # MultiDict has the getall() the twilio validator asks each field for first.
-            form = MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-            if not self.verifier.valid(scope["path"], query, form, Headers(scope=scope)):
-                log.warning("webhook with a missing or wrong signature refused (%s)", scope["path"])
-                status, text, media = 403, "The signature is missing or wrong.", "text/plain"
-            else:
-                try:
-                    status, text, media = await self.handle(form, dict(parse_qsl(query)) if query else {})
-                except Exception as error:  # the database is away: nothing was stored, Twilio comes back
-                    log.error("webhook not taken (%s): answered 503", type(error).__name__)
-                    status, text, media = 503, "carebot cannot take this right now.", "text/plain"
+            try:  # a MultiDict: a repeated field's first value, as Twilio means it
+                status, text, media = await self.handle(MultiDict(fields), dict(parse_qsl(query)) if query else {})
+            except Exception as error:  # the database is away: nothing was stored, Twilio comes back
+                log.error("webhook not taken (%s): answered 503", type(error).__name__)
+                status, text, media = 503, "carebot cannot take this right now.", "text/plain"
         data = text.encode()
-        headers = [(b"content-type", media.encode() + b"; charset=utf-8"), (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        answer = [(b"content-type", media.encode() + b"; charset=utf-8"), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": answer})
         await send({"type": "http.response.body", "body": data})
+
+    async def _check(self, scope, receive, query: str) -> tuple[str | None, list[tuple[str, str]]]:
+        """(why the request is refused, or None; its form's fields), cheapest checks first."""
+        headers = {name: value for name, value in scope["headers"] if name in _READ_HEADERS}
+        refusal = _cheap_refusal(headers)
+        if refusal is not None:
+            return refusal, []
+        body = await _read_body(receive)
+        if body is None:
+            return "too_large", []
+        if body.count(b"&") >= MAX_FIELDS:
+            return "too_many_fields", []
+        # Twilio posts small url-encoded forms; the standard library reads them.
+        fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        settings = headers.get(SIGNATURE_SETTINGS_HEADER)
+        if not self.verifier.valid(scope["path"], query, fields, headers[SIGNATURE_HEADER].decode("latin-1"),
+                                   settings and settings.decode("latin-1")):
+            return "bad_signature", []
+        return None, fields
 
 
 async def _read_body(receive) -> bytes | None:
@@ -198,6 +279,11 @@ def create_app(
         message = parse_inbound(form, now())
         if message is None:
             return 400, "Not a Twilio message: MessageSid and From are needed.", "text/plain"
+        refusal = sender_refusal(message.sender)
+        if refusal is not None:  # taken and dropped: an error would only bring it back by the fallback URL
+            metrics.message_refused(message.channel, refusal)
+            log.info("text refused: its sender is no SMS number carebot serves (%s)", refusal)
+            return 200, EMPTY_TWIML, "text/xml"
         stored = await writer.store(message) is not None
         metrics.received(message.channel, stored)
         if stored and on_inbound is not None:
@@ -261,7 +347,9 @@ def create_app(
             executor.shutdown(wait=True)
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
-    hooks = {"/twilio/sms": Webhook(verifier, sms), "/twilio/status": Webhook(verifier, status)} if webhooks else {}
+    refusals = RefusalLog()
+    hooks = ({"/twilio/sms": Webhook(verifier, sms, refusals), "/twilio/status": Webhook(verifier, status, refusals)}
+             if webhooks else {})
     routes += [Route(path, hook, methods=["POST"]) for path, hook in hooks.items()]
     app = CarebotApp(webhooks=hooks, routes=routes, lifespan=life)
     app.state.in_worker = in_worker  # for the lifespan's own inbound work (the Signal channel)

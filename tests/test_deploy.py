@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -90,7 +92,37 @@ def test_the_proxy_forwards_only_the_webhooks_and_keeps_health_and_metrics_insid
     assert re.search(r"@twilio path /twilio/sms /twilio/status\s", code)
     assert re.search(r"path /healthz /metrics\s+remote_ip 127\.0\.0\.1/8 ::1 10\.0\.0\.0/8", code)
     assert re.search(r"handle \{\s+respond 404\s+\}", code)  # everything else
-    assert code.count("reverse_proxy 127.0.0.1:8000") == 2  # and no catch-all forward
+    # carebot's one proxy block, used for those two and no catch-all forward
+    assert code.count("reverse_proxy 127.0.0.1:8000") == 1 and code.count("import carebot") == 2
+
+
+def test_every_unit_gives_carebot_the_open_files_it_asks_for():
+    """Slow clients each hold a file descriptor: systemd's default of 1,024 starved carebot (#15)."""
+    from carebot.connections import OPEN_FILES
+
+    units = sorted(DEPLOY.glob("*.service"))
+    assert units
+    for unit in units:
+        assert re.findall(r"^LimitNOFILE=(\d+)$", unit.read_text(), re.M) == [str(OPEN_FILES)], unit.name
+
+
+def test_the_proxy_cuts_slow_clients_off_and_limits_bodies():
+    code = "\n".join(line.split("#")[0] for line in (DEPLOY / "Caddyfile").read_text().splitlines())
+    for timeout in ("read_header", "read_body", "write", "idle"):
+        assert re.search(rf"^\s*{timeout} \d+s$", code, re.M), timeout
+    assert code.count("max_size") == 2 and "max_size 64KB" in code  # carebot's own MAX_BODY
+    # Caddy's idle connections to carebot end before carebot would close them.
+    from carebot.connections import KEEP_ALIVE_SECONDS
+
+    [keepalive] = re.findall(r"keepalive (\d+)s", code)
+    assert int(keepalive) < KEEP_ALIVE_SECONDS
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed (apt-get install caddy)")
+def test_caddy_accepts_the_caddyfile(tmp_path):
+    result = subprocess.run(["caddy", "validate", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_the_deploy_readme_covers_the_path_and_links_the_channel_guides():
