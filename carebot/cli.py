@@ -52,7 +52,12 @@ def db_upgrade(url: str | None) -> None:
     """Bring the database schema up to date (safe to run again)."""
     from carebot.db import check_key, open_database, upgrade
 
-    database = open_database(url or load_settings().carebot_database_url, create=url is not None)
+    if url is None:
+        settings = load_settings()
+        url = settings.carebot_database_url
+        # Only a database the operator named is made: the default, where no settings were found, is not.
+        _refuse_the_default_database(url, named="carebot_database_url" in settings.model_fields_set)
+    database = open_database(url, create=True)
     try:
         keyed = _refuse_another_key(database)
         upgrade(database.url)
@@ -61,6 +66,18 @@ def db_upgrade(url: str | None) -> None:
     finally:
         database.dispose()
     click.echo("The database schema is up to date.")
+
+
+def _refuse_the_default_database(url: str, *, named: bool) -> None:
+    from carebot.db import DatabaseProblem, sqlite_path
+    from carebot.startup import DATABASE_MISSING
+
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if not named and path is not None and not path.exists():
+        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (no settings file found: `carebot -v` "
+                              f"says where it looked) and there is no database at {path.resolve()}: set it, or "
+                              f"make one here with `carebot db upgrade --url sqlite:///{path.resolve()}`",
+                              DATABASE_MISSING)
 
 
 def _refuse_another_key(database) -> bool:
@@ -141,8 +158,10 @@ def db_downgrade(revision: str, url: str | None) -> None:
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
+    from carebot.crypto import require_key
     from carebot.serve import run
 
+    require_key()  # no number is ever written unencrypted
     run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
 
 

@@ -123,9 +123,9 @@ def open_database(url: str, *, create: bool = False) -> Database:
             raise DatabaseProblem(f"carebot: the directory {path.parent.resolve()} of CAREBOT_DATABASE_URL is "
                                   "not there: create it, or fix the path", startup.DATABASE_MISSING)
         if not create:
-            raise DatabaseProblem(f"carebot: there is no database at {path.resolve()}: fix CAREBOT_DATABASE_URL "
-                                  "(run from the right directory, or use an absolute path), or make one with "
-                                  f"`carebot db upgrade --url sqlite:///{path.resolve()}`", startup.DATABASE_MISSING)
+            raise DatabaseProblem(f"carebot: there is no database at {path.resolve()}: make it with `carebot db "
+                                  "upgrade`, or fix CAREBOT_DATABASE_URL (is this the right directory?)",
+                                  startup.DATABASE_MISSING)
     try:
         db = Database(url)
         with db.engine.connect() as conn:
