@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -51,13 +52,18 @@ def sqlite_path(url: str) -> Path | None:
 def refusal(error: Exception, url: str) -> DatabaseProblem:
     """What an error connecting to ``url`` means for the operator, in one line with its exit code."""
     where = shown(url)
-    if isinstance(error, (ArgumentError, NoSuchModuleError)):
+    if isinstance(error, (ArgumentError, NoSuchModuleError, ImportError)):
         return DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL {where} cannot be used ({error}); write "
                                "sqlite:///path/carebot.sqlite or postgresql+psycopg://user:password@host:5432/carebot",
                                startup.DATABASE_URL)
     original = getattr(error, "orig", None) or error
     state = getattr(original, "sqlstate", None) or ""
     said = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    # The server's SQLSTATE when psycopg has it; libpq's connection errors carry only its words.
+    if not state and re.search(r"password authentication failed|role \"[^\"]*\" does not exist", said):
+        state = "28000"
+    elif not state and re.search(r"database \"[^\"]*\" does not exist", said):
+        state = "3D000"
     if state.startswith("28"):  # invalid authorization: a wrong password or an unknown user
         return DatabaseProblem(f"carebot: the database at {where} refused the login ({said}): check the user "
                                "and password in CAREBOT_DATABASE_URL", startup.DATABASE_LOGIN)
@@ -130,7 +136,7 @@ def open_database(url: str, *, create: bool = False) -> Database:
         db = Database(url)
         with db.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-    except (ArgumentError, NoSuchModuleError, DBAPIError) as error:
+    except (ArgumentError, NoSuchModuleError, ImportError, DBAPIError) as error:
         raise refusal(error, url) from None
     return db
 
