@@ -163,8 +163,16 @@ def _twilio_client(serve):
 
 
 def _twilio_said(error: Exception) -> str:
-    from twilio.base.exceptions import TwilioRestException
+    from twilio.base.exceptions import TwilioException, TwilioRestException
 
+    # A list's page that is not 200 is a bare TwilioException carrying the response (twilio.base.page).
+    response = error.args[1] if isinstance(error, TwilioException) and len(error.args) > 1 else None
+    if response is not None and hasattr(response, "status_code"):
+        try:
+            code = json.loads(response.text).get("code")
+        except (ValueError, AttributeError):
+            code = None
+        error = TwilioRestException(response.status_code, "", code=code)
     if isinstance(error, TwilioRestException):
         if error.status in (401, 403) or error.code == 20003:
             return ("Twilio refused the credentials: copy TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN from the "

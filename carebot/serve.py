@@ -178,7 +178,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
     async def background(app: Starlette) -> AsyncIterator[None]:
         app.state.role = role
         if role == WEB:  # webhooks only: the workers poll the inbound queue
-            log.info("carebot is serving webhooks (role web)")
+            log.debug("lifespan started (role web)")  # run() logged the one line at start
             yield
             return
         channel = TwilioSMS(
@@ -240,7 +240,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
         # One try before serving, so a lone process serves already leading; then the standby's polling.
         await election.try_once()
         elected = asyncio.create_task(election.run())
-        log.info("carebot is serving (role %s)", role)
+        log.debug("lifespan started (role %s)", role)  # run() logged the one line at start
         try:
             yield
         finally:

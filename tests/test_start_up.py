@@ -213,3 +213,31 @@ def test_the_first_command_records_the_key_and_another_is_refused_after(migrated
 def restore_key():
     yield
     crypto.configure(os.environ[crypto.ENV])
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+LOGS = """
+import logging, sys
+from carebot import logs
+logs.configure(sys.argv[1], sys.argv[2])
+logging.getLogger("carebot.serve").info("carebot info")
+logging.getLogger("carebot.outbox").debug("carebot debug")
+logging.getLogger("alembic.runtime").info("library info")
+logging.getLogger("uvicorn.error").warning("library warning")
+"""
+
+
+@pytest.mark.parametrize("level, form, shown", [
+    ("INFO", "text", ["carebot info", "library warning"]),
+    ("DEBUG", "text", ["carebot info", "carebot debug", "library warning"]),
+    ("WARNING", "json", ["library warning"]),
+])
+def test_carebot_logs_at_its_level_and_libraries_at_warning(level, form, shown) -> None:
+    done = subprocess.run([sys.executable, "-c", LOGS, level, form], capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    if form == "json":
+        import json
+
+        lines = [json.loads(line)["message"] for line in lines]
+    assert [next(s for s in shown if line.endswith(s)) for line in lines] == shown, done.stderr
