@@ -4,6 +4,7 @@ written. Each command runs as a real process, as systemd or an operator runs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import text
 
 from carebot import crypto, startup
 from carebot.db import Database, start_up, upgrade
@@ -103,19 +104,42 @@ def test_serve_refuses_an_old_schema_with_one_line(tmp_path) -> None:
     assert "run `carebot db upgrade` first" in one_line(done)
 
 
-def test_postgresql_refusals_a_login_and_a_database_that_is_not_there(tmp_path, backend) -> None:
-    if backend.name != "postgresql":
-        pytest.skip("PostgreSQL's own refusals")
-    server = make_url(backend.url())
-    backend.drop(server.render_as_string(hide_password=False))
-    cases = [(server.set(username="nobody_here", password="wrong-pw"), startup.DATABASE_LOGIN, "refused the login"),
+@contextlib.contextmanager
+def password_role(backend, role: str, password: str):
+    """A role that must give its password, on the suite's private server (which trusts every other)."""
+    hba = backend.private.dir / "data" / "pg_hba.conf"
+    kept = hba.read_text()
+    with backend._admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + kept)  # the first match decides
+        conn.execute(text("SELECT pg_reload_conf()"))
+    try:
+        yield
+    finally:
+        with backend._admin.connect() as conn:
+            hba.write_text(kept)
+            conn.execute(text("SELECT pg_reload_conf()"))
+            conn.execute(text(f"DROP ROLE {role}"))
+
+
+def test_postgresql_refusals_a_wrong_password_and_a_database_that_is_not_there(tmp_path, backend) -> None:
+    if backend.name != "postgresql" or backend.private is None:
+        pytest.skip("PostgreSQL's own refusals, on the suite's private server")
+    server = backend.server_url
+    cases = [(server.set(username="carebot_pw", password="wrong-pw"), startup.DATABASE_LOGIN,
+              "refused the login (connection failed"),
              (server.set(database="no_such_carebot"), startup.DATABASE_MISSING, "no database 'no_such_carebot'")]
-    for url, code, says in cases:
-        done = carebot("group", "list", cwd=tmp_path,
-                       env={"CAREBOT_DATABASE_URL": url.render_as_string(hide_password=False)})
-        assert done.returncode == code, done.stderr
-        line = one_line(done)
-        assert says in line and "wrong-pw" not in line, line
+    with password_role(backend, "carebot_pw", "right-pw"):
+        for url, code, says in cases:
+            env = {"CAREBOT_DATABASE_URL": url.render_as_string(hide_password=False)}
+            done = carebot("group", "list", cwd=tmp_path, env=env)
+            assert done.returncode == code, done.stderr
+            line = one_line(done)
+            assert says in line and "wrong-pw" not in line, line
+            if code == startup.DATABASE_LOGIN:
+                assert "password authentication failed" in line
+                checked = carebot("check", cwd=tmp_path, env=env)  # carebot check says the same
+                assert checked.returncode == 1 and "✗ database: the database at" in checked.stdout
 
 
 # --- the settings file, wherever the operator put it ---------------------------------------------
