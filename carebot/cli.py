@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from carebot.config import load_settings
+from carebot.config import ENV_FILE, load_settings
+from carebot.startup import Refusal
 
 
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log more (never numbers or texts).")
-def main(verbose: bool) -> None:
+class CarebotGroup(click.Group):
+    """Every command's refusal (a setting, the database, the key) is one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Refusal as refusal:
+            click.echo(str(refusal), err=True)
+            ctx.exit(refusal.exit_code)
+
+
+@click.group(cls=CarebotGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Say which settings file was read; log more (never numbers or texts).")
+@click.option("--env-file", type=click.Path(dir_okay=False), default=None,
+              help=f"The settings file (default: {ENV_FILE}, else ./.env, else /etc/carebot/carebot.env).")
+def main(verbose: bool, env_file: str | None) -> None:
     """carebot: an SMS and Signal bot for communal care in mutual-aid groups."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from carebot import logs
+    from carebot.config import describe_env_file, load_log_settings
+
+    if env_file:
+        os.environ[ENV_FILE] = env_file  # every later read of the settings, and what this command starts
+    wanted = load_log_settings()
+    logs.configure(wanted.carebot_log_level, wanted.carebot_log_format, verbose=verbose)
+    if verbose:
+        click.echo(describe_env_file(), err=True)
 
 
 @main.group()
@@ -28,18 +47,105 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
+@click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL); a new SQLite file is made only with it.")
 def db_upgrade(url: str | None) -> None:
     """Bring the database schema up to date (safe to run again)."""
-    from carebot.crypto import KeyProblem
-    from carebot.db import upgrade
+    from carebot.db import check_key, open_database, upgrade
 
-    url = url or load_settings().carebot_database_url
+    if url is None:
+        settings = load_settings()
+        url = settings.carebot_database_url
+        # Only a database the operator named is made: the default, where no settings were found, is not.
+        _refuse_the_default_database(url, named="carebot_database_url" in settings.model_fields_set)
+    database = open_database(url, create=True)
     try:
-        upgrade(url)
-    except KeyProblem as error:  # the upgrade encrypts existing numbers and needs the key
-        raise click.ClickException(str(error)) from None
+        keyed = _refuse_another_key(database)
+        upgrade(database.url)
+        if keyed:
+            check_key(database)  # recorded, so every later command knows the key
+    finally:
+        database.dispose()
     click.echo("The database schema is up to date.")
+
+
+def _refuse_the_default_database(url: str, *, named: bool) -> None:
+    from carebot.db import DatabaseProblem, sqlite_path
+    from carebot.startup import DATABASE_MISSING
+
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if not named and path is not None and not path.exists():
+        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (no settings file found: `carebot -v` "
+                              f"says where it looked) and there is no database at {path.resolve()}: set it, or "
+                              f"make one here with `carebot db upgrade --url sqlite:///{path.resolve()}`",
+                              DATABASE_MISSING)
+
+
+def _refuse_another_key(database) -> bool:
+    """Before a schema change: refuse a key that is not the database's (nothing written); whether one is set.
+
+    Without a key there is nothing to check: the migrations ask for one when they have numbers to touch.
+    """
+    from sqlalchemy import inspect
+
+    from carebot.crypto import configured_secret
+    from carebot.db import check_key
+
+    if configured_secret() is None:
+        return False
+    if inspect(database.engine).has_table("key_fingerprint"):
+        check_key(database, record=False)
+    return True
+
+
+def _migrations(url: str | None):
+    from carebot.db import open_database
+
+    return open_database(url or load_settings().carebot_database_url)
+
+
+@db.command("current")
+@click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
+def db_current(url: str | None) -> None:
+    """Show the database's schema revision and the one this carebot needs."""
+    from carebot.db import revisions
+
+    database = _migrations(url)
+    try:
+        current, head = revisions(database.engine)
+    finally:
+        database.dispose()
+    click.echo(f"The database is at {current or 'no revision (empty)'}; this carebot needs {head}"
+               + (" (up to date)." if current == head else ": run `carebot db upgrade`."))
+
+
+@db.command("check")
+@click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
+def db_check(url: str | None) -> None:
+    """Exit 0 when the schema is the one this carebot needs, else say so (exit 7)."""
+    from carebot.db import check_schema
+
+    database = _migrations(url)
+    try:
+        check_schema(database.engine)
+    finally:
+        database.dispose()
+    click.echo("The database schema is up to date.")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
+def db_downgrade(revision: str, url: str | None) -> None:
+    """Take the schema back to REVISION (e.g. 0008, or -1 for one step); back up the database first."""
+    from carebot.db import downgrade
+
+    database = _migrations(url)
+    try:
+        _refuse_another_key(database)
+        downgrade(database.url, revision)
+    finally:
+        database.dispose()
+    click.echo(f"The database schema is back at {revision}.")
 
 
 @main.command()
@@ -52,17 +158,21 @@ def db_upgrade(url: str | None) -> None:
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
-    from carebot.config import ConfigError
-    from carebot.crypto import KeyProblem, require_key
-    from carebot.db import SchemaOutOfDate
+    from carebot.crypto import require_key
     from carebot.serve import run
 
-    try:
-        require_key()  # no number is ever written unencrypted
-        run(host, port, role)
-    except (ConfigError, SchemaOutOfDate, KeyProblem) as error:
-        click.echo(str(error), err=True)
-        sys.exit(2)
+    require_key()  # no number is ever written unencrypted
+    run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
+
+
+@main.command()
+@click.option("--from-outside", is_flag=True,
+              help="Also post to CAREBOT_PUBLIC_URL's webhook, as Twilio would (carebot must be running).")
+def check(from_outside: bool) -> None:
+    """Say, line by line, whether settings, key, database, Twilio and Signal are right; exit 0 only if all are."""
+    from carebot.check import run
+
+    sys.exit(0 if run(click.echo, from_outside=from_outside) else 1)
 
 
 @main.command()
@@ -100,20 +210,10 @@ def chat(db_path: str) -> None:
 
 
 def _database():
-    """The configured database, refusing an out-of-date schema with one clear line."""
-    from carebot.crypto import KeyProblem, require_key
-    from carebot.db import Database, SchemaOutOfDate, check_schema
+    """The configured database, after the start-up checks (carebot.db.start_up): each refusal is one line."""
+    from carebot.db import start_up
 
-    try:
-        require_key()
-    except KeyProblem as error:
-        raise click.ClickException(str(error)) from None
-    db = Database(load_settings().carebot_database_url)
-    try:
-        check_schema(db.engine)
-    except SchemaOutOfDate as error:
-        raise click.ClickException(str(error)) from None
-    return db
+    return start_up(load_settings().carebot_database_url)
 
 
 def _daytime(value: str | None) -> tuple[int, int] | None:
@@ -281,15 +381,18 @@ def key_new() -> None:
               help="The new key (default: CAREBOT_NEW_SECRET_KEY); the old one is CAREBOT_SECRET_KEY.")
 def key_rotate(new_key: str) -> None:
     """Re-encrypt and re-hash every stored number with a new key, in one transaction."""
-    from carebot.crypto import Keyring, KeyProblem, configure, require_key, rotate
+    from carebot.crypto import AlreadyRotated, Keyring, configure, require_key, rotate
+    from carebot.db import check_schema, open_database
 
-    db = _database()
+    # Not _database(): a second run finds the database under the new key, which is no refusal.
+    old, new = require_key(), Keyring(new_key)
+    db = open_database(load_settings().carebot_database_url)
     try:
-        old = require_key()
-        new = Keyring(new_key)
+        check_schema(db.engine)
         count = rotate(db, old, new)
-    except KeyProblem as error:
-        raise click.ClickException(str(error)) from None
+    except AlreadyRotated as done:
+        click.echo(str(done))
+        return
     finally:
         db.dispose()
     configure(new_key)

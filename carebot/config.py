@@ -1,20 +1,89 @@
-"""Configuration from the environment (and an optional .env file)."""
+"""Configuration from the environment and a settings file, found where an operator puts it.
+
+The file is the first of: ``--env-file`` (or ``CAREBOT_ENV_FILE``), ``./.env``,
+``/etc/carebot/carebot.env``; the environment wins over the file. A setting
+that is missing or malformed is one line (ConfigError), never a traceback.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from carebot import startup
+
 TWILIO_API = "https://api.twilio.com"
+ENV_FILE = "CAREBOT_ENV_FILE"
+SYSTEM_ENV_FILE = "/etc/carebot/carebot.env"
+# Where the system-wide file is looked for: tests (and packagers) point it elsewhere.
+SYSTEM_ENV_FILE_VAR = "CAREBOT_SYSTEM_ENV_FILE"
+
+
+class ConfigError(startup.Refusal):
+    """A setting is missing or malformed; the message is one line for the person deploying."""
+
+    exit_code = startup.SETTINGS
+
+
+def env_file() -> Path | None:
+    """The settings file this command reads, or None when there is none (the environment alone).
+
+    A file named on purpose (``--env-file``, ``CAREBOT_ENV_FILE``) must be there;
+    the usual places are only looked at.
+    """
+    named = os.environ.get(ENV_FILE, "").strip()
+    if named:
+        path = Path(named)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise ConfigError(f"carebot: the settings file {named} (--env-file or {ENV_FILE}) "
+                              "is not there or not readable")
+        return path
+    for path in (Path(".env"), Path(os.environ.get(SYSTEM_ENV_FILE_VAR) or SYSTEM_ENV_FILE)):
+        if path.is_file():
+            if not os.access(path, os.R_OK):
+                raise ConfigError(f"carebot: the settings file {path.resolve()} is not readable by this user")
+            return path
+    return None
+
+
+def describe_env_file() -> str:
+    """One line saying where the settings came from (``-v``)."""
+    path = env_file()
+    if path is None:
+        system = os.environ.get(SYSTEM_ENV_FILE_VAR) or SYSTEM_ENV_FILE
+        return f"carebot: settings from the environment only (no {ENV_FILE}, ./.env or {system})"
+    return f"carebot: settings from {path.resolve()} and the environment"
+
+
+class LogSettings(BaseSettings):
+    """How carebot logs (read before anything else, so that every command logs the same way)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # carebot's own loggers; libraries log at WARNING and up whatever this says.
+    carebot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    carebot_log_format: Literal["text", "json"] = "text"
+
+    @field_validator("carebot_log_level", "carebot_log_format", mode="before")
+    @classmethod
+    def _case(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        return value.upper() if value.lower() in ("debug", "info", "warning", "error") else value.lower()
 
 
 class Settings(BaseSettings):
     """Settings shared by every carebot command; each is documented in .env.example."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore")
 
     carebot_database_url: str = "sqlite:///carebot.sqlite"
     carebot_default_timezone: str = "UTC"
@@ -29,6 +98,23 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be at least 1 day")
         return value
+
+    @field_validator("carebot_default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a timezone: use a name such as America/Chicago or UTC") from None
+        return value
+
+    @field_validator("carebot_database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty: sqlite:///carebot.sqlite, or postgresql+psycopg://user:password@host/carebot")
+        return value.strip()
 
 
 def _http_url(value: str) -> str:
@@ -122,19 +208,11 @@ class ServeSettings(Settings):
         return self
 
 
-def load_settings() -> Settings:
-    """Read the settings once, at start-up."""
-    return Settings()
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or malformed; the message is one line for the person deploying."""
-
-
-def load_serve_settings(**overrides) -> ServeSettings:
-    """The settings ``carebot serve`` needs, or ConfigError naming what is wrong, in one line."""
+def _load(kind: type[BaseSettings], who: str, **overrides) -> BaseSettings:
+    """``kind`` from the environment and the settings file, or ConfigError naming every problem in one line."""
+    path = env_file()
     try:
-        return ServeSettings(**overrides)
+        return kind(_env_file=path, **overrides)
     except ValidationError as error:
         problems = []
         for item in error.errors():
@@ -142,5 +220,22 @@ def load_serve_settings(**overrides) -> ServeSettings:
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "missing":
                 message = "missing"
+            elif item["type"] == "literal_error":
+                message = f"must be {item['ctx']['expected']}"
             problems.append(f"{name}: {message}" if name else message)
-        raise ConfigError("carebot serve: " + "; ".join(problems) + " (see .env.example)") from None
+        where = f"{path}; " if path is not None else ""
+        raise ConfigError(f"{who}: " + "; ".join(problems) + f" ({where}see .env.example)") from None
+
+
+def load_settings() -> Settings:
+    """The settings every command shares, or ConfigError in one line."""
+    return _load(Settings, "carebot")
+
+
+def load_log_settings() -> LogSettings:
+    return _load(LogSettings, "carebot")
+
+
+def load_serve_settings(**overrides) -> ServeSettings:
+    """The settings ``carebot serve`` needs, or ConfigError naming what is wrong, in one line."""
+    return _load(ServeSettings, "carebot serve", **overrides)

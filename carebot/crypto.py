@@ -29,8 +29,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import operators
-from sqlalchemy import Connection, Text, TypeDecorator, bindparam, column, or_, table
+from sqlalchemy import Connection, Text, TypeDecorator, bindparam, column, insert, or_, select, table, update
+
+from carebot import startup
+from carebot.startup import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,13 @@ MIN_SECRET = 32  # characters; `carebot key new` gives 43
 PREFIX = "v1:"  # the stored form's version, so a later scheme can tell old values apart
 # Binds a ciphertext to carebot's use of it: a value encrypted elsewhere with the same key never decrypts here.
 AAD = b"carebot phone v1"
+FINGERPRINT_LABEL = b"carebot key fingerprint v1"
 
 
-class KeyProblem(RuntimeError):
+class KeyProblem(Refusal):
     """The secret key is missing, malformed or not the database's; one line for the person deploying."""
+
+    exit_code = startup.KEY_MISSING
 
 
 class MissingKey(KeyProblem):
@@ -51,7 +58,11 @@ class MissingKey(KeyProblem):
 
 
 class WrongKey(KeyProblem):
-    pass
+    exit_code = startup.KEY_WRONG
+
+
+WRONG_KEY = (f"{ENV} is not the key this database was encrypted with (a restore, a typo?): set the key it "
+             "was made with, from where you keep it; nothing was changed")
 
 
 def new_secret() -> str:
@@ -74,6 +85,8 @@ class Keyring:
         raw = secret.encode()
         self._aead = AESGCM(_derive(raw, b"encryption"))
         self._mac_key = _derive(raw, b"lookup hash")
+        # What the database records to know its key again: an HMAC of a fixed label, never the key.
+        self.fingerprint = hmac.new(_derive(raw, b"fingerprint"), FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
 
     def encrypt(self, value: str) -> str:
         nonce = os.urandom(12)
@@ -229,11 +242,90 @@ def rewrite(conn: Connection, read: Callable[[str], str], keyring: Keyring) -> i
 
 
 def rotate(db: Any, old: Keyring, new: Keyring) -> int:
-    """Move every stored number from ``old`` to ``new`` in one transaction; how many rows changed."""
-    if old.lookup_hash("") == new.lookup_hash(""):
+    """Move every stored number from ``old`` to ``new`` in one transaction; how many rows changed.
+
+    Safe to run again: a crash rolls the whole transaction back, and once the
+    database is the new key's, running it again changes nothing
+    (AlreadyRotated). A value already under the new key is kept as it is.
+    """
+    if old.fingerprint == new.fingerprint:
         raise KeyProblem("the new key is the same as the old one")
     with db.engine.begin() as conn:
-        return rewrite(conn, old.decrypt, new)
+        stored = stored_fingerprint(conn)
+        if stored == new.fingerprint:
+            raise AlreadyRotated("the database is already encrypted with the new key: set "
+                                 f"{ENV} to it and start carebot again")
+        verify(conn, old, record=False)
+
+        def read(value: str) -> str:
+            try:
+                return old.decrypt(value)
+            except WrongKey:
+                return new.decrypt(value)  # moved already; WrongKey again if it is neither key's
+
+        changed = rewrite(conn, read, new)
+        record_fingerprint(conn, new, replace=True)
+        return changed
+
+
+class AlreadyRotated(KeyProblem):
+    """``key rotate`` ran already: nothing left to do (exit 0)."""
+
+
+# --- which key the database is encrypted with ---------------------------------------------
+
+FINGERPRINTS = table("key_fingerprint", column("id"), column("fingerprint"))
+
+
+def stored_fingerprint(conn: Connection) -> str | None:
+    return conn.execute(select(FINGERPRINTS.c.fingerprint).where(FINGERPRINTS.c.id == 1)).scalar()
+
+
+def _any_stored_value(conn: Connection) -> str | None:
+    for name, pairs in COLUMNS.items():
+        for col, _ in pairs:
+            tbl = table(name, column(col))
+            found = conn.execute(select(tbl.c[col]).where(tbl.c[col].is_not(None)).limit(1)).scalar()
+            if found is not None:
+                return found
+    return None
+
+
+def record_fingerprint(conn: Connection, keyring: Keyring, *, replace: bool = False) -> None:
+    if replace and stored_fingerprint(conn) is not None:
+        conn.execute(update(FINGERPRINTS).where(FINGERPRINTS.c.id == 1).values(fingerprint=keyring.fingerprint))
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(FINGERPRINTS).values(id=1, fingerprint=keyring.fingerprint))
+    except IntegrityError:  # another process recorded one first: it must be this key's too
+        if stored_fingerprint(conn) != keyring.fingerprint:
+            raise WrongKey(WRONG_KEY) from None
+
+
+def verify(conn: Connection, keyring: Keyring, *, record: bool = True) -> str:
+    """Refuse (WrongKey, one line) a key that is not the database's; how it knows.
+
+    The database's fingerprint decides. A database without one yet (made
+    before carebot recorded it) is checked by decrypting a stored number, then
+    the fingerprint is recorded when ``record`` (an empty database takes the
+    key it is first used with). Returns "matches", "recorded" or "unrecorded".
+    """
+    stored = stored_fingerprint(conn)
+    if stored is not None:
+        if not hmac.compare_digest(stored, keyring.fingerprint):
+            raise WrongKey(WRONG_KEY)
+        return "matches"
+    value = _any_stored_value(conn)
+    if value is not None:
+        try:
+            keyring.decrypt(value)
+        except WrongKey:
+            raise WrongKey(WRONG_KEY) from None
+    if not record:
+        return "unrecorded"
+    record_fingerprint(conn, keyring)
+    return "recorded"
 
 
 def decrypt_all(conn: Connection, keyring: Keyring) -> int:

@@ -1,27 +1,84 @@
-"""The database: engine, sessions and the schema check at start-up."""
+"""The database: engine, sessions and the checks at start-up (reachable, there, the schema, the key)."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from importlib import resources
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from carebot import clock
+from carebot import clock, startup
 from carebot.lease import Lease
+from carebot.startup import Refusal
+
+CONNECT_TIMEOUT = 10  # seconds a PostgreSQL server has to answer, so a silent host is not a hang
 
 
-class SchemaOutOfDate(RuntimeError):
+class SchemaOutOfDate(Refusal):
     """The database is not at the schema this version of carebot needs."""
+
+    exit_code = startup.SCHEMA
+
+
+class DatabaseProblem(Refusal):
+    """The database cannot be used: its URL, its server, its login, or it is not there."""
+
+
+def shown(url: str) -> str:
+    """The URL as logs and messages show it: without its password."""
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def refusal(error: Exception, url: str) -> DatabaseProblem:
+    """What an error connecting to ``url`` means for the operator, in one line with its exit code."""
+    where = shown(url)
+    if isinstance(error, (ArgumentError, NoSuchModuleError, ImportError)):
+        return DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL {where} cannot be used ({error}); write "
+                               "sqlite:///path/carebot.sqlite or postgresql+psycopg://user:password@host:5432/carebot",
+                               startup.DATABASE_URL)
+    original = getattr(error, "orig", None) or error
+    state = getattr(original, "sqlstate", None) or ""
+    said = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    # The server's SQLSTATE when psycopg has it; libpq's connection errors carry only its words.
+    if not state and re.search(r"password authentication failed|role \"[^\"]*\" does not exist", said):
+        state = "28000"
+    elif not state and re.search(r"database \"[^\"]*\" does not exist", said):
+        state = "3D000"
+    if state.startswith("28"):  # invalid authorization: a wrong password or an unknown user
+        return DatabaseProblem(f"carebot: the database at {where} refused the login ({said}): check the user "
+                               "and password in CAREBOT_DATABASE_URL", startup.DATABASE_LOGIN)
+    if state == "3D000":  # invalid catalog name: no such database
+        return DatabaseProblem(f"carebot: there is no database {make_url(normalize_url(url)).database!r} at "
+                               f"{where}: create it (createdb), then run `carebot db upgrade`",
+                               startup.DATABASE_MISSING)
+    if url.startswith("sqlite"):
+        return DatabaseProblem(f"carebot: the SQLite database {where} cannot be opened ({said}): check the "
+                               "path and that this user may write there", startup.DATABASE_MISSING)
+    return DatabaseProblem(f"carebot: no database server answers at {where} ({said}): is it running, and "
+                           "are the host and port right?", startup.DATABASE_UNREACHABLE)
 
 
 DISK_FULL, READ_ONLY, LOCKED, UNAVAILABLE = "disk full", "read-only", "locked", "unavailable"
@@ -99,7 +156,48 @@ def make_engine(url: str) -> Engine:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT} if url.startswith("postgresql+psycopg") else {}
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
+
+
+def open_database(url: str, *, create: bool = False) -> Database:
+    """The database at ``url``, connected once, or a DatabaseProblem in one line.
+
+    A SQLite file that is not there is made only when ``create`` (``db upgrade``
+    given an explicit URL): a command run in the wrong place says so instead of
+    working on a new, empty database.
+    """
+    try:
+        path = sqlite_path(normalize_url(url))
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise refusal(error, url) from None
+    if path is not None and not path.exists():
+        if not path.parent.is_dir():
+            raise DatabaseProblem(f"carebot: the directory {path.parent.resolve()} of CAREBOT_DATABASE_URL is "
+                                  "not there: create it, or fix the path", startup.DATABASE_MISSING)
+        if not create:
+            raise DatabaseProblem(f"carebot: there is no database at {path.resolve()}: make it with `carebot db "
+                                  "upgrade`, or fix CAREBOT_DATABASE_URL (is this the right directory?)",
+                                  startup.DATABASE_MISSING)
+    try:
+        db = Database(url)
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except (ArgumentError, NoSuchModuleError, ImportError, DBAPIError) as error:
+        raise refusal(error, url) from None
+    return db
+
+
+def check_key(db: Database, *, record: bool = True) -> str:
+    """Refuse (WrongKey) a CAREBOT_SECRET_KEY that is not the one this database was encrypted with.
+
+    See carebot.crypto.verify; MissingKey when no key is set.
+    """
+    from carebot import crypto
+
+    keyring = crypto.require_key()
+    with db.engine.begin() as conn:
+        return crypto.verify(conn, keyring, record=record)
 
 
 def _wrote(session: Session, _context) -> None:
@@ -197,11 +295,37 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Take the database schema back to ``revision`` (``carebot db downgrade``)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def revisions(engine: Engine) -> tuple[str | None, str]:
+    """The database's schema revision (None: empty) and the one this code needs."""
+    head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False))).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision(), head
+
+
+def start_up(url: str) -> Database:
+    """The database every command but ``db upgrade`` works on, checked in order, each refusal one line:
+    the key is set, the database is there and answers, its schema is current, the key is its own."""
+    from carebot.crypto import require_key
+
+    require_key()
+    db = open_database(url)
+    try:
+        check_schema(db.engine)
+        check_key(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
 def check_schema(engine: Engine) -> None:
     """Refuse to run on a database whose schema is not the one this code expects."""
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+    current, head = revisions(engine)
     if current != head:
         found = current or "empty"
         raise SchemaOutOfDate(

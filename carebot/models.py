@@ -453,3 +453,15 @@ class DueJob(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     due_at: Mapped[datetime]
+
+
+class KeyFingerprint(Base):
+    """Which CAREBOT_SECRET_KEY the numbers are encrypted with: an HMAC of a fixed label, never the key.
+
+    One row at most (id 1); every command compares it with its own key (carebot.crypto.verify).
+    """
+
+    __tablename__ = "key_fingerprint"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64))

@@ -33,7 +33,7 @@ from carebot.channels.twilio import TwilioSMS, WebhookVerifier
 from carebot import metrics
 from carebot.connections import raise_open_files, uvicorn_limits
 from carebot.config import ConfigError, ServeSettings, load_serve_settings
-from carebot.db import Database, check_schema
+from carebot.db import Database, shown, start_up
 from carebot.dispatcher import Dispatcher
 from carebot.leader import POLL_SECONDS, leadership
 from carebot.lease import Lease
@@ -181,7 +181,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
     async def background(app: Starlette) -> AsyncIterator[None]:
         app.state.role = role
         if role == WEB:  # webhooks only: the workers poll the inbound queue
-            log.info("carebot is serving webhooks (role web)")
+            log.debug("lifespan started (role web)")  # run() logged the one line at start
             yield
             return
         channel = TwilioSMS(
@@ -247,7 +247,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
         # One try before serving, so a lone process serves already leading; then the standby's polling.
         await election.try_once()
         elected = asyncio.create_task(election.run())
-        log.info("carebot is serving (role %s)", role)
+        log.debug("lifespan started (role %s)", role)  # run() logged the one line at start
         try:
             yield
         finally:
@@ -266,18 +266,31 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
 
 
 def run(host: str, port: int, role: str = ALL) -> None:
-    """Check the settings, the role and the schema, then serve until stopped.
+    """Check the settings, the role, the database, its schema and the key, then serve until stopped.
 
-    Raises ConfigError or SchemaOutOfDate, each with one clear line, before
-    anything listens.
+    Each refusal (carebot.startup.Refusal) is one clear line with its own exit
+    code, raised before anything listens.
     """
     settings = load_serve_settings()
     check_role(role, settings.carebot_database_url)
-    db = Database(settings.carebot_database_url)
+    db = start_up(settings.carebot_database_url)
     try:
-        check_schema(db.engine)
         app = build_app(settings, db, role=role)
         limits = uvicorn_limits(raise_open_files())
+        log.info("%s", serving_line(settings, host, port, role))
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", **limits)
     finally:
         db.dispose()
+
+
+def serving_line(settings: ServeSettings, host: str, port: int, role: str) -> str:
+    """The one INFO line at start: where, which role, which database (no password), Twilio, Signal.
+
+    No number: the sender number and Signal's account are the operator's to look up, not the log's.
+    """
+    sender = (f"Messaging Service {settings.twilio_messaging_service_sid}" if settings.twilio_messaging_service_sid
+              else "its number in TWILIO_FROM")
+    twilio = f"{settings.twilio_api_base_url} account {settings.twilio_account_sid} through {sender}"
+    signal = f"at {settings.signal_service}" if settings.signal_service else "off (SMS only)"
+    return (f"carebot serving on http://{host}:{port}, role {role}, database {shown(settings.carebot_database_url)}, "
+            f"Twilio {twilio}, Signal {signal}")

@@ -1,18 +1,30 @@
-"""Alembic environment: runs carebot's migrations against the configured database."""
+"""Alembic environment: runs carebot's migrations against the configured database.
+
+``carebot db …`` passes its URL; Alembic's own command line (migrations/alembic.ini)
+uses CAREBOT_DATABASE_URL, found as every carebot command finds it.
+"""
 
 from alembic import context
-from sqlalchemy import pool
 
-from carebot.db import make_engine
+from carebot.db import make_engine, normalize_url
 from carebot.models import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        from carebot.config import load_settings
+
+        url = load_settings().carebot_database_url
+    return normalize_url(url)
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -24,11 +36,15 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
-        engine.pool = pool.NullPool(engine.pool._creator)
-        with engine.connect() as connection:
-            _run(connection)
-        engine.dispose()
+        # carebot's own engine (SQLite's pragmas, PostgreSQL's timeout), disposed at once. Its pool is
+        # kept: swapping it for a NullPool dropped the first-connect set-up of the dialect, and
+        # Alembic's check and autogenerate then failed on PostgreSQL.
+        engine = make_engine(_url())
+        try:
+            with engine.connect() as connection:
+                _run(connection)
+        finally:
+            engine.dispose()
     else:
         _run(connectable)
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from alembic.script import ScriptDirectory
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
+from carebot import startup
 from carebot.cli import main
-from carebot.db import SchemaOutOfDate, check_schema, upgrade
+from carebot.db import SchemaOutOfDate, alembic_config, check_schema, upgrade
 from carebot.models import Base
+
+ROOT = Path(__file__).parent.parent
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -39,3 +48,36 @@ def test_db_upgrade_command_is_repeatable(database_url: str) -> None:
         result = CliRunner().invoke(main, ["db", "upgrade", "--url", url])
         assert result.exit_code == 0, result.output
         assert "up to date" in result.output
+
+
+def _alembic(url: str, *args: str) -> subprocess.CompletedProcess:
+    """Alembic's own command line on the shipped alembic.ini, the database from CAREBOT_DATABASE_URL."""
+    env = {**os.environ, "CAREBOT_DATABASE_URL": url}
+    return subprocess.run([sys.executable, "-m", "alembic", "-c", str(ROOT / "migrations" / "alembic.ini"), *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+
+def test_alembics_own_check_finds_the_schema_equal_to_the_models(database_url: str) -> None:
+    behind = _alembic(database_url, "check")  # an empty database is not up to date
+    assert behind.returncode != 0 and "not up to date" in behind.stdout + behind.stderr, behind.stderr[-2000:]
+    upgrade(database_url)
+    done = _alembic(database_url, "check")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "No new upgrade operations detected" in done.stdout + done.stderr
+
+
+def test_db_current_check_and_downgrade(database_url: str) -> None:
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    runner = CliRunner()
+    made = runner.invoke(main, ["db", "upgrade", "--url", database_url])
+    assert made.exit_code == 0, made.output
+    current = runner.invoke(main, ["db", "current", "--url", database_url])
+    assert current.exit_code == 0 and f"at {head}; this carebot needs {head} (up to date)" in current.output
+    assert runner.invoke(main, ["db", "check", "--url", database_url]).exit_code == 0
+    down = runner.invoke(main, ["db", "downgrade", "0008", "--url", database_url])
+    assert down.exit_code == 0 and "back at 0008" in down.output, down.output
+    behind = runner.invoke(main, ["db", "check", "--url", database_url])
+    assert behind.exit_code == startup.SCHEMA and "(0008, needs" in behind.output
+    assert "run `carebot db upgrade`" in runner.invoke(main, ["db", "current", "--url", database_url]).output
+    assert runner.invoke(main, ["db", "upgrade", "--url", database_url]).exit_code == 0
+    assert runner.invoke(main, ["db", "check", "--url", database_url]).exit_code == 0

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
 from carebot import crypto, retention
+from carebot import startup
 from carebot.cli import main
 from carebot.db import Database, upgrade
 from carebot.models import (
@@ -125,7 +126,7 @@ def test_the_upgrade_without_a_key_stops_with_one_line(tmp_path, monkeypatch) ->
     monkeypatch.chdir(tmp_path)  # no .env here either
     url = _old_database(tmp_path, datetime(2026, 3, 2, tzinfo=UTC))
     result = CliRunner().invoke(main, ["db", "upgrade", "--url", url])
-    assert result.exit_code == 1
+    assert result.exit_code == startup.KEY_MISSING
     assert "CAREBOT_SECRET_KEY is not set, and the database holds phone numbers" in result.output
     assert result.output.count("\n") == 1
     # Nothing happened: the numbers are as they were, and an empty database needs no key.
@@ -142,7 +143,7 @@ def test_serve_refuses_to_start_without_a_key(tmp_path, monkeypatch, restore_key
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(crypto, "_active", None)
     result = CliRunner().invoke(main, ["serve"])
-    assert result.exit_code == 2
+    assert result.exit_code == startup.KEY_MISSING
     assert result.output.strip().startswith("CAREBOT_SECRET_KEY is not set")
     assert result.output.strip().count("\n") == 0
 
@@ -163,10 +164,10 @@ def test_key_rotation_re_encrypts_every_number_in_one_transaction(tmp_path, monk
         outbox_before = raw(session, "SELECT address, address_hash FROM outbox ORDER BY id")
 
     # A wrong "new" key is refused before anything changes; so is a wrong old key.
-    assert CliRunner().invoke(main, ["key", "rotate", "--new-key", "short"]).exit_code == 1
+    assert CliRunner().invoke(main, ["key", "rotate", "--new-key", "short"]).exit_code == startup.KEY_MISSING
     crypto.configure(crypto.new_secret())
     wrong = CliRunner().invoke(main, ["key", "rotate", "--new-key", new])
-    assert wrong.exit_code == 1 and "not the key" in wrong.output
+    assert wrong.exit_code == startup.KEY_WRONG and "not the key" in wrong.output
     with db.transaction() as session:
         assert raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id") == before
 
@@ -175,6 +176,15 @@ def test_key_rotation_re_encrypts_every_number_in_one_transaction(tmp_path, monk
     result = CliRunner().invoke(main, ["key", "rotate"])
     assert result.exit_code == 0, result.output
     assert "set CAREBOT_SECRET_KEY to the new key" in result.output
+    # Run again (the operator is not sure it finished): nothing changes, and it says what is left to do.
+    crypto.configure(old)
+    with db.transaction() as session:
+        rotated = raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id")
+    again = CliRunner().invoke(main, ["key", "rotate"])
+    assert again.exit_code == 0 and "already encrypted with the new key" in again.output, again.output
+    crypto.configure(new)
+    with db.transaction() as session:
+        assert raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id") == rotated
     old_keys, new_keys = crypto.Keyring(old), crypto.Keyring(new)
     with db.transaction() as session:
         after = raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id")

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from carebot import startup
 from carebot.cli import main
 from carebot.db import Database, upgrade
 from carebot.models import OutboxMessage
@@ -64,7 +65,7 @@ def test_serve_refuses_an_out_of_date_schema(clean_env, database_url):
     upgrade(url, "0001")
     clean_env.setenv("CAREBOT_DATABASE_URL", url)
     result = CliRunner().invoke(main, ["serve"])
-    assert result.exit_code == 2
+    assert result.exit_code == startup.SCHEMA
     [line] = result.output.strip().splitlines()
     assert line.startswith("The database schema is out of date (0001, needs ")
     assert line.endswith("run `carebot db upgrade` first.")

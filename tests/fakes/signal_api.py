@@ -82,6 +82,9 @@ class FakeSignal:
         app.router.add_get("/v1/health", self._health)
         app.router.add_post("/v2/send", self._send)
         app.router.add_get("/v1/receive/{number}", self._receive)
+        # --- GET /v1/accounts (issue 18: carebot check) ---
+        app.router.add_get("/v1/accounts", self._accounts)
+        # --- end GET /v1/accounts ---
         # No access log: its lines carry the bot's number (/v1/receive/+1…), and no log may hold one.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -158,6 +161,14 @@ class FakeSignal:
         await self._notify()
         return web.json_response({"versions": ["v1", "v2"], "build": 2, "mode": "json-rpc",
                                   "version": self.version, "capabilities": {"v2/send": ["quotes", "mentions"]}})
+
+    # --- GET /v1/accounts (issue 18: carebot check) ---
+    async def _accounts(self, request: web.Request) -> web.Response:
+        """The accounts registered or linked on the service: the swagger's array of numbers."""
+        self.requests.append(("GET", request.path))
+        await self._notify()
+        return web.json_response([self.account])
+    # --- end GET /v1/accounts ---
 
     async def _health(self, request: web.Request) -> web.Response:
         self.requests.append(("GET", request.path))

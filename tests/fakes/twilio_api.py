@@ -25,6 +25,9 @@ from urllib.parse import parse_qs, urlsplit
 
 CONTRACT = json.loads((Path(__file__).with_name("twilio_messages_contract.json")).read_text())
 PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
+NUMBERS_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/IncomingPhoneNumbers\.json$")
+# Messaging v1 (messaging.twilio.com; the client's host is rewritten to the fake like api.twilio.com's).
+SERVICE_PATH = re.compile(r"^/v1/Services/(MG[0-9a-fA-F]{32})$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 # Twilio's own wording for the errors the tests use.
@@ -82,6 +85,10 @@ class FakeTwilio:
     # When a text is taken (its date_created); a test with a simulated clock sets its own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
+    # The account's numbers (IncomingPhoneNumber resources) and Messaging Services, by E.164 / sid.
+    numbers: dict[str, dict] = field(default_factory=dict)
+    services: dict[str, dict] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -116,6 +123,44 @@ class FakeTwilio:
         with self._lock:
             self._hold_after = None
             self._released.set()
+
+    def add_number(self, phone: str, *, sms_url: str = "", status_callback: str = "", sms_method: str = "POST",
+                   sms_application_sid: str | None = None) -> dict:
+        """A number of this account, as Twilio holds it (every property of the contract's resource)."""
+        sid = "PN" + secrets.token_hex(16)
+        now = format_datetime(self.clock().astimezone(UTC)).replace("-0000", "+0000")
+        record = {name: None for name in CONTRACT["incoming_phone_numbers"]["properties"]}
+        record.update(
+            account_sid=self.account_sid, address_requirements="none", api_version="2010-04-01", beta=False,
+            capabilities={"voice": True, "sms": True, "mms": True, "fax": False},
+            date_created=now, date_updated=now, friendly_name=phone, phone_number=phone, origin="twilio", sid=sid,
+            sms_application_sid=sms_application_sid or "", sms_fallback_method="POST", sms_fallback_url="",
+            sms_method=sms_method, sms_url=sms_url, status_callback=status_callback, status_callback_method="POST",
+            uri=f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
+            voice_caller_id_lookup=False, voice_method="POST", voice_url="", voice_fallback_method="POST",
+            voice_fallback_url="", voice_receive_mode="voice", emergency_status="Inactive", status="in-use",
+            type="local",
+        )
+        with self._lock:
+            self.numbers[phone] = record
+        return record
+
+    def add_service(self, sid: str, *, inbound_request_url: str = "", status_callback: str = "") -> dict:
+        """A Messaging Service, with the fields of Messaging v1's Service resource carebot's check reads."""
+        now = self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record = {
+            "account_sid": self.account_sid, "sid": sid, "friendly_name": "carebot", "date_created": now,
+            "date_updated": now, "inbound_request_url": inbound_request_url or None, "inbound_method": "POST",
+            "fallback_url": None, "fallback_method": "POST", "status_callback": status_callback or None,
+            "sticky_sender": True, "mms_converter": True, "smart_encoding": True, "scan_message_content": "inherit",
+            "fallback_to_long_code": True, "area_code_geomatch": True, "validity_period": 14400,
+            "synchronous_validation": True, "usecase": "undeclared", "us_app_to_person_registered": False,
+            "use_inbound_webhook_on_number": False, "url": f"https://messaging.twilio.com/v1/Services/{sid}",
+            "links": {"phone_numbers": f"https://messaging.twilio.com/v1/Services/{sid}/PhoneNumbers"},
+        }
+        with self._lock:
+            self.services[sid] = record
+        return record
 
     def sent_to(self, to: str) -> list[dict]:
         with self._lock:
@@ -221,6 +266,21 @@ class FakeTwilio:
         }
 
 
+    def list_numbers(self, query: dict[str, list[str]]) -> dict:
+        """IncomingPhoneNumbers.json: the account's numbers, filtered as Twilio does by (part of) PhoneNumber."""
+        unknown = set(query) - set(CONTRACT["incoming_phone_numbers"]["query"])
+        if unknown:
+            raise Refused(400, 20001, f"Unknown parameters {sorted(unknown)}")
+        wanted = query.get("PhoneNumber", [None])[0]
+        size = int(query.get("PageSize", ["50"])[0])
+        with self._lock:
+            found = [n for phone, n in self.numbers.items() if wanted is None or wanted in phone]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers.json?PageSize={size}&Page=0"
+        return {"end": max(0, min(size, len(found)) - 1), "first_page_uri": uri,
+                "incoming_phone_numbers": found[:size], "next_page_uri": None, "page": 0, "page_size": size,
+                "previous_page_uri": None, "start": 0, "uri": uri}
+
+
 def _validate(form: dict[str, list[str]]) -> None:
     """Refuse, as Twilio would, a create the contract does not allow."""
     spec = CONTRACT["create"]["properties"]
@@ -286,6 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         match = PATH.match(parts.path)
         try:
+            if method == "GET" and (NUMBERS_PATH.match(parts.path) or SERVICE_PATH.match(parts.path)):
+                return self._read_account(parts)
             if match is None:
                 raise Refused(404, 20404)
             self.state._check_account(match.group(1), self.headers.get("Authorization"))
@@ -304,6 +366,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, self.state.list(parse_qs(parts.query)))
         except Refused as refused:
             self._answer(refused.status, error_body(refused.status, refused.code, refused.message))
+
+    def _read_account(self, parts) -> None:
+        numbers = NUMBERS_PATH.match(parts.path)
+        if numbers is not None:
+            self.state._check_account(numbers.group(1), self.headers.get("Authorization"))
+            return self._answer(200, self.state.list_numbers(parse_qs(parts.query)))
+        self.state._check_account(self.state.account_sid, self.headers.get("Authorization"))
+        service = self.state.services.get(SERVICE_PATH.match(parts.path).group(1))
+        if service is None:
+            raise Refused(404, 20404)
+        return self._answer(200, service)
 
     def do_POST(self) -> None:
         self._route("POST")

@@ -1,0 +1,232 @@
+"""``carebot check`` (issue 18): each part of a deployment, ✓ or ✗ with the fix; exit 0 only when all are right.
+
+Twilio is the fake of tests/fakes/twilio_api.py, reached by the real twilio client; Signal is the fake
+signal-cli-rest-api; the public URL is a real ``carebot serve`` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from click.testing import CliRunner
+
+from carebot import crypto
+from carebot.cli import main
+from carebot.db import start_up, upgrade
+from tests.conftest import LOG_WATCH
+from tests.fakes.signal_api import FakeSignal
+from tests.fakes.twilio_api import FakeTwilio
+from tests.helpers import wait_for
+from tests.test_web_serve import GOOD, free_port
+
+PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]
+FROM = GOOD["TWILIO_FROM"]
+SIGNAL_BOT = "+15155550199"
+SERVICE = "MG" + "ab" * 16
+
+
+class NormalModeSignal(FakeSignal):
+    """The service started without MODE=json-rpc: /v1/about says "normal"."""
+
+    async def _about(self, request: web.Request) -> web.Response:
+        return web.json_response({"versions": ["v1", "v2"], "build": 2, "mode": "normal", "version": self.version,
+                                  "capabilities": {"v2/send": ["quotes", "mentions"]}})
+
+
+@contextmanager
+def signal_service(account: str = SIGNAL_BOT, kind: type[FakeSignal] = FakeSignal):
+    """The fake signal-cli-rest-api on its own event loop in a thread, for synchronous callers."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = kind(account, free_port())
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+@pytest.fixture
+def twilio():
+    with FakeTwilio() as fake:
+        fake.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms")
+        fake.add_number("+15155550111", sms_url="https://other.example.org/sms")  # another number of the account
+        yield fake
+
+
+@pytest.fixture
+def deployment(tmp_path, monkeypatch, twilio):
+    """A right deployment's settings (SMS only), its database made with this key; tests change one thing."""
+    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    upgrade(url)
+    start_up(url).dispose()  # the key's fingerprint recorded, as the first command does
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))]:
+        if name != crypto.ENV:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CAREBOT_SYSTEM_ENV_FILE", str(tmp_path / "system.env"))
+    settings = {**GOOD, "CAREBOT_DATABASE_URL": url, "TWILIO_API_BASE_URL": twilio.base_url}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return settings
+
+
+def check(*args: str) -> tuple[int, dict[str, str]]:
+    """Run ``carebot check``: its exit code, and each line by what it checks ("✓ …" / "✗ …")."""
+    result = CliRunner().invoke(main, ["check", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    lines = {}
+    for line in result.output.strip().splitlines():
+        mark, _, rest = line.partition(" ")
+        what, _, said = rest.partition(": ")
+        assert mark in ("✓", "✗"), line
+        lines[what] = f"{mark} {said}"
+    return result.exit_code, lines
+
+
+def test_a_right_deployment_passes_every_line(deployment) -> None:
+    code, lines = check()
+    assert code == 0, lines
+    assert list(lines) == ["settings", "secret key", "database", "schema", "key and database", "Twilio",
+                           "Twilio webhooks", "Signal"]
+    assert all(said.startswith("✓") for said in lines.values()), lines
+    assert lines["Signal"] == "✓ off (SMS only)"
+
+
+@pytest.mark.parametrize("change, what, says", [
+    ({"CAREBOT_RETENTION_DAYS": "0"}, "settings", "CAREBOT_RETENTION_DAYS: must be at least 1 day"),
+    ({"CAREBOT_DEFAULT_TIMEZONE": "Central"}, "settings", "'Central' is not a timezone"),
+    ({"TWILIO_ACCOUNT_SID": None}, "settings", "TWILIO_ACCOUNT_SID: missing"),
+    ({crypto.ENV: ""}, "secret key", "CAREBOT_SECRET_KEY is not set"),
+    ({crypto.ENV: crypto.new_secret()}, "key and database", "not the key this database was encrypted with"),
+    ({"CAREBOT_DATABASE_URL": "sqlite:///carebot.sqlite"}, "database", "there is no database at"),  # in tmp/run
+    ({"CAREBOT_DATABASE_URL": "sqlite:////nowhere/at/all/carebot.sqlite"}, "database", "/nowhere/at/all of "),
+    ({"CAREBOT_DATABASE_URL": "postgres:/carebot"}, "database", "cannot be used"),
+    ({"CAREBOT_DATABASE_URL": "postgresql://carebot:pw@127.0.0.1:{port}/carebot"}, "database",
+     "no database server answers"),
+    ({"TWILIO_AUTH_TOKEN": "e" * 32}, "Twilio", "Twilio refused the credentials"),
+    ({"TWILIO_FROM": "+15155550122"}, "Twilio", "TWILIO_FROM is not a number of this account"),
+    ({"CAREBOT_PUBLIC_URL": "https://new.example.org"}, "Twilio webhooks",
+     "A message comes in goes to https://care.example.org/twilio/sms, not https://new.example.org/twilio/sms"),
+])
+def test_each_wrong_part_is_its_own_line_with_the_fix(deployment, monkeypatch, tmp_path, change, what, says) -> None:
+    monkeypatch.setattr(crypto, "_active", None)  # the key as this command reads it, not the suite's
+    (tmp_path / "run").mkdir()
+    monkeypatch.chdir(tmp_path / "run")
+    for name, value in change.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value.format(port=free_port()))
+    code, lines = check()
+    assert code == 1
+    assert lines[what].startswith("✗") and says in lines[what], lines
+    assert sum(said.startswith("✗") for said in lines.values()) >= 1
+
+
+def test_an_old_schema(deployment, tmp_path, monkeypatch) -> None:
+    old = tmp_path / "old.sqlite"
+    upgrade(f"sqlite:///{old}", "0008")
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{old}")
+    code, lines = check()
+    assert code == 1 and lines["schema"] == "✗ at 0008, this carebot needs 0012: run `carebot db upgrade`", lines
+
+
+def test_a_number_whose_webhooks_point_elsewhere(deployment, twilio) -> None:
+    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", status_callback="https://old-bot.example.net/status")
+    code, lines = check()
+    assert code == 1 and "its status callback is https://old-bot.example.net/status" in lines["Twilio webhooks"]
+    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", sms_method="GET")
+    assert "uses GET: choose HTTP POST" in check()[1]["Twilio webhooks"]
+    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", sms_application_sid="AP" + "1" * 32)
+    assert "TwiML App" in check()[1]["Twilio webhooks"]
+    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", status_callback=f"{PUBLIC}/twilio/status")
+    assert check()[0] == 0
+
+
+def test_a_messaging_service_is_checked_instead_of_the_number(deployment, twilio, monkeypatch) -> None:
+    monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", SERVICE)
+    code, lines = check()
+    assert code == 1 and "no such resource" in lines["Twilio"], lines  # not on this account
+    twilio.add_service(SERVICE, inbound_request_url="https://old-bot.example.net/sms")
+    code, lines = check()
+    assert code == 1 and lines["Twilio webhooks"].startswith(
+        "✗ the Messaging Service's Incoming Messages goes to https://old-bot.example.net/sms"), lines
+    twilio.add_service(SERVICE, inbound_request_url=f"{PUBLIC}/twilio/sms", status_callback=f"{PUBLIC}/twilio/status")
+    code, lines = check()
+    assert code == 0 and lines["Twilio webhooks"] == f"✓ the Messaging Service's point at {PUBLIC}", lines
+
+
+def test_the_signal_service(deployment, monkeypatch) -> None:
+    with signal_service() as fake:
+        monkeypatch.setenv("SIGNAL_SERVICE", fake.url)
+        monkeypatch.setenv("SIGNAL_NUMBER", SIGNAL_BOT)
+        code, lines = check()
+        assert code == 0 and lines["Signal"].startswith("✓ json-rpc mode"), lines
+        assert ("GET", "/v1/accounts") in fake.requests
+        monkeypatch.setenv("SIGNAL_NUMBER", "+15155550198")
+        code, lines = check()
+        assert code == 1 and "SIGNAL_NUMBER is not registered or linked on the service" in lines["Signal"]
+    code, lines = check()  # the service is gone
+    assert code == 1 and "signal-cli-rest-api does not answer" in lines["Signal"], lines
+    with signal_service(kind=NormalModeSignal) as fake:
+        monkeypatch.setenv("SIGNAL_SERVICE", fake.url)
+        monkeypatch.setenv("SIGNAL_NUMBER", SIGNAL_BOT)
+        assert "runs in normal mode: set MODE=json-rpc" in check()[1]["Signal"]
+
+
+def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(deployment, monkeypatch, twilio,
+                                                                                tmp_path) -> None:
+    """The public URL answers (a real carebot serve); that carebot logs one JSON line at start, Signal on."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    twilio.add_number(FROM, sms_url=f"{public}/twilio/sms")
+    monkeypatch.setenv("CAREBOT_PUBLIC_URL", public)
+    code, lines = check("--from-outside")
+    assert code == 1 and lines["public URL"].startswith(f"✗ {public}/twilio/sms does not answer"), lines
+    with signal_service() as fake:
+        monkeypatch.setenv("SIGNAL_SERVICE", fake.url)
+        monkeypatch.setenv("SIGNAL_NUMBER", SIGNAL_BOT)
+        server = subprocess.Popen([sys.executable, "-m", "carebot", "serve", "--port", str(port)],
+                                  env={**os.environ, "CAREBOT_LOG_FORMAT": "json"}, cwd=tmp_path,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            def healthy() -> bool:
+                try:
+                    with urllib.request.urlopen(f"{public}/healthz", timeout=2) as answer:
+                        return answer.status == 200
+                except OSError:
+                    assert server.poll() is None, server.stderr.read()
+                    return False
+
+            wait_for(healthy, "carebot serve to start")
+            code, lines = check("--from-outside")
+            assert code == 0 and lines["public URL"] == f"✓ {public}/twilio/sms reaches carebot", lines
+        finally:
+            server.terminate()
+            out, err = server.communicate(timeout=30)
+            LOG_WATCH.output("carebot serve", out + err)
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    started = [r for r in records if r["message"].startswith("carebot serving on")]
+    assert len(started) == 1 and started[0]["level"] == "INFO" and started[0]["logger"] == "carebot.serve"
+    line = started[0]["message"]
+    assert f"on http://127.0.0.1:{port}, role all, database sqlite:///" in line
+    assert f"Twilio {twilio.base_url} account {GOOD['TWILIO_ACCOUNT_SID']}" in line
+    assert f"Signal at {fake.url}" in line and FROM not in line and SIGNAL_BOT not in line
+    # Libraries speak at WARNING and up only (CAREBOT_LOG_LEVEL is carebot's own).
+    assert all(r["logger"].startswith("carebot") or r["level"] in ("WARNING", "ERROR", "CRITICAL") for r in records)
+    assert "Traceback" not in err

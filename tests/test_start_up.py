@@ -1,0 +1,267 @@
+"""Safe to run (issue 18): every start-up failure is one line and its own exit code, the settings are
+found where an operator puts them, and a key that is not the database's is refused before anything is
+written. Each command runs as a real process, as systemd or an operator runs it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from carebot import crypto, startup
+from carebot.db import Database, start_up, upgrade
+from tests.conftest import LOG_WATCH
+from tests.test_web_serve import GOOD, free_port
+
+ROOT = Path(__file__).parent.parent
+ROSTER = "phone,name\n+15155550101,Ana\n+15155550102,Ben\n+15155550103,Cara\n"
+
+
+def carebot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``carebot ARGS`` as a process, with only the settings given (none from the caller's environment)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))}
+    clean[crypto.ENV] = os.environ[crypto.ENV]
+    clean["CAREBOT_SYSTEM_ENV_FILE"] = str(cwd / "system.env")  # not the machine's own /etc/carebot
+    done = subprocess.run([sys.executable, "-m", "carebot", *args], cwd=cwd, env={**clean, **(env or {})},
+                          capture_output=True, text=True, timeout=120)
+    LOG_WATCH.output("carebot " + " ".join(args[:2]), done.stdout + done.stderr)
+    return done
+
+
+def one_line(done: subprocess.CompletedProcess) -> str:
+    """The refusal: exactly one line on stderr, no traceback."""
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def migrated_file(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    upgrade(url)
+    return url
+
+
+def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> None:
+    assert len(set(startup.EXIT_CODES)) == len(startup.EXIT_CODES) and not {0, 1} & set(startup.EXIT_CODES)
+    for unit in (ROOT / "deploy").glob("*.service"):
+        listed = re.search(r"^RestartPreventExitStatus=(.+)$", unit.read_text(), re.M)
+        assert listed and set(map(int, listed.group(1).split())) == set(startup.EXIT_CODES), unit
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Configuration"):readme.index("## Keeping little")]
+    for code in startup.EXIT_CODES:
+        assert re.search(rf"^\| `?{code}`? \|", section, re.M), f"exit code {code} is not in the README's table"
+
+
+@pytest.mark.parametrize("settings, code, says", [
+    ({"CAREBOT_DATABASE_URL": "not a url"}, startup.DATABASE_URL, "CAREBOT_DATABASE_URL"),
+    ({"CAREBOT_DATABASE_URL": "mysql://carebot@127.0.0.1/carebot"}, startup.DATABASE_URL, "cannot be used"),
+    ({"CAREBOT_DATABASE_URL": "sqlite:///{tmp}/nowhere/carebot.sqlite"}, startup.DATABASE_MISSING,
+     "/nowhere of CAREBOT_DATABASE_URL is not there"),
+    ({"CAREBOT_DATABASE_URL": "sqlite:///{tmp}/carebot.sqlite"}, startup.DATABASE_MISSING,
+     "there is no database at"),
+    ({"CAREBOT_DATABASE_URL": "postgresql://carebot:secret-pw@127.0.0.1:{port}/carebot"},
+     startup.DATABASE_UNREACHABLE, "no database server answers"),
+    ({"CAREBOT_RETENTION_DAYS": "0"}, startup.SETTINGS, "CAREBOT_RETENTION_DAYS: must be at least 1 day"),
+    ({"CAREBOT_DEFAULT_TIMEZONE": "America/Chicgo"}, startup.SETTINGS, "'America/Chicgo' is not a timezone"),
+    ({"CAREBOT_LOG_LEVEL": "loud"}, startup.SETTINGS, "CAREBOT_LOG_LEVEL: must be"),
+    ({"CAREBOT_PUBLIC_URL": ""}, startup.SETTINGS, "CAREBOT_PUBLIC_URL"),
+    ({"CAREBOT_SECRET_KEY": ""}, startup.KEY_MISSING, "CAREBOT_SECRET_KEY is not set"),
+    ({"CAREBOT_ENV_FILE": "{tmp}/missing.env"}, startup.SETTINGS, "missing.env (--env-file or CAREBOT_ENV_FILE)"),
+])
+def test_serve_refuses_each_bad_start_with_one_line_and_its_exit_code(tmp_path, migrated_file, settings, code,
+                                                                       says) -> None:
+    env = {**GOOD, "CAREBOT_DATABASE_URL": migrated_file}
+    for name, value in settings.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value.format(tmp=tmp_path / "elsewhere", port=free_port())
+    (tmp_path / "elsewhere").mkdir()
+    done = carebot("serve", "--port", str(free_port()), cwd=tmp_path, env=env)
+    assert done.returncode == code, done.stderr
+    line = one_line(done)
+    assert says in line, line
+    assert "secret-pw" not in line  # a database URL is shown without its password
+
+
+def test_serve_refuses_an_old_schema_with_one_line(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    upgrade(url, "0008")
+    done = carebot("serve", cwd=tmp_path, env={**GOOD, "CAREBOT_DATABASE_URL": url})
+    assert done.returncode == startup.SCHEMA
+    assert "run `carebot db upgrade` first" in one_line(done)
+
+
+@contextlib.contextmanager
+def password_role(backend, role: str, password: str):
+    """A role that must give its password, on the suite's private server (which trusts every other)."""
+    hba = backend.private.dir / "data" / "pg_hba.conf"
+    kept = hba.read_text()
+    with backend._admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + kept)  # the first match decides
+        conn.execute(text("SELECT pg_reload_conf()"))
+    try:
+        yield
+    finally:
+        with backend._admin.connect() as conn:
+            hba.write_text(kept)
+            conn.execute(text("SELECT pg_reload_conf()"))
+            conn.execute(text(f"DROP ROLE {role}"))
+
+
+def test_postgresql_refusals_a_wrong_password_and_a_database_that_is_not_there(tmp_path, backend) -> None:
+    if backend.name != "postgresql" or backend.private is None:
+        pytest.skip("PostgreSQL's own refusals, on the suite's private server")
+    server = backend.server_url
+    cases = [(server.set(username="carebot_pw", password="wrong-pw"), startup.DATABASE_LOGIN,
+              "refused the login (connection failed"),
+             (server.set(database="no_such_carebot"), startup.DATABASE_MISSING, "no database 'no_such_carebot'")]
+    with password_role(backend, "carebot_pw", "right-pw"):
+        for url, code, says in cases:
+            env = {"CAREBOT_DATABASE_URL": url.render_as_string(hide_password=False)}
+            done = carebot("group", "list", cwd=tmp_path, env=env)
+            assert done.returncode == code, done.stderr
+            line = one_line(done)
+            assert says in line and "wrong-pw" not in line, line
+            if code == startup.DATABASE_LOGIN:
+                assert "password authentication failed" in line
+                checked = carebot("check", cwd=tmp_path, env=env)  # carebot check says the same
+                assert checked.returncode == 1 and "✗ database: the database at" in checked.stdout
+
+
+# --- the settings file, wherever the operator put it ---------------------------------------------
+
+def test_settings_are_found_in_the_named_file_then_dot_env_then_the_system_file(tmp_path, migrated_file) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    system = elsewhere / "system.env"  # what carebot() names as the system-wide file
+    system.write_text(f"CAREBOT_DATABASE_URL={migrated_file}\n")
+    done = carebot("-v", "group", "list", cwd=elsewhere)
+    assert done.returncode == 0 and "No groups yet" in done.stdout, done.stderr
+    assert f"settings from {system}" in done.stderr
+
+    (elsewhere / ".env").write_text("CAREBOT_RETENTION_DAYS=0\n")  # ./.env comes before the system file
+    done = carebot("-v", "group", "list", cwd=elsewhere)
+    assert done.returncode == startup.SETTINGS and f"({Path('.env')}; see .env.example)" in done.stderr
+
+    named = tmp_path / "carebot.env"  # and a file named on purpose before both
+    named.write_text(f"CAREBOT_DATABASE_URL={migrated_file}\n")
+    for how in (["--env-file", str(named)], []):
+        env = {} if how else {"CAREBOT_ENV_FILE": str(named)}
+        done = carebot("-v", *how, "group", "list", cwd=elsewhere, env=env)
+        assert done.returncode == 0 and f"settings from {named}" in done.stderr, done.stderr
+
+
+def test_a_command_run_where_there_is_no_database_says_so_and_makes_none(tmp_path) -> None:
+    for args in (["group", "list"], ["db", "upgrade"], ["roster", "import", "--group", "DMMA", "roster.csv"]):
+        (tmp_path / "roster.csv").write_text(ROSTER)
+        done = carebot(*args, cwd=tmp_path)
+        assert done.returncode == startup.DATABASE_MISSING, done.stderr
+        assert "no database at" in one_line(done)
+        assert not (tmp_path / "carebot.sqlite").exists()
+    made = carebot("db", "upgrade", "--url", f"sqlite:///{tmp_path / 'carebot.sqlite'}", cwd=tmp_path)
+    assert made.returncode == 0 and (tmp_path / "carebot.sqlite").exists()
+
+
+# --- the key ------------------------------------------------------------------------------------
+
+def _dump(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_a_restore_under_another_key_is_refused_and_nothing_is_written(tmp_path) -> None:
+    """A real database, made with the right key and holding members, restored and started with a typo'd key."""
+    made = tmp_path / "carebot.sqlite"
+    url = f"sqlite:///{made}"
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    right = {"CAREBOT_DATABASE_URL": url}
+    for args in (["db", "upgrade"], ["group", "add", "DMMA", "--name", "Des Moines Mutual Aid"],
+                 ["roster", "import", "roster.csv", "--group", "DMMA"]):
+        done = carebot(*args, cwd=tmp_path, env=right)
+        assert done.returncode == 0, done.stderr
+    restored = tmp_path / "restored" / "carebot.sqlite"
+    restored.parent.mkdir()
+    shutil.copyfile(made, restored)
+    before = _dump(restored)
+    assert any("INSERT INTO \"members\"" in line for line in before) and any("key_fingerprint" in line for line in before)
+
+    wrong = {"CAREBOT_DATABASE_URL": f"sqlite:///{restored}", crypto.ENV: crypto.new_secret(), **GOOD}
+    port = free_port()
+    for args in (["serve", "--port", str(port)], ["roster", "import", "roster.csv", "--group", "DMMA"],
+                 ["group", "add", "MORE", "--name", "More"], ["db", "upgrade"], ["key", "rotate", "--new-key",
+                                                                                crypto.new_secret()]):
+        done = carebot(*args, cwd=tmp_path, env=wrong)
+        assert done.returncode == startup.KEY_WRONG, (args, done.stderr)
+        assert "CAREBOT_SECRET_KEY is not the key this database was encrypted with" in one_line(done)
+    # serve never listened, so no webhook could be taken either.
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/twilio/sms", data=b"From=x", timeout=5)
+    assert _dump(restored) == before
+    # With the right key the restored copy works as the original did.
+    done = carebot("group", "list", cwd=tmp_path, env={"CAREBOT_DATABASE_URL": f"sqlite:///{restored}"})
+    assert done.returncode == 0 and "DMMA" in done.stdout
+
+
+def test_the_first_command_records_the_key_and_another_is_refused_after(migrated_url, restore_key) -> None:
+    db = Database(migrated_url)
+    try:
+        start_up(migrated_url).dispose()  # records this key's fingerprint
+        with db.engine.connect() as conn:
+            stored = crypto.stored_fingerprint(conn)
+        assert stored == crypto.require_key().fingerprint and os.environ[crypto.ENV] not in stored
+        crypto.configure(crypto.new_secret())
+        with pytest.raises(crypto.WrongKey, match="not the key this database was encrypted with"):
+            start_up(migrated_url)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def restore_key():
+    yield
+    crypto.configure(os.environ[crypto.ENV])
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+LOGS = """
+import logging, sys
+from carebot import logs
+logs.configure(sys.argv[1], sys.argv[2])
+logging.getLogger("carebot.serve").info("carebot info")
+logging.getLogger("carebot.outbox").debug("carebot debug")
+logging.getLogger("alembic.runtime").info("library info")
+logging.getLogger("uvicorn.error").warning("library warning")
+"""
+
+
+@pytest.mark.parametrize("level, form, shown", [
+    ("INFO", "text", ["carebot info", "library warning"]),
+    ("DEBUG", "text", ["carebot info", "carebot debug", "library warning"]),
+    ("WARNING", "json", ["library warning"]),
+])
+def test_carebot_logs_at_its_level_and_libraries_at_warning(level, form, shown) -> None:
+    done = subprocess.run([sys.executable, "-c", LOGS, level, form], capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    if form == "json":
+        import json
+
+        lines = [json.loads(line)["message"] for line in lines]
+    assert [next(s for s in shown if line.endswith(s)) for line in lines] == shown, done.stderr
