@@ -52,6 +52,7 @@ def db_upgrade(url: str | None) -> None:
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
+    from carebot.channels.signal import SignalAccountMissing
     from carebot.config import ConfigError
     from carebot.crypto import KeyProblem, require_key
     from carebot.db import SchemaOutOfDate
@@ -63,6 +64,9 @@ def serve(host: str, port: int, role: str) -> None:
     except (ConfigError, SchemaOutOfDate, KeyProblem) as error:
         click.echo(str(error), err=True)
         sys.exit(2)
+    except SignalAccountMissing as error:  # the Signal service does not hold SIGNAL_NUMBER
+        click.echo(str(error), err=True)
+        sys.exit(error.exit_code)
 
 
 @main.command()

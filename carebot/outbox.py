@@ -367,6 +367,20 @@ def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel]
     return True
 
 
+def signal_gone(session: Session, member: Member, group_id: int | None, now: datetime) -> bool:
+    """The member has no Signal account any more: where they consented to SMS, what carebot starts
+    goes by SMS from now on, and they are told so once (the move happens once); False otherwise."""
+    from carebot.i18n import render
+
+    if member.channel != SIGNAL or not sms_consented(session, member):
+        return False
+    member.channel = SMS
+    language = member.language or (session.get(Group, group_id).language if group_id else "en")
+    push(session, member, render("signal.gone", language), now, group_id)
+    log.info("member %s moved to SMS: no Signal account", member.id)
+    return True
+
+
 def tell_coordinators(session: Session, member: Member, key: str, now: datetime) -> None:
     """Catalog message ``key`` (about ``member``, as {name}) to the coordinators of their groups, by day."""
     from carebot.care import coordinators_of  # care builds on the outbox
@@ -498,6 +512,8 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
         if member is not None and error.unusable and row.channel == SMS:
             member.phone_unusable = True
             log.info("member %s has an unusable number", member.id)
+        if member is not None and error.unusable and row.channel == SIGNAL:
+            signal_gone(session, member, row.group_id, now)
         log.info("outbox row %s not sent (code %s, now %s)", row_id, error.code, row.status)
 
 

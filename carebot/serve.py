@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 
 from carebot import clock
 from carebot.channels import SIGNAL, SMS, Channel, Inbound
-from carebot.channels.signal import SignalChannel
+from carebot.channels.signal import LET_GO_GRACE, SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
 from carebot import metrics
 from carebot.config import ConfigError, ServeSettings, load_serve_settings
@@ -165,7 +165,8 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
 
 
 def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
-              now: Callable[[], datetime] = clock.now, leader_poll: float = POLL_SECONDS) -> Starlette:
+              now: Callable[[], datetime] = clock.now, leader_poll: float = POLL_SECONDS,
+              signal_grace: float = LET_GO_GRACE) -> Starlette:
     """The process as one ASGI app for ``role``: its lifespan starts the workers the role runs."""
     check_role(role, db.url)
     token = settings.twilio_auth_token.get_secret_value()
@@ -200,12 +201,19 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             if stored is not None:
                 inbound.set()
 
+        def stop_for(problem: Exception) -> None:
+            # The Signal service does not hold SIGNAL_NUMBER: serve stops and run() says why, in one line.
+            app.state.fatal = problem
+            stop = getattr(app.state, "stop", None)
+            if stop is not None:
+                stop()
+
         async def lead() -> None:
             metrics.LEADER.set(1)
             if signal_configured:
                 # Attached in the background: carebot serves SMS while the Signal service is down.
                 signal = SignalChannel(settings.signal_service, settings.signal_number,
-                                       on_inbound=signal_inbound, now=now)
+                                       on_inbound=signal_inbound, on_fatal=stop_for, now=now)
                 await signal.start()
                 channels[SIGNAL] = app.state.signal = held["signal"] = signal
             held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)
@@ -220,6 +228,9 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             channels.pop(SIGNAL, None)
             app.state.signal = None
             if signal is not None:
+                # The service stops first (deploy/signal.md): keep listening until it has, so no text
+                # arrives while it is up and nobody listens.
+                await signal.let_go(signal_grace)
                 await signal.close()
 
         def sends() -> Collection[str] | None:
@@ -269,6 +280,12 @@ def run(host: str, port: int, role: str = ALL) -> None:
     try:
         check_schema(db.engine)
         app = build_app(settings, db, role=role)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                               access_log=False, lifespan="on"))
+        app.state.fatal = None
+        app.state.stop = lambda: setattr(server, "should_exit", True)
+        server.run()
+        if app.state.fatal is not None:  # e.g. SignalAccountMissing, with its own exit code
+            raise app.state.fatal
     finally:
         db.dispose()

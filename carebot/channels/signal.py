@@ -45,7 +45,7 @@ from packaging.version import InvalidVersion, Version
 from signalbot import MIN_SIGNAL_CLI_REST_API_VERSION, SendMessage, SignalAPIError, SignalBot
 from signalbot.messages import DataMessage, EditMessage, UnknownMessageFormatError, parse
 
-from carebot import clock
+from carebot import clock, metrics
 from carebot.channels import SIGNAL, Inbound, Sent, SendError
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,10 @@ logging.getLogger("signalbot").setLevel(logging.ERROR)
 
 SEND_TIMEOUT = 15.0  # seconds; well under outbox.STUCK_AFTER
 HEARTBEAT = 30.0  # seconds between websocket pings, so a dead link is noticed
-RETRY = (1.0, 60.0)  # reconnect backoff in seconds: first wait, longest wait
+# Reconnect backoff in seconds: first wait, longest wait. Short, because the service must find carebot
+# attached the moment it starts receiving: a text it takes in while nobody is attached is lost
+# (deploy/signal.md, "start and stop order"). A refused connect on the service's own network costs nothing.
+RETRY = (0.5, 2.0)
 INBOUND_TRIES = 3  # a text the database could not take is tried again this often
 
 # How long the Signal queue pauses, doubling on each pause in a row, up to MAX_PAUSE.
@@ -63,12 +66,30 @@ CAPTCHA_PAUSE = timedelta(hours=1)
 MAX_PAUSE = timedelta(hours=6)
 # A text to a member whose safety number changed waits this long before one more try.
 UNTRUSTED_HOLD = timedelta(hours=6)
+# Stopping, carebot waits this long for the service to stop first (let_go); compose's stop grace is longer.
+LET_GO_GRACE = 15.0
+LET_GO_POLL = 0.5
 
 # signal-cli-rest-api's words (src/client/jsonrpc2.go, src/api/api.go) for signal-cli's
 # error -4, and signal-cli's own per-recipient wording.
 UNTRUSTED_TEXTS = ("untrusted recipient keys", "untrusted identit")
 
+# signal-cli's words for a recipient with no Signal account (ErrorUtils, "Unregistered user \"…\""),
+# which the service passes on with HTTP 400 "Failed to send message…".
+UNREGISTERED_TEXT = "unregistered user"
+
 UP, DOWN, PAUSED = "up", "down", "paused"
+
+# What a receive error frame ({"error": …}) is about, for the log and /metrics: never its text,
+# which may name a number.
+RECEIVE_ERROR_KINDS = (("untrusted", "untrusted-identity"), ("rate limit", "rate-limit"),
+                       ("decrypt", "decryption"), ("connect", "connection"), ("timeout", "connection"))
+
+
+class SignalAccountMissing(RuntimeError):
+    """SIGNAL_NUMBER is not an account of the Signal service: ``carebot serve`` stops, in one line."""
+
+    exit_code = 4  # distinct from a setting carebot itself can check (2)
 
 
 class SignalChannel:
@@ -87,6 +108,7 @@ class SignalChannel:
         number: str,
         *,
         on_inbound: Callable[[Inbound], Awaitable[object]],
+        on_fatal: Callable[[SignalAccountMissing], object] | None = None,
         now: Callable[[], datetime] = clock.now,
         retry: tuple[float, float] = RETRY,
         send_timeout: float = SEND_TIMEOUT,
@@ -94,6 +116,7 @@ class SignalChannel:
         self.service = service
         self.number = number
         self.on_inbound = on_inbound
+        self.on_fatal = on_fatal  # called when the service does not hold SIGNAL_NUMBER
         self.now = now
         self.retry = retry
         self.send_timeout = send_timeout
@@ -102,9 +125,11 @@ class SignalChannel:
         self._pauses = 0  # pauses in a row, for the doubling
         self._pause_told = False
         self._told_untrusted: set[str] = set()
+        self._told_unregistered: set[str] = set()
         self._bot: SignalBot | None = None
         self._http: aiohttp.ClientSession | None = None
         self._task: asyncio.Task | None = None
+        self._detached = asyncio.Event()  # set when the service closes the websocket
 
     # --- life -------------------------------------------------------------
 
@@ -120,6 +145,22 @@ class SignalChannel:
         })
         self._http = aiohttp.ClientSession()
         self._task = asyncio.create_task(self._receive_forever(), name="carebot-signal")
+
+    async def let_go(self, grace: float, *, handed_over: Callable[[], Awaitable[bool]] | None = None) -> bool:
+        """Keep reading, up to ``grace`` seconds, until the service closes the websocket (it was stopped
+        first, as deploy/signal.md orders) or ``handed_over()`` says another carebot is attached; whether
+        it let go in time. Texts that come meanwhile are stored as ever: none falls into a gap where the
+        service is up and nobody listens."""
+        deadline = asyncio.get_running_loop().time() + grace
+        while self.connected and asyncio.get_running_loop().time() < deadline:
+            if handed_over is not None and await handed_over():
+                return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._detached.wait(), LET_GO_POLL)
+        if self.connected:
+            log.warning("the Signal service still runs as carebot stops: texts it takes in now are lost "
+                        "(stop it first, deploy/signal.md)")
+        return not self.connected
 
     async def close(self) -> None:
         """Stop receiving and close the connections; never stops the event loop."""
@@ -161,6 +202,7 @@ class SignalChannel:
             except Exception:
                 log.exception("Signal receive loop failed; retrying")
             self.connected = False
+            self._detached.set()
             # Jittered, doubling backoff: a service that is down is not hammered.
             await asyncio.sleep(wait * (0.5 + random.random() / 2))
             wait = min(self.retry[1], wait * 2)
@@ -179,6 +221,23 @@ class SignalChannel:
                 return False
         except InvalidVersion:
             log.warning("signal-cli-rest-api reports an unreadable version %r", about.version)
+        return await self._account_listed()
+
+    async def _account_listed(self) -> bool:
+        """Whether the service holds SIGNAL_NUMBER (``GET /v1/accounts``); if not, carebot cannot work."""
+        assert self._http is not None
+        async with self._http.get(self._url("/v1/accounts")) as response:
+            if response.status != 200:
+                return True  # an older service, or a moment's trouble: the websocket will tell
+            accounts = await response.json(content_type=None)
+        if isinstance(accounts, list) and self.number not in accounts:
+            problem = SignalAccountMissing(
+                "carebot serve: SIGNAL_NUMBER is not an account of the Signal service at SIGNAL_SERVICE: "
+                "register or link it there first (deploy/signal.md, step 2)")
+            log.error("%s", problem)
+            if self.on_fatal is not None:
+                self.on_fatal(problem)
+            return False
         return True
 
     async def _read_websocket(self) -> None:
@@ -186,6 +245,7 @@ class SignalChannel:
         url = f"ws://{self.service}/v1/receive/{self.number}"
         async with self._http.ws_connect(url, heartbeat=HEARTBEAT) as ws:
             self.connected = True
+            self._detached.clear()
             log.info("Signal connected")
             async for frame in ws:
                 if frame.type == aiohttp.WSMsgType.TEXT:
@@ -194,13 +254,22 @@ class SignalChannel:
                         await self._hand_on(inbound)
                 elif frame.type == aiohttp.WSMsgType.ERROR:
                     break
+        self.connected = False
+        self._detached.set()
         log.warning("Signal websocket closed; reconnecting")
 
     async def _read_envelope(self, raw: str) -> Inbound | None:
         """A member's private text from one websocket frame; None for anything else."""
         try:
-            envelope = json.loads(raw).get("envelope") or {}
+            frame = json.loads(raw)
+            envelope = frame.get("envelope") or {}
         except (ValueError, AttributeError):
+            return None
+        if "error" in frame and not envelope:
+            # signal-cli could not receive something (src/api/api.go sends {"error": …}): said, never its text.
+            kind = receive_error_kind(str(frame["error"]))
+            metrics.signal_receive_error(kind)
+            log.warning("the Signal service reported a receive error (%s)", kind)
             return None
         # A sync message is a copy of what the account's own devices sent: signalbot would
         # name its recipient as the sender. Receipts, typing and the rest carry no text.
@@ -294,10 +363,17 @@ class SignalChannel:
             log.warning("Signal send held: the recipient's safety number changed")
             return SendError("untrusted-identity", retryable=True, held=True,
                              retry_at=self.now() + UNTRUSTED_HOLD, notice=notice)
+        if status == 400 and UNREGISTERED_TEXT in error:
+            # The member has no Signal account any more: final. The outbox sends it by SMS where they
+            # consented to SMS (and moves them there); otherwise the coordinators hear, once.
+            notice = None if address in self._told_unregistered else "signal.unregistered"
+            self._told_unregistered.add(address)
+            log.warning("Signal send failed: the recipient has no Signal account")
+            return SendError("unregistered", retryable=False, unusable=True, notice=notice)
         if status in (401, 403, 404):
             log.error("the Signal service refused the account (HTTP %s): check SIGNAL_NUMBER and its "
                       "registration", status)
-        # Anything else (a network failure at signal-cli, an unregistered recipient, a 5xx)
+        # Anything else (a network failure at signal-cli, a 5xx)
         # reads the same from here: retried with backoff, then given up.
         return SendError(f"http-{status}", retryable=True)
 
@@ -308,6 +384,12 @@ class SignalChannel:
         told, self._pause_told = self._pause_told, True
         log.warning("Signal sends paused for %d minutes (%s)", pause.total_seconds() // 60, code)
         return SendError(code, retryable=True, retry_at=self.paused_until, notice=None if told else notice)
+
+
+def receive_error_kind(text: str) -> str:
+    """A short, closed name for a receive error's text (which may hold a number)."""
+    text = text.lower()
+    return next((kind for words, kind in RECEIVE_ERROR_KINDS if words in text), "other")
 
 
 def _timestamp(body: str) -> str:
