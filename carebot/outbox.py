@@ -499,21 +499,23 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
         else:
             row.status = "failed"
         metrics.out(row.channel, {"pending": "retry", "sending": "unknown"}.get(row.status, row.status))
+        tried_on = row.channel  # before a fall-back to SMS changes it
         if (error.held or row.status == "failed") and channels is not None:
             to_sms(session, row, channels, now)
         member = session.get(Member, row.member_id) if row.member_id else None
-        if member is not None and error.notice is not None:
+        # No Signal account any more: a member who consented to SMS moves there, and nobody needs telling.
+        moved = (member is not None and error.unusable and tried_on == SIGNAL
+                 and signal_gone(session, member, row.group_id, now))
+        if member is not None and error.notice is not None and not moved:
             tell_coordinators(session, member, error.notice, now)
         if member is not None and error.opted_out and not member.opted_out:
             member.opted_out = True
             session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=row.channel,
                                      wording=f"carrier {error.code}", at=now))
             log.info("member %s opted out at the carrier", member.id)
-        if member is not None and error.unusable and row.channel == SMS:
+        if member is not None and error.unusable and tried_on == SMS:
             member.phone_unusable = True
             log.info("member %s has an unusable number", member.id)
-        if member is not None and error.unusable and row.channel == SIGNAL:
-            signal_gone(session, member, row.group_id, now)
         log.info("outbox row %s not sent (code %s, now %s)", row_id, error.code, row.status)
 
 

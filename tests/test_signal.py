@@ -24,7 +24,7 @@ from carebot.dispatcher import Dispatcher
 from carebot.groups import add_group, add_member
 from carebot.models import ConsentEvent, InboundMessage, Member, OutboxMessage
 from carebot.outbox import deliver_due, push
-from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNTRUSTED, FakeSignal
+from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNREGISTERED, UNTRUSTED, FakeSignal
 
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime
 BOT = "+15155550199"
@@ -408,3 +408,97 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
             assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
     finally:
         db.dispose()
+
+
+def test_receive_error_frames_are_logged_without_their_text_and_counted(migrated_url, caplog):
+    from carebot import metrics
+
+    def count(kind: str) -> float:
+        return metrics.SIGNAL_RECEIVE_ERRORS.labels(kind)._value.get()
+
+    async def body(w: World):
+        before = count("decryption"), count("other")
+        await w.fake.report_error(f"Failed to decrypt message from {BEN}: InvalidMessageException")
+        await w.fake.report_error("something new went wrong for " + CARA_ID)
+        await w.says(ANA_ID, "HELP", ANA)  # frames are read in order: the errors came first
+        assert (count("decryption"), count("other")) == (before[0] + 1, before[1] + 1)
+        assert [m.text for m in w.handled] == ["HELP"] and w.channel.status == "up"
+
+    play(migrated_url, body)
+    said = [r.getMessage() for r in caplog.records if "receive error" in r.getMessage()]
+    assert said == ["the Signal service reported a receive error (decryption)",
+                    "the Signal service reported a receive error (other)"]
+    assert not any(BEN in r.getMessage() or CARA_ID in r.getMessage() for r in caplog.records)
+
+
+def test_an_unregistered_recipient_is_final_and_a_member_who_consented_to_sms_moves_to_sms(migrated_url):
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")  # Signal only
+        w.add(CARA, CARA_ID, SMS, "Cara")  # consented to SMS, then chose Signal
+        with w.db.transaction() as session:
+            Member.by_phone(session, CARA).channel = SIGNAL
+        w.fake.failures[ANA_ID] = [UNREGISTERED, UNREGISTERED]
+        w.fake.failures[CARA_ID] = [UNREGISTERED]
+        ana_row, cara_row = w.push_to(ANA_ID, "Checking in"), w.push_to(CARA_ID, "Checking in")
+        await w.deliver()
+        [row] = w.rows(id=ana_row)
+        assert (row.status, row.error_code, row.attempts) == ("failed", "unregistered", 1)  # final: tried once
+        [row] = w.rows(id=cara_row)
+        assert row.channel == SMS
+        await w.deliver()
+        assert w.sms_to(CARA)[0] == "Checking in" and "SMS from now on" in w.sms_to(CARA)[1]
+        assert w.member(phone=CARA).channel == SMS and w.member(signal_uuid=ANA_ID).channel == SIGNAL
+        told = [t for t in w.sms_to(ROSA) if "no Signal account" in t]
+        assert len(told) == 1 and "Ana" in told[0]  # Cara moved to SMS: nobody needed telling about her
+        w.push_to(ANA_ID, "Checking in again")  # the second failure: coordinators are not told twice
+        w.push_to(CARA_ID, "Checking in again")  # Cara's pushes go by SMS now; her notice is not repeated
+        await w.deliver()
+        await w.deliver()
+        assert len([t for t in w.sms_to(ROSA) if "no Signal account" in t]) == 1
+        assert w.sms_to(CARA)[2:] == ["Checking in again"]
+        assert len([r for r in w.fake.requests if r == ("POST", "/v2/send")]) == 3
+
+    play(migrated_url, body)
+
+
+def test_a_signal_number_the_service_does_not_hold_stops_serve_in_one_line(migrated_url, monkeypatch, tmp_path):
+    import httpx
+
+    from carebot.channels.signal import SignalAccountMissing
+    from carebot.serve import build_app
+
+    monkeypatch.chdir(tmp_path)
+    db = Database(migrated_url)
+    fake = FakeSignal(BOT, free_port())
+    fake.accounts = ["+15155550000"]  # another account: SIGNAL_NUMBER is not registered there
+    settings = load_serve_settings(
+        carebot_public_url="https://care.example.org", twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="f" * 32, twilio_from="+15155550100", carebot_database_url=migrated_url,
+        twilio_api_base_url=f"http://127.0.0.1:{free_port()}", signal_service=fake.url, signal_number=BOT)
+    app = build_app(settings, db)
+    stopped = []
+    app.state.stop = lambda: stopped.append(True)  # serve.run: uvicorn's should_exit
+
+    async def serve_briefly() -> None:
+        await fake.start()
+        try:
+            async with app.router.lifespan_context(app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client:
+                await fake.wait_for(lambda f: ("GET", "/v1/accounts") in f.requests, DEADLINE)
+                for _ in range(100):  # the channel reads the answer a moment after the request
+                    if stopped:
+                        break
+                    await asyncio.sleep(0.02)
+                assert (await client.get("/healthz")).json()["signal"] == "down"
+                assert fake.attached == 0  # never attached to an account that is not carebot's
+        finally:
+            await fake.stop()
+
+    try:
+        asyncio.run(serve_briefly())
+    finally:
+        db.dispose()
+    assert stopped and isinstance(app.state.fatal, SignalAccountMissing)
+    message = str(app.state.fatal)
+    assert "SIGNAL_NUMBER" in message and "\n" not in message and BOT not in message
+    assert app.state.fatal.exit_code not in (0, 1, 2)
