@@ -41,7 +41,7 @@ from carebot import budget, metrics
 from carebot.channels import SIGNAL, SMS, Channel, Sent, SendError, StatusUpdate
 from carebot.crypto import lookup_hash
 from carebot.db import Database
-from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage
+from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage, ProviderPause
 from carebot.quiet import DAY_ENDS, DAY_STARTS, next_daytime
 
 log = logging.getLogger(__name__)
@@ -365,6 +365,27 @@ def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel]
     log.info("outbox row %s goes by SMS instead of %s", row.id, row.channel)
     row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, "pending", now, 0
     return True
+
+
+def load_pause(db: Database, channel: str) -> tuple[datetime, int, bool] | None:
+    """A pause ``channel``'s provider asked for (until, pauses in a row, coordinators told), if recorded."""
+    with db.transaction() as session:
+        pause = session.get(ProviderPause, channel)
+        return None if pause is None else (pause.until, pause.pauses, pause.told)
+
+
+def save_pause(db: Database, channel: str, state: tuple[datetime, int, bool] | None) -> None:
+    """Record ``channel``'s pause, or clear it (None) once a text goes through again."""
+    with db.transaction() as session:
+        pause = session.get(ProviderPause, channel)
+        if state is None:
+            if pause is not None:
+                session.delete(pause)
+            return
+        if pause is None:
+            pause = ProviderPause(channel=channel)
+            session.add(pause)
+        pause.until, pause.pauses, pause.told = state
 
 
 def signal_gone(session: Session, member: Member, group_id: int | None, now: datetime) -> bool:

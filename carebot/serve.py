@@ -35,7 +35,7 @@ from carebot.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.db import Database, check_schema
 from carebot.dispatcher import Dispatcher
 from carebot.leader import POLL_SECONDS, leadership
-from carebot.outbox import InDb, deliver_due, inline, recover_sending
+from carebot.outbox import InDb, deliver_due, inline, load_pause, recover_sending, save_pause
 from carebot.scheduler import TICK_SECONDS
 from carebot.web import create_app
 
@@ -212,8 +212,11 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             metrics.LEADER.set(1)
             if signal_configured:
                 # Attached in the background: carebot serves SMS while the Signal service is down.
+                # A pause Signal asked for before a restart still holds (its own record, outbox.save_pause).
+                pause = await app.state.in_worker(load_pause, db, SIGNAL)
                 signal = SignalChannel(settings.signal_service, settings.signal_number,
-                                       on_inbound=signal_inbound, on_fatal=stop_for, now=now)
+                                       on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
+                                       on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state))
                 await signal.start()
                 channels[SIGNAL] = app.state.signal = held["signal"] = signal
             held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)

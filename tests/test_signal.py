@@ -23,7 +23,7 @@ from carebot.db import Database, upgrade
 from carebot.dispatcher import Dispatcher
 from carebot.groups import add_group, add_member
 from carebot.models import ConsentEvent, InboundMessage, Member, OutboxMessage
-from carebot.outbox import deliver_due, push
+from carebot.outbox import deliver_due, load_pause, push, save_pause
 from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNREGISTERED, UNTRUSTED, FakeSignal
 
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime
@@ -85,10 +85,21 @@ class World:
         if fake:
             await self.fake.start()
         self.channel = SignalChannel(self.fake.url, BOT, on_inbound=self.on_inbound, now=lambda: self.now,
-                                     retry=(0.05, 0.2))
+                                     retry=(0.05, 0.2), pause=load_pause(self.db, SIGNAL),
+                                     on_pause=self.record_pause)
         await self.channel.start()
         if fake:
             await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
+
+    async def record_pause(self, state) -> None:  # as serve does, on the database worker
+        await asyncio.get_running_loop().run_in_executor(self.executor, save_pause, self.db, SIGNAL, state)
+
+    async def restart(self) -> None:
+        """carebot serve stopped and started again: a new channel, with what the database recorded."""
+        await self.channel.close()
+        await self.fake.wait_for(lambda f: f.attached == 0, DEADLINE)
+        await self.start(fake=False)
+        await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
 
     async def stop(self) -> None:
         if self.channel is not None:
@@ -502,3 +513,34 @@ def test_a_signal_number_the_service_does_not_hold_stops_serve_in_one_line(migra
     message = str(app.state.fatal)
     assert "SIGNAL_NUMBER" in message and "\n" not in message and BOT not in message
     assert app.state.fatal.exit_code not in (0, 1, 2)
+
+
+def test_a_pause_and_its_told_once_outlive_a_restart_through_their_own_record(migrated_url):
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")
+        w.add(None, BEN_ID, SIGNAL, "Ben")
+        w.fake.failures[ANA_ID] = [RATE_LIMIT]
+        w.push_to(ANA_ID, "Checking in")
+        await w.deliver()
+        await w.deliver()  # the coordinators' notice, written during the first pass
+        assert len([t for t in w.sms_to(ROSA) if "slow down" in t]) == 1
+        assert load_pause(w.db, SIGNAL) == (NOW + RATE_LIMIT_PAUSE, 1, True)
+        w.now = NOW + timedelta(minutes=5)
+        await w.restart()
+        assert w.channel.status == "paused" and w.channel.paused_until == NOW + RATE_LIMIT_PAUSE
+        posts = len([r for r in w.fake.requests if r == ("POST", "/v2/send")])
+        w.push_to(BEN_ID, "Checking in")  # new since the pause: it waits too, untried
+        await w.deliver()
+        assert len([r for r in w.fake.requests if r == ("POST", "/v2/send")]) == posts
+        w.now = NOW + RATE_LIMIT_PAUSE
+        w.fake.failures[ANA_ID] = [RATE_LIMIT]  # not over yet: the same run of pauses, not news
+        await w.deliver()
+        await w.deliver()
+        assert len([t for t in w.sms_to(ROSA) if "slow down" in t]) == 1
+        assert load_pause(w.db, SIGNAL) == (NOW + 3 * RATE_LIMIT_PAUSE, 2, True)  # twice as long
+        w.now = NOW + 3 * RATE_LIMIT_PAUSE
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID) == ["Checking in"] and w.fake.texts_to(BEN_ID) == ["Checking in"]
+        assert load_pause(w.db, SIGNAL) is None and w.channel.status == "up"
+
+    play(migrated_url, body)

@@ -64,6 +64,7 @@ INBOUND_TRIES = 3  # a text the database could not take is tried again this ofte
 RATE_LIMIT_PAUSE = timedelta(minutes=15)
 CAPTCHA_PAUSE = timedelta(hours=1)
 MAX_PAUSE = timedelta(hours=6)
+RATE_LIMITED, PROOF_REQUIRED = "rate-limit", "proof-required"  # the error codes of a pause
 # A text to a member whose safety number changed waits this long before one more try.
 UNTRUSTED_HOLD = timedelta(hours=6)
 # Stopping, carebot waits this long for the service to stop first (let_go); compose's stop grace is longer.
@@ -109,6 +110,8 @@ class SignalChannel:
         *,
         on_inbound: Callable[[Inbound], Awaitable[object]],
         on_fatal: Callable[[SignalAccountMissing], object] | None = None,
+        pause: tuple[datetime, int, bool] | None = None,
+        on_pause: Callable[[tuple[datetime, int, bool] | None], Awaitable[object]] | None = None,
         now: Callable[[], datetime] = clock.now,
         retry: tuple[float, float] = RETRY,
         send_timeout: float = SEND_TIMEOUT,
@@ -121,9 +124,10 @@ class SignalChannel:
         self.retry = retry
         self.send_timeout = send_timeout
         self.connected = False
-        self.paused_until: datetime | None = None  # the outbox sender honours this
-        self._pauses = 0  # pauses in a row, for the doubling
-        self._pause_told = False
+        # A pause recorded before a restart (until, pauses in a row, coordinators told) still holds;
+        # ``on_pause`` records each change (outbox.save_pause).
+        self.paused_until, self._pauses, self._pause_told = pause or (None, 0, False)
+        self.on_pause = on_pause  # the outbox sender honours paused_until
         self._told_untrusted: set[str] = set()
         self._told_unregistered: set[str] = set()
         self._bot: SignalBot | None = None
@@ -328,15 +332,22 @@ class SignalChannel:
             code = "timeout" if isinstance(error, TimeoutError) else "no-answer"
             raise SendError(code, retryable=True, ambiguous=True) from None
         if status in (200, 201):
-            self._sent_ok(address)
+            if self._sent_ok(address) and self.on_pause is not None:
+                await self.on_pause(None)
             return Sent(_timestamp(body) or f"signal-{outbox_id}")
-        raise self._refused(status, body, address)
+        error = self._refused(status, body, address)
+        if error.code in (RATE_LIMITED, PROOF_REQUIRED) and self.on_pause is not None:
+            await self.on_pause((self.paused_until, self._pauses, self._pause_told))
+        raise error
 
-    def _sent_ok(self, address: str) -> None:
-        if self._pauses:
+    def _sent_ok(self, address: str) -> bool:
+        """A text went through: any pause is over (whether there was one to clear)."""
+        paused = bool(self._pauses)
+        if paused:
             log.info("Signal sends resumed")
         self.paused_until, self._pauses, self._pause_told = None, 0, False
         self._told_untrusted.discard(address)
+        return paused
 
     def _refused(self, status: int, body: str, address: str) -> SendError:
         """What carebot does about one of the service's error answers."""
@@ -353,7 +364,7 @@ class SignalChannel:
             captcha = bool(tokens)
             for token in tokens:  # a server token, not a person's data: the deployer needs it
                 log.warning("Signal asks for a captcha; challenge token %s (see deploy/signal.md)", token)
-            return self._pause("proof-required" if captcha else "rate-limit",
+            return self._pause(PROOF_REQUIRED if captcha else RATE_LIMITED,
                                CAPTCHA_PAUSE if captcha else RATE_LIMIT_PAUSE,
                                "signal.captcha" if captcha else "signal.paused")
         if status == 400 and any(text in error for text in UNTRUSTED_TEXTS):
