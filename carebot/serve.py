@@ -216,7 +216,8 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
                 pause = await app.state.in_worker(load_pause, db, SIGNAL)
                 signal = SignalChannel(settings.signal_service, settings.signal_number,
                                        on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
-                                       on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state))
+                                       on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state),
+                                       on_attached=election.listening)
                 await signal.start()
                 channels[SIGNAL] = app.state.signal = held["signal"] = signal
             held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)
@@ -231,9 +232,11 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             channels.pop(SIGNAL, None)
             app.state.signal = None
             if signal is not None:
-                # The service stops first (deploy/signal.md): keep listening until it has, so no text
-                # arrives while it is up and nobody listens.
-                await signal.let_go(signal_grace)
+                # No text may arrive while the service is up and nobody listens (deploy/signal.md):
+                # another worker may lead now, and this one keeps listening until the service has
+                # stopped (it stops first) or the new leader is attached.
+                await election.hand_over()
+                await signal.let_go(signal_grace, handed_over=election.other_listens)
                 await signal.close()
 
         def sends() -> Collection[str] | None:

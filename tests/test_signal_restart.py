@@ -17,6 +17,7 @@ import contextlib
 import time
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from carebot.channels import SIGNAL
@@ -149,6 +150,55 @@ def test_the_wrong_order_loses_texts_so_the_order_matters(migrated_url):
         await fake.stop()
         assert fake.dropped == 4
         assert final == (5, 5, 5)
+
+    try:
+        asyncio.run(go())
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgresql
+def test_a_leader_that_steps_down_hands_signal_over_before_letting_go(migrated_url):
+    """Two workers on PostgreSQL; the leader stops while texts keep coming and the service stays up.
+
+    The leader frees the lock but keeps listening until the standby, now leading, is attached:
+    for a moment both are, and each text is still stored once. Nothing falls into a gap.
+    """
+    db = Database(migrated_url)
+    fake = FakeSignal(BOT, free_port())
+    settings = settings_for(migrated_url, fake.url)
+    texting = Texting(fake)
+    both = []  # how many were attached at once, seen at each text
+
+    async def keep_texting(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await texting.some(1)
+            both.append(fake.attached)
+            await asyncio.sleep(0.01)
+
+    async def go() -> None:
+        await fake.start()
+        first = build_app(settings, db, role="worker", leader_poll=0.1, signal_grace=DEADLINE)
+        second = build_app(settings, db, role="worker", leader_poll=0.1, signal_grace=DEADLINE)
+        async with contextlib.AsyncExitStack() as leading, contextlib.AsyncExitStack() as standing:
+            await leading.enter_async_context(first.router.lifespan_context(first))
+            await fake.wait_for(lambda f: f.attached == 1, DEADLINE)
+            assert first.state.leadership.leading
+            await standing.enter_async_context(second.router.lifespan_context(second))
+            assert not second.state.leadership.leading  # a hot standby, not attached
+            stop = asyncio.Event()
+            texter = asyncio.create_task(keep_texting(stop))
+            await texting.some(3)
+            await leading.aclose()  # the leader stops (SIGTERM); the service stays up
+            assert second.state.leadership.leading and fake.attached == 1
+            await texting.some(3)
+            stop.set()
+            await texter
+            final = await settle(db, texting.sent)
+        await fake.stop()
+        assert fake.dropped == 0, "no text arrived while nobody listened"
+        assert final == (texting.sent,) * 3, "each text stored, handled and answered once"
+        assert 2 in both, "the new leader attached before the old one let go"
 
     try:
         asyncio.run(go())

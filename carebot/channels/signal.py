@@ -112,6 +112,7 @@ class SignalChannel:
         on_fatal: Callable[[SignalAccountMissing], object] | None = None,
         pause: tuple[datetime, int, bool] | None = None,
         on_pause: Callable[[tuple[datetime, int, bool] | None], Awaitable[object]] | None = None,
+        on_attached: Callable[[bool], Awaitable[object]] | None = None,
         now: Callable[[], datetime] = clock.now,
         retry: tuple[float, float] = RETRY,
         send_timeout: float = SEND_TIMEOUT,
@@ -128,6 +129,7 @@ class SignalChannel:
         # ``on_pause`` records each change (outbox.save_pause).
         self.paused_until, self._pauses, self._pause_told = pause or (None, 0, False)
         self.on_pause = on_pause  # the outbox sender honours paused_until
+        self.on_attached = on_attached  # told when the websocket opens and closes (the leader's hand-over)
         self._told_untrusted: set[str] = set()
         self._told_unregistered: set[str] = set()
         self._bot: SignalBot | None = None
@@ -207,6 +209,8 @@ class SignalChannel:
                 log.exception("Signal receive loop failed; retrying")
             self.connected = False
             self._detached.set()
+            if self.on_attached is not None:
+                await self.on_attached(False)
             # Jittered, doubling backoff: a service that is down is not hammered.
             await asyncio.sleep(wait * (0.5 + random.random() / 2))
             wait = min(self.retry[1], wait * 2)
@@ -251,6 +255,8 @@ class SignalChannel:
             self.connected = True
             self._detached.clear()
             log.info("Signal connected")
+            if self.on_attached is not None:
+                await self.on_attached(True)
             async for frame in ws:
                 if frame.type == aiohttp.WSMsgType.TEXT:
                     inbound = await self._read_envelope(frame.data)
