@@ -195,7 +195,7 @@ def test_a_leader_that_steps_down_hands_signal_over_before_letting_go(migrated_u
             stop.set()
             await texter
             final = await settle(db, texting.sent)
-        await fake.stop()
+            await fake.stop()  # the service stops first, then the last worker
         assert fake.dropped == 0, "no text arrived while nobody listened"
         assert final == (texting.sent,) * 3, "each text stored, handled and answered once"
         assert 2 in both, "the new leader attached before the old one let go"
