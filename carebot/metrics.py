@@ -71,6 +71,14 @@ def send_error(channel: str, code: str | None) -> None:
     SEND_ERRORS.labels(channel, error_code(code)).inc()
 
 
+SIGNAL_PROBE_ROUND_TRIP = Gauge("carebot_signal_probe_round_trip_seconds", "The last round trip of carebot's "
+                                "Signal probe (SIGNAL_PROBE_NUMBER to the bot).", registry=REGISTRY)
+SIGNAL_PROBES = Counter("carebot_signal_probes", "Signal probes, by outcome: sent, answered, late "
+                        "(not back before the next was due).", ["outcome"], registry=REGISTRY)
+SIGNAL_PROBE_LATE = Gauge("carebot_signal_probe_late", "1 while the last Signal probe has not come back in time.",
+                          registry=REGISTRY)
+
+
 def signal_receive_error(kind: str) -> None:
     SIGNAL_RECEIVE_ERRORS.labels(error_code(kind)).inc()
 

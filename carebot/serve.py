@@ -217,7 +217,9 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
                 signal = SignalChannel(settings.signal_service, settings.signal_number,
                                        on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
                                        on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state),
-                                       on_attached=election.listening)
+                                       on_attached=election.listening,
+                                       probe_from=settings.signal_probe_number,
+                                       probe_every=settings.signal_probe_minutes * 60)
                 await signal.start()
                 channels[SIGNAL] = app.state.signal = held["signal"] = signal
             held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)

@@ -360,10 +360,12 @@ def test_the_fake_answers_in_the_contract_shapes():
     ({"SIGNAL_SERVICE": "http://127.0.0.1:8080", "SIGNAL_NUMBER": BOT}, "SIGNAL_SERVICE: must be host:port"),
     ({"SIGNAL_SERVICE": "127.0.0.1:8080", "SIGNAL_NUMBER": "5155550199"}, "SIGNAL_NUMBER: must be the bot's"),
     ({"SIGNAL_SERVICE": "127.0.0.1:8080"}, "set both SIGNAL_SERVICE and SIGNAL_NUMBER"),
+    ({"SIGNAL_SERVICE": "127.0.0.1:8080", "SIGNAL_NUMBER": BOT, "SIGNAL_PROBE_NUMBER": BOT},
+     "SIGNAL_PROBE_NUMBER must be a second account"),
 ])
 def test_a_bad_signal_setting_fails_at_start_up_in_one_line(monkeypatch, tmp_path, change, expected):
     monkeypatch.chdir(tmp_path)
-    for name in ("SIGNAL_SERVICE", "SIGNAL_NUMBER"):
+    for name in ("SIGNAL_SERVICE", "SIGNAL_NUMBER", "SIGNAL_PROBE_NUMBER"):
         monkeypatch.delenv(name, raising=False)
     for name, value in change.items():
         monkeypatch.setenv(name, value)
@@ -398,7 +400,7 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
         carebot_public_url="https://care.example.org", twilio_account_sid="AC" + "0" * 32,
         twilio_auth_token=token, twilio_from="+15155550100", carebot_database_url=url,
         twilio_api_base_url=f"http://127.0.0.1:{free_port()}",
-        signal_service=f"127.0.0.1:{free_port()}", signal_number=BOT,
+        signal_service=f"127.0.0.1:{free_port()}", signal_number=BOT, signal_probe_number="+15155550198",
     )
     form = {"MessageSid": "SM" + "1" * 32, "From": ANA, "Body": "HELP"}
     signature = RequestValidator(token).compute_signature("https://care.example.org/twilio/sms", form)
@@ -410,6 +412,7 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
                 transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client:
             health = (await client.get("/healthz")).json()
             assert (health["status"], health["database"], health["signal"]) == ("ok", "ok", "down")
+            assert health["signal_probe"] == {"status": "waiting", "round_trip": None}
             answer = await client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
             assert answer.status_code == 200
 
@@ -542,5 +545,48 @@ def test_a_pause_and_its_told_once_outlive_a_restart_through_their_own_record(mi
         await w.deliver()
         assert w.fake.texts_to(ANA_ID) == ["Checking in"] and w.fake.texts_to(BEN_ID) == ["Checking in"]
         assert load_pause(w.db, SIGNAL) is None and w.channel.status == "up"
+
+    play(migrated_url, body)
+
+
+def test_the_round_trip_probe_is_reported_and_never_handled_as_a_member_text(migrated_url):
+    from carebot import metrics
+    from tests.fakes.signal_api import OTHER_UUID
+
+    probe = "+15155550198"
+
+    async def body(w: World):
+        await w.channel.close()  # the same channel, with the probe configured
+        w.fake.others = [probe]
+        w.channel = SignalChannel(w.fake.url, BOT, on_inbound=w.on_inbound, now=lambda: w.now, retry=(0.05, 0.2),
+                                  probe_from=probe, probe_every=0.2)
+        assert w.channel.probe_status == "waiting"
+        answered = metrics.SIGNAL_PROBES.labels("answered")._value.get()
+        await w.channel.start()
+        await w.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
+        for _ in range(300):  # a probe is sent every 0.2 s and comes back over the websocket
+            if w.channel.probe_round_trip is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert w.channel.probe_status == "ok" and w.channel.probe_round_trip >= 0
+        assert metrics.SIGNAL_PROBES.labels("answered")._value.get() > answered
+        assert metrics.SIGNAL_PROBE_ROUND_TRIP._value.get() == w.channel.probe_round_trip
+        # The probe account used by hand is not a member either.
+        await w.fake.deliver(source_uuid=OTHER_UUID, source_number=probe, text="JOIN DMMA")
+        await w.says(ANA_ID, "HELP", ANA)
+        assert [m.text for m in w.handled] == ["HELP"]
+        with w.db.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        w.fake.silent = True  # Signal goes quiet: the next probe does not come back
+        for _ in range(300):
+            if w.channel.probe_status == "late":
+                break
+            await asyncio.sleep(0.01)
+        assert w.channel.probe_status == "late"
+        for _ in range(300):
+            if metrics.SIGNAL_PROBE_LATE._value.get() == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert metrics.SIGNAL_PROBE_LATE._value.get() == 1
 
     play(migrated_url, body)

@@ -37,6 +37,7 @@ import contextlib
 import json
 import logging
 import random
+import uuid as uuidlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -69,6 +70,9 @@ RATE_LIMITED, PROOF_REQUIRED = "rate-limit", "proof-required"  # the error codes
 UNTRUSTED_HOLD = timedelta(hours=6)
 # Stopping, carebot waits this long for the service to stop first (let_go); compose's stop grace is longer.
 LET_GO_GRACE = 15.0
+# The round-trip probe (optional, SIGNAL_PROBE_NUMBER): how often by default, and the words it says.
+PROBE_EVERY = 15 * 60.0
+PROBE_PREFIX = "carebot-probe"
 LET_GO_POLL = 0.5
 
 # signal-cli-rest-api's words (src/client/jsonrpc2.go, src/api/api.go) for signal-cli's
@@ -113,6 +117,8 @@ class SignalChannel:
         pause: tuple[datetime, int, bool] | None = None,
         on_pause: Callable[[tuple[datetime, int, bool] | None], Awaitable[object]] | None = None,
         on_attached: Callable[[bool], Awaitable[object]] | None = None,
+        probe_from: str | None = None,
+        probe_every: float = PROBE_EVERY,
         now: Callable[[], datetime] = clock.now,
         retry: tuple[float, float] = RETRY,
         send_timeout: float = SEND_TIMEOUT,
@@ -130,6 +136,11 @@ class SignalChannel:
         self.paused_until, self._pauses, self._pause_told = pause or (None, 0, False)
         self.on_pause = on_pause  # the outbox sender honours paused_until
         self.on_attached = on_attached  # told when the websocket opens and closes (the leader's hand-over)
+        # The round-trip check: a second account on the service texts the bot every probe_every seconds.
+        self.probe_from, self.probe_every = probe_from, probe_every
+        self.probe_round_trip: float | None = None  # seconds, the last probe's
+        self._probes: dict[str, float] = {}  # nonce -> when it was sent (the loop's monotonic time)
+        self._probe_task: asyncio.Task | None = None
         self._told_untrusted: set[str] = set()
         self._told_unregistered: set[str] = set()
         self._bot: SignalBot | None = None
@@ -151,6 +162,8 @@ class SignalChannel:
         })
         self._http = aiohttp.ClientSession()
         self._task = asyncio.create_task(self._receive_forever(), name="carebot-signal")
+        if self.probe_from:
+            self._probe_task = asyncio.create_task(self._probe_forever(), name="carebot-signal-probe")
 
     async def let_go(self, grace: float, *, handed_over: Callable[[], Awaitable[bool]] | None = None) -> bool:
         """Keep reading, up to ``grace`` seconds, until the service closes the websocket (it was stopped
@@ -170,10 +183,11 @@ class SignalChannel:
 
     async def close(self) -> None:
         """Stop receiving and close the connections; never stops the event loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._probe_task, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._http is not None:
             await self._http.close()
         if self._bot is not None:
@@ -275,6 +289,8 @@ class SignalChannel:
             envelope = frame.get("envelope") or {}
         except (ValueError, AttributeError):
             return None
+        if self.probe_from and isinstance(envelope, dict) and self._probe_back(envelope):
+            return None  # carebot's own probe: never a member's text
         if "error" in frame and not envelope:
             # signal-cli could not receive something (src/api/api.go sends {"error": …}): said, never its text.
             kind = receive_error_kind(str(frame["error"]))
@@ -314,6 +330,70 @@ class SignalChannel:
                 if attempt < INBOUND_TRIES:
                     await asyncio.sleep(self.retry[0] * attempt)
         log.error("a Signal text could not be stored and is lost")
+
+    # --- the round-trip probe ----------------------------------------------
+
+    @property
+    def probe_status(self) -> str | None:
+        """None without a probe; "waiting" before the first comes back; "late" when the last sent
+        is overdue (Signal may be silent); else "ok"."""
+        if not self.probe_from:
+            return None
+        if self._probes and min(self._probes.values()) + self.probe_every <= asyncio.get_running_loop().time():
+            return "late"
+        return "waiting" if self.probe_round_trip is None else "ok"
+
+    async def _probe_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_every)
+            status = self.probe_status
+            if status == "late":
+                metrics.SIGNAL_PROBES.labels("late").inc()
+                log.warning("the Signal probe has not come back: Signal may be silent")
+            metrics.SIGNAL_PROBE_LATE.set(1 if status == "late" else 0)
+            if self.connected:
+                try:
+                    await self._send_probe()
+                except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                    log.warning("Signal probe not sent (%s)", type(error).__name__)
+
+    async def _send_probe(self) -> None:
+        assert self._http is not None
+        nonce = uuidlib.uuid4().hex
+        sent_at = asyncio.get_running_loop().time()
+        payload = json.dumps({"number": self.probe_from, "recipients": [self.number],
+                              "message": f"{PROBE_PREFIX} {nonce}"})
+        self._probes[nonce] = sent_at  # before the send: it may come back before the answer does
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                async with self._http.post(self._url("/v2/send"), data=payload,
+                                           headers={"Content-Type": "application/json"}) as response:
+                    refused = response.status not in (200, 201)
+        except BaseException:
+            self._probes.pop(nonce, None)
+            raise
+        if refused:
+            self._probes.pop(nonce, None)
+            log.warning("Signal probe refused (HTTP %s): is SIGNAL_PROBE_NUMBER linked?", response.status)
+            return
+        metrics.SIGNAL_PROBES.labels("sent").inc()
+
+    def _probe_back(self, envelope: dict) -> bool:
+        """Whether ``envelope`` is from the probe account or is a probe (its number may be hidden:
+        then the nonce, which nobody else can know, tells); records the round trip."""
+        data = envelope.get("dataMessage")
+        text = str(data.get("message") or "") if isinstance(data, dict) else ""
+        prefix, _, nonce = text.partition(" ")
+        sent_at = self._probes.pop(nonce, None) if prefix == PROBE_PREFIX else None
+        if sent_at is None:
+            # The probe account used by hand, or an older probe: dropped all the same.
+            return envelope.get("sourceNumber") == self.probe_from
+        self._probes = {n: t for n, t in self._probes.items() if t > sent_at}  # older ones are moot now
+        self.probe_round_trip = asyncio.get_running_loop().time() - sent_at
+        metrics.SIGNAL_PROBE_ROUND_TRIP.set(self.probe_round_trip)
+        metrics.SIGNAL_PROBE_LATE.set(0)
+        metrics.SIGNAL_PROBES.labels("answered").inc()
+        return True
 
     # --- sending ----------------------------------------------------------
 

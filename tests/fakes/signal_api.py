@@ -57,6 +57,7 @@ UNTRUSTED_TEXT = "Unable to complete request due to untrusted recipient keys"
 UNREGISTERED_TEXT = 'Failed to send message: {recipient}: Unregistered user "{recipient}"'
 INVALID_TEXT = "Couldn't process request - invalid request"
 
+OTHER_UUID = "5e1f0000-0000-4000-8000-000000000001"  # the other account's Signal UUID
 RATE_LIMIT, PROOF_REQUIRED, UNTRUSTED, UNREGISTERED = "rate-limit", "proof-required", "untrusted", "unregistered"
 
 
@@ -81,7 +82,9 @@ class FakeSignal:
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), every request
     dropped: int = 0  # messages that arrived while the service was up and no client was attached
     waiting: list[str] = field(default_factory=list)  # frames kept on Signal's servers while the service is down
-    accounts: list[str] | None = None  # what GET /v1/accounts lists; None: the one account
+    accounts: list[str] | None = None  # what GET /v1/accounts lists; None: the account and ``others``
+    others: list[str] = field(default_factory=list)  # more accounts on the service (carebot's probe)
+    silent: bool = False  # Signal's servers deliver nothing at all (what the probe is for)
     receiving: bool = False  # signal-cli has started and takes messages off Signal's servers
     _clients: list[web.WebSocketResponse] = field(default_factory=list)
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1_767_000_000_000))
@@ -163,6 +166,8 @@ class FakeSignal:
         else:
             envelope["dataMessage"] = data
         frame = json.dumps({"envelope": envelope, "account": self.account})
+        if self.silent:
+            return timestamp
         if self.receiving:
             await self._pass_on(frame)
         else:  # the service is down (or signal-cli not started): Signal's servers keep it
@@ -200,7 +205,7 @@ class FakeSignal:
     async def _accounts(self, request: web.Request) -> web.Response:
         # GET /v1/accounts: the numbers registered or linked with the service (swagger: an array of strings).
         self.requests.append(("GET", request.path))
-        return web.json_response([self.account] if self.accounts is None else self.accounts)
+        return web.json_response([self.account, *self.others] if self.accounts is None else self.accounts)
 
     async def _health(self, request: web.Request) -> web.Response:
         self.requests.append(("GET", request.path))
@@ -216,6 +221,12 @@ class FakeSignal:
                 or not isinstance(body["recipients"], list) or not body["recipients"]
                 or not isinstance(body["message"], str)):
             return web.json_response({"error": INVALID_TEXT}, status=400)
+        if body["number"] in self.others:  # another account on the service texts this one (the probe)
+            timestamp = next(self._clock)
+            self.sent.append(SentText(body["number"], list(body["recipients"]), body["message"], timestamp))
+            if self.account in body["recipients"]:
+                await self.deliver(source_uuid=OTHER_UUID, source_number=body["number"], text=body["message"])
+            return web.json_response([{"timestamp": str(timestamp)}], status=201)
         if body["number"] != self.account:
             return web.json_response({"error": f"User {body['number']} is not registered."}, status=400)
         recipient = body["recipients"][0]
