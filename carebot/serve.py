@@ -213,7 +213,11 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             if signal_configured:
                 # Attached in the background: carebot serves SMS while the Signal service is down.
                 # A pause Signal asked for before a restart still holds (its own record, outbox.save_pause).
-                pause = await app.state.in_worker(load_pause, db, SIGNAL)
+                try:
+                    pause = await app.state.in_worker(load_pause, db, SIGNAL)
+                except Exception as error:  # the database is away: no pause known; Signal says again if need be
+                    log.warning("Signal's recorded pause cannot be read (%s)", type(error).__name__)
+                    pause = None
                 signal = SignalChannel(settings.signal_service, settings.signal_number,
                                        on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
                                        on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state),

@@ -70,10 +70,10 @@ RATE_LIMITED, PROOF_REQUIRED = "rate-limit", "proof-required"  # the error codes
 UNTRUSTED_HOLD = timedelta(hours=6)
 # Stopping, carebot waits this long for the service to stop first (let_go); compose's stop grace is longer.
 LET_GO_GRACE = 15.0
+LET_GO_POLL = 0.5  # how often it asks whether another carebot has taken over meanwhile
 # The round-trip probe (optional, SIGNAL_PROBE_NUMBER): how often by default, and the words it says.
 PROBE_EVERY = 15 * 60.0
 PROBE_PREFIX = "carebot-probe"
-LET_GO_POLL = 0.5
 
 # signal-cli-rest-api's words (src/client/jsonrpc2.go, src/api/api.go) for signal-cli's
 # error -4, and signal-cli's own per-recipient wording.
