@@ -139,6 +139,10 @@ class ServeSettings(Settings):
     # Signal through signal-cli-rest-api in json-rpc mode: both, or neither for SMS only.
     signal_service: str | None = None  # host:port, e.g. 127.0.0.1:8080
     signal_number: str | None = None  # the bot's Signal account, E.164
+    # Optional round-trip check: a second account on the same service texts the bot every
+    # SIGNAL_PROBE_MINUTES; the round trip shows in /metrics and /healthz (deploy/signal.md).
+    signal_probe_number: str | None = None
+    signal_probe_minutes: float = 15.0
 
     @field_validator("carebot_public_url")
     @classmethod
@@ -173,7 +177,7 @@ class ServeSettings(Settings):
             raise ValueError(f"must be host:port such as 127.0.0.1:8080 (no http://), not {value!r}")
         return value
 
-    @field_validator("signal_number")
+    @field_validator("signal_number", "signal_probe_number")
     @classmethod
     def _signal_number(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -196,6 +200,10 @@ class ServeSettings(Settings):
             raise ValueError("set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
         if bool(self.signal_service) != bool(self.signal_number):
             raise ValueError("set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)")
+        if self.signal_probe_number and self.signal_probe_number == (self.signal_number or self.signal_probe_number):
+            raise ValueError("SIGNAL_PROBE_NUMBER must be a second account, not SIGNAL_NUMBER, with SIGNAL_NUMBER set")
+        if self.signal_probe_minutes <= 0:
+            raise ValueError("SIGNAL_PROBE_MINUTES must be more than 0")
         if not self.twilio_auth_token.get_secret_value().strip():
             raise ValueError("TWILIO_AUTH_TOKEN is empty")
         # Twilio-compatible providers use their own id formats; Twilio's own are checked.

@@ -509,6 +509,8 @@ class Dispatcher:
                                  channel=channel, wording=wording, at=now))
 
     def _forget(self, session: Session, member: Member) -> None:
+        # carebot's own tables only: signal-cli's data directory keeps the member's number and
+        # UUID in clear text, out of carebot's reach (deploy/signal.md, "What Signal keeps").
         member_id = member.id
         # Others' open questions about them (an offer, a relay window, an approval, a
         # coordinator's YES about them) point at rows that go now, or name them: they end too.

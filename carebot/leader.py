@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # One number for "carebot's leader" (the bytes of 'carebot', as a bigint); a
 # deployment's other applications are unlikely to pick the same key.
 LOCK_KEY = int.from_bytes(b"carebot", "big")
+# Held (shared) by whoever is attached to the Signal service: the old leader lets go only once the
+# new one holds it (the hand-over: deploy/signal.md, "Start and stop order").
+LISTEN_KEY = int.from_bytes(b"cb-sgnl", "big")
 POLL_SECONDS = 2.0
 
 Hook = Callable[[], Awaitable[None]]
@@ -36,6 +39,16 @@ class _Election:
     def __init__(self, lead: Hook, follow: Hook) -> None:
         self.lead, self.follow = lead, follow
         self.leading = False
+
+    async def listening(self, attached: bool) -> None:
+        """Whether this process is attached to the Signal service (a leader stepping down waits on it)."""
+
+    async def hand_over(self) -> None:
+        """Let another process lead while this one still listens to Signal."""
+
+    async def other_listens(self) -> bool:
+        """Whether another process is attached to the Signal service."""
+        return False
 
     async def _step_down(self) -> None:
         if self.leading:
@@ -53,6 +66,7 @@ class Leadership(_Election):
         self.poll = poll
         self.key = key
         self._conn: Connection | None = None
+        self._listen: Connection | None = None  # holds LISTEN_KEY while attached to Signal
         # Its own engine and no pool: the lock's connection is never lent to anything else.
         # Keepalives, so a leader cut off from the server is noticed by the server too.
         self._engine = create_engine(
@@ -85,6 +99,47 @@ class Leadership(_Election):
                 self._conn.close()
             self._conn = None
 
+    # --- the Signal hand-over ----------------------------------------------
+    # In json-rpc mode the service drops what arrives while nobody is attached. So a leader that
+    # steps down frees the lock first, keeps listening, and lets go once the new leader says (by a
+    # shared advisory lock on a connection of its own) that it is attached. Both attached for a
+    # moment is harmless: each text is stored once, under its Signal id.
+
+    async def listening(self, attached: bool) -> None:
+        if not attached or not self.leading:  # a leader handing over never marks itself again
+            await asyncio.to_thread(self._unmark)
+            return
+
+        def mark() -> None:
+            if self._listen is None:
+                self._listen = self._engine.connect()
+                self._listen.execute(text("SELECT pg_advisory_lock_shared(:key)"), {"key": LISTEN_KEY})
+        try:
+            await asyncio.to_thread(mark)
+        except Exception as error:
+            log.warning("leader election: cannot mark Signal as attached (%s)", type(error).__name__)
+
+    async def hand_over(self) -> None:
+        await asyncio.to_thread(self._unmark)
+        await asyncio.to_thread(self._close)  # the lock goes with its connection: a standby may lead
+
+    async def other_listens(self) -> bool:
+        def ask() -> bool:
+            with self._engine.connect() as conn:
+                return bool(conn.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": LISTEN_KEY}).scalar())
+        try:
+            return await asyncio.to_thread(ask)
+        except Exception:  # the database is away: nobody can be seen taking over
+            return False
+
+    def _unmark(self) -> None:
+        if self._listen is not None:
+            with contextlib.suppress(Exception):
+                self._listen.close()
+            self._listen = None
+
     async def try_once(self) -> bool:
         """Take the lock if it is free, and lead; whether this process leads now."""
         if not self.leading:
@@ -116,6 +171,7 @@ class Leadership(_Election):
     async def release(self) -> None:
         """Stop leading and free the lock (closing its connection frees it at once); safe to repeat."""
         await self._step_down()
+        await asyncio.to_thread(self._unmark)
         await asyncio.to_thread(self._close)
         self._engine.dispose()
 

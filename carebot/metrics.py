@@ -48,6 +48,8 @@ SCHEDULER_LAG = Gauge("carebot_scheduler_lag_seconds", "At the last tick, how la
 LEADER = Gauge("carebot_leader", "1 while this process holds the Signal connection and the ticker.",
                registry=REGISTRY)
 SIGNAL_UP = Gauge("carebot_signal_connected", "1 while the Signal connection is up.", registry=REGISTRY)
+SIGNAL_RECEIVE_ERRORS = Counter("carebot_signal_receive_errors", "Receive errors the Signal service reported on "
+                                "its websocket ({\"error\": …} frames), by kind.", ["kind"], registry=REGISTRY)
 
 _CODE = re.compile(r"[a-z][a-z0-9-]{0,23}|\d{1,6}")
 
@@ -86,6 +88,18 @@ def out(channel: str, status: str) -> None:
 
 def send_error(channel: str, code: str | None) -> None:
     SEND_ERRORS.labels(channel, error_code(code)).inc()
+
+
+SIGNAL_PROBE_ROUND_TRIP = Gauge("carebot_signal_probe_round_trip_seconds", "The last round trip of carebot's "
+                                "Signal probe (SIGNAL_PROBE_NUMBER to the bot).", registry=REGISTRY)
+SIGNAL_PROBES = Counter("carebot_signal_probes", "Signal probes, by outcome: sent, answered, late "
+                        "(not back before the next was due).", ["outcome"], registry=REGISTRY)
+SIGNAL_PROBE_LATE = Gauge("carebot_signal_probe_late", "1 while the last Signal probe has not come back in time.",
+                          registry=REGISTRY)
+
+
+def signal_receive_error(kind: str) -> None:
+    SIGNAL_RECEIVE_ERRORS.labels(error_code(kind)).inc()
 
 
 def held_by_budget() -> None:

@@ -465,3 +465,19 @@ class KeyFingerprint(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class ProviderPause(Base):
+    """A pause a provider asked for (Signal's rate limit or captcha), kept in its own record.
+
+    A restart honours it (the channel starts paused until ``until``) and does not tell the
+    coordinators again; the pauses in a row keep doubling. The outbox rows it deferred are
+    no record of it: quiet hours or a budget can move them later (see commit 62f6220).
+    """
+
+    __tablename__ = "provider_pauses"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    until: Mapped[datetime]
+    pauses: Mapped[int] = mapped_column(Integer, default=1)  # in a row, for the doubling
+    told: Mapped[bool] = mapped_column(Boolean, default=False)  # the coordinators heard of this run of pauses

@@ -42,7 +42,7 @@ from carebot import budget, metrics
 from carebot.channels import SIGNAL, SMS, Channel, Sent, SendError, StatusUpdate
 from carebot.crypto import lookup_hash
 from carebot.db import Database
-from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage
+from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage, ProviderPause
 from carebot.quiet import DAY_ENDS, DAY_STARTS, next_daytime
 
 log = logging.getLogger(__name__)
@@ -371,6 +371,41 @@ def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel]
     return True
 
 
+def load_pause(db: Database, channel: str) -> tuple[datetime, int, bool] | None:
+    """A pause ``channel``'s provider asked for (until, pauses in a row, coordinators told), if recorded."""
+    with db.transaction() as session:
+        pause = session.get(ProviderPause, channel)
+        return None if pause is None else (pause.until, pause.pauses, pause.told)
+
+
+def save_pause(db: Database, channel: str, state: tuple[datetime, int, bool] | None) -> None:
+    """Record ``channel``'s pause, or clear it (None) once a text goes through again."""
+    with db.transaction() as session:
+        pause = session.get(ProviderPause, channel)
+        if state is None:
+            if pause is not None:
+                session.delete(pause)
+            return
+        if pause is None:
+            pause = ProviderPause(channel=channel)
+            session.add(pause)
+        pause.until, pause.pauses, pause.told = state
+
+
+def signal_gone(session: Session, member: Member, group_id: int | None, now: datetime) -> bool:
+    """The member has no Signal account any more: where they consented to SMS, what carebot starts
+    goes by SMS from now on, and they are told so once (the move happens once); False otherwise."""
+    from carebot.i18n import render
+
+    if member.channel != SIGNAL or not sms_consented(session, member):
+        return False
+    member.channel = SMS
+    language = member.language or (session.get(Group, group_id).language if group_id else "en")
+    push(session, member, render("signal.gone", language), now, group_id)
+    log.info("member %s moved to SMS: no Signal account", member.id)
+    return True
+
+
 def tell_coordinators(session: Session, member: Member, key: str, now: datetime) -> None:
     """Catalog message ``key`` (about ``member``, as {name}) to the coordinators of their groups, by day."""
     from carebot.care import coordinators_of  # care builds on the outbox
@@ -494,17 +529,21 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
         else:
             row.status = "failed"
         metrics.out(row.channel, {"pending": "retry", "sending": "unknown"}.get(row.status, row.status))
+        tried_on = row.channel  # before a fall-back to SMS changes it
         if (error.held or row.status == "failed") and channels is not None:
             to_sms(session, row, channels, now)
         member = session.get(Member, row.member_id) if row.member_id else None
-        if member is not None and error.notice is not None:
+        # No Signal account any more: a member who consented to SMS moves there, and nobody needs telling.
+        moved = (member is not None and error.unusable and tried_on == SIGNAL
+                 and signal_gone(session, member, row.group_id, now))
+        if member is not None and error.notice is not None and not moved:
             tell_coordinators(session, member, error.notice, now)
         if member is not None and error.opted_out and not member.opted_out:
             member.opted_out = True
             session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=row.channel,
                                      wording=f"carrier {error.code}", at=now))
             log.info("member %s opted out at the carrier", member.id)
-        if member is not None and error.unusable and row.channel == SMS:
+        if member is not None and error.unusable and tried_on == SMS:
             member.phone_unusable = True
             log.info("member %s has an unusable number", member.id)
         log.info("outbox row %s not sent (code %s, now %s)", row_id, error.code, row.status)

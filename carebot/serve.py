@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 
 from carebot import clock
 from carebot.channels import SIGNAL, SMS, Channel, Inbound
-from carebot.channels.signal import SignalChannel
+from carebot.channels.signal import LET_GO_GRACE, SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
 from carebot import metrics
 from carebot.connections import raise_open_files, uvicorn_limits
@@ -38,7 +38,7 @@ from carebot.dispatcher import Dispatcher
 from carebot.leader import POLL_SECONDS, leadership
 from carebot.lease import Lease
 from carebot.logsafe import where
-from carebot.outbox import InDb, deliver_due, inline, recover_sending
+from carebot.outbox import InDb, deliver_due, inline, load_pause, recover_sending, save_pause
 from carebot.scheduler import TICK_SECONDS
 from carebot.web import create_app
 
@@ -168,7 +168,8 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
 
 
 def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
-              now: Callable[[], datetime] = clock.now, leader_poll: float = POLL_SECONDS) -> Starlette:
+              now: Callable[[], datetime] = clock.now, leader_poll: float = POLL_SECONDS,
+              signal_grace: float = LET_GO_GRACE) -> Starlette:
     """The process as one ASGI app for ``role``: its lifespan starts the workers the role runs."""
     check_role(role, db.url)
     token = settings.twilio_auth_token.get_secret_value()
@@ -203,12 +204,29 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             if stored is not None:
                 inbound.set()
 
+        def stop_for(problem: Exception) -> None:
+            # The Signal service does not hold SIGNAL_NUMBER: serve stops and run() says why, in one line.
+            app.state.fatal = problem
+            stop = getattr(app.state, "stop", None)
+            if stop is not None:
+                stop()
+
         async def lead() -> None:
             metrics.LEADER.set(1)
             if signal_configured:
                 # Attached in the background: carebot serves SMS while the Signal service is down.
+                # A pause Signal asked for before a restart still holds (its own record, outbox.save_pause).
+                try:
+                    pause = await app.state.in_worker(load_pause, db, SIGNAL)
+                except Exception as error:  # the database is away: no pause known; Signal says again if need be
+                    log.warning("Signal's recorded pause cannot be read (%s)", type(error).__name__)
+                    pause = None
                 signal = SignalChannel(settings.signal_service, settings.signal_number,
-                                       on_inbound=signal_inbound, now=now)
+                                       on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
+                                       on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state),
+                                       on_attached=election.listening,
+                                       probe_from=settings.signal_probe_number,
+                                       probe_every=settings.signal_probe_minutes * 60)
                 await signal.start()
                 channels[SIGNAL] = app.state.signal = held["signal"] = signal
             held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)
@@ -223,6 +241,11 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             channels.pop(SIGNAL, None)
             app.state.signal = None
             if signal is not None:
+                # No text may arrive while the service is up and nobody listens (deploy/signal.md):
+                # another worker may lead now, and this one keeps listening until the service has
+                # stopped (it stops first) or the new leader is attached.
+                await election.hand_over()
+                await signal.let_go(signal_grace, handed_over=election.other_listens)
                 await signal.close()
 
         def sends() -> Collection[str] | None:
@@ -278,7 +301,13 @@ def run(host: str, port: int, role: str = ALL) -> None:
         app = build_app(settings, db, role=role)
         limits = uvicorn_limits(raise_open_files())
         log.info("%s", serving_line(settings, host, port, role))
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", **limits)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                               access_log=False, lifespan="on", **limits))
+        app.state.fatal = None
+        app.state.stop = lambda: setattr(server, "should_exit", True)
+        server.run()
+        if app.state.fatal is not None:  # e.g. SignalAccountMissing, with its own exit code
+            raise app.state.fatal
     finally:
         db.dispose()
 

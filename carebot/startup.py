@@ -17,9 +17,10 @@ DATABASE_MISSING = 6  # no database there (a SQLite file or its directory, a Pos
 SCHEMA = 7  # the schema is not the one this carebot needs
 KEY_MISSING = 8  # CAREBOT_SECRET_KEY is not set, or too short
 KEY_WRONG = 9  # CAREBOT_SECRET_KEY is not the key this database was encrypted with
+SIGNAL_ACCOUNT = 10  # the Signal service does not hold SIGNAL_NUMBER
 
 EXIT_CODES = (SETTINGS, DATABASE_URL, DATABASE_UNREACHABLE, DATABASE_LOGIN, DATABASE_MISSING, SCHEMA,
-              KEY_MISSING, KEY_WRONG)
+              KEY_MISSING, KEY_WRONG, SIGNAL_ACCOUNT)
 
 
 class Refusal(RuntimeError):

@@ -321,6 +321,8 @@ def create_app(
         if signal is not None:  # SMS still serves while Signal is down, so still 200
             answer["signal"] = signal.status
             metrics.SIGNAL_UP.set(1 if signal.status != "down" else 0)
+            if signal.probe_status is not None:  # the optional round-trip check (deploy/signal.md)
+                answer["signal_probe"] = {"status": signal.probe_status, "round_trip": signal.probe_round_trip}
         elif election is not None and not election.leading:
             answer["signal"] = "standby"  # another process holds it, if Signal is configured
         answer["outbox"] = backlog

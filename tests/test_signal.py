@@ -23,8 +23,8 @@ from carebot.db import Database, upgrade
 from carebot.dispatcher import Dispatcher
 from carebot.groups import add_group, add_member
 from carebot.models import ConsentEvent, InboundMessage, Member, OutboxMessage
-from carebot.outbox import deliver_due, push
-from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNTRUSTED, FakeSignal
+from carebot.outbox import deliver_due, load_pause, push, save_pause
+from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNREGISTERED, UNTRUSTED, FakeSignal
 
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime
 BOT = "+15155550199"
@@ -85,10 +85,21 @@ class World:
         if fake:
             await self.fake.start()
         self.channel = SignalChannel(self.fake.url, BOT, on_inbound=self.on_inbound, now=lambda: self.now,
-                                     retry=(0.05, 0.2))
+                                     retry=(0.05, 0.2), pause=load_pause(self.db, SIGNAL),
+                                     on_pause=self.record_pause)
         await self.channel.start()
         if fake:
             await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
+
+    async def record_pause(self, state) -> None:  # as serve does, on the database worker
+        await asyncio.get_running_loop().run_in_executor(self.executor, save_pause, self.db, SIGNAL, state)
+
+    async def restart(self) -> None:
+        """carebot serve stopped and started again: a new channel, with what the database recorded."""
+        await self.channel.close()
+        await self.fake.wait_for(lambda f: f.attached == 0, DEADLINE)
+        await self.start(fake=False)
+        await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
 
     async def stop(self) -> None:
         if self.channel is not None:
@@ -349,10 +360,12 @@ def test_the_fake_answers_in_the_contract_shapes():
     ({"SIGNAL_SERVICE": "http://127.0.0.1:8080", "SIGNAL_NUMBER": BOT}, "SIGNAL_SERVICE: must be host:port"),
     ({"SIGNAL_SERVICE": "127.0.0.1:8080", "SIGNAL_NUMBER": "5155550199"}, "SIGNAL_NUMBER: must be the bot's"),
     ({"SIGNAL_SERVICE": "127.0.0.1:8080"}, "set both SIGNAL_SERVICE and SIGNAL_NUMBER"),
+    ({"SIGNAL_SERVICE": "127.0.0.1:8080", "SIGNAL_NUMBER": BOT, "SIGNAL_PROBE_NUMBER": BOT},
+     "SIGNAL_PROBE_NUMBER must be a second account"),
 ])
 def test_a_bad_signal_setting_fails_at_start_up_in_one_line(monkeypatch, tmp_path, change, expected):
     monkeypatch.chdir(tmp_path)
-    for name in ("SIGNAL_SERVICE", "SIGNAL_NUMBER"):
+    for name in ("SIGNAL_SERVICE", "SIGNAL_NUMBER", "SIGNAL_PROBE_NUMBER"):
         monkeypatch.delenv(name, raising=False)
     for name, value in change.items():
         monkeypatch.setenv(name, value)
@@ -387,7 +400,7 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
         carebot_public_url="https://care.example.org", twilio_account_sid="AC" + "0" * 32,
         twilio_auth_token=token, twilio_from="+15155550100", carebot_database_url=url,
         twilio_api_base_url=f"http://127.0.0.1:{free_port()}",
-        signal_service=f"127.0.0.1:{free_port()}", signal_number=BOT,
+        signal_service=f"127.0.0.1:{free_port()}", signal_number=BOT, signal_probe_number="+15155550198",
     )
     form = {"MessageSid": "SM" + "1" * 32, "From": ANA, "Body": "HELP"}
     signature = RequestValidator(token).compute_signature("https://care.example.org/twilio/sms", form)
@@ -399,6 +412,7 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
                 transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client:
             health = (await client.get("/healthz")).json()
             assert (health["status"], health["database"], health["signal"]) == ("ok", "ok", "down")
+            assert health["signal_probe"] == {"status": "waiting", "round_trip": None}
             answer = await client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
             assert answer.status_code == 200
 
@@ -408,3 +422,171 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
             assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
     finally:
         db.dispose()
+
+
+def test_receive_error_frames_are_logged_without_their_text_and_counted(migrated_url, caplog):
+    from carebot import metrics
+
+    def count(kind: str) -> float:
+        return metrics.SIGNAL_RECEIVE_ERRORS.labels(kind)._value.get()
+
+    async def body(w: World):
+        before = count("decryption"), count("other")
+        await w.fake.report_error(f"Failed to decrypt message from {BEN}: InvalidMessageException")
+        await w.fake.report_error("something new went wrong for " + CARA_ID)
+        await w.says(ANA_ID, "HELP", ANA)  # frames are read in order: the errors came first
+        assert (count("decryption"), count("other")) == (before[0] + 1, before[1] + 1)
+        assert [m.text for m in w.handled] == ["HELP"] and w.channel.status == "up"
+
+    play(migrated_url, body)
+    said = [r.getMessage() for r in caplog.records if "receive error" in r.getMessage()]
+    assert said == ["the Signal service reported a receive error (decryption)",
+                    "the Signal service reported a receive error (other)"]
+    assert not any(BEN in r.getMessage() or CARA_ID in r.getMessage() for r in caplog.records)
+
+
+def test_an_unregistered_recipient_is_final_and_a_member_who_consented_to_sms_moves_to_sms(migrated_url):
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")  # Signal only
+        w.add(CARA, CARA_ID, SMS, "Cara")  # consented to SMS, then chose Signal
+        with w.db.transaction() as session:
+            Member.by_phone(session, CARA).channel = SIGNAL
+        w.fake.failures[ANA_ID] = [UNREGISTERED, UNREGISTERED]
+        w.fake.failures[CARA_ID] = [UNREGISTERED]
+        ana_row, cara_row = w.push_to(ANA_ID, "Checking in"), w.push_to(CARA_ID, "Checking in")
+        await w.deliver()
+        [row] = w.rows(id=ana_row)
+        assert (row.status, row.error_code, row.attempts) == ("failed", "unregistered", 1)  # final: tried once
+        [row] = w.rows(id=cara_row)
+        assert row.channel == SMS
+        await w.deliver()
+        assert w.sms_to(CARA)[0] == "Checking in" and "SMS from now on" in w.sms_to(CARA)[1]
+        assert w.member(phone=CARA).channel == SMS and w.member(signal_uuid=ANA_ID).channel == SIGNAL
+        told = [t for t in w.sms_to(ROSA) if "no Signal account" in t]
+        assert len(told) == 1 and "Ana" in told[0]  # Cara moved to SMS: nobody needed telling about her
+        w.push_to(ANA_ID, "Checking in again")  # the second failure: coordinators are not told twice
+        w.push_to(CARA_ID, "Checking in again")  # Cara's pushes go by SMS now; her notice is not repeated
+        await w.deliver()
+        await w.deliver()
+        assert len([t for t in w.sms_to(ROSA) if "no Signal account" in t]) == 1
+        assert w.sms_to(CARA)[2:] == ["Checking in again"]
+        assert len([r for r in w.fake.requests if r == ("POST", "/v2/send")]) == 3
+
+    play(migrated_url, body)
+
+
+def test_a_signal_number_the_service_does_not_hold_stops_serve_in_one_line(migrated_url, monkeypatch, tmp_path):
+    import httpx
+
+    from carebot.channels.signal import SignalAccountMissing
+    from carebot.serve import build_app
+
+    monkeypatch.chdir(tmp_path)
+    db = Database(migrated_url)
+    fake = FakeSignal(BOT, free_port())
+    fake.accounts = ["+15155550000"]  # another account: SIGNAL_NUMBER is not registered there
+    settings = load_serve_settings(
+        carebot_public_url="https://care.example.org", twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="f" * 32, twilio_from="+15155550100", carebot_database_url=migrated_url,
+        twilio_api_base_url=f"http://127.0.0.1:{free_port()}", signal_service=fake.url, signal_number=BOT)
+    app = build_app(settings, db)
+    stopped = []
+    app.state.stop = lambda: stopped.append(True)  # serve.run: uvicorn's should_exit
+
+    async def serve_briefly() -> None:
+        await fake.start()
+        try:
+            async with app.router.lifespan_context(app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client:
+                await fake.wait_for(lambda f: ("GET", "/v1/accounts") in f.requests, DEADLINE)
+                for _ in range(100):  # the channel reads the answer a moment after the request
+                    if stopped:
+                        break
+                    await asyncio.sleep(0.02)
+                assert (await client.get("/healthz")).json()["signal"] == "down"
+                assert fake.attached == 0  # never attached to an account that is not carebot's
+        finally:
+            await fake.stop()
+
+    try:
+        asyncio.run(serve_briefly())
+    finally:
+        db.dispose()
+    assert stopped and isinstance(app.state.fatal, SignalAccountMissing)
+    message = str(app.state.fatal)
+    assert "SIGNAL_NUMBER" in message and "\n" not in message and BOT not in message
+    assert app.state.fatal.exit_code not in (0, 1, 2)
+
+
+def test_a_pause_and_its_told_once_outlive_a_restart_through_their_own_record(migrated_url):
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")
+        w.add(None, BEN_ID, SIGNAL, "Ben")
+        w.fake.failures[ANA_ID] = [RATE_LIMIT]
+        w.push_to(ANA_ID, "Checking in")
+        await w.deliver()
+        await w.deliver()  # the coordinators' notice, written during the first pass
+        assert len([t for t in w.sms_to(ROSA) if "slow down" in t]) == 1
+        assert load_pause(w.db, SIGNAL) == (NOW + RATE_LIMIT_PAUSE, 1, True)
+        w.now = NOW + timedelta(minutes=5)
+        await w.restart()
+        assert w.channel.status == "paused" and w.channel.paused_until == NOW + RATE_LIMIT_PAUSE
+        posts = len([r for r in w.fake.requests if r == ("POST", "/v2/send")])
+        w.push_to(BEN_ID, "Checking in")  # new since the pause: it waits too, untried
+        await w.deliver()
+        assert len([r for r in w.fake.requests if r == ("POST", "/v2/send")]) == posts
+        w.now = NOW + RATE_LIMIT_PAUSE
+        w.fake.failures[ANA_ID] = [RATE_LIMIT]  # not over yet: the same run of pauses, not news
+        await w.deliver()
+        await w.deliver()
+        assert len([t for t in w.sms_to(ROSA) if "slow down" in t]) == 1
+        assert load_pause(w.db, SIGNAL) == (NOW + 3 * RATE_LIMIT_PAUSE, 2, True)  # twice as long
+        w.now = NOW + 3 * RATE_LIMIT_PAUSE
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID) == ["Checking in"] and w.fake.texts_to(BEN_ID) == ["Checking in"]
+        assert load_pause(w.db, SIGNAL) is None and w.channel.status == "up"
+
+    play(migrated_url, body)
+
+
+def test_the_round_trip_probe_is_reported_and_never_handled_as_a_member_text(migrated_url):
+    from carebot import metrics
+    from tests.fakes.signal_api import OTHER_UUID
+
+    probe = "+15155550198"
+
+    async def body(w: World):
+        await w.channel.close()  # the same channel, with the probe configured
+        w.fake.others = [probe]
+        w.channel = SignalChannel(w.fake.url, BOT, on_inbound=w.on_inbound, now=lambda: w.now, retry=(0.05, 0.2),
+                                  probe_from=probe, probe_every=0.2)
+        assert w.channel.probe_status == "waiting"
+        answered = metrics.SIGNAL_PROBES.labels("answered")._value.get()
+        await w.channel.start()
+        await w.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
+        for _ in range(300):  # a probe is sent every 0.2 s and comes back over the websocket
+            if w.channel.probe_round_trip is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert w.channel.probe_status == "ok" and w.channel.probe_round_trip >= 0
+        assert metrics.SIGNAL_PROBES.labels("answered")._value.get() > answered
+        assert metrics.SIGNAL_PROBE_ROUND_TRIP._value.get() == w.channel.probe_round_trip
+        # The probe account used by hand is not a member either.
+        await w.fake.deliver(source_uuid=OTHER_UUID, source_number=probe, text="JOIN DMMA")
+        await w.says(ANA_ID, "HELP", ANA)
+        assert [m.text for m in w.handled] == ["HELP"]
+        with w.db.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        w.fake.silent = True  # Signal goes quiet: the next probe does not come back
+        for _ in range(300):
+            if w.channel.probe_status == "late":
+                break
+            await asyncio.sleep(0.01)
+        assert w.channel.probe_status == "late"
+        for _ in range(300):
+            if metrics.SIGNAL_PROBE_LATE._value.get() == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert metrics.SIGNAL_PROBE_LATE._value.get() == 1
+
+    play(migrated_url, body)

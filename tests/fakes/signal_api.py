@@ -19,8 +19,19 @@ since it started reporting per-recipient errors ("fixed bug in send
 endpoint"), and signalbot 2.x reads a list; the shared swagger file still
 documents the older single object.
 
-Like the real service in json-rpc mode, a message arriving while no client is
-attached is not kept for later.
+Messages are kept and lost as the real service keeps and loses them
+(signal-cli-rest-api issues #834, #537, #664, #729):
+
+* while the service is **up** and no websocket client is attached, signal-cli
+  has already taken a message off Signal's servers and hands it to nobody: it
+  is dropped (counted in ``dropped``);
+* while the service is **down**, messages wait on Signal's servers (``waiting``);
+* when it comes back, signal-cli receives what waited, once it has started
+  (``start(receive=False)`` then ``receive()``: the HTTP API answers a moment
+  before the JVM has connected to Signal, which is when carebot, polling every
+  half second, attaches; ``start()`` alone receives at once).
+
+``GET /v1/accounts`` lists the accounts registered with the service.
 """
 
 from __future__ import annotations
@@ -41,9 +52,13 @@ SEND_REQUIRED = CONTRACT["definitions"]["api.SendMessageV2"]["required"]
 RATE_LIMIT_TEXT = ("Failed to send message due to rate limiting. Use the attached challenge tokens to lift "
                    "the rate limit restrictions via the '/v1/accounts/{number}/rate-limit-challenge' endpoint.")
 UNTRUSTED_TEXT = "Unable to complete request due to untrusted recipient keys"
+# signal-cli's per-recipient result for a recipient with no Signal account (ErrorUtils), as the service
+# passes it on with HTTP 400.
+UNREGISTERED_TEXT = 'Failed to send message: {recipient}: Unregistered user "{recipient}"'
 INVALID_TEXT = "Couldn't process request - invalid request"
 
-RATE_LIMIT, PROOF_REQUIRED, UNTRUSTED = "rate-limit", "proof-required", "untrusted"
+OTHER_UUID = "5e1f0000-0000-4000-8000-000000000001"  # the other account's Signal UUID
+RATE_LIMIT, PROOF_REQUIRED, UNTRUSTED, UNREGISTERED = "rate-limit", "proof-required", "untrusted", "unregistered"
 
 
 @dataclass
@@ -62,10 +77,15 @@ class FakeSignal:
     port: int
     version: str = "0.101"
     sent: list[SentText] = field(default_factory=list)
-    # What the next sends to a recipient answer, in order: RATE_LIMIT, PROOF_REQUIRED, UNTRUSTED.
+    # What the next sends to a recipient answer, in order: RATE_LIMIT, PROOF_REQUIRED, UNTRUSTED, UNREGISTERED.
     failures: dict[str, list[str]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), every request
-    dropped: int = 0  # messages that arrived while no client was attached
+    dropped: int = 0  # messages that arrived while the service was up and no client was attached
+    waiting: list[str] = field(default_factory=list)  # frames kept on Signal's servers while the service is down
+    accounts: list[str] | None = None  # what GET /v1/accounts lists; None: the account and ``others``
+    others: list[str] = field(default_factory=list)  # more accounts on the service (carebot's probe)
+    silent: bool = False  # Signal's servers deliver nothing at all (what the probe is for)
+    receiving: bool = False  # signal-cli has started and takes messages off Signal's servers
     _clients: list[web.WebSocketResponse] = field(default_factory=list)
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1_767_000_000_000))
     _changed: asyncio.Condition | None = None
@@ -75,22 +95,30 @@ class FakeSignal:
     def url(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
+    async def start(self, *, receive: bool = True) -> None:
         self._changed = self._changed or asyncio.Condition()
         app = web.Application()
         app.router.add_get("/v1/about", self._about)
+        app.router.add_get("/v1/accounts", self._accounts)
         app.router.add_get("/v1/health", self._health)
         app.router.add_post("/v2/send", self._send)
         app.router.add_get("/v1/receive/{number}", self._receive)
-        # --- GET /v1/accounts (issue 18: carebot check) ---
-        app.router.add_get("/v1/accounts", self._accounts)
-        # --- end GET /v1/accounts ---
         # No access log: its lines carry the bot's number (/v1/receive/+1…), and no log may hold one.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        if receive:
+            await self.receive()
+
+    async def receive(self) -> None:
+        """signal-cli has started: what waited on Signal's servers comes in now (to nobody, if nobody is attached)."""
+        self.receiving = True
+        waited, self.waiting = self.waiting, []
+        for frame in waited:
+            await self._pass_on(frame)
 
     async def stop(self) -> None:
+        self.receiving = False
         await self.drop_clients()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -138,11 +166,23 @@ class FakeSignal:
         else:
             envelope["dataMessage"] = data
         frame = json.dumps({"envelope": envelope, "account": self.account})
+        if self.silent:
+            return timestamp
+        if self.receiving:
+            await self._pass_on(frame)
+        else:  # the service is down (or signal-cli not started): Signal's servers keep it
+            self.waiting.append(frame)
+        return timestamp
+
+    async def report_error(self, message: str) -> None:
+        """signal-cli reports a receive error: the service sends ``{"error": message}`` to each client."""
+        await self._pass_on(json.dumps({"error": message}))
+
+    async def _pass_on(self, frame: str) -> None:
         if not self._clients:
-            self.dropped += 1
+            self.dropped += 1  # signal-cli took it off Signal's servers; nobody gets it, ever
         for client in list(self._clients):
             await client.send_str(frame)
-        return timestamp
 
     async def drop_clients(self) -> None:
         """Close every receive websocket from the server side, as a restart or a network fault does."""
@@ -162,13 +202,11 @@ class FakeSignal:
         return web.json_response({"versions": ["v1", "v2"], "build": 2, "mode": "json-rpc",
                                   "version": self.version, "capabilities": {"v2/send": ["quotes", "mentions"]}})
 
-    # --- GET /v1/accounts (issue 18: carebot check) ---
     async def _accounts(self, request: web.Request) -> web.Response:
-        """The accounts registered or linked on the service: the swagger's array of numbers."""
+        # GET /v1/accounts: the numbers registered or linked with the service (swagger: an array of strings).
         self.requests.append(("GET", request.path))
         await self._notify()
-        return web.json_response([self.account])
-    # --- end GET /v1/accounts ---
+        return web.json_response([self.account, *self.others] if self.accounts is None else self.accounts)
 
     async def _health(self, request: web.Request) -> web.Response:
         self.requests.append(("GET", request.path))
@@ -184,6 +222,12 @@ class FakeSignal:
                 or not isinstance(body["recipients"], list) or not body["recipients"]
                 or not isinstance(body["message"], str)):
             return web.json_response({"error": INVALID_TEXT}, status=400)
+        if body["number"] in self.others:  # another account on the service texts this one (the probe)
+            timestamp = next(self._clock)
+            self.sent.append(SentText(body["number"], list(body["recipients"]), body["message"], timestamp))
+            if self.account in body["recipients"]:
+                await self.deliver(source_uuid=OTHER_UUID, source_number=body["number"], text=body["message"])
+            return web.json_response([{"timestamp": str(timestamp)}], status=201)
         if body["number"] != self.account:
             return web.json_response({"error": f"User {body['number']} is not registered."}, status=400)
         recipient = body["recipients"][0]
@@ -196,6 +240,8 @@ class FakeSignal:
             return web.json_response(answer, status=429)
         if failure == UNTRUSTED:
             return web.json_response({"error": UNTRUSTED_TEXT}, status=400)
+        if failure == UNREGISTERED:
+            return web.json_response({"error": UNREGISTERED_TEXT.format(recipient=recipient)}, status=400)
         timestamp = next(self._clock)
         self.sent.append(SentText(body["number"], list(body["recipients"]), body["message"], timestamp))
         return web.json_response([{"timestamp": str(timestamp)}], status=201)
