@@ -11,23 +11,74 @@ from __future__ import annotations
 import re
 
 from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition
-from carebot.flows.words import CALL, Text, fold, is_one_of
+from carebot.flows.words import CALL, Text, is_one_of, plain
 from carebot.i18n import render
 
 
-# Phrases over folded text (lower case, no accents). Kept plain so a group can read them.
-_PHRASES = [
-    # English
-    r"suicid\w*", r"kill(ing)? my ?self", r"end(ing)? (my life|it all)", r"(want|wanna|going) to die",
-    r"wanna die", r"don'?t want to (live|be here|wake up)", r"no reason to live", r"better off dead",
-    r"self[- ]?harm\w*", r"hurt(ing)? my ?self", r"cut(ting)? my ?self", r"overdos\w*", r"\bkms\b",
-    r"\bunaliv\w*", r"can'?t go on", r"(in|having) a crisis", r"panic attack",
-    # Spanish
-    r"suicid\w*", r"matarme", r"quitarme la vida", r"(me )?quiero morir", r"no quiero (vivir|seguir)",
-    r"hacerme dano", r"lastimarme", r"cortarme", r"sobredosis", r"no puedo mas", r"estoy en crisis",
-    r"ataque de panico",
+# The lexicon: phrases as people text them, matched over the plain form of the text
+# (lower case, accents folded, apostrophes dropped so "don't", "don’t" and "dont" are one,
+# punctuation as spaces). Kept plain so a group can read and extend them. Each side's hits
+# also tell a stranger's language.
+_EN = [
+    r"suicid\w*", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
+    r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)",
+    r"wan?na die", r"wish i (was|were) dead", r"wish i wasnt (alive|here|born)", r"better off (dead|without me)",
+    r"(dont|do not|dnt|no longer) (want|wanna|wish) (to )?(live|be alive|be here|exist|wake up|go on)",
+    r"(dont|do not) want to be here anymore", r"no (reason|point) (to|in) (live|living|going on|being alive)",
+    r"(cant|can not|cannot) (go on|keep going|do this anymore|take (it|this) anymore|live like this)",
+    r"self ?harm\w*", r"(hurt|hurting|harm|harming|cut|cutting|burn|burning) my ?self", r"overdos\w*",
+    r"\bod(ing|d)?\b on", r"took (all )?(my|the) pills", r"\bkms\b", r"\bunaliv\w*", r"\bsh again\b",
+    r"(in|having) a crisis", r"(having|had) a panic attack", r"panic attack",
+    r"(not|dont feel|dont) safe (right now|rn|tonight|with myself|at home)", r"\bim not safe\b", r"\bi am not safe\b",
+    r"(end|take) my (own )?life", r"life (isnt|is not|aint) worth living", r"(say|saying) goodbye (to everyone|forever)",
+    r"(nobody|no one|noone) would (care|miss me|notice) if i (died|was gone|disappeared)",
+    r"(give|giving) up on (life|everything)", r"(want|wanna) it (all )?to (end|stop)( forever)?",
+    r"(thinking|thoughts) (about|of) (dying|death|ending it)", r"jump (off|from) (a|the) (bridge|roof|building)",
+    r"(hang|hanging) my ?self", r"\bdone with (life|living)\b", r"cant breathe.*(panic|scared|help)",
+    r"(breaking|broke) down.*(cant|help)", r"(i am|im) (falling apart|not ok(ay)?)( at all)?\b.*(help|scared|safe)",
 ]
-_CRISIS = re.compile("|".join(f"(?:{p})" for p in _PHRASES))
+_ES = [
+    r"suicid\w*", r"matarme", r"me (voy a|quiero) matar", r"quitarme la vida", r"acabar con (mi vida|todo)",
+    r"(me )?quiero morir(me)?", r"quisiera (morir(me)?|estar muert[oae]|desaparecer)", r"ganas de morir(me)?",
+    r"no quiero (vivir|seguir( viviendo)?|estar aqui|despertar|existir)", r"(ya )?no (quiero|puedo) seguir",
+    r"hacerme dano", r"lastimarme", r"cortarme", r"me (corte|estoy cortando)", r"autolesi\w*", r"sobredosis",
+    r"(ya )?no (puedo|aguanto) mas", r"no aguanto (esto|la vida)", r"estoy en crisis", r"crisis de (ansiedad|panico)",
+    r"ataque de (panico|ansiedad)", r"no estoy a salvo", r"no me siento (a salvo|segur[oae])",
+    r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
+    r"(tome|tomar) (todas )?las pastillas", r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
+    r"nadie me extranaria", r"desaparecer para siempre", r"quiero desaparecer",
+]
+# Idioms and negations that share words with the lexicon but are not a crisis; they are
+# taken out of the text before the lexicon is read, so anything else in it still counts.
+_GUARDS = [
+    r"(this|that|it|traffic|work|homework|class|the heat|these shoes|my back|the wait|suspense|you|u) (is|are|was|r)? ?killing me",
+    r"(dying|muriendo) (to|de|por) \w+", r"to die for", r"(killed|killing|kill) it", r"me muero de (risa|hambre|sueno|ganas|calor|frio|verguenza)",
+    r"me mata(s|n)? (de risa|la curiosidad)", r"(suicide|suicidio) (squad|prevention|awareness|hotline training|prevencion)",
+    r"prevencion del suicidio", r"(not|never|nunca|no) (suicidal|suicida)", r"(no|not) (in )?(a )?crisis",
+    r"no estoy en crisis", r"panic attack (training|workshop|talk|info)", r"(my|the) (phone|battery|car) (is )?(dead|died|dying)",
+    r"(dead|muerto|muerta) (tired|cansad[oa]) ", r"ataque de risa",
+]
+
+
+def _phrases(phrases: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:\\b{p})" for p in phrases))
+
+
+_CRISIS = {"en": _phrases(_EN), "es": _phrases(_ES)}
+_GUARD = re.compile("|".join(f"(?:\\b{p})" for p in _GUARDS))
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def _matchable(raw: str) -> str:
+    text = plain(raw).replace("'", "")
+    return " " + _NOT_WORD.sub(" ", text).strip() + " "
+
+
+def crisis_languages(raw: str) -> set[str]:
+    """The languages whose crisis phrases the text uses (empty when it speaks of no crisis)."""
+    text = _GUARD.sub(" ", _matchable(raw))
+    return {language for language, pattern in _CRISIS.items() if pattern.search(text)}
+
 
 # Used where a group has not listed its own: peer-run, and it does not send anyone to the caller.
 DEFAULT_RESOURCES = {
@@ -38,7 +89,7 @@ DEFAULT_RESOURCES = {
 
 def in_crisis(text: Text) -> bool:
     """True when the member's words speak of crisis."""
-    return bool(_CRISIS.search(" ".join(fold(word) for word in text.raw.split())))
+    return bool(crisis_languages(text.raw))
 
 
 def resources_for(ctx: Context) -> str:

@@ -134,7 +134,7 @@ def _read_date(phrase: str, today: date, language: str) -> date | None:
         languages=languages,
         settings={
             "PREFER_DATES_FROM": "future",
-            "RELATIVE_BASE": datetime.combine(today, time(12)),
+            "RELATIVE_BASE": datetime.combine(today, time(0)),
             "DATE_ORDER": order,
             "RETURN_AS_TIMEZONE_AWARE": False,
             "REQUIRE_PARTS": [],
@@ -144,6 +144,8 @@ def _read_date(phrase: str, today: date, language: str) -> date | None:
     if found is None:
         return None
     day = found.date()
+    if day.year > today.year and day.replace(year=day.year - 1) == today if (day.month, day.day) != (2, 29) else False:
+        day = today  # "until mar 2" said on Mar 2 means today, not next year
     if day < today and re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", phrase):
         return None  # "the 3rd" when it is the 10th: say so rather than guess a month
     return day if today <= day <= today + timedelta(days=MAX_DAYS) else None
@@ -162,6 +164,8 @@ def _date(words: list[str], today: date, language: str) -> tuple[date, int] | No
         phrase = " ".join(words[:length])
         if length > 1 and words[length - 1] in SKIP_AFTER_UNTIL:
             continue
+        if length < len(words) and re.fullmatch(r"\d{1,4}(st|nd|rd|th)?", words[length]):
+            continue  # "feb 30": the number was part of the date, and the date does not exist
         day = _read_date(phrase, today, language)
         if day is not None:
             if words[0] in ("monday tuesday wednesday thursday friday saturday sunday "
@@ -190,8 +194,8 @@ def parse_duration(
     if words[0] in ONGOING:
         return Duration(None, 1)
     today = now.astimezone(tz).date()
-    if words[0] in UNTIL or words[:2] == ["up", "to"]:
-        lead = 2 if words[0] == "up" else 1
+    if words[0] in UNTIL:
+        lead = 1
         found = parse_date(words[lead:], today, language)
         if found is None:
             return None

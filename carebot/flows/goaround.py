@@ -45,11 +45,27 @@ class _Unreadable(Exception):
         self.key = key
 
 
+# Options in words, both languages ("one and five", "uno y cinco").
+OPTION_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
+}
+# Between two options: "1 and 5", "1 y 5", "1 & 5" ("&" already splits words), "1 + 5".
+JOINERS = frozenset("and y e + plus also tambien n".split())
+
+
 def _options_in(word: str) -> list[int] | None:
-    """``1`` -> [1]; ``15`` -> [1, 5] (typed without a space); None if not options."""
+    """``1`` -> [1]; ``15`` -> [1, 5] (typed without a space); ``five`` -> [5]; None if not options."""
+    if word in OPTION_WORDS:
+        return [OPTION_WORDS[word]]
     if _OPTION_RUN.match(word) and len(set(word)) == len(word):
         return [int(ch) for ch in word]
     return None
+
+
+def starts_answer(words: list[str]) -> bool:
+    """True when words open like a go-around answer: a number, or options in words."""
+    return bool(words) and (words[0].isdigit() or words[0] in OPTION_WORDS or is_one_of(words, NONE))
 
 
 def _capacity(words: list[str]) -> tuple[int, int] | None:
@@ -86,10 +102,15 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
     privacy: bool | None = None
     i = 0
     current: list[int] = []
+    in_words = False  # options written as words: only a whole answer counts ("one sec" is not)
     while i < len(words):
+        if current and words[i] in JOINERS and i + 1 < len(words) and _options_in(words[i + 1]):
+            i += 1
+            continue
         options = _options_in(words[i])
         if options is not None and not _starts_modifier(words[i:], ctx.now, tz, ctx.language):
             current = options
+            in_words = in_words or words[i] in OPTION_WORDS
             for option in options:
                 found.setdefault(option, {"until": None, "capacity": None})
             i += 1
@@ -123,7 +144,10 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
         return None
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
         raise _Unreadable("goaround.conflict")
-    how = None if ctx.crisis else text.rest(start + i)[:MAX_HOW] or None
+    rest = text.rest(start + i)
+    if in_words and rest:
+        return None
+    how = None if ctx.crisis else rest[:MAX_HOW] or None
     return [
         AnswerSpec(
             option=option,
@@ -196,7 +220,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     rest = text.words[start:]
     if not rest:
         return None
-    if not (rest[0].isdigit() or is_one_of(rest, NONE)):
+    if not starts_answer(rest):
         return None
     if question is not None:
         return question
