@@ -29,6 +29,7 @@ from carebot.config import load_settings
 from carebot.db import Database
 from carebot.flows import goaround, router
 from carebot.flows.base import (
+    CourtesyAnswered,
     CARE_EFFECTS,
     COORD_EFFECTS,
     AnswerInfo,
@@ -49,9 +50,10 @@ from carebot.flows.base import (
     Transition,
     Waiting,
 )
-from carebot.flows.words import Text, looks_spanish, read
+from carebot.flows.words import Text, read
 from carebot.i18n import DEFAULT_LANGUAGE
 from carebot.models import (
+    CareFlag,
     Answer,
     ConsentEvent,
     Conversation,
@@ -193,6 +195,10 @@ def build_context(
         groups=groups,
         waiting=waiting,
         is_new=is_new,
+        courtesy_at=member.courtesy_at,
+        crisis_answered_at=session.scalar(
+            select(CareFlag.at).where(CareFlag.member_id == member.id, CareFlag.category == "crisis")
+            .order_by(CareFlag.at.desc()).limit(1)),
         pairings=care.open_pairings(session, member, now),
         find_people=care.people_finder(session, member, group_ids),
         find_in_group=coord.group_finder(session),
@@ -323,7 +329,7 @@ class Dispatcher:
                 log.info("inbound from an unusable address ignored (channel %s)", message.channel)
                 return False
             member, is_new = found
-            if member.language is None and looks_spanish(text.words):
+            if member.language is None and router.text_language(text) == "es":
                 member.language = "es"  # they write Spanish and never chose: answer in Spanish
             logged.member_id = member.id
             ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
@@ -453,6 +459,8 @@ class Dispatcher:
                                              channel=ctx.channel, wording=wording, at=now))
                 case LanguageChanged(language):
                     member.language = language
+                case CourtesyAnswered():
+                    member.courtesy_at = now
                 case NameChanged(name):
                     member.name = name
                 case ChannelChanged(channel):

@@ -125,6 +125,8 @@ class Member(Base):
     channel: Mapped[str] = mapped_column(String(16), default="sms")  # where bot-started texts go
     # When coordinators were last told this member is flooding carebot (told once an episode).
     flood_told_at: Mapped[datetime | None]
+    # When the member's thanks, greeting or "ok" was last answered (answered once a day at most).
+    courtesy_at: Mapped[datetime | None]
     # The member's own daytime, overriding the group's (hours, local time).
     day_starts: Mapped[int | None] = mapped_column(Integer)
     day_ends: Mapped[int | None] = mapped_column(Integer)

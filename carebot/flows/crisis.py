@@ -9,6 +9,7 @@ member replies CALL is anyone told. Only a category flag is kept, never the text
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition
 from carebot.flows.words import CALL, Text, is_one_of, plain
@@ -99,10 +100,26 @@ def resources_for(ctx: Context) -> str:
 
 
 def crisis_reply(ctx: Context) -> Transition:
-    """The warm reply to crisis words: resources and the CALL offer."""
-    text = render("crisis.reply", ctx.language, resources=resources_for(ctx))
+    """The warm reply to crisis words: resources and, to a member of a group, the CALL offer
+    (a stranger is not promised a group they don't have)."""
+    key = "crisis.reply" if ctx.memberships else "crisis.reply.stranger"
+    text = render(key, ctx.language, resources=resources_for(ctx))
     group_ids = tuple(m.group.id for m in ctx.memberships)
     return Transition(replies=(Reply(text),), effects=(CrisisNoted(group_ids),))
+
+
+AFTER_STOP_EVERY = timedelta(days=1)
+
+
+def reply_after_stop(ctx: Context) -> Transition:
+    """Crisis words from someone who sent STOP: a reply to their own text with resources only,
+    at most once a day; nobody is contacted. Where the provider refuses it (Twilio 21610 after
+    a carrier-level STOP) the sender gives it up and nothing else is tried."""
+    if ctx.crisis_answered_at is not None and ctx.now - ctx.crisis_answered_at < AFTER_STOP_EVERY:
+        return Transition()
+    text = render("crisis.reply.stranger", ctx.language, resources=resources_for(ctx))
+    group_ids = tuple(m.group.id for m in ctx.memberships)
+    return Transition(replies=(Reply(text, purpose="final"),), effects=(CrisisNoted(group_ids),))
 
 
 def call(ctx: Context, text: Text) -> Transition | None:

@@ -38,7 +38,7 @@ _CAPACITY_WORDS = frozenset("max up upto hasta maximo".split())
 _PEOPLE = frozenset("people persons ppl person personas persona".split())
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """The text starts like an answer but is not one: reply with ``key``."""
 
     def __init__(self, key: str) -> None:
@@ -96,7 +96,7 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
     first = words[0] if words else ""
     if _options_in(first) is None:
         if first.isdigit():
-            raise _Unreadable("goaround.bad_option")
+            raise Unreadable("goaround.bad_option")
         return None
     found: dict[int, dict] = {}
     privacy: bool | None = None
@@ -138,12 +138,12 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
             i += used
             continue
         if words[i].isdigit() and len(words[i]) <= 2 and i == len(words) - 1:
-            raise _Unreadable("goaround.bad_option")
+            raise Unreadable("goaround.bad_option")
         break
     if not found:
         return None
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
-        raise _Unreadable("goaround.conflict")
+        raise Unreadable("goaround.conflict")
     rest = text.rest(start + i)
     if in_words and rest:
         return None
@@ -234,7 +234,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
         )
     try:
         specs = parse(ctx, text, start, group.tz)
-    except _Unreadable as unreadable:
+    except Unreadable as unreadable:
         return say(ctx, unreadable.key)
     if specs is None:
         return None
