@@ -24,7 +24,7 @@ from rapidfuzz.distance import OSA
 from carebot.flows import crisis, goaround
 from carebot.flows.base import Context
 from carebot.flows.channel import CHANNEL
-from carebot.flows.durations import ONGOING
+from carebot.flows.durations import says_ongoing
 from carebot.flows.words import (
     CALL, COORD_WORDS, DONE, EVERY, FILLER, FORGET, GATHER, HELP, HOURS, HOW, JOIN, LANG,
     LANGUAGE_NAMES, LATER, LOG, MORE, MYDATA, NAME, NO, NOT_WITH, PULSE, ROUND, SPANISH_WORDS,
@@ -56,7 +56,7 @@ _REACTION = re.compile(
     r"^(liked|loved|laughed at|emphasi[sz]ed|questioned|disliked|reacted .{1,12}? to|"
     r"removed an? .{1,24}? from|le gusto|le encanto|le dio risa|se rio de|enfatizo|destaco|"
     r"cuestiono|no le gusto|reacciono con .{1,12}? a|reacciono .{1,12}? a|ha reaccionado con .{1,12}? a) "
-    r"[\"']"
+    r"([\"']|(an?|una?) (image|photo|picture|video|attachment|sticker|gif|imagen|foto|video|adjunto)$)"
 )
 
 
@@ -73,18 +73,33 @@ COURTESY = frozenset((
     "bye adios chao chau "
     "np nice awesome amazing bien appreciate appreciated appreciation bendiciones blessings bless love "
     "lol haha hahaha jaja jajaja jeje xoxo welcome nada igualmente noted anotado recibido received "
-    "wonderful excelente lovely sweet ok okay okey kk k vale dale gotcha understood cheers"
+    "wonderful excelente lovely sweet ok okay okey kk k vale gotcha understood cheers okie dokie okis "
+    "problem ntp grcs bn bendiga bendigan lindos lindo linda lindas tqm bss besos abrazos amables amable "
+    "lifesaver sounds"
 ).split())
 _COURTESY_FILLER = frozenset((
     "so much very a lot you u all guys yall everyone again muchas mil de for the it that this y and "
     "many too also to que te les todos todas todes tambien super really 4 ur your good day have "
-    "nice great gud gm gn god dios igual man"
+    "nice great gud gm gn god dios igual man ti x no"
 ).split())
 _ONLY_YES = frozenset({"dale"})
-_YES_EXTRA = frozenset("of course que claro absolutely definitely yess yesss yas siii sii si please por favor "
-                       "count me in cuenta conmigo i can puedo".split())
+_YES_EXTRA = frozenset("of course que q claro absolutely definitely yess yesss yas siii sii si please por favor "
+                       "count me in cuenta conmigo i can puedo ya yea ye consent agree acepto simon sip de una "
+                       "ok".split())
+_YES_ALONE = frozenset("ya yea ye yess yesss sii siii simon sip absolutely claro".split())
+_NO_FIRST = frozenset("nel nop nope nah no n".split())
 _NO_EXTRA = frozenset("no not nope nah thanks thank you gracias sorry lo siento cant cannot puedo i "
-                      "now this time".split())
+                      "now this time im good gracias estoy bien".split())
+_LATER_MARKS = frozenset("later luego despues dsp tardecito rato".split())
+_LATER_FILLER = frozenset("can could u you ask me remind pls please preguntame ahorita no mas + tarde "
+                          "al talk maybe tal vez quizas maybe in a bit text again escribeme".split())
+_THANKS = frozenset("thanks thank thx thnx ty tysm tyvm gracias grcs grax lifesaver appreciate".split())
+_NOT_ONLY_THANKS = frozenset("but pero need necesito can could puedes podrias podria how when where".split())
+_HELP_PHRASES = (("what", "is", "this", "number"), ("whats", "this", "number"), ("who", "is", "this"),
+                 ("q", "es", "este", "numero"), ("que", "es", "este", "numero"), ("quien", "es"),
+                 ("what", "is", "this"), ("que", "es", "esto"))
+_STATUS_FILLER = frozenset("whats what is my mi mis cual es check".split())
+_START_FILLER = frozenset("again de nuevo otra vez back".split())
 _LATER_PHRASES = frozenset({
     ("later",), ("not", "now"), ("not", "right", "now"), ("not", "yet"), ("maybe", "later"), ("ask", "me", "later"),
     ("luego",), ("despues",), ("mas", "tarde"), ("ahora", "no"), ("todavia", "no"), ("aun", "no"),
@@ -113,7 +128,11 @@ def is_courtesy(raw: str) -> bool:
     if _only_symbols(raw):
         return True
     words = _letters(raw)
-    if not words or len(words) > 8:
+    if not words or len(words) > 14:
+        return False
+    if any(w in _THANKS for w in words) and "?" not in raw and not any(w in _NOT_ONLY_THANKS for w in words):
+        return True  # "thanks for checking in", "thx, lifesaver!!"
+    if len(words) > 8:
         return False
     return all(w in COURTESY or w in _COURTESY_FILLER or w in FILLER for w in words) and any(
         w in COURTESY for w in words)
@@ -204,7 +223,7 @@ def _until(specs, tz: ZoneInfo, words: list[str]) -> str | None:
     ends = [s.until for s in specs if s.until is not None]
     if ends:
         return (min(ends).astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
-    if any(w in ONGOING for w in words):
+    if says_ongoing(words):
         return "ongoing"
     return None
 
@@ -228,9 +247,10 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
         return Reading("reaction")
     if stop_word(words):
         return Reading("stop")
-    if is_one_of(words, START):
+    if meaningful and meaningful[0] in START and all(w in _START_FILLER for w in meaningful[1:]):
         return Reading("start")
-    if is_one_of(words, HELP) or letters in (["help", "me"], ["help", "please"], ["ayuda", "por", "favor"]):
+    if is_one_of(words, HELP) or letters in (["help", "me"], ["help", "please"], ["ayuda", "por", "favor"]) or (
+            tuple(letters) in _HELP_PHRASES):
         return Reading("help")
     if meaningful in (["0"], ["zero"], ["cero"]) or is_one_of(words, goaround.NONE):
         return Reading("goaround", options=[0])
@@ -243,14 +263,19 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
             options = sorted({s.option for s in specs})
             return Reading("goaround", options=options, until=_until(specs, zone, words),
                            how=next((s.how for s in specs if s.how), None))
-    if letters and all(w in YES or w in _YES_EXTRA or w in FILLER for w in letters) and any(
-            w in YES for w in letters):
+    if letters and all(w in YES or w in _YES_EXTRA or w in FILLER for w in letters) and (
+            any((w in YES and w not in ("ok", "okay")) or w in _YES_ALONE for w in letters)
+            or letters == ["de", "una"]):
         return Reading("yes")
-    if letters and letters[0] in NO and all(w in _NO_EXTRA or w in NO or w in FILLER for w in letters):
+    if letters and letters[0] in _NO_FIRST and all(w in _NO_EXTRA or w in NO or w in _NO_FIRST or w in FILLER for w in letters):
         return Reading("no")
-    if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER):
+    later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
+    if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or (
+            later_words and len(later_words) <= 6 and all(w in _LATER_MARKS or w in _LATER_FILLER for w in later_words)
+            and (any(w in _LATER_MARKS for w in later_words) or "tarde" in later_words)):
         return Reading("later")
-    if is_one_of(words, STATUS):
+    if is_one_of(words, STATUS) or (letters and any(w in STATUS for w in letters)
+                                    and all(w in STATUS or w in _STATUS_FILLER for w in letters)):
         return Reading("status")
     if any(w in JOIN for w in meaningful[:4]) and len(meaningful) <= 6:
         return Reading("join")
@@ -262,9 +287,15 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
             w in LANGUAGE_NAMES or w in ("in", "en", "speak", "hablo", "habla", "please") for w in meaningful)
             and any(w in LANGUAGE_NAMES and len(w) > 2 for w in meaningful)):
         return Reading("lang")
+    joined = "".join(letters)
+    if letters in (["forget", "me"], ["olvidame"], ["borrame"]) or joined in ("mydata", "misdatos"):
+        return Reading("command", command="FORGET" if joined not in ("mydata", "misdatos") else "MYDATA")
     if len(meaningful) == 1 and meaningful[0] in _COMMANDS_WHOLE:
         return Reading("command", command=_COMMANDS_WHOLE[meaningful[0]])
-    if words and words[0] in _COMMANDS_FIRST and (words[0] not in _WHOLE_ONLY_COORD or len(words) == 1):
+    if meaningful == ["not"]:
+        return Reading("command", command="NOT")
+    if words and words[0] in _COMMANDS_FIRST and (words[0] not in _WHOLE_ONLY_COORD or len(words) == 1) and (
+            words[0] not in DONE or len(words) <= 2):
         if words[0] not in NAME or len(words) > 1:
             return Reading("command", command=_COMMANDS_FIRST[words[0]])
     if len(words) == 2 and words[0] in NOT_WITH and raw.split()[-1][:1].isupper():
@@ -288,7 +319,8 @@ def read(text: str, *, lang: str | None, tz: str, now: datetime) -> Reading:
     detected = guess_language(words.raw)
     language = lang or detected or "en"
     reading = _intent(words, words.raw, language, zone, now)
-    in_crisis = crisis.in_crisis(words)
+    # A reaction quotes a message that already exists: it is never a crisis of its own.
+    in_crisis = reading.intent != "reaction" and crisis.in_crisis(words)
     intent = reading.intent
     if in_crisis and intent in ("unknown", "courtesy", "reaction", "help", "no", "later"):
         intent = "crisis"

@@ -37,6 +37,31 @@ _EN = [
     r"(thinking|thoughts) (about|of) (dying|death|ending it)", r"jump (off|from) (a|the) (bridge|roof|building)",
     r"(hang|hanging) my ?self", r"\bdone with (life|living)\b", r"cant breathe.*(panic|scared|help)",
     r"(breaking|broke) down.*(cant|help)", r"(i am|im) (falling apart|not ok(ay)?)( at all)?\b.*(help|scared|safe)",
+    # no point, no future, tired of living
+    r"(dont|cant|do not) see (the|any) point( anymore| in (living|anything|going on)|$)", r"whats the point (of|in) (living|going on|life)",
+    r"no reason (for me )?to (stay alive|live|keep going|be here)", r"(dont|cant) see (a|any) future",
+    r"life (isnt|is not|aint) worth it", r"tired of (being alive|living|life|existing)", r"sick of (being alive|living)",
+    r"(wont|will not) be (around|here) (much )?(longer|tomorrow)", r"(my|this is my) last (text|message)",
+    r"sorry for everything.*(goodbye|bye)", r"goodbye (letter|note)s?", r"(only|the one) way out",
+    r"(pain|it all|everything) to (stop|end) forever", r"(disappear|vanish) so (nobody|no one|noone)",
+    r"(nobody|no one|noone) would (even )?(notice|care|miss me)", r"everyone would be better (off )?without me",
+    r"(hope|wish) i (dont|do not|never) wake up", r"(sleep|go to sleep) and never wake up",
+    r"(dark|intrusive|suicidal) thoughts", r"scared of (myself|what i might do)", r"(do|doing) something to myself",
+    r"(dont|cant) trust myself", r"(cant|shouldnt) be alone tonight",
+    # means: pills, weapons, heights, driving
+    r"(took|taken|swallowed|ate) (too many|a bunch of|all|the whole|a whole|the rest of) (my |the |of my )?(pills|meds|medication|bottle)",
+    r"swallowed the (whole )?bottle", r"(pills|razor|blade|knife|gun|rope) (in my hand|next to me|ready)",
+    r"saving up (my )?(pills|meds)", r"(bought|got|have) a (gun|rope)", r"(standing|sitting) on the (bridge|roof|ledge|edge)",
+    r"(jump|jumping|throw myself) (off|from) (a|the|this) (bridge|roof|building|ledge|balcony|parking garage|garage|cliff|window|tower|overpass)",
+    r"(jump|jumping|step|stepping|throw myself) in front of (a|the) (train|bus|car|truck)", r"drive (my car )?into a (tree|wall|truck)", r"(relapsed|relapse) on (cutting|self harm|sh)",
+    r"\bend it (this|tonight|today|tomorrow|soon|all)", r"(going|gonna|decided) to end it\b",
+    # violence and danger from someone else
+    r"\b(he|she|they|my \w+) (hit|hits|beat|beats|choked|chokes|strangled|hurt|hurts|threatened|threatens) me\b",
+    r"(said|says|threatened) (hed|shed|theyd|he would|she would|to) kill me", r"threatened me with",
+    r"(scared|afraid) to go home", r"locked myself in", r"(broke|breaking|kicking) (the|my) door( down| in)?",
+    r"(someone|somebody|a man|a guy|he|she) is following me", r"(outside|at) my door and (wont|will not) leave",
+    r"(dont|do not) feel safe", r"\bim not safe", r"i think im dying", r"(cant|can not) breathe.*(dying|die|help)",
+    r"\bim in (a )?crisis", r"\bin crisis\b",
 ]
 _ES = [
     r"suicid\w*", r"matarme", r"me (voy a|quiero) matar", r"quitarme la vida", r"acabar con (mi vida|todo)",
@@ -48,6 +73,20 @@ _ES = [
     r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
     r"(tome|tomar) (todas )?las pastillas", r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
     r"nadie me extranaria", r"desaparecer para siempre", r"quiero desaparecer",
+    r"me (kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
+    r"no le veo sentido", r"no veo (ningun )?futuro", r"mejor me muero", r"(unica|la unica) salida es (morir|matarme)",
+    r"\bmorirme\b", r"no valgo nada", r"(estarian|estaria) mejor sin mi", r"(ojala|quisiera|quiero) (dormirme y )?no despertar",
+    r"no quiero estar viv[oae]", r"cansad[oae] de (vivir|la vida|estar viv[oae])", r"(sigo|seguir) viviendo si",
+    r"(mi )?ultimo mensaje", r"cartas? de despedida", r"perdon por todo.*adios", r"adios a (todos|todas|todes) para siempre",
+    r"(tome|me tome|trague|me trague) (un monton de|muchas|todas las|demasiadas|el frasco)", r"\bme trague\b",
+    r"tome demasiad[oa]s?", r"(tengo|con) (las|unas) pastillas (aqui|en la mano)", r"me volvi a cortar",
+    r"me hice dano", r"me (quiero|voy a) hacer (dano|algo)", r"hacerme (algo|dano)", r"me haga dano",
+    r"(quiero|voy a) (tirarme|aventarme|lanzarme)", r"(estoy )?(en|sobre) el puente y", r"(con|tiene|trae) (un|una) (cuchillo|pistola|navaja|arma)\b(?! para)",
+    r"(compre|tengo|consegui) (un|una) (pistola|arma|cuerda)",
+    r"no se si voy a aguantar", r"no confio en mi", r"no puedo quedarme sol[oae]", r"tengo (una )?crisis",
+    r"me (pega|pegan|golpea|golpean|esta golpeando|esta pegando|quiere pegar|amenaza|amenazo)",
+    r"(esta|estan) borrach[oa]", r"tengo miedo de (volver|regresar|ir) a (la |mi )?casa", r"me encerre",
+    r"me esta siguiendo", r"no me deja salir", r"no puedo respirar",
 ]
 # Idioms and negations that share words with the lexicon but are not a crisis; they are
 # taken out of the text before the lexicon is read, so anything else in it still counts.
@@ -58,6 +97,14 @@ _GUARDS = [
     r"prevencion del suicidio", r"(not|never|nunca|no) (suicidal|suicida)", r"(no|not) (in )?(a )?crisis",
     r"no estoy en crisis", r"panic attack (training|workshop|talk|info)", r"(my|the) (phone|battery|car) (is )?(dead|died|dying)",
     r"(dead|muerto|muerta) (tired|cansad[oa]) ", r"ataque de risa",
+    r"(run|running|ran|do|did) suicides", r"suicides (drill|all practice)",
+    r"(cant|can not|cannot) go on (the|a|an|this|that|our|my|your|friday|monday|tuesday|wednesday|thursday|saturday|sunday|tonight|today|tomorrow|trip|vacation|break|shift)\b",
+    r"overdos\w* on (girl scout )?(cookies|candy|sugar|coffee|caffeine|chocolate|pizza|tacos|netflix|tv|memes)",
+    r"(not|no longer|never) (having )?(any )?(thoughts of )?(hurting|harming|killing) myself",
+    r"(not|no longer) (feeling )?suicidal( anymore)?",
+    r"morir(me)? de (la )?(verguenza|risa|hambre|sueno|calor|frio|ganas|aburrimiento)",
+    r"me corte (el|la|los|las|mi) (pelo|cabello|fleco|flequillo|unas|barba)", r"me corte con (el|un|una) (papel|hoja)",
+    r"no puedo mas de (la )?risa", r"no quiero morir(me)? sin", r"[a-z]+ de (la )?risa",
 ]
 
 

@@ -17,14 +17,30 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import dateparser
+from babel.dates import get_day_names, get_month_names
+
+from carebot.flows.words import fold
 
 ONGOING = frozenset(
     "ongoing indefinitely indefinite always forever permanent permanently siempre indefinido "
     "indefinidamente permanente continuo".split()
 )
-UNTIL = frozenset("until til till untill thru through hasta tru".split())
-FOR = frozenset("for por durante".split())
-SKIP_AFTER_UNTIL = frozenset("the el la de del".split())
+# "until further notice", "sin fecha", "hasta nuevo aviso": ongoing in more words.
+ONGOING_PHRASES = (
+    ("until", "further", "notice"), ("till", "further", "notice"), ("til", "further", "notice"),
+    ("hasta", "nuevo", "aviso"), ("sin", "fecha"), ("for", "the", "foreseeable", "future"),
+    ("no", "end", "date"), ("por", "tiempo", "indefinido"), ("hasta", "que", "avise"),
+)
+UNTIL = frozenset("until til till untill untl thru through hasta tru hta asta".split())
+FOR = frozenset("for por durante x".split())
+FOR_FILLER = frozenset("the next los las proximos proximas".split())  # "for the next 2 weeks"
+SKIP_AFTER_UNTIL = frozenset("the el la de del dia".split())
+# Day numbers in words, after "until": "hasta el quince".
+_DAY_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fifth": 5, "tenth": 10, "fifteenth": 15, "twentieth": 20,
+    "primero": 1, "uno": 1, "dos": 2, "tres": 3, "cinco": 5, "diez": 10, "quince": 15, "veinte": 20,
+}
+_ORDINAL_DAY = re.compile(r"^(\d{1,2})(st|nd|rd|th|o|a|vo|ro|ero)?$")
 
 _UNITS = {
     "d": 1, "day": 1, "days": 1, "dia": 1, "dias": 1,
@@ -35,16 +51,17 @@ _COMPACT = re.compile(r"^(\d{1,3})([a-z]+)$")
 # Counts before a unit ("two weeks", "a couple of weeks", "unos dias"): only counts.
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2, "few": 3,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2, "few": 3, "par": 2,
     "un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
     "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "par": 2, "unos": 3, "unas": 3,
 }
-_COUNT_FILLER = frozenset("a of de couple".split())  # "a couple of weeks", "un par de semanas"
+_COUNT_FILLER = frozenset("a of de couple par".split())  # "a couple of weeks", "un par de semanas"
 # Spans named by the calendar: the answer holds to the end of that span.
 _PERIODS = {
     ("today",): "day", ("tonight",): "day", ("hoy",): "day", ("esta", "noche"): "day",
     ("tomorrow",): "tomorrow", ("tmrw",): "tomorrow", ("tmr",): "tomorrow", ("manana",): "tomorrow",
-    ("this", "week"): "week", ("esta", "semana"): "week", ("the", "week"): "week",
+    ("this", "week"): "week", ("esta", "semana"): "week", ("esta", "sem"): "week", ("this", "wk"): "week",
+    ("pasado", "manana"): "after_tomorrow", ("the", "day", "after", "tomorrow"): "after_tomorrow", ("the", "week"): "week",
     ("this", "weekend"): "week", ("the", "weekend"): "week", ("weekend",): "week",
     ("el", "fin", "de", "semana"): "week", ("fin", "de", "semana"): "week",
     ("este", "finde"): "week", ("el", "finde"): "week",
@@ -57,6 +74,12 @@ _PERIODS = {
 _TIME_WORD = re.compile(r"^\d{1,2}[:.h]\d{2}(am|pm)?$|^\d{1,2}(am|pm|a|p)$|^(am|pm|noon|mediodia)$")
 MAX_DAYS = 366
 MAX_DATE_WORDS = 4
+
+
+def says_ongoing(words: list[str]) -> bool:
+    """True when the words say the answer has no end ("ongoing", "hasta nuevo aviso")."""
+    return any(w in ONGOING for w in words) or any(
+        tuple(words[i:i + len(p)]) == p for p in ONGOING_PHRASES for i in range(len(words)))
 
 
 @dataclass(frozen=True)
@@ -88,7 +111,7 @@ def _span(words: list[str]) -> tuple[int, int] | None:
         return None
     used = 1
     while used < len(words) and words[used] in _COUNT_FILLER and used < 4:
-        if words[used] == "couple":
+        if words[used] in ("couple", "par"):
             count = 2
         used += 1
     if used < len(words) and words[used] in _UNITS and words[used] not in ("m", "d", "w"):
@@ -114,6 +137,8 @@ def _period(words: list[str], today: date) -> tuple[date, int] | None:
             return today, length
         if kind == "tomorrow":
             return today + timedelta(days=1), length
+        if kind == "after_tomorrow":
+            return today + timedelta(days=2), length
         if kind in ("week", "next_week"):
             sunday = today + timedelta(days=6 - today.weekday())
             return (sunday if kind == "week" else sunday + timedelta(days=7)), length
@@ -121,6 +146,46 @@ def _period(words: list[str], today: date) -> tuple[date, int] | None:
         if kind == "month":
             return first_next - timedelta(days=1), length
         return (first_next + timedelta(days=32)).replace(day=1) - timedelta(days=1), length
+    return None
+
+
+@cache
+def _date_words() -> frozenset[str]:
+    """Words a date can end on: month and weekday names (English and Spanish, from CLDR)."""
+    names = {"tomorrow", "tmrw", "manana", "today", "hoy"}
+    for locale in ("en", "es"):
+        for width in ("wide", "abbreviated"):
+            names.update(fold(n) for n in get_month_names(width, locale=locale).values())
+            names.update(fold(n) for n in get_day_names(width, locale=locale).values())
+    return frozenset(names | {"sept", "set", "tues", "thurs", "weds"})
+
+
+def _month_end(words: list[str], today: date) -> tuple[date, int] | None:
+    """"end of march", "finales de marzo": the month's last day."""
+    for lead in (("end", "of"), ("the", "end", "of"), ("finales", "de"), ("fines", "de"), ("fin", "de")):
+        if tuple(words[: len(lead)]) == lead and len(words) > len(lead):
+            first = _read_date(f"1 {words[len(lead)]}", today.replace(day=1), "en")
+            if first is None:
+                return None
+            return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1), len(lead) + 1
+    return None
+
+
+def _day_of_month(word: str, today: date) -> date | None:
+    """"the 15th", "el 15", "quince": this month's, or next month's once it has passed."""
+    match = _ORDINAL_DAY.match(word)
+    number = int(match.group(1)) if match else _DAY_WORDS.get(word)
+    if number is None:
+        return None
+    year, month = today.year, today.month
+    for _ in range(3):
+        try:
+            day = date(year, month, number)
+        except ValueError:
+            day = None
+        if day is not None and day >= today:
+            return day
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return None
 
 
@@ -153,9 +218,14 @@ def _read_date(phrase: str, today: date, language: str) -> date | None:
 
 def _date(words: list[str], today: date, language: str) -> tuple[date, int] | None:
     """A calendar day at the start of ``words`` and how many words it took (the longest reading)."""
-    period = _period(words, today)
+    period = _period(words, today) or _month_end(words, today)
     if period is not None:
         return period
+    after = [w for w in words[1:3] if w not in ("de", "of")][:1]
+    if words and not (after and after[0] in _date_words()):
+        day = _day_of_month(words[0], today)
+        if day is not None:
+            return day, 1
     limit = 0
     # A date is a few words before anything that reads as a time of day or the member's how.
     while limit < min(len(words), MAX_DATE_WORDS) and not _TIME_WORD.match(words[limit]):
@@ -164,6 +234,9 @@ def _date(words: list[str], today: date, language: str) -> tuple[date, int] | No
         phrase = " ".join(words[:length])
         if length > 1 and words[length - 1] in SKIP_AFTER_UNTIL:
             continue
+        last = words[length - 1]
+        if not (last in _date_words() or re.fullmatch(r"\d{1,4}(st|nd|rd|th)?|\d{1,2}[/.-]\d{1,2}([/.-]\d{2,4})?", last)):
+            continue  # a date ends on a number or a month or day name, never on the member's how
         if length < len(words) and re.fullmatch(r"\d{1,4}(st|nd|rd|th)?", words[length]):
             continue  # "feb 30": the number was part of the date, and the date does not exist
         day = _read_date(phrase, today, language)
@@ -193,6 +266,9 @@ def parse_duration(
         return None
     if words[0] in ONGOING:
         return Duration(None, 1)
+    for phrase in ONGOING_PHRASES:
+        if tuple(words[: len(phrase)]) == phrase:
+            return Duration(None, len(phrase))
     today = now.astimezone(tz).date()
     if words[0] in UNTIL:
         lead = 1
@@ -205,6 +281,8 @@ def parse_duration(
     if period is not None:
         return Duration(_end_of(period[0], tz), period[1])
     lead = 1 if words[0] in FOR else 0
+    while lead and lead < 3 and len(words) > lead and words[lead] in FOR_FILLER:
+        lead += 1
     span = _span(words[lead:])
     if span is None:
         return None

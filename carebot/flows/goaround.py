@@ -51,7 +51,21 @@ OPTION_WORDS = {
     "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
 }
 # Between two options: "1 and 5", "1 y 5", "1 & 5" ("&" already splits words), "1 + 5".
-JOINERS = frozenset("and y e + plus also tambien n".split())
+JOINERS = frozenset("and y e + plus also tambien tmb tb n el la a an option opcion number numero".split())
+# How people open an answer: "option 2", "im a 3", "soy un 3", "put me down for 2 and 5".
+LEADS = (
+    ("put", "me", "down", "for"), ("i", "am", "a"), ("i'm", "a"), ("im", "a"), ("soy", "un"), ("soy", "una"),
+    ("la", "opcion"), ("el", "numero"), ("option",), ("opcion",), ("number",), ("numero",), ("#",), ("el",),
+)
+
+
+def lead_length(words: list[str]) -> int:
+    """How many words open an answer before its first option ("option 2" -> 1)."""
+    for lead in LEADS:
+        n = len(lead)
+        if tuple(words[:n]) == lead and len(words) > n and _options_in(words[n]) is not None:
+            return n
+    return 0
 
 
 def _options_in(word: str) -> list[int] | None:
@@ -65,6 +79,7 @@ def _options_in(word: str) -> list[int] | None:
 
 def starts_answer(words: list[str]) -> bool:
     """True when words open like a go-around answer: a number, or options in words."""
+    words = words[lead_length(words):]
     return bool(words) and (words[0].isdigit() or words[0] in OPTION_WORDS or is_one_of(words, NONE))
 
 
@@ -92,6 +107,7 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
 
 def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
     """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
+    start += lead_length(text.words[start:])
     words = text.words[start:]
     first = words[0] if words else ""
     if _options_in(first) is None:
@@ -102,15 +118,21 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
     privacy: bool | None = None
     i = 0
     current: list[int] = []
-    in_words = False  # options written as words: only a whole answer counts ("one sec" is not)
+    in_words = False  # options written as words: "one sec" is not an answer, "uno y cinco, x whatsapp" is
+    spelled = 0
     while i < len(words):
-        if current and words[i] in JOINERS and i + 1 < len(words) and _options_in(words[i + 1]):
-            i += 1
-            continue
+        if current and words[i] in JOINERS:
+            ahead = i
+            while ahead < min(len(words), i + 3) and words[ahead] in JOINERS:
+                ahead += 1
+            if ahead < len(words) and _options_in(words[ahead]) is not None:
+                i = ahead  # "1 and 5", "1 y tmb el 5", "option 1 and option 5"
+                continue
         options = _options_in(words[i])
         if options is not None and not _starts_modifier(words[i:], ctx.now, tz, ctx.language):
             current = options
             in_words = in_words or words[i] in OPTION_WORDS
+            spelled += 1
             for option in options:
                 found.setdefault(option, {"until": None, "capacity": None})
             i += 1
@@ -145,7 +167,7 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
         raise Unreadable("goaround.conflict")
     rest = text.rest(start + i)
-    if in_words and rest:
+    if in_words and rest and spelled < 2:
         return None
     how = None if ctx.crisis else rest[:MAX_HOW] or None
     return [

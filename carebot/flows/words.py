@@ -116,7 +116,7 @@ STATUS = _words("status estado")
 MYDATA = _words("mydata misdatos")
 FORGET = _words("forget olvidar olvidame borrar borrame")
 LANG = _words("lang language idioma lengua")
-JOIN = _words("join unirme unir entrar")
+JOIN = _words("join unirme unir unirse entrar")
 HOW = _words("how como")
 NAME = _words("name nombre")
 NONE = _words("0 none nothing nada ninguno ninguna")
@@ -158,6 +158,12 @@ SPANISH_WORDS = _words(
 
 
 _STOP_WORDS = STOP_STRONG | STOP_ALONE
+# Whole requests to stop, written out ("take me off this list", "no me manden mas mensajes").
+_STOP_SENTENCE = re.compile(
+    r"^(please |pls |plz )?(take me off|remove me from) (this|the|your|ur) (list|texts?|group)\b|"
+    r"^(ya )?no (me )?(quiero recibir|manden|mandes|envien|envies|escriban|escribas) mas mensajes\b|"
+    r"^(ya )?no quiero recibir (mas )?mensajes\b|^cancelar (la )?suscripcion$|^(please )?stop (texting|messaging) me\b"
+)
 
 
 @lru_cache(maxsize=4096)
@@ -193,6 +199,8 @@ def stop_word(words: list[str]) -> str | None:
             break
     if mapped[0] in STOP_STRONG:
         return mapped[0]
+    if _STOP_SENTENCE.match(" ".join(mapped)):
+        return "stop"
     if len(mapped) == 1 and mapped[0] in STOP_ALONE:
         return mapped[0]
     return None
