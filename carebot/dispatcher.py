@@ -139,6 +139,18 @@ def current_answers(session: Session, member_id: int, now: datetime, group_id: i
     return session.scalars(query.order_by(Answer.option)).all()
 
 
+def _crisis_answered_since_stop(session: Session, member: Member) -> datetime | None:
+    """When crisis words from a member who sent STOP were last answered (since that STOP)."""
+    if not member.opted_out:
+        return None
+    stopped = session.scalar(select(ConsentEvent.at).where(
+        ConsentEvent.member_id == member.id, ConsentEvent.kind == "opt_out").order_by(ConsentEvent.at.desc()).limit(1))
+    query = select(CareFlag.at).where(CareFlag.member_id == member.id, CareFlag.category == "crisis")
+    if stopped is not None:
+        query = query.where(CareFlag.at > stopped)
+    return session.scalar(query.order_by(CareFlag.at.desc()).limit(1))
+
+
 def build_context(
     session: Session,
     member: Member,
@@ -196,9 +208,7 @@ def build_context(
         waiting=waiting,
         is_new=is_new,
         courtesy_at=member.courtesy_at,
-        crisis_answered_at=session.scalar(
-            select(CareFlag.at).where(CareFlag.member_id == member.id, CareFlag.category == "crisis")
-            .order_by(CareFlag.at.desc()).limit(1)),
+        crisis_answered_at=_crisis_answered_since_stop(session, member),
         pairings=care.open_pairings(session, member, now),
         find_people=care.people_finder(session, member, group_ids),
         find_in_group=coord.group_finder(session),
