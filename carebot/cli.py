@@ -79,6 +79,42 @@ def transcript(files: tuple[str, ...]) -> None:
     sys.exit(1 if failures else 0)
 
 
+# --- parse (issue 17): what carebot reads in a text; touches no database ---------------
+
+
+@main.command()
+@click.argument("text")
+@click.option("--lang", type=click.Choice(["en", "es"]), default=None,
+              help="The member's language, when known (the text's own is guessed too).")
+@click.option("--tz", "timezone", default="America/Chicago", show_default=True,
+              help="The member's timezone (Area/City): dates are resolved in it.")
+@click.option("--now", "at", default=None, help="The moment the text arrives (YYYY-MM-DDTHH:MM, local); default now.")
+def parse(text: str, lang: str | None, timezone: str, at: str | None) -> None:
+    """Print, as JSON, what carebot reads in TEXT, without touching any database."""
+    import json
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from carebot import clock
+    from carebot.understanding import read
+
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        click.echo(f"Unknown timezone {timezone!r}: use a name like America/Chicago.", err=True)
+        sys.exit(2)
+    try:
+        now = datetime.fromisoformat(at).replace(tzinfo=zone) if at else clock.now().astimezone(zone)
+    except ValueError:
+        click.echo(f"--now {at!r} is not a date and time like 2026-03-02T10:00.", err=True)
+        sys.exit(2)
+    reading = read(text, lang=lang, tz=timezone, now=now)
+    click.echo(json.dumps(reading.as_dict(), ensure_ascii=False))
+
+
+# --- end of parse ---------------------------------------------------------------------
+
+
 @main.command()
 @click.option("--db", "db_path", default="carebot-demo.sqlite", show_default=True,
               help="The SQLite file the demo writes (made anew each run).")
