@@ -229,6 +229,7 @@ def group_list() -> None:
                        f"daytime {g.quiet_end}-{g.quiet_start} | {counts.get(g.id, 0)} members"
                        + (" | second coordinator needed" if g.two_coordinators else "")
                        + (" | private by default" if g.private_default else "")
+                       + ("" if g.sms_fold else " | SMS not folded to GSM-7")
                        + (f" | {g.daily_budget} texts a day" if g.daily_budget is not None else ""))
 
 
@@ -243,14 +244,16 @@ def group_list() -> None:
 @click.option("--two-coordinators/--one-coordinator", default=None)
 @click.option("--private/--shared", "private_default", default=None)
 @click.option("--budget", help=BUDGET_HELP + "; `default` goes back to the default.")
+@click.option("--sms-fold/--no-sms-fold", "sms_fold", default=None,
+              help="Fold accents outside GSM-7 (á í ó ú) in SMS texts when that saves segments (on by default).")
 def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
-               budget) -> None:
+               budget, sms_fold) -> None:
     """Change a group's settings; what you leave out stays as it is."""
     from carebot.groups import GroupError, edit_group
 
     changes = {"name": name, "timezone": timezone, "language": language, "round_schedule": schedule,
                "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
-               "private_default": private_default,
+               "private_default": private_default, "sms_fold": sms_fold,
                "crisis_resources": crisis.replace("\\n", "\n") if crisis is not None else None}
     changes = {k: v for k, v in changes.items() if v is not None}
     if budget is not None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
     select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
@@ -96,6 +97,9 @@ class Group(Base):
     two_coordinators: Mapped[bool] = mapped_column(Boolean, default=False)
     # Requests keep the requester's number with carebot unless the member says "share".
     private_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SMS texts have characters outside GSM-7 (á, í, ó, ú, curly quotes) folded to their closest
+    # GSM-7 form when that saves segments: on by default (carebot.sms.fold_gsm7). Signal keeps all.
+    sms_fold: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Texts carebot may send for the group in one of its days (carebot.budget); None: the default.
     daily_budget: Mapped[int | None] = mapped_column(Integer)
     # The group's local day its coordinators were told the budget ran out: told once a day, by any process.
