@@ -23,7 +23,7 @@ from carebot.flows.base import (
     Transition,
     say,
 )
-from carebot.flows.durations import parse_duration
+from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import pending_reminder
 from carebot.flows.words import HOW, NONE, PRIVATE, SHARE, Text, is_one_of
 from carebot.i18n import render, short_date
@@ -39,10 +39,11 @@ _PEOPLE = frozenset("people persons ppl person personas persona".split())
 
 
 class Unreadable(Exception):
-    """The text starts like an answer but is not one: reply with ``key``."""
+    """The text starts like an answer but is not one: reply with ``key`` (and its ``params``)."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **params: str) -> None:
         self.key = key
+        self.params = params
 
 
 # Options in words, both languages ("one and five", "uno y cinco").
@@ -161,6 +162,11 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
             continue
         if words[i].isdigit() and len(words[i]) <= 2 and i == len(words) - 1:
             raise Unreadable("goaround.bad_option")
+        if words[i] in UNTIL:
+            # "1 until blorpday": clearly a date meant and not read. Say what was read and
+            # what was not; never keep the unread words as the member's "how".
+            unread = " ".join(text.raw[text.starts[start + i]:].split()[:4])[:40]
+            raise Unreadable("goaround.bad_date", options=" ".join(str(o) for o in sorted(found)), words=unread)
         break
     if not found:
         return None
@@ -257,7 +263,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     try:
         specs = parse(ctx, text, start, group.tz)
     except Unreadable as unreadable:
-        return say(ctx, unreadable.key)
+        return say(ctx, unreadable.key, **unreadable.params)
     if specs is None:
         return None
     summary = summarize(specs, ctx.language, group.tz)
