@@ -291,3 +291,28 @@ def parse_duration(
         return None
     # Wall-clock arithmetic in the group's zone: "2w" ends at the same local hour across DST.
     return Duration(now.astimezone(tz) + timedelta(days=days), lead + used)
+
+
+_HOURS = re.compile(
+    r"^(\d{1,2})(?::00)?\s*(am|pm|a|p|h)?\s*(?:-|to|a|and|y|until|till|hasta|til)?\s*(\d{1,2})(?::00)?\s*(am|pm|a|p|h)?$"
+)
+
+
+def _hour(number: str, half: str | None) -> int | None:
+    hour = int(number)
+    if half in ("am", "a", "pm", "p"):
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half in ("pm", "p") else 0)
+    return hour
+
+
+def parse_hours(words: list[str]) -> tuple[int, int] | None:
+    """(first hour, last hour) from ``8 21``, ``8-21``, ``8am 9pm``, ``9am to 8pm``, ``8 a 21h``."""
+    found = _HOURS.match(" ".join(words).strip())
+    if not found:
+        return None
+    starts, ends = _hour(found.group(1), found.group(2)), _hour(found.group(3), found.group(4))
+    if starts is None or ends is None:
+        return None
+    return starts, (24 if ends == 0 else ends)
