@@ -130,15 +130,16 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
+    if understanding.is_courtesy(text.raw):
+        # "thanks", "ok", "👍" with nothing waiting: a short warm word, once a day (a second
+        # "thanks" needs no answer), never the menu.
+        if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
+            return Transition()
+        return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
     if is_one_of(text.words, YES):
         return say(ctx, "yes.nothing")
     if is_one_of(text.words, NO):
         return say(ctx, "no.nothing")
-    if understanding.is_courtesy(text.raw):
-        # A short warm word, once a day: a second "thanks" needs no answer.
-        if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
-            return Transition()
-        return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
     return say(ctx, "fallback")
 
 

@@ -98,7 +98,7 @@ STOP_STRONG = _words(
     "revoke revocar detener"
 )
 STOP_ALONE = _words(
-    "cancel end quit cancelar salir basta para unsub terminar revoco anular cancela detente parad"
+    "cancel end quit cancelar salir basta para unsub revoco anular cancela detente parad"
 )
 # Several words that mean one ("opt out", "opt-out", "darme de baja"): read as one word.
 STOP_PHRASES = {
