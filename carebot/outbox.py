@@ -380,6 +380,8 @@ def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel]
         return False
     log.info("outbox row %s goes by SMS instead of %s", row.id, row.channel)
     row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, "pending", now, 0
+    if row.body:
+        row.body = fit_sms(session, member, row.group_id, row.body)  # SMS now: folded like any SMS
     return True
 
 
