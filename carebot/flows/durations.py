@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -189,7 +189,7 @@ def _day_of_month(word: str, today: date) -> date | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _read_date(phrase: str, today: date, language: str) -> date | None:
     """One calendar day ahead named by ``phrase``, read by dateparser; None if it names none."""
     order = "DMY" if language == "es" else "MDY"
