@@ -64,7 +64,9 @@ def lead_length(words: list[str]) -> int:
     """How many words open an answer before its first option ("option 2" -> 1)."""
     for lead in LEADS:
         n = len(lead)
-        if tuple(words[:n]) == lead and len(words) > n and _options_in(words[n]) is not None:
+        # One option after the lead ("el 5"), never a run of digits ("el 15" is a date).
+        if tuple(words[:n]) == lead and len(words) > n and (
+                words[n] in OPTION_WORDS or (len(words[n]) == 1 and _options_in(words[n]) is not None)):
             return n
     return 0
 
