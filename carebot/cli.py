@@ -189,6 +189,42 @@ def transcript(files: tuple[str, ...]) -> None:
     sys.exit(1 if failures else 0)
 
 
+# --- parse (issue 17): what carebot reads in a text; touches no database ---------------
+
+
+@main.command()
+@click.argument("text")
+@click.option("--lang", type=click.Choice(["en", "es"]), default=None,
+              help="The member's language, when known (the text's own is guessed too).")
+@click.option("--tz", "timezone", default="America/Chicago", show_default=True,
+              help="The member's timezone (Area/City): dates are resolved in it.")
+@click.option("--now", "at", default=None, help="The moment the text arrives (YYYY-MM-DDTHH:MM, local); default now.")
+def parse(text: str, lang: str | None, timezone: str, at: str | None) -> None:
+    """Print, as JSON, what carebot reads in TEXT, without touching any database."""
+    import json
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from carebot import clock
+    from carebot.understanding import read
+
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        click.echo(f"Unknown timezone {timezone!r}: use a name like America/Chicago.", err=True)
+        sys.exit(2)
+    try:
+        now = datetime.fromisoformat(at).replace(tzinfo=zone) if at else clock.now().astimezone(zone)
+    except ValueError:
+        click.echo(f"--now {at!r} is not a date and time like 2026-03-02T10:00.", err=True)
+        sys.exit(2)
+    reading = read(text, lang=lang, tz=timezone, now=now)
+    click.echo(json.dumps(reading.as_dict(), ensure_ascii=False))
+
+
+# --- end of parse ---------------------------------------------------------------------
+
+
 @main.command()
 @click.option("--db", "db_path", default="carebot-demo.sqlite", show_default=True,
               help="The SQLite file the demo writes (made anew each run).")
@@ -293,6 +329,7 @@ def group_list() -> None:
                        f"daytime {g.quiet_end}-{g.quiet_start} | {counts.get(g.id, 0)} members"
                        + (" | second coordinator needed" if g.two_coordinators else "")
                        + (" | private by default" if g.private_default else "")
+                       + ("" if g.sms_fold else " | SMS not folded to GSM-7")
                        + (f" | {g.daily_budget} texts a day" if g.daily_budget is not None else ""))
 
 
@@ -307,14 +344,16 @@ def group_list() -> None:
 @click.option("--two-coordinators/--one-coordinator", default=None)
 @click.option("--private/--shared", "private_default", default=None)
 @click.option("--budget", help=BUDGET_HELP + "; `default` goes back to the default.")
+@click.option("--sms-fold/--no-sms-fold", "sms_fold", default=None,
+              help="Fold accents outside GSM-7 (á í ó ú) in SMS texts when that saves segments (on by default).")
 def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
-               budget) -> None:
+               budget, sms_fold) -> None:
     """Change a group's settings; what you leave out stays as it is."""
     from carebot.groups import GroupError, edit_group
 
     changes = {"name": name, "timezone": timezone, "language": language, "round_schedule": schedule,
                "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
-               "private_default": private_default,
+               "private_default": private_default, "sms_fold": sms_fold,
                "crisis_resources": crisis.replace("\\n", "\n") if crisis is not None else None}
     changes = {k: v for k, v in changes.items() if v is not None}
     if budget is not None:

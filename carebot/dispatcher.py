@@ -29,6 +29,7 @@ from carebot.db import Database, storage_trouble
 from carebot.logsafe import where
 from carebot.flows import goaround, router
 from carebot.flows.base import (
+    CourtesyAnswered,
     CARE_EFFECTS,
     COORD_EFFECTS,
     AnswerInfo,
@@ -49,9 +50,10 @@ from carebot.flows.base import (
     Transition,
     Waiting,
 )
-from carebot.flows.words import Text, looks_spanish, read
+from carebot.flows.words import Text, read
 from carebot.i18n import DEFAULT_LANGUAGE
 from carebot.models import (
+    CareFlag,
     Answer,
     ConsentEvent,
     Conversation,
@@ -141,6 +143,18 @@ def current_answers(session: Session, member_id: int, now: datetime, group_id: i
     return session.scalars(query.order_by(Answer.option)).all()
 
 
+def _crisis_answered_since_stop(session: Session, member: Member) -> datetime | None:
+    """When crisis words from a member who sent STOP were last answered (since that STOP)."""
+    if not member.opted_out:
+        return None
+    stopped = session.scalar(select(ConsentEvent.at).where(
+        ConsentEvent.member_id == member.id, ConsentEvent.kind == "opt_out").order_by(ConsentEvent.at.desc()).limit(1))
+    query = select(CareFlag.at).where(CareFlag.member_id == member.id, CareFlag.category == "crisis")
+    if stopped is not None:
+        query = query.where(CareFlag.at > stopped)
+    return session.scalar(query.order_by(CareFlag.at.desc()).limit(1))
+
+
 def build_context(
     session: Session,
     member: Member,
@@ -197,6 +211,8 @@ def build_context(
         groups=groups,
         waiting=waiting,
         is_new=is_new,
+        courtesy_at=member.courtesy_at,
+        crisis_answered_at=_crisis_answered_since_stop(session, member),
         pairings=care.open_pairings(session, member, now),
         find_people=care.people_finder(session, member, group_ids),
         find_in_group=coord.group_finder(session),
@@ -331,7 +347,7 @@ class Dispatcher:
                 log.info("inbound from an unusable address ignored (channel %s)", message.channel)
                 return False
             member, is_new = found
-            if member.language is None and looks_spanish(text.words):
+            if member.language is None and router.text_language(text) == "es":
                 member.language = "es"  # they write Spanish and never chose: answer in Spanish
             logged.member_id = member.id
             ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
@@ -460,6 +476,8 @@ class Dispatcher:
                                              channel=ctx.channel, wording=wording, at=now))
                 case LanguageChanged(language):
                     member.language = language
+                case CourtesyAnswered():
+                    member.courtesy_at = now
                 case NameChanged(name):
                     member.name = name
                 case ChannelChanged(channel):

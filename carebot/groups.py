@@ -103,7 +103,7 @@ def add_group(
 
 def edit_group(session: Session, keyword: str, **changes) -> Group:
     """Change a group's settings (name, timezone, language, round_schedule, daytime,
-    crisis_resources, two_coordinators, private_default, daily_budget: None for the default),
+    crisis_resources, two_coordinators, private_default, sms_fold, daily_budget: None for the default),
     checking them as ``add_group`` does."""
     group = session.scalars(select(Group).where(Group.keyword == keyword.strip().upper())).first()
     if group is None:
@@ -125,6 +125,8 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
         group.two_coordinators = bool(changes["two_coordinators"])
     if "private_default" in changes:
         group.private_default = bool(changes["private_default"])
+    if "sms_fold" in changes:
+        group.sms_fold = bool(changes["sms_fold"])
     if "daily_budget" in changes:
         group.daily_budget = changes["daily_budget"]
     return group

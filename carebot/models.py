@@ -27,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
     select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
@@ -97,6 +98,9 @@ class Group(Base):
     two_coordinators: Mapped[bool] = mapped_column(Boolean, default=False)
     # Requests keep the requester's number with carebot unless the member says "share".
     private_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SMS texts have characters outside GSM-7 (á, í, ó, ú, curly quotes) folded to their closest
+    # GSM-7 form when that saves segments: on by default (carebot.sms.fold_gsm7). Signal keeps all.
+    sms_fold: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Texts carebot may send for the group in one of its days (carebot.budget); None: the default.
     daily_budget: Mapped[int | None] = mapped_column(Integer)
     # The group's local day its coordinators were told the budget ran out: told once a day, by any process.
@@ -126,6 +130,8 @@ class Member(Base):
     channel: Mapped[str] = mapped_column(String(16), default="sms")  # where bot-started texts go
     # When coordinators were last told this member is flooding carebot (told once an episode).
     flood_told_at: Mapped[datetime | None]
+    # When the member's thanks, greeting or "ok" was last answered (answered once a day at most).
+    courtesy_at: Mapped[datetime | None]
     # The member's own daytime, overriding the group's (hours, local time).
     day_starts: Mapped[int | None] = mapped_column(Integer)
     day_ends: Mapped[int | None] = mapped_column(Integer)

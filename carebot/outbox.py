@@ -44,6 +44,7 @@ from carebot.crypto import lookup_hash
 from carebot.db import Database
 from carebot.models import ConsentEvent, Group, Member, Membership, OutboxMessage, ProviderPause
 from carebot.quiet import DAY_ENDS, DAY_STARTS, next_daytime
+from carebot.sms import fold_gsm7, is_gsm7
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,19 @@ def member_timezone(session: Session, member: Member, group_id: int | None, defa
     return daytime(member.timezone, member.day_starts, member.day_ends, group, default)
 
 
+def fit_sms(session: Session, member: Member | None, group_id: int | None, text: str) -> str:
+    """An SMS text folded to GSM-7 where that saves segments (á, í, ó, ú force UCS-2 otherwise),
+    unless the group it is for, or every group of the member, has turned folding off."""
+    if is_gsm7(text):
+        return text
+    groups = [group_id] if group_id is not None else (list(session.scalars(
+        select(Membership.group_id).where(Membership.member_id == member.id, Membership.status == "active")))
+        if member is not None and member.id is not None else [])
+    if groups and not any(session.scalars(select(Group.sms_fold).where(Group.id.in_(groups)))):
+        return text
+    return fold_gsm7(text)
+
+
 def enqueue(
     session: Session,
     *,
@@ -110,6 +124,8 @@ def enqueue(
     not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Write one text to the outbox, in the caller's transaction."""
+    if channel == SMS:
+        text = fit_sms(session, member, group_id, text)
     row = OutboxMessage(
         member_id=member.id if member else None,
         group_id=group_id,
@@ -368,6 +384,8 @@ def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel]
         return False
     log.info("outbox row %s goes by SMS instead of %s", row.id, row.channel)
     row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, "pending", now, 0
+    if row.body:
+        row.body = fit_sms(session, member, row.group_id, row.body)  # SMS now: folded like any SMS
     return True
 
 

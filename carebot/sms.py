@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+from anyascii import anyascii
 
 GSM_SINGLE, GSM_MULTI = 160, 153
 UCS2_SINGLE, UCS2_MULTI = 70, 67
@@ -28,3 +31,23 @@ def segments(text: str) -> int:
     if units <= single:
         return 1
     return -(-units // multi)
+
+
+def _closest_gsm7(ch: str) -> str:
+    """One character as its closest GSM-7 form: "á" -> "a", "’" -> "'", "—" -> "-"; kept when none."""
+    if is_gsm7(ch):
+        return ch
+    decomposed = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    if decomposed and is_gsm7(decomposed):
+        return decomposed
+    plain = anyascii(ch)
+    return plain if plain and is_gsm7(plain) else ch
+
+
+def fold_gsm7(text: str) -> str:
+    """``text`` with each character outside GSM-7 folded to its closest GSM-7 form, when that
+    saves segments; else ``text`` as it is (an emoji, say, keeps it in UCS-2 whatever is folded)."""
+    if is_gsm7(text):
+        return text
+    folded = "".join(_closest_gsm7(ch) for ch in text)
+    return folded if segments(folded) < segments(text) else text

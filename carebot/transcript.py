@@ -19,6 +19,7 @@ traffic, with simulated channels and a simulated clock.
 from __future__ import annotations
 
 import re
+import unicodedata
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,11 @@ DEFAULT_START = (2026, 3, 2, 12, 0)  # a Monday, midday
 _MESSAGE = re.compile(r"^(?P<to>(?:signal:)?\S+)\s+(?P<dir>[<>])(?:\s(?P<text>.*))?$")
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _SPAN = re.compile(r"(\d+)\s*([mhd])")
+
+
+def _unaccented(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 MAX_STEPS = 100_000
 
@@ -220,13 +226,15 @@ class Simulation:
         await self._tick(now)
 
     def _expect(self, address: str, pattern: str) -> None:
+        # An SMS may reach the phone with its accents folded to GSM-7 ("Perdón" as "Perdon",
+        # the group's setting, on by default): a line matches with or without them.
         try:
-            wanted = re.compile(pattern, re.IGNORECASE)
+            wanted = re.compile(_unaccented(pattern), re.IGNORECASE)
         except re.error as error:
             raise TranscriptError(f"bad pattern {pattern!r}: {error}") from None
         unread = self.network.unread(address)
         for index, message in enumerate(unread):
-            if wanted.search(message.text):
+            if wanted.search(_unaccented(message.text)):
                 for earlier in unread[: index + 1]:
                     earlier.read = True
                 return

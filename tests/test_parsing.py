@@ -9,7 +9,7 @@ import pytest
 
 from carebot.flows.base import Context, GroupInfo, MembershipInfo
 from carebot.flows.durations import parse_duration
-from carebot.flows.goaround import _Unreadable, parse
+from carebot.flows.goaround import Unreadable, parse
 from carebot.flows.words import is_stop, read
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -99,7 +99,7 @@ def test_answers(text: str, expected) -> None:
                                            ("6", "goaround.bad_option"), ("12345678", "goaround.bad_option"),
                                            ("1 7", "goaround.bad_option")])
 def test_unreadable_answers(text: str, key: str) -> None:
-    with pytest.raises(_Unreadable) as raised:
+    with pytest.raises(Unreadable) as raised:
         parse(ctx(), read(text), 0, CHICAGO)
     assert raised.value.key == key
 

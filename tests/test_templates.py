@@ -55,6 +55,8 @@ LONG = {
     "groups": ", ".join(["K" * 16 + " (coordinator)"] * 3),
     "lang": "English",
     "channel": "Signal",
+    "options": "1 2 4 5",
+    "words": "W" * 40,
 }
 # A "how" is the member's own words, up to 140 characters; messages that carry one list data.
 SHORT_HOW = dict(LONG, how=" (call evenings)")

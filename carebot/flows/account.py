@@ -20,7 +20,9 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.goaround import summarize
-from carebot.flows.words import FORGET, LANG, LANGUAGE_NAMES, MYDATA, NAME, NO, STATUS, YES, Text, is_one_of
+from carebot.flows.words import (
+    FORGET, LANG, LANGUAGE_NAMES, MYDATA, NAME, NO, STATUS, YES, Text, is_one_of, stop_word,
+)
 from carebot.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
 from carebot.i18n import render, short_date
 
@@ -38,7 +40,7 @@ def stop(ctx: Context, text: Text) -> Transition:
         return Transition()
     return Transition(
         replies=(Reply(render("stop.done", ctx.language), purpose="final"),),
-        effects=(OptedOut(text.words[0].upper()),),
+        effects=(OptedOut((stop_word(text.words) or text.words[0]).upper()),),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from carebot.flows.words import Text, fold
+from carebot.flows.words import Text, plain
 
 # Only strong machine markers: a person writing "I'll get back to you" is answered as a person.
 _PHRASES = [
@@ -21,4 +21,4 @@ _AUTOREPLY = re.compile("|".join(f"(?:{p})" for p in _PHRASES))
 
 def is_autoreply(text: Text) -> bool:
     """True when the text reads like a machine's automatic reply."""
-    return bool(_AUTOREPLY.search(" ".join(fold(word) for word in text.raw.split())))
+    return bool(_AUTOREPLY.search(plain(text.raw)))

@@ -112,6 +112,10 @@ class Context:
     find_in_group: Callable[[int, str], tuple[PersonInfo, ...]] = lambda _group, _name: ()
     # The channels carebot can write to the member on ("sms", "signal").
     reachable: frozenset[str] = frozenset()
+    # When carebot last answered the member's thanks or greeting, and last answered their
+    # crisis words (both answered at most once a day where the rules say so).
+    courtesy_at: datetime | None = None
+    crisis_answered_at: datetime | None = None
     # When the member's consent events happened, oldest first (read only when asked, for MYDATA).
     consent_times: Callable[[], tuple[datetime, ...]] = lambda: ()
 
@@ -135,6 +139,11 @@ class Reply:
 
     text: str
     purpose: str = "reply"  # reply | final (goes even though consent just ended)
+
+
+@dataclass(frozen=True)
+class CourtesyAnswered:
+    """A thanks or greeting was answered: the next one today gets no answer."""
 
 
 @dataclass(frozen=True)
@@ -347,7 +356,8 @@ Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged 
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
-          | RsvpGiven | PrivacyChanged | Relayed | CrisisNoted | CallRequested | ChannelChanged)
+          | RsvpGiven | PrivacyChanged | Relayed | CrisisNoted | CallRequested | ChannelChanged
+          | CourtesyAnswered)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from carebot.flows.base import (
     Waiting,
     say,
 )
-from carebot.flows.durations import parse_span
+from carebot.flows.durations import parse_hours, parse_span
 from carebot.flows.goaround import pick_group
 from carebot.flows.words import DONE, EVERY, HOURS, LATER, NO, NOT_WITH, ROUND, YES, Text, is_one_of
 from carebot.i18n import render
@@ -142,9 +142,9 @@ def hours(ctx: Context, text: Text) -> Transition | None:
     """``HOURS 8 21``: the hours in which carebot may write first to this member."""
     if not text.words or text.words[0] not in HOURS:
         return None
-    numbers = [w for w in text.words[1:] if w.isdigit()]
-    if len(numbers) == 2:
-        starts, ends = int(numbers[0]), int(numbers[1])
+    hours = parse_hours(text.words[1:])  # "8 21", "8-21", "8am 9pm"
+    if hours is not None:
+        starts, ends = hours
         if 0 <= starts < ends <= 24:
             return Transition(
                 replies=(Reply(render("hours.set", ctx.language, start=starts, end=ends)),),

@@ -9,25 +9,124 @@ member replies CALL is anyone told. Only a category flag is kept, never the text
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition
-from carebot.flows.words import CALL, Text, fold, is_one_of
+from carebot.flows.words import CALL, Text, is_one_of, plain
 from carebot.i18n import render
 
 
-# Phrases over folded text (lower case, no accents). Kept plain so a group can read them.
-_PHRASES = [
-    # English
-    r"suicid\w*", r"kill(ing)? my ?self", r"end(ing)? (my life|it all)", r"(want|wanna|going) to die",
-    r"wanna die", r"don'?t want to (live|be here|wake up)", r"no reason to live", r"better off dead",
-    r"self[- ]?harm\w*", r"hurt(ing)? my ?self", r"cut(ting)? my ?self", r"overdos\w*", r"\bkms\b",
-    r"\bunaliv\w*", r"can'?t go on", r"(in|having) a crisis", r"panic attack",
-    # Spanish
-    r"suicid\w*", r"matarme", r"quitarme la vida", r"(me )?quiero morir", r"no quiero (vivir|seguir)",
-    r"hacerme dano", r"lastimarme", r"cortarme", r"sobredosis", r"no puedo mas", r"estoy en crisis",
-    r"ataque de panico",
+# The lexicon: phrases as people text them, matched over the plain form of the text
+# (lower case, accents folded, apostrophes dropped so "don't", "don’t" and "dont" are one,
+# punctuation as spaces). Kept plain so a group can read and extend them. Each side's hits
+# also tell a stranger's language.
+_EN = [
+    r"suicid\w*", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
+    r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)",
+    r"wan?na die", r"wish i (was|were) dead", r"wish i wasnt (alive|here|born)", r"better off (dead|without me)",
+    r"(dont|do not|dnt|no longer) (want|wanna|wish) (to )?(live|be alive|be here|exist|wake up|go on)",
+    r"(dont|do not) want to be here anymore", r"no (reason|point) (to|in) (live|living|going on|being alive)",
+    r"(cant|can not|cannot) (go on|keep going|do this anymore|take (it|this) anymore|live like this)",
+    r"self ?harm\w*", r"(hurt|hurting|harm|harming|cut|cutting|burn|burning) my ?self", r"overdos\w*",
+    r"\bod(ing|d)?\b on", r"took (all )?(my|the) pills", r"\bkms\b", r"\bunaliv\w*", r"\bsh again\b",
+    r"(in|having) a crisis", r"(having|had) a panic attack", r"panic attack",
+    r"(not|dont feel|dont) safe (right now|rn|tonight|with myself|at home)", r"\bim not safe\b", r"\bi am not safe\b",
+    r"(end|take) my (own )?life", r"life (isnt|is not|aint) worth living", r"(say|saying) goodbye (to everyone|forever)",
+    r"(nobody|no one|noone) would (care|miss me|notice) if i (died|was gone|disappeared)",
+    r"(give|giving) up on (life|everything)", r"(want|wanna) it (all )?to (end|stop)( forever)?",
+    r"(thinking|thoughts) (about|of) (dying|death|ending it)", r"jump (off|from) (a|the) (bridge|roof|building)",
+    r"(hang|hanging) my ?self", r"\bdone with (life|living)\b", r"cant breathe.*(panic|scared|help)",
+    r"(breaking|broke) down.*(cant|help)", r"(i am|im) (falling apart|not ok(ay)?)( at all)?\b.*(help|scared|safe)",
+    # no point, no future, tired of living
+    r"(dont|cant|do not) see (the|any) point( anymore| in (living|anything|going on)|$)", r"whats the point (of|in) (living|going on|life)",
+    r"no reason (for me )?to (stay alive|live|keep going|be here)", r"(dont|cant) see (a|any) future",
+    r"life (isnt|is not|aint) worth it", r"tired of (being alive|living|life|existing)", r"sick of (being alive|living)",
+    r"(wont|will not) be (around|here) (much )?(longer|tomorrow)", r"(my|this is my) last (text|message)",
+    r"sorry for everything.*(goodbye|bye)", r"goodbye (letter|note)s?", r"(only|the one) way out",
+    r"(pain|it all|everything) to (stop|end) forever", r"(disappear|vanish) so (nobody|no one|noone)",
+    r"(nobody|no one|noone) would (even )?(notice|care|miss me)", r"everyone would be better (off )?without me",
+    r"(hope|wish) i (dont|do not|never) wake up", r"(sleep|go to sleep) and never wake up",
+    r"(dark|intrusive|suicidal) thoughts", r"scared of (myself|what i might do)", r"(do|doing) something to myself",
+    r"(dont|cant) trust myself", r"(cant|shouldnt) be alone tonight",
+    # means: pills, weapons, heights, driving
+    r"(took|taken|swallowed|ate) (too many|a bunch of|all|the whole|a whole|the rest of) (my |the |of my )?(pills|meds|medication|bottle)",
+    r"swallowed the (whole )?bottle", r"(pills|razor|blade|knife|gun|rope) (in my hand|next to me|ready)",
+    r"saving up (my )?(pills|meds)", r"(bought|got|have) a (gun|rope)", r"(standing|sitting) on the (bridge|roof|ledge|edge)",
+    r"(jump|jumping|throw myself) (off|from) (a|the|this) (bridge|roof|building|ledge|balcony|parking garage|garage|cliff|window|tower|overpass)",
+    r"(jump|jumping|step|stepping|throw myself) in front of (a|the) (train|bus|car|truck)", r"drive (my car )?into a (tree|wall|truck)", r"(relapsed|relapse) on (cutting|self harm|sh)",
+    r"\bend it (this|tonight|today|tomorrow|soon|all)", r"(going|gonna|decided) to end it\b",
+    # violence and danger from someone else
+    r"\b(he|she|they|my \w+) (hit|hits|beat|beats|choked|chokes|strangled|hurt|hurts|threatened|threatens) me\b",
+    r"(said|says|threatened) (hed|shed|theyd|he would|she would|to) kill me", r"threatened me with",
+    r"(scared|afraid) to go home", r"locked myself in", r"(broke|breaking|kicking) (the|my) door( down| in)?",
+    r"(someone|somebody|a man|a guy|he|she) is following me", r"(outside|at) my door and (wont|will not) leave",
+    r"(dont|do not) feel safe", r"\bim not safe", r"i think im dying", r"(cant|can not) breathe.*(dying|die|help)",
+    r"\bim in (a )?crisis", r"\bin crisis\b",
 ]
-_CRISIS = re.compile("|".join(f"(?:{p})" for p in _PHRASES))
+_ES = [
+    r"suicid\w*", r"matarme", r"me (voy a|quiero) matar", r"quitarme la vida", r"acabar con (mi vida|todo)",
+    r"(me )?quiero morir(me)?", r"quisiera (morir(me)?|estar muert[oae]|desaparecer)", r"ganas de morir(me)?",
+    r"no quiero (vivir|seguir( viviendo)?|estar aqui|despertar|existir)", r"(ya )?no (quiero|puedo) seguir",
+    r"hacerme dano", r"lastimarme", r"cortarme", r"me (corte|estoy cortando)", r"autolesi\w*", r"sobredosis",
+    r"(ya )?no (puedo|aguanto) mas", r"no aguanto (esto|la vida)", r"estoy en crisis", r"crisis de (ansiedad|panico)",
+    r"ataque de (panico|ansiedad)", r"no estoy a salvo", r"no me siento (a salvo|segur[oae])",
+    r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
+    r"(tome|tomar) (todas )?las pastillas", r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
+    r"nadie me extranaria", r"desaparecer para siempre", r"quiero desaparecer",
+    r"me (kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
+    r"no le veo sentido", r"no veo (ningun )?futuro", r"mejor me muero", r"(unica|la unica) salida es (morir|matarme)",
+    r"\bmorirme\b", r"no valgo nada", r"(estarian|estaria) mejor sin mi", r"(ojala|quisiera|quiero) (dormirme y )?no despertar",
+    r"no quiero estar viv[oae]", r"cansad[oae] de (vivir|la vida|estar viv[oae])", r"(sigo|seguir) viviendo si",
+    r"(mi )?ultimo mensaje", r"cartas? de despedida", r"perdon por todo.*adios", r"adios a (todos|todas|todes) para siempre",
+    r"(tome|me tome|trague|me trague) (un monton de|muchas|todas las|demasiadas|el frasco)", r"\bme trague\b",
+    r"tome demasiad[oa]s?", r"(tengo|con) (las|unas) pastillas (aqui|en la mano)", r"me volvi a cortar",
+    r"me hice dano", r"me (quiero|voy a) hacer (dano|algo)", r"hacerme (algo|dano)", r"me haga dano",
+    r"(quiero|voy a) (tirarme|aventarme|lanzarme)", r"(estoy )?(en|sobre) el puente y", r"(con|tiene|trae) (un|una) (cuchillo|pistola|navaja|arma)\b(?! para)",
+    r"(compre|tengo|consegui) (un|una) (pistola|arma|cuerda)",
+    r"no se si voy a aguantar", r"no confio en mi", r"no puedo quedarme sol[oae]", r"tengo (una )?crisis",
+    r"me (pega|pegan|golpea|golpean|esta golpeando|esta pegando|quiere pegar|amenaza|amenazo)",
+    r"(esta|estan) borrach[oa]", r"tengo miedo de (volver|regresar|ir) a (la |mi )?casa", r"me encerre",
+    r"me esta siguiendo", r"no me deja salir", r"no puedo respirar",
+]
+# Idioms and negations that share words with the lexicon but are not a crisis; they are
+# taken out of the text before the lexicon is read, so anything else in it still counts.
+_GUARDS = [
+    r"(this|that|it|traffic|work|homework|class|the heat|these shoes|my back|the wait|suspense|you|u) (is|are|was|r)? ?killing me",
+    r"(dying|muriendo) (to|de|por) \w+", r"to die for", r"(killed|killing|kill) it", r"me muero de (risa|hambre|sueno|ganas|calor|frio|verguenza)",
+    r"me mata(s|n)? (de risa|la curiosidad)", r"(suicide|suicidio) (squad|prevention|awareness|hotline training|prevencion)",
+    r"prevencion del suicidio", r"(not|never|nunca|no) (suicidal|suicida)", r"(no|not) (in )?(a )?crisis",
+    r"no estoy en crisis", r"panic attack (training|workshop|talk|info)", r"(my|the) (phone|battery|car) (is )?(dead|died|dying)",
+    r"(dead|muerto|muerta) (tired|cansad[oa]) ", r"ataque de risa",
+    r"(run|running|ran|do|did) suicides", r"suicides (drill|all practice)",
+    r"(cant|can not|cannot) go on (the|a|an|this|that|our|my|your|friday|monday|tuesday|wednesday|thursday|saturday|sunday|tonight|today|tomorrow|trip|vacation|break|shift)\b",
+    r"overdos\w* on (girl scout )?(cookies|candy|sugar|coffee|caffeine|chocolate|pizza|tacos|netflix|tv|memes)",
+    r"(not|no longer|never) (having )?(any )?(thoughts of )?(hurting|harming|killing) myself",
+    r"(not|no longer) (feeling )?suicidal( anymore)?",
+    r"morir(me)? de (la )?(verguenza|risa|hambre|sueno|calor|frio|ganas|aburrimiento)",
+    r"me corte (el|la|los|las|mi) (pelo|cabello|fleco|flequillo|unas|barba)", r"me corte con (el|un|una) (papel|hoja)",
+    r"no puedo mas de (la )?risa", r"no quiero morir(me)? sin", r"[a-z]+ de (la )?risa",
+]
+
+
+def _phrases(phrases: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:\\b{p})" for p in phrases))
+
+
+_CRISIS = {"en": _phrases(_EN), "es": _phrases(_ES)}
+_GUARD = re.compile("|".join(f"(?:\\b{p})" for p in _GUARDS))
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def _matchable(raw: str) -> str:
+    text = plain(raw).replace("'", "")
+    return " " + _NOT_WORD.sub(" ", text).strip() + " "
+
+
+def crisis_languages(raw: str) -> set[str]:
+    """The languages whose crisis phrases the text uses (empty when it speaks of no crisis)."""
+    text = _GUARD.sub(" ", _matchable(raw))
+    return {language for language, pattern in _CRISIS.items() if pattern.search(text)}
+
 
 # Used where a group has not listed its own: peer-run, and it does not send anyone to the caller.
 DEFAULT_RESOURCES = {
@@ -38,7 +137,7 @@ DEFAULT_RESOURCES = {
 
 def in_crisis(text: Text) -> bool:
     """True when the member's words speak of crisis."""
-    return bool(_CRISIS.search(" ".join(fold(word) for word in text.raw.split())))
+    return bool(crisis_languages(text.raw))
 
 
 def resources_for(ctx: Context) -> str:
@@ -48,10 +147,26 @@ def resources_for(ctx: Context) -> str:
 
 
 def crisis_reply(ctx: Context) -> Transition:
-    """The warm reply to crisis words: resources and the CALL offer."""
-    text = render("crisis.reply", ctx.language, resources=resources_for(ctx))
+    """The warm reply to crisis words: resources and, to a member of a group, the CALL offer
+    (a stranger is not promised a group they don't have)."""
+    key = "crisis.reply" if ctx.memberships else "crisis.reply.stranger"
+    text = render(key, ctx.language, resources=resources_for(ctx))
     group_ids = tuple(m.group.id for m in ctx.memberships)
     return Transition(replies=(Reply(text),), effects=(CrisisNoted(group_ids),))
+
+
+AFTER_STOP_EVERY = timedelta(days=1)
+
+
+def reply_after_stop(ctx: Context) -> Transition:
+    """Crisis words from someone who sent STOP: a reply to their own text with resources only,
+    at most once a day; nobody is contacted. Where the provider refuses it (Twilio 21610 after
+    a carrier-level STOP) the sender gives it up and nothing else is tried."""
+    if ctx.crisis_answered_at is not None and ctx.now - ctx.crisis_answered_at < AFTER_STOP_EVERY:
+        return Transition()
+    text = render("crisis.reply.stranger", ctx.language, resources=resources_for(ctx))
+    group_ids = tuple(m.group.id for m in ctx.memberships)
+    return Transition(replies=(Reply(text, purpose="final"),), effects=(CrisisNoted(group_ids),))
 
 
 def call(ctx: Context, text: Text) -> Transition | None:

@@ -23,7 +23,7 @@ from carebot.flows.base import (
     Transition,
     say,
 )
-from carebot.flows.durations import parse_duration
+from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import pending_reminder
 from carebot.flows.words import HOW, NONE, PRIVATE, SHARE, Text, is_one_of
 from carebot.i18n import render, short_date
@@ -38,18 +38,52 @@ _CAPACITY_WORDS = frozenset("max up upto hasta maximo".split())
 _PEOPLE = frozenset("people persons ppl person personas persona".split())
 
 
-class _Unreadable(Exception):
-    """The text starts like an answer but is not one: reply with ``key``."""
+class Unreadable(Exception):
+    """The text starts like an answer but is not one: reply with ``key`` (and its ``params``)."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **params: str) -> None:
         self.key = key
+        self.params = params
+
+
+# Options in words, both languages ("one and five", "uno y cinco").
+OPTION_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
+}
+# Between two options: "1 and 5", "1 y 5", "1 & 5" ("&" already splits words), "1 + 5".
+JOINERS = frozenset("and y e + plus also tambien tmb tb n el la a an option opcion number numero".split())
+# How people open an answer: "option 2", "im a 3", "soy un 3", "put me down for 2 and 5".
+LEADS = (
+    ("put", "me", "down", "for"), ("i", "am", "a"), ("i'm", "a"), ("im", "a"), ("soy", "un"), ("soy", "una"),
+    ("la", "opcion"), ("el", "numero"), ("option",), ("opcion",), ("number",), ("numero",), ("#",), ("el",),
+)
+
+
+def lead_length(words: list[str]) -> int:
+    """How many words open an answer before its first option ("option 2" -> 1)."""
+    for lead in LEADS:
+        n = len(lead)
+        # One option after the lead ("el 5"), never a run of digits ("el 15" is a date).
+        if tuple(words[:n]) == lead and len(words) > n and (
+                words[n] in OPTION_WORDS or (len(words[n]) == 1 and _options_in(words[n]) is not None)):
+            return n
+    return 0
 
 
 def _options_in(word: str) -> list[int] | None:
-    """``1`` -> [1]; ``15`` -> [1, 5] (typed without a space); None if not options."""
+    """``1`` -> [1]; ``15`` -> [1, 5] (typed without a space); ``five`` -> [5]; None if not options."""
+    if word in OPTION_WORDS:
+        return [OPTION_WORDS[word]]
     if _OPTION_RUN.match(word) and len(set(word)) == len(word):
         return [int(ch) for ch in word]
     return None
+
+
+def starts_answer(words: list[str]) -> bool:
+    """True when words open like a go-around answer: a number, or options in words."""
+    words = words[lead_length(words):]
+    return bool(words) and (words[0].isdigit() or words[0] in OPTION_WORDS or is_one_of(words, NONE))
 
 
 def _capacity(words: list[str]) -> tuple[int, int] | None:
@@ -76,20 +110,32 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
 
 def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
     """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
+    start += lead_length(text.words[start:])
     words = text.words[start:]
     first = words[0] if words else ""
     if _options_in(first) is None:
         if first.isdigit():
-            raise _Unreadable("goaround.bad_option")
+            raise Unreadable("goaround.bad_option")
         return None
     found: dict[int, dict] = {}
     privacy: bool | None = None
     i = 0
     current: list[int] = []
+    in_words = False  # options written as words: "one sec" is not an answer, "uno y cinco, x whatsapp" is
+    spelled = 0
     while i < len(words):
+        if current and words[i] in JOINERS:
+            ahead = i
+            while ahead < min(len(words), i + 3) and words[ahead] in JOINERS:
+                ahead += 1
+            if ahead < len(words) and _options_in(words[ahead]) is not None:
+                i = ahead  # "1 and 5", "1 y tmb el 5", "option 1 and option 5"
+                continue
         options = _options_in(words[i])
         if options is not None and not _starts_modifier(words[i:], ctx.now, tz, ctx.language):
             current = options
+            in_words = in_words or words[i] in OPTION_WORDS
+            spelled += 1
             for option in options:
                 found.setdefault(option, {"until": None, "capacity": None})
             i += 1
@@ -117,13 +163,21 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
             i += used
             continue
         if words[i].isdigit() and len(words[i]) <= 2 and i == len(words) - 1:
-            raise _Unreadable("goaround.bad_option")
+            raise Unreadable("goaround.bad_option")
+        if words[i] in UNTIL:
+            # "1 until blorpday": clearly a date meant and not read. Say what was read and
+            # what was not; never keep the unread words as the member's "how".
+            unread = " ".join(text.raw[text.starts[start + i]:].split()[:4])[:40]
+            raise Unreadable("goaround.bad_date", options=" ".join(str(o) for o in sorted(found)), words=unread)
         break
     if not found:
         return None
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
-        raise _Unreadable("goaround.conflict")
-    how = None if ctx.crisis else text.rest(start + i)[:MAX_HOW] or None
+        raise Unreadable("goaround.conflict")
+    rest = text.rest(start + i)
+    if in_words and rest and spelled < 2:
+        return None
+    how = None if ctx.crisis else rest[:MAX_HOW] or None
     return [
         AnswerSpec(
             option=option,
@@ -196,7 +250,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     rest = text.words[start:]
     if not rest:
         return None
-    if not (rest[0].isdigit() or is_one_of(rest, NONE)):
+    if not starts_answer(rest):
         return None
     if question is not None:
         return question
@@ -210,8 +264,8 @@ def answer(ctx: Context, text: Text) -> Transition | None:
         )
     try:
         specs = parse(ctx, text, start, group.tz)
-    except _Unreadable as unreadable:
-        return say(ctx, unreadable.key)
+    except Unreadable as unreadable:
+        return say(ctx, unreadable.key, **unreadable.params)
     if specs is None:
         return None
     summary = summarize(specs, ctx.language, group.tz)

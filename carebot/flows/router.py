@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from datetime import timedelta
+
+from carebot import understanding
 from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, relay
-from carebot.flows.base import Context, GroupInfo, Transition, Waiting, say
+from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
+
+COURTESY_EVERY = timedelta(days=1)
 
 Step = Callable[[Context, Text], Transition | None]
 
@@ -68,12 +73,16 @@ def respond(ctx: Context, text: Text) -> Transition:
     words = text.words
     if is_stop(words):
         return account.stop(ctx, text)
+    if understanding.is_reaction(text.raw):
+        return _keep_waiting(ctx, Transition())  # a phone's "Liked “…”": nothing to answer
     if ctx.opted_out:
         if is_one_of(words, START):
             return account.start(ctx, text)
         if is_one_of(words, HELP):
             return account.help_(ctx)
-        return Transition()  # after STOP, nothing but START and HELP is answered
+        if crisis.in_crisis(text):
+            return crisis.reply_after_stop(ctx)  # resources only, once a day, nobody contacted
+        return Transition()  # after STOP, nothing but START, HELP and crisis care is answered
     in_relay = ctx.waiting is not None and ctx.waiting.flow == "relay"
     if autoreply.is_autoreply(text) and not in_relay and not crisis.in_crisis(text):
         return _keep_waiting(ctx, Transition())  # answering a machine's auto-reply starts a loop
@@ -86,7 +95,11 @@ def respond(ctx: Context, text: Text) -> Transition:
         return Transition(replies=care_first.replies + extra.replies,
                           effects=care_first.effects + extra.effects,
                           wait=extra.wait or ctx.waiting)
-    return _understood(ctx, text) or _keep_waiting(ctx, _nothing_matched(ctx, text))
+    understood = _understood(ctx, text)
+    if understood is None:
+        typo = understanding.corrected(text)  # "STAUTS", "HEPL": never STOP, START, YES or NO
+        understood = _understood(ctx, typo) if typo is not None else None
+    return understood or _keep_waiting(ctx, _nothing_matched(ctx, text))
 
 
 def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | None:
@@ -117,6 +130,12 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
+    if understanding.is_courtesy(text.raw):
+        # "thanks", "ok", "👍" with nothing waiting: a short warm word, once a day (a second
+        # "thanks" needs no answer), never the menu.
+        if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
+            return Transition()
+        return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
     if is_one_of(text.words, YES):
         return say(ctx, "yes.nothing")
     if is_one_of(text.words, NO):
@@ -141,12 +160,20 @@ def timeout(waiting: Waiting) -> Transition:
     return care.timed_out(waiting)
 
 
+def text_language(text: Text) -> str | None:
+    """The language a text is written in, when it tells: Spanish command words first, then
+    its everyday words, accents and the crisis lexicon's hits."""
+    if looks_spanish(text.words):
+        return "es"
+    return understanding.guess_language(text.raw)
+
+
 def initial_language(text: Text, groups: dict[str, GroupInfo]) -> str | None:
     """A newcomer's language, when their first text tells: Spanish words, or a group they name.
 
     None leaves it open: they are answered in their group's language until they choose.
     """
-    if looks_spanish(text.words):
+    if text_language(text) == "es":
         return "es"
     for word in text.words[:2]:
         group = groups.get(word.upper())

@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+
+import confusables
+from anyascii import anyascii
 
 MAX_TEXT = 1000  # longer texts are read up to here; nothing a member needs is longer
 
@@ -30,14 +34,30 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()[:MAX_TEXT]
 
 
+# Phones' typographic quotes and dashes, read as the plain ones people mean.
+_TYPOGRAPHIC = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+})
+
+
+def plain(text: str) -> str:
+    """The one form every reader matches against: cleaned (NFKC, invisible characters gone,
+    spaces collapsed), plain quotes and dashes, lower case, accents folded. Never stored or
+    echoed: the member's own words are kept as written."""
+    decomposed = unicodedata.normalize("NFKD", clean(text).translate(_TYPOGRAPHIC).casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def fold(word: str) -> str:
     """A word as commands compare it: lower case, accents gone, edge punctuation gone."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    decomposed = unicodedata.normalize("NFKD", word.translate(_TYPOGRAPHIC).casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _EDGE_PUNCT.sub("", plain)
 
 
-_WORD = re.compile(r"[^\s,;]+")
+_WORD = re.compile(r"[^\s,;&]+")
 
 
 @dataclass(frozen=True)
@@ -54,7 +74,7 @@ class Text:
 
 
 def read(text: str) -> Text:
-    """Clean ``text`` and split it into folded words (commas count as spaces)."""
+    """Clean ``text`` and split it into folded words (commas and ``&`` count as spaces)."""
     raw = clean(text)
     words, starts = [], []
     for match in _WORD.finditer(raw):
@@ -69,10 +89,24 @@ def _words(*groups: str) -> frozenset[str]:
     return frozenset(w for g in groups for w in g.split())
 
 
-# STOP and its usual synonyms. The strong ones stop whatever follows them
-# ("stop texting me"); the softer ones only when they are the whole text.
-STOP_STRONG = _words("stop stopall unsubscribe optout parar alto baja desuscribir")
-STOP_ALONE = _words("cancel end quit revoke cancelar salir basta detener para")
+# STOP and its usual synonyms, with every word the FCC's 2024 revocation rules name
+# (stop, quit, end, revoke, opt out, cancel, unsubscribe) and their Spanish equivalents.
+# The strong ones stop whatever follows them ("stop texting me"); the softer ones only
+# when they are the whole text ("end" could begin a sentence about anything).
+STOP_STRONG = _words(
+    "stop stopall unsubscribe optout parar alto baja desuscribir desuscribirme desuscribeme "
+    "revoke revocar detener"
+)
+STOP_ALONE = _words(
+    "cancel end quit cancelar salir basta para unsub revoco anular cancela detente parad"
+)
+# Several words that mean one ("opt out", "opt-out", "darme de baja"): read as one word.
+STOP_PHRASES = {
+    ("opt", "out"): "optout", ("opt-out",): "optout", ("opt", "me", "out"): "optout",
+    ("darme", "de", "baja"): "baja", ("dame", "de", "baja"): "baja", ("de", "baja"): "baja",
+    ("dar", "de", "baja"): "baja", ("dadme", "de", "baja"): "baja", ("stop", "all"): "stopall",
+    ("un", "subscribe"): "unsubscribe", ("no", "mas", "mensajes"): "parar",
+}
 FILLER = _words("please pls plz now por favor ya porfa")
 START = _words("start unstop resume subscribe comenzar iniciar empezar alta reanudar")
 HELP = _words("help info ayuda informacion")
@@ -82,7 +116,7 @@ STATUS = _words("status estado")
 MYDATA = _words("mydata misdatos")
 FORGET = _words("forget olvidar olvidame borrar borrame")
 LANG = _words("lang language idioma lengua")
-JOIN = _words("join unirme unir entrar")
+JOIN = _words("join unirme unir unirse entrar")
 HOW = _words("how como")
 NAME = _words("name nombre")
 NONE = _words("0 none nothing nada ninguno ninguna")
@@ -123,14 +157,58 @@ SPANISH_WORDS = _words(
 )
 
 
-def is_stop(words: list[str]) -> bool:
-    """True when the text asks carebot to stop writing."""
+_STOP_WORDS = STOP_STRONG | STOP_ALONE
+# Whole requests to stop, written out ("take me off this list", "no me manden mas mensajes").
+_STOP_SENTENCE = re.compile(
+    r"^(please |pls |plz )?(take me off|remove me from) (this|the|your|ur) (list|texts?|group)\b|"
+    r"^(ya )?no (me )?(quiero recibir|manden|mandes|envien|envies|escriban|escribas) mas mensajes\b|"
+    r"^(ya )?no quiero recibir (mas )?mensajes\b|^cancelar (la )?suscripcion$|^(please )?stop (texting|messaging) me\b"
+)
+
+
+@lru_cache(maxsize=4096)
+def _as_stop_word(word: str) -> str | None:
+    """The STOP word ``word`` is, lookalike letters read through Unicode's confusables
+    (Cyrillic "ѕтор", Greek "ΣΤΟΠ"-style mixes, small capitals "ꜱᴛᴏᴘ"); None if none.
+
+    Only letters that look alike are mapped: no edit distance, so no other word can
+    become STOP. Plain ASCII words are compared as they are.
+    """
+    if word in _STOP_WORDS:
+        return word
+    if word.isascii() or len(word) > 16:
+        return None
+    candidates = set(confusables.normalize(word, prioritize_alpha=True)[:16])
+    candidates.add(anyascii(word).casefold())
+    for candidate in candidates:
+        folded = fold(candidate)
+        if folded in _STOP_WORDS:
+            return folded
+    return None
+
+
+def stop_word(words: list[str]) -> str | None:
+    """The STOP word a text opens with, when the text asks carebot to stop writing."""
     meaningful = [w for w in words if w not in FILLER]
     if not meaningful:
-        return False
-    if meaningful[0] in STOP_STRONG:
-        return True
-    return len(meaningful) == 1 and meaningful[0] in STOP_ALONE
+        return None
+    mapped = [_as_stop_word(w) or w for w in meaningful]
+    for phrase, meaning in STOP_PHRASES.items():
+        if tuple(mapped[: len(phrase)]) == phrase:
+            mapped = [meaning, *mapped[len(phrase):]]
+            break
+    if mapped[0] in STOP_STRONG:
+        return mapped[0]
+    if _STOP_SENTENCE.match(" ".join(mapped)):
+        return "stop"
+    if len(mapped) == 1 and mapped[0] in STOP_ALONE:
+        return mapped[0]
+    return None
+
+
+def is_stop(words: list[str]) -> bool:
+    """True when the text asks carebot to stop writing."""
+    return stop_word(words) is not None
 
 
 def is_one_of(words: list[str], vocabulary: frozenset[str]) -> bool:

@@ -1,0 +1,44 @@
+"""``carebot parse TEXT``: what carebot reads, as JSON, with no database touched."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from carebot.cli import main
+
+
+def parse(*args: str, cwd=None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["parse", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_parse_prints_the_reading_as_json_and_touches_no_database(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_path}/carebot.sqlite")
+    code, out = parse("1 y 5 hasta el lunes llamame en la tarde", "--lang", "es",
+                      "--tz", "America/Mexico_City", "--now", "2026-03-02T10:00")
+    assert code == 0
+    assert json.loads(out) == {"intent": "goaround", "command": None, "options": [1, 5], "until": "2026-03-09",
+                               "how": "llamame en la tarde", "lang": "es", "crisis": False}
+    assert list(tmp_path.iterdir()) == []  # no database file, nothing written
+
+
+def test_parse_resolves_dates_in_the_members_timezone() -> None:
+    # 23:30 on Sunday in Honolulu is already Monday in New York: "tomorrow" differs.
+    _, hawaii = parse("3 till tomorrow", "--tz", "Pacific/Honolulu", "--now", "2026-03-01T23:30")
+    _, new_york = parse("3 till tomorrow", "--tz", "America/New_York", "--now", "2026-03-02T04:30")
+    assert json.loads(hawaii)["until"] == "2026-03-02"
+    assert json.loads(new_york)["until"] == "2026-03-03"
+
+
+def test_parse_shows_crisis_whatever_the_intent() -> None:
+    _, out = parse("4 i keep thinking about suicide", "--now", "2026-03-02T10:00")
+    reading = json.loads(out)
+    assert reading["intent"] == "goaround" and reading["options"] == [4] and reading["crisis"] is True
+
+
+def test_a_bad_timezone_gets_one_clear_line() -> None:
+    code, out = parse("hi", "--tz", "Mars/Base")
+    assert code == 2 and "Unknown timezone" in out and "Traceback" not in out

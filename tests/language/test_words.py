@@ -1,0 +1,31 @@
+"""Everyday wording carebot reads: the normal form, hours and cadence in words."""
+
+from __future__ import annotations
+
+import pytest
+
+from carebot.flows.durations import parse_hours, parse_span
+from carebot.flows.words import plain, read
+
+
+def test_one_normal_form_for_matching_and_the_members_words_kept_as_written() -> None:
+    text = "  I\u2019m  \u201cfine\u201d\u200b \u2014 GRACIAS\ufe0f  "
+    assert plain(text) == "i'm \"fine\" - gracias"
+    assert read(text).raw == "I\u2019m \u201cfine\u201d \u2014 GRACIAS"  # kept as written, spaces folded
+
+
+@pytest.mark.parametrize("words, days", [("week", 7), ("semana", 7), ("2w", 14), ("a couple of weeks", 14),
+                                         ("un par de semanas", 14), ("3 days", 3)])
+def test_cadence_in_words(words: str, days: int) -> None:
+    assert parse_span(words.split())[0] == days
+
+
+@pytest.mark.parametrize("words, hours", [("8 21", (8, 21)), ("8-21", (8, 21)), ("8am 9pm", (8, 21)),
+                                          ("9am to 8pm", (9, 20)), ("8 a 21h", (8, 21))])
+def test_hours_in_words(words: str, hours: tuple[int, int]) -> None:
+    assert parse_hours(read(words).words) == hours
+
+
+@pytest.mark.parametrize("words", ["13am 9pm", "soon", "8"])
+def test_hours_that_are_not_hours(words: str) -> None:
+    assert parse_hours(read(words).words) is None

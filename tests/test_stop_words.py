@@ -1,0 +1,73 @@
+"""STOP is honoured however it is written: lookalike letters, the FCC's 2024 revocation words,
+Spanish; and no other word is ever turned into STOP, nor anything into YES, by a guess."""
+
+from __future__ import annotations
+
+import pytest
+
+from carebot.flows.words import is_stop, read, stop_word
+from carebot.understanding import corrected_word
+from tests.helpers import SETUP, run, snapshot, texts_to
+
+
+@pytest.mark.parametrize("text", [
+    "ЅТОР",             # Cyrillic capitals
+    "ѕтор",             # Cyrillic small letters
+    "SΤΟΡ",             # Greek capitals among Latin
+    "ꜱᴛᴏᴘ",             # small capitals
+    "ＳＴＯＰ",          # fullwidth
+    "𝐒𝐓𝐎𝐏",             # mathematical bold
+    "STOP\u200b",       # a zero-width space after it
+    "ᴜɴꜱᴜʙꜱᴄʀɪʙᴇ",      # small capitals, a longer word
+    "саnсеlаr",         # Spanish, Cyrillic a/c/e mixed in
+])
+def test_lookalike_letters_are_read_as_stop(text: str) -> None:
+    assert is_stop(read(text).words)
+
+
+# The words the FCC's 2024 rules name (stop, quit, end, revoke, opt out, cancel,
+# unsubscribe) as people type them, and their Spanish equivalents.
+@pytest.mark.parametrize("text", [
+    "STOP", "stop.", "Stop please", "quit", "END", "revoke", "REVOKE", "opt out", "OPT OUT", "opt-out",
+    "Opt-Out", "optout", "opt me out", "cancel", "unsubscribe", "stop all", "stop texting me",
+    "parar", "PARA", "cancelar", "detener", "baja", "darme de baja", "Dame de baja por favor", "alto",
+    "desuscribir", "revocar", "take me off this list", "no me manden mas mensajes",
+])
+def test_regulators_words_in_english_and_spanish_are_stop(text: str) -> None:
+    assert is_stop(read(text).words)
+
+
+@pytest.mark.parametrize("text", [
+    "stpo", "sotp", "shop", "step", "stopwatch", "top", "st0p", "I can't stop crying", "end of story",
+    "cancel my shift tomorrow", "para mi 1", "optimal", "spot", "post", "pots", "quilt", "quiet",
+    "terminar",  # DONE in Spanish: ends a pairing, not everything
+])
+def test_other_words_never_become_stop(text: str) -> None:
+    assert not is_stop(read(text).words)
+
+
+@pytest.mark.parametrize("word", ["stpo", "sotp", "stip", "stopp", "quitt", "ned", "yse", "yess", "sii",
+                                  "strat", "statr", "nop", "eys"])
+def test_typos_are_never_guessed_into_stop_start_yes_or_no(word: str) -> None:
+    assert corrected_word(word) is None
+
+
+@pytest.mark.parametrize("word, meant", [("stauts", "status"), ("hepl", "help"), ("statsu", "status"),
+                                         ("ayduda", "ayuda"), ("rostr", "roster"), ("paris", "pairs")])
+def test_safe_command_words_forgive_one_typo(word: str, meant: str) -> None:
+    assert corrected_word(word) == meant
+
+
+def test_the_wording_recorded_is_the_stop_word_it_was_read_as() -> None:
+    assert stop_word(read("ЅТОР").words) == "stop"
+    assert stop_word(read("Opt-Out").words) == "optout"
+
+
+@pytest.mark.parametrize("text", ["ЅТОР", "opt out", "Darme de baja", "REVOKE"])
+def test_a_lookalike_or_regulators_stop_ends_everything_end_to_end(sim, text: str) -> None:
+    run(sim, *SETUP, "+15155550101 > 1 2w", f"+15155550101 > {text}")
+    assert snapshot(sim, "+15155550101")[0] is True  # opted out
+    assert "unsubscribed" in texts_to(sim, "+15155550101")[-1] or "baja" in texts_to(sim, "+15155550101")[-1]
+    before = len(texts_to(sim, "+15155550101"))
+    run(sim, "+15155550101 > status", "wait 15d")
+    assert len(texts_to(sim, "+15155550101")) == before
