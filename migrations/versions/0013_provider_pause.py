@@ -12,7 +12,7 @@ from carebot.models import UTCDateTime
 
 
 revision = '0013'
-down_revision = '0008'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
