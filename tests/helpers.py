@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -60,3 +62,12 @@ def wait_for(check, what: str, seconds: float = 30.0) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"gave up waiting for {what}")
+
+
+def carebot_units() -> list[Path]:
+    """deploy/'s systemd units that run carebot itself (not the Signal service's)."""
+    deploy = Path(__file__).resolve().parent.parent / "deploy"
+    units = [unit for unit in sorted(deploy.glob("*.service"))
+             if re.search(r"^ExecStart=\S*/carebot ", unit.read_text(), re.M)]
+    assert units, "no systemd unit in deploy/ runs carebot"
+    return units

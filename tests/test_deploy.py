@@ -18,6 +18,7 @@ import yaml
 
 from carebot.cli import main
 from carebot.config import LogSettings, ServeSettings
+from tests.helpers import carebot_units
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 ROOT = DEPLOY.parent
@@ -101,9 +102,7 @@ def test_every_unit_gives_carebot_the_open_files_it_asks_for():
     """Slow clients each hold a file descriptor: systemd's default of 1,024 starved carebot (#15)."""
     from carebot.connections import OPEN_FILES
 
-    units = sorted(DEPLOY.glob("*.service"))
-    assert units
-    for unit in units:
+    for unit in carebot_units():
         assert re.findall(r"^LimitNOFILE=(\d+)$", unit.read_text(), re.M) == [str(OPEN_FILES)], unit.name
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from carebot import crypto, startup
 from carebot.db import Database, start_up, upgrade
 from tests.conftest import LOG_WATCH
+from tests.helpers import carebot_units
 from tests.test_web_serve import GOOD, free_port
 
 ROOT = Path(__file__).parent.parent
@@ -55,7 +56,7 @@ def migrated_file(tmp_path: Path) -> str:
 
 def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> None:
     assert len(set(startup.EXIT_CODES)) == len(startup.EXIT_CODES) and not {0, 1} & set(startup.EXIT_CODES)
-    for unit in (ROOT / "deploy").glob("*.service"):
+    for unit in carebot_units():
         listed = re.search(r"^RestartPreventExitStatus=(.+)$", unit.read_text(), re.M)
         assert listed and set(map(int, listed.group(1).split())) == set(startup.EXIT_CODES), unit
     readme = (ROOT / "README.md").read_text()
