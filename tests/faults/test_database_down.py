@@ -122,6 +122,8 @@ def test_a_webhook_while_the_database_is_down_gets_503_and_twilios_retry_acts_on
             return refused, retried, fallback
 
     refused, retried, fallback = asyncio.run(go())
+    print(f"webhook while the database is down: {refused.status_code}; Twilio's retry {retried.status_code}, "
+          f"its fallback {fallback.status_code}; stored {counts(db)['inbound']}")
     assert_refused(refused)
     assert woken == [1]  # the inbound worker was woken for the stored retry only
     for response in (retried, fallback):

@@ -146,6 +146,10 @@ def test_ten_minutes_of_twilio_failing_then_everything_once_in_order_by_day(db):
     zones = {phone: ZoneInfo(zone) for keyword, zone in GROUPS.items() for phone in phones(keyword)}
 
     members = PER_GROUP * len(GROUPS)
+    print(f"Twilio failing {OUTAGE} ({len(FAILING)} answers in turn) for {members} members, 4 texts each: "
+          f"{tried[0] if tried else 0} requests during the outage; after: rows {len(rows)}, "
+          f"sent {sum(1 for row in rows if row.status == 'sent')}, at Twilio {len(taken)}, "
+          f"twice {len(taken) - len({row.provider_id for row in rows if row.provider_id})}")
     assert len(rows) == 4 * members
     # The outage was real: every member's first text met it, many of them more than once (each
     # unclear answer is asked about at Twilio before the next try, so tries are fewer than requests were).
