@@ -257,8 +257,10 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
     if words and goaround.starts_answer(words):
         try:
             specs = goaround.parse(_context(now, language), text, 0, zone)
-        except goaround.Unreadable:
-            return Reading("goaround")
+        except goaround.Unreadable as unreadable:
+            # Clearly an answer, partly unreadable: the options read, nothing guessed as "how".
+            read_options = unreadable.params.get("options", "")
+            return Reading("goaround", options=[int(o) for o in read_options.split()])
         if specs is not None:
             options = sorted({s.option for s in specs})
             return Reading("goaround", options=options, until=_until(specs, zone, words),

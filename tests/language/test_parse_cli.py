@@ -42,3 +42,9 @@ def test_parse_shows_crisis_whatever_the_intent() -> None:
 def test_a_bad_timezone_gets_one_clear_line() -> None:
     code, out = parse("hi", "--tz", "Mars/Base")
     assert code == 2 and "Unknown timezone" in out and "Traceback" not in out
+
+
+def test_a_partly_unreadable_answer_keeps_the_options_and_guesses_no_how() -> None:
+    _, out = parse("1 5 until blorpday call me", "--now", "2026-03-02T10:00")
+    reading = json.loads(out)
+    assert reading["options"] == [1, 5] and reading["until"] is None and reading["how"] is None
