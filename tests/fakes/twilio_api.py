@@ -14,6 +14,7 @@ import base64
 import json
 import re
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -177,7 +178,7 @@ class FakeTwilio:
         class Handler(_Handler):
             state = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         return self
@@ -310,6 +311,13 @@ def _validate(form: dict[str, list[str]]) -> None:
         raise Refused(400, 21602)
     if len(form.get("Body", [""])[0]) > 1600:
         raise Refused(400, 21617)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client killed mid-request (the fault tests' SIGKILL) is no error of the fake's."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
