@@ -266,3 +266,29 @@ def test_carebot_logs_at_its_level_and_libraries_at_warning(level, form, shown) 
 
         lines = [json.loads(line)["message"] for line in lines]
     assert [next(s for s in shown if line.endswith(s)) for line in lines] == shown, done.stderr
+
+
+def test_key_rotate_finishes_a_half_rotated_database(migrated_url, restore_key) -> None:
+    """Numbers already under the new key (a rotation cut short outside one transaction) are kept, the rest moved."""
+    from sqlalchemy import column, select as select_, table, update
+
+    from tests.fakes.world import ANA, make_db
+
+    members = table("members", column("phone"), column("phone_hash"))  # the stored values as they are
+    old, new = crypto.require_key(), crypto.Keyring(crypto.new_secret())
+    db = make_db(migrated_url)
+    try:
+        with db.engine.begin() as conn:  # Ana's number moved already, the others not
+            conn.execute(update(members).where(members.c.phone_hash == old.lookup_hash(ANA))
+                         .values(phone=new.encrypt(ANA)))
+        assert crypto.rotate(db, old, new) > 0
+        with db.engine.connect() as conn:
+            stored = conn.execute(select_(members.c.phone, members.c.phone_hash)).all()
+            assert crypto.stored_fingerprint(conn) == new.fingerprint
+        assert len(stored) == 3
+        for phone, phone_hash in stored:
+            assert new.lookup_hash(new.decrypt(phone)) == phone_hash
+        with pytest.raises(crypto.AlreadyRotated):  # and a second run changes nothing
+            crypto.rotate(db, old, new)
+    finally:
+        db.dispose()
