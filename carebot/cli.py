@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from carebot.config import ENV_FILE, load_settings
-from carebot.startup import Refusal
+from carebot.domain.config import ENV_FILE, load_settings
+from carebot.domain.startup import Refusal
 
 
 class CarebotGroup(click.Group):
@@ -30,8 +30,8 @@ class CarebotGroup(click.Group):
               help=f"The settings file (default: {ENV_FILE}, else ./.env, else /etc/carebot/carebot.env).")
 def main(verbose: bool, env_file: str | None) -> None:
     """carebot: an SMS and Signal bot for communal care in mutual-aid groups."""
-    from carebot import logs
-    from carebot.config import describe_env_file, load_log_settings
+    from carebot.domain.config import describe_env_file, load_log_settings
+    from carebot.runtime import logs
 
     if env_file:
         os.environ[ENV_FILE] = env_file  # every later read of the settings, and what this command starts
@@ -50,7 +50,7 @@ def db() -> None:
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL); a new SQLite file is made only with it.")
 def db_upgrade(url: str | None) -> None:
     """Bring the database schema up to date (safe to run again)."""
-    from carebot.db import check_key, open_database, upgrade
+    from carebot.store.db import check_key, open_database, upgrade
 
     if url is None:
         settings = load_settings()
@@ -69,8 +69,8 @@ def db_upgrade(url: str | None) -> None:
 
 
 def _refuse_the_default_database(url: str, *, named: bool) -> None:
-    from carebot.db import DatabaseProblem, sqlite_path
-    from carebot.startup import DATABASE_MISSING
+    from carebot.domain.startup import DATABASE_MISSING
+    from carebot.store.db import DatabaseProblem, sqlite_path
 
     path = sqlite_path(url) if url.startswith("sqlite") else None
     if not named and path is not None and not path.exists():
@@ -87,8 +87,8 @@ def _refuse_another_key(database) -> bool:
     """
     from sqlalchemy import inspect
 
-    from carebot.crypto import configured_secret
-    from carebot.db import check_key
+    from carebot.store.crypto import configured_secret
+    from carebot.store.db import check_key
 
     if configured_secret() is None:
         return False
@@ -98,7 +98,7 @@ def _refuse_another_key(database) -> bool:
 
 
 def _migrations(url: str | None):
-    from carebot.db import open_database
+    from carebot.store.db import open_database
 
     return open_database(url or load_settings().carebot_database_url)
 
@@ -107,7 +107,7 @@ def _migrations(url: str | None):
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
 def db_current(url: str | None) -> None:
     """Show the database's schema revision and the one this carebot needs."""
-    from carebot.db import revisions
+    from carebot.store.db import revisions
 
     database = _migrations(url)
     try:
@@ -122,7 +122,7 @@ def db_current(url: str | None) -> None:
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
 def db_check(url: str | None) -> None:
     """Exit 0 when the schema is the one this carebot needs, else say so (exit 7)."""
-    from carebot.db import check_schema
+    from carebot.store.db import check_schema
 
     database = _migrations(url)
     try:
@@ -137,7 +137,7 @@ def db_check(url: str | None) -> None:
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
 def db_downgrade(revision: str, url: str | None) -> None:
     """Take the schema back to REVISION (e.g. 0008, or -1 for one step); back up the database first."""
-    from carebot.db import downgrade
+    from carebot.store.db import downgrade
 
     database = _migrations(url)
     try:
@@ -158,8 +158,8 @@ def db_downgrade(revision: str, url: str | None) -> None:
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
-    from carebot.crypto import require_key
-    from carebot.serve import run
+    from carebot.runtime.serve import run
+    from carebot.store.crypto import require_key
 
     require_key()  # no number is ever written unencrypted
     run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
@@ -170,7 +170,7 @@ def serve(host: str, port: int, role: str) -> None:
               help="Also post to CAREBOT_PUBLIC_URL's webhook, as Twilio would (carebot must be running).")
 def check(from_outside: bool) -> None:
     """Say, line by line, whether settings, key, database, Twilio and Signal are right; exit 0 only if all are."""
-    from carebot.check import run
+    from carebot.tools.check import run
 
     sys.exit(0 if run(click.echo, from_outside=from_outside) else 1)
 
@@ -179,7 +179,7 @@ def check(from_outside: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def transcript(files: tuple[str, ...]) -> None:
     """Replay conversation transcripts; exit 1 and show the first failing line of each failing file."""
-    from carebot.transcript import run_file
+    from carebot.tools.transcript import run_file
 
     failures = [f for f in (asyncio.run(run_file(path)) for path in files) if f is not None]
     for failure in failures:
@@ -205,8 +205,8 @@ def parse(text: str, lang: str | None, timezone: str, at: str | None) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from carebot import clock
-    from carebot.understanding import read
+    from carebot.domain import clock
+    from carebot.flows.understanding import read
 
     try:
         zone = ZoneInfo(timezone)
@@ -230,7 +230,7 @@ def parse(text: str, lang: str | None, timezone: str, at: str | None) -> None:
               help="The SQLite file the demo writes (made anew each run).")
 def demo(db_path: str) -> None:
     """Play a short scripted week of the go-around on simulated channels."""
-    from carebot.demo import run_demo
+    from carebot.tools.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(Path(db_path), click.echo)))
 
@@ -240,14 +240,14 @@ def demo(db_path: str) -> None:
               help="The SQLite file the chat writes (made anew each run).")
 def chat(db_path: str) -> None:
     """Type as one or more members (``+15155550101 > JOIN DEMO``) and see carebot's replies."""
-    from carebot.demo import run_chat
+    from carebot.tools.demo import run_chat
 
     asyncio.run(run_chat(Path(db_path), click.echo))
 
 
 def _database():
-    """The configured database, after the start-up checks (carebot.db.start_up): each refusal is one line."""
-    from carebot.db import start_up
+    """The configured database, after the start-up checks (carebot.store.db.start_up): each refusal is one line."""
+    from carebot.store.db import start_up
 
     return start_up(load_settings().carebot_database_url)
 
@@ -271,7 +271,7 @@ def _budget(value: str) -> int | None:
         raise click.BadParameter("write a number of texts a day, e.g. 2000, or default") from None
 
 
-# The default's figures are carebot.budget's PER_MEMBER and FLOOR (tests/test_budget.py keeps them equal).
+# The default's figures are carebot.outbox.budget's PER_MEMBER and FLOOR (tests/test_budget.py keeps them equal).
 BUDGET_HELP = ("Texts carebot may send the group a day; past it, its own texts wait for the group's next day "
                "and coordinators are told (default: 20 a day for each active member, at least 500)")
 
@@ -296,8 +296,8 @@ def group() -> None:
 def group_add(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
               budget) -> None:
     """Create a group; then `carebot roster import` invites its people."""
-    from carebot import clock
-    from carebot.groups import GroupError, add_group
+    from carebot.domain import clock
+    from carebot.services.groups import GroupError, add_group
 
     db = _database()
     try:
@@ -316,7 +316,7 @@ def group_list() -> None:
     """Every group, with its settings and how many members it has."""
     from sqlalchemy import func, select
 
-    from carebot.models import Group, Membership
+    from carebot.store.models import Group, Membership
 
     with _database().transaction() as session:
         counts = dict(session.execute(select(Membership.group_id, func.count()).where(
@@ -349,7 +349,7 @@ def group_list() -> None:
 def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
                budget, sms_fold) -> None:
     """Change a group's settings; what you leave out stays as it is."""
-    from carebot.groups import GroupError, edit_group
+    from carebot.services.groups import GroupError, edit_group
 
     changes = {"name": name, "timezone": timezone, "language": language, "round_schedule": schedule,
                "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
@@ -363,7 +363,8 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
             edited = edit_group(session, keyword, **changes)
             click.echo(f"Updated {edited.keyword}.")
             if "daily_budget" in changes:
-                from carebot import budget as budgets, clock
+                from carebot.domain import clock
+                from carebot.outbox import budget as budgets
 
                 released = budgets.reopen(session, edited, clock.now())
                 if released:
@@ -385,9 +386,9 @@ def roster_import(file: str, keyword: str) -> None:
     """Invite everyone in a CSV file (columns: phone, name, optional role); report the bad rows."""
     from sqlalchemy import select
 
-    from carebot import clock
-    from carebot.models import Group
-    from carebot.roster import import_roster
+    from carebot.domain import clock
+    from carebot.services.roster import import_roster
+    from carebot.store.models import Group
 
     text = Path(file).read_text(encoding="utf-8-sig")
     with _database().transaction() as session:
@@ -410,7 +411,7 @@ def key() -> None:
 @key.command("new")
 def key_new() -> None:
     """Print a fresh random key for CAREBOT_SECRET_KEY (nothing is stored)."""
-    from carebot.crypto import new_secret
+    from carebot.store.crypto import new_secret
 
     click.echo(new_secret())
 
@@ -420,8 +421,8 @@ def key_new() -> None:
               help="The new key (default: CAREBOT_NEW_SECRET_KEY); the old one is CAREBOT_SECRET_KEY.")
 def key_rotate(new_key: str) -> None:
     """Re-encrypt and re-hash every stored number with a new key, in one transaction."""
-    from carebot.crypto import AlreadyRotated, Keyring, configure, require_key, rotate
-    from carebot.db import check_schema, open_database
+    from carebot.store.crypto import AlreadyRotated, Keyring, configure, require_key, rotate
+    from carebot.store.db import check_schema, open_database
 
     # Not _database(): a second run finds the database under the new key, which is no refusal.
     old, new = require_key(), Keyring(new_key)

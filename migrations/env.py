@@ -6,8 +6,8 @@ uses CAREBOT_DATABASE_URL, found as every carebot command finds it.
 
 from alembic import context
 
-from carebot.db import make_engine, normalize_url
-from carebot.models import Base
+from carebot.store.db import make_engine, normalize_url
+from carebot.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,7 +16,7 @@ target_metadata = Base.metadata
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from carebot.config import load_settings
+        from carebot.domain.config import load_settings
 
         url = load_settings().carebot_database_url
     return normalize_url(url)

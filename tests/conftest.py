@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from carebot.transcript import Simulation, run_lines
+from carebot.tools.transcript import Simulation, run_lines
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 
@@ -20,7 +20,7 @@ def secret_key() -> None:
     """Numbers are encrypted at rest: the suite and its subprocesses share one key for the session."""
     import os
 
-    from carebot import crypto
+    from carebot.store import crypto
 
     os.environ.setdefault(crypto.ENV, crypto.new_secret())
     crypto.configure(os.environ[crypto.ENV])
@@ -29,7 +29,7 @@ def secret_key() -> None:
 @pytest.fixture
 def no_key(monkeypatch):
     """No CAREBOT_SECRET_KEY, as on a fresh machine; the suite's own key is back afterwards."""
-    from carebot import crypto
+    from carebot.store import crypto
 
     monkeypatch.delenv(crypto.ENV, raising=False)
     monkeypatch.setattr(crypto, "_active", None)
@@ -118,7 +118,7 @@ def log_watch():
     """Keep every log record and every inbound text of the session (see tests/test_logs.py)."""
     import logging
 
-    from carebot.dispatcher import Dispatcher
+    from carebot.dispatch.dispatcher import Dispatcher
 
     call_handlers, store_inbounds = logging.Logger.callHandlers, Dispatcher.store_inbounds
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from carebot.db import Database, upgrade
+from carebot.store.db import Database, upgrade
 from tests import pgserver
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"

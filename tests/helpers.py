@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from carebot.models import Answer, Member, Membership, OutboxMessage
-from carebot.transcript import Simulation
+from carebot.store.models import Answer, Member, Membership, OutboxMessage
+from carebot.tools.transcript import Simulation
 
 SETUP = [
     'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago',

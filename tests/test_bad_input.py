@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from carebot.models import Member
+from carebot.store.models import Member
 from tests.helpers import SETUP, run, snapshot, texts_to
 
 ANA = "+15155550101"

@@ -11,13 +11,13 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import insert, select
 
-from carebot import budget, metrics
 from carebot.cli import BUDGET_HELP, main
-from carebot.db import Database
-from carebot.groups import GroupError, edit_group
-from carebot.models import Group, Member, OutboxMessage
-from carebot.outbox import REPLY, deliver_due, enqueue, push
-from carebot.transcript import Simulation
+from carebot.domain import metrics
+from carebot.outbox import REPLY, budget, deliver_due, enqueue, push
+from carebot.services.groups import GroupError, edit_group
+from carebot.store.db import Database
+from carebot.store.models import Group, Member, OutboxMessage
+from carebot.tools.transcript import Simulation
 
 ROSA, ANA, BEN = "+15155550100", "+15155550101", "+15155550102"
 ZOE, YUSUF = "+15155550200", "+15155550201"

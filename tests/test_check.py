@@ -20,9 +20,9 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
-from carebot import crypto
 from carebot.cli import main
-from carebot.db import start_up, upgrade
+from carebot.store import crypto
+from carebot.store.db import start_up, upgrade
 from tests.conftest import LOG_WATCH
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
@@ -223,7 +223,7 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
             LOG_WATCH.output("carebot serve", out + err)
     records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     started = [r for r in records if r["message"].startswith("carebot serving on")]
-    assert len(started) == 1 and started[0]["level"] == "INFO" and started[0]["logger"] == "carebot.serve"
+    assert len(started) == 1 and started[0]["level"] == "INFO" and started[0]["logger"] == "carebot.runtime.serve"
     line = started[0]["message"]
     assert f"on http://127.0.0.1:{port}, role all, database sqlite:///" in line
     assert f"Twilio {twilio.base_url} account {GOOD['TWILIO_ACCOUNT_SID']}" in line

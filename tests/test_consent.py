@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from carebot.models import ConsentEvent, Member, OutboxMessage
+from carebot.store.models import ConsentEvent, Member, OutboxMessage
 from tests.helpers import SETUP, outbox_rows, run, texts_to
 
 NEW = "+15155550102"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from carebot.domain.i18n import LANGUAGES, catalog
 from carebot.flows.crisis import DEFAULT_RESOURCES, in_crisis
 from carebot.flows.words import read
-from carebot.i18n import LANGUAGES, catalog
-from carebot.models import CareFlag, ConsentEvent
+from carebot.store.models import CareFlag, ConsentEvent
 from tests.helpers import run, texts_to
 from tests.test_relay import database_text
 
@@ -66,7 +66,7 @@ def test_a_groups_own_resources_come_first(sim) -> None:
     run(sim, 'group AMES name="Ames Care" tz=America/Chicago', "member AMES +15155550109 name=Bo",
         "at 2026-03-03 10:00")
     with sim.db.transaction() as session:
-        from carebot.models import Group
+        from carebot.store.models import Group
 
         session.scalars(select(Group)).one().crisis_resources = "Ames peer line 515-555-0188; Rosa's door is open"
     run(sim, "+15155550109 > I can't go on")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, select, text
 
 from carebot.channels import Inbound
-from carebot.models import Member
+from carebot.store.models import Member
 from tests.helpers import SETUP, run, texts_to
 
 

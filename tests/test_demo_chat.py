@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from carebot.cli import main
-from carebot.demo import run_chat
+from carebot.tools.demo import run_chat
 
 
 def test_demo_plays_a_week_and_exits_0(tmp_path: Path) -> None:

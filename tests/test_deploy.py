@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from carebot.cli import main
-from carebot.config import LogSettings, ServeSettings
+from carebot.domain.config import LogSettings, ServeSettings
 from tests.helpers import carebot_units
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
@@ -100,7 +100,7 @@ def test_the_proxy_forwards_only_the_webhooks_and_keeps_health_and_metrics_insid
 
 def test_every_unit_gives_carebot_the_open_files_it_asks_for():
     """Slow clients each hold a file descriptor: systemd's default of 1,024 starved carebot (#15)."""
-    from carebot.connections import OPEN_FILES
+    from carebot.runtime.connections import OPEN_FILES
 
     for unit in carebot_units():
         assert re.findall(r"^LimitNOFILE=(\d+)$", unit.read_text(), re.M) == [str(OPEN_FILES)], unit.name
@@ -112,7 +112,7 @@ def test_the_proxy_cuts_slow_clients_off_and_limits_bodies():
         assert re.search(rf"^\s*{timeout} \d+s$", code, re.M), timeout
     assert code.count("max_size") == 2 and "max_size 64KB" in code  # carebot's own MAX_BODY
     # Caddy's idle connections to carebot end before carebot would close them.
-    from carebot.connections import KEEP_ALIVE_SECONDS
+    from carebot.runtime.connections import KEEP_ALIVE_SECONDS
 
     [keepalive] = re.findall(r"keepalive (\d+)s", code)
     assert int(keepalive) < KEEP_ALIVE_SECONDS

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from carebot.models import Member, OutboxMessage
-from carebot.quiet import is_daytime
-from carebot.transcript import Simulation
+from carebot.domain.daytime import is_daytime
+from carebot.store.models import Member, OutboxMessage
+from carebot.tools.transcript import Simulation
 
 CHICAGO = ZoneInfo("America/Chicago")
 PEOPLE = ["+15155550101", "+15155550102", "+15155550103", "signal:+15155550104"]

@@ -6,15 +6,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from freezegun import freeze_time
 from click.testing import CliRunner
+from freezegun import freeze_time
 from sqlalchemy import select
 
-from carebot import startup
 from carebot.cli import main
-from carebot.db import Database
-from carebot.models import Group, Membership
-from carebot.transcript import Simulation
+from carebot.domain import startup
+from carebot.store.db import Database
+from carebot.store.models import Group, Membership
+from carebot.tools.transcript import Simulation
 
 
 @pytest.fixture

@@ -16,14 +16,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import carebot.dispatcher as dispatcher_module
+import carebot.dispatch.dispatcher as dispatcher_module
 from carebot.channels import SMS, Inbound
-from carebot.db import Database
-from carebot.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
-from carebot.crypto import lookup_hash
-from carebot.models import InboundMessage, Member, OutboxMessage
-from carebot.serve import run_inbound
-from carebot.web import InboundWriter
+from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
+from carebot.runtime.serve import run_inbound
+from carebot.runtime.web import InboundWriter
+from carebot.store.crypto import lookup_hash
+from carebot.store.db import Database
+from carebot.store.models import InboundMessage, Member, OutboxMessage
 from tests.conftest import LOG_WATCH
 from tests.fakes.world import ANA, NOW
 
@@ -119,8 +119,8 @@ def test_a_stored_text_survives_a_restart_and_is_handled_once(db, tmp_path):
         import os
         from datetime import datetime
         from carebot.channels import Inbound
-        from carebot.db import Database
-        from carebot.dispatcher import Dispatcher
+        from carebot.store.db import Database
+        from carebot.dispatch.dispatcher import Dispatcher
         Dispatcher(Database({url!r})).store_inbound(
             Inbound("sms", "SM8", {NEWCOMER!r}, "JOIN DMMA", datetime.fromisoformat({NOW.isoformat()!r})))
         os._exit(137)

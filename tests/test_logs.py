@@ -50,7 +50,7 @@ def leaks(watch: LogWatch) -> list[str]:
 def test_no_log_of_the_session_holds_a_number_or_a_text() -> None:
     if os.environ.get("CAREBOT_PLANT_LEAK"):  # the test of this test (below)
         logging.getLogger("carebot.outbox").info("sent to %s", "+15155550101")
-        logging.getLogger("carebot.dispatcher").debug("text was %r", "I feel so alone tonight")
+        logging.getLogger("carebot.dispatch.dispatcher").debug("text was %r", "I feel so alone tonight")
         LOG_WATCH.texts.add("I feel so alone tonight")
         LOG_WATCH.output("carebot serve", "INFO: started\nDEBUG: queued for (515) 555-0101\n")
     problems = leaks(LOG_WATCH)

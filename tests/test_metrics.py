@@ -12,11 +12,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url
 
-from carebot import metrics
 from carebot.channels import SMS
-from carebot.dispatcher import Dispatcher
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.domain import metrics
 from carebot.outbox import deliver_due
-from carebot.serve import start_beat
+from carebot.runtime.serve import start_beat
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, BEN, NOW, queue, with_channel
 from tests.test_twilio_webhooks import app_for, inbound_form, post, sign

@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
-from carebot import startup
 from carebot.cli import main
-from carebot.db import SchemaOutOfDate, alembic_config, check_schema, upgrade
-from carebot.models import Base
+from carebot.domain import startup
+from carebot.store.db import SchemaOutOfDate, alembic_config, check_schema, upgrade
+from carebot.store.models import Base
 
 ROOT = Path(__file__).parent.parent
 

@@ -1,6 +1,6 @@
 """A whole month for a group of 30, hour by hour, with carebot's promises checked after every hour.
 
-Time comes from freezegun through carebot.clock, the one module that reads the wall clock; the
+Time comes from freezegun through carebot.domain.clock, the one module that reads the wall clock; the
 members' replies are scripted by a seeded random generator, so a failure replays exactly.
 """
 
@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from freezegun import freeze_time
 from sqlalchemy import or_, select
 
-from carebot import clock
-from carebot.care import OFFER_FOR, WAITING_GRACE
-from carebot.models import Answer, Conversation, Group, Member, OutboxMessage, Pairing
-from carebot.quiet import is_daytime
-from carebot.transcript import Simulation
+from carebot.domain import clock
+from carebot.domain.daytime import is_daytime
+from carebot.services.care import OFFER_FOR, WAITING_GRACE
+from carebot.store.models import Answer, Conversation, Group, Member, OutboxMessage, Pairing
+from carebot.tools.transcript import Simulation
 
 CHICAGO = ZoneInfo("America/Chicago")
 MEMBERS = [f"+1515555{n:04d}" for n in range(101, 131)]  # 30 members

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carebot.models import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, WANT_COMPANY
-from carebot.pairing import (
+from carebot.domain.pairing import (
     BASE,
     LANGUAGE,
     LOAD,
@@ -25,6 +24,7 @@ from carebot.pairing import (
     propose,
     score,
 )
+from carebot.domain.vocabulary import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, WANT_COMPANY
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 

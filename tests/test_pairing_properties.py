@@ -11,13 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from carebot.models import (
-    CAN_KEEP_COMPANY,
-    I_CAN_REACH_OUT,
-    REACH_OUT_TO_ME,
-    WANT_COMPANY,
-)
-from carebot.pairing import Offer, PairingState, Reason, Request, propose
+from carebot.domain.pairing import Offer, PairingState, Reason, Request, propose
+from carebot.domain.vocabulary import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, WANT_COMPANY
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 SERVES = {REACH_OUT_TO_ME: I_CAN_REACH_OUT, WANT_COMPANY: CAN_KEEP_COMPANY}

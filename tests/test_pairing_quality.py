@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from carebot.bench.pairing import HARD, NOW, exact, main, synthetic_state, violations
-from carebot.models import I_CAN_REACH_OUT, REACH_OUT_TO_ME
-from carebot.pairing import Offer, PairingState, Request, blocked, last_paired, propose, score
+from carebot.domain.pairing import Offer, PairingState, Request, blocked, last_paired, propose, score
+from carebot.domain.vocabulary import I_CAN_REACH_OUT, REACH_OUT_TO_ME
 
 
 @pytest.mark.parametrize("mix", [{}, HARD], ids=["usual mix", "hard mix"])
@@ -38,7 +38,7 @@ def brute_force(s: PairingState) -> float:
     for choice in itertools.product(*options):
         taken: dict[int, int] = {}
         total = 0.0
-        for r, o in zip(s.requests, choice):
+        for r, o in zip(s.requests, choice, strict=True):
             if o is None:
                 continue
             load = o.load + taken.get(id(o), 0)

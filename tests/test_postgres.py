@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from carebot.bench import round as bench_round
-from carebot.db import Database, normalize_url
-from carebot.models import OutboxMessage
 from carebot.outbox import claimable
+from carebot.store.db import Database, normalize_url
+from carebot.store.models import OutboxMessage
 from tests.fakes.world import ANA, make_db, queue
 
 pytestmark = pytest.mark.postgresql

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
-from carebot import crypto, retention
-from carebot import startup
 from carebot.cli import main
-from carebot.db import Database, upgrade
-from carebot.models import (
+from carebot.domain import startup
+from carebot.store import crypto, retention
+from carebot.store.db import Database, upgrade
+from carebot.store.models import (
     CareFlag,
     ConsentEvent,
     CoordAction,
@@ -23,7 +23,7 @@ from carebot.models import (
     OutboxMessage,
     Pairing,
 )
-from carebot.transcript import Simulation
+from carebot.tools.transcript import Simulation
 from tests.helpers import SETUP, run, texts_to
 
 ANA = "+15155550101"
@@ -110,8 +110,9 @@ def test_the_upgrade_encrypts_and_hashes_existing_numbers(tmp_path, monkeypatch,
         assert inbound.sender == ANA and inbound.sender_hash == crypto.sender_hash(ANA, None)
     db.dispose()
     # And back: the downgrade puts the numbers back in plain text.
-    from carebot.db import alembic_config
     from alembic import command
+
+    from carebot.store.db import alembic_config
 
     command.downgrade(alembic_config(url), "0006")
     engine = create_engine(url)
@@ -190,12 +191,12 @@ def test_key_rotation_re_encrypts_every_number_in_one_transaction(tmp_path, monk
         after = raw(session, "SELECT phone, phone_hash, signal_uuid, signal_hash FROM members ORDER BY id")
         outbox_after = raw(session, "SELECT address, address_hash FROM outbox ORDER BY id")
         assert len(after) == len(before) and len(outbox_after) == len(outbox_before)
-        for (p0, h0, u0, s0), (p1, h1, u1, s1) in zip(before, after):
+        for (p0, h0, u0, _), (p1, h1, u1, _) in zip(before, after, strict=True):
             assert new_keys.decrypt(p1) == old_keys.decrypt(p0) and h1 == new_keys.lookup_hash(new_keys.decrypt(p1))
             assert h1 != h0 and (u0 is None) == (u1 is None)
             with pytest.raises(crypto.WrongKey):
                 old_keys.decrypt(p1)
-        for (a0, _), (a1, h1) in zip(outbox_before, outbox_after):
+        for (a0, _), (a1, h1) in zip(outbox_before, outbox_after, strict=True):
             assert new_keys.decrypt(a1) == old_keys.decrypt(a0) and h1 == new_keys.lookup_hash(new_keys.decrypt(a1))
         # carebot goes on with the new key: Ana is found and answered.
         assert Member.by_phone(session, ANA).name == "Ana"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from carebot.db import Database
-from carebot.transcript import Simulation
+from carebot.store.db import Database
+from carebot.tools.transcript import Simulation
 from tests.helpers import run, texts_to
 
 
@@ -148,7 +148,7 @@ def test_carebot_overwrites_what_it_deletes_whatever_sqlite_build_it_runs_on() -
     """The file test above passes on a build that overwrites deleted content by default; carebot asks for it."""
     import sqlite3
 
-    from carebot.db import _sqlite_pragmas
+    from carebot.store.db import _sqlite_pragmas
 
     conn = sqlite3.connect(":memory:")
     conn.execute("PRAGMA secure_delete=OFF")  # as on a build without SQLITE_SECURE_DELETE

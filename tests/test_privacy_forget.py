@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, inspect, select, text
 
-from carebot import crypto
-from carebot.models import (
+from carebot.store import crypto
+from carebot.store.models import (
     CareFlag,
     Conversation,
     CoordAction,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, text
 
-from carebot.models import OutboxMessage
+from carebot.store.models import OutboxMessage
 from tests.helpers import run, texts_to
 
 SETUP = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from carebot.channels import Inbound
-from carebot.models import InboundMessage, InboundSeen
+from carebot.store.models import InboundMessage, InboundSeen
 from tests.helpers import SETUP, run, snapshot, texts_to
 
 ANA = "+15155550101"

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from carebot.channels.sim import SimNetwork
-from carebot.db import Database, upgrade
-from carebot.dispatcher import Dispatcher
-from carebot.groups import add_group, add_member
-from carebot.models import Group
-from carebot.scheduler import tick
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.runtime.ticker import tick
+from carebot.services.groups import add_group, add_member
+from carebot.store.db import Database, upgrade
+from carebot.store.models import Group
 
 MONDAY_10_CHICAGO = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)  # CDT from March 8
 

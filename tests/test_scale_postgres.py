@@ -25,13 +25,13 @@ from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
 
 from carebot.channels import SMS
-from carebot.db import Database
-from carebot.groups import add_group, add_member
-from carebot.models import InboundMessage, Member, OutboxMessage
 from carebot.outbox import REPLY, enqueue
+from carebot.services.groups import add_group, add_member
+from carebot.store.db import Database
+from carebot.store.models import InboundMessage, Member, OutboxMessage
+from tests.conftest import LOG_WATCH
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
-from tests.conftest import LOG_WATCH
 from tests.helpers import wait_for
 from tests.pgserver import free_port
 
@@ -208,7 +208,7 @@ class SignalService:
 
 def lock_holders(db: Database) -> list[int]:
     """The backends holding carebot's leader lock (advisory locks live in pg_locks)."""
-    from carebot.leader import LOCK_KEY
+    from carebot.runtime.leader import LOCK_KEY
 
     with db.engine.connect() as conn:
         return list(conn.execute(text(

@@ -30,7 +30,7 @@ SENDER = textwrap.dedent("""
     import carebot.outbox as outbox
     from carebot.channels import SMS
     from carebot.channels.twilio import TwilioSMS
-    from carebot.db import Database
+    from carebot.store.db import Database
 
     url, base, sid, token, public, now, moment = sys.argv[1:]
 

@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.channels.signal import CAPTCHA_PAUSE, RATE_LIMIT_PAUSE, UNTRUSTED_HOLD, SignalChannel
 from carebot.channels.sim import SimNetwork
-from carebot.config import ConfigError, load_serve_settings
-from carebot.crypto import lookup_hash
-from carebot.db import Database, upgrade
-from carebot.dispatcher import Dispatcher
-from carebot.groups import add_group, add_member
-from carebot.models import ConsentEvent, InboundMessage, Member, OutboxMessage
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.domain.config import ConfigError, load_serve_settings
 from carebot.outbox import deliver_due, load_pause, push, save_pause
+from carebot.services.groups import add_group, add_member
+from carebot.store.crypto import lookup_hash
+from carebot.store.db import Database, upgrade
+from carebot.store.models import ConsentEvent, InboundMessage, Member, OutboxMessage
 from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNREGISTERED, UNTRUSTED, FakeSignal
 
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime
@@ -390,7 +390,7 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
     import httpx
     from twilio.request_validator import RequestValidator
 
-    from carebot.serve import build_app
+    from carebot.runtime.serve import build_app
 
     monkeypatch.chdir(tmp_path)
     url = migrated_url
@@ -425,7 +425,7 @@ def test_serve_starts_and_serves_sms_while_the_signal_service_is_down(monkeypatc
 
 
 def test_receive_error_frames_are_logged_without_their_text_and_counted(migrated_url, caplog):
-    from carebot import metrics
+    from carebot.domain import metrics
 
     def count(kind: str) -> float:
         return metrics.SIGNAL_RECEIVE_ERRORS.labels(kind)._value.get()
@@ -479,7 +479,7 @@ def test_a_signal_number_the_service_does_not_hold_stops_serve_in_one_line(migra
     import httpx
 
     from carebot.channels.signal import SignalAccountMissing
-    from carebot.serve import build_app
+    from carebot.runtime.serve import build_app
 
     monkeypatch.chdir(tmp_path)
     db = Database(migrated_url)
@@ -550,7 +550,7 @@ def test_a_pause_and_its_told_once_outlive_a_restart_through_their_own_record(mi
 
 
 def test_the_round_trip_probe_is_reported_and_never_handled_as_a_member_text(migrated_url):
-    from carebot import metrics
+    from carebot.domain import metrics
     from tests.fakes.signal_api import OTHER_UUID
 
     probe = "+15155550198"

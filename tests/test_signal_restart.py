@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import func, select
 
 from carebot.channels import SIGNAL
-from carebot.config import load_serve_settings
-from carebot.db import Database
-from carebot.models import InboundMessage, OutboxMessage
-from carebot.serve import build_app
+from carebot.domain.config import load_serve_settings
+from carebot.runtime.serve import build_app
+from carebot.store.db import Database
+from carebot.store.models import InboundMessage, OutboxMessage
 from tests.fakes.signal_api import FakeSignal
 from tests.test_signal import BOT, free_port
 

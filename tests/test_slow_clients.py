@@ -11,8 +11,8 @@ import contextlib
 
 import uvicorn
 
-from carebot import metrics
-from carebot.connections import GuardedH11Protocol, uvicorn_limits
+from carebot.domain import metrics
+from carebot.runtime.connections import GuardedH11Protocol, uvicorn_limits
 
 DEADLINE = 0.5
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from carebot import crypto, startup
-from carebot.db import Database, start_up, upgrade
+from carebot.domain import startup
+from carebot.store import crypto
+from carebot.store.db import Database, start_up, upgrade
 from tests.conftest import LOG_WATCH
 from tests.helpers import carebot_units
 from tests.test_web_serve import GOOD, free_port
@@ -244,9 +245,9 @@ def restore_key():
 
 LOGS = """
 import logging, sys
-from carebot import logs
+from carebot.runtime import logs
 logs.configure(sys.argv[1], sys.argv[2])
-logging.getLogger("carebot.serve").info("carebot info")
+logging.getLogger("carebot.runtime.serve").info("carebot info")
 logging.getLogger("carebot.outbox").debug("carebot debug")
 logging.getLogger("alembic.runtime").info("library info")
 logging.getLogger("uvicorn.error").warning("library warning")
@@ -270,7 +271,8 @@ def test_carebot_logs_at_its_level_and_libraries_at_warning(level, form, shown) 
 
 def test_key_rotate_finishes_a_half_rotated_database(migrated_url, restore_key) -> None:
     """Numbers already under the new key (a rotation cut short outside one transaction) are kept, the rest moved."""
-    from sqlalchemy import column, select as select_, table, update
+    from sqlalchemy import column, table, update
+    from sqlalchemy import select as select_
 
     from tests.fakes.world import ANA, make_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from carebot.flows.understanding import corrected_word
 from carebot.flows.words import is_stop, read, stop_word
-from carebot.understanding import corrected_word
 from tests.helpers import SETUP, run, snapshot, texts_to
 
 

@@ -7,9 +7,9 @@ import string
 
 import pytest
 
-from carebot.groups import MAX_GROUP_NAME, MAX_MEMBER_NAME
-from carebot.i18n import LANGUAGES, catalog, render, template_keys
-from carebot.sms import is_gsm7, segments
+from carebot.domain.i18n import LANGUAGES, catalog, render, template_keys
+from carebot.domain.sms import is_gsm7, segments
+from carebot.services.groups import MAX_GROUP_NAME, MAX_MEMBER_NAME
 
 LONG = {
     "group": "G" * MAX_GROUP_NAME,
@@ -34,7 +34,7 @@ LONG = {
     "n": 14,
     "names": ", ".join(["N" * MAX_MEMBER_NAME] * 3),
     "count": 25000,
-    "budget": 500000,  # 20 texts a day for each of 25,000 members (carebot.budget)
+    "budget": 500000,  # 20 texts a day for each of 25,000 members (carebot.outbox.budget)
     "start": 8,
     "end": 21,
     "when": "Sep 30 18:30",
@@ -64,7 +64,8 @@ SHORT_HOW = dict(LONG, how=" (call evenings)")
 LISTS_DATA = {"goaround.confirm", "goaround.how_saved", "goaround.which_group", "status.group",
               "help.member", "start.done", "care.done.which", "care.accepted.supporter",
               "care.accepted.supporter.private", "help.coordinator", "coord.pairs",
-              "crisis.reply", "crisis.call.sent", "crisis.call.later", "crisis.call.oncall", "relay.message", "coord.roster", "coord.ambiguous", "log", "pulse",
+              "crisis.reply", "crisis.call.sent", "crisis.call.later", "crisis.call.oncall", "relay.message", "coord.roster",
+              "coord.ambiguous", "log", "pulse",
               "coord.confirm.announce", "coord.confirm.gather", "gather.count", "gather.invite",
               "gather.reminder", "gather.next", "announce.member", "mydata.about"}
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from carebot.cli import main
-from carebot.transcript import run_lines
+from carebot.tools.transcript import run_lines
 from tests.conftest import TRANSCRIPTS
 
 FILES = sorted(TRANSCRIPTS.glob("*.txt"))

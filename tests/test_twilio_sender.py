@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from carebot.channels import SMS, Inbound, Sent
-from carebot.dispatcher import Dispatcher
-from carebot.serve import run_sender
-from carebot.models import ConsentEvent
-from carebot.outbox import MAX_ATTEMPTS, REPLY, STUCK_AFTER, Pacer, deliver_due, recover_sending, undelivered_for_group
+from carebot.channels.pacing import Pacer
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.outbox import MAX_ATTEMPTS, REPLY, STUCK_AFTER, deliver_due, recover_sending, undelivered_for_group
+from carebot.runtime.serve import run_sender
+from carebot.store.models import ConsentEvent
 from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, member, queue, row, with_channel
 
 

@@ -12,10 +12,10 @@ from twilio.request_validator import RequestValidator
 
 from carebot.channels import SMS
 from carebot.channels.twilio import WebhookVerifier, parse_inbound
-from carebot.dispatcher import Dispatcher
-from carebot.models import InboundMessage, Member, OutboxMessage
+from carebot.dispatch.dispatcher import Dispatcher
 from carebot.outbox import undelivered_for_group
-from carebot.web import EMPTY_TWIML, create_app
+from carebot.runtime.web import EMPTY_TWIML, create_app
+from carebot.store.models import InboundMessage, Member, OutboxMessage
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row
 
 TOKEN = "e" * 32

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from carebot import startup
 from carebot.cli import main
-from carebot.db import Database, upgrade
-from carebot.models import OutboxMessage
-from tests.fakes.twilio_api import FakeTwilio
+from carebot.domain import startup
+from carebot.store.db import Database, upgrade
+from carebot.store.models import OutboxMessage
 from tests.conftest import LOG_WATCH
+from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import wait_for
 
 GOOD = {

@@ -14,11 +14,11 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from carebot import metrics
-from carebot.dispatcher import Dispatcher
-from carebot.models import Member, Membership
-from carebot.phone import normalize_phone
-from carebot.web import EMPTY_TWIML
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.domain import metrics
+from carebot.domain.phone import normalize_phone
+from carebot.runtime.web import EMPTY_TWIML
+from carebot.store.models import Member, Membership
 from tests.fakes.world import ANA
 from tests.test_twilio_webhooks import TOKEN, app_for, counts, inbound_form, post, sign
 
@@ -207,7 +207,7 @@ def test_a_flood_of_forged_requests_is_counted_each_and_logged_once_a_minute(db,
 
 
 def test_the_refusal_log_says_how_many_since_its_last_line():
-    from carebot.web import RefusalLog
+    from carebot.runtime.web import RefusalLog
 
     moments = iter([0.0, 1.0, 2.0, 61.0])
     said = []

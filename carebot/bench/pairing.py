@@ -1,7 +1,7 @@
 """Benchmark of the pairing engine: speed on a federation, quality against the optimum.
 
 ``python -m carebot.bench pairing`` builds a synthetic federation (25,000
-members in 50 groups by default), times :func:`carebot.pairing.propose` on it
+members in 50 groups by default), times :func:`carebot.domain.pairing.propose` on it
 next to a trivial greedy on the same machine, and compares the engine's total
 score with the exact optimum (scipy's ``linear_sum_assignment``) on smaller
 federations, and on the full one too (about a second: every group and kind is
@@ -19,8 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from carebot.models import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, WANT_COMPANY
-from carebot.pairing import (
+from carebot.domain.pairing import (
     BASE,
     SERVED_BY,
     Offer,
@@ -32,6 +31,7 @@ from carebot.pairing import (
     propose,
     score,
 )
+from carebot.domain.vocabulary import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, WANT_COMPANY
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 QUALITY_TARGET = 0.98

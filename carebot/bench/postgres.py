@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from sqlalchemy import create_engine, make_url, text
 
-from carebot.db import normalize_url
+from carebot.store.db import normalize_url
 
 ENV = "CAREBOT_BENCH_POSTGRESQL_URL"
 NOT_MEASURED = f"(PostgreSQL not measured: give --postgresql URL or ${ENV})"

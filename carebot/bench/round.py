@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select
 
-from carebot import crypto
 from carebot.bench import postgres
-from carebot.care import start_due_rounds
-from carebot.db import Database, upgrade
-from carebot.models import Answer, Group, Member, Membership, OutboxMessage
+from carebot.services.care import start_due_rounds
+from carebot.store import crypto
+from carebot.store.db import Database, upgrade
+from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage
 
 NOW = datetime(2026, 3, 9, 16, 0, tzinfo=UTC)  # a Monday, 10:00 in Chicago
 TIMEZONES = ["America/Chicago", "America/New_York", "America/Los_Angeles", "America/Caracas"]

@@ -23,14 +23,14 @@ import time
 
 from sqlalchemy import func, select, update
 
-from carebot import crypto
 from carebot.bench import postgres
 from carebot.bench.round import NOW, federation
-from carebot.care import start_due_rounds
 from carebot.channels import SIGNAL, SMS, Sent
-from carebot.db import Database
-from carebot.models import OutboxMessage
 from carebot.outbox import deliver_due
+from carebot.services.care import start_due_rounds
+from carebot.store import crypto
+from carebot.store.db import Database
+from carebot.store.models import OutboxMessage
 
 TARGET = 150.0  # texts a second
 

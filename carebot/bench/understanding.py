@@ -1,7 +1,7 @@
 """``python -m carebot.bench understanding``: how well carebot reads the labelled corpus.
 
 Loads every ``tests/language/corpus_*.yaml`` (or the files given), reads each text with
-``carebot.understanding.read`` and prints accuracy per intent, crisis recall, the false
+``carebot.flows.understanding.read`` and prints accuracy per intent, crisis recall, the false
 crisis-alarm rate and the slowest parse. A text counts as right when every key of its
 ``expect`` matches (``how`` compared case-insensitively after trimming).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from carebot.understanding import read
+from carebot.flows.understanding import read
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "language"
 

@@ -41,10 +41,10 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
@@ -103,7 +103,7 @@ class _DurableStore:
 async def durable_app(scope, receive, send) -> None:
     """A second baseline: reads the form, stores the text durably (``_DurableStore``), answers 200."""
     if scope["type"] == "lifespan":
-        from carebot.web import InboundWriter
+        from carebot.runtime.web import InboundWriter
 
         executor = ThreadPoolExecutor(max_workers=1)
 
@@ -161,8 +161,8 @@ def _free_port() -> int:
 
 def _seed(url: str) -> list[str]:
     """A group with MEMBERS consenting members; returns their numbers."""
-    from carebot.db import Database, upgrade
-    from carebot.models import Group, Member, Membership
+    from carebot.store.db import Database, upgrade
+    from carebot.store.models import Group, Member, Membership
 
     upgrade(url)
     db = Database(url)
@@ -277,7 +277,7 @@ def _settle(url: str) -> None:
     """
     from sqlalchemy import text
 
-    from carebot.db import make_engine
+    from carebot.store.db import make_engine
 
     engine = make_engine(url)
     deadline = time.perf_counter() + TIME_CAP
@@ -296,7 +296,7 @@ def _settle(url: str) -> None:
 
 def _drain(url: str) -> str:
     """Watch the worker work off what the phases left, for TIME_CAP seconds at most."""
-    from carebot.db import make_engine
+    from carebot.store.db import make_engine
 
     engine = make_engine(url)
     try:
@@ -393,7 +393,7 @@ def main(argv: list[str]) -> int:
 
     stand_in = _QuietServer(("127.0.0.1", 0), _TwilioStandIn)
     threading.Thread(target=stand_in.serve_forever, daemon=True).start()
-    from carebot import crypto
+    from carebot.store import crypto
 
     # A throwaway database, so a throwaway key unless one is configured; the served process gets the same one.
     secret = crypto.configured_secret() or crypto.new_secret()

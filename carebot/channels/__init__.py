@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-SMS = "sms"
-SIGNAL = "signal"
+from carebot.domain.vocabulary import SIGNAL, SMS  # noqa: F401 (the channels' names, part of their contract)
 
 
 @dataclass(frozen=True)

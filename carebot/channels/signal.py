@@ -46,10 +46,10 @@ from packaging.version import InvalidVersion, Version
 from signalbot import MIN_SIGNAL_CLI_REST_API_VERSION, SendMessage, SignalAPIError, SignalBot
 from signalbot.messages import DataMessage, EditMessage, UnknownMessageFormatError, parse
 
-from carebot import clock, metrics, startup
-from carebot.channels import SIGNAL, Inbound, Sent, SendError
-from carebot.logsafe import where
-from carebot.startup import Refusal
+from carebot.channels import SIGNAL, Inbound, SendError, Sent
+from carebot.domain import clock, metrics, startup
+from carebot.domain.logsafe import where
+from carebot.domain.startup import Refusal
 
 log = logging.getLogger(__name__)
 # signalbot logs raw envelopes, bodies and recipients' numbers below ERROR; carebot never logs those.

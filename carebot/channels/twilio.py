@@ -18,15 +18,15 @@ from datetime import datetime
 from urllib.parse import urlparse, urlsplit
 
 import aiohttp
+import twilio.rest.api  # noqa: F401 (the client imports it at the first send: a quarter second on the event loop)
 from twilio.base import values
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, get_signature_algorithm, remove_port
 from twilio.rest import Client
-import twilio.rest.api  # noqa: F401 (the client imports it at the first send: a quarter second on the event loop)
 
-from carebot.channels import SMS, Inbound, Sent, SendError, StatusUpdate
-from carebot.outbox import Pacer
+from carebot.channels import SMS, Inbound, SendError, Sent, StatusUpdate
+from carebot.channels.pacing import Pacer
 
 log = logging.getLogger(__name__)
 # The library logs request query strings at INFO, and a lookup's query holds a
@@ -138,7 +138,7 @@ class TwilioSMS:
         except aiohttp.ClientConnectorError:
             # The request never left: nothing can have been sent.
             raise SendError("connect", retryable=True) from None
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             # The request may have reached Twilio: ask before sending again.
             code = "timeout" if isinstance(error, asyncio.TimeoutError) else "no-answer"
             raise SendError(code, retryable=True, ambiguous=True) from None

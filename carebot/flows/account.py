@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from carebot.channels import SIGNAL
-
+from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
+from carebot.domain.i18n import render, short_date
+from carebot.domain.vocabulary import SIGNAL
 from carebot.flows.base import (
     Context,
     Forgotten,
@@ -21,10 +22,18 @@ from carebot.flows.base import (
 )
 from carebot.flows.goaround import summarize
 from carebot.flows.words import (
-    FORGET, LANG, LANGUAGE_NAMES, MYDATA, NAME, NO, STATUS, YES, Text, is_one_of, stop_word,
+    FORGET,
+    LANG,
+    LANGUAGE_NAMES,
+    MYDATA,
+    NAME,
+    NO,
+    STATUS,
+    YES,
+    Text,
+    is_one_of,
+    stop_word,
 )
-from carebot.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
-from carebot.i18n import render, short_date
 
 FORGET_WAIT = timedelta(hours=1)
 MAX_NAME = 20

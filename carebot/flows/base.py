@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from carebot.i18n import render
+from carebot.domain.i18n import render
 
 # --- what a flow can see ------------------------------------------------------
 
@@ -207,7 +207,7 @@ class ChannelChanged:
     channel: str
 
 
-# --- care: pairings, check-ins, rounds (applied by carebot.care) --------------
+# --- care: pairings, check-ins, rounds (applied by carebot.services.care) --------------
 
 
 @dataclass(frozen=True)
@@ -291,11 +291,12 @@ class CallRequested:
     group_ids: tuple[int, ...]
 
 
-CARE_EFFECTS = (CrisisNoted, CallRequested, PrivacyChanged, Relayed, OfferAnswered, CheckinAnswered, RematchAnswered, PairingEnded, NotWithAdded,
+CARE_EFFECTS = (CrisisNoted, CallRequested, PrivacyChanged, Relayed, OfferAnswered, CheckinAnswered, RematchAnswered,
+                PairingEnded, NotWithAdded,
                 CadenceChanged, DaytimeChanged, RoundStarted)
 
 
-# --- coordinators and the gathering (applied by carebot.coord) -----------------
+# --- coordinators and the gathering (applied by carebot.services.coordination) -----------------
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """What members text about the care itself: offers, check-ins, DONE, NOT, EVERY, HOURS, ROUND.
 
 Replies that need what only the database knows (a requester's number, the
-other person's name on the far side) are written by carebot.care when it
+other person's name on the far side) are written by carebot.services.care when it
 applies the effect; the steps here only decide what the member meant.
 """
 
 from __future__ import annotations
 
+from carebot.domain.i18n import render
 from carebot.flows.base import (
     CadenceChanged,
     CheckinAnswered,
@@ -26,7 +27,6 @@ from carebot.flows.base import (
 from carebot.flows.durations import parse_hours, parse_span
 from carebot.flows.goaround import pick_group
 from carebot.flows.words import DONE, EVERY, HOURS, LATER, NO, NOT_WITH, ROUND, YES, Text, is_one_of
-from carebot.i18n import render
 
 MAX_CADENCE_DAYS = 60
 

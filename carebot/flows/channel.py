@@ -7,10 +7,10 @@ can only choose a channel carebot can reach them on.
 
 from __future__ import annotations
 
-from carebot.channels import SIGNAL, SMS
+from carebot.domain.i18n import render
+from carebot.domain.vocabulary import SIGNAL, SMS
 from carebot.flows.base import ChannelChanged, Context, Reply, Transition, say
 from carebot.flows.words import Text
-from carebot.i18n import render
 
 CHANNEL = frozenset({"channel", "canal"})
 CHANNEL_NAMES = {"signal": SIGNAL, "sms": SMS, "text": SMS, "texto": SMS}

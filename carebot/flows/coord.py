@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
+from carebot.domain.i18n import render, short_date
 from carebot.flows.base import (
     ActionConfirmed,
     ApprovalGiven,
@@ -22,8 +23,8 @@ from carebot.flows.base import (
     PairRequested,
     PersonInfo,
     Reply,
-    RsvpGiven,
     RoundStarted,
+    RsvpGiven,
     Transition,
     UnpairRequested,
     Waiting,
@@ -33,7 +34,6 @@ from carebot.flows.durations import parse_date
 from carebot.flows.goaround import pick_group
 from carebot.flows.join import pending_reminder
 from carebot.flows.words import COORD_WORDS, GATHER, LOG, MORE, NO, PULSE, YES, Text, is_one_of
-from carebot.i18n import render, short_date
 
 CONFIRM_WAIT = timedelta(hours=1)
 MAX_ANNOUNCEMENT = 300

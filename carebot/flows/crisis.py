@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from carebot.domain.i18n import render
 from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition
 from carebot.flows.words import CALL, Text, is_one_of, plain
-from carebot.i18n import render
-
 
 # The lexicon: phrases as people text them, matched over the plain form of the text
 # (lower case, accents folded, apostrophes dropped so "don't", "don’t" and "dont" are one,

@@ -53,7 +53,7 @@ _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2, "few": 3, "par": 2,
     "un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
-    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "par": 2, "unos": 3, "unas": 3,
+    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "unos": 3, "unas": 3,
 }
 _COUNT_FILLER = frozenset("a of de couple par".split())  # "a couple of weeks", "un par de semanas"
 # Spans named by the calendar: the answer holds to the end of that span.

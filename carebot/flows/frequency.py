@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carebot.i18n import day_name, render
+from carebot.domain.i18n import day_name, render
 
 _CRON_DAYS = {"sun": 6, "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5}
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from carebot.domain.i18n import render, short_date
+from carebot.domain.vocabulary import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, UNAVAILABLE, WANT_COMPANY
 from carebot.flows.base import (
+    Answered,
     AnswerInfo,
     AnswerSpec,
-    Answered,
     Context,
     HowChanged,
     MembershipInfo,
@@ -26,8 +28,6 @@ from carebot.flows.base import (
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import pending_reminder
 from carebot.flows.words import HOW, NONE, PRIVATE, SHARE, Text, is_one_of
-from carebot.i18n import render, short_date
-from carebot.models import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, UNAVAILABLE, WANT_COMPANY
 
 MAX_HOW = 140
 RECENTLY_ASKED = timedelta(days=3)

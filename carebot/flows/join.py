@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from carebot.domain.i18n import render
 from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, say
 from carebot.flows.frequency import describe
 from carebot.flows.words import JOIN, NO, YES, Text, is_one_of
-from carebot.i18n import render
 
 CONSENT_WAIT = timedelta(days=7)
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-
 from datetime import timedelta
 
-from carebot import understanding
-from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, relay
+from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, relay, understanding
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 

@@ -1,14 +1,14 @@
 """the core: groups, members, consent, answers, conversations, inbound log, outbox
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 08:44:55.074706
 """
 
-from alembic import op
 import sqlalchemy as sa
-import carebot.models
+from alembic import op
 
+import carebot.store.models
 
 revision = '0001'
 down_revision = None
@@ -25,11 +25,11 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('round_schedule', sa.String(length=64), nullable=False),
-    sa.Column('next_round_at', carebot.models.UTCDateTime(), nullable=True),
+    sa.Column('next_round_at', carebot.store.models.UTCDateTime(), nullable=True),
     sa.Column('quiet_start', sa.Integer(), nullable=False),
     sa.Column('quiet_end', sa.Integer(), nullable=False),
     sa.Column('crisis_resources', sa.Text(), nullable=False),
-    sa.Column('created_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_groups')),
     sa.UniqueConstraint('keyword', name=op.f('uq_groups_keyword'))
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('opted_out', sa.Boolean(), nullable=False),
-    sa.Column('created_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('phone', name=op.f('uq_members_phone')),
     sa.UniqueConstraint('signal_uuid', name=op.f('uq_members_signal_uuid'))
@@ -52,11 +52,11 @@ def upgrade() -> None:
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('option', sa.Integer(), nullable=False),
-    sa.Column('since', carebot.models.UTCDateTime(), nullable=False),
-    sa.Column('until', carebot.models.UTCDateTime(), nullable=True),
+    sa.Column('since', carebot.store.models.UTCDateTime(), nullable=False),
+    sa.Column('until', carebot.store.models.UTCDateTime(), nullable=True),
     sa.Column('how', sa.String(length=160), nullable=True),
     sa.Column('capacity', sa.Integer(), nullable=True),
-    sa.Column('ended_at', carebot.models.UTCDateTime(), nullable=True),
+    sa.Column('ended_at', carebot.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_answers_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_answers_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answers'))
@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('wording', sa.Text(), nullable=False),
-    sa.Column('at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_consent_events_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_consent_events_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_events'))
@@ -86,8 +86,8 @@ def upgrade() -> None:
     sa.Column('flow', sa.String(length=32), nullable=False),
     sa.Column('step', sa.String(length=32), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('wait_until', carebot.models.UTCDateTime(), nullable=True),
-    sa.Column('updated_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('wait_until', carebot.store.models.UTCDateTime(), nullable=True),
+    sa.Column('updated_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_conversations_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations')),
     sa.UniqueConstraint('member_id', name=op.f('uq_conversations_member_id'))
@@ -100,7 +100,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('provider_id', sa.String(length=64), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('received_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_inbound_messages_member_id_members'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_messages')),
     sa.UniqueConstraint('channel', 'provider_id', name=op.f('uq_inbound_messages_channel'))
@@ -114,8 +114,8 @@ def upgrade() -> None:
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('consented_at', carebot.models.UTCDateTime(), nullable=True),
-    sa.Column('created_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('consented_at', carebot.store.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_memberships_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_memberships_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_memberships')),
@@ -133,12 +133,12 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('purpose', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('not_before', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('not_before', carebot.store.models.UTCDateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('provider_id', sa.String(length=64), nullable=True),
     sa.Column('error_code', sa.String(length=32), nullable=True),
-    sa.Column('created_at', carebot.models.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', carebot.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', carebot.store.models.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', carebot.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_outbox_group_id_groups'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_outbox_member_id_members'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),

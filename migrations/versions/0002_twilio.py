@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from alembic import op
 import sqlalchemy as sa
-import carebot.models
+from alembic import op
 
+import carebot.store.models
 
 revision = '0002'
 down_revision = '0001'
@@ -21,7 +21,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('provider_status', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('claimed_at', carebot.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', carebot.store.models.UTCDateTime(), nullable=True))
         batch_op.create_index('ix_outbox_provider_id', ['provider_id'], unique=False)
 
 

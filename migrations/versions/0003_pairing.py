@@ -5,10 +5,10 @@ Revises: 0002
 Create Date: 2026-11-22 08:55:38.573757
 """
 
-from alembic import op
 import sqlalchemy as sa
-import carebot.models
+from alembic import op
 
+import carebot.store.models
 
 revision = '0003'
 down_revision = '0002'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('other_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_not_with_member_id_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['other_id'], ['members.id'], name=op.f('fk_not_with_other_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_not_with')),
@@ -39,14 +39,14 @@ def upgrade() -> None:
     sa.Column('supporter_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('offered_at', carebot.models.UTCDateTime(), nullable=False),
-    sa.Column('respond_by', carebot.models.UTCDateTime(), nullable=True),
-    sa.Column('started_at', carebot.models.UTCDateTime(), nullable=True),
-    sa.Column('ended_at', carebot.models.UTCDateTime(), nullable=True),
+    sa.Column('offered_at', carebot.store.models.UTCDateTime(), nullable=False),
+    sa.Column('respond_by', carebot.store.models.UTCDateTime(), nullable=True),
+    sa.Column('started_at', carebot.store.models.UTCDateTime(), nullable=True),
+    sa.Column('ended_at', carebot.store.models.UTCDateTime(), nullable=True),
     sa.Column('end_reason', sa.String(length=32), nullable=True),
     sa.Column('cadence_days', sa.Integer(), nullable=False),
-    sa.Column('next_checkin_at', carebot.models.UTCDateTime(), nullable=True),
-    sa.Column('followup_at', carebot.models.UTCDateTime(), nullable=True),
+    sa.Column('next_checkin_at', carebot.store.models.UTCDateTime(), nullable=True),
+    sa.Column('followup_at', carebot.store.models.UTCDateTime(), nullable=True),
     sa.Column('missed_checkins', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_pairings_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['requester_id'], ['members.id'], name=op.f('fk_pairings_requester_id_members'), ondelete='CASCADE'),
@@ -60,10 +60,10 @@ def upgrade() -> None:
         batch_op.create_index('ix_pairings_supporter', ['supporter_id', 'status'], unique=False)
 
     with op.batch_alter_table('answers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('told_waiting_at', carebot.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('told_waiting_at', carebot.store.models.UTCDateTime(), nullable=True))
 
     with op.batch_alter_table('groups', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('pairing_due_at', carebot.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('pairing_due_at', carebot.store.models.UTCDateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_groups_pairing_due_at'), ['pairing_due_at'], unique=False)
 
     with op.batch_alter_table('members', schema=None) as batch_op:
@@ -71,7 +71,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('day_ends', sa.Integer(), nullable=True))
 
     with op.batch_alter_table('memberships', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_asked_at', carebot.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('last_asked_at', carebot.store.models.UTCDateTime(), nullable=True))
 
     # ### end Alembic commands ###
 

@@ -5,10 +5,10 @@ Revises: 0003
 Create Date: 2026-11-22 09:10:39.420895
 """
 
-from alembic import op
 import sqlalchemy as sa
-import carebot.models
+from alembic import op
 
+import carebot.store.models
 
 revision = '0004'
 down_revision = '0003'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=16), nullable=False),
     sa.Column('target_id', sa.Integer(), nullable=True),
     sa.Column('other_id', sa.Integer(), nullable=True),
-    sa.Column('at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['members.id'], name=op.f('fk_coord_actions_actor_id_members'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_coord_actions_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['other_id'], ['members.id'], name=op.f('fk_coord_actions_other_id_members'), ondelete='SET NULL'),
@@ -38,11 +38,11 @@ def upgrade() -> None:
     op.create_table('gatherings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
-    sa.Column('starts_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('starts_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.Column('place', sa.String(length=80), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', carebot.models.UTCDateTime(), nullable=False),
-    sa.Column('remind_at', carebot.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', carebot.store.models.UTCDateTime(), nullable=False),
+    sa.Column('remind_at', carebot.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['created_by'], ['members.id'], name=op.f('fk_gatherings_created_by_members'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_gatherings_group_id_groups'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gatherings'))
@@ -58,8 +58,8 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=16), nullable=False),
     sa.Column('target_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', carebot.models.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', carebot.store.models.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['members.id'], name=op.f('fk_pending_actions_actor_id_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_pending_actions_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['target_id'], ['members.id'], name=op.f('fk_pending_actions_target_id_members'), ondelete='CASCADE'),
@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('gathering_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('coming', sa.Boolean(), nullable=False),
-    sa.Column('at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['gathering_id'], ['gatherings.id'], name=op.f('fk_rsvps_gathering_id_gatherings'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_rsvps_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rsvps')),

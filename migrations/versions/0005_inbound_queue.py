@@ -4,10 +4,10 @@ Revision ID: 0005
 Revises: 0004
 """
 
-from alembic import op
 import sqlalchemy as sa
-import carebot.models
+from alembic import op
 
+import carebot.store.models
 
 revision = '0005'
 down_revision = '0004'
@@ -20,7 +20,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('sender', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('sender_uuid', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('body', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('handled_at', carebot.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('handled_at', carebot.store.models.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index(batch_op.f('ix_inbound_messages_handled_at'), ['handled_at'], unique=False)
     # Before this revision every text was handled as it came in.

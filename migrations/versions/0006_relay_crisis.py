@@ -5,10 +5,10 @@ Revises: 0005
 Create Date: 2026-11-22 09:45:01.375679
 """
 
-from alembic import op
 import sqlalchemy as sa
-import carebot.models
+from alembic import op
 
+import carebot.store.models
 
 revision = '0006'
 down_revision = '0005'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=True),
     sa.Column('category', sa.String(length=16), nullable=False),
-    sa.Column('at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_care_flags_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_care_flags_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_care_flags'))
@@ -38,7 +38,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('private_default', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     with op.batch_alter_table('members', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('flood_told_at', carebot.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('flood_told_at', carebot.store.models.UTCDateTime(), nullable=True))
 
     # ### end Alembic commands ###
 

@@ -11,8 +11,8 @@ Revises: 0006
 import sqlalchemy as sa
 from alembic import op
 
-import carebot.models
-from carebot import crypto
+import carebot.store.models
+from carebot.store import crypto
 
 revision = '0007'
 down_revision = '0006'
@@ -76,7 +76,7 @@ def upgrade() -> None:
 
     op.create_table('due_jobs',
     sa.Column('name', sa.String(length=32), nullable=False),
-    sa.Column('due_at', carebot.models.UTCDateTime(), nullable=False),
+    sa.Column('due_at', carebot.store.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_due_jobs'))
     )
 

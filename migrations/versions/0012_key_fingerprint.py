@@ -1,7 +1,7 @@
 """the fingerprint of the key the numbers are encrypted with (an HMAC of a fixed label, never the key)
 
 Every command compares it with its own CAREBOT_SECRET_KEY and refuses another key
-(carebot.crypto.verify); the first command run with the right key records it.
+(carebot.store.crypto.verify); the first command run with the right key records it.
 
 Revision ID: 0012
 Revises: 0008

@@ -5,11 +5,10 @@ Revises: 0008
 Create Date: 2026-11-30 21:35:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from carebot.models import UTCDateTime
-
+from carebot.store.models import UTCDateTime
 
 revision = '0013'
 down_revision = '0012'

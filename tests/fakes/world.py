@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from carebot.channels import SMS
 from carebot.channels.twilio import TwilioSMS
-from carebot.db import Database, upgrade
-from carebot.models import Group, Member, Membership, OutboxMessage
 from carebot.outbox import PUSH, enqueue
-
+from carebot.store.db import Database, upgrade
+from carebot.store.models import Group, Member, Membership, OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
 
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime

@@ -9,8 +9,8 @@ Faults are real, not simulated exceptions:
   app's busy timeout, as a backup, a migration or a stray ``sqlite3`` shell does.
   Each refused write waits out the real 5 s timeout, so these runs take longer.
 
-What must hold: Twilio gets 503 (so it tries the fallback URL, or again), nothing is half handled (no stored text, no member, no reply from a
-refused webhook), and when the database is back Twilio's retry of the same
+What must hold: Twilio gets 503 (so it tries the fallback URL, or again), nothing is half handled
+(no stored text, no member, no reply from a refused webhook), and when the database is back Twilio's retry of the same
 MessageSid is stored once, handled once, with exactly one reply. A text stored
 before the database went away stays stored, unhandled, for a later pass.
 """
@@ -27,9 +27,9 @@ from sqlalchemy import create_engine, event, func, make_url, select, text
 from twilio.request_validator import RequestValidator
 
 from carebot.channels.twilio import WebhookVerifier
-from carebot.dispatcher import Dispatcher
-from carebot.models import InboundMessage, Member, OutboxMessage
-from carebot.web import EMPTY_TWIML, create_app
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.runtime.web import EMPTY_TWIML, create_app
+from carebot.store.models import InboundMessage, Member, OutboxMessage
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row
 
 TOKEN = "e" * 32
@@ -263,7 +263,7 @@ def test_the_database_gone_in_the_middle_of_handling_a_text_undoes_all_of_it(bac
 @pytest.mark.postgresql
 def test_a_text_is_not_given_up_because_the_database_kept_failing_under_it(backend, db):
     """Lost connections are the database's fault, not the text's: they never count towards giving it up."""
-    from carebot.dispatcher import MAX_INBOUND_ATTEMPTS
+    from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS
 
     dispatcher = Dispatcher(db)
     assert dispatcher.store_inbound(_inbound()) is not None

@@ -32,9 +32,9 @@ from contextlib import contextmanager
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from carebot.connections import REQUEST_SECONDS
-from carebot.db import Database
-from carebot.models import InboundMessage
+from carebot.runtime.connections import REQUEST_SECONDS
+from carebot.store.db import Database
+from carebot.store.models import InboundMessage
 from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, make_db

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import os
 import random
-import time
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from carebot.db import Database
-from carebot.models import OutboxMessage
+from carebot.store.db import Database
+from carebot.store.models import OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.faults.test_round_kill import build
 from tests.test_scale_postgres import GOOD, Process, wait_for
@@ -50,7 +50,7 @@ def test_a_round_killed_at_random_points_reaches_every_member_exactly_once(migra
                 point = taken + chance.randint(1, (MEMBERS - taken) // (KILLS - kill + 1))
                 process = Process("all", migrated_url, tmp_path, **env)
                 started.append(process)
-                wait_for(lambda: len(fake.messages) >= point, f"Twilio to have {point} texts", 60)
+                wait_for(lambda point=point: len(fake.messages) >= point, f"Twilio to have {point} texts", 60)
                 process.proc.send_signal(signal.SIGKILL)
                 assert process.proc.wait(10) == -signal.SIGKILL
                 with db.transaction() as session:
@@ -79,7 +79,8 @@ def test_a_round_killed_at_random_points_reaches_every_member_exactly_once(migra
     received = Counter(message["to"] for message in messages)
     lost = sum(1 for phone in PHONES if received[phone] == 0)
     twice = sum(1 for n in received.values() if n > 1)
-    print(f"seed {seed}: {'; '.join(tried)}; then in {time.monotonic() - began:.0f} s: sent {len(received)}, lost {lost}, twice {twice}")
+    print(f"seed {seed}: {'; '.join(tried)}; then in {time.monotonic() - began:.0f} s: "
+          f"sent {len(received)}, lost {lost}, twice {twice}")
     assert (lost, twice) == (0, 0)
     assert len(rows) == MEMBERS  # the round was written once
     sid_to = {message["sid"]: message["to"] for message in messages}

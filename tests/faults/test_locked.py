@@ -15,13 +15,12 @@ import asyncio
 import sqlite3
 import time
 
-import pytest
 from sqlalchemy import event, func, make_url, select
 
-from carebot.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
-from carebot.models import InboundMessage, OutboxMessage
-from tests.faults.test_database_down import app_for, client_for, inbound_form, post
+from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
+from carebot.store.models import InboundMessage, OutboxMessage
 from tests.fakes.world import make_db
+from tests.faults.test_database_down import app_for, client_for, inbound_form, post
 
 TWILIO_WAITS = 15.0
 

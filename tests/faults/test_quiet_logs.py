@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from carebot.db import make_engine
-from carebot.lease import Lease
-from carebot.serve import run_sender
+from carebot.runtime.serve import run_sender
+from carebot.store.db import make_engine
+from carebot.store.lease import Lease
 
 BODY = "I can't stop crying, please call me tonight"
 

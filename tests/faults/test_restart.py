@@ -18,9 +18,9 @@ from datetime import timedelta
 import pytest
 
 from carebot.channels import SMS
-from carebot.lease import Lease
-from carebot.models import OutboxMessage
 from carebot.outbox import REPLY, deliver_due, recover_sending
+from carebot.store.lease import Lease
+from carebot.store.models import OutboxMessage
 from tests.conftest import LOG_WATCH
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row, with_channel
 
@@ -32,8 +32,8 @@ SENDER = textwrap.dedent("""
     import carebot.outbox as outbox
     from carebot.channels import SMS
     from carebot.channels.twilio import TwilioSMS
-    from carebot.db import Database
-    from carebot.lease import Lease
+    from carebot.store.db import Database
+    from carebot.store.lease import Lease
 
     url, base, sid, token, public, now, moment = sys.argv[1:]
 

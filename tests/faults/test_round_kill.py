@@ -28,11 +28,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from carebot import clock
 from carebot.channels import SMS
-from carebot.db import Database
-from carebot.models import Group, Member, Membership, OutboxMessage
+from carebot.domain import clock
 from carebot.outbox import PUSH
+from carebot.store.db import Database
+from carebot.store.models import Group, Member, Membership, OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.test_scale_postgres import GOOD, Process, wait_for
 

@@ -14,8 +14,8 @@ import asyncio
 import pytest
 from sqlalchemy import delete, text
 
-from carebot.db import Database, upgrade
-from carebot.models import OutboxMessage
+from carebot.store.db import Database, upgrade
+from carebot.store.models import OutboxMessage
 from tests.fakes.world import ANA, make_db, queue, row
 from tests.test_twilio_webhooks import app_for, post, sign, status_form
 

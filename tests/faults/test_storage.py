@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from carebot.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
-from carebot.models import InboundMessage
+from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
+from carebot.store.models import InboundMessage
 from tests.fakes.world import NOW, make_db
 from tests.test_twilio_webhooks import NEWCOMER, app_for, inbound_form
 

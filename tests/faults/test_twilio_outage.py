@@ -38,12 +38,12 @@ import pytest
 from sqlalchemy import select
 
 from carebot.channels import SMS, Inbound
-from carebot.db import Database
-from carebot.dispatcher import Dispatcher
-from carebot.groups import add_group, add_member
-from carebot.models import Group, Member, Membership, OutboxMessage
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.domain.daytime import is_daytime
 from carebot.outbox import BASE_BACKOFF, MAX_ATTEMPTS, PUSH, REPLY, deliver_due, push, recover_sending
-from carebot.quiet import is_daytime
+from carebot.services.groups import add_group, add_member
+from carebot.store.db import Database
+from carebot.store.models import Group, Member, Membership, OutboxMessage
 from tests.fakes import world
 from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE, FakeTwilio
 from tests.fakes.world import channel_for

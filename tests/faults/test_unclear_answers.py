@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from carebot.channels import SMS
-from carebot.lease import Lease
-from carebot.models import Group, Member, Membership, OutboxMessage
 from carebot.outbox import deliver_due, recover_sending
+from carebot.store.lease import Lease
+from carebot.store.models import Group, Member, Membership, OutboxMessage
 from tests.fakes.twilio_api import DROP_AFTER, GATEWAY_AFTER
 from tests.fakes.world import NOW, queue, with_channel
 

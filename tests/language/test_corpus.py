@@ -1,4 +1,4 @@
-"""The labelled corpus of members' texts, read by carebot.understanding: the thresholds hold."""
+"""The labelled corpus of members' texts, read by carebot.flows.understanding: the thresholds hold."""
 
 from __future__ import annotations
 

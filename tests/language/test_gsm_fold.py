@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from carebot.i18n import render, template_keys
-from carebot.models import Group
-from carebot.sms import fold_gsm7, is_gsm7, segments
+from carebot.domain.i18n import render, template_keys
+from carebot.domain.sms import fold_gsm7, is_gsm7, segments
+from carebot.store.models import Group
 from tests.helpers import run, texts_to
 from tests.test_templates import SHORT_HOW
 

@@ -1,0 +1,114 @@
+"""Prometheus metrics for ``/metrics``: counts and gauges, never a number or a text.
+
+Every label value comes from a short closed list (channels, outbox statuses,
+provider states) or passes ``error_code``, which turns anything that could be
+a phone number or free text into ``other``. Counters are per process, as
+Prometheus expects; the backlog gauges are read from the database at scrape
+time (carebot.outbox.backlog), so every process reports the same shared outbox.
+Nothing here touches the database: every layer may count.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 (for the web app)
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+REGISTRY = CollectorRegistry()
+
+MESSAGES_IN = Counter("carebot_messages_in", "Texts received from members, by channel and outcome "
+                      "(stored, or a duplicate of one already stored).",
+                      ["channel", "status"], registry=REGISTRY)
+MESSAGES_OUT = Counter("carebot_messages_out", "Outbox texts by channel and what became of them: "
+                       "sent (the provider took it), retry, failed, cancelled, or a provider's delivery report.",
+                       ["channel", "status"], registry=REGISTRY)
+MESSAGES_REFUSED = Counter("carebot_messages_refused", "Signed texts refused before the store, by channel and "
+                           "reason: prefixed (whatsapp: and other channels carebot does not serve yet), "
+                           "not_a_number (letters, a short code).", ["channel", "reason"], registry=REGISTRY)
+WEBHOOKS_REFUSED = Counter("carebot_webhooks_refused", "Webhook requests refused, forged or malformed, by reason: "
+                           "no_signature, content_type, too_large, too_many_fields, bad_signature.", ["reason"],
+                           registry=REGISTRY)
+CONNECTIONS_DROPPED = Counter("carebot_connections_dropped", "Connections closed because a request did not "
+                              "arrive whole in time (a slow or stalled client).", registry=REGISTRY)
+SEND_ERRORS = Counter("carebot_send_errors", "Sends a provider refused or never answered, by channel and error code.",
+                      ["channel", "code"], registry=REGISTRY)
+OUTBOX_BACKLOG = Gauge("carebot_outbox_backlog", "Outbox texts waiting: due now (pending), in flight (sending), "
+                       "or held for later (scheduled, e.g. the morning).", ["state"], registry=REGISTRY)
+OUTBOX_OLDEST_DUE = Gauge("carebot_outbox_oldest_due_seconds", "How long the oldest due text has waited.",
+                          registry=REGISTRY)
+HELD_BY_BUDGET = Counter("carebot_held_by_budget", "Texts carebot started that were held for the group's next "
+                         "day because the group had used its daily budget (carebot.outbox.budget).", registry=REGISTRY)
+TICKS = Counter("carebot_scheduler_ticks", "Ticks run (due timeouts, lapses and rounds).", registry=REGISTRY)
+SCHEDULER_LAG = Gauge("carebot_scheduler_lag_seconds", "At the last tick, how late the oldest due item was.",
+                      registry=REGISTRY)
+LEADER = Gauge("carebot_leader", "1 while this process holds the Signal connection and the ticker.",
+               registry=REGISTRY)
+SIGNAL_UP = Gauge("carebot_signal_connected", "1 while the Signal connection is up.", registry=REGISTRY)
+SIGNAL_RECEIVE_ERRORS = Counter("carebot_signal_receive_errors", "Receive errors the Signal service reported on "
+                                "its websocket ({\"error\": …} frames), by kind.", ["kind"], registry=REGISTRY)
+
+_CODE = re.compile(r"[a-z][a-z0-9-]{0,23}|\d{1,6}")
+
+
+def error_code(code: str | None) -> str:
+    """A provider's error code as a label: short codes and names as they are, anything else ``other``."""
+    value = (code or "none").strip().lower()
+    return value if _CODE.fullmatch(value) else "other"
+
+
+def received(channel: str, stored: bool) -> None:
+    _received(channel, stored).inc()
+
+
+@functools.cache
+def _received(channel: str, stored: bool):
+    # Once per kind: a labelled child is looked up under a lock, and this runs for every webhook.
+    return MESSAGES_IN.labels(channel, "stored" if stored else "duplicate")
+
+
+def message_refused(channel: str, reason: str) -> None:
+    MESSAGES_REFUSED.labels(channel, reason).inc()
+
+
+def webhook_refused(reason: str) -> None:
+    WEBHOOKS_REFUSED.labels(reason).inc()
+
+
+def connection_dropped() -> None:
+    CONNECTIONS_DROPPED.inc()
+
+
+def out(channel: str, status: str) -> None:
+    MESSAGES_OUT.labels(channel, status).inc()
+
+
+def send_error(channel: str, code: str | None) -> None:
+    SEND_ERRORS.labels(channel, error_code(code)).inc()
+
+
+SIGNAL_PROBE_ROUND_TRIP = Gauge("carebot_signal_probe_round_trip_seconds", "The last round trip of carebot's "
+                                "Signal probe (SIGNAL_PROBE_NUMBER to the bot).", registry=REGISTRY)
+SIGNAL_PROBES = Counter("carebot_signal_probes", "Signal probes, by outcome: sent, answered, late "
+                        "(not back before the next was due).", ["outcome"], registry=REGISTRY)
+SIGNAL_PROBE_LATE = Gauge("carebot_signal_probe_late", "1 while the last Signal probe has not come back in time.",
+                          registry=REGISTRY)
+
+
+def signal_receive_error(kind: str) -> None:
+    SIGNAL_RECEIVE_ERRORS.labels(error_code(kind)).inc()
+
+
+def held_by_budget() -> None:
+    HELD_BY_BUDGET.inc()
+
+
+def ticked(lag_seconds: float) -> None:
+    TICKS.inc()
+    SCHEDULER_LAG.set(max(0.0, lag_seconds))
+
+
+def render() -> bytes:
+    """The exposition text."""
+    return generate_latest(REGISTRY)

@@ -1,0 +1,359 @@
+"""What carebot reads in one text, as plain data: no database, no member, no group.
+
+``read(text, lang=, tz=, now=)`` gives a :class:`Reading`: the intent, the go-around
+options, when the answer ends, the member's own "how", the language the text is in,
+and whether it speaks of crisis. ``carebot parse`` prints it; the router uses its
+pieces (courtesy, reactions, typo-tolerant commands, the stranger's language);
+``python -m carebot.bench understanding`` scores it against the labelled corpus.
+
+Every reader works on the same normalised form (``words.plain`` / ``words.read``);
+the member's own words are kept as written in ``how``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from carebot.flows import crisis, goaround
+from carebot.flows.base import Context
+from carebot.flows.channel import CHANNEL
+from carebot.flows.durations import says_ongoing
+from carebot.flows.words import (
+    CALL,
+    COORD_WORDS,
+    DONE,
+    EVERY,
+    FILLER,
+    FORGET,
+    GATHER,
+    HELP,
+    HOURS,
+    HOW,
+    JOIN,
+    LANG,
+    LANGUAGE_NAMES,
+    LATER,
+    LOG,
+    MORE,
+    MYDATA,
+    NAME,
+    NO,
+    NOT_WITH,
+    PULSE,
+    ROUND,
+    SPANISH_WORDS,
+    START,
+    STATUS,
+    STOP_ALONE,
+    STOP_STRONG,
+    YES,
+    Text,
+    is_one_of,
+    plain,
+    stop_word,
+)
+from carebot.flows.words import read as read_words
+
+INTENTS = ("goaround", "yes", "no", "later", "stop", "start", "help", "status", "join", "how", "lang",
+           "courtesy", "reaction", "crisis", "command", "unknown")
+
+
+@dataclass(frozen=True)
+class Reading:
+    intent: str
+    command: str | None = None
+    options: list[int] = field(default_factory=list)
+    until: str | None = None  # the last day the answer holds (YYYY-MM-DD), "ongoing", or None
+    how: str | None = None
+    lang: str | None = None
+    crisis: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- reactions: a phone's "Liked “…”" is not a text to answer ------------------------
+
+_REACTION = re.compile(
+    r"^(liked|loved|laughed at|emphasi[sz]ed|questioned|disliked|reacted .{1,12}? to|"
+    r"removed an? .{1,24}? from|le gusto|le encanto|le dio risa|se rio de|enfatizo|destaco|"
+    r"cuestiono|no le gusto|reacciono con .{1,12}? a|reacciono .{1,12}? a|ha reaccionado con .{1,12}? a) "
+    r"([\"']|(an?|una?) (image|photo|picture|video|attachment|sticker|gif|imagen|foto|video|adjunto)$)"
+)
+
+
+def is_reaction(text: str) -> bool:
+    """True for the texts phones send when someone reacts to a message (iMessage, Android)."""
+    return bool(_REACTION.match(plain(text)))
+
+
+# --- courtesy and acknowledgements --------------------------------------------------
+
+COURTESY = frozenset((
+    "thanks thank thx thnx thanx ty tysm tyvm tks gracias grax graciass muchisimas merci "
+    "got it sounds good great cool perfect perfecto perfecta genial entendido entendida listo lista "
+    "bye adios chao chau "
+    "np nice awesome amazing bien appreciate appreciated appreciation bendiciones blessings bless love "
+    "lol haha hahaha jaja jajaja jeje xoxo welcome nada igualmente noted anotado recibido received "
+    "wonderful excelente lovely sweet ok okay okey kk k vale gotcha understood cheers okie dokie okis "
+    "problem ntp grcs bn bendiga bendigan lindos lindo linda lindas tqm bss besos abrazos amables amable "
+    "lifesaver sounds"
+).split())
+_COURTESY_FILLER = frozenset((
+    "so much very a lot you u all guys yall everyone again muchas mil de for the it that this y and "
+    "many too also to que te les todos todas todes tambien super really 4 ur your good day have "
+    "nice great gud gm gn god dios igual man ti x no"
+).split())
+_ONLY_YES = frozenset({"dale"})
+_YES_EXTRA = frozenset("of course que q claro absolutely definitely yess yesss yas siii sii si please por favor "
+                       "count me in cuenta conmigo i can puedo ya yea ye consent agree acepto simon sip de una "
+                       "ok".split())
+_YES_ALONE = frozenset("ya yea ye yess yesss sii siii simon sip absolutely claro".split())
+_NO_FIRST = frozenset("nel nop nope nah no n".split())
+_NO_EXTRA = frozenset("no not nope nah thanks thank you gracias sorry lo siento cant cannot puedo i "
+                      "now this time im good gracias estoy bien".split())
+_LATER_MARKS = frozenset("later luego despues dsp tardecito rato".split())
+_LATER_FILLER = frozenset("can could u you ask me remind pls please preguntame ahorita no mas + tarde "
+                          "al talk maybe tal vez quizas maybe in a bit text again escribeme".split())
+_THANKS = frozenset("thanks thank thx thnx ty tysm tyvm gracias grcs grax lifesaver appreciate".split())
+_NOT_ONLY_THANKS = frozenset("but pero need necesito can could puedes podrias podria how when where".split())
+_HELP_PHRASES = (("what", "is", "this", "number"), ("whats", "this", "number"), ("who", "is", "this"),
+                 ("q", "es", "este", "numero"), ("que", "es", "este", "numero"), ("quien", "es"),
+                 ("what", "is", "this"), ("que", "es", "esto"))
+_STATUS_FILLER = frozenset("whats what is my mi mis cual es check".split())
+_START_FILLER = frozenset("again de nuevo otra vez back".split())
+_LATER_PHRASES = frozenset({
+    ("later",), ("not", "now"), ("not", "right", "now"), ("not", "yet"), ("maybe", "later"), ("ask", "me", "later"),
+    ("luego",), ("despues",), ("mas", "tarde"), ("ahora", "no"), ("todavia", "no"), ("aun", "no"),
+    ("not", "today"), ("hoy", "no"), ("tal", "vez", "luego"), ("quizas", "despues"), ("later", "pls"),
+})
+_GREETING_AFTER_HOW = frozenset("are r ru estas esta estan andas va vas te les".split())
+
+
+def _letters(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", plain(text).replace("'", ""))
+
+
+# Emoji that say thanks or "got it" on their own (skin tones and variation selectors aside).
+COURTESY_EMOJI = frozenset("👍👌🙏❤♥💕💖💗💓💜💙💚💛🧡🤍🖤🤎😊🙂😀😃😄😁🥰😍😘☺🤗🙌👏💪✌✅🫶🌷🌹💐")
+
+
+def _only_symbols(raw: str) -> bool:
+    """Only emoji that say thanks or "got it" (👍, ❤️, 🙏), with spaces or "!" around them."""
+    marks = [ch for ch in raw if unicodedata.category(ch)[0] not in "ZM" and ch not in "!.\ufe0f\u200d"
+             and not 0x1F3FB <= ord(ch) <= 0x1F3FF]
+    return bool(marks) and all(ch in COURTESY_EMOJI for ch in marks)
+
+
+def is_courtesy(raw: str) -> bool:
+    """Thanks, an acknowledgement, a greeting or an emoji: a short warm answer, no menu."""
+    if _only_symbols(raw):
+        return True
+    words = _letters(raw)
+    if not words or len(words) > 14:
+        return False
+    if any(w in _THANKS for w in words) and "?" not in raw and not any(w in _NOT_ONLY_THANKS for w in words):
+        return True  # "thanks for checking in", "thx, lifesaver!!"
+    if len(words) > 8:
+        return False
+    return all(w in COURTESY or w in _COURTESY_FILLER or w in FILLER for w in words) and any(
+        w in COURTESY for w in words)
+
+
+# --- typo-tolerant command words ------------------------------------------------------
+
+# Words that are safe to guess from a typo: each answers with information or asks to confirm.
+_FUZZY = {
+    "status": "status", "estado": "status", "help": "help", "ayuda": "help", "pairs": "pairs",
+    "parejas": "pairs", "roster": "roster", "mydata": "mydata", "misdatos": "mydata", "pulse": "pulse",
+    "pulso": "pulse", "forget": "forget", "olvidar": "forget", "language": "lang", "idioma": "lang",
+}
+# Never guessed into, nor from anything close to them: a typo must not stop, start or consent.
+_NEVER_NEAR = STOP_STRONG | STOP_ALONE | START | YES | NO | frozenset({"optout", "opt"})
+
+
+def corrected_word(word: str) -> str | None:
+    """The command word ``word`` is a typo of (``stauts`` -> ``status``), or None.
+
+    One edit (a transposition counts as one) for words of 4-7 letters, two for longer
+    ones; nothing that is, or is one edit from, STOP, START, YES or NO is ever guessed.
+    """
+    if len(word) < 4 or word in _FUZZY or not word.isalpha():
+        return None
+    if any(OSA.distance(word, near) <= 1 for near in _NEVER_NEAR):
+        return None
+    cutoff = 1 if len(word) < 8 else 2
+    found = process.extractOne(word, list(_FUZZY), scorer=OSA.distance, score_cutoff=cutoff)
+    return found[0] if found else None
+
+
+def corrected(text: Text) -> Text | None:
+    """The text with its one command word's typo mended, when it is only that word."""
+    if len(text.words) != 1:
+        return None
+    word = corrected_word(text.words[0])
+    return Text(text.raw, [word], text.starts) if word else None
+
+
+# --- the stranger's language -------------------------------------------------------------
+
+_SPANISH_HINTS = SPANISH_WORDS | frozenset((
+    "que de el la los las y por para con estoy quiero puedo gracias hola mi me te semana hasta lunes martes "
+    "miercoles jueves viernes sabado domingo bien muy pero tengo esta este hoy manana mas nada uno dos tres "
+    "cuatro cinco soy eres es son necesito ayudame favor porfa tambien cuando donde quien porque xq q pq "
+    "vida morir nadie siento estar hablar llamar mensaje mensajes buenas buenos dias noches tardes semanas "
+    "meses dia dias cada todo todos ya sola solo triste casa trabajo gente alguien"
+).split())
+_ENGLISH_HINTS = frozenset((
+    "the i im to and you my is it can want please pls thanks thank hi hello week until till call text "
+    "me am are be have need this that with for of in on not dont cant what when how who why just like "
+    "feel feeling today tomorrow tmrw tonight someone anyone help stop yes no ok sorry u ur all good "
+    "one two three four five days day weeks month evenings morning night about would could will"
+).split())
+
+
+def guess_language(raw: str) -> str | None:
+    """``en`` or ``es`` when the text itself tells (its words, accents, the crisis lexicon's hits)."""
+    words = _letters(raw)
+    spanish = sum(w in _SPANISH_HINTS for w in words)
+    english = sum(w in _ENGLISH_HINTS for w in words)
+    if re.search(r"[ñ¿¡áéíóú]", raw.casefold()):
+        spanish += 2
+    hits = crisis.crisis_languages(raw)
+    spanish += 2 * ("es" in hits)
+    english += 2 * ("en" in hits)
+    if spanish > english:
+        return "es"
+    if english > spanish:
+        return "en"
+    return None
+
+
+# --- the reading ---------------------------------------------------------------------------
+
+_COMMANDS_WHOLE = {**{w: "MYDATA" for w in MYDATA}, **{w: "FORGET" for w in FORGET},
+                   **{w: "MORE" for w in MORE}, **{w: "PULSE" for w in PULSE}, **{w: "LOG" for w in LOG},
+                   **{w: "ROUND" for w in ROUND}, **{w: "CALL" for w in CALL}}
+_COMMANDS_FIRST = {**{w: "NAME" for w in NAME}, **{w: "DONE" for w in DONE}, **{w: "EVERY" for w in EVERY},
+                   **{w: "HOURS" for w in HOURS}, **{w: "GATHER" for w in GATHER},
+                   **{w: "CHANNEL" for w in CHANNEL},
+                   **{w: name.upper() for w, name in COORD_WORDS.items()}}
+_WHOLE_ONLY_COORD = frozenset({"pairs", "roster", "parejas", "lista"})
+
+
+def _until(specs, tz: ZoneInfo, words: list[str]) -> str | None:
+    ends = [s.until for s in specs if s.until is not None]
+    if ends:
+        return (min(ends).astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
+    if says_ongoing(words):
+        return "ongoing"
+    return None
+
+
+def _context(now: datetime, language: str) -> Context:
+    return Context(now=now, channel="sms", language=language, opted_out=False, name=None,
+                   memberships=(), answers=(), groups={})
+
+
+def _meaningful(words: list[str]) -> list[str]:
+    return [w for w in words if w not in FILLER]
+
+
+def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) -> Reading:
+    words = text.words
+    meaningful = _meaningful(words)
+    letters = _letters(raw)
+    if not raw.strip():
+        return Reading("unknown")
+    if is_reaction(raw):
+        return Reading("reaction")
+    if stop_word(words):
+        return Reading("stop")
+    if meaningful and meaningful[0] in START and all(w in _START_FILLER for w in meaningful[1:]):
+        return Reading("start")
+    if is_one_of(words, HELP) or letters in (["help", "me"], ["help", "please"], ["ayuda", "por", "favor"]) or (
+            tuple(letters) in _HELP_PHRASES):
+        return Reading("help")
+    if meaningful in (["0"], ["zero"], ["cero"]) or is_one_of(words, goaround.NONE):
+        return Reading("goaround", options=[0])
+    if words and goaround.starts_answer(words):
+        try:
+            specs = goaround.parse(_context(now, language), text, 0, zone)
+        except goaround.Unreadable as unreadable:
+            # Clearly an answer, partly unreadable: the options read, nothing guessed as "how".
+            read_options = unreadable.params.get("options", "")
+            return Reading("goaround", options=[int(o) for o in read_options.split()])
+        if specs is not None:
+            options = sorted({s.option for s in specs})
+            return Reading("goaround", options=options, until=_until(specs, zone, words),
+                           how=next((s.how for s in specs if s.how), None))
+    if letters and all(w in YES or w in _YES_EXTRA or w in FILLER for w in letters) and (
+            any((w in YES and w not in ("ok", "okay")) or w in _YES_ALONE for w in letters)
+            or letters == ["de", "una"]):
+        return Reading("yes")
+    if letters and letters[0] in _NO_FIRST and all(w in _NO_EXTRA or w in NO or w in _NO_FIRST or w in FILLER for w in letters):
+        return Reading("no")
+    later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
+    if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or (
+            later_words and len(later_words) <= 6 and all(w in _LATER_MARKS or w in _LATER_FILLER for w in later_words)
+            and (any(w in _LATER_MARKS for w in later_words) or "tarde" in later_words)):
+        return Reading("later")
+    if is_one_of(words, STATUS) or (letters and any(w in STATUS for w in letters)
+                                    and all(w in STATUS or w in _STATUS_FILLER for w in letters)):
+        return Reading("status")
+    if any(w in JOIN for w in meaningful[:4]) and len(meaningful) <= 6:
+        return Reading("join")
+    if words and words[0] in HOW and len(words) > 1:
+        if words[1] in _GREETING_AFTER_HOW:
+            return Reading("courtesy")  # "como estas", "how are you"
+        return Reading("how", how=text.rest(1) or None)
+    if (words and words[0] in LANG) or (meaningful and all(
+            w in LANGUAGE_NAMES or w in ("in", "en", "speak", "hablo", "habla", "please") for w in meaningful)
+            and any(w in LANGUAGE_NAMES and len(w) > 2 for w in meaningful)):
+        return Reading("lang")
+    joined = "".join(letters)
+    if letters in (["forget", "me"], ["olvidame"], ["borrame"]) or joined in ("mydata", "misdatos"):
+        return Reading("command", command="FORGET" if joined not in ("mydata", "misdatos") else "MYDATA")
+    if len(meaningful) == 1 and meaningful[0] in _COMMANDS_WHOLE:
+        return Reading("command", command=_COMMANDS_WHOLE[meaningful[0]])
+    if meaningful == ["not"]:
+        return Reading("command", command="NOT")
+    if words and words[0] in _COMMANDS_FIRST and (words[0] not in _WHOLE_ONLY_COORD or len(words) == 1) and (
+            words[0] not in DONE or len(words) <= 2):
+        if words[0] not in NAME or len(words) > 1:
+            return Reading("command", command=_COMMANDS_FIRST[words[0]])
+    if len(words) == 2 and words[0] in NOT_WITH and raw.split()[-1][:1].isupper():
+        return Reading("command", command="NOT")
+    if is_courtesy(raw):
+        if letters and all(w in _ONLY_YES for w in letters):
+            return Reading("yes")
+        return Reading("courtesy")
+    typo = corrected(text)
+    if typo is not None:
+        return _intent(typo, typo.words[0], language, zone, now)
+    return Reading("unknown")
+
+
+def read(text: str, *, lang: str | None, tz: str, now: datetime) -> Reading:
+    """What carebot reads in ``text``, written at ``now`` by someone in timezone ``tz``."""
+    zone = ZoneInfo(tz)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=zone)
+    words = read_words(text)
+    detected = guess_language(words.raw)
+    language = lang or detected or "en"
+    reading = _intent(words, words.raw, language, zone, now)
+    # A reaction quotes a message that already exists: it is never a crisis of its own.
+    in_crisis = reading.intent != "reaction" and crisis.in_crisis(words)
+    intent = reading.intent
+    if in_crisis and intent in ("unknown", "courtesy", "reaction", "help", "no", "later"):
+        intent = "crisis"
+    return Reading(intent, reading.command, reading.options, reading.until, reading.how,
+                   detected or lang, in_crisis)

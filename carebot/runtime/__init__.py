@@ -1,0 +1,1 @@
+"""The running process: serve, webhooks, leader election, the ticker, metrics."""

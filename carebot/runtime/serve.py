@@ -1,0 +1,324 @@
+"""``carebot serve``: the webhooks, the inbound worker, the ticker and the outbox sender.
+
+One asyncio loop holds them all. A webhook only stores the text and wakes the
+inbound worker, which runs the dispatcher on stored texts, oldest first, and
+wakes the sender when replies are written. Only the sender loop delivers, so
+one coroutine paces the sender number and settles rows a crash left in
+``sending``; the ticker runs due timeouts and lapses, then wakes the sender.
+
+Roles spread that over processes on PostgreSQL (design.md, "One process, and
+how it grows"): ``web`` only stores webhooks; ``worker`` handles stored texts
+and sends the outbox, and among the workers the one holding the advisory lock
+(carebot/leader.py) also holds the Signal connection and the ticker; ``all``,
+the default, is both. On SQLite only ``all`` runs: one process does everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from datetime import datetime
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
+
+from carebot.channels import SIGNAL, SMS, Channel, Inbound
+from carebot.channels.signal import LET_GO_GRACE, SignalChannel
+from carebot.channels.twilio import TwilioSMS, WebhookVerifier
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.domain import clock, metrics
+from carebot.domain.config import ConfigError, ServeSettings, load_serve_settings
+from carebot.domain.logsafe import where
+from carebot.outbox import InDb, deliver_due, inline, load_pause, recover_sending, save_pause
+from carebot.runtime.connections import raise_open_files, uvicorn_limits
+from carebot.runtime.leader import POLL_SECONDS, leadership
+from carebot.runtime.ticker import TICK_SECONDS
+from carebot.runtime.web import create_app
+from carebot.store.db import Database, shown, start_up
+from carebot.store.lease import Lease
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 5.0  # how often the sender looks for due texts when nothing wakes it
+PASS_SECONDS = 5.0  # the texts one sender pass takes on, in seconds of sending at the configured rate
+INBOUND_IDLE_SECONDS = 1.0  # how often the inbound worker looks for stored texts when nothing wakes it
+# While webhooks keep coming, the inbound worker waits for a pause this long
+# before each text, but never longer than GIVE_WAY_AT_MOST: accepting a text is
+# what must be fast (Twilio waits for it); handling it can follow a moment later.
+GIVE_WAY_FOR = 0.02
+GIVE_WAY_AT_MOST = 2.0
+
+ALL, WEB, WORKER = "all", "web", "worker"
+ROLES = (ALL, WEB, WORKER)
+
+
+def check_role(role: str, url: str) -> None:
+    """Refuse a role that cannot work on this database, in one line (ConfigError)."""
+    if role not in ROLES:
+        raise ConfigError(f"carebot serve: --role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role != ALL and not url.startswith("postgresql"):
+        raise ConfigError(
+            f"carebot serve: --role {role} needs PostgreSQL (CAREBOT_DATABASE_URL=postgresql+psycopg://...). "
+            "On SQLite one process does everything: run carebot serve with --role all (the default).")
+
+
+async def run_sender(
+    db: Database,
+    channels: Mapping[str, Channel],
+    wake: asyncio.Event,
+    *,
+    rate: float = 1.0,
+    default_tz: str = "UTC",
+    now: Callable[[], datetime] = clock.now,
+    idle: float = IDLE_SECONDS,
+    only: Callable[[], Collection[str] | None] = lambda: None,
+    in_db: InDb = inline,
+) -> None:
+    """Deliver the outbox until cancelled: at once when woken, else every ``idle`` seconds.
+
+    Each pass first settles rows a crash left in ``sending``, then sends what
+    is due, replies first. A pass holds about ``PASS_SECONDS`` of texts at
+    ``rate``, so a member who texts during a round's thousands of texts hears
+    back within a pass or two; a pass that sent something is followed at once
+    by the next. ``only()`` names the channels whose texts this process sends
+    (None: all): a worker that is not the leader leaves Signal's texts to the
+    one that holds the Signal connection. ``in_db`` runs the database steps
+    (serve: on the webhooks' database worker).
+    """
+    limit = max(10, int(rate * PASS_SECONDS))
+    concurrency = min(32, max(1, math.ceil(rate)))
+    while True:
+        sent = 0
+        try:
+            await recover_sending(db, channels, now(), in_db=in_db)
+            sent = await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit,
+                                     concurrency=concurrency, only=only(), in_db=in_db)
+        except Exception as error:  # one bad pass must not stop the next one
+            log.error("sender pass failed: %s", where(error))
+        if not sent:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), idle)
+        wake.clear()
+
+
+async def run_inbound(
+    dispatcher: Dispatcher,
+    in_db: Callable[..., Awaitable],
+    wake: asyncio.Event,
+    replies: asyncio.Event,
+    *,
+    give_way: Callable[[], Awaitable] | None = None,
+    idle: float = INBOUND_IDLE_SECONDS,
+) -> None:
+    """Handle stored inbound texts until cancelled: at once when woken, else every ``idle`` seconds.
+
+    ``in_db`` runs a function on the database worker the webhooks use. One text
+    per call, so a webhook's store waits behind one text at most, never a batch;
+    ``give_way`` is awaited before each text (a pause in the webhooks).
+    The first pass takes up whatever a crash or a restart left stored.
+    """
+    while True:
+        wake.clear()  # before the pass: a text stored during it wakes the next one
+        try:
+            while True:
+                if give_way is not None:
+                    await give_way()
+                if not await in_db(dispatcher.process_pending, 1):
+                    break
+                replies.set()
+        except Exception as error:  # one bad pass must not stop the next one
+            log.error("inbound pass failed (%s)", type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), idle)
+
+
+def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], datetime],
+               in_db: InDb = inline) -> AsyncIOScheduler:
+    """The ticker: due timeouts and lapses every minute, then the sender is woken.
+
+    Each beat also empties SQLite's write-ahead log (``Database.checkpoint``),
+    which would otherwise keep texts carebot has cleared.
+
+    Unlike ``scheduler.start_ticker`` it leaves delivery to ``run_sender``, so
+    that only one coroutine sends. ``in_db`` runs the database work (serve: on
+    the webhooks' database worker, so a round never holds up the event loop).
+    """
+
+    async def beat() -> None:  # a coroutine, so it runs on the loop that owns ``wake``
+        try:
+            moment = now()
+            due = await in_db(dispatcher.next_due)
+            await in_db(dispatcher.run_due, moment)
+            metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
+            await in_db(dispatcher.db.checkpoint)  # texts handled since the last beat leave the disk
+        except Exception as error:
+            log.error("tick failed: %s", where(error))
+        wake.set()
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(beat, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1,
+                      next_run_time=now(), id="tick")
+    scheduler.start()
+    return scheduler
+
+
+def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
+              now: Callable[[], datetime] = clock.now, leader_poll: float = POLL_SECONDS,
+              signal_grace: float = LET_GO_GRACE) -> Starlette:
+    """The process as one ASGI app for ``role``: its lifespan starts the workers the role runs."""
+    check_role(role, db.url)
+    token = settings.twilio_auth_token.get_secret_value()
+    dispatcher = Dispatcher(db, default_timezone=settings.carebot_default_timezone)
+    wake = asyncio.Event()
+    inbound = asyncio.Event()
+    signal_configured = bool(settings.signal_service and settings.signal_number)
+
+    @contextlib.asynccontextmanager
+    async def background(app: Starlette) -> AsyncIterator[None]:
+        app.state.role = role
+        if role == WEB:  # webhooks only: the workers poll the inbound queue
+            log.debug("lifespan started (role web)")  # run() logged the one line at start
+            yield
+            return
+        channel = TwilioSMS(
+            account_sid=settings.twilio_account_sid,
+            auth_token=token,
+            public_url=settings.carebot_public_url,
+            from_number=settings.twilio_from,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            base_url=settings.twilio_api_base_url,
+            rate=settings.twilio_send_rate,
+        )
+        channels: dict[str, Channel] = {SMS: channel}
+        held: dict[str, object] = {}  # what the leader holds: the ticker and the Signal channel
+
+        async def signal_inbound(message: Inbound) -> None:
+            # The same database worker as the webhooks: one writer, and the loop stays free.
+            stored = await app.state.in_worker(dispatcher.store_inbound, message)
+            metrics.received(SIGNAL, stored is not None)
+            if stored is not None:
+                inbound.set()
+
+        def stop_for(problem: Exception) -> None:
+            # The Signal service does not hold SIGNAL_NUMBER: serve stops and run() says why, in one line.
+            app.state.fatal = problem
+            stop = getattr(app.state, "stop", None)
+            if stop is not None:
+                stop()
+
+        async def lead() -> None:
+            metrics.LEADER.set(1)
+            if signal_configured:
+                # Attached in the background: carebot serves SMS while the Signal service is down.
+                # A pause Signal asked for before a restart still holds (its own record, outbox.save_pause).
+                try:
+                    pause = await app.state.in_worker(load_pause, db, SIGNAL)
+                except Exception as error:  # the database is away: no pause known; Signal says again if need be
+                    log.warning("Signal's recorded pause cannot be read (%s)", type(error).__name__)
+                    pause = None
+                signal = SignalChannel(settings.signal_service, settings.signal_number,
+                                       on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
+                                       on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state),
+                                       on_attached=election.listening,
+                                       probe_from=settings.signal_probe_number,
+                                       probe_every=settings.signal_probe_minutes * 60)
+                await signal.start()
+                channels[SIGNAL] = app.state.signal = held["signal"] = signal
+            held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)
+            wake.set()
+
+        async def follow() -> None:
+            metrics.LEADER.set(0)
+            beat = held.pop("beat", None)
+            if beat is not None:
+                beat.shutdown(wait=False)
+            signal = held.pop("signal", None)
+            channels.pop(SIGNAL, None)
+            app.state.signal = None
+            if signal is not None:
+                # No text may arrive while the service is up and nobody listens (deploy/signal.md):
+                # another worker may lead now, and this one keeps listening until the service has
+                # stopped (it stops first) or the new leader is attached.
+                await election.hand_over()
+                await signal.let_go(signal_grace, handed_over=election.other_listens)
+                await signal.close()
+
+        def sends() -> Collection[str] | None:
+            # A standby worker leaves Signal's texts to the leader, which holds the connection.
+            return None if held or not signal_configured else (SMS,)
+
+        # This process's sender lease: the rows it claims name it, so that once it is gone (a kill, a
+        # restart) any sender settles them at once instead of after STUCK_AFTER (carebot/lease.py).
+        db.lease = Lease(db.url)
+        await asyncio.to_thread(db.lease.hold)
+        sender = asyncio.create_task(run_sender(
+            db, channels, wake, rate=settings.twilio_send_rate,
+            default_tz=settings.carebot_default_timezone, now=now, only=sends, in_db=app.state.in_worker,
+        ))
+        writer = app.state.inbound_writer
+        handler = asyncio.create_task(run_inbound(
+            dispatcher, app.state.in_worker, inbound, wake,
+            give_way=lambda: writer.calm(GIVE_WAY_FOR, GIVE_WAY_AT_MOST),
+        ))
+        election = leadership(db.url, lead, follow, poll=leader_poll)
+        app.state.leadership = election
+        # One try before serving, so a lone process serves already leading; then the standby's polling.
+        await election.try_once()
+        elected = asyncio.create_task(election.run())
+        log.debug("lifespan started (role %s)", role)  # run() logged the one line at start
+        try:
+            yield
+        finally:
+            for task in (elected, handler, sender):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await election.release()  # in case the election's task was cancelled before it ran
+            await channel.close()
+            db.lease.release()
+
+    workers = 1 if db.url.startswith("sqlite") else 8
+    return create_app(dispatcher=dispatcher, verifier=WebhookVerifier(token, settings.carebot_public_url),
+                      on_inbound=inbound.set, now=now, workers=workers, lifespan=background,
+                      webhooks=role != WORKER)
+
+
+def run(host: str, port: int, role: str = ALL) -> None:
+    """Check the settings, the role, the database, its schema and the key, then serve until stopped.
+
+    Each refusal (carebot.domain.startup.Refusal) is one clear line with its own exit
+    code, raised before anything listens.
+    """
+    settings = load_serve_settings()
+    check_role(role, settings.carebot_database_url)
+    db = start_up(settings.carebot_database_url)
+    try:
+        app = build_app(settings, db, role=role)
+        limits = uvicorn_limits(raise_open_files())
+        log.info("%s", serving_line(settings, host, port, role))
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                               access_log=False, lifespan="on", **limits))
+        app.state.fatal = None
+        app.state.stop = lambda: setattr(server, "should_exit", True)
+        server.run()
+        if app.state.fatal is not None:  # e.g. SignalAccountMissing, with its own exit code
+            raise app.state.fatal
+    finally:
+        db.dispose()
+
+
+def serving_line(settings: ServeSettings, host: str, port: int, role: str) -> str:
+    """The one INFO line at start: where, which role, which database (no password), Twilio, Signal.
+
+    No number: the sender number and Signal's account are the operator's to look up, not the log's.
+    """
+    sender = (f"Messaging Service {settings.twilio_messaging_service_sid}" if settings.twilio_messaging_service_sid
+              else "its number in TWILIO_FROM")
+    twilio = f"{settings.twilio_api_base_url} account {settings.twilio_account_sid} through {sender}"
+    signal = f"at {settings.signal_service}" if settings.signal_service else "off (SMS only)"
+    return (f"carebot serving on http://{host}:{port}, role {role}, database {shown(settings.carebot_database_url)}, "
+            f"Twilio {twilio}, Signal {signal}")

@@ -1,0 +1,360 @@
+"""The ASGI app: Twilio's webhooks in, an empty TwiML answer out, fast.
+
+Each webhook is checked (signature against the public URL), handed to the
+channel module to read, then stored in the inbound queue in one short
+transaction; the inbound worker (``serve.run_inbound``) runs the dispatcher on
+it. Replies go through the outbox, never in the HTTP answer, so neither the
+dispatcher nor a slow provider slows a webhook.
+Database work runs on one worker thread: the event loop stays free, and SQLite
+sees one writer at a time instead of threads queueing on its lock.
+
+``/healthz`` and ``/metrics`` say how the process and the database are; they
+name no member, and the reverse proxy serves them to the local network only
+(deploy/).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from urllib.parse import parse_qsl
+
+from multidict import MultiDict
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from carebot.channels import Inbound
+from carebot.channels.twilio import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    WebhookVerifier,
+    parse_inbound,
+    parse_status,
+)
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.domain import clock, metrics
+from carebot.domain.phone import sender_refusal
+from carebot.outbox import apply_status
+from carebot.outbox.backlog import backlog
+from carebot.store.db import UNAVAILABLE, storage_trouble
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+# Twilio's forms have some 20 fields (60 with ten pictures); reading tens of thousands
+# of them costs a forged request more than everything else together.
+MAX_FIELDS = 128
+FORM = b"application/x-www-form-urlencoded"  # what Twilio posts
+REFUSALS_LOGGED_EVERY = 60.0  # seconds between two lines about refused webhooks
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+GATHER_FOR = 0.002  # seconds a batch of inbound texts waits for more, during a burst
+BURST_WITHIN = 0.01  # a batch this soon after the last one is part of a burst
+
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+class InboundWriter:
+    """Stores the webhooks' texts, many to a commit: a small group-commit writer.
+
+    While one batch is being written on the database worker, the texts that
+    arrive meanwhile gather into the next one. A lone text is written at once;
+    a burst shares transactions instead of queueing one commit per request.
+    During a burst (the last batch was written moments ago) each batch waits
+    ``GATHER_FOR`` first: each commit costs far more than each text in it, so a
+    couple of milliseconds of latency buy several times the throughput.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, in_db: Callable[..., Awaitable]) -> None:
+        self._store = dispatcher.store_inbounds
+        self._in_db = in_db
+        self._gathering: list[tuple[Inbound, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
+        self.last_store = float("-inf")  # the loop's time when the last batch was written
+
+    async def store(self, message: Inbound) -> int | None:
+        """Store ``message``; its row id once committed, or None when it is a duplicate."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._gathering.append((message, future))
+        if self._writing is None:
+            self._writing = loop.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            while self._gathering:
+                if loop.time() - self.last_store < BURST_WITHIN:
+                    await asyncio.sleep(GATHER_FOR)
+                batch, self._gathering = self._gathering, []
+                try:
+                    ids = await self._in_db(self._store, [message for message, _ in batch])
+                except Exception as error:  # each request answers 500; Twilio tries again
+                    ids, failed = None, error
+                self.last_store = loop.time()
+                for index, (_, future) in enumerate(batch):
+                    if future.done():  # the request went away meanwhile
+                        continue
+                    if ids is None:
+                        future.set_exception(failed)
+                    else:
+                        future.set_result(ids[index])
+        finally:
+            self._writing = None
+
+    async def calm(self, quiet: float, longest: float) -> None:
+        """Wait until no text has been stored for ``quiet`` seconds, or ``longest`` seconds at most."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + longest
+        while (now := loop.time()) < deadline:
+            calm_at = now + quiet if self._writing is not None else self.last_store + quiet
+            if now >= calm_at:
+                return
+            await asyncio.sleep(min(calm_at, deadline) - now)
+
+
+class RefusalLog:
+    """Refused webhooks: each one counted in ``/metrics`` at once, logged at most once every ``every`` seconds.
+
+    A line per forged request would let a flood write thousands a minute, and
+    journald's rate limit would then drop the real lines among them. Each line
+    says how many of each reason since the last one.
+    """
+
+    def __init__(self, every: float = REFUSALS_LOGGED_EVERY, *, now: Callable[[], float] | None = None,
+                 say: Callable[[str], None] | None = None) -> None:
+        self.every = every
+        self._now = now or (lambda: asyncio.get_running_loop().time())
+        self._say = say or log.warning
+        self._since: collections.Counter[str] = collections.Counter()
+        self._last: float | None = None
+
+    def refused(self, reason: str) -> None:
+        metrics.webhook_refused(reason)
+        self._since[reason] += 1
+        now = self._now()
+        if self._last is not None and now - self._last < self.every:
+            return
+        self._last = now
+        counts = ", ".join(f"{count} {why}" for why, count in sorted(self._since.items()))
+        self._since.clear()
+        self._say(f"webhooks refused, forged or malformed, since the last such line: {counts}")
+
+
+REFUSED = {  # reason: (status, answer)
+    "no_signature": (403, "The signature is missing or wrong."),
+    "bad_signature": (403, "The signature is missing or wrong."),
+    "content_type": (415, "A webhook is a form: application/x-www-form-urlencoded."),
+    "too_large": (413, "A webhook is never this large."),
+    "too_many_fields": (413, "A webhook never has this many fields."),
+}
+_READ_HEADERS = {b"content-type", b"content-length", SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER}
+
+
+def _cheap_refusal(headers: Mapping[bytes, bytes]) -> str | None:
+    """Why a request cannot be one of Twilio's webhooks, from its headers alone; None when it may be."""
+    if not headers.get(SIGNATURE_HEADER):
+        return "no_signature"
+    if headers.get(b"content-type", b"").split(b";")[0].strip().lower() != FORM:
+        return "content_type"
+    length = headers.get(b"content-length", b"0")
+    if not length.isdigit() or int(length) > MAX_BODY:
+        return "too_large"
+    return None
+
+
+class Webhook:
+    """One of Twilio's webhooks as a bare ASGI app: check the request, read the form, ``handle`` it.
+
+    Plain ASGI, not a Starlette endpoint, because webhooks are carebot's hot
+    path: skipping the framework's request objects, middleware and routing takes
+    about a quarter off each one's cost (``python -m carebot.bench webhook``).
+    What the headers alone can refuse (no signature, not a form, too large) is
+    refused before the body is read; then the form is read once and its
+    signature checked with one HMAC. ``handle(form, query)`` answers (status,
+    text, media type). When it raises, the answer is 503, so Twilio tries its
+    fallback URL or the message again.
+    """
+
+    def __init__(self, verifier: WebhookVerifier, handle: Callable[..., Awaitable[tuple[int, str, str]]],
+                 refusals: RefusalLog | None = None) -> None:
+        self.verifier = verifier
+        self.handle = handle
+        self.refusals = refusals or RefusalLog()
+
+    async def __call__(self, scope, receive, send) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        refusal, fields = await self._check(scope, receive, query)
+        if refusal is not None:
+            self.refusals.refused(refusal)
+            status, text = REFUSED[refusal]
+            media = "text/plain"
+        else:
+            try:  # a MultiDict: a repeated field's first value, as Twilio means it
+                status, text, media = await self.handle(MultiDict(fields), dict(parse_qsl(query)) if query else {})
+            except Exception as error:  # the database is away: nothing was stored, Twilio comes back
+                log.error("webhook not taken (%s): answered 503", type(error).__name__)
+                status, text, media = 503, "carebot cannot take this right now.", "text/plain"
+        data = text.encode()
+        answer = [(b"content-type", media.encode() + b"; charset=utf-8"), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": answer})
+        await send({"type": "http.response.body", "body": data})
+
+    async def _check(self, scope, receive, query: str) -> tuple[str | None, list[tuple[str, str]]]:
+        """(why the request is refused, or None; its form's fields), cheapest checks first."""
+        headers = {name: value for name, value in scope["headers"] if name in _READ_HEADERS}
+        refusal = _cheap_refusal(headers)
+        if refusal is not None:
+            return refusal, []
+        body = await _read_body(receive)
+        if body is None:
+            return "too_large", []
+        if body.count(b"&") >= MAX_FIELDS:
+            return "too_many_fields", []
+        # Twilio posts small url-encoded forms; the standard library reads them.
+        fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        settings = headers.get(SIGNATURE_SETTINGS_HEADER)
+        if not self.verifier.valid(scope["path"], query, fields, headers[SIGNATURE_HEADER].decode("latin-1"),
+                                   settings and settings.decode("latin-1")):
+            return "bad_signature", []
+        return None, fields
+
+
+async def _read_body(receive) -> bytes | None:
+    """The request's body; None when it is larger than any webhook (the rest is not read)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class CarebotApp(Starlette):
+    """Starlette, with Twilio's webhooks (POSTs to their paths) answered before its middleware and routing."""
+
+    def __init__(self, *, webhooks: Mapping[str, Webhook], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.webhooks = dict(webhooks)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.webhooks:
+            await self.webhooks[scope["path"]](scope, receive, send)
+        else:  # everything else, including a GET to a webhook's path (405), goes the usual way
+            await super().__call__(scope, receive, send)
+
+
+def create_app(
+    *,
+    dispatcher: Dispatcher,
+    verifier: WebhookVerifier,
+    on_inbound: Callable[[], None] | None = None,
+    now: Callable = clock.now,
+    workers: int = 1,
+    lifespan: Lifespan | None = None,
+    webhooks: bool = True,
+) -> Starlette:
+    """The webhook app. ``on_inbound`` runs after each newly stored text (it wakes the inbound worker).
+
+    Without ``webhooks`` (a worker process) it serves only /healthz and /metrics.
+    """
+    db = dispatcher.db
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carebot-db")
+
+    async def in_worker(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+    writer = InboundWriter(dispatcher, in_worker)
+
+    async def sms(form, query) -> tuple[int, str, str]:
+        message = parse_inbound(form, now())
+        if message is None:
+            return 400, "Not a Twilio message: MessageSid and From are needed.", "text/plain"
+        refusal = sender_refusal(message.sender)
+        if refusal is not None:  # taken and dropped: an error would only bring it back by the fallback URL
+            metrics.message_refused(message.channel, refusal)
+            log.info("text refused: its sender is no SMS number carebot serves (%s)", refusal)
+            return 200, EMPTY_TWIML, "text/xml"
+        stored = await writer.store(message) is not None
+        metrics.received(message.channel, stored)
+        if stored and on_inbound is not None:
+            on_inbound()
+        return 200, EMPTY_TWIML, "text/xml"
+
+    async def status(form, query) -> tuple[int, str, str]:
+        report = parse_status(form, query)
+        if report is None:
+            return 400, "Not a Twilio status callback: MessageSid and MessageStatus are needed.", "text/plain"
+        await in_worker(apply_status, db, report)
+        return 204, "", "text/plain"
+
+    def outbox_backlog() -> dict[str, int]:
+        with db.transaction() as session:
+            return backlog(session, now())
+
+    def writable_backlog() -> dict[str, int]:
+        db.check_writes()  # a webhook is a write: health is whether one could be stored now
+        return outbox_backlog()
+
+    async def healthz(request: Request) -> Response:
+        """The database, the Signal connection and the outbox backlog; 503 only when the database is away."""
+        try:
+            backlog = await in_worker(writable_backlog)
+        except Exception as error:
+            kind = storage_trouble(error) or UNAVAILABLE  # a full disk or a read-only database is said so
+            log.warning("health check: the database cannot take a write (%s: %s)", type(error).__name__, kind)
+            return JSONResponse({"status": "database unavailable", "database": kind}, status_code=503)
+        answer: dict = {"status": "ok", "database": "ok", "role": getattr(request.app.state, "role", "all")}
+        signal = getattr(request.app.state, "signal", None)
+        election = getattr(request.app.state, "leadership", None)
+        if election is not None:
+            answer["leader"] = election.leading
+        if signal is not None:  # SMS still serves while Signal is down, so still 200
+            answer["signal"] = signal.status
+            metrics.SIGNAL_UP.set(1 if signal.status != "down" else 0)
+            if signal.probe_status is not None:  # the optional round-trip check (deploy/signal.md)
+                answer["signal_probe"] = {"status": signal.probe_status, "round_trip": signal.probe_round_trip}
+        elif election is not None and not election.leading:
+            answer["signal"] = "standby"  # another process holds it, if Signal is configured
+        answer["outbox"] = backlog
+        return JSONResponse(answer)
+
+    async def metrics_page(request: Request) -> Response:
+        try:
+            await in_worker(outbox_backlog)
+        except Exception as error:  # the counters are still worth having
+            log.warning("metrics: the database does not answer (%s)", type(error).__name__)
+        signal = getattr(request.app.state, "signal", None)
+        metrics.SIGNAL_UP.set(1 if signal is not None and signal.status != "down" else 0)
+        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+
+    @asynccontextmanager
+    async def life(app: Starlette) -> AsyncIterator[None]:
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            executor.shutdown(wait=True)
+
+    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
+    refusals = RefusalLog()
+    hooks = ({"/twilio/sms": Webhook(verifier, sms, refusals), "/twilio/status": Webhook(verifier, status, refusals)}
+             if webhooks else {})
+    routes += [Route(path, hook, methods=["POST"]) for path, hook in hooks.items()]
+    app = CarebotApp(webhooks=hooks, routes=routes, lifespan=life)
+    app.state.in_worker = in_worker  # for the lifespan's own inbound work (the Signal channel)
+    app.state.inbound_writer = writer  # the inbound worker gives way to it
+    return app

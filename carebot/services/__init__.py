@@ -1,0 +1,1 @@
+"""Applying decided effects to the database, one family per module."""

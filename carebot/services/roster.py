@@ -1,0 +1,66 @@
+"""Importing a roster: invitations (never memberships) for the people a volunteer lists."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from carebot.domain.phone import normalize_phone
+from carebot.services.coordination import invite
+from carebot.store.models import Group
+
+REASONS = {
+    "bad_number": "not a phone number carebot can text",
+    "already": "already in the group",
+    "recent": "invited less than a month ago",
+    "cannot": "this number has opted out or cannot receive texts",
+    "duplicate": "the same number appears earlier in the file",
+    "no_number": "no phone number",
+    "role": "role must be member or coordinator",
+}
+
+
+@dataclass
+class ImportReport:
+    """What an import did: how many were invited, and each bad row with its reason."""
+
+    invited: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+
+def import_roster(session: Session, group: Group, text: str, now: datetime) -> ImportReport:
+    """Invite everyone on a CSV roster (columns: phone, name, and optionally role).
+
+    Each good row gets one invitation; nothing else reaches them unless they reply YES.
+    Bad rows are reported with their line number and reason, and skipped.
+    """
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+    seen: set[str] = set()
+    for row in reader:
+        line = reader.line_num
+        phone = (row.get(fields.get("phone", ""), "") or "").strip()
+        name = (row.get(fields.get("name", ""), "") or "").strip()[:20] or None
+        role = (row.get(fields.get("role", ""), "") or "member").strip().lower() or "member"
+        if not phone:
+            report.bad.append((line, REASONS["no_number"]))
+            continue
+        if role not in ("member", "coordinator"):
+            report.bad.append((line, REASONS["role"]))
+            continue
+        key = normalize_phone(phone) or phone  # "(515) 555-0101" is "+15155550101"
+        if key in seen:
+            report.bad.append((line, REASONS["duplicate"]))
+            continue
+        seen.add(key)
+        result = invite(session, group, phone, name, None, now, role=role)
+        if result == "invited":
+            report.invited += 1
+        else:
+            report.bad.append((line, REASONS[result]))
+    return report

@@ -1,0 +1,1 @@
+"""The database: engine, models, encryption at rest, shared queries, retention."""

@@ -1,0 +1,334 @@
+"""The database: engine, sessions and the checks at start-up (reachable, there, the schema, the key)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from carebot.domain import clock, startup
+from carebot.domain.startup import Refusal
+from carebot.store.lease import Lease
+
+CONNECT_TIMEOUT = 10  # seconds a PostgreSQL server has to answer, so a silent host is not a hang
+
+
+class SchemaOutOfDate(Refusal):
+    """The database is not at the schema this version of carebot needs."""
+
+    exit_code = startup.SCHEMA
+
+
+class DatabaseProblem(Refusal):
+    """The database cannot be used: its URL, its server, its login, or it is not there."""
+
+
+def shown(url: str) -> str:
+    """The URL as logs and messages show it: without its password."""
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def refusal(error: Exception, url: str) -> DatabaseProblem:
+    """What an error connecting to ``url`` means for the operator, in one line with its exit code."""
+    where = shown(url)
+    if isinstance(error, (ArgumentError, NoSuchModuleError, ImportError)):
+        return DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL {where} cannot be used ({error}); write "
+                               "sqlite:///path/carebot.sqlite or postgresql+psycopg://user:password@host:5432/carebot",
+                               startup.DATABASE_URL)
+    original = getattr(error, "orig", None) or error
+    state = getattr(original, "sqlstate", None) or ""
+    said = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    # The server's SQLSTATE when psycopg has it; libpq's connection errors carry only its words.
+    if not state and re.search(r"password authentication failed|role \"[^\"]*\" does not exist", said):
+        state = "28000"
+    elif not state and re.search(r"database \"[^\"]*\" does not exist", said):
+        state = "3D000"
+    if state.startswith("28"):  # invalid authorization: a wrong password or an unknown user
+        return DatabaseProblem(f"carebot: the database at {where} refused the login ({said}): check the user "
+                               "and password in CAREBOT_DATABASE_URL", startup.DATABASE_LOGIN)
+    if state == "3D000":  # invalid catalog name: no such database
+        return DatabaseProblem(f"carebot: there is no database {make_url(normalize_url(url)).database!r} at "
+                               f"{where}: create it (createdb), then run `carebot db upgrade`",
+                               startup.DATABASE_MISSING)
+    if url.startswith("sqlite"):
+        return DatabaseProblem(f"carebot: the SQLite database {where} cannot be opened ({said}): check the "
+                               "path and that this user may write there", startup.DATABASE_MISSING)
+    return DatabaseProblem(f"carebot: no database server answers at {where} ({said}): is it running, and "
+                           "are the host and port right?", startup.DATABASE_UNREACHABLE)
+
+
+DISK_FULL, READ_ONLY, LOCKED, UNAVAILABLE = "disk full", "read-only", "locked", "unavailable"
+# SQLite's primary result codes for a database that cannot take a write (or be opened at all):
+# FULL, READONLY, BUSY (another process's write lock past the busy timeout), CANTOPEN, IOERR.
+_SQLITE_STORAGE = {13: DISK_FULL, 8: READ_ONLY, 5: LOCKED, 14: UNAVAILABLE, 10: UNAVAILABLE}
+# PostgreSQL's SQLSTATEs for the same: disk full, read-only; out of resources, shutting down.
+_POSTGRES_STORAGE = {"53100": DISK_FULL, "25006": READ_ONLY}
+_POSTGRES_AWAY = ("53", "57P", "08")
+# Free space below which SQLite's disk is called full: a commit needs a few pages of log.
+MIN_FREE_BYTES = 1 << 20
+# How long a write that failed for want of storage keeps /healthz at 503 (each new failure renews it).
+TROUBLE_FOR = timedelta(minutes=1)
+
+
+class StorageTrouble(RuntimeError):
+    """The database cannot take writes: its disk is full, it is read-only, or it cannot be opened."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def storage_trouble(error: BaseException) -> str | None:
+    """What ``error`` says keeps the database from taking writes (DISK_FULL, READ_ONLY, LOCKED,
+    UNAVAILABLE), if anything.
+
+    None for anything else: a constraint, a bad statement, a lost connection
+    (which dispatcher.database_away knows) are not the storage's doing.
+    """
+    if isinstance(error, StorageTrouble):
+        return error.kind
+    original = getattr(error, "orig", None)
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return _SQLITE_STORAGE.get(code & 0xFF)
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    if sqlstate in _POSTGRES_STORAGE:
+        return _POSTGRES_STORAGE[sqlstate]
+    return UNAVAILABLE if sqlstate.startswith(_POSTGRES_AWAY) else None
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    # What is deleted or cleared (a handled text, a forgotten member) is overwritten, not left in
+    # free pages. Some builds (Debian's) do this by default; others (python.org's, for one) do not.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` (and Heroku-style ``postgres://``) as carebot's driver, psycopg 3."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout.
+
+    ``hide_parameters``: an error's text never quotes a statement's parameters
+    (bodies, ciphertexts, address hashes), wherever it ends up being logged.
+    """
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        # An in-memory database lives in one connection, so every session shares it.
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               poolclass=StaticPool if in_memory else None, hide_parameters=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        if not in_memory:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return engine
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT} if url.startswith("postgresql+psycopg") else {}
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
+
+
+def open_database(url: str, *, create: bool = False) -> Database:
+    """The database at ``url``, connected once, or a DatabaseProblem in one line.
+
+    A SQLite file that is not there is made only when ``create`` (``db upgrade``
+    given an explicit URL): a command run in the wrong place says so instead of
+    working on a new, empty database.
+    """
+    try:
+        path = sqlite_path(normalize_url(url))
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise refusal(error, url) from None
+    if path is not None and not path.exists():
+        if not path.parent.is_dir():
+            raise DatabaseProblem(f"carebot: the directory {path.parent.resolve()} of CAREBOT_DATABASE_URL is "
+                                  "not there: create it, or fix the path", startup.DATABASE_MISSING)
+        if not create:
+            raise DatabaseProblem(f"carebot: there is no database at {path.resolve()}: make it with `carebot db "
+                                  "upgrade`, or fix CAREBOT_DATABASE_URL (is this the right directory?)",
+                                  startup.DATABASE_MISSING)
+    try:
+        db = Database(url)
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except (ArgumentError, NoSuchModuleError, ImportError, DBAPIError) as error:
+        raise refusal(error, url) from None
+    return db
+
+
+def check_key(db: Database, *, record: bool = True) -> str:
+    """Refuse (WrongKey) a CAREBOT_SECRET_KEY that is not the one this database was encrypted with.
+
+    See carebot.store.crypto.verify; MissingKey when no key is set.
+    """
+    from carebot.store import crypto
+
+    keyring = crypto.require_key()
+    with db.engine.begin() as conn:
+        return crypto.verify(conn, keyring, record=record)
+
+
+def _wrote(session: Session, _context) -> None:
+    session.info["wrote"] = True
+
+
+def _wrote_by_statement(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+class Database:
+    """An engine and the way to open one transaction on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "after_flush", _wrote)
+        event.listen(self._sessions, "do_orm_execute", _wrote_by_statement)
+        # This process's sender lease (carebot.store.lease), when it sends: serve takes one at start.
+        self.lease: Lease | None = None
+        self.trouble: tuple[str, datetime] | None = None  # the last storage failure: its kind and when
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises.
+
+        A failure for want of storage (a full disk, a read-only database) is
+        remembered for ``TROUBLE_FOR``, so that /healthz reports it.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except Exception as error:
+            kind = storage_trouble(error)
+            if kind in (DISK_FULL, READ_ONLY):
+                self.trouble = (kind, clock.now())
+            raise
+        if session.info.get("wrote"):
+            self.trouble = None  # a write went through: the storage takes writes again
+
+    def check_writes(self) -> None:
+        """Raise when no write could be made now (the busy timeout at most).
+
+        On SQLite a read proves nothing: readers still read while another
+        process (a backup, a stray ``sqlite3`` shell) holds the write lock and
+        every webhook's write fails. So the write lock is taken and let go at
+        once, after a look at the file's disk: full, or mounted read-only, is
+        StorageTrouble. On PostgreSQL a read-only server (or database) is said
+        so; a full disk shows only when a write fails, so a storage failure in
+        the last ``TROUBLE_FOR`` is StorageTrouble too, on both.
+        """
+        if self.trouble is not None and clock.now() - self.trouble[1] < TROUBLE_FOR:
+            raise StorageTrouble(self.trouble[0])
+        path = make_url(self.url).database if self.url.startswith("sqlite") else None
+        if path and path != ":memory:":
+            disk = os.statvfs(os.path.dirname(os.path.abspath(path)))
+            if disk.f_flag & os.ST_RDONLY:
+                raise StorageTrouble(READ_ONLY)
+            if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
+                raise StorageTrouble(DISK_FULL)
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("ROLLBACK")
+            elif conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+                raise StorageTrouble(READ_ONLY)
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the file and empty it; elsewhere nothing.
+
+        secure_delete overwrites a cleared text in the file, but the log keeps
+        the pages as they were until it is emptied. carebot serve's ticker runs
+        this every minute, so a handled text leaves the disk within a minute.
+        """
+        if self.url.startswith("sqlite"):
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration, pointing at the migrations that ship with carebot."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("carebot.migrations")))
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database schema up to ``revision`` (``carebot db upgrade``)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the database schema back to ``revision`` (``carebot db downgrade``)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def revisions(engine: Engine) -> tuple[str | None, str]:
+    """The database's schema revision (None: empty) and the one this code needs."""
+    head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False))).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision(), head
+
+
+def start_up(url: str) -> Database:
+    """The database every command but ``db upgrade`` works on, checked in order, each refusal one line:
+    the key is set, the database is there and answers, its schema is current, the key is its own."""
+    from carebot.store.crypto import require_key
+
+    require_key()
+    db = open_database(url)
+    try:
+        check_schema(db.engine)
+        check_key(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to run on a database whose schema is not the one this code expects."""
+    current, head = revisions(engine)
+    if current != head:
+        found = current or "empty"
+        raise SchemaOutOfDate(
+            f"The database schema is out of date ({found}, needs {head}): "
+            "run `carebot db upgrade` first."
+        )

@@ -1,0 +1,1 @@
+"""The transcript runner and the demo."""

@@ -1,0 +1,290 @@
+"""Conversation transcripts: replay a conversation against a fresh database.
+
+The format (one statement a line; see docs in product.md and the README):
+
+    group DMMA name="Des Moines Mutual Aid" tz=America/Chicago
+    member DMMA +15155550101 name=Ana
+    coordinator DMMA +15155550100 name=Rosa
+    at 2026-03-02 09:00
+    +15155550101 > 1 call evenings
+    +15155550101 < reach out
+    signal:+15155550102 > STATUS
+    wait 2h
+    quiet +15155550101
+
+Each statement runs through the same dispatcher, outbox and ticker as real
+traffic, with simulated channels and a simulated clock.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from carebot.channels import SIGNAL, SMS
+from carebot.channels.sim import Delivered, SimNetwork
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.runtime.ticker import tick
+from carebot.services.groups import GroupError, add_group, add_member
+from carebot.store.crypto import use_ephemeral_key
+from carebot.store.db import Database
+from carebot.store.models import Base, Member
+
+DEFAULT_START = (2026, 3, 2, 12, 0)  # a Monday, midday
+_MESSAGE = re.compile(r"^(?P<to>(?:signal:)?\S+)\s+(?P<dir>[<>])(?:\s(?P<text>.*))?$")
+_COMMENT = re.compile(r"(^|\s)#.*$")
+_SPAN = re.compile(r"(\d+)\s*([mhd])")
+
+
+def _unaccented(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+MAX_STEPS = 100_000
+
+
+class TranscriptError(Exception):
+    """A statement failed: its expectation was not met, or it could not be read."""
+
+
+@dataclass
+class Failure:
+    path: str
+    line_number: int
+    line: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line_number}: {self.line}\n    {self.reason}"
+
+
+def strip_comment(line: str) -> str:
+    """A line without its comment (a # at the start or after a space)."""
+    return _COMMENT.sub("", line).strip()
+
+
+def parse_span(text: str) -> timedelta:
+    """``2h``, ``30m``, ``1d 2h`` as a timedelta."""
+    parts = _SPAN.findall(text)
+    if not parts or _SPAN.sub("", text).strip():
+        raise TranscriptError(f"cannot read the time span {text!r} (use e.g. 30m, 2h, 1d)")
+    return sum((timedelta(**{_UNITS[u]: int(n)}) for n, u in parts), timedelta())
+
+
+class Simulation:
+    """A fresh carebot with simulated channels and a simulated clock."""
+
+    def __init__(self, db: Database | None = None, echo: Callable[[str], None] | None = None,
+                 *, url: str = "sqlite://") -> None:
+        # A throw-away database: without CAREBOT_SECRET_KEY its numbers get a key that dies with the process.
+        use_ephemeral_key()
+        self.db = db or Database(url)  # in-memory SQLite unless told otherwise
+        Base.metadata.create_all(self.db.engine)
+        self.network = SimNetwork()
+        self.channels = self.network.channels()
+        self.dispatcher = Dispatcher(self.db)
+        self.echo = echo
+        self.now: datetime | None = None
+        self.tz: ZoneInfo | None = None
+        self._echoed = 0
+
+    # --- the clock --------------------------------------------------------
+
+    def _clock(self) -> datetime:
+        if self.now is None:
+            tz = self.tz or ZoneInfo("UTC")
+            self.now = datetime(*DEFAULT_START, tzinfo=tz)
+        self.network.clock = self.now
+        return self.now
+
+    async def advance_to(self, target: datetime) -> None:
+        """Move the clock to ``target``, running everything due in between, in time order."""
+        now = self._clock()
+        if target < now:
+            raise TranscriptError(f"the clock never goes backwards (it is {now:%Y-%m-%d %H:%M})")
+        for _ in range(MAX_STEPS):
+            due = self.dispatcher.next_due()
+            if due is None or due > target:
+                break
+            await self._tick(max(due, now))
+            now = self.now
+        await self._tick(target)
+
+    async def _tick(self, moment: datetime) -> None:
+        self.now = moment
+        self.network.clock = moment
+        await tick(self.dispatcher, self.channels, moment)
+        self._echo_deliveries()
+
+    # --- statements -------------------------------------------------------
+
+    async def execute(self, line: str) -> None:
+        """Run one transcript statement."""
+        statement = strip_comment(line)
+        if not statement:
+            return
+        head = statement.split(None, 1)[0].lower()
+        if head == "group":
+            self._group(statement)
+        elif head in ("member", "coordinator"):
+            self._member(statement, head)
+        elif head == "at":
+            await self._at(statement)
+        elif head == "wait":
+            await self.advance_to(self._clock() + parse_span(statement[4:].strip()))
+        elif head == "quiet":
+            self._quiet(statement[5:].strip())
+        else:
+            match = _MESSAGE.match(statement)
+            if match is None:
+                raise TranscriptError("not a statement this runner knows (see the transcript format)")
+            if match["dir"] == ">":
+                await self.send(match["to"], match["text"] or "")
+            else:
+                self._expect(match["to"], match["text"] or "")
+
+    def _fields(self, statement: str) -> tuple[list[str], dict[str, str]]:
+        try:
+            parts = shlex.split(statement)
+        except ValueError as error:
+            raise TranscriptError(f"cannot read the line: {error}") from None
+        plain = [p for p in parts if "=" not in p]
+        named = dict(p.split("=", 1) for p in parts if "=" in p)
+        return plain, named
+
+    def _group(self, statement: str) -> None:
+        plain, named = self._fields(statement)
+        if len(plain) != 2:
+            raise TranscriptError("a group line is: group KEYWORD name=\"…\" tz=Area/City")
+        if not named.get("budget", "1").isdigit():
+            raise TranscriptError("budget= is a number of texts a day")
+        try:
+            with self.db.transaction() as session:
+                group = add_group(
+                    session,
+                    keyword=plain[1],
+                    name=named.get("name", plain[1]),
+                    timezone=named.get("tz", "UTC"),
+                    language=named.get("lang", "en"),
+                    round_schedule=named.get("schedule"),
+                    two_coordinators=named.get("two_coordinators", "no").lower() in ("yes", "true", "1"),
+                    private_default=named.get("private", "no").lower() in ("yes", "true", "1"),
+                    daily_budget=int(named["budget"]) if "budget" in named else None,
+                    now=self.now or datetime(*DEFAULT_START, tzinfo=ZoneInfo("UTC")),
+                )
+                if self.tz is None:
+                    self.tz = ZoneInfo(group.timezone)
+        except (GroupError, ZoneInfoNotFoundError) as error:
+            raise TranscriptError(str(error)) from None
+
+    def _member(self, statement: str, role: str) -> None:
+        plain, named = self._fields(statement)
+        if len(plain) != 3:
+            raise TranscriptError(f"a {role} line is: {role} KEYWORD +15155550101 name=Ana")
+        address = plain[2]
+        channel, number = (SIGNAL, address.removeprefix("signal:")) if address.startswith("signal:") else (SMS, address)
+        signal_uuid = self.network.register_signal(number) if channel == SIGNAL else None
+        try:
+            with self.db.transaction() as session:
+                add_member(
+                    session,
+                    keyword=plain[1],
+                    phone=number,
+                    signal_uuid=signal_uuid,
+                    channel=channel,
+                    name=named.get("name"),
+                    language=named.get("lang"),
+                    coordinator=role == "coordinator",
+                    now=self._clock() if self.now else datetime(*DEFAULT_START, tzinfo=self.tz or ZoneInfo("UTC")),
+                )
+        except GroupError as error:
+            raise TranscriptError(str(error)) from None
+
+    async def _at(self, statement: str) -> None:
+        try:
+            local = datetime.strptime(statement[2:].strip(), "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise TranscriptError("an at line is: at 2026-03-02 09:00") from None
+        target = local.replace(tzinfo=self.tz or ZoneInfo("UTC"))
+        if self.now is None:
+            self.now = target
+        await self.advance_to(target)
+
+    async def send(self, address: str, text: str) -> None:
+        """A member texts carebot."""
+        now = self._clock()
+        if self.echo:
+            self.echo(f"{self._stamp()} {self._who(address)} > {text}")
+        self.dispatcher.handle_inbound(self.network.inbound(address, text, now))
+        await self._tick(now)
+
+    def _expect(self, address: str, pattern: str) -> None:
+        # An SMS may reach the phone with its accents folded to GSM-7 ("Perdón" as "Perdon",
+        # the group's setting, on by default): a line matches with or without them.
+        try:
+            wanted = re.compile(_unaccented(pattern), re.IGNORECASE)
+        except re.error as error:
+            raise TranscriptError(f"bad pattern {pattern!r}: {error}") from None
+        unread = self.network.unread(address)
+        for index, message in enumerate(unread):
+            if wanted.search(_unaccented(message.text)):
+                for earlier in unread[: index + 1]:
+                    earlier.read = True
+                return
+        shown = "; ".join(repr(m.text) for m in unread) or "none"
+        raise TranscriptError(f"no unread message to {address} matches {pattern!r} (unread: {shown})")
+
+    def _quiet(self, address: str) -> None:
+        unread = self.network.unread(address)
+        if unread:
+            shown = "; ".join(repr(m.text) for m in unread)
+            raise TranscriptError(f"expected nothing unread to {address}, found: {shown}")
+
+    # --- echo, for the demo and chat --------------------------------------
+
+    def _stamp(self) -> str:
+        now = self._clock().astimezone(self.tz or ZoneInfo("UTC"))
+        return now.strftime("%a %H:%M")
+
+    def _who(self, address: str) -> str:
+        number = address.removeprefix("signal:")
+        with self.db.transaction() as session:
+            member = Member.by_phone(session, number)
+            name = member.name if member else None
+        return f"{name} ({address})" if name else address
+
+    def _echo_deliveries(self) -> None:
+        fresh: list[Delivered] = self.network.delivered[self._echoed:]
+        self._echoed = len(self.network.delivered)
+        if self.echo:
+            for message in fresh:
+                self.echo(f"{self._stamp()} {self._who(message.to)} < {message.text}")
+
+
+async def run_lines(lines: list[str], path: str = "<transcript>", sim: Simulation | None = None,
+                    *, url: str = "sqlite://") -> Failure | None:
+    """Run a transcript's lines (on a fresh database at ``url``); the first failure, or None."""
+    sim = sim or Simulation(url=url)
+    try:
+        for number, line in enumerate(lines, start=1):
+            try:
+                await sim.execute(line)
+            except TranscriptError as error:
+                return Failure(path, number, line.rstrip(), str(error))
+            except Exception as error:  # a crash is a failure of carebot, shown plainly
+                return Failure(path, number, line.rstrip(), f"carebot raised {type(error).__name__}: {error}")
+    finally:
+        sim.db.dispose()
+    return None
+
+
+async def run_file(path: str | Path, *, url: str = "sqlite://") -> Failure | None:
+    """Run one transcript file on a fresh database at ``url``."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return await run_lines(lines, str(path), url=url)
