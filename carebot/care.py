@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from carebot import questions
 from carebot.conversations import busy, set_waiting
 from carebot.flows import goaround
 from carebot.flows.base import (
@@ -382,7 +383,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
                      recent=recent, declined=frozenset(declined), not_with=frozenset(not_with)),
         seed=group.id,
     )
-    taken = busy(session, {p.supporter_id for p in proposal.pairs}, now)
+    taken = busy(session, {p.supporter_id for p in proposal.pairs}, now, rank=questions.CARE)
     sent = 0
     for pair in sorted(proposal.pairs, key=lambda p: (-p.score, p.requester_id, p.kind)):
         if pair.supporter_id in taken:
@@ -419,10 +420,10 @@ def offer(session: Session, group: Group, requester: Member, supporter: Member, 
     session.add(pairing)
     session.flush()
     language = _language(supporter)
-    tell(session, supporter, f"care.offer.{kind}", now, group.id,
-          requester=display_name(requester, language), keyword=group.keyword,
-          how=_how_of(session, requester.id, group.id, kind, now))
-    set_waiting(session, supporter.id, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), now)
+    prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
+                    keyword=group.keyword, how=_how_of(session, requester.id, group.id, kind, now))
+    questions.ask(session, supporter, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), prompt,
+                  now, group_id=group.id, rank=questions.CARE)
 
 
 def plan_due_groups(session: Session, now: datetime) -> int:
@@ -456,7 +457,7 @@ def ask_due_followups(session: Session, now: datetime) -> int:
     due = session.scalars(
         select(Pairing).where(Pairing.status == "active", Pairing.followup_at <= now)
     ).all()
-    taken = busy(session, {p.supporter_id for p in due}, now)
+    taken = busy(session, {p.supporter_id for p in due}, now, rank=questions.CARE)
     asked = 0
     for pairing in due:
         if pairing.supporter_id in taken:
@@ -465,11 +466,11 @@ def ask_due_followups(session: Session, now: datetime) -> int:
         taken.add(pairing.supporter_id)
         supporter = session.get(Member, pairing.supporter_id)
         requester = session.get(Member, pairing.requester_id)
-        tell(session, supporter, "care.followup", now, pairing.group_id,
-              requester=display_name(requester, _language(supporter)))
+        prompt = render("care.followup", _language(supporter), requester=display_name(requester, _language(supporter)))
         tz, starts, ends = member_timezone(session, supporter, pairing.group_id, "UTC")
         until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
-        set_waiting(session, supporter.id, Waiting("checkin", "followup", {"pairing_id": pairing.id}, until), now)
+        questions.ask(session, supporter, Waiting("checkin", "followup", {"pairing_id": pairing.id}, until), prompt,
+                      now, group_id=pairing.group_id, rank=questions.CARE)
         pairing.followup_at = None
         asked += 1
     return asked
@@ -583,13 +584,16 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
         case OfferAnswered(pairing_id, accepted):
             pairing = _mine(session, member, pairing_id, as_="supporter")
             if pairing is None or pairing.status != "offered":
-                return [render("yes.nothing", language)] if accepted else []
+                return [render("yes.nothing" if accepted else "no.nothing", language)] if accepted is not None else []
             if accepted:
                 return _accept(session, member, pairing, now)
             pairing.status = "declined" if accepted is False else "expired"
             pairing.ended_at = now
             mark_due(session, pairing.group_id, now)
-            return []
+            if accepted is None:
+                return []
+            return [render("care.declined", language,
+                           requester=display_name(session.get(Member, pairing.requester_id), language))]
         case CheckinAnswered(pairing_id, outcome):
             pairing = _mine(session, member, pairing_id, as_="supporter")
             if pairing is None or pairing.status != "active":
@@ -742,7 +746,7 @@ def _relay(session: Session, sender: Member, pairing_id: int, text: str, now: da
                                       keyword=group.keyword, text=text), now, group.id)
     # The other can answer plainly for a while after it reaches them, if no question is open.
     if other.id not in busy(session, [other.id], now):
-        set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id},
+        set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id, "_rank": questions.LOW},
                                                row.not_before + RELAY_WINDOW), now)
     if row.not_before > now:
         return [render("relay.later", language, name=other_name)]
@@ -753,6 +757,8 @@ def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str
     language = _language(supporter)
     if outcome == "yes":
         pairing.missed_checkins = 0
+        # "Next check-in in 7 days" is counted from this answer, as the text says.
+        pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
         return [render("care.followup.yes", language, cadence=_cadence(pairing.cadence_days, language))]
     if outcome == "later":
         pairing.followup_at = now + LATER_DELAY
@@ -769,12 +775,11 @@ def _offer_someone_else(session: Session, pairing: Pairing, now: datetime) -> No
     requester = session.get(Member, pairing.requester_id)
     supporter = session.get(Member, pairing.supporter_id)
     language = _language(requester)
-    tell(session, requester, "care.rematch.ask", now, group.id,
-          supporter=display_name(supporter, language), keyword=group.keyword)
-    if requester.id not in busy(session, [requester.id], now):
-        tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)
-        until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
-        set_waiting(session, requester.id, Waiting("pairing", "rematch", {"pairing_id": pairing.id}, until), now)
+    prompt = render("care.rematch.ask", language, supporter=display_name(supporter, language), keyword=group.keyword)
+    tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)
+    until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
+    questions.ask(session, requester, Waiting("pairing", "rematch", {"pairing_id": pairing.id}, until), prompt,
+                  now, group_id=group.id, rank=questions.CARE)
     _tell_coordinators(session, group.id, "care.coord.missed", now, keyword=group.keyword,
                        supporter=display_name(supporter, group.language),
                        requester=display_name(requester, group.language))

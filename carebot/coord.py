@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from carebot import care
+from carebot import care, questions
 from carebot.conversations import busy, set_waiting
 from carebot.crypto import lookup_hash
 from carebot.flows.base import (
@@ -198,8 +198,10 @@ def _gathering_text(session: Session, group: Group, member: Member, language: st
     when = describe_when(gathering.starts_at.astimezone(group_tz(group)), language)
     if not is_coordinator(session, member.id, group.id):
         return render("gather.next", language, keyword=group.keyword, when=when, place=gathering.place)
-    answers = list(session.scalars(select(Rsvp.coming).where(Rsvp.gathering_id == gathering.id)))
-    invited = len(active_members(session, group.id))
+    answers = list(session.scalars(select(Rsvp.coming).where(Rsvp.gathering_id == gathering.id,
+                                                             Rsvp.member_id != gathering.created_by)))
+    # Whoever called it was not invited: they are not counted as an answer still missing.
+    invited = len([m for m in active_members(session, group.id) if m.id != gathering.created_by])
     yes, no = answers.count(True), answers.count(False)
     return render("gather.count", language, keyword=group.keyword, when=when, place=gathering.place,
                   yes=yes, no=no, unknown=max(0, invited - yes - no))
@@ -330,10 +332,8 @@ def invite(session: Session, group: Group, raw_number: str, name: str | None, in
         question = render("invite.ask", language, group=group.name, inviter=_name(inviter, language))
     else:
         question = render("invite.ask.group", language, group=group.name)
-    push(session, member, question, now, None)
-    if member.id not in busy(session, [member.id], now):
-        set_waiting(session, member.id, Waiting("join", "consent", {"group_id": group.id, "wording": question},
-                                                now + CONSENT_WAIT), now)
+    questions.ask(session, member, Waiting("join", "consent", {"group_id": group.id, "wording": question},
+                                           now + CONSENT_WAIT), question, now, group_id=None, rank=questions.CONSENT)
     return "invited"
 
 
@@ -371,19 +371,19 @@ def _ask_second(session: Session, actor: Member, group: Group, action: str, targ
         select(Member).join(Membership, Membership.member_id == Member.id).where(
             Membership.group_id == group.id, Membership.role == "coordinator", Membership.status == "active",
             Member.id != actor.id, Member.opted_out.is_(False)))]
-    free = [m for m in others if m.id not in busy(session, [m.id], now)]
-    if not free:
+    if not others:
         return Outcome([render("coord.second.none", language, keyword=group.keyword)])
     pending = PendingAction(group_id=group.id, actor_id=actor.id, action=action, target_id=target_id,
                             status="pending", created_at=now, expires_at=now + APPROVAL_WAIT)
     session.add(pending)
     session.flush()
     target = session.get(Member, target_id)
-    for other in free:
+    for other in others:
         other_language = _language(other)
-        care.tell(session, other, f"coord.second.{action}", now, group.id, keyword=group.keyword,
-                  actor=_name(actor, other_language), name=_name(target, other_language))
-        set_waiting(session, other.id, Waiting("approval", "approve", {"pending_id": pending.id}, pending.expires_at), now)
+        prompt = render(f"coord.second.{action}", other_language, keyword=group.keyword,
+                        actor=_name(actor, other_language), name=_name(target, other_language))
+        questions.ask(session, other, Waiting("approval", "approve", {"pending_id": pending.id}, pending.expires_at),
+                      prompt, now, group_id=group.id, rank=questions.CONSENT)
     return Outcome([render("coord.second.waiting", language, keyword=group.keyword)])
 
 
@@ -458,15 +458,13 @@ def _gather(session: Session, actor: Member, group: Group, starts_at: datetime, 
     session.add(gathering)
     session.flush()
     members = [m for m in active_members(session, group.id) if m.id != actor.id]
-    taken = busy(session, [m.id for m in members], now)
     local = starts_at.astimezone(group_tz(group))
     for member in members:
-        language = _language(member)
-        care.tell(session, member, "gather.invite", now, group.id, keyword=group.keyword,
-                  when=describe_when(local, language), place=place)
-        if member.id not in taken:
-            set_waiting(session, member.id, Waiting("gather", "rsvp", {"gathering_id": gathering.id,
-                                                                       "group_id": group.id}, starts_at), now)
+        # Low stakes: it never holds back an offer of care, waits behind one, and lapses at the gathering.
+        prompt = render("gather.invite", _language(member), keyword=group.keyword,
+                        when=describe_when(local, _language(member)), place=place)
+        questions.ask(session, member, Waiting("gather", "rsvp", {"gathering_id": gathering.id, "group_id": group.id},
+                                               starts_at), prompt, now, group_id=group.id, rank=questions.LOW)
     record(session, group.id, actor.id, "gather", now)
     return render("coord.done.gather", _language(actor), count=len(members))
 
@@ -483,7 +481,11 @@ def _rsvp(session: Session, member: Member, effect: RsvpGiven, now: datetime) ->
         rsvp = Rsvp(gathering_id=gathering.id, member_id=member.id, coming=effect.coming, at=now)
         session.add(rsvp)
     rsvp.coming, rsvp.at = effect.coming, now
-    return Outcome([render("gather.rsvp.yes" if effect.coming else "gather.rsvp.no", language)])
+    questions.withdraw(session, member, "gather", "gathering_id", gathering.id, now)
+    group = session.get(Group, gathering.group_id)
+    when = describe_when(gathering.starts_at.astimezone(group_tz(group)), language)
+    return Outcome([render("gather.rsvp.yes" if effect.coming else "gather.rsvp.no", language,
+                           keyword=group.keyword, when=when)])
 
 
 def send_due_reminders(session: Session, now: datetime) -> int:
