@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from carebot import questions
+from carebot import care_requests, questions
 from carebot.conversations import busy, set_waiting
 from carebot.flows import goaround
 from carebot.flows.base import (
@@ -76,6 +76,8 @@ WAITING_GRACE = timedelta(days=1)  # unmatched this long: the member is told, an
 RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
 RECENT_PAIRING = timedelta(weeks=8)
 DECLINE_MEMORY = timedelta(days=30)
+# Pairings ended this way keep the two apart for the group's pair_again_after_days (a coordinator's PAIR may still).
+KEEP_APART = ("done", "coordinator", "rematch", "not_with")
 MISSED_LIMIT = 2
 DEFAULT_CADENCE_DAYS = 7
 OPEN = ("offered", "active")
@@ -243,9 +245,15 @@ def pulse_text(session: Session, group: Group, language: str, now: datetime) -> 
                   resting=len(resting), paired=len(paired), waiting=len(waiting))
 
 
-def end_in_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
-    """The member left one group: end their pairings there and tell the other side."""
+def remove_from_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
+    """The coordinators removed the member: their answers end, their pairings end with word to the
+    other side, and their questions about the group go."""
+    for answer in session.scalars(select(Answer).where(Answer.member_id == member.id, Answer.group_id == group_id,
+                                                       Answer.ended_at.is_(None))):
+        answer.ended_at = now
     _end_pairings(session, member, now, Pairing.group_id == group_id)
+    if questions.drop_for_group(session, member, group_id):
+        questions.ask_next(session, member, now)
 
 
 # --- rounds -------------------------------------------------------------------
@@ -367,12 +375,25 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         return 0
     recent: dict[tuple[int, int], datetime] = {}
     declined = set()
+    # When a pair kept apart (a decline, a DONE, an UNPAIR) may be paired again: the engine looks then.
+    apart_until: list[datetime] = []
+    # Requests whose candidates said no or let an offer lapse since they were made.
+    tried: set[tuple[int, int]] = set()
     for p in pairings:
+        answer = waiting_since.get((p.requester_id, p.kind))
+        if answer is not None and p.status in ("declined", "expired", "ended") and p.ended_at is not None \
+                and p.ended_at >= answer.since:
+            tried.add((p.requester_id, p.kind))
         if p.status in ("active", "ended") and p.offered_at >= now - RECENT_PAIRING:
             key = (p.requester_id, p.supporter_id)
             recent[key] = max(recent.get(key, p.offered_at), p.offered_at)
         if p.status in ("declined", "expired") and p.offered_at >= now - DECLINE_MEMORY:
             declined.add((p.requester_id, p.supporter_id))
+            apart_until.append(p.offered_at + DECLINE_MEMORY)
+        if (p.status in ("ended", "expired") and p.end_reason in KEEP_APART and p.ended_at is not None
+                and p.ended_at > now - timedelta(days=group.pair_again_after_days)):
+            declined.add((p.requester_id, p.supporter_id))
+            apart_until.append(p.ended_at + timedelta(days=group.pair_again_after_days))
     not_with = {
         (a, b) for a, b in session.execute(
             select(NotWith.member_id, NotWith.other_id).where(NotWith.member_id.in_(list(members)))
@@ -393,22 +414,36 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         taken.add(pair.supporter_id)
         offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
         sent += 1
+    if proposal.unmatched and apart_until:
+        _look_again_at(group, min(apart_until))
+    newly_waiting = []
     for unmatched in proposal.unmatched:
         answer = waiting_since.get((unmatched.requester_id, unmatched.kind))
         if answer is None or answer.told_waiting_at is not None:
             continue
-        tell_at = answer.since + WAITING_GRACE
+        # Honest word a day after asking, or as soon as every candidate has said no (by day: it is a push).
+        tell_at = now if (unmatched.requester_id, unmatched.kind) in tried else answer.since + WAITING_GRACE
         if tell_at > now:
             # A supporter may still come forward; if not, the member hears it honestly then.
-            if group.pairing_due_at is None or group.pairing_due_at > tell_at:
-                group.pairing_due_at = tell_at
+            _look_again_at(group, tell_at)
             continue
         answer.told_waiting_at = now
         requester = members[unmatched.requester_id]
-        tell(session, requester, f"care.waiting.{unmatched.kind}", now, group.id, keyword=group.keyword)
-        _tell_coordinators(session, group.id, "care.coord.waiting", now, keyword=group.keyword,
-                           requester=display_name(requester, group.language))
+        tell(session, requester, care_requests.WAITING_TEXT[unmatched.kind], now, group.id, keyword=group.keyword)
+        newly_waiting.append(requester)
+    if newly_waiting:
+        # Coordinators hear once per newcomer to the wait, with how many are waiting in all.
+        for coordinator in coordinators_of(session, group.id):
+            language = _language(coordinator)
+            tell(session, coordinator, care_requests.COORDINATORS_TEXT, now, group.id, keyword=group.keyword,
+                 requester=", ".join(display_name(m, language) for m in newly_waiting),
+                 count=len(proposal.unmatched))
     return sent
+
+
+def _look_again_at(group: Group, when: datetime) -> None:
+    if group.pairing_due_at is None or group.pairing_due_at > when:
+        group.pairing_due_at = when
 
 
 def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime) -> None:
@@ -479,8 +514,13 @@ def ask_due_followups(session: Session, now: datetime) -> int:
 # --- ending pairings ----------------------------------------------------------
 
 
-def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime) -> None:
-    """Close a pairing; the engine will look at the group again."""
+def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, *, by: int | None = None) -> None:
+    """Close a pairing; the engine will look at the group again.
+
+    ``by`` is the member whose own text ended it. Every question about the pairing
+    ends with it; a supporter still asked about it hears that it is no longer open
+    (unless they ended it themselves), and is asked their next question.
+    """
     was = pairing.status
     pairing.status = "ended" if was == "active" else "expired"
     pairing.ended_at = now
@@ -488,7 +528,23 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime) 
     pairing.next_checkin_at = None
     pairing.followup_at = None
     mark_due(session, pairing.group_id, now)
+    for member_id in (pairing.supporter_id, pairing.requester_id):
+        member = session.get(Member, member_id)
+        if member is None:
+            continue
+        was_asked = questions.withdraw(session, member, "pairing_id", pairing.id)
+        if was == "offered" and member_id == pairing.supporter_id and member_id != by:
+            group = session.get(Group, pairing.group_id)
+            tell(session, member, "care.offer.withdrawn", now, group.id, keyword=group.keyword,
+                 requester=display_name(session.get(Member, pairing.requester_id), _language(member)))
+        if was_asked and member_id != by:
+            questions.ask_next(session, member, now)  # the member's own text asks it after its reply
     log.info("pairing %s ended (%s)", pairing.id, reason)
+
+
+def request_still_open(session: Session, pairing: Pairing, now: datetime) -> bool:
+    """Whether the requester still asks for this care once the pairing is over."""
+    return pairing.kind in current_options(session, pairing.requester_id, pairing.group_id, now)
 
 
 def capacities(session: Session, member_id: int, group_id: int, now: datetime) -> dict[int, int]:
@@ -520,7 +576,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
                     supporter = session.get(Member, pairing.supporter_id)
                     tell(session, supporter, "care.ended", now, group_id,
                           other=display_name(member, _language(supporter)))
-                end_pairing(session, pairing, "request_ended", now)
+                end_pairing(session, pairing, "request_ended", now, by=member.id)
         elif room.get(pairing.kind, 0) > 0:
             room[pairing.kind] -= 1
         else:
@@ -528,16 +584,16 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
                 requester = session.get(Member, pairing.requester_id)
                 tell(session, requester, "care.ended.rest", now, group_id,
                       supporter=display_name(member, _language(requester)))
-            end_pairing(session, pairing, "offer_ended", now)
+            end_pairing(session, pairing, "offer_ended", now, by=member.id)
     mark_due(session, group_id, now)
 
 
 def end_all(session: Session, member: Member, now: datetime) -> None:
     """The member left (STOP or FORGET): end their pairings and tell the other side."""
-    _end_pairings(session, member, now)
+    _end_pairings(session, member, now, by=member.id)
 
 
-def _end_pairings(session: Session, member: Member, now: datetime, *where) -> None:
+def _end_pairings(session: Session, member: Member, now: datetime, *where, by: int | None = None) -> None:
     pairings = session.scalars(
         select(Pairing).where(Pairing.status.in_(OPEN),
                               or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id), *where)
@@ -545,10 +601,21 @@ def _end_pairings(session: Session, member: Member, now: datetime, *where) -> No
     for pairing in pairings:
         other_id = pairing.supporter_id if pairing.requester_id == member.id else pairing.requester_id
         other = session.get(Member, other_id)
-        if pairing.status == "active":
-            tell(session, other, "care.ended", now, pairing.group_id,
-                  other=display_name(member, _language(other)))
-        end_pairing(session, pairing, "left", now)
+        active = pairing.status == "active"
+        end_pairing(session, pairing, "left", now, by=by)
+        if active:
+            _tell_ended(session, pairing, other, member, now)
+
+
+def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member, now: datetime,
+                key: str = "care.ended") -> None:
+    """Tell ``told`` their pairing with ``other`` ended; a requester also hears whether their request is still open."""
+    name = display_name(other, _language(told))
+    if told.id == pairing.requester_id and request_still_open(session, pairing, now):
+        group = session.get(Group, pairing.group_id)
+        tell(session, told, f"{key}.open", now, group.id, other=name, keyword=group.keyword)
+    else:
+        tell(session, told, key, now, pairing.group_id, other=name)
 
 
 # --- applying what members said -----------------------------------------------
@@ -608,7 +675,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
             if wanted:
                 tell(session, supporter, "care.ended", now, pairing.group_id,
                       other=display_name(member, _language(supporter)))
-                end_pairing(session, pairing, "rematch", now)
+                end_pairing(session, pairing, "rematch", now, by=member.id)
                 return [render("care.rematch.yes", language)]
             return [render("care.rematch.no", language, supporter=name)]
         case PairingEnded(pairing_id):
@@ -623,10 +690,12 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
                         Answer.member_id == member.id, Answer.group_id == pairing.group_id,
                         Answer.option == pairing.kind, Answer.ended_at.is_(None))):
                     answer.ended_at = now
-            end_pairing(session, pairing, "done", now)
-            tell(session, other, "care.ended", now, pairing.group_id,
-                  other=display_name(member, _language(other)))
-            return [render("care.ended", language, other=display_name(other, language))]
+            end_pairing(session, pairing, "done", now, by=member.id)
+            _tell_ended(session, pairing, other, member, now)
+            if pairing.requester_id != member.id or not request_still_open(session, pairing, now):
+                return [render("care.ended", language, other=display_name(other, language))]
+            group = session.get(Group, pairing.group_id)
+            return [render("care.ended.open", language, other=display_name(other, language), keyword=group.keyword)]
         case NotWithAdded(other_id):
             exists = session.scalar(select(NotWith.id).where(NotWith.member_id == member.id,
                                                              NotWith.other_id == other_id))
@@ -641,7 +710,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
                     other = session.get(Member, other_id)
                     tell(session, other, "care.ended", now, pairing.group_id,
                          other=display_name(member, _language(other)))
-                end_pairing(session, pairing, "not_with", now)
+                end_pairing(session, pairing, "not_with", now, by=member.id)
             return []
         case CadenceChanged(pairing_id, days):
             pairing = session.get(Pairing, pairing_id)

@@ -260,19 +260,31 @@ def _pair(session: Session, actor: Member, effect: PairRequested, now: datetime)
         (NotWith.member_id == supporter.id) & (NotWith.other_id == requester.id))))
     unable = (excluded is not None or supporter.opted_out or requester.opted_out
               or UNAVAILABLE in care.current_options(session, supporter.id, group.id, now)
-              or supporter.id in busy(session, [supporter.id], now))
+              or supporter.id in busy(session, [supporter.id], now, rank=questions.CARE))
+    current = session.scalars(select(Pairing).where(
+        Pairing.group_id == group.id, Pairing.requester_id == requester.id,
+        Pairing.kind == kind, Pairing.status.in_(care.OPEN))).all()
+    same = next((p for p in current if p.supporter_id == supporter.id), None)
+    if same is not None:
+        # Already so: say what is true rather than "can't be paired".
+        key = "coord.pair.already_offered" if same.status == "offered" else "coord.pair.already_paired"
+        return Outcome([render(key, language, supporter=_name(supporter, language),
+                               requester=_name(requester, language))])
     if unable:
         # Why is nobody's business: a private NOT list or someone's rest is never revealed.
         return Outcome([render("coord.pair.cannot", language, **names)])
-    for old in session.scalars(select(Pairing).where(
-            Pairing.group_id == group.id, Pairing.requester_id == requester.id,
-            Pairing.kind == kind, Pairing.status.in_(care.OPEN))):
+    for old in current:
         if old.status == "active":
             old_supporter = session.get(Member, old.supporter_id)
             care.tell(session, old_supporter, "coord.unpaired", now, group.id, keyword=group.keyword,
                       other=_name(requester, _language(old_supporter)))
+        # Ended by the coordinators: the engine keeps these two apart for a while.
         care.end_pairing(session, old, "coordinator", now)
     care.offer(session, group, requester, supporter, kind, now)
+    if current:
+        # The requester hears who is asked now (they heard nothing of the change otherwise).
+        care.tell(session, requester, "coord.paired.requester", now, group.id, keyword=group.keyword,
+                  supporter=_name(supporter, _language(requester)))
     record(session, group.id, actor.id, "pair", now, requester.id, supporter.id)
     return Outcome([render("coord.pair.asked", language, supporter=_name(supporter, language),
                            requester=_name(requester, language))])
@@ -290,11 +302,17 @@ def _unpair(session: Session, actor: Member, effect: UnpairRequested, now: datet
         return Outcome([render("coord.unpair.none", language, **names)])
     group = session.get(Group, effect.group_id)
     for pairing in pairings:
-        if pairing.status == "active":
-            for member, other in ((a, b), (b, a)):
-                care.tell(session, member, "coord.unpaired", now, group.id, keyword=group.keyword,
-                          other=_name(other, _language(member)))
+        active = pairing.status == "active"
         care.end_pairing(session, pairing, "coordinator", now)
+        requester = a if pairing.requester_id == a.id else b
+        supporter = b if requester is a else a
+        if active:
+            care.tell(session, supporter, "coord.unpaired", now, group.id, keyword=group.keyword,
+                      other=_name(requester, _language(supporter)))
+            # The requester hears it ended and, while they still ask, that someone else will be asked.
+            key = "coord.unpaired.open" if care.request_still_open(session, pairing, now) else "coord.unpaired"
+            care.tell(session, requester, key, now, group.id, keyword=group.keyword,
+                      other=_name(supporter, _language(requester)))
     record(session, group.id, actor.id, "unpair", now, a.id, b.id)
     return Outcome([render("coord.unpair.done", language, **names)])
 
@@ -428,8 +446,9 @@ def execute(session: Session, actor: Member, group: Group, data: dict, now: date
     if action == "remove":
         target_language = _language(target)
         care.tell_text(session, target, render("removed.member", target_language, group=group.name), now, None)
-        care.end_in_group(session, target, group.id, now)
-        membership.status = "left"
+        care.remove_from_group(session, target, group.id, now)
+        # Only a coordinator's ADD invites them again (and they still consent).
+        membership.status = "removed"
     elif action == "coord":
         membership.role = "coordinator"
         care.tell(session, target, "coord.role.given", now, group.id, keyword=group.keyword)
@@ -481,7 +500,7 @@ def _rsvp(session: Session, member: Member, effect: RsvpGiven, now: datetime) ->
         rsvp = Rsvp(gathering_id=gathering.id, member_id=member.id, coming=effect.coming, at=now)
         session.add(rsvp)
     rsvp.coming, rsvp.at = effect.coming, now
-    questions.withdraw(session, member, "gather", "gathering_id", gathering.id, now)
+    questions.withdraw(session, member, "gathering_id", gathering.id)
     group = session.get(Group, gathering.group_id)
     when = describe_when(gathering.starts_at.astimezone(group_tz(group)), language)
     return Outcome([render("gather.rsvp.yes" if effect.coming else "gather.rsvp.no", language,

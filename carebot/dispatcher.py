@@ -199,6 +199,8 @@ def build_context(
         find_in_group=coord.group_finder(session),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
+        removed_from=frozenset(session.scalars(select(Membership.group_id).where(
+            Membership.member_id == member.id, Membership.status == "removed"))),
         consent_times=lambda: tuple(session.scalars(
             select(ConsentEvent.at).where(ConsentEvent.member_id == member.id).order_by(ConsentEvent.at))),
     )
@@ -499,6 +501,9 @@ class Dispatcher:
         if membership is None:
             membership = Membership(group_id=group_id, member_id=member.id, created_at=now)
             session.add(membership)
+        elif membership.status == "removed":
+            log.info("member %s is removed from group %s: a YES does not bring them back", member.id, group_id)
+            return
         membership.status = "active"
         membership.consented_at = now
         session.add(ConsentEvent(member_id=member.id, group_id=group_id, kind="opt_in",

@@ -169,7 +169,7 @@ class Membership(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16), default="member")  # member | coordinator
-    status: Mapped[str] = mapped_column(String(16), default="active")  # invited | active | left
+    status: Mapped[str] = mapped_column(String(16), default="active")  # invited | active | removed
     consented_at: Mapped[datetime | None]
     last_asked_at: Mapped[datetime | None]  # the group's last go-around question to them
     created_at: Mapped[datetime]

@@ -177,17 +177,28 @@ def still_open(session: Session, question: QueuedQuestion | Conversation, now: d
     return True
 
 
-def withdraw(session: Session, member: Member, flow: str, key: str, value: int, now: datetime) -> bool:
-    """A question about something that is over is no longer asked; True when it was the asked one."""
+def withdraw(session: Session, member: Member, key: str, value: int) -> bool:
+    """Questions about something that is over (data ``key`` is ``value``) are no longer asked.
+
+    True when one was the asked question: the caller asks the next one when it fits.
+    """
+    return _drop(session, member, lambda data: data.get(key) == value)
+
+
+def drop_for_group(session: Session, member: Member, group_id: int) -> bool:
+    """The member left a group: its questions to them go. True when one was the asked question."""
+    return _drop(session, member, lambda data: group_id in (data.get("_group"), data.get("group_id")))
+
+
+def _drop(session: Session, member: Member, about) -> bool:
     was_asked = False
     conversation = session.scalars(select(Conversation).where(Conversation.member_id == member.id)).first()
-    if conversation is not None and conversation.flow == flow and (conversation.data or {}).get(key) == value:
+    if conversation is not None and about(conversation.data or {}):
         session.delete(conversation)
         session.flush()
         was_asked = True
-    for question in session.scalars(select(QueuedQuestion).where(
-            QueuedQuestion.member_id == member.id, QueuedQuestion.flow == flow)).all():
-        if (question.data or {}).get(key) == value:
+    for question in session.scalars(select(QueuedQuestion).where(QueuedQuestion.member_id == member.id)).all():
+        if about(question.data or {}):
             session.delete(question)
     return was_asked
 

@@ -112,6 +112,8 @@ class Context:
     find_in_group: Callable[[int, str], tuple[PersonInfo, ...]] = lambda _group, _name: ()
     # The channels carebot can write to the member on ("sms", "signal").
     reachable: frozenset[str] = frozenset()
+    # Groups whose coordinators removed the member: only their ADD lets them back in.
+    removed_from: frozenset[int] = frozenset()
     # When the member's consent events happened, oldest first (read only when asked, for MYDATA).
     consent_times: Callable[[], tuple[datetime, ...]] = lambda: ()
 

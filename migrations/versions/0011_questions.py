@@ -42,9 +42,12 @@ def upgrade() -> None:
 
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pair_again_after_days', sa.Integer(), server_default='28', nullable=False))
+    # Only REMOVE ever set "left": it now says what it is, and JOIN alone no longer undoes it.
+    op.execute("UPDATE memberships SET status = 'removed' WHERE status = 'left'")
 
 
 def downgrade() -> None:
+    op.execute("UPDATE memberships SET status = 'left' WHERE status = 'removed'")
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.drop_column('pair_again_after_days')
     with op.batch_alter_table('queued_questions', schema=None) as batch_op:
