@@ -387,7 +387,10 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         if p.status in ("active", "ended") and p.offered_at >= now - RECENT_PAIRING:
             key = (p.requester_id, p.supporter_id)
             recent[key] = max(recent.get(key, p.offered_at), p.offered_at)
-        if p.status in ("declined", "expired") and p.offered_at >= now - DECLINE_MEMORY:
+        # A supporter who said no or let the offer lapse is not asked again soon; an offer withdrawn
+        # because the requester stopped asking says nothing about the supporter.
+        if (p.status in ("declined", "expired") and p.end_reason not in ("request_ended", "left")
+                and p.offered_at >= now - DECLINE_MEMORY):
             declined.add((p.requester_id, p.supporter_id))
             apart_until.append(p.offered_at + DECLINE_MEMORY)
         if (p.status in ("ended", "expired") and p.end_reason in KEEP_APART and p.ended_at is not None
@@ -830,13 +833,23 @@ def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str
         pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
         return [render("care.followup.yes", language, cadence=_cadence(pairing.cadence_days, language))]
     if outcome == "later":
-        pairing.followup_at = now + LATER_DELAY
+        pairing.followup_at = tomorrow_by_day(now, *member_timezone(session, supporter, pairing.group_id, "UTC"))
         return [render("care.followup.later", language)]
     pairing.missed_checkins += 1
     if pairing.missed_checkins >= MISSED_LIMIT:
         pairing.missed_checkins = 0
         _offer_someone_else(session, pairing, now)
     return [render("care.followup.no", language)] if outcome == "no" else []
+
+
+def tomorrow_by_day(now: datetime, tz, starts: int, ends: int) -> datetime:
+    """A day from now, moved into the member's daytime on that same day: "tomorrow" stays tomorrow."""
+    local = (now + LATER_DELAY).astimezone(tz)
+    if local.hour >= ends:
+        local = local.replace(hour=max(starts, ends - 1), minute=0, second=0, microsecond=0)
+    elif local.hour < starts:
+        local = local.replace(hour=starts, minute=0, second=0, microsecond=0)
+    return local
 
 
 def _offer_someone_else(session: Session, pairing: Pairing, now: datetime) -> None:

@@ -473,7 +473,7 @@ def _announce(session: Session, actor: Member, group: Group, text: str, now: dat
 
 def _gather(session: Session, actor: Member, group: Group, starts_at: datetime, place: str, now: datetime) -> str:
     gathering = Gathering(group_id=group.id, starts_at=starts_at, place=place, created_by=actor.id,
-                          created_at=now, remind_at=starts_at - timedelta(days=1))
+                          created_at=now, remind_at=reminder_time(group, starts_at))
     session.add(gathering)
     session.flush()
     members = [m for m in active_members(session, group.id) if m.id != actor.id]
@@ -486,6 +486,16 @@ def _gather(session: Session, actor: Member, group: Group, starts_at: datetime, 
                                                starts_at), prompt, now, group_id=group.id, rank=questions.LOW)
     record(session, group.id, actor.id, "gather", now)
     return render("coord.done.gather", _language(actor), count=len(members))
+
+
+def reminder_time(group: Group, starts_at: datetime) -> datetime:
+    """The day before the gathering, within the group's daytime, so "tomorrow" in the reminder is true."""
+    local = (starts_at - timedelta(days=1)).astimezone(group_tz(group))
+    if local.hour >= group.quiet_start:
+        local = local.replace(hour=max(group.quiet_end, group.quiet_start - 1), minute=0)
+    elif local.hour < group.quiet_end:
+        local = local.replace(hour=group.quiet_end, minute=0)
+    return local
 
 
 def _rsvp(session: Session, member: Member, effect: RsvpGiven, now: datetime) -> Outcome:
