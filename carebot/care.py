@@ -371,6 +371,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
                                 load=load[(a.member_id, SERVES[a.option])]))
         elif a.option == UNAVAILABLE:
             resting.add(a.member_id)
+    _tell_unanswered_offers(session, group, answers, pairings, members, now)
     if not requests:
         return 0
     recent: dict[tuple[int, int], datetime] = {}
@@ -417,8 +418,9 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         taken.add(pair.supporter_id)
         offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
         sent += 1
-    if proposal.unmatched and apart_until:
-        _look_again_at(group, min(apart_until))
+    later = [when for when in apart_until if when > now]
+    if proposal.unmatched and later:
+        _look_again_at(group, min(later))
     newly_waiting = []
     for unmatched in proposal.unmatched:
         answer = waiting_since.get((unmatched.requester_id, unmatched.kind))
@@ -444,6 +446,23 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     return sent
 
 
+def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, members, now: datetime) -> None:
+    """A request whose offer is still unanswered is not silent either: a day after asking, the
+    member hears nobody has said yes yet (once), and the offer goes on."""
+    offered = {(p.requester_id, p.kind) for p in pairings if p.status == "offered"}
+    active = {(p.requester_id, p.kind) for p in pairings if p.status == "active"}
+    for answer in answers:
+        key = (answer.member_id, answer.option)
+        if key not in offered or key in active or answer.told_waiting_at is not None or answer.member_id not in members:
+            continue
+        if answer.since + WAITING_GRACE > now:
+            _look_again_at(group, answer.since + WAITING_GRACE)
+            continue
+        answer.told_waiting_at = now
+        tell(session, members[answer.member_id], care_requests.WAITING_TEXT[answer.option], now, group.id,
+             keyword=group.keyword)
+
+
 def _look_again_at(group: Group, when: datetime) -> None:
     if group.pairing_due_at is None or group.pairing_due_at > when:
         group.pairing_due_at = when
@@ -457,6 +476,10 @@ def offer(session: Session, group: Group, requester: Member, supporter: Member, 
                       cadence_days=DEFAULT_CADENCE_DAYS, missed_checkins=0)
     session.add(pairing)
     session.flush()
+    request = session.scalars(select(Answer).where(
+        Answer.member_id == requester.id, Answer.group_id == group.id, Answer.option == kind, Answer.current(now))).first()
+    if request is not None and request.told_waiting_at is None:
+        _look_again_at(group, request.since + WAITING_GRACE)  # a day on, the requester hears if nobody said yes
     language = _language(supporter)
     prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
                     keyword=group.keyword, how=_how_of(session, requester.id, group.id, kind, now))

@@ -181,7 +181,9 @@ def build_context(
         select(Conversation).where(Conversation.member_id == member.id)
     ).first()
     waiting = None
-    if conversation is not None and (conversation.wait_until is None or conversation.wait_until > now):
+    if (conversation is not None and (conversation.wait_until is None or conversation.wait_until > now)
+            and not questions.unseen(session, conversation.data)):
+        # A question whose text still waits for the morning is not asked yet: a YES now is not its answer.
         waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data), conversation.wait_until)
     return Context(
         now=now,

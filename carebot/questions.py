@@ -28,6 +28,7 @@ from carebot.models import (
     Group,
     Member,
     Membership,
+    OutboxMessage,
     Pairing,
     PendingAction,
     QueuedQuestion,
@@ -75,10 +76,23 @@ def ask(session: Session, member: Member, waiting: Waiting, prompt: str, now: da
 
 
 def _put(session: Session, member: Member, waiting: Waiting, now: datetime) -> bool:
-    if push(session, member, waiting.data["_prompt"], now, waiting.data.get("_group")) is None:
+    row = push(session, member, waiting.data["_prompt"], now, waiting.data.get("_group"))
+    if row is None:
         return False  # no way to reach them: nothing is asked
-    set_waiting(session, member.id, waiting, now)
+    session.flush()
+    # Its text: until it has reached the member (it may wait for the morning), a YES cannot answer it.
+    set_waiting(session, member.id, Waiting(waiting.flow, waiting.step, {**waiting.data, "_row": row.id},
+                                            waiting.until), now)
     return True
+
+
+def unseen(session: Session, data: dict) -> bool:
+    """Whether a question's text has not reached the member yet (so nothing they text answers it)."""
+    row_id = (data or {}).get("_row")
+    if row_id is None:
+        return False
+    row = session.get(OutboxMessage, int(row_id))
+    return row is not None and row.status in ("pending", "sending")
 
 
 def _queue(session: Session, member_id: int, waiting: Waiting, now: datetime) -> None:
@@ -90,9 +104,13 @@ def _queue(session: Session, member_id: int, waiting: Waiting, now: datetime) ->
 
 def set_aside(session: Session, conversation: Conversation) -> None:
     """Another question takes the asked place: this one waits to be asked again (or lapses)."""
-    data = conversation.data or {}
+    data = dict(conversation.data or {})
+    if unseen(session, data):
+        # Never shown: its text does not go out now that another question comes first.
+        session.get(OutboxMessage, int(data["_row"])).status = "cancelled"
+    data.pop("_row", None)
     if conversation.flow in ASKED_AGAIN and "_prompt" in data:
-        waiting = Waiting(conversation.flow, conversation.step, dict(data), conversation.wait_until)
+        waiting = Waiting(conversation.flow, conversation.step, data, conversation.wait_until)
         _queue(session, conversation.member_id, waiting, conversation.updated_at)
     session.delete(conversation)
     session.flush()
