@@ -58,6 +58,13 @@ LIFE = [
     # She asks again: a new offer waits for Sam.
     f"{ROSA} > 1 call evenings",
     "wait 5m",
+    # Sam was unpaired from her by a coordinator, so only a coordinator pairs them again (issue 14).
+    "+15155550103 > PAIR Rosa Sam",
+    # Sam takes it on and answers the gathering's invitation, asked next; her message then
+    # opens a reply window for Sam (an offer of care pushes such a window aside: it comes last).
+    "+15155550102 > yes",
+    "+15155550102 > no",
+    f"{ROSA} > @Sam thank you so much",
 ]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Insert, delete, or_, select, update
@@ -52,10 +53,9 @@ from carebot.flows.base import (
 )
 from carebot.flows.words import Text, read
 from carebot.outbox import FINAL, address_on, enqueue, push, sms_consented
-from carebot.services import care
+from carebot.services import care, questions
 from carebot.services import coordination as coord
 from carebot.store import crypto, retention
-from carebot.store.conversations import end_waiting, set_waiting
 from carebot.store.db import Database, storage_trouble
 from carebot.store.models import (
     Answer,
@@ -71,6 +71,7 @@ from carebot.store.models import (
     OutboxMessage,
     Pairing,
     PendingAction,
+    QueuedQuestion,
     seen_key,
 )
 
@@ -201,7 +202,9 @@ def build_context(
         select(Conversation).where(Conversation.member_id == member.id)
     ).first()
     waiting = None
-    if conversation is not None and (conversation.wait_until is None or conversation.wait_until > now):
+    if (conversation is not None and (conversation.wait_until is None or conversation.wait_until > now)
+            and not questions.unseen(session, conversation.data)):
+        # A question whose text still waits for the morning is not asked yet: a YES now is not its answer.
         waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data), conversation.wait_until)
     return Context(
         now=now,
@@ -221,6 +224,8 @@ def build_context(
         find_in_group=coord.group_finder(session),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
+        removed_from=frozenset(session.scalars(select(Membership.group_id).where(
+            Membership.member_id == member.id, Membership.status == "removed"))),
         consent_times=lambda: tuple(session.scalars(
             select(ConsentEvent.at).where(ConsentEvent.member_id == member.id).order_by(ConsentEvent.at))),
     )
@@ -497,10 +502,6 @@ class Dispatcher:
             address = member.signal_uuid if reply_channel == SIGNAL else member.phone
         if forgotten:
             self._forget(session, member)
-        elif wait is not None:
-            set_waiting(session, member.id, wait, now)
-        else:
-            end_waiting(session, member.id)
         if flooding:
             # Past the flood limit only the STOP and FORGET confirmations still go.
             replies = [r for r in replies if r.purpose == FINAL]
@@ -516,6 +517,12 @@ class Dispatcher:
                 purpose=reply.purpose,
                 now=now,
             )
+        # After the replies, so the member reads the answer before any next question.
+        if not forgotten and wait is not None:
+            questions.replace(session, member.id, wait, now)
+        elif not forgotten:
+            # The question this text (or timeout) settled ends; the next one waiting is asked.
+            questions.settle(session, member, ctx.waiting, now)
 
     def _join(self, session: Session, member: Member, group_id: int, wording: str, channel: str, now: datetime) -> None:
         membership = session.scalars(
@@ -524,6 +531,9 @@ class Dispatcher:
         if membership is None:
             membership = Membership(group_id=group_id, member_id=member.id, created_at=now)
             session.add(membership)
+        elif membership.status == "removed":
+            log.info("member %s is removed from group %s: a YES does not bring them back", member.id, group_id)
+            return
         membership.status = "active"
         membership.consented_at = now
         session.add(ConsentEvent(member_id=member.id, group_id=group_id, kind="opt_in",
@@ -539,15 +549,16 @@ class Dispatcher:
             or_(Pairing.requester_id == member_id, Pairing.supporter_id == member_id))))
         approvals = set(session.scalars(select(PendingAction.id).where(
             or_(PendingAction.actor_id == member_id, PendingAction.target_id == member_id))))
-        for conversation in session.scalars(select(Conversation).where(
-                Conversation.member_id != member_id, Conversation.flow.in_(ABOUT_OTHERS))):
-            data = conversation.data or {}
-            if (data.get("pairing_id") in pairings or data.get("pending_id") in approvals
-                    or data.get("target_id") == member_id):
-                session.delete(conversation)
+        for model in (Conversation, QueuedQuestion):
+            for conversation in session.scalars(select(model).where(
+                    model.member_id != member_id, model.flow.in_(ABOUT_OTHERS))):
+                data = conversation.data or {}
+                if (data.get("pairing_id") in pairings or data.get("pending_id") in approvals
+                        or data.get("target_id") == member_id):
+                    session.delete(conversation)
         session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
         session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
-        for model in (Answer, ConsentEvent, Conversation, Membership):
+        for model in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership):
             session.execute(delete(model).where(model.member_id == member_id))
         session.execute(delete(NotWith).where(or_(NotWith.member_id == member_id, NotWith.other_id == member_id)))
         session.execute(delete(Pairing).where(or_(Pairing.requester_id == member_id,
@@ -573,8 +584,15 @@ class Dispatcher:
                     continue
                 waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data),
                                   conversation.wait_until)
-                ctx = build_context(session, member, member.channel, now)
+                ctx = replace(build_context(session, member, member.channel, now), waiting=waiting)
                 self._apply(session, member, ctx, router.timeout(waiting), reply_channel=None)
+                done += 1
+        with self.db.transaction() as session:
+            # Questions that lapsed before their turn came: silence to an offer still passes it on.
+            for member_id, waiting in questions.expire_queued(session, now):
+                member = session.get(Member, member_id)
+                for effect in router.timeout(waiting).effects:
+                    care.apply(session, member, effect, now)
                 done += 1
         done += self._lapse_answers(now)
         with self.db.transaction() as session:
@@ -625,6 +643,7 @@ class Dispatcher:
                 session.scalar(select(OutboxMessage.not_before).where(OutboxMessage.status == "pending")
                                .order_by(OutboxMessage.not_before).limit(1)),
                 *care.next_due(session),
+                questions.next_expiry(session),
                 *coord.next_due(session),
             ]
         found = [c for c in candidates if c is not None]

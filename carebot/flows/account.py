@@ -68,11 +68,13 @@ def start(ctx: Context, text: Text) -> Transition:
 def help_(ctx: Context, text: Text | None = None) -> Transition:
     """HELP: what this number is, who the coordinators are, and STOP."""
     if not ctx.memberships:
-        text = render("help.none", ctx.language)
+        text = render("help.stopped.none" if ctx.opted_out else "help.none", ctx.language)
     else:
         names = sorted({n for m in ctx.memberships for n in m.coordinators})
         coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
-        text = render("help.member", ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
+        # After STOP, the way back (START) rather than the way out they already took.
+        key = "help.stopped" if ctx.opted_out else "help.member"
+        text = render(key, ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
     # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
     replies = [Reply(text, purpose="final" if ctx.opted_out else "reply")]
     if any(m.role == "coordinator" for m in ctx.memberships) and not ctx.opted_out:

@@ -116,6 +116,8 @@ class Context:
     # crisis words (both answered at most once a day where the rules say so).
     courtesy_at: datetime | None = None
     crisis_answered_at: datetime | None = None
+    # Groups whose coordinators removed the member: only their ADD lets them back in.
+    removed_from: frozenset[int] = frozenset()
     # When the member's consent events happened, oldest first (read only when asked, for MYDATA).
     consent_times: Callable[[], tuple[datetime, ...]] = lambda: ()
 

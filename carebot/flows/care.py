@@ -40,8 +40,8 @@ def offer_reply(ctx: Context, text: Text) -> Transition | None:
     if is_one_of(text.words, YES):
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
     if is_one_of(text.words, NO):
-        return Transition(replies=(Reply(render("care.declined", ctx.language)),),
-                          effects=(OfferAnswered(_pairing_id(ctx), False),))
+        # The reply names whom it was about; carebot.services.care writes it.
+        return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
     return None
 
 

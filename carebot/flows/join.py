@@ -41,6 +41,9 @@ def request(ctx: Context, text: Text) -> Transition | None:
         return None
     if ctx.membership(group.id):
         return say(ctx, "join.already", group=group.name)
+    if group.id in ctx.removed_from:
+        # Removal is the coordinators' decision: a kind word, and the way back is through them.
+        return say(ctx, "join.removed", group=group.name)
     return Transition(
         replies=(Reply(consent_question(ctx, group)),),
         wait=Waiting("join", "consent", {"group_id": group.id}, ctx.now + CONSENT_WAIT),

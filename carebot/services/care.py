@@ -41,6 +41,7 @@ from carebot.flows.base import (
     Waiting,
 )
 from carebot.outbox import PUSH, address_on, daytime, member_timezone, push
+from carebot.services import care_requests, questions
 from carebot.store.conversations import busy, set_waiting
 from carebot.store.models import (
     Answer,
@@ -70,6 +71,8 @@ RELAY_WINDOW = timedelta(minutes=30)
 RECENTLY_ENDED = timedelta(days=14)  # a plain reply goes back to the relayed message's sender
 WAITING_GRACE = timedelta(days=1)  # unmatched this long: the member is told, and coordinators
 RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
+# Pairings ended this way keep the two apart for the group's pair_again_after_days (a coordinator's PAIR may still).
+KEEP_APART = ("done", "coordinator", "rematch", "not_with")
 MISSED_LIMIT = 2
 DEFAULT_CADENCE_DAYS = 7
 OPEN = ("offered", "active")
@@ -228,9 +231,15 @@ def pulse_text(session: Session, group: Group, language: str, now: datetime) -> 
                   resting=len(resting), paired=len(paired), waiting=len(waiting))
 
 
-def end_in_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
-    """The member left one group: end their pairings there and tell the other side."""
+def remove_from_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
+    """The coordinators removed the member: their answers end, their pairings end with word to the
+    other side, and their questions about the group go."""
+    for answer in session.scalars(select(Answer).where(Answer.member_id == member.id, Answer.group_id == group_id,
+                                                       Answer.ended_at.is_(None))):
+        answer.ended_at = now
     _end_pairings(session, member, now, Pairing.group_id == group_id)
+    if questions.drop_for_group(session, member, group_id):
+        questions.ask_next(session, member, now)
 
 
 # --- rounds -------------------------------------------------------------------
@@ -348,16 +357,33 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
                                 load=load[(a.member_id, SERVES[a.option])]))
         elif a.option == UNAVAILABLE:
             resting.add(a.member_id)
+    _tell_unanswered_offers(session, group, answers, pairings, members, now)
     if not requests:
         return 0
     recent: dict[tuple[int, int], datetime] = {}
     declined = set()
+    # When a pair kept apart (a decline, a DONE, an UNPAIR) may be paired again: the engine looks then.
+    apart_until: list[datetime] = []
+    # Requests whose candidates said no or let an offer lapse since they were made.
+    tried: set[tuple[int, int]] = set()
     for p in pairings:
+        answer = waiting_since.get((p.requester_id, p.kind))
+        if answer is not None and p.status in ("declined", "expired", "ended") and p.ended_at is not None \
+                and p.ended_at >= answer.since:
+            tried.add((p.requester_id, p.kind))
         if p.status in ("active", "ended") and p.offered_at >= now - RECENT_PAIRING:
             key = (p.requester_id, p.supporter_id)
             recent[key] = max(recent.get(key, p.offered_at), p.offered_at)
-        if p.status in ("declined", "expired") and p.offered_at >= now - DECLINE_MEMORY:
+        # A supporter who said no or let the offer lapse is not asked again soon; an offer withdrawn
+        # because the requester stopped asking says nothing about the supporter.
+        if (p.status in ("declined", "expired") and p.end_reason not in ("request_ended", "left")
+                and p.offered_at >= now - DECLINE_MEMORY):
             declined.add((p.requester_id, p.supporter_id))
+            apart_until.append(p.offered_at + DECLINE_MEMORY)
+        if (p.status in ("ended", "expired") and p.end_reason in KEEP_APART and p.ended_at is not None
+                and p.ended_at > now - timedelta(days=group.pair_again_after_days)):
+            declined.add((p.requester_id, p.supporter_id))
+            apart_until.append(p.ended_at + timedelta(days=group.pair_again_after_days))
     not_with = {
         (a, b) for a, b in session.execute(
             select(NotWith.member_id, NotWith.other_id).where(NotWith.member_id.in_(list(members)))
@@ -368,7 +394,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
                      recent=recent, declined=frozenset(declined), not_with=frozenset(not_with)),
         seed=group.id,
     )
-    taken = busy(session, {p.supporter_id for p in proposal.pairs}, now)
+    taken = busy(session, {p.supporter_id for p in proposal.pairs}, now, rank=questions.CARE)
     sent = 0
     for pair in sorted(proposal.pairs, key=lambda p: (-p.score, p.requester_id, p.kind)):
         if pair.supporter_id in taken:
@@ -378,22 +404,54 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         taken.add(pair.supporter_id)
         offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
         sent += 1
+    later = [when for when in apart_until if when > now]
+    if proposal.unmatched and later:
+        _look_again_at(group, min(later))
+    newly_waiting = []
     for unmatched in proposal.unmatched:
         answer = waiting_since.get((unmatched.requester_id, unmatched.kind))
         if answer is None or answer.told_waiting_at is not None:
             continue
-        tell_at = answer.since + WAITING_GRACE
+        # Honest word a day after asking, or as soon as every candidate has said no (by day: it is a push).
+        tell_at = now if (unmatched.requester_id, unmatched.kind) in tried else answer.since + WAITING_GRACE
         if tell_at > now:
             # A supporter may still come forward; if not, the member hears it honestly then.
-            if group.pairing_due_at is None or group.pairing_due_at > tell_at:
-                group.pairing_due_at = tell_at
+            _look_again_at(group, tell_at)
             continue
         answer.told_waiting_at = now
         requester = members[unmatched.requester_id]
-        tell(session, requester, f"care.waiting.{unmatched.kind}", now, group.id, keyword=group.keyword)
-        _tell_coordinators(session, group.id, "care.coord.waiting", now, keyword=group.keyword,
-                           requester=display_name(requester, group.language))
+        tell(session, requester, care_requests.WAITING_TEXT[unmatched.kind], now, group.id, keyword=group.keyword)
+        newly_waiting.append(requester)
+    if newly_waiting:
+        # Coordinators hear once per newcomer to the wait, with how many are waiting in all.
+        for coordinator in coordinators_of(session, group.id):
+            language = _language(coordinator)
+            tell(session, coordinator, care_requests.COORDINATORS_TEXT, now, group.id, keyword=group.keyword,
+                 requester=", ".join(display_name(m, language) for m in newly_waiting),
+                 count=len(proposal.unmatched))
     return sent
+
+
+def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, members, now: datetime) -> None:
+    """A request whose offer is still unanswered is not silent either: a day after asking, the
+    member hears nobody has said yes yet (once), and the offer goes on."""
+    offered = {(p.requester_id, p.kind) for p in pairings if p.status == "offered"}
+    active = {(p.requester_id, p.kind) for p in pairings if p.status == "active"}
+    for answer in answers:
+        key = (answer.member_id, answer.option)
+        if key not in offered or key in active or answer.told_waiting_at is not None or answer.member_id not in members:
+            continue
+        if answer.since + WAITING_GRACE > now:
+            _look_again_at(group, answer.since + WAITING_GRACE)
+            continue
+        answer.told_waiting_at = now
+        tell(session, members[answer.member_id], care_requests.WAITING_TEXT[answer.option], now, group.id,
+             keyword=group.keyword)
+
+
+def _look_again_at(group: Group, when: datetime) -> None:
+    if group.pairing_due_at is None or group.pairing_due_at > when:
+        group.pairing_due_at = when
 
 
 def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime) -> None:
@@ -404,11 +462,15 @@ def offer(session: Session, group: Group, requester: Member, supporter: Member, 
                       cadence_days=DEFAULT_CADENCE_DAYS, missed_checkins=0)
     session.add(pairing)
     session.flush()
+    request = session.scalars(select(Answer).where(
+        Answer.member_id == requester.id, Answer.group_id == group.id, Answer.option == kind, Answer.current(now))).first()
+    if request is not None and request.told_waiting_at is None:
+        _look_again_at(group, request.since + WAITING_GRACE)  # a day on, the requester hears if nobody said yes
     language = _language(supporter)
-    tell(session, supporter, f"care.offer.{kind}", now, group.id,
-          requester=display_name(requester, language), keyword=group.keyword,
-          how=_how_of(session, requester.id, group.id, kind, now))
-    set_waiting(session, supporter.id, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), now)
+    prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
+                    keyword=group.keyword, how=_how_of(session, requester.id, group.id, kind, now))
+    questions.ask(session, supporter, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), prompt,
+                  now, group_id=group.id, rank=questions.CARE)
 
 
 def plan_due_groups(session: Session, now: datetime) -> int:
@@ -442,7 +504,7 @@ def ask_due_followups(session: Session, now: datetime) -> int:
     due = session.scalars(
         select(Pairing).where(Pairing.status == "active", Pairing.followup_at <= now)
     ).all()
-    taken = busy(session, {p.supporter_id for p in due}, now)
+    taken = busy(session, {p.supporter_id for p in due}, now, rank=questions.CARE)
     asked = 0
     for pairing in due:
         if pairing.supporter_id in taken:
@@ -451,11 +513,11 @@ def ask_due_followups(session: Session, now: datetime) -> int:
         taken.add(pairing.supporter_id)
         supporter = session.get(Member, pairing.supporter_id)
         requester = session.get(Member, pairing.requester_id)
-        tell(session, supporter, "care.followup", now, pairing.group_id,
-              requester=display_name(requester, _language(supporter)))
+        prompt = render("care.followup", _language(supporter), requester=display_name(requester, _language(supporter)))
         tz, starts, ends = member_timezone(session, supporter, pairing.group_id, "UTC")
         until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
-        set_waiting(session, supporter.id, Waiting("checkin", "followup", {"pairing_id": pairing.id}, until), now)
+        questions.ask(session, supporter, Waiting("checkin", "followup", {"pairing_id": pairing.id}, until), prompt,
+                      now, group_id=pairing.group_id, rank=questions.CARE)
         pairing.followup_at = None
         asked += 1
     return asked
@@ -464,8 +526,13 @@ def ask_due_followups(session: Session, now: datetime) -> int:
 # --- ending pairings ----------------------------------------------------------
 
 
-def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime) -> None:
-    """Close a pairing; the engine will look at the group again."""
+def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, *, by: int | None = None) -> None:
+    """Close a pairing; the engine will look at the group again.
+
+    ``by`` is the member whose own text ended it. Every question about the pairing
+    ends with it; a supporter still asked about it hears that it is no longer open
+    (unless they ended it themselves), and is asked their next question.
+    """
     was = pairing.status
     pairing.status = "ended" if was == "active" else "expired"
     pairing.ended_at = now
@@ -473,7 +540,23 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime) 
     pairing.next_checkin_at = None
     pairing.followup_at = None
     mark_due(session, pairing.group_id, now)
+    for member_id in (pairing.supporter_id, pairing.requester_id):
+        member = session.get(Member, member_id)
+        if member is None:
+            continue
+        was_asked = questions.withdraw(session, member, "pairing_id", pairing.id)
+        if was == "offered" and member_id == pairing.supporter_id and member_id != by:
+            group = session.get(Group, pairing.group_id)
+            tell(session, member, "care.offer.withdrawn", now, group.id, keyword=group.keyword,
+                 requester=display_name(session.get(Member, pairing.requester_id), _language(member)))
+        if was_asked and member_id != by:
+            questions.ask_next(session, member, now)  # the member's own text asks it after its reply
     log.info("pairing %s ended (%s)", pairing.id, reason)
+
+
+def request_still_open(session: Session, pairing: Pairing, now: datetime) -> bool:
+    """Whether the requester still asks for this care once the pairing is over."""
+    return pairing.kind in current_options(session, pairing.requester_id, pairing.group_id, now)
 
 
 def capacities(session: Session, member_id: int, group_id: int, now: datetime) -> dict[int, int]:
@@ -505,7 +588,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
                     supporter = session.get(Member, pairing.supporter_id)
                     tell(session, supporter, "care.ended", now, group_id,
                           other=display_name(member, _language(supporter)))
-                end_pairing(session, pairing, "request_ended", now)
+                end_pairing(session, pairing, "request_ended", now, by=member.id)
         elif room.get(pairing.kind, 0) > 0:
             room[pairing.kind] -= 1
         else:
@@ -513,16 +596,16 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
                 requester = session.get(Member, pairing.requester_id)
                 tell(session, requester, "care.ended.rest", now, group_id,
                       supporter=display_name(member, _language(requester)))
-            end_pairing(session, pairing, "offer_ended", now)
+            end_pairing(session, pairing, "offer_ended", now, by=member.id)
     mark_due(session, group_id, now)
 
 
 def end_all(session: Session, member: Member, now: datetime) -> None:
     """The member left (STOP or FORGET): end their pairings and tell the other side."""
-    _end_pairings(session, member, now)
+    _end_pairings(session, member, now, by=member.id)
 
 
-def _end_pairings(session: Session, member: Member, now: datetime, *where) -> None:
+def _end_pairings(session: Session, member: Member, now: datetime, *where, by: int | None = None) -> None:
     pairings = session.scalars(
         select(Pairing).where(Pairing.status.in_(OPEN),
                               or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id), *where)
@@ -530,10 +613,21 @@ def _end_pairings(session: Session, member: Member, now: datetime, *where) -> No
     for pairing in pairings:
         other_id = pairing.supporter_id if pairing.requester_id == member.id else pairing.requester_id
         other = session.get(Member, other_id)
-        if pairing.status == "active":
-            tell(session, other, "care.ended", now, pairing.group_id,
-                  other=display_name(member, _language(other)))
-        end_pairing(session, pairing, "left", now)
+        active = pairing.status == "active"
+        end_pairing(session, pairing, "left", now, by=by)
+        if active:
+            _tell_ended(session, pairing, other, member, now)
+
+
+def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member, now: datetime,
+                key: str = "care.ended") -> None:
+    """Tell ``told`` their pairing with ``other`` ended; a requester also hears whether their request is still open."""
+    name = display_name(other, _language(told))
+    if told.id == pairing.requester_id and request_still_open(session, pairing, now):
+        group = session.get(Group, pairing.group_id)
+        tell(session, told, f"{key}.open", now, group.id, other=name, keyword=group.keyword)
+    else:
+        tell(session, told, key, now, pairing.group_id, other=name)
 
 
 # --- applying what members said -----------------------------------------------
@@ -569,13 +663,16 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
         case OfferAnswered(pairing_id, accepted):
             pairing = _mine(session, member, pairing_id, as_="supporter")
             if pairing is None or pairing.status != "offered":
-                return [render("yes.nothing", language)] if accepted else []
+                return [render("yes.nothing" if accepted else "no.nothing", language)] if accepted is not None else []
             if accepted:
                 return _accept(session, member, pairing, now)
             pairing.status = "declined" if accepted is False else "expired"
             pairing.ended_at = now
             mark_due(session, pairing.group_id, now)
-            return []
+            if accepted is None:
+                return []
+            return [render("care.declined", language,
+                           requester=display_name(session.get(Member, pairing.requester_id), language))]
         case CheckinAnswered(pairing_id, outcome):
             pairing = _mine(session, member, pairing_id, as_="supporter")
             if pairing is None or pairing.status != "active":
@@ -590,7 +687,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
             if wanted:
                 tell(session, supporter, "care.ended", now, pairing.group_id,
                       other=display_name(member, _language(supporter)))
-                end_pairing(session, pairing, "rematch", now)
+                end_pairing(session, pairing, "rematch", now, by=member.id)
                 return [render("care.rematch.yes", language)]
             return [render("care.rematch.no", language, supporter=name)]
         case PairingEnded(pairing_id):
@@ -605,10 +702,12 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
                         Answer.member_id == member.id, Answer.group_id == pairing.group_id,
                         Answer.option == pairing.kind, Answer.ended_at.is_(None))):
                     answer.ended_at = now
-            end_pairing(session, pairing, "done", now)
-            tell(session, other, "care.ended", now, pairing.group_id,
-                  other=display_name(member, _language(other)))
-            return [render("care.ended", language, other=display_name(other, language))]
+            end_pairing(session, pairing, "done", now, by=member.id)
+            _tell_ended(session, pairing, other, member, now)
+            if pairing.requester_id != member.id or not request_still_open(session, pairing, now):
+                return [render("care.ended", language, other=display_name(other, language))]
+            group = session.get(Group, pairing.group_id)
+            return [render("care.ended.open", language, other=display_name(other, language), keyword=group.keyword)]
         case NotWithAdded(other_id):
             exists = session.scalar(select(NotWith.id).where(NotWith.member_id == member.id,
                                                              NotWith.other_id == other_id))
@@ -623,7 +722,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
                     other = session.get(Member, other_id)
                     tell(session, other, "care.ended", now, pairing.group_id,
                          other=display_name(member, _language(other)))
-                end_pairing(session, pairing, "not_with", now)
+                end_pairing(session, pairing, "not_with", now, by=member.id)
             return []
         case CadenceChanged(pairing_id, days):
             pairing = session.get(Pairing, pairing_id)
@@ -728,7 +827,7 @@ def _relay(session: Session, sender: Member, pairing_id: int, text: str, now: da
                                       keyword=group.keyword, text=text), now, group.id)
     # The other can answer plainly for a while after it reaches them, if no question is open.
     if other.id not in busy(session, [other.id], now):
-        set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id},
+        set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id, "_rank": questions.LOW},
                                                row.not_before + RELAY_WINDOW), now)
     if row.not_before > now:
         return [render("relay.later", language, name=other_name)]
@@ -739,9 +838,11 @@ def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str
     language = _language(supporter)
     if outcome == "yes":
         pairing.missed_checkins = 0
+        # "Next check-in in 7 days" is counted from this answer, as the text says.
+        pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
         return [render("care.followup.yes", language, cadence=_cadence(pairing.cadence_days, language))]
     if outcome == "later":
-        pairing.followup_at = now + LATER_DELAY
+        pairing.followup_at = tomorrow_by_day(now, *member_timezone(session, supporter, pairing.group_id, "UTC"))
         return [render("care.followup.later", language)]
     pairing.missed_checkins += 1
     if pairing.missed_checkins >= MISSED_LIMIT:
@@ -750,17 +851,26 @@ def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str
     return [render("care.followup.no", language)] if outcome == "no" else []
 
 
+def tomorrow_by_day(now: datetime, tz, starts: int, ends: int) -> datetime:
+    """A day from now, moved into the member's daytime on that same day: "tomorrow" stays tomorrow."""
+    local = (now + LATER_DELAY).astimezone(tz)
+    if local.hour >= ends:
+        local = local.replace(hour=max(starts, ends - 1), minute=0, second=0, microsecond=0)
+    elif local.hour < starts:
+        local = local.replace(hour=starts, minute=0, second=0, microsecond=0)
+    return local
+
+
 def _offer_someone_else(session: Session, pairing: Pairing, now: datetime) -> None:
     group = session.get(Group, pairing.group_id)
     requester = session.get(Member, pairing.requester_id)
     supporter = session.get(Member, pairing.supporter_id)
     language = _language(requester)
-    tell(session, requester, "care.rematch.ask", now, group.id,
-          supporter=display_name(supporter, language), keyword=group.keyword)
-    if requester.id not in busy(session, [requester.id], now):
-        tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)
-        until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
-        set_waiting(session, requester.id, Waiting("pairing", "rematch", {"pairing_id": pairing.id}, until), now)
+    prompt = render("care.rematch.ask", language, supporter=display_name(supporter, language), keyword=group.keyword)
+    tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)
+    until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
+    questions.ask(session, requester, Waiting("pairing", "rematch", {"pairing_id": pairing.id}, until), prompt,
+                  now, group_id=group.id, rank=questions.CARE)
     _tell_coordinators(session, group.id, "care.coord.missed", now, keyword=group.keyword,
                        supporter=display_name(supporter, group.language),
                        requester=display_name(requester, group.language))

@@ -33,9 +33,8 @@ from carebot.flows.base import (
 )
 from carebot.flows.coord import describe_when
 from carebot.flows.join import CONSENT_WAIT
-from carebot.outbox import push
-from carebot.services import care
-from carebot.store.conversations import busy, set_waiting
+from carebot.services import care, questions
+from carebot.store.conversations import busy
 from carebot.store.crypto import lookup_hash
 from carebot.store.models import (
     CoordAction,
@@ -196,8 +195,10 @@ def _gathering_text(session: Session, group: Group, member: Member, language: st
     when = describe_when(gathering.starts_at.astimezone(group_tz(group)), language)
     if not is_coordinator(session, member.id, group.id):
         return render("gather.next", language, keyword=group.keyword, when=when, place=gathering.place)
-    answers = list(session.scalars(select(Rsvp.coming).where(Rsvp.gathering_id == gathering.id)))
-    invited = len(active_members(session, group.id))
+    answers = list(session.scalars(select(Rsvp.coming).where(Rsvp.gathering_id == gathering.id,
+                                                             Rsvp.member_id != gathering.created_by)))
+    # Whoever called it was not invited: they are not counted as an answer still missing.
+    invited = len([m for m in active_members(session, group.id) if m.id != gathering.created_by])
     yes, no = answers.count(True), answers.count(False)
     return render("gather.count", language, keyword=group.keyword, when=when, place=gathering.place,
                   yes=yes, no=no, unknown=max(0, invited - yes - no))
@@ -256,19 +257,31 @@ def _pair(session: Session, actor: Member, effect: PairRequested, now: datetime)
         (NotWith.member_id == supporter.id) & (NotWith.other_id == requester.id))))
     unable = (excluded is not None or supporter.opted_out or requester.opted_out
               or UNAVAILABLE in care.current_options(session, supporter.id, group.id, now)
-              or supporter.id in busy(session, [supporter.id], now))
+              or supporter.id in busy(session, [supporter.id], now, rank=questions.CARE))
+    current = session.scalars(select(Pairing).where(
+        Pairing.group_id == group.id, Pairing.requester_id == requester.id,
+        Pairing.kind == kind, Pairing.status.in_(care.OPEN))).all()
+    same = next((p for p in current if p.supporter_id == supporter.id), None)
+    if same is not None:
+        # Already so: say what is true rather than "can't be paired".
+        key = "coord.pair.already_offered" if same.status == "offered" else "coord.pair.already_paired"
+        return Outcome([render(key, language, supporter=_name(supporter, language),
+                               requester=_name(requester, language))])
     if unable:
         # Why is nobody's business: a private NOT list or someone's rest is never revealed.
         return Outcome([render("coord.pair.cannot", language, **names)])
-    for old in session.scalars(select(Pairing).where(
-            Pairing.group_id == group.id, Pairing.requester_id == requester.id,
-            Pairing.kind == kind, Pairing.status.in_(care.OPEN))):
+    for old in current:
         if old.status == "active":
             old_supporter = session.get(Member, old.supporter_id)
             care.tell(session, old_supporter, "coord.unpaired", now, group.id, keyword=group.keyword,
                       other=_name(requester, _language(old_supporter)))
+        # Ended by the coordinators: the engine keeps these two apart for a while.
         care.end_pairing(session, old, "coordinator", now)
     care.offer(session, group, requester, supporter, kind, now)
+    if current:
+        # The requester hears who is asked now (they heard nothing of the change otherwise).
+        care.tell(session, requester, "coord.paired.requester", now, group.id, keyword=group.keyword,
+                  supporter=_name(supporter, _language(requester)))
     record(session, group.id, actor.id, "pair", now, requester.id, supporter.id)
     return Outcome([render("coord.pair.asked", language, supporter=_name(supporter, language),
                            requester=_name(requester, language))])
@@ -286,11 +299,17 @@ def _unpair(session: Session, actor: Member, effect: UnpairRequested, now: datet
         return Outcome([render("coord.unpair.none", language, **names)])
     group = session.get(Group, effect.group_id)
     for pairing in pairings:
-        if pairing.status == "active":
-            for member, other in ((a, b), (b, a)):
-                care.tell(session, member, "coord.unpaired", now, group.id, keyword=group.keyword,
-                          other=_name(other, _language(member)))
+        active = pairing.status == "active"
         care.end_pairing(session, pairing, "coordinator", now)
+        requester = a if pairing.requester_id == a.id else b
+        supporter = b if requester is a else a
+        if active:
+            care.tell(session, supporter, "coord.unpaired", now, group.id, keyword=group.keyword,
+                      other=_name(requester, _language(supporter)))
+            # The requester hears it ended and, while they still ask, that someone else will be asked.
+            key = "coord.unpaired.open" if care.request_still_open(session, pairing, now) else "coord.unpaired"
+            care.tell(session, requester, key, now, group.id, keyword=group.keyword,
+                      other=_name(supporter, _language(requester)))
     record(session, group.id, actor.id, "unpair", now, a.id, b.id)
     return Outcome([render("coord.unpair.done", language, **names)])
 
@@ -328,10 +347,8 @@ def invite(session: Session, group: Group, raw_number: str, name: str | None, in
         question = render("invite.ask", language, group=group.name, inviter=_name(inviter, language))
     else:
         question = render("invite.ask.group", language, group=group.name)
-    push(session, member, question, now, None)
-    if member.id not in busy(session, [member.id], now):
-        set_waiting(session, member.id, Waiting("join", "consent", {"group_id": group.id, "wording": question},
-                                                now + CONSENT_WAIT), now)
+    questions.ask(session, member, Waiting("join", "consent", {"group_id": group.id, "wording": question},
+                                           now + CONSENT_WAIT), question, now, group_id=None, rank=questions.CONSENT)
     return "invited"
 
 
@@ -369,19 +386,19 @@ def _ask_second(session: Session, actor: Member, group: Group, action: str, targ
         select(Member).join(Membership, Membership.member_id == Member.id).where(
             Membership.group_id == group.id, Membership.role == "coordinator", Membership.status == "active",
             Member.id != actor.id, Member.opted_out.is_(False)))]
-    free = [m for m in others if m.id not in busy(session, [m.id], now)]
-    if not free:
+    if not others:
         return Outcome([render("coord.second.none", language, keyword=group.keyword)])
     pending = PendingAction(group_id=group.id, actor_id=actor.id, action=action, target_id=target_id,
                             status="pending", created_at=now, expires_at=now + APPROVAL_WAIT)
     session.add(pending)
     session.flush()
     target = session.get(Member, target_id)
-    for other in free:
+    for other in others:
         other_language = _language(other)
-        care.tell(session, other, f"coord.second.{action}", now, group.id, keyword=group.keyword,
-                  actor=_name(actor, other_language), name=_name(target, other_language))
-        set_waiting(session, other.id, Waiting("approval", "approve", {"pending_id": pending.id}, pending.expires_at), now)
+        prompt = render(f"coord.second.{action}", other_language, keyword=group.keyword,
+                        actor=_name(actor, other_language), name=_name(target, other_language))
+        questions.ask(session, other, Waiting("approval", "approve", {"pending_id": pending.id}, pending.expires_at),
+                      prompt, now, group_id=group.id, rank=questions.CONSENT)
     return Outcome([render("coord.second.waiting", language, keyword=group.keyword)])
 
 
@@ -426,8 +443,9 @@ def execute(session: Session, actor: Member, group: Group, data: dict, now: date
     if action == "remove":
         target_language = _language(target)
         care.tell_text(session, target, render("removed.member", target_language, group=group.name), now, None)
-        care.end_in_group(session, target, group.id, now)
-        membership.status = "left"
+        care.remove_from_group(session, target, group.id, now)
+        # Only a coordinator's ADD invites them again (and they still consent).
+        membership.status = "removed"
     elif action == "coord":
         membership.role = "coordinator"
         care.tell(session, target, "coord.role.given", now, group.id, keyword=group.keyword)
@@ -452,21 +470,29 @@ def _announce(session: Session, actor: Member, group: Group, text: str, now: dat
 
 def _gather(session: Session, actor: Member, group: Group, starts_at: datetime, place: str, now: datetime) -> str:
     gathering = Gathering(group_id=group.id, starts_at=starts_at, place=place, created_by=actor.id,
-                          created_at=now, remind_at=starts_at - timedelta(days=1))
+                          created_at=now, remind_at=reminder_time(group, starts_at))
     session.add(gathering)
     session.flush()
     members = [m for m in active_members(session, group.id) if m.id != actor.id]
-    taken = busy(session, [m.id for m in members], now)
     local = starts_at.astimezone(group_tz(group))
     for member in members:
-        language = _language(member)
-        care.tell(session, member, "gather.invite", now, group.id, keyword=group.keyword,
-                  when=describe_when(local, language), place=place)
-        if member.id not in taken:
-            set_waiting(session, member.id, Waiting("gather", "rsvp", {"gathering_id": gathering.id,
-                                                                       "group_id": group.id}, starts_at), now)
+        # Low stakes: it never holds back an offer of care, waits behind one, and lapses at the gathering.
+        prompt = render("gather.invite", _language(member), keyword=group.keyword,
+                        when=describe_when(local, _language(member)), place=place)
+        questions.ask(session, member, Waiting("gather", "rsvp", {"gathering_id": gathering.id, "group_id": group.id},
+                                               starts_at), prompt, now, group_id=group.id, rank=questions.LOW)
     record(session, group.id, actor.id, "gather", now)
     return render("coord.done.gather", _language(actor), count=len(members))
+
+
+def reminder_time(group: Group, starts_at: datetime) -> datetime:
+    """The day before the gathering, within the group's daytime, so "tomorrow" in the reminder is true."""
+    local = (starts_at - timedelta(days=1)).astimezone(group_tz(group))
+    if local.hour >= group.quiet_start:
+        local = local.replace(hour=max(group.quiet_end, group.quiet_start - 1), minute=0)
+    elif local.hour < group.quiet_end:
+        local = local.replace(hour=group.quiet_end, minute=0)
+    return local
 
 
 def _rsvp(session: Session, member: Member, effect: RsvpGiven, now: datetime) -> Outcome:
@@ -481,7 +507,11 @@ def _rsvp(session: Session, member: Member, effect: RsvpGiven, now: datetime) ->
         rsvp = Rsvp(gathering_id=gathering.id, member_id=member.id, coming=effect.coming, at=now)
         session.add(rsvp)
     rsvp.coming, rsvp.at = effect.coming, now
-    return Outcome([render("gather.rsvp.yes" if effect.coming else "gather.rsvp.no", language)])
+    questions.withdraw(session, member, "gathering_id", gathering.id)
+    group = session.get(Group, gathering.group_id)
+    when = describe_when(gathering.starts_at.astimezone(group_tz(group)), language)
+    return Outcome([render("gather.rsvp.yes" if effect.coming else "gather.rsvp.no", language,
+                           keyword=group.keyword, when=when)])
 
 
 def send_due_reminders(session: Session, now: datetime) -> int:

@@ -1,4 +1,4 @@
-"""The one question each member may be waiting to answer, so a YES is never ambiguous."""
+"""The one question each member is asked at a time, so a YES is never ambiguous (see carebot.services.questions)."""
 
 from __future__ import annotations
 
@@ -30,15 +30,21 @@ def end_waiting(session: Session, member_id: int) -> None:
     session.execute(delete(Conversation).where(Conversation.member_id == member_id))
 
 
-def busy(session: Session, member_ids: Iterable[int], now: datetime) -> set[int]:
-    """Which of ``member_ids`` already have a question open (so nothing new is asked of them)."""
+def busy(session: Session, member_ids: Iterable[int], now: datetime, *, rank: int | None = None) -> set[int]:
+    """Which of ``member_ids`` already have a question open (so nothing new is asked of them).
+
+    With ``rank`` (carebot.services.questions), only those whose open question a question of that
+    rank would not push aside: care is never held back by an unanswered invitation.
+    """
     ids = list(member_ids)
     found: set[int] = set()
     for start in range(0, len(ids), 500):
-        found.update(session.scalars(
-            select(Conversation.member_id).where(
+        for member_id, data in session.execute(
+            select(Conversation.member_id, Conversation.data).where(
                 Conversation.member_id.in_(ids[start:start + 500]),
                 or_(Conversation.wait_until.is_(None), Conversation.wait_until > now),
             )
-        ))
+        ):
+            if rank is None or int((data or {}).get("_rank", 0)) <= rank:
+                found.add(member_id)
     return found

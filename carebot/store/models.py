@@ -92,6 +92,8 @@ class Group(Base):
     # SMS texts have characters outside GSM-7 (á, í, ó, ú, curly quotes) folded to their closest
     # GSM-7 form when that saves segments: on by default (carebot.domain.sms.fold_gsm7). Signal keeps all.
     sms_fold: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # After DONE or UNPAIR the same two are not paired again for this many days (unless a coordinator PAIRs).
+    pair_again_after_days: Mapped[int] = mapped_column(Integer, default=28, server_default="28")
     # Texts carebot may send for the group in one of its days (carebot.outbox.budget); None: the default.
     daily_budget: Mapped[int | None] = mapped_column(Integer)
     # The group's local day its coordinators were told the budget ran out: told once a day, by any process.
@@ -165,7 +167,7 @@ class Membership(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16), default="member")  # member | coordinator
-    status: Mapped[str] = mapped_column(String(16), default="active")  # invited | active | left
+    status: Mapped[str] = mapped_column(String(16), default="active")  # invited | active | removed
     consented_at: Mapped[datetime | None]
     last_asked_at: Mapped[datetime | None]  # the group's last go-around question to them
     created_at: Mapped[datetime]
@@ -231,6 +233,27 @@ class Conversation(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     wait_until: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+
+
+class QueuedQuestion(Base):
+    """A question carebot has for a member but has not asked yet (carebot.services.questions).
+
+    The member's one *asked* question is their :class:`Conversation`; the others
+    wait here, text and all, and are asked in turn (care first) once it is settled.
+    """
+
+    __tablename__ = "queued_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rank: Mapped[int] = mapped_column(Integer)  # 0 care, 1 consent, 2 low stakes: lower is asked first
+    prompt: Mapped[str] = mapped_column(Text)  # the question's text, sent when it is asked
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)  # its answer no longer matters after
+    created_at: Mapped[datetime]
 
 
 class InboundMessage(Base):

@@ -1,0 +1,93 @@
+"""A request for care, as a state machine: nobody who asked for care is left in silence.
+
+The states and every transition, with the text each side gets, are listed here and in
+``docs/care-requests.md`` (a test keeps the two in step and checks every key is in both
+catalogs). carebot.services.care carries the transitions out; :func:`state_of` reads the state
+back from the database.
+
+    requested --offer sent--> offered --YES--> accepted --ended by the other side--> requested
+        |                        |                |
+        |                        +--NO / lapse--> requested (next candidate at once)
+        +--no candidate--> waiting --a supporter comes forward--> offered
+    any --request withdrawn (0, STOP, REMOVE, DONE by the requester, lapse)--> ended
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carebot.domain.vocabulary import REACH_OUT_TO_ME, WANT_COMPANY
+from carebot.store.models import Answer, Pairing
+
+
+class State(StrEnum):
+    REQUESTED = "requested"  # asked for care; the engine is looking for a supporter
+    OFFERED = "offered"  # a supporter has been asked and has not answered yet
+    ACCEPTED = "accepted"  # a supporter said YES; check-ins keep it alive
+    WAITING = "waiting"  # nobody could take it yet, and the member has been told so
+    ENDED = "ended"  # the request is over
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transition and the texts it sends (catalog keys; None: that side hears nothing)."""
+
+    source: State
+    target: State
+    event: str
+    requester: str | None = None
+    supporter: str | None = None
+    coordinators: str | None = None
+
+
+WAITING_TEXT = {REACH_OUT_TO_ME: "care.waiting.1", WANT_COMPANY: "care.waiting.4"}
+COORDINATORS_TEXT = "care.coord.waiting"
+
+TRANSITIONS: tuple[Step, ...] = (
+    Step(State.REQUESTED, State.OFFERED, "a candidate supporter is found", supporter="care.offer.1"),
+    Step(State.WAITING, State.OFFERED, "a supporter comes forward", supporter="care.offer.1"),
+    Step(State.OFFERED, State.ACCEPTED, "the supporter says YES",
+         requester="care.accepted.requester.1", supporter="care.accepted.supporter"),
+    Step(State.OFFERED, State.REQUESTED, "the supporter says NO", supporter="care.declined"),
+    Step(State.OFFERED, State.REQUESTED, "the offer lapses unanswered"),
+    Step(State.REQUESTED, State.WAITING, "every candidate declined (told at once, by day)",
+         requester="care.waiting.1", coordinators=COORDINATORS_TEXT),
+    Step(State.REQUESTED, State.WAITING, "a day passed without a supporter",
+         requester="care.waiting.1", coordinators=COORDINATORS_TEXT),
+    Step(State.ACCEPTED, State.REQUESTED, "the supporter ends it (DONE)", requester="care.ended.open",
+         supporter="care.ended"),
+    Step(State.ACCEPTED, State.REQUESTED, "the supporter rests or offers fewer", requester="care.ended.rest"),
+    Step(State.ACCEPTED, State.REQUESTED, "coordinators UNPAIR", requester="coord.unpaired.open",
+         supporter="coord.unpaired"),
+    Step(State.ACCEPTED, State.OFFERED, "coordinators PAIR someone else", requester="coord.paired.requester",
+         supporter="coord.unpaired"),
+    Step(State.ACCEPTED, State.REQUESTED, "the supporter leaves (STOP, REMOVE)", requester="care.ended.open"),
+    Step(State.ACCEPTED, State.ACCEPTED, "the supporter missed two check-ins", requester="care.rematch.ask",
+         coordinators="care.coord.missed"),
+    Step(State.OFFERED, State.ENDED, "the requester withdraws (0, STOP, REMOVE)",
+         supporter="care.offer.withdrawn"),
+    Step(State.ACCEPTED, State.ENDED, "the requester ends it (DONE, 0, STOP, REMOVE)", supporter="care.ended"),
+    Step(State.WAITING, State.ENDED, "the requester withdraws (0, STOP, REMOVE)"),
+)
+
+
+def state_of(session: Session, requester_id: int, group_id: int, kind: int, now: datetime) -> State:
+    """Where a member's request for care (``kind`` 1 or 4) stands now."""
+    answer = session.scalars(select(Answer).where(
+        Answer.member_id == requester_id, Answer.group_id == group_id, Answer.option == kind,
+        Answer.current(now))).first()
+    if answer is None:
+        return State.ENDED
+    statuses = set(session.scalars(select(Pairing.status).where(
+        Pairing.requester_id == requester_id, Pairing.group_id == group_id, Pairing.kind == kind,
+        Pairing.status.in_(("offered", "active")))))
+    if "active" in statuses:
+        return State.ACCEPTED
+    if "offered" in statuses:
+        return State.OFFERED
+    return State.WAITING if answer.told_waiting_at is not None else State.REQUESTED

@@ -1,0 +1,255 @@
+"""A conversation invariants checker: a seeded simulation of a group, checked after every step.
+
+Members send random, realistic texts (answers, YES/NO/LATER at random moments, STOP/START,
+DONE, NOT, CHANNEL, LANG, RSVPs, typos and emoji) and coordinators PAIR, UNPAIR, REMOVE and
+GATHER, over eight weeks, through the real dispatcher, outbox and scheduler (carebot.tools.transcript's
+Simulation). After every step these hold, or the step fails with the seed to replay:
+
+- a member's number reaches another member only after that member's YES to that exact offer;
+- nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
+- no care request goes more than 24 daytime hours without a text to the member about it;
+- every YES/NO/LATER answers the question in the member's latest text from carebot that asked one;
+- every date stated is kept ("next check-in in N days", "tomorrow"); nothing carebot starts
+  reaches anyone at night.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from carebot.domain.daytime import is_daytime, next_daytime
+from carebot.services import questions
+from carebot.services.care import WAITING_GRACE
+from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
+from carebot.tools.transcript import Simulation
+
+TZ = ZoneInfo("America/Chicago")
+START = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)
+WEEKS = 8
+TEXTS_PER_STEP = 3
+ANSWERS = ["1", "1 call evenings", "4 text me", "2", "2 x2", "5", "5 x2", "2 5", "3 1w", "0", "1 5",
+           "4 1w", "1 2w", "  2  ", "1 ongoing text after 6pm"]
+REPLIES = ["yes", "YES", "Yes!", "yes 🙏", "si", "y", "no", "No thanks", "nope", "later", "LATER"]
+CHATTER = ["status", "help", "ok thanks 🙏", "what is this", "thank you “so much”", "pulse", "gather",
+           "GATHER YES", "gather no", "LANG ES", "LANG EN", "hours 8 21", "every 3d", "CHANNEL SIGNAL"]
+ASKS = re.compile(r"Reply YES|Responde SI|Will you come\?|Reply GATHER YES|vienes\?", re.I)
+NUMBER = re.compile(r"\+1\d{10}")
+YES_WORDS, NO_WORDS, LATER_WORDS = {"yes", "si", "y", "yes!", "yes 🙏"}, {"no", "nope", "no thanks"}, {"later"}
+
+
+class Broken(AssertionError):
+    """An invariant does not hold."""
+
+
+@dataclass
+class Person:
+    phone: str
+    name: str
+    coordinator: bool = False
+    stopped_at: int | None = None  # index into the delivered texts when they sent STOP
+    removed: bool = False
+    last_question: str | None = None  # the latest delivered text that asked for an answer
+
+
+@dataclass
+class World:
+    seed: int
+    sim: Simulation
+    size: int
+    rng: random.Random = field(init=False)
+    people: dict[str, Person] = field(default_factory=dict)
+    seen: int = 0  # delivered texts already checked
+    promised: list[tuple[str, str, datetime]] = field(default_factory=list)  # (phone, what, by when)
+    steps: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    # --- set-up -----------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        sim = self.sim
+        sim.now = START
+        await sim.execute('group DMMA name="Des Moines Mutual Aid" tz=America/Chicago')
+        for index in range(self.size):
+            phone = f"+1515556{index:04d}"
+            coordinator = index < 2
+            person = Person(phone, f"M{index:03d}", coordinator)
+            self.people[phone] = person
+            await sim.execute(f"{'coordinator' if coordinator else 'member'} DMMA {phone} name={person.name}")
+
+    # --- one step -----------------------------------------------------------------------
+
+    async def step(self, gap: timedelta) -> None:
+        """Advance the clock by about ``gap`` (everything due runs), then a few people text, minutes apart."""
+        self.steps += 1
+        minutes = int(gap.total_seconds() // 60)
+        await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.randint(minutes // 2, minutes * 3 // 2)))
+        self.check()
+        # Whoever was just asked something is likelier to text back.
+        asked = [p for p in self.people.values() if p.last_question and p.stopped_at is None]
+        for _ in range(TEXTS_PER_STEP):
+            pool = asked if asked and self.rng.random() < 0.5 else list(self.people.values())
+            person = self.rng.choice(pool)
+            await self.text(person, self.choose(person))
+            self.check()
+            await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 5, 20])))
+
+    def choose(self, person: Person) -> str:
+        rng = self.rng
+        if person.stopped_at is not None:
+            return rng.choice(["START", "help", "yes", "hello?"])
+        if person.coordinator and rng.random() < 0.25:
+            other = rng.choice(list(self.people.values())).name
+            third = rng.choice(list(self.people.values())).name
+            return rng.choice([f"PAIR {other} {third}", f"UNPAIR {other} {third}", f"REMOVE {other}", "yes",
+                               "GATHER apr 30 18:30 Library", "PAIRS", f"ADD {rng.choice(list(self.people))}"])
+        roll = rng.random()
+        if person.last_question and roll < 0.45:
+            return rng.choice(REPLIES)
+        if roll < 0.7:
+            return rng.choice(ANSWERS)
+        if roll < 0.75:
+            return "STOP"
+        if roll < 0.8:
+            return rng.choice(["DONE", f"DONE {rng.choice(list(self.people.values())).name}"])
+        if roll < 0.82:
+            return f"NOT {rng.choice(list(self.people.values())).name}"
+        if roll < 0.85:
+            return "DMMA"
+        return rng.choice(CHATTER)
+
+    async def text(self, person: Person, text: str) -> None:
+        with self.sim.db.transaction() as session:
+            member = Member.by_phone(session, person.phone)
+            conversation = session.scalars(select(Conversation).where(Conversation.member_id == member.id)).first() \
+                if member else None
+            asked = None
+            if (conversation is not None and (conversation.wait_until is None or conversation.wait_until > self.sim.now)
+                    and not questions.unseen(session, conversation.data)):
+                # A question whose text has not reached them yet is not asked: nothing may answer it.
+                asked = (conversation.flow, conversation.step, dict(conversation.data or {}))
+        word = text.strip().lower()
+        answer = word in YES_WORDS or word in NO_WORDS or word in LATER_WORDS
+        if answer and asked is not None and "_prompt" in asked[2] and person.stopped_at is None:
+            # The question being answered is the one in the member's latest text that asked one.
+            if asked[2]["_prompt"] != person.last_question:
+                raise Broken(f"{person.name}'s {text!r} would answer {asked[0]}/{asked[1]} "
+                             f"({asked[2]['_prompt']!r}) but the last question they saw was {person.last_question!r}")
+        before = len(self.sim.network.delivered)
+        await self.sim.send(person.phone, text)
+        if word == "stop" and person.stopped_at is None:
+            person.stopped_at = before
+        elif word == "start":
+            person.stopped_at = None
+        # A number reaches a member only in the reply to their YES to that exact offer.
+        offer = asked if asked and asked[:2] == ("pairing", "offer") and word in YES_WORDS else None
+        for delivered in self.sim.network.delivered[before:]:
+            if delivered.to != person.phone:
+                continue
+            for number in set(NUMBER.findall(delivered.text)) - {person.phone}:
+                if text.upper().startswith("ADD"):
+                    continue  # a coordinator's own ADD, answered with the number they typed
+                with self.sim.db.transaction() as session:
+                    pairing = session.get(Pairing, int(offer[2]["pairing_id"])) if offer else None
+                    requester = session.get(Member, pairing.requester_id) if pairing else None
+                    if requester is None or requester.phone != number:
+                        raise Broken(f"{person.name} got {number} without a YES to that offer: {delivered.text!r}")
+
+    # --- the invariants -----------------------------------------------------------------
+
+    def check(self) -> None:
+        sim = self.sim
+        now = sim.now
+        fresh = sim.network.delivered[self.seen:]
+        self.seen = len(sim.network.delivered)
+        with sim.db.transaction() as session:
+            purposes = dict(session.execute(select(OutboxMessage.id, OutboxMessage.purpose).where(
+                OutboxMessage.id.in_([d.outbox_id for d in fresh]))).all()) if fresh else {}
+            for delivered in fresh:
+                person = self.people.get(delivered.to)
+                purpose = purposes.get(delivered.outbox_id, "final")
+                if person is None:
+                    continue
+                if purpose == "push":
+                    member = Member.by_phone(session, person.phone)
+                    hours = (member.day_starts or 9, member.day_ends or 20) if member else (9, 20)
+                    if not is_daytime(delivered.at, TZ, *hours):
+                        raise Broken(f"sent at night ({delivered.at}) to {person.name}: {delivered.text!r}")
+                if person.stopped_at is not None and purpose != "final":
+                    raise Broken(f"{person.name} sent STOP but got {delivered.text!r}")
+                if ASKS.search(delivered.text):
+                    person.last_question = delivered.text
+                self._note_promises(person, delivered.text, delivered.at)
+            self._keep_promises(fresh, now)
+            self._no_silent_request(session, now)
+
+    def _note_promises(self, person: Person, text: str, at: datetime) -> None:
+        found = re.search(r"Next check-in in (\d+) days", text)
+        if found:
+            self.promised.append((person.phone, "checkin", at + timedelta(days=int(found.group(1)))))
+
+    def _keep_promises(self, fresh, now: datetime) -> None:
+        for delivered in fresh:
+            if "Time to check in" in delivered.text:
+                for phone, what, due in list(self.promised):
+                    if phone == delivered.to and what == "checkin":
+                        if delivered.at < due - timedelta(minutes=1):
+                            raise Broken(f"a check-in promised for {due} came at {delivered.at}")
+                        self.promised.remove((phone, what, due))
+        # A promise not kept by its day (plus the night) is broken, unless the pairing ended meanwhile.
+        with self.sim.db.transaction() as session:
+            for phone, what, due in list(self.promised):
+                if now <= next_daytime(due + timedelta(hours=2), TZ, 9, 20) + timedelta(hours=4):
+                    continue
+                member = Member.by_phone(session, phone)
+                active = member is not None and session.scalar(select(Pairing.id).where(
+                    Pairing.supporter_id == member.id, Pairing.status == "active",
+                    Pairing.started_at < due - timedelta(days=1)))
+                if active and not member.opted_out:
+                    raise Broken(f"{phone} was promised a check-in by {due}; it is {now} and none came")
+                self.promised.remove((phone, what, due))
+
+    def _no_silent_request(self, session, now: datetime) -> None:
+        rows = session.execute(
+            select(Answer, Member).join(Member, Member.id == Answer.member_id)
+            .join(Membership, (Membership.member_id == Answer.member_id) & (Membership.group_id == Answer.group_id))
+            .where(Answer.option.in_((1, 4)), Answer.current(now), Member.opted_out.is_(False),
+                   Membership.status == "active")).all()
+        for answer, member in rows:
+            if answer.told_waiting_at is not None:
+                continue
+            accepted = session.scalar(select(Pairing.id).where(
+                Pairing.requester_id == member.id, Pairing.kind == answer.option, Pairing.group_id == answer.group_id,
+                Pairing.status == "active"))
+            if accepted:
+                continue
+            # Twenty-four hours, then the rest of the night: word by the next daytime (ticks come by the hour).
+            deadline = next_daytime(answer.since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
+            if now > deadline:
+                raise Broken(f"{member.name}'s request since {answer.since} has had no word by {now}")
+
+
+async def simulate(seed: int, sim: Simulation, *, size: int = 40, steps: int = 24) -> World:
+    """Run one seeded simulation of ``size`` members over eight weeks in about ``steps`` steps.
+
+    Raises :class:`Broken` (with the seed, the step and the moment) when an invariant fails.
+    """
+    world = World(seed, sim, size)
+    await world.setup()
+    end = START + timedelta(weeks=WEEKS)
+    gap = (end - START) / steps
+    try:
+        while sim.now < end - gap / 2:
+            await world.step(gap)
+        await sim.advance_to(max(end, sim.now))
+        world.check()
+    except Broken as error:
+        raise Broken(f"seed {seed}, step {world.steps}, {sim.now:%Y-%m-%d %H:%M}: {error}") from None
+    return world

@@ -1,0 +1,31 @@
+"""Spanish texts: gender-neutral, Spanish command words, and the care relationship never called "pareja"."""
+
+from __future__ import annotations
+
+import re
+
+from carebot.domain.i18n import catalog
+from carebot.flows.words import DONE, STOP_STRONG
+
+ES = catalog("es")
+
+
+def test_the_care_relationship_is_never_a_pareja() -> None:
+    found = {key: text for key, text in ES.items() if re.search(r"pareja|emparej", text, re.I)}
+    assert not found, found
+
+
+def test_spanish_texts_name_spanish_command_words() -> None:
+    english = re.compile(r"\b(DONE|STOP|START|HELP|STATUS|JOIN|LATER|YES|FORGET)\b")
+    found = {key: text for key, text in ES.items() if english.search(text)}
+    assert not found, found
+    # ... and carebot understands the words its Spanish texts name.
+    assert "parar" in STOP_STRONG and "terminar" in DONE
+
+
+def test_spanish_texts_are_gender_neutral() -> None:
+    # Forms that assume a gender; "sola/o", "coordinador/a" and neutral rephrasings are fine.
+    gendered = re.compile(r"\b(ambos|ambas|invitad[oa]|emparejad[oa]s?|acompañad[oa]s?|listo para|"
+                          r"bienvenid[oa]|suscrit[oa]|segur[oa]|coordinador|coordinadores)\b(?!/)", re.I)
+    found = {key: text for key, text in ES.items() if gendered.search(text)}
+    assert not found, found
