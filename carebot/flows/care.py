@@ -26,7 +26,20 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import parse_hours, parse_span
 from carebot.flows.goaround import pick_group
-from carebot.flows.words import DONE, EVERY, HOURS, LATER, NO, NOT_WITH, ROUND, YES, Text, is_one_of
+from carebot.flows.words import (
+    CADENCE_DAYS,
+    DONE,
+    EVERY,
+    FILLER,
+    HOURS,
+    LATER,
+    NO,
+    NOT_WITH,
+    ROUND,
+    YES,
+    Text,
+    is_one_of,
+)
 
 MAX_CADENCE_DAYS = 60
 
@@ -101,14 +114,21 @@ def done(ctx: Context, text: Text) -> Transition | None:
 
 
 def every(ctx: Context, text: Text) -> Transition | None:
-    """``EVERY 3d`` or ``EVERY 2w Ana``: how often the pair checks in."""
-    if not text.words or text.words[0] not in EVERY:
+    """``EVERY 3d``, ``EVERY 2w Ana`` or ``weekly``: how often the pair checks in."""
+    words = text.words
+    lead = 1 if words[:1] == ["a"] and words[1:2] and words[1] in CADENCE_DAYS else 0  # "a diario"
+    if words[lead:lead + 1] and words[lead] in CADENCE_DAYS:
+        days, start = CADENCE_DAYS[words[lead]], lead + 1
+    elif words and words[0] in EVERY:
+        span = parse_span(words[1:])
+        if span is None or not 1 <= span[0] <= MAX_CADENCE_DAYS:
+            return say(ctx, "care.cadence.bad")
+        days, start = span[0], 1 + span[1]
+    else:
         return None
-    span = parse_span(text.words[1:])
-    if span is None or not 1 <= span[0] <= MAX_CADENCE_DAYS:
-        return say(ctx, "care.cadence.bad")
-    days, used = span
-    chosen = _choose_pairing(ctx, text, 1 + used)
+    if all(word in FILLER for word in words[start:]):  # "weekly pls" names no pairing
+        start = len(words)
+    chosen = _choose_pairing(ctx, text, start)
     if isinstance(chosen, Transition):
         return chosen
     cadence = render("care.days", ctx.language, n=days)

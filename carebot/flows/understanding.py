@@ -26,6 +26,7 @@ from carebot.flows.base import Context
 from carebot.flows.channel import CHANNEL
 from carebot.flows.durations import says_ongoing
 from carebot.flows.words import (
+    CADENCE_DAYS,
     CALL,
     COORD_WORDS,
     DONE,
@@ -242,6 +243,7 @@ _COMMANDS_WHOLE = {**{w: "MYDATA" for w in MYDATA}, **{w: "FORGET" for w in FORG
                    **{w: "MORE" for w in MORE}, **{w: "PULSE" for w in PULSE}, **{w: "LOG" for w in LOG},
                    **{w: "ROUND" for w in ROUND}, **{w: "CALL" for w in CALL}}
 _COMMANDS_FIRST = {**{w: "NAME" for w in NAME}, **{w: "DONE" for w in DONE}, **{w: "EVERY" for w in EVERY},
+                   **{w: "EVERY" for w in CADENCE_DAYS},
                    **{w: "HOURS" for w in HOURS}, **{w: "GATHER" for w in GATHER},
                    **{w: "CHANNEL" for w in CHANNEL},
                    **{w: name.upper() for w, name in COORD_WORDS.items()}}

@@ -124,6 +124,10 @@ LATER = _words("later luego despues")
 DONE = _words("done terminar termine fin")
 NOT_WITH = _words("not evitar")
 EVERY = _words("every cada")
+# How often, in one word (after accents are folded): "weekly", "a diario". Not "biweekly", which
+# means every two weeks to some and twice a week to others.
+CADENCE_DAYS = {"daily": 1, "diario": 1, "diariamente": 1, "weekly": 7, "semanal": 7, "semanalmente": 7,
+                "fortnightly": 14, "quincenal": 14, "quincenalmente": 14}
 HOURS = _words("hours horas")
 ROUND = _words("round ronda")
 MORE = _words("more mas")
