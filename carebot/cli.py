@@ -24,11 +24,16 @@ class CarebotGroup(click.Group):
             ctx.exit(refusal.exit_code)
 
 
+# Commands whose output is a conversation in the terminal: carebot's INFO lines would drown it.
+CONVERSATION_COMMANDS = frozenset({"demo", "chat", "transcript", "parse"})
+
+
 @click.group(cls=CarebotGroup)
+@click.pass_context
 @click.option("-v", "--verbose", is_flag=True, help="Say which settings file was read; log more (never numbers or texts).")
 @click.option("--env-file", type=click.Path(dir_okay=False), default=None,
               help=f"The settings file (default: {ENV_FILE}, else ./.env, else /etc/carebot/carebot.env).")
-def main(verbose: bool, env_file: str | None) -> None:
+def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
     """carebot: an SMS and Signal bot for communal care in mutual-aid groups."""
     from carebot.domain.config import describe_env_file, load_log_settings
     from carebot.runtime import logs
@@ -36,7 +41,8 @@ def main(verbose: bool, env_file: str | None) -> None:
     if env_file:
         os.environ[ENV_FILE] = env_file  # every later read of the settings, and what this command starts
     wanted = load_log_settings()
-    logs.configure(wanted.carebot_log_level, wanted.carebot_log_format, verbose=verbose)
+    level = wanted.carebot_log_level or ("WARNING" if ctx.invoked_subcommand in CONVERSATION_COMMANDS else "INFO")
+    logs.configure(level, wanted.carebot_log_format, verbose=verbose)
     if verbose:
         click.echo(describe_env_file(), err=True)
 

@@ -40,3 +40,19 @@ def test_chat_replies_to_what_the_user_types(tmp_path: Path) -> None:
     assert "+15155550199 < Welcome to Riverside Care Circle" in output
     assert "you'd like someone to reach out (ongoing, call evenings)" in output
     assert "not a statement this runner knows" in output
+
+
+def test_the_demo_shows_the_conversation_and_no_log_lines(tmp_path: Path) -> None:
+    """carebot's INFO lines are for the running service; in the demo they would drown the texts."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CAREBOT_LOG_LEVEL"}
+    quiet = subprocess.run([sys.executable, "-m", "carebot", "demo"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and "JOIN DEMO" in quiet.stdout and quiet.stderr == ""
+    (tmp_path / "carebot-demo.sqlite").unlink()
+    told = subprocess.run([sys.executable, "-m", "carebot", "demo"], cwd=tmp_path,
+                          env={**env, "CAREBOT_LOG_LEVEL": "INFO"}, capture_output=True, text=True, timeout=120)
+    assert told.returncode == 0 and " INFO carebot." in told.stderr

@@ -67,8 +67,9 @@ class LogSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    # carebot's own loggers; libraries log at WARNING and up whatever this says.
-    carebot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # carebot's own loggers; libraries log at WARNING and up whatever this says. Unset: INFO for
+    # the commands that run carebot, WARNING for the ones that show a conversation in the terminal.
+    carebot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
     carebot_log_format: Literal["text", "json"] = "text"
 
     @field_validator("carebot_log_level", "carebot_log_format", mode="before")
