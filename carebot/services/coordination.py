@@ -33,7 +33,7 @@ from carebot.flows.base import (
 )
 from carebot.flows.coord import describe_when
 from carebot.flows.join import CONSENT_WAIT
-from carebot.outbox import push
+from carebot.outbox.write import push
 from carebot.services import care
 from carebot.store.conversations import busy, set_waiting
 from carebot.store.crypto import lookup_hash
@@ -118,7 +118,7 @@ def paginate(text: str, more: str) -> list[str]:
 
 
 def _pairs_text(session: Session, group: Group, language: str, now: datetime) -> str:
-    from carebot.outbox import undelivered_for_group
+    from carebot.outbox.views import undelivered_for_group
 
     items = []
     pairings = session.scalars(select(Pairing).where(Pairing.group_id == group.id,
