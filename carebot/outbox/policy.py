@@ -41,7 +41,7 @@ def consent_gone(session: Session, row: OutboxMessage) -> bool:
     return member is None or member.opted_out or (row.channel == SMS and member.phone_unusable)
 
 
-def may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: str,
+def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: str,
               *, look_only: bool = False) -> str | datetime | None:
     """Why ``row`` must not go now: "cancelled", a later time, or None when it may go.
 
@@ -84,7 +84,7 @@ def ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Ch
     """Whether ``row`` may go now; records why not (cancelled, deferred) when it may not."""
     if row is None or row.status != "pending":
         return False
-    verdict = may_send(session, row, now, default_tz)
+    verdict = _may_send(session, row, now, default_tz)
     if verdict == "cancelled":
         cancel(row)
         return False
@@ -145,7 +145,7 @@ def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, def
         if other.not_before <= now:
             return now  # due: it goes first, in this pass or the next
         tried = other.attempts > 0 or other.error_code is not None
-        if tried and may_send(session, other, now, default_tz, look_only=True) is None:
+        if tried and _may_send(session, other, now, default_tz, look_only=True) is None:
             return other.not_before  # it waits for its retry only: this one waits with it
     return None
 

@@ -53,7 +53,7 @@ async def recover_sending(
     has it (asked through the channel's ``find_sent``), else ``pending`` again
     (or ``failed`` after ``MAX_ATTEMPTS``). A row the provider cannot be asked
     about right now stays for the next call. ``in_db`` runs each database
-    step, as in :func:`deliver_due`.
+    step, as in :func:`carebot.outbox.sender.deliver_due`.
     """
     settled = 0
     for row_id, channel_name, address, body, claimed_at in await in_db(_stuck_rows, db, now, stuck_after):

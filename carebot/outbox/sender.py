@@ -80,7 +80,7 @@ async def deliver_due(
 
 def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | None) -> list[tuple[int, str]]:
     # Answers first (replies and STOP confirmations): a member who just texted should not wait
-    # behind a round's thousands of texts. Per member the order holds: see _earlier_in_the_way.
+    # behind a round's thousands of texts. Per member the order holds: see policy._earlier_in_the_way.
     query = (select(OutboxMessage.id, OutboxMessage.address)
              .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
              .order_by(OutboxMessage.purpose.in_((PUSH, NOTICE)), OutboxMessage.id).limit(limit))

@@ -216,7 +216,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             metrics.LEADER.set(1)
             if signal_configured:
                 # Attached in the background: carebot serves SMS while the Signal service is down.
-                # A pause Signal asked for before a restart still holds (its own record, outbox.save_pause).
+                # A pause Signal asked for before a restart still holds (its own record, outbox.pause.save_pause).
                 try:
                     pause = await app.state.in_worker(load_pause, db, SIGNAL)
                 except Exception as error:  # the database is away: no pause known; Signal says again if need be
