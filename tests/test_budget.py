@@ -13,7 +13,9 @@ from sqlalchemy import insert, select
 
 from carebot.cli import BUDGET_HELP, main
 from carebot.domain import metrics
-from carebot.outbox import REPLY, budget, deliver_due, enqueue, push
+from carebot.outbox import budget
+from carebot.outbox.sender import deliver_due
+from carebot.outbox.write import REPLY, enqueue, push
 from carebot.services.groups import GroupError, edit_group
 from carebot.store.db import Database
 from carebot.store.models import Group, Member, OutboxMessage

@@ -15,7 +15,7 @@ from sqlalchemy import make_url
 from carebot.channels import SMS
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import metrics
-from carebot.outbox import deliver_due
+from carebot.outbox.sender import deliver_due
 from carebot.runtime.serve import start_beat
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, BEN, NOW, queue, with_channel

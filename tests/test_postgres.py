@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from carebot.bench import round as bench_round
-from carebot.outbox import claimable
+from carebot.outbox.sender import claimable
 from carebot.store.db import Database, normalize_url
 from carebot.store.models import OutboxMessage
 from tests.fakes.world import ANA, make_db, queue
@@ -79,7 +79,7 @@ def test_outbox_rows_are_unique_after_two_sessions_race_to_claim(migrated_url):
     import asyncio
 
     from carebot.channels import SMS, Sent
-    from carebot.outbox import deliver_due
+    from carebot.outbox.sender import deliver_due
     from tests.fakes.world import NOW
 
     db = make_db(migrated_url)

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
 
 from carebot.channels import SMS
-from carebot.outbox import REPLY, enqueue
+from carebot.outbox.write import REPLY, enqueue
 from carebot.services.groups import add_group, add_member
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage, Member, OutboxMessage

@@ -16,7 +16,9 @@ from datetime import timedelta
 import pytest
 
 from carebot.channels import SMS, StatusUpdate
-from carebot.outbox import STUCK_AFTER, apply_status, deliver_due, recover_sending
+from carebot.outbox.recovery import STUCK_AFTER, recover_sending
+from carebot.outbox.sender import deliver_due
+from carebot.outbox.status import apply_status
 from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE
 from tests.fakes.world import ANA, BEN, NOW, PUBLIC_URL, queue, row, with_channel
@@ -27,7 +29,7 @@ LATER = NOW + STUCK_AFTER + timedelta(seconds=1)
 SENDER = textwrap.dedent("""
     import asyncio, os, sys
     from datetime import datetime
-    import carebot.outbox as outbox
+    import carebot.outbox.sender as outbox
     from carebot.channels import SMS
     from carebot.channels.twilio import TwilioSMS
     from carebot.store.db import Database

@@ -19,7 +19,9 @@ from carebot.channels.signal import CAPTCHA_PAUSE, RATE_LIMIT_PAUSE, UNTRUSTED_H
 from carebot.channels.sim import SimNetwork
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain.config import ConfigError, load_serve_settings
-from carebot.outbox import deliver_due, load_pause, push, save_pause
+from carebot.outbox.pause import load_pause, save_pause
+from carebot.outbox.sender import deliver_due
+from carebot.outbox.write import push
 from carebot.services.groups import add_group, add_member
 from carebot.store.crypto import lookup_hash
 from carebot.store.db import Database, upgrade

@@ -12,7 +12,11 @@ from sqlalchemy import select
 from carebot.channels import SMS, Inbound, Sent
 from carebot.channels.pacing import Pacer
 from carebot.dispatch.dispatcher import Dispatcher
-from carebot.outbox import MAX_ATTEMPTS, REPLY, STUCK_AFTER, deliver_due, recover_sending, undelivered_for_group
+from carebot.outbox.recovery import STUCK_AFTER, recover_sending
+from carebot.outbox.retry import MAX_ATTEMPTS
+from carebot.outbox.sender import deliver_due
+from carebot.outbox.views import undelivered_for_group
+from carebot.outbox.write import REPLY
 from carebot.runtime.serve import run_sender
 from carebot.store.models import ConsentEvent
 from tests.fakes.world import ANA, BEN, CARA, FROM, NOW, member, queue, row, with_channel

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from carebot.channels import SMS
 from carebot.channels.twilio import WebhookVerifier, parse_inbound
 from carebot.dispatch.dispatcher import Dispatcher
-from carebot.outbox import undelivered_for_group
+from carebot.outbox.views import undelivered_for_group
 from carebot.runtime.web import EMPTY_TWIML, create_app
 from carebot.store.models import InboundMessage, Member, OutboxMessage
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from carebot.bench import postgres
 from carebot.bench.round import NOW, federation
 from carebot.channels import SIGNAL, SMS, Sent
-from carebot.outbox import deliver_due
+from carebot.outbox.sender import deliver_due
 from carebot.services.care import start_due_rounds
 from carebot.store import crypto
 from carebot.store.db import Database

@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 # signalbot logs raw envelopes, bodies and recipients' numbers below ERROR; carebot never logs those.
 logging.getLogger("signalbot").setLevel(logging.ERROR)
 
-SEND_TIMEOUT = 15.0  # seconds; well under outbox.STUCK_AFTER
+SEND_TIMEOUT = 15.0  # seconds; well under outbox.recovery.STUCK_AFTER
 HEARTBEAT = 30.0  # seconds between websocket pings, so a dead link is noticed
 # Reconnect backoff in seconds: first wait, longest wait. Short, because the service must find carebot
 # attached the moment it starts receiving: a text it takes in while nobody is attached is lost
@@ -134,7 +134,7 @@ class SignalChannel:
         self.send_timeout = send_timeout
         self.connected = False
         # A pause recorded before a restart (until, pauses in a row, coordinators told) still holds;
-        # ``on_pause`` records each change (outbox.save_pause).
+        # ``on_pause`` records each change (outbox.pause.save_pause).
         self.paused_until, self._pauses, self._pause_told = pause or (None, 0, False)
         self.on_pause = on_pause  # the outbox sender honours paused_until
         self.on_attached = on_attached  # told when the websocket opens and closes (the leader's hand-over)

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("twilio").setLevel(logging.WARNING)
 
 TWILIO_API = "https://api.twilio.com"
-SEND_TIMEOUT = 15.0  # seconds; well under outbox.STUCK_AFTER
+SEND_TIMEOUT = 15.0  # seconds; well under outbox.recovery.STUCK_AFTER
 STATUS_PATH = "/twilio/status"
 SIGNATURE_HEADER = b"x-twilio-signature"  # as ASGI gives header names: lower case
 SIGNATURE_SETTINGS_HEADER = b"x-twilio-webhooks-signature-settings"
@@ -58,7 +58,7 @@ def classify(status: int | None, code: int | None) -> SendError:
         return SendError(name, retryable=True)
     if (status or 0) >= 500:
         # A server error says nothing of the text: Twilio, or a gateway in front of it, may have
-        # taken it before failing. It is looked up at Twilio before any resend (outbox.recover_sending).
+        # taken it before failing. It is looked up at Twilio before any resend (outbox.recovery.recover_sending).
         return SendError(name, retryable=True, ambiguous=True)
     if code in RATE_LIMITED or status == 429:
         return SendError(name, retryable=True)
@@ -217,5 +217,5 @@ def parse_status(form: Mapping[str, str], query: Mapping[str, str]) -> StatusUpd
     status = form.get("MessageStatus") or form.get("SmsStatus")
     if not sid or not status:
         return None
-    # The callback URL's ?outbox= is not read: a report is matched by Twilio's id alone (outbox.apply_status).
+    # The callback URL's ?outbox= is not read: a report is matched by Twilio's id alone (outbox.status.apply_status).
     return StatusUpdate(provider_id=sid[:64], status=status.lower(), error_code=form.get("ErrorCode") or None)

@@ -52,7 +52,8 @@ from carebot.flows.base import (
     Waiting,
 )
 from carebot.flows.words import Text, read
-from carebot.outbox import FINAL, address_on, enqueue, push, sms_consented
+from carebot.outbox.policy import sms_consented
+from carebot.outbox.write import FINAL, address_on, enqueue, push
 from carebot.services import care, questions
 from carebot.services import coordination as coord
 from carebot.store import crypto, retention

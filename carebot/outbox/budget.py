@@ -8,7 +8,8 @@ Once they reach the budget, carebot's own texts to the group (``push``:
 rounds, check-ins, relays, announcements) wait for the group's next day, and
 quiet hours still apply then. Replies to what a member just texted, and the
 STOP and FORGET confirmations, still go: the flood limit bounds those. The
-coordinators are told once a day, by a ``notice`` the budget never holds.
+coordinators are told once a day (carebot/outbox/notify.py), by a ``notice``
+the budget never holds.
 
 The budget is the group's own (``carebot group edit --budget N``), else
 ``PER_MEMBER`` texts a day for each active member, and never below ``FLOOR``:
@@ -27,15 +28,15 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from carebot.domain import metrics
+from carebot.domain.i18n import render
+from carebot.outbox.notify import tell_coordinators
+from carebot.outbox.write import NOTICE, PUSH
 from carebot.store.models import Group, Membership, OutboxMessage
-from carebot.store.queries import coordinators_of
 
 log = logging.getLogger(__name__)
 
 PER_MEMBER = 20
 FLOOR = 500
-# The purpose of the coordinators' "budget reached" texts: a push in every way but the budget it reports.
-NOTICE = "notice"
 
 
 def day_bounds(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:
@@ -108,8 +109,6 @@ def reopen(session: Session, group: Group, now: datetime) -> int:
     moment for another reason (a member whose day starts at midnight) is only
     looked at sooner: the send-time check holds it again.
     """
-    from carebot.outbox import PUSH  # the outbox builds on this module
-
     today, _, following = day_bounds(now, group.timezone)
     if group.budget_told_on == today:
         group.budget_told_on = None
@@ -129,16 +128,10 @@ def _tell_once(session: Session, group: Group, today: date, now: datetime) -> No
     ).rowcount
     if not claimed:
         return
-    from carebot.domain.i18n import render
-    from carebot.outbox import push
-
     budget = daily_budget(session, group)
-    coordinators = coordinators_of(session, group.id)
-    for coordinator in coordinators:
-        text = render("budget.coordinators", coordinator.language or group.language,
-                      keyword=group.keyword, budget=budget)
-        notice = push(session, coordinator, text, now, group.id)
-        if notice is not None:
-            notice.purpose = NOTICE
+    coordinators = tell_coordinators(
+        session, group.id, now, lambda coordinator: render(
+            "budget.coordinators", coordinator.language or group.language, keyword=group.keyword, budget=budget),
+        purpose=NOTICE)
     log.warning("group %s used its daily budget of %d texts; its own texts wait for tomorrow; coordinators told: %d",
                 group.id, budget, len(coordinators))

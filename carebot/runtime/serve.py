@@ -33,7 +33,9 @@ from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock, metrics
 from carebot.domain.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.domain.logsafe import where
-from carebot.outbox import InDb, deliver_due, inline, load_pause, recover_sending, save_pause
+from carebot.outbox.pause import load_pause, save_pause
+from carebot.outbox.recovery import recover_sending
+from carebot.outbox.sender import InDb, deliver_due, inline
 from carebot.runtime.connections import raise_open_files, uvicorn_limits
 from carebot.runtime.leader import POLL_SECONDS, leadership
 from carebot.runtime.ticker import TICK_SECONDS
@@ -214,7 +216,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             metrics.LEADER.set(1)
             if signal_configured:
                 # Attached in the background: carebot serves SMS while the Signal service is down.
-                # A pause Signal asked for before a restart still holds (its own record, outbox.save_pause).
+                # A pause Signal asked for before a restart still holds (its own record, outbox.pause.save_pause).
                 try:
                     pause = await app.state.in_worker(load_pause, db, SIGNAL)
                 except Exception as error:  # the database is away: no pause known; Signal says again if need be

@@ -19,7 +19,7 @@ from carebot.channels import Channel
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock
 from carebot.domain.logsafe import where
-from carebot.outbox import deliver_due
+from carebot.outbox.sender import deliver_due
 
 log = logging.getLogger(__name__)
 

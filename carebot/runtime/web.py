@@ -40,8 +40,8 @@ from carebot.channels.twilio import (
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock, metrics
 from carebot.domain.phone import sender_refusal
-from carebot.outbox import apply_status
 from carebot.outbox.backlog import backlog
+from carebot.outbox.status import apply_status
 from carebot.store.db import UNAVAILABLE, storage_trouble
 
 log = logging.getLogger(__name__)

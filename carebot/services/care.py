@@ -40,7 +40,8 @@ from carebot.flows.base import (
     RoundStarted,
     Waiting,
 )
-from carebot.outbox import PUSH, address_on, daytime, member_timezone, push
+from carebot.outbox.notify import tell_coordinators
+from carebot.outbox.write import PUSH, address_on, daytime, member_timezone, push
 from carebot.services import care_requests, questions
 from carebot.store.conversations import busy, set_waiting
 from carebot.store.models import (
@@ -178,8 +179,7 @@ def tell_text(session: Session, member: Member | None, text: str, now: datetime,
 
 
 def _tell_coordinators(session: Session, group_id: int, key: str, now: datetime, **params) -> None:
-    for coordinator in coordinators_of(session, group_id):
-        tell(session, coordinator, key, now, group_id, **params)
+    tell_coordinators(session, group_id, now, lambda coordinator: render(key, _language(coordinator), **params))
 
 
 def _cadence(days: int, language: str) -> str:

@@ -117,7 +117,7 @@ def paginate(text: str, more: str) -> list[str]:
 
 
 def _pairs_text(session: Session, group: Group, language: str, now: datetime) -> str:
-    from carebot.outbox import undelivered_for_group
+    from carebot.outbox.views import undelivered_for_group
 
     items = []
     pairings = session.scalars(select(Pairing).where(Pairing.group_id == group.id,

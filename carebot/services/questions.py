@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.daytime import next_daytime
 from carebot.flows.base import Waiting
-from carebot.outbox import member_timezone, push
+from carebot.outbox.write import member_timezone, push
 from carebot.store.conversations import end_waiting, set_waiting
 from carebot.store.models import (
     Conversation,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from carebot.channels import SMS
 from carebot.channels.twilio import TwilioSMS
-from carebot.outbox import PUSH, enqueue
+from carebot.outbox.write import PUSH, enqueue
 from carebot.store.db import Database, upgrade
 from carebot.store.models import Group, Member, Membership, OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio

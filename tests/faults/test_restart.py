@@ -18,7 +18,9 @@ from datetime import timedelta
 import pytest
 
 from carebot.channels import SMS
-from carebot.outbox import REPLY, deliver_due, recover_sending
+from carebot.outbox.recovery import recover_sending
+from carebot.outbox.sender import deliver_due
+from carebot.outbox.write import REPLY
 from carebot.store.lease import Lease
 from carebot.store.models import OutboxMessage
 from tests.conftest import LOG_WATCH
@@ -29,7 +31,7 @@ KILLED = 137
 SENDER = textwrap.dedent("""
     import asyncio, os, sys
     from datetime import datetime
-    import carebot.outbox as outbox
+    import carebot.outbox.sender as outbox
     from carebot.channels import SMS
     from carebot.channels.twilio import TwilioSMS
     from carebot.store.db import Database

@@ -30,7 +30,7 @@ from sqlalchemy import func, insert, select
 
 from carebot.channels import SMS
 from carebot.domain import clock
-from carebot.outbox import PUSH
+from carebot.outbox.write import PUSH
 from carebot.store.db import Database
 from carebot.store.models import Group, Member, Membership, OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio

@@ -40,7 +40,10 @@ from sqlalchemy import select
 from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain.daytime import is_daytime
-from carebot.outbox import BASE_BACKOFF, MAX_ATTEMPTS, PUSH, REPLY, deliver_due, push, recover_sending
+from carebot.outbox.recovery import recover_sending
+from carebot.outbox.retry import BASE_BACKOFF, MAX_ATTEMPTS
+from carebot.outbox.sender import deliver_due
+from carebot.outbox.write import PUSH, REPLY, push
 from carebot.services.groups import add_group, add_member
 from carebot.store.db import Database
 from carebot.store.models import Group, Member, Membership, OutboxMessage

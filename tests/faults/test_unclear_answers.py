@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from carebot.channels import SMS
-from carebot.outbox import deliver_due, recover_sending
+from carebot.outbox.recovery import recover_sending
+from carebot.outbox.sender import deliver_due
 from carebot.store.lease import Lease
 from carebot.store.models import Group, Member, Membership, OutboxMessage
 from tests.fakes.twilio_api import DROP_AFTER, GATEWAY_AFTER

@@ -1,0 +1,227 @@
+"""The outbox's sender: sends due rows, answers first, and records what each provider said.
+
+A row is claimed (``pending`` -> ``sending``, committed) before the provider
+is asked, and marked ``sent`` with the provider's id after it answers; a
+crash or an unclear answer in between leaves it in ``sending`` for
+carebot/outbox/recovery.py. Texts to different addresses go in parallel
+lanes, texts to one address one after another, oldest first. A refused text
+is tried again with backoff (carebot/outbox/retry.py), moved to SMS where
+the member consented to SMS, or given up; the provider's word about the
+member (STOP at the carrier, a number or Signal account gone) is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from carebot.channels import SIGNAL, SMS, Channel, SendError, Sent
+from carebot.domain import metrics
+from carebot.domain.i18n import render
+from carebot.outbox.notify import tell_coordinators_about
+from carebot.outbox.policy import cancel, channel_away, consent_gone, ready, sms_consented, to_sms
+from carebot.outbox.retry import MAX_ATTEMPTS, backoff
+from carebot.outbox.write import NOTICE, PUSH, push
+from carebot.store.db import Database
+from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Awaits one database step, a function and its arguments: run ``inline``, or on a database worker thread.
+InDb = Callable[..., Awaitable]
+
+SENT_BODY = ""  # what a delivered text's body becomes
+
+
+async def inline(function: Callable[..., T], *args) -> T:
+    """Run ``function`` on the caller's own thread: for tests and one-off passes."""
+    return function(*args)
+
+
+async def deliver_due(
+    db: Database,
+    channels: Mapping[str, Channel],
+    now: datetime,
+    *,
+    default_tz: str = "UTC",
+    limit: int = 500,
+    concurrency: int = 1,
+    only: Collection[str] | None = None,
+    in_db: InDb = inline,
+) -> int:
+    """Send up to ``limit`` due outbox rows, answers first; returns how many the providers accepted.
+
+    A channel with a ``pacer`` attribute (a :class:`carebot.channels.pacing.Pacer`) is paced by it.
+    Texts to different addresses go ``concurrency`` at a time, in parallel;
+    texts to one address go one after another, oldest first. ``only``
+    limits the pass to rows on those channels (None: every row). ``in_db``
+    runs each database step: ``carebot serve`` passes its database worker, so
+    the event loop never waits on a database lock while webhooks come in.
+    """
+    due = await in_db(_due_rows, db, now, limit, only)
+    lanes: dict[str, list[int]] = {}  # by address, in the order the pass reached them
+    for row_id, address in due:
+        lanes.setdefault(address, []).append(row_id)
+    gate = asyncio.Semaphore(max(1, concurrency))  # FIFO: lanes start in that order
+
+    async def lane(ids: list[int]) -> int:
+        async with gate:
+            return sum([await _deliver_one(db, channels, row_id, now, default_tz, in_db) for row_id in sorted(ids)])
+
+    return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
+
+
+def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | None) -> list[tuple[int, str]]:
+    # Answers first (replies and STOP confirmations): a member who just texted should not wait
+    # behind a round's thousands of texts. Per member the order holds: see policy._earlier_in_the_way.
+    query = (select(OutboxMessage.id, OutboxMessage.address)
+             .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+             .order_by(OutboxMessage.purpose.in_((PUSH, NOTICE)), OutboxMessage.id).limit(limit))
+    if only is not None:
+        query = query.where(OutboxMessage.channel.in_(list(only)))
+    with db.transaction() as session:
+        return [tuple(row) for row in session.execute(query).all()]
+
+
+async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
+                       default_tz: str, in_db: InDb) -> int:
+    channel_name = await in_db(_check, db, channels, row_id, now, default_tz)
+    if channel_name is None:
+        return 0
+    pacer = getattr(channels[channel_name], "pacer", None)
+    if pacer is not None:
+        await pacer.wait()
+    in_flight = db.lease.in_flight if db.lease is not None else set()
+    in_flight.add(row_id)  # before the claim commits: recovery must never see it claimed and idle
+    try:
+        claimed = await in_db(_claim, db, channels, row_id, now)
+        if claimed is None:
+            return 0
+        channel_name, address, body = claimed
+        try:
+            result = await channels[channel_name].send(address, body, row_id)
+        except SendError as error:
+            await in_db(_record_failure, db, row_id, error, now, channels)
+            return 0
+        await in_db(_record_sent, db, row_id, result, now)
+        return 1
+    finally:
+        in_flight.discard(row_id)
+
+
+def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> str | None:
+    """The channel ``row_id`` goes by when it may go now, else None (and why not is recorded)."""
+    with db.transaction() as session:
+        row = session.get(OutboxMessage, row_id)
+        return row.channel if ready(session, row, channels, now, default_tz) else None
+
+
+def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime) -> tuple[str, str, str] | None:
+    """Mark ``row_id`` as being sent; its channel, address and body, or None when it may not go."""
+    with db.transaction() as session:
+        row = session.scalars(claimable(session, row_id)).first()
+        if row is None or row.status != "pending":
+            return None
+        # Checked again after the pacer's wait, which lasts a moment: only what a moment can
+        # change. A STOP may have come in, or the channel paused; quiet hours, the budget and
+        # the member's earlier texts were checked before the wait (_check).
+        if consent_gone(session, row):
+            cancel(row)
+            return None
+        if channel_away(row, channels, now):
+            return None  # still pending: the next pass's _check reroutes or defers it
+        # A conditional update, so two senders can never both claim the row (on SQLite,
+        # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=now,
+                    claimed_by=db.lease.owner if db.lease is not None and db.lease.held else None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return (row.channel, row.address, row.body) if claimed else None
+
+
+def claimable(session: Session, row_id: int) -> Select:
+    """The pending row ``row_id``, locked for this transaction where the database locks rows.
+
+    On PostgreSQL, ``FOR UPDATE SKIP LOCKED``: a row another sender is
+    claiming right now is skipped at once, not waited for and sent twice.
+    SQLite has no row locks (its writers take turns), so the clause is left out.
+    """
+    query = select(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return query
+
+
+def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None:
+    with db.transaction() as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            return  # forgotten (FORGET) while the text was on its way
+        if row.status == "sending":
+            row.status = "sent"
+            row.sent_at = now
+            metrics.out(row.channel, "sent")
+        row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
+        row.provider_id = result.provider_id
+        log.info("outbox row %s sent", row_id)
+
+
+def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
+                    channels: Mapping[str, Channel] | None = None) -> None:
+    with db.transaction() as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            return
+        row.error_code = error.code
+        metrics.send_error(row.channel, error.code)
+        if error.ambiguous:
+            pass  # stays "sending": recover_sending asks the provider (after ASK_AFTER) before sending again
+        elif error.retry_at is not None:
+            # The provider asked carebot to wait; the text did nothing wrong, so the try is not counted.
+            row.status, row.not_before, row.attempts = "pending", error.retry_at, max(0, row.attempts - 1)
+        elif error.retryable and row.attempts < MAX_ATTEMPTS:
+            row.status = "pending"
+            row.not_before = now + backoff(row.attempts)
+        else:
+            row.status = "failed"
+        metrics.out(row.channel, {"pending": "retry", "sending": "unknown"}.get(row.status, row.status))
+        tried_on = row.channel  # before a fall-back to SMS changes it
+        if (error.held or row.status == "failed") and channels is not None:
+            to_sms(session, row, channels, now)
+        member = session.get(Member, row.member_id) if row.member_id else None
+        # No Signal account any more: a member who consented to SMS moves there, and nobody needs telling.
+        moved = (member is not None and error.unusable and tried_on == SIGNAL
+                 and signal_gone(session, member, row.group_id, now))
+        if member is not None and error.notice is not None and not moved:
+            tell_coordinators_about(session, member, error.notice, now)
+        if member is not None and error.opted_out and not member.opted_out:
+            member.opted_out = True
+            session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=row.channel,
+                                     wording=f"carrier {error.code}", at=now))
+            log.info("member %s opted out at the carrier", member.id)
+        if member is not None and error.unusable and tried_on == SMS:
+            member.phone_unusable = True
+            log.info("member %s has an unusable number", member.id)
+        log.info("outbox row %s not sent (code %s, now %s)", row_id, error.code, row.status)
+
+
+def signal_gone(session: Session, member: Member, group_id: int | None, now: datetime) -> bool:
+    """The member has no Signal account any more: where they consented to SMS, what carebot starts
+    goes by SMS from now on, and they are told so once (the move happens once); False otherwise."""
+    if member.channel != SIGNAL or not sms_consented(session, member):
+        return False
+    member.channel = SMS
+    language = member.language or (session.get(Group, group_id).language if group_id else "en")
+    push(session, member, render("signal.gone", language), now, group_id)
+    log.info("member %s moved to SMS: no Signal account", member.id)
+    return True
