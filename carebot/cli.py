@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import overload
 
 import click
 
@@ -256,6 +257,12 @@ def _database():
     from carebot.store.db import start_up
 
     return start_up(load_settings().carebot_database_url)
+
+
+@overload
+def _daytime(value: str) -> tuple[int, int]: ...
+@overload
+def _daytime(value: None) -> None: ...
 
 
 def _daytime(value: str | None) -> tuple[int, int] | None:

@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from carebot.domain.pairing import (
     BASE,
@@ -240,10 +241,19 @@ def _time(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-HARD = {"supply": 0.3, "not_with": 0.3, "recent": 0.8, "declined": 0.2}
+class Mix(TypedDict, total=False):
+    """The share of each kind of answer ``synthetic_state`` draws; a share not given keeps its default."""
+
+    supply: float
+    not_with: float
+    recent: float
+    declined: float
 
 
-def _quality(label: str, mix: dict[str, float], members: int, groups: int, seeds: int) -> float:
+HARD: Mix = {"supply": 0.3, "not_with": 0.3, "recent": 0.8, "declined": 0.2}
+
+
+def _quality(label: str, mix: Mix, members: int, groups: int, seeds: int) -> float:
     """Print the engine's quality against the optimum over ``seeds`` federations; the worst."""
     ratios, trivial_ratios, soft_ratios = [], [], []
     engine_s = exact_s = 0.0
@@ -326,7 +336,7 @@ def main(argv: list[str]) -> int:
             f"exact optimum {exact_full_s:.3f} s, exact / engine = {exact_full_s / engine_s:.1f}x"
         )
 
-    mixes = {
+    mixes: dict[str, Mix] = {
         "usual mix": {},
         "hard mix (few supporters, many not-with, recent and declined)": HARD,
     }

@@ -69,7 +69,7 @@ def time_round(db: Database) -> tuple[float, int]:
         start_due_rounds(session, NOW)
     elapsed = time.perf_counter() - started
     with db.transaction() as session:
-        written = session.scalar(select(func.count()).select_from(OutboxMessage))
+        written = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
         session.execute(delete(OutboxMessage))
     return elapsed, written
 

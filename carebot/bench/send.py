@@ -49,7 +49,7 @@ def time_sender(db: Database) -> tuple[float, int]:
     """Seconds to deliver every text of the round due at NOW, and how many went."""
     channels = {SMS: Instant(SMS), SIGNAL: Instant(SIGNAL)}
     with db.transaction() as session:
-        due = session.scalar(select(func.count()).select_from(OutboxMessage))
+        due = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
     started = time.perf_counter()
     sent = asyncio.run(deliver_due(db, channels, NOW, limit=due + 1))
     return time.perf_counter() - started, sent

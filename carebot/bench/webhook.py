@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
@@ -72,6 +73,9 @@ async def bare_app(scope, receive, send) -> None:
 
 DURABLE_DB = "CAREBOT_BENCH_DURABLE_DB"  # where the durable baseline keeps its texts
 
+if TYPE_CHECKING:
+    from carebot.runtime.web import InboundWriter
+
 
 class _DurableStore:
     """The least any durable webhook store does: a unique key per text, an fsynced commit per batch.
@@ -88,7 +92,7 @@ class _DurableStore:
         self.conn.execute("CREATE TABLE IF NOT EXISTS texts (id INTEGER PRIMARY KEY, sid TEXT NOT NULL UNIQUE, "
                           "sender TEXT, body TEXT)")
 
-    def store_inbounds(self, rows: list[tuple]) -> list[int | None]:
+    def store_inbounds(self, rows: list[tuple], /) -> list[int | None]:
         self.conn.execute("BEGIN")
         try:
             ids = [self.conn.execute("INSERT INTO texts (sid, sender, body) VALUES (?, ?, ?) "
@@ -100,8 +104,12 @@ class _DurableStore:
         return [found[0] if found else None for found in ids]
 
 
+_durable_writer: InboundWriter[tuple] | None = None  # the durable baseline's, made at its start-up
+
+
 async def durable_app(scope, receive, send) -> None:
     """A second baseline: reads the form, stores the text durably (``_DurableStore``), answers 200."""
+    global _durable_writer
     if scope["type"] == "lifespan":
         from carebot.runtime.web import InboundWriter
 
@@ -111,7 +119,7 @@ async def durable_app(scope, receive, send) -> None:
             return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
 
         while (await receive())["type"] != "lifespan.shutdown":
-            durable_app.writer = InboundWriter(_DurableStore(os.environ[DURABLE_DB]), in_db)
+            _durable_writer = InboundWriter(_DurableStore(os.environ[DURABLE_DB]), in_db)
             await send({"type": "lifespan.startup.complete"})
         executor.shutdown()
         await send({"type": "lifespan.shutdown.complete"})
@@ -123,7 +131,9 @@ async def durable_app(scope, receive, send) -> None:
         if not message.get("more_body"):
             break
     form = dict(parse_qsl(b"".join(chunks).decode("utf-8", "replace"), keep_blank_values=True))
-    await durable_app.writer.store((form.get("MessageSid"), form.get("From"), form.get("Body")))
+    if _durable_writer is None:
+        raise RuntimeError("the durable baseline answers only once its lifespan has started")
+    await _durable_writer.store((form.get("MessageSid"), form.get("From"), form.get("Body")))
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
 
@@ -183,13 +193,14 @@ def _seed(url: str) -> list[str]:
     return phones
 
 
-def _start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+def _start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[str]:
     process = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"could not start {' '.join(args)}: {process.stderr.read().strip()}")
+            _, errors = process.communicate()  # it has ended: its stderr, whole
+            raise SystemExit(f"could not start {' '.join(args)}: {errors.strip()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return process

@@ -135,6 +135,7 @@ class SignalChannel:
         self.connected = False
         # A pause recorded before a restart (until, pauses in a row, coordinators told) still holds;
         # ``on_pause`` records each change (outbox.pause.save_pause).
+        self.paused_until: datetime | None
         self.paused_until, self._pauses, self._pause_told = pause or (None, 0, False)
         self.on_pause = on_pause  # the outbox sender honours paused_until
         self.on_attached = on_attached  # told when the websocket opens and closes (the leader's hand-over)
@@ -303,6 +304,7 @@ class SignalChannel:
         # name its recipient as the sender. Receipts, typing and the rest carry no text.
         if not isinstance(envelope, dict) or "syncMessage" in envelope or "dataMessage" not in envelope:
             return None
+        assert self._bot is not None  # start() makes it before the receiving begins
         try:
             message = await parse(self._bot._signal, raw)  # the client only fetches attachments, which are off
         except (UnknownMessageFormatError, ValueError):
@@ -423,10 +425,12 @@ class SignalChannel:
             if self._sent_ok(address) and self.on_pause is not None:
                 await self.on_pause(None)
             return Sent(_timestamp(body) or f"signal-{outbox_id}")
-        error = self._refused(status, body, address)
-        if error.code in (RATE_LIMITED, PROOF_REQUIRED) and self.on_pause is not None:
+        refused = self._refused(status, body, address)
+        # A pause (set by _pause, the only maker of these codes) is recorded so it outlives a restart.
+        if (refused.code in (RATE_LIMITED, PROOF_REQUIRED) and self.paused_until is not None
+                and self.on_pause is not None):
             await self.on_pause((self.paused_until, self._pauses, self._pause_told))
-        raise error
+        raise refused
 
     def _sent_ok(self, address: str) -> bool:
         """A text went through: any pause is over (whether there was one to clear)."""

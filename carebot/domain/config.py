@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -217,7 +217,10 @@ class ServeSettings(Settings):
         return self
 
 
-def _load(kind: type[BaseSettings], who: str, **overrides) -> BaseSettings:
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _load(kind: type[S], who: str, **overrides) -> S:
     """``kind`` from the environment and the settings file, or ConfigError naming every problem in one line."""
     path = env_file()
     try:

@@ -21,7 +21,8 @@ def catalog(language: str) -> dict[str, str]:
     path = resources.files("carebot") / "locale" / language / "LC_MESSAGES" / "carebot.po"
     with path.open("rb") as po:
         parsed = read_po(po, locale=language, domain="carebot")
-    return {m.id: m.string for m in parsed if m.id and m.string}
+    # A plural message would have a tuple id; the catalogs have none, so only singular ones are read.
+    return {m.id: m.string for m in parsed if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string}
 
 
 def template_keys() -> list[str]:

@@ -44,6 +44,8 @@ class GuardedH11Protocol(H11Protocol):
 
     request_seconds = REQUEST_SECONDS
 
+    # asyncio calls a stream protocol with a Transport, never a bare BaseTransport; uvicorn's own
+    # H11Protocol narrows the argument the same way, with the same ignore.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._deadline: asyncio.TimerHandle | None = None

@@ -86,6 +86,8 @@ class Leadership(_Election):
 
     def _still_held(self) -> bool:
         """Whether the lock's connection is alive (the lock lives exactly as long)."""
+        if self._conn is None:
+            return False
         try:
             self._conn.execute(text("SELECT 1"))
             return True

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import uvicorn
@@ -168,6 +169,17 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
     return scheduler
 
 
+@dataclass
+class _Held:
+    """What the leader holds: the ticker and the Signal channel (a standby holds neither)."""
+
+    beat: AsyncIOScheduler | None = None
+    signal: SignalChannel | None = None
+
+    def __bool__(self) -> bool:
+        return self.beat is not None or self.signal is not None
+
+
 def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
               now: Callable[[], datetime] = clock.now, leader_poll: float = POLL_SECONDS,
               signal_grace: float = LET_GO_GRACE) -> Starlette:
@@ -196,7 +208,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             rate=settings.twilio_send_rate,
         )
         channels: dict[str, Channel] = {SMS: channel}
-        held: dict[str, object] = {}  # what the leader holds: the ticker and the Signal channel
+        held = _Held()
 
         async def signal_inbound(message: Inbound) -> None:
             # The same database worker as the webhooks: one writer, and the loop stays free.
@@ -214,7 +226,8 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
 
         async def lead() -> None:
             metrics.LEADER.set(1)
-            if signal_configured:
+            service, number = settings.signal_service, settings.signal_number
+            if service and number:  # signal_configured, with both known here to be set
                 # Attached in the background: carebot serves SMS while the Signal service is down.
                 # A pause Signal asked for before a restart still holds (its own record, outbox.pause.save_pause).
                 try:
@@ -222,23 +235,23 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
                 except Exception as error:  # the database is away: no pause known; Signal says again if need be
                     log.warning("Signal's recorded pause cannot be read (%s)", type(error).__name__)
                     pause = None
-                signal = SignalChannel(settings.signal_service, settings.signal_number,
+                signal = SignalChannel(service, number,
                                        on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
                                        on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state),
                                        on_attached=election.listening,
                                        probe_from=settings.signal_probe_number,
                                        probe_every=settings.signal_probe_minutes * 60)
                 await signal.start()
-                channels[SIGNAL] = app.state.signal = held["signal"] = signal
-            held["beat"] = start_beat(dispatcher, wake, now, app.state.in_worker)
+                channels[SIGNAL] = app.state.signal = held.signal = signal
+            held.beat = start_beat(dispatcher, wake, now, app.state.in_worker)
             wake.set()
 
         async def follow() -> None:
             metrics.LEADER.set(0)
-            beat = held.pop("beat", None)
+            beat, held.beat = held.beat, None
             if beat is not None:
                 beat.shutdown(wait=False)
-            signal = held.pop("signal", None)
+            signal, held.signal = held.signal, None
             channels.pop(SIGNAL, None)
             app.state.signal = None
             if signal is not None:

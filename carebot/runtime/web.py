@@ -21,6 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from multidict import MultiDict
@@ -29,7 +30,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from carebot.channels import Inbound
 from carebot.channels.twilio import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -59,7 +59,16 @@ BURST_WITHIN = 0.01  # a batch this soon after the last one is part of a burst
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
-class InboundWriter:
+M = TypeVar("M")  # what a text is to the store: an Inbound to the dispatcher
+
+
+class InboundStore(Protocol[M]):
+    """What stores a batch of texts in one commit: the dispatcher (or the webhook benchmark's baseline)."""
+
+    def store_inbounds(self, messages: list[M], /) -> list[int | None]: ...
+
+
+class InboundWriter(Generic[M]):
     """Stores the webhooks' texts, many to a commit: a small group-commit writer.
 
     While one batch is being written on the database worker, the texts that
@@ -70,14 +79,14 @@ class InboundWriter:
     couple of milliseconds of latency buy several times the throughput.
     """
 
-    def __init__(self, dispatcher: Dispatcher, in_db: Callable[..., Awaitable]) -> None:
-        self._store = dispatcher.store_inbounds
+    def __init__(self, store: InboundStore[M], in_db: Callable[..., Awaitable]) -> None:
+        self._store = store.store_inbounds
         self._in_db = in_db
-        self._gathering: list[tuple[Inbound, asyncio.Future]] = []
+        self._gathering: list[tuple[M, asyncio.Future]] = []
         self._writing: asyncio.Task | None = None
         self.last_store = float("-inf")  # the loop's time when the last batch was written
 
-    async def store(self, message: Inbound) -> int | None:
+    async def store(self, message: M) -> int | None:
         """Store ``message``; its row id once committed, or None when it is a duplicate."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()

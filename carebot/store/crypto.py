@@ -230,7 +230,7 @@ def rewrite(conn: Connection, read: Callable[[str], str], keyring: Keyring) -> i
             values: dict[str, Any] = {c: None if v is None else keyring.encrypt(v) for c, v in plain.items()}
             for c, h in pairs:
                 if h:
-                    values[h] = None if plain[c] is None else keyring.lookup_hash(plain[c])
+                    values[h] = None if (value := plain[c]) is None else keyring.lookup_hash(value)
             if name == "inbound_messages":
                 values["sender_hash"] = keyring.lookup_hash(f"{plain['sender'] or ''}\x1f{plain['sender_uuid'] or ''}")
             updates.append({"row_id": row["id"], **{f"new_{k}": v for k, v in values.items()}})

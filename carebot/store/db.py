@@ -303,6 +303,8 @@ def downgrade(url: str, revision: str) -> None:
 def revisions(engine: Engine) -> tuple[str | None, str]:
     """The database's schema revision (None: empty) and the one this code needs."""
     head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False))).get_current_head()
+    if head is None:  # only a broken install ships without its migrations
+        raise SchemaOutOfDate("carebot's database migrations are missing: reinstall carebot")
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision(), head
 

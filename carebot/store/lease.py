@@ -92,6 +92,8 @@ class Lease:
                     self._conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), params)
                     gone.add(owner)
                 continue
+            # Held, not in memory and without a connection: the lease is the file's byte.
+            assert self._file is not None
             try:
                 fcntl.lockf(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _key(owner))
             except OSError:

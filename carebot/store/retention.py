@@ -26,7 +26,6 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from carebot.domain.pairing import DECLINE_MEMORY, RECENT_PAIRING
@@ -44,6 +43,7 @@ from carebot.store.models import (
     Rsvp,
     seen_key,
 )
+from carebot.store.queries import DIALECT_INSERTS, rowcount
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def purge(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> dict[str
         "pairings": delete(Pairing).where(Pairing.status.in_(CLOSED_PAIRINGS),
                                           Pairing.ended_at < pairing_cutoff),
     }
-    counts = {name: session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    counts = {name: rowcount(session.execute(stmt.execution_options(synchronize_session=False)))
               for name, stmt in statements.items()}
     log.info("retention: deleted logs older than %d days: %s", days,
              ", ".join(f"{name} {count}" for name, count in counts.items()))
@@ -88,7 +88,7 @@ def keep_dedupe_keys(session: Session, *where) -> int:
     """Keep the hashed dedupe keys of the inbound rows ``where`` picks, before they are deleted; how many."""
     keys = [{"key": seen_key(channel, provider_id)} for channel, provider_id
             in session.execute(select(InboundMessage.channel, InboundMessage.provider_id).where(*where))]
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[session.get_bind().dialect.name]
+    insert = DIALECT_INSERTS[session.get_bind().dialect.name]
     statement = insert(InboundSeen).on_conflict_do_nothing(index_elements=["key"])
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         session.execute(statement, keys[start:start + KEYS_PER_STATEMENT])
@@ -101,9 +101,9 @@ def drop_farewells(session: Session) -> int:
     They are the only outbox rows with no member: kept just until the provider
     has them, as they still hold the forgotten number (encrypted) to send to.
     """
-    return session.execute(delete(OutboxMessage).where(
+    return rowcount(session.execute(delete(OutboxMessage).where(
         OutboxMessage.member_id.is_(None), OutboxMessage.status.in_(FINISHED_OUTBOX))
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
 
 
 def run_if_due(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> bool:
@@ -114,10 +114,10 @@ def run_if_due(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> boo
         session.flush()
     else:
         # A conditional update: of two processes ticking at once, only one purges.
-        taken = session.execute(
+        taken = rowcount(session.execute(
             update(DueJob).where(DueJob.name == JOB, DueJob.due_at <= now).values(due_at=now + EVERY)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if not taken:
             return False
     purge(session, now, days)

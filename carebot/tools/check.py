@@ -88,11 +88,13 @@ def key(report: Report) -> None:
     from carebot.store.crypto import require_key
 
     if "base" not in report.known:
-        return report.skip("secret key", "fix the settings first")
+        report.skip("secret key", "fix the settings first")
+        return
     try:
         report.known["keyring"] = require_key()
     except Refusal as problem:
-        return report.add(False, "secret key", str(problem))
+        report.add(False, "secret key", str(problem))
+        return
     report.add(True, "secret key", "set")
 
 
@@ -100,12 +102,14 @@ def database(report: Report) -> None:
     from carebot.store.db import open_database, shown
 
     if "base" not in report.known:
-        return report.skip("database", "fix the settings first")
+        report.skip("database", "fix the settings first")
+        return
     url = report.known["base"].carebot_database_url
     try:
         report.known["db"] = open_database(url)
     except Refusal as problem:
-        return report.add(False, "database", str(problem).removeprefix("carebot: "))
+        report.add(False, "database", str(problem).removeprefix("carebot: "))
+        return
     report.add(True, "database", f"{shown(url)} answers")
 
 
@@ -114,11 +118,13 @@ def schema(report: Report) -> None:
 
     db = report.known.get("db")
     if db is None:
-        return report.skip("schema", "no database")
+        report.skip("schema", "no database")
+        return
     current, head = revisions(db.engine)
     if current != head:
-        return report.add(False, "schema", f"at {current or 'nothing (empty)'}, this carebot needs {head}: "
-                                           "run `carebot db upgrade`")
+        report.add(False, "schema", f"at {current or 'nothing (empty)'}, this carebot needs {head}: "
+                                    "run `carebot db upgrade`")
+        return
     report.known["schema"] = head
     report.add(True, "schema", f"up to date ({head})")
 
@@ -128,12 +134,14 @@ def key_matches(report: Report) -> None:
 
     db = report.known.get("db")
     if db is None or "keyring" not in report.known or "schema" not in report.known:
-        return report.skip("key and database", "needs the key, the database and its schema")
+        report.skip("key and database", "needs the key, the database and its schema")
+        return
     try:
         with db.engine.connect() as conn:
             how = verify(conn, report.known["keyring"], record=False)
     except Refusal as problem:
-        return report.add(False, "key and database", str(problem))
+        report.add(False, "key and database", str(problem))
+        return
     report.add(True, "key and database", "the key is the database's" if how == "matches"
                else "no number stored under another key (recorded on the next command)")
 
@@ -190,7 +198,8 @@ def _twilio_said(error: Exception) -> str:
 def twilio_account(report: Report) -> None:
     serve = report.known.get("serve")
     if serve is None:
-        return report.skip("Twilio", "fix the settings first")
+        report.skip("Twilio", "fix the settings first")
+        return
     client = _twilio_client(serve)
     try:
         if serve.twilio_messaging_service_sid:
@@ -200,11 +209,13 @@ def twilio_account(report: Report) -> None:
             found = [n for n in client.incoming_phone_numbers.list(phone_number=serve.twilio_from, limit=20)
                      if n.phone_number == serve.twilio_from]
             if not found:
-                return report.add(False, "Twilio", "the credentials work, but TWILIO_FROM is not a number of this "
-                                                   "account: copy it from the console's Phone Numbers page")
+                report.add(False, "Twilio", "the credentials work, but TWILIO_FROM is not a number of this "
+                                            "account: copy it from the console's Phone Numbers page")
+                return
             report.known["number"] = found[0]
     except Exception as error:  # any failure of the call is the line's answer
-        return report.add(False, "Twilio", _twilio_said(error))
+        report.add(False, "Twilio", _twilio_said(error))
+        return
     report.add(True, "Twilio", "the credentials work and the account holds "
                + ("the Messaging Service" if "service" in report.known else "the number"))
 
@@ -214,7 +225,8 @@ def twilio_webhooks(report: Report) -> None:
 
     serve = report.known.get("serve")
     if serve is None or not ({"number", "service"} & set(report.known)):
-        return report.skip("Twilio webhooks", "needs Twilio's record of the number or the service")
+        report.skip("Twilio webhooks", "needs Twilio's record of the number or the service")
+        return
     sms, status = serve.carebot_public_url + SMS_PATH, serve.carebot_public_url + STATUS_PATH
     problems = []
     service = report.known.get("service")
@@ -228,7 +240,8 @@ def twilio_webhooks(report: Report) -> None:
     else:
         number, where = report.known.get("number"), "the number's"
         if number is None:
-            return report.skip("Twilio webhooks", "the service sends to its numbers' own webhooks: set TWILIO_FROM")
+            report.skip("Twilio webhooks", "the service sends to its numbers' own webhooks: set TWILIO_FROM")
+            return
         if number.sms_application_sid:
             problems.append("its messaging goes to a TwiML App (SmsApplicationSid), which overrides its URL")
         if number.sms_url != sms:
@@ -238,8 +251,9 @@ def twilio_webhooks(report: Report) -> None:
         if number.status_callback and number.status_callback != status:
             problems.append(f"its status callback is {number.status_callback}, not {status}")
     if problems:
-        return report.add(False, "Twilio webhooks", f"{where} " + "; ".join(problems)
-                          + " (fix it in Twilio's console)")
+        report.add(False, "Twilio webhooks", f"{where} " + "; ".join(problems)
+                   + " (fix it in Twilio's console)")
+        return
     report.add(True, "Twilio webhooks", f"{where} point at {serve.carebot_public_url}")
 
 
@@ -257,17 +271,20 @@ def _get(url: str, *, data: bytes | None = None) -> tuple[int, bytes]:
 def public_url(report: Report) -> None:
     serve = report.known.get("serve")
     if serve is None:
-        return report.skip("public URL", "fix the settings first")
+        report.skip("public URL", "fix the settings first")
+        return
     url = serve.carebot_public_url + SMS_PATH
     try:
         # Unsigned, so carebot refuses it (403) and stores nothing: only carebot answers that way there.
         status, _ = _get(url, data=b"")
     except (OSError, ValueError) as error:
-        return report.add(False, "public URL", f"{url} does not answer ({type(error).__name__}): is carebot "
-                                               "running, and do the DNS name and the proxy reach it?")
+        report.add(False, "public URL", f"{url} does not answer ({type(error).__name__}): is carebot "
+                                        "running, and do the DNS name and the proxy reach it?")
+        return
     if status != 403:
-        return report.add(False, "public URL", f"{url} answers {status}, not carebot's 403 to an unsigned "
-                                               "webhook: does the proxy forward /twilio/ to carebot?")
+        report.add(False, "public URL", f"{url} answers {status}, not carebot's 403 to an unsigned "
+                                        "webhook: does the proxy forward /twilio/ to carebot?")
+        return
     report.add(True, "public URL", f"{url} reaches carebot")
 
 
@@ -284,12 +301,15 @@ def signal(report: Report) -> None:
         _, accounts = _get(f"{base}/v1/accounts")
         numbers = json.loads(accounts)
     except (OSError, ValueError, AttributeError) as error:
-        return report.add(False, "Signal", f"signal-cli-rest-api does not answer at {serve.signal_service} "
-                                           f"({type(error).__name__}): is it running? (deploy/signal.md)")
+        report.add(False, "Signal", f"signal-cli-rest-api does not answer at {serve.signal_service} "
+                                    f"({type(error).__name__}): is it running? (deploy/signal.md)")
+        return
     if mode != "json-rpc":
-        return report.add(False, "Signal", f"signal-cli-rest-api runs in {mode} mode: set MODE=json-rpc "
-                                           "(deploy/signal.md)")
+        report.add(False, "Signal", f"signal-cli-rest-api runs in {mode} mode: set MODE=json-rpc "
+                                    "(deploy/signal.md)")
+        return
     if not isinstance(numbers, list) or serve.signal_number not in numbers:
-        return report.add(False, "Signal", "SIGNAL_NUMBER is not registered or linked on the service: "
-                                           "register it (deploy/signal.md)")
+        report.add(False, "Signal", "SIGNAL_NUMBER is not registered or linked on the service: "
+                                    "register it (deploy/signal.md)")
+        return
     report.add(True, "Signal", f"json-rpc mode at {serve.signal_service}, the number registered")

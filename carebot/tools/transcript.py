@@ -112,8 +112,8 @@ class Simulation:
             due = self.dispatcher.next_due()
             if due is None or due > target:
                 break
-            await self._tick(max(due, now))
-            now = self.now
+            now = max(due, now)
+            await self._tick(now)
         await self._tick(target)
 
     async def _tick(self, moment: datetime) -> None:
