@@ -13,6 +13,7 @@ from datetime import timedelta
 from carebot.flows.base import Context, PairingInfo, Relayed, Transition, say
 from carebot.flows.words import Text
 
+# How long after a relayed message a plain reply goes back without the ``@`` (one window, kept here).
 REPLY_WINDOW = timedelta(minutes=30)
 MAX_RELAY = 600
 

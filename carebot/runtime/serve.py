@@ -146,8 +146,7 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
     Each beat also empties SQLite's write-ahead log (``Database.checkpoint``),
     which would otherwise keep texts carebot has cleared.
 
-    Unlike ``scheduler.start_ticker`` it leaves delivery to ``run_sender``, so
-    that only one coroutine sends. ``in_db`` runs the database work (serve: on
+    It leaves delivery to ``run_sender``, so that only one coroutine sends. ``in_db`` runs the database work (serve: on
     the webhooks' database worker, so a round never holds up the event loop).
     """
 

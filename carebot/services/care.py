@@ -40,6 +40,7 @@ from carebot.flows.base import (
     RoundStarted,
     Waiting,
 )
+from carebot.flows.relay import REPLY_WINDOW
 from carebot.outbox.notify import tell_coordinators
 from carebot.outbox.write import PUSH, address_on, daytime, member_timezone, push
 from carebot.services import care_requests, questions
@@ -68,7 +69,6 @@ LATER_DELAY = timedelta(days=1)
 BUSY_RETRY = timedelta(hours=1)
 FLOOD_LIMIT = 15  # texts from one member in FLOOD_WINDOW before carebot stops answering them
 FLOOD_WINDOW = timedelta(minutes=10)
-RELAY_WINDOW = timedelta(minutes=30)
 RECENTLY_ENDED = timedelta(days=14)  # a plain reply goes back to the relayed message's sender
 WAITING_GRACE = timedelta(days=1)  # unmatched this long: the member is told, and coordinators
 RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
@@ -828,7 +828,7 @@ def _relay(session: Session, sender: Member, pairing_id: int, text: str, now: da
     # The other can answer plainly for a while after it reaches them, if no question is open.
     if other.id not in busy(session, [other.id], now):
         set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id, "_rank": questions.LOW},
-                                               row.not_before + RELAY_WINDOW), now)
+                                               row.not_before + REPLY_WINDOW), now)
     if row.not_before > now:
         return [render("relay.later", language, name=other_name)]
     return [render("relay.sent", language, name=other_name)]
