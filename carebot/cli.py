@@ -339,7 +339,7 @@ def group_list() -> None:
             click.echo("No groups yet: `carebot group add KEYWORD --name ...` creates one.")
         for g in groups:
             click.echo(f"{g.keyword:<16} {g.name} | {g.timezone} | {g.language} | rounds \"{g.round_schedule}\" | "
-                       f"daytime {g.quiet_end}-{g.quiet_start} | {counts.get(g.id, 0)} members"
+                       f"daytime {g.day_starts}-{g.day_ends} | {counts.get(g.id, 0)} members"
                        + (" | second coordinator needed" if g.two_coordinators else "")
                        + (" | private by default" if g.private_default else "")
                        + ("" if g.sms_fold else " | SMS not folded to GSM-7")

@@ -37,7 +37,7 @@ def build(db: Database, members: int, groups: int) -> None:
         session.execute(insert(Group), [
             {"keyword": f"G{g:03d}", "name": f"Group {g}", "timezone": TIMEZONES[g % len(TIMEZONES)],
              "language": "es" if g % 5 == 0 else "en", "round_schedule": "0 10 * * mon",
-             "next_round_at": NOW - timedelta(minutes=1), "quiet_start": 20, "quiet_end": 9,
+             "next_round_at": NOW - timedelta(minutes=1), "day_ends": 20, "day_starts": 9,
              "crisis_resources": "", "created_at": NOW - timedelta(days=30)}
             for g in range(groups)
         ])

@@ -180,7 +180,7 @@ def _seed(url: str) -> list[str]:
     phones = [f"+1515555{i:04d}" for i in range(1000, 1000 + MEMBERS)]
     with db.transaction() as session:
         group = Group(keyword="BENCH", name="Bench Mutual Aid", timezone="UTC", created_at=now,
-                      quiet_start=24, quiet_end=0)
+                      day_ends=24, day_starts=0)
         session.add(group)
         session.flush()
         for phone in phones:

@@ -42,7 +42,7 @@ def daytime(
         return tz, starts, ends
     if group is None:
         return tz, DAY_STARTS, DAY_ENDS
-    return tz, group.quiet_end, group.quiet_start
+    return tz, group.day_starts, group.day_ends
 
 
 def member_timezone(session: Session, member: Member, group_id: int | None, default: str) -> tuple[ZoneInfo, int, int]:

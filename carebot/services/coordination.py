@@ -488,10 +488,10 @@ def _gather(session: Session, actor: Member, group: Group, starts_at: datetime, 
 def reminder_time(group: Group, starts_at: datetime) -> datetime:
     """The day before the gathering, within the group's daytime, so "tomorrow" in the reminder is true."""
     local = (starts_at - timedelta(days=1)).astimezone(group_tz(group))
-    if local.hour >= group.quiet_start:
-        local = local.replace(hour=max(group.quiet_end, group.quiet_start - 1), minute=0)
-    elif local.hour < group.quiet_end:
-        local = local.replace(hour=group.quiet_end, minute=0)
+    if local.hour >= group.day_ends:
+        local = local.replace(hour=max(group.day_starts, group.day_ends - 1), minute=0)
+    elif local.hour < group.day_starts:
+        local = local.replace(hour=group.day_starts, minute=0)
     return local
 
 

@@ -93,7 +93,7 @@ def add_group(
     group = Group(
         keyword=keyword, name=name, timezone=timezone, language=language,
         round_schedule=schedule, crisis_resources=crisis_resources, created_at=now,
-        quiet_end=daytime[0], quiet_start=daytime[1], two_coordinators=two_coordinators,
+        day_starts=daytime[0], day_ends=daytime[1], two_coordinators=two_coordinators,
         private_default=private_default, daily_budget=daily_budget,
     )
     session.add(group)
@@ -112,13 +112,13 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
     timezone = changes.get("timezone", group.timezone)
     language = changes.get("language", group.language)
     schedule = changes.get("round_schedule", group.round_schedule)
-    daytime = changes.get("daytime", (group.quiet_end, group.quiet_start))
+    daytime = changes.get("daytime", (group.day_starts, group.day_ends))
     _check(name, timezone, language, schedule, daytime)
     check_budget(changes.get("daily_budget"))
     if (schedule, timezone) != (group.round_schedule, group.timezone):
         group.next_round_at = None  # the ticker works out the next round on the new schedule
     group.name, group.timezone, group.language, group.round_schedule = name, timezone, language, schedule
-    group.quiet_end, group.quiet_start = daytime
+    group.day_starts, group.day_ends = daytime
     if "crisis_resources" in changes:
         group.crisis_resources = changes["crisis_resources"]
     if "two_coordinators" in changes:

@@ -81,8 +81,11 @@ class Group(Base):
     next_round_at: Mapped[datetime | None]
     # When the pairing engine should next look at this group (something changed).
     pairing_due_at: Mapped[datetime | None] = mapped_column(index=True)
-    quiet_start: Mapped[int] = mapped_column(Integer, default=20)  # hour, local time
-    quiet_end: Mapped[int] = mapped_column(Integer, default=9)
+    # The group's day, in local hours: carebot starts texts only from day_starts to day_ends.
+    # (The columns keep their first names, quiet_end and quiet_start: the quiet hours end as the
+    # day starts.)
+    day_starts: Mapped[int] = mapped_column("quiet_end", Integer, default=9)
+    day_ends: Mapped[int] = mapped_column("quiet_start", Integer, default=20)
     # The group's own non-police crisis resources, one short line each.
     crisis_resources: Mapped[str] = mapped_column(Text, default="")
     # Removing people and changing roles need a second coordinator's YES.

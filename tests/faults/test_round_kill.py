@@ -48,7 +48,7 @@ def build(db: Database, phones: list[str] = PHONES) -> int:
         # Daytime all day (0-24), so the round goes whatever hour the test runs at.
         group = Group(keyword="DMMA", name="Des Moines Mutual Aid", timezone="UTC",
                       round_schedule="0 10 * * mon", next_round_at=now - timedelta(minutes=1),
-                      quiet_end=0, quiet_start=24, created_at=now - timedelta(days=30))
+                      day_starts=0, day_ends=24, created_at=now - timedelta(days=30))
         session.add(group)
         session.flush()
         session.execute(insert(Member), [{"phone": phone, "name": f"M{n}", "language": "en", "channel": SMS,
