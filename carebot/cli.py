@@ -246,6 +246,14 @@ def twilio_connect(keyword: str | None) -> None:
 
 
 @main.command()
+def status() -> None:
+    """Groups, members, waiting requests, the outbox, failed and held texts, Signal, the schema (counts only)."""
+    from carebot.tools.status import run
+
+    run(click.echo)
+
+
+@main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def transcript(files: tuple[str, ...]) -> None:
     """Replay conversation transcripts; exit 1 and show the first failing line of each failing file."""
