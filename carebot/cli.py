@@ -254,6 +254,23 @@ def status() -> None:
 
 
 @main.command()
+@click.option("--to", "directory", default="backups", show_default=True, type=click.Path(file_okay=False),
+              help="The directory the copy goes into (made, private, if missing).")
+@click.option("--keep-days", type=click.IntRange(min=1), default=None,
+              help="Also delete the copies in it older than this many days.")
+def backup(directory: str, keep_days: int | None) -> None:
+    """A consistent copy of the database while carebot runs (SQLite's backup API, or pg_dump); never the key."""
+    from carebot.domain import clock
+    from carebot.store.db import start_up
+    from carebot.tools.backup import backup as copy
+
+    url = load_settings().carebot_database_url
+    start_up(url).dispose()  # the key set and the database's own, the schema current: else one line
+    made, removed = copy(url, Path(directory), clock.now(), keep_days=keep_days)
+    click.echo(f"Backed up to {made}" + (f"; {len(removed)} older copies deleted." if removed else "."))
+
+
+@main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def transcript(files: tuple[str, ...]) -> None:
     """Replay conversation transcripts; exit 1 and show the first failing line of each failing file."""
@@ -458,17 +475,22 @@ def roster() -> None:
 
 
 @roster.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--group", "keyword", required=True, help="The group's keyword.")
 def roster_import(file: str, keyword: str) -> None:
-    """Invite everyone in a CSV file (columns: phone, name, optional role); report the bad rows."""
+    """Invite everyone in a CSV file (columns: phone, name, optional role; - reads it from stdin); report the bad rows."""
     from sqlalchemy import select
 
     from carebot.domain import clock
     from carebot.services.roster import import_roster
     from carebot.store.models import Group
 
-    text = Path(file).read_text(encoding="utf-8-sig")
+    # stdin lets a container read a file of the host's: `... exec -T carebot carebot roster import - < roster.csv`
+    raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException("the roster is not UTF-8 text: save the CSV as UTF-8 and try again") from None
     with _database().transaction() as session:
         found = session.scalars(select(Group).where(Group.keyword == keyword.upper())).first()
         if found is None:
