@@ -18,12 +18,12 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.metrics import error_code
-from carebot.domain.vocabulary import REACH_OUT_TO_ME, UNAVAILABLE, WANT_COMPANY
+from carebot.domain.vocabulary import UNAVAILABLE
 from carebot.outbox.backlog import backlog
-from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, Pairing, ProviderPause
+from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, ProviderPause
+from carebot.store.queries import requests_waiting
 
 LOOK_BACK = timedelta(days=7)
-OPEN_PAIRINGS = ("offered", "active")  # a request with one of these is being answered
 UNDELIVERED = ("undelivered", "failed")  # a provider's report that a sent text did not arrive
 
 
@@ -54,21 +54,6 @@ def _members(session: Session, now: datetime) -> dict[int, dict[str, int]]:
     for group_id, name, count in rows:
         counts[group_id][name] = count
     return counts
-
-
-def _waiting(session: Session, now: datetime) -> dict[int, tuple[int, datetime]]:
-    """Each group's current requests for care that no open pairing answers: how many, and the oldest's start."""
-    answered = (select(Pairing.id).where(Pairing.group_id == Answer.group_id, Pairing.requester_id == Answer.member_id,
-                                         Pairing.kind == Answer.option, Pairing.status.in_(OPEN_PAIRINGS))
-                .exists())
-    rows = session.execute(
-        select(Answer.group_id, func.count(), func.min(Answer.since))
-        .join(Member, Member.id == Answer.member_id)
-        .join(Membership, and_(Membership.member_id == Answer.member_id, Membership.group_id == Answer.group_id))
-        .where(Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)), Answer.current(now), ~answered,
-               Membership.status == "active", Member.opted_out.is_(False))
-        .group_by(Answer.group_id)).all()
-    return {group_id: (count, oldest) for group_id, count, oldest in rows}
 
 
 def _troubles(session: Session, now: datetime) -> dict[str, dict[str, int]]:
@@ -103,7 +88,7 @@ def _classes(counts: dict[str, int]) -> str:
 def report(session: Session, now: datetime, *, schema: str, signal_on: bool | None) -> list[str]:
     """The overview's lines."""
     groups = session.execute(select(Group.id, Group.keyword, Group.name, Group.timezone).order_by(Group.keyword)).all()
-    members, waiting = _members(session, now), _waiting(session, now)
+    members, waiting = _members(session, now), requests_waiting(session, now)
     lines = [f"carebot status at {now:%Y-%m-%d %H:%M} UTC; schema {schema}", ""]
     lines.append(f"Groups ({len(groups)}):" if groups else "Groups: none yet (`carebot group add` makes one).")
     for group_id, keyword, name, timezone in groups:
