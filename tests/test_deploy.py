@@ -7,6 +7,7 @@ carebot CLI accepts, every setting is one carebot reads, and nothing that must s
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -140,7 +141,8 @@ def test_the_deploy_readme_covers_the_path_and_links_the_channel_guides():
 
 def test_env_example_names_only_settings_carebot_reads():
     names = re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
-    unknown = set(names) - KNOWN - {"POSTGRES_PASSWORD", "CAREBOT_NEW_SECRET_KEY", "CAREBOT_RETENTION_DAYS"}
+    unknown = set(names) - KNOWN - {"POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "CAREBOT_NEW_SECRET_KEY",
+                                         "CAREBOT_RETENTION_DAYS"}
     assert not unknown, unknown
 
 
@@ -258,3 +260,59 @@ def test_the_guide_states_what_to_install_and_the_compose_choice():
     # Linking under compose: the port published on the host's loopback for that step only.
     assert "--publish 127.0.0.1:8080:8080 --entrypoint /entrypoint.sh signal" in signal
     assert "--profile signal up -d" in signal
+
+
+# --- item 5: monitoring, for those who want it ---------------------------------------------
+
+MONITORING = DEPLOY / "monitoring"
+
+
+def _exported() -> set[str]:
+    """Every series name carebot's /metrics can show (counters as _total, infos as _info)."""
+    from carebot.domain import metrics
+
+    suffix = {"counter": "_total", "info": "_info"}
+    names = {family.name + suffix.get(family.type, "") for family in metrics.REGISTRY.collect()}
+    return names | {metrics.SIGNAL_UP._name}  # registered only while Signal is on
+
+
+def test_the_monitoring_profile_keeps_everything_inside(compose):
+    services = compose["services"]
+    for name in ("prometheus", "grafana"):
+        assert services[name]["profiles"] == ["monitoring"], name
+        assert "egress" not in services[name]["networks"], name
+    assert "ports" not in services["prometheus"] and services["prometheus"]["networks"] == ["internal"]
+    assert all(port.startswith("127.0.0.1:") for port in services["grafana"]["ports"])
+    assert "monitoring" not in services["carebot"].get("profiles", []), "carebot runs in every profile"
+    for volume in services["prometheus"]["volumes"] + services["grafana"]["volumes"]:
+        source = volume.split(":")[0]
+        if source.startswith("./"):
+            assert (DEPLOY / source).exists(), source
+    prometheus = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    [job] = prometheus["scrape_configs"]
+    serve = services["carebot"]["command"]
+    assert job["static_configs"][0]["targets"] == [f"carebot:{serve[serve.index('--port') + 1]}"]
+    assert job["metrics_path"] == "/metrics"
+
+
+def test_the_dashboard_shows_what_the_issue_asks_from_metrics_carebot_exports():
+    dashboard = json.loads((MONITORING / "grafana" / "dashboards" / "carebot.json").read_text())
+    [source] = yaml.safe_load((MONITORING / "grafana" / "provisioning" / "datasources" / "prometheus.yaml")
+                              .read_text())["datasources"]
+    provider = yaml.safe_load((MONITORING / "grafana" / "provisioning" / "dashboards" / "carebot.yaml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    exported = _exported()
+    used = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == source["uid"], panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == source["uid"]
+            names = set(re.findall(r"\b((?:carebot|process)_[a-z_]+)\b", target["expr"]))
+            assert names and names <= exported, (panel["title"], names - exported)
+            used |= names
+    # Texts in and out, failures by class, held texts, backlog, waiting requests, Signal's state.
+    for needed in ("carebot_messages_in_total", "carebot_messages_out_total", "carebot_send_errors_total",
+                   "carebot_held_by_budget_total", "carebot_outbox_backlog", "carebot_requests_waiting",
+                   "carebot_signal_connected"):
+        assert needed in used, needed
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
