@@ -28,12 +28,14 @@ class CarebotGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Say which settings file was read; log more (never numbers or texts).")
 @click.option("--env-file", type=click.Path(dir_okay=False), default=None,
               help=f"The settings file (default: {ENV_FILE}, else ./.env, else /etc/carebot/carebot.env).")
-def main(verbose: bool, env_file: str | None) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
     """carebot: an SMS and Signal bot for communal care in mutual-aid groups."""
     from carebot.domain.config import describe_env_file, load_log_settings
     from carebot.runtime import logs
 
-    if env_file:
+    # `init` makes the file it is given: until then there is nothing to read there.
+    if env_file and not (ctx.invoked_subcommand == "init" and not Path(env_file).exists()):
         os.environ[ENV_FILE] = env_file  # every later read of the settings, and what this command starts
     wanted = load_log_settings()
     logs.configure(wanted.carebot_log_level, wanted.carebot_log_format, verbose=verbose)

@@ -16,8 +16,7 @@ import re
 import threading
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 (for the web app)
-from prometheus_client import (CollectorRegistry, Counter, Gauge, Info, PlatformCollector, ProcessCollector,
-                               generate_latest)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info, PlatformCollector, ProcessCollector, generate_latest
 
 from carebot import __version__
 
