@@ -126,3 +126,15 @@ def test_with_twilio_credentials_it_offers_to_connect_and_does(tmp_path) -> None
         assert "Circle of Care" in result.stdout.split("10DLC", 1)[1]  # the registration text names the group
         values = settings(tmp_path / ".env")
         assert values["TWILIO_FROM"] == "+15155550100" and values["TWILIO_AUTH_TOKEN"] == twilio.auth_token
+
+
+def test_a_key_already_in_the_environment_is_the_one_written(tmp_path) -> None:
+    """The environment wins over the file: a new key in the file would not be the one later commands use."""
+    from carebot.store.crypto import new_secret
+
+    key = new_secret()
+    result = carebot(tmp_path, "init", "--yes", "--group", "CIRCLE", "--group-name", "Circle",
+                     "--coordinator", COORDINATOR, extra={"CAREBOT_SECRET_KEY": key})
+    assert result.returncode == 0 and "the secret key set in the environment" in result.stdout, result.stderr
+    assert settings(tmp_path / ".env")["CAREBOT_SECRET_KEY"] == key
+    assert carebot(tmp_path, "group", "list", extra={"CAREBOT_SECRET_KEY": key}).returncode == 0

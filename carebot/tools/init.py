@@ -167,9 +167,13 @@ def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str]
         write_settings(env_path, "", force=False)
     answers = gather(given, ask)
     answers.database_url = answers.database_url or f"sqlite:///{env_path.resolve().parent / 'carebot.sqlite'}"
-    secret = crypto.new_secret()
+    # A key already in the environment wins over any file's, so it is the one written, else every later
+    # command would open the database under another key than the one it was made with.
+    inherited = os.environ.get(crypto.ENV, "").strip()
+    secret = inherited or crypto.new_secret()
     write_settings(env_path, settings_text(answers, secret), force=force)
-    echo(f"Wrote {env_path} (readable by you only), with a new secret key.")
+    echo(f"Wrote {env_path} (readable by you only), with "
+         + ("the secret key set in the environment." if inherited else "a new secret key."))
 
     from carebot.domain.config import ENV_FILE
 
