@@ -1,4 +1,4 @@
-"""deploy/README.md's SQLite path, replayed command by command as far as this machine allows (#20).
+"""deploy/README.md's SQLite path (and its PostgreSQL web/worker units), replayed command by command as far as this machine allows (#20).
 
 There is no systemd as PID 1 here and no second user to switch to, so: the commands are taken from
 the guide and the units themselves (``carebot init``, the unit's ExecStartPre and ExecStart, the
@@ -58,7 +58,7 @@ class Machine:
 
     def start(self, unit: str, port: int) -> subprocess.Popen:
         """The unit's ExecStartPre, then its ExecStart, as systemd would: its directory, its umask."""
-        text = (DEPLOY / unit).read_text()
+        text = (DEPLOY / unit).read_text() if "/" not in unit else Path(unit).read_text()
         assert re.findall(r"^UMask=(.*)$", text, re.M) == ["0077"]
         assert re.findall(r"^WorkingDirectory=(.*)$", text, re.M) == ["/var/lib/carebot"]
         for pre in re.findall(r"^ExecStartPre=(.*)$", text, re.M):
@@ -148,3 +148,46 @@ def test_the_sqlite_path_as_written_reaches_a_carebot_answering_a_signed_webhook
         finally:
             server.terminate()
             server.communicate(timeout=30)
+
+
+def test_the_postgresql_path_with_web_and_worker_units_answers_a_signed_webhook(tmp_path, backend) -> None:
+    """The "Growing" section: carebot init on PostgreSQL, then carebot-web@PORT and carebot-worker@PORT."""
+    from tests.databases import POSTGRESQL
+
+    if backend.name != POSTGRESQL:
+        pytest.skip("the PostgreSQL path")
+    url = backend.url(migrated=False)
+    try:
+        with FakeTwilio() as twilio:
+            twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms")
+            machine = Machine(tmp_path, twilio)
+            machine.state.mkdir(mode=0o700)
+            machine.run("/opt/carebot/venv/bin/carebot --env-file /var/lib/carebot/.env init --yes --group circle"
+                        f" --group-name Circle --coordinator +15155550123 --database-url {url}"
+                        f" --public-url {PUBLIC} --twilio-account-sid {twilio.account_sid}"
+                        f" --twilio-auth-token {twilio.auth_token} --twilio-from {FROM}")
+            readme = (DEPLOY / "README.md").read_text()
+            [web_port, *_] = re.findall(r"carebot-web@(\d+)", readme)
+            [worker_port, *_] = re.findall(r"carebot-worker@(\d+)", readme)
+            ports = {"web": free_port(), "worker": free_port()}  # the guide's ports may be taken on this machine
+            servers = []
+            try:
+                for role, guide_port in (("worker", worker_port), ("web", web_port)):
+                    unit = (DEPLOY / f"carebot-{role}@.service").read_text()
+                    instance = tmp_path / f"carebot-{role}@{guide_port}.service"
+                    instance.write_text(unit.replace("%i", str(ports[role])))
+                    servers.append(machine.start(str(instance), ports[role]))
+                status, answer = signed_text(ports["web"], twilio.auth_token, "+15155550177", "join circle")
+                assert status == 200
+                # The worker handles what the web process stored: the consent question goes out through Twilio.
+                wait_for(lambda: twilio.sent_to("+15155550177"), "the worker to answer the stored text")
+            finally:
+                for server in servers:
+                    server.terminate()
+                    server.communicate(timeout=30)
+            [backup] = re.findall(r"^ExecStart=(.*)$", (DEPLOY / "carebot-backup.service").read_text(), re.M)
+            machine.run(backup)
+            [copy] = (machine.state / "backups").iterdir()
+            assert copy.suffix == ".dump" and stat.S_IMODE(copy.stat().st_mode) == 0o600
+    finally:
+        backend.drop(url)
