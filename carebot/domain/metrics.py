@@ -11,12 +11,21 @@ Nothing here touches the database: every layer may count.
 from __future__ import annotations
 
 import functools
+import platform
 import re
+import threading
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 (for the web app)
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info, PlatformCollector, ProcessCollector, generate_latest
+
+from carebot import __version__
 
 REGISTRY = CollectorRegistry()
+# The process's memory, CPU, open files and start time (process_*), and Python's version (python_info).
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+BUILD = Info("carebot_build", "The carebot version this process runs, and its Python.", registry=REGISTRY)
+BUILD.info({"version": __version__, "python": platform.python_version()})
 
 MESSAGES_IN = Counter("carebot_messages_in", "Texts received from members, by channel and outcome "
                       "(stored, or a duplicate of one already stored).",
@@ -38,6 +47,10 @@ OUTBOX_BACKLOG = Gauge("carebot_outbox_backlog", "Outbox texts waiting: due now 
                        "or held for later (scheduled, e.g. the morning).", ["state"], registry=REGISTRY)
 OUTBOX_OLDEST_DUE = Gauge("carebot_outbox_oldest_due_seconds", "How long the oldest due text has waited.",
                           registry=REGISTRY)
+REQUESTS_WAITING = Gauge("carebot_requests_waiting", "Requests for care (options 1 and 4) that no pairing answers yet, "
+                         "in every group.", registry=REGISTRY)
+REQUESTS_OLDEST_WAIT = Gauge("carebot_requests_oldest_wait_seconds", "How long the oldest unanswered request for care "
+                             "has waited.", registry=REGISTRY)
 HELD_BY_BUDGET = Counter("carebot_held_by_budget", "Texts carebot started that were held for the group's next "
                          "day because the group had used its daily budget (carebot.outbox.budget).", registry=REGISTRY)
 TICKS = Counter("carebot_scheduler_ticks", "Ticks run (due timeouts, lapses and rounds).", registry=REGISTRY)
@@ -45,7 +58,11 @@ SCHEDULER_LAG = Gauge("carebot_scheduler_lag_seconds", "At the last tick, how la
                       registry=REGISTRY)
 LEADER = Gauge("carebot_leader", "1 while this process holds the Signal connection and the ticker.",
                registry=REGISTRY)
-SIGNAL_UP = Gauge("carebot_signal_connected", "1 while the Signal connection is up.", registry=REGISTRY)
+# Registered only while this process holds a Signal channel (signal_connected): with Signal off, or on a
+# standby worker, there is no such series at all, rather than a 0 that would read as "Signal is down".
+SIGNAL_UP = Gauge("carebot_signal_connected", "1 while the Signal connection is up.", registry=None)
+_signal_shown = False
+_signal_lock = threading.Lock()
 SIGNAL_RECEIVE_ERRORS = Counter("carebot_signal_receive_errors", "Receive errors the Signal service reported on "
                                 "its websocket ({\"error\": …} frames), by kind.", ["kind"], registry=REGISTRY)
 
@@ -98,6 +115,22 @@ SIGNAL_PROBE_LATE = Gauge("carebot_signal_probe_late", "1 while the last Signal 
 
 def signal_receive_error(kind: str) -> None:
     SIGNAL_RECEIVE_ERRORS.labels(error_code(kind)).inc()
+
+
+def signal_connected(up: bool | None) -> None:
+    """Signal's state for /metrics: 1 up, 0 down, None (no Signal channel in this process): absent."""
+    global _signal_shown
+    with _signal_lock:
+        if up is not None:
+            SIGNAL_UP.set(1 if up else 0)
+        if (up is not None) != _signal_shown:
+            (REGISTRY.register if up is not None else REGISTRY.unregister)(SIGNAL_UP)
+            _signal_shown = up is not None
+
+
+def requests_waiting(count: int, oldest_seconds: float) -> None:
+    REQUESTS_WAITING.set(count)
+    REQUESTS_OLDEST_WAIT.set(max(0.0, oldest_seconds))
 
 
 def held_by_budget() -> None:

@@ -43,6 +43,7 @@ from carebot.domain.phone import sender_refusal
 from carebot.outbox.backlog import backlog
 from carebot.outbox.status import apply_status
 from carebot.store.db import UNAVAILABLE, storage_trouble
+from carebot.store.queries import requests_waiting
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +331,7 @@ def create_app(
             answer["leader"] = election.leading
         if signal is not None:  # SMS still serves while Signal is down, so still 200
             answer["signal"] = signal.status
-            metrics.SIGNAL_UP.set(1 if signal.status != "down" else 0)
+            metrics.signal_connected(signal.status != "down")
             if signal.probe_status is not None:  # the optional round-trip check (deploy/signal.md)
                 answer["signal_probe"] = {"status": signal.probe_status, "round_trip": signal.probe_round_trip}
         elif election is not None and not election.leading:
@@ -338,13 +339,22 @@ def create_app(
         answer["outbox"] = backlog
         return JSONResponse(answer)
 
+    def scrape_gauges() -> None:
+        """The gauges read from the shared database at scrape time: the backlog and the waiting requests."""
+        with db.transaction() as session:
+            at = now()
+            backlog(session, at)
+            waiting = requests_waiting(session, at).values()
+            oldest = min((since for _, since in waiting), default=at)
+            metrics.requests_waiting(sum(count for count, _ in waiting), (at - oldest).total_seconds())
+
     async def metrics_page(request: Request) -> Response:
         try:
-            await in_worker(outbox_backlog)
+            await in_worker(scrape_gauges)
         except Exception as error:  # the counters are still worth having
             log.warning("metrics: the database does not answer (%s)", type(error).__name__)
         signal = getattr(request.app.state, "signal", None)
-        metrics.SIGNAL_UP.set(1 if signal is not None and signal.status != "down" else 0)
+        metrics.signal_connected(signal.status != "down" if signal is not None else None)
         return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
     @asynccontextmanager

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, select
+from sqlalchemy import CursorResult, Result, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from carebot.store.models import Member, Membership
+from carebot.domain.vocabulary import REACH_OUT_TO_ME, WANT_COMPANY
+from carebot.store.models import Answer, Member, Membership, Pairing
+
+OPEN_PAIRINGS = ("offered", "active")  # a request with one of these is being answered
 
 
 def coordinators_of(session: Session, group_id: int) -> list[Member]:
@@ -37,3 +41,18 @@ def rowcount(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(result).__name__} counts no rows: not the result of an UPDATE or DELETE")
     return result.rowcount
+
+
+def requests_waiting(session: Session, now: datetime) -> dict[int, tuple[int, datetime]]:
+    """Each group's current requests for care that no open pairing answers: how many, and the oldest's start."""
+    answered = (select(Pairing.id).where(Pairing.group_id == Answer.group_id, Pairing.requester_id == Answer.member_id,
+                                         Pairing.kind == Answer.option, Pairing.status.in_(OPEN_PAIRINGS))
+                .exists())
+    rows = session.execute(
+        select(Answer.group_id, func.count(), func.min(Answer.since))
+        .join(Member, Member.id == Answer.member_id)
+        .join(Membership, and_(Membership.member_id == Answer.member_id, Membership.group_id == Answer.group_id))
+        .where(Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)), Answer.current(now), ~answered,
+               Membership.status == "active", Member.opted_out.is_(False))
+        .group_by(Answer.group_id)).all()
+    return {group_id: (count, oldest) for group_id, count, oldest in rows}

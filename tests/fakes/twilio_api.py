@@ -29,6 +29,7 @@ PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
 NUMBERS_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/IncomingPhoneNumbers\.json$")
 # Messaging v1 (messaging.twilio.com; the client's host is rewritten to the fake like api.twilio.com's).
 SERVICE_PATH = re.compile(r"^/v1/Services/(MG[0-9a-fA-F]{32})$")
+NUMBER_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/IncomingPhoneNumbers/([^/]+)\.json$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 # Twilio's own wording for the errors the tests use.
@@ -282,6 +283,61 @@ class FakeTwilio:
                 "previous_page_uri": None, "start": 0, "uri": uri}
 
 
+    def update_number(self, sid: str, form: dict[str, list[str]]) -> dict:
+        """IncomingPhoneNumbers/{Sid}.json POST: change what the form names, as the contract allows it."""
+        spec = CONTRACT["incoming_phone_number_update"]
+        if not re.fullmatch(spec["sid_pattern"], sid):
+            raise Refused(404, 20404)
+        changes = _form_changes(form, spec["properties"])
+        with self._lock:
+            record = next((n for n in self.numbers.values() if n["sid"] == sid), None)
+            if record is None:
+                raise Refused(404, 20404)
+            record.update(changes)
+            record["date_updated"] = format_datetime(self.clock().astimezone(UTC)).replace("-0000", "+0000")
+            return dict(record)
+
+    def update_service(self, sid: str, form: dict[str, list[str]]) -> dict:
+        """Messaging v1 Services/{Sid} POST: change what the form names."""
+        changes = _form_changes(form, CONTRACT["messaging_service_update"]["properties"])
+        with self._lock:
+            record = self.services.get(sid)
+            if record is None:
+                raise Refused(404, 20404)
+            record.update(changes)
+            record["date_updated"] = self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return dict(record)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _form_changes(form: dict[str, list[str]], spec: dict) -> dict:
+    """An update's form checked against its contract: the resource's fields (snake_case) and new values."""
+    unknown = set(form) - set(spec)
+    if unknown:
+        raise Refused(400, 20001, f"Unknown parameters {sorted(unknown)}")
+    changes: dict = {}
+    for name, values in form.items():
+        rule = spec[name]
+        if len(values) > 1:
+            raise Refused(400, 20001, f"{name} given more than once")
+        value: object = values[0]
+        if "pattern" in rule and not re.fullmatch(rule["pattern"], values[0]):
+            raise Refused(400, 20001, f"Invalid {name}")
+        if "enum" in rule and values[0] not in rule["enum"]:
+            raise Refused(400, 20001, f"Invalid {name}")
+        if rule.get("format") == "uri" and values[0] and not re.match(r"^https?://[^/\s]+", values[0]):
+            raise Refused(400, 21609 if name == "StatusCallback" else 21502, f"Invalid {name}")
+        if rule.get("type") == "boolean":
+            if values[0].lower() not in ("true", "false"):
+                raise Refused(400, 20001, f"Invalid {name}")
+            value = values[0].lower() == "true"
+        changes[_snake(name)] = value
+    return changes
+
+
 def _validate(form: dict[str, list[str]]) -> None:
     """Refuse, as Twilio would, a create the contract does not allow."""
     spec = CONTRACT["create"]["properties"]
@@ -356,6 +412,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if method == "GET" and (NUMBERS_PATH.match(parts.path) or SERVICE_PATH.match(parts.path)):
                 return self._read_account(parts)
+            if method == "POST" and (NUMBER_PATH.match(parts.path) or SERVICE_PATH.match(parts.path)):
+                return self._update_account(parts)
             if match is None:
                 raise Refused(404, 20404)
             self.state._check_account(match.group(1), self.headers.get("Authorization"))
@@ -385,6 +443,16 @@ class _Handler(BaseHTTPRequestHandler):
         if service is None:
             raise Refused(404, 20404)
         return self._answer(200, service)
+
+    def _update_account(self, parts) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+        number = NUMBER_PATH.match(parts.path)
+        if number is not None:
+            self.state._check_account(number.group(1), self.headers.get("Authorization"))
+            return self._answer(200, self.state.update_number(number.group(2), form))
+        self.state._check_account(self.state.account_sid, self.headers.get("Authorization"))
+        return self._answer(200, self.state.update_service(SERVICE_PATH.match(parts.path).group(1), form))
 
     def do_POST(self) -> None:
         self._route("POST")

@@ -1,0 +1,208 @@
+"""``carebot init``: a first run, from nothing to a group with its first coordinator invited.
+
+It writes the settings file (with a new key, readable by its owner only), makes the
+database, creates the first group and invites its first coordinator (one text, answered
+YES before anything else: the same consent as every invitation). Given Twilio's
+credentials and the public URL, it offers ``carebot twilio connect``.
+
+Every answer is checked before anything is written, so a mistake costs a question asked
+again (interactively) or one line (with ``--yes``), never a half-made deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from carebot.domain.phone import normalize_phone
+from carebot.domain.startup import SETTINGS, Refusal
+
+Ask = Callable[[str, str | None, Callable[[str], str]], str]
+
+
+class InitProblem(Refusal):
+    """An answer that cannot be used, or a settings file that is already there."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"carebot init: {message}", SETTINGS)
+
+
+@dataclass
+class Answers:
+    """What init needs; None is "not given": asked interactively, else a default or nothing."""
+
+    database_url: str | None = None
+    public_url: str | None = None
+    account_sid: str | None = None
+    auth_token: str | None = None
+    twilio_from: str | None = None
+    messaging_service_sid: str | None = None
+    keyword: str | None = None
+    group_name: str | None = None
+    timezone: str | None = None
+    language: str = "en"
+    coordinator: str | None = None
+    coordinator_name: str | None = None
+
+
+# --- checking one answer (each raises ValueError with what to write instead) --------------
+
+def timezone(value: str) -> str:
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a timezone: write a name like America/Chicago") from None
+    return value.strip()
+
+
+def number(value: str) -> str:
+    if normalize_phone(value) is None:
+        raise ValueError(f"{value!r} is not a phone number: write it with its country code, e.g. +15155550100")
+    return value.strip()
+
+
+def keyword(value: str) -> str:
+    from carebot.services.groups import _KEYWORD  # the rule `carebot group add` applies
+
+    word = value.strip().upper()
+    if not _KEYWORD.match(word):
+        raise ValueError(f"{value!r} cannot be a keyword: one word of letters and digits, e.g. CIRCLE")
+    return word
+
+
+def url_or_blank(value: str) -> str:
+    from carebot.domain.config import _http_url
+
+    return _http_url(value) if value.strip() else ""
+
+
+def text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("it cannot be empty")
+    return value.strip()
+
+
+def anything(value: str) -> str:
+    return value.strip()
+
+
+# --- the run ---------------------------------------------------------------------------
+
+QUESTIONS: list[tuple[str, str, Callable[[str], str], bool]] = [
+    # (field, question, check, asked only when Twilio is being set up)
+    ("keyword", "The group's keyword (members text JOIN and this word)", keyword, False),
+    ("group_name", "The group's name, as members see it", text, False),
+    ("timezone", "The group's timezone (e.g. America/Chicago)", timezone, False),
+    ("coordinator", "The first coordinator's phone number (e.g. +15155550100)", number, False),
+    ("coordinator_name", "The first coordinator's name", text, False),
+    ("public_url", "The public https address Twilio reaches carebot at (blank: set it later)", url_or_blank, False),
+    ("account_sid", "Twilio Account SID (blank: set it later)", anything, False),
+    ("auth_token", "Twilio Auth Token", text, True),
+    ("twilio_from", "Your Twilio number (e.g. +15155550100; blank if you use a Messaging Service)", anything, True),
+    ("messaging_service_sid", "Messaging Service SID (MG..., blank for none)", anything, True),
+]
+
+
+def gather(given: Answers, ask: Ask | None) -> Answers:
+    """Fill in what was not given by asking (``ask`` None: --yes, nothing asked); check every answer."""
+    for name, question, check, twilio_only in QUESTIONS:
+        if twilio_only and not given.account_sid:
+            continue
+        value = getattr(given, name)
+        if value is None and ask is not None:
+            value = ask(question, None, check)
+        elif value is not None and value.strip():
+            try:
+                value = check(value)
+            except ValueError as problem:
+                raise InitProblem(f"{name.replace('_', '-')}: {problem}") from None
+        setattr(given, name, value or None)
+    for name in ("keyword", "group_name", "coordinator"):
+        if getattr(given, name) is None:
+            raise InitProblem(f"--{name.replace('_', '-')} is needed with --yes")
+    given.timezone = given.timezone or "UTC"
+    if given.account_sid and not (given.auth_token and (given.twilio_from or given.messaging_service_sid)):
+        raise InitProblem("with a Twilio Account SID, give its auth token and a number or a Messaging Service")
+    return given
+
+
+def settings_text(answers: Answers, secret: str) -> str:
+    lines = ["# Written by `carebot init`; .env.example explains each setting. Keep this file private:",
+             "# CAREBOT_SECRET_KEY encrypts every phone number (keep a copy apart from the backups).",
+             f"CAREBOT_DATABASE_URL={answers.database_url}",
+             f"CAREBOT_SECRET_KEY={secret}",
+             f"CAREBOT_DEFAULT_TIMEZONE={answers.timezone}"]
+    for name, value in [("CAREBOT_PUBLIC_URL", answers.public_url), ("TWILIO_ACCOUNT_SID", answers.account_sid),
+                        ("TWILIO_AUTH_TOKEN", answers.auth_token), ("TWILIO_FROM", answers.twilio_from),
+                        ("TWILIO_MESSAGING_SERVICE_SID", answers.messaging_service_sid)]:
+        if value:
+            lines.append(f"{name}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def write_settings(path: Path, content: str, *, force: bool) -> None:
+    """The file made readable and writable by its owner only, from its first byte."""
+    if path.exists() and not force:
+        raise InitProblem(f"{path} already exists (it holds the key of a database, perhaps): "
+                          "keep it, or run again with --force to replace it")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if force else os.O_EXCL)
+    descriptor = os.open(path, flags, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file replaced with --force keeps no wider mode
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(content)
+
+
+def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str], None], force: bool) -> Answers:
+    """Everything init does, up to (not including) connecting Twilio; the answers as used."""
+    from carebot.domain import clock
+    from carebot.services.coordination import invite
+    from carebot.services.groups import GroupError, add_group
+    from carebot.store import crypto
+    from carebot.store.db import check_key, open_database, upgrade
+
+    if env_path.exists() and not force:  # said before any question, not after all of them
+        write_settings(env_path, "", force=False)
+    answers = gather(given, ask)
+    answers.database_url = answers.database_url or f"sqlite:///{env_path.resolve().parent / 'carebot.sqlite'}"
+    # A key already in the environment wins over any file's, so it is the one written, else every later
+    # command would open the database under another key than the one it was made with.
+    inherited = os.environ.get(crypto.ENV, "").strip()
+    secret = inherited or crypto.new_secret()
+    write_settings(env_path, settings_text(answers, secret), force=force)
+    echo(f"Wrote {env_path} (readable by you only), with "
+         + ("the secret key set in the environment." if inherited else "a new secret key."))
+
+    from carebot.domain.config import ENV_FILE
+
+    os.environ[ENV_FILE] = str(env_path)  # what this process does next reads the new file
+    os.environ[crypto.ENV] = secret
+    crypto.configure(secret)
+    from carebot.store.db import sqlite_path
+
+    path = sqlite_path(answers.database_url) if answers.database_url.startswith("sqlite") else None
+    if path is not None and not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the numbers' file, private too
+    database = open_database(answers.database_url, create=True)
+    try:
+        upgrade(database.url)
+        check_key(database)
+        echo("Made the database.")
+        try:
+            with database.transaction() as session:
+                group = add_group(session, keyword=answers.keyword or "", name=answers.group_name or "",
+                                  timezone=answers.timezone or "UTC", language=answers.language, now=clock.now())
+                outcome = invite(session, group, answers.coordinator or "", answers.coordinator_name, None,
+                                 clock.now(), role="coordinator")
+        except GroupError as error:
+            raise InitProblem(f"{error} (the settings and the database are made: "
+                              "add the group with `carebot group add`)") from None
+    finally:
+        database.dispose()
+    echo(f"Created {group.keyword}: {group.name} ({group.timezone}).")
+    who = answers.coordinator_name or "The first coordinator"
+    echo(f"Invited {who} as the group's coordinator: one text, sent when carebot runs; they join by replying YES."
+         if outcome == "invited" else f"{who} was not invited ({outcome}): `carebot roster import` can try again.")
+    return answers

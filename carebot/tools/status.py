@@ -1,0 +1,139 @@
+"""``carebot status``: the deployment at a glance, for whoever has a shell on the server.
+
+Groups and their members (active, resting, stopped, invited), the requests for care still
+waiting and the oldest one's wait, the outbox's backlog, the texts that failed or wait
+after a provider's refusal in the last 7 days by error class, Signal's recorded pause, and
+the schema. Only counts, names of groups and error classes: never a number or a text.
+A handful of grouped queries, whatever the number of members.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from carebot.domain.metrics import error_code
+from carebot.domain.vocabulary import UNAVAILABLE
+from carebot.outbox.backlog import backlog
+from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, ProviderPause
+from carebot.store.queries import requests_waiting
+
+LOOK_BACK = timedelta(days=7)
+UNDELIVERED = ("undelivered", "failed")  # a provider's report that a sent text did not arrive
+
+
+@dataclass
+class GroupLine:
+    keyword: str
+    name: str
+    timezone: str
+    members: dict[str, int] = field(default_factory=dict)  # active | resting | stopped | invited
+    waiting: int = 0
+    oldest_since: datetime | None = None
+
+
+def _members(session: Session, now: datetime) -> dict[int, dict[str, int]]:
+    """Each group's members by state, in one grouped query."""
+    resting = (select(Answer.group_id, Answer.member_id).where(Answer.option == UNAVAILABLE, Answer.current(now))
+               .distinct().subquery())
+    state = case((Member.opted_out.is_(True), literal("stopped")),
+                 (Membership.status == "invited", literal("invited")),
+                 (resting.c.member_id.is_not(None), literal("resting")), else_=literal("active"))
+    rows = session.execute(
+        select(Membership.group_id, state, func.count())
+        .join(Member, Member.id == Membership.member_id)
+        .outerjoin(resting, and_(resting.c.group_id == Membership.group_id, resting.c.member_id == Member.id))
+        .where(Membership.status.in_(("active", "invited")))
+        .group_by(Membership.group_id, state)).all()
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for group_id, name, count in rows:
+        counts[group_id][name] = count
+    return counts
+
+
+def _troubles(session: Session, now: datetime) -> dict[str, dict[str, int]]:
+    """Texts of the last 7 days that failed, or wait after a provider refused them, by error class."""
+    failed = or_(OutboxMessage.status == "failed", OutboxMessage.provider_status.in_(UNDELIVERED))
+    held = and_(OutboxMessage.status == "pending", OutboxMessage.error_code.is_not(None))
+    kind = case((failed, literal("failed")), else_=literal("held"))
+    rows = session.execute(
+        select(kind, OutboxMessage.channel, OutboxMessage.error_code, func.count())
+        .where(OutboxMessage.created_at >= now - LOOK_BACK, or_(failed, held))
+        .group_by(kind, OutboxMessage.channel, OutboxMessage.error_code)).all()
+    found: dict[str, dict[str, int]] = {"failed": defaultdict(int), "held": defaultdict(int)}
+    for which, channel, code, count in rows:
+        # The same label /metrics gives a code: a provider's own words never reach the terminal.
+        found[which][f"{channel} {error_code(code)}"] += count
+    return found
+
+
+def _wait(since: datetime, now: datetime) -> str:
+    hours = max(0, int((now - since).total_seconds() // 3600))
+    if hours < 1:
+        return "under an hour"
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{hours // 24} days"
+
+
+def _classes(counts: dict[str, int]) -> str:
+    return ", ".join(f"{label}: {count}" for label, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def report(session: Session, now: datetime, *, schema: str, signal_on: bool | None) -> list[str]:
+    """The overview's lines."""
+    groups = session.execute(select(Group.id, Group.keyword, Group.name, Group.timezone).order_by(Group.keyword)).all()
+    members, waiting = _members(session, now), requests_waiting(session, now)
+    lines = [f"carebot status at {now:%Y-%m-%d %H:%M} UTC; schema {schema}", ""]
+    lines.append(f"Groups ({len(groups)}):" if groups else "Groups: none yet (`carebot group add` makes one).")
+    for group_id, keyword, name, timezone in groups:
+        counts = members.get(group_id, {})
+        people = ", ".join(f"{counts.get(state, 0)} {state}" for state in ("active", "resting", "stopped", "invited"))
+        count, oldest = waiting.get(group_id, (0, None))
+        asks = (f"{count} request{'s' if count != 1 else ''} waiting, the oldest for {_wait(oldest, now)}"
+                if count and oldest is not None else "no request waiting")
+        lines.append(f"  {keyword:<16} {name} ({timezone}): {people}; {asks}")
+    queue = backlog(session, now)
+    lines += ["", f"Outbox: {queue['pending']} due now, {queue['sending']} being sent, "
+                  f"{queue['scheduled']} scheduled for later"]
+    troubles = _troubles(session, now)
+    for which, words in (("failed", "failed"), ("held", "waiting after a provider refused them")):
+        total = sum(troubles[which].values())
+        lines.append(f"Last 7 days, {words}: {total}" + (f" ({_classes(troubles[which])})" if total else ""))
+    pause = session.get(ProviderPause, "signal")
+    if signal_on is False:
+        signal = "off (SMS only)"
+    elif pause is not None and pause.until > now:
+        signal = f"paused by the service until {pause.until:%Y-%m-%d %H:%M} UTC ({pause.pauses} in a row)"
+    else:
+        signal = "on, no pause recorded" if signal_on else "no pause recorded"
+    lines.append(f"Signal: {signal}")
+    return lines
+
+
+def run(echo: Callable[[str], None]) -> None:
+    from carebot.domain import clock
+    from carebot.domain.config import load_settings
+    from carebot.domain.startup import Refusal
+    from carebot.store.db import revisions, start_up
+
+    db = start_up(load_settings().carebot_database_url)
+    try:
+        current, head = revisions(db.engine)
+        schema = f"{current} (up to date)" if current == head else f"{current}, this carebot needs {head}"
+        try:
+            from carebot.domain.config import load_serve_settings
+
+            signal_on: bool | None = bool(load_serve_settings().signal_service)
+        except Refusal:  # the serving settings are incomplete here: say only what the database holds
+            signal_on = None
+        with db.transaction() as session:
+            for line in report(session, clock.now(), schema=schema, signal_on=signal_on):
+                echo(line)
+    finally:
+        db.dispose()

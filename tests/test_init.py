@@ -1,0 +1,140 @@
+"""``carebot init`` (issue 20): a first run, as an operator types it and as a script runs it.
+
+Each run is a real ``carebot`` subprocess with answers on its stdin, in an empty directory, with
+no carebot settings in its environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.twilio_api import FakeTwilio
+
+COORDINATOR = "+15155550123"
+
+
+def carebot(tmp_path: Path, *args: str, answers: str = "", extra: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))}
+    env["CAREBOT_SYSTEM_ENV_FILE"] = str(tmp_path / "nowhere.env")
+    return subprocess.run([sys.executable, "-m", "carebot", *args], input=answers, capture_output=True, text=True,
+                          cwd=tmp_path, env={**env, **(extra or {})}, timeout=120)
+
+
+def settings(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
+
+
+def stored(tmp_path: Path) -> tuple[list, list]:
+    with sqlite3.connect(tmp_path / "carebot.sqlite") as conn:
+        groups = conn.execute("SELECT keyword, name, timezone FROM groups").fetchall()
+        memberships = conn.execute("SELECT m.status, m.role, p.name, p.phone FROM memberships m "
+                                   "JOIN members p ON p.id = m.member_id").fetchall()
+    return groups, memberships
+
+
+def test_an_operator_answers_the_questions_and_is_asked_again_after_a_mistake(tmp_path) -> None:
+    typed = "\n".join([
+        "circle",  # lowercase: keywords are upper case
+        "Eastside Care",
+        "Central",  # not a timezone: asked again
+        "America/Chicago",
+        "515 555 0123",  # no country code, a US number read as one
+        "Ana ✨",
+        "",  # no public URL yet
+        "",  # no Twilio yet
+    ]) + "\n"
+    result = carebot(tmp_path, "init", answers=typed)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "'Central' is not a timezone" in result.stdout
+    env = tmp_path / ".env"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "carebot.sqlite").stat().st_mode) == 0o600
+    values = settings(env)
+    assert len(values["CAREBOT_SECRET_KEY"]) >= 32 and values["CAREBOT_DEFAULT_TIMEZONE"] == "America/Chicago"
+    assert values["CAREBOT_DATABASE_URL"] == f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    assert "TWILIO_ACCOUNT_SID" not in values
+    groups, memberships = stored(tmp_path)
+    assert groups == [("CIRCLE", "Eastside Care", "America/Chicago")]
+    # Invited, not joined: the coordinator says YES first, as everyone does. The number is stored encrypted.
+    assert [(status, role, name) for status, role, name, _ in memberships] == [("invited", "coordinator", "Ana ✨")]
+    assert "5550123" not in memberships[0][3]
+    assert "carebot twilio connect" in result.stdout
+    # The settings file is carebot's from now on: commands run here read it.
+    listed = carebot(tmp_path, "group", "list")
+    assert listed.returncode == 0 and "CIRCLE" in listed.stdout and "Eastside Care" in listed.stdout, listed.stderr
+
+
+def test_a_script_runs_it_with_yes_and_an_existing_file_is_kept(tmp_path) -> None:
+    args = ["init", "--yes", "--group", "Vecinos", "--group-name", "Vecinos Unidos", "--tz", "America/New_York",
+            "--lang", "es", "--coordinator", COORDINATOR, "--coordinator-name", "Luis"]
+    result = carebot(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("?") == 0 and "Created VECINOS" in result.stdout
+    key = settings(tmp_path / ".env")["CAREBOT_SECRET_KEY"]
+    again = carebot(tmp_path, *args)
+    assert again.returncode == 2 and again.stderr.strip().startswith("carebot init: .env already exists")
+    assert "Traceback" not in again.stderr
+    assert settings(tmp_path / ".env")["CAREBOT_SECRET_KEY"] == key  # untouched
+
+
+def test_force_replaces_the_file_with_a_new_key(tmp_path) -> None:
+    (tmp_path / ".env").write_text("CAREBOT_SECRET_KEY=old\n")
+    os.chmod(tmp_path / ".env", 0o644)
+    result = carebot(tmp_path, "init", "--yes", "--force", "--group", "CIRCLE", "--group-name", "Circle",
+                     "--coordinator", COORDINATOR, "--database-url", f"sqlite:///{tmp_path / 'carebot.sqlite'}")
+    assert result.returncode == 0, result.stderr
+    assert settings(tmp_path / ".env")["CAREBOT_SECRET_KEY"] != "old"
+    assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--group", "CIRCLE", "--group-name", "Circle"], "--coordinator is needed with --yes"),
+    (["--group", "CIRCLE", "--group-name", "Circle", "--coordinator", "12"], "coordinator: '12' is not a phone number"),
+    (["--group", "care circle", "--group-name", "C", "--coordinator", COORDINATOR], "cannot be a keyword"),
+    (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--tz", "Mars/Base"],
+     "'Mars/Base' is not a timezone"),
+    (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--public-url", "care.example.org"],
+     "must be an http(s) URL"),
+    (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--twilio-account-sid", "AC1"],
+     "give its auth token and a number or a Messaging Service"),
+])
+def test_a_wrong_option_is_one_line_and_nothing_is_written(tmp_path, args, says) -> None:
+    result = carebot(tmp_path, "init", "--yes", *args)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / ".env").exists() and not (tmp_path / "carebot.sqlite").exists()
+
+
+def test_with_twilio_credentials_it_offers_to_connect_and_does(tmp_path) -> None:
+    with FakeTwilio() as twilio:
+        twilio.add_number("+15155550100", sms_url="https://demo.twilio.com/welcome/sms/reply")
+        typed = "\n".join(["CIRCLE", "Circle of Care", "UTC", COORDINATOR, "Ana", "https://care.example.org",
+                           twilio.account_sid, twilio.auth_token, "+15155550100", "", "y"]) + "\n"
+        result = carebot(tmp_path, "init", answers=typed, extra={"TWILIO_API_BASE_URL": twilio.base_url})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Point Twilio's webhooks at carebot now?" in result.stdout
+        assert "SmsUrl: https://demo.twilio.com/welcome/sms/reply → https://care.example.org/twilio/sms" in result.stdout
+        assert twilio.numbers["+15155550100"]["sms_url"] == "https://care.example.org/twilio/sms"
+        assert "Circle of Care" in result.stdout.split("10DLC", 1)[1]  # the registration text names the group
+        values = settings(tmp_path / ".env")
+        assert values["TWILIO_FROM"] == "+15155550100" and values["TWILIO_AUTH_TOKEN"] == twilio.auth_token
+
+
+def test_a_key_already_in_the_environment_is_the_one_written(tmp_path) -> None:
+    """The environment wins over the file: a new key in the file would not be the one later commands use."""
+    from carebot.store.crypto import new_secret
+
+    key = new_secret()
+    result = carebot(tmp_path, "init", "--yes", "--group", "CIRCLE", "--group-name", "Circle",
+                     "--coordinator", COORDINATOR, extra={"CAREBOT_SECRET_KEY": key})
+    assert result.returncode == 0 and "the secret key set in the environment" in result.stdout, result.stderr
+    assert settings(tmp_path / ".env")["CAREBOT_SECRET_KEY"] == key
+    assert carebot(tmp_path, "group", "list", extra={"CAREBOT_SECRET_KEY": key}).returncode == 0
