@@ -18,16 +18,17 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from carebot.domain.daytime import is_daytime, next_daytime
+from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
 from carebot.services.care import WAITING_GRACE
 from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
-from carebot.tools.transcript import Simulation
+from carebot.tools.transcript import Simulation, _unaccented
 
 TZ = ZoneInfo("America/Chicago")
 START = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)
@@ -43,6 +44,38 @@ NUMBER = re.compile(r"\+1\d{10}")
 YES_WORDS, NO_WORDS, LATER_WORDS = {"yes", "si", "y", "yes!", "yes 🙏"}, {"no", "nope", "no thanks"}, {"later"}
 
 
+def _template(text: str) -> re.Pattern[str]:
+    """A catalog text as a pattern: {cadence}, {requester}, {other} and {when} captured, the rest as is."""
+    pattern, seen = "", set()
+    for part in re.split(r"(\{\w+\})", _unaccented(text)):
+        name = part[1:-1] if part.startswith("{") else None
+        if name in ("cadence", "requester", "other", "when") and name not in seen:
+            seen.add(name)
+            # Names in the simulation are one word ("M037"); a name may be followed by {how} directly.
+            pattern += f"(?P<{name}>.+?)" if name in ("cadence", "when") else f"(?P<{name}>[^\\s(:,.?]+)"
+        else:
+            pattern += ".*?" if name else re.escape(part)
+    return re.compile(pattern)
+
+
+PROMISES = ("care.followup", "care.accepted.supporter", "care.accepted.supporter.private", "care.followup.yes",
+            "care.cadence.set", "care.checkin", "care.followup.later", "gather.reminder")
+PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")] for key in PROMISES}
+
+
+def said(text: str, key: str) -> dict[str, str] | None:
+    """What a delivered text filled into template ``key`` (either language), or None if it isn't that text."""
+    for pattern in PATTERNS[key]:
+        found = pattern.fullmatch(_unaccented(text))
+        if found:
+            return found.groupdict()
+    return None
+
+
+def days_in(cadence: str) -> int:
+    return int(re.search(r"\d+", cadence).group())
+
+
 class Broken(AssertionError):
     """An invariant does not hold."""
 
@@ -55,6 +88,7 @@ class Person:
     stopped_at: int | None = None  # index into the delivered texts when they sent STOP
     removed: bool = False
     last_question: str | None = None  # the latest delivered text that asked for an answer
+    last_followup: str | None = None  # whom the latest "did you connect with …?" was about
 
 
 @dataclass
@@ -65,7 +99,11 @@ class World:
     rng: random.Random = field(init=False)
     people: dict[str, Person] = field(default_factory=dict)
     seen: int = 0  # delivered texts already checked
-    promised: list[tuple[str, str, datetime]] = field(default_factory=list)  # (phone, what, by when)
+    # (supporter's phone, requester's name) -> the check-in a text promised; -> the day "tomorrow" was said
+    checkins: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    asked_again: dict[tuple[str, str], date] = field(default_factory=dict)
+    by_name: dict[str, Person] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)  # promises seen kept, by template (so none is vacuous)
     steps: int = 0
 
     def __post_init__(self) -> None:
@@ -82,6 +120,7 @@ class World:
             coordinator = index < 2
             person = Person(phone, f"M{index:03d}", coordinator)
             self.people[phone] = person
+            self.by_name[person.name] = person
             await sim.execute(f"{'coordinator' if coordinator else 'member'} DMMA {phone} name={person.name}")
 
     # --- one step -----------------------------------------------------------------------
@@ -187,34 +226,83 @@ class World:
                 if ASKS.search(delivered.text):
                     person.last_question = delivered.text
                 self._note_promises(person, delivered.text, delivered.at)
-            self._keep_promises(fresh, now)
+            self._keep_promises(session, now)
             self._no_silent_request(session, now)
 
-    def _note_promises(self, person: Person, text: str, at: datetime) -> None:
-        found = re.search(r"Next check-in in (\d+) days", text)
-        if found:
-            self.promised.append((person.phone, "checkin", at + timedelta(days=int(found.group(1)))))
+    # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
-    def _keep_promises(self, fresh, now: datetime) -> None:
-        for delivered in fresh:
-            if "Time to check in" in delivered.text:
-                for phone, what, due in list(self.promised):
-                    if phone == delivered.to and what == "checkin":
-                        if delivered.at < due - timedelta(minutes=1):
-                            raise Broken(f"a check-in promised for {due} came at {delivered.at}")
-                        self.promised.remove((phone, what, due))
-        # A promise not kept by its day (plus the night) is broken, unless the pairing ended meanwhile.
-        with self.sim.db.transaction() as session:
-            for phone, what, due in list(self.promised):
-                if now <= next_daytime(due + timedelta(hours=2), TZ, 9, 20) + timedelta(hours=4):
-                    continue
-                member = Member.by_phone(session, phone)
-                active = member is not None and session.scalar(select(Pairing.id).where(
-                    Pairing.supporter_id == member.id, Pairing.status == "active",
-                    Pairing.started_at < due - timedelta(days=1)))
-                if active and not member.opted_out:
-                    raise Broken(f"{phone} was promised a check-in by {due}; it is {now} and none came")
-                self.promised.remove((phone, what, due))
+    def _note_promises(self, person: Person, text: str, at: datetime) -> None:
+        found = said(text, "care.followup")
+        if found:
+            person.last_followup = found["requester"]
+            later = self.asked_again.pop((person.phone, found["requester"]), None)
+            if later is not None:
+                if at.astimezone(TZ).date() <= later:
+                    raise Broken(f"{person.name} was told 'I'll ask again tomorrow' on {later} and asked at {at}")
+                self._kept("care.followup.later")
+            return
+        for key in ("care.accepted.supporter", "care.accepted.supporter.private", "care.followup.yes"):
+            found = said(text, key)
+            if found:
+                # "every N days" from the YES, "next check-in in N days" from the answer.
+                requester = found.get("requester") or person.last_followup
+                self.checkins[(person.phone, requester)] = at + timedelta(days=days_in(found["cadence"]))
+                return
+        found = said(text, "care.cadence.set")
+        if found:
+            # Either side may set it ("every 3d"): the next check-in is the new span from now on.
+            other = self.by_name.get(found["other"])
+            pair = (person.phone, found["other"])
+            if pair not in self.checkins and other is not None:
+                pair = (other.phone, person.name)
+            self.checkins[pair] = at + timedelta(days=days_in(found["cadence"]))
+            return
+        found = said(text, "care.checkin")
+        if found:
+            due = self.checkins.pop((person.phone, found["requester"]), None)
+            if due is not None:
+                if at < due - timedelta(minutes=1):
+                    raise Broken(f"{person.name} was promised the check-in with {found['requester']} on {due}; "
+                                 f"it came {at}")
+                self._kept("check-in")
+            return
+        if said(text, "care.followup.later") and person.last_followup:
+            self.asked_again[(person.phone, person.last_followup)] = at.astimezone(TZ).date()
+            return
+        found = said(text, "gather.reminder")
+        if found:
+            tomorrow = at.astimezone(TZ) + timedelta(days=1)
+            if not any(short_date(tomorrow, language) in found["when"] for language in ("en", "es")):
+                raise Broken(f"{person.name} was told the gathering is tomorrow on {at:%Y-%m-%d}: {text!r}")
+            self._kept("gather.reminder")
+
+    def _kept(self, what: str) -> None:
+        self.kept[what] = self.kept.get(what, 0) + 1
+
+    def _keep_promises(self, session, now: datetime) -> None:
+        """A check-in not come by its day (plus the night) is a broken promise, unless the pairing ended."""
+        for (phone, requester), due in list(self.checkins.items()):
+            if now <= next_daytime(due + timedelta(hours=2), TZ, 9, 20) + timedelta(hours=4):
+                continue
+            if self._still_paired(session, phone, requester):
+                raise Broken(f"{phone} was promised a check-in with {requester} by {due}; it is {now} and none came")
+            del self.checkins[(phone, requester)]
+        for (phone, requester), day in list(self.asked_again.items()):
+            if now.astimezone(TZ).date() <= day + timedelta(days=1) or now.astimezone(TZ).hour < 12:
+                continue
+            if self._still_paired(session, phone, requester):
+                raise Broken(f"{phone} was told on {day} they'd be asked again about {requester} tomorrow; "
+                             f"it is {now} and nothing came")
+            del self.asked_again[(phone, requester)]
+
+    def _still_paired(self, session, phone: str, requester: str) -> bool:
+        supporter, other = Member.by_phone(session, phone), self.by_name.get(requester)
+        wanted = Member.by_phone(session, other.phone) if other else None
+        if supporter is None or wanted is None or supporter.opted_out:
+            return False
+        return session.scalar(select(Pairing.id).where(
+            Pairing.supporter_id == supporter.id, Pairing.requester_id == wanted.id,
+            Pairing.status == "active")) is not None
 
     def _no_silent_request(self, session, now: datetime) -> None:
         rows = session.execute(
