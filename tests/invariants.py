@@ -7,10 +7,17 @@ Simulation). After every step these hold, or the step fails with the seed to rep
 
 - a member's number reaches another member only after that member's YES to that exact offer;
 - nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
-- no care request goes more than 24 daytime hours without a text to the member about it;
+- a care request gets word by the next daytime after 24 hours without a supporter, and the member
+  hears a supporter's YES by the next daytime (what docs/care-requests.md promises; carebot does
+  not repeat the waiting word on a timer, so "never 24 daytime hours without a text" is not checked);
 - every YES/NO/LATER answers the question in the member's latest text from carebot that asked one;
-- every date stated is kept ("next check-in in N days", "tomorrow"); nothing carebot starts
-  reaches anyone at night.
+- every date or interval stated in a text the simulation produces is kept: the first check-in
+  "every N days" after the YES, "next check-in in N days", "every N days from now on" (either side
+  may set it), "I'll ask again tomorrow" (not the same day, and by the next day), the gathering
+  reminder's "tomorrow"; nothing carebot starts reaches anyone at night.
+
+The checker reads only what changed since the last step (the newly delivered texts, and the
+promises and requests still open), so almost all of a seed's time is the product's own work.
 """
 
 from __future__ import annotations
@@ -33,13 +40,14 @@ from carebot.tools.transcript import Simulation, _unaccented
 TZ = ZoneInfo("America/Chicago")
 START = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)
 WEEKS = 8
-TEXTS_PER_STEP = 3
+TEXTS_PER_STEP = 2
 ANSWERS = ["1", "1 call evenings", "4 text me", "2", "2 x2", "5", "5 x2", "2 5", "3 1w", "0", "1 5",
            "4 1w", "1 2w", "  2  ", "1 ongoing text after 6pm"]
 REPLIES = ["yes", "YES", "Yes!", "yes 🙏", "si", "y", "no", "No thanks", "nope", "later", "LATER"]
 CHATTER = ["status", "help", "ok thanks 🙏", "what is this", "thank you “so much”", "pulse", "gather",
            "GATHER YES", "gather no", "LANG ES", "LANG EN", "hours 8 21", "every 3d", "CHANNEL SIGNAL"]
 ASKS = re.compile(r"Reply YES|Responde SI|Will you come\?|Reply GATHER YES|vienes\?", re.I)
+OFFER = re.compile(r"Reply YES to (take this on|keep them company)|Responde SI", re.I)
 NUMBER = re.compile(r"\+1\d{10}")
 YES_WORDS, NO_WORDS, LATER_WORDS = {"yes", "si", "y", "yes!", "yes 🙏"}, {"no", "nope", "no thanks"}, {"later"}
 
@@ -49,7 +57,7 @@ def _template(text: str) -> re.Pattern[str]:
     pattern, seen = "", set()
     for part in re.split(r"(\{\w+\})", _unaccented(text)):
         name = part[1:-1] if part.startswith("{") else None
-        if name in ("cadence", "requester", "other", "when") and name not in seen:
+        if name in ("cadence", "requester", "other", "supporter", "when") and name not in seen:
             seen.add(name)
             # Names in the simulation are one word ("M037"); a name may be followed by {how} directly.
             pattern += f"(?P<{name}>.+?)" if name in ("cadence", "when") else f"(?P<{name}>[^\\s(:,.?]+)"
@@ -60,7 +68,10 @@ def _template(text: str) -> re.Pattern[str]:
 
 PROMISES = ("care.followup", "care.accepted.supporter", "care.accepted.supporter.private", "care.followup.yes",
             "care.cadence.set", "care.checkin", "care.followup.later", "gather.reminder")
-PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")] for key in PROMISES}
+# "I'll text you as soon as someone is": the requester hears a supporter's YES (by day).
+TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.accepted.requester.1.private",
+            "care.accepted.requester.4.private")
+PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")] for key in PROMISES + TOLD_YES}
 
 
 def said(text: str, key: str) -> dict[str, str] | None:
@@ -103,6 +114,8 @@ class World:
     checkins: dict[tuple[str, str], datetime] = field(default_factory=dict)
     asked_again: dict[tuple[str, str], date] = field(default_factory=dict)
     by_name: dict[str, Person] = field(default_factory=dict)
+    # requester's name -> when their supporter said YES, until the requester hears it
+    told_yes: dict[str, datetime] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)  # promises seen kept, by template (so none is vacuous)
     steps: int = 0
 
@@ -150,7 +163,8 @@ class World:
             return rng.choice([f"PAIR {other} {third}", f"UNPAIR {other} {third}", f"REMOVE {other}", "yes",
                                "GATHER apr 30 18:30 Library", "PAIRS", f"ADD {rng.choice(list(self.people))}"])
         roll = rng.random()
-        if person.last_question and roll < 0.45:
+        if person.last_question and roll < (0.7 if OFFER.search(person.last_question) else 0.45):
+            # Offers of care are mostly answered (yes more often than not), other questions less so.
             return rng.choice(REPLIES)
         if roll < 0.7:
             return rng.choice(ANSWERS)
@@ -241,9 +255,16 @@ class World:
                     raise Broken(f"{person.name} was told 'I'll ask again tomorrow' on {later} and asked at {at}")
                 self._kept("care.followup.later")
             return
+        for key in TOLD_YES:
+            if said(text, key):
+                if self.told_yes.pop(person.name, None) is not None:
+                    self._kept("told of a YES")
+                return
         for key in ("care.accepted.supporter", "care.accepted.supporter.private", "care.followup.yes"):
             found = said(text, key)
             if found:
+                if key != "care.followup.yes":
+                    self.told_yes.setdefault(found["requester"], at)
                 # "every N days" from the YES, "next check-in in N days" from the answer.
                 requester = found.get("requester") or person.last_followup
                 self.checkins[(person.phone, requester)] = at + timedelta(days=days_in(found["cadence"]))
@@ -287,6 +308,14 @@ class World:
             if self._still_paired(session, phone, requester):
                 raise Broken(f"{phone} was promised a check-in with {requester} by {due}; it is {now} and none came")
             del self.checkins[(phone, requester)]
+        for requester, since in list(self.told_yes.items()):
+            if now <= next_daytime(since, TZ, 9, 20) + timedelta(hours=3):
+                continue
+            member = Member.by_phone(session, self.by_name[requester].phone)
+            if member is not None and not member.opted_out and session.scalar(select(Pairing.id).where(
+                    Pairing.requester_id == member.id, Pairing.status == "active")) is not None:
+                raise Broken(f"{requester}'s supporter said YES at {since}; it is {now} and {requester} wasn't told")
+            del self.told_yes[requester]
         for (phone, requester), day in list(self.asked_again.items()):
             if now.astimezone(TZ).date() <= day + timedelta(days=1) or now.astimezone(TZ).hour < 12:
                 continue
@@ -324,7 +353,7 @@ class World:
                 raise Broken(f"{member.name}'s request since {answer.since} has had no word by {now}")
 
 
-async def simulate(seed: int, sim: Simulation, *, size: int = 40, steps: int = 24) -> World:
+async def simulate(seed: int, sim: Simulation, *, size: int = 40, steps: int = 48) -> World:
     """Run one seeded simulation of ``size`` members over eight weeks in about ``steps`` steps.
 
     Raises :class:`Broken` (with the seed, the step and the moment) when an invariant fails.
