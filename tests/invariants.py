@@ -71,7 +71,11 @@ PROMISES = ("care.followup", "care.accepted.supporter", "care.accepted.supporter
 # "I'll text you as soon as someone is": the requester hears a supporter's YES (by day).
 TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.accepted.requester.1.private",
             "care.accepted.requester.4.private")
-PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")] for key in PROMISES + TOLD_YES}
+# Word to a requester about their request (after which the 24 hours count again).
+REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.ended.open", "care.ended.rest",
+                           "coord.unpaired.open", "coord.paired.requester", "care.rematch.ask")
+PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")]
+            for key in PROMISES + REQUEST_NEWS}
 
 
 def said(text: str, key: str) -> dict[str, str] | None:
@@ -100,6 +104,7 @@ class Person:
     removed: bool = False
     last_question: str | None = None  # the latest delivered text that asked for an answer
     last_followup: str | None = None  # whom the latest "did you connect with …?" was about
+    last_news: datetime | None = None  # the latest text to them about their own request for care
 
 
 @dataclass
@@ -192,7 +197,8 @@ class World:
         answer = word in YES_WORDS or word in NO_WORDS or word in LATER_WORDS
         if answer and asked is not None and "_prompt" in asked[2] and person.stopped_at is None:
             # The question being answered is the one in the member's latest text that asked one.
-            if asked[2]["_prompt"] != person.last_question:
+            # (An SMS may arrive with its accents folded to GSM-7: the same text either way.)
+            if _unaccented(asked[2]["_prompt"]) != _unaccented(person.last_question or ""):
                 raise Broken(f"{person.name}'s {text!r} would answer {asked[0]}/{asked[1]} "
                              f"({asked[2]['_prompt']!r}) but the last question they saw was {person.last_question!r}")
         before = len(self.sim.network.delivered)
@@ -246,6 +252,8 @@ class World:
     # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
     def _note_promises(self, person: Person, text: str, at: datetime) -> None:
+        if any(said(text, key) for key in REQUEST_NEWS):
+            person.last_news = at
         found = said(text, "care.followup")
         if found:
             person.last_followup = found["requester"]
@@ -348,9 +356,12 @@ class World:
             if accepted:
                 continue
             # Twenty-four hours, then the rest of the night: word by the next daytime (ticks come by the hour).
-            deadline = next_daytime(answer.since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
+            # Counted from the request, or from the latest word about it (a pairing just ended, say).
+            news = self.people[member.phone].last_news if member.phone in self.people else None
+            since = max(answer.since, news) if news else answer.since
+            deadline = next_daytime(since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
             if now > deadline:
-                raise Broken(f"{member.name}'s request since {answer.since} has had no word by {now}")
+                raise Broken(f"{member.name}'s request since {since} has had no word by {now}")
 
 
 async def simulate(seed: int, sim: Simulation, *, size: int = 40, steps: int = 48) -> World:
