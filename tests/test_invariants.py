@@ -1,10 +1,11 @@
 """The conversation invariants checker (tests/invariants.py) on each database.
 
 Each seed is a 40-member group over eight weeks (48 steps) through the real dispatcher, outbox
-and scheduler. One seed costs 7-25 s on this project's shared two-core machine (almost all of it
-the product's own ticks and outbox, not the checker), so twenty seeds on both databases (40 runs,
-about 10 minutes) do not fit a normal run: it checks SEEDS seeds and every regression seed on each
-database, and CAREBOT_INVARIANT_SEEDS=20 runs the twenty the issue asks for.
+and scheduler. One seed costs 5-13 s on this project's shared two-core machine when it is quiet and
+up to 45 s when it is busy, almost all of it the product's own ticks and outbox (the checker reads
+only what changed: about 5%). Twenty seeds on both databases (40 runs, 5-15 minutes) do not fit a
+normal run, so it checks seed 1 and every regression seed on each database (four seeds: 3 min 43 s
+measured on both databases with the machine busy); CAREBOT_INVARIANT_SEEDS=20 runs the twenty the issue asks for.
 A seed that ever fails is kept in REGRESSIONS with what it found.
 """
 
@@ -29,7 +30,7 @@ REGRESSIONS = {
     15: pytest.param(15, id="15-folded-accents"),
     17: pytest.param(17, id="17-pairing-just-ended"),
 }
-SEEDS = [s for s in range(1, int(os.environ.get("CAREBOT_INVARIANT_SEEDS", "3")) + 1) if s not in REGRESSIONS]
+SEEDS = [s for s in range(1, int(os.environ.get("CAREBOT_INVARIANT_SEEDS", "1")) + 1) if s not in REGRESSIONS]
 
 
 @pytest.mark.parametrize("seed", SEEDS + list(REGRESSIONS.values()))
