@@ -7,10 +7,17 @@ Simulation). After every step these hold, or the step fails with the seed to rep
 
 - a member's number reaches another member only after that member's YES to that exact offer;
 - nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
-- no care request goes more than 24 daytime hours without a text to the member about it;
+- a care request gets word by the next daytime after 24 hours without a supporter, and the member
+  hears a supporter's YES by the next daytime (what docs/care-requests.md promises; carebot does
+  not repeat the waiting word on a timer, so "never 24 daytime hours without a text" is not checked);
 - every YES/NO/LATER answers the question in the member's latest text from carebot that asked one;
-- every date stated is kept ("next check-in in N days", "tomorrow"); nothing carebot starts
-  reaches anyone at night.
+- every date or interval stated in a text the simulation produces is kept: the first check-in
+  "every N days" after the YES, "next check-in in N days", "every N days from now on" (either side
+  may set it), "I'll ask again tomorrow" (not the same day, and by the next day), the gathering
+  reminder's "tomorrow"; nothing carebot starts reaches anyone at night.
+
+The checker reads only what changed since the last step (the newly delivered texts, and the
+promises and requests still open), so almost all of a seed's time is the product's own work.
 """
 
 from __future__ import annotations
@@ -18,29 +25,70 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from carebot.domain.daytime import is_daytime, next_daytime
+from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
 from carebot.services.care import WAITING_GRACE
 from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
-from carebot.tools.transcript import Simulation
+from carebot.tools.transcript import Simulation, _unaccented
 
 TZ = ZoneInfo("America/Chicago")
 START = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)
 WEEKS = 8
-TEXTS_PER_STEP = 3
+TEXTS_PER_STEP = 2
 ANSWERS = ["1", "1 call evenings", "4 text me", "2", "2 x2", "5", "5 x2", "2 5", "3 1w", "0", "1 5",
            "4 1w", "1 2w", "  2  ", "1 ongoing text after 6pm"]
 REPLIES = ["yes", "YES", "Yes!", "yes 🙏", "si", "y", "no", "No thanks", "nope", "later", "LATER"]
 CHATTER = ["status", "help", "ok thanks 🙏", "what is this", "thank you “so much”", "pulse", "gather",
            "GATHER YES", "gather no", "LANG ES", "LANG EN", "hours 8 21", "every 3d", "CHANNEL SIGNAL"]
 ASKS = re.compile(r"Reply YES|Responde SI|Will you come\?|Reply GATHER YES|vienes\?", re.I)
+OFFER = re.compile(r"Reply YES to (take this on|keep them company)|Responde SI", re.I)
 NUMBER = re.compile(r"\+1\d{10}")
 YES_WORDS, NO_WORDS, LATER_WORDS = {"yes", "si", "y", "yes!", "yes 🙏"}, {"no", "nope", "no thanks"}, {"later"}
+
+
+def _template(text: str) -> re.Pattern[str]:
+    """A catalog text as a pattern: {cadence}, {requester}, {other} and {when} captured, the rest as is."""
+    pattern, seen = "", set()
+    for part in re.split(r"(\{\w+\})", _unaccented(text)):
+        name = part[1:-1] if part.startswith("{") else None
+        if name in ("cadence", "requester", "other", "supporter", "when") and name not in seen:
+            seen.add(name)
+            # Names in the simulation are one word ("M037"); a name may be followed by {how} directly.
+            pattern += f"(?P<{name}>.+?)" if name in ("cadence", "when") else f"(?P<{name}>[^\\s(:,.?]+)"
+        else:
+            pattern += ".*?" if name else re.escape(part)
+    return re.compile(pattern)
+
+
+PROMISES = ("care.followup", "care.accepted.supporter", "care.accepted.supporter.private", "care.followup.yes",
+            "care.cadence.set", "care.checkin", "care.followup.later", "gather.reminder")
+# "I'll text you as soon as someone is": the requester hears a supporter's YES (by day).
+TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.accepted.requester.1.private",
+            "care.accepted.requester.4.private")
+# Word to a requester about their request (after which the 24 hours count again).
+REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.ended.open", "care.ended.rest",
+                           "coord.unpaired.open", "coord.paired.requester", "care.rematch.ask")
+PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")]
+            for key in PROMISES + REQUEST_NEWS}
+
+
+def said(text: str, key: str) -> dict[str, str] | None:
+    """What a delivered text filled into template ``key`` (either language), or None if it isn't that text."""
+    for pattern in PATTERNS[key]:
+        found = pattern.fullmatch(_unaccented(text))
+        if found:
+            return found.groupdict()
+    return None
+
+
+def days_in(cadence: str) -> int:
+    return int(re.search(r"\d+", cadence).group())
 
 
 class Broken(AssertionError):
@@ -55,6 +103,8 @@ class Person:
     stopped_at: int | None = None  # index into the delivered texts when they sent STOP
     removed: bool = False
     last_question: str | None = None  # the latest delivered text that asked for an answer
+    last_followup: str | None = None  # whom the latest "did you connect with …?" was about
+    last_news: datetime | None = None  # the latest text to them about their own request for care
 
 
 @dataclass
@@ -65,7 +115,13 @@ class World:
     rng: random.Random = field(init=False)
     people: dict[str, Person] = field(default_factory=dict)
     seen: int = 0  # delivered texts already checked
-    promised: list[tuple[str, str, datetime]] = field(default_factory=list)  # (phone, what, by when)
+    # (supporter's phone, requester's name) -> the check-in a text promised; -> the day "tomorrow" was said
+    checkins: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    asked_again: dict[tuple[str, str], date] = field(default_factory=dict)
+    by_name: dict[str, Person] = field(default_factory=dict)
+    # requester's name -> when their supporter said YES, until the requester hears it
+    told_yes: dict[str, datetime] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)  # promises seen kept, by template (so none is vacuous)
     steps: int = 0
 
     def __post_init__(self) -> None:
@@ -82,6 +138,7 @@ class World:
             coordinator = index < 2
             person = Person(phone, f"M{index:03d}", coordinator)
             self.people[phone] = person
+            self.by_name[person.name] = person
             await sim.execute(f"{'coordinator' if coordinator else 'member'} DMMA {phone} name={person.name}")
 
     # --- one step -----------------------------------------------------------------------
@@ -111,7 +168,8 @@ class World:
             return rng.choice([f"PAIR {other} {third}", f"UNPAIR {other} {third}", f"REMOVE {other}", "yes",
                                "GATHER apr 30 18:30 Library", "PAIRS", f"ADD {rng.choice(list(self.people))}"])
         roll = rng.random()
-        if person.last_question and roll < 0.45:
+        if person.last_question and roll < (0.7 if OFFER.search(person.last_question) else 0.45):
+            # Offers of care are mostly answered (yes more often than not), other questions less so.
             return rng.choice(REPLIES)
         if roll < 0.7:
             return rng.choice(ANSWERS)
@@ -139,7 +197,8 @@ class World:
         answer = word in YES_WORDS or word in NO_WORDS or word in LATER_WORDS
         if answer and asked is not None and "_prompt" in asked[2] and person.stopped_at is None:
             # The question being answered is the one in the member's latest text that asked one.
-            if asked[2]["_prompt"] != person.last_question:
+            # (An SMS may arrive with its accents folded to GSM-7: the same text either way.)
+            if _unaccented(asked[2]["_prompt"]) != _unaccented(person.last_question or ""):
                 raise Broken(f"{person.name}'s {text!r} would answer {asked[0]}/{asked[1]} "
                              f"({asked[2]['_prompt']!r}) but the last question they saw was {person.last_question!r}")
         before = len(self.sim.network.delivered)
@@ -187,34 +246,100 @@ class World:
                 if ASKS.search(delivered.text):
                     person.last_question = delivered.text
                 self._note_promises(person, delivered.text, delivered.at)
-            self._keep_promises(fresh, now)
+            self._keep_promises(session, now)
             self._no_silent_request(session, now)
 
-    def _note_promises(self, person: Person, text: str, at: datetime) -> None:
-        found = re.search(r"Next check-in in (\d+) days", text)
-        if found:
-            self.promised.append((person.phone, "checkin", at + timedelta(days=int(found.group(1)))))
+    # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
-    def _keep_promises(self, fresh, now: datetime) -> None:
-        for delivered in fresh:
-            if "Time to check in" in delivered.text:
-                for phone, what, due in list(self.promised):
-                    if phone == delivered.to and what == "checkin":
-                        if delivered.at < due - timedelta(minutes=1):
-                            raise Broken(f"a check-in promised for {due} came at {delivered.at}")
-                        self.promised.remove((phone, what, due))
-        # A promise not kept by its day (plus the night) is broken, unless the pairing ended meanwhile.
-        with self.sim.db.transaction() as session:
-            for phone, what, due in list(self.promised):
-                if now <= next_daytime(due + timedelta(hours=2), TZ, 9, 20) + timedelta(hours=4):
-                    continue
-                member = Member.by_phone(session, phone)
-                active = member is not None and session.scalar(select(Pairing.id).where(
-                    Pairing.supporter_id == member.id, Pairing.status == "active",
-                    Pairing.started_at < due - timedelta(days=1)))
-                if active and not member.opted_out:
-                    raise Broken(f"{phone} was promised a check-in by {due}; it is {now} and none came")
-                self.promised.remove((phone, what, due))
+    def _note_promises(self, person: Person, text: str, at: datetime) -> None:
+        if any(said(text, key) for key in REQUEST_NEWS):
+            person.last_news = at
+        found = said(text, "care.followup")
+        if found:
+            person.last_followup = found["requester"]
+            later = self.asked_again.pop((person.phone, found["requester"]), None)
+            if later is not None:
+                if at.astimezone(TZ).date() <= later:
+                    raise Broken(f"{person.name} was told 'I'll ask again tomorrow' on {later} and asked at {at}")
+                self._kept("care.followup.later")
+            return
+        for key in TOLD_YES:
+            if said(text, key):
+                if self.told_yes.pop(person.name, None) is not None:
+                    self._kept("told of a YES")
+                return
+        for key in ("care.accepted.supporter", "care.accepted.supporter.private", "care.followup.yes"):
+            found = said(text, key)
+            if found:
+                if key != "care.followup.yes":
+                    self.told_yes.setdefault(found["requester"], at)
+                # "every N days" from the YES, "next check-in in N days" from the answer.
+                requester = found.get("requester") or person.last_followup
+                self.checkins[(person.phone, requester)] = at + timedelta(days=days_in(found["cadence"]))
+                return
+        found = said(text, "care.cadence.set")
+        if found:
+            # Either side may set it ("every 3d"): the next check-in is the new span from now on.
+            other = self.by_name.get(found["other"])
+            pair = (person.phone, found["other"])
+            if pair not in self.checkins and other is not None:
+                pair = (other.phone, person.name)
+            self.checkins[pair] = at + timedelta(days=days_in(found["cadence"]))
+            return
+        found = said(text, "care.checkin")
+        if found:
+            due = self.checkins.pop((person.phone, found["requester"]), None)
+            if due is not None:
+                if at < due - timedelta(minutes=1):
+                    raise Broken(f"{person.name} was promised the check-in with {found['requester']} on {due}; "
+                                 f"it came {at}")
+                self._kept("check-in")
+            return
+        if said(text, "care.followup.later") and person.last_followup:
+            self.asked_again[(person.phone, person.last_followup)] = at.astimezone(TZ).date()
+            return
+        found = said(text, "gather.reminder")
+        if found:
+            tomorrow = at.astimezone(TZ) + timedelta(days=1)
+            if not any(short_date(tomorrow, language) in found["when"] for language in ("en", "es")):
+                raise Broken(f"{person.name} was told the gathering is tomorrow on {at:%Y-%m-%d}: {text!r}")
+            self._kept("gather.reminder")
+
+    def _kept(self, what: str) -> None:
+        self.kept[what] = self.kept.get(what, 0) + 1
+
+    def _keep_promises(self, session, now: datetime) -> None:
+        """A check-in not come by its day (plus the night) is a broken promise, unless the pairing ended."""
+        for (phone, requester), due in list(self.checkins.items()):
+            if now <= next_daytime(due + timedelta(hours=2), TZ, 9, 20) + timedelta(hours=4):
+                continue
+            if self._still_paired(session, phone, requester):
+                raise Broken(f"{phone} was promised a check-in with {requester} by {due}; it is {now} and none came")
+            del self.checkins[(phone, requester)]
+        for requester, since in list(self.told_yes.items()):
+            if now <= next_daytime(since, TZ, 9, 20) + timedelta(hours=3):
+                continue
+            member = Member.by_phone(session, self.by_name[requester].phone)
+            if member is not None and not member.opted_out and session.scalar(select(Pairing.id).where(
+                    Pairing.requester_id == member.id, Pairing.status == "active")) is not None:
+                raise Broken(f"{requester}'s supporter said YES at {since}; it is {now} and {requester} wasn't told")
+            del self.told_yes[requester]
+        for (phone, requester), day in list(self.asked_again.items()):
+            if now.astimezone(TZ).date() <= day + timedelta(days=1) or now.astimezone(TZ).hour < 12:
+                continue
+            if self._still_paired(session, phone, requester):
+                raise Broken(f"{phone} was told on {day} they'd be asked again about {requester} tomorrow; "
+                             f"it is {now} and nothing came")
+            del self.asked_again[(phone, requester)]
+
+    def _still_paired(self, session, phone: str, requester: str) -> bool:
+        supporter, other = Member.by_phone(session, phone), self.by_name.get(requester)
+        wanted = Member.by_phone(session, other.phone) if other else None
+        if supporter is None or wanted is None or supporter.opted_out:
+            return False
+        return session.scalar(select(Pairing.id).where(
+            Pairing.supporter_id == supporter.id, Pairing.requester_id == wanted.id,
+            Pairing.status == "active")) is not None
 
     def _no_silent_request(self, session, now: datetime) -> None:
         rows = session.execute(
@@ -231,12 +356,15 @@ class World:
             if accepted:
                 continue
             # Twenty-four hours, then the rest of the night: word by the next daytime (ticks come by the hour).
-            deadline = next_daytime(answer.since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
+            # Counted from the request, or from the latest word about it (a pairing just ended, say).
+            news = self.people[member.phone].last_news if member.phone in self.people else None
+            since = max(answer.since, news) if news else answer.since
+            deadline = next_daytime(since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
             if now > deadline:
-                raise Broken(f"{member.name}'s request since {answer.since} has had no word by {now}")
+                raise Broken(f"{member.name}'s request since {since} has had no word by {now}")
 
 
-async def simulate(seed: int, sim: Simulation, *, size: int = 40, steps: int = 24) -> World:
+async def simulate(seed: int, sim: Simulation, *, size: int = 40, steps: int = 48) -> World:
     """Run one seeded simulation of ``size`` members over eight weeks in about ``steps`` steps.
 
     Raises :class:`Broken` (with the seed, the step and the moment) when an invariant fails.

@@ -396,10 +396,13 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     )
     taken = busy(session, {p.supporter_id for p in proposal.pairs}, now, rank=questions.CARE)
     sent = 0
+    # Requests whose supporter is busy answering another question: not offered yet, so as good as unmatched.
+    held: list[tuple[int, int]] = []
     for pair in sorted(proposal.pairs, key=lambda p: (-p.score, p.requester_id, p.kind)):
         if pair.supporter_id in taken:
             # One question at a time: this offer waits until the supporter has answered.
-            group.pairing_due_at = now + BUSY_RETRY
+            _look_again_at(group, now + BUSY_RETRY)
+            held.append((pair.requester_id, pair.kind))
             continue
         taken.add(pair.supporter_id)
         offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
@@ -408,19 +411,20 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     if proposal.unmatched and later:
         _look_again_at(group, min(later))
     newly_waiting = []
-    for unmatched in proposal.unmatched:
-        answer = waiting_since.get((unmatched.requester_id, unmatched.kind))
+    waiting = [(u.requester_id, u.kind) for u in proposal.unmatched] + held
+    for requester_id, kind in waiting:
+        answer = waiting_since.get((requester_id, kind))
         if answer is None or answer.told_waiting_at is not None:
             continue
         # Honest word a day after asking, or as soon as every candidate has said no (by day: it is a push).
-        tell_at = now if (unmatched.requester_id, unmatched.kind) in tried else answer.since + WAITING_GRACE
+        tell_at = now if (requester_id, kind) in tried else answer.since + WAITING_GRACE
         if tell_at > now:
             # A supporter may still come forward; if not, the member hears it honestly then.
             _look_again_at(group, tell_at)
             continue
         answer.told_waiting_at = now
-        requester = members[unmatched.requester_id]
-        tell(session, requester, care_requests.WAITING_TEXT[unmatched.kind], now, group.id, keyword=group.keyword)
+        requester = members[requester_id]
+        tell(session, requester, care_requests.WAITING_TEXT[kind], now, group.id, keyword=group.keyword)
         newly_waiting.append(requester)
     if newly_waiting:
         # Coordinators hear once per newcomer to the wait, with how many are waiting in all.
@@ -428,7 +432,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
             language = _language(coordinator)
             tell(session, coordinator, care_requests.COORDINATORS_TEXT, now, group.id, keyword=group.keyword,
                  requester=", ".join(display_name(m, language) for m in newly_waiting),
-                 count=len(proposal.unmatched))
+                 count=len(waiting))
     return sent
 
 
