@@ -1,4 +1,6 @@
-"""Small helpers for tests that drive the simulation and look at the database."""
+"""The suite's shared helpers: driving the simulation, looking at the database, waiting on a condition,
+and the log watch (no number and no member's text in any log). Test modules import shared pieces
+from here (or fakes from tests/fakes/), never from one another."""
 
 from __future__ import annotations
 
@@ -71,3 +73,80 @@ def carebot_units() -> list[Path]:
              if re.search(r"^ExecStart=\S*/carebot ", unit.read_text(), re.M)]
     assert units, "no systemd unit in deploy/ runs carebot"
     return units
+
+
+# --- No numbers or texts in logs (issue 8) ----------------------------------------------
+# tests/conftest.py hands every log record (every logger, non-propagating ones too, at DEBUG
+# on the root) and every text members send to LOG_WATCH, and checks it after each test:
+# a test fails if its own records, or the output of processes it started, hold a phone
+# number or one of the texts it sent. tests/test_logs.py tests the check itself.
+
+E164 = re.compile(r"\+\d{8,15}\b")
+NANP = re.compile(r"\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
+DIGIT_RUN = re.compile(r"\d[\d\s().-]{6,}\d")
+
+
+class LogWatch:
+    """What was logged during one test, and what members sent in it that must never be logged."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, str]] = []  # (logger, level, message with its exception)
+        self.texts: set[str] = set()
+        self.numbers: set[str] = set()
+
+    def keep(self, record) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string is still a record to check
+            message = f"{record.msg} {record.args}"
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            message += f" [{type(error).__name__}: {error}]"
+        self.records.append((record.name, record.levelname, message))
+
+    def saw(self, messages) -> None:
+        for message in messages:
+            self.sent(message.sender, message.text)
+
+    def sent(self, sender: str | None, text: str | None) -> None:
+        """A text a member sent (here, or to a carebot in another process): it must never be logged."""
+        if sender:
+            self.numbers.add(sender)
+        # A member's own words: anything longer than a keyword or two.
+        body = (text or "").strip()
+        if len(body) >= 8 and " " in body:
+            self.texts.add(body)
+
+    def output(self, source: str, text: str) -> None:
+        """What another process (a ``carebot serve``, a crashed sender) printed: each line is checked as a record."""
+        self.records.extend((source, "OUTPUT", line) for line in text.splitlines() if line.strip())
+
+    def take(self) -> LogWatch:
+        """Everything watched so far, handed over; this watch starts again empty."""
+        taken = LogWatch()
+        taken.records, taken.texts, taken.numbers = self.records, self.texts, self.numbers
+        self.records, self.texts, self.numbers = [], set(), set()
+        return taken
+
+
+def leaks(watch: LogWatch) -> list[str]:
+    """The records that give away a number (in any formatting) or a member's text, each with why."""
+    national = {re.sub(r"\D", "", n)[-10:] for n in watch.numbers if len(re.sub(r"\D", "", n)) >= 10}
+    found = []
+    for name, level, message in watch.records:
+        why = None
+        if E164.search(message) or NANP.search(message):
+            why = "a phone number"
+        elif any(n in re.sub(r"\D", "", run) for run in DIGIT_RUN.findall(message) for n in national):
+            why = "a member's number"
+        else:
+            said = next((t for t in watch.texts if t in message), None)
+            if said is not None:
+                why = f"a member's text {said!r}"
+        if why:
+            found.append(f"{name} {level}: {message[:300]!r} holds {why}")
+    return found
+
+
+# The watch of the test that runs now (between tests: of what runs between them).
+LOG_WATCH = LogWatch()

@@ -23,10 +23,9 @@ from click.testing import CliRunner
 from carebot.cli import main
 from carebot.store import crypto
 from carebot.store.db import start_up, upgrade
-from tests.conftest import LOG_WATCH
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import wait_for
+from tests.helpers import LOG_WATCH, wait_for
 from tests.test_web_serve import GOOD, free_port
 
 PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]

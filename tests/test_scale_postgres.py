@@ -29,10 +29,9 @@ from carebot.outbox import REPLY, enqueue
 from carebot.services.groups import add_group, add_member
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage, Member, OutboxMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import wait_for
+from tests.helpers import LOG_WATCH, wait_for
 from tests.pgserver import free_port
 
 pytestmark = pytest.mark.postgresql

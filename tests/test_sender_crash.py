@@ -17,9 +17,9 @@ import pytest
 
 from carebot.channels import SMS, StatusUpdate
 from carebot.outbox import STUCK_AFTER, apply_status, deliver_due, recover_sending
-from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE
 from tests.fakes.world import ANA, BEN, NOW, PUBLIC_URL, queue, row, with_channel
+from tests.helpers import LOG_WATCH
 
 KILLED = 137
 LATER = NOW + STUCK_AFTER + timedelta(seconds=1)

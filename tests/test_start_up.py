@@ -21,8 +21,7 @@ from sqlalchemy import text
 from carebot.domain import startup
 from carebot.store import crypto
 from carebot.store.db import Database, start_up, upgrade
-from tests.conftest import LOG_WATCH
-from tests.helpers import carebot_units
+from tests.helpers import LOG_WATCH, carebot_units
 from tests.test_web_serve import GOOD, free_port
 
 ROOT = Path(__file__).parent.parent

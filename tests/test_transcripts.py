@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from carebot.cli import main
 from carebot.tools.transcript import run_lines
-from tests.conftest import TRANSCRIPTS
 
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
 FILES = sorted(TRANSCRIPTS.glob("*.txt"))
 
 

@@ -18,9 +18,8 @@ from carebot.cli import main
 from carebot.domain import startup
 from carebot.store.db import Database, upgrade
 from carebot.store.models import OutboxMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import wait_for
+from tests.helpers import LOG_WATCH, wait_for
 
 GOOD = {
     "CAREBOT_PUBLIC_URL": "https://care.example.org",

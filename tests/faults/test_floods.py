@@ -35,10 +35,9 @@ from twilio.request_validator import RequestValidator
 from carebot.runtime.connections import REQUEST_SECONDS
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, make_db
-from tests.helpers import wait_for
+from tests.helpers import LOG_WATCH, wait_for
 from tests.test_web_serve import GOOD, free_port
 
 SLOW_CLIENTS = 1100

@@ -21,8 +21,8 @@ from carebot.channels import SMS
 from carebot.outbox import REPLY, deliver_due, recover_sending
 from carebot.store.lease import Lease
 from carebot.store.models import OutboxMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row, with_channel
+from tests.helpers import LOG_WATCH
 
 KILLED = 137
 
