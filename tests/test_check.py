@@ -25,8 +25,7 @@ from carebot.store import crypto
 from carebot.store.db import start_up, upgrade
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import LOG_WATCH, wait_for
-from tests.test_web_serve import GOOD, free_port
+from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for
 
 PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]
 FROM = GOOD["TWILIO_FROM"]

@@ -7,22 +7,16 @@ Twilio's API and the Signal service are fakes, on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from twilio.request_validator import RequestValidator
 
 from carebot.channels import SMS
 from carebot.outbox import REPLY, enqueue
@@ -31,77 +25,13 @@ from carebot.store.db import Database
 from carebot.store.models import InboundMessage, Member, OutboxMessage
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import LOG_WATCH, wait_for
-from tests.pgserver import free_port
+from tests.helpers import GOOD, Process, free_port, wait_for
 
 pytestmark = pytest.mark.postgresql
 
-GOOD = {
-    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
-    "TWILIO_AUTH_TOKEN": "f" * 32,
-    "TWILIO_FROM": "+15155550100",
-}
-PUBLIC = "https://care.example.org"
+PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]
 BOT = "+15155550999"
 DEADLINE = 60.0
-
-
-class Process:
-    """One ``carebot serve --role ROLE`` on a free port of 127.0.0.1."""
-
-    def __init__(self, role: str, url: str, cwd: Path, **env: str) -> None:
-        self.port = free_port()
-        self.role = role
-        environment = {**os.environ, **GOOD, "CAREBOT_PUBLIC_URL": PUBLIC, "CAREBOT_DATABASE_URL": url, **env}
-        self.log = cwd / f"{role}-{self.port}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "carebot", "-v", "serve", "--role", role, "--port", str(self.port)],
-            env=environment, cwd=cwd, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-        )
-        self.watched = False
-
-    def get(self, path: str) -> str | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as answer:
-                return answer.read().decode()
-        except OSError:
-            assert self.proc.poll() is None, self.output()
-            return None
-
-    def health(self) -> dict | None:
-        answer = self.get("/healthz")
-        return json.loads(answer) if answer else None
-
-    def metric(self, name: str) -> float:
-        for line in (self.get("/metrics") or "").splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-    def post(self, path: str, form: dict) -> int:
-        LOG_WATCH.sent(form.get("From"), form.get("Body"))
-        signature = RequestValidator(GOOD["TWILIO_AUTH_TOKEN"]).compute_signature(f"{PUBLIC}{path}", form)
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",
-                                         data=urllib.parse.urlencode(form).encode(),
-                                         headers={"X-Twilio-Signature": signature})
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """Stop it, and hand its log (at DEBUG, ``-v``) to the session's check for numbers and texts."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if not self.watched:
-            self.watched = True
-            LOG_WATCH.output(f"carebot serve --role {self.role}", self.output())
 
 
 @pytest.fixture

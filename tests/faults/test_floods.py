@@ -37,8 +37,7 @@ from carebot.store.db import Database
 from carebot.store.models import InboundMessage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, make_db
-from tests.helpers import LOG_WATCH, wait_for
-from tests.test_web_serve import GOOD, free_port
+from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for
 
 SLOW_CLIENTS = 1100
 SYSTEMD_DEFAULT_FILES = 1024  # the soft limit a unit without LimitNOFILE= starts with
