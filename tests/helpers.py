@@ -84,6 +84,16 @@ def wait_for(check, what: str, seconds: float = 30.0) -> None:
     pytest.fail(f"gave up waiting for {what}")
 
 
+async def wait_until(check, what: str, seconds: float = 30.0) -> None:
+    """``wait_for`` inside an event loop: poll ``check()`` and let the loop's other tasks run meanwhile."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"gave up waiting for {what}")
+
+
 def carebot_units() -> list[Path]:
     """deploy/'s systemd units that run carebot itself (not the Signal service's)."""
     deploy = Path(__file__).resolve().parent.parent / "deploy"

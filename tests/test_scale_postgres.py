@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 
 from carebot.channels import SMS
 from carebot.outbox import REPLY, enqueue
+from carebot.runtime.leader import POLL_SECONDS
 from carebot.services.groups import add_group, add_member
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage, Member, OutboxMessage
@@ -99,7 +100,9 @@ def test_two_workers_and_a_web_process_send_every_row_exactly_once(migrated_url,
                 return waiting == 0 and unhandled == 0 and len(fake.requests) >= len(ids) + len(PEOPLE)
 
             wait_for(settled, "every text to be handled and every row sent", 120)
-            time.sleep(1)  # a double send would show up now
+            # A double send would show up once every request Twilio took is a send a worker has counted.
+            wait_for(lambda: sum(w.metric('carebot_messages_out_total{channel="sms",status="sent"}')
+                                 for w in workers) >= len(fake.requests), "the workers to count every send", 30)
             sends = Counter(urllib.parse.parse_qs(urllib.parse.urlsplit(r["StatusCallback"]).query)["outbox"][0]
                             for r in fake.requests)
             with db.transaction() as session:
@@ -145,6 +148,18 @@ def lock_holders(db: Database) -> list[int]:
             "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": LOCK_KEY}).scalars())
 
 
+def standby_waits(standby: Process, *, polls: int) -> None:
+    """``standby`` stays a standby through ``polls`` of its polls for the lock (real time: it is a real
+    process); asked all along, so a takeover at any moment fails the test."""
+    since = time.monotonic()
+
+    def still_waiting_long_enough() -> bool:
+        assert (standby.health() or {}).get("leader") is False, "the standby took over while the leader lived"
+        return time.monotonic() - since > polls * POLL_SECONDS
+
+    wait_for(still_waiting_long_enough, f"{polls} polls of the standby", DEADLINE)
+
+
 def test_one_leader_holds_signal_and_the_ticker_and_a_standby_takes_over_after_a_kill(
         migrated_url, tmp_path, processes):
     db = setup_group(migrated_url)
@@ -161,7 +176,8 @@ def test_one_leader_holds_signal_and_the_ticker_and_a_standby_takes_over_after_a
             standby = Process("worker", migrated_url, tmp_path, **env)
             processes.append(standby)
             wait_for(lambda: (standby.health() or {}).get("database") == "ok", "the standby to start", DEADLINE)
-            time.sleep(3)  # a poll or two: the standby keeps waiting
+            # Two of the standby's polls, watched all along: it keeps waiting while the leader lives.
+            standby_waits(standby, polls=2)
             assert standby.health()["leader"] is False and standby.health()["signal"] == "standby"
             assert service.attached == 1  # only one process may attach to a Signal account
             assert standby.metric("carebot_scheduler_ticks_total") == 0
