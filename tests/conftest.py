@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-from carebot.tools.transcript import Simulation, run_lines
-
-TRANSCRIPTS = Path(__file__).parent / "transcripts"
+from carebot.tools.transcript import Simulation
+from tests.helpers import LOG_WATCH, LogWatch, leaks
 
 # The database fixtures (backend, database_url, migrated_url): SQLite and PostgreSQL.
 pytest_plugins = ("tests.databases",)
@@ -61,61 +59,20 @@ def sim(backend) -> Simulation:
         yield Simulation(db)
 
 
-def run_transcript(text: str) -> None:
-    """Run transcript lines and fail the test with the runner's own message."""
-    failure = asyncio.run(run_lines(text.strip().splitlines()))
-    if failure is not None:
-        pytest.fail(str(failure), pytrace=False)
-
-
 # --- No numbers or texts in logs (issue 8) ----------------------------------------------
-# Every log record of the whole session, from every logger (non-propagating ones too), at
-# DEBUG on the root, is kept with the texts and numbers members sent meanwhile;
-# tests/test_logs.py runs last and fails on any record that holds one.
+# Every log record, from every logger (non-propagating ones too), at DEBUG on the root, goes to
+# tests.helpers.LOG_WATCH with the texts and numbers members send; after each test the records
+# it made (its fixtures' teardown included) and the output of the processes it started are
+# checked against the texts and numbers it sent, and the test fails on any leak. What is logged
+# outside any test (session fixtures, threads winding down) is checked once at the session's
+# end against everything sent in the session. tests/test_logs.py tests this check.
 
-
-class LogWatch:
-    """What was logged during the session, and what members sent that must never be logged."""
-
-    def __init__(self) -> None:
-        self.records: list[tuple[str, str, str]] = []  # (logger, level, message with its exception)
-        self.texts: set[str] = set()
-        self.numbers: set[str] = set()
-
-    def keep(self, record) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string is still a record to check
-            message = f"{record.msg} {record.args}"
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            message += f" [{type(error).__name__}: {error}]"
-        self.records.append((record.name, record.levelname, message))
-
-    def saw(self, messages) -> None:
-        for message in messages:
-            self.sent(message.sender, message.text)
-
-    def sent(self, sender: str | None, text: str | None) -> None:
-        """A text a member sent (here, or to a carebot in another process): it must never be logged."""
-        if sender:
-            self.numbers.add(sender)
-        # A member's own words: anything longer than a keyword or two.
-        body = (text or "").strip()
-        if len(body) >= 8 and " " in body:
-            self.texts.add(body)
-
-    def output(self, source: str, text: str) -> None:
-        """What another process (a ``carebot serve``, a crashed sender) printed: each line is checked as a record."""
-        self.records.extend((source, "OUTPUT", line) for line in text.splitlines() if line.strip())
-
-
-LOG_WATCH = LogWatch()
+_BETWEEN_TESTS = LogWatch()  # records made outside any test, and every text and number of the session
 
 
 @pytest.fixture(scope="session", autouse=True)
-def log_watch():
-    """Keep every log record and every inbound text of the session (see tests/test_logs.py)."""
+def log_hooks():
+    """Hand every log record and every inbound text to LOG_WATCH while the session runs."""
     import logging
 
     from carebot.dispatch.dispatcher import Dispatcher
@@ -135,14 +92,41 @@ def log_watch():
     root.setLevel(logging.DEBUG)
     logging.Logger.callHandlers = watched_call_handlers
     Dispatcher.store_inbounds = watched_store_inbounds
-    yield LOG_WATCH
+    yield
     logging.Logger.callHandlers, Dispatcher.store_inbounds = call_handlers, store_inbounds
     root.setLevel(level)
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "last: run after every other test (the whole-session log check)")
+def _keep_for_the_session_end(watch: LogWatch, *, records: bool) -> None:
+    if records:
+        _BETWEEN_TESTS.records.extend(watch.records)
+    _BETWEEN_TESTS.texts |= watch.texts
+    _BETWEEN_TESTS.numbers |= watch.numbers
 
 
-def pytest_collection_modifyitems(items) -> None:
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+@pytest.fixture(autouse=True)
+def no_number_or_text_in_logs(log_hooks) -> Iterator[LogWatch]:
+    """Fail this test if a log record it made, or a process it started, gives away a number or a text."""
+    _keep_for_the_session_end(LOG_WATCH.take(), records=True)  # logged since the last test ended
+    yield LOG_WATCH
+    watch = LOG_WATCH.take()
+    _keep_for_the_session_end(watch, records=False)
+    problems = leaks(watch)
+    if problems:
+        pytest.fail(f"{len(problems)} log records of this test give away numbers or texts:\n"
+                    + "\n".join(problems[:40]), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _keep_for_the_session_end(LOG_WATCH.take(), records=True)
+    problems = leaks(_BETWEEN_TESTS)
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"{len(problems)} log records made outside any test give away numbers or texts:",
+                 *problems[:40]]
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(line, red=True)
+            else:
+                print(line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -23,15 +23,12 @@ from click.testing import CliRunner
 from carebot.cli import main
 from carebot.store import crypto
 from carebot.store.db import start_up, upgrade
-from tests.conftest import LOG_WATCH
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import wait_for
-from tests.test_web_serve import GOOD, free_port
+from tests.helpers import GOOD, LOG_WATCH, SIGNAL_BOT, free_port, wait_for
 
 PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]
 FROM = GOOD["TWILIO_FROM"]
-SIGNAL_BOT = "+15155550199"
 SERVICE = "MG" + "ab" * 16
 
 

@@ -12,8 +12,7 @@ from carebot.domain.i18n import LANGUAGES, catalog
 from carebot.flows.crisis import DEFAULT_RESOURCES, in_crisis
 from carebot.flows.words import read
 from carebot.store.models import CareFlag, ConsentEvent
-from tests.helpers import run, texts_to
-from tests.test_relay import database_text
+from tests.helpers import database_text, run, texts_to
 
 SETUP = [
     'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago',

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -96,10 +95,12 @@ class Health:
 
     def __init__(self) -> None:
         self.up = False
+        self.asked = 0
         health = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                health.asked += 1
                 self.send_response(200 if health.up else 503)
                 self.end_headers()
 
@@ -124,10 +125,12 @@ def test_the_entrypoint_starts_the_service_only_while_carebot_answers(tmp_path):
     wrapper = subprocess.Popen(["/bin/sh", str(DEPLOY / "signal-while-carebot.sh")], env=env,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:  # carebot does not answer yet: the service must not start
+        def refused_three_times() -> bool:  # carebot does not answer yet: the service must not start
             assert not started.exists() and wrapper.poll() is None
-            time.sleep(0.05)
+            return health.asked >= 3
+
+        wait_for(refused_three_times, "the wrapper to ask carebot three times", 10)
+        assert not started.exists()
         health.up = True
         wait_for(started.exists, "the service to start once carebot answers", 10)
         health.up = False  # carebot stops or dies

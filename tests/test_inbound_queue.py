@@ -24,8 +24,8 @@ from carebot.runtime.web import InboundWriter
 from carebot.store.crypto import lookup_hash
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage, Member, OutboxMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.world import ANA, NOW
+from tests.helpers import LOG_WATCH
 
 NEWCOMER = "+15155550199"
 

@@ -1,75 +1,95 @@
-"""No phone number and no member's text in any log, during the whole test suite.
+"""The log check itself: no phone number and no member's text in any log.
 
-tests/conftest.py keeps every log record of the session (every logger, DEBUG and
-up), the output of the processes tests start (``carebot serve``, a crashed sender),
-and every text members sent through ``Dispatcher.store_inbounds`` or to such a
-process; this test
-runs last and fails on a record holding a phone number (E.164, or a number seen
-during the session in any common formatting) or a member's text (longer than a
-keyword: at least 8 characters and a space).
+tests/conftest.py hands every log record of each test (every logger, DEBUG and up)
+to tests.helpers.LOG_WATCH, with the output of the processes the test starts
+(``carebot serve``, a crashed sender) and every text members sent through
+``Dispatcher.store_inbounds`` or to such a process. After each test it fails that
+test on a record holding a phone number (E.164, or a number the test saw in any
+common formatting) or a member's text (longer than a keyword: at least 8
+characters and a space). These tests plant leaks and see them caught, alone,
+with ``-k`` or in any order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import LOG_WATCH, LogWatch
+from tests.helpers import LOG_WATCH, LogWatch, leaks
 
-E164 = re.compile(r"\+\d{8,15}\b")
-NANP = re.compile(r"\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
-DIGIT_RUN = re.compile(r"\d[\d\s().-]{6,}\d")
-
-
-def leaks(watch: LogWatch) -> list[str]:
-    """The records that give away a number or a text, each with why."""
-    national = {re.sub(r"\D", "", n)[-10:] for n in watch.numbers if len(re.sub(r"\D", "", n)) >= 10}
-    found = []
-    for name, level, message in watch.records:
-        why = None
-        if E164.search(message) or NANP.search(message):
-            why = "a phone number"
-        elif any(n in re.sub(r"\D", "", run) for run in DIGIT_RUN.findall(message) for n in national):
-            why = "a member's number"
-        else:
-            said = next((t for t in watch.texts if t in message), None)
-            if said is not None:
-                why = f"a member's text {said!r}"
-        if why:
-            found.append(f"{name} {level}: {message[:300]!r} holds {why}")
-    return found
+PLANT = "CAREBOT_PLANT_LEAK"
+WORDS = "I feel so alone tonight"
 
 
-@pytest.mark.last
-def test_no_log_of_the_session_holds_a_number_or_a_text() -> None:
-    if os.environ.get("CAREBOT_PLANT_LEAK"):  # the test of this test (below)
-        logging.getLogger("carebot.outbox").info("sent to %s", "+15155550101")
-        logging.getLogger("carebot.dispatch.dispatcher").debug("text was %r", "I feel so alone tonight")
-        LOG_WATCH.texts.add("I feel so alone tonight")
-        LOG_WATCH.output("carebot serve", "INFO: started\nDEBUG: queued for (515) 555-0101\n")
-    problems = leaks(LOG_WATCH)
-    assert LOG_WATCH.records, "no log record was seen: the watch is not installed"
-    assert not problems, f"{len(problems)} log records give away numbers or texts:\n" + "\n".join(problems[:40])
+def plant_leaks() -> None:
+    """A module logging a number and a text it was sent, and a process printing a number."""
+    LOG_WATCH.sent("+15155550101", WORDS)
+    logging.getLogger("carebot.outbox").info("sent to %s", "+15155550101")
+    logging.getLogger("carebot.dispatch.dispatcher").debug("text was %r", WORDS)
+    LOG_WATCH.output("carebot serve", "INFO: started\nDEBUG: queued for (515) 555-0101\n")
 
 
-def test_the_check_fails_when_a_module_logs_a_number_or_a_text(tmp_path: Path) -> None:
-    """Run this file alone with a planted leak: the session must fail and show the records."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::"
-         "test_no_log_of_the_session_holds_a_number_or_a_text"],
+@pytest.fixture(scope="module")
+def leak_after_the_tests():
+    """With CAREBOT_PLANT_LEAK=between, a module's fixture logs a number once its tests are done."""
+    yield
+    if os.environ.get(PLANT) == "between":
+        logging.getLogger("carebot.runtime.serve").info("stopped; last text from %s", "+15155550102")
+
+
+def pytest_run(*tests: str, plant: str) -> subprocess.CompletedProcess:
+    """This file's ``tests`` in a pytest run of their own, with a leak planted."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--database", "sqlite",
+         *(f"{__file__}::{test}" for test in tests)],
         capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=120,
-        env={**os.environ, "CAREBOT_PLANT_LEAK": "1"},
+        env={**os.environ, PLANT: plant},
     )
+
+
+def test_a_test_that_leaks_is_failed_by_the_check(leak_after_the_tests) -> None:
+    """Run with CAREBOT_PLANT_LEAK by the tests below; in the suite itself it leaks nothing."""
+    if os.environ.get(PLANT) == "in the test":
+        plant_leaks()
+    else:
+        logging.getLogger("carebot").info("a round went out to %d members", 12)
+        assert LOG_WATCH.records, "no log record was seen: the watch is not installed"
+        assert not leaks(LOG_WATCH)
+
+
+def test_the_check_fails_the_test_that_logs_a_number_or_a_text_and_no_other() -> None:
+    """A pytest run with a planted leak: the leaking test fails and shows its records, the next one passes."""
+    result = pytest_run("test_a_test_that_leaks_is_failed_by_the_check",
+                        "test_the_check_reads_numbers_in_any_formatting", plant="in the test")
     assert result.returncode == 1, result.stdout[-2000:]
+    assert "ERROR at teardown of test_a_test_that_leaks_is_failed_by_the_check" in result.stdout, result.stdout
+    assert "2 passed, 1 error" in result.stdout, result.stdout[-2000:]
     assert "carebot.outbox INFO: 'sent to +15155550101' holds a phone number" in result.stdout
-    assert "holds a member's text 'I feel so alone tonight'" in result.stdout
+    assert f"holds a member's text {WORDS!r}" in result.stdout
     assert "carebot serve OUTPUT: 'DEBUG: queued for (515) 555-0101' holds a phone number" in result.stdout
+
+
+def test_a_leak_outside_any_test_fails_the_session() -> None:
+    """A fixture that outlives its tests logs a number: no test fails, the session does, and says why."""
+    result = pytest_run("test_a_test_that_leaks_is_failed_by_the_check", plant="between")
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "1 passed" in result.stdout and "error" not in result.stdout, result.stdout[-2000:]
+    assert "1 log records made outside any test give away numbers or texts" in result.stdout, result.stdout
+    assert "carebot.runtime.serve INFO: 'stopped; last text from +15155550102' holds a phone number" in result.stdout
+
+
+def test_a_leak_in_this_test_is_found_by_the_check() -> None:
+    """In process: what this test plants is in its own watch and found; taken away, the test passes."""
+    plant_leaks()
+    found = leaks(LOG_WATCH)
+    LOG_WATCH.take()  # the planted records must not fail this test
+    assert len(found) == 3, found
+    assert any(f"holds a member's text {WORDS!r}" in line for line in found), found
 
 
 def test_the_check_reads_numbers_in_any_formatting() -> None:

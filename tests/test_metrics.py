@@ -19,7 +19,7 @@ from carebot.outbox.sender import deliver_due
 from carebot.runtime.serve import start_beat
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, BEN, NOW, queue, with_channel
-from tests.test_twilio_webhooks import app_for, inbound_form, post, sign
+from tests.helpers import app_for, inbound_form, post, sign
 
 SECRET_WORDS = "zanahoria velvetine quokkaberry"
 

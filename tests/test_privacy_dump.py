@@ -6,24 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
 
 from carebot.store.db import Database
 from carebot.tools.transcript import Simulation
-from tests.helpers import run, texts_to
-
-
-def dump(session) -> str:
-    """Every row of every table, as text (any backend); for SQLite also its own SQL dump."""
-    parts = []
-    for table in inspect(session.connection()).get_table_names():
-        for row in session.execute(text(f"SELECT * FROM {table}")):
-            parts.append(f"{table}: " + " | ".join(
-                v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row))
-    raw = session.connection().connection.driver_connection
-    if hasattr(raw, "iterdump"):
-        parts.extend(raw.iterdump())
-    return "\n".join(parts)
+from tests.helpers import dump, run, texts_to
 
 
 def number_forms(number: str) -> list[str]:

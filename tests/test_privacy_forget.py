@@ -16,8 +16,8 @@ from carebot.store.models import (
     PendingAction,
     Rsvp,
 )
+from tests.helpers import dump as dump_database
 from tests.helpers import run, texts_to
-from tests.test_privacy_dump import dump as dump_database
 
 ROSA = "+15155550100"
 

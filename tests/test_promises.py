@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from carebot.domain.i18n import catalog
 from carebot.services.care import tomorrow_by_day
-from tests.conftest import TRANSCRIPTS
+from tests.helpers import TRANSCRIPTS
 
 STATES_A_TIME = re.compile(
     r"\{cadence\}|\{when\}|\{freq\}|\{date\}|\{time\}|tomorrow|tonight|today|morning|\bdays?\b|\bweeks?\b"

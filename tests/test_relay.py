@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 
 from carebot.store.models import OutboxMessage
-from tests.helpers import run, texts_to
+from tests.helpers import database_text, run, texts_to
 
 SETUP = [
     'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago private=yes',
@@ -18,14 +18,6 @@ SETUP = [
     "+15155550101 > 1",
     "+15155550102 > yes",
 ]
-
-
-def database_text(sim) -> str:
-    """Everything in every table, as one string."""
-    with sim.db.transaction() as session:
-        inspector = inspect(session.connection())
-        return "\n".join(repr(row) for table in inspector.get_table_names()
-                         for row in session.execute(text(f"SELECT * FROM {table}")))
 
 
 def test_relayed_words_are_not_kept_once_delivered(sim) -> None:

@@ -7,102 +7,32 @@ Twilio's API and the Signal service are fakes, on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from twilio.request_validator import RequestValidator
 
 from carebot.channels import SMS
 from carebot.outbox.write import REPLY, enqueue
+from carebot.runtime.leader import POLL_SECONDS
 from carebot.services.groups import add_group, add_member
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage, Member, OutboxMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.signal_api import FakeSignal
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import wait_for
-from tests.pgserver import free_port
+from tests.helpers import GOOD, Process, free_port, wait_for
 
 pytestmark = pytest.mark.postgresql
 
-GOOD = {
-    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
-    "TWILIO_AUTH_TOKEN": "f" * 32,
-    "TWILIO_FROM": "+15155550100",
-}
-PUBLIC = "https://care.example.org"
+PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]
 BOT = "+15155550999"
 DEADLINE = 60.0
-
-
-class Process:
-    """One ``carebot serve --role ROLE`` on a free port of 127.0.0.1."""
-
-    def __init__(self, role: str, url: str, cwd: Path, **env: str) -> None:
-        self.port = free_port()
-        self.role = role
-        environment = {**os.environ, **GOOD, "CAREBOT_PUBLIC_URL": PUBLIC, "CAREBOT_DATABASE_URL": url, **env}
-        self.log = cwd / f"{role}-{self.port}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "carebot", "-v", "serve", "--role", role, "--port", str(self.port)],
-            env=environment, cwd=cwd, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-        )
-        self.watched = False
-
-    def get(self, path: str) -> str | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as answer:
-                return answer.read().decode()
-        except OSError:
-            assert self.proc.poll() is None, self.output()
-            return None
-
-    def health(self) -> dict | None:
-        answer = self.get("/healthz")
-        return json.loads(answer) if answer else None
-
-    def metric(self, name: str) -> float:
-        for line in (self.get("/metrics") or "").splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-    def post(self, path: str, form: dict) -> int:
-        LOG_WATCH.sent(form.get("From"), form.get("Body"))
-        signature = RequestValidator(GOOD["TWILIO_AUTH_TOKEN"]).compute_signature(f"{PUBLIC}{path}", form)
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",
-                                         data=urllib.parse.urlencode(form).encode(),
-                                         headers={"X-Twilio-Signature": signature})
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """Stop it, and hand its log (at DEBUG, ``-v``) to the session's check for numbers and texts."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if not self.watched:
-            self.watched = True
-            LOG_WATCH.output(f"carebot serve --role {self.role}", self.output())
 
 
 @pytest.fixture
@@ -170,7 +100,9 @@ def test_two_workers_and_a_web_process_send_every_row_exactly_once(migrated_url,
                 return waiting == 0 and unhandled == 0 and len(fake.requests) >= len(ids) + len(PEOPLE)
 
             wait_for(settled, "every text to be handled and every row sent", 120)
-            time.sleep(1)  # a double send would show up now
+            # A double send would show up once every request Twilio took is a send a worker has counted.
+            wait_for(lambda: sum(w.metric('carebot_messages_out_total{channel="sms",status="sent"}')
+                                 for w in workers) >= len(fake.requests), "the workers to count every send", 30)
             sends = Counter(urllib.parse.parse_qs(urllib.parse.urlsplit(r["StatusCallback"]).query)["outbox"][0]
                             for r in fake.requests)
             with db.transaction() as session:
@@ -216,6 +148,18 @@ def lock_holders(db: Database) -> list[int]:
             "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": LOCK_KEY}).scalars())
 
 
+def standby_waits(standby: Process, *, polls: int) -> None:
+    """``standby`` stays a standby through ``polls`` of its polls for the lock (real time: it is a real
+    process); asked all along, so a takeover at any moment fails the test."""
+    since = time.monotonic()
+
+    def still_waiting_long_enough() -> bool:
+        assert (standby.health() or {}).get("leader") is False, "the standby took over while the leader lived"
+        return time.monotonic() - since > polls * POLL_SECONDS
+
+    wait_for(still_waiting_long_enough, f"{polls} polls of the standby", DEADLINE)
+
+
 def test_one_leader_holds_signal_and_the_ticker_and_a_standby_takes_over_after_a_kill(
         migrated_url, tmp_path, processes):
     db = setup_group(migrated_url)
@@ -232,7 +176,8 @@ def test_one_leader_holds_signal_and_the_ticker_and_a_standby_takes_over_after_a
             standby = Process("worker", migrated_url, tmp_path, **env)
             processes.append(standby)
             wait_for(lambda: (standby.health() or {}).get("database") == "ok", "the standby to start", DEADLINE)
-            time.sleep(3)  # a poll or two: the standby keeps waiting
+            # Two of the standby's polls, watched all along: it keeps waiting while the leader lives.
+            standby_waits(standby, polls=2)
             assert standby.health()["leader"] is False and standby.health()["signal"] == "standby"
             assert service.attached == 1  # only one process may attach to a Signal account
             assert standby.metric("carebot_scheduler_ticks_total") == 0

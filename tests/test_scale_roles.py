@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from carebot.cli import main
-from tests.test_web_serve import GOOD
+from tests.helpers import GOOD
 
 
 @pytest.mark.parametrize("role", ["web", "worker"])

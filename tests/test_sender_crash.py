@@ -19,9 +19,9 @@ from carebot.channels import SMS, StatusUpdate
 from carebot.outbox.recovery import STUCK_AFTER, recover_sending
 from carebot.outbox.sender import deliver_due
 from carebot.outbox.status import apply_status
-from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE
 from tests.fakes.world import ANA, BEN, NOW, PUBLIC_URL, queue, row, with_channel
+from tests.helpers import LOG_WATCH
 
 KILLED = 137
 LATER = NOW + STUCK_AFTER + timedelta(seconds=1)

@@ -7,7 +7,6 @@ client attached) or on the handled-inbound condition, each with a deadline.
 from __future__ import annotations
 
 import asyncio
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -27,21 +26,16 @@ from carebot.store.crypto import lookup_hash
 from carebot.store.db import Database, upgrade
 from carebot.store.models import ConsentEvent, InboundMessage, Member, OutboxMessage
 from tests.fakes.signal_api import CONTRACT, PROOF_REQUIRED, RATE_LIMIT, UNREGISTERED, UNTRUSTED, FakeSignal
+from tests.helpers import SIGNAL_BOT, free_port
 
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 10:00 in Des Moines: daytime
-BOT = "+15155550199"
+BOT = SIGNAL_BOT
 ROSA = "+15155550100"  # the coordinator, on SMS
 ANA, BEN, CARA = "+15155550101", "+15155550102", "+15155550103"
 ANA_ID = "1b7a2c3d-0000-4000-8000-00000000a0a0"
 BEN_ID = "1b7a2c3d-0000-4000-8000-00000000b0b0"
 CARA_ID = "1b7a2c3d-0000-4000-8000-00000000c0c0"
 DEADLINE = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 HASHED = {"phone": "phone_hash", "signal_uuid": "signal_hash", "address": "address_hash"}

@@ -26,7 +26,8 @@ from carebot.runtime.serve import build_app
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage, OutboxMessage
 from tests.fakes.signal_api import FakeSignal
-from tests.test_signal import BOT, free_port
+from tests.helpers import SIGNAL_BOT as BOT
+from tests.helpers import free_port
 
 DEADLINE = 20.0
 MEMBERS = [f"1b7a2c3d-0000-4000-8000-0000000000{n:02d}" for n in range(1, 5)]

@@ -21,9 +21,7 @@ from sqlalchemy import text
 from carebot.domain import startup
 from carebot.store import crypto
 from carebot.store.db import Database, start_up, upgrade
-from tests.conftest import LOG_WATCH
-from tests.helpers import carebot_units
-from tests.test_web_serve import GOOD, free_port
+from tests.helpers import GOOD, LOG_WATCH, carebot_units, free_port
 
 ROOT = Path(__file__).parent.parent
 ROSTER = "phone,name\n+15155550101,Ana\n+15155550102,Ben\n+15155550103,Cara\n"

@@ -9,57 +9,8 @@ import pytest
 
 from carebot.domain.i18n import LANGUAGES, catalog, render, template_keys
 from carebot.domain.sms import is_gsm7, segments
-from carebot.services.groups import MAX_GROUP_NAME, MAX_MEMBER_NAME
+from tests.helpers import SHORT_HOW
 
-LONG = {
-    "group": "G" * MAX_GROUP_NAME,
-    "keyword": "K" * 16,
-    "name": "N" * MAX_MEMBER_NAME,
-    "freq": "monthly on day 28 at 10:00",
-    "day": "Wednesday",
-    "time": "10:00",
-    "date": "Sep 30",
-    "capacity": 20,
-    "answer": "you can keep up to 20 people company",
-    "example": "K" * 16,
-    "how": "x" * 140,
-    "summary": "you'd like someone to reach out (until Sep 30, call evenings)",
-    "keywords": ", ".join(["K" * 16] * 3),
-    "coordinators": ", ".join(["N" * MAX_MEMBER_NAME] * 3),
-    "requester": "R" * MAX_MEMBER_NAME,
-    "supporter": "S" * MAX_MEMBER_NAME,
-    "other": "O" * MAX_MEMBER_NAME,
-    "contact": "+15155550101",
-    "cadence": "14 days",
-    "n": 14,
-    "names": ", ".join(["N" * MAX_MEMBER_NAME] * 3),
-    "count": 25000,
-    "budget": 500000,  # 20 texts a day for each of 25,000 members (carebot.outbox.budget)
-    "start": 8,
-    "end": 21,
-    "when": "Sep 30 18:30",
-    "place": "P" * 40,
-    "yes": 250, "no": 250, "unknown": 2500,
-    "asked": 2500, "offered": 2500, "resting": 2500, "paired": 2500, "waiting": 2500,
-    "actor": "A" * MAX_MEMBER_NAME,
-    "a": "A" * MAX_MEMBER_NAME,
-    "b": "B" * MAX_MEMBER_NAME,
-    "kind": "reach out",
-    "pairs": "S with R (reach out); waiting: W",
-    "text": "Potluck Sunday at 5",
-    "command": "UNCOORD",
-    "number": "+15155550123",
-    "inviter": "I" * MAX_MEMBER_NAME,
-    "entries": "Sep 30 Rosa paired Ana with Sam; Sep 29 Rosa started a go-around",
-    "resources": "Trans Lifeline 877-565-8860 (peer support)",
-    "groups": ", ".join(["K" * 16 + " (coordinator)"] * 3),
-    "lang": "English",
-    "channel": "Signal",
-    "options": "1 2 4 5",
-    "words": "W" * 40,
-}
-# A "how" is the member's own words, up to 140 characters; messages that carry one list data.
-SHORT_HOW = dict(LONG, how=" (call evenings)")
 # Messages that list the member's own data may run longer, but stay within a few segments.
 LISTS_DATA = {"goaround.confirm", "goaround.how_saved", "goaround.which_group", "status.group",
               "help.member", "help.stopped", "start.done", "care.done.which", "care.accepted.supporter",

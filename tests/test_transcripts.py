@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from carebot.cli import main
 from carebot.tools.transcript import run_lines
-from tests.conftest import TRANSCRIPTS
+from tests.helpers import TRANSCRIPTS
 
 FILES = sorted(TRANSCRIPTS.glob("*.txt"))
 

@@ -7,50 +7,17 @@ import itertools
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from carebot.channels import SMS
-from carebot.channels.twilio import WebhookVerifier, parse_inbound
+from carebot.channels.twilio import parse_inbound
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.outbox.views import undelivered_for_group
-from carebot.runtime.web import EMPTY_TWIML, create_app
-from carebot.store.models import InboundMessage, Member, OutboxMessage
+from carebot.runtime.web import EMPTY_TWIML
+from carebot.store.models import OutboxMessage
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row
-
-TOKEN = "e" * 32
-NEWCOMER = "+15155550199"
-
-
-def app_for(db, *, workers=1, woken=None):
-    return create_app(
-        dispatcher=Dispatcher(db), verifier=WebhookVerifier(TOKEN, PUBLIC_URL),
-        on_inbound=(lambda: woken.append(1)) if woken is not None else None,
-        now=lambda: NOW, workers=workers,
-    )
-
-
-def inbound_form(sid="SM" + "1" * 32, sender=NEWCOMER, body="JOIN DMMA"):
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
-            "To": "+15155550100", "Body": body, "NumMedia": "0"}
-
-
-def sign(path, form, *, url=PUBLIC_URL, token=TOKEN):
-    return RequestValidator(token).compute_signature(url + path, form)
-
-
-async def post(app, path, form, signature=None, *, base="http://10.0.0.7:8000"):
-    """POST as Twilio would, to the app as a proxy hands it on (another host than the public one)."""
-    headers = {} if signature is None else {"X-Twilio-Signature": signature}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as client:
-        return await client.post(path, data=form, headers=headers)
-
-
-def counts(db):
-    with db.transaction() as session:
-        return (session.scalar(select(func.count()).select_from(InboundMessage)),
-                session.scalar(select(func.count()).select_from(OutboxMessage)),
-                session.scalar(select(func.count()).select_from(Member)))
+from tests.helpers import NEWCOMER, TOKEN, app_for, counts, inbound_form, post, sign, status_form
 
 
 def test_a_signed_text_is_stored_answered_with_empty_twiml_then_handled_by_the_worker(db):
@@ -137,14 +104,6 @@ def test_parse_inbound_reads_twilios_form():
     assert (message.channel, message.provider_id, message.sender, message.text) == (
         SMS, "SM" + "1" * 32, NEWCOMER, "1 call evenings")
     assert parse_inbound({"Body": "hi"}, NOW) is None
-
-
-def status_form(sid, status, error=None):
-    form = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
-            "AccountSid": "AC" + "0" * 32, "From": "+15155550100", "To": ANA, "ApiVersion": "2010-04-01"}
-    if error:
-        form["ErrorCode"] = error
-    return form
 
 
 def send_callbacks(db, row_id, sid, statuses, error=None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -18,16 +17,9 @@ from carebot.cli import main
 from carebot.domain import startup
 from carebot.store.db import Database, upgrade
 from carebot.store.models import OutboxMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import wait_for
+from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for
 
-GOOD = {
-    "CAREBOT_PUBLIC_URL": "https://care.example.org",
-    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
-    "TWILIO_AUTH_TOKEN": "f" * 32,
-    "TWILIO_FROM": "+15155550100",
-}
 SETTINGS = [*GOOD, "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL", "TWILIO_SEND_RATE",
             "CAREBOT_DATABASE_URL"]
 
@@ -69,12 +61,6 @@ def test_serve_refuses_an_out_of_date_schema(clean_env, database_url):
     [line] = result.output.strip().splitlines()
     assert line.startswith("The database schema is out of date (0001, needs ")
     assert line.endswith("run `carebot db upgrade` first.")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_end_to_end_a_signed_text_gets_its_reply_through_twilio(tmp_path, migrated_url):

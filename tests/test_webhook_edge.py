@@ -20,7 +20,7 @@ from carebot.domain.phone import normalize_phone
 from carebot.runtime.web import EMPTY_TWIML
 from carebot.store.models import Member, Membership
 from tests.fakes.world import ANA
-from tests.test_twilio_webhooks import TOKEN, app_for, counts, inbound_form, post, sign
+from tests.helpers import TOKEN, app_for, counts, inbound_form, post, sign
 
 
 def refused(reason: str) -> float:

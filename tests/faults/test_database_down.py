@@ -21,21 +21,17 @@ import asyncio
 import contextlib
 import sqlite3
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, event, func, make_url, select, text
-from twilio.request_validator import RequestValidator
 
-from carebot.channels.twilio import WebhookVerifier
 from carebot.dispatch.dispatcher import Dispatcher
-from carebot.runtime.web import EMPTY_TWIML, create_app
+from carebot.runtime.web import EMPTY_TWIML
 from carebot.store.models import InboundMessage, Member, OutboxMessage
-from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row
+from tests.fakes.world import ANA, NOW, queue, row
+from tests.helpers import NEWCOMER, app_for, client_for, inbound_form, signed_post
 
-TOKEN = "e" * 32
-NEWCOMER = "+15155550199"
 SID = "SM" + "7" * 32
-# A member's own words: the session-wide log check (tests/test_logs.py) looks for them in every log.
+# A member's own words: each test's log check (tests/conftest.py) looks for them in every log.
 WORDS = "JOIN DMMA please, I need company tonight"
 
 
@@ -65,25 +61,6 @@ def database_down(backend, url: str):
         admin.dispose()
 
 
-def app_for(db, woken=None):
-    return create_app(dispatcher=Dispatcher(db), verifier=WebhookVerifier(TOKEN, PUBLIC_URL),
-                      on_inbound=(lambda: woken.append(1)) if woken is not None else None, now=lambda: NOW)
-
-
-def inbound_form(sid=SID, sender=NEWCOMER, body=WORDS):
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
-            "To": "+15155550100", "Body": body, "NumMedia": "0"}
-
-
-async def post(client, path, form):
-    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + path, form)
-    return await client.post(path, data=form, headers={"X-Twilio-Signature": signature})
-
-
-def client_for(app):
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://10.0.0.7:8000")
-
-
 def counts(db):
     with db.transaction() as session:
         return {
@@ -104,21 +81,21 @@ def assert_refused(response):
 def test_a_webhook_while_the_database_is_down_gets_503_and_twilios_retry_acts_once(backend, db):
     before = counts(db)
     woken = []
-    app = app_for(db, woken)
-    form = inbound_form()
+    app = app_for(db, woken=woken)
+    form = inbound_form(SID, body=WORDS)
 
     async def go():
         async with client_for(app) as client:
             with database_down(backend, db.url):
-                refused = await post(client, "/twilio/sms", form)
+                refused = await signed_post(client, "/twilio/sms", form)
                 # SQLite still reads under another's write lock; health is whether a text could be stored
                 health = await client.get("/healthz")
                 assert health.status_code == 503
                 # SQLite: another's write lock past the busy timeout; PostgreSQL: no connection at all
                 assert health.json()["database"] == ("locked" if db.url.startswith("sqlite") else "unavailable")
             # the database is back: Twilio's retry, then its fallback URL, with the same MessageSid
-            retried = await post(client, "/twilio/sms", form)
-            fallback = await post(client, "/twilio/sms", form)
+            retried = await signed_post(client, "/twilio/sms", form)
+            fallback = await signed_post(client, "/twilio/sms", form)
             return refused, retried, fallback
 
     refused, retried, fallback = asyncio.run(go())
@@ -151,7 +128,7 @@ def test_the_refused_webhook_leaves_nothing_half_done(backend, db):
     async def go():
         async with client_for(app) as client:
             with database_down(backend, db.url):
-                return await post(client, "/twilio/sms", inbound_form(body="STOP"))
+                return await signed_post(client, "/twilio/sms", inbound_form(SID, body="STOP"))
 
     assert_refused(asyncio.run(go()))
     assert counts(db) == before
@@ -173,8 +150,8 @@ def test_a_status_callback_while_the_database_is_down_gets_503_and_its_retry_app
     async def go():
         async with client_for(app) as client:
             with database_down(backend, db.url):
-                refused = await post(client, path, form)
-            return refused, await post(client, path, form)
+                refused = await signed_post(client, path, form)
+            return refused, await signed_post(client, path, form)
 
     refused, retried = asyncio.run(go())
     assert_refused(refused)
@@ -189,7 +166,7 @@ def test_the_inbound_worker_losing_the_database_between_store_and_handling_keeps
 
     async def store():
         async with client_for(app) as client:
-            return await post(client, "/twilio/sms", inbound_form())
+            return await signed_post(client, "/twilio/sms", inbound_form(SID, body=WORDS))
 
     assert asyncio.run(store()).status_code == 200
     before = counts(db)
@@ -282,4 +259,4 @@ def test_a_text_is_not_given_up_because_the_database_kept_failing_under_it(backe
 def _inbound():
     from carebot.channels.twilio import parse_inbound
 
-    return parse_inbound(inbound_form(), NOW)
+    return parse_inbound(inbound_form(SID, body=WORDS), NOW)

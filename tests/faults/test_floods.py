@@ -35,11 +35,9 @@ from twilio.request_validator import RequestValidator
 from carebot.runtime.connections import REQUEST_SECONDS
 from carebot.store.db import Database
 from carebot.store.models import InboundMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, make_db
-from tests.helpers import wait_for
-from tests.test_web_serve import GOOD, free_port
+from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for, wait_until
 
 SLOW_CLIENTS = 1100
 SYSTEMD_DEFAULT_FILES = 1024  # the soft limit a unit without LimitNOFILE= starts with
@@ -231,7 +229,8 @@ def test_slow_clients_and_forged_requests_leave_health_and_texts_answered(migrat
             until = time.perf_counter() + CUT_BOUND + 1
             clients = [asyncio.create_task(slow_client(port, until, outcome, cut_after))
                        for _ in range(SLOW_CLIENTS)]
-            await asyncio.sleep(1.0)  # every slow client connected and holding
+            await wait_until(lambda: outcome["connected"] + outcome["not connected"] >= SLOW_CLIENTS,
+                             "every slow client to connect and hold its half request")
             print(f"\nslow-client flood: {SLOW_CLIENTS} connections each sending half a request and a header"
                   f" line every 2 s, under a soft limit of {SYSTEMD_DEFAULT_FILES} open files;"
                   f" probes for {FLOOD_SECONDS:.0f} s meanwhile")

@@ -25,8 +25,7 @@ from sqlalchemy import func, select
 from carebot.store.db import Database
 from carebot.store.models import OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
-from tests.faults.test_round_kill import build
-from tests.test_scale_postgres import GOOD, Process, wait_for
+from tests.helpers import GOOD, Process, group_with_a_due_round, wait_for
 
 MEMBERS = 60
 PHONES = [f"+1515{7100000 + n:07d}" for n in range(MEMBERS)]
@@ -41,7 +40,7 @@ def test_a_round_killed_at_random_points_reaches_every_member_exactly_once(migra
     tried: list[str] = []
     began = time.monotonic()
     try:
-        build(db, PHONES)
+        group_with_a_due_round(db, PHONES)
         with FakeTwilio(account_sid=GOOD["TWILIO_ACCOUNT_SID"], auth_token=GOOD["TWILIO_AUTH_TOKEN"]) as fake:
             # Slow enough (30 a second) that a kill lands in the middle of the round, not after it.
             env = {"TWILIO_API_BASE_URL": fake.base_url, "TWILIO_SEND_RATE": "30"}

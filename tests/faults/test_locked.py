@@ -20,7 +20,7 @@ from sqlalchemy import event, func, make_url, select
 from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
 from carebot.store.models import InboundMessage, OutboxMessage
 from tests.fakes.world import make_db
-from tests.faults.test_database_down import app_for, client_for, inbound_form, post
+from tests.helpers import app_for, client_for, inbound_form, signed_post
 
 TWILIO_WAITS = 15.0
 
@@ -35,7 +35,7 @@ def test_a_lock_past_twilios_timeout_loses_nothing_and_answers_in_time(tmp_path)
     async def webhook(form):
         async with client_for(app) as client:
             started = time.monotonic()
-            answer = await post(client, "/twilio/sms", form)
+            answer = await signed_post(client, "/twilio/sms", form)
             return answer.status_code, time.monotonic() - started
 
     async def health():

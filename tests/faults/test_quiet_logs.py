@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from carebot.runtime.serve import run_sender
 from carebot.store.db import make_engine
 from carebot.store.lease import Lease
+from tests.helpers import wait_until
 
 BODY = "I can't stop crying, please call me tonight"
 
@@ -43,14 +44,17 @@ def test_every_engine_hides_statement_parameters(migrated_url):
 
 def test_a_failed_sender_pass_logs_where_not_what(caplog):
     """The ticker's and the sender's loops meet a long lock: the log names the error, not its SQL parameters."""
+    tries: list[int] = []
+
     async def locked(*args, **kwargs):
+        tries.append(1)
         raise OperationalError("UPDATE outbox SET body=?", {"body": BODY, "address": "gAAAAAB-cipher"},
                                Exception("database is locked"))
 
     async def one_pass():
         wake = asyncio.Event()
         task = asyncio.create_task(run_sender(None, {}, wake, idle=0.01, in_db=locked))
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: len(tries) >= 2, "a failed pass, logged, and the next one")
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -23,8 +23,8 @@ from carebot.outbox.sender import deliver_due
 from carebot.outbox.write import REPLY
 from carebot.store.lease import Lease
 from carebot.store.models import OutboxMessage
-from tests.conftest import LOG_WATCH
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row, with_channel
+from tests.helpers import LOG_WATCH
 
 KILLED = 137
 

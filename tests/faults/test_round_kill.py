@@ -23,42 +23,20 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from carebot.channels import SMS
 from carebot.domain import clock
 from carebot.outbox.write import PUSH
 from carebot.store.db import Database
-from carebot.store.models import Group, Member, Membership, OutboxMessage
+from carebot.store.models import Group, OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
-from tests.test_scale_postgres import GOOD, Process, wait_for
+from tests.helpers import GOOD, Process, group_with_a_due_round, wait_for
 
 MEMBERS = 200  # enough for a kill mid-round; the suite stays within its time bound
 PHONES = [f"+1515{7000000 + n:07d}" for n in range(MEMBERS)]
 ANSWERED_BEFORE_SILENCE = 60
-
-
-def build(db: Database, phones: list[str] = PHONES) -> int:
-    """One group whose round is due, with consenting members (``PHONES`` unless told); its id."""
-    now = clock.now()
-    with db.transaction() as session:
-        # Daytime all day (0-24), so the round goes whatever hour the test runs at.
-        group = Group(keyword="DMMA", name="Des Moines Mutual Aid", timezone="UTC",
-                      round_schedule="0 10 * * mon", next_round_at=now - timedelta(minutes=1),
-                      day_starts=0, day_ends=24, created_at=now - timedelta(days=30))
-        session.add(group)
-        session.flush()
-        session.execute(insert(Member), [{"phone": phone, "name": f"M{n}", "language": "en", "channel": SMS,
-                                          "created_at": now - timedelta(days=30)}
-                                         for n, phone in enumerate(phones)])
-        ids = session.scalars(select(Member.id).order_by(Member.id)).all()
-        session.execute(insert(Membership), [{"group_id": group.id, "member_id": member_id, "role": "member",
-                                              "status": "active", "consented_at": now - timedelta(days=30),
-                                              "created_at": now - timedelta(days=30)} for member_id in ids])
-        return group.id
 
 
 def statuses(db: Database) -> Counter:
@@ -78,7 +56,7 @@ def test_a_round_killed_mid_send_reaches_every_member_exactly_once(migrated_url,
     db = Database(migrated_url)
     started: list[Process] = []
     try:
-        group_id = build(db)
+        group_id = group_with_a_due_round(db, PHONES)
         with FakeTwilio(account_sid=GOOD["TWILIO_ACCOUNT_SID"], auth_token=GOOD["TWILIO_AUTH_TOKEN"]) as fake:
             env = {"TWILIO_API_BASE_URL": fake.base_url, "TWILIO_SEND_RATE": "1000"}
             fake.hold(after=ANSWERED_BEFORE_SILENCE)

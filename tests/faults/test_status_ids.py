@@ -17,7 +17,7 @@ from sqlalchemy import delete, text
 from carebot.store.db import Database, upgrade
 from carebot.store.models import OutboxMessage
 from tests.fakes.world import ANA, make_db, queue, row
-from tests.test_twilio_webhooks import app_for, post, sign, status_form
+from tests.helpers import app_for, post, sign, status_form
 
 
 def reused(db: Database, label: str) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, select, text
 from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
 from carebot.store.models import InboundMessage
 from tests.fakes.world import NOW, make_db
-from tests.test_twilio_webhooks import NEWCOMER, app_for, inbound_form
+from tests.helpers import NEWCOMER, app_for, inbound_form
 
 SIZE = "8m"
 

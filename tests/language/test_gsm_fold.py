@@ -9,8 +9,7 @@ from sqlalchemy import select
 from carebot.domain.i18n import render, template_keys
 from carebot.domain.sms import fold_gsm7, is_gsm7, segments
 from carebot.store.models import Group
-from tests.helpers import run, texts_to
-from tests.test_templates import SHORT_HOW
+from tests.helpers import SHORT_HOW, run, texts_to
 
 
 def test_folding_keeps_what_gsm7_has_and_folds_the_rest() -> None:
