@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from carebot.store import crypto
+from carebot.store.db import start_up, upgrade
 from carebot.tools.transcript import Simulation
-from tests.helpers import LOG_WATCH, LogWatch, leaks
+from tests.fakes.twilio_api import FakeTwilio
+from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, LogWatch, leaks
 
 # The database fixtures (backend, database_url, migrated_url): SQLite and PostgreSQL.
 pytest_plugins = ("tests.databases",)
@@ -16,10 +20,6 @@ pytest_plugins = ("tests.databases",)
 @pytest.fixture(scope="session", autouse=True)
 def secret_key() -> None:
     """Numbers are encrypted at rest: the suite and its subprocesses share one key for the session."""
-    import os
-
-    from carebot.store import crypto
-
     os.environ.setdefault(crypto.ENV, crypto.new_secret())
     crypto.configure(os.environ[crypto.ENV])
 
@@ -130,3 +130,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             else:
                 print(line)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def twilio():
+    with FakeTwilio() as fake:
+        fake.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms")
+        fake.add_number("+15155550111", sms_url="https://other.example.org/sms")  # another number of the account
+        yield fake
+
+
+@pytest.fixture
+def deployment(tmp_path, monkeypatch, twilio):
+    """A right deployment's settings (SMS only), its database made with this key; tests change one thing."""
+    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    upgrade(url)
+    start_up(url).dispose()  # the key's fingerprint recorded, as the first command does
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))]:
+        if name != crypto.ENV:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CAREBOT_SYSTEM_ENV_FILE", str(tmp_path / "system.env"))
+    settings = {**GOOD, "CAREBOT_DATABASE_URL": url, "TWILIO_API_BASE_URL": twilio.base_url}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return settings

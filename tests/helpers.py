@@ -18,11 +18,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, insert, inspect, select, text
 from twilio.request_validator import RequestValidator
 
 from carebot.channels import SMS
 from carebot.channels.twilio import WebhookVerifier
+from carebot.cli import main
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock
 from carebot.runtime.web import create_app
@@ -398,3 +401,40 @@ def leaks(watch: LogWatch) -> list[str]:
 
 # The watch of the test that runs now (between tests: of what runs between them).
 LOG_WATCH = LogWatch()
+
+
+# carebot check (tests/test_check.py, tests/test_connect.py): the deployment its fixtures build.
+PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]
+FROM = GOOD["TWILIO_FROM"]
+SERVICE = "MG" + "ab" * 16
+
+
+def check(*args: str) -> tuple[int, dict[str, str]]:
+    """Run ``carebot check``: its exit code, and each line by what it checks ("✓ …" / "✗ …")."""
+    result = CliRunner().invoke(main, ["check", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    lines = {}
+    for line in result.output.strip().splitlines():
+        mark, _, rest = line.partition(" ")
+        what, _, said = rest.partition(": ")
+        assert mark in ("✓", "✗"), line
+        lines[what] = f"{mark} {said}"
+    return result.exit_code, lines
+
+
+def scrape(app) -> tuple[str, dict[tuple, float]]:
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return await client.get("/metrics")
+
+    response = asyncio.run(go())
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    values = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return response.text, values
+
+
+def value(values, name, **labels) -> float:
+    return values.get((name, tuple(sorted(labels.items()))), 0.0)

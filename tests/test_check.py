@@ -18,18 +18,11 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from click.testing import CliRunner
 
-from carebot.cli import main
 from carebot.store import crypto
-from carebot.store.db import start_up, upgrade
+from carebot.store.db import upgrade
 from tests.fakes.signal_api import FakeSignal
-from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import GOOD, LOG_WATCH, SIGNAL_BOT, free_port, wait_for
-
-PUBLIC = GOOD["CAREBOT_PUBLIC_URL"]
-FROM = GOOD["TWILIO_FROM"]
-SERVICE = "MG" + "ab" * 16
+from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, SERVICE, SIGNAL_BOT, check, free_port, wait_for
 
 
 class NormalModeSignal(FakeSignal):
@@ -55,44 +48,6 @@ def signal_service(account: str = SIGNAL_BOT, kind: type[FakeSignal] = FakeSigna
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio() as fake:
-        fake.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms")
-        fake.add_number("+15155550111", sms_url="https://other.example.org/sms")  # another number of the account
-        yield fake
-
-
-@pytest.fixture
-def deployment(tmp_path, monkeypatch, twilio):
-    """A right deployment's settings (SMS only), its database made with this key; tests change one thing."""
-    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
-    upgrade(url)
-    start_up(url).dispose()  # the key's fingerprint recorded, as the first command does
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))]:
-        if name != crypto.ENV:
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CAREBOT_SYSTEM_ENV_FILE", str(tmp_path / "system.env"))
-    settings = {**GOOD, "CAREBOT_DATABASE_URL": url, "TWILIO_API_BASE_URL": twilio.base_url}
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    return settings
-
-
-def check(*args: str) -> tuple[int, dict[str, str]]:
-    """Run ``carebot check``: its exit code, and each line by what it checks ("✓ …" / "✗ …")."""
-    result = CliRunner().invoke(main, ["check", *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    lines = {}
-    for line in result.output.strip().splitlines():
-        mark, _, rest = line.partition(" ")
-        what, _, said = rest.partition(": ")
-        assert mark in ("✓", "✗"), line
-        lines[what] = f"{mark} {said}"
-    return result.exit_code, lines
 
 
 def test_a_right_deployment_passes_every_line(deployment) -> None:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from carebot.cli import main
 from carebot.domain.i18n import render
 from carebot.flows.frequency import describe
-from tests.test_check import FROM, PUBLIC, SERVICE, check, deployment, twilio  # noqa: F401 (fixtures)
+from tests.helpers import FROM, PUBLIC, SERVICE, check
 
 SMS, STATUS = f"{PUBLIC}/twilio/sms", f"{PUBLIC}/twilio/status"
 

@@ -25,8 +25,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import wait_for
-from tests.test_web_serve import free_port
+from tests.helpers import free_port, wait_for
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 PUBLIC = "https://care.example.org"

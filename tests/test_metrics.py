@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url
 
 from carebot.channels import SMS
@@ -19,27 +18,9 @@ from carebot.outbox.sender import deliver_due
 from carebot.runtime.serve import start_beat
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, BEN, NOW, queue, with_channel
-from tests.helpers import app_for, inbound_form, post, sign
+from tests.helpers import app_for, inbound_form, post, scrape, sign, value
 
 SECRET_WORDS = "zanahoria velvetine quokkaberry"
-
-
-def scrape(app) -> tuple[str, dict[tuple, float]]:
-    async def go():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            return await client.get("/metrics")
-
-    response = asyncio.run(go())
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    values = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return response.text, values
-
-
-def value(values, name, **labels) -> float:
-    return values.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def test_metrics_move_with_texts_in_and_out_and_name_no_one(db):

@@ -6,8 +6,7 @@ import platform
 from types import SimpleNamespace
 
 from carebot import __version__
-from tests.test_metrics import scrape, value
-from tests.test_twilio_webhooks import app_for
+from tests.helpers import app_for, scrape, value
 
 
 def test_build_info_and_process_metrics(db):
