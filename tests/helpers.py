@@ -438,3 +438,17 @@ def scrape(app) -> tuple[str, dict[tuple, float]]:
 
 def value(values, name, **labels) -> float:
     return values.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def wait_for_serve(server: subprocess.Popen, public: str) -> None:
+    """Wait until a ``carebot serve`` started by a test answers /healthz; fail at once if it exited."""
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"{public}/healthz", timeout=2) as answer:
+                return answer.status == 200
+        except OSError:
+            assert server.poll() is None, server.stderr.read() if server.stderr else "carebot serve exited"
+            return False
+
+    wait_for(healthy, "carebot serve to start")

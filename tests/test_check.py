@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from aiohttp import web
 from carebot.store import crypto
 from carebot.store.db import upgrade
 from tests.fakes.signal_api import FakeSignal
-from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, SERVICE, SIGNAL_BOT, check, free_port, wait_for
+from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, SERVICE, SIGNAL_BOT, check, free_port, wait_for_serve
 
 
 class NormalModeSignal(FakeSignal):
@@ -158,15 +157,7 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
                                   env={**os.environ, "CAREBOT_LOG_FORMAT": "json"}, cwd=tmp_path,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            def healthy() -> bool:
-                try:
-                    with urllib.request.urlopen(f"{public}/healthz", timeout=2) as answer:
-                        return answer.status == 200
-                except OSError:
-                    assert server.poll() is None, server.stderr.read()
-                    return False
-
-            wait_for(healthy, "carebot serve to start")
+            wait_for_serve(server, public)
             code, lines = check("--from-outside")
             assert code == 0 and lines["public URL"] == f"✓ {public}/twilio/sms reaches carebot", lines
         finally:

@@ -18,7 +18,7 @@ from carebot.domain import startup
 from carebot.store.db import Database, upgrade
 from carebot.store.models import OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for
+from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for, wait_for_serve
 
 SETTINGS = [*GOOD, "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL", "TWILIO_SEND_RATE",
             "CAREBOT_DATABASE_URL"]
@@ -75,15 +75,7 @@ def test_serve_end_to_end_a_signed_text_gets_its_reply_through_twilio(tmp_path, 
             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         try:
-            def healthy() -> bool:
-                try:
-                    with urllib.request.urlopen(f"{public}/healthz", timeout=2) as answer:
-                        return answer.status == 200
-                except OSError:
-                    assert server.poll() is None, server.stderr.read()
-                    return False
-
-            wait_for(healthy, "carebot serve to start")
+            wait_for_serve(server, public)
             form = {"MessageSid": "SM" + "9" * 32, "From": "+15155550199", "To": "+15155550100",
                     "Body": "HELP", "AccountSid": GOOD["TWILIO_ACCOUNT_SID"]}
             signature = RequestValidator(GOOD["TWILIO_AUTH_TOKEN"]).compute_signature(

@@ -37,7 +37,7 @@ from carebot.store.db import Database
 from carebot.store.models import InboundMessage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.world import ANA, make_db
-from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for, wait_until
+from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for, wait_for_serve, wait_until
 
 SLOW_CLIENTS = 1100
 SYSTEMD_DEFAULT_FILES = 1024  # the soft limit a unit without LimitNOFILE= starts with
@@ -154,15 +154,7 @@ def serving(url: str, tmp_path):
                                   text=True, preexec_fn=systemd_default_limit)
         output = {"text": ""}
         try:
-            def healthy() -> bool:
-                try:
-                    with urllib.request.urlopen(f"{public}/healthz", timeout=2) as answer:
-                        return answer.status == 200
-                except OSError:
-                    assert server.poll() is None, server.stderr.read()
-                    return False
-
-            wait_for(healthy, "carebot serve to start")
+            wait_for_serve(server, public)
             yield port, public, fake, output
         finally:
             server.terminate()
