@@ -504,7 +504,8 @@ class Dispatcher:
         if forgotten:
             self._forget(session, member)
         if flooding:
-            # Past the flood limit only the STOP and FORGET confirmations still go.
+            # Past the flood limit only the "final" replies still go: the confirmations of STOP,
+            # START and FORGET, and the crisis reply.
             replies = [r for r in replies if r.purpose == FINAL]
         for reply in replies:
             if address is None:

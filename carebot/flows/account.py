@@ -62,7 +62,8 @@ def start(ctx: Context, text: Text) -> Transition:
         reply = render("start.done", ctx.language, keywords=_keywords(ctx))
     else:
         reply = render("start.no_groups", ctx.language)
-    return Transition(replies=(Reply(reply),), effects=(effect,))
+    # "final", like STOP's: a change of consent is always confirmed, even past the flood limit.
+    return Transition(replies=(Reply(reply, purpose="final"),), effects=(effect,))
 
 
 def help_(ctx: Context, text: Text | None = None) -> Transition:

@@ -151,7 +151,9 @@ def crisis_reply(ctx: Context) -> Transition:
     key = "crisis.reply" if ctx.memberships else "crisis.reply.stranger"
     text = render(key, ctx.language, resources=resources_for(ctx))
     group_ids = tuple(m.group.id for m in ctx.memberships)
-    return Transition(replies=(Reply(text),), effects=(CrisisNoted(group_ids),))
+    # "final": it goes whatever else holds the member's replies (a burst of texts past the flood
+    # limit is just when someone may be in crisis), like a STOP's confirmation.
+    return Transition(replies=(Reply(text, purpose="final"),), effects=(CrisisNoted(group_ids),))
 
 
 AFTER_STOP_EVERY = timedelta(days=1)

@@ -70,7 +70,13 @@ def respond(ctx: Context, text: Text) -> Transition:
     """The transition for one inbound text."""
     words = text.words
     if is_stop(words):
-        return account.stop(ctx, text)
+        stopped = account.stop(ctx, text)
+        if not crisis.in_crisis(text):
+            return stopped
+        # "stop i want to die": STOP wins, and the crisis words still get resources (as after STOP).
+        care_too = crisis.reply_after_stop(ctx)
+        return Transition(replies=stopped.replies + care_too.replies, effects=stopped.effects + care_too.effects,
+                          wait=stopped.wait)
     if understanding.is_reaction(text.raw):
         return _keep_waiting(ctx, Transition())  # a phone's "Liked “…”": nothing to answer
     if ctx.opted_out:
