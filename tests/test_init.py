@@ -97,6 +97,7 @@ def test_force_replaces_the_file_with_a_new_key(tmp_path) -> None:
 
 @pytest.mark.parametrize("args, says", [
     (["--group", "CIRCLE", "--group-name", "Circle"], "--coordinator is needed with --yes"),
+    ([], "--group, --group-name, --coordinator are needed with --yes"),  # the options' own names, all at once
     (["--group", "CIRCLE", "--group-name", "Circle", "--coordinator", "12"], "coordinator: '12' is not a phone number"),
     (["--group", "care circle", "--group-name", "C", "--coordinator", COORDINATOR], "cannot be a keyword"),
     (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--tz", "Mars/Base"],

@@ -120,9 +120,11 @@ def gather(given: Answers, ask: Ask | None) -> Answers:
             except ValueError as problem:
                 raise InitProblem(f"{name.replace('_', '-')}: {problem}") from None
         setattr(given, name, value or None)
-    for name in ("keyword", "group_name", "coordinator"):
-        if getattr(given, name) is None:
-            raise InitProblem(f"--{name.replace('_', '-')} is needed with --yes")
+    # The options' own names (the keyword is --group), all the missing ones in one line.
+    missing = [option for name, option in (("keyword", "--group"), ("group_name", "--group-name"),
+                                           ("coordinator", "--coordinator")) if getattr(given, name) is None]
+    if missing:
+        raise InitProblem(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} needed with --yes")
     given.timezone = given.timezone or "UTC"
     if given.account_sid and not (given.auth_token and (given.twilio_from or given.messaging_service_sid)):
         raise InitProblem("with a Twilio Account SID, give its auth token and a number or a Messaging Service")
