@@ -174,3 +174,16 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
     # Libraries speak at WARNING and up only (CAREBOT_LOG_LEVEL is carebot's own).
     assert all(r["logger"].startswith("carebot") or r["level"] in ("WARNING", "ERROR", "CRITICAL") for r in records)
     assert "Traceback" not in err
+
+
+def test_an_empty_folder_is_pointed_to_carebot_init_in_one_line(tmp_path, monkeypatch) -> None:
+    # A volunteer's first `carebot check`, before anything is set up: one line saying what to run,
+    # not seven lines about each missing part.
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CAREBOT_SYSTEM_ENV_FILE", str(tmp_path / "system.env"))
+    code, lines = check()
+    assert code == 1
+    assert list(lines) == ["settings"], lines
+    assert "carebot init" in lines["settings"] and "no settings" in lines["settings"], lines

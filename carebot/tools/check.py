@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -59,6 +60,10 @@ class Report:
 def run(echo: Callable[[str], None], *, from_outside: bool = False) -> bool:
     """Every check, each line echoed as it is known; True only when all pass."""
     report = Report(echo)
+    if nothing_set_up():
+        report.add(False, "settings", "no settings here (no ./.env, no settings file named, none in the environment): "
+                   "`carebot init` writes one, with a new key, and makes the database")
+        return False
     try:
         for step in (settings, key, database, schema, key_matches, twilio_account, twilio_webhooks):
             step(report)
@@ -69,6 +74,14 @@ def run(echo: Callable[[str], None], *, from_outside: bool = False) -> bool:
         if "db" in report.known:
             report.known["db"].dispose()
     return report.ok
+
+
+def nothing_set_up() -> bool:
+    """No settings file anywhere carebot looks and no carebot setting in the environment: a first run."""
+    from carebot.domain.config import env_file
+
+    return env_file() is None and not any(name.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_")) for name in os.environ
+                                          if name not in ("CAREBOT_SYSTEM_ENV_FILE",))
 
 
 def settings(report: Report) -> None:
