@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.parse
 import urllib.request
@@ -452,3 +453,51 @@ def wait_for_serve(server: subprocess.Popen, public: str) -> None:
             return False
 
     wait_for(healthy, "carebot serve to start")
+
+
+# A sender in its own process, killed (``os._exit``: no cleanup, no rollback) at the worst moments:
+# "after-answer" (Twilio answered, the commit never happens), "before-request" (the row is claimed,
+# Twilio is never asked), or "alive" (holds its lease and a claimed row until its stdin closes).
+KILLED = 137
+_SENDER = textwrap.dedent("""
+    import asyncio, os, sys
+    from datetime import datetime
+    import carebot.outbox.sender as outbox
+    from carebot.channels import SMS
+    from carebot.channels.twilio import TwilioSMS
+    from carebot.store.db import Database
+    from carebot.store.lease import Lease
+
+    url, base, sid, token, public, now, moment, lease = sys.argv[1:]
+
+    def die(*args, **kwargs):
+        os._exit(137)
+
+    if moment == "after-answer":
+        outbox._record_sent = die
+    elif moment == "before-request":
+        TwilioSMS.send = die
+
+    async def main():
+        db = Database(url)
+        if lease == "lease":
+            db.lease = Lease(url)
+            db.lease.hold()
+        if moment == "alive":
+            print(db.lease.owner, flush=True)
+            sys.stdin.read()
+            return
+        channel = TwilioSMS(account_sid=sid, auth_token=token, public_url=public,
+                            from_number="+15155550100", base_url=base)
+        await outbox.deliver_due(db, {SMS: channel}, datetime.fromisoformat(now))
+
+    asyncio.run(main())
+""")
+
+
+def sender_process(db, fake, moment: str, *, lease: bool, **popen) -> subprocess.Popen:
+    """Start the killable sender against ``db`` and the Twilio fake, holding the sender's lease if asked."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _SENDER, db.url, fake.base_url, fake.account_sid, fake.auth_token,
+         PUBLIC_URL, NOW.isoformat(), moment, "lease" if lease else "none"],
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)

@@ -8,9 +8,6 @@ local fake of Twilio.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from datetime import timedelta
 
 import pytest
@@ -20,47 +17,17 @@ from carebot.outbox.recovery import STUCK_AFTER, recover_sending
 from carebot.outbox.sender import deliver_due
 from carebot.outbox.status import apply_status
 from tests.fakes.twilio_api import DROP_AFTER, DROP_BEFORE
-from tests.fakes.world import ANA, BEN, NOW, PUBLIC_URL, queue, row, with_channel
-from tests.helpers import LOG_WATCH
+from tests.fakes.world import ANA, BEN, NOW, queue, row, with_channel
+from tests.helpers import KILLED, LOG_WATCH, sender_process
 
-KILLED = 137
 LATER = NOW + STUCK_AFTER + timedelta(seconds=1)
-
-SENDER = textwrap.dedent("""
-    import asyncio, os, sys
-    from datetime import datetime
-    import carebot.outbox.sender as outbox
-    from carebot.channels import SMS
-    from carebot.channels.twilio import TwilioSMS
-    from carebot.store.db import Database
-
-    url, base, sid, token, public, now, moment = sys.argv[1:]
-
-    def die(*args, **kwargs):
-        os._exit(137)
-
-    if moment == "after-answer":      # Twilio answered; the commit never happens
-        outbox._record_sent = die
-    elif moment == "before-request":  # the row is claimed; Twilio is never asked
-        TwilioSMS.send = die
-
-    async def main():
-        channel = TwilioSMS(account_sid=sid, auth_token=token, public_url=public,
-                            from_number="+15155550100", base_url=base)
-        await outbox.deliver_due(Database(url), {SMS: channel}, datetime.fromisoformat(now))
-
-    asyncio.run(main())
-""")
 
 
 def crash_sender(db, fake, moment: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SENDER, db.url, fake.base_url, fake.account_sid, fake.auth_token,
-         PUBLIC_URL, NOW.isoformat(), moment],
-        capture_output=True, text=True, timeout=60,
-    )
-    LOG_WATCH.output("a sender killed mid-send", done.stdout + done.stderr)
-    assert done.returncode == KILLED, done.stderr
+    process = sender_process(db, fake, moment, lease=False)
+    out, err = process.communicate(timeout=60)
+    LOG_WATCH.output("a sender killed mid-send", out + err)
+    assert process.returncode == KILLED, err
 
 
 def restart(db, fake, now=LATER) -> None:

@@ -10,8 +10,6 @@ sender still lives is left alone: it may be on its way.
 from __future__ import annotations
 
 import subprocess
-import sys
-import textwrap
 import time
 from datetime import timedelta
 
@@ -23,50 +21,12 @@ from carebot.outbox.sender import deliver_due
 from carebot.outbox.write import REPLY
 from carebot.store.lease import Lease
 from carebot.store.models import OutboxMessage
-from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row, with_channel
-from tests.helpers import LOG_WATCH
-
-KILLED = 137
-
-SENDER = textwrap.dedent("""
-    import asyncio, os, sys
-    from datetime import datetime
-    import carebot.outbox.sender as outbox
-    from carebot.channels import SMS
-    from carebot.channels.twilio import TwilioSMS
-    from carebot.store.db import Database
-    from carebot.store.lease import Lease
-
-    url, base, sid, token, public, now, moment = sys.argv[1:]
-
-    def die(*args, **kwargs):
-        os._exit(137)
-
-    if moment == "after-answer":      # Twilio answered; the commit never happens
-        outbox._record_sent = die
-    elif moment == "before-request":  # the row is claimed; Twilio is never asked
-        TwilioSMS.send = die
-
-    async def main():
-        db = Database(url)
-        db.lease = Lease(url)
-        db.lease.hold()
-        if moment == "alive":         # a live sender holding a claimed row: waits until killed
-            print(db.lease.owner, flush=True)
-            sys.stdin.read()
-            return
-        channel = TwilioSMS(account_sid=sid, auth_token=token, public_url=public,
-                            from_number="+15155550100", base_url=base)
-        await outbox.deliver_due(db, {SMS: channel}, datetime.fromisoformat(now))
-
-    asyncio.run(main())
-""")
+from tests.fakes.world import ANA, NOW, queue, row, with_channel
+from tests.helpers import KILLED, LOG_WATCH, sender_process
 
 
-def sender(db, fake, moment: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", SENDER, db.url, fake.base_url, fake.account_sid, fake.auth_token,
-         PUBLIC_URL, NOW.isoformat(), moment], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+def sender(db, fake, moment: str, **popen) -> subprocess.Popen:
+    return sender_process(db, fake, moment, lease=True, **popen)
 
 
 def restart(db, fake, now) -> float:
