@@ -25,7 +25,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, wait_for, wait_for_serve
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 PUBLIC = "https://care.example.org"
@@ -68,15 +68,7 @@ class Machine:
         server = subprocess.Popen(args, env=self.env, cwd=self.state, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, preexec_fn=lambda: os.umask(0o077))
 
-        def healthy() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                    return answer.status == 200
-            except OSError:
-                assert server.poll() is None, server.communicate()[1]
-                return False
-
-        wait_for(healthy, f"{unit} to answer")
+        wait_for_serve(server, f"http://127.0.0.1:{port}")
         return server
 
 
