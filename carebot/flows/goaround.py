@@ -27,7 +27,7 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import pending_reminder
-from carebot.flows.words import HOW, NONE, PRIVATE, SHARE, Text, is_one_of
+from carebot.flows.words import FOR_NOW, HOW, NONE, PRIVATE, SHARE, Text, is_one_of
 
 MAX_HOW = 140
 RECENTLY_ASKED = timedelta(days=3)
@@ -142,6 +142,10 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
             continue
         if not current:
             break
+        filler = next((len(phrase) for phrase in FOR_NOW if tuple(words[i:i + len(phrase)]) == phrase), 0)
+        if filler:
+            i += filler
+            continue
         if words[i] in PRIVATE or words[i] in SHARE:
             # "1 private": the number stays with carebot; "1 share": it may be shared.
             privacy = words[i] in PRIVATE
@@ -199,7 +203,7 @@ def _starts_modifier(words: list[str], now: datetime, tz, language: str) -> bool
     )
 
 
-def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz) -> str:
+def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz, *, with_how: bool = True) -> str:
     """One answer in plain words: "someone will reach out to you (until Dec 5, call evenings)"."""
     phrase = option_label(answer.option, answer.capacity, language)
     details = []
@@ -208,7 +212,7 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz) -> str:
         details.append(render("duration.until", language, date=short_date(last_moment, language)))
     elif answer.option in (1, 3, 4):
         details.append(render("duration.ongoing", language))
-    if answer.how:
+    if answer.how and with_how:
         details.append(answer.how)
     if getattr(answer, "private", None):
         details.append(render("detail.private", language))
@@ -216,8 +220,12 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz) -> str:
 
 
 def summarize(answers, language: str, tz) -> str:
-    """Several answers in plain words, joined."""
-    return "; ".join(describe_answer(a, language, tz) for a in answers)
+    """Several answers in plain words, joined; a "how" they all share is said once, at the end."""
+    answers = list(answers)
+    hows = {a.how for a in answers}
+    if len(answers) < 2 or len(hows) != 1 or None in hows:
+        return "; ".join(describe_answer(a, language, tz) for a in answers)
+    return "; ".join(describe_answer(a, language, tz, with_how=False) for a in answers) + f" ({hows.pop()})"
 
 
 def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Transition | None]:

@@ -132,6 +132,9 @@ HOURS = _words("hours horas")
 ROUND = _words("round ronda")
 MORE = _words("more mas")
 PRIVATE = _words("private privado privada")
+# "1 for now", "3 por ahora": how long is left open, which is the answer's default; never a "how".
+FOR_NOW = (("for", "now"), ("right", "now"), ("just", "now"), ("for", "the", "moment"), ("rn",), ("currently",),
+           ("por", "ahora"), ("x", "ahora"), ("ahorita",), ("por", "el", "momento"), ("de", "momento"))
 CALL = _words("call llamar llamada llamame")
 SHARE = _words("share shared public compartir compartido publico")
 PULSE = _words("pulse pulso")
