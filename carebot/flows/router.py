@@ -144,6 +144,9 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         return say(ctx, "yes.nothing")
     if is_one_of(text.words, NO):
         return say(ctx, "no.nothing")
+    if not ctx.memberships and not ctx.opted_out:
+        # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu.
+        return say(ctx, "fallback.stranger")
     return say(ctx, "fallback")
 
 
