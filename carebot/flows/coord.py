@@ -67,7 +67,7 @@ def _for_members(ctx: Context, text: Text) -> Transition | None:
 def _find(ctx: Context, membership: MembershipInfo, token: str) -> PersonInfo | Transition:
     """One person in the group, named by unambiguous name prefix or by number."""
     group = membership.group
-    found = {p.member_id: p for p in ctx.find_in_group(group.id, token)}
+    found = {p.member_id: p for p in ctx.lookups.people_in_group(group.id, token)}
     if not found:
         return say(ctx, "coord.unknown", name=token[:20], keyword=group.keyword)
     if len(found) > 1:
@@ -242,7 +242,7 @@ COMMANDS = {
 def confirm_reply(ctx: Context, text: Text) -> Transition | None:
     """The coordinator's YES or NO to their own action. Once used, the YES is gone."""
     if is_one_of(text.words, YES):
-        return Transition(effects=(ActionConfirmed(dict(ctx.waiting.data)),))
+        return Transition(effects=(ActionConfirmed(dict(ctx.waiting_data)),))
     if is_one_of(text.words, NO):
         return say(ctx, "coord.cancelled")
     return None
@@ -250,7 +250,7 @@ def confirm_reply(ctx: Context, text: Text) -> Transition | None:
 
 def approve_reply(ctx: Context, text: Text) -> Transition | None:
     """A second coordinator's YES or NO."""
-    pending_id = int(ctx.waiting.data["pending_id"])
+    pending_id = int(ctx.waiting_data["pending_id"])
     if is_one_of(text.words, YES):
         return Transition(effects=(ApprovalGiven(pending_id, True),))
     if is_one_of(text.words, NO):
@@ -260,7 +260,7 @@ def approve_reply(ctx: Context, text: Text) -> Transition | None:
 
 def rsvp_reply(ctx: Context, text: Text) -> Transition | None:
     """YES or NO to a gathering invitation."""
-    data = ctx.waiting.data
+    data = ctx.waiting_data
     for vocabulary, coming in ((YES, True), (NO, False)):
         if is_one_of(text.words, vocabulary):
             return Transition(effects=(RsvpGiven(int(data["group_id"]), int(data["gathering_id"]), coming),))
@@ -271,7 +271,7 @@ def more(ctx: Context, text: Text) -> Transition | None:
     """MORE: the next page of a long list."""
     if not is_one_of(text.words, MORE):
         return None
-    pages = list(ctx.waiting.data.get("pages", [])) if ctx.waiting else []
+    pages = list(ctx.waiting_data.get("pages", []))
     if not pages:
         return say(ctx, "coord.more.none")
     page, rest = pages[0], pages[1:]
