@@ -2,8 +2,9 @@
 
 A flow step is a plain function ``(ctx, text) -> Transition | None`` (None: "not
 mine, let the next handler try"). The dispatcher builds the context from the
-database, applies the transition's effects, writes its replies to the outbox
-and keeps the conversation's next wait, all in one transaction.
+database (carebot.dispatch.context: plain data, and read-only lookups for what is
+fetched only when asked), applies the transition's effects, writes its replies to
+the outbox and keeps the conversation's next wait, all in one transaction.
 """
 
 from __future__ import annotations
