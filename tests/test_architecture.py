@@ -86,3 +86,32 @@ def test_imports_point_down(path: Path):
         if LAYERS[theirs] >= LAYERS[own]:
             wrong.append(f"line {line}: {imported} ({theirs} is not below {own})")
     assert not wrong, f"{name} imports against the layers:\n" + "\n".join(wrong)
+
+
+FLOWS = sorted((ROOT / "flows").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=lambda p: str(p.relative_to(ROOT.parent)))
+def test_flows_never_see_a_session(path: Path):
+    """A flow decides from its context and its read-only lookups: no session, no store, no engine."""
+    names = {"session", "Session", "engine", "Database", "scalars", "execute"}
+    wrong = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        found = (node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute)
+                 else node.arg if isinstance(node, ast.arg) else None)
+        if found in names:
+            wrong.append(f"line {node.lineno}: {found}")
+    for line, imported in imports_of(path):
+        if imported.startswith("carebot.store"):
+            wrong.append(f"line {line}: {imported}")
+    assert not wrong, f"{path.name} reaches for the database:\n" + "\n".join(wrong)
+
+
+def test_the_context_carries_data_and_lookups_not_closures():
+    """What a flow may know is plain data; what it may fetch goes through flows.lookups.Lookups."""
+    import dataclasses
+
+    from carebot.flows.base import Context
+
+    callables = [f.name for f in dataclasses.fields(Context) if "Callable" in str(f.type)]
+    assert not callables, f"Context fields that are closures (use Context.lookups): {callables}"

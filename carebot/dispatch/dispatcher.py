@@ -23,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from carebot.channels import SIGNAL, SMS, Inbound
+from carebot.dispatch.context import build_context, current_answers, group_infos
 from carebot.domain import clock
 from carebot.domain.config import load_settings
 from carebot.domain.i18n import DEFAULT_LANGUAGE
@@ -33,7 +34,6 @@ from carebot.flows.base import (
     CARE_EFFECTS,
     COORD_EFFECTS,
     Answered,
-    AnswerInfo,
     ChannelChanged,
     Context,
     CourtesyAnswered,
@@ -42,7 +42,6 @@ from carebot.flows.base import (
     HowChanged,
     Joined,
     LanguageChanged,
-    MembershipInfo,
     NameChanged,
     OptedIn,
     OptedOut,
@@ -53,14 +52,13 @@ from carebot.flows.base import (
 )
 from carebot.flows.words import Text, read
 from carebot.outbox.policy import sms_consented
-from carebot.outbox.write import FINAL, address_on, enqueue, push
+from carebot.outbox.write import FINAL, enqueue, push
 from carebot.services import care, questions
 from carebot.services import coordination as coord
 from carebot.store import crypto, retention
 from carebot.store.db import Database, storage_trouble
 from carebot.store.models import (
     Answer,
-    CareFlag,
     ConsentEvent,
     Conversation,
     Group,
@@ -126,110 +124,6 @@ def database_away(error: BaseException) -> bool:
     if isinstance(error, PoolTimeout) or storage_trouble(error) is not None:
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
-
-
-def group_infos(session: Session) -> dict[str, GroupInfo]:
-    """Every group on this deployment, by keyword."""
-    return {
-        g.keyword: GroupInfo(g.id, g.keyword, g.name, g.timezone, g.language, g.round_schedule,
-                             g.crisis_resources)
-        for g in session.scalars(select(Group))
-    }
-
-
-def current_answers(session: Session, member_id: int, now: datetime, group_id: int | None = None):
-    """The member's answers that have neither ended nor lapsed."""
-    query = select(Answer).where(
-        Answer.member_id == member_id,
-        Answer.current(now),
-    )
-    if group_id is not None:
-        query = query.where(Answer.group_id == group_id)
-    return session.scalars(query.order_by(Answer.option)).all()
-
-
-def _crisis_answered_since_stop(session: Session, member: Member) -> datetime | None:
-    """When crisis words from a member who sent STOP were last answered (since that STOP)."""
-    if not member.opted_out:
-        return None
-    stopped = session.scalar(select(ConsentEvent.at).where(
-        ConsentEvent.member_id == member.id, ConsentEvent.kind == "opt_out").order_by(ConsentEvent.at.desc()).limit(1))
-    query = select(CareFlag.at).where(CareFlag.member_id == member.id, CareFlag.category == "crisis")
-    if stopped is not None:
-        query = query.where(CareFlag.at > stopped)
-    return session.scalar(query.order_by(CareFlag.at.desc()).limit(1))
-
-
-def build_context(
-    session: Session,
-    member: Member,
-    channel: str,
-    now: datetime,
-    *,
-    groups: dict[str, GroupInfo] | None = None,
-    is_new: bool = False,
-) -> Context:
-    """A read-only snapshot of everything the flows may know about ``member`` now."""
-    groups = groups if groups is not None else group_infos(session)
-    by_id = {g.id: g for g in groups.values()}
-    rows = session.scalars(
-        select(Membership).where(Membership.member_id == member.id, Membership.status == "active")
-    ).all()
-    group_ids = [m.group_id for m in rows]
-    coordinators: dict[int, list[str]] = {}
-    if group_ids:
-        for group_id, name in session.execute(
-            select(Membership.group_id, Member.name)
-            .join(Member, Member.id == Membership.member_id)
-            .where(
-                Membership.group_id.in_(group_ids),
-                Membership.role == "coordinator",
-                Membership.status == "active",
-                Member.name.is_not(None),
-            )
-        ):
-            coordinators.setdefault(group_id, []).append(name)
-    memberships = tuple(
-        MembershipInfo(by_id[m.group_id], m.role, tuple(coordinators.get(m.group_id, ())), m.last_asked_at)
-        for m in sorted(rows, key=lambda m: m.id)
-        if m.group_id in by_id
-    )
-    answers = tuple(
-        AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity, a.private)
-        for a in current_answers(session, member.id, now)
-        if a.group_id in group_ids
-    )
-    conversation = session.scalars(
-        select(Conversation).where(Conversation.member_id == member.id)
-    ).first()
-    waiting = None
-    if (conversation is not None and (conversation.wait_until is None or conversation.wait_until > now)
-            and not questions.unseen(session, conversation.data)):
-        # A question whose text still waits for the morning is not asked yet: a YES now is not its answer.
-        waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data), conversation.wait_until)
-    return Context(
-        now=now,
-        channel=channel,
-        language=member.language or (memberships[0].group.language if memberships else DEFAULT_LANGUAGE),
-        opted_out=member.opted_out,
-        name=member.name,
-        memberships=memberships,
-        answers=answers,
-        groups=groups,
-        waiting=waiting,
-        is_new=is_new,
-        courtesy_at=member.courtesy_at,
-        crisis_answered_at=_crisis_answered_since_stop(session, member),
-        pairings=care.open_pairings(session, member, now),
-        find_people=care.people_finder(session, member, group_ids),
-        find_in_group=coord.group_finder(session),
-        reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
-                            and not (c == SMS and member.phone_unusable)),
-        removed_from=frozenset(session.scalars(select(Membership.group_id).where(
-            Membership.member_id == member.id, Membership.status == "removed"))),
-        consent_times=lambda: tuple(session.scalars(
-            select(ConsentEvent.at).where(ConsentEvent.member_id == member.id).order_by(ConsentEvent.at))),
-    )
 
 
 class Dispatcher:

@@ -69,15 +69,15 @@ def start(ctx: Context, text: Text) -> Transition:
 def help_(ctx: Context, text: Text | None = None) -> Transition:
     """HELP: what this number is, who the coordinators are, and STOP."""
     if not ctx.memberships:
-        text = render("help.stopped.none" if ctx.opted_out else "help.none", ctx.language)
+        message = render("help.stopped.none" if ctx.opted_out else "help.none", ctx.language)
     else:
         names = sorted({n for m in ctx.memberships for n in m.coordinators})
         coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
         # After STOP, the way back (START) rather than the way out they already took.
         key = "help.stopped" if ctx.opted_out else "help.member"
-        text = render(key, ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
+        message = render(key, ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
     # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
-    replies = [Reply(text, purpose="final" if ctx.opted_out else "reply")]
+    replies = [Reply(message, purpose="final" if ctx.opted_out else "reply")]
     if any(m.role == "coordinator" for m in ctx.memberships) and not ctx.opted_out:
         replies.append(Reply(render("help.coordinator", ctx.language)))
     return Transition(replies=tuple(replies))
@@ -125,7 +125,7 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
         pairings = [_pairing_line(ctx, p) for p in ctx.pairings if p.group_id == group.id]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
-    consents = ctx.consent_times()
+    consents = ctx.lookups.consent_times()
     if consents:
         when = consents[-1].astimezone(ctx.memberships[0].group.tz if ctx.memberships else UTC)
         lines.append(render("mydata.consent", lang, count=len(consents), date=short_date(when, lang)))

@@ -2,19 +2,20 @@
 
 A flow step is a plain function ``(ctx, text) -> Transition | None`` (None: "not
 mine, let the next handler try"). The dispatcher builds the context from the
-database, applies the transition's effects, writes its replies to the outbox
-and keeps the conversation's next wait, all in one transaction.
+database (carebot.dispatch.context: plain data, and read-only lookups for what is
+fetched only when asked), applies the transition's effects, writes its replies to
+the outbox and keeps the conversation's next wait, all in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from carebot.domain.i18n import render
+from carebot.flows.lookups import Lookups, NoLookups
 
 # --- what a flow can see ------------------------------------------------------
 
@@ -75,10 +76,6 @@ class PersonInfo:
     group_id: int
 
 
-def _nobody(_name: str) -> tuple[PersonInfo, ...]:
-    return ()
-
-
 @dataclass(frozen=True)
 class Waiting:
     """A conversation that expects the member's next text."""
@@ -106,10 +103,6 @@ class Context:
     # The text speaks of crisis: its words are answered with care and never kept.
     crisis: bool = False
     pairings: tuple[PairingInfo, ...] = ()
-    # Finds people in the member's groups by name (a read-only lookup, injected by the host).
-    find_people: Callable[[str], tuple[PersonInfo, ...]] = _nobody
-    # Finds people in one group by name prefix or phone number, the member included.
-    find_in_group: Callable[[int, str], tuple[PersonInfo, ...]] = lambda _group, _name: ()
     # The channels carebot can write to the member on ("sms", "signal").
     reachable: frozenset[str] = frozenset()
     # When carebot last answered the member's thanks or greeting, and last answered their
@@ -118,8 +111,13 @@ class Context:
     crisis_answered_at: datetime | None = None
     # Groups whose coordinators removed the member: only their ADD lets them back in.
     removed_from: frozenset[int] = frozenset()
-    # When the member's consent events happened, oldest first (read only when asked, for MYDATA).
-    consent_times: Callable[[], tuple[datetime, ...]] = lambda: ()
+    # What is fetched only when a text asks for it (people by name, consent history), read-only.
+    lookups: Lookups = field(default_factory=NoLookups)
+
+    @property
+    def waiting_data(self) -> dict[str, Any]:
+        """What the question being answered holds (empty when no question waits)."""
+        return self.waiting.data if self.waiting is not None else {}
 
     def membership(self, group_id: int) -> MembershipInfo | None:
         return next((m for m in self.memberships if m.group.id == group_id), None)

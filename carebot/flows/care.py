@@ -145,7 +145,7 @@ def not_with(ctx: Context, text: Text) -> Transition | None:
     name = text.rest(1)
     if not name:
         return None
-    people = [p for p in ctx.find_people(name)]
+    people = [p for p in ctx.lookups.people_named(name)]
     others = {p.member_id: p for p in people}
     if not others:
         return say(ctx, "care.not.unknown", name=name[:20])

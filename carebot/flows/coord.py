@@ -10,7 +10,9 @@ second coordinator's).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from carebot.domain.i18n import render, short_date
 from carebot.flows.base import (
@@ -34,6 +36,9 @@ from carebot.flows.durations import parse_date
 from carebot.flows.goaround import pick_group
 from carebot.flows.join import pending_reminder
 from carebot.flows.words import COORD_WORDS, GATHER, LOG, MORE, NO, PULSE, YES, Text, is_one_of
+
+# A coordinator command: (context, the coordinator's membership, the text, the first word after it).
+Command = Callable[[Context, MembershipInfo, Text, int], Transition]
 
 CONFIRM_WAIT = timedelta(hours=1)
 MAX_ANNOUNCEMENT = 300
@@ -67,7 +72,7 @@ def _for_members(ctx: Context, text: Text) -> Transition | None:
 def _find(ctx: Context, membership: MembershipInfo, token: str) -> PersonInfo | Transition:
     """One person in the group, named by unambiguous name prefix or by number."""
     group = membership.group
-    found = {p.member_id: p for p in ctx.find_in_group(group.id, token)}
+    found = {p.member_id: p for p in ctx.lookups.people_in_group(group.id, token)}
     if not found:
         return say(ctx, "coord.unknown", name=token[:20], keyword=group.keyword)
     if len(found) > 1:
@@ -99,15 +104,16 @@ def command(ctx: Context, text: Text) -> Transition | None:
     return COMMANDS[word](ctx, membership, text, start + 1)
 
 
-def _pairs(ctx, membership, text, start):
+def _pairs(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
     return Transition(effects=(ListShown("pairs", membership.group.id),))
 
 
-def _roster(ctx, membership, text, start):
+def _roster(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
     return Transition(effects=(ListShown("roster", membership.group.id),))
 
 
-def _two(ctx, membership, text, start, usage):
+def _two(ctx: Context, membership: MembershipInfo, text: Text, start: int,
+         usage: str) -> list[PersonInfo] | Transition:
     tokens = _raw_words(text, start)
     if len(tokens) != 2:
         return say(ctx, usage)
@@ -122,7 +128,7 @@ def _two(ctx, membership, text, start, usage):
     return found
 
 
-def _pair(ctx, membership, text, start):
+def _pair(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
     found = _two(ctx, membership, text, start, "coord.usage.pair")
     if isinstance(found, Transition):
         return found
@@ -130,14 +136,14 @@ def _pair(ctx, membership, text, start):
     return Transition(effects=(PairRequested(membership.group.id, requester.member_id, supporter.member_id),))
 
 
-def _unpair(ctx, membership, text, start):
+def _unpair(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
     found = _two(ctx, membership, text, start, "coord.usage.unpair")
     if isinstance(found, Transition):
         return found
     return Transition(effects=(UnpairRequested(membership.group.id, found[0].member_id, found[1].member_id),))
 
 
-def _add(ctx, membership, text, start):
+def _add(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
     tokens = _raw_words(text, start)
     # A number may be written in pieces ("+1 515 555 0199"); the name is what follows.
     digits = 0
@@ -150,7 +156,7 @@ def _add(ctx, membership, text, start):
     return Transition(effects=(InviteRequested(membership.group.id, number, name),))
 
 
-def _confirm(ctx: Context, key: str, data: dict, **params) -> Transition:
+def _confirm(ctx: Context, key: str, data: dict[str, Any], **params: Any) -> Transition:
     """Ask the coordinator for their own YES; the question holds everything the YES will do."""
     return Transition(
         replies=(Reply(render(key, ctx.language, **params)),),
@@ -158,8 +164,8 @@ def _confirm(ctx: Context, key: str, data: dict, **params) -> Transition:
     )
 
 
-def _about_one(action: str):
-    def handler(ctx, membership, text, start):
+def _about_one(action: str) -> Command:
+    def handler(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
         tokens = _raw_words(text, start)
         if len(tokens) != 1:
             return say(ctx, "coord.usage.name", command=action.upper())
@@ -173,7 +179,7 @@ def _about_one(action: str):
     return handler
 
 
-def _announce(ctx, membership, text, start):
+def _announce(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
     message = text.rest(start)[:MAX_ANNOUNCEMENT]
     if not message:
         return say(ctx, "coord.usage.announce")
@@ -202,7 +208,7 @@ def describe_when(moment: datetime, language: str) -> str:
     return f"{short_date(moment, language)} {moment:%H:%M}"
 
 
-def _gather(ctx, membership, text, start):
+def _gather(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
     group = membership.group
     words = text.words[start:]
     today = ctx.now.astimezone(group.tz).date()
@@ -222,7 +228,7 @@ def _gather(ctx, membership, text, start):
                     when=describe_when(starts, ctx.language), place=place)
 
 
-COMMANDS = {
+COMMANDS: dict[str, Command] = {
     "pairs": _pairs,
     "pair": _pair,
     "unpair": _unpair,
@@ -242,7 +248,7 @@ COMMANDS = {
 def confirm_reply(ctx: Context, text: Text) -> Transition | None:
     """The coordinator's YES or NO to their own action. Once used, the YES is gone."""
     if is_one_of(text.words, YES):
-        return Transition(effects=(ActionConfirmed(dict(ctx.waiting.data)),))
+        return Transition(effects=(ActionConfirmed(dict(ctx.waiting_data)),))
     if is_one_of(text.words, NO):
         return say(ctx, "coord.cancelled")
     return None
@@ -250,7 +256,7 @@ def confirm_reply(ctx: Context, text: Text) -> Transition | None:
 
 def approve_reply(ctx: Context, text: Text) -> Transition | None:
     """A second coordinator's YES or NO."""
-    pending_id = int(ctx.waiting.data["pending_id"])
+    pending_id = int(ctx.waiting_data["pending_id"])
     if is_one_of(text.words, YES):
         return Transition(effects=(ApprovalGiven(pending_id, True),))
     if is_one_of(text.words, NO):
@@ -260,7 +266,7 @@ def approve_reply(ctx: Context, text: Text) -> Transition | None:
 
 def rsvp_reply(ctx: Context, text: Text) -> Transition | None:
     """YES or NO to a gathering invitation."""
-    data = ctx.waiting.data
+    data = ctx.waiting_data
     for vocabulary, coming in ((YES, True), (NO, False)):
         if is_one_of(text.words, vocabulary):
             return Transition(effects=(RsvpGiven(int(data["group_id"]), int(data["gathering_id"]), coming),))
@@ -271,7 +277,7 @@ def more(ctx: Context, text: Text) -> Transition | None:
     """MORE: the next page of a long list."""
     if not is_one_of(text.words, MORE):
         return None
-    pages = list(ctx.waiting.data.get("pages", [])) if ctx.waiting else []
+    pages = list(ctx.waiting_data.get("pages", []))
     if not pages:
         return say(ctx, "coord.more.none")
     page, rest = pages[0], pages[1:]

@@ -9,7 +9,9 @@ group, as it does when the circle goes around again.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from carebot.domain.i18n import render, short_date
 from carebot.domain.vocabulary import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, UNAVAILABLE, WANT_COMPANY
@@ -108,7 +110,7 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
+def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
     """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
     start += lead_length(text.words[start:])
     words = text.words[start:]
@@ -196,14 +198,14 @@ def parse(ctx: Context, text: Text, start: int, tz) -> list[AnswerSpec] | None:
     ]
 
 
-def _starts_modifier(words: list[str], now: datetime, tz, language: str) -> bool:
+def _starts_modifier(words: list[str], now: datetime, tz: ZoneInfo, language: str) -> bool:
     """``2 weeks`` after an option is a duration and ``3 people`` a capacity, not options."""
     return len(words) >= 2 and (
         parse_duration(words, now, tz, language) is not None or _capacity(words) is not None
     )
 
 
-def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz, *, with_how: bool = True) -> str:
+def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz: ZoneInfo, *, with_how: bool = True) -> str:
     """One answer in plain words: "someone will reach out to you (until Dec 5, call evenings)"."""
     phrase = option_label(answer.option, answer.capacity, language)
     details = []
@@ -219,7 +221,7 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz, *, with_
     return f"{phrase} ({', '.join(details)})" if details else phrase
 
 
-def summarize(answers, language: str, tz) -> str:
+def summarize(answers: Iterable[AnswerInfo | AnswerSpec], language: str, tz: ZoneInfo) -> str:
     """Several answers in plain words, joined; a "how" they all share is said once, at the end."""
     answers = list(answers)
     hows = {a.how for a in answers}

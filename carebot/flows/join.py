@@ -35,10 +35,10 @@ def request(ctx: Context, text: Text) -> Transition | None:
         group = find_group(ctx, words[1])
         if group is None:
             return say(ctx, "join.unknown_group", keyword=text.rest(1)[:16].upper())
-    elif len(words) == 1 and find_group(ctx, words[0]):
-        group = find_group(ctx, words[0])
     else:
-        return None
+        group = find_group(ctx, words[0]) if len(words) == 1 else None
+        if group is None:
+            return None
     if ctx.membership(group.id):
         return say(ctx, "join.already", group=group.name)
     if group.id in ctx.removed_from:
@@ -51,7 +51,7 @@ def request(ctx: Context, text: Text) -> Transition | None:
 
 
 def _waiting_group(ctx: Context) -> GroupInfo | None:
-    group_id = ctx.waiting.data.get("group_id") if ctx.waiting else None
+    group_id = ctx.waiting_data.get("group_id")
     return next((g for g in ctx.groups.values() if g.id == group_id), None)
 
 
@@ -65,7 +65,7 @@ def consent(ctx: Context, text: Text) -> Transition | None:
         return Transition(
             replies=(Reply(render("join.welcome", ctx.language, group=group.name, freq=freq)),),
             # An invitation's own wording is what was consented to.
-            effects=(Joined(group.id, ctx.waiting.data.get("wording") or consent_question(ctx, group)),),
+            effects=(Joined(group.id, ctx.waiting_data.get("wording") or consent_question(ctx, group)),),
         )
     if is_one_of(text.words, NO):
         return say(ctx, "join.declined", group=group.name, keyword=group.keyword)

@@ -22,7 +22,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from carebot.flows import crisis, goaround
-from carebot.flows.base import Context
+from carebot.flows.base import AnswerSpec, Context
 from carebot.flows.channel import CHANNEL
 from carebot.flows.durations import says_ongoing
 from carebot.flows.words import (
@@ -250,7 +250,7 @@ _COMMANDS_FIRST = {**{w: "NAME" for w in NAME}, **{w: "DONE" for w in DONE}, **{
 _WHOLE_ONLY_COORD = frozenset({"pairs", "roster", "parejas", "lista"})
 
 
-def _until(specs, tz: ZoneInfo, words: list[str]) -> str | None:
+def _until(specs: list[AnswerSpec], tz: ZoneInfo, words: list[str]) -> str | None:
     ends = [s.until for s in specs if s.until is not None]
     if ends:
         return (min(ends).astimezone(tz) - timedelta(microseconds=1)).date().isoformat()

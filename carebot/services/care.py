@@ -33,7 +33,6 @@ from carebot.flows.base import (
     OfferAnswered,
     PairingEnded,
     PairingInfo,
-    PersonInfo,
     PrivacyChanged,
     Relayed,
     RematchAnswered,
@@ -145,25 +144,6 @@ def open_pairings(session: Session, member: Member, now: datetime) -> tuple[Pair
             cadence_days=pairing.cadence_days,
         ))
     return tuple(infos)
-
-
-def people_finder(session: Session, member: Member, group_ids: list[int]):
-    """A lookup of people in the member's groups by name prefix (never the member themselves)."""
-
-    def find(name: str) -> tuple[PersonInfo, ...]:
-        wanted = name.strip().casefold()
-        if not wanted or not group_ids:
-            return ()
-        rows = session.execute(
-            select(Member.id, Member.name, Membership.group_id)
-            .join(Membership, Membership.member_id == Member.id)
-            .where(Membership.group_id.in_(group_ids), Membership.status == "active",
-                   Member.id != member.id, Member.name.is_not(None))
-        ).all()
-        exact = [PersonInfo(i, n, g) for i, n, g in rows if n.casefold() == wanted]
-        return tuple(exact or [PersonInfo(i, n, g) for i, n, g in rows if n.casefold().startswith(wanted)])
-
-    return find
 
 
 def tell(session: Session, member: Member | None, key: str, now: datetime, group_id: int | None, **params) -> None:

@@ -26,7 +26,6 @@ from carebot.flows.base import (
     InviteRequested,
     ListShown,
     PairRequested,
-    PersonInfo,
     RsvpGiven,
     UnpairRequested,
     Waiting,
@@ -35,7 +34,6 @@ from carebot.flows.coord import describe_when
 from carebot.flows.join import CONSENT_WAIT
 from carebot.services import care, questions
 from carebot.store.conversations import busy
-from carebot.store.crypto import lookup_hash
 from carebot.store.models import (
     CoordAction,
     Gathering,
@@ -72,29 +70,6 @@ def _language(member: Member) -> str:
 
 def _name(member: Member | None, language: str) -> str:
     return care.display_name(member, language)
-
-
-# --- finding people ---------------------------------------------------------------------
-
-
-def group_finder(session: Session):
-    """A lookup of people in one group by name prefix or by phone number."""
-
-    def find(group_id: int, token: str) -> tuple[PersonInfo, ...]:
-        number = normalize_phone(token) if any(ch.isdigit() for ch in token) else None
-        query = (select(Member.id, Member.name)
-                 .join(Membership, Membership.member_id == Member.id)
-                 .where(Membership.group_id == group_id, Membership.status == "active"))
-        if number is not None:
-            found = session.execute(query.where(Member.phone_hash == lookup_hash(number))).all()
-            return tuple(PersonInfo(i, n or number, group_id) for i, n in found)
-        rows = session.execute(query).all()
-        wanted = token.strip().casefold()
-        named = [(i, n) for i, n in rows if n]
-        exact = [PersonInfo(i, n, group_id) for i, n in named if n.casefold() == wanted]
-        return tuple(exact or [PersonInfo(i, n, group_id) for i, n in named if n.casefold().startswith(wanted)])
-
-    return find
 
 
 # --- lists, paged -------------------------------------------------------------------------

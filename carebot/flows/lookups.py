@@ -1,0 +1,55 @@
+"""What a flow may look up while it decides, beyond the context's snapshot: read-only, no I/O here.
+
+A few answers are only worth fetching when a text asks for them (a name after NOT or
+PAIR, MYDATA's consent history), so the host hands in an object that fetches them on
+demand: the database in ``carebot.store.lookups``, a few plain lists in the tests.
+Flows only see this interface and the plain results of ``carebot.flows.base``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from carebot.flows.base import PersonInfo
+
+
+class Lookups(Protocol):
+    """Read-only questions a flow may ask about the member's world."""
+
+    def people_named(self, name: str) -> tuple[PersonInfo, ...]:
+        """People in the member's active groups called ``name`` (see :func:`named`), never the
+        member themselves; one entry per group a person shares with them."""
+        ...
+
+    def people_in_group(self, group_id: int, token: str) -> tuple[PersonInfo, ...]:
+        """Active members of one group, the member included: by phone number when ``token``
+        has digits (a nameless one is then named by that number), else by name."""
+        ...
+
+    def consent_times(self) -> tuple[datetime, ...]:
+        """When the member's consent events happened, oldest first."""
+        ...
+
+
+class NoLookups:
+    """Lookups that find nothing: for a context that stands for no one in particular."""
+
+    def people_named(self, name: str) -> tuple[PersonInfo, ...]:
+        return ()
+
+    def people_in_group(self, group_id: int, token: str) -> tuple[PersonInfo, ...]:
+        return ()
+
+    def consent_times(self) -> tuple[datetime, ...]:
+        return ()
+
+
+def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:
+    """The people whose name is ``name`` (any case), or else those whose name starts with it."""
+    wanted = name.strip().casefold()
+    with_names = [p for p in people if p.name]
+    exact = [p for p in with_names if p.name.casefold() == wanted]
+    return tuple(exact or [p for p in with_names if p.name.casefold().startswith(wanted)])

@@ -1,0 +1,65 @@
+"""The flows' lookups (``carebot.flows.lookups.Lookups``) answered from the database.
+
+Read-only, and lazy: nothing is queried until a flow asks, and each list is read
+once per context (one query for the people of the member's groups, one per group
+looked into), so PAIR Ana Sam costs one query, not two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carebot.domain.phone import normalize_phone
+from carebot.flows.base import PersonInfo
+from carebot.flows.lookups import named
+from carebot.store.crypto import lookup_hash
+from carebot.store.models import ConsentEvent, Member, Membership
+
+
+class StoreLookups:
+    """What the flows may look up about ``member_id`` (active in ``group_ids``), from ``session``."""
+
+    def __init__(self, session: Session, member_id: int, group_ids: Sequence[int]) -> None:
+        self._session = session
+        self._member_id = member_id
+        self._group_ids = tuple(group_ids)
+        self._others: tuple[PersonInfo, ...] | None = None
+        self._groups: dict[int, list[tuple[int, str | None, str | None]]] = {}
+
+    def people_named(self, name: str) -> tuple[PersonInfo, ...]:
+        if not name.strip() or not self._group_ids:
+            return ()
+        if self._others is None:
+            self._others = tuple(
+                PersonInfo(member_id, member_name, group_id)
+                for member_id, member_name, group_id in self._session.execute(
+                    select(Member.id, Member.name, Membership.group_id)
+                    .join(Membership, Membership.member_id == Member.id)
+                    .where(Membership.group_id.in_(self._group_ids), Membership.status == "active",
+                           Member.id != self._member_id, Member.name.is_not(None))
+                )
+                if member_name is not None
+            )
+        return named(self._others, name)
+
+    def people_in_group(self, group_id: int, token: str) -> tuple[PersonInfo, ...]:
+        if group_id not in self._groups:
+            self._groups[group_id] = [(i, n, h) for i, n, h in self._session.execute(
+                select(Member.id, Member.name, Member.phone_hash)
+                .join(Membership, Membership.member_id == Member.id)
+                .where(Membership.group_id == group_id, Membership.status == "active")
+            )]
+        members = self._groups[group_id]
+        number = normalize_phone(token) if any(ch.isdigit() for ch in token) else None
+        if number is not None:
+            wanted = lookup_hash(number)
+            return tuple(PersonInfo(i, n or number, group_id) for i, n, h in members if h == wanted)
+        return named((PersonInfo(i, n, group_id) for i, n, _ in members if n), token)
+
+    def consent_times(self) -> tuple[datetime, ...]:
+        return tuple(self._session.scalars(
+            select(ConsentEvent.at).where(ConsentEvent.member_id == self._member_id).order_by(ConsentEvent.at)))

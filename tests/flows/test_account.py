@@ -1,0 +1,117 @@
+"""The member's own account as a table: STOP, START, HELP, STATUS, MYDATA, FORGET, LANG, NAME."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from carebot.flows.base import (
+    AnswerInfo,
+    Forgotten,
+    LanguageChanged,
+    NameChanged,
+    OptedIn,
+    OptedOut,
+    PairingInfo,
+    Waiting,
+)
+from tests.flows.kit import NOW, Row, check, context, has, row, says
+
+MEMBER = context("DMMA")
+COORDINATOR = context("DMMA", coordinator_of=("DMMA",))
+STOPPED = context("DMMA", opted_out=True)
+STRANGER = context()
+SPANISH = context("COMIDA")
+ANSWERED = context("DMMA", answers=(AnswerInfo(1, 1, None, "call evenings", None),))
+SUPPORTING = context("DMMA", pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7),))
+ASKED = context("DMMA", pairings=(PairingInfo(8, 1, "DMMA", 1, "requester", "Sam", "offered", 7),))
+FORGETTING = context("DMMA", waiting=Waiting("forget", "confirm", {}, NOW + timedelta(hours=1)))
+
+ROWS = [
+    # STOP, however it is written, wins at once and is confirmed past everything ("final").
+    pytest.param(row(MEMBER, "stop", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)), id="stop"),
+    pytest.param(row(MEMBER, "STOP please", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)),
+                 id="stop-please"),
+    pytest.param(row(MEMBER, "stop texting me!!", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)),
+                 id="stop-texting-me"),
+    pytest.param(row(MEMBER, "Cancel", says("stop.done", purpose="final"), effects=(OptedOut("CANCEL"),)),
+                 id="cancel-alone"),
+    pytest.param(row(MEMBER, "opt out", says("stop.done", purpose="final"), effects=(OptedOut("OPTOUT"),)),
+                 id="opt-out-two-words"),
+    pytest.param(row(MEMBER, "ѕтор", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)),
+                 id="stop-in-cyrillic-lookalikes"),
+    pytest.param(row(SPANISH, "parar", says("stop.done", purpose="final"), effects=(OptedOut("PARAR"),)),
+                 id="parar-in-spanish"),
+    pytest.param(row(SPANISH, "darme de baja", says("stop.done", purpose="final"), effects=(OptedOut("BAJA"),)),
+                 id="darme-de-baja"),
+    pytest.param(row(MEMBER, "take me off this list", says("stop.done", purpose="final"),
+                     effects=(OptedOut("STOP"),)), id="take-me-off-this-list"),
+    pytest.param(row(STOPPED, "stop"), id="stop-again-after-stop-says-nothing"),
+    pytest.param(row(MEMBER, "cancel my pairing", says("fallback")), id="soft-stop-word-in-a-sentence-is-not-stop"),
+    # START brings a member back; nothing else does.
+    pytest.param(row(STOPPED, "start", says("start.done", keywords="DMMA", purpose="final"),
+                     effects=(OptedIn("START"),)), id="start-after-stop"),
+    pytest.param(row(context(opted_out=True), "Start", says("start.no_groups", purpose="final"),
+                     effects=(OptedIn("START"),)), id="start-without-groups"),
+    pytest.param(row(MEMBER, "start", says("start.already")), id="start-while-subscribed"),
+    pytest.param(row(STOPPED, "hello?"), id="after-stop-nothing-else-is-answered"),
+    pytest.param(row(STOPPED, "status"), id="after-stop-status-is-not-answered"),
+    # HELP: who this is, the coordinators, STOP; answered even after STOP.
+    pytest.param(row(MEMBER, "help", says("help.member", keywords="DMMA", coordinators="Bea")), id="help"),
+    pytest.param(row(MEMBER, "HEPL", says("help.member", keywords="DMMA", coordinators="Bea")),
+                 id="help-with-a-typo"),
+    pytest.param(row(SPANISH, "ayuda", says("help.member", keywords="COMIDA", coordinators="Lupe")),
+                 id="ayuda"),
+    pytest.param(row(COORDINATOR, "help", says("help.member", keywords="DMMA", coordinators="Bea"),
+                     says("help.coordinator")), id="help-to-a-coordinator-adds-their-words"),
+    pytest.param(row(STRANGER, "help", says("help.none")), id="help-to-a-stranger"),
+    pytest.param(row(STOPPED, "help", says("help.stopped", keywords="DMMA", coordinators="Bea",
+                                           purpose="final")), id="help-after-stop"),
+    pytest.param(row(context(opted_out=True), "info", says("help.stopped.none", purpose="final")),
+                 id="help-after-stop-without-groups"),
+    # STATUS: what carebot holds, group by group.
+    pytest.param(row(MEMBER, "status", says("status.no_answer", keyword="DMMA")), id="status-without-answer"),
+    pytest.param(row(MEMBER, "STAUTS", says("status.no_answer", keyword="DMMA")), id="status-with-a-typo"),
+    pytest.param(row(ANSWERED, "Status?", has("DMMA: you'd like someone to reach out (ongoing, call evenings).")),
+                 id="status-with-an-answer"),
+    pytest.param(row(SUPPORTING, "status", has("DMMA: you check in with Sam.")), id="status-names-the-pairing"),
+    pytest.param(row(ASKED, "status", has("DMMA: asking someone to support you.")),
+                 id="status-hides-who-until-they-say-yes"),
+    pytest.param(row(STRANGER, "estado", says("status.none")), id="status-to-a-stranger"),
+    # MYDATA: everything held, the consent history looked up only now.
+    pytest.param(row(context("DMMA", consents=(NOW - timedelta(days=2),)), "mydata",
+                     has("groups DMMA; name Ana; language English; texts by SMS")), id="mydata"),
+    pytest.param(row(context("DMMA", consents=(NOW - timedelta(days=9), NOW - timedelta(days=2))), "MYDATA",
+                     has("Consent records: 2, the latest on Feb 28.")), id="mydata-reads-the-consent-lookup"),
+    pytest.param(row(COORDINATOR, "misdatos", has("DMMA (coordinator)")), id="misdatos-names-the-coordinator-role"),
+    pytest.param(row(STRANGER, "mydata", has("groups none; name Ana")), id="mydata-of-a-stranger"),
+    # FORGET asks first; only YES erases.
+    pytest.param(row(MEMBER, "forget", says("forget.ask"), wait=("forget", "confirm")), id="forget-asks"),
+    pytest.param(row(MEMBER, "borrame", says("forget.ask"), wait=("forget", "confirm")), id="borrame"),
+    pytest.param(row(FORGETTING, "yes", says("forget.done", purpose="final"), effects=(Forgotten(),)),
+                 id="forget-yes-erases"),
+    pytest.param(row(FORGETTING, "Yes!", says("forget.done", purpose="final"), effects=(Forgotten(),)),
+                 id="forget-yes-with-punctuation"),
+    pytest.param(row(FORGETTING, "no", says("forget.kept")), id="forget-no-keeps"),
+    pytest.param(row(FORGETTING, "status", says("status.no_answer", keyword="DMMA")),
+                 id="forget-question-dropped-when-the-member-moves-on"),
+    # LANG and NAME.
+    pytest.param(row(MEMBER, "lang es", says("lang.set", lang="es"), effects=(LanguageChanged("es"),)),
+                 id="lang-es"),
+    pytest.param(row(SPANISH, "idioma inglés", says("lang.set", lang="en"), effects=(LanguageChanged("en"),)),
+                 id="idioma-ingles-with-accent"),
+    pytest.param(row(MEMBER, "Language Spanish", says("lang.set", lang="es"), effects=(LanguageChanged("es"),)),
+                 id="language-spanish"),
+    pytest.param(row(MEMBER, "lang fr", says("lang.unknown")), id="lang-unknown"),
+    pytest.param(row(MEMBER, "name Ana María", says("name.set", name="Ana María"),
+                     effects=(NameChanged("Ana María"),)), id="name-keeps-accents"),
+    pytest.param(row(MEMBER, "nombre", says("name.empty")), id="name-empty"),
+    pytest.param(row(MEMBER, "name Maximiliana Josefina de la Cruz", says("name.set", name="Maximiliana Josefina"),
+                     effects=(NameChanged("Maximiliana Josefina"),)), id="name-cut-to-twenty"),
+]
+
+
+@pytest.mark.parametrize("r", ROWS)
+def test_account(r: Row) -> None:
+    check(r)

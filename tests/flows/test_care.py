@@ -1,0 +1,115 @@
+"""The care itself as a table: offers, check-ins, rematches, DONE, EVERY, NOT, HOURS and ROUND."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from carebot.domain.i18n import render
+from carebot.flows.base import (
+    CadenceChanged,
+    CheckinAnswered,
+    DaytimeChanged,
+    NotWithAdded,
+    OfferAnswered,
+    PairingEnded,
+    PairingInfo,
+    RematchAnswered,
+    RoundStarted,
+    Waiting,
+)
+from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
+
+SAM = PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7)
+LUPE = PairingInfo(9, 2, "COMIDA", 4, "requester", "Lupe", "active", 3)
+OFFERED = PairingInfo(8, 1, "DMMA", 1, "supporter", "Samira", "offered", 7)
+
+
+def waiting(flow: str, step: str):
+    return context("DMMA", pairings=(SAM,), waiting=Waiting(flow, step, {"pairing_id": 7}, NOW + timedelta(days=1)))
+
+
+OFFER, FOLLOWUP, REMATCH = waiting("pairing", "offer"), waiting("checkin", "followup"), waiting("pairing", "rematch")
+PAIRED = context("DMMA", pairings=(SAM,))
+TWO_PAIRS = context("DMMA", "COMIDA", language="en", pairings=(SAM, LUPE))
+UNPAIRED = context("DMMA", pairings=(OFFERED,))
+BOTH_GROUPS = context("DMMA", "COMIDA", language="en")
+COORDINATOR = context("DMMA", coordinator_of=("DMMA",))
+
+ROWS = [
+    # A pairing offer: YES or NO decides; anything else leaves the question open.
+    pytest.param(row(OFFER, "yes", effects=(OfferAnswered(7, True),)), id="offer-yes"),
+    pytest.param(row(OFFER, "Sí!", effects=(OfferAnswered(7, True),)), id="offer-si-with-accent"),
+    pytest.param(row(OFFER, "ok 👍", effects=(OfferAnswered(7, True),)), id="offer-ok-thumbs-up"),
+    pytest.param(row(OFFER, "nope", effects=(OfferAnswered(7, False),)), id="offer-nope"),
+    pytest.param(row(OFFER, "maybe", says("fallback"), wait=KEEP), id="offer-maybe-keeps-the-question"),
+    pytest.param(row(OFFER, "status", has("DMMA: no go-around answer yet"), wait=KEEP),
+                 id="offer-survives-a-status"),
+    # "Did you connect?": YES, NO or LATER.
+    pytest.param(row(FOLLOWUP, "yes", effects=(CheckinAnswered(7, "yes"),)), id="checkin-yes"),
+    pytest.param(row(FOLLOWUP, "no", effects=(CheckinAnswered(7, "no"),)), id="checkin-no"),
+    pytest.param(row(FOLLOWUP, "later", effects=(CheckinAnswered(7, "later"),)), id="checkin-later"),
+    pytest.param(row(FOLLOWUP, "luego", effects=(CheckinAnswered(7, "later"),)), id="checkin-luego"),
+    pytest.param(row(FOLLOWUP, "yep", effects=(CheckinAnswered(7, "yes"),)), id="checkin-yep"),
+    # "Someone else?"
+    pytest.param(row(REMATCH, "yes pls", effects=(RematchAnswered(7, True),)), id="rematch-yes-please"),
+    pytest.param(row(REMATCH, "nah", effects=(RematchAnswered(7, False),)), id="rematch-nah"),
+    # DONE ends the one pairing, or the one named.
+    pytest.param(row(PAIRED, "done", effects=(PairingEnded(7),)), id="done-the-only-pairing"),
+    pytest.param(row(PAIRED, "Terminé", effects=(PairingEnded(7),)), id="termine-with-accent"),
+    pytest.param(row(TWO_PAIRS, "done", says("care.done.which", names="Sam, Lupe", example="Sam")),
+                 id="done-asks-which-of-two"),
+    pytest.param(row(TWO_PAIRS, "done lu", effects=(PairingEnded(9),)), id="done-by-name-prefix"),
+    pytest.param(row(TWO_PAIRS, "DONE SAM", effects=(PairingEnded(7),)), id="done-by-name-in-capitals"),
+    pytest.param(row(context("DMMA"), "done", says("care.done.none")), id="done-without-pairing"),
+    pytest.param(row(UNPAIRED, "done", says("care.done.none")), id="done-while-only-offered"),
+    # EVERY: how often the pair checks in.
+    pytest.param(row(PAIRED, "every 3d", says("care.cadence.set", other="Sam", cadence="3 days"),
+                     effects=(CadenceChanged(7, 3),)), id="every-3d"),
+    pytest.param(row(PAIRED, "weekly", says("care.cadence.set", other="Sam", cadence="7 days"),
+                     effects=(CadenceChanged(7, 7),)), id="weekly"),
+    pytest.param(row(PAIRED, "weekly pls", says("care.cadence.set", other="Sam", cadence="7 days"),
+                     effects=(CadenceChanged(7, 7),)), id="weekly-pls"),
+    pytest.param(row(TWO_PAIRS, "every 2w sam", says("care.cadence.set", other="Sam", cadence="14 days"),
+                     effects=(CadenceChanged(7, 14),)), id="every-2w-named"),
+    pytest.param(row(context("COMIDA", pairings=(LUPE,)), "a diario",
+                     says("care.cadence.set", other="Lupe", cadence=render("care.days", "es", n=1)),
+                     effects=(CadenceChanged(9, 1),)), id="a-diario"),
+    pytest.param(row(PAIRED, "every 90d", says("care.cadence.bad")), id="every-too-long"),
+    pytest.param(row(PAIRED, "every whenever", says("care.cadence.bad")), id="every-unreadable"),
+    pytest.param(row(context("DMMA"), "weekly", says("care.done.none")), id="weekly-without-pairing"),
+    # NOT: never pair me with someone; found through the lookups, never the member themselves.
+    pytest.param(row(BOTH_GROUPS, "not sam", says("care.not.set", name="Sam"), effects=(NotWithAdded(2),)),
+                 id="not-sam-in-two-shared-groups"),
+    pytest.param(row(context("DMMA"), "NOT Samira", says("care.not.set", name="Samira"),
+                     effects=(NotWithAdded(3),)), id="not-exact-name-beats-prefix"),
+    pytest.param(row(context("DMMA"), "not sa", says("care.not.ambiguous", name="sa")), id="not-ambiguous"),
+    pytest.param(row(context("DMMA"), "not Zed", says("care.not.unknown", name="Zed")), id="not-unknown"),
+    pytest.param(row(context("DMMA"), "not ana", says("care.not.unknown", name="ana")), id="not-myself"),
+    pytest.param(row(context("DMMA"), "evitar lupe", says("care.not.unknown", name="lupe")),
+                 id="not-someone-of-another-group"),
+    pytest.param(row(context("DMMA"), "not", says("fallback")), id="not-alone"),
+    # HOURS: when carebot may write first.
+    pytest.param(row(PAIRED, "hours 8 21", says("hours.set", start=8, end=21), effects=(DaytimeChanged(8, 21),)),
+                 id="hours-8-21"),
+    pytest.param(row(PAIRED, "horas 8am 9pm", says("hours.set", start=8, end=21), effects=(DaytimeChanged(8, 21),)),
+                 id="horas-am-pm"),
+    pytest.param(row(PAIRED, "hours 8-21", says("hours.set", start=8, end=21), effects=(DaytimeChanged(8, 21),)),
+                 id="hours-with-a-dash"),
+    pytest.param(row(PAIRED, "hours whenever", says("hours.bad")), id="hours-unreadable"),
+    # ROUND: coordinators start a go-around now.
+    pytest.param(row(COORDINATOR, "round", effects=(RoundStarted(1),)), id="round-by-a-coordinator"),
+    pytest.param(row(context("DMMA", "COMIDA", coordinator_of=("DMMA",)), "dmma ronda", effects=(RoundStarted(1),)),
+                 id="ronda-with-the-keyword"),
+    pytest.param(row(context("DMMA", "COMIDA", coordinator_of=("COMIDA",)), "dmma round", says("coord.only")),
+                 id="round-in-a-group-not-coordinated"),
+    pytest.param(row(PAIRED, "round", says("coord.only")), id="round-by-a-member"),
+    pytest.param(row(context("DMMA", "COMIDA", coordinator_of=("DMMA",), language="en"), "round",
+                     says("goaround.which_group", keywords="DMMA COMIDA", example="DMMA")), id="round-which-group"),
+]
+
+
+@pytest.mark.parametrize("r", ROWS)
+def test_care(r: Row) -> None:
+    check(r)

@@ -1,0 +1,122 @@
+"""Coordinators by text, and what every member may see, as a table: PAIRS, PAIR, UNPAIR, ROSTER, ADD,
+REMOVE, COORD, UNCOORD, ANNOUNCE, GATHER, PULSE, LOG, MORE and the questions they wait on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from carebot.flows.base import (
+    ActionConfirmed,
+    ApprovalGiven,
+    InviteRequested,
+    ListShown,
+    PairRequested,
+    RsvpGiven,
+    UnpairRequested,
+    Waiting,
+)
+from tests.flows.kit import NOW, Row, check, context, has, row, says
+
+COORD = context("DMMA", coordinator_of=("DMMA",))
+MEMBER = context("DMMA")
+STRANGER = context()
+JOINING = context(waiting=Waiting("join", "consent", {"group_id": 1}, NOW + timedelta(days=7)))
+TWO = context("DMMA", "COMIDA", coordinator_of=("DMMA",), language="en")
+REMOVE_SAM = {"action": "remove", "group_id": 1, "target_id": 2}
+
+
+def waiting(flow: str, step: str, data: dict):
+    return context("DMMA", coordinator_of=("DMMA",), waiting=Waiting(flow, step, data, NOW + timedelta(hours=1)))
+
+
+ROWS = [
+    # Views of the group: PAIRS and ROSTER for coordinators, PULSE, LOG and GATHER for everyone.
+    pytest.param(row(COORD, "pairs", effects=(ListShown("pairs", 1),)), id="pairs"),
+    pytest.param(row(COORD, "Parejas", effects=(ListShown("pairs", 1),)), id="parejas"),
+    pytest.param(row(COORD, "roster", effects=(ListShown("roster", 1),)), id="roster"),
+    pytest.param(row(TWO, "dmma roster", effects=(ListShown("roster", 1),)), id="roster-with-keyword"),
+    pytest.param(row(TWO, "COMIDA pairs", says("coord.only")), id="pairs-in-a-group-not-coordinated"),
+    pytest.param(row(MEMBER, "pairs", says("coord.only")), id="pairs-by-a-member"),
+    pytest.param(row(MEMBER, "pulse", effects=(ListShown("pulse", 1),)), id="pulse-by-a-member"),
+    pytest.param(row(MEMBER, "pulso", effects=(ListShown("pulse", 1),)), id="pulso"),
+    pytest.param(row(MEMBER, "log", effects=(ListShown("log", 1),)), id="log"),
+    pytest.param(row(MEMBER, "gather", effects=(ListShown("gather", 1),)), id="gather-to-see-it"),
+    pytest.param(row(MEMBER, "gather yes", effects=(RsvpGiven(1, None, True),)), id="gather-yes"),
+    pytest.param(row(MEMBER, "reunión no", effects=(RsvpGiven(1, None, False),)), id="reunion-no-with-accent"),
+    pytest.param(row(STRANGER, "pulse", says("join.none")), id="pulse-by-a-stranger"),
+    pytest.param(row(JOINING, "pulse", says("join.pending", group="Des Moines Mutual Aid"),
+                     wait=("join", "consent")), id="pulse-while-joining-reminds"),
+    # PAIR and UNPAIR: two people, found in the group by name or number.
+    pytest.param(row(COORD, "pair sam samira", effects=(PairRequested(1, 2, 3),)), id="pair-by-names"),
+    pytest.param(row(COORD, "PAIR Sam Bea", effects=(PairRequested(1, 2, 4),)), id="pair-in-capitals"),
+    pytest.param(row(COORD, "pair 515-555-0102 bea", effects=(PairRequested(1, 2, 4),)), id="pair-by-number"),
+    pytest.param(row(COORD, "pair 5155550105 sam", effects=(PairRequested(1, 5, 2),)),
+                 id="pair-someone-without-a-name-by-number"),
+    pytest.param(row(COORD, "pair sa bea", says("coord.ambiguous", name="sa", keyword="DMMA", names="Sam, Samira")),
+                 id="pair-ambiguous-prefix"),
+    pytest.param(row(COORD, "pair zed sam", says("coord.unknown", name="zed", keyword="DMMA")),
+                 id="pair-unknown-name"),
+    pytest.param(row(COORD, "pair lupe sam", says("coord.unknown", name="lupe", keyword="DMMA")),
+                 id="pair-someone-of-another-group"),
+    pytest.param(row(COORD, "pair sam", says("coord.usage.pair")), id="pair-one-name"),
+    pytest.param(row(COORD, "pair sam Sam", says("coord.usage.pair")), id="pair-the-same-person-twice"),
+    pytest.param(row(COORD, "emparejar sam bea", effects=(PairRequested(1, 2, 4),)), id="emparejar"),
+    pytest.param(row(COORD, "unpair sam bea", effects=(UnpairRequested(1, 2, 4),)), id="unpair"),
+    pytest.param(row(COORD, "unpair sam", says("coord.usage.unpair")), id="unpair-one-name"),
+    pytest.param(row(MEMBER, "pair sam bea", says("coord.only")), id="pair-by-a-member"),
+    # ADD invites a number; the name is what follows it.
+    pytest.param(row(COORD, "add +1 515 555 0199 Rosa", effects=(InviteRequested(1, "+15155550199", "Rosa"),)),
+                 id="add-number-in-pieces-and-name"),
+    pytest.param(row(COORD, "add (515) 555-0199", effects=(InviteRequested(1, "(515)555-0199", None),)),
+                 id="add-number-without-name"),
+    pytest.param(row(COORD, "add rosa", says("coord.usage.add")), id="add-without-number"),
+    # REMOVE, COORD, UNCOORD and ANNOUNCE wait for the coordinator's own YES.
+    pytest.param(row(COORD, "remove sam", says("coord.confirm.remove", name="Sam", keyword="DMMA"),
+                     wait=("coord", "confirm")), id="remove-asks-first"),
+    pytest.param(row(COORD, "quitar samira", says("coord.confirm.remove", name="Samira", keyword="DMMA"),
+                     wait=("coord", "confirm")), id="quitar"),
+    pytest.param(row(COORD, "remove", says("coord.usage.name", command="REMOVE")), id="remove-without-name"),
+    pytest.param(row(COORD, "coord bea", says("coord.confirm.coord", name="Bea", keyword="DMMA"),
+                     wait=("coord", "confirm")), id="coord"),
+    pytest.param(row(COORD, "uncoord bea", says("coord.confirm.uncoord", name="Bea", keyword="DMMA"),
+                     wait=("coord", "confirm")), id="uncoord"),
+    pytest.param(row(COORD, "announce potluck sunday at 5 🍲",
+                     says("coord.confirm.announce", keyword="DMMA", text="potluck sunday at 5 🍲"),
+                     wait=("coord", "confirm")), id="announce-keeps-the-emoji"),
+    pytest.param(row(COORD, "announce", says("coord.usage.announce")), id="announce-empty"),
+    pytest.param(row(COORD, "gather dec 5 18:00 Library",
+                     says("coord.confirm.gather", keyword="DMMA", when="Dec 5 18:00", place="Library"),
+                     wait=("coord", "confirm")), id="gather-a-date"),
+    pytest.param(row(COORD, "gather dec 5 6pm the park by the river",
+                     says("coord.confirm.gather", keyword="DMMA", when="Dec 5 18:00", place="the park by the river"),
+                     wait=("coord", "confirm")), id="gather-6pm"),
+    pytest.param(row(COORD, "gather dec 5 library", says("coord.usage.gather")), id="gather-without-time"),
+    pytest.param(row(COORD, "gather someday 6pm park", says("coord.usage.gather")), id="gather-without-date"),
+    pytest.param(row(COORD, "gather today 8am park", says("gather.past")), id="gather-in-the-past"),
+    # The questions they wait on.
+    pytest.param(row(waiting("coord", "confirm", REMOVE_SAM), "yes", effects=(ActionConfirmed(REMOVE_SAM),)),
+                 id="confirm-yes"),
+    pytest.param(row(waiting("coord", "confirm", REMOVE_SAM), "no", says("coord.cancelled")), id="confirm-no"),
+    pytest.param(row(waiting("coord", "confirm", REMOVE_SAM), "pulse", effects=(ListShown("pulse", 1),)),
+                 id="confirm-dropped-when-the-coordinator-moves-on"),
+    pytest.param(row(waiting("approval", "approve", {"pending_id": 3}), "yes", effects=(ApprovalGiven(3, True),)),
+                 id="approve-yes"),
+    pytest.param(row(waiting("approval", "approve", {"pending_id": 3}), "no", effects=(ApprovalGiven(3, False),)),
+                 id="approve-no"),
+    pytest.param(row(waiting("gather", "rsvp", {"group_id": 1, "gathering_id": 4}), "si",
+                     effects=(RsvpGiven(1, 4, True),)), id="rsvp-si"),
+    pytest.param(row(waiting("gather", "rsvp", {"group_id": 1, "gathering_id": 4}), "no",
+                     effects=(RsvpGiven(1, 4, False),)), id="rsvp-no"),
+    pytest.param(row(waiting("pager", "more", {"pages": ["page two (MORE for more)", "page three"]}), "more",
+                     has("page two (MORE for more)"), wait=("pager", "more")), id="more-shows-the-next-page"),
+    pytest.param(row(waiting("pager", "more", {"pages": ["page three"]}), "más", has("page three")),
+                 id="mas-shows-the-last-page"),
+    pytest.param(row(COORD, "more", says("coord.more.none")), id="more-with-nothing-left"),
+]
+
+
+@pytest.mark.parametrize("r", ROWS)
+def test_coord(r: Row) -> None:
+    check(r)

@@ -1,0 +1,89 @@
+"""Crisis care as a table: warm words and the group's own resources at once, CALL only on request,
+resources only (once a day) after STOP, and nothing for idioms that only sound like a crisis."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from carebot.flows.base import (
+    Answered,
+    AnswerSpec,
+    CallRequested,
+    CrisisNoted,
+    OptedOut,
+    PairingInfo,
+    Waiting,
+)
+from carebot.flows.crisis import DEFAULT_RESOURCES
+from tests.flows.kit import COMIDA, KEEP, NOW, Row, check, context, row, says
+
+PEER = DEFAULT_RESOURCES["en"]
+LOCAL = COMIDA.crisis_resources
+MEMBER = context("DMMA")
+SPANISH = context("COMIDA")
+STRANGER = context()
+STOPPED = context("DMMA", opted_out=True)
+OFFERED = context("DMMA", pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "offered", 7),),
+                  waiting=Waiting("pairing", "offer", {"pairing_id": 7}, NOW + timedelta(days=1)))
+
+
+def care(resources: str = PEER, key: str = "crisis.reply"):
+    """The crisis reply: past every limit, with the groups' own resources or the peer-run default."""
+    return says(key, resources=resources, purpose="final")
+
+
+ROWS = [
+    # Crisis words, however they are written, get care at once: resources and the CALL offer.
+    pytest.param(row(MEMBER, "i want to die", care(), effects=(CrisisNoted((1,)),)), id="i-want-to-die"),
+    pytest.param(row(MEMBER, "I don’t want to live anymore", care(), effects=(CrisisNoted((1,)),)),
+                 id="curly-apostrophe"),
+    pytest.param(row(MEMBER, "kms", care(), effects=(CrisisNoted((1,)),)), id="shorthand-kms"),
+    pytest.param(row(MEMBER, "idk i just cant do this anymore 😞", care(), effects=(CrisisNoted((1,)),)),
+                 id="cant-do-this-anymore-with-emoji"),
+    pytest.param(row(MEMBER, "he hit me again and im scared to go home", care(), effects=(CrisisNoted((1,)),)),
+                 id="danger-from-someone-else"),
+    pytest.param(row(SPANISH, "ya no quiero vivir", care(resources=LOCAL), effects=(CrisisNoted((2,)),)),
+                 id="spanish-with-the-groups-own-resources"),
+    pytest.param(row(SPANISH, "me quiero morir", care(resources=LOCAL), effects=(CrisisNoted((2,)),)),
+                 id="spanish-without-accents"),
+    pytest.param(row(context("DMMA", "COMIDA", language="en"), "i want to die", care(resources=LOCAL),
+                     effects=(CrisisNoted((1, 2)),)), id="two-groups-listed-resources-first"),
+    pytest.param(row(STRANGER, "i don’t want to be here anymore", care(key="crisis.reply.stranger"),
+                     effects=(CrisisNoted(()),)), id="a-stranger-is-promised-no-group"),
+    # Whatever else the text said still counts; the words themselves are never kept as a "how".
+    pytest.param(row(MEMBER, "1 i cant go on", care(),
+                     says("goaround.confirm", keyword="DMMA", summary="you'd like someone to reach out (ongoing)"),
+                     effects=(CrisisNoted((1,)), Answered(1, (AnswerSpec(1, None, None, None, None),)))),
+                 id="an-answer-with-crisis-words-keeps-no-how"),
+    pytest.param(row(OFFERED, "kms", care(), effects=(CrisisNoted((1,)),), wait=KEEP),
+                 id="what-they-were-in-the-middle-of-is-kept"),
+    # CALL: only now is anyone told.
+    pytest.param(row(MEMBER, "call", effects=(CallRequested((1,)),)), id="call"),
+    pytest.param(row(SPANISH, "llámame", effects=(CallRequested((2,)),)), id="llamame-with-accent"),
+    pytest.param(row(context("DMMA", "COMIDA", language="en"), "CALL", effects=(CallRequested((1, 2)),)),
+                 id="call-tells-every-group"),
+    pytest.param(row(STRANGER, "call", says("crisis.call.no_group", resources=PEER)), id="call-from-a-stranger"),
+    # After STOP: resources only, once a day, nobody contacted; STOP still wins.
+    pytest.param(row(STOPPED, "i want to die", care(key="crisis.reply.stranger"), effects=(CrisisNoted((1,)),)),
+                 id="after-stop-resources-only"),
+    pytest.param(row(context("DMMA", opted_out=True, crisis_answered_at=NOW - timedelta(hours=3)), "i want to die"),
+                 id="after-stop-once-a-day"),
+    pytest.param(row(context("DMMA", opted_out=True, crisis_answered_at=NOW - timedelta(days=1, minutes=1)),
+                     "i want to die", care(key="crisis.reply.stranger"), effects=(CrisisNoted((1,)),)),
+                 id="after-stop-again-the-next-day"),
+    pytest.param(row(MEMBER, "stop i want to die", says("stop.done", purpose="final"),
+                     care(key="crisis.reply.stranger"), effects=(OptedOut("STOP"), CrisisNoted((1,)))),
+                 id="stop-wins-and-resources-follow"),
+    pytest.param(row(STOPPED, "call"), id="call-after-stop-is-not-answered"),
+    # Idioms are not a crisis.
+    pytest.param(row(MEMBER, "this traffic is killing me lol", says("fallback")), id="traffic-is-killing-me"),
+    pytest.param(row(SPANISH, "me muero de risa 😂", says("fallback")), id="me-muero-de-risa"),
+    pytest.param(row(MEMBER, "my phone is dead", says("fallback")), id="phone-is-dead"),
+]
+
+
+@pytest.mark.parametrize("r", ROWS)
+def test_crisis(r: Row) -> None:
+    check(r)

@@ -1,0 +1,117 @@
+"""The go-around as a table: options 1-5 alone or together, durations, capacity, privacy, HOW, 0."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged, PrivacyChanged, Waiting
+from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
+
+CHICAGO = ZoneInfo("America/Chicago")
+MEMBER = context("DMMA")
+SPANISH = context("COMIDA")
+ANSWERED = context("DMMA", answers=(AnswerInfo(1, 1, None, None, None),))
+TWO = context("DMMA", "COMIDA", language="en")
+JOINING = context(waiting=Waiting("join", "consent", {"group_id": 1}, NOW + timedelta(days=7)))
+REACH_OUT = "you'd like someone to reach out (ongoing)"
+COMPANY = "you can keep someone company"
+
+
+def spec(option: int, until: datetime | None = None, how: str | None = None, capacity: int | None = None,
+         private: bool | None = None) -> AnswerSpec:
+    return AnswerSpec(option, until, how, capacity, private)
+
+
+def local(day: int, hour: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, tzinfo=CHICAGO)
+
+
+def answered(text: str, summary: str, *specs: AnswerSpec, ctx=MEMBER, group: int = 1, keyword: str = "DMMA"):
+    return row(ctx, text, says("goaround.confirm", keyword=keyword, summary=summary),
+               effects=(Answered(group, specs),))
+
+
+ROWS = [
+    pytest.param(answered("1", REACH_OUT, spec(1)), id="one-option"),
+    pytest.param(answered("1 5", f"{REACH_OUT}; {COMPANY}", spec(1), spec(5, capacity=1)), id="two-options"),
+    pytest.param(answered("5 1", f"{REACH_OUT}; {COMPANY}", spec(1), spec(5, capacity=1)), id="any-order"),
+    pytest.param(answered("one and five", f"{REACH_OUT}; {COMPANY}", spec(1), spec(5, capacity=1)),
+                 id="options-in-words"),
+    pytest.param(answered("uno y cinco", f"{REACH_OUT}; {COMPANY}", spec(1), spec(5, capacity=1)),
+                 id="options-in-spanish-words"),
+    pytest.param(answered("1️⃣ 5️⃣", f"{REACH_OUT}; {COMPANY}", spec(1), spec(5, capacity=1)),
+                 id="keycap-emoji"),
+    pytest.param(answered("im a 3", "you're resting, unavailable to support others (ongoing)", spec(3)),
+                 id="im-a-3"),
+    pytest.param(answered("put me down for 2 and 5", f"you can reach out to someone; {COMPANY}",
+                          spec(2, capacity=1), spec(5, capacity=1)), id="put-me-down-for"),
+    pytest.param(answered("2 x3", "you can reach out to up to 3 people", spec(2, capacity=3)), id="capacity-x3"),
+    pytest.param(answered("2 for 3 people", "you can reach out to up to 3 people", spec(2, capacity=3)),
+                 id="capacity-in-words"),
+    pytest.param(answered("2 5 x2", "you can reach out to up to 2 people; you can keep up to 2 people company",
+                          spec(2, capacity=2), spec(5, capacity=2)), id="capacity-covers-every-offer"),
+    pytest.param(answered("2 x99", "you can reach out to up to 20 people", spec(2, capacity=20)),
+                 id="capacity-capped-at-twenty"),
+    pytest.param(answered("1 2w call evenings", "you'd like someone to reach out (until Mar 16, call evenings)",
+                          spec(1, until=local(16, 10), how="call evenings")), id="two-weeks-and-how"),
+    pytest.param(answered("1 for now", "you'd like someone to reach out (ongoing)", spec(1)), id="for-now-is-not-a-how"),
+    pytest.param(answered("2 for now text me", "you can reach out to someone (text me)", spec(2, capacity=1, how="text me")),
+                 id="for-now-then-a-how"),
+    pytest.param(answered("1 5 text me pls",
+                          "you'd like someone to reach out (ongoing); you can keep someone company (text me pls)",
+                          spec(1, how="text me pls"), spec(5, capacity=1, how="text me pls")), id="a-shared-how-said-once"),
+    pytest.param(answered("4 until friday text me", "you'd like company (until Mar 6, text me)",
+                          spec(4, until=local(7), how="text me")), id="until-friday"),
+    pytest.param(answered("1 hasta el lunes", "you'd like someone to reach out (until Mar 9)", spec(1, until=local(10))),
+                 id="hasta-el-lunes"),
+    pytest.param(answered("1 this week", "you'd like someone to reach out (until Mar 8)", spec(1, until=local(9))),
+                 id="this-week"),
+    pytest.param(answered("1 ongoing", REACH_OUT, spec(1)), id="ongoing"),
+    pytest.param(answered("1 private", "you'd like someone to reach out (ongoing, private: your number isn't shared)",
+                          spec(1, private=True)), id="private"),
+    pytest.param(row(SPANISH, "1", has("COMIDA"), effects=(Answered(2, (spec(1),)),)), id="spanish-member-answers"),
+    # 0 clears; what cannot be read is said plainly, and nothing is saved.
+    pytest.param(row(MEMBER, "0", says("goaround.cleared", keyword="DMMA"), effects=(Answered(1, ()),)), id="zero"),
+    pytest.param(row(MEMBER, "nada", says("goaround.cleared", keyword="DMMA"), effects=(Answered(1, ()),)),
+                 id="nada"),
+    pytest.param(row(MEMBER, "3 5", says("goaround.conflict")), id="unavailable-with-an-offer"),
+    pytest.param(row(MEMBER, "6", says("goaround.bad_option")), id="option-six"),
+    pytest.param(row(MEMBER, "5 7", says("goaround.bad_option")), id="option-seven-after-five"),
+    pytest.param(row(MEMBER, "1 until blorpday", says("goaround.bad_date", options="1", words="until blorpday")),
+                 id="until-an-unreadable-day"),
+    pytest.param(row(MEMBER, "one sec", says("fallback")), id="one-sec-is-not-an-answer"),
+    # Which group: the keyword first, or the group that just asked, else a question.
+    pytest.param(row(TWO, "1", says("goaround.which_group", keywords="DMMA COMIDA", example="DMMA")),
+                 id="two-groups-which"),
+    pytest.param(answered("comida 1", REACH_OUT, spec(1), ctx=TWO, group=2, keyword="COMIDA"),
+                 id="two-groups-keyword-first"),
+    pytest.param(answered("1", REACH_OUT, spec(1), ctx=context("DMMA", "COMIDA", language="en",
+                                                                asked={"COMIDA": NOW - timedelta(hours=2)}),
+                          group=2, keyword="COMIDA"), id="two-groups-the-one-that-just-asked"),
+    pytest.param(row(context("DMMA", "COMIDA", language="en", asked={"DMMA": NOW - timedelta(days=4)}), "1",
+                     says("goaround.which_group", keywords="DMMA COMIDA", example="DMMA")),
+                 id="two-groups-asked-too-long-ago"),
+    pytest.param(row(context(), "1 5", says("join.none")), id="a-stranger-answers"),
+    pytest.param(row(JOINING, "1 5", says("join.pending", group="Des Moines Mutual Aid"), wait=KEEP),
+                 id="answer-before-joining"),
+    # HOW: how and when to be reached, and whether the number is shared.
+    pytest.param(row(ANSWERED, "how text after 6pm", says("goaround.how_saved", keyword="DMMA", how="text after 6pm"),
+                     effects=(HowChanged(1, "text after 6pm"),)), id="how"),
+    pytest.param(row(context("COMIDA", answers=(AnswerInfo(2, 1, None, None, None),)), "cómo: por whatsapp",
+                     says("goaround.how_saved", keyword="COMIDA", how="por whatsapp"),
+                     effects=(HowChanged(2, "por whatsapp"),)), id="como-with-accent"),
+    pytest.param(row(ANSWERED, "how private", says("goaround.private", keyword="DMMA"),
+                     effects=(PrivacyChanged(1, True),)), id="how-private"),
+    pytest.param(row(ANSWERED, "HOW share", says("goaround.shared", keyword="DMMA"),
+                     effects=(PrivacyChanged(1, False),)), id="how-share"),
+    pytest.param(row(ANSWERED, "how", says("goaround.how_empty")), id="how-empty"),
+    pytest.param(row(MEMBER, "how call me", says("goaround.how_needs_answer")), id="how-before-an-answer"),
+]
+
+
+@pytest.mark.parametrize("r", ROWS)
+def test_goaround(r: Row) -> None:
+    check(r)

@@ -1,0 +1,114 @@
+"""The router as a table: the order that keeps consent safe (STOP first; after STOP only START, HELP
+and crisis care), the waiting question before the keywords, courtesy once a day, never silence;
+what silence means when a question times out; and a newcomer's language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from carebot.flows import router
+from carebot.flows.base import (
+    Answered,
+    AnswerSpec,
+    CheckinAnswered,
+    CourtesyAnswered,
+    ListShown,
+    OfferAnswered,
+    OptedOut,
+    PairingInfo,
+    RematchAnswered,
+    Transition,
+    Waiting,
+)
+from carebot.flows.words import read
+from tests.flows.kit import GROUPS, KEEP, NOW, Row, check, context, has, row, says
+
+OFFER = Waiting("pairing", "offer", {"pairing_id": 7}, NOW + timedelta(days=1))
+OFFERED = context("DMMA", waiting=OFFER,
+                  pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "offered", 7),))
+JOINING = context(waiting=Waiting("join", "consent", {"group_id": 1}, NOW + timedelta(days=7)))
+CONFIRMING = context("DMMA", coordinator_of=("DMMA",), waiting=Waiting("coord", "confirm", {"action": "remove"}, None))
+MEMBER = context("DMMA")
+STOPPED = context("DMMA", opted_out=True)
+COURTESY = says("courtesy.reply")
+
+ROWS = [
+    # STOP beats whatever question waits, and ends it.
+    pytest.param(row(OFFERED, "stop", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)),
+                 id="stop-beats-a-waiting-offer"),
+    pytest.param(row(JOINING, "STOP", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)),
+                 id="stop-beats-the-consent-question"),
+    # After STOP, nothing but START, HELP and crisis care is answered.
+    pytest.param(row(STOPPED, "yes"), id="after-stop-yes-is-not-answered"),
+    pytest.param(row(STOPPED, "1 5"), id="after-stop-an-answer-is-not-taken"),
+    pytest.param(row(STOPPED, "thanks"), id="after-stop-thanks-is-not-answered"),
+    # A phone's reaction is not a text to answer; the question stays.
+    pytest.param(row(JOINING, "Liked “Reply YES to join”", wait=KEEP), id="a-reaction-keeps-the-question"),
+    pytest.param(row(MEMBER, "Loved “see you at 5”"), id="a-reaction-gets-no-answer"),
+    # The waiting question first; HELP and START never lose it; some questions survive other texts.
+    pytest.param(row(OFFERED, "yes", effects=(OfferAnswered(7, True),)), id="the-question-takes-its-answer"),
+    pytest.param(row(OFFERED, "start", says("start.already"), wait=KEEP), id="start-keeps-a-question"),
+    pytest.param(row(OFFERED, "1 5", has("Got it, DMMA"), effects=(Answered(1, (AnswerSpec(1, None, None, None, None),
+                                                                          AnswerSpec(5, None, None, 1, None))),),
+                     wait=KEEP), id="an-answer-while-an-offer-waits-keeps-the-offer"),
+    pytest.param(row(CONFIRMING, "help", says("help.member", keywords="DMMA", coordinators="Bea"),
+                     says("help.coordinator")), id="a-coordinators-own-question-ends-when-they-move-on"),
+    # Courtesy: a short warm word, once a day; never the menu.
+    pytest.param(row(MEMBER, "thanks!", COURTESY, effects=(CourtesyAnswered(),)), id="thanks"),
+    pytest.param(row(MEMBER, "👍🏽", COURTESY, effects=(CourtesyAnswered(),)), id="thumbs-up-with-skin-tone"),
+    pytest.param(row(context("COMIDA"), "gracias!! bendiciones 🙏", COURTESY, effects=(CourtesyAnswered(),)),
+                 id="gracias-bendiciones"),
+    pytest.param(row(context("DMMA", courtesy_at=NOW - timedelta(hours=2)), "thank you so much"),
+                 id="a-second-thanks-today-needs-no-answer"),
+    pytest.param(row(context("DMMA", courtesy_at=NOW - timedelta(days=1, minutes=1)), "ty", COURTESY,
+                     effects=(CourtesyAnswered(),)), id="thanks-again-the-next-day"),
+    # Nothing waiting: YES and NO are told so; anything else gets the kind fallback.
+    pytest.param(row(MEMBER, "yes", says("yes.nothing")), id="yes-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "nope", says("no.nothing")), id="no-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "blorp", says("fallback")), id="nonsense"),
+    pytest.param(row(MEMBER, "", says("fallback")), id="empty-text"),
+    pytest.param(row(MEMBER, "stpo", says("fallback")), id="a-typo-is-never-read-as-stop"),
+    pytest.param(row(context("DMMA", coordinator_of=("DMMA",)), "rostr", effects=(ListShown("roster", 1),)),
+                 id="a-typo-of-a-safe-command-is-mended"),
+    pytest.param(row(context(), "hola", says("fallback.stranger")), id="a-strangers-hello-hears-how-to-join"),
+    pytest.param(row(context(), "who is this??", says("fallback.stranger")), id="a-strangers-question-hears-how-to-join"),
+    pytest.param(row(JOINING, "blorp", says("join.pending", group="Des Moines Mutual Aid"), wait=KEEP),
+                 id="while-joining-the-fallback-is-a-reminder"),
+]
+
+
+@pytest.mark.parametrize("r", ROWS)
+def test_router(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize(("waiting", "expected"), [
+    (OFFER, Transition(effects=(OfferAnswered(7, None),))),  # the offer passes to someone else
+    (Waiting("checkin", "followup", {"pairing_id": 7}), Transition(effects=(CheckinAnswered(7, "missed"),))),
+    (Waiting("pairing", "rematch", {"pairing_id": 7}), Transition(effects=(RematchAnswered(7, None),))),
+    (Waiting("join", "consent", {"group_id": 1}), Transition()),  # no nagging someone who never consented
+    (Waiting("forget", "confirm", {}), Transition()),
+    (Waiting("coord", "confirm", {"action": "remove"}), Transition()),
+])
+def test_timeouts(waiting: Waiting, expected: Transition) -> None:
+    assert router.timeout(waiting) == expected
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("parar", "es"), ("hola, que tal", "es"), ("quiero unirme", "es"), ("hello", "en"), ("1 5", None),
+])
+def test_text_language(text: str, language: str | None) -> None:
+    assert router.text_language(read(text)) == language
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("join comida", "es"),  # the group's own language
+    ("DMMA", "en"),
+    ("hola", "es"),
+    ("1 5", None),  # left open: answered in the group's language until they choose
+    ("join nowhere", None),
+])
+def test_a_newcomers_language(text: str, language: str | None) -> None:
+    assert router.initial_language(read(text), GROUPS) == language
