@@ -31,6 +31,7 @@ from carebot.domain.phone import normalize_phone
 from carebot.flows import goaround, router
 from carebot.flows.base import (
     CARE_EFFECTS,
+    CAREMAP_EFFECTS,
     COORD_EFFECTS,
     Answered,
     AnswerInfo,
@@ -54,13 +55,14 @@ from carebot.flows.base import (
 from carebot.flows.words import Text, read
 from carebot.outbox.policy import sms_consented
 from carebot.outbox.write import FINAL, address_on, enqueue, push
-from carebot.services import care, questions
+from carebot.services import care, caremap, questions
 from carebot.services import coordination as coord
 from carebot.store import crypto, retention
 from carebot.store.db import Database, storage_trouble
 from carebot.store.models import (
     Answer,
     CareFlag,
+    CareMap,
     ConsentEvent,
     Conversation,
     Group,
@@ -229,6 +231,7 @@ def build_context(
             Membership.member_id == member.id, Membership.status == "removed"))),
         consent_times=lambda: tuple(session.scalars(
             select(ConsentEvent.at).where(ConsentEvent.member_id == member.id).order_by(ConsentEvent.at))),
+        care_map=lambda: caremap.info(session, member.id),
     )
 
 
@@ -439,6 +442,9 @@ class Dispatcher:
             if isinstance(effect, CARE_EFFECTS):
                 replies.extend(Reply(text) for text in care.apply(session, member, effect, now))
                 continue
+            if isinstance(effect, CAREMAP_EFFECTS):
+                replies.extend(Reply(text) for text in caremap.apply(session, member, effect, now))
+                continue
             if isinstance(effect, COORD_EFFECTS):
                 outcome = coord.apply(session, member, effect, now)
                 replies.extend(Reply(text) for text in outcome.texts)
@@ -560,7 +566,7 @@ class Dispatcher:
                     session.delete(conversation)
         session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
         session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
-        for model in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership):
+        for model in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership, CareMap):
             session.execute(delete(model).where(model.member_id == member_id))
         session.execute(delete(NotWith).where(or_(NotWith.member_id == member_id, NotWith.other_id == member_id)))
         session.execute(delete(Pairing).where(or_(Pairing.requester_id == member_id,

@@ -120,6 +120,8 @@ class Context:
     removed_from: frozenset[int] = frozenset()
     # When the member's consent events happened, oldest first (read only when asked, for MYDATA).
     consent_times: Callable[[], tuple[datetime, ...]] = lambda: ()
+    # The member's care map (MAP), read only when asked: their own words, for them alone.
+    care_map: Callable[[], CareMapInfo | None] = lambda: None
 
     def membership(self, group_id: int) -> MembershipInfo | None:
         return next((m for m in self.memberships if m.group.id == group_id), None)
@@ -375,3 +377,54 @@ class Transition:
 def say(ctx: Context, key: str, **params: Any) -> Transition:
     """A transition that only replies, with catalog message ``key`` in the member's language."""
     return Transition(replies=(Reply(render(key, ctx.language, **params)),))
+
+
+# --- the care map, MAP / MAPA (applied by carebot.services.caremap) ------------------------
+
+
+@dataclass(frozen=True)
+class CareMapInfo:
+    """The member's care map as they wrote it; None for a question they skipped."""
+
+    helps: str | None
+    hurts: str | None
+    also: str | None
+    shared: bool
+
+
+@dataclass(frozen=True)
+class MapStarted:
+    """MAP (or MAP NEW): a fresh draft; the map the member has stays until the draft is done."""
+
+
+@dataclass(frozen=True)
+class MapAnswered:
+    """One of the map's three questions answered (``field``: helps, hurts or also); None: SKIP."""
+
+    field: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class MapFinished:
+    """The share question answered: the draft becomes the member's map, shared or kept to them."""
+
+    shared: bool
+
+
+@dataclass(frozen=True)
+class MapDeleted:
+    """MAP OFF: the map and any draft are deleted (``draft_only``: every question skipped, the map stays)."""
+
+    draft_only: bool = False
+
+
+@dataclass(frozen=True)
+class MapToCall:
+    """The member's answer to "share your care map with the person who calls?" after a CALL."""
+
+    share: bool
+    member_ids: tuple[int, ...]  # the on-call people that CALL told
+
+
+CAREMAP_EFFECTS = (MapStarted, MapAnswered, MapFinished, MapDeleted, MapToCall)
