@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select, text
 
+from carebot.flows import router
+from carebot.flows.base import (
+    CareMapInfo,
+    Context,
+    GroupInfo,
+    MapAnswered,
+    MapDeleted,
+    MapFinished,
+    MapStarted,
+    MembershipInfo,
+    Waiting,
+)
+from carebot.flows.words import read
 from carebot.store import crypto
 from carebot.store.models import CareMap, Member
 from tests.helpers import LOG_WATCH, TRANSCRIPTS, dump, leaks, run, texts_to
@@ -118,3 +133,69 @@ def test_no_map_word_reaches_a_log(sim) -> None:
                and not line.startswith("quiet")))
     assert any("care map" in message for _, _, message in LOG_WATCH.records)
     assert not leaks(LOG_WATCH)
+
+
+# --- the flow alone: decisions without a database -----------------------------------------
+
+NOW = datetime(2026, 3, 3, 16, 0, tzinfo=UTC)
+GROUP = GroupInfo(1, "DMMA", "Des Moines Mutual Aid", "America/Chicago", "en", "0 10 * * mon")
+
+
+def context(*, waiting: Waiting | None = None, care_map: CareMapInfo | None = None, member: bool = True,
+            language: str = "en") -> Context:
+    return Context(now=NOW, channel="sms", language=language, opted_out=False, name="Ana",
+                   memberships=(MembershipInfo(GROUP, "member"),) if member else (), answers=(),
+                   groups={"DMMA": GROUP}, waiting=waiting, care_map=lambda: care_map)
+
+
+def asked(step: str, answered: int = 0) -> Waiting:
+    return Waiting("caremap", step, {"answered": answered, "_rank": 2, "_prompt": "…"}, NOW + timedelta(hours=1))
+
+
+@pytest.mark.parametrize(("text", "effects", "step"), [
+    ("map", (MapStarted(),), "helps"),
+    ("MAPA", (MapStarted(),), "helps"),
+    ("Map New", (MapStarted(),), "helps"),
+    ("map off", (MapDeleted(),), None),
+    ("mapa borrar", (MapDeleted(),), None),
+])
+def test_map_words(text: str, effects: tuple, step: str | None) -> None:
+    result = router.respond(context(), read(text))
+    assert result.effects == effects
+    assert (result.wait.step if result.wait else None) == step
+
+
+@pytest.mark.parametrize(("step", "text", "effect", "next_step"), [
+    ("helps", "a walk 🌳", MapAnswered("helps", "a walk 🌳"), "hurts"),
+    ("helps", "SKIP", MapAnswered("helps", None), "hurts"),
+    ("hurts", "saltar!", MapAnswered("hurts", None), "also"),
+    ("also", "“call after 6”", MapAnswered("also", "“call after 6”"), "share"),
+])
+def test_each_answer_is_kept_as_written_or_skipped(step, text, effect, next_step) -> None:
+    result = router.respond(context(waiting=asked(step, 1)), read(text))
+    assert result.effects == (effect,) and result.wait.step == next_step
+
+
+def test_three_skips_make_no_map_and_no_share_question() -> None:
+    result = router.respond(context(waiting=asked("also")), read("skip"))
+    assert result.effects == (MapDeleted(draft_only=True),) and result.wait is None
+
+
+@pytest.mark.parametrize(("text", "shared"), [("yes", True), ("Si", True), ("yep", True), ("no", False),
+                                              ("nope", False), ("skip", False)])
+def test_the_share_question(text: str, shared: bool) -> None:
+    assert router.respond(context(waiting=asked("share", 2)), read(text)).effects == (MapFinished(shared),)
+
+
+def test_a_map_shows_its_words_to_its_owner_and_a_stranger_gets_none() -> None:
+    shown = router.respond(context(care_map=CareMapInfo("tea", None, "after 6", False)), read("map"))
+    assert shown.replies[0].text.startswith("Your care map (kept to yourself) - helps: tea; also: after 6.")
+    stranger = router.respond(context(member=False, care_map=CareMapInfo("tea", None, None, True)), read("map"))
+    assert "tea" not in stranger.replies[0].text and not stranger.effects
+
+
+def test_map_while_an_offer_is_asked_leaves_the_offer_asked() -> None:
+    offer = Waiting("pairing", "offer", {"pairing_id": 3, "_rank": 0}, NOW + timedelta(hours=24))
+    result = router.respond(context(waiting=offer), read("map"))
+    assert "First answer my question above" in result.replies[0].text
+    assert result.wait == offer and not result.effects
