@@ -11,7 +11,7 @@ offer of care pushes them aside, so a YES meant for one can never answer the oth
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from carebot.domain.i18n import render
 from carebot.flows.base import (
@@ -34,6 +34,8 @@ FIELDS = ("helps", "hurts", "also")
 MAX_ANSWER = 300  # characters in each answer
 # How long a map question waits for its answer; after that a text is read as usual again.
 MAP_WINDOW = timedelta(hours=2)
+# How long "share your care map with the person who calls?" waits: a day, like a care question.
+CALL_WINDOW = timedelta(hours=24)
 MAP_RANK = 2  # carebot.services.questions.LOW: care and consent questions are asked first
 # Questions that outrank the map: while one is asked, MAP waits (its YES must answer that one).
 OUTRANK_MAP = frozenset({"join", "pairing", "checkin", "approval"})
@@ -115,10 +117,11 @@ def call_reply(ctx: Context, text: Text) -> Transition | None:
     return None
 
 
-def call_question(language: str, told: tuple[int, ...]) -> tuple[str, Waiting]:
+def call_question(language: str, told: tuple[int, ...], now: datetime) -> tuple[str, Waiting]:
     """The question a CALL asks a member who has a care map, and its wait (care comes first)."""
     prompt = render("caremap.ask.call", language)
-    return prompt, Waiting(FLOW, "call", {"told": list(told), "_rank": 0, "_prompt": prompt, "_group": None})
+    return prompt, Waiting(FLOW, "call", {"told": list(told), "_rank": 0, "_prompt": prompt, "_group": None},
+                           now + CALL_WINDOW)
 
 
 def _ask(ctx: Context, step: str, *, answered: int, effects: tuple = ()) -> Transition:

@@ -69,7 +69,7 @@ def after_call(session: Session, member: Member, told: list[Member], now: dateti
     """A CALL told the on-call people: a member with a map is asked whether it goes to them too."""
     if not told or info(session, member.id) is None:
         return []
-    prompt, waiting = flow.call_question(_language(member), tuple(m.id for m in told))
+    prompt, waiting = flow.call_question(_language(member), tuple(m.id for m in told), now)
     questions.replace(session, member.id, waiting, now)
     return [prompt]
 
