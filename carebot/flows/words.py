@@ -230,3 +230,5 @@ MAP = _words("map mapa")
 MAP_NEW = _words("new nuevo nueva redo rehacer")
 MAP_OFF = _words("off delete borrar eliminar quitar")
 SKIP = _words("skip saltar salto paso omitir")
+# Only a Spanish speaker writes these: a newcomer who does is answered in Spanish.
+SPANISH_WORDS = SPANISH_WORDS | _words("mapa nuevo saltar")
