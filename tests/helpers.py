@@ -323,6 +323,9 @@ LONG = {
     "channel": "Signal",
     "options": "1 2 4 5",
     "words": "W" * 40,
+    # A care map at its longest: three answers of 300 characters (carebot.flows.caremap.MAX_ANSWER).
+    "shared": "shared with whoever supports you",
+    "parts": "; ".join(f"{label}: " + "w" * 300 for label in ("helps", "doesn't help", "also")),
 }
 # A "how" is the member's own words, up to 140 characters; messages that carry one list data.
 SHORT_HOW = dict(LONG, how=" (call evenings)")

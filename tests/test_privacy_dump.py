@@ -25,7 +25,9 @@ ROSA, ANA, SAM, TAM, LEE, NEW = NUMBERS
 # kept on purpose, as the care needs it, so it is not among these).
 SAID = {
     ANA: ["I have been feeling low since the eviction notice", "honestly I feel like I want to die lately",
-          "thanks for checking on me, the clinic visit went fine"],
+          "thanks for checking on me, the clinic visit went fine",
+          # Her care map: kept, as the care needs it, but only encrypted (issue 22).
+          "my sister's voice on the phone", "being told to cheer up", "I take meds at 9pm, ask first"],
     SAM: ["@Ana how are you holding up this week?", "want to get soup at the diner on 5th?"],
     ROSA: ["ANNOUNCE Food share moved to Friday 5pm at the church basement",
            "GATHER mar 20 18:30 Public Library room B", f"ADD {NEW[2:5]}-{NEW[5:8]}-{NEW[8:]} Nia"],
@@ -59,6 +61,11 @@ CONVERSATION = [
     f"signal:{LEE} > {SAID[LEE][0]}",
     f"{TAM} > ROSTER",
     f"{ANA} > MYDATA",
+    f"{ANA} > MAP",
+    f"{ANA} > {SAID[ANA][3]}",
+    f"{ANA} > {SAID[ANA][4]}",
+    f"{ANA} > {SAID[ANA][5]}",
+    f"{ANA} > yes",
     "wait 1d",
     f"{ANA} > {SAID[ANA][2]}",
     "wait 1h",
@@ -86,6 +93,7 @@ def test_the_conversation_happened(backend) -> None:
         assert any("Rosa" in t for t in texts_to(sim, NEW))  # the invitation
         assert any("holds about you" in t for t in texts_to(sim, ANA))
         assert any("glad you reached out" in t for t in texts_to(sim, ANA))
+        assert any(t.startswith("Ana's care map - helps: my sister's voice") for t in texts_to(sim, SAM))
 
 
 def test_a_database_dump_holds_no_number_and_no_text(backend) -> None:

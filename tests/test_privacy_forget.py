@@ -7,6 +7,7 @@ from sqlalchemy import func, inspect, select, text
 from carebot.store import crypto
 from carebot.store.models import (
     CareFlag,
+    CareMap,
     Conversation,
     CoordAction,
     Gathering,
@@ -29,6 +30,15 @@ LIFE = [
     "member DMMA +15155550101 name=Ana",
     "member DMMA +15155550102 name=Sam",
     "at 2026-03-03 10:00",
+    # Her care map, shared (issue 22), and a redo left half-made: a map and a draft.
+    f"{ROSA} > MAP",
+    f"{ROSA} > tea and a quiet room",
+    f"{ROSA} > skip",
+    f"{ROSA} > skip",
+    f"{ROSA} > yes",
+    f"{ROSA} > MAP NEW",
+    f"{ROSA} > walks by the river",
+    "wait 3h",  # the redo's next question lapses
     # A pairing (Rosa asks, Sam supports) and relays both ways.
     f"{ROSA} > 1 private call evenings",
     "+15155550102 > 2",
@@ -92,6 +102,8 @@ def _counts(session, rosa: int) -> dict[str, int]:
         "rsvps": count(Rsvp),
         "pending": count(PendingAction, (PendingAction.actor_id == rosa) | (PendingAction.target_id == rosa)),
         "relay_windows": count(Conversation, Conversation.flow == "relay"),
+        "care_maps": count(CareMap, CareMap.member_id == rosa, CareMap.draft.is_(False)),
+        "care_map_drafts": count(CareMap, CareMap.member_id == rosa, CareMap.draft.is_(True)),
     }
 
 
@@ -128,10 +140,13 @@ def test_forget_leaves_no_row_naming_the_member(sim) -> None:
         for form in (ROSA, ROSA[2:], "515-555-0100", "(515) 555-0100", rosa_hash):
             assert form not in dump, f"{form} is still in the database"
         keyring = crypto.active()
-        for table, pairs in crypto.COLUMNS.items():
+        for table, pairs in {**crypto.COLUMNS, **crypto.TEXTS}.items():
             for column, _ in pairs:
                 for (stored,) in session.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")):
-                    assert ROSA not in keyring.decrypt(stored), f"{table}.{column} still holds her number"
+                    plain = keyring.decrypt(stored)
+                    assert ROSA not in plain, f"{table}.{column} still holds her number"
+                    assert "quiet room" not in plain and "river" not in plain, f"{table}.{column} still holds her map"
         # Nor what she wrote.
-        for words in ("want to die", "see you Friday at the garden", "thanks for asking friend", "call evenings"):
+        for words in ("want to die", "see you Friday at the garden", "thanks for asking friend", "call evenings",
+                      "tea and a quiet room", "walks by the river"):
             assert words not in dump

@@ -34,6 +34,7 @@ KEPT_IN = {
     "crisis.call.later": "crisis.txt",
     "coord.add.recent": "coord_add.txt",
     "budget.coordinators": "budget.txt",
+    "caremap.later": "caremap_offer_during_map.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
 NOT_A_PROMISE = {

@@ -32,6 +32,7 @@ from carebot.domain.phone import normalize_phone
 from carebot.flows import goaround, router
 from carebot.flows.base import (
     CARE_EFFECTS,
+    CAREMAP_EFFECTS,
     COORD_EFFECTS,
     Answered,
     ChannelChanged,
@@ -53,12 +54,13 @@ from carebot.flows.base import (
 from carebot.flows.words import Text, read
 from carebot.outbox.policy import sms_consented
 from carebot.outbox.write import FINAL, enqueue, push
-from carebot.services import care, questions
+from carebot.services import care, caremap, questions
 from carebot.services import coordination as coord
 from carebot.store import crypto, retention
 from carebot.store.db import Database, storage_trouble
 from carebot.store.models import (
     Answer,
+    CareMap,
     ConsentEvent,
     Conversation,
     Group,
@@ -333,6 +335,9 @@ class Dispatcher:
             if isinstance(effect, CARE_EFFECTS):
                 replies.extend(Reply(text) for text in care.apply(session, member, effect, now))
                 continue
+            if isinstance(effect, CAREMAP_EFFECTS):
+                replies.extend(Reply(text) for text in caremap.apply(session, member, effect, now))
+                continue
             if isinstance(effect, COORD_EFFECTS):
                 outcome = coord.apply(session, member, effect, now)
                 replies.extend(Reply(text) for text in outcome.texts)
@@ -454,7 +459,7 @@ class Dispatcher:
                     session.delete(conversation)
         session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
         session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
-        for model in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership):
+        for model in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership, CareMap):
             session.execute(delete(model).where(model.member_id == member_id))
         session.execute(delete(NotWith).where(or_(NotWith.member_id == member_id, NotWith.other_id == member_id)))
         session.execute(delete(Pairing).where(or_(Pairing.requester_id == member_id,

@@ -129,6 +129,10 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
     if consents:
         when = consents[-1].astimezone(ctx.memberships[0].group.tz if ctx.memberships else UTC)
         lines.append(render("mydata.consent", lang, count=len(consents), date=short_date(when, lang)))
+    # That a care map exists and whether it is shared, never its words (MAP shows those).
+    care_map = ctx.lookups.care_map()
+    if care_map is not None:
+        lines.append(render("mydata.caremap.shared" if care_map.shared else "mydata.caremap.private", lang))
     lines.append(render("mydata.kept", lang))
     return Transition(replies=(Reply("\n".join(lines)),))
 

@@ -353,12 +353,63 @@ class RsvpGiven:
 COORD_EFFECTS = (ListShown, PairRequested, UnpairRequested, InviteRequested, ActionConfirmed,
                  ApprovalGiven, RsvpGiven)
 
+# --- the care map, MAP / MAPA (applied by carebot.services.caremap) ------------------------
+
+
+@dataclass(frozen=True)
+class CareMapInfo:
+    """The member's care map as they wrote it; None for a question they skipped."""
+
+    helps: str | None
+    hurts: str | None
+    also: str | None
+    shared: bool
+
+
+@dataclass(frozen=True)
+class MapStarted:
+    """MAP (or MAP NEW): a fresh draft; the map the member has stays until the draft is done."""
+
+
+@dataclass(frozen=True)
+class MapAnswered:
+    """One of the map's three questions answered (``field``: helps, hurts or also); None: SKIP."""
+
+    field: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class MapFinished:
+    """The share question answered: the draft becomes the member's map, shared or kept to them."""
+
+    shared: bool
+
+
+@dataclass(frozen=True)
+class MapDeleted:
+    """MAP OFF: the map and any draft are deleted (``draft_only``: every question skipped, the map stays)."""
+
+    draft_only: bool = False
+
+
+@dataclass(frozen=True)
+class MapToCall:
+    """The member's answer to "share your care map with the person who calls?" after a CALL."""
+
+    share: bool
+    member_ids: tuple[int, ...]  # the on-call people that CALL told
+
+
+CAREMAP_EFFECTS = (MapStarted, MapAnswered, MapFinished, MapDeleted, MapToCall)
+
+
 Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
           | RsvpGiven | PrivacyChanged | Relayed | CrisisNoted | CallRequested | ChannelChanged
-          | CourtesyAnswered)
+          | CourtesyAnswered | MapStarted | MapAnswered | MapFinished | MapDeleted | MapToCall)
 
 
 @dataclass(frozen=True)

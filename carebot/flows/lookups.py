@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from carebot.flows.base import PersonInfo
+    from carebot.flows.base import CareMapInfo, PersonInfo
 
 
 class Lookups(Protocol):
@@ -33,6 +33,10 @@ class Lookups(Protocol):
         """When the member's consent events happened, oldest first."""
         ...
 
+    def care_map(self) -> CareMapInfo | None:
+        """The member's own finished care map (MAP), their words for them alone; None without one."""
+        ...
+
 
 class NoLookups:
     """Lookups that find nothing: for a context that stands for no one in particular."""
@@ -45,6 +49,9 @@ class NoLookups:
 
     def consent_times(self) -> tuple[datetime, ...]:
         return ()
+
+    def care_map(self) -> CareMapInfo | None:
+        return None
 
 
 def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:

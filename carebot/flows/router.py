@@ -11,7 +11,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, relay, understanding
+from carebot.flows import (
+    account,
+    autoreply,
+    care,
+    caremap,
+    channel,
+    coord,
+    crisis,
+    goaround,
+    join,
+    relay,
+    understanding,
+)
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
@@ -30,7 +42,15 @@ STEPS: dict[tuple[str, str], Step] = {
     ("approval", "approve"): coord.approve_reply,
     ("gather", "rsvp"): coord.rsvp_reply,
     ("pager", "more"): coord.more,
+    ("caremap", "helps"): caremap.answer,
+    ("caremap", "hurts"): caremap.answer,
+    ("caremap", "also"): caremap.answer,
+    ("caremap", "share"): caremap.share,
+    ("caremap", "call"): caremap.call_reply,
 }
+# Steps that take the member's own words, whatever they look like: only STOP and crisis
+# words come before them (not HELP, START, a go-around answer or any other command).
+OWN_WORDS = frozenset({("caremap", "helps"), ("caremap", "hurts"), ("caremap", "also")})
 
 # Steps tried only after every keyword handler: a plain reply is relayed only when it
 # is none of carebot's own words.
@@ -58,6 +78,7 @@ HANDLERS: tuple[Step, ...] = (
     coord.command,
     coord.no_more,
     channel.choose,
+    caremap.command,
 )
 
 # A pending join, care question, approval or RSVP survives other texts (the person may
@@ -109,6 +130,8 @@ def respond(ctx: Context, text: Text) -> Transition:
 def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | None:
     """What the text means, or None when carebot does not understand it."""
     words = text.words
+    if ctx.waiting is not None and (ctx.waiting.flow, ctx.waiting.step) in OWN_WORDS and text.raw:
+        return STEPS[(ctx.waiting.flow, ctx.waiting.step)](ctx, text)
     if is_one_of(words, START):
         return _keep_waiting(ctx, account.start(ctx, text))
     if is_one_of(words, HELP):

@@ -227,3 +227,11 @@ def is_one_of(words: list[str], vocabulary: frozenset[str]) -> bool:
 def looks_spanish(words: list[str]) -> bool:
     """True when the text uses a command word only Spanish uses."""
     return any(w in SPANISH_WORDS for w in words)
+
+# The care map (MAP / MAPA): MAP NEW redoes it, MAP OFF deletes it; SKIP passes a question by.
+MAP = _words("map mapa")
+MAP_NEW = _words("new nuevo nueva redo rehacer")
+MAP_OFF = _words("off delete borrar eliminar quitar")
+SKIP = _words("skip saltar salto paso omitir")
+# Only a Spanish speaker writes these: a newcomer who does is answered in Spanish.
+SPANISH_WORDS = SPANISH_WORDS | _words("mapa nuevo saltar")

@@ -42,7 +42,7 @@ from carebot.flows.base import (
 from carebot.flows.relay import REPLY_WINDOW
 from carebot.outbox.notify import tell_coordinators
 from carebot.outbox.write import PUSH, address_on, daytime, member_timezone, push
-from carebot.services import care_requests, questions
+from carebot.services import care_requests, caremap, questions
 from carebot.store.conversations import busy, set_waiting
 from carebot.store.models import (
     Answer,
@@ -218,6 +218,7 @@ def remove_from_group(session: Session, member: Member, group_id: int, now: date
                                                        Answer.ended_at.is_(None))):
         answer.ended_at = now
     _end_pairings(session, member, now, Pairing.group_id == group_id)
+    caremap.removed(session, member, group_id)
     if questions.drop_for_group(session, member, group_id):
         questions.ask_next(session, member, now)
 
@@ -752,11 +753,11 @@ def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime
         tell(session, requester, f"care.accepted.requester.{pairing.kind}.private", now, group.id,
              supporter=supporter_name, keyword=group.keyword)
         return [render("care.accepted.supporter.private", language, requester=requester_name, how=how,
-                       cadence=cadence)]
+                       cadence=cadence), *caremap.after_yes(session, requester, supporter)]
     tell(session, requester, f"care.accepted.requester.{pairing.kind}", now, group.id,
          supporter=supporter_name, keyword=group.keyword)
     return [render("care.accepted.supporter", language, requester=requester_name, contact=requester.phone,
-                   how=how, cadence=cadence)]
+                   how=how, cadence=cadence), *caremap.after_yes(session, requester, supporter)]
 
 
 def _call(session: Session, member: Member, group_ids: tuple[int, ...], now: datetime) -> list[str]:
@@ -764,7 +765,7 @@ def _call(session: Session, member: Member, group_ids: tuple[int, ...], now: dat
     language = _language(member)
     session.add(ConsentEvent(member_id=member.id, kind="call", channel=member.channel,
                              wording="CALL: tell my group's on-call people, with my number", at=now))
-    told, later = 0, False
+    told, later = [], False
     keywords = []
     for group_id in group_ids:
         group = session.get(Group, group_id)
@@ -778,14 +779,14 @@ def _call(session: Session, member: Member, group_ids: tuple[int, ...], now: dat
                 keyword=group.keyword, contact=member.phone or render("care.no_number", _language(person))),
                 now, group_id)
             if row is not None:
-                told += 1
+                told.append(person)
                 later = later or row.not_before > now
-    log.info("member %s asked for a CALL; %d on-call people told", member.id, told)
+    log.info("member %s asked for a CALL; %d on-call people told", member.id, len(told))
     if not told:
         return [render("crisis.call.nobody", language, resources=_resources(session, group_ids, language))]
     key = "crisis.call.later" if later else "crisis.call.sent"
     return [render(key, language, keywords=", ".join(keywords),
-                   resources=_resources(session, group_ids, language))]
+                   resources=_resources(session, group_ids, language)), *caremap.after_call(session, member, told, now)]
 
 
 def _resources(session: Session, group_ids: tuple[int, ...], language: str) -> str:

@@ -43,7 +43,10 @@ CARE, CONSENT, LOW = 0, 1, 2
 ANSWER_WINDOW = timedelta(hours=24)
 # The flows whose questions are set aside and asked again; the rest (a relay's
 # reply window, a coordinator's own confirmation, MORE) lapse when pushed aside.
-ASKED_AGAIN = frozenset({"pairing", "checkin", "gather", "approval", "join"})
+ASKED_AGAIN = frozenset({"pairing", "checkin", "gather", "approval", "join", "caremap"})
+# Flows whose questions follow one another (MAP's three, then its share question): the next
+# replaces the one it follows instead of setting it aside to be asked again.
+STEP_BY_STEP = frozenset({"caremap"})
 
 
 def rank_of(waiting: Waiting | Conversation) -> int:
@@ -119,7 +122,9 @@ def set_aside(session: Session, conversation: Conversation) -> None:
 def replace(session: Session, member_id: int, waiting: Waiting, now: datetime) -> None:
     """The member's own text opened ``waiting``: it becomes the asked one, the old one set aside."""
     asked = current(session, member_id, now)
-    if asked is not None and (asked.flow, asked.step, asked.data) != (waiting.flow, waiting.step, waiting.data):
+    moving_on = asked is not None and asked.flow == waiting.flow and asked.flow in STEP_BY_STEP
+    if asked is not None and not moving_on and (asked.flow, asked.step, asked.data) != (
+            waiting.flow, waiting.step, waiting.data):
         set_aside(session, asked)
     set_waiting(session, member_id, waiting, now)
 

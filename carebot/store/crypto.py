@@ -208,9 +208,15 @@ COLUMNS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "outbox": (("address", "address_hash"),),
     "inbound_messages": (("sender", None), ("sender_uuid", None)),
 }
+# Encrypted texts that came after the numbers (migration 0007 encrypts COLUMNS only, as the
+# tables stood then): key rotation moves them too.
+TEXTS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "care_maps": (("helps", None), ("hurts", None), ("also", None)),
+}
 
 
-def rewrite(conn: Connection, read: Callable[[str], str], keyring: Keyring) -> int:
+def rewrite(conn: Connection, read: Callable[[str], str], keyring: Keyring,
+            columns: dict[str, tuple[tuple[str, str | None], ...]] = COLUMNS) -> int:
     """Re-encrypt and re-hash every stored number with ``keyring``; how many rows changed.
 
     ``read`` turns a stored value into the plain one: identity for plaintext
@@ -218,7 +224,7 @@ def rewrite(conn: Connection, read: Callable[[str], str], keyring: Keyring) -> i
     transaction, so a failure leaves every row as it was.
     """
     changed = 0
-    for name, pairs in COLUMNS.items():
+    for name, pairs in columns.items():
         names = [c for c, _ in pairs]
         hashes_ = [h for _, h in pairs if h] + (["sender_hash"] if name == "inbound_messages" else [])
         tbl = table(name, column("id"), *(column(c) for c in names + hashes_))
@@ -268,7 +274,7 @@ def rotate(db: Any, old: Keyring, new: Keyring) -> int:
             except WrongKey:
                 return new.decrypt(value)  # moved already; WrongKey again if it is neither key's
 
-        changed = rewrite(conn, read, new)
+        changed = rewrite(conn, read, new, {**COLUMNS, **TEXTS})
         record_fingerprint(conn, new, replace=True)
         return changed
 

@@ -14,10 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.phone import normalize_phone
-from carebot.flows.base import PersonInfo
+from carebot.flows.base import CareMapInfo, PersonInfo
 from carebot.flows.lookups import named
 from carebot.store.crypto import lookup_hash
-from carebot.store.models import ConsentEvent, Member, Membership
+from carebot.store.models import CareMap, ConsentEvent, Member, Membership
+
+
+def care_map_of(session: Session, member_id: int) -> CareMapInfo | None:
+    """A member's finished care map (decrypted by its columns' type), or None."""
+    row = session.scalars(select(CareMap).where(CareMap.member_id == member_id, CareMap.draft.is_(False))).first()
+    return None if row is None else CareMapInfo(row.helps, row.hurts, row.also, row.shared)
 
 
 class StoreLookups:
@@ -63,3 +69,6 @@ class StoreLookups:
     def consent_times(self) -> tuple[datetime, ...]:
         return tuple(self._session.scalars(
             select(ConsentEvent.at).where(ConsentEvent.member_id == self._member_id).order_by(ConsentEvent.at)))
+
+    def care_map(self) -> CareMapInfo | None:
+        return care_map_of(self._session, self._member_id)

@@ -504,3 +504,27 @@ class ProviderPause(Base):
     until: Mapped[datetime]
     pauses: Mapped[int] = mapped_column(Integer, default=1)  # in a row, for the doubling
     told: Mapped[bool] = mapped_column(Boolean, default=False)  # the coordinators heard of this run of pauses
+
+
+class CareMap(Base):
+    """A member's care map (MAP): what helps, what doesn't, anything else, in their own words.
+
+    Sensitive health information, so each answer is encrypted at rest like a number
+    (carebot.store.crypto) and never logged. A member has at most one map and one
+    draft (``draft``: being made with MAP or MAP NEW; it replaces the map only once the
+    share question is answered, so an unfinished redo never spoils the map they have).
+    """
+
+    __tablename__ = "care_maps"
+    __table_args__ = (UniqueConstraint("member_id", "draft"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    helps: Mapped[str | None] = mapped_column(EncryptedString())
+    hurts: Mapped[str | None] = mapped_column(EncryptedString())
+    also: Mapped[str | None] = mapped_column(EncryptedString())
+    # Whether it goes to whoever says YES to support the member (and their current supporters).
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -16,7 +16,7 @@ from typing import Any
 from carebot.domain.i18n import render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import router
-from carebot.flows.base import Context, Effect, GroupInfo, MembershipInfo, PersonInfo, Transition
+from carebot.flows.base import CareMapInfo, Context, Effect, GroupInfo, MembershipInfo, PersonInfo, Transition
 from carebot.flows.lookups import named
 from carebot.flows.words import read
 
@@ -71,6 +71,9 @@ class MemoryLookups:
 
     def consent_times(self) -> tuple[datetime, ...]:
         return self.consents
+
+    def care_map(self) -> CareMapInfo | None:
+        return None
 
 
 def context(*groups: str, coordinator_of: Iterable[str] = (), language: str | None = None,

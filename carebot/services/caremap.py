@@ -1,0 +1,174 @@
+"""The care map's rows (MAP / MAPA): kept encrypted, shown to its owner, sent only on their YES.
+
+A member's map goes to nobody but themselves, whoever said YES to support them
+(when they chose to share it), and the on-call people of a CALL (only after
+their YES to that). Never to coordinators, never in LOG, PULSE or another
+member's MYDATA, never through a relay, never into a log line. MAP OFF, FORGET
+and a removal that leaves them in no group delete it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from carebot.domain.i18n import DEFAULT_LANGUAGE, render
+from carebot.flows import caremap as flow
+from carebot.flows.base import CareMapInfo, MapAnswered, MapDeleted, MapFinished, MapStarted, MapToCall
+from carebot.outbox.write import push
+from carebot.services import care, questions
+from carebot.store.lookups import care_map_of
+from carebot.store.models import CareMap, Member, Membership, Pairing, QueuedQuestion
+
+log = logging.getLogger(__name__)
+
+
+def _language(member: Member) -> str:
+    return member.language or DEFAULT_LANGUAGE
+
+
+def _row(session: Session, member_id: int, *, draft: bool) -> CareMap | None:
+    return session.scalars(select(CareMap).where(CareMap.member_id == member_id, CareMap.draft.is_(draft))).first()
+
+
+def info(session: Session, member_id: int) -> CareMapInfo | None:
+    """The member's finished map, for the flows (their own MAP and MYDATA)."""
+    return care_map_of(session, member_id)
+
+
+def delete_all(session: Session, member_id: int) -> bool:
+    """The member's map and draft are gone, and so are the map's questions; True when a map was there."""
+    had = _row(session, member_id, draft=False) is not None
+    session.execute(delete(CareMap).where(CareMap.member_id == member_id))
+    session.execute(delete(QueuedQuestion).where(QueuedQuestion.member_id == member_id,
+                                                 QueuedQuestion.flow == flow.FLOW))
+    return had
+
+
+def text_for(session: Session, owner: Member, reader: Member, *, shared_only: bool = True) -> str | None:
+    """``owner``'s map as ``reader`` reads it, or None when there is none (or it is not shared)."""
+    care_map = info(session, owner.id)
+    if care_map is None or (shared_only and not care_map.shared):
+        return None
+    language = _language(reader)
+    return flow.for_other(care_map, care.display_name(owner, language), language)
+
+
+def after_yes(session: Session, requester: Member, supporter: Member) -> list[str]:
+    """The supporter just said YES: the requester's shared map follows the contact details."""
+    text = text_for(session, requester, supporter)
+    if text is not None:
+        log.info("member %s's care map went to their new supporter %s", requester.id, supporter.id)
+    return [] if text is None else [text]
+
+
+def after_call(session: Session, member: Member, told: list[Member], now: datetime) -> list[str]:
+    """A CALL told the on-call people: a member with a map is asked whether it goes to them too."""
+    if not told or info(session, member.id) is None:
+        return []
+    prompt, waiting = flow.call_question(_language(member), tuple(m.id for m in told), now)
+    questions.replace(session, member.id, waiting, now)
+    return [prompt]
+
+
+def current_supporters(session: Session, member: Member) -> list[Member]:
+    """Who supports the member now: the supporters of their active pairings."""
+    ids = session.scalars(select(Pairing.supporter_id).where(Pairing.requester_id == member.id,
+                                                             Pairing.status == "active")).all()
+    return [m for m in (session.get(Member, i) for i in dict.fromkeys(ids)) if m is not None]
+
+
+def apply(session: Session, member: Member, effect: object, now: datetime) -> list[str]:
+    """Carry out one care map effect; texts for the member who caused it."""
+    match effect:
+        case MapStarted():
+            return apply_map_started(session, member, effect, now)
+        case MapAnswered():
+            return apply_map_answered(session, member, effect, now)
+        case MapFinished():
+            return apply_map_finished(session, member, effect, now)
+        case MapDeleted():
+            return apply_map_deleted(session, member, effect, now)
+        case MapToCall():
+            return apply_map_to_call(session, member, effect, now)
+    return []
+
+
+def apply_map_started(session: Session, member: Member, effect: MapStarted, now: datetime) -> list[str]:
+    session.execute(delete(CareMap).where(CareMap.member_id == member.id, CareMap.draft.is_(True)))
+    session.add(CareMap(member_id=member.id, draft=True, shared=False, created_at=now, updated_at=now))
+    return []
+
+
+def apply_map_answered(session: Session, member: Member, effect: MapAnswered, now: datetime) -> list[str]:
+    draft = _row(session, member.id, draft=True)
+    if draft is None:  # its row went (MAP OFF from another phone): the answers start a new one
+        draft = CareMap(member_id=member.id, draft=True, shared=False, created_at=now)
+        session.add(draft)
+    setattr(draft, effect.field, effect.text)
+    draft.updated_at = now
+    return []
+
+
+def apply_map_finished(session: Session, member: Member, effect: MapFinished, now: datetime) -> list[str]:
+    language = _language(member)
+    draft = _row(session, member.id, draft=True)
+    if draft is None:
+        return [render("caremap.none", language)]
+    old = _row(session, member.id, draft=False)
+    if old is not None:
+        session.delete(old)
+        session.flush()  # the unique (member, draft) pair is free before the draft takes its place
+    draft.draft = False
+    draft.shared = effect.shared
+    draft.updated_at = now
+    session.flush()
+    if not effect.shared:
+        return [render("caremap.saved.private", language)]
+    # Made or changed while someone supports them: it reaches that person now.
+    supporters = current_supporters(session, member)
+    for supporter in supporters:
+        text = text_for(session, member, supporter)
+        if text is not None:
+            care.tell_text(session, supporter, text, now, None)
+    log.info("member %s saved a shared care map; %d current supporters sent it", member.id, len(supporters))
+    if supporters:
+        names = ", ".join(care.display_name(s, language) for s in supporters)
+        return [render("caremap.saved.sent", language, names=names)]
+    return [render("caremap.saved.shared", language)]
+
+
+def apply_map_deleted(session: Session, member: Member, effect: MapDeleted, now: datetime) -> list[str]:
+    language = _language(member)
+    if effect.draft_only:
+        session.execute(delete(CareMap).where(CareMap.member_id == member.id, CareMap.draft.is_(True)))
+        kept = _row(session, member.id, draft=False) is not None
+        return [render("caremap.empty.kept" if kept else "caremap.empty", language)]
+    if delete_all(session, member.id):
+        log.info("member %s deleted their care map", member.id)
+        return [render("caremap.deleted", language)]
+    return [render("caremap.none", language)]
+
+
+def apply_map_to_call(session: Session, member: Member, effect: MapToCall, now: datetime) -> list[str]:
+    language = _language(member)
+    if not effect.share:
+        return [render("caremap.call.kept", language)]
+    sent = 0
+    for person in (session.get(Member, i) for i in effect.member_ids):
+        text = text_for(session, member, person, shared_only=False) if person is not None else None
+        if person is not None and text is not None and push(session, person, text, now, None) is not None:
+            sent += 1
+    log.info("member %s's care map went to %d on-call people after their YES", member.id, sent)
+    return [render("caremap.call.sent" if sent else "caremap.none", language)]
+
+
+def removed(session: Session, member: Member, group_id: int) -> None:
+    """A removal from ``group_id`` that leaves the member in no group deletes their map."""
+    still = session.scalar(select(Membership.id).where(Membership.member_id == member.id, Membership.group_id != group_id,
+                                                       Membership.status == "active").limit(1))
+    if still is None and delete_all(session, member.id):
+        log.info("member %s's care map deleted with their last membership", member.id)
