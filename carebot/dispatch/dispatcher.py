@@ -223,6 +223,7 @@ def build_context(
         pairings=care.open_pairings(session, member, now),
         find_people=care.people_finder(session, member, group_ids),
         find_in_group=coord.group_finder(session),
+        find_partners=coord.partner_finder(session),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
         removed_from=frozenset(session.scalars(select(Membership.group_id).where(

@@ -110,6 +110,9 @@ class Context:
     find_people: Callable[[str], tuple[PersonInfo, ...]] = _nobody
     # Finds people in one group by name prefix or phone number, the member included.
     find_in_group: Callable[[int, str], tuple[PersonInfo, ...]] = lambda _group, _name: ()
+    # Finds, by name, people of other groups in an open pairing across a network with one of this
+    # group's members (so its coordinators can UNPAIR it).
+    find_partners: Callable[[int, str], tuple[PersonInfo, ...]] = lambda _group, _name: ()
     # The channels carebot can write to the member on ("sms", "signal").
     reachable: frozenset[str] = frozenset()
     # When carebot last answered the member's thanks or greeting, and last answered their
@@ -237,6 +240,14 @@ class RematchAnswered:
 
 
 @dataclass(frozen=True)
+class NetworkAnswered:
+    """The requester's YES (True) or NO (False) to asking the network's other groups; None: no answer."""
+
+    answer_id: int
+    yes: bool | None
+
+
+@dataclass(frozen=True)
 class PairingEnded:
     pairing_id: int
 
@@ -295,7 +306,7 @@ class CallRequested:
 
 CARE_EFFECTS = (CrisisNoted, CallRequested, PrivacyChanged, Relayed, OfferAnswered, CheckinAnswered, RematchAnswered,
                 PairingEnded, NotWithAdded,
-                CadenceChanged, DaytimeChanged, RoundStarted)
+                CadenceChanged, DaytimeChanged, RoundStarted, NetworkAnswered)
 
 
 # --- coordinators and the gathering (applied by carebot.services.coordination) -----------------
@@ -360,7 +371,7 @@ Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged 
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
           | RsvpGiven | PrivacyChanged | Relayed | CrisisNoted | CallRequested | ChannelChanged
-          | CourtesyAnswered)
+          | CourtesyAnswered | NetworkAnswered)
 
 
 @dataclass(frozen=True)

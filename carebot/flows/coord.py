@@ -64,10 +64,13 @@ def _for_members(ctx: Context, text: Text) -> Transition | None:
     return Transition(effects=(ListShown("pulse" if rest[0] in PULSE else "log", group_id),))
 
 
-def _find(ctx: Context, membership: MembershipInfo, token: str) -> PersonInfo | Transition:
-    """One person in the group, named by unambiguous name prefix or by number."""
+def _find(ctx: Context, membership: MembershipInfo, token: str, *, partners: bool = False) -> PersonInfo | Transition:
+    """One person in the group, named by unambiguous name prefix or by number (``partners``: or
+    someone of another group paired with one of its members across a network)."""
     group = membership.group
     found = {p.member_id: p for p in ctx.find_in_group(group.id, token)}
+    if partners and not found:
+        found = {p.member_id: p for p in ctx.find_partners(group.id, token)}
     if not found:
         return say(ctx, "coord.unknown", name=token[:20], keyword=group.keyword)
     if len(found) > 1:
@@ -107,13 +110,13 @@ def _roster(ctx, membership, text, start):
     return Transition(effects=(ListShown("roster", membership.group.id),))
 
 
-def _two(ctx, membership, text, start, usage):
+def _two(ctx, membership, text, start, usage, *, partners=False):
     tokens = _raw_words(text, start)
     if len(tokens) != 2:
         return say(ctx, usage)
     found = []
     for token in tokens:
-        person = _find(ctx, membership, token)
+        person = _find(ctx, membership, token, partners=partners)
         if isinstance(person, Transition):
             return person
         found.append(person)
@@ -131,7 +134,7 @@ def _pair(ctx, membership, text, start):
 
 
 def _unpair(ctx, membership, text, start):
-    found = _two(ctx, membership, text, start, "coord.usage.unpair")
+    found = _two(ctx, membership, text, start, "coord.usage.unpair", partners=True)
     if isinstance(found, Transition):
         return found
     return Transition(effects=(UnpairRequested(membership.group.id, found[0].member_id, found[1].member_id),))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, relay, understanding
+from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, network, relay, understanding
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
@@ -30,6 +30,7 @@ STEPS: dict[tuple[str, str], Step] = {
     ("approval", "approve"): coord.approve_reply,
     ("gather", "rsvp"): coord.rsvp_reply,
     ("pager", "more"): coord.more,
+    ("network", "ask"): network.reply,
 }
 
 # Steps tried only after every keyword handler: a plain reply is relayed only when it
@@ -63,7 +64,7 @@ HANDLERS: tuple[Step, ...] = (
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
 # list's MORE are dropped once the member moves on, so a stale YES can never act.
-SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather", "relay"})
+SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather", "relay", "network"})
 
 
 def respond(ctx: Context, text: Text) -> Transition:
@@ -161,6 +162,8 @@ def timeout(waiting: Waiting) -> Transition:
     write to someone who has not consented, nor nag about erasure. Silence to a
     care question has a meaning of its own (an offer passes to someone else).
     """
+    if waiting.flow == "network":
+        return network.timed_out(waiting)
     return care.timed_out(waiting)
 
 

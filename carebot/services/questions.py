@@ -43,7 +43,7 @@ CARE, CONSENT, LOW = 0, 1, 2
 ANSWER_WINDOW = timedelta(hours=24)
 # The flows whose questions are set aside and asked again; the rest (a relay's
 # reply window, a coordinator's own confirmation, MORE) lapse when pushed aside.
-ASKED_AGAIN = frozenset({"pairing", "checkin", "gather", "approval", "join"})
+ASKED_AGAIN = frozenset({"pairing", "checkin", "gather", "approval", "join", "network"})
 
 
 def rank_of(waiting: Waiting | Conversation) -> int:
@@ -192,6 +192,10 @@ def still_open(session: Session, question: QueuedQuestion | Conversation, now: d
             Membership.member_id == question.member_id,
             Membership.group_id == int(data.get("group_id", 0)))).first()
         return membership is None or membership.status != "active"
+    if question.flow == "network":
+        from carebot.services.network import still_open as network_question_open
+
+        return network_question_open(session, int(data.get("answer_id", 0)), now)
     return True
 
 
