@@ -84,16 +84,16 @@ def answer(session: Session, member: Member, effect: NetworkAnswered, now: datet
     language = member.language or (group.language if group else DEFAULT_LANGUAGE)
     if request is None or group is None or request.member_id != member.id or not still_open(session, request.id, now):
         return [render("yes.nothing" if effect.yes else "no.nothing", language)] if effect.yes is not None else []
-    request.network_consent = bool(effect.yes)
+    network = network_of(session, group)
+    # The group may have left its network between the question and the YES: then nothing goes across.
+    request.network_consent = bool(effect.yes) and network is not None
     if request.told_waiting_at is None:
         request.told_waiting_at = now
     if effect.yes is None:
         return []
     if not effect.yes:
         return [render("network.no", language, keyword=group.keyword)]
-    network = network_of(session, group)
     if network is None:
-        # The group left its network between the question and the YES: nothing to ask across.
         return [render("network.gone", language, keyword=group.keyword)]
     if group.pairing_due_at is None or group.pairing_due_at > now:
         group.pairing_due_at = now  # the engine looks across at once
