@@ -135,7 +135,7 @@ def propose_across(session: Session, group: Group, requests: list[Request], now:
     if not offers:
         return []
     people = [r.member_id for r in requests] + [m for m, _ in offers]
-    not_with = frozenset(tuple(row) for row in session.execute(
+    not_with = frozenset((a, b) for a, b in session.execute(
         select(NotWith.member_id, NotWith.other_id).where(NotWith.member_id.in_(people))))
     proposal = propose(PairingState(requests=tuple(requests), offers=tuple(o for o, _ in offers.values()), now=now,
                                     recent=recent, declined=frozenset(declined), not_with=not_with), seed=group.id)
