@@ -34,6 +34,9 @@ KEPT_IN = {
     "crisis.call.later": "crisis.txt",
     "coord.add.recent": "coord_add.txt",
     "budget.coordinators": "budget.txt",
+    "network.yes": "network_overflow.txt",
+    "network.no": "network_overflow_no.txt",
+    "network.gone": "network_question_unanswered.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
 NOT_A_PROMISE = {
