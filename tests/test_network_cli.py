@@ -75,6 +75,19 @@ def test_mistakes_get_one_clear_line_and_change_nothing(env: str, args: list[str
     assert groups_of(env) == {"DMMA": (None, None)}
 
 
+def test_joining_a_network_has_the_engine_look_at_the_group_at_once(env: str) -> None:
+    assert carebot("db", "upgrade").exit_code == 0
+    assert carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid").exit_code == 0
+    assert carebot("network", "add", "MIDWEST", "--name", "Midwest").exit_code == 0
+    db = Database(env)
+    with db.transaction() as session:
+        session.scalars(select(Group)).one().pairing_due_at = None
+    assert carebot("group", "edit", "DMMA", "--network", "MIDWEST", "--overflow-after", "24h").exit_code == 0
+    with db.transaction() as session:
+        assert session.scalars(select(Group)).one().pairing_due_at is not None  # waiting requests may overflow now
+    db.dispose()
+
+
 def test_overflow_without_a_network_says_nothing_overflows_yet(env: str) -> None:
     assert carebot("db", "upgrade").exit_code == 0
     assert carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid").exit_code == 0

@@ -35,6 +35,7 @@ from carebot.channels import SIGNAL, SMS
 from carebot.channels.sim import Delivered, SimNetwork
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.ticker import tick
+from carebot.services.care import mark_due
 from carebot.services.groups import GroupError, add_group, add_member, add_network, edit_group, overflow_hours
 from carebot.store.crypto import use_ephemeral_key
 from carebot.store.db import Database
@@ -216,7 +217,9 @@ class Simulation:
             if "overflow" in named:
                 changes["overflow_after_hours"] = overflow_hours(named["overflow"])
             if changes:
-                edit_group(session, keyword, **changes)
+                group = edit_group(session, keyword, **changes)
+                if self.now is not None:
+                    mark_due(session, group.id, self.now)  # requests already waiting may overflow now
         except GroupError as error:
             raise TranscriptError(str(error)) from None
 
