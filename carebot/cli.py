@@ -425,7 +425,7 @@ def group_list() -> None:
     """Every group, with its settings and how many members it has."""
     from sqlalchemy import func, select
 
-    from carebot.store.models import Group, Membership
+    from carebot.store.models import Group, Membership, Network
 
     with _database().transaction() as session:
         counts = dict(session.execute(select(Membership.group_id, func.count()).where(
@@ -439,7 +439,10 @@ def group_list() -> None:
                        + (" | second coordinator needed" if g.two_coordinators else "")
                        + (" | private by default" if g.private_default else "")
                        + ("" if g.sms_fold else " | SMS not folded to GSM-7")
-                       + (f" | {g.daily_budget} texts a day" if g.daily_budget is not None else ""))
+                       + (f" | {g.daily_budget} texts a day" if g.daily_budget is not None else "")
+                       + (f" | network {session.get(Network, g.network_id).code}" if g.network_id else "")
+                       + (f", overflow after {g.overflow_after_hours}h" if g.network_id and g.overflow_after_hours
+                          else ""))
 
 
 @group.command("edit")
@@ -455,10 +458,15 @@ def group_list() -> None:
 @click.option("--budget", help=BUDGET_HELP + "; `default` goes back to the default.")
 @click.option("--sms-fold/--no-sms-fold", "sms_fold", default=None,
               help="Fold accents outside GSM-7 (á í ó ú) in SMS texts when that saves segments (on by default).")
+@click.option("--network", "network_code", metavar="CODE",
+              help="Join a network of groups (`carebot network add`); `none` leaves it (pairings across it go on).")
+@click.option("--overflow-after", metavar="SPAN",
+              help="A request nobody in the group took this long (e.g. 24h, 2d): ask the member whether the "
+                   "network's other groups may be asked; `off` (the default) never does.")
 def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
-               budget, sms_fold) -> None:
+               budget, sms_fold, network_code, overflow_after) -> None:
     """Change a group's settings; what you leave out stays as it is."""
-    from carebot.services.groups import GroupError, edit_group
+    from carebot.services.groups import GroupError, edit_group, overflow_hours
 
     changes = {"name": name, "timezone": timezone, "language": language, "round_schedule": schedule,
                "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
@@ -468,9 +476,22 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
     if budget is not None:
         changes["daily_budget"] = _budget(budget)  # None, for "default", is a change too
     try:
+        if network_code is not None:
+            changes["network"] = None if network_code.strip().lower() in ("none", "off") else network_code
+        if overflow_after is not None:
+            changes["overflow_after_hours"] = overflow_hours(overflow_after)
         with _database().transaction() as session:
             edited = edit_group(session, keyword, **changes)
             click.echo(f"Updated {edited.keyword}.")
+            if "network" in changes or "overflow_after_hours" in changes:
+                from carebot.domain import clock
+                from carebot.services.care import mark_due
+
+                mark_due(session, edited.id, clock.now())  # requests already waiting may overflow now
+            if edited.overflow_after_hours is not None and edited.network_id is None and (
+                    "network" in changes or "overflow_after_hours" in changes):
+                click.echo(f"{edited.keyword} is in no network, so nothing overflows until it joins one "
+                           "(--network CODE).")
             if "daily_budget" in changes:
                 from carebot.domain import clock
                 from carebot.outbox import budget as budgets
@@ -481,6 +502,61 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
                                "the new budget holds them too if it is spent.")
     except GroupError as error:
         raise click.ClickException(str(error)) from None
+
+
+@main.group()
+def network() -> None:
+    """Networks of groups: a request nobody in its group can take may, on the member's YES, go to sister groups."""
+
+
+@network.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The network's name (60 characters at most).")
+def network_add(code, name) -> None:
+    """Create a network; then `carebot group edit KEYWORD --network CODE --overflow-after 24h` for each group."""
+    from carebot.domain import clock
+    from carebot.services.groups import GroupError, add_network
+
+    try:
+        with _database().transaction() as session:
+            created = add_network(session, code=code, name=name, now=clock.now())
+            click.echo(f"Created the network {created.code}: {created.name}. Groups join it with "
+                       f"`carebot group edit KEYWORD --network {created.code} --overflow-after 24h`.")
+    except GroupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@network.command("list")
+def network_list() -> None:
+    """Every network, with its groups and when each overflows."""
+    from sqlalchemy import select
+
+    from carebot.store.models import Group, Network
+
+    with _database().transaction() as session:
+        networks = session.scalars(select(Network).order_by(Network.code)).all()
+        if not networks:
+            click.echo("No networks yet: `carebot network add CODE --name ...` creates one.")
+        for n in networks:
+            groups = session.scalars(select(Group).where(Group.network_id == n.id).order_by(Group.keyword)).all()
+            shown = ", ".join(f"{g.keyword} (overflow after {g.overflow_after_hours}h)" if g.overflow_after_hours
+                              else f"{g.keyword} (no overflow)" for g in groups) or "no groups yet"
+            click.echo(f"{n.code:<16} {n.name} | {shown}")
+
+
+@network.command("remove")
+@click.argument("code")
+def network_remove(code) -> None:
+    """Remove a network: its groups leave it; pairings already made across it go on until DONE."""
+    from carebot.services.groups import GroupError, remove_network
+
+    try:
+        with _database().transaction() as session:
+            keywords = remove_network(session, code)
+    except GroupError as error:
+        raise click.ClickException(str(error)) from None
+    left = f" {', '.join(keywords)} left it; pairings across it go on until DONE." if keywords else ""
+    click.echo(f"Removed the network {code.strip().upper()}.{left}")
 
 
 @main.group()

@@ -280,6 +280,7 @@ def status_form(sid, status, error=None):
 LONG = {
     "group": "G" * MAX_GROUP_NAME,
     "keyword": "K" * 16,
+    "network": "N" * 16,  # a network code, written like a keyword
     "name": "N" * MAX_MEMBER_NAME,
     "freq": "monthly on day 28 at 10:00",
     "day": "Wednesday",

@@ -35,6 +35,9 @@ KEPT_IN = {
     "coord.add.recent": "coord_add.txt",
     "budget.coordinators": "budget.txt",
     "caremap.later": "caremap_offer_during_map.txt",
+    "network.yes": "network_overflow.txt",
+    "network.no": "network_overflow_no.txt",
+    "network.gone": "network_question_unanswered.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
 NOT_A_PROMISE = {

@@ -235,6 +235,14 @@ class RematchAnswered:
 
 
 @dataclass(frozen=True)
+class NetworkAnswered:
+    """The requester's YES (True) or NO (False) to asking the network's other groups; None: no answer."""
+
+    answer_id: int
+    yes: bool | None
+
+
+@dataclass(frozen=True)
 class PairingEnded:
     pairing_id: int
 
@@ -293,7 +301,7 @@ class CallRequested:
 
 CARE_EFFECTS = (CrisisNoted, CallRequested, PrivacyChanged, Relayed, OfferAnswered, CheckinAnswered, RematchAnswered,
                 PairingEnded, NotWithAdded,
-                CadenceChanged, DaytimeChanged, RoundStarted)
+                CadenceChanged, DaytimeChanged, RoundStarted, NetworkAnswered)
 
 
 # --- coordinators and the gathering (applied by carebot.services.coordination) -----------------
@@ -409,7 +417,7 @@ Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged 
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
           | RsvpGiven | PrivacyChanged | Relayed | CrisisNoted | CallRequested | ChannelChanged
-          | CourtesyAnswered | MapStarted | MapAnswered | MapFinished | MapDeleted | MapToCall)
+          | CourtesyAnswered | MapStarted | MapAnswered | MapFinished | MapDeleted | MapToCall | NetworkAnswered)
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,13 @@ def _for_members(ctx: Context, text: Text) -> Transition | None:
     return Transition(effects=(ListShown("pulse" if rest[0] in PULSE else "log", group_id),))
 
 
-def _find(ctx: Context, membership: MembershipInfo, token: str) -> PersonInfo | Transition:
-    """One person in the group, named by unambiguous name prefix or by number."""
+def _find(ctx: Context, membership: MembershipInfo, token: str, *, partners: bool = False) -> PersonInfo | Transition:
+    """One person in the group, named by unambiguous name prefix or by number (``partners``: or
+    someone of another group paired with one of its members across a network)."""
     group = membership.group
     found = {p.member_id: p for p in ctx.lookups.people_in_group(group.id, token)}
+    if partners and not found:
+        found = {p.member_id: p for p in ctx.lookups.partners_in(group.id, token)}
     if not found:
         return say(ctx, "coord.unknown", name=token[:20], keyword=group.keyword)
     if len(found) > 1:
@@ -113,13 +116,13 @@ def _roster(ctx: Context, membership: MembershipInfo, text: Text, start: int) ->
 
 
 def _two(ctx: Context, membership: MembershipInfo, text: Text, start: int,
-         usage: str) -> list[PersonInfo] | Transition:
+         usage: str, *, partners: bool = False) -> list[PersonInfo] | Transition:
     tokens = _raw_words(text, start)
     if len(tokens) != 2:
         return say(ctx, usage)
     found = []
     for token in tokens:
-        person = _find(ctx, membership, token)
+        person = _find(ctx, membership, token, partners=partners)
         if isinstance(person, Transition):
             return person
         found.append(person)
@@ -137,7 +140,7 @@ def _pair(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> T
 
 
 def _unpair(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
-    found = _two(ctx, membership, text, start, "coord.usage.unpair")
+    found = _two(ctx, membership, text, start, "coord.usage.unpair", partners=True)
     if isinstance(found, Transition):
         return found
     return Transition(effects=(UnpairRequested(membership.group.id, found[0].member_id, found[1].member_id),))

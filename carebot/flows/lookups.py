@@ -29,6 +29,11 @@ class Lookups(Protocol):
         has digits (a nameless one is then named by that number), else by name."""
         ...
 
+    def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
+        """People of other groups, by name, in an open pairing across a network with one of
+        ``group_id``'s members (so its coordinators can UNPAIR it)."""
+        ...
+
     def consent_times(self) -> tuple[datetime, ...]:
         """When the member's consent events happened, oldest first."""
         ...
@@ -45,6 +50,9 @@ class NoLookups:
         return ()
 
     def people_in_group(self, group_id: int, token: str) -> tuple[PersonInfo, ...]:
+        return ()
+
+    def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
         return ()
 
     def consent_times(self) -> tuple[datetime, ...]:

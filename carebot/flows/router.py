@@ -21,6 +21,7 @@ from carebot.flows import (
     crisis,
     goaround,
     join,
+    network,
     relay,
     understanding,
 )
@@ -47,6 +48,7 @@ STEPS: dict[tuple[str, str], Step] = {
     ("caremap", "also"): caremap.answer,
     ("caremap", "share"): caremap.share,
     ("caremap", "call"): caremap.call_reply,
+    ("network", "ask"): network.reply,
 }
 # Steps that take the member's own words, whatever they look like: only STOP and crisis
 # words come before them (not HELP, START, a go-around answer or any other command).
@@ -84,7 +86,7 @@ HANDLERS: tuple[Step, ...] = (
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
 # list's MORE are dropped once the member moves on, so a stale YES can never act.
-SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather", "relay"})
+SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather", "relay", "network"})
 
 
 def respond(ctx: Context, text: Text) -> Transition:
@@ -187,6 +189,8 @@ def timeout(waiting: Waiting) -> Transition:
     write to someone who has not consented, nor nag about erasure. Silence to a
     care question has a meaning of its own (an offer passes to someone else).
     """
+    if waiting.flow == "network":
+        return network.timed_out(waiting)
     return care.timed_out(waiting)
 
 

@@ -29,6 +29,7 @@ from carebot.flows.base import (
     CrisisNoted,
     DaytimeChanged,
     Effect,
+    NetworkAnswered,
     NotWithAdded,
     OfferAnswered,
     PairingEnded,
@@ -42,7 +43,7 @@ from carebot.flows.base import (
 from carebot.flows.relay import REPLY_WINDOW
 from carebot.outbox.notify import tell_coordinators
 from carebot.outbox.write import PUSH, address_on, daytime, member_timezone, push
-from carebot.services import care_requests, caremap, questions
+from carebot.services import care_requests, caremap, network, questions
 from carebot.store.conversations import busy, set_waiting
 from carebot.store.models import (
     Answer,
@@ -137,8 +138,11 @@ def open_pairings(session: Session, member: Member, now: datetime) -> tuple[Pair
     for pairing, keyword in rows:
         mine_to_give = pairing.supporter_id == member.id
         other = session.get(Member, pairing.requester_id if mine_to_give else pairing.supporter_id)
+        side = pairing.group_for(member.id)  # across a network, a supporter sees it in their own group
+        if side != pairing.group_id:
+            keyword = session.get(Group, side).keyword
         infos.append(PairingInfo(
-            id=pairing.id, group_id=pairing.group_id, keyword=keyword, kind=pairing.kind,
+            id=pairing.id, group_id=side, keyword=keyword, kind=pairing.kind,
             role="supporter" if mine_to_give else "requester",
             other_name=display_name(other, _language(member)), status=pairing.status,
             cadence_days=pairing.cadence_days,
@@ -217,7 +221,7 @@ def remove_from_group(session: Session, member: Member, group_id: int, now: date
     for answer in session.scalars(select(Answer).where(Answer.member_id == member.id, Answer.group_id == group_id,
                                                        Answer.ended_at.is_(None))):
         answer.ended_at = now
-    _end_pairings(session, member, now, Pairing.group_id == group_id)
+    _end_pairings(session, member, now, in_group(member.id, group_id))
     caremap.removed(session, member, group_id)
     if questions.drop_for_group(session, member, group_id):
         questions.ask_next(session, member, now)
@@ -322,8 +326,10 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     served = {(p.requester_id, p.kind) for p in pairings if p.status in OPEN}
     load: dict[tuple[int, int], int] = defaultdict(int)
     for p in pairings:
-        if p.status in OPEN:
+        if p.status in OPEN and p.supporter_group_id is None:
             load[(p.supporter_id, p.kind)] += 1
+    for p in network.served_from(session, group.id):
+        load[(p.supporter_id, p.kind)] += 1  # this group's supporters serving a sister group's request
     requests, offers, resting, waiting_since = [], [], set(), {}
     for a in answers:
         member = members.get(a.member_id)
@@ -391,8 +397,11 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     later = [when for when in apart_until if when > now]
     if proposal.unmatched and later:
         _look_again_at(group, min(later))
-    newly_waiting = []
-    waiting = [(u.requester_id, u.kind) for u in proposal.unmatched] + held
+    unmatched = [(u.requester_id, u.kind) for u in proposal.unmatched]
+    newly_waiting, across = _overflow(session, group, members, waiting_since, unmatched, taken, now,
+                                      declined=declined, recent=recent)
+    sent += len(across)
+    waiting = [key for key in unmatched if key not in across] + held
     for requester_id, kind in waiting:
         answer = waiting_since.get((requester_id, kind))
         if answer is None or answer.told_waiting_at is not None:
@@ -417,6 +426,45 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     return sent
 
 
+def _overflow(session: Session, group: Group, members: dict[int, Member], waiting_since: dict, unmatched: list,
+              taken: set[int], now: datetime, *, declined: set, recent: dict) -> tuple[list[Member], set]:
+    """Requests nobody in the group can take, in a network (carebot.services.network): at the group's
+    overflow time the member is asked whether sister groups may be asked; after their YES, sister
+    groups' supporters are offered. Returns the members newly told (the question is their honest
+    word) and the requests offered across."""
+    told = []
+    consented = []
+    for requester_id, kind in unmatched:
+        answer = waiting_since.get((requester_id, kind))
+        if answer is None:
+            continue
+        if answer.network_consent:
+            consented.append(Request(requester_id, group.id, kind, members[requester_id].language or group.language,
+                                     answer.since))
+            continue
+        due = network.overflow_due(group, answer)
+        if due is None:
+            continue
+        if due > now:
+            _look_again_at(group, due)
+            continue
+        network.ask(session, group, members[requester_id], answer, now)
+        if answer.told_waiting_at is None and answer.network_consent is None:
+            answer.told_waiting_at = now
+            told.append(members[requester_id])
+    across = set()
+    proposed = network.propose_across(session, group, consented, now, declined=declined, recent=recent)
+    busy_now = busy(session, {supporter_id for _, supporter_id, _, _ in proposed}, now, rank=questions.CARE)
+    for requester_id, supporter_id, kind, sister in proposed:
+        if supporter_id in busy_now or supporter_id in taken:
+            _look_again_at(group, now + BUSY_RETRY)
+            continue
+        busy_now.add(supporter_id)
+        offer(session, group, members[requester_id], session.get(Member, supporter_id), kind, now, side=sister)
+        across.add((requester_id, kind))
+    return told, across
+
+
 def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, members, now: datetime) -> None:
     """A request whose offer is still unanswered is not silent either: a day after asking, the
     member hears nobody has said yes yet (once), and the offer goes on."""
@@ -439,12 +487,17 @@ def _look_again_at(group: Group, when: datetime) -> None:
         group.pairing_due_at = when
 
 
-def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime) -> None:
-    tz, starts, ends = member_timezone(session, supporter, group.id, group.timezone)
+def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime,
+          *, side: Group | None = None) -> None:
+    """Ask ``supporter`` to take ``requester``'s request; ``side``: the supporter's own group, when
+    the request comes to it across a network (the offer then says so)."""
+    own = side or group
+    tz, starts, ends = member_timezone(session, supporter, own.id, own.timezone)
     respond_by = next_daytime(now, tz, starts, ends) + OFFER_WINDOW
     pairing = Pairing(group_id=group.id, requester_id=requester.id, supporter_id=supporter.id, kind=kind,
                       status="offered", offered_at=now, respond_by=respond_by,
-                      cadence_days=DEFAULT_CADENCE_DAYS, missed_checkins=0)
+                      cadence_days=DEFAULT_CADENCE_DAYS, missed_checkins=0,
+                      supporter_group_id=side.id if side is not None else None)
     session.add(pairing)
     session.flush()
     request = session.scalars(select(Answer).where(
@@ -452,10 +505,15 @@ def offer(session: Session, group: Group, requester: Member, supporter: Member, 
     if request is not None and request.told_waiting_at is None:
         _look_again_at(group, request.since + WAITING_GRACE)  # a day on, the requester hears if nobody said yes
     language = _language(supporter)
-    prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
-                    keyword=group.keyword, how=_how_of(session, requester.id, group.id, kind, now))
+    how = _how_of(session, requester.id, group.id, kind, now)
+    if side is not None:
+        prompt = render(f"network.offer.{kind}", language, requester=display_name(requester, language),
+                        keyword=group.keyword, network=network.network_of(session, group).code, how=how)
+    else:
+        prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
+                        keyword=group.keyword, how=how)
     questions.ask(session, supporter, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), prompt,
-                  now, group_id=group.id, rank=questions.CARE)
+                  now, group_id=own.id, rank=questions.CARE)
 
 
 def plan_due_groups(session: Session, now: datetime) -> int:
@@ -476,7 +534,7 @@ def send_due_checkins(session: Session, now: datetime) -> int:
         supporter = session.get(Member, pairing.supporter_id)
         requester = session.get(Member, pairing.requester_id)
         language = _language(supporter)
-        tell(session, supporter, "care.checkin", now, pairing.group_id,
+        tell(session, supporter, "care.checkin", now, pairing.group_for(supporter.id),
               requester=display_name(requester, language),
               how=_how_of(session, pairing.requester_id, pairing.group_id, pairing.kind, now))
         pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
@@ -499,10 +557,11 @@ def ask_due_followups(session: Session, now: datetime) -> int:
         supporter = session.get(Member, pairing.supporter_id)
         requester = session.get(Member, pairing.requester_id)
         prompt = render("care.followup", _language(supporter), requester=display_name(requester, _language(supporter)))
-        tz, starts, ends = member_timezone(session, supporter, pairing.group_id, "UTC")
+        side = pairing.group_for(supporter.id)
+        tz, starts, ends = member_timezone(session, supporter, side, "UTC")
         until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
         questions.ask(session, supporter, Waiting("checkin", "followup", {"pairing_id": pairing.id}, until), prompt,
-                      now, group_id=pairing.group_id, rank=questions.CARE)
+                      now, group_id=side, rank=questions.CARE)
         pairing.followup_at = None
         asked += 1
     return asked
@@ -532,7 +591,7 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
         was_asked = questions.withdraw(session, member, "pairing_id", pairing.id)
         if was == "offered" and member_id == pairing.supporter_id and member_id != by:
             group = session.get(Group, pairing.group_id)
-            tell(session, member, "care.offer.withdrawn", now, group.id, keyword=group.keyword,
+            tell(session, member, "care.offer.withdrawn", now, pairing.group_for(member_id), keyword=group.keyword,
                  requester=display_name(session.get(Member, pairing.requester_id), _language(member)))
         if was_asked and member_id != by:
             questions.ask_next(session, member, now)  # the member's own text asks it after its reply
@@ -561,8 +620,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
     """
     options = current_options(session, member.id, group_id, now)
     pairings = session.scalars(
-        select(Pairing).where(Pairing.group_id == group_id, Pairing.status.in_(OPEN),
-                              or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id))
+        select(Pairing).where(Pairing.status.in_(OPEN), in_group(member.id, group_id))
         .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
     ).all()
     room = capacities(session, member.id, group_id, now)
@@ -571,7 +629,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
             if pairing.kind not in options:
                 if pairing.status == "active":
                     supporter = session.get(Member, pairing.supporter_id)
-                    tell(session, supporter, "care.ended", now, group_id,
+                    tell(session, supporter, "care.ended", now, pairing.group_for(supporter.id),
                           other=display_name(member, _language(supporter)))
                 end_pairing(session, pairing, "request_ended", now, by=member.id)
         elif room.get(pairing.kind, 0) > 0:
@@ -579,10 +637,18 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
         else:
             if pairing.status == "active":
                 requester = session.get(Member, pairing.requester_id)
-                tell(session, requester, "care.ended.rest", now, group_id,
+                tell(session, requester, "care.ended.rest", now, pairing.group_id,
                       supporter=display_name(member, _language(requester)))
             end_pairing(session, pairing, "offer_ended", now, by=member.id)
     mark_due(session, group_id, now)
+
+
+def in_group(member_id: int, group_id: int):
+    """The SQL condition for the member's pairings on their side in ``group_id``: as requester of its
+    requests, as supporter from it (a pairing across a network counts in the supporter's own group)."""
+    return or_((Pairing.requester_id == member_id) & (Pairing.group_id == group_id),
+               (Pairing.supporter_id == member_id)
+               & (func.coalesce(Pairing.supporter_group_id, Pairing.group_id) == group_id))
 
 
 def end_all(session: Session, member: Member, now: datetime) -> None:
@@ -612,7 +678,7 @@ def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member,
         group = session.get(Group, pairing.group_id)
         tell(session, told, f"{key}.open", now, group.id, other=name, keyword=group.keyword)
     else:
-        tell(session, told, key, now, pairing.group_id, other=name)
+        tell(session, told, key, now, pairing.group_for(told.id), other=name)
 
 
 # --- applying what members said -----------------------------------------------
@@ -670,7 +736,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
             supporter = session.get(Member, pairing.supporter_id)
             name = display_name(supporter, language)
             if wanted:
-                tell(session, supporter, "care.ended", now, pairing.group_id,
+                tell(session, supporter, "care.ended", now, pairing.group_for(supporter.id),
                       other=display_name(member, _language(supporter)))
                 end_pairing(session, pairing, "rematch", now, by=member.id)
                 return [render("care.rematch.yes", language)]
@@ -705,7 +771,7 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
                 if pairing.status == "active":
                     # The other side hears that it ended, never why.
                     other = session.get(Member, other_id)
-                    tell(session, other, "care.ended", now, pairing.group_id,
+                    tell(session, other, "care.ended", now, pairing.group_for(other_id),
                          other=display_name(member, _language(other)))
                 end_pairing(session, pairing, "not_with", now, by=member.id)
             return []
@@ -718,6 +784,8 @@ def apply(session: Session, member: Member, effect: Effect, now: datetime) -> li
         case DaytimeChanged(starts, ends):
             member.day_starts, member.day_ends = starts, ends
             return []
+        case NetworkAnswered():
+            return network.answer(session, member, effect, now)
         case RoundStarted(group_id):
             group = session.get(Group, group_id)
             count = start_round(session, group, now, skip_recent=False)
@@ -741,7 +809,10 @@ def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime
     pairing.started_at = now
     pairing.respond_by = None
     pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
+    network.record_accepted(session, pairing, now)
     group = session.get(Group, pairing.group_id)
+    # The requester hears which group their supporter is from: a sister group's, across a network.
+    supporters_group = session.get(Group, pairing.group_for(supporter.id))
     requester = session.get(Member, pairing.requester_id)
     language = _language(supporter)
     requester_name = display_name(requester, language)
@@ -751,11 +822,11 @@ def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime
     # Without a number to share (private, or Signal only), they talk through carebot.
     if is_private(session, requester.id, group, pairing.kind, now) or not requester.phone:
         tell(session, requester, f"care.accepted.requester.{pairing.kind}.private", now, group.id,
-             supporter=supporter_name, keyword=group.keyword)
+             supporter=supporter_name, keyword=supporters_group.keyword)
         return [render("care.accepted.supporter.private", language, requester=requester_name, how=how,
                        cadence=cadence), *caremap.after_yes(session, requester, supporter)]
     tell(session, requester, f"care.accepted.requester.{pairing.kind}", now, group.id,
-         supporter=supporter_name, keyword=group.keyword)
+         supporter=supporter_name, keyword=supporters_group.keyword)
     return [render("care.accepted.supporter", language, requester=requester_name, contact=requester.phone,
                    how=how, cadence=cadence), *caremap.after_yes(session, requester, supporter)]
 
@@ -807,9 +878,10 @@ def _relay(session: Session, sender: Member, pairing_id: int, text: str, now: da
     other_name = display_name(other, language)
     if other.opted_out or address_on(other, other.channel) is None:
         return [render("relay.cannot", language, name=other_name)]
-    group = session.get(Group, pairing.group_id)
+    # Each side as their own group's: across a network, the sender's group names them, the other's carries it.
+    group = session.get(Group, pairing.group_for(sender.id))
     row = push(session, other, render("relay.message", _language(other), name=display_name(sender, _language(other)),
-                                      keyword=group.keyword, text=text), now, group.id)
+                                      keyword=group.keyword, text=text), now, pairing.group_for(other.id))
     # The other can answer plainly for a while after it reaches them, if no question is open.
     if other.id not in busy(session, [other.id], now):
         set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id, "_rank": questions.LOW},
@@ -827,7 +899,8 @@ def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str
         pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
         return [render("care.followup.yes", language, cadence=_cadence(pairing.cadence_days, language))]
     if outcome == "later":
-        pairing.followup_at = tomorrow_by_day(now, *member_timezone(session, supporter, pairing.group_id, "UTC"))
+        pairing.followup_at = tomorrow_by_day(now, *member_timezone(session, supporter, pairing.group_for(supporter.id),
+                                                                    "UTC"))
         return [render("care.followup.later", language)]
     pairing.missed_checkins += 1
     if pairing.missed_checkins >= MISSED_LIMIT:

@@ -10,6 +10,12 @@ back from the database.
         |                        +--NO / lapse--> requested (next candidate at once)
         +--no candidate--> waiting --a supporter comes forward--> offered
     any --request withdrawn (0, STOP, REMOVE, DONE by the requester, lapse)--> ended
+
+In a group of a network with an overflow time (carebot.services.network):
+
+    requested / waiting --overflow time--> network_asked --YES--> across --sister supporter--> offered
+                                                |
+                                                +--NO / silence / the group left--> waiting
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ class State(StrEnum):
     ACCEPTED = "accepted"  # a supporter said YES; check-ins keep it alive
     WAITING = "waiting"  # nobody could take it yet, and the member has been told so
     ENDED = "ended"  # the request is over
+    NETWORK_ASKED = "network_asked"  # asked whether the network's other groups may be asked
+    ACROSS = "across"  # the member said YES: sister groups' supporters are considered too
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,18 @@ TRANSITIONS: tuple[Step, ...] = (
          supporter="care.offer.withdrawn"),
     Step(State.ACCEPTED, State.ENDED, "the requester ends it (DONE, 0, STOP, REMOVE)", supporter="care.ended"),
     Step(State.WAITING, State.ENDED, "the requester withdraws (0, STOP, REMOVE)"),
+) + (
+    # Across a network of groups (carebot.services.network): the member is asked first.
+    Step(State.REQUESTED, State.NETWORK_ASKED, "the group's overflow time passed without a supporter",
+         requester="network.ask", coordinators=COORDINATORS_TEXT),
+    Step(State.WAITING, State.NETWORK_ASKED, "the overflow time passed while waiting", requester="network.ask"),
+    Step(State.NETWORK_ASKED, State.ACROSS, "the requester says YES", requester="network.yes"),
+    Step(State.NETWORK_ASKED, State.WAITING, "the requester says NO", requester="network.no"),
+    Step(State.NETWORK_ASKED, State.WAITING, "the question lapses unanswered"),
+    Step(State.NETWORK_ASKED, State.WAITING, "the group left its network before the YES", requester="network.gone"),
+    Step(State.ACROSS, State.OFFERED, "a sister group's supporter is found", supporter="network.offer.1"),
+    Step(State.NETWORK_ASKED, State.ENDED, "the requester withdraws (0, STOP, REMOVE)"),
+    Step(State.ACROSS, State.ENDED, "the requester withdraws (0, STOP, REMOVE)"),
 )
 
 
@@ -90,4 +110,13 @@ def state_of(session: Session, requester_id: int, group_id: int, kind: int, now:
         return State.ACCEPTED
     if "offered" in statuses:
         return State.OFFERED
-    return State.WAITING if answer.told_waiting_at is not None else State.REQUESTED
+    return network_state(answer) or (State.WAITING if answer.told_waiting_at is not None else State.REQUESTED)
+
+
+def network_state(answer: Answer) -> State | None:
+    """Where an unserved request stands with the network question, if it was asked."""
+    if answer.network_asked_at is None:
+        return None
+    if answer.network_consent is None:
+        return State.NETWORK_ASKED
+    return State.ACROSS if answer.network_consent else None

@@ -32,7 +32,7 @@ from carebot.flows.base import (
 )
 from carebot.flows.coord import describe_when
 from carebot.flows.join import CONSENT_WAIT
-from carebot.services import care, questions
+from carebot.services import care, network, questions
 from carebot.store.conversations import busy
 from carebot.store.models import (
     CoordAction,
@@ -95,15 +95,20 @@ def _pairs_text(session: Session, group: Group, language: str, now: datetime) ->
     from carebot.outbox.views import undelivered_for_group
 
     items = []
-    pairings = session.scalars(select(Pairing).where(Pairing.group_id == group.id,
-                                                     Pairing.status.in_(care.OPEN)).order_by(Pairing.id))
+    # Its own requests' pairings, and those its supporters took on across a network.
+    pairings = session.scalars(select(Pairing).where(
+        or_(Pairing.group_id == group.id, Pairing.supporter_group_id == group.id),
+        Pairing.status.in_(care.OPEN)).order_by(Pairing.id))
     served = set()
     for pairing in pairings:
-        served.add((pairing.requester_id, pairing.kind))
+        if pairing.group_id == group.id:
+            served.add((pairing.requester_id, pairing.kind))
         key = "coord.pair.active" if pairing.status == "active" else "coord.pair.offered"
+        across = network.other_group(session, pairing, group.id)
         items.append(render(key, language, kind=render(f"coord.kind.{pairing.kind}", language),
                             supporter=_name(session.get(Member, pairing.supporter_id), language),
-                            requester=_name(session.get(Member, pairing.requester_id), language)))
+                            requester=_name(session.get(Member, pairing.requester_id), language))
+                     + (render("coord.pair.network", language, keyword=across.keyword) if across else ""))
     waiting = []
     for member_id, option in care.open_requests(session, group.id, now):
         if (member_id, option) not in served:
@@ -267,7 +272,8 @@ def _unpair(session: Session, actor: Member, effect: UnpairRequested, now: datet
     a, b = session.get(Member, effect.a_id), session.get(Member, effect.b_id)
     names = {"a": _name(a, language), "b": _name(b, language)}
     pairings = session.scalars(select(Pairing).where(
-        Pairing.group_id == effect.group_id, Pairing.status.in_(care.OPEN),
+        or_(Pairing.group_id == effect.group_id, Pairing.supporter_group_id == effect.group_id),
+        Pairing.status.in_(care.OPEN),
         or_((Pairing.requester_id == a.id) & (Pairing.supporter_id == b.id),
             (Pairing.requester_id == b.id) & (Pairing.supporter_id == a.id)))).all()
     if not pairings:
@@ -279,13 +285,15 @@ def _unpair(session: Session, actor: Member, effect: UnpairRequested, now: datet
         requester = a if pairing.requester_id == a.id else b
         supporter = b if requester is a else a
         if active:
-            care.tell(session, supporter, "coord.unpaired", now, group.id, keyword=group.keyword,
-                      other=_name(requester, _language(supporter)))
+            care.tell(session, supporter, "coord.unpaired", now, pairing.group_for(supporter.id),
+                      keyword=group.keyword, other=_name(requester, _language(supporter)))
             # The requester hears it ended and, while they still ask, that someone else will be asked.
             key = "coord.unpaired.open" if care.request_still_open(session, pairing, now) else "coord.unpaired"
-            care.tell(session, requester, key, now, group.id, keyword=group.keyword,
+            care.tell(session, requester, key, now, pairing.group_id, keyword=group.keyword,
                       other=_name(supporter, _language(requester)))
     record(session, group.id, actor.id, "unpair", now, a.id, b.id)
+    for across in {network.other_group(session, p, group.id) for p in pairings} - {None}:
+        record(session, across.id, actor.id, "unpair", now, a.id, b.id)  # LOG shows it in both groups
     return Outcome([render("coord.unpair.done", language, **names)])
 
 

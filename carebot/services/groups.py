@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from carebot.domain.i18n import LANGUAGES
 from carebot.domain.phone import normalize_phone
 from carebot.flows import words
-from carebot.store.models import ConsentEvent, Group, Member, Membership
+from carebot.store.models import ConsentEvent, Group, Member, Membership, Network
 
 MAX_GROUP_NAME = 40
 MAX_MEMBER_NAME = 20
@@ -129,7 +129,70 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
         group.sms_fold = bool(changes["sms_fold"])
     if "daily_budget" in changes:
         group.daily_budget = changes["daily_budget"]
+    if "network" in changes:
+        # Leaving (or changing) a network ends nothing: pairings made across it go on until DONE.
+        group.network_id = find_network(session, changes["network"]).id if changes["network"] else None
+    if "overflow_after_hours" in changes:
+        group.overflow_after_hours = changes["overflow_after_hours"]
     return group
+
+
+# --- networks of groups (carebot.services.network) ---------------------------------------
+
+MAX_NETWORK_NAME = 60
+MAX_OVERFLOW_HOURS = 24 * 30
+_SPAN = re.compile(r"^(\d+)\s*([hd])$")
+
+
+def overflow_hours(text: str) -> int | None:
+    """``24h``, ``2d`` as hours; ``off`` (or ``none``) as None: a request never goes beyond the group."""
+    value = text.strip().lower()
+    if value in ("off", "none", "no"):
+        return None
+    match = _SPAN.match(value)
+    hours = int(match[1]) * (24 if match[2] == "d" else 1) if match else 0
+    if not 1 <= hours <= MAX_OVERFLOW_HOURS:
+        raise GroupError("write the overflow time as hours or days, e.g. 24h or 2d (at most 30d), or off")
+    return hours
+
+
+def find_network(session: Session, code: str) -> Network:
+    network = session.scalars(select(Network).where(Network.code == code.strip().upper())).first()
+    if network is None:
+        raise GroupError(f"no network with the code {code.strip().upper()} (`carebot network add` makes one)")
+    return network
+
+
+def add_network(session: Session, *, code: str, name: str, now: datetime) -> Network:
+    """Create a network groups can join; its code is written like a group keyword."""
+    code, name = code.strip().upper(), name.strip()
+    if not _KEYWORD.match(code):
+        raise GroupError("a network code is 2-16 letters or digits, starting with a letter")
+    if code in ("NONE", "OFF"):
+        raise GroupError(f"{code} means no network; pick another code")
+    if session.scalar(select(Network.id).where(Network.code == code)):
+        raise GroupError(f"there is already a network with the code {code}")
+    if not name or len(name) > MAX_NETWORK_NAME:
+        raise GroupError(f"a network's name is 1-{MAX_NETWORK_NAME} characters")
+    network = Network(code=code, name=name, created_at=now)
+    session.add(network)
+    session.flush()
+    return network
+
+
+def network_groups(session: Session, network: Network) -> list[str]:
+    """The keywords of a network's groups, in order."""
+    return list(session.scalars(select(Group.keyword).where(Group.network_id == network.id).order_by(Group.keyword)))
+
+
+def remove_network(session: Session, code: str) -> list[str]:
+    """Remove a network; its groups leave it (their pairings across it go on). Returns their keywords."""
+    network = find_network(session, code)
+    keywords = network_groups(session, network)
+    for group in session.scalars(select(Group).where(Group.network_id == network.id)):
+        group.network_id = None
+    session.delete(network)
+    return keywords
 
 
 def add_member(

@@ -43,7 +43,7 @@ CARE, CONSENT, LOW = 0, 1, 2
 ANSWER_WINDOW = timedelta(hours=24)
 # The flows whose questions are set aside and asked again; the rest (a relay's
 # reply window, a coordinator's own confirmation, MORE) lapse when pushed aside.
-ASKED_AGAIN = frozenset({"pairing", "checkin", "gather", "approval", "join", "caremap"})
+ASKED_AGAIN = frozenset({"pairing", "checkin", "gather", "approval", "join", "caremap", "network"})
 # Flows whose questions follow one another (MAP's three, then its share question): the next
 # replaces the one it follows instead of setting it aside to be asked again.
 STEP_BY_STEP = frozenset({"caremap"})
@@ -197,6 +197,10 @@ def still_open(session: Session, question: QueuedQuestion | Conversation, now: d
             Membership.member_id == question.member_id,
             Membership.group_id == int(data.get("group_id", 0)))).first()
         return membership is None or membership.status != "active"
+    if question.flow == "network":
+        from carebot.services.network import still_open as network_question_open
+
+        return network_question_open(session, int(data.get("answer_id", 0)), now)
     return True
 
 

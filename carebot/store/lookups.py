@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.phone import normalize_phone
 from carebot.flows.base import CareMapInfo, PersonInfo
 from carebot.flows.lookups import named
 from carebot.store.crypto import lookup_hash
-from carebot.store.models import CareMap, ConsentEvent, Member, Membership
+from carebot.store.models import CareMap, ConsentEvent, Member, Membership, Pairing
 
 
 def care_map_of(session: Session, member_id: int) -> CareMapInfo | None:
@@ -65,6 +65,17 @@ class StoreLookups:
             wanted = lookup_hash(number)
             return tuple(PersonInfo(i, n or number, group_id) for i, n, h in members if h == wanted)
         return named((PersonInfo(i, n, group_id) for i, n, _ in members if n), token)
+
+    def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
+        people: dict[int, PersonInfo] = {}
+        for pairing in self._session.scalars(select(Pairing).where(
+                Pairing.status.in_(("offered", "active")), Pairing.supporter_group_id.is_not(None),
+                or_(Pairing.group_id == group_id, Pairing.supporter_group_id == group_id))):
+            other_id = pairing.requester_id if pairing.supporter_group_id == group_id else pairing.supporter_id
+            other = self._session.get(Member, other_id)
+            if other is not None and other.name:
+                people[other.id] = PersonInfo(other.id, other.name, pairing.group_for(other.id))
+        return named(people.values(), name) if name.strip() else ()
 
     def consent_times(self) -> tuple[datetime, ...]:
         return tuple(self._session.scalars(

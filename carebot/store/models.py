@@ -66,6 +66,18 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+class Network(Base):
+    """Groups that stand by each other: a request nobody in its own group can take may, on the
+    member's own YES, go to the supporters of the network's other groups (carebot.services.network)."""
+
+    __tablename__ = "networks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+
+
 class Group(Base):
     """A mutual-aid group served by this deployment, told apart by its keyword."""
 
@@ -101,6 +113,11 @@ class Group(Base):
     daily_budget: Mapped[int | None] = mapped_column(Integer)
     # The group's local day its coordinators were told the budget ran out: told once a day, by any process.
     budget_told_on: Mapped[date | None] = mapped_column(Date)
+    # The network the group belongs to, if any; leaving it keeps the pairings already made across it.
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id", ondelete="SET NULL"), index=True)
+    # A request nobody in the group took this many hours after it was made: the member is asked whether
+    # the network's other groups may be asked. None: never (the default).
+    overflow_after_hours: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="group")
@@ -215,6 +232,10 @@ class Answer(Base):
     told_waiting_at: Mapped[datetime | None]
     # A request's number stays with carebot (True), may be shared (False), or as the group says (None).
     private: Mapped[bool | None] = mapped_column(Boolean)
+    # The network question: when the member was asked whether sister groups may be asked, and their answer
+    # (None: not answered; True: YES, sister groups' supporters are considered; False: NO, it stays local).
+    network_asked_at: Mapped[datetime | None]
+    network_consent: Mapped[bool | None] = mapped_column(Boolean)
 
     @classmethod
     def current(cls, now: datetime) -> ColumnElement[bool]:
@@ -386,6 +407,15 @@ class Pairing(Base):
     next_checkin_at: Mapped[datetime | None]
     followup_at: Mapped[datetime | None]  # when to ask the supporter whether they connected
     missed_checkins: Mapped[int] = mapped_column(Integer, default=0)
+    # A pairing across a network: the supporter's own group, another than the requester's ``group_id``
+    # (None: the supporter is of ``group_id`` too). The supporter's texts about it go as that group's.
+    supporter_group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+
+    def group_for(self, member_id: int) -> int:
+        """The group a text about this pairing to ``member_id`` goes as: their own side's."""
+        if member_id == self.supporter_id and self.supporter_group_id is not None:
+            return self.supporter_group_id
+        return self.group_id
 
 
 class NotWith(Base):

@@ -3,6 +3,8 @@
 The format (one statement a line; see docs in product.md and the README):
 
     group DMMA name="Des Moines Mutual Aid" tz=America/Chicago
+    group ICMA name="Iowa City Mutual Aid" network=MIDWEST overflow=24h
+    group ICMA network=none          (a group that exists: changes its network)
     member DMMA +15155550101 name=Ana
     coordinator DMMA +15155550100 name=Rosa
     at 2026-03-02 09:00
@@ -27,14 +29,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
+
 from carebot.channels import SIGNAL, SMS
 from carebot.channels.sim import Delivered, SimNetwork
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.ticker import tick
-from carebot.services.groups import GroupError, add_group, add_member
+from carebot.services.care import mark_due
+from carebot.services.groups import GroupError, add_group, add_member, add_network, edit_group, overflow_hours
 from carebot.store.crypto import use_ephemeral_key
 from carebot.store.db import Database
-from carebot.store.models import Base, Member
+from carebot.store.models import Base, Group, Member, Network
 
 DEFAULT_START = (2026, 3, 2, 12, 0)  # a Monday, midday
 _MESSAGE = re.compile(r"^(?P<to>(?:signal:)?\S+)\s+(?P<dir>[<>])(?:\s(?P<text>.*))?$")
@@ -162,6 +167,8 @@ class Simulation:
         plain, named = self._fields(statement)
         if len(plain) != 2:
             raise TranscriptError("a group line is: group KEYWORD name=\"…\" tz=Area/City")
+        if self._network(plain[1], named):
+            return
         if not named.get("budget", "1").isdigit():
             raise TranscriptError("budget= is a number of texts a day")
         try:
@@ -178,9 +185,42 @@ class Simulation:
                     daily_budget=int(named["budget"]) if "budget" in named else None,
                     now=self.now or datetime(*DEFAULT_START, tzinfo=ZoneInfo("UTC")),
                 )
+                self._join_network(session, group.keyword, named)
                 if self.tz is None:
                     self.tz = ZoneInfo(group.timezone)
         except (GroupError, ZoneInfoNotFoundError) as error:
+            raise TranscriptError(str(error)) from None
+
+    def _network(self, keyword: str, named: dict[str, str]) -> bool:
+        """A group line for a group that exists changes its network: ``group DMMA network=none``."""
+        with self.db.transaction() as session:
+            if session.scalar(select(Group.id).where(Group.keyword == keyword.upper())) is None:
+                return False
+            if set(named) - {"network", "overflow"}:
+                raise TranscriptError(f"{keyword.upper()} exists: a group line for it changes only network= and overflow=")
+            self._join_network(session, keyword, named)
+        return True
+
+    def _join_network(self, session, keyword: str, named: dict[str, str]) -> None:
+        """``network=MIDWEST`` (made when new; ``none`` leaves) and ``overflow=24h`` (``off``)."""
+        changes: dict[str, object] = {}
+        try:
+            if "network" in named:
+                code = named["network"].strip().upper()
+                if code in ("NONE", "OFF"):
+                    changes["network"] = None
+                else:
+                    if session.scalar(select(Network.id).where(Network.code == code)) is None:
+                        add_network(session, code=code, name=code.title(), now=self._clock() if self.now
+                                    else datetime(*DEFAULT_START, tzinfo=ZoneInfo("UTC")))
+                    changes["network"] = code
+            if "overflow" in named:
+                changes["overflow_after_hours"] = overflow_hours(named["overflow"])
+            if changes:
+                group = edit_group(session, keyword, **changes)
+                if self.now is not None:
+                    mark_due(session, group.id, self.now)  # requests already waiting may overflow now
+        except GroupError as error:
             raise TranscriptError(str(error)) from None
 
     def _member(self, statement: str, role: str) -> None:

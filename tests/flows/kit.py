@@ -69,6 +69,9 @@ class MemoryLookups:
             return tuple(PersonInfo(p.member_id, p.name or number, group_id) for p in members if p.phone == number)
         return named((PersonInfo(p.member_id, p.name, group_id) for p in members if p.name), token)
 
+    def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
+        return ()
+
     def consent_times(self) -> tuple[datetime, ...]:
         return self.consents
 
