@@ -209,7 +209,7 @@ class ChannelChanged:
     channel: str
 
 
-# --- care: pairings, check-ins, rounds (applied by carebot.services.care) --------------
+# --- care: pairings, check-ins, rounds, relay, crisis (applied in carebot.services) --------
 
 
 @dataclass(frozen=True)
@@ -293,12 +293,9 @@ class CallRequested:
     group_ids: tuple[int, ...]
 
 
-CARE_EFFECTS = (CrisisNoted, CallRequested, PrivacyChanged, Relayed, OfferAnswered, CheckinAnswered, RematchAnswered,
-                PairingEnded, NotWithAdded,
-                CadenceChanged, DaytimeChanged, RoundStarted)
 
 
-# --- coordinators and the gathering (applied by carebot.services.coordination) -----------------
+# --- coordinators and the gathering (applied in carebot.services) -----------------
 
 
 @dataclass(frozen=True)
@@ -352,8 +349,6 @@ class RsvpGiven:
     coming: bool
 
 
-COORD_EFFECTS = (ListShown, PairRequested, UnpairRequested, InviteRequested, ActionConfirmed,
-                 ApprovalGiven, RsvpGiven)
 
 Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from carebot.domain import metrics
 from carebot.domain.i18n import render
+from carebot.domain.vocabulary import MembershipStatus, OutboxStatus
 from carebot.outbox.notify import tell_coordinators
 from carebot.outbox.write import NOTICE, PUSH
 from carebot.store.models import Group, Membership, OutboxMessage
@@ -56,7 +57,7 @@ def used_since(session: Session, group_id: int, since: datetime) -> int:
 
 
 def _active_members(session: Session, group_id: int, at_most: int | None = None) -> int:
-    query = select(Membership.id).where(Membership.group_id == group_id, Membership.status == "active")
+    query = select(Membership.id).where(Membership.group_id == group_id, Membership.status == MembershipStatus.ACTIVE)
     if at_most is not None:
         query = query.limit(at_most)
     return session.scalar(select(func.count()).select_from(query.subquery()))
@@ -113,7 +114,7 @@ def reopen(session: Session, group: Group, now: datetime) -> int:
     if group.budget_told_on == today:
         group.budget_told_on = None
     return session.execute(
-        update(OutboxMessage).where(OutboxMessage.group_id == group.id, OutboxMessage.status == "pending",
+        update(OutboxMessage).where(OutboxMessage.group_id == group.id, OutboxMessage.status == OutboxStatus.PENDING,
                                     OutboxMessage.purpose == PUSH, OutboxMessage.not_before == following)
         .values(not_before=now).execution_options(synchronize_session=False)
     ).rowcount

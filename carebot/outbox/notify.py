@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import render
+from carebot.domain.vocabulary import MembershipStatus
 from carebot.outbox.write import PUSH, push
 from carebot.store.models import Group, Member, Membership
 from carebot.store.queries import coordinators_of
@@ -35,7 +36,7 @@ def tell_coordinators(session: Session, group_id: int, now: datetime, text: Call
 def tell_coordinators_about(session: Session, member: Member, key: str, now: datetime) -> None:
     """Catalog message ``key`` (about ``member``, as {name}) to the coordinators of their groups, by day."""
     groups = session.scalars(select(Membership.group_id).where(
-        Membership.member_id == member.id, Membership.status == "active")).all()
+        Membership.member_id == member.id, Membership.status == MembershipStatus.ACTIVE)).all()
     told: set[int] = set()
     for group_id in groups:
         def about(coordinator: Member, group_id: int = group_id) -> str:

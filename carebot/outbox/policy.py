@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from carebot.channels import SMS, Channel
 from carebot.domain import metrics
 from carebot.domain.daytime import next_daytime
+from carebot.domain.vocabulary import MembershipStatus, OutboxStatus
 from carebot.outbox import budget
 from carebot.outbox.retry import BASE_BACKOFF
 from carebot.outbox.write import FINAL, NOTICE, PUSH, REPLY, fit_sms, member_timezone
@@ -61,7 +62,7 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
             select(Membership).where(
                 Membership.member_id == member.id,
                 Membership.group_id == row.group_id,
-                Membership.status == "active",
+                Membership.status == MembershipStatus.ACTIVE,
             )
         ).first()
         if membership is None:
@@ -82,7 +83,7 @@ def _morning(session: Session, member: Member, group_id: int | None, now: dateti
 
 def ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Channel], now: datetime, default_tz: str) -> bool:
     """Whether ``row`` may go now; records why not (cancelled, deferred) when it may not."""
-    if row is None or row.status != "pending":
+    if row is None or row.status != OutboxStatus.PENDING:
         return False
     verdict = _may_send(session, row, now, default_tz)
     if verdict == "cancelled":
@@ -109,7 +110,7 @@ def ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Ch
 
 
 def cancel(row: OutboxMessage) -> None:
-    row.status = "cancelled"
+    row.status = OutboxStatus.CANCELLED
     metrics.out(row.channel, "cancelled")
 
 
@@ -136,11 +137,11 @@ def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, def
             OutboxMessage.address_hash == row.address_hash,
             OutboxMessage.channel == row.channel,
             OutboxMessage.id < row.id,
-            OutboxMessage.status.in_(("pending", "sending")),
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
         ).order_by(OutboxMessage.id)
     ).all()
     for other in earlier:
-        if other.status == "sending":
+        if other.status == OutboxStatus.SENDING:
             return now + BASE_BACKOFF  # in flight, or left by a crash until recover_sending settles it
         if other.not_before <= now:
             return now  # due: it goes first, in this pass or the next
@@ -176,7 +177,7 @@ def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel]
     if not sms_consented(session, member):
         return False
     log.info("outbox row %s goes by SMS instead of %s", row.id, row.channel)
-    row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, "pending", now, 0
+    row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, OutboxStatus.PENDING, now, 0
     if row.body:
         row.body = fit_sms(session, member, row.group_id, row.body)  # SMS now: folded like any SMS
     return True
