@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -56,7 +55,7 @@ from carebot.store.models import (
     Membership,
     seen_key,
 )
-from carebot.store.queries import current_answers
+from carebot.store.queries import DIALECT_INSERTS, current_answers, existing, rowcount
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +69,8 @@ def _queue_insert(dialect: str) -> Insert:
     # savepoint, so many texts can share one statement; a concurrent insert of
     # the same key waits for the other to commit, then does nothing. RETURNING
     # names each added row by its key, since duplicates return nothing.
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
     return (
-        insert(InboundMessage)
+        DIALECT_INSERTS[dialect](InboundMessage)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
         .returning(InboundMessage.channel, InboundMessage.provider_id, InboundMessage.id)
     )
@@ -157,7 +155,8 @@ def build_context(
                 Member.name.is_not(None),
             )
         ):
-            coordinators.setdefault(group_id, []).append(name)
+            if name is not None:  # (the query leaves out the unnamed: this says so to the type checker)
+                coordinators.setdefault(group_id, []).append(name)
     memberships = tuple(
         MembershipInfo(by_id[m.group_id], m.role, tuple(coordinators.get(m.group_id, ())), m.last_asked_at)
         for m in sorted(rows, key=lambda m: m.id)
@@ -298,15 +297,15 @@ class Dispatcher:
         with self.db.transaction() as session:
             # Claimed by a conditional update that commits with the effects: a
             # crash undoes both, and whoever comes second finds nothing to claim.
-            claimed = session.execute(
+            claimed = rowcount(session.execute(
                 update(InboundMessage)
                 .where(InboundMessage.id == row_id, InboundMessage.handled_at.is_(None))
                 .values(handled_at=clock.now())
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            ))
             if not claimed:
                 return False
-            logged = session.get(InboundMessage, row_id)
+            logged = existing(session, InboundMessage, row_id)  # just claimed
             # The database gives UTC back; the caller's clock may carry a timezone, and
             # wall-clock arithmetic ("in 7 days" across a DST change) depends on it.
             when = received_at if received_at == logged.received_at else logged.received_at

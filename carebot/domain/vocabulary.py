@@ -71,7 +71,7 @@ class OutboxStatus(StrEnum):
 
 
 # The same values under the names every layer already speaks.
-SMS = Channel.SMS
-SIGNAL = Channel.SIGNAL
+SMS: str = Channel.SMS
+SIGNAL: str = Channel.SIGNAL
 OPEN_PAIRINGS = (PairingStatus.OFFERED, PairingStatus.ACTIVE)  # a request with one of these is being answered
 CLOSED_PAIRINGS = (PairingStatus.ENDED, PairingStatus.DECLINED, PairingStatus.EXPIRED)

@@ -12,7 +12,7 @@ from carebot.domain.i18n import render
 from carebot.domain.vocabulary import MembershipStatus
 from carebot.outbox.write import PUSH, push
 from carebot.store.models import Group, Member, Membership
-from carebot.store.queries import coordinators_of
+from carebot.store.queries import coordinators_of, existing
 
 
 def tell_coordinators(session: Session, group_id: int, now: datetime, text: Callable[[Member], str], *,
@@ -40,7 +40,7 @@ def tell_coordinators_about(session: Session, member: Member, key: str, now: dat
     told: set[int] = set()
     for group_id in groups:
         def about(coordinator: Member, group_id: int = group_id) -> str:
-            language = coordinator.language or session.get(Group, group_id).language
+            language = coordinator.language or existing(session, Group, group_id).language
             return render(key, language, name=member.name or render("notice.someone", language))
 
         tell_coordinators(session, group_id, now, about, told=told)

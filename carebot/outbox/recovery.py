@@ -78,7 +78,7 @@ def _stuck_rows(db: Database, now: datetime, stuck_after: timedelta) -> list[tup
         if lease is not None and lease.held:
             owners = session.scalars(select(OutboxMessage.claimed_by).distinct().where(
                 OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_by.is_not(None))).all()
-            gone = lease.dead(owners)
+            gone = lease.dead(owner for owner in owners if owner is not None)
             if gone:
                 log.info("settling the texts of %d sender process(es) that are gone", len(gone))
                 settle.append(OutboxMessage.claimed_by.in_(sorted(gone)))

@@ -31,6 +31,7 @@ from carebot.outbox.retry import MAX_ATTEMPTS, backoff
 from carebot.outbox.write import NOTICE, PUSH, push
 from carebot.store.db import Database
 from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
+from carebot.store.queries import existing, rowcount
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | N
     if only is not None:
         query = query.where(OutboxMessage.channel.in_(list(only)))
     with db.transaction() as session:
-        return [tuple(row) for row in session.execute(query).all()]
+        return [(row_id, address) for row_id, address in session.execute(query)]
 
 
 async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
@@ -120,7 +121,7 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
 def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> str | None:
     """The channel ``row_id`` goes by when it may go now, else None (and why not is recorded)."""
     with db.transaction() as session:
-        row = session.get(OutboxMessage, row_id)
+        row = existing(session, OutboxMessage, row_id)  # a row the sender just read
         return row.channel if ready(session, row, channels, now, default_tz) else None
 
 
@@ -140,13 +141,13 @@ def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
             return None  # still pending: the next pass's _check reroutes or defers it
         # A conditional update, so two senders can never both claim the row (on SQLite,
         # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
-        claimed = session.execute(
+        claimed = rowcount(session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now,
                     claimed_by=db.lease.owner if db.lease is not None and db.lease.held else None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         return (row.channel, row.address, row.body) if claimed else None
 
 
@@ -222,7 +223,7 @@ def signal_gone(session: Session, member: Member, group_id: int | None, now: dat
     if member.channel != SIGNAL or not sms_consented(session, member):
         return False
     member.channel = SMS
-    language = member.language or (session.get(Group, group_id).language if group_id else "en")
+    language = member.language or (existing(session, Group, group_id).language if group_id else "en")
     push(session, member, render("signal.gone", language), now, group_id)
     log.info("member %s moved to SMS: no Signal account", member.id)
     return True

@@ -148,13 +148,17 @@ def forget(session: Session, member: Member) -> None:
         or_(Pairing.requester_id == member_id, Pairing.supporter_id == member_id))))
     approvals = set(session.scalars(select(PendingAction.id).where(
         or_(PendingAction.actor_id == member_id, PendingAction.target_id == member_id))))
-    for model in (Conversation, QueuedQuestion):
-        for conversation in session.scalars(select(model).where(
-                model.member_id != member_id, model.flow.in_(ABOUT_OTHERS))):
-            data = conversation.data or {}
-            if (data.get("pairing_id") in pairings or data.get("pending_id") in approvals
-                    or data.get("target_id") == member_id):
-                session.delete(conversation)
+    asked: list[Conversation | QueuedQuestion] = [
+        *session.scalars(select(Conversation).where(Conversation.member_id != member_id,
+                                                    Conversation.flow.in_(ABOUT_OTHERS))),
+        *session.scalars(select(QueuedQuestion).where(QueuedQuestion.member_id != member_id,
+                                                      QueuedQuestion.flow.in_(ABOUT_OTHERS))),
+    ]
+    for question in asked:
+        data = question.data or {}
+        if (data.get("pairing_id") in pairings or data.get("pending_id") in approvals
+                or data.get("target_id") == member_id):
+            session.delete(question)
     session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
     session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
     for erased in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership):

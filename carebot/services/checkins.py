@@ -21,6 +21,7 @@ from carebot.services.people import cadence_text, display_name, how_of, language
 from carebot.services.planner import BUSY_RETRY
 from carebot.store.conversations import busy
 from carebot.store.models import Group, Member, Pairing
+from carebot.store.queries import existing
 
 FOLLOWUP_DELAY = timedelta(days=2)  # from the reminder to "did you connect?"
 FOLLOWUP_WAIT = timedelta(hours=24)
@@ -34,8 +35,8 @@ def send_due_checkins(session: Session, now: datetime) -> int:
         select(Pairing).where(Pairing.status == PairingStatus.ACTIVE, Pairing.next_checkin_at <= now)
     ).all()
     for pairing in due:
-        supporter = session.get(Member, pairing.supporter_id)
-        requester = session.get(Member, pairing.requester_id)
+        supporter = existing(session, Member, pairing.supporter_id)
+        requester = existing(session, Member, pairing.requester_id)
         language = language_of(supporter)
         tell(session, supporter, "care.checkin", now, pairing.group_id,
               requester=display_name(requester, language),
@@ -57,8 +58,8 @@ def ask_due_followups(session: Session, now: datetime) -> int:
             pairing.followup_at = now + BUSY_RETRY
             continue
         taken.add(pairing.supporter_id)
-        supporter = session.get(Member, pairing.supporter_id)
-        requester = session.get(Member, pairing.requester_id)
+        supporter = existing(session, Member, pairing.supporter_id)
+        requester = existing(session, Member, pairing.requester_id)
         prompt = render("care.followup", language_of(supporter), requester=display_name(requester, language_of(supporter)))
         tz, starts, ends = member_timezone(session, supporter, pairing.group_id, "UTC")
         until = next_daytime(now, tz, starts, ends) + FOLLOWUP_WAIT
@@ -105,9 +106,9 @@ def tomorrow_by_day(now: datetime, tz, starts: int, ends: int) -> datetime:
 
 
 def _offer_someone_else(session: Session, pairing: Pairing, now: datetime) -> None:
-    group = session.get(Group, pairing.group_id)
-    requester = session.get(Member, pairing.requester_id)
-    supporter = session.get(Member, pairing.supporter_id)
+    group = existing(session, Group, pairing.group_id)
+    requester = existing(session, Member, pairing.requester_id)
+    supporter = existing(session, Member, pairing.supporter_id)
     language = language_of(requester)
     prompt = render("care.rematch.ask", language, supporter=display_name(supporter, language), keyword=group.keyword)
     tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)

@@ -42,7 +42,7 @@ from carebot.services.people import display_name, language_of, tell, tell_text
 from carebot.services.planner import offer
 from carebot.store.conversations import busy
 from carebot.store.models import Group, Member, Membership, NotWith, Pairing, PendingAction
-from carebot.store.queries import active_members_of, current_options, is_coordinator
+from carebot.store.queries import active_members_of, current_options, existing, is_coordinator
 from carebot.store.transparency import record
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,9 @@ NEEDS_SECOND = ("remove", "coord", "uncoord")
 def pair(act: Act, effect: PairRequested) -> Outcome:
     session, actor, now = act.session, act.member, act.now
     language = language_of(actor)
-    group = session.get(Group, effect.group_id)
-    requester = session.get(Member, effect.requester_id)
-    supporter = session.get(Member, effect.supporter_id)
+    group = existing(session, Group, effect.group_id)
+    requester = existing(session, Member, effect.requester_id)
+    supporter = existing(session, Member, effect.supporter_id)
     names = {"a": display_name(requester, language), "b": display_name(supporter, language)}
     requests = current_options(session, requester.id, group.id, now) & {REACH_OUT_TO_ME, WANT_COMPANY}
     if not requests:
@@ -88,7 +88,7 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
         return Outcome([render("coord.pair.cannot", language, **names)])
     for old in current:
         if old.status == PairingStatus.ACTIVE:
-            old_supporter = session.get(Member, old.supporter_id)
+            old_supporter = existing(session, Member, old.supporter_id)
             tell(session, old_supporter, "coord.unpaired", now, group.id, keyword=group.keyword,
                       other=display_name(requester, language_of(old_supporter)))
         # Ended by the coordinators: the engine keeps these two apart for a while.
@@ -107,7 +107,7 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
 def unpair(act: Act, effect: UnpairRequested) -> Outcome:
     session, actor, now = act.session, act.member, act.now
     language = language_of(actor)
-    a, b = session.get(Member, effect.a_id), session.get(Member, effect.b_id)
+    a, b = existing(session, Member, effect.a_id), existing(session, Member, effect.b_id)
     names = {"a": display_name(a, language), "b": display_name(b, language)}
     pairings = session.scalars(select(Pairing).where(
         Pairing.group_id == effect.group_id, Pairing.status.in_(OPEN_PAIRINGS),
@@ -115,7 +115,7 @@ def unpair(act: Act, effect: UnpairRequested) -> Outcome:
             (Pairing.requester_id == b.id) & (Pairing.supporter_id == a.id)))).all()
     if not pairings:
         return Outcome([render("coord.unpair.none", language, **names)])
-    group = session.get(Group, effect.group_id)
+    group = existing(session, Group, effect.group_id)
     for pairing in pairings:
         active = pairing.status == PairingStatus.ACTIVE
         end_pairing(session, pairing, "coordinator", now)
@@ -174,15 +174,15 @@ def invite(session: Session, group: Group, raw_number: str, name: str | None, in
 @handles(InviteRequested)
 def add(act: Act, effect: InviteRequested) -> Outcome:
     session, actor, now = act.session, act.member, act.now
-    group = session.get(Group, effect.group_id)
+    group = existing(session, Group, effect.group_id)
     language = language_of(actor)
     result = invite(session, group, effect.number, effect.name, actor, now)
     if result == "invited":
         record(session, group.id, actor.id, "add", now)
     number = effect.number[:20]
     if result == "already":
-        existing = Member.by_phone(session, normalize_phone(effect.number))
-        return Outcome([render("coord.add.already", language, name=display_name(existing, language), keyword=group.keyword)])
+        member = Member.by_phone(session, normalize_phone(effect.number))
+        return Outcome([render("coord.add.already", language, name=display_name(member, language), keyword=group.keyword)])
     return Outcome([render(f"coord.add.{result}", language, number=number)])
 
 
@@ -230,8 +230,8 @@ def approval(act: Act, effect: ApprovalGiven) -> Outcome:
     if (pending is None or pending.status != "pending" or pending.expires_at <= now
             or pending.actor_id == approver.id or not is_coordinator(session, approver.id, pending.group_id)):
         return Outcome([render("coord.second.gone", language)])
-    group = session.get(Group, pending.group_id)
-    actor = session.get(Member, pending.actor_id)
+    group = existing(session, Group, pending.group_id)
+    actor = existing(session, Member, pending.actor_id)
     if not effect.agreed:
         pending.status = "declined"
         tell(session, actor, "coord.second.no", now, group.id, name=display_name(approver, language_of(actor)))

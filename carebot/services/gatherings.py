@@ -17,7 +17,7 @@ from carebot.services import questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import language_of, tell
 from carebot.store.models import Gathering, Group, Member, Rsvp
-from carebot.store.queries import active_members_of
+from carebot.store.queries import active_members_of, existing
 from carebot.store.transparency import record
 
 
@@ -64,7 +64,7 @@ def rsvp(act: Act, effect: RsvpGiven) -> Outcome:
     gathering = (session.get(Gathering, effect.gathering_id) if effect.gathering_id
                  else next_gathering(session, effect.group_id, now))
     if gathering is None or gathering.starts_at <= now:
-        group = session.get(Group, effect.group_id)
+        group = existing(session, Group, effect.group_id)
         return Outcome([render("gather.none", language, keyword=group.keyword)])
     rsvp = session.scalars(select(Rsvp).where(Rsvp.gathering_id == gathering.id, Rsvp.member_id == member.id)).first()
     if rsvp is None:
@@ -72,7 +72,7 @@ def rsvp(act: Act, effect: RsvpGiven) -> Outcome:
         session.add(rsvp)
     rsvp.coming, rsvp.at = effect.coming, now
     questions.withdraw(session, member, "gathering_id", gathering.id)
-    group = session.get(Group, gathering.group_id)
+    group = existing(session, Group, gathering.group_id)
     when = describe_when(gathering.starts_at.astimezone(group_tz(group)), language)
     return Outcome([render("gather.rsvp.yes" if effect.coming else "gather.rsvp.no", language,
                            keyword=group.keyword, when=when)])
@@ -85,7 +85,7 @@ def send_due_reminders(session: Session, now: datetime) -> int:
         gathering.remind_at = None
         if gathering.starts_at <= now:
             continue
-        group = session.get(Group, gathering.group_id)
+        group = existing(session, Group, gathering.group_id)
         declined = set(session.scalars(select(Rsvp.member_id).where(
             Rsvp.gathering_id == gathering.id, Rsvp.coming.is_(False))))
         local = gathering.starts_at.astimezone(group_tz(group))

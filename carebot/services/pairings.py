@@ -25,7 +25,7 @@ from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import cadence_text, display_name, how_of, language_of, tell
 from carebot.services.planner import mark_due
 from carebot.store.models import Answer, Group, Member, NotWith, Pairing
-from carebot.store.queries import capacities, current_options
+from carebot.store.queries import capacities, current_options, existing
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,9 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
             continue
         was_asked = questions.withdraw(session, member, "pairing_id", pairing.id)
         if was == PairingStatus.OFFERED and member_id == pairing.supporter_id and member_id != by:
-            group = session.get(Group, pairing.group_id)
+            group = existing(session, Group, pairing.group_id)
             tell(session, member, "care.offer.withdrawn", now, group.id, keyword=group.keyword,
-                 requester=display_name(session.get(Member, pairing.requester_id), language_of(member)))
+                 requester=display_name(existing(session, Member, pairing.requester_id), language_of(member)))
         if was_asked and member_id != by:
             questions.ask_next(session, member, now)  # the member's own text asks it after its reply
     log.info("pairing %s ended (%s)", pairing.id, reason)
@@ -107,7 +107,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
         if pairing.requester_id == member.id:
             if pairing.kind not in options:
                 if pairing.status == PairingStatus.ACTIVE:
-                    supporter = session.get(Member, pairing.supporter_id)
+                    supporter = existing(session, Member, pairing.supporter_id)
                     tell(session, supporter, "care.ended", now, group_id,
                           other=display_name(member, language_of(supporter)))
                 end_pairing(session, pairing, "request_ended", now, by=member.id)
@@ -115,7 +115,7 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
             room[pairing.kind] -= 1
         else:
             if pairing.status == PairingStatus.ACTIVE:
-                requester = session.get(Member, pairing.requester_id)
+                requester = existing(session, Member, pairing.requester_id)
                 tell(session, requester, "care.ended.rest", now, group_id,
                       supporter=display_name(member, language_of(requester)))
             end_pairing(session, pairing, "offer_ended", now, by=member.id)
@@ -145,7 +145,7 @@ def _end_pairings(session: Session, member: Member, now: datetime, *where, by: i
     ).all()
     for pairing in pairings:
         other_id = pairing.supporter_id if pairing.requester_id == member.id else pairing.requester_id
-        other = session.get(Member, other_id)
+        other = existing(session, Member, other_id)
         active = pairing.status == PairingStatus.ACTIVE
         end_pairing(session, pairing, "left", now, by=by)
         if active:
@@ -157,7 +157,7 @@ def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member,
     """Tell ``told`` their pairing with ``other`` ended; a requester also hears whether their request is still open."""
     name = display_name(other, language_of(told))
     if told.id == pairing.requester_id and request_still_open(session, pairing, now):
-        group = session.get(Group, pairing.group_id)
+        group = existing(session, Group, pairing.group_id)
         tell(session, told, f"{key}.open", now, group.id, other=name, keyword=group.keyword)
     else:
         tell(session, told, key, now, pairing.group_id, other=name)
@@ -195,7 +195,7 @@ def offer_answered(act: Act, effect: OfferAnswered) -> Outcome:
     if accepted is None:
         return Outcome()
     return Outcome([render("care.declined", language,
-                           requester=display_name(session.get(Member, pairing.requester_id), language))])
+                           requester=display_name(existing(session, Member, pairing.requester_id), language))])
 
 
 @handles(RematchAnswered)
@@ -205,7 +205,7 @@ def rematch_answered(act: Act, effect: RematchAnswered) -> Outcome:
     pairing = mine(session, member, effect.pairing_id, as_="requester")
     if pairing is None or pairing.status != PairingStatus.ACTIVE or effect.wanted is None:
         return Outcome()
-    supporter = session.get(Member, pairing.supporter_id)
+    supporter = existing(session, Member, pairing.supporter_id)
     name = display_name(supporter, language)
     if effect.wanted:
         if supporter is not None:
@@ -235,7 +235,7 @@ def pairing_ended(act: Act, effect: PairingEnded) -> Outcome:
         _tell_ended(session, pairing, other, member, now)
     if pairing.requester_id != member.id or not request_still_open(session, pairing, now):
         return Outcome([render("care.ended", language, other=display_name(other, language))])
-    group = session.get(Group, pairing.group_id)
+    group = existing(session, Group, pairing.group_id)
     keyword = group.keyword if group is not None else ""
     return Outcome([render("care.ended.open", language, other=display_name(other, language), keyword=keyword)])
 
@@ -284,8 +284,8 @@ def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime
     pairing.started_at = now
     pairing.respond_by = None
     pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
-    group = session.get(Group, pairing.group_id)
-    requester = session.get(Member, pairing.requester_id)
+    group = existing(session, Group, pairing.group_id)
+    requester = existing(session, Member, pairing.requester_id)
     language = language_of(supporter)
     requester_name = display_name(requester, language)
     supporter_name = display_name(supporter, language_of(requester))

@@ -6,7 +6,9 @@ outbox, with consent re-checked; nobody who sent STOP hears anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,11 +61,19 @@ def tell_text(session: Session, member: Member | None, text: str, now: datetime,
         push(session, member, text, now, group_id)
 
 
-def tell_group_coordinators(session: Session, group_id: int, key: str, now: datetime, **params) -> None:
+def tell_group_coordinators(session: Session, group_id: int, key: str, now: datetime, **params: Any) -> None:
+    """Catalog message ``key`` to each of the group's coordinators, in their language, by day."""
     tell_coordinators(session, group_id, now, lambda coordinator: render(key, language_of(coordinator), **params))
 
 
-def people_finder(session: Session, member: Member, group_ids: list[int]):
+def _named(people: list[PersonInfo], name: str) -> tuple[PersonInfo, ...]:
+    """Who goes by exactly ``name`` (any case), else whose name begins with it."""
+    wanted = name.strip().casefold()
+    exact = [p for p in people if p.name.casefold() == wanted]
+    return tuple(exact or [p for p in people if p.name.casefold().startswith(wanted)])
+
+
+def people_finder(session: Session, member: Member, group_ids: list[int]) -> Callable[[str], tuple[PersonInfo, ...]]:
     """A lookup of people in the member's groups by name prefix (never the member themselves)."""
 
     def find(name: str) -> tuple[PersonInfo, ...]:
@@ -76,13 +86,12 @@ def people_finder(session: Session, member: Member, group_ids: list[int]):
             .where(Membership.group_id.in_(group_ids), Membership.status == MembershipStatus.ACTIVE,
                    Member.id != member.id, Member.name.is_not(None))
         ).all()
-        exact = [PersonInfo(i, n, g) for i, n, g in rows if n.casefold() == wanted]
-        return tuple(exact or [PersonInfo(i, n, g) for i, n, g in rows if n.casefold().startswith(wanted)])
+        return _named([PersonInfo(i, n, g) for i, n, g in rows if n], wanted)
 
     return find
 
 
-def group_finder(session: Session):
+def group_finder(session: Session) -> Callable[[int, str], tuple[PersonInfo, ...]]:
     """A lookup of people in one group by name prefix or by phone number."""
 
     def find(group_id: int, token: str) -> tuple[PersonInfo, ...]:
@@ -93,10 +102,6 @@ def group_finder(session: Session):
         if number is not None:
             found = session.execute(query.where(Member.phone_hash == lookup_hash(number))).all()
             return tuple(PersonInfo(i, n or number, group_id) for i, n in found)
-        rows = session.execute(query).all()
-        wanted = token.strip().casefold()
-        named = [(i, n) for i, n in rows if n]
-        exact = [PersonInfo(i, n, group_id) for i, n in named if n.casefold() == wanted]
-        return tuple(exact or [PersonInfo(i, n, group_id) for i, n in named if n.casefold().startswith(wanted)])
+        return _named([PersonInfo(i, n, group_id) for i, n in session.execute(query) if n], token)
 
     return find

@@ -37,6 +37,7 @@ from carebot.store.models import (
     QueuedQuestion,
     Rsvp,
 )
+from carebot.store.queries import existing
 
 # Lower ranks are asked first and are never held back by higher ones.
 CARE, CONSENT, LOW = 0, 1, 2
@@ -108,7 +109,7 @@ def set_aside(session: Session, conversation: Conversation) -> None:
     data = dict(conversation.data or {})
     if unseen(session, data):
         # Never shown: its text does not go out now that another question comes first.
-        session.get(OutboxMessage, int(data["_row"])).status = OutboxStatus.CANCELLED
+        existing(session, OutboxMessage, int(data["_row"])).status = OutboxStatus.CANCELLED
     data.pop("_row", None)
     if conversation.flow in ASKED_AGAIN and "_prompt" in data:
         waiting = Waiting(conversation.flow, conversation.step, data, conversation.wait_until)

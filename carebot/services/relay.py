@@ -15,6 +15,7 @@ from carebot.services.pairings import other_side
 from carebot.services.people import display_name, language_of
 from carebot.store.conversations import busy, set_waiting
 from carebot.store.models import Group, Pairing
+from carebot.store.queries import existing
 
 
 @handles(Relayed)
@@ -26,7 +27,7 @@ def relay(act: Act, effect: Relayed) -> Outcome:
     if pairing is None or pairing.status != PairingStatus.ACTIVE or sender.id not in (pairing.requester_id, pairing.supporter_id):
         return Outcome([render("care.done.none", language)])
     other = other_side(session, pairing, sender)
-    group = session.get(Group, pairing.group_id)
+    group = existing(session, Group, pairing.group_id)
     other_name = display_name(other, language)
     if other is None or group is None or other.opted_out or address_on(other, other.channel) is None:
         return Outcome([render("relay.cannot", language, name=other_name)])

@@ -31,7 +31,7 @@ from carebot.outbox.write import PUSH, daytime
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import language_of, tell_text
 from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, Pairing
-from carebot.store.queries import coordinators_of
+from carebot.store.queries import coordinators_of, existing
 from carebot.store.transparency import record
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def pulse_text(session: Session, group: Group, language: str, now: datetime) -> 
 @handles(RoundStarted)
 def round_now(act: Act, effect: RoundStarted) -> Outcome:
     """A coordinator's ROUND: everyone in the group is asked now, whenever they last answered."""
-    group = act.session.get(Group, effect.group_id)
+    group = existing(act.session, Group, effect.group_id)
     if group is None:
         return Outcome()
     count = start_round(act.session, group, act.now, skip_recent=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from carebot.domain.i18n import render, short_date
 from carebot.domain.sms import segments
@@ -20,7 +20,7 @@ from carebot.services.gatherings import group_tz, next_gathering
 from carebot.services.people import display_name, language_of
 from carebot.services.rounds import pulse_text
 from carebot.store.models import CoordAction, Group, Member, Membership, Pairing, Rsvp
-from carebot.store.queries import active_members_of, is_coordinator, open_requests
+from carebot.store.queries import active_members_of, existing, is_coordinator, members_by_id, open_requests
 
 PAGE_SEGMENTS = 3
 LOG_ENTRIES = 10
@@ -45,23 +45,24 @@ def paginate(text: str, more: str) -> list[str]:
 def _pairs_text(session: Session, group: Group, language: str, now: datetime) -> str:
 
     items = []
-    pairings = session.scalars(select(Pairing).where(Pairing.group_id == group.id,
-                                                     Pairing.status.in_(OPEN_PAIRINGS)).order_by(Pairing.id))
+    pairings = session.scalars(
+        select(Pairing).where(Pairing.group_id == group.id, Pairing.status.in_(OPEN_PAIRINGS)).order_by(Pairing.id)
+        .options(selectinload(Pairing.requester), selectinload(Pairing.supporter)))
     served = set()
     for pairing in pairings:
         served.add((pairing.requester_id, pairing.kind))
         key = "coord.pair.active" if pairing.status == PairingStatus.ACTIVE else "coord.pair.offered"
         items.append(render(key, language, kind=render(f"coord.kind.{pairing.kind}", language),
-                            supporter=display_name(session.get(Member, pairing.supporter_id), language),
-                            requester=display_name(session.get(Member, pairing.requester_id), language)))
-    waiting = []
-    for member_id, option in open_requests(session, group.id, now):
-        if (member_id, option) not in served:
-            waiting.append(display_name(session.get(Member, member_id), language))
+                            supporter=display_name(pairing.supporter, language),
+                            requester=display_name(pairing.requester, language)))
+    waiting_ids = [member_id for member_id, option in open_requests(session, group.id, now)
+                   if (member_id, option) not in served]
+    undelivered_ids = [row.member_id for row in undelivered_for_group(session, group.id) if row.member_id]
+    named = members_by_id(session, waiting_ids + undelivered_ids)
+    waiting = [display_name(named.get(member_id), language) for member_id in waiting_ids]
     if waiting:
         items.append(render("coord.pair.waiting", language, names=", ".join(waiting)))
-    undelivered = sorted({display_name(session.get(Member, row.member_id), language)
-                          for row in undelivered_for_group(session, group.id) if row.member_id})
+    undelivered = sorted({display_name(named.get(member_id), language) for member_id in undelivered_ids})
     if undelivered:
         items.append(render("coord.pair.undelivered", language, names=", ".join(undelivered)))
     if not items:
@@ -121,7 +122,7 @@ def _gathering_text(session: Session, group: Group, member: Member, language: st
 @handles(ListShown)
 def show(act: Act, effect: ListShown) -> Outcome:
     session, member, now = act.session, act.member, act.now
-    group = session.get(Group, effect.group_id)
+    group = existing(session, Group, effect.group_id)
     language = language_of(member)
     if effect.kind == "pairs":
         text = _pairs_text(session, group, language, now)

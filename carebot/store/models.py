@@ -386,6 +386,9 @@ class Pairing(Base):
     next_checkin_at: Mapped[datetime | None]
     followup_at: Mapped[datetime | None]  # when to ask the supporter whether they connected
     missed_checkins: Mapped[int] = mapped_column(Integer, default=0)
+    # Read-only, for views that list pairings with both names (loaded with selectinload).
+    requester: Mapped[Member] = relationship(foreign_keys=[requester_id], viewonly=True)
+    supporter: Mapped[Member] = relationship(foreign_keys=[supporter_id], viewonly=True)
 
 
 class NotWith(Base):

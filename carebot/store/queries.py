@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Result, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,6 +12,28 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.vocabulary import OPEN_PAIRINGS, REACH_OUT_TO_ME, SERVES, UNAVAILABLE, WANT_COMPANY, MembershipStatus, Role
 from carebot.store.models import Answer, Member, Membership, Pairing
+
+Row = TypeVar("Row")
+
+
+def existing(session: Session, model: type[Row], key: Any) -> Row:
+    """The row ``key`` of ``model`` that a foreign key or an earlier read vouches for.
+
+    Its absence is a broken invariant, not an input to answer kindly: it raises, and the
+    transaction rolls back whole rather than going on with nothing.
+    """
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key} is gone, though a row points at it")
+    return row
+
+
+def members_by_id(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
+    """The members of ``member_ids``, read in one statement (a view listing many names reads them so)."""
+    wanted = set(member_ids)
+    if not wanted:
+        return {}
+    return {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(wanted)))}
 
 
 def coordinators_of(session: Session, group_id: int) -> list[Member]:
