@@ -30,13 +30,7 @@ from carebot.domain.i18n import DEFAULT_LANGUAGE
 from carebot.domain.logsafe import where
 from carebot.domain.phone import normalize_phone
 from carebot.flows import router
-from carebot.flows.base import (
-    AnswerInfo,
-    Context,
-    GroupInfo,
-    MembershipInfo,
-    Waiting,
-)
+from carebot.flows.base import AnswerInfo, Context, GroupInfo, MembershipInfo, Waiting
 from carebot.flows.words import Text, read
 from carebot.outbox.write import address_on
 from carebot.services import questions

@@ -14,6 +14,7 @@ I_CAN_REACH_OUT = 2
 UNAVAILABLE = 3
 WANT_COMPANY = 4
 CAN_KEEP_COMPANY = 5
+REQUESTS = (REACH_OUT_TO_ME, WANT_COMPANY)  # the options that ask for care
 # Which request each offer serves, and the offer that serves each request.
 SERVES = {I_CAN_REACH_OUT: REACH_OUT_TO_ME, CAN_KEEP_COMPANY: WANT_COMPANY}
 OFFER_FOR = {request: offer for offer, request in SERVES.items()}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import DEFAULT_LANGUAGE
-from carebot.domain.vocabulary import REACH_OUT_TO_ME, WANT_COMPANY
+from carebot.domain.vocabulary import REQUESTS
 from carebot.flows import goaround
 from carebot.flows.base import Answered, HowChanged, PrivacyChanged
 from carebot.outbox.write import push
@@ -54,7 +54,7 @@ def how_changed(act: Act, effect: HowChanged) -> Outcome:
 def privacy_changed(act: Act, effect: PrivacyChanged) -> Outcome:
     for answer in act.session.scalars(select(Answer).where(
             Answer.member_id == act.member.id, Answer.group_id == effect.group_id, Answer.ended_at.is_(None),
-            Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)))):
+            Answer.option.in_(REQUESTS))):
         answer.private = effect.private
     return Outcome()
 

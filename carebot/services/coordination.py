@@ -16,23 +16,8 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import render
 from carebot.domain.phone import normalize_phone
-from carebot.domain.vocabulary import (
-    OPEN_PAIRINGS,
-    REACH_OUT_TO_ME,
-    UNAVAILABLE,
-    WANT_COMPANY,
-    MembershipStatus,
-    PairingStatus,
-    Role,
-)
-from carebot.flows.base import (
-    ActionConfirmed,
-    ApprovalGiven,
-    InviteRequested,
-    PairRequested,
-    UnpairRequested,
-    Waiting,
-)
+from carebot.domain.vocabulary import OPEN_PAIRINGS, REQUESTS, UNAVAILABLE, MembershipStatus, PairingStatus, Role
+from carebot.flows.base import ActionConfirmed, ApprovalGiven, InviteRequested, PairRequested, UnpairRequested, Waiting
 from carebot.flows.join import CONSENT_WAIT
 from carebot.services import questions
 from carebot.services.effects import Act, Outcome, handles
@@ -60,10 +45,10 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
     requester = existing(session, Member, effect.requester_id)
     supporter = existing(session, Member, effect.supporter_id)
     names = {"a": display_name(requester, language), "b": display_name(supporter, language)}
-    requests = current_options(session, requester.id, group.id, now) & {REACH_OUT_TO_ME, WANT_COMPANY}
+    requests = current_options(session, requester.id, group.id, now) & set(REQUESTS)
     if not requests:
         # Named the other way round: the one who asked for care may come second.
-        swapped = current_options(session, supporter.id, group.id, now) & {REACH_OUT_TO_ME, WANT_COMPANY}
+        swapped = current_options(session, supporter.id, group.id, now) & set(REQUESTS)
         if not swapped:
             return Outcome([render("coord.pair.no_request", language, **names)])
         requester, supporter, requests = supporter, requester, swapped

@@ -12,14 +12,7 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import render
 from carebot.domain.vocabulary import OPEN_PAIRINGS, PairingStatus
-from carebot.flows.base import (
-    CadenceChanged,
-    NotWithAdded,
-    OfferAnswered,
-    PairingEnded,
-    PairingInfo,
-    RematchAnswered,
-)
+from carebot.flows.base import CadenceChanged, NotWithAdded, OfferAnswered, PairingEnded, PairingInfo, RematchAnswered
 from carebot.services import questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import cadence_text, display_name, how_of, language_of, tell

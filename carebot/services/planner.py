@@ -19,10 +19,9 @@ from carebot.domain.pairing import DECLINE_MEMORY, RECENT_PAIRING, Offer, Pairin
 from carebot.domain.vocabulary import (
     CLOSED_PAIRINGS,
     OPEN_PAIRINGS,
-    REACH_OUT_TO_ME,
+    REQUESTS,
     SERVES,
     UNAVAILABLE,
-    WANT_COMPANY,
     MembershipStatus,
     PairingStatus,
 )
@@ -75,7 +74,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         if member is None:
             continue
         language = member.language or group.language
-        if a.option in (REACH_OUT_TO_ME, WANT_COMPANY) and (a.member_id, a.option) not in served:
+        if a.option in REQUESTS and (a.member_id, a.option) not in served:
             requests.append(Request(a.member_id, group.id, a.option, language, a.since))
             waiting_since[(a.member_id, a.option)] = a
         elif a.option in SERVES:

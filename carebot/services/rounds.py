@@ -17,10 +17,9 @@ from carebot.domain.daytime import next_daytime
 from carebot.domain.i18n import render
 from carebot.domain.vocabulary import (
     OPEN_PAIRINGS,
-    REACH_OUT_TO_ME,
+    REQUESTS,
     SERVES,
     UNAVAILABLE,
-    WANT_COMPANY,
     MembershipStatus,
     OutboxStatus,
     PairingStatus,
@@ -123,14 +122,14 @@ def pulse_text(session: Session, group: Group, language: str, now: datetime) -> 
         .join(Membership, (Membership.member_id == Answer.member_id) & (Membership.group_id == group.id))
         .where(Answer.group_id == group.id, Answer.current(now), Membership.status == MembershipStatus.ACTIVE,
                Member.opted_out.is_(False))).all()
-    asked = {m for m, o in rows if o in (REACH_OUT_TO_ME, WANT_COMPANY)}
+    asked = {m for m, o in rows if o in REQUESTS}
     offered = {m for m, o in rows if o in SERVES}
     resting = {m for m, o in rows if o == UNAVAILABLE}
     open_pairs = session.execute(select(Pairing.requester_id, Pairing.kind, Pairing.status).where(
         Pairing.group_id == group.id, Pairing.status.in_(OPEN_PAIRINGS))).all()
     paired = {r for r, _, status in open_pairs if status == PairingStatus.ACTIVE}
     served = {(r, k) for r, k, _ in open_pairs}
-    waiting = {m for m, o in rows if o in (REACH_OUT_TO_ME, WANT_COMPANY) and (m, o) not in served}
+    waiting = {m for m, o in rows if o in REQUESTS and (m, o) not in served}
     return render("pulse", language, keyword=group.keyword, asked=len(asked), offered=len(offered),
                   resting=len(resting), paired=len(paired), waiting=len(waiting))
 

@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, Result, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from carebot.domain.vocabulary import OPEN_PAIRINGS, REACH_OUT_TO_ME, SERVES, UNAVAILABLE, WANT_COMPANY, MembershipStatus, Role
+from carebot.domain.vocabulary import OPEN_PAIRINGS, REQUESTS, SERVES, UNAVAILABLE, MembershipStatus, Role
 from carebot.store.models import Answer, Member, Membership, Pairing
 
 Row = TypeVar("Row")
@@ -91,7 +91,7 @@ def open_requests(session: Session, group_id: int, now: datetime) -> list[tuple[
     """(member, option) for every current request for care in the group, oldest first."""
     return [(member_id, option) for member_id, option in session.execute(
         select(Answer.member_id, Answer.option).join(Member, Member.id == Answer.member_id).where(
-            Answer.group_id == group_id, Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)),
+            Answer.group_id == group_id, Answer.option.in_(REQUESTS),
             Answer.current(now), Member.opted_out.is_(False)).order_by(Answer.since))]
 
 
@@ -130,7 +130,7 @@ def requests_waiting(session: Session, now: datetime) -> dict[int, tuple[int, da
         select(Answer.group_id, func.count(), func.min(Answer.since))
         .join(Member, Member.id == Answer.member_id)
         .join(Membership, and_(Membership.member_id == Answer.member_id, Membership.group_id == Answer.group_id))
-        .where(Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)), Answer.current(now), ~answered,
+        .where(Answer.option.in_(REQUESTS), Answer.current(now), ~answered,
                Membership.status == MembershipStatus.ACTIVE, Member.opted_out.is_(False))
         .group_by(Answer.group_id)).all()
     return {group_id: (count, oldest) for group_id, count, oldest in rows}
