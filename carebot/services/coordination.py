@@ -27,7 +27,7 @@ from carebot.services.people import display_name, language_of, tell, tell_text
 from carebot.services.planner import offer
 from carebot.store.conversations import busy
 from carebot.store.models import Group, Member, Membership, NotWith, Pairing, PendingAction
-from carebot.store.queries import active_members_of, current_options, existing, is_coordinator
+from carebot.store.queries import active_members_of, coordinators_of, current_options, existing, is_coordinator
 from carebot.store.transparency import record
 
 log = logging.getLogger(__name__)
@@ -187,10 +187,7 @@ def confirmed(act: Act, effect: ActionConfirmed) -> Outcome:
 
 def _ask_second(session: Session, actor: Member, group: Group, action: str, target_id: int, now: datetime) -> Outcome:
     language = language_of(actor)
-    others = [m for m in session.scalars(
-        select(Member).join(Membership, Membership.member_id == Member.id).where(
-            Membership.group_id == group.id, Membership.role == Role.COORDINATOR, Membership.status == MembershipStatus.ACTIVE,
-            Member.id != actor.id, Member.opted_out.is_(False)))]
+    others = [m for m in coordinators_of(session, group.id) if m.id != actor.id]
     if not others:
         return Outcome([render("coord.second.none", language, keyword=group.keyword)])
     pending = PendingAction(group_id=group.id, actor_id=actor.id, action=action, target_id=target_id,
