@@ -121,7 +121,9 @@ async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: in
 def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> str | None:
     """The channel ``row_id`` goes by when it may go now, else None (and why not is recorded)."""
     with db.transaction() as session:
-        row = existing(session, OutboxMessage, row_id)  # a row the sender just read
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            return None  # erased since it was listed (its member said FORGET)
         return row.channel if ready(session, row, channels, now, default_tz) else None
 
 
