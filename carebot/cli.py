@@ -485,7 +485,7 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
             click.echo(f"Updated {edited.keyword}.")
             if "network" in changes or "overflow_after_hours" in changes:
                 from carebot.domain import clock
-                from carebot.services.care import mark_due
+                from carebot.services.planner import mark_due
 
                 mark_due(session, edited.id, clock.now())  # requests already waiting may overflow now
             if edited.overflow_after_hours is not None and edited.network_id is None and (

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from carebot.domain.daytime import is_daytime, next_daytime
 from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
-from carebot.services.care import WAITING_GRACE
+from carebot.services.planner import WAITING_GRACE
 from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
 from carebot.tools.transcript import Simulation, _unaccented
 

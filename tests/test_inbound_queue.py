@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 import carebot.dispatch.dispatcher as dispatcher_module
+import carebot.dispatch.transition as transition_module
 from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS, Dispatcher
 from carebot.runtime.serve import run_inbound
@@ -210,7 +211,7 @@ def test_a_failure_mid_handling_applies_nothing_and_leaves_the_text_queued(db, m
         raise RuntimeError("the process dies here")
 
     # The last step of handling, after the member, the membership and the consent were written.
-    monkeypatch.setattr(dispatcher_module, "enqueue", crash)
+    monkeypatch.setattr(transition_module, "enqueue", crash)
     assert dispatcher.process_pending() == 0  # the pass stops: the later text must not overtake it
     rows = inbound_rows(db)
     assert [(r.handled_at, r.attempts, r.body) for r in rows] == [(None, 1, "JOIN DMMA"), (None, 0, "HELP")]

@@ -17,7 +17,8 @@ from sqlalchemy import or_, select
 
 from carebot.domain import clock
 from carebot.domain.daytime import is_daytime
-from carebot.services.care import OFFER_FOR, WAITING_GRACE
+from carebot.domain.vocabulary import OFFER_FOR
+from carebot.services.planner import WAITING_GRACE
 from carebot.store.models import Answer, Conversation, Group, Member, OutboxMessage, Pairing
 from carebot.tools.transcript import Simulation
 

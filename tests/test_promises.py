@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from carebot.domain.i18n import catalog
-from carebot.services.care import tomorrow_by_day
+from carebot.services.checkins import tomorrow_by_day
 from tests.helpers import TRANSCRIPTS
 
 STATES_A_TIME = re.compile(

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 
 from carebot.bench import postgres
-from carebot.services.care import start_due_rounds
+from carebot.services.rounds import start_due_rounds
 from carebot.store import crypto
 from carebot.store.db import Database, upgrade
 from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage

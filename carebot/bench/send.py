@@ -27,7 +27,7 @@ from carebot.bench import postgres
 from carebot.bench.round import NOW, federation
 from carebot.channels import SIGNAL, SMS, Sent
 from carebot.outbox.sender import deliver_due
-from carebot.services.care import start_due_rounds
+from carebot.services.rounds import start_due_rounds
 from carebot.store import crypto
 from carebot.store.db import Database
 from carebot.store.models import OutboxMessage

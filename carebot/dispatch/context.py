@@ -7,7 +7,6 @@ the session.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,9 +16,11 @@ from carebot.domain.i18n import DEFAULT_LANGUAGE
 from carebot.domain.vocabulary import SIGNAL, SMS
 from carebot.flows.base import AnswerInfo, Context, GroupInfo, MembershipInfo, Waiting
 from carebot.outbox.write import address_on
-from carebot.services import care, questions
+from carebot.services import questions
+from carebot.services.pairings import open_pairings
 from carebot.store.lookups import StoreLookups
-from carebot.store.models import Answer, CareFlag, ConsentEvent, Conversation, Group, Member, Membership
+from carebot.store.models import CareFlag, ConsentEvent, Conversation, Group, Member, Membership
+from carebot.store.queries import current_answers
 
 
 def group_infos(session: Session) -> dict[str, GroupInfo]:
@@ -29,18 +30,6 @@ def group_infos(session: Session) -> dict[str, GroupInfo]:
                              g.crisis_resources)
         for g in session.scalars(select(Group))
     }
-
-
-def current_answers(session: Session, member_id: int, now: datetime,
-                    group_id: int | None = None) -> Sequence[Answer]:
-    """The member's answers that have neither ended nor lapsed."""
-    query = select(Answer).where(
-        Answer.member_id == member_id,
-        Answer.current(now),
-    )
-    if group_id is not None:
-        query = query.where(Answer.group_id == group_id)
-    return session.scalars(query.order_by(Answer.option)).all()
 
 
 def _crisis_answered_since_stop(session: Session, member: Member) -> datetime | None:
@@ -116,7 +105,7 @@ def build_context(
         is_new=is_new,
         courtesy_at=member.courtesy_at,
         crisis_answered_at=_crisis_answered_since_stop(session, member),
-        pairings=care.open_pairings(session, member, now),
+        pairings=open_pairings(session, member, now),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
         removed_from=frozenset(m.group_id for m in everywhere if m.status == "removed"),

@@ -16,70 +16,35 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Insert, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from carebot.channels import SIGNAL, SMS, Inbound
-from carebot.dispatch.context import build_context, current_answers, group_infos
+from carebot.dispatch import due
+from carebot.dispatch.context import build_context, group_infos
+from carebot.dispatch.transition import apply_transition
 from carebot.domain import clock
 from carebot.domain.config import load_settings
-from carebot.domain.i18n import DEFAULT_LANGUAGE
 from carebot.domain.logsafe import where
 from carebot.domain.phone import normalize_phone
-from carebot.flows import goaround, router
-from carebot.flows.base import (
-    CARE_EFFECTS,
-    CAREMAP_EFFECTS,
-    COORD_EFFECTS,
-    Answered,
-    ChannelChanged,
-    Context,
-    CourtesyAnswered,
-    Forgotten,
-    GroupInfo,
-    HowChanged,
-    Joined,
-    LanguageChanged,
-    NameChanged,
-    OptedIn,
-    OptedOut,
-    Relayed,
-    Reply,
-    Transition,
-    Waiting,
-)
+from carebot.flows import router
+from carebot.flows.base import GroupInfo, Waiting
 from carebot.flows.words import Text, read
-from carebot.outbox.policy import sms_consented
-from carebot.outbox.write import FINAL, enqueue, push
-from carebot.services import care, caremap, questions
-from carebot.services import coordination as coord
-from carebot.store import crypto, retention
+from carebot.store import crypto
 from carebot.store.db import Database, storage_trouble
 from carebot.store.models import (
-    Answer,
-    CareMap,
-    ConsentEvent,
     Conversation,
-    Group,
     InboundMessage,
     InboundSeen,
     Member,
-    Membership,
-    NotWith,
-    OutboxMessage,
-    Pairing,
-    PendingAction,
-    QueuedQuestion,
     seen_key,
 )
+from carebot.store.queries import DIALECT_INSERTS, existing, rowcount
 
 log = logging.getLogger(__name__)
 
-# Conversations whose data can point at another member's pairing, approval or person.
-ABOUT_OTHERS = ("pairing", "checkin", "relay", "approval", "coord")
 MAX_INBOUND_ATTEMPTS = 5  # failures before a stored text is given up, so one bad text cannot stop the queue
 
 
@@ -90,9 +55,8 @@ def _queue_insert(dialect: str) -> Insert:
     # savepoint, so many texts can share one statement; a concurrent insert of
     # the same key waits for the other to commit, then does nothing. RETURNING
     # names each added row by its key, since duplicates return nothing.
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
     return (
-        insert(InboundMessage)
+        DIALECT_INSERTS[dialect](InboundMessage)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
         .returning(InboundMessage.channel, InboundMessage.provider_id, InboundMessage.id)
     )
@@ -225,15 +189,15 @@ class Dispatcher:
         with self.db.transaction() as session:
             # Claimed by a conditional update that commits with the effects: a
             # crash undoes both, and whoever comes second finds nothing to claim.
-            claimed = session.execute(
+            claimed = rowcount(session.execute(
                 update(InboundMessage)
                 .where(InboundMessage.id == row_id, InboundMessage.handled_at.is_(None))
                 .values(handled_at=clock.now())
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            ))
             if not claimed:
                 return False
-            logged = session.get(InboundMessage, row_id)
+            logged = existing(session, InboundMessage, row_id)  # just claimed
             # The database gives UTC back; the caller's clock may carry a timezone, and
             # wall-clock arithmetic ("in 7 days" across a DST change) depends on it.
             when = received_at if received_at == logged.received_at else logged.received_at
@@ -257,7 +221,7 @@ class Dispatcher:
             logged.member_id = member.id
             ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
             transition = router.respond(ctx, text)
-            self._apply(session, member, ctx, transition, reply_channel=message.channel)
+            apply_transition(session, member, ctx, transition, reply_channel=message.channel)
             log.info("inbound handled: member %s, channel %s, %d replies",
                      member.id, message.channel, len(transition.replies))
             return True
@@ -313,165 +277,15 @@ class Dispatcher:
         session.flush()
         return member, True
 
-    # --- applying a transition --------------------------------------------
-
-    def _apply(
-        self,
-        session: Session,
-        member: Member,
-        ctx: Context,
-        transition: Transition,
-        *,
-        reply_channel: str | None,
-    ) -> None:
-        now = ctx.now
-        forgotten = False
-        flooding = reply_channel is not None and care.flooding(session, member, now)
-        replies = list(transition.replies)
-        wait = transition.wait
-        for effect in transition.effects:
-            if flooding and isinstance(effect, Relayed):
-                continue  # a flood is not passed on to another member
-            if isinstance(effect, CARE_EFFECTS):
-                replies.extend(Reply(text) for text in care.apply(session, member, effect, now))
-                continue
-            if isinstance(effect, CAREMAP_EFFECTS):
-                replies.extend(Reply(text) for text in caremap.apply(session, member, effect, now))
-                continue
-            if isinstance(effect, COORD_EFFECTS):
-                outcome = coord.apply(session, member, effect, now)
-                replies.extend(Reply(text) for text in outcome.texts)
-                wait = wait or outcome.wait
-                continue
-            match effect:
-                case Joined(group_id, wording):
-                    self._join(session, member, group_id, wording, ctx.channel, now)
-                    care.mark_due(session, group_id, now)
-                case Answered(group_id, specs):
-                    told = {}
-                    for old in current_answers(session, member.id, now, group_id):
-                        old.ended_at = now
-                        told[old.option] = old.told_waiting_at
-                    for spec in specs:
-                        session.add(Answer(
-                            group_id=group_id, member_id=member.id, option=spec.option,
-                            since=now, until=spec.until, how=spec.how, capacity=spec.capacity,
-                            private=spec.private,
-                            # Asking again for the same care: they already know if nobody is free.
-                            told_waiting_at=told.get(spec.option),
-                        ))
-                    session.flush()
-                    care.reconcile(session, member, group_id, now)
-                case HowChanged(group_id, how):
-                    for current in current_answers(session, member.id, now, group_id):
-                        current.how = how
-                case OptedOut(wording):
-                    care.end_all(session, member, now)
-                    member.opted_out = True
-                    session.add(ConsentEvent(member_id=member.id, kind="opt_out",
-                                             channel=ctx.channel, wording=wording, at=now))
-                    session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.member_id == member.id, OutboxMessage.status == "pending",
-                               OutboxMessage.purpose != FINAL)
-                        .values(status="cancelled")
-                    )
-                case OptedIn(wording):
-                    member.opted_out = False
-                    for membership in ctx.memberships:  # their answers count again
-                        care.mark_due(session, membership.group.id, now)
-                    session.add(ConsentEvent(member_id=member.id, kind="resubscribe",
-                                             channel=ctx.channel, wording=wording, at=now))
-                case LanguageChanged(language):
-                    member.language = language
-                case CourtesyAnswered():
-                    member.courtesy_at = now
-                case NameChanged(name):
-                    member.name = name
-                case ChannelChanged(channel):
-                    if channel == SMS and not sms_consented(session, member):
-                        # Asking for SMS is consent to SMS, recorded like any other consent.
-                        session.add(ConsentEvent(member_id=member.id, kind="opt_in", channel=SMS,
-                                                 wording="CHANNEL SMS", at=now))
-                    member.channel = channel
-                case Forgotten():
-                    care.end_all(session, member, now)
-                    forgotten = True
-        address = None
-        if reply_channel is not None:
-            address = member.signal_uuid if reply_channel == SIGNAL else member.phone
-        if forgotten:
-            self._forget(session, member)
-        if flooding:
-            # Past the flood limit only the "final" replies still go: the confirmations of STOP,
-            # START and FORGET, and the crisis reply.
-            replies = [r for r in replies if r.purpose == FINAL]
-        for reply in replies:
-            if address is None:
-                break
-            enqueue(
-                session,
-                member=None if forgotten else member,
-                channel=reply_channel,
-                address=address,
-                text=reply.text,
-                purpose=reply.purpose,
-                now=now,
-            )
-        # After the replies, so the member reads the answer before any next question.
-        if not forgotten and wait is not None:
-            questions.replace(session, member.id, wait, now)
-        elif not forgotten:
-            # The question this text (or timeout) settled ends; the next one waiting is asked.
-            questions.settle(session, member, ctx.waiting, now)
-
-    def _join(self, session: Session, member: Member, group_id: int, wording: str, channel: str, now: datetime) -> None:
-        membership = session.scalars(
-            select(Membership).where(Membership.member_id == member.id, Membership.group_id == group_id)
-        ).first()
-        if membership is None:
-            membership = Membership(group_id=group_id, member_id=member.id, created_at=now)
-            session.add(membership)
-        elif membership.status == "removed":
-            log.info("member %s is removed from group %s: a YES does not bring them back", member.id, group_id)
-            return
-        membership.status = "active"
-        membership.consented_at = now
-        session.add(ConsentEvent(member_id=member.id, group_id=group_id, kind="opt_in",
-                                 channel=channel, wording=wording, at=now))
-
-    def _forget(self, session: Session, member: Member) -> None:
-        # carebot's own tables only: signal-cli's data directory keeps the member's number and
-        # UUID in clear text, out of carebot's reach (deploy/signal.md, "What Signal keeps").
-        member_id = member.id
-        # Others' open questions about them (an offer, a relay window, an approval, a
-        # coordinator's YES about them) point at rows that go now, or name them: they end too.
-        pairings = set(session.scalars(select(Pairing.id).where(
-            or_(Pairing.requester_id == member_id, Pairing.supporter_id == member_id))))
-        approvals = set(session.scalars(select(PendingAction.id).where(
-            or_(PendingAction.actor_id == member_id, PendingAction.target_id == member_id))))
-        for model in (Conversation, QueuedQuestion):
-            for conversation in session.scalars(select(model).where(
-                    model.member_id != member_id, model.flow.in_(ABOUT_OTHERS))):
-                data = conversation.data or {}
-                if (data.get("pairing_id") in pairings or data.get("pending_id") in approvals
-                        or data.get("target_id") == member_id):
-                    session.delete(conversation)
-        session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
-        session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
-        for model in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership, CareMap):
-            session.execute(delete(model).where(model.member_id == member_id))
-        session.execute(delete(NotWith).where(or_(NotWith.member_id == member_id, NotWith.other_id == member_id)))
-        session.execute(delete(Pairing).where(or_(Pairing.requester_id == member_id,
-                                                  Pairing.supporter_id == member_id)))
-        session.delete(member)
-        session.flush()
-        log.info("member %s forgotten", member_id)
-
     # --- due work ---------------------------------------------------------
 
     def run_due(self, now: datetime) -> int:
         """Run every timeout and lapse that has fallen due by ``now``; returns how many."""
+        return self._run_timeouts(now) + due.run_due(
+            self.db, now, default_timezone=self.default_timezone, retention_days=self.retention_days)
+
+    def _run_timeouts(self, now: datetime) -> int:
+        """Conversations whose wait ran out: the flows say what silence means, as for a text."""
         done = 0
         with self.db.transaction() as session:
             expired = session.scalars(
@@ -481,71 +295,16 @@ class Dispatcher:
             with self.db.transaction() as session:
                 member = session.get(Member, member_id)
                 conversation = session.scalars(select(Conversation).where(Conversation.member_id == member_id)).first()
-                if member is None or conversation is None or conversation.wait_until > now:
+                if (member is None or conversation is None or conversation.wait_until is None
+                        or conversation.wait_until > now):
                     continue
                 waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data),
                                   conversation.wait_until)
                 ctx = replace(build_context(session, member, member.channel, now), waiting=waiting)
-                self._apply(session, member, ctx, router.timeout(waiting), reply_channel=None)
+                apply_transition(session, member, ctx, router.timeout(waiting), reply_channel=None)
                 done += 1
-        with self.db.transaction() as session:
-            # Questions that lapsed before their turn came: silence to an offer still passes it on.
-            for member_id, waiting in questions.expire_queued(session, now):
-                member = session.get(Member, member_id)
-                for effect in router.timeout(waiting).effects:
-                    care.apply(session, member, effect, now)
-                done += 1
-        done += self._lapse_answers(now)
-        with self.db.transaction() as session:
-            done += care.run_due(session, now, self.default_timezone)
-            done += coord.send_due_reminders(session, now)
-        with self.db.transaction() as session:
-            # Housekeeping, not counted as due care work: a forgotten member's delivered
-            # farewell goes at once; logs past their time, at most once a day.
-            retention.drop_farewells(session)
-            retention.run_if_due(session, now, self.retention_days)
         return done
-
-    def _lapse_answers(self, now: datetime) -> int:
-        with self.db.transaction() as session:
-            pairs = session.execute(
-                select(Answer.member_id, Answer.group_id)
-                .where(Answer.ended_at.is_(None), Answer.until <= now)
-                .distinct()
-            ).all()
-        for member_id, group_id in pairs:
-            with self.db.transaction() as session:
-                lapsed = session.scalars(
-                    select(Answer).where(Answer.member_id == member_id, Answer.group_id == group_id,
-                                         Answer.ended_at.is_(None), Answer.until <= now)
-                ).all()
-                if not lapsed:
-                    continue
-                for answer in lapsed:
-                    answer.ended_at = answer.until
-                member = session.get(Member, member_id)
-                group = session.get(Group, group_id)
-                first = lapsed[0]
-                text = goaround.lapsed_prompt(
-                    member.language or DEFAULT_LANGUAGE, group.keyword, first.option, first.capacity
-                )
-                push(session, member, text, now, group_id, self.default_timezone)
-                care.reconcile(session, member, group_id, now)
-        return len(pairs)
 
     def next_due(self) -> datetime | None:
         """The earliest moment at which something is due: a timeout, a lapse, a deferred text."""
-        with self.db.transaction() as session:
-            candidates = [
-                session.scalar(select(Conversation.wait_until).order_by(Conversation.wait_until)
-                               .where(Conversation.wait_until.is_not(None)).limit(1)),
-                session.scalar(select(Answer.until).where(Answer.ended_at.is_(None), Answer.until.is_not(None))
-                               .order_by(Answer.until).limit(1)),
-                session.scalar(select(OutboxMessage.not_before).where(OutboxMessage.status == "pending")
-                               .order_by(OutboxMessage.not_before).limit(1)),
-                *care.next_due(session),
-                questions.next_expiry(session),
-                *coord.next_due(session),
-            ]
-        found = [c for c in candidates if c is not None]
-        return min(found) if found else None
+        return due.next_due(self.db)

@@ -118,6 +118,16 @@ class Settings(BaseSettings):
         return value.strip()
 
 
+def _number(value: str | None, pattern: str, problem: str) -> str | None:
+    """A number setting: None when blank, else stripped and matching ``pattern`` (else ``problem``)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if not re.fullmatch(pattern, value):
+        raise ValueError(problem)
+    return value
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -158,13 +168,9 @@ class ServeSettings(Settings):
     @field_validator("twilio_from")
     @classmethod
     def _from(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
         # E.164, or a short code: what Twilio accepts as From for SMS.
-        if not re.fullmatch(r"\+[1-9]\d{6,14}|\d{5,6}", value):
-            raise ValueError("must be a number in E.164 form such as +15155550100, or a short code")
-        return value
+        return _number(value, r"\+[1-9]\d{6,14}|\d{5,6}",
+                       "must be a number in E.164 form such as +15155550100, or a short code")
 
     @field_validator("signal_service")
     @classmethod
@@ -181,12 +187,7 @@ class ServeSettings(Settings):
     @field_validator("signal_number", "signal_probe_number")
     @classmethod
     def _signal_number(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if not re.fullmatch(r"\+[1-9]\d{6,14}", value):
-            raise ValueError("must be the bot's Signal number in E.164 form such as +15155550100")
-        return value
+        return _number(value, r"\+[1-9]\d{6,14}", "must be the bot's Signal number in E.164 form such as +15155550100")
 
     @field_validator("twilio_send_rate")
     @classmethod

@@ -6,13 +6,73 @@ or a channel without importing the database models or a provider's adapter.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 # The five go-around options, in the order the zine gives them (0 means "nothing for now").
 REACH_OUT_TO_ME = 1
 I_CAN_REACH_OUT = 2
 UNAVAILABLE = 3
 WANT_COMPANY = 4
 CAN_KEEP_COMPANY = 5
+REQUESTS = (REACH_OUT_TO_ME, WANT_COMPANY)  # the options that ask for care
+# Which request each offer serves, and the offer that serves each request.
+SERVES = {I_CAN_REACH_OUT: REACH_OUT_TO_ME, CAN_KEEP_COMPANY: WANT_COMPANY}
+OFFER_FOR = {request: offer for offer, request in SERVES.items()}
 
-# The channels carebot can write to a member on.
-SMS = "sms"
-SIGNAL = "signal"
+
+class Channel(StrEnum):
+    """Where carebot writes to a member."""
+
+    SMS = "sms"
+    SIGNAL = "signal"
+
+
+class Role(StrEnum):
+    """A member's role in one group."""
+
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+
+
+class MembershipStatus(StrEnum):
+    """Where a member stands with one group: asked to join, in it, or removed by its coordinators."""
+
+    INVITED = "invited"
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+class PairingStatus(StrEnum):
+    """A pairing's life: offered to a supporter, then active, or closed one of three ways."""
+
+    OFFERED = "offered"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    ENDED = "ended"
+
+
+class Purpose(StrEnum):
+    """Why an outbox text goes, which decides what the sender re-checks at send time."""
+
+    REPLY = "reply"  # an answer to the member's own text
+    PUSH = "push"  # a text carebot starts on its own: by day, within the group's budget
+    FINAL = "final"  # goes even though consent just ended (STOP's confirmation, the crisis reply)
+    NOTICE = "notice"  # the coordinators' "budget reached": a push in every way but the budget
+
+
+class OutboxStatus(StrEnum):
+    """An outbox row's state: waiting, claimed by a sender, or done one of three ways."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# The same values under the names every layer already speaks.
+SMS: str = Channel.SMS
+SIGNAL: str = Channel.SIGNAL
+OPEN_PAIRINGS = (PairingStatus.OFFERED, PairingStatus.ACTIVE)  # a request with one of these is being answered
+CLOSED_PAIRINGS = (PairingStatus.ENDED, PairingStatus.DECLINED, PairingStatus.EXPIRED)

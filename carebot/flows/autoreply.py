@@ -1,6 +1,6 @@
 """Other machines' automatic replies: carebot answers none, so no two bots ever loop.
 
-A loop the phrases here miss is still cut by the flood limit (carebot.services.care.flooding).
+A loop the phrases here miss is still cut by the flood limit (carebot.dispatch.flood).
 """
 
 from __future__ import annotations

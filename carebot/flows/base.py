@@ -207,7 +207,7 @@ class ChannelChanged:
     channel: str
 
 
-# --- care: pairings, check-ins, rounds (applied by carebot.services.care) --------------
+# --- care: pairings, check-ins, rounds, relay, crisis (applied in carebot.services) --------
 
 
 @dataclass(frozen=True)
@@ -299,12 +299,9 @@ class CallRequested:
     group_ids: tuple[int, ...]
 
 
-CARE_EFFECTS = (CrisisNoted, CallRequested, PrivacyChanged, Relayed, OfferAnswered, CheckinAnswered, RematchAnswered,
-                PairingEnded, NotWithAdded,
-                CadenceChanged, DaytimeChanged, RoundStarted, NetworkAnswered)
 
 
-# --- coordinators and the gathering (applied by carebot.services.coordination) -----------------
+# --- coordinators and the gathering (applied in carebot.services) -----------------
 
 
 @dataclass(frozen=True)
@@ -358,8 +355,6 @@ class RsvpGiven:
     coming: bool
 
 
-COORD_EFFECTS = (ListShown, PairRequested, UnpairRequested, InviteRequested, ActionConfirmed,
-                 ApprovalGiven, RsvpGiven)
 
 # --- the care map, MAP / MAPA (applied by carebot.services.caremap) ------------------------
 
@@ -409,7 +404,6 @@ class MapToCall:
     member_ids: tuple[int, ...]  # the on-call people that CALL told
 
 
-CAREMAP_EFFECTS = (MapStarted, MapAnswered, MapFinished, MapDeleted, MapToCall)
 
 
 Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged

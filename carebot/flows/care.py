@@ -1,7 +1,7 @@
 """What members text about the care itself: offers, check-ins, DONE, NOT, EVERY, HOURS, ROUND.
 
 Replies that need what only the database knows (a requester's number, the
-other person's name on the far side) are written by carebot.services.care when it
+other person's name on the far side) are written by its handler in carebot.services when it
 applies the effect; the steps here only decide what the member meant.
 """
 
@@ -53,7 +53,7 @@ def offer_reply(ctx: Context, text: Text) -> Transition | None:
     if is_one_of(text.words, YES):
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
     if is_one_of(text.words, NO):
-        # The reply names whom it was about; carebot.services.care writes it.
+        # The reply names whom it was about; carebot.services.pairings writes it.
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
     return None
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from carebot.domain.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_DUE
+from carebot.domain.vocabulary import OutboxStatus
 from carebot.store.models import OutboxMessage
 
 
@@ -15,14 +16,14 @@ def backlog(session, now: datetime) -> dict[str, int]:
     due = OutboxMessage.not_before <= now
     counts = {
         "pending": session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == "pending", due)),
+            OutboxMessage.status == OutboxStatus.PENDING, due)),
         "sending": session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == "sending")),
+            OutboxMessage.status == OutboxStatus.SENDING)),
         "scheduled": session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == "pending", ~due)),
+            OutboxMessage.status == OutboxStatus.PENDING, ~due)),
     }
     for state, count in counts.items():
         OUTBOX_BACKLOG.labels(state).set(count)
-    oldest = session.scalar(select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending", due))
+    oldest = session.scalar(select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == OutboxStatus.PENDING, due))
     OUTBOX_OLDEST_DUE.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
     return counts

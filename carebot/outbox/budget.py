@@ -29,9 +29,11 @@ from sqlalchemy.orm import Session
 
 from carebot.domain import metrics
 from carebot.domain.i18n import render
+from carebot.domain.vocabulary import MembershipStatus, OutboxStatus
 from carebot.outbox.notify import tell_coordinators
 from carebot.outbox.write import NOTICE, PUSH
 from carebot.store.models import Group, Membership, OutboxMessage
+from carebot.store.queries import existing, rowcount
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +54,14 @@ def used_since(session: Session, group_id: int, since: datetime) -> int:
     """How many of the group's texts were claimed for sending since ``since``."""
     # A range of one index (ix_outbox_group_claimed), read without touching the table.
     return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.group_id == group_id, OutboxMessage.claimed_at >= since))
+        OutboxMessage.group_id == group_id, OutboxMessage.claimed_at >= since)) or 0
 
 
 def _active_members(session: Session, group_id: int, at_most: int | None = None) -> int:
-    query = select(Membership.id).where(Membership.group_id == group_id, Membership.status == "active")
+    query = select(Membership.id).where(Membership.group_id == group_id, Membership.status == MembershipStatus.ACTIVE)
     if at_most is not None:
         query = query.limit(at_most)
-    return session.scalar(select(func.count()).select_from(query.subquery()))
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def daily_budget(session: Session, group: Group) -> int:
@@ -90,7 +92,7 @@ def hold_until(session: Session, row: OutboxMessage, now: datetime, *, record: b
     """
     if row.group_id is None or row.purpose == NOTICE:
         return None
-    group = session.get(Group, row.group_id)
+    group = existing(session, Group, row.group_id)
     today, start, following = day_bounds(now, group.timezone)
     if not _spent(session, group, used_since(session, group.id, start)):
         return None
@@ -112,20 +114,20 @@ def reopen(session: Session, group: Group, now: datetime) -> int:
     today, _, following = day_bounds(now, group.timezone)
     if group.budget_told_on == today:
         group.budget_told_on = None
-    return session.execute(
-        update(OutboxMessage).where(OutboxMessage.group_id == group.id, OutboxMessage.status == "pending",
+    return rowcount(session.execute(
+        update(OutboxMessage).where(OutboxMessage.group_id == group.id, OutboxMessage.status == OutboxStatus.PENDING,
                                     OutboxMessage.purpose == PUSH, OutboxMessage.not_before == following)
         .values(not_before=now).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
 
 
 def _tell_once(session: Session, group: Group, today: date, now: datetime) -> None:
     # A conditional update, so of several senders (or a restarted one) exactly one tells.
-    claimed = session.execute(
+    claimed = rowcount(session.execute(
         update(Group).where(Group.id == group.id,
                             or_(Group.budget_told_on.is_(None), Group.budget_told_on != today))
         .values(budget_told_on=today).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not claimed:
         return
     budget = daily_budget(session, group)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import render
 from carebot.outbox.write import PUSH, push
-from carebot.store.models import Group, Member, Membership
-from carebot.store.queries import coordinators_of
+from carebot.store.models import Group, Member
+from carebot.store.queries import active_groups_of, coordinators_of, existing
 
 
 def tell_coordinators(session: Session, group_id: int, now: datetime, text: Callable[[Member], str], *,
@@ -34,12 +33,10 @@ def tell_coordinators(session: Session, group_id: int, now: datetime, text: Call
 
 def tell_coordinators_about(session: Session, member: Member, key: str, now: datetime) -> None:
     """Catalog message ``key`` (about ``member``, as {name}) to the coordinators of their groups, by day."""
-    groups = session.scalars(select(Membership.group_id).where(
-        Membership.member_id == member.id, Membership.status == "active")).all()
     told: set[int] = set()
-    for group_id in groups:
+    for group_id in active_groups_of(session, member.id):
         def about(coordinator: Member, group_id: int = group_id) -> str:
-            language = coordinator.language or session.get(Group, group_id).language
+            language = coordinator.language or existing(session, Group, group_id).language
             return render(key, language, name=member.name or render("notice.someone", language))
 
         tell_coordinators(session, group_id, now, about, told=told)

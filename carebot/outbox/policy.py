@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 from carebot.channels import SMS, Channel
 from carebot.domain import metrics
 from carebot.domain.daytime import next_daytime
+from carebot.domain.vocabulary import MembershipStatus, OutboxStatus
 from carebot.outbox import budget
 from carebot.outbox.retry import BASE_BACKOFF
 from carebot.outbox.write import FINAL, NOTICE, PUSH, REPLY, fit_sms, member_timezone
 from carebot.store.models import ConsentEvent, Member, Membership, OutboxMessage
+from carebot.store.queries import existing
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +54,16 @@ def _may_send(session: Session, row: OutboxMessage, now: datetime, default_tz: s
         return "cancelled"
     if row.purpose == REPLY and now - row.created_at >= STALE_REPLY:
         # Held up this long (a provider's outage), it no longer answers a text just sent: by day only.
-        return _morning(session, session.get(Member, row.member_id), row.group_id, now, default_tz)
+        return _morning(session, existing(session, Member, row.member_id), row.group_id, now, default_tz)
     if row.purpose not in (PUSH, NOTICE):
         return None
-    member = session.get(Member, row.member_id)
+    member = existing(session, Member, row.member_id)  # consent_gone found them
     if row.group_id is not None:
         membership = session.scalars(
             select(Membership).where(
                 Membership.member_id == member.id,
                 Membership.group_id == row.group_id,
-                Membership.status == "active",
+                Membership.status == MembershipStatus.ACTIVE,
             )
         ).first()
         if membership is None:
@@ -82,7 +84,7 @@ def _morning(session: Session, member: Member, group_id: int | None, now: dateti
 
 def ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Channel], now: datetime, default_tz: str) -> bool:
     """Whether ``row`` may go now; records why not (cancelled, deferred) when it may not."""
-    if row is None or row.status != "pending":
+    if row is None or row.status != OutboxStatus.PENDING:
         return False
     verdict = _may_send(session, row, now, default_tz)
     if verdict == "cancelled":
@@ -103,20 +105,25 @@ def ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Ch
             row.not_before = now + BASE_BACKOFF
             log.warning("no channel %s configured for outbox row %s", row.channel, row.id)
         else:
-            row.not_before = channels[row.channel].paused_until  # a paused queue is not tried at all
+            row.not_before = _paused_until(channels, row.channel) or now + BASE_BACKOFF  # a paused queue is not tried at all
         return False
     return True
 
 
 def cancel(row: OutboxMessage) -> None:
-    row.status = "cancelled"
+    row.status = OutboxStatus.CANCELLED
     metrics.out(row.channel, "cancelled")
 
 
 def channel_away(row: OutboxMessage, channels: Mapping[str, Channel], now: datetime) -> bool:
     """Whether ``row``'s channel cannot take a text now: not configured here, or paused."""
-    paused_until = getattr(channels.get(row.channel), "paused_until", None)
+    paused_until = _paused_until(channels, row.channel)
     return row.channel not in channels or (paused_until is not None and paused_until > now)
+
+
+def _paused_until(channels: Mapping[str, Channel], channel: str) -> datetime | None:
+    """Until when ``channel`` is paused (Signal pauses after a provider's rate limit); None: not paused."""
+    return getattr(channels.get(channel), "paused_until", None)
 
 
 def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, default_tz: str) -> datetime | None:
@@ -136,11 +143,11 @@ def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, def
             OutboxMessage.address_hash == row.address_hash,
             OutboxMessage.channel == row.channel,
             OutboxMessage.id < row.id,
-            OutboxMessage.status.in_(("pending", "sending")),
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
         ).order_by(OutboxMessage.id)
     ).all()
     for other in earlier:
-        if other.status == "sending":
+        if other.status == OutboxStatus.SENDING:
             return now + BASE_BACKOFF  # in flight, or left by a crash until recover_sending settles it
         if other.not_before <= now:
             return now  # due: it goes first, in this pass or the next
@@ -173,10 +180,10 @@ def to_sms(session: Session, row: OutboxMessage, channels: Mapping[str, Channel]
     if row.channel == SMS or SMS not in channels or row.member_id is None:
         return False
     member = session.get(Member, row.member_id)
-    if not sms_consented(session, member):
-        return False
+    if member is None or member.phone is None or not sms_consented(session, member):
+        return False  # (sms_consented asks for a number too: the check here says so to the type checker)
     log.info("outbox row %s goes by SMS instead of %s", row.id, row.channel)
-    row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, "pending", now, 0
+    row.channel, row.address, row.status, row.not_before, row.attempts = SMS, member.phone, OutboxStatus.PENDING, now, 0
     if row.body:
         row.body = fit_sms(session, member, row.group_id, row.body)  # SMS now: folded like any SMS
     return True

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from carebot.channels import Channel
+from carebot.domain.vocabulary import OutboxStatus
 from carebot.outbox.retry import MAX_ATTEMPTS, backoff
 from carebot.outbox.sender import SENT_BODY, InDb, inline
 from carebot.store.crypto import lookup_hash
@@ -76,8 +77,8 @@ def _stuck_rows(db: Database, now: datetime, stuck_after: timedelta) -> list[tup
         settle = [OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= now - stuck_after]
         if lease is not None and lease.held:
             owners = session.scalars(select(OutboxMessage.claimed_by).distinct().where(
-                OutboxMessage.status == "sending", OutboxMessage.claimed_by.is_not(None))).all()
-            gone = lease.dead(owners)
+                OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_by.is_not(None))).all()
+            gone = lease.dead(owner for owner in owners if owner is not None)
             if gone:
                 log.info("settling the texts of %d sender process(es) that are gone", len(gone))
                 settle.append(OutboxMessage.claimed_by.in_(sorted(gone)))
@@ -87,7 +88,7 @@ def _stuck_rows(db: Database, now: datetime, stuck_after: timedelta) -> list[tup
         return [tuple(row) for row in session.execute(
             select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address,
                    OutboxMessage.body, OutboxMessage.claimed_at)
-            .where(OutboxMessage.status == "sending", or_(*settle))
+            .where(OutboxMessage.status == OutboxStatus.SENDING, or_(*settle))
             .order_by(OutboxMessage.id)
         ).all()]
 
@@ -104,16 +105,16 @@ def _settle(db: Database, row_id: int, provider_id: str | None, now: datetime) -
     with db.transaction() as session:
         # Locked (PostgreSQL), so a status callback or another sender settling it meanwhile is seen.
         row = session.get(OutboxMessage, row_id, with_for_update=True)
-        if row is None or row.status != "sending":
+        if row is None or row.status != OutboxStatus.SENDING:
             return 0  # a status callback settled it meanwhile
         if provider_id is not None:
-            row.status, row.provider_id, row.sent_at = "sent", provider_id, row.claimed_at or now
+            row.status, row.provider_id, row.sent_at = OutboxStatus.SENT, provider_id, row.claimed_at or now
             row.body = SENT_BODY
         elif row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
+            row.status = OutboxStatus.FAILED
         elif row.error_code is not None:  # it met errors (an outage): it waits its backoff
-            row.status, row.not_before = "pending", now + backoff(row.attempts)
+            row.status, row.not_before = OutboxStatus.PENDING, now + backoff(row.attempts)
         else:  # its sender died: nothing failed, it goes at once
-            row.status, row.not_before = "pending", now
+            row.status, row.not_before = OutboxStatus.PENDING, now
         log.info("outbox row %s recovered as %s", row_id, row.status)
         return 1

@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 from carebot.channels import SIGNAL, SMS, Channel, SendError, Sent
 from carebot.domain import metrics
 from carebot.domain.i18n import render
+from carebot.domain.vocabulary import OutboxStatus
 from carebot.outbox.notify import tell_coordinators_about
 from carebot.outbox.policy import cancel, channel_away, consent_gone, ready, sms_consented, to_sms
 from carebot.outbox.retry import MAX_ATTEMPTS, backoff
 from carebot.outbox.write import NOTICE, PUSH, push
 from carebot.store.db import Database
 from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
+from carebot.store.queries import existing, rowcount
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +84,12 @@ def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | N
     # Answers first (replies and STOP confirmations): a member who just texted should not wait
     # behind a round's thousands of texts. Per member the order holds: see policy._earlier_in_the_way.
     query = (select(OutboxMessage.id, OutboxMessage.address)
-             .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+             .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
              .order_by(OutboxMessage.purpose.in_((PUSH, NOTICE)), OutboxMessage.id).limit(limit))
     if only is not None:
         query = query.where(OutboxMessage.channel.in_(list(only)))
     with db.transaction() as session:
-        return [tuple(row) for row in session.execute(query).all()]
+        return [(row_id, address) for row_id, address in session.execute(query)]
 
 
 async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
@@ -120,6 +122,8 @@ def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
     """The channel ``row_id`` goes by when it may go now, else None (and why not is recorded)."""
     with db.transaction() as session:
         row = session.get(OutboxMessage, row_id)
+        if row is None:
+            return None  # erased since it was listed (its member said FORGET)
         return row.channel if ready(session, row, channels, now, default_tz) else None
 
 
@@ -127,7 +131,7 @@ def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
     """Mark ``row_id`` as being sent; its channel, address and body, or None when it may not go."""
     with db.transaction() as session:
         row = session.scalars(claimable(session, row_id)).first()
-        if row is None or row.status != "pending":
+        if row is None or row.status != OutboxStatus.PENDING:
             return None
         # Checked again after the pacer's wait, which lasts a moment: only what a moment can
         # change. A STOP may have come in, or the channel paused; quiet hours, the budget and
@@ -139,13 +143,13 @@ def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
             return None  # still pending: the next pass's _check reroutes or defers it
         # A conditional update, so two senders can never both claim the row (on SQLite,
         # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
-        claimed = session.execute(
+        claimed = rowcount(session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-            .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=now,
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now,
                     claimed_by=db.lease.owner if db.lease is not None and db.lease.held else None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         return (row.channel, row.address, row.body) if claimed else None
 
 
@@ -156,7 +160,7 @@ def claimable(session: Session, row_id: int) -> Select:
     claiming right now is skipped at once, not waited for and sent twice.
     SQLite has no row locks (its writers take turns), so the clause is left out.
     """
-    query = select(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+    query = select(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return query
@@ -167,8 +171,8 @@ def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None
         row = session.get(OutboxMessage, row_id)
         if row is None:
             return  # forgotten (FORGET) while the text was on its way
-        if row.status == "sending":
-            row.status = "sent"
+        if row.status == OutboxStatus.SENDING:
+            row.status = OutboxStatus.SENT
             row.sent_at = now
             metrics.out(row.channel, "sent")
         row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
@@ -188,15 +192,15 @@ def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
             pass  # stays "sending": recover_sending asks the provider (after ASK_AFTER) before sending again
         elif error.retry_at is not None:
             # The provider asked carebot to wait; the text did nothing wrong, so the try is not counted.
-            row.status, row.not_before, row.attempts = "pending", error.retry_at, max(0, row.attempts - 1)
+            row.status, row.not_before, row.attempts = OutboxStatus.PENDING, error.retry_at, max(0, row.attempts - 1)
         elif error.retryable and row.attempts < MAX_ATTEMPTS:
-            row.status = "pending"
+            row.status = OutboxStatus.PENDING
             row.not_before = now + backoff(row.attempts)
         else:
-            row.status = "failed"
+            row.status = OutboxStatus.FAILED
         metrics.out(row.channel, {"pending": "retry", "sending": "unknown"}.get(row.status, row.status))
         tried_on = row.channel  # before a fall-back to SMS changes it
-        if (error.held or row.status == "failed") and channels is not None:
+        if (error.held or row.status == OutboxStatus.FAILED) and channels is not None:
             to_sms(session, row, channels, now)
         member = session.get(Member, row.member_id) if row.member_id else None
         # No Signal account any more: a member who consented to SMS moves there, and nobody needs telling.
@@ -221,7 +225,7 @@ def signal_gone(session: Session, member: Member, group_id: int | None, now: dat
     if member.channel != SIGNAL or not sms_consented(session, member):
         return False
     member.channel = SMS
-    language = member.language or (session.get(Group, group_id).language if group_id else "en")
+    language = member.language or (existing(session, Group, group_id).language if group_id else "en")
     push(session, member, render("signal.gone", language), now, group_id)
     log.info("member %s moved to SMS: no Signal account", member.id)
     return True

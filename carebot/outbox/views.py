@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from carebot.domain.vocabulary import OutboxStatus
 from carebot.outbox.status import UNDELIVERED
 from carebot.store.models import Membership, OutboxMessage
 
@@ -15,7 +16,7 @@ def undelivered_for_group(session: Session, group_id: int) -> list[OutboxMessage
     return list(session.scalars(
         select(OutboxMessage)
         .where(
-            or_(OutboxMessage.provider_status.in_(UNDELIVERED), OutboxMessage.status == "failed"),
+            or_(OutboxMessage.provider_status.in_(UNDELIVERED), OutboxMessage.status == OutboxStatus.FAILED),
             or_(OutboxMessage.group_id == group_id,
                 OutboxMessage.group_id.is_(None) & OutboxMessage.member_id.in_(members)),
         )

@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from carebot.channels import SIGNAL, SMS
 from carebot.domain.daytime import DAY_ENDS, DAY_STARTS, next_daytime
 from carebot.domain.sms import fold_gsm7, is_gsm7
+from carebot.domain.vocabulary import OutboxStatus, Purpose
 from carebot.store.models import Group, Member, Membership, OutboxMessage
+from carebot.store.queries import active_groups_of
 
-REPLY, PUSH, FINAL = "reply", "push", "final"
+REPLY, PUSH, FINAL = Purpose.REPLY, Purpose.PUSH, Purpose.FINAL
 # The purpose of the coordinators' "budget reached" texts: a push in every way but the budget it reports.
-NOTICE = "notice"
+NOTICE = Purpose.NOTICE
 
 
 def address_on(member: Member, channel: str) -> str | None:
@@ -60,9 +62,8 @@ def fit_sms(session: Session, member: Member | None, group_id: int | None, text:
     unless the group it is for, or every group of the member, has turned folding off."""
     if is_gsm7(text):
         return text
-    groups = [group_id] if group_id is not None else (list(session.scalars(
-        select(Membership.group_id).where(Membership.member_id == member.id, Membership.status == "active")))
-        if member is not None and member.id is not None else [])
+    groups = [group_id] if group_id is not None else (
+        active_groups_of(session, member.id) if member is not None and member.id is not None else [])
     if groups and not any(session.scalars(select(Group.sms_fold).where(Group.id.in_(groups)))):
         return text
     return fold_gsm7(text)
@@ -90,7 +91,7 @@ def enqueue(
         address=address,
         body=text,
         purpose=purpose,
-        status="pending",
+        status=OutboxStatus.PENDING,
         not_before=not_before or now,
         created_at=now,
     )

@@ -2,7 +2,7 @@
 
 The states and every transition, with the text each side gets, are listed here and in
 ``docs/care-requests.md`` (a test keeps the two in step and checks every key is in both
-catalogs). carebot.services.care carries the transitions out; :func:`state_of` reads the state
+catalogs). carebot.services.planner and carebot.services.pairings carry the transitions out; :func:`state_of` reads the state
 back from the database.
 
     requested --offer sent--> offered --YES--> accepted --ended by the other side--> requested
@@ -27,7 +27,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carebot.domain.vocabulary import REACH_OUT_TO_ME, WANT_COMPANY
+from carebot.domain.vocabulary import OPEN_PAIRINGS, REACH_OUT_TO_ME, WANT_COMPANY, PairingStatus
 from carebot.store.models import Answer, Pairing
 
 
@@ -105,10 +105,10 @@ def state_of(session: Session, requester_id: int, group_id: int, kind: int, now:
         return State.ENDED
     statuses = set(session.scalars(select(Pairing.status).where(
         Pairing.requester_id == requester_id, Pairing.group_id == group_id, Pairing.kind == kind,
-        Pairing.status.in_(("offered", "active")))))
-    if "active" in statuses:
+        Pairing.status.in_(OPEN_PAIRINGS))))
+    if PairingStatus.ACTIVE in statuses:
         return State.ACCEPTED
-    if "offered" in statuses:
+    if PairingStatus.OFFERED in statuses:
         return State.OFFERED
     return network_state(answer) or (State.WAITING if answer.told_waiting_at is not None else State.REQUESTED)
 

@@ -19,7 +19,9 @@ from carebot.domain.i18n import DEFAULT_LANGUAGE, render
 from carebot.flows import caremap as flow
 from carebot.flows.base import CareMapInfo, MapAnswered, MapDeleted, MapFinished, MapStarted, MapToCall
 from carebot.outbox.write import push
-from carebot.services import care, questions
+from carebot.services import questions
+from carebot.services.effects import Act, Outcome, handles
+from carebot.services.people import display_name, tell_text
 from carebot.store.lookups import care_map_of
 from carebot.store.models import CareMap, Member, Membership, Pairing, QueuedQuestion
 
@@ -54,7 +56,7 @@ def text_for(session: Session, owner: Member, reader: Member, *, shared_only: bo
     if care_map is None or (shared_only and not care_map.shared):
         return None
     language = _language(reader)
-    return flow.for_other(care_map, care.display_name(owner, language), language)
+    return flow.for_other(care_map, display_name(owner, language), language)
 
 
 def after_yes(session: Session, requester: Member, supporter: Member) -> list[str]:
@@ -79,22 +81,6 @@ def current_supporters(session: Session, member: Member) -> list[Member]:
     ids = session.scalars(select(Pairing.supporter_id).where(Pairing.requester_id == member.id,
                                                              Pairing.status == "active")).all()
     return [m for m in (session.get(Member, i) for i in dict.fromkeys(ids)) if m is not None]
-
-
-def apply(session: Session, member: Member, effect: object, now: datetime) -> list[str]:
-    """Carry out one care map effect; texts for the member who caused it."""
-    match effect:
-        case MapStarted():
-            return apply_map_started(session, member, effect, now)
-        case MapAnswered():
-            return apply_map_answered(session, member, effect, now)
-        case MapFinished():
-            return apply_map_finished(session, member, effect, now)
-        case MapDeleted():
-            return apply_map_deleted(session, member, effect, now)
-        case MapToCall():
-            return apply_map_to_call(session, member, effect, now)
-    return []
 
 
 def apply_map_started(session: Session, member: Member, effect: MapStarted, now: datetime) -> list[str]:
@@ -133,10 +119,10 @@ def apply_map_finished(session: Session, member: Member, effect: MapFinished, no
     for supporter in supporters:
         text = text_for(session, member, supporter)
         if text is not None:
-            care.tell_text(session, supporter, text, now, None)
+            tell_text(session, supporter, text, now, None)
     log.info("member %s saved a shared care map; %d current supporters sent it", member.id, len(supporters))
     if supporters:
-        names = ", ".join(care.display_name(s, language) for s in supporters)
+        names = ", ".join(display_name(s, language) for s in supporters)
         return [render("caremap.saved.sent", language, names=names)]
     return [render("caremap.saved.shared", language)]
 
@@ -172,3 +158,31 @@ def removed(session: Session, member: Member, group_id: int) -> None:
                                                        Membership.status == "active").limit(1))
     if still is None and delete_all(session, member.id):
         log.info("member %s's care map deleted with their last membership", member.id)
+
+
+# --- the registry's handlers: each map effect applied by its function above -------------------
+
+
+@handles(MapStarted)
+def map_started(act: Act, effect: MapStarted) -> Outcome:
+    return Outcome(apply_map_started(act.session, act.member, effect, act.now))
+
+
+@handles(MapAnswered)
+def map_answered(act: Act, effect: MapAnswered) -> Outcome:
+    return Outcome(apply_map_answered(act.session, act.member, effect, act.now))
+
+
+@handles(MapFinished)
+def map_finished(act: Act, effect: MapFinished) -> Outcome:
+    return Outcome(apply_map_finished(act.session, act.member, effect, act.now))
+
+
+@handles(MapDeleted)
+def map_deleted(act: Act, effect: MapDeleted) -> Outcome:
+    return Outcome(apply_map_deleted(act.session, act.member, effect, act.now))
+
+
+@handles(MapToCall)
+def map_to_call(act: Act, effect: MapToCall) -> Outcome:
+    return Outcome(apply_map_to_call(act.session, act.member, effect, act.now))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import LANGUAGES
 from carebot.domain.phone import normalize_phone
+from carebot.domain.vocabulary import MembershipStatus, Role
 from carebot.flows import words
 from carebot.store.models import ConsentEvent, Group, Member, Membership, Network
 
@@ -238,8 +239,8 @@ def add_member(
     if membership is None:
         membership = Membership(group_id=group.id, member_id=member.id, created_at=now)
         session.add(membership)
-    membership.status = "active"
-    membership.role = "coordinator" if coordinator else "member"
+    membership.status = MembershipStatus.ACTIVE
+    membership.role = Role.COORDINATOR if coordinator else "member"
     membership.consented_at = now
     session.add(ConsentEvent(member_id=member.id, group_id=group.id, kind="opt_in", channel=channel,
                              wording="added by the group's set-up, having consented in person", at=now))

@@ -27,6 +27,7 @@ from carebot.domain.vocabulary import UNAVAILABLE
 from carebot.flows.base import NetworkAnswered, Waiting
 from carebot.outbox.write import member_timezone
 from carebot.services import questions
+from carebot.services.effects import Act, Outcome, handles
 from carebot.store.models import Answer, Group, Member, Membership, Network, NotWith, Pairing
 from carebot.store.transparency import record
 
@@ -172,3 +173,8 @@ def other_group(session: Session, pairing: Pairing, group_id: int) -> Group | No
         return None
     return session.get(Group, pairing.group_id if pairing.supporter_group_id == group_id
                        else pairing.supporter_group_id)
+
+
+@handles(NetworkAnswered)
+def network_answered(act: Act, effect: NetworkAnswered) -> Outcome:
+    return Outcome(answer(act.session, act.member, effect, act.now))

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.daytime import next_daytime
+from carebot.domain.vocabulary import MembershipStatus, OutboxStatus, PairingStatus
 from carebot.flows.base import Waiting
 from carebot.outbox.write import member_timezone, push
 from carebot.store.conversations import end_waiting, set_waiting
@@ -36,6 +37,7 @@ from carebot.store.models import (
     QueuedQuestion,
     Rsvp,
 )
+from carebot.store.queries import existing
 
 # Lower ranks are asked first and are never held back by higher ones.
 CARE, CONSENT, LOW = 0, 1, 2
@@ -95,7 +97,7 @@ def unseen(session: Session, data: dict) -> bool:
     if row_id is None:
         return False
     row = session.get(OutboxMessage, int(row_id))
-    return row is not None and row.status in ("pending", "sending")
+    return row is not None and row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 def _queue(session: Session, member_id: int, waiting: Waiting, now: datetime) -> None:
@@ -110,7 +112,7 @@ def set_aside(session: Session, conversation: Conversation) -> None:
     data = dict(conversation.data or {})
     if unseen(session, data):
         # Never shown: its text does not go out now that another question comes first.
-        session.get(OutboxMessage, int(data["_row"])).status = "cancelled"
+        existing(session, OutboxMessage, int(data["_row"])).status = OutboxStatus.CANCELLED
     data.pop("_row", None)
     if conversation.flow in ASKED_AGAIN and "_prompt" in data:
         waiting = Waiting(conversation.flow, conversation.step, data, conversation.wait_until)
@@ -169,7 +171,7 @@ def _fresh_window(session: Session, member: Member, question: QueuedQuestion, no
         until = question.expires_at
     pairing_id = question.data.get("pairing_id")
     pairing = session.get(Pairing, int(pairing_id)) if pairing_id else None
-    if pairing is not None and pairing.status == "offered":
+    if pairing is not None and pairing.status == PairingStatus.OFFERED:
         pairing.respond_by = until
     return until
 
@@ -179,11 +181,11 @@ def still_open(session: Session, question: QueuedQuestion | Conversation, now: d
     data = question.data or {}
     if question.flow == "pairing":
         pairing = session.get(Pairing, int(data.get("pairing_id", 0)))
-        wanted = "offered" if question.step == "offer" else "active"
+        wanted = PairingStatus.OFFERED if question.step == "offer" else PairingStatus.ACTIVE
         return pairing is not None and pairing.status == wanted
     if question.flow == "checkin":
         pairing = session.get(Pairing, int(data.get("pairing_id", 0)))
-        return pairing is not None and pairing.status == "active"
+        return pairing is not None and pairing.status == PairingStatus.ACTIVE
     if question.flow == "gather":
         gathering = session.get(Gathering, int(data.get("gathering_id", 0)))
         answered = session.scalar(select(Rsvp.id).where(Rsvp.gathering_id == gathering.id,
@@ -196,7 +198,7 @@ def still_open(session: Session, question: QueuedQuestion | Conversation, now: d
         membership = session.scalars(select(Membership).where(
             Membership.member_id == question.member_id,
             Membership.group_id == int(data.get("group_id", 0)))).first()
-        return membership is None or membership.status != "active"
+        return membership is None or membership.status != MembershipStatus.ACTIVE
     if question.flow == "network":
         from carebot.services.network import still_open as network_question_open
 

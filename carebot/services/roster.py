@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from carebot.domain.phone import normalize_phone
+from carebot.domain.vocabulary import Role
 from carebot.services.coordination import invite
 from carebot.store.models import Group
 
@@ -50,7 +51,7 @@ def import_roster(session: Session, group: Group, text: str, now: datetime) -> I
         if not phone:
             report.bad.append((line, REASONS["no_number"]))
             continue
-        if role not in ("member", "coordinator"):
+        if role not in tuple(Role):
             report.bad.append((line, REASONS["role"]))
             continue
         key = normalize_phone(phone) or phone  # "(515) 555-0101" is "+15155550101"

@@ -416,6 +416,9 @@ class Pairing(Base):
         if member_id == self.supporter_id and self.supporter_group_id is not None:
             return self.supporter_group_id
         return self.group_id
+    # Read-only, for views that list pairings with both names (loaded with selectinload).
+    requester: Mapped[Member] = relationship(foreign_keys=[requester_id], viewonly=True)
+    supporter: Mapped[Member] = relationship(foreign_keys=[supporter_id], viewonly=True)
 
 
 class NotWith(Base):

@@ -29,6 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from carebot.domain.pairing import DECLINE_MEMORY, RECENT_PAIRING
+from carebot.domain.vocabulary import CLOSED_PAIRINGS, OutboxStatus
 from carebot.store.models import (
     Answer,
     CareFlag,
@@ -50,8 +51,7 @@ log = logging.getLogger(__name__)
 JOB = "retention"
 EVERY = timedelta(days=1)
 DEFAULT_DAYS = 90
-FINISHED_OUTBOX = ("sent", "failed", "cancelled")
-CLOSED_PAIRINGS = ("ended", "declined", "expired")
+FINISHED_OUTBOX = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED)
 KEYS_PER_STATEMENT = 5000
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.metrics import error_code
-from carebot.domain.vocabulary import UNAVAILABLE
+from carebot.domain.vocabulary import UNAVAILABLE, MembershipStatus, OutboxStatus
 from carebot.outbox.backlog import backlog
 from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, ProviderPause
 from carebot.store.queries import requests_waiting
@@ -42,13 +42,13 @@ def _members(session: Session, now: datetime) -> dict[int, dict[str, int]]:
     resting = (select(Answer.group_id, Answer.member_id).where(Answer.option == UNAVAILABLE, Answer.current(now))
                .distinct().subquery())
     state = case((Member.opted_out.is_(True), literal("stopped")),
-                 (Membership.status == "invited", literal("invited")),
+                 (Membership.status == MembershipStatus.INVITED, literal("invited")),
                  (resting.c.member_id.is_not(None), literal("resting")), else_=literal("active"))
     rows = session.execute(
         select(Membership.group_id, state, func.count())
         .join(Member, Member.id == Membership.member_id)
         .outerjoin(resting, and_(resting.c.group_id == Membership.group_id, resting.c.member_id == Member.id))
-        .where(Membership.status.in_(("active", "invited")))
+        .where(Membership.status.in_((MembershipStatus.ACTIVE, MembershipStatus.INVITED)))
         .group_by(Membership.group_id, state)).all()
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for group_id, name, count in rows:
@@ -58,8 +58,8 @@ def _members(session: Session, now: datetime) -> dict[int, dict[str, int]]:
 
 def _troubles(session: Session, now: datetime) -> dict[str, dict[str, int]]:
     """Texts of the last 7 days that failed, or wait after a provider refused them, by error class."""
-    failed = or_(OutboxMessage.status == "failed", OutboxMessage.provider_status.in_(UNDELIVERED))
-    held = and_(OutboxMessage.status == "pending", OutboxMessage.error_code.is_not(None))
+    failed = or_(OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.provider_status.in_(UNDELIVERED))
+    held = and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.error_code.is_not(None))
     kind = case((failed, literal("failed")), else_=literal("held"))
     rows = session.execute(
         select(kind, OutboxMessage.channel, OutboxMessage.error_code, func.count())

@@ -35,8 +35,8 @@ from carebot.channels import SIGNAL, SMS
 from carebot.channels.sim import Delivered, SimNetwork
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.ticker import tick
-from carebot.services.care import mark_due
 from carebot.services.groups import GroupError, add_group, add_member, add_network, edit_group, overflow_hours
+from carebot.services.planner import mark_due
 from carebot.store.crypto import use_ephemeral_key
 from carebot.store.db import Database
 from carebot.store.models import Base, Group, Member, Network

@@ -1,0 +1,37 @@
+"""Flood control: past a limit of texts in a few minutes, carebot stops answering a member
+(only the final replies still go) and passes nothing of theirs on; coordinators hear once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from carebot.services.people import display_name, tell_group_coordinators
+from carebot.store.models import Group, InboundMessage, Member
+from carebot.store.queries import active_groups_of
+
+log = logging.getLogger(__name__)
+
+FLOOD_LIMIT = 15  # texts from one member in FLOOD_WINDOW before carebot stops answering them
+FLOOD_WINDOW = timedelta(minutes=10)
+
+
+def flooding(session: Session, member: Member, now: datetime) -> bool:
+    """True when the member has texted past the flood limit; coordinators hear of it once."""
+    recent = session.scalar(select(func.count()).select_from(InboundMessage).where(
+        InboundMessage.member_id == member.id, InboundMessage.received_at > now - FLOOD_WINDOW)) or 0
+    if recent <= FLOOD_LIMIT:
+        return False
+    if member.flood_told_at is None or member.flood_told_at <= now - FLOOD_WINDOW:
+        for group_id in active_groups_of(session, member.id):
+            group = session.get(Group, group_id)
+            if group is not None:
+                tell_group_coordinators(session, group_id, "flood.coordinators", now, keyword=group.keyword,
+                                        name=display_name(member, group.language))
+        log.warning("member %s is past the flood limit; replies held", member.id)
+    member.flood_told_at = now
+    return True

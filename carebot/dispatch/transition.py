@@ -1,0 +1,62 @@
+"""Applying one transition, inside the dispatcher's transaction: each effect through its
+registered handler (carebot.services.effects), then the replies to the outbox, then the
+conversation's next wait (or the next question waiting its turn).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from carebot.dispatch.flood import flooding
+from carebot.domain.vocabulary import SIGNAL
+from carebot.flows.base import Context, Relayed, Reply, Transition
+from carebot.outbox.write import FINAL, enqueue
+from carebot.services import questions
+from carebot.services.account import forget
+from carebot.services.handlers import Act, apply
+from carebot.store.models import Member
+
+
+def apply_transition(session: Session, member: Member, ctx: Context, transition: Transition, *,
+                     reply_channel: str | None) -> None:
+    """Carry ``transition`` out for ``member``; its replies go on ``reply_channel`` (None: a timeout's, none)."""
+    now = ctx.now
+    forgotten = False
+    flooded = reply_channel is not None and flooding(session, member, now)
+    replies = list(transition.replies)
+    wait = transition.wait
+    act = Act(session, member, now, ctx.channel)
+    for effect in transition.effects:
+        if flooded and isinstance(effect, Relayed):
+            continue  # a flood is not passed on to another member
+        outcome = apply(act, effect)
+        replies.extend(Reply(text) for text in outcome.texts)
+        wait = wait or outcome.wait
+        forgotten = forgotten or outcome.forgotten
+    address = None
+    if reply_channel is not None:
+        address = member.signal_uuid if reply_channel == SIGNAL else member.phone
+    if forgotten:
+        forget(session, member)
+    if flooded:
+        # Past the flood limit only the "final" replies still go: the confirmations of STOP,
+        # START and FORGET, and the crisis reply.
+        replies = [r for r in replies if r.purpose == FINAL]
+    for reply in replies:
+        if address is None or reply_channel is None:
+            break
+        enqueue(
+            session,
+            member=None if forgotten else member,
+            channel=reply_channel,
+            address=address,
+            text=reply.text,
+            purpose=reply.purpose,
+            now=now,
+        )
+    # After the replies, so the member reads the answer before any next question.
+    if not forgotten and wait is not None:
+        questions.replace(session, member.id, wait, now)
+    elif not forgotten:
+        # The question this text (or timeout) settled ends; the next one waiting is asked.
+        questions.settle(session, member, ctx.waiting, now)

@@ -1,0 +1,86 @@
+"""Go-around answers: a member's answer replaces their current one in that group; HOW and its
+privacy change it; an answer whose time is up lapses, with a word to the member.
+
+Whatever no longer holds up after a change (a pairing whose request ended, a supporter past
+what they now offer) ends with it (``pairings.reconcile``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carebot.domain.i18n import DEFAULT_LANGUAGE
+from carebot.domain.vocabulary import REQUESTS
+from carebot.flows import goaround
+from carebot.flows.base import Answered, HowChanged, PrivacyChanged
+from carebot.outbox.write import push
+from carebot.services.effects import Act, Outcome, handles
+from carebot.services.pairings import reconcile
+from carebot.store.models import Answer, Group, Member
+from carebot.store.queries import current_answers
+
+
+@handles(Answered)
+def answered(act: Act, effect: Answered) -> Outcome:
+    session, member, now, group_id = act.session, act.member, act.now, effect.group_id
+    told = {}
+    for old in current_answers(session, member.id, now, group_id):
+        old.ended_at = now
+        told[old.option] = old.told_waiting_at
+    for spec in effect.answers:
+        session.add(Answer(
+            group_id=group_id, member_id=member.id, option=spec.option,
+            since=now, until=spec.until, how=spec.how, capacity=spec.capacity,
+            private=spec.private,
+            # Asking again for the same care: they already know if nobody is free.
+            told_waiting_at=told.get(spec.option),
+        ))
+    session.flush()
+    reconcile(session, member, group_id, now)
+    return Outcome()
+
+
+@handles(HowChanged)
+def how_changed(act: Act, effect: HowChanged) -> Outcome:
+    for current in current_answers(act.session, act.member.id, act.now, effect.group_id):
+        current.how = effect.how
+    return Outcome()
+
+
+@handles(PrivacyChanged)
+def privacy_changed(act: Act, effect: PrivacyChanged) -> Outcome:
+    for answer in act.session.scalars(select(Answer).where(
+            Answer.member_id == act.member.id, Answer.group_id == effect.group_id, Answer.ended_at.is_(None),
+            Answer.option.in_(REQUESTS))):
+        answer.private = effect.private
+    return Outcome()
+
+
+def lapsed(session: Session, now: datetime) -> list[tuple[int, int]]:
+    """(member, group) for every answer whose time is up but has not lapsed yet."""
+    return [(member_id, group_id) for member_id, group_id in session.execute(
+        select(Answer.member_id, Answer.group_id)
+        .where(Answer.ended_at.is_(None), Answer.until <= now)
+        .distinct()
+    )]
+
+
+def lapse(session: Session, member_id: int, group_id: int, now: datetime, default_tz: str) -> None:
+    """The member's answers in the group whose time is up lapse; they hear it, and pairings follow."""
+    ended = session.scalars(
+        select(Answer).where(Answer.member_id == member_id, Answer.group_id == group_id,
+                             Answer.ended_at.is_(None), Answer.until <= now)
+    ).all()
+    member = session.get(Member, member_id)
+    group = session.get(Group, group_id)
+    if not ended or member is None or group is None:
+        return
+    for answer in ended:
+        answer.ended_at = answer.until
+    first = ended[0]
+    text = goaround.lapsed_prompt(member.language or DEFAULT_LANGUAGE, group.keyword, first.option, first.capacity)
+    push(session, member, text, now, group_id, default_tz)
+    reconcile(session, member, group_id, now)

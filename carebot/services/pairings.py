@@ -1,0 +1,310 @@
+"""Pairings once made: a supporter's YES or NO, the requester's answers, DONE, NOT, EVERY, and
+every way a pairing ends (with word to the other side, and the engine asked to look again).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from carebot.domain.i18n import render
+from carebot.domain.vocabulary import OPEN_PAIRINGS, PairingStatus
+from carebot.flows.base import CadenceChanged, NotWithAdded, OfferAnswered, PairingEnded, PairingInfo, RematchAnswered
+from carebot.services import caremap, network, questions
+from carebot.services.effects import Act, Outcome, handles
+from carebot.services.people import cadence_text, display_name, how_of, language_of, tell
+from carebot.services.planner import mark_due
+from carebot.store.models import Answer, Group, Member, NotWith, Pairing
+from carebot.store.queries import capacities, current_options, existing
+
+log = logging.getLogger(__name__)
+
+RECENTLY_ENDED = timedelta(days=14)  # a plain reply goes back to the relayed message's sender
+
+
+def open_pairings(session: Session, member: Member, now: datetime) -> tuple[PairingInfo, ...]:
+    """The member's offered and active pairings, and those ended lately, seen from their side.
+
+    Ended ones are there so a late "@Ana" can be answered honestly ("can't receive").
+    """
+    rows = session.execute(
+        select(Pairing, Group.keyword).join(Group, Group.id == Pairing.group_id).where(
+            or_(Pairing.status.in_(OPEN_PAIRINGS),
+                (Pairing.status == PairingStatus.ENDED) & (Pairing.ended_at > now - RECENTLY_ENDED)),
+            or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id),
+        ).order_by(Pairing.id)
+    ).all()
+    infos = []
+    for pairing, keyword in rows:
+        mine_to_give = pairing.supporter_id == member.id
+        other = session.get(Member, pairing.requester_id if mine_to_give else pairing.supporter_id)
+        side = pairing.group_for(member.id)  # across a network, a supporter sees it in their own group
+        if side != pairing.group_id:
+            keyword = existing(session, Group, side).keyword
+        infos.append(PairingInfo(
+            id=pairing.id, group_id=side, keyword=keyword, kind=pairing.kind,
+            role="supporter" if mine_to_give else "requester",
+            other_name=display_name(other, language_of(member)), status=pairing.status,
+            cadence_days=pairing.cadence_days,
+        ))
+    return tuple(infos)
+
+
+def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, *, by: int | None = None) -> None:
+    """Close a pairing; the engine will look at the group again.
+
+    ``by`` is the member whose own text ended it. Every question about the pairing
+    ends with it; a supporter still asked about it hears that it is no longer open
+    (unless they ended it themselves), and is asked their next question.
+    """
+    was = pairing.status
+    pairing.status = PairingStatus.ENDED if was == PairingStatus.ACTIVE else PairingStatus.EXPIRED
+    pairing.ended_at = now
+    pairing.end_reason = reason
+    pairing.next_checkin_at = None
+    pairing.followup_at = None
+    mark_due(session, pairing.group_id, now)
+    for member_id in (pairing.supporter_id, pairing.requester_id):
+        member = session.get(Member, member_id)
+        if member is None:
+            continue
+        was_asked = questions.withdraw(session, member, "pairing_id", pairing.id)
+        if was == PairingStatus.OFFERED and member_id == pairing.supporter_id and member_id != by:
+            group = existing(session, Group, pairing.group_id)
+            tell(session, member, "care.offer.withdrawn", now, pairing.group_for(member_id), keyword=group.keyword,
+                 requester=display_name(existing(session, Member, pairing.requester_id), language_of(member)))
+        if was_asked and member_id != by:
+            questions.ask_next(session, member, now)  # the member's own text asks it after its reply
+    log.info("pairing %s ended (%s)", pairing.id, reason)
+
+
+def request_still_open(session: Session, pairing: Pairing, now: datetime) -> bool:
+    """Whether the requester still asks for this care once the pairing is over."""
+    return pairing.kind in current_options(session, pairing.requester_id, pairing.group_id, now)
+
+
+def reconcile(session: Session, member: Member, group_id: int, now: datetime) -> None:
+    """After a member's answers changed or lapsed: end the pairings their answers no longer hold up.
+
+    A requester's pairing ends with their request; a supporter keeps no more pairings than
+    they now offer (none while resting), the newest ending first.
+    """
+    options = current_options(session, member.id, group_id, now)
+    pairings = session.scalars(
+        select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS), in_group(member.id, group_id))
+        .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
+    ).all()
+    room = capacities(session, member.id, group_id, now)
+    for pairing in pairings:
+        if pairing.requester_id == member.id:
+            if pairing.kind not in options:
+                if pairing.status == PairingStatus.ACTIVE:
+                    supporter = existing(session, Member, pairing.supporter_id)
+                    tell(session, supporter, "care.ended", now, pairing.group_for(supporter.id),
+                          other=display_name(member, language_of(supporter)))
+                end_pairing(session, pairing, "request_ended", now, by=member.id)
+        elif room.get(pairing.kind, 0) > 0:
+            room[pairing.kind] -= 1
+        else:
+            if pairing.status == PairingStatus.ACTIVE:
+                requester = existing(session, Member, pairing.requester_id)
+                tell(session, requester, "care.ended.rest", now, pairing.group_id,
+                      supporter=display_name(member, language_of(requester)))
+            end_pairing(session, pairing, "offer_ended", now, by=member.id)
+    mark_due(session, group_id, now)
+
+
+def in_group(member_id: int, group_id: int) -> ColumnElement[bool]:
+    """The SQL condition for the member's pairings on their side in ``group_id``: as requester of its
+    requests, as supporter from it (a pairing across a network counts in the supporter's own group)."""
+    return or_((Pairing.requester_id == member_id) & (Pairing.group_id == group_id),
+               (Pairing.supporter_id == member_id)
+               & (func.coalesce(Pairing.supporter_group_id, Pairing.group_id) == group_id))
+
+
+def end_all(session: Session, member: Member, now: datetime) -> None:
+    """The member left (STOP or FORGET): end their pairings and tell the other side."""
+    _end_pairings(session, member, now, by=member.id)
+
+
+def remove_from_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
+    """The coordinators removed the member: their answers end, their pairings end with word to the
+    other side, and their questions about the group go."""
+    for answer in session.scalars(select(Answer).where(Answer.member_id == member.id, Answer.group_id == group_id,
+                                                       Answer.ended_at.is_(None))):
+        answer.ended_at = now
+    _end_pairings(session, member, now, in_group(member.id, group_id))
+    caremap.removed(session, member, group_id)
+    if questions.drop_for_group(session, member, group_id):
+        questions.ask_next(session, member, now)
+
+
+def _end_pairings(session: Session, member: Member, now: datetime, *where, by: int | None = None) -> None:
+    pairings = session.scalars(
+        select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS),
+                              or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id), *where)
+    ).all()
+    for pairing in pairings:
+        other_id = pairing.supporter_id if pairing.requester_id == member.id else pairing.requester_id
+        other = existing(session, Member, other_id)
+        active = pairing.status == PairingStatus.ACTIVE
+        end_pairing(session, pairing, "left", now, by=by)
+        if active:
+            _tell_ended(session, pairing, other, member, now)
+
+
+def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member, now: datetime,
+                key: str = "care.ended") -> None:
+    """Tell ``told`` their pairing with ``other`` ended; a requester also hears whether their request is still open."""
+    name = display_name(other, language_of(told))
+    if told.id == pairing.requester_id and request_still_open(session, pairing, now):
+        group = existing(session, Group, pairing.group_id)
+        tell(session, told, f"{key}.open", now, group.id, other=name, keyword=group.keyword)
+    else:
+        tell(session, told, key, now, pairing.group_for(told.id), other=name)
+
+
+# --- what members answer about their pairings -----------------------------------
+
+
+def mine(session: Session, member: Member, pairing_id: int, *, as_: str) -> Pairing | None:
+    """The pairing, when ``member`` is its supporter (or requester, ``as_``)."""
+    pairing = session.get(Pairing, pairing_id)
+    if pairing is None:
+        return None
+    owner = pairing.supporter_id if as_ == "supporter" else pairing.requester_id
+    return pairing if owner == member.id else None
+
+
+def other_side(session: Session, pairing: Pairing, member: Member) -> Member | None:
+    """The other member of ``member``'s pairing."""
+    return session.get(Member, pairing.supporter_id if pairing.requester_id == member.id else pairing.requester_id)
+
+
+@handles(OfferAnswered)
+def offer_answered(act: Act, effect: OfferAnswered) -> Outcome:
+    session, member, now, accepted = act.session, act.member, act.now, effect.accepted
+    language = language_of(member)
+    pairing = mine(session, member, effect.pairing_id, as_="supporter")
+    if pairing is None or pairing.status != PairingStatus.OFFERED:
+        return Outcome([render("yes.nothing" if accepted else "no.nothing", language)] if accepted is not None else [])
+    if accepted:
+        return Outcome(_accept(session, member, pairing, now))
+    pairing.status = PairingStatus.DECLINED if accepted is False else PairingStatus.EXPIRED
+    pairing.ended_at = now
+    mark_due(session, pairing.group_id, now)
+    if accepted is None:
+        return Outcome()
+    return Outcome([render("care.declined", language,
+                           requester=display_name(existing(session, Member, pairing.requester_id), language))])
+
+
+@handles(RematchAnswered)
+def rematch_answered(act: Act, effect: RematchAnswered) -> Outcome:
+    session, member, now = act.session, act.member, act.now
+    language = language_of(member)
+    pairing = mine(session, member, effect.pairing_id, as_="requester")
+    if pairing is None or pairing.status != PairingStatus.ACTIVE or effect.wanted is None:
+        return Outcome()
+    supporter = existing(session, Member, pairing.supporter_id)
+    name = display_name(supporter, language)
+    if effect.wanted:
+        if supporter is not None:
+            tell(session, supporter, "care.ended", now, pairing.group_for(supporter.id),
+                 other=display_name(member, language_of(supporter)))
+        end_pairing(session, pairing, "rematch", now, by=member.id)
+        return Outcome([render("care.rematch.yes", language)])
+    return Outcome([render("care.rematch.no", language, supporter=name)])
+
+
+@handles(PairingEnded)
+def pairing_ended(act: Act, effect: PairingEnded) -> Outcome:
+    session, member, now = act.session, act.member, act.now
+    language = language_of(member)
+    pairing = session.get(Pairing, effect.pairing_id)
+    if pairing is None or member.id not in (pairing.requester_id, pairing.supporter_id):
+        return Outcome([render("care.done.none", language)])
+    other = other_side(session, pairing, member)
+    if pairing.requester_id == member.id:
+        # The requester is done: their request ends with the pairing.
+        for answer in session.scalars(select(Answer).where(
+                Answer.member_id == member.id, Answer.group_id == pairing.group_id,
+                Answer.option == pairing.kind, Answer.ended_at.is_(None))):
+            answer.ended_at = now
+    end_pairing(session, pairing, "done", now, by=member.id)
+    if other is not None:
+        _tell_ended(session, pairing, other, member, now)
+    if pairing.requester_id != member.id or not request_still_open(session, pairing, now):
+        return Outcome([render("care.ended", language, other=display_name(other, language))])
+    group = existing(session, Group, pairing.group_id)
+    keyword = group.keyword if group is not None else ""
+    return Outcome([render("care.ended.open", language, other=display_name(other, language), keyword=keyword)])
+
+
+@handles(NotWithAdded)
+def not_with_added(act: Act, effect: NotWithAdded) -> Outcome:
+    session, member, now, other_id = act.session, act.member, act.now, effect.other_id
+    exists = session.scalar(select(NotWith.id).where(NotWith.member_id == member.id, NotWith.other_id == other_id))
+    if exists is None:
+        session.add(NotWith(member_id=member.id, other_id=other_id, created_at=now))
+    for pairing in session.scalars(select(Pairing).where(
+            Pairing.status.in_(OPEN_PAIRINGS),
+            or_((Pairing.requester_id == member.id) & (Pairing.supporter_id == other_id),
+                (Pairing.requester_id == other_id) & (Pairing.supporter_id == member.id)))):
+        if pairing.status == PairingStatus.ACTIVE:
+            # The other side hears that it ended, never why.
+            other = session.get(Member, other_id)
+            if other is not None:
+                tell(session, other, "care.ended", now, pairing.group_for(other_id),
+                     other=display_name(member, language_of(other)))
+        end_pairing(session, pairing, "not_with", now, by=member.id)
+    return Outcome()
+
+
+@handles(CadenceChanged)
+def cadence_changed(act: Act, effect: CadenceChanged) -> Outcome:
+    pairing = act.session.get(Pairing, effect.pairing_id)
+    if pairing is not None and act.member.id in (pairing.requester_id, pairing.supporter_id):
+        pairing.cadence_days = effect.days
+        pairing.next_checkin_at = act.now + timedelta(days=effect.days)
+    return Outcome()
+
+
+def is_private(session: Session, requester_id: int, group: Group, kind: int, now: datetime) -> bool:
+    """Whether a request keeps the requester's number with carebot: their choice, else the group's."""
+    answer = session.scalars(select(Answer).where(
+        Answer.member_id == requester_id, Answer.group_id == group.id, Answer.option == kind,
+        Answer.current(now))).first()
+    if answer is not None and answer.private is not None:
+        return answer.private
+    return group.private_default
+
+
+def _accept(session: Session, supporter: Member, pairing: Pairing, now: datetime) -> list[str]:
+    pairing.status = PairingStatus.ACTIVE
+    pairing.started_at = now
+    pairing.respond_by = None
+    pairing.next_checkin_at = now + timedelta(days=pairing.cadence_days)
+    network.record_accepted(session, pairing, now)
+    group = existing(session, Group, pairing.group_id)
+    # The requester hears which group their supporter is from: a sister group's, across a network.
+    supporters_group = existing(session, Group, pairing.group_for(supporter.id))
+    requester = existing(session, Member, pairing.requester_id)
+    language = language_of(supporter)
+    requester_name = display_name(requester, language)
+    supporter_name = display_name(supporter, language_of(requester))
+    how = how_of(session, requester.id, group.id, pairing.kind, now)
+    cadence = cadence_text(pairing.cadence_days, language)
+    # Without a number to share (private, or Signal only), they talk through carebot.
+    if is_private(session, requester.id, group, pairing.kind, now) or not requester.phone:
+        tell(session, requester, f"care.accepted.requester.{pairing.kind}.private", now, group.id,
+             supporter=supporter_name, keyword=supporters_group.keyword)
+        return [render("care.accepted.supporter.private", language, requester=requester_name, how=how,
+                       cadence=cadence), *caremap.after_yes(session, requester, supporter)]
+    tell(session, requester, f"care.accepted.requester.{pairing.kind}", now, group.id,
+         supporter=supporter_name, keyword=supporters_group.keyword)
+    return [render("care.accepted.supporter", language, requester=requester_name, contact=requester.phone,
+                   how=how, cadence=cadence), *caremap.after_yes(session, requester, supporter)]

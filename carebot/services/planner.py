@@ -1,0 +1,263 @@
+"""Planning pairings: the pairing engine (carebot.domain.pairing, pure) fed each group's state.
+
+Its proposals become offers to supporters (one question at a time); requests nobody can
+take yet get honest word, to the member and to the coordinators.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carebot.domain.daytime import next_daytime
+from carebot.domain.i18n import render
+from carebot.domain.pairing import DECLINE_MEMORY, RECENT_PAIRING, Offer, PairingState, Request, propose
+from carebot.domain.vocabulary import (
+    CLOSED_PAIRINGS,
+    OPEN_PAIRINGS,
+    REQUESTS,
+    SERVES,
+    UNAVAILABLE,
+    MembershipStatus,
+    PairingStatus,
+)
+from carebot.flows.base import Waiting
+from carebot.outbox.write import member_timezone
+from carebot.services import care_requests, network, questions
+from carebot.services.people import display_name, how_of, language_of, tell
+from carebot.store.conversations import busy
+from carebot.store.models import Answer, Group, Member, Membership, NotWith, Pairing
+from carebot.store.queries import coordinators_of, existing
+
+log = logging.getLogger(__name__)
+
+OFFER_WINDOW = timedelta(hours=24)  # of daytime after the offer reaches the supporter
+BUSY_RETRY = timedelta(hours=1)
+WAITING_GRACE = timedelta(days=1)  # unmatched this long: the member is told, and coordinators
+# Pairings ended this way keep the two apart for the group's pair_again_after_days (a coordinator's PAIR may still).
+KEEP_APART = ("done", "coordinator", "rematch", "not_with")
+DEFAULT_CADENCE_DAYS = 7
+
+
+def mark_due(session: Session, group_id: int, now: datetime) -> None:
+    """Ask the engine to look at this group again at the next tick."""
+    group = session.get(Group, group_id)
+    if group is not None and (group.pairing_due_at is None or group.pairing_due_at > now):
+        group.pairing_due_at = now
+
+
+def plan_group(session: Session, group: Group, now: datetime) -> int:
+    """Run the engine for one group and send offers; returns how many offers went out."""
+    group.pairing_due_at = None
+    members = {
+        m.id: m for m in session.scalars(
+            select(Member).join(Membership, Membership.member_id == Member.id).where(
+                Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE, Member.opted_out.is_(False))
+        )
+    }
+    answers = session.scalars(
+        select(Answer).where(Answer.group_id == group.id, Answer.current(now))
+    ).all()
+    pairings = session.scalars(select(Pairing).where(Pairing.group_id == group.id)).all()
+    served = {(p.requester_id, p.kind) for p in pairings if p.status in OPEN_PAIRINGS}
+    load: dict[tuple[int, int], int] = defaultdict(int)
+    for p in pairings:
+        if p.status in OPEN_PAIRINGS and p.supporter_group_id is None:
+            load[(p.supporter_id, p.kind)] += 1
+    for p in network.served_from(session, group.id):
+        load[(p.supporter_id, p.kind)] += 1  # this group's supporters serving a sister group's request
+    requests, offers, resting, waiting_since = [], [], set(), {}
+    for a in answers:
+        member = members.get(a.member_id)
+        if member is None:
+            continue
+        language = member.language or group.language
+        if a.option in REQUESTS and (a.member_id, a.option) not in served:
+            requests.append(Request(a.member_id, group.id, a.option, language, a.since))
+            waiting_since[(a.member_id, a.option)] = a
+        elif a.option in SERVES:
+            offers.append(Offer(a.member_id, group.id, a.option, a.capacity or 1, language,
+                                load=load[(a.member_id, SERVES[a.option])]))
+        elif a.option == UNAVAILABLE:
+            resting.add(a.member_id)
+    _tell_unanswered_offers(session, group, answers, pairings, members, now)
+    if not requests:
+        return 0
+    recent: dict[tuple[int, int], datetime] = {}
+    declined = set()
+    # When a pair kept apart (a decline, a DONE, an UNPAIR) may be paired again: the engine looks then.
+    apart_until: list[datetime] = []
+    # Requests whose candidates said no or let an offer lapse since they were made.
+    tried: set[tuple[int, int]] = set()
+    for p in pairings:
+        answer = waiting_since.get((p.requester_id, p.kind))
+        if (answer is not None and p.status in CLOSED_PAIRINGS and p.ended_at is not None
+                and p.ended_at >= answer.since):
+            tried.add((p.requester_id, p.kind))
+        if p.status in (PairingStatus.ACTIVE, PairingStatus.ENDED) and p.offered_at >= now - RECENT_PAIRING:
+            key = (p.requester_id, p.supporter_id)
+            recent[key] = max(recent.get(key, p.offered_at), p.offered_at)
+        # A supporter who said no or let the offer lapse is not asked again soon; an offer withdrawn
+        # because the requester stopped asking says nothing about the supporter.
+        if (p.status in (PairingStatus.DECLINED, PairingStatus.EXPIRED) and p.end_reason not in ("request_ended", "left")
+                and p.offered_at >= now - DECLINE_MEMORY):
+            declined.add((p.requester_id, p.supporter_id))
+            apart_until.append(p.offered_at + DECLINE_MEMORY)
+        if (p.status in (PairingStatus.ENDED, PairingStatus.EXPIRED) and p.end_reason in KEEP_APART and p.ended_at is not None
+                and p.ended_at > now - timedelta(days=group.pair_again_after_days)):
+            declined.add((p.requester_id, p.supporter_id))
+            apart_until.append(p.ended_at + timedelta(days=group.pair_again_after_days))
+    not_with = {
+        (a, b) for a, b in session.execute(
+            select(NotWith.member_id, NotWith.other_id).where(NotWith.member_id.in_(list(members)))
+        ) if b in members
+    }
+    proposal = propose(
+        PairingState(requests=tuple(requests), offers=tuple(offers), now=now, resting=frozenset(resting),
+                     recent=recent, declined=frozenset(declined), not_with=frozenset(not_with)),
+        seed=group.id,
+    )
+    taken = busy(session, {p.supporter_id for p in proposal.pairs}, now, rank=questions.CARE)
+    sent = 0
+    # Requests whose supporter is busy answering another question: not offered yet, so as good as unmatched.
+    held: list[tuple[int, int]] = []
+    for pair in sorted(proposal.pairs, key=lambda p: (-p.score, p.requester_id, p.kind)):
+        if pair.supporter_id in taken:
+            # One question at a time: this offer waits until the supporter has answered.
+            _look_again_at(group, now + BUSY_RETRY)
+            held.append((pair.requester_id, pair.kind))
+            continue
+        taken.add(pair.supporter_id)
+        offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
+        sent += 1
+    later = [when for when in apart_until if when > now]
+    if proposal.unmatched and later:
+        _look_again_at(group, min(later))
+    unmatched = [(u.requester_id, u.kind) for u in proposal.unmatched]
+    newly_waiting, across = _overflow(session, group, members, waiting_since, unmatched, taken, now,
+                                      declined=declined, recent=recent)
+    sent += len(across)
+    waiting = [key for key in unmatched if key not in across] + held
+    for requester_id, kind in waiting:
+        answer = waiting_since.get((requester_id, kind))
+        if answer is None or answer.told_waiting_at is not None:
+            continue
+        # Honest word a day after asking, or as soon as every candidate has said no (by day: it is a push).
+        tell_at = now if (requester_id, kind) in tried else answer.since + WAITING_GRACE
+        if tell_at > now:
+            # A supporter may still come forward; if not, the member hears it honestly then.
+            _look_again_at(group, tell_at)
+            continue
+        answer.told_waiting_at = now
+        requester = members[requester_id]
+        tell(session, requester, care_requests.WAITING_TEXT[kind], now, group.id, keyword=group.keyword)
+        newly_waiting.append(requester)
+    if newly_waiting:
+        # Coordinators hear once per newcomer to the wait, with how many are waiting in all.
+        for coordinator in coordinators_of(session, group.id):
+            language = language_of(coordinator)
+            tell(session, coordinator, care_requests.COORDINATORS_TEXT, now, group.id, keyword=group.keyword,
+                 requester=", ".join(display_name(m, language) for m in newly_waiting),
+                 count=len(waiting))
+    return sent
+
+
+def _overflow(session: Session, group: Group, members: dict[int, Member], waiting_since: dict, unmatched: list,
+              taken: set[int], now: datetime, *, declined: set, recent: dict) -> tuple[list[Member], set]:
+    """Requests nobody in the group can take, in a network (carebot.services.network): at the group's
+    overflow time the member is asked whether sister groups may be asked; after their YES, sister
+    groups' supporters are offered. Returns the members newly told (the question is their honest
+    word) and the requests offered across."""
+    told = []
+    consented = []
+    for requester_id, kind in unmatched:
+        answer = waiting_since.get((requester_id, kind))
+        if answer is None:
+            continue
+        if answer.network_consent:
+            consented.append(Request(requester_id, group.id, kind, members[requester_id].language or group.language,
+                                     answer.since))
+            continue
+        due = network.overflow_due(group, answer)
+        if due is None:
+            continue
+        if due > now:
+            _look_again_at(group, due)
+            continue
+        network.ask(session, group, members[requester_id], answer, now)
+        if answer.told_waiting_at is None and answer.network_consent is None:
+            answer.told_waiting_at = now
+            told.append(members[requester_id])
+    across = set()
+    proposed = network.propose_across(session, group, consented, now, declined=declined, recent=recent)
+    busy_now = busy(session, {supporter_id for _, supporter_id, _, _ in proposed}, now, rank=questions.CARE)
+    for requester_id, supporter_id, kind, sister in proposed:
+        if supporter_id in busy_now or supporter_id in taken:
+            _look_again_at(group, now + BUSY_RETRY)
+            continue
+        busy_now.add(supporter_id)
+        offer(session, group, members[requester_id], existing(session, Member, supporter_id), kind, now, side=sister)
+        across.add((requester_id, kind))
+    return told, across
+
+
+def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, members, now: datetime) -> None:
+    """A request whose offer is still unanswered is not silent either: a day after asking, the
+    member hears nobody has said yes yet (once), and the offer goes on."""
+    offered = {(p.requester_id, p.kind) for p in pairings if p.status == PairingStatus.OFFERED}
+    active = {(p.requester_id, p.kind) for p in pairings if p.status == PairingStatus.ACTIVE}
+    for answer in answers:
+        key = (answer.member_id, answer.option)
+        if key not in offered or key in active or answer.told_waiting_at is not None or answer.member_id not in members:
+            continue
+        if answer.since + WAITING_GRACE > now:
+            _look_again_at(group, answer.since + WAITING_GRACE)
+            continue
+        answer.told_waiting_at = now
+        tell(session, members[answer.member_id], care_requests.WAITING_TEXT[answer.option], now, group.id,
+             keyword=group.keyword)
+
+
+def _look_again_at(group: Group, when: datetime) -> None:
+    if group.pairing_due_at is None or group.pairing_due_at > when:
+        group.pairing_due_at = when
+
+
+def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime,
+          *, side: Group | None = None) -> None:
+    """Ask ``supporter`` to take ``requester``'s request; ``side``: the supporter's own group, when
+    the request comes to it across a network (the offer then says so)."""
+    own = side or group
+    tz, starts, ends = member_timezone(session, supporter, own.id, own.timezone)
+    respond_by = next_daytime(now, tz, starts, ends) + OFFER_WINDOW
+    pairing = Pairing(group_id=group.id, requester_id=requester.id, supporter_id=supporter.id, kind=kind,
+                      status=PairingStatus.OFFERED, offered_at=now, respond_by=respond_by,
+                      cadence_days=DEFAULT_CADENCE_DAYS, missed_checkins=0,
+                      supporter_group_id=side.id if side is not None else None)
+    session.add(pairing)
+    session.flush()
+    request = session.scalars(select(Answer).where(
+        Answer.member_id == requester.id, Answer.group_id == group.id, Answer.option == kind, Answer.current(now))).first()
+    if request is not None and request.told_waiting_at is None:
+        _look_again_at(group, request.since + WAITING_GRACE)  # a day on, the requester hears if nobody said yes
+    language = language_of(supporter)
+    how = how_of(session, requester.id, group.id, kind, now)
+    across = network.network_of(session, group) if side is not None else None
+    if across is not None:
+        prompt = render(f"network.offer.{kind}", language, requester=display_name(requester, language),
+                        keyword=group.keyword, network=across.code, how=how)
+    else:
+        prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
+                        keyword=group.keyword, how=how)
+    questions.ask(session, supporter, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), prompt,
+                  now, group_id=own.id, rank=questions.CARE)
+
+
+def plan_due_groups(session: Session, now: datetime) -> int:
+    """Plan every group something changed in."""
+    groups = session.scalars(select(Group).where(Group.pairing_due_at <= now)).all()
+    return sum(plan_group(session, group, now) for group in groups)

@@ -1,0 +1,145 @@
+"""The go-around: each group's round on its schedule (or a coordinator's ROUND), and the pulse.
+
+A round asks every consented member the one question in one short text, by day; the
+coordinators' weekly pulse rides on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from carebot.domain.daytime import next_daytime
+from carebot.domain.i18n import render
+from carebot.domain.vocabulary import (
+    OPEN_PAIRINGS,
+    REQUESTS,
+    SERVES,
+    UNAVAILABLE,
+    MembershipStatus,
+    OutboxStatus,
+    PairingStatus,
+)
+from carebot.flows import goaround
+from carebot.flows.base import RoundStarted
+from carebot.outbox.write import PUSH, daytime
+from carebot.services.effects import Act, Outcome, handles
+from carebot.services.people import language_of, tell_text
+from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, Pairing
+from carebot.store.queries import coordinators_of, existing
+from carebot.store.transparency import record
+
+log = logging.getLogger(__name__)
+
+RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
+
+
+def next_round(group: Group, after: datetime) -> datetime:
+    """The next go-around time on the group's schedule, strictly after ``after``."""
+    trigger = CronTrigger.from_crontab(group.round_schedule, timezone=group.timezone)
+    return trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+
+
+def start_round(
+    session: Session, group: Group, now: datetime, *, default_tz: str = "UTC", skip_recent: bool = True
+) -> int:
+    """Ask every consented member the go-around in one short text; returns how many were asked.
+
+    On the schedule, members who answered in the last few days are not nagged; a
+    coordinator's ROUND asks everyone. Written in bulk, because a federation's round
+    reaches tens of thousands of members.
+    """
+    answered: set[int] = set()
+    if skip_recent:
+        answered = set(session.scalars(
+            select(Answer.member_id).where(Answer.group_id == group.id, Answer.since >= now - RECENTLY_ANSWERED)
+        ))
+    rows = session.execute(
+        select(Member.id, Member.language, Member.channel, Member.phone, Member.signal_uuid,
+               Member.timezone, Member.day_starts, Member.day_ends, Membership.id)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE, Member.opted_out.is_(False))
+    ).all()
+    prompts: dict[str, str] = {}
+    mornings: dict[tuple, datetime] = {}
+    outbox, asked = [], []
+    for member_id, language, channel, phone, signal_uuid, zone, starts, ends, membership_id in rows:
+        if member_id in answered:
+            continue
+        address = signal_uuid if channel == "signal" else phone
+        if address is None:
+            continue
+        language = language or group.language
+        if language not in prompts:
+            prompts[language] = goaround.prompt(language, group.keyword)
+        key = (zone, starts, ends)
+        if key not in mornings:
+            tz, day_starts, day_ends = daytime(zone, starts, ends, group, default_tz)
+            mornings[key] = next_daytime(now, tz, day_starts, day_ends)
+        outbox.append({
+            "member_id": member_id, "group_id": group.id, "channel": channel, "address": address,
+            "body": prompts[language], "purpose": PUSH, "status": OutboxStatus.PENDING,
+            "not_before": mornings[key], "attempts": 0, "created_at": now,
+        })
+        asked.append(membership_id)
+    if outbox:
+        session.execute(insert(OutboxMessage), outbox)
+    for start in range(0, len(asked), 900):
+        session.execute(update(Membership).where(Membership.id.in_(asked[start:start + 900]))
+                        .values(last_asked_at=now))
+    log.info("round for group %s: %d members asked", group.id, len(outbox))
+    return len(outbox)
+
+
+def start_due_rounds(session: Session, now: datetime, default_tz: str = "UTC") -> int:
+    """Start each group's round whose time has come, once, and schedule the next one.
+
+    A round missed while carebot was down runs once when it is back (its texts
+    still wait for daytime), never once per missed week.
+    """
+    started = 0
+    groups = session.scalars(select(Group).where(or_(Group.next_round_at.is_(None), Group.next_round_at <= now)))
+    for group in groups:
+        if group.next_round_at is not None:
+            start_round(session, group, now, default_tz=default_tz)
+            # The coordinators' short weekly pulse rides on the group's own schedule.
+            for coordinator in coordinators_of(session, group.id):
+                tell_text(session, coordinator, pulse_text(session, group, language_of(coordinator), now),
+                          now, group.id)
+            started += 1
+        group.next_round_at = next_round(group, now)
+    return started
+
+
+def pulse_text(session: Session, group: Group, language: str, now: datetime) -> str:
+    """The group's anonymous state: how many asked for care, offered it, rest, are paired, wait."""
+    rows = session.execute(
+        select(Answer.member_id, Answer.option).join(Member, Member.id == Answer.member_id)
+        .join(Membership, (Membership.member_id == Answer.member_id) & (Membership.group_id == group.id))
+        .where(Answer.group_id == group.id, Answer.current(now), Membership.status == MembershipStatus.ACTIVE,
+               Member.opted_out.is_(False))).all()
+    asked = {m for m, o in rows if o in REQUESTS}
+    offered = {m for m, o in rows if o in SERVES}
+    resting = {m for m, o in rows if o == UNAVAILABLE}
+    open_pairs = session.execute(select(Pairing.requester_id, Pairing.kind, Pairing.status).where(
+        Pairing.group_id == group.id, Pairing.status.in_(OPEN_PAIRINGS))).all()
+    paired = {r for r, _, status in open_pairs if status == PairingStatus.ACTIVE}
+    served = {(r, k) for r, k, _ in open_pairs}
+    waiting = {m for m, o in rows if o in REQUESTS and (m, o) not in served}
+    return render("pulse", language, keyword=group.keyword, asked=len(asked), offered=len(offered),
+                  resting=len(resting), paired=len(paired), waiting=len(waiting))
+
+
+@handles(RoundStarted)
+def round_now(act: Act, effect: RoundStarted) -> Outcome:
+    """A coordinator's ROUND: everyone in the group is asked now, whenever they last answered."""
+    group = existing(act.session, Group, effect.group_id)
+    if group is None:
+        return Outcome()
+    count = start_round(act.session, group, act.now, skip_recent=False)
+    record(act.session, group.id, act.member.id, "round", act.now)
+    return Outcome([render("round.started", language_of(act.member), keyword=group.keyword, count=count)])
