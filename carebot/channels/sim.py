@@ -1,4 +1,4 @@
-"""Simulated channels: SMS and Signal without any provider, for the demo, chat and transcripts."""
+"""Simulated channels: SMS, Signal and calls without any provider, for the demo, chat and transcripts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 
 from carebot.channels import SIGNAL, SMS, Inbound, Sent
 
+VOICE_PREFIX = "voice:"  # a call with a number, as transcripts name it
 _SIGNAL_NAMESPACE = uuid.UUID("5f0c6d2e-8a4b-4c1e-9a57-2b8f0c1d7e11")
 
 
@@ -21,7 +22,7 @@ def signal_uuid_for(number: str) -> str:
 class Delivered:
     """A text the simulated provider accepted, as a person's phone would show it."""
 
-    to: str  # "+1515…" for SMS, "signal:+1515…" for Signal
+    to: str  # "+1515…" for SMS, "signal:+1515…" for Signal, "voice:+1515…" for what a call said
     text: str
     at: datetime
     outbox_id: int
@@ -62,6 +63,11 @@ class SimNetwork:
         assert self.clock is not None, "the simulation's clock must be set before sending"
         self.delivered.append(Delivered(to, text, self.clock, outbox_id))
         return Sent(f"SIMOUT{next(self._ids):08d}")
+
+    def spoken(self, number: str, text: str) -> None:
+        """Something carebot said in a call with ``number``, heard as "voice:+1515…"."""
+        assert self.clock is not None, "the simulation's clock must be set before a call"
+        self.delivered.append(Delivered(VOICE_PREFIX + number, text, self.clock, 0))
 
     def unread(self, to: str) -> list[Delivered]:
         return [d for d in self.delivered if d.to == to and not d.read]

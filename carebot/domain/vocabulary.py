@@ -16,3 +16,5 @@ CAN_KEEP_COMPANY = 5
 # The channels carebot can write to a member on.
 SMS = "sms"
 SIGNAL = "signal"
+# A phone call: what carebot says in a call is spoken there and then, never sent afterwards.
+VOICE = "voice"

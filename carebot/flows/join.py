@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from carebot.domain.i18n import render
+from carebot.domain.vocabulary import VOICE
 from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, say
 from carebot.flows.frequency import describe
 from carebot.flows.words import JOIN, NO, YES, Text, is_one_of
@@ -23,7 +24,8 @@ def find_group(ctx: Context, word: str) -> GroupInfo | None:
 def consent_question(ctx: Context, group: GroupInfo) -> str:
     """The exact consent question, as sent and as recorded with the consent."""
     freq = describe(group.round_schedule, ctx.language)
-    return render("join.ask", ctx.language, group=group.name, freq=freq)
+    # On a call it is spoken, and answered by a key.
+    return render("call.join.ask" if ctx.channel == VOICE else "join.ask", ctx.language, group=group.name, freq=freq)
 
 
 def request(ctx: Context, text: Text) -> Transition | None:

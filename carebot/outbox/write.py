@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carebot.channels import SIGNAL, SMS
+from carebot.channels import SIGNAL, SMS, VOICE
 from carebot.domain.daytime import DAY_ENDS, DAY_STARTS, next_daytime
 from carebot.domain.sms import fold_gsm7, is_gsm7
 from carebot.store.models import Group, Member, Membership, OutboxMessage
 
 REPLY, PUSH, FINAL = "reply", "push", "final"
+# A reply to a caller: spoken in the call's own answer (carebot/outbox/spoken.py), so the sender never takes it.
+SPEAKING = "speaking"
 # The purpose of the coordinators' "budget reached" texts: a push in every way but the budget it reports.
 NOTICE = "notice"
 
@@ -90,7 +92,7 @@ def enqueue(
         address=address,
         body=text,
         purpose=purpose,
-        status="pending",
+        status=SPEAKING if channel == VOICE and purpose in (REPLY, FINAL) else "pending",
         not_before=not_before or now,
         created_at=now,
     )

@@ -1,5 +1,9 @@
 """The ASGI app: Twilio's webhooks in, an empty TwiML answer out, fast.
 
+A call is the exception: the caller waits on the line, so a call's webhook
+is acted on at once (carebot/dispatch/calls.py) and answered with the TwiML
+that speaks the replies and the next menu.
+
 Each webhook is checked (signature against the public URL), handed to the
 channel module to read, then stored in the inbound queue in one short
 transaction; the inbound worker (``serve.run_inbound``) runs the dispatcher on
@@ -37,6 +41,8 @@ from carebot.channels.twilio import (
     parse_inbound,
     parse_status,
 )
+from carebot.channels.voice import CALL_STATUS_PATH, VOICE_PATH, parse_call, parse_call_status
+from carebot.dispatch.calls import CallDesk
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock, metrics
 from carebot.domain.phone import sender_refusal
@@ -308,6 +314,21 @@ def create_app(
         await in_worker(apply_status, db, report)
         return 204, "", "text/plain"
 
+    desk = CallDesk(dispatcher)
+
+    async def voice(form, query) -> tuple[int, str, str]:
+        """A call's webhook: answered at once with TwiML, since the caller is waiting on the line."""
+        call = parse_call(form, query)
+        if call is None:
+            return 400, "Not a Twilio call: CallSid and From are needed.", "text/plain"
+        return 200, await in_worker(desk.answer, call, now()), "text/xml"
+
+    async def call_status(form, query) -> tuple[int, str, str]:
+        report = parse_call_status(form)
+        if report is None:
+            return 400, "Not a Twilio call status callback: CallSid and CallStatus are needed.", "text/plain"
+        return 204, "", "text/plain"
+
     def outbox_backlog() -> dict[str, int]:
         with db.transaction() as session:
             return backlog(session, now())
@@ -370,7 +391,8 @@ def create_app(
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
     refusals = RefusalLog()
-    hooks = ({"/twilio/sms": Webhook(verifier, sms, refusals), "/twilio/status": Webhook(verifier, status, refusals)}
+    hooks = ({"/twilio/sms": Webhook(verifier, sms, refusals), "/twilio/status": Webhook(verifier, status, refusals),
+              VOICE_PATH: Webhook(verifier, voice, refusals), CALL_STATUS_PATH: Webhook(verifier, call_status, refusals)}
              if webhooks else {})
     routes += [Route(path, hook, methods=["POST"]) for path, hook in hooks.items()]
     app = CarebotApp(webhooks=hooks, routes=routes, lifespan=life)

@@ -9,6 +9,10 @@ The format (one statement a line; see docs in product.md and the README):
     +15155550101 > 1 call evenings
     +15155550101 < reach out
     signal:+15155550102 > STATUS
+    voice:+15155550103 > call
+    voice:+15155550103 < press 1
+    voice:+15155550103 > 1
+    voice:+15155550103 > hangup
     wait 2h
     quiet +15155550101
 
@@ -18,17 +22,22 @@ traffic, with simulated channels and a simulated clock.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import unicodedata
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carebot.channels import SIGNAL, SMS
-from carebot.channels.sim import Delivered, SimNetwork
+from carebot.channels.sim import VOICE_PREFIX, Delivered, SimNetwork
+from carebot.channels.voice import CallInput
+from carebot.dispatch.calls import CallDesk
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.ticker import tick
 from carebot.services.groups import GroupError, add_group, add_member
@@ -89,6 +98,9 @@ class Simulation:
         self.network = SimNetwork()
         self.channels = self.network.channels()
         self.dispatcher = Dispatcher(self.db)
+        self.desk = CallDesk(self.dispatcher)
+        self.calls: dict[str, CallInput] = {}  # by number: the call going on, at the menu waiting for a key
+        self._call_ids = itertools.count(1)
         self.echo = echo
         self.now: datetime | None = None
         self.tz: ZoneInfo | None = None
@@ -217,12 +229,46 @@ class Simulation:
         await self.advance_to(target)
 
     async def send(self, address: str, text: str) -> None:
-        """A member texts carebot."""
+        """A member texts carebot (or, from ``voice:+1…``, calls, presses a key, hangs up)."""
         now = self._clock()
         if self.echo:
             self.echo(f"{self._stamp()} {self._who(address)} > {text}")
-        self.dispatcher.handle_inbound(self.network.inbound(address, text, now))
+        if address.startswith(VOICE_PREFIX):
+            self._call(address.removeprefix(VOICE_PREFIX), text.strip(), now)
+        else:
+            self.dispatcher.handle_inbound(self.network.inbound(address, text, now))
         await self._tick(now)
+
+    def _call(self, number: str, said: str, now: datetime) -> None:
+        """``call``, a key (``1``, ``*``), words the caller says, or ``hangup``: as Twilio would post them."""
+        going = self.calls.get(number)
+        if said.lower() == "call":
+            if going is not None:
+                raise TranscriptError("that number is in a call already (hang up first)")
+            answer = CallInput(f"CA{next(self._call_ids):032d}", number)
+        elif going is None:
+            raise TranscriptError("that number is not in a call (start one with: voice:+1… > call)")
+        elif said.lower() == "hangup":
+            del self.calls[number]
+            return
+        elif re.fullmatch(r"[0-9*#]+", said):
+            answer = CallInput(going.call_sid, number, going.step, going.state, digits=said)
+        else:
+            answer = CallInput(going.call_sid, number, going.step, going.state, speech=said)
+        self._hear(number, answer, self.desk.answer(answer, now))
+
+    def _hear(self, number: str, call: CallInput, twiml: str) -> None:
+        """What Twilio would do with carebot's TwiML: say it, then wait at its menu or hang up."""
+        document = ET.fromstring(twiml)
+        menu = document.find("Gather")
+        # With a menu, only what it says is heard before a key; its goodbye only if none comes.
+        for say in (menu if menu is not None else document).iter("Say"):
+            self.network.spoken(number, say.text or "")
+        if menu is None:
+            self.calls.pop(number, None)
+            return
+        query = dict(parse_qsl(urlsplit(menu.get("action", "")).query))
+        self.calls[number] = CallInput(call.call_sid, number, query.pop("step", ""), query)
 
     def _expect(self, address: str, pattern: str) -> None:
         # An SMS may reach the phone with its accents folded to GSM-7 ("Perdón" as "Perdon",

@@ -1,0 +1,139 @@
+"""The go-around by phone: what each keypress of a call means, and what each menu says.
+
+A keypress means the text a member would have sent: 1 then 2 (two weeks) is
+``1 2w``, 8 is ``STATUS``, 9 is ``CALL``, 7 twice is ``STOP``, a stranger's 1 is
+``JOIN <KEYWORD>`` and then ``YES``. The host sends that text through the
+dispatcher like any other, and the call speaks its replies; this module only
+decides, without I/O. Where the caller is travels in the call's state (a
+few short strings, carried from one keypress to the next).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from carebot.domain.i18n import render
+from carebot.flows.base import Context, GroupInfo
+from carebot.flows.goaround import summarize
+from carebot.flows.join import consent_question
+
+MAIN, HOW_LONG, STOP_SURE, JOIN, CONSENT, STOPPED = "main", "howlong", "stop", "join", "consent", "stopped"
+OPTIONS = "012345"
+DURATIONS = {"1": "1w", "2": "2w", "3": "ongoing"}  # how long, by key
+STATUS_KEY, CALL_KEY, STOP_KEY, REPEAT_KEY = "8", "9", "7", "*"
+MOST_GROUPS = 6  # a stranger hears at most this many groups to join (keys 1-6)
+
+
+@dataclass(frozen=True)
+class CallTurn:
+    """What one keypress does: words said first, the equivalent text (if any) for the dispatcher,
+    then the menu that follows (None: the call ends), with the state it carries."""
+
+    said: tuple[str, ...] = ()
+    text: str | None = None
+    next: str | None = MAIN
+    state: Mapping[str, str] = field(default_factory=dict)
+    menu: bool = True  # False when the text's own reply is the next menu's question (joining's consent)
+
+
+def _joinable(ctx: Context) -> list[GroupInfo]:
+    """The groups a stranger may join by phone, in a stable order."""
+    return sorted(ctx.groups.values(), key=lambda g: g.id)[:MOST_GROUPS]
+
+
+def first_step(ctx: Context) -> str:
+    """Where a call starts: the member's go-around, the way back after STOP, or joining."""
+    if ctx.opted_out:
+        return STOPPED
+    if ctx.waiting is not None and ctx.waiting.flow == "join":
+        return CONSENT
+    return MAIN if ctx.memberships else JOIN
+
+
+def greeting(ctx: Context) -> tuple[str, ...]:
+    """A member's greeting: the line's name and their current answers."""
+    language = ctx.language
+    if not ctx.memberships:
+        return ()
+    group = ctx.memberships[0].group
+    hello = (render("call.greeting", language, name=ctx.name, group=group.name) if ctx.name
+             else render("call.greeting.unnamed", language, group=group.name))
+    answers = ctx.answers_in(group.id)
+    if not answers:
+        return hello, render("call.no_answer", language)
+    return hello, render("call.answers", language, summary=summarize(answers, language, group.tz))
+
+
+def menu(ctx: Context, step: str, state: Mapping[str, str]) -> tuple[str, ...]:
+    """What the menu at ``step`` says before it waits for a key."""
+    language = ctx.language
+    if step == HOW_LONG:
+        return (render("call.how_long", language),)
+    if step == STOP_SURE:
+        return (render("call.stop.sure", language),)
+    if step == STOPPED:
+        return (render("call.stopped", language),)
+    if step == CONSENT:
+        group_id = ctx.waiting.data.get("group_id") if ctx.waiting is not None else None
+        group = next((g for g in ctx.groups.values() if g.id == group_id), None)
+        return (consent_question(ctx, group),) if group is not None else ()
+    if step == JOIN:
+        groups = _joinable(ctx)
+        names = ", ".join(g.name for g in groups)
+        return (render("call.stranger", language, group=names),
+                *(render("call.join.choice", language, group=g.name, n=index)
+                  for index, g in enumerate(groups, start=1)),
+                render("call.menu.stranger", language))
+    return (render("call.menu", language), render("call.menu.more", language))
+
+
+def takes_speech(step: str) -> bool:
+    """Whether the menu at ``step`` also listens: the go-around, where what is said reads as a text."""
+    return step == MAIN
+
+
+def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech: str) -> CallTurn:
+    """What the caller's key (or words) at ``step`` means."""
+    key = digits[:1] or "-"  # no key at all is no option
+    kept = {"chosen": state["chosen"]} if state.get("chosen") else {}
+    if key == REPEAT_KEY:
+        return CallTurn(next=step, state=kept)
+    if step == STOP_SURE:
+        return CallTurn(text="STOP", next=None) if key == STOP_KEY else CallTurn(state=kept)
+    if key == STOP_KEY and step in (MAIN, JOIN):
+        return CallTurn(next=STOP_SURE, state=kept)
+    if step == STOPPED:
+        return CallTurn(text="START") if key == "1" else CallTurn(next=None)
+    if step == JOIN:
+        groups = _joinable(ctx)
+        if key.isdigit() and 1 <= int(key) <= len(groups):
+            # The reply to JOIN is the consent question itself, spoken: no menu after it.
+            return CallTurn(text=f"JOIN {groups[int(key) - 1].keyword}", next=CONSENT, menu=False)
+        return _again(ctx, step, kept)
+    if step == CONSENT:
+        if key in ("1", "2"):
+            return CallTurn(text="YES" if key == "1" else "NO", next=MAIN if key == "1" else None)
+        return _again(ctx, step, kept)
+    if step == HOW_LONG:
+        option = state.get("option", "")
+        if key in DURATIONS and option in OPTIONS:
+            chosen = f"{state.get('chosen', '')} {option} {DURATIONS[key]}".strip()
+            return CallTurn(text=chosen, state={"chosen": chosen})
+        return _again(ctx, step, state)
+    # The go-around itself.
+    if key == "0":
+        return CallTurn(text="0")
+    if key in OPTIONS:
+        return CallTurn(next=HOW_LONG, state={**kept, "option": key})
+    if key == STATUS_KEY:
+        return CallTurn(text="STATUS", state=kept)
+    if key == CALL_KEY:
+        return CallTurn(text="CALL", state=kept)
+    if not digits and speech.strip():
+        return CallTurn(text=speech.strip(), state=kept)  # said, not pressed: read like a text
+    return _again(ctx, step, kept)
+
+
+def _again(ctx: Context, step: str, state: Mapping[str, str]) -> CallTurn:
+    return CallTurn(said=(render("call.not_understood", ctx.language),), next=step, state=state)
