@@ -17,11 +17,15 @@ from carebot.domain.i18n import render
 from carebot.flows.base import Context, GroupInfo
 from carebot.flows.goaround import summarize
 from carebot.flows.join import consent_question
+from carebot.flows.words import fold
 
 MAIN, HOW_LONG, STOP_SURE, JOIN, CONSENT, STOPPED = "main", "howlong", "stop", "join", "consent", "stopped"
 OPTIONS = "012345"
 DURATIONS = {"1": "1w", "2": "2w", "3": "ongoing"}  # how long, by key
 STATUS_KEY, CALL_KEY, STOP_KEY, REPEAT_KEY = "8", "9", "7", "*"
+# Numbers as a speech recognizer writes them, when the caller says the key instead of pressing it.
+SPOKEN_KEYS = {"zero": "0", "cero": "0", "one": "1", "uno": "1", "two": "2", "dos": "2", "three": "3",
+               "tres": "3", "four": "4", "for": "4", "cuatro": "4", "five": "5", "cinco": "5"}
 MOST_GROUPS = 6  # a stranger hears at most this many groups to join (keys 1-6)
 
 
@@ -95,6 +99,9 @@ def takes_speech(step: str) -> bool:
 
 def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech: str) -> CallTurn:
     """What the caller's key (or words) at ``step`` means."""
+    words = fold(speech).split()
+    if not digits and len(words) == 1 and (words[0] in SPOKEN_KEYS or words[0] in OPTIONS):
+        digits, speech = SPOKEN_KEYS.get(words[0], words[0]), ""  # "four": the key 4, said
     key = digits[:1] or "-"  # no key at all is no option
     kept = {"chosen": state["chosen"]} if state.get("chosen") else {}
     if key == REPEAT_KEY:

@@ -1,0 +1,167 @@
+"""Calls (issue 23) against the real ASGI app: signed webhooks in, TwiML from the twilio library out."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+
+from sqlalchemy import select
+
+from carebot.domain.i18n import render
+from carebot.outbox.write import SPEAKING
+from carebot.store.models import Answer, ConsentEvent, Member, Membership, OutboxMessage
+from tests.fakes.world import ANA, BEN
+from tests.helpers import NEWCOMER, app_for, post, sign
+
+CALL = "CA" + "7" * 32
+
+
+def call_form(sender=ANA, sid=CALL, **more):
+    return {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15155550100",
+            "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01", **more}
+
+
+class Caller:
+    """One call, as Twilio makes it: the first webhook, then each key posted to the menu's action URL."""
+
+    def __init__(self, db, sender=ANA):
+        self.app, self.sender, self.path = app_for(db), sender, "/twilio/voice"
+
+    def hear(self, **fields) -> ET.Element:
+        form = call_form(self.sender, **fields)
+        response = asyncio.run(post(self.app, self.path, form, sign(self.path, form)))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/xml")
+        document = ET.fromstring(response.text)
+        menu = document.find("Gather")
+        if menu is not None:  # Twilio resolves the relative action URL against the one it called
+            self.path = menu.get("action")
+        return document
+
+    def press(self, key: str) -> ET.Element:
+        return self.hear(Digits=key)
+
+
+def said(document: ET.Element) -> str:
+    """What the caller hears before a key: the menu's words (its goodbye comes only if no key does)."""
+    menu = document.find("Gather")
+    return " ".join(say.text or "" for say in (menu if menu is not None else document).iter("Say"))
+
+
+def test_a_member_hears_a_menu_in_twiml_and_a_keypress_answers_the_go_around(db):
+    caller = Caller(db)
+    first = caller.hear()
+    menu = first.find("Gather")
+    assert menu.get("action") == "/twilio/voice?step=main&n=1" and menu.get("method") == "POST"
+    assert menu.get("input") == "dtmf speech" and menu.get("numDigits") == "1" and menu.get("language") == "en-US"
+    assert "Hi Ana" in said(first) and "press 1 reach out to me" in said(first)
+    assert first.find("Hangup") is not None  # after the menu, unanswered: goodbye
+    assert "how long" in said(caller.press("1")).lower()
+    answer = caller.press("3")
+    assert "reach out" in said(answer)
+    with db.transaction() as session:
+        ana = Member.by_phone(session, ANA)
+        [kept] = session.scalars(select(Answer).where(Answer.member_id == ana.id)).all()
+        assert (kept.option, kept.until) == (1, None)
+        # The reply was spoken in the call: kept as sent, without its words, never for the sender.
+        rows = session.scalars(select(OutboxMessage)).all()
+        assert [(r.channel, r.status, r.body) for r in rows] == [("voice", "sent", "")]
+        assert not session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", SPEAKING)))).all()
+
+
+def test_the_same_keypress_posted_twice_acts_once(db):
+    caller = Caller(db)
+    caller.hear()
+    caller.press("5")
+    path = caller.path
+    caller.press("1")
+    caller.path = path  # Twilio tries the same webhook again
+    caller.press("1")
+    with db.transaction() as session:
+        ana = Member.by_phone(session, ANA)
+        assert len(session.scalars(select(Answer).where(Answer.member_id == ana.id)).all()) == 1
+
+
+def test_a_forged_or_changed_call_webhook_is_refused(db):
+    app = app_for(db)
+    form = call_form()
+    assert asyncio.run(post(app, "/twilio/voice", form)).status_code == 403
+    wrong = sign("/twilio/voice", form, url="http://10.0.0.7:8000")
+    assert asyncio.run(post(app, "/twilio/voice", form, wrong)).status_code == 403
+    # The menu's state is in the signed URL: another step than Twilio was given is refused.
+    signed = sign("/twilio/voice?step=main&n=1", {**form, "Digits": "7"})
+    assert asyncio.run(post(app, "/twilio/voice?step=stop&n=1", {**form, "Digits": "7"}, signed)).status_code == 403
+    with db.transaction() as session:
+        assert not session.scalar(select(Member.opted_out).where(Member.phone_hash.is_not(None)).limit(1))
+
+
+def test_a_stranger_joins_by_keypad_with_the_spoken_question_recorded_as_consent_on_voice(db):
+    caller = Caller(db, NEWCOMER)
+    assert "press 1" in said(caller.hear())
+    question = said(caller.press("1"))
+    assert "Press 1 to join" in question
+    welcome = caller.press("1")
+    assert "Welcome to Des Moines Mutual Aid" in said(welcome)
+    with db.transaction() as session:
+        newcomer = Member.by_phone(session, NEWCOMER)
+        assert newcomer.channel == "sms"  # the question said the check-ins come by text
+        [membership] = session.scalars(select(Membership).where(Membership.member_id == newcomer.id)).all()
+        assert membership.status == "active"
+        [event] = session.scalars(select(ConsentEvent).where(ConsentEvent.member_id == newcomer.id)).all()
+        assert (event.kind, event.channel, event.wording) == ("opt_in", "voice", question)
+
+
+def test_seven_confirmed_once_stops_everything_and_the_call_ends(db):
+    caller = Caller(db, BEN)
+    caller.hear()
+    assert "press 7 again" in said(caller.press("7"))
+    ended = caller.press("7")
+    assert ended.find("Gather") is None and ended.find("Hangup") is not None
+    assert "unsubscribed" in said(ended).lower()
+    with db.transaction() as session:
+        ben = Member.by_phone(session, BEN)
+        assert ben.opted_out
+        [event] = session.scalars(select(ConsentEvent).where(ConsentEvent.member_id == ben.id)).all()
+        assert (event.kind, event.channel) == ("opt_out", "voice")
+
+
+def test_a_spanish_member_hears_spanish_voices(db):
+    with db.transaction() as session:
+        Member.by_phone(session, ANA).language = "es"
+    document = Caller(db).hear()
+    assert {say.get("language") for say in document.iter("Say")} == {"es-MX"}
+    assert document.find("Gather").get("language") == "es-MX"
+    assert render("call.menu", "es") in said(document)
+
+
+def test_a_key_said_instead_of_pressed_and_other_words_read_as_a_text(db):
+    caller = Caller(db)
+    caller.hear()
+    assert "how long" in said(caller.hear(SpeechResult="Four.", Confidence="0.9")).lower()
+    caller.hear(SpeechResult="cuatro", Confidence="0.8")  # at how long: 4 is no duration
+    caller.press("3")
+    with db.transaction() as session:
+        ana = Member.by_phone(session, ANA)
+        assert [a.option for a in session.scalars(select(Answer).where(Answer.member_id == ana.id))] == [4]
+    assert "DMMA" in said(caller.hear(SpeechResult="status", Confidence="0.9"))
+
+
+def test_nine_asks_for_a_call_back_and_nothing_spoken_holds_a_number(db):
+    with db.transaction() as session:
+        session.scalars(select(Membership)).first().role = "coordinator"  # Ana holds the role
+    caller = Caller(db, BEN)
+    caller.hear()
+    spoken = said(caller.press("9"))
+    assert "reach out" in spoken
+    assert "+1515" not in spoken and "555" not in spoken
+    with db.transaction() as session:
+        ana = Member.by_phone(session, ANA)
+        [told] = session.scalars(select(OutboxMessage).where(OutboxMessage.member_id == ana.id)).all()
+        # The on-call coordinator is told by text, with the number Ben agreed to share by asking.
+        assert told.channel == "sms" and BEN in told.body
+
+
+def test_a_call_without_a_number_is_told_so_kindly(db):
+    document = Caller(db, "anonymous").hear()
+    assert "number" in said(document) and document.find("Gather") is None
+    with db.transaction() as session:
+        assert session.scalar(select(Member).where(Member.phone_hash.is_(None))) is None
