@@ -165,3 +165,30 @@ def test_a_call_without_a_number_is_told_so_kindly(db):
     assert "number" in said(document) and document.find("Gather") is None
     with db.transaction() as session:
         assert session.scalar(select(Member).where(Member.phone_hash.is_(None))) is None
+
+
+def test_a_missed_call_reported_on_the_status_callback_asks_for_a_call_back_only_when_the_member_said_so(db):
+    app = app_for(db)
+    with db.transaction() as session:
+        session.scalars(select(Membership)).first().role = "coordinator"  # Ana holds the role
+
+    def hang_up(sid):
+        form = call_form(BEN, sid=sid, CallStatus="completed", CallDuration="4")
+        return asyncio.run(post(app, "/twilio/status", form, sign("/twilio/status", form))).status_code
+
+    def told_ana():
+        with db.transaction() as session:
+            ana = Member.by_phone(session, ANA)
+            return session.scalars(select(OutboxMessage).where(OutboxMessage.member_id == ana.id)).all()
+
+    assert hang_up("CA" + "1" * 32) == 204 and told_ana() == []  # phones get borrowed
+    with db.transaction() as session:
+        Member.by_phone(session, BEN).missed_call_means_call = True
+    assert hang_up("CA" + "2" * 32) == 204
+    [told] = told_ana()
+    assert BEN in told.body
+    with db.transaction() as session:
+        ben = Member.by_phone(session, BEN)
+        [reply] = session.scalars(select(OutboxMessage).where(OutboxMessage.member_id == ben.id)).all()
+        assert (reply.channel, reply.status) == ("sms", "pending")  # nobody on the line: by text
+    assert hang_up("CA" + "2" * 32) == 204 and len(told_ana()) == 1  # the same report twice acts once

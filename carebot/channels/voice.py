@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 VOICE_PATH = "/twilio/voice"
-CALL_STATUS_PATH = "/twilio/voice/status"
 START = "start"  # the step of a call that has just come in
 # Twilio's <Say> languages for carebot's two: its Spanish voice for the Americas.
 SAY_LANGUAGE = {"en": "en-US", "es": "es-MX"}
@@ -58,9 +57,10 @@ def parse_call(form: Mapping[str, str], query: Mapping[str, str]) -> CallInput |
 
 
 def parse_call_status(form: Mapping[str, str]) -> tuple[str, str, str] | None:
-    """A call's status callback as (call id, caller, status); None when the form is not one."""
+    """A call's status callback (the number's, on the texts' status path) as (call id, caller, status);
+    None when the form is not one."""
     sid, status = form.get("CallSid"), form.get("CallStatus")
-    if not sid or not status:
+    if not sid or not status or form.get("MessageSid"):
         return None
     return sid[:64], form.get("From") or "", status.lower()
 

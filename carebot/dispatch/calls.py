@@ -14,13 +14,14 @@ import logging
 from datetime import datetime
 
 from carebot.channels import SMS, VOICE, Inbound
-from carebot.channels.voice import START, CallInput, Prompt, twiml
+from carebot.channels.voice import ENDED, START, CallInput, Prompt, twiml
 from carebot.dispatch.dispatcher import Dispatcher, build_context, group_infos
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import calls
 from carebot.flows.base import Context
-from carebot.outbox.spoken import take_spoken
+from carebot.outbox.spoken import send_unspoken, take_spoken
+from carebot.services import calls as calls_kept
 from carebot.store.models import Member
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,26 @@ class CallDesk:
         turns = int(call.state.get("n", "0")) + 1 if call.state.get("n", "0").isdigit() else 1
         prompt = Prompt(step, {**state, "n": str(turns)}, speech=calls.takes_speech(step))
         return twiml(spoken, ctx.language, prompt, goodbye=render("call.goodbye", ctx.language))
+
+    def ended(self, call_sid: str, caller: str, status: str, now: datetime) -> bool:
+        """A call has ended: when the member hung up before choosing anything and has said a missed
+        call means "call me" (HOW missed call means call me), it asks for a call back, as CALL does.
+        Otherwise nothing happens: phones get borrowed. True when it asked."""
+        number = normalize_phone(caller)
+        if status not in ENDED or number is None:
+            return False
+        with self.db.transaction() as session:
+            member = Member.by_phone(session, number)
+            if (member is None or member.opted_out or not member.missed_call_means_call
+                    or not calls_kept.chose_nothing(session, call_sid)):
+                return False
+        self.dispatcher.handle_inbound(Inbound(VOICE, f"{call_sid}.missed", number, "CALL", now))
+        with self.db.transaction() as session:
+            member = Member.by_phone(session, number)
+            if member is not None:
+                send_unspoken(session, number, member)  # nobody is on the line to hear the reply
+        log.info("a missed call asked for a call back, as the member chose")
+        return True
 
     def _context(self, caller: str, now: datetime) -> Context:
         """What the flows know of the caller now; a stranger's is empty but for the groups."""

@@ -43,6 +43,7 @@ from carebot.flows.base import (
     Joined,
     LanguageChanged,
     MembershipInfo,
+    MissedCallsMean,
     NameChanged,
     OptedIn,
     OptedOut,
@@ -54,7 +55,7 @@ from carebot.flows.base import (
 from carebot.flows.words import Text, read
 from carebot.outbox.policy import sms_consented
 from carebot.outbox.write import FINAL, address_on, enqueue, push
-from carebot.services import care, questions
+from carebot.services import calls, care, questions
 from carebot.services import coordination as coord
 from carebot.store import crypto, retention
 from carebot.store.db import Database, storage_trouble
@@ -488,6 +489,8 @@ class Dispatcher:
                     member.language = language
                 case CourtesyAnswered():
                     member.courtesy_at = now
+                case MissedCallsMean(call_back):
+                    calls.set_missed_calls(member, call_back)
                 case NameChanged(name):
                     member.name = name
                 case ChannelChanged(channel):

@@ -144,6 +144,13 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class MissedCallsMean:
+    """``HOW missed call means call me``: a call the member hangs up before choosing asks for a call back."""
+
+    call_back: bool
+
+
+@dataclass(frozen=True)
 class CourtesyAnswered:
     """A thanks or greeting was answered: the next one today gets no answer."""
 
@@ -355,7 +362,7 @@ class RsvpGiven:
 COORD_EFFECTS = (ListShown, PairRequested, UnpairRequested, InviteRequested, ActionConfirmed,
                  ApprovalGiven, RsvpGiven)
 
-Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
+Effect = (Joined | MissedCallsMean | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven

@@ -10,14 +10,15 @@ few short strings, carried from one keypress to the next).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from carebot.domain.i18n import render
-from carebot.flows.base import Context, GroupInfo
+from carebot.flows.base import Context, GroupInfo, MissedCallsMean, Reply, Transition
 from carebot.flows.goaround import summarize
 from carebot.flows.join import consent_question
-from carebot.flows.words import fold
+from carebot.flows.words import HOW, Text, fold
 
 MAIN, HOW_LONG, STOP_SURE, JOIN, CONSENT, STOPPED = "main", "howlong", "stop", "join", "consent", "stopped"
 OPTIONS = "012345"
@@ -26,7 +27,11 @@ STATUS_KEY, CALL_KEY, STOP_KEY, REPEAT_KEY = "8", "9", "7", "*"
 # Numbers as a speech recognizer writes them, when the caller says the key instead of pressing it.
 SPOKEN_KEYS = {"zero": "0", "cero": "0", "one": "1", "uno": "1", "two": "2", "dos": "2", "three": "3",
                "tres": "3", "four": "4", "for": "4", "cuatro": "4", "five": "5", "cinco": "5"}
-MOST_GROUPS = 6  # a stranger hears at most this many groups to join (keys 1-6)
+MOST_GROUPS = 6
+# "HOW missed call means call me" (or "...means nothing"), folded; Spanish too.
+_MISSED = re.compile(r"^(missed calls?|llamadas? perdidas?) (means?|significan?|es|son) (?P<what>.+)$")
+_CALL_ME = {"call me", "call me back", "llamame", "llamenme", "devuelvanme la llamada"}
+_NOTHING = {"nothing", "nada"}  # a stranger hears at most this many groups to join (keys 1-6)
 
 
 @dataclass(frozen=True)
@@ -144,3 +149,21 @@ def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech
 
 def _again(ctx: Context, step: str, state: Mapping[str, str]) -> CallTurn:
     return CallTurn(said=(render("call.not_understood", ctx.language),), next=step, state=state)
+
+
+def missed_calls(ctx: Context, text: Text) -> Transition | None:
+    """``HOW missed call means call me``: the member's own rule for a call they hang up before choosing.
+
+    Off unless they say so (phones get borrowed); ``HOW missed call means nothing`` turns it off.
+    """
+    if len(text.words) < 4 or text.words[0] not in HOW:
+        return None
+    found = _MISSED.match(" ".join(text.words[1:]))
+    what = found["what"] if found else ""
+    if what not in _CALL_ME and what not in _NOTHING:
+        return None
+    if not ctx.memberships:
+        return None  # the go-around's own answer for a stranger's HOW
+    call_back = what in _CALL_ME
+    key = "call.missed.call_back" if call_back else "call.missed.nothing"
+    return Transition(replies=(Reply(render(key, ctx.language)),), effects=(MissedCallsMean(call_back),))

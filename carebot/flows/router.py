@@ -11,7 +11,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from carebot.flows import account, autoreply, care, channel, coord, crisis, goaround, join, relay, understanding
+from carebot.flows import (
+    account,
+    autoreply,
+    calls,
+    care,
+    channel,
+    coord,
+    crisis,
+    goaround,
+    join,
+    relay,
+    understanding,
+)
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
 
@@ -44,6 +56,7 @@ HANDLERS: tuple[Step, ...] = (
     relay.relay,
     join.request,
     goaround.answer,
+    calls.missed_calls,
     goaround.how,
     account.status,
     account.mydata,

@@ -41,7 +41,7 @@ from carebot.channels.twilio import (
     parse_inbound,
     parse_status,
 )
-from carebot.channels.voice import CALL_STATUS_PATH, VOICE_PATH, parse_call, parse_call_status
+from carebot.channels.voice import VOICE_PATH, parse_call, parse_call_status
 from carebot.dispatch.calls import CallDesk
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock, metrics
@@ -291,6 +291,7 @@ def create_app(
         return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
 
     writer = InboundWriter(dispatcher, in_worker)
+    desk = CallDesk(dispatcher)
 
     async def sms(form, query) -> tuple[int, str, str]:
         message = parse_inbound(form, now())
@@ -309,12 +310,14 @@ def create_app(
 
     async def status(form, query) -> tuple[int, str, str]:
         report = parse_status(form, query)
+        call = parse_call_status(form) if report is None else None
+        if call is not None:  # the number's status callback reports its calls too
+            await in_worker(desk.ended, *call, now())
+            return 204, "", "text/plain"
         if report is None:
             return 400, "Not a Twilio status callback: MessageSid and MessageStatus are needed.", "text/plain"
         await in_worker(apply_status, db, report)
         return 204, "", "text/plain"
-
-    desk = CallDesk(dispatcher)
 
     async def voice(form, query) -> tuple[int, str, str]:
         """A call's webhook: answered at once with TwiML, since the caller is waiting on the line."""
@@ -322,12 +325,6 @@ def create_app(
         if call is None:
             return 400, "Not a Twilio call: CallSid and From are needed.", "text/plain"
         return 200, await in_worker(desk.answer, call, now()), "text/xml"
-
-    async def call_status(form, query) -> tuple[int, str, str]:
-        report = parse_call_status(form)
-        if report is None:
-            return 400, "Not a Twilio call status callback: CallSid and CallStatus are needed.", "text/plain"
-        return 204, "", "text/plain"
 
     def outbox_backlog() -> dict[str, int]:
         with db.transaction() as session:
@@ -392,7 +389,7 @@ def create_app(
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
     refusals = RefusalLog()
     hooks = ({"/twilio/sms": Webhook(verifier, sms, refusals), "/twilio/status": Webhook(verifier, status, refusals),
-              VOICE_PATH: Webhook(verifier, voice, refusals), CALL_STATUS_PATH: Webhook(verifier, call_status, refusals)}
+              VOICE_PATH: Webhook(verifier, voice, refusals)}
              if webhooks else {})
     routes += [Route(path, hook, methods=["POST"]) for path, hook in hooks.items()]
     app = CarebotApp(webhooks=hooks, routes=routes, lifespan=life)

@@ -248,8 +248,9 @@ class Simulation:
             answer = CallInput(f"CA{next(self._call_ids):032d}", number)
         elif going is None:
             raise TranscriptError("that number is not in a call (start one with: voice:+1… > call)")
-        elif said.lower() == "hangup":
+        elif said.lower() == "hangup":  # Twilio's status callback: the call completed
             del self.calls[number]
+            self.desk.ended(going.call_sid, number, "completed", now)
             return
         elif re.fullmatch(r"[0-9*#]+", said):
             answer = CallInput(going.call_sid, number, going.step, going.state, digits=said)
