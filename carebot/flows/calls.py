@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from carebot.domain.i18n import render
 from carebot.flows.base import Context, GroupInfo, MissedCallsMean, Reply, Transition
-from carebot.flows.goaround import summarize
+from carebot.flows.goaround import OPTION_WORDS, summarize
 from carebot.flows.join import consent_question
 from carebot.flows.words import HOW, Text, fold
 
@@ -24,9 +24,9 @@ MAIN, HOW_LONG, STOP_SURE, JOIN, CONSENT, STOPPED = "main", "howlong", "stop", "
 OPTIONS = "012345"
 DURATIONS = {"1": "1w", "2": "2w", "3": "ongoing"}  # how long, by key
 STATUS_KEY, CALL_KEY, STOP_KEY, REPEAT_KEY = "8", "9", "7", "*"
-# Numbers as a speech recognizer writes them, when the caller says the key instead of pressing it.
-SPOKEN_KEYS = {"zero": "0", "cero": "0", "one": "1", "uno": "1", "two": "2", "dos": "2", "three": "3",
-               "tres": "3", "four": "4", "for": "4", "cuatro": "4", "five": "5", "cinco": "5"}
+# Keys as a speech recognizer writes them when the caller says one instead of pressing it:
+# the go-around's own option words, and zero.
+SPOKEN_KEYS = {**{word: str(number) for word, number in OPTION_WORDS.items()}, "zero": "0", "cero": "0"}
 MOST_GROUPS = 6
 # "HOW missed call means call me" (or "...means nothing"), folded; Spanish too.
 _MISSED = re.compile(r"^(missed calls?|llamadas? perdidas?) (means?|significan?|es|son) (?P<what>.+)$")
