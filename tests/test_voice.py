@@ -58,6 +58,7 @@ def test_a_member_hears_a_menu_in_twiml_and_a_keypress_answers_the_go_around(db)
     assert "how long" in said(caller.press("1")).lower()
     answer = caller.press("3")
     assert "reach out" in said(answer)
+    assert "Text STATUS" not in said(answer)  # the spoken variant: a caller is not told to text
     with db.transaction() as session:
         ana = Member.by_phone(session, ANA)
         [kept] = session.scalars(select(Answer).where(Answer.member_id == ana.id)).all()

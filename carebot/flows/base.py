@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from carebot.domain.i18n import render
+from carebot.domain.i18n import DEFAULT_LANGUAGE, catalog, render
+from carebot.domain.vocabulary import VOICE
 
 # --- what a flow can see ------------------------------------------------------
 
@@ -379,6 +380,14 @@ class Transition:
     wait: Waiting | None = None
 
 
+def render_for(ctx: Context, key: str, **params: Any) -> str:
+    """Catalog message ``key`` in the member's language; on a call its spoken variant
+    (``key.voice``) where a text would not read well aloud ("Text STATUS anytime")."""
+    if ctx.channel == VOICE and f"{key}.voice" in catalog(DEFAULT_LANGUAGE):
+        key = f"{key}.voice"
+    return render(key, ctx.language, **params)
+
+
 def say(ctx: Context, key: str, **params: Any) -> Transition:
     """A transition that only replies, with catalog message ``key`` in the member's language."""
-    return Transition(replies=(Reply(render(key, ctx.language, **params)),))
+    return Transition(replies=(Reply(render_for(ctx, key, **params)),))
