@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
+from datetime import UTC, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from carebot.channels import VOICE
+from carebot.channels.voice import TwilioVoice
 from carebot.domain.i18n import render
-from carebot.outbox.write import SPEAKING
-from carebot.store.models import Answer, ConsentEvent, Member, Membership, OutboxMessage
-from tests.fakes.world import ANA, BEN
+from carebot.outbox.sender import deliver_due
+from carebot.outbox.write import SPEAKING, push
+from carebot.store.models import Answer, ConsentEvent, Group, Member, Membership, OutboxMessage
+from tests.fakes.world import ANA, BEN, FROM, NOW, PUBLIC_URL, row
 from tests.helpers import NEWCOMER, app_for, post, sign
 
 CALL = "CA" + "7" * 32
@@ -193,3 +198,100 @@ def test_a_missed_call_reported_on_the_status_callback_asks_for_a_call_back_only
         [reply] = session.scalars(select(OutboxMessage).where(OutboxMessage.member_id == ben.id)).all()
         assert (reply.channel, reply.status) == ("sms", "pending")  # nobody on the line: by text
     assert hang_up("CA" + "2" * 32) == 204 and len(told_ana()) == 1  # the same report twice acts once
+
+
+# --- CHANNEL VOICE: carebot's own messages as calls, through the real client and the fake ---------
+
+
+def calls_through(fake, db, now):
+    """One sender pass with the real voice channel pointed at the fake Calls API."""
+    async def go():
+        channel = TwilioVoice(account_sid=fake.account_sid, auth_token=fake.auth_token, public_url=PUBLIC_URL,
+                              from_number=FROM, base_url=fake.base_url, rate=1000)
+        try:
+            return await deliver_due(db, {VOICE: channel}, now)
+        finally:
+            await channel.close()
+
+    return asyncio.run(go())
+
+
+def a_call_for(db, phone, text):
+    """A check-in for ``phone``, a member who chose calls (CHANNEL VOICE): written as carebot writes it."""
+    with db.transaction() as session:
+        member = Member.by_phone(session, phone)
+        member.channel = "voice"
+        row = push(session, member, text, NOW, session.scalars(select(Group)).one().id)
+        session.flush()
+        return row.id
+
+
+def picked_up(db, outbox_id, answered_by, sid):
+    form = call_form(ANA, sid=sid, Direction="outbound-api", From=FROM, To=ANA, AnsweredBy=answered_by)
+    path = f"/twilio/voice?step=out&outbox={outbox_id}"
+    response = asyncio.run(post(app_for(db), path, form, sign(path, form)))
+    assert response.status_code == 200
+    return ET.fromstring(response.text)
+
+
+def call_ended(db, sid, status):
+    form = call_form(ANA, sid=sid, Direction="outbound-api", From=FROM, To=ANA, CallStatus=status)
+    assert asyncio.run(post(app_for(db), "/twilio/status", form, sign("/twilio/status", form))).status_code == 204
+
+
+def test_a_message_for_a_member_who_chose_calls_is_a_call_placed_through_the_real_client(db, fake):
+    row_id = a_call_for(db, ANA, "Checking in: how are you this week?")
+    assert calls_through(fake, db, NOW) == 1
+    [call] = fake.calls
+    request = call["request"]
+    assert (request["To"], request["From"], request["Method"]) == (ANA, FROM, "POST")
+    assert request["Url"] == f"{PUBLIC_URL}/twilio/voice?step=out&outbox={row_id}"
+    assert request["MachineDetection"] == "Enable"
+    assert request["StatusCallback"] == f"{PUBLIC_URL}/twilio/status?outbox={row_id}"
+    assert "Checking in" not in str(request)  # the words are not given to Twilio
+    placed = row(db, row_id)
+    assert (placed.status, placed.provider_id, placed.body) == ("sent", call["sid"], "Checking in: how are you this week?")
+    assert calls_through(fake, db, NOW) == 0  # never placed twice
+    # Picked up by Ana: the message, then the go-around's keys; its words are kept no longer.
+    heard = picked_up(db, row_id, "human", call["sid"])
+    assert "Checking in: how are you this week?" in said(heard) and "press 1 reach out to me" in said(heard)
+    assert row(db, row_id).body == ""
+    call_ended(db, call["sid"], "completed")
+    assert row(db, row_id).status == "sent"  # heard: not tried again
+
+
+def test_a_voicemail_hears_only_the_groups_name_and_an_unheard_call_is_tried_once_more_an_hour_later(db, fake):
+    row_id = a_call_for(db, ANA, "Rosa asked for support: can you check in on Ben?")
+    calls_through(fake, db, NOW)
+    first = fake.calls[0]["sid"]
+    machine = picked_up(db, row_id, "machine_start", first)
+    assert said(machine) == "Hi, this is Des Moines Mutual Aid's care line. Please call us back. Thank you."
+    assert machine.find("Gather") is None
+    call_ended(db, first, "completed")
+    again = row(db, row_id)
+    assert (again.status, again.not_before.replace(tzinfo=UTC)) == ("pending", NOW + timedelta(hours=1))
+    assert calls_through(fake, db, NOW + timedelta(minutes=59)) == 0
+    assert calls_through(fake, db, NOW + timedelta(hours=1)) == 1
+    second = fake.calls[1]["sid"]
+    call_ended(db, second, "no-answer")
+    given_up = row(db, row_id)
+    assert (given_up.status, given_up.body) == ("failed", "")  # twice unheard: given up, its words gone
+    assert calls_through(fake, db, NOW + timedelta(hours=3)) == 0
+
+
+def test_a_call_picked_up_for_another_number_or_an_unknown_row_says_nothing_of_any_message(db, fake):
+    row_id = a_call_for(db, BEN, "Ben: a check-in")
+    calls_through(fake, db, NOW)
+    heard = picked_up(db, row_id, "human", fake.calls[0]["sid"])  # Ana's number, Ben's message
+    assert "check-in" not in said(heard) and heard.find("Gather") is None
+
+
+def test_the_fake_refuses_a_call_the_contract_does_not_allow(fake):
+    from twilio.base.exceptions import TwilioRestException
+    from twilio.rest import Client
+
+    client = Client(fake.account_sid, fake.auth_token)
+    client.api.base_url = fake.base_url
+    with pytest.raises(TwilioRestException) as refused:
+        client.calls.create(to=ANA, from_=FROM)  # no Url, Twiml nor ApplicationSid
+    assert refused.value.code == 21205

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from carebot.channels import SIGNAL, SMS, Inbound, Sent
+from carebot.channels import SIGNAL, SMS, VOICE, Inbound, Sent
 
 VOICE_PREFIX = "voice:"  # a call with a number, as transcripts name it
 _SIGNAL_NAMESPACE = uuid.UUID("5f0c6d2e-8a4b-4c1e-9a57-2b8f0c1d7e11")
@@ -30,16 +30,26 @@ class Delivered:
 
 
 @dataclass
+class Ring:
+    """A call carebot placed, ringing until the transcript answers it (or does not)."""
+
+    number: str
+    outbox_id: int
+    call_sid: str
+
+
+@dataclass
 class SimNetwork:
     """Both simulated channels and every text they delivered, in order."""
 
     delivered: list[Delivered] = field(default_factory=list)
+    rings: list[Ring] = field(default_factory=list)
     clock: datetime | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _numbers_by_uuid: dict[str, str] = field(default_factory=dict)
 
     def channels(self) -> dict[str, SimChannel]:
-        return {SMS: SimChannel(SMS, self), SIGNAL: SimChannel(SIGNAL, self)}
+        return {SMS: SimChannel(SMS, self), SIGNAL: SimChannel(SIGNAL, self), VOICE: SimChannel(VOICE, self)}
 
     def inbound(self, address: str, text: str, now: datetime) -> Inbound:
         """A message typed by ``address`` ("+1515…" or "signal:+1515…")."""
@@ -56,6 +66,10 @@ class SimNetwork:
         return identity
 
     def record(self, channel: str, address: str, text: str, outbox_id: int) -> Sent:
+        if channel == VOICE:  # a call: its words are said only when it is picked up
+            ring = Ring(address, outbox_id, f"CA{next(self._ids):032d}")
+            self.rings.append(ring)
+            return Sent(ring.call_sid)
         if channel == SIGNAL:
             to = "signal:" + self._numbers_by_uuid.get(address, address)
         else:
@@ -75,7 +89,7 @@ class SimNetwork:
 
 @dataclass
 class SimChannel:
-    """One simulated channel; it accepts every text."""
+    """One simulated channel; it accepts every text (and places every call)."""
 
     name: str
     network: SimNetwork

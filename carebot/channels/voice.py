@@ -10,14 +10,23 @@ request, so no call state is kept between two webhooks. Nothing outside
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+import aiohttp
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from carebot.channels import VOICE, SendError, Sent
+from carebot.channels.pacing import Pacer
+from carebot.channels.twilio import SEND_TIMEOUT, STATUS_PATH, TWILIO_API, RebasedHttpClient, classify
 
 VOICE_PATH = "/twilio/voice"
 START = "start"  # the step of a call that has just come in
+OUT = "out"  # the step of a call carebot placed, when it is picked up
 # Twilio's <Say> languages for carebot's two: its Spanish voice for the Americas.
 SAY_LANGUAGE = {"en": "en-US", "es": "es-MX"}
 GATHER_SECONDS = 8  # how long a menu waits for a key after it is read
@@ -34,6 +43,17 @@ class CallInput:
     state: Mapping[str, str] = field(default_factory=dict)
     digits: str = ""
     speech: str = ""
+    answered_by: str = ""  # a call carebot placed: "human", "machine_start", "fax", "unknown"
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """A call's status callback: it has ended, or never was picked up."""
+
+    call_sid: str
+    caller: str  # the member's number: who called, or whom carebot called
+    status: str  # completed, busy, no-answer, failed, canceled
+    outbound: bool  # carebot placed it
 
 
 @dataclass(frozen=True)
@@ -48,21 +68,31 @@ class Prompt:
 def parse_call(form: Mapping[str, str], query: Mapping[str, str]) -> CallInput | None:
     """A call's webhook as a CallInput; None when the form is not one."""
     sid = form.get("CallSid")
-    caller = form.get("From")
+    caller = _member_number(form)
     if not sid or not caller:
         return None
     state = {name: value[:64] for name, value in query.items() if name != "step"}
     return CallInput(sid[:64], caller, (query.get("step") or START)[:16], state,
-                     (form.get("Digits") or "")[:8], (form.get("SpeechResult") or "")[:200])
+                     (form.get("Digits") or "")[:8], (form.get("SpeechResult") or "")[:200],
+                     (form.get("AnsweredBy") or "")[:32])
 
 
-def parse_call_status(form: Mapping[str, str]) -> tuple[str, str, str] | None:
-    """A call's status callback (the number's, on the texts' status path) as (call id, caller, status);
-    None when the form is not one."""
-    sid, status = form.get("CallSid"), form.get("CallStatus")
-    if not sid or not status or form.get("MessageSid"):
+def _outbound(form: Mapping[str, str]) -> bool:
+    return (form.get("Direction") or "").startswith("outbound")
+
+
+def _member_number(form: Mapping[str, str]) -> str:
+    """The member's end of the call: who called in, or whom carebot called."""
+    return form.get("To" if _outbound(form) else "From") or ""
+
+
+def parse_call_status(form: Mapping[str, str]) -> CallEnded | None:
+    """A call's status callback (on the texts' status path) once the call is over; None when the
+    form is not one, or the call goes on."""
+    sid, status = form.get("CallSid"), (form.get("CallStatus") or "").lower()
+    if not sid or not status or form.get("MessageSid") or status not in ENDED:
         return None
-    return sid[:64], form.get("From") or "", status.lower()
+    return CallEnded(sid[:64], _member_number(form), status, _outbound(form))
 
 
 def action_url(prompt: Prompt) -> str:
@@ -92,3 +122,51 @@ def twiml(spoken: list[str], language: str, prompt: Prompt | None, *, goodbye: s
         response.say(goodbye, language=say_in)
     response.hangup()
     return response.to_xml()
+
+
+def answered_by_machine(answered_by: str) -> bool:
+    """Whether Twilio's machine detection heard a voicemail or a fax, not a person."""
+    return answered_by.startswith("machine") or answered_by == "fax"
+
+
+class TwilioVoice:
+    """carebot's own messages as short calls through Twilio's Calls API, from ``TWILIO_FROM``.
+
+    The call's words are not given to Twilio: when the member picks up, Twilio
+    asks ``/twilio/voice?step=out&outbox=<id>`` (signed) and carebot answers
+    with them, or, where machine detection hears a voicemail, only the
+    group's name and "please call back". Build it inside the running loop.
+    """
+
+    name = VOICE
+
+    def __init__(self, *, account_sid: str, auth_token: str, public_url: str, from_number: str,
+                 base_url: str = TWILIO_API, rate: float = 1.0, timeout: float = SEND_TIMEOUT) -> None:
+        self.http = RebasedHttpClient(base_url, timeout=timeout)
+        self.client = Client(account_sid, auth_token, http_client=self.http)
+        self.public_url = public_url.rstrip("/")
+        self.from_number = from_number
+        self.pacer = Pacer(rate)
+
+    async def send(self, address: str, text: str, outbox_id: int) -> Sent:
+        """Place one call; raise a classified SendError when Twilio does not take it."""
+        try:
+            call = await self.client.calls.create_async(
+                to=address, from_=self.from_number, method="POST",
+                url=f"{self.public_url}{VOICE_PATH}?{urlencode({'step': OUT, 'outbox': outbox_id})}",
+                machine_detection="Enable",
+                status_callback=f"{self.public_url}{STATUS_PATH}?outbox={outbox_id}",
+                status_callback_method="POST", status_callback_event=["completed"],
+            )
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise classify(error.status, error.code) from None
+        except aiohttp.ClientConnectorError:
+            raise SendError("connect", retryable=True) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            # Twilio may have placed the call; with no way to ask which, it is given up rather than made twice.
+            code = "timeout" if isinstance(error, asyncio.TimeoutError) else "no-answer"
+            raise SendError(code, retryable=False) from None
+        return Sent(call.sid)
+
+    async def close(self) -> None:
+        await self.http.close()

@@ -14,13 +14,13 @@ import logging
 from datetime import datetime
 
 from carebot.channels import SMS, VOICE, Inbound
-from carebot.channels.voice import ENDED, START, CallInput, Prompt, twiml
+from carebot.channels.voice import OUT, START, CallEnded, CallInput, Prompt, answered_by_machine, twiml
 from carebot.dispatch.dispatcher import Dispatcher, build_context, group_infos
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import calls
 from carebot.flows.base import Context
-from carebot.outbox.spoken import send_unspoken, take_spoken
+from carebot.outbox.spoken import SAID_BODY, placed_message, send_unspoken, take_spoken, try_again_unheard
 from carebot.services import calls as calls_kept
 from carebot.store.models import Member
 
@@ -41,11 +41,20 @@ class CallDesk:
             log.info("call from an unusable number: told so, and hung up")
             return twiml([render("call.no_number", DEFAULT_LANGUAGE)], DEFAULT_LANGUAGE, None)
         ctx = self._context(caller, now)
-        turn = number = None
+        turn = None
+        state: dict[str, str] = {}
         if call.step == START:
             step = calls.first_step(ctx)
             spoken = [*calls.greeting(ctx)] if step == calls.MAIN else []
-            state: dict[str, str] = {}
+        elif call.step == OUT:
+            with self.db.transaction() as session:
+                row = placed_message(session, call.state.get("outbox", ""), caller)
+                if row is None or answered_by_machine(call.answered_by):
+                    # Never the content on a voicemail: the group's name, and a call back asked for.
+                    log.info("a call carebot placed reached %s", "a machine" if row is not None else "no message")
+                    return twiml([calls.on_a_machine(ctx)], ctx.language, None)
+                spoken, row.body = [row.body], SAID_BODY
+            step = calls.after_message(ctx)
         else:
             turn = calls.press(ctx, call.step, call.state, call.digits, call.speech)
             spoken, step, state = list(turn.said), turn.next, dict(turn.state)
@@ -65,12 +74,17 @@ class CallDesk:
         prompt = Prompt(step, {**state, "n": str(turns)}, speech=calls.takes_speech(step))
         return twiml(spoken, ctx.language, prompt, goodbye=render("call.goodbye", ctx.language))
 
-    def ended(self, call_sid: str, caller: str, status: str, now: datetime) -> bool:
-        """A call has ended: when the member hung up before choosing anything and has said a missed
-        call means "call me" (HOW missed call means call me), it asks for a call back, as CALL does.
-        Otherwise nothing happens: phones get borrowed. True when it asked."""
-        number = normalize_phone(caller)
-        if status not in ENDED or number is None:
+    def ended(self, call: CallEnded, now: datetime) -> bool:
+        """A call has ended. One carebot placed that nobody heard is tried once more an hour later.
+        When a member hung up before choosing anything and has said a missed call means "call me"
+        (HOW missed call means call me), it asks for a call back, as CALL does. Otherwise nothing
+        happens: phones get borrowed. True when it asked."""
+        if call.outbound:
+            with self.db.transaction() as session:
+                try_again_unheard(session, call.call_sid, now)
+            return False
+        number, call_sid = normalize_phone(call.caller), call.call_sid
+        if number is None:
             return False
         with self.db.transaction() as session:
             member = Member.by_phone(session, number)

@@ -224,7 +224,7 @@ def build_context(
         pairings=care.open_pairings(session, member, now),
         find_people=care.people_finder(session, member, group_ids),
         find_in_group=coord.group_finder(session),
-        reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
+        reachable=frozenset(c for c in (SMS, SIGNAL, VOICE) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
         removed_from=frozenset(session.scalars(select(Membership.group_id).where(
             Membership.member_id == member.id, Membership.status == "removed"))),
@@ -498,6 +498,9 @@ class Dispatcher:
                         # Asking for SMS is consent to SMS, recorded like any other consent.
                         session.add(ConsentEvent(member_id=member.id, kind="opt_in", channel=SMS,
                                                  wording="CHANNEL SMS", at=now))
+                    elif channel == VOICE:  # asking for calls is consent to calls, recorded the same way
+                        session.add(ConsentEvent(member_id=member.id, kind="opt_in", channel=VOICE,
+                                                 wording="CHANNEL VOICE", at=now))
                     member.channel = channel
                 case Forgotten():
                     care.end_all(session, member, now)

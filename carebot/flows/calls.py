@@ -21,6 +21,9 @@ from carebot.flows.join import consent_question
 from carebot.flows.words import HOW, Text, fold
 
 MAIN, HOW_LONG, STOP_SURE, JOIN, CONSENT, STOPPED = "main", "howlong", "stop", "join", "consent", "stopped"
+ANSWER = "answer"  # after a message from carebot that asks a YES or NO
+# The questions carebot asks that a YES or NO answers: an offer, a check-in, a gathering, a confirmation.
+YES_NO_FLOWS = frozenset({"pairing", "checkin", "gather", "approval", "coord", "forget", "join"})
 OPTIONS = "012345"
 DURATIONS = {"1": "1w", "2": "2w", "3": "ongoing"}  # how long, by key
 STATUS_KEY, CALL_KEY, STOP_KEY, REPEAT_KEY = "8", "9", "7", "*"
@@ -60,6 +63,18 @@ def first_step(ctx: Context) -> str:
     return MAIN if ctx.memberships else JOIN
 
 
+def after_message(ctx: Context) -> str:
+    """The menu after carebot's own message in a call it placed: YES or NO to the question it
+    asks, else the go-around (a round's question)."""
+    return ANSWER if ctx.waiting is not None and ctx.waiting.flow in YES_NO_FLOWS else MAIN
+
+
+def on_a_machine(ctx: Context) -> str:
+    """All a voicemail hears: whose care line called, and to call back; never the message."""
+    group = ctx.memberships[0].group.name if ctx.memberships else ""
+    return render("call.machine", ctx.language, group=group)
+
+
 def greeting(ctx: Context) -> tuple[str, ...]:
     """A member's greeting: the line's name and their current answers."""
     language = ctx.language
@@ -79,6 +94,8 @@ def menu(ctx: Context, step: str, state: Mapping[str, str]) -> tuple[str, ...]:
     language = ctx.language
     if step == HOW_LONG:
         return (render("call.how_long", language),)
+    if step == ANSWER:
+        return (render("call.answer", language),)
     if step == STOP_SURE:
         return (render("call.stop.sure", language),)
     if step == STOPPED:
@@ -122,6 +139,10 @@ def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech
         if key.isdigit() and 1 <= int(key) <= len(groups):
             # The reply to JOIN is the consent question itself, spoken: no menu after it.
             return CallTurn(text=f"JOIN {groups[int(key) - 1].keyword}", next=CONSENT, menu=False)
+        return _again(ctx, step, kept)
+    if step == ANSWER:
+        if key in ("1", "2"):
+            return CallTurn(text="YES" if key == "1" else "NO")
         return _again(ctx, step, kept)
     if step == CONSENT:
         if key in ("1", "2"):

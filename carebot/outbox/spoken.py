@@ -9,6 +9,8 @@ as a delivered text is.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,8 @@ from carebot.store.crypto import lookup_hash
 from carebot.store.models import Member, OutboxMessage
 
 SAID_BODY = ""  # what a spoken reply's body becomes
+CALL_TRIES = 2  # a call carebot places that nobody hears is tried once more,
+RETRY_AFTER = timedelta(hours=1)  # an hour later (by day: the sender still checks the member's daytime)
 
 
 def _waiting(session: Session, caller: str) -> list[OutboxMessage]:
@@ -42,3 +46,26 @@ def take_spoken(session: Session, caller: str) -> list[str]:
         row.status, row.body = "sent", SAID_BODY
         metrics.out(VOICE, "sent")
     return texts
+
+
+def placed_message(session: Session, outbox_id: str, callee: str) -> OutboxMessage | None:
+    """The message a call carebot placed is for, when it is still to be said and to ``callee``."""
+    row = session.get(OutboxMessage, int(outbox_id)) if outbox_id.isdigit() else None
+    if row is None or row.channel != VOICE or not row.body or row.address_hash != lookup_hash(callee):
+        return None
+    return row
+
+
+def try_again_unheard(session: Session, call_sid: str, now: datetime) -> None:
+    """A call carebot placed has ended: if nobody heard its message (no answer, busy, a voicemail),
+    it is placed once more an hour later, else given up; its words are kept no longer than that."""
+    row = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.channel == VOICE, OutboxMessage.provider_id == call_sid)).first()
+    if row is None or not row.body or row.status != "sent":
+        return
+    if row.attempts < CALL_TRIES:
+        row.status, row.not_before = "pending", now + RETRY_AFTER
+        metrics.out(VOICE, "retry")
+    else:
+        row.status, row.body = "failed", SAID_BODY
+        metrics.out(VOICE, "failed")

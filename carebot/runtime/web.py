@@ -312,7 +312,7 @@ def create_app(
         report = parse_status(form, query)
         call = parse_call_status(form) if report is None else None
         if call is not None:  # the number's status callback reports its calls too
-            await in_worker(desk.ended, *call, now())
+            await in_worker(desk.ended, call, now())
             return 204, "", "text/plain"
         if report is None:
             return 400, "Not a Twilio status callback: MessageSid and MessageStatus are needed.", "text/plain"

@@ -13,6 +13,8 @@ The format (one statement a line; see docs in product.md and the README):
     voice:+15155550103 < press 1
     voice:+15155550103 > 1
     voice:+15155550103 > hangup
+    voice:+15155550103 > answer   # a call carebot placed (CHANNEL VOICE): also voicemail, miss
+    quiet voice:+15155550103      # carebot is not calling that number
     wait 2h
     quiet +15155550101
 
@@ -36,7 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carebot.channels import SIGNAL, SMS
 from carebot.channels.sim import VOICE_PREFIX, Delivered, SimNetwork
-from carebot.channels.voice import CallInput
+from carebot.channels.voice import OUT, CallEnded, CallInput
 from carebot.dispatch.calls import CallDesk
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.ticker import tick
@@ -101,6 +103,7 @@ class Simulation:
         self.desk = CallDesk(self.dispatcher)
         self.calls: dict[str, CallInput] = {}  # by number: the call going on, at the menu waiting for a key
         self._call_ids = itertools.count(1)
+        self._placed: set[str] = set()  # the calls carebot placed
         self.echo = echo
         self.now: datetime | None = None
         self.tz: ZoneInfo | None = None
@@ -240,23 +243,45 @@ class Simulation:
         await self._tick(now)
 
     def _call(self, number: str, said: str, now: datetime) -> None:
-        """``call``, a key (``1``, ``*``), words the caller says, or ``hangup``: as Twilio would post them."""
-        going = self.calls.get(number)
-        if said.lower() == "call":
+        """``call``, a key (``1``, ``*``), words the caller says, or ``hangup``: as Twilio would post them.
+        A call carebot placed rings until ``answer``, ``voicemail`` (a machine picks up) or ``miss``."""
+        going, word = self.calls.get(number), said.lower()
+        if word in ("answer", "voicemail", "miss"):
+            self._ringing(number, word, now)
+            return
+        if word == "call":
             if going is not None:
                 raise TranscriptError("that number is in a call already (hang up first)")
             answer = CallInput(f"CA{next(self._call_ids):032d}", number)
         elif going is None:
             raise TranscriptError("that number is not in a call (start one with: voice:+1… > call)")
-        elif said.lower() == "hangup":  # Twilio's status callback: the call completed
+        elif word == "hangup":  # Twilio's status callback: the call completed
             del self.calls[number]
-            self.desk.ended(going.call_sid, number, "completed", now)
+            self.desk.ended(CallEnded(going.call_sid, number, "completed", going.call_sid in self._placed), now)
             return
         elif re.fullmatch(r"[0-9*#]+", said):
             answer = CallInput(going.call_sid, number, going.step, going.state, digits=said)
         else:
             answer = CallInput(going.call_sid, number, going.step, going.state, speech=said)
         self._hear(number, answer, self.desk.answer(answer, now))
+
+    def _ringing(self, number: str, word: str, now: datetime) -> None:
+        """A call carebot placed to ``number`` is picked up by the member, by a machine, or not at all."""
+        ring = next((r for r in self.network.rings if r.number == number), None)
+        if ring is None:
+            raise TranscriptError("carebot is not calling that number")
+        if number in self.calls:
+            raise TranscriptError("that number is in a call already (hang up first)")
+        self.network.rings.remove(ring)
+        self._placed.add(ring.call_sid)
+        if word == "miss":
+            self.desk.ended(CallEnded(ring.call_sid, number, "no-answer", True), now)
+            return
+        answered_by = "human" if word == "answer" else "machine_start"
+        call = CallInput(ring.call_sid, number, OUT, {"outbox": str(ring.outbox_id)}, answered_by=answered_by)
+        self._hear(number, call, self.desk.answer(call, now))
+        if word == "voicemail":  # the machine records the words, and the call ends
+            self.desk.ended(CallEnded(ring.call_sid, number, "completed", True), now)
 
     def _hear(self, number: str, call: CallInput, twiml: str) -> None:
         """What Twilio would do with carebot's TwiML: say it, then wait at its menu or hang up."""
@@ -288,6 +313,10 @@ class Simulation:
         raise TranscriptError(f"no unread message to {address} matches {pattern!r} (unread: {shown})")
 
     def _quiet(self, address: str) -> None:
+        if address.startswith(VOICE_PREFIX):  # what a call says is heard in it: quiet is no call ringing
+            if any(ring.number == address.removeprefix(VOICE_PREFIX) for ring in self.network.rings):
+                raise TranscriptError(f"expected no call to {address}, but carebot is calling")
+            return
         unread = self.network.unread(address)
         if unread:
             shown = "; ".join(repr(m.text) for m in unread)
