@@ -295,3 +295,14 @@ def test_the_fake_refuses_a_call_the_contract_does_not_allow(fake):
     with pytest.raises(TwilioRestException) as refused:
         client.calls.create(to=ANA, from_=FROM)  # no Url, Twiml nor ApplicationSid
     assert refused.value.code == 21205
+
+
+def test_a_call_twilio_answers_unclearly_for_is_given_up_not_placed_twice_and_a_refused_one_retried(db, fake):
+    fake.script(ANA, (500, 20500), (429, 20429))
+    unclear = a_call_for(db, ANA, "first")
+    assert calls_through(fake, db, NOW) == 0
+    assert (row(db, unclear).status, row(db, unclear).error_code) == ("failed", "20500")
+    limited = a_call_for(db, ANA, "second")
+    calls_through(fake, db, NOW)
+    assert row(db, limited).status == "pending"  # a rate limit: tried again later
+    assert fake.calls == []

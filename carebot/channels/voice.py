@@ -10,19 +10,16 @@ request, so no call state is kept between two webhooks. Nothing outside
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-import aiohttp
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from carebot.channels import VOICE, SendError, Sent
+from carebot.channels import VOICE, Sent
 from carebot.channels.pacing import Pacer
-from carebot.channels.twilio import SEND_TIMEOUT, STATUS_PATH, TWILIO_API, RebasedHttpClient, classify
+from carebot.channels.twilio import SEND_TIMEOUT, STATUS_PATH, TWILIO_API, RebasedHttpClient, classified
 
 VOICE_PATH = "/twilio/voice"
 START = "start"  # the step of a call that has just come in
@@ -150,7 +147,8 @@ class TwilioVoice:
 
     async def send(self, address: str, text: str, outbox_id: int) -> Sent:
         """Place one call; raise a classified SendError when Twilio does not take it."""
-        try:
+        # Twilio may have placed a call it did not answer clearly for: given up rather than made twice.
+        with classified(ask_when_unclear=False):
             call = await self.client.calls.create_async(
                 to=address, from_=self.from_number, method="POST",
                 url=f"{self.public_url}{VOICE_PATH}?{urlencode({'step': OUT, 'outbox': outbox_id})}",
@@ -158,14 +156,6 @@ class TwilioVoice:
                 status_callback=f"{self.public_url}{STATUS_PATH}?outbox={outbox_id}",
                 status_callback_method="POST", status_callback_event=["completed"],
             )
-        except (TwilioRestException, TwilioServiceException) as error:
-            raise classify(error.status, error.code) from None
-        except aiohttp.ClientConnectorError:
-            raise SendError("connect", retryable=True) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
-            # Twilio may have placed the call; with no way to ask which, it is given up rather than made twice.
-            code = "timeout" if isinstance(error, asyncio.TimeoutError) else "no-answer"
-            raise SendError(code, retryable=False) from None
         return Sent(call.sid)
 
     async def close(self) -> None:
