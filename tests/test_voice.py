@@ -306,3 +306,12 @@ def test_a_call_twilio_answers_unclearly_for_is_given_up_not_placed_twice_and_a_
     calls_through(fake, db, NOW)
     assert row(db, limited).status == "pending"  # a rate limit: tried again later
     assert fake.calls == []
+
+
+def test_a_call_picked_up_after_the_member_sent_stop_says_nothing_of_the_message(db, fake):
+    row_id = a_call_for(db, ANA, "A gathering on Friday: will you come?")
+    calls_through(fake, db, NOW)
+    with db.transaction() as session:
+        Member.by_phone(session, ANA).opted_out = True
+    heard = picked_up(db, row_id, "human", fake.calls[0]["sid"])
+    assert "gathering" not in said(heard) and heard.find("Gather") is None

@@ -49,6 +49,8 @@ class CallDesk:
         elif call.step == OUT:
             with self.db.transaction() as session:
                 row = placed_message(session, call.state.get("outbox", ""), caller)
+                if ctx.opted_out:  # STOP came after the call was placed: nothing more is said
+                    return twiml([], ctx.language, None, goodbye=render("call.goodbye", ctx.language))
                 if row is None or answered_by_machine(call.answered_by):
                     # Never the content on a voicemail: the group's name, and a call back asked for.
                     log.info("a call carebot placed reached %s", "a machine" if row is not None else "no message")
