@@ -39,6 +39,8 @@ def test_a_number_pointing_elsewhere_is_connected_then_checked(deployment, twili
     assert f"StatusCallback: https://old-bot.example.net/status → {STATUS}" in out
     record = twilio.numbers[FROM]
     assert (record["sms_url"], record["sms_method"], record["status_callback"]) == (SMS, "POST", STATUS)
+    assert f"VoiceUrl: (none) → {PUBLIC}/twilio/voice" in out  # calls too (issue 23)
+    assert (record["voice_url"], record["voice_method"]) == (f"{PUBLIC}/twilio/voice", "POST")
     assert twilio.numbers["+15155550111"]["sms_url"] == "https://other.example.org/sms"  # the other number untouched
     code, lines = check()
     assert code == 0 and lines["Twilio webhooks"] == f"✓ the number's point at {PUBLIC}", lines

@@ -28,7 +28,8 @@ SAID = {
           "thanks for checking on me, the clinic visit went fine",
           # Her care map: kept, as the care needs it, but only encrypted (issue 22).
           "my sister's voice on the phone", "being told to cheer up", "I take meds at 9pm, ask first"],
-    SAM: ["@Ana how are you holding up this week?", "want to get soup at the diner on 5th?"],
+    SAM: ["@Ana how are you holding up this week?", "want to get soup at the diner on 5th?",
+          "my hands shake too much to text today"],  # the last one said in a call (issue 23)
     ROSA: ["ANNOUNCE Food share moved to Friday 5pm at the church basement",
            "GATHER mar 20 18:30 Public Library room B", f"ADD {NEW[2:5]}-{NEW[5:8]}-{NEW[8:]} Nia"],
     LEE: ["my landlord is at the door again, not sure what to do"],
@@ -68,6 +69,14 @@ CONVERSATION = [
     f"{ANA} > yes",
     "wait 1d",
     f"{ANA} > {SAID[ANA][2]}",
+    # A call: keys and words said go through the dispatcher as texts, and are not kept either.
+    f"voice:{SAM} > call",
+    f"voice:{SAM} > 8",
+    f"voice:{SAM} > {SAID[SAM][2]}",
+    f"voice:{SAM} > hangup",
+    f"voice:{NEW} > call",
+    f"voice:{NEW} > 9",
+    f"voice:{NEW} > hangup",
     "wait 1h",
 ]
 
@@ -94,6 +103,11 @@ def test_the_conversation_happened(backend) -> None:
         assert any("holds about you" in t for t in texts_to(sim, ANA))
         assert any("glad you reached out" in t for t in texts_to(sim, ANA))
         assert any(t.startswith("Ana's care map - helps: my sister's voice") for t in texts_to(sim, SAM))
+        assert any("Ana" in t for t in texts_to(sim, f"voice:{SAM}"))  # 8: the pairing, spoken
+        assert any("didn't understand" in t for t in texts_to(sim, f"voice:{SAM}"))
+        assert any("will reach out" in t for t in texts_to(sim, f"voice:{NEW}"))  # 9: CALL
+        spoken = " ".join(d.text for d in sim.network.delivered if d.to.startswith("voice:"))
+        assert not re.search(r"\+?1?\d{10}", spoken), "a number was spoken in a call"
 
 
 def test_a_database_dump_holds_no_number_and_no_text(backend) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from carebot.domain.vocabulary import SIGNAL, SMS  # noqa: F401 (the channels' names, part of their contract)
+from carebot.domain.vocabulary import SIGNAL, SMS, VOICE  # noqa: F401 (the channels' names, part of their contract)
 
 
 @dataclass(frozen=True)

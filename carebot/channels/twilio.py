@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from urllib.parse import urlparse, urlsplit
 
@@ -63,6 +64,30 @@ def classify(status: int | None, code: int | None) -> SendError:
     if code in RATE_LIMITED or status == 429:
         return SendError(name, retryable=True)
     return SendError(name, retryable=False)
+
+
+@contextlib.contextmanager
+def classified(*, ask_when_unclear: bool = True) -> Iterator[None]:
+    """Turn what goes wrong in a request to Twilio into a classified SendError.
+
+    When no clear answer came, Twilio may have taken the request: with
+    ``ask_when_unclear`` the row waits to be looked up at Twilio before any
+    resend (outbox.recovery); without it (a call, which cannot be looked up
+    by its words) it is given up rather than made twice.
+    """
+    try:
+        yield
+    except (TwilioRestException, TwilioServiceException) as error:
+        refused = classify(error.status, error.code)
+        if refused.ambiguous and not ask_when_unclear:
+            refused = SendError(refused.code, retryable=False)
+        raise refused from None
+    except aiohttp.ClientConnectorError:
+        # The request never left: nothing can have been sent.
+        raise SendError("connect", retryable=True) from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as error:
+        code = "timeout" if isinstance(error, asyncio.TimeoutError) else "no-answer"
+        raise SendError(code, retryable=ask_when_unclear, ambiguous=ask_when_unclear) from None
 
 
 class RebasedHttpClient(AsyncTwilioHttpClient):
@@ -125,7 +150,7 @@ class TwilioSMS:
 
     async def send(self, address: str, text: str, outbox_id: int) -> Sent:
         """Send one text; raise a classified SendError when Twilio does not take it."""
-        try:
+        with classified():
             message = await self.client.messages.create_async(
                 to=address,
                 body=text,
@@ -133,15 +158,6 @@ class TwilioSMS:
                 messaging_service_sid=self.messaging_service_sid or values.unset,
                 status_callback=self.status_callback(outbox_id),
             )
-        except (TwilioRestException, TwilioServiceException) as error:
-            raise classify(error.status, error.code) from None
-        except aiohttp.ClientConnectorError:
-            # The request never left: nothing can have been sent.
-            raise SendError("connect", retryable=True) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
-            # The request may have reached Twilio: ask before sending again.
-            code = "timeout" if isinstance(error, asyncio.TimeoutError) else "no-answer"
-            raise SendError(code, retryable=True, ambiguous=True) from None
         return Sent(message.sid)
 
     async def find_sent(self, address: str, body: str, since: datetime, exclude: set[str]) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import DEFAULT_LANGUAGE
-from carebot.domain.vocabulary import SIGNAL, SMS
+from carebot.domain.vocabulary import SIGNAL, SMS, VOICE
 from carebot.flows.base import AnswerInfo, Context, GroupInfo, MembershipInfo, Waiting
 from carebot.outbox.write import address_on
 from carebot.services import questions
@@ -106,7 +106,7 @@ def build_context(
         courtesy_at=member.courtesy_at,
         crisis_answered_at=_crisis_answered_since_stop(session, member),
         pairings=open_pairings(session, member, now),
-        reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
+        reachable=frozenset(c for c in (SMS, SIGNAL, VOICE) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
         removed_from=frozenset(m.group_id for m in everywhere if m.status == "removed"),
         lookups=StoreLookups(session, member.id, group_ids),

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from carebot.channels import SIGNAL, SMS, Inbound
+from carebot.channels import SIGNAL, SMS, VOICE, Inbound
 from carebot.dispatch import due
 from carebot.dispatch.context import build_context, group_infos
 from carebot.dispatch.transition import apply_transition
@@ -254,11 +254,11 @@ class Dispatcher:
                 member = Member.by_phone(session, phone)
                 if member is not None:
                     member.signal_uuid = message.sender_uuid
-        elif message.channel == SMS:
+        elif message.channel in (SMS, VOICE):  # a call comes from a number, as a text does
             if phone is None:
                 return None
             member = Member.by_phone(session, phone)
-            if member is not None and member.phone_unusable:
+            if member is not None and member.phone_unusable and message.channel == SMS:
                 # A text from the number shows it takes texts: a carrier's earlier "invalid" no longer holds.
                 member.phone_unusable = False
                 log.info("member %s texted in: their number is usable again", member.id)
@@ -269,7 +269,8 @@ class Dispatcher:
         member = Member(
             phone=phone,
             signal_uuid=message.sender_uuid if message.channel == SIGNAL else None,
-            channel=message.channel,
+            # Someone who joins by phone gets carebot's own messages by text (the consent question says so).
+            channel=SMS if message.channel == VOICE else message.channel,
             language=router.initial_language(text, groups),
             created_at=message.received_at,
         )

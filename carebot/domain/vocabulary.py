@@ -25,6 +25,7 @@ class Channel(StrEnum):
 
     SMS = "sms"
     SIGNAL = "signal"
+    VOICE = "voice"  # a phone call: what carebot says in a call is spoken there and then, never sent afterwards
 
 
 class Role(StrEnum):
@@ -65,6 +66,7 @@ class OutboxStatus(StrEnum):
     """An outbox row's state: waiting, claimed by a sender, or done one of three ways."""
 
     PENDING = "pending"
+    SPEAKING = "speaking"  # a reply to a caller, spoken in the call's own answer: the sender never takes it
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
@@ -74,5 +76,6 @@ class OutboxStatus(StrEnum):
 # The same values under the names every layer already speaks.
 SMS: str = Channel.SMS
 SIGNAL: str = Channel.SIGNAL
+VOICE: str = Channel.VOICE
 OPEN_PAIRINGS = (PairingStatus.OFFERED, PairingStatus.ACTIVE)  # a request with one of these is being answered
 CLOSED_PAIRINGS = (PairingStatus.ENDED, PairingStatus.DECLINED, PairingStatus.EXPIRED)

@@ -18,6 +18,7 @@ from carebot.flows.base import (
     Reply,
     Transition,
     Waiting,
+    render_for,
     say,
 )
 from carebot.flows.goaround import summarize
@@ -48,7 +49,7 @@ def stop(ctx: Context, text: Text) -> Transition:
     if ctx.opted_out:
         return Transition()
     return Transition(
-        replies=(Reply(render("stop.done", ctx.language), purpose="final"),),
+        replies=(Reply(render_for(ctx, "stop.done"), purpose="final"),),
         effects=(OptedOut((stop_word(text.words) or text.words[0]).upper()),),
     )
 
@@ -59,7 +60,7 @@ def start(ctx: Context, text: Text) -> Transition:
         return say(ctx, "start.already")
     effect = OptedIn(text.words[0].upper())
     if ctx.memberships:
-        reply = render("start.done", ctx.language, keywords=_keywords(ctx))
+        reply = render_for(ctx, "start.done", keywords=_keywords(ctx))
     else:
         reply = render("start.no_groups", ctx.language)
     # "final", like STOP's: a change of consent is always confirmed, even past the flood limit.

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from carebot.domain.i18n import render
+from carebot.domain.i18n import DEFAULT_LANGUAGE, catalog, render
+from carebot.domain.vocabulary import VOICE
 from carebot.flows.lookups import Lookups, NoLookups
 
 # --- what a flow can see ------------------------------------------------------
@@ -139,6 +140,13 @@ class Reply:
 
     text: str
     purpose: str = "reply"  # reply | final (goes even though consent just ended)
+
+
+@dataclass(frozen=True)
+class MissedCallsMean:
+    """``HOW missed call means call me``: a call the member hangs up before choosing asks for a call back."""
+
+    call_back: bool
 
 
 @dataclass(frozen=True)
@@ -406,7 +414,7 @@ class MapToCall:
 
 
 
-Effect = (Joined | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
+Effect = (Joined | MissedCallsMean | Answered | HowChanged | OptedOut | OptedIn | LanguageChanged | NameChanged
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
@@ -423,6 +431,14 @@ class Transition:
     wait: Waiting | None = None
 
 
+def render_for(ctx: Context, key: str, **params: Any) -> str:
+    """Catalog message ``key`` in the member's language; on a call its spoken variant
+    (``key.voice``) where a text would not read well aloud ("Text STATUS anytime")."""
+    if ctx.channel == VOICE and f"{key}.voice" in catalog(DEFAULT_LANGUAGE):
+        key = f"{key}.voice"
+    return render(key, ctx.language, **params)
+
+
 def say(ctx: Context, key: str, **params: Any) -> Transition:
     """A transition that only replies, with catalog message ``key`` in the member's language."""
-    return Transition(replies=(Reply(render(key, ctx.language, **params)),))
+    return Transition(replies=(Reply(render_for(ctx, key, **params)),))

@@ -1,4 +1,4 @@
-"""``CHANNEL SIGNAL`` / ``CHANNEL SMS`` (``CANAL …``): where carebot's own texts to the member go.
+"""``CHANNEL SIGNAL`` / ``CHANNEL SMS`` / ``CHANNEL VOICE`` (``CANAL …``): where carebot's own texts to the member go.
 
 Replies always go back on the channel the member wrote on; the choice moves
 check-ins, go-around questions and every other text carebot starts. A member
@@ -8,12 +8,15 @@ can only choose a channel carebot can reach them on.
 from __future__ import annotations
 
 from carebot.domain.i18n import render
-from carebot.domain.vocabulary import SIGNAL, SMS
+from carebot.domain.vocabulary import SIGNAL, SMS, VOICE
 from carebot.flows.base import ChannelChanged, Context, Reply, Transition, say
 from carebot.flows.words import Text
 
 CHANNEL = frozenset({"channel", "canal"})
-CHANNEL_NAMES = {"signal": SIGNAL, "sms": SMS, "text": SMS, "texto": SMS}
+CHANNEL_NAMES = {"signal": SIGNAL, "sms": SMS, "text": SMS, "texto": SMS,
+                 # calls (issue 23): carebot's own messages as a short call in the member's day
+                 "voice": VOICE, "call": VOICE, "calls": VOICE, "phone": VOICE, "llamada": VOICE,
+                 "llamadas": VOICE, "voz": VOICE, "telefono": VOICE}
 
 
 def choose(ctx: Context, text: Text) -> Transition | None:

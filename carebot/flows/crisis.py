@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 
 from carebot.domain.i18n import render
-from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition
+from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition, render_for
 from carebot.flows.words import CALL, Text, is_one_of, plain
 
 # The lexicon: phrases as people text them, matched over the plain form of the text
@@ -149,7 +149,7 @@ def crisis_reply(ctx: Context) -> Transition:
     """The warm reply to crisis words: resources and, to a member of a group, the CALL offer
     (a stranger is not promised a group they don't have)."""
     key = "crisis.reply" if ctx.memberships else "crisis.reply.stranger"
-    text = render(key, ctx.language, resources=resources_for(ctx))
+    text = render_for(ctx, key, resources=resources_for(ctx))
     group_ids = tuple(m.group.id for m in ctx.memberships)
     # "final": it goes whatever else holds the member's replies (a burst of texts past the flood
     # limit is just when someone may be in crisis), like a STOP's confirmation.

@@ -25,6 +25,7 @@ from carebot.flows.base import (
     PrivacyChanged,
     Reply,
     Transition,
+    render_for,
     say,
 )
 from carebot.flows.durations import UNTIL, parse_duration
@@ -269,7 +270,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     group = membership.group
     if is_one_of(rest, NONE):
         return Transition(
-            replies=(Reply(render("goaround.cleared", ctx.language, keyword=group.keyword)),),
+            replies=(Reply(render_for(ctx, "goaround.cleared", keyword=group.keyword)),),
             effects=(Answered(group.id, ()),),
         )
     try:
@@ -280,7 +281,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
         return None
     summary = summarize(specs, ctx.language, group.tz)
     return Transition(
-        replies=(Reply(render("goaround.confirm", ctx.language, keyword=group.keyword, summary=summary)),),
+        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
         effects=(Answered(group.id, tuple(specs)),),
     )
 

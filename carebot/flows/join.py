@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from carebot.domain.i18n import render
-from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, say
+from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, render_for, say
 from carebot.flows.frequency import describe
 from carebot.flows.words import JOIN, NO, YES, Text, is_one_of
 
@@ -23,7 +22,7 @@ def find_group(ctx: Context, word: str) -> GroupInfo | None:
 def consent_question(ctx: Context, group: GroupInfo) -> str:
     """The exact consent question, as sent and as recorded with the consent."""
     freq = describe(group.round_schedule, ctx.language)
-    return render("join.ask", ctx.language, group=group.name, freq=freq)
+    return render_for(ctx, "join.ask", group=group.name, freq=freq)  # on a call, spoken and answered by a key
 
 
 def request(ctx: Context, text: Text) -> Transition | None:
@@ -63,7 +62,7 @@ def consent(ctx: Context, text: Text) -> Transition | None:
     if is_one_of(text.words, YES):
         freq = describe(group.round_schedule, ctx.language)
         return Transition(
-            replies=(Reply(render("join.welcome", ctx.language, group=group.name, freq=freq)),),
+            replies=(Reply(render_for(ctx, "join.welcome", group=group.name, freq=freq)),),
             # An invitation's own wording is what was consented to.
             effects=(Joined(group.id, ctx.waiting_data.get("wording") or consent_question(ctx, group)),),
         )

@@ -14,6 +14,7 @@ from datetime import timedelta
 from carebot.flows import (
     account,
     autoreply,
+    calls,
     care,
     caremap,
     channel,
@@ -66,6 +67,7 @@ HANDLERS: tuple[Step, ...] = (
     relay.relay,
     join.request,
     goaround.answer,
+    calls.missed_calls,
     goaround.how,
     account.status,
     account.mydata,

@@ -21,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from carebot.channels import SIGNAL, SMS, Channel, SendError, Sent
+from carebot.channels import SIGNAL, SMS, VOICE, Channel, SendError, Sent
 from carebot.domain import metrics
 from carebot.domain.i18n import render
 from carebot.domain.vocabulary import OutboxStatus
@@ -175,7 +175,8 @@ def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None
             row.status = OutboxStatus.SENT
             row.sent_at = now
             metrics.out(row.channel, "sent")
-        row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
+        if row.channel != VOICE:  # a call's words are said when it is picked up (carebot/outbox/spoken.py)
+            row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
         row.provider_id = result.provider_id
         log.info("outbox row %s sent", row_id)
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carebot.channels import SIGNAL, SMS
+from carebot.channels import SIGNAL, SMS, VOICE
 from carebot.domain.daytime import DAY_ENDS, DAY_STARTS, next_daytime
 from carebot.domain.sms import fold_gsm7, is_gsm7
 from carebot.domain.vocabulary import OutboxStatus, Purpose
@@ -24,6 +24,8 @@ from carebot.store.models import Group, Member, Membership, OutboxMessage
 from carebot.store.queries import active_groups_of
 
 REPLY, PUSH, FINAL = Purpose.REPLY, Purpose.PUSH, Purpose.FINAL
+# A reply to a caller: spoken in the call's own answer (carebot/outbox/spoken.py), so the sender never takes it.
+SPEAKING = OutboxStatus.SPEAKING
 # The purpose of the coordinators' "budget reached" texts: a push in every way but the budget it reports.
 NOTICE = Purpose.NOTICE
 
@@ -91,7 +93,7 @@ def enqueue(
         address=address,
         body=text,
         purpose=purpose,
-        status=OutboxStatus.PENDING,
+        status=SPEAKING if channel == VOICE and purpose in (REPLY, FINAL) else OutboxStatus.PENDING,
         not_before=not_before or now,
         created_at=now,
     )

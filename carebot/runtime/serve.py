@@ -27,9 +27,10 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
-from carebot.channels import SIGNAL, SMS, Channel, Inbound
+from carebot.channels import SIGNAL, SMS, VOICE, Channel, Inbound
 from carebot.channels.signal import LET_GO_GRACE, SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
+from carebot.channels.voice import TwilioVoice
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock, metrics
 from carebot.domain.config import ConfigError, ServeSettings, load_serve_settings
@@ -207,6 +208,12 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             rate=settings.twilio_send_rate,
         )
         channels: dict[str, Channel] = {SMS: channel}
+        calls = None
+        if settings.twilio_from:  # calls come from a number; a Messaging Service carries texts only
+            calls = channels[VOICE] = TwilioVoice(
+                account_sid=settings.twilio_account_sid, auth_token=token, public_url=settings.carebot_public_url,
+                from_number=settings.twilio_from, base_url=settings.twilio_api_base_url,
+                rate=settings.twilio_send_rate)
         held = _Held()
 
         async def signal_inbound(message: Inbound) -> None:
@@ -293,6 +300,8 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
                     await task
             await election.release()  # in case the election's task was cancelled before it ran
             await channel.close()
+            if calls is not None:
+                await calls.close()
             db.lease.release()
 
     workers = 1 if db.url.startswith("sqlite") else 8

@@ -1,5 +1,9 @@
 """The ASGI app: Twilio's webhooks in, an empty TwiML answer out, fast.
 
+A call is the exception: the caller waits on the line, so a call's webhook
+is acted on at once (carebot/dispatch/calls.py) and answered with the TwiML
+that speaks the replies and the next menu.
+
 Each webhook is checked (signature against the public URL), handed to the
 channel module to read, then stored in the inbound queue in one short
 transaction; the inbound worker (``serve.run_inbound``) runs the dispatcher on
@@ -37,6 +41,8 @@ from carebot.channels.twilio import (
     parse_inbound,
     parse_status,
 )
+from carebot.channels.voice import VOICE_PATH, parse_call, parse_call_status
+from carebot.dispatch.calls import CallDesk
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock, metrics
 from carebot.domain.phone import sender_refusal
@@ -285,6 +291,7 @@ def create_app(
         return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
 
     writer = InboundWriter(dispatcher, in_worker)
+    desk = CallDesk(dispatcher)
 
     async def sms(form, query) -> tuple[int, str, str]:
         message = parse_inbound(form, now())
@@ -303,10 +310,21 @@ def create_app(
 
     async def status(form, query) -> tuple[int, str, str]:
         report = parse_status(form, query)
+        call = parse_call_status(form) if report is None else None
+        if call is not None:  # the number's status callback reports its calls too
+            await in_worker(desk.ended, call, now())
+            return 204, "", "text/plain"
         if report is None:
             return 400, "Not a Twilio status callback: MessageSid and MessageStatus are needed.", "text/plain"
         await in_worker(apply_status, db, report)
         return 204, "", "text/plain"
+
+    async def voice(form, query) -> tuple[int, str, str]:
+        """A call's webhook: answered at once with TwiML, since the caller is waiting on the line."""
+        call = parse_call(form, query)
+        if call is None:
+            return 400, "Not a Twilio call: CallSid and From are needed.", "text/plain"
+        return 200, await in_worker(desk.answer, call, now()), "text/xml"
 
     def outbox_backlog() -> dict[str, int]:
         with db.transaction() as session:
@@ -370,7 +388,8 @@ def create_app(
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
     refusals = RefusalLog()
-    hooks = ({"/twilio/sms": Webhook(verifier, sms, refusals), "/twilio/status": Webhook(verifier, status, refusals)}
+    hooks = ({"/twilio/sms": Webhook(verifier, sms, refusals), "/twilio/status": Webhook(verifier, status, refusals),
+              VOICE_PATH: Webhook(verifier, voice, refusals)}
              if webhooks else {})
     routes += [Route(path, hook, methods=["POST"]) for path, hook in hooks.items()]
     app = CarebotApp(webhooks=hooks, routes=routes, lifespan=life)

@@ -9,7 +9,7 @@ import logging
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from carebot.domain.vocabulary import SMS, MembershipStatus, OutboxStatus
+from carebot.domain.vocabulary import SMS, VOICE, MembershipStatus, OutboxStatus
 from carebot.flows.base import (
     ChannelChanged,
     CourtesyAnswered,
@@ -127,6 +127,9 @@ def channel_changed(act: Act, effect: ChannelChanged) -> Outcome:
     if effect.channel == SMS and not sms_consented(session, member):
         # Asking for SMS is consent to SMS, recorded like any other consent.
         session.add(ConsentEvent(member_id=member.id, kind="opt_in", channel=SMS, wording="CHANNEL SMS", at=act.now))
+    elif effect.channel == VOICE:  # asking for calls is consent to calls, recorded the same way
+        session.add(ConsentEvent(member_id=member.id, kind="opt_in", channel=VOICE, wording="CHANNEL VOICE",
+                                 at=act.now))
     member.channel = effect.channel
     return Outcome()
 

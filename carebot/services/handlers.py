@@ -8,6 +8,7 @@ and add that module to the import below (tests/test_effects.py checks every effe
 from carebot.services import (  # noqa: F401  (imported for their registrations)
     account,
     answers,
+    calls,
     caremap,
     checkins,
     coordination,

@@ -151,6 +151,8 @@ class Member(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     # The provider says this number can never receive texts (Twilio 21211/21614).
     phone_unusable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The member's own rule (HOW missed call means call me): a call they hang up before choosing asks for a call back.
+    missed_call_means_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -1,7 +1,8 @@
 """``carebot twilio connect``: point Twilio at carebot, and the words for a 10DLC campaign.
 
 Through the real twilio client, the number's "A message comes in" webhook (SmsUrl, POST)
-and its status callback are set to ``CAREBOT_PUBLIC_URL`` plus carebot's paths, or, with
+and its status callback (for texts and calls alike), and its "A call comes in" webhook (VoiceUrl,
+POST: the go-around by phone), are set to ``CAREBOT_PUBLIC_URL`` plus carebot's paths, or, with
 ``TWILIO_MESSAGING_SERVICE_SID``, the Messaging Service's Incoming Messages and Delivery
 Status Callback. Each field that changes is shown before → after. ``carebot check`` reads
 the same fields, so a connected number passes it.
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from carebot.channels.twilio import STATUS_PATH
+from carebot.channels.voice import VOICE_PATH
 from carebot.domain.config import ServeSettings
 from carebot.domain.i18n import render
 from carebot.domain.startup import Refusal
@@ -31,6 +33,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 def connect(serve: ServeSettings, echo: Callable[[str], None]) -> bool:
     """Point the service's (or the number's) webhooks at carebot; True when they point there now."""
     sms, status = serve.carebot_public_url + SMS_PATH, serve.carebot_public_url + STATUS_PATH
+    voice = serve.carebot_public_url + VOICE_PATH
     client = _twilio_client(serve)
     try:
         if serve.twilio_messaging_service_sid:
@@ -60,8 +63,13 @@ def connect(serve: ServeSettings, echo: Callable[[str], None]) -> bool:
             before = {"SmsUrl": number.sms_url, "SmsMethod": number.sms_method, "StatusCallback": number.status_callback,
                       "StatusCallbackMethod": number.status_callback_method}
             after = {"SmsUrl": sms, "SmsMethod": "POST", "StatusCallback": status, "StatusCallbackMethod": "POST"}
+            if not number.voice_application_sid:  # calls too (issue 23), unless a TwiML App answers them
+                before |= {"VoiceUrl": number.voice_url, "VoiceMethod": number.voice_method}
+                after |= {"VoiceUrl": voice, "VoiceMethod": "POST"}
             if before != after:
-                number.update(sms_url=sms, sms_method="POST", status_callback=status, status_callback_method="POST")
+                calls = {"voice_url": voice, "voice_method": "POST"} if "VoiceUrl" in after else {}
+                number.update(sms_url=sms, sms_method="POST", status_callback=status, status_callback_method="POST",
+                              **calls)
     except Exception as error:  # any failure of the calls is the one line's answer
         echo(f"✗ {_twilio_said(error)}")
         return False

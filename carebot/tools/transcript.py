@@ -11,6 +11,12 @@ The format (one statement a line; see docs in product.md and the README):
     +15155550101 > 1 call evenings
     +15155550101 < reach out
     signal:+15155550102 > STATUS
+    voice:+15155550103 > call
+    voice:+15155550103 < press 1
+    voice:+15155550103 > 1
+    voice:+15155550103 > hangup
+    voice:+15155550103 > answer   # a call carebot placed (CHANNEL VOICE): also voicemail, miss
+    quiet voice:+15155550103      # carebot is not calling that number
     wait 2h
     quiet +15155550101
 
@@ -20,19 +26,24 @@ traffic, with simulated channels and a simulated clock.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import unicodedata
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
 from carebot.channels import SIGNAL, SMS
-from carebot.channels.sim import Delivered, SimNetwork
+from carebot.channels.sim import VOICE_PREFIX, Delivered, SimNetwork
+from carebot.channels.voice import OUT, CallEnded, CallInput
+from carebot.dispatch.calls import CallDesk
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.ticker import tick
 from carebot.services.groups import GroupError, add_group, add_member, add_network, edit_group, overflow_hours
@@ -94,6 +105,10 @@ class Simulation:
         self.network = SimNetwork()
         self.channels = self.network.channels()
         self.dispatcher = Dispatcher(self.db)
+        self.desk = CallDesk(self.dispatcher)
+        self.calls: dict[str, CallInput] = {}  # by number: the call going on, at the menu waiting for a key
+        self._call_ids = itertools.count(1)
+        self._placed: set[str] = set()  # the calls carebot placed
         self.echo = echo
         self.now: datetime | None = None
         self.tz: ZoneInfo | None = None
@@ -257,12 +272,69 @@ class Simulation:
         await self.advance_to(target)
 
     async def send(self, address: str, text: str) -> None:
-        """A member texts carebot."""
+        """A member texts carebot (or, from ``voice:+1…``, calls, presses a key, hangs up)."""
         now = self._clock()
         if self.echo:
             self.echo(f"{self._stamp()} {self._who(address)} > {text}")
-        self.dispatcher.handle_inbound(self.network.inbound(address, text, now))
+        if address.startswith(VOICE_PREFIX):
+            self._call(address.removeprefix(VOICE_PREFIX), text.strip(), now)
+        else:
+            self.dispatcher.handle_inbound(self.network.inbound(address, text, now))
         await self._tick(now)
+
+    def _call(self, number: str, said: str, now: datetime) -> None:
+        """``call``, a key (``1``, ``*``), words the caller says, or ``hangup``: as Twilio would post them.
+        A call carebot placed rings until ``answer``, ``voicemail`` (a machine picks up) or ``miss``."""
+        going, word = self.calls.get(number), said.lower()
+        if word in ("answer", "voicemail", "miss"):
+            self._ringing(number, word, now)
+            return
+        if word == "call":
+            if going is not None:
+                raise TranscriptError("that number is in a call already (hang up first)")
+            answer = CallInput(f"CA{next(self._call_ids):032d}", number)
+        elif going is None:
+            raise TranscriptError("that number is not in a call (start one with: voice:+1… > call)")
+        elif word == "hangup":  # Twilio's status callback: the call completed
+            del self.calls[number]
+            self.desk.ended(CallEnded(going.call_sid, number, "completed", going.call_sid in self._placed), now)
+            return
+        elif re.fullmatch(r"[0-9*#]+", said):
+            answer = CallInput(going.call_sid, number, going.step, going.state, digits=said)
+        else:
+            answer = CallInput(going.call_sid, number, going.step, going.state, speech=said)
+        self._hear(number, answer, self.desk.answer(answer, now))
+
+    def _ringing(self, number: str, word: str, now: datetime) -> None:
+        """A call carebot placed to ``number`` is picked up by the member, by a machine, or not at all."""
+        ring = next((r for r in self.network.rings if r.number == number), None)
+        if ring is None:
+            raise TranscriptError("carebot is not calling that number")
+        if number in self.calls:
+            raise TranscriptError("that number is in a call already (hang up first)")
+        self.network.rings.remove(ring)
+        self._placed.add(ring.call_sid)
+        if word == "miss":
+            self.desk.ended(CallEnded(ring.call_sid, number, "no-answer", True), now)
+            return
+        answered_by = "human" if word == "answer" else "machine_start"
+        call = CallInput(ring.call_sid, number, OUT, {"outbox": str(ring.outbox_id)}, answered_by=answered_by)
+        self._hear(number, call, self.desk.answer(call, now))
+        if word == "voicemail":  # the machine records the words, and the call ends
+            self.desk.ended(CallEnded(ring.call_sid, number, "completed", True), now)
+
+    def _hear(self, number: str, call: CallInput, twiml: str) -> None:
+        """What Twilio would do with carebot's TwiML: say it, then wait at its menu or hang up."""
+        document = ET.fromstring(twiml)
+        menu = document.find("Gather")
+        # With a menu, only what it says is heard before a key; its goodbye only if none comes.
+        for say in (menu if menu is not None else document).iter("Say"):
+            self.network.spoken(number, say.text or "")
+        if menu is None:
+            self.calls.pop(number, None)
+            return
+        query = dict(parse_qsl(urlsplit(menu.get("action", "")).query))
+        self.calls[number] = CallInput(call.call_sid, number, query.pop("step", ""), query)
 
     def _expect(self, address: str, pattern: str) -> None:
         # An SMS may reach the phone with its accents folded to GSM-7 ("Perdón" as "Perdon",
@@ -281,6 +353,10 @@ class Simulation:
         raise TranscriptError(f"no unread message to {address} matches {pattern!r} (unread: {shown})")
 
     def _quiet(self, address: str) -> None:
+        if address.startswith(VOICE_PREFIX):  # what a call says is heard in it: quiet is no call ringing
+            if any(ring.number == address.removeprefix(VOICE_PREFIX) for ring in self.network.rings):
+                raise TranscriptError(f"expected no call to {address}, but carebot is calling")
+            return
         unread = self.network.unread(address)
         if unread:
             shown = "; ".join(repr(m.text) for m in unread)

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 CONTRACT = json.loads((Path(__file__).with_name("twilio_messages_contract.json")).read_text())
 PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
+CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Calls\.json$")
 NUMBERS_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/IncomingPhoneNumbers\.json$")
 # Messaging v1 (messaging.twilio.com; the client's host is rewritten to the fake like api.twilio.com's).
 SERVICE_PATH = re.compile(r"^/v1/Services/(MG[0-9a-fA-F]{32})$")
@@ -90,6 +91,8 @@ class FakeTwilio:
     # The account's numbers (IncomingPhoneNumber resources) and Messaging Services, by E.164 / sid.
     numbers: dict[str, dict] = field(default_factory=dict)
     services: dict[str, dict] = field(default_factory=dict)
+    # The calls carebot placed (Call resources, with the create's form under "request").
+    calls: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -245,6 +248,35 @@ class FakeTwilio:
                 return HOLD
         return outcome if outcome in (DROP_AFTER, GATEWAY_AFTER) else message
 
+    def create_call(self, form: dict[str, list[str]]) -> dict:
+        """Calls.json create: checked against the contract, then placed (queued), or the number's script."""
+        spec = CONTRACT["calls_create"]
+        _check_form(form, spec["properties"])
+        one = {k: v[0] for k, v in form.items()}
+        if "To" not in one:
+            raise Refused(400, 21201, "No 'To' number is specified")
+        if "From" not in one:
+            raise Refused(400, 21213, "No 'From' number is specified")
+        if not E164.fullmatch(one["To"]):
+            raise Refused(400, 21211)
+        if not ({"Url", "Twiml", "ApplicationSid"} & set(one)):
+            raise Refused(400, 21205, "Url parameter is required.")
+        with self._lock:
+            script = self.scripts.get(one["To"])
+            outcome = script.pop(0) if script else None
+        if isinstance(outcome, tuple):
+            raise Refused(*outcome)
+        now = format_datetime(self.clock().astimezone(UTC), usegmt=False).replace("-0000", "+0000")
+        sid = "CA" + secrets.token_hex(16)
+        call = {name: None for name in spec["call_properties"]}
+        call.update(sid=sid, account_sid=self.account_sid, api_version="2010-04-01", date_created=now,
+                    date_updated=now, direction="outbound-api", to=one["To"], to_formatted=one["To"],
+                    status="queued", uri=f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+                    subresource_uris={}, **{"from": one["From"], "from_formatted": one["From"]})
+        with self._lock:
+            self.calls.append({**call, "request": {k: v if len(v) > 1 else v[0] for k, v in form.items()}})
+        return call
+
     def list(self, query: dict[str, list[str]]) -> dict:
         unknown = set(query) - set(CONTRACT["list"]["query"])
         if unknown:
@@ -340,7 +372,23 @@ def _form_changes(form: dict[str, list[str]], spec: dict) -> dict:
 
 def _validate(form: dict[str, list[str]]) -> None:
     """Refuse, as Twilio would, a create the contract does not allow."""
-    spec = CONTRACT["create"]["properties"]
+    _check_form(form, CONTRACT["create"]["properties"])
+    if "To" not in form:
+        raise Refused(400, 21604, "A 'To' phone number is required.")
+    if not E164.fullmatch(form["To"][0]):
+        raise Refused(400, 21211)
+    if "From" not in form and "MessagingServiceSid" not in form:
+        raise Refused(400, 21603)
+    if "From" in form and not re.fullmatch(r"\+[1-9]\d{6,14}|\d{5,6}|[A-Za-z0-9 ]{1,11}", form["From"][0]):
+        raise Refused(400, 21212)
+    if not ({"Body", "MediaUrl", "ContentSid"} & set(form)):
+        raise Refused(400, 21602)
+    if len(form.get("Body", [""])[0]) > 1600:
+        raise Refused(400, 21617)
+
+
+def _check_form(form: dict[str, list[str]], spec: dict) -> None:
+    """Refuse, as Twilio would, a create's form with a field or a value its contract does not allow."""
     unknown = set(form) - set(spec)
     if unknown:
         raise Refused(400, 20001, f"Unknown parameters {sorted(unknown)}")
@@ -355,18 +403,6 @@ def _validate(form: dict[str, list[str]]) -> None:
                 raise Refused(400, 20001, f"Invalid {name}")
             if rule.get("format") == "uri" and not re.match(r"^https?://[^/\s]+", value):
                 raise Refused(400, 21609 if name == "StatusCallback" else 21620, f"Invalid {name}")
-    if "To" not in form:
-        raise Refused(400, 21604, "A 'To' phone number is required.")
-    if not E164.fullmatch(form["To"][0]):
-        raise Refused(400, 21211)
-    if "From" not in form and "MessagingServiceSid" not in form:
-        raise Refused(400, 21603)
-    if "From" in form and not re.fullmatch(r"\+[1-9]\d{6,14}|\d{5,6}|[A-Za-z0-9 ]{1,11}", form["From"][0]):
-        raise Refused(400, 21212)
-    if not ({"Body", "MediaUrl", "ContentSid"} & set(form)):
-        raise Refused(400, 21602)
-    if len(form.get("Body", [""])[0]) > 1600:
-        raise Refused(400, 21617)
 
 
 class _Server(ThreadingHTTPServer):
@@ -414,6 +450,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._read_account(parts)
             if method == "POST" and (NUMBER_PATH.match(parts.path) or SERVICE_PATH.match(parts.path)):
                 return self._update_account(parts)
+            calls = CALLS_PATH.match(parts.path)
+            if method == "POST" and calls is not None:
+                self.state._check_account(calls.group(1), self.headers.get("Authorization"))
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                return self._answer(int(CONTRACT["calls_create"]["response_status"]), self.state.create_call(form))
             if match is None:
                 raise Refused(404, 20404)
             self.state._check_account(match.group(1), self.headers.get("Authorization"))
