@@ -134,7 +134,7 @@ def handling(url: str, members: int, profile: bool = False) -> dict:
             replies = session.scalar(select(func.count()).select_from(OutboxMessage)
                                      .where(OutboxMessage.created_at > NOW))
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return {"rate": members / elapsed, "statements": counter.count / members, "waiting": waiting,
                 "replies": replies}
     finally:
