@@ -132,7 +132,7 @@ def handling(url: str, members: int, profile: bool = False) -> dict:
             waiting = session.scalar(select(func.count()).select_from(InboundMessage)
                                      .where(InboundMessage.handled_at.is_(None)))
             replies = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                     .where(OutboxMessage.created_at > NOW))
+                                     .where(OutboxMessage.created_at >= NOW))
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return {"rate": members / elapsed, "statements": counter.count / members, "waiting": waiting,
@@ -190,12 +190,11 @@ def rush(url: str, members: int, seconds: float) -> dict:
         while True:
             wake.wait(0.05)
             wake.clear()
-            with db.engine.connect() as conn:
-                before = set(conn.scalars(select(InboundMessage.id).where(InboundMessage.handled_at.is_(None))))
             drain(dispatcher)
-            now = time.perf_counter()
-            for row_id in before:
-                done_at.setdefault(row_id, now)
+            now = time.perf_counter()  # committed by now: each text handled since the last look
+            with db.engine.connect() as conn:
+                for row_id in conn.scalars(select(InboundMessage.id).where(InboundMessage.handled_at.is_not(None))):
+                    done_at.setdefault(row_id, now)
             if finished.is_set() and len(done_at) >= len(stored_at):
                 break
         writer.join()
