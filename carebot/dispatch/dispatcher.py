@@ -113,6 +113,11 @@ def _queue_row(message: Inbound) -> dict:
     }
 
 
+def _clear(logged: InboundMessage) -> None:
+    """What a handled text keeps of itself: not its words, nor who sent it (only its dedupe key)."""
+    logged.sender = logged.sender_uuid = logged.sender_hash = logged.body = None
+
+
 def database_away(error: BaseException) -> bool:
     """Whether ``error`` says the database is away: the connection lost or not to be had, or its
     storage unable to take a write (a full disk, a read-only database; db.storage_trouble).
@@ -349,21 +354,25 @@ class Dispatcher:
         when = received_at if received_at == logged.received_at else logged.received_at
         message = Inbound(logged.channel, logged.provider_id, logged.sender or "", logged.body or "",
                           when, logged.sender_uuid)
-        # Kept only until handled: the text and its sender go in this same transaction.
-        logged.sender = logged.sender_uuid = logged.sender_hash = logged.body = None
+        # Kept only until handled: the text and its sender go in this same transaction (one
+        # update with the member's id, so they are cleared just before it, whatever comes).
+        forget = functools.partial(_clear, logged)
         if session.get(InboundSeen, seen_key(logged.channel, logged.provider_id)) is not None:
             # Its first coming was handled and then purged by retention: a replay, not a new text.
             log.info("replayed inbound ignored: handled before retention (channel %s)", logged.channel)
+            forget()
             return False
         groups = group_infos(session)
         text = read(message.text)
         found = self._identify(session, message, text, groups)
         if found is None:
             log.info("inbound from an unusable address ignored (channel %s)", message.channel)
+            forget()
             return False
         member, is_new = found
         if member.language is None and router.text_language(text) == "es":
             member.language = "es"  # they write Spanish and never chose: answer in Spanish
+        forget()
         logged.member_id = member.id
         ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
         transition = router.respond(ctx, text)
@@ -381,7 +390,7 @@ class Dispatcher:
             row.handled_at = None  # back in the queue, untouched
             log.error("inbound row %s failed (attempt %d): %s", row.id, row.attempts, at)
             return False
-        row.sender = row.sender_uuid = row.sender_hash = row.body = None
+        _clear(row)
         log.error("inbound row %s given up after %d failed attempts: %s", row.id, row.attempts, at)
         return True
 
