@@ -324,3 +324,31 @@ def test_a_failing_text_mid_batch_applies_nothing_of_itself_and_keeps_what_came_
     assert (failed.handled_at, failed.attempts, failed.body) == (None, 1, "JOIN DMMA")
     assert members(db) == 3  # the newcomer's member row, written before the failure, is gone with it
     assert (after.handled_at, after.attempts, after.body) == (None, 0, "HELP")
+
+
+def test_two_workers_at_once_handle_each_text_once_and_each_senders_texts_in_order(db):
+    from tests.fakes.world import BEN, CARA
+
+    dispatcher = Dispatcher(db)
+    for turn in range(3):
+        for sender, name in ((ANA, "Ana"), (BEN, "Ben"), (CARA, "Cara")):
+            dispatcher.store_inbound(text(f"name {name}{turn}", f"SM1{turn}{name}", sender=sender))
+    handled: list[int] = []
+    start = threading.Barrier(2)
+
+    def work() -> None:
+        start.wait()
+        worker = Dispatcher(db)
+        while True:
+            done = worker.process_pending(2, batch=2)
+            handled.append(done)
+            if not done and all(row.handled_at is not None for row in inbound_rows(db)):
+                return
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(handled) == 9  # each text once, between them
+    assert [name_of(db, p) for p in (ANA, BEN, CARA)] == ["Ana2", "Ben2", "Cara2"]  # the last of each, last
