@@ -266,8 +266,8 @@ def test_a_batch_is_one_commit_for_many_senders_and_keeps_each_senders_order(db)
     with pytest.MonkeyPatch.context() as patch:
         real = dispatcher._batch
 
-        def counted(limit):
-            result = real(limit)
+        def counted(limit, deadline=None):
+            result = real(limit, deadline)
             commits.append(result)
             return result
 
@@ -352,3 +352,14 @@ def test_two_workers_at_once_handle_each_text_once_and_each_senders_texts_in_ord
         thread.join(60)
     assert sum(handled) == 9  # each text once, between them
     assert [name_of(db, p) for p in (ANA, BEN, CARA)] == ["Ana2", "Ben2", "Cara2"]  # the last of each, last
+
+
+def test_a_pass_with_its_time_spent_begins_no_more_texts_and_leaves_them_untouched(db):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("NAME Bea", "SM100", sender=ANA))
+    dispatcher.store_inbound(text("JOIN DMMA", "SM101"))
+    dispatcher.store_inbound(text("HELP", "SM102", sender="+15155550198"))
+    assert dispatcher.process_pending(16, 16, budget=0) == 1  # the first text always goes: no pass is empty
+    assert [(r.handled_at is not None, r.attempts, r.body) for r in inbound_rows(db)] == [
+        (True, 0, None), (False, 0, "JOIN DMMA"), (False, 0, "HELP")]
+    assert dispatcher.process_pending(16, 16, budget=60) == 2

@@ -41,6 +41,7 @@ from sqlalchemy import event, func, insert, select, text
 from carebot.bench import postgres
 from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import Dispatcher
+from carebot.runtime.serve import INBOUND_BATCH, INBOUND_BUDGET
 from carebot.store import crypto
 from carebot.store.db import Database, upgrade
 from carebot.store.models import Answer, Group, InboundMessage, Member, Membership, OutboxMessage
@@ -193,7 +194,9 @@ def rush(url: str, members: int, seconds: float) -> dict:
         while True:
             wake.wait(0.05)
             wake.clear()
-            drain(dispatcher)
+            # As serve's inbound worker does: small batches, each begun within its time budget.
+            while dispatcher.process_pending(INBOUND_BATCH, INBOUND_BATCH, INBOUND_BUDGET):
+                pass
             now = time.perf_counter()  # committed by now: each text handled since the last look
             with db.engine.connect() as conn:
                 for row_id in conn.scalars(select(InboundMessage.id).where(InboundMessage.handled_at.is_not(None))):

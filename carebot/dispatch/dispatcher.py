@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from carebot.channels import SIGNAL, SMS, Inbound
 from carebot.dispatch import inbound
+from carebot.domain import clock
 from carebot.domain.config import load_settings
 from carebot.domain.i18n import DEFAULT_LANGUAGE
 from carebot.domain.logsafe import where
@@ -289,32 +290,39 @@ class Dispatcher:
             self._process_one(earlier)
         return self._process_one(row_id, received_at)
 
-    def process_pending(self, limit: int = 100, batch: int = 100) -> int:
+    def process_pending(self, limit: int = 100, batch: int = 100, budget: float | None = None) -> int:
         """Handle up to ``limit`` stored texts, oldest first; returns how many left the queue.
 
-        In batches of up to ``batch`` texts, one transaction each (``_batch``).
-        A text whose handling raises ends the pass, so that no later text
-        overtakes it; the next pass tries it again, and after
-        ``MAX_INBOUND_ATTEMPTS`` failures it is given up (and logged). When the
-        connection to the database is lost under it, the error is raised
-        instead: nothing of its batch is applied, nor counted against the text.
+        In batches of up to ``batch`` texts, one transaction each (``_batch``);
+        with a ``budget`` (seconds), no text is begun once it is spent, so the
+        database's other users wait that long at most. A text whose handling
+        raises ends the pass, so that no later text overtakes it; the next pass
+        tries it again, and after ``MAX_INBOUND_ATTEMPTS`` failures it is given
+        up (and logged). When the connection to the database is lost under it,
+        the error is raised instead: nothing of its batch is applied, nor
+        counted against the text.
         """
         done = 0
+        deadline = None if budget is None else clock.ticks() + budget
         while done < limit:
-            handled, stopped = self._batch(min(batch, limit - done))
+            handled, stopped = self._batch(min(batch, limit - done), deadline)
             done += handled
             if stopped or not handled:
                 break
         return done
 
-    def _batch(self, limit: int) -> tuple[int, bool]:
+    def _batch(self, limit: int, deadline: float | None = None) -> tuple[int, bool]:
         """One transaction, one commit: up to ``limit`` texts, one per sender (dispatch.inbound), each in
         a savepoint, so a text whose handling raises applies nothing; the texts after it go back to the
-        queue and what was handled before it commits. How many left the queue, and whether one failed."""
+        queue and what was handled before it commits. How many left the queue, and whether the pass
+        ends (a text failed, or the ``deadline`` passed)."""
         done = 0
         with self.db.transaction() as session:
             rows = inbound.take(session, limit)
             for index, row in enumerate(rows):
+                if done and deadline is not None and clock.ticks() > deadline:
+                    inbound.release(session, rows[index:])  # for the next pass: the time is up
+                    return done, True
                 try:
                     with session.begin_nested():
                         self._handle(session, row)
