@@ -255,3 +255,112 @@ def test_handle_inbound_is_still_store_then_handle(db):
     assert dispatcher.handle_inbound(text("JOIN DMMA", "SM60", at=later)) is False  # a duplicate
     [row] = inbound_rows(db)
     assert row.received_at == later and row.body is None and row.handled_at is not None
+
+
+def test_a_batch_is_one_commit_for_many_senders_and_keeps_each_senders_order(db):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("NAME Bea", "SM70", sender=ANA))
+    dispatcher.store_inbound(text("join dmma", "SM71"))
+    dispatcher.store_inbound(text("NAME Cleo", "SM72", sender=ANA))
+    dispatcher.store_inbound(text("name Dee", "SM73", sender=ANA))
+    commits = []
+    with pytest.MonkeyPatch.context() as patch:
+        real = dispatcher._batch
+
+        def counted(limit, deadline=None):
+            result = real(limit, deadline)
+            commits.append(result)
+            return result
+
+        patch.setattr(dispatcher, "_batch", counted)
+        assert dispatcher.process_pending() == 4
+    # Ana's three texts go one a batch, in order; the newcomer's shares the first batch with Ana's first.
+    assert commits == [(2, False), (1, False), (1, False), (0, False)]
+    assert name_of(db, ANA) == "Dee" and members(db) == 4
+
+
+def test_a_crash_mid_batch_applies_nothing_of_the_batch(db, monkeypatch):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("NAME Bea", "SM80", sender=ANA))
+    dispatcher.store_inbound(text("JOIN DMMA", "SM81"))
+    dispatcher.store_inbound(text("HELP", "SM82", sender="+15155550198"))
+    real = dispatcher_module.router.respond
+    seen = []
+
+    def respond(ctx, said):
+        seen.append(said.raw)
+        if len(seen) == 3:  # the process is killed while the third text of the batch is being handled
+            raise KeyboardInterrupt
+        return real(ctx, said)
+
+    monkeypatch.setattr(dispatcher_module.router, "respond", respond)
+    with pytest.raises(KeyboardInterrupt):
+        dispatcher.process_pending()
+    assert seen == ["NAME Bea", "JOIN DMMA", "HELP"]
+    # Nothing committed: the first two texts' effects are gone with the third's, all three still queued.
+    assert [(r.handled_at, r.attempts, r.body is not None) for r in inbound_rows(db)] == [(None, 0, True)] * 3
+    assert name_of(db, ANA) == "Ana" and members(db) == 3 and replies_to(db, NEWCOMER) == []
+
+    monkeypatch.undo()
+    assert dispatcher.process_pending() == 3
+    assert name_of(db, ANA) == "Bea" and members(db) == 5 and len(replies_to(db, NEWCOMER)) == 1
+
+
+def test_a_failing_text_mid_batch_applies_nothing_of_itself_and_keeps_what_came_before(db, monkeypatch):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("NAME Bea", "SM90", sender=ANA))
+    dispatcher.store_inbound(text("JOIN DMMA", "SM91"))
+    dispatcher.store_inbound(text("HELP", "SM92", sender="+15155550198"))
+    real = transition_module.enqueue
+
+    def enqueue(session, **kwargs):
+        if kwargs["address"] == NEWCOMER:
+            raise RuntimeError("a bug while writing the reply")
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(transition_module, "enqueue", enqueue)
+    assert dispatcher.process_pending() == 1  # Ana's, before it; the pass ends at the failure
+    first, failed, after = inbound_rows(db)
+    assert first.handled_at is not None and name_of(db, ANA) == "Bea"
+    assert (failed.handled_at, failed.attempts, failed.body) == (None, 1, "JOIN DMMA")
+    assert members(db) == 3  # the newcomer's member row, written before the failure, is gone with it
+    assert (after.handled_at, after.attempts, after.body) == (None, 0, "HELP")
+
+
+def test_two_workers_at_once_handle_each_text_once_and_each_senders_texts_in_order(db):
+    from tests.fakes.world import BEN, CARA
+
+    dispatcher = Dispatcher(db)
+    for turn in range(3):
+        for sender, name in ((ANA, "Ana"), (BEN, "Ben"), (CARA, "Cara")):
+            dispatcher.store_inbound(text(f"name {name}{turn}", f"SM1{turn}{name}", sender=sender))
+    handled: list[int] = []
+    start = threading.Barrier(2)
+
+    def work() -> None:
+        start.wait()
+        worker = Dispatcher(db)
+        while True:
+            done = worker.process_pending(2, batch=2)
+            handled.append(done)
+            if not done and all(row.handled_at is not None for row in inbound_rows(db)):
+                return
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(handled) == 9  # each text once, between them
+    assert [name_of(db, p) for p in (ANA, BEN, CARA)] == ["Ana2", "Ben2", "Cara2"]  # the last of each, last
+
+
+def test_a_pass_with_its_time_spent_begins_no_more_texts_and_leaves_them_untouched(db):
+    dispatcher = Dispatcher(db)
+    dispatcher.store_inbound(text("NAME Bea", "SM100", sender=ANA))
+    dispatcher.store_inbound(text("JOIN DMMA", "SM101"))
+    dispatcher.store_inbound(text("HELP", "SM102", sender="+15155550198"))
+    assert dispatcher.process_pending(16, 16, budget=0) == 1  # the first text always goes: no pass is empty
+    assert [(r.handled_at is not None, r.attempts, r.body) for r in inbound_rows(db)] == [
+        (True, 0, None), (False, 0, "JOIN DMMA"), (False, 0, "HELP")]
+    assert dispatcher.process_pending(16, 16, budget=60) == 2

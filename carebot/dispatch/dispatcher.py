@@ -16,13 +16,13 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from carebot.channels import SIGNAL, SMS, VOICE, Inbound
-from carebot.dispatch import due
+from carebot.dispatch import due, inbound
 from carebot.dispatch.context import build_context, group_infos
 from carebot.dispatch.transition import apply_transition
 from carebot.domain import clock
@@ -41,7 +41,7 @@ from carebot.store.models import (
     Member,
     seen_key,
 )
-from carebot.store.queries import DIALECT_INSERTS, existing, rowcount
+from carebot.store.queries import DIALECT_INSERTS
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,11 @@ def _queue_row(message: Inbound) -> dict:
         "sender_hash": crypto.sender_hash(sender, sender_uuid),
         "body": message.text,
     }
+
+
+def _clear(logged: InboundMessage) -> None:
+    """What a handled text keeps of itself: not its words, nor who sent it (only its dedupe key)."""
+    logged.sender = logged.sender_uuid = logged.sender_hash = logged.body = None
 
 
 def database_away(error: BaseException) -> bool:
@@ -144,31 +149,50 @@ class Dispatcher:
             self._process_one(earlier)
         return self._process_one(row_id, received_at)
 
-    def process_pending(self, limit: int = 100) -> int:
+    def process_pending(self, limit: int = 100, batch: int = 100, budget: float | None = None) -> int:
         """Handle up to ``limit`` stored texts, oldest first; returns how many left the queue.
 
-        A text whose handling raises ends the pass, so that no later text
-        overtakes it; the next pass tries it again, and after
-        ``MAX_INBOUND_ATTEMPTS`` failures it is given up (and logged). When the
-        connection to the database is lost under it, the error is raised
-        instead and not counted against the text.
+        In batches of up to ``batch`` texts, one transaction each (``_batch``);
+        with a ``budget`` (seconds), no text is begun once it is spent, so the
+        database's other users wait that long at most. A text whose handling
+        raises ends the pass, so that no later text overtakes it; the next pass
+        tries it again, and after ``MAX_INBOUND_ATTEMPTS`` failures it is given
+        up (and logged). When the connection to the database is lost under it,
+        the error is raised instead: nothing of its batch is applied, nor
+        counted against the text.
         """
-        with self.db.transaction() as session:
-            ids = session.scalars(
-                select(InboundMessage.id).where(InboundMessage.handled_at.is_(None))
-                .order_by(InboundMessage.id).limit(limit)
-            ).all()
         done = 0
-        for row_id in ids:
-            try:
-                self._process_one(row_id)
-            except Exception as error:  # one bad text must not stop the queue for good
-                if database_away(error):
-                    raise  # not the text's fault: nothing of it was applied, and it waits for the next pass
-                if not self._failed(row_id, error):
-                    return done
-            done += 1
+        deadline = None if budget is None else clock.ticks() + budget
+        while done < limit:
+            handled, stopped = self._batch(min(batch, limit - done), deadline)
+            done += handled
+            if stopped or not handled:
+                break
         return done
+
+    def _batch(self, limit: int, deadline: float | None = None) -> tuple[int, bool]:
+        """One transaction, one commit: up to ``limit`` texts, one per sender (dispatch.inbound), each in
+        a savepoint, so a text whose handling raises applies nothing; the texts after it go back to the
+        queue and what was handled before it commits. How many left the queue, and whether the pass
+        ends (a text failed, or the ``deadline`` passed)."""
+        done = 0
+        with self.db.transaction() as session:
+            rows = inbound.take(session, limit)
+            for index, row in enumerate(rows):
+                if done and deadline is not None and clock.ticks() > deadline:
+                    inbound.release(session, rows[index:])  # for the next pass: the time is up
+                    return done, True
+                try:
+                    with session.begin_nested():
+                        self._handle(session, row)
+                except Exception as error:  # one bad text must not stop the queue for good
+                    if database_away(error):
+                        raise  # not the text's fault: the batch waits for the next pass
+                    if not self._failed(row, error):
+                        inbound.release(session, rows[index + 1:])
+                        return done, True
+                done += 1
+        return done, False
 
     def _waiting_before(self, row_id: int) -> list[int]:
         """Older texts from the same sender that are still queued, oldest first."""
@@ -187,61 +211,55 @@ class Dispatcher:
 
     def _process_one(self, row_id: int, received_at: datetime | None = None) -> bool:
         with self.db.transaction() as session:
-            # Claimed by a conditional update that commits with the effects: a
-            # crash undoes both, and whoever comes second finds nothing to claim.
-            claimed = rowcount(session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == row_id, InboundMessage.handled_at.is_(None))
-                .values(handled_at=clock.now())
-                .execution_options(synchronize_session=False)
-            ))
-            if not claimed:
-                return False
-            logged = existing(session, InboundMessage, row_id)  # just claimed
-            # The database gives UTC back; the caller's clock may carry a timezone, and
-            # wall-clock arithmetic ("in 7 days" across a DST change) depends on it.
-            when = received_at if received_at == logged.received_at else logged.received_at
-            message = Inbound(logged.channel, logged.provider_id, logged.sender or "", logged.body or "",
-                              when, logged.sender_uuid)
-            # Kept only until handled: the text and its sender go in this same transaction.
-            logged.sender = logged.sender_uuid = logged.sender_hash = logged.body = None
-            if session.get(InboundSeen, seen_key(logged.channel, logged.provider_id)) is not None:
-                # Its first coming was handled and then purged by retention: a replay, not a new text.
-                log.info("replayed inbound ignored: handled before retention (channel %s)", logged.channel)
-                return False
-            groups = group_infos(session)
-            text = read(message.text)
-            found = self._identify(session, message, text, groups)
-            if found is None:
-                log.info("inbound from an unusable address ignored (channel %s)", message.channel)
-                return False
-            member, is_new = found
-            if member.language is None and router.text_language(text) == "es":
-                member.language = "es"  # they write Spanish and never chose: answer in Spanish
-            logged.member_id = member.id
-            ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
-            transition = router.respond(ctx, text)
-            apply_transition(session, member, ctx, transition, reply_channel=message.channel)
-            log.info("inbound handled: member %s, channel %s, %d replies",
-                     member.id, message.channel, len(transition.replies))
-            return True
+            claimed = inbound.claim(session, [row_id])
+            return bool(claimed) and self._handle(session, claimed[0], received_at)
 
-    def _failed(self, row_id: int, error: Exception) -> bool:
-        """Count a failed attempt at a stored text; True when it is given up."""
+    def _handle(self, session: Session, logged: InboundMessage, received_at: datetime | None = None) -> bool:
+        """Handle one claimed text in ``session``: identify, decide, apply; False when it is ignored."""
+        # The database gives UTC back; the caller's clock may carry a timezone, and
+        # wall-clock arithmetic ("in 7 days" across a DST change) depends on it.
+        when = received_at if received_at == logged.received_at else logged.received_at
+        message = Inbound(logged.channel, logged.provider_id, logged.sender or "", logged.body or "",
+                          when, logged.sender_uuid)
+        # Kept only until handled: the text and its sender go in this same transaction (one
+        # update with the member's id, so they are cleared just before it, whatever comes).
+        forget = functools.partial(_clear, logged)
+        if session.get(InboundSeen, seen_key(logged.channel, logged.provider_id)) is not None:
+            # Its first coming was handled and then purged by retention: a replay, not a new text.
+            log.info("replayed inbound ignored: handled before retention (channel %s)", logged.channel)
+            forget()
+            return False
+        groups = group_infos(session)
+        text = read(message.text)
+        found = self._identify(session, message, text, groups)
+        if found is None:
+            log.info("inbound from an unusable address ignored (channel %s)", message.channel)
+            forget()
+            return False
+        member, is_new = found
+        if member.language is None and router.text_language(text) == "es":
+            member.language = "es"  # they write Spanish and never chose: answer in Spanish
+        forget()
+        logged.member_id = member.id
+        ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
+        transition = router.respond(ctx, text)
+        apply_transition(session, member, ctx, transition, reply_channel=message.channel)
+        log.info("inbound handled: member %s, channel %s, %d replies",
+                 member.id, message.channel, len(transition.replies))
+        return True
+
+    def _failed(self, row: InboundMessage, error: Exception) -> bool:
+        """Count a failed attempt at a claimed text, in the batch's transaction; True when it is given up."""
         # The error's message may quote SQL parameters (numbers, texts): log where, never what.
         at = where(error)
-        with self.db.transaction() as session:
-            row = session.get(InboundMessage, row_id)
-            if row is None or row.handled_at is not None:
-                return True
-            row.attempts += 1
-            if row.attempts < MAX_INBOUND_ATTEMPTS:
-                log.error("inbound row %s failed (attempt %d): %s", row_id, row.attempts, at)
-                return False
-            row.handled_at = clock.now()
-            row.sender = row.sender_uuid = row.sender_hash = row.body = None
-            log.error("inbound row %s given up after %d failed attempts: %s", row_id, row.attempts, at)
-            return True
+        row.attempts += 1
+        if row.attempts < MAX_INBOUND_ATTEMPTS:
+            row.handled_at = None  # back in the queue, untouched
+            log.error("inbound row %s failed (attempt %d): %s", row.id, row.attempts, at)
+            return False
+        _clear(row)
+        log.error("inbound row %s given up after %d failed attempts: %s", row.id, row.attempts, at)
+        return True
 
     def _identify(
         self, session: Session, message: Inbound, text: Text, groups: dict[str, GroupInfo]

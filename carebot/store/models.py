@@ -183,7 +183,8 @@ class Membership(Base):
     """A member's place in one group: their role and whether they consented."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("group_id", "member_id"),)
+    # The coordinators of a group, found without reading through its members (every text asks).
+    __table_args__ = (UniqueConstraint("group_id", "member_id"), Index("ix_memberships_role", "group_id", "role"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
@@ -292,7 +293,9 @@ class InboundMessage(Base):
     """
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+    # A member's recent texts (the flood check, every text) without reading everyone's.
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),
+                      Index("ix_inbound_member_received", "member_id", "received_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
