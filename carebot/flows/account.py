@@ -28,11 +28,11 @@ from carebot.flows.words import (
     LANGUAGE_NAMES,
     MYDATA,
     NAME,
-    NO,
     STATUS,
     YES,
     Text,
     is_one_of,
+    says_no,
     stop_word,
 )
 
@@ -194,7 +194,7 @@ def forget_confirm(ctx: Context, text: Text) -> Transition | None:
             replies=(Reply(render("forget.done", ctx.language), purpose="final"),),
             effects=(Forgotten(),),
         )
-    if is_one_of(text.words, NO):
+    if says_no(text.words):
         return say(ctx, "forget.kept")
     return None
 

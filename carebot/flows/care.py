@@ -41,6 +41,7 @@ from carebot.flows.words import (
     Text,
     is_not_now,
     is_one_of,
+    says_no,
 )
 
 MAX_CADENCE_DAYS = 60
@@ -54,7 +55,7 @@ def offer_reply(ctx: Context, text: Text) -> Transition | None:
     """The supporter's answer to a pairing offer."""
     if is_one_of(text.words, YES):
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
-    if is_one_of(text.words, NO) or is_not_now(text.words):
+    if says_no(text.words):
         # The reply names whom it was about; carebot.services.care writes it.
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
     return None
@@ -74,7 +75,7 @@ def rematch_reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's answer to "would you like someone else?"."""
     if is_one_of(text.words, YES):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), True),))
-    if is_one_of(text.words, NO) or is_not_now(text.words):
+    if says_no(text.words):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), False),))
     return None
 

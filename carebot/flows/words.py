@@ -239,15 +239,20 @@ NOT_NOW = frozenset({
     ("ahora", "no"), ("ahorita", "no"), ("orita", "no"), ("ahora", "mismo", "no"), ("todavia", "no"), ("aun", "no"),
     ("hoy", "no"), ("ahorita", "no", "puedo"), ("ahora", "no", "puedo"), ("tal", "vez", "luego"),
     ("tal", "vez", "despues"), ("quizas", "luego"), ("quizas", "despues"), ("mas", "tarde"), ("otro", "dia"),
-    ("en", "otro", "momento"), ("otra", "vez", "sera"), ("ahorita", "no", "gracias"),
+    ("en", "otro", "momento"), ("otra", "vez", "sera"),
 })
-_NOT_NOW_SOFT = _words("sorry sry srry tbh honestly thanks thank you thx ty lol tho though lo siento gracias perdon disculpa oh ah "
-                       "please pls plz porfa por favor")
+_NOT_NOW_SOFT = _words("sorry sry srry tbh honestly thanks thank you thx ty lol tho though lo siento gracias perdon "
+                       "disculpa oh ah please pls plz porfa por favor")
 
 
 def is_not_now(words: list[str]) -> bool:
     """True for "not rn", "ahorita no", "maybe later": not now, to whatever was asked."""
     return tuple(w for w in words if w not in _NOT_NOW_SOFT) in NOT_NOW
+
+
+def says_no(words: list[str]) -> bool:
+    """NO to a question that takes only YES or NO: "no", "nope", and "not rn" or "ahorita no" too."""
+    return is_one_of(words, NO) or is_not_now(words)
 
 
 # Words that are never part of a person's name, so "NOT <them>" is not the NOT command:

@@ -104,6 +104,7 @@ ROWS = [
     pytest.param(row(FORGETTING, "Yes!", says("forget.done", purpose="final"), effects=(Forgotten(),)),
                  id="forget-yes-with-punctuation"),
     pytest.param(row(FORGETTING, "no", says("forget.kept")), id="forget-no-keeps"),
+    pytest.param(row(FORGETTING, "not rn", says("forget.kept")), id="forget-not-rn-keeps"),
     pytest.param(row(FORGETTING, "status", says("status.no_answer", keyword="DMMA")),
                  id="forget-question-dropped-when-the-member-moves-on"),
     # LANG and NAME.
