@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
 from carebot.domain.i18n import render, short_date
-from carebot.domain.sms import segments
+from carebot.domain.sms import GSM_SINGLE, segments
 from carebot.domain.vocabulary import SIGNAL
 from carebot.flows.base import (
     Context,
@@ -38,6 +38,7 @@ from carebot.flows.words import (
 
 FORGET_WAIT = timedelta(hours=1)
 MAX_NAME = 20
+MIN_GROUP_NAME = 12  # in HELP, a group's name cut shorter than this says less than its keyword
 
 
 def _keywords(ctx: Context) -> str:
@@ -99,14 +100,10 @@ def _help_named(ctx: Context, coordinators: str) -> str:
     full = message(named(None))
     if segments(full) <= 1:
         return full
-    room = (SEGMENT - len(message(named(0)))) // len(ctx.memberships)
-    if room >= MIN_NAME:
+    room = (GSM_SINGLE - len(message(named(0)))) // len(ctx.memberships)
+    if room >= MIN_GROUP_NAME:
         return message(named(room))
     return message(_keywords(ctx))
-
-
-SEGMENT = 160  # characters in one GSM-7 segment
-MIN_NAME = 12  # a name cut shorter than this says less than the keyword does
 
 
 def _shorten(name: str, limit: int | None) -> str:
