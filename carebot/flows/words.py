@@ -241,7 +241,7 @@ NOT_NOW = frozenset({
     ("tal", "vez", "despues"), ("quizas", "luego"), ("quizas", "despues"), ("mas", "tarde"), ("otro", "dia"),
     ("en", "otro", "momento"), ("otra", "vez", "sera"),
 })
-_NOT_NOW_SOFT = _words("sorry sry srry tbh honestly thanks thank you thx ty lol tho though lo siento gracias perdon "
+_NOT_NOW_SOFT = _words("nope nah sorry sry srry tbh honestly thanks thank you thx ty lol tho though lo siento gracias perdon "
                        "disculpa oh ah please pls plz porfa por favor")
 
 

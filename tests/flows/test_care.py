@@ -144,6 +144,9 @@ ROWS = [
     pytest.param(row(PAIRED, "hours 17 to 9", says("hours.bad")), id="hours-17-to-9-stays-unreadable"),
     pytest.param(row(PAIRED, "Hours: 12 to 6", says("hours.set", start=12, end=18), effects=(DaytimeChanged(12, 18),)),
                  id="hours-noon-to-6"),
+    pytest.param(row(PAIRED, "hours 8 to 8", says("hours.set", start=8, end=20), effects=(DaytimeChanged(8, 20),)),
+                 id="hours-8-to-8"),
+    pytest.param(row(FOLLOWUP, "nope not rn", effects=(CheckinAnswered(7, "later"),)), id="checkin-nope-not-rn"),
 ]
 
 
