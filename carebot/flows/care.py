@@ -147,13 +147,17 @@ def not_with(ctx: Context, text: Text) -> Transition | None:
     """``NOT Sam``: never pair me with Sam. Private: Sam and the coordinators never learn it."""
     if not text.words or text.words[0] not in NOT_WITH or not ctx.memberships:
         return None
-    name = text.rest(1)
+    words = text.words
+    end = len(words)
+    while end > 1 and words[end - 1] in FILLER:  # "not sam pls": the name ends before the "pls"
+        end -= 1
+    name = text.raw[text.starts[1]:text.starts[end]].strip() if end < len(words) else text.rest(1)
     if not name:
         return None
     people = [p for p in ctx.lookups.people_named(name)]
     others = {p.member_id: p for p in people}
     if not others:
-        if not _reads_as_name(text.words[1:]):
+        if not _reads_as_name(words[1:end]):
             # "not suicidal just tired", "not rn": a reassurance or a "not now", never a NOT list.
             # Left to the router, which answers it as it answers any text that is not a command:
             # a courtesy for "not rn", the plain fallback otherwise. Nothing alarming, no crisis
