@@ -6,6 +6,7 @@ from datetime import UTC, timedelta
 
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
 from carebot.domain.i18n import render, short_date
+from carebot.domain.sms import GSM_SINGLE, segments
 from carebot.domain.vocabulary import SIGNAL
 from carebot.flows.base import (
     Context,
@@ -28,16 +29,17 @@ from carebot.flows.words import (
     LANGUAGE_NAMES,
     MYDATA,
     NAME,
-    NO,
     STATUS,
     YES,
     Text,
     is_one_of,
+    says_no,
     stop_word,
 )
 
 FORGET_WAIT = timedelta(hours=1)
 MAX_NAME = 20
+MIN_GROUP_NAME = 12  # in HELP, a group's name cut shorter than this says less than its keyword
 
 
 def _keywords(ctx: Context) -> str:
@@ -75,13 +77,43 @@ def help_(ctx: Context, text: Text | None = None) -> Transition:
         names = sorted({n for m in ctx.memberships for n in m.coordinators})
         coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
         # After STOP, the way back (START) rather than the way out they already took.
-        key = "help.stopped" if ctx.opted_out else "help.member"
-        message = render(key, ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
+        if ctx.opted_out:
+            message = render("help.stopped", ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
+        else:
+            message = _help_named(ctx, coordinators)
     # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
     replies = [Reply(message, purpose="final" if ctx.opted_out else "reply")]
     if any(m.role == "coordinator" for m in ctx.memberships) and not ctx.opted_out:
         replies.append(Reply(render("help.coordinator", ctx.language)))
     return Transition(replies=tuple(replies))
+
+
+def _help_named(ctx: Context, coordinators: str) -> str:
+    """HELP naming each group as members know it, with the word they text: "Des Moines Mutual
+    Aid (DMMA)". Names are shortened (at a word, with "...") so HELP stays one SMS segment;
+    when even that cannot fit, the keywords alone are what carebot names."""
+    def named(limit: int | None) -> str:
+        return ", ".join(f"{_shorten(m.group.name, limit)} ({m.group.keyword})" for m in ctx.memberships)
+
+    def message(groups: str) -> str:
+        return render("help.member.named", ctx.language, groups=groups, coordinators=coordinators)
+
+    full = message(named(None))
+    if segments(full) <= 1:
+        return full
+    room = (GSM_SINGLE - len(message(named(0)))) // len(ctx.memberships)
+    if room >= MIN_GROUP_NAME:
+        return message(named(room))
+    return message(_keywords(ctx))
+
+
+def _shorten(name: str, limit: int | None) -> str:
+    if limit is None or len(name) <= limit:
+        return name
+    if limit < 4:
+        return ""
+    cut = name[: limit - 3].rsplit(" ", 1)[0] if " " in name[: limit - 3] else name[: limit - 3]
+    return cut.rstrip(" ,.-") + "..."
 
 
 def status(ctx: Context, text: Text) -> Transition | None:
@@ -164,7 +196,7 @@ def forget_confirm(ctx: Context, text: Text) -> Transition | None:
             replies=(Reply(render("forget.done", ctx.language), purpose="final"),),
             effects=(Forgotten(),),
         )
-    if is_one_of(text.words, NO):
+    if says_no(text.words):
         return say(ctx, "forget.kept")
     return None
 

@@ -34,11 +34,14 @@ from carebot.flows.words import (
     HOURS,
     LATER,
     NO,
+    NOT_A_NAME,
     NOT_WITH,
     ROUND,
     YES,
     Text,
+    is_not_now,
     is_one_of,
+    says_no,
 )
 
 MAX_CADENCE_DAYS = 60
@@ -52,7 +55,7 @@ def offer_reply(ctx: Context, text: Text) -> Transition | None:
     """The supporter's answer to a pairing offer."""
     if is_one_of(text.words, YES):
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
-    if is_one_of(text.words, NO):
+    if says_no(text.words):
         # The reply names whom it was about; carebot.services.pairings writes it.
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
     return None
@@ -63,6 +66,8 @@ def followup_reply(ctx: Context, text: Text) -> Transition | None:
     for vocabulary, outcome in ((YES, "yes"), (NO, "no"), (LATER, "later")):
         if is_one_of(text.words, vocabulary):
             return Transition(effects=(CheckinAnswered(_pairing_id(ctx), outcome),))
+    if is_not_now(text.words):  # "not rn", "ahorita no": this question has LATER for that
+        return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
     return None
 
 
@@ -70,7 +75,7 @@ def rematch_reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's answer to "would you like someone else?"."""
     if is_one_of(text.words, YES):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), True),))
-    if is_one_of(text.words, NO):
+    if says_no(text.words):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), False),))
     return None
 
@@ -142,12 +147,22 @@ def not_with(ctx: Context, text: Text) -> Transition | None:
     """``NOT Sam``: never pair me with Sam. Private: Sam and the coordinators never learn it."""
     if not text.words or text.words[0] not in NOT_WITH or not ctx.memberships:
         return None
-    name = text.rest(1)
+    words = text.words
+    end = len(words)
+    while end > 1 and words[end - 1] in FILLER:  # "not sam pls": the name ends before the "pls"
+        end -= 1
+    name = text.raw[text.starts[1]:text.starts[end]].strip() if end < len(words) else text.rest(1)
     if not name:
         return None
     people = [p for p in ctx.lookups.people_named(name)]
     others = {p.member_id: p for p in people}
     if not others:
+        if not _reads_as_name(words[1:end]):
+            # "not suicidal just tired", "not rn": a reassurance or a "not now", never a NOT list.
+            # Left to the router, which answers it as it answers any text that is not a command:
+            # a courtesy for "not rn", the plain fallback otherwise. Nothing alarming, no crisis
+            # reply (the crisis guard already read the negation), and nobody is named back.
+            return None
         return say(ctx, "care.not.unknown", name=name[:20])
     if len(others) > 1:
         return say(ctx, "care.not.ambiguous", name=name[:20])
@@ -156,6 +171,12 @@ def not_with(ctx: Context, text: Text) -> Transition | None:
         replies=(Reply(render("care.not.set", ctx.language, name=person.name)),),
         effects=(NotWithAdded(person.member_id),),
     )
+
+
+def _reads_as_name(words: list[str]) -> bool:
+    """A name as people write one: one to three words of letters, none an everyday word."""
+    return (0 < len(words) <= 3 and not is_not_now(["not", *words])
+            and all(w.replace("'", "").replace("-", "").isalpha() and w not in NOT_A_NAME for w in words))
 
 
 def hours(ctx: Context, text: Text) -> Transition | None:

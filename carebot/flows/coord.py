@@ -35,7 +35,7 @@ from carebot.flows.base import (
 from carebot.flows.durations import parse_date
 from carebot.flows.goaround import pick_group
 from carebot.flows.join import pending_reminder
-from carebot.flows.words import COORD_WORDS, GATHER, LOG, MORE, NO, PULSE, YES, Text, is_one_of
+from carebot.flows.words import COORD_WORDS, GATHER, LOG, MORE, NO, PULSE, YES, Text, is_one_of, says_no
 
 # A coordinator command: (context, the coordinator's membership, the text, the first word after it).
 Command = Callable[[Context, MembershipInfo, Text, int], Transition]
@@ -252,7 +252,7 @@ def confirm_reply(ctx: Context, text: Text) -> Transition | None:
     """The coordinator's YES or NO to their own action. Once used, the YES is gone."""
     if is_one_of(text.words, YES):
         return Transition(effects=(ActionConfirmed(dict(ctx.waiting_data)),))
-    if is_one_of(text.words, NO):
+    if says_no(text.words):
         return say(ctx, "coord.cancelled")
     return None
 
@@ -262,7 +262,7 @@ def approve_reply(ctx: Context, text: Text) -> Transition | None:
     pending_id = int(ctx.waiting_data["pending_id"])
     if is_one_of(text.words, YES):
         return Transition(effects=(ApprovalGiven(pending_id, True),))
-    if is_one_of(text.words, NO):
+    if says_no(text.words):
         return Transition(effects=(ApprovalGiven(pending_id, False),))
     return None
 
@@ -270,8 +270,8 @@ def approve_reply(ctx: Context, text: Text) -> Transition | None:
 def rsvp_reply(ctx: Context, text: Text) -> Transition | None:
     """YES or NO to a gathering invitation."""
     data = ctx.waiting_data
-    for vocabulary, coming in ((YES, True), (NO, False)):
-        if is_one_of(text.words, vocabulary):
+    for says, coming in ((is_one_of(text.words, YES), True), (says_no(text.words), False)):
+        if says:
             return Transition(effects=(RsvpGiven(int(data["group_id"]), int(data["gathering_id"]), coming),))
     return None
 

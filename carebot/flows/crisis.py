@@ -104,6 +104,11 @@ _GUARDS = [
     r"morir(me)? de (la )?(verguenza|risa|hambre|sueno|calor|frio|ganas|aburrimiento)",
     r"me corte (el|la|los|las|mi) (pelo|cabello|fleco|flequillo|unas|barba)", r"me corte con (el|un|una) (papel|hoja)",
     r"no puedo mas de (la )?risa", r"no quiero morir(me)? sin", r"[a-z]+ de (la )?risa",
+    # Reassurances: "im not going to hurt myself lol", "no me quiero morir, solo estoy cansada".
+    # Only the reassuring words go; "...but i want to die" still reads as crisis.
+    r"(not|never|wont|won t) (going to|gonna|gunna) (hurt|harm|kill|cut) myself",
+    r"no (me )?quiero morir(me)? (solo|nomas|nada mas|solamente) (estoy|ando|me siento) (muy )?"
+    r"(cansad[oae]|agotad[oae]|exhaust[oa])",
 ]
 
 

@@ -315,4 +315,10 @@ def parse_hours(words: list[str]) -> tuple[int, int] | None:
     starts, ends = _hour(found.group(1), found.group(2)), _hour(found.group(3), found.group(4))
     if starts is None or ends is None:
         return None
+    morning_start = starts <= 12 and found.group(2) not in ("pm", "p", "h")
+    if found.group(4) is None and morning_start and 1 <= ends <= starts:
+        # "9 to 5", "horas 9 a 5", "10 to 2", "8 to 8": an end not after a 12-hour start, with no am/pm or "h"
+        # to say otherwise, is in the afternoon. Only then: "9pm to 5" or "17 to 9" (over
+        # midnight) stay unread, and the reply says back the hours set, so a misreading shows.
+        ends += 12
     return starts, (24 if ends == 0 else ends)

@@ -30,7 +30,7 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import pending_reminder
-from carebot.flows.words import FOR_NOW, HOW, NONE, PRIVATE, SHARE, Text, is_one_of
+from carebot.flows.words import FOR_NOW, HOW, LEAD_FILLERS, NONE, PRIVATE, SHARE, Text, is_one_of
 
 MAX_HOW = 140
 RECENTLY_ASKED = timedelta(days=3)
@@ -63,12 +63,20 @@ LEADS = (
 )
 
 
+def filler_length(words: list[str]) -> int:
+    """How many words of short, plain prose open the text ("hi", "im good", "ok so"), or 0."""
+    return next((len(f) for f in LEAD_FILLERS if tuple(words[:len(f)]) == f and len(words) > len(f)), 0)
+
+
 def lead_length(words: list[str]) -> int:
-    """How many words open an answer before its first option ("option 2" -> 1)."""
-    for lead in LEADS:
-        n = len(lead)
+    """How many words open an answer before its first option ("option 2" -> 1, "hi! option 2" -> 2)."""
+    filler = filler_length(words)
+    for lead in (*LEADS, ()):
+        n = filler + len(lead)
+        if n == 0:
+            break
         # One option after the lead ("el 5"), never a run of digits ("el 15" is a date).
-        if tuple(words[:n]) == lead and len(words) > n and (
+        if tuple(words[filler:n]) == lead and len(words) > n and (
                 words[n] in OPTION_WORDS or (len(words[n]) == 1 and _options_in(words[n]) is not None)):
             return n
     return 0
@@ -113,6 +121,7 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
 
 def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
     """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
+    after_prose = filler_length(text.words[start:]) > 0
     start += lead_length(text.words[start:])
     words = text.words[start:]
     first = words[0] if words else ""
@@ -184,6 +193,8 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     rest = text.rest(start + i)
     if in_words and rest and spelled < 2:
         return None
+    if after_prose and rest:
+        return None  # "hi 2 kids at home": prose before a number is an answer only when nothing else follows
     how = None if ctx.crisis else rest[:MAX_HOW] or None
     return [
         AnswerSpec(

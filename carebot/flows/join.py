@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, render_for, say
 from carebot.flows.frequency import describe
-from carebot.flows.words import JOIN, NO, YES, Text, is_one_of
+from carebot.flows.words import JOIN, YES, Text, is_one_of, says_no
 
 CONSENT_WAIT = timedelta(days=7)
 
@@ -66,7 +66,7 @@ def consent(ctx: Context, text: Text) -> Transition | None:
             # An invitation's own wording is what was consented to.
             effects=(Joined(group.id, ctx.waiting_data.get("wording") or consent_question(ctx, group)),),
         )
-    if is_one_of(text.words, NO):
+    if says_no(text.words):
         return say(ctx, "join.declined", group=group.name, keyword=group.keyword)
     return None
 

@@ -27,7 +27,7 @@ from carebot.flows import (
     understanding,
 )
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
-from carebot.flows.words import HELP, NO, START, YES, Text, is_one_of, is_stop, looks_spanish
+from carebot.flows.words import HELP, NO, START, YES, Text, is_not_now, is_one_of, is_stop, looks_spanish
 
 COURTESY_EVERY = timedelta(days=1)
 
@@ -161,9 +161,10 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
-    if understanding.is_courtesy(text.raw):
+    if understanding.is_courtesy(text.raw) or is_not_now(text.words):
         # "thanks", "ok", "👍" with nothing waiting: a short warm word, once a day (a second
-        # "thanks" needs no answer), never the menu.
+        # "thanks" needs no answer), never the menu. "Not rn" with no question waiting is
+        # the same: a kind word, not a list of commands to someone who said "not now".
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))

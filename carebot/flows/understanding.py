@@ -56,6 +56,7 @@ from carebot.flows.words import (
     STOP_STRONG,
     YES,
     Text,
+    is_not_now,
     is_one_of,
     plain,
     stop_word,
@@ -210,7 +211,7 @@ _SPANISH_HINTS = SPANISH_WORDS | frozenset((
     "miercoles jueves viernes sabado domingo bien muy pero tengo esta este hoy manana mas nada uno dos tres "
     "cuatro cinco soy eres es son necesito ayudame favor porfa tambien cuando donde quien porque xq q pq "
     "vida morir nadie siento estar hablar llamar mensaje mensajes buenas buenos dias noches tardes semanas "
-    "meses dia dias cada todo todos ya sola solo triste casa trabajo gente alguien"
+    "meses dia dias cada todo todos ya sola solo triste casa trabajo gente alguien ahorita orita ahora no"
 ).split())
 _ENGLISH_HINTS = frozenset((
     "the i im to and you my is it can want please pls thanks thank hi hello week until till call text "
@@ -303,7 +304,7 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
     if letters and letters[0] in _NO_FIRST and all(w in _NO_EXTRA or w in NO or w in _NO_FIRST or w in FILLER for w in letters):
         return Reading("no")
     later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
-    if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or (
+    if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or is_not_now(words) or (
             later_words and len(later_words) <= 6 and all(w in _LATER_MARKS or w in _LATER_FILLER for w in later_words)
             and (any(w in _LATER_MARKS for w in later_words) or "tarde" in later_words)):
         return Reading("later")

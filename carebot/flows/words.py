@@ -235,3 +235,55 @@ MAP_OFF = _words("off delete borrar eliminar quitar")
 SKIP = _words("skip saltar salto paso omitir")
 # Only a Spanish speaker writes these: a newcomer who does is answered in Spanish.
 SPANISH_WORDS = SPANISH_WORDS | _words("mapa nuevo saltar")
+
+# "Not right now" to a question carebot asked: LATER where the question takes LATER ("did you
+# connect?"), otherwise NO (an offer passes to someone else; nothing is kept waiting on a maybe).
+# With no question waiting it is a courtesy. Read after fillers and a soft "sorry"/"gracias".
+NOT_NOW = frozenset({
+    ("not", "now"), ("not", "rn"), ("not", "right", "now"), ("not", "yet"), ("not", "today"), ("not", "atm"),
+    ("not", "at", "the", "moment"), ("not", "this", "time"), ("maybe", "later"), ("maybe", "another", "time"),
+    ("another", "time"), ("ask", "me", "later"), ("later", "maybe"), ("not", "rn", "maybe", "later"),
+    ("ahora", "no"), ("ahorita", "no"), ("orita", "no"), ("ahora", "mismo", "no"), ("todavia", "no"), ("aun", "no"),
+    ("hoy", "no"), ("ahorita", "no", "puedo"), ("ahora", "no", "puedo"), ("tal", "vez", "luego"),
+    ("tal", "vez", "despues"), ("quizas", "luego"), ("quizas", "despues"), ("mas", "tarde"), ("otro", "dia"),
+    ("en", "otro", "momento"), ("otra", "vez", "sera"),
+})
+_NOT_NOW_SOFT = _words("nope nah sorry sry srry tbh honestly thanks thank you thx ty lol tho though lo siento gracias perdon "
+                       "disculpa oh ah please pls plz porfa por favor")
+
+
+def is_not_now(words: list[str]) -> bool:
+    """True for "not rn", "ahorita no", "maybe later": not now, to whatever was asked."""
+    return tuple(w for w in words if w not in _NOT_NOW_SOFT) in NOT_NOW
+
+
+def says_no(words: list[str]) -> bool:
+    """NO to a question that takes only YES or NO: "no", "nope", and "not rn" or "ahorita no" too."""
+    return is_one_of(words, NO) or is_not_now(words)
+
+
+# Words that are never part of a person's name, so "NOT <them>" is not the NOT command:
+# "not suicidal just tired", "not sure", "not going to hurt myself". NOT takes a name only.
+NOT_A_NAME = _words(
+    "just only tired exhausted sleepy suicidal sad depressed ok okay fine good bad well great alright sure really "
+    "very so that this it its me myself you u i im yet now rn today tonight anymore any more going gonna to hurt "
+    "harm kill die dying dead feeling feel sick crazy kidding joking serious seriously exactly much at all lol "
+    "haha lmao again here there home sorry true for in on a an the doing being worried scared safe danger "
+    "cansado cansada cansade solo sola nada bien mal seguro segura todavia aun ahora hoy muy tan eso esto me yo "
+    "estoy triste morir lo que de en la el"
+)
+
+
+# Short, plain prose people put before a go-around answer: "im good, 2", "hi! 1 and 5", "hola, 5 x2",
+# "ok so 2 this week". Only these, and only when nothing but the answer follows them (no free text):
+# "call me at 2", "I have 2 questions" and "hi 2 kids at home" are not answers.
+LEAD_FILLERS = tuple(sorted({
+    ("hi",), ("hey",), ("hello",), ("hiya",), ("heyy",), ("hii",), ("yo",), ("hi", "there"), ("hey", "there"),
+    ("hi", "all"), ("hey", "all"), ("hey", "yall"), ("good", "morning"), ("morning",), ("gm",),
+    ("ok",), ("okay",), ("k",), ("ok", "so"), ("okay", "so"), ("so",), ("well",), ("um",), ("umm",), ("hmm",),
+    ("im", "good"), ("i'm", "good"), ("im", "ok"), ("i'm", "ok"), ("im", "fine"), ("i'm", "fine"),
+    ("thanks",), ("thank", "you"), ("ty",), ("sure",), ("alright",), ("oh",),
+    ("hola",), ("holaa",), ("buenas",), ("buenos", "dias"), ("buen", "dia"), ("buenas", "tardes"),
+    ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
+    ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
+}, key=len, reverse=True))  # the longest first: "ok so" before "ok"

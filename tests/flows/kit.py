@@ -24,8 +24,10 @@ NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # a Monday, 10:00 in Des Moines
 DMMA = GroupInfo(1, "DMMA", "Des Moines Mutual Aid", "America/Chicago", "en", "0 10 * * mon")
 COMIDA = GroupInfo(2, "COMIDA", "Comida Para Todes", "America/Chicago", "es", "0 18 * * thu",
                    "Linea Comunitaria 515-555-0177")
-GROUPS = {g.keyword: g for g in (DMMA, COMIDA)}
-COORDINATORS = {DMMA.id: ("Bea",), COMIDA.id: ("Lupe",)}
+# A group whose name is as long as a name may be (40 characters), for replies that must shorten it.
+LONG = GroupInfo(3, "LONG", "Southside Tenants and Neighbors Together", "America/Chicago", "en", "0 10 * * mon")
+GROUPS = {g.keyword: g for g in (DMMA, COMIDA, LONG)}
+COORDINATORS = {DMMA.id: ("Bea",), COMIDA.id: ("Lupe",), LONG.id: ("Bea",)}
 ME = 1  # the member who texts: Ana
 
 

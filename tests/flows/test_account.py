@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from carebot.domain.sms import segments
 from carebot.flows.base import (
     AnswerInfo,
     Forgotten,
@@ -27,6 +28,8 @@ ANSWERED = context("DMMA", answers=(AnswerInfo(1, 1, None, "call evenings", None
 SUPPORTING = context("DMMA", pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7),))
 ASKED = context("DMMA", pairings=(PairingInfo(8, 1, "DMMA", 1, "requester", "Sam", "offered", 7),))
 FORGETTING = context("DMMA", waiting=Waiting("forget", "confirm", {}, NOW + timedelta(hours=1)))
+
+HELP_DMMA = says("help.member.named", groups="Des Moines Mutual Aid (DMMA)", coordinators="Bea")
 
 ROWS = [
     # STOP, however it is written, wins at once and is confirmed past everything ("final").
@@ -58,13 +61,20 @@ ROWS = [
     pytest.param(row(STOPPED, "hello?"), id="after-stop-nothing-else-is-answered"),
     pytest.param(row(STOPPED, "status"), id="after-stop-status-is-not-answered"),
     # HELP: who this is, the coordinators, STOP; answered even after STOP.
-    pytest.param(row(MEMBER, "help", says("help.member", keywords="DMMA", coordinators="Bea")), id="help"),
-    pytest.param(row(MEMBER, "HEPL", says("help.member", keywords="DMMA", coordinators="Bea")),
+    pytest.param(row(MEMBER, "help", HELP_DMMA), id="help"),
+    pytest.param(row(MEMBER, "HEPL", HELP_DMMA),
                  id="help-with-a-typo"),
-    pytest.param(row(SPANISH, "ayuda", says("help.member", keywords="COMIDA", coordinators="Lupe")),
+    pytest.param(row(SPANISH, "ayuda", says("help.member.named", groups="Comida Para Todes (COMIDA)",
+                                          coordinators="Lupe")),
                  id="ayuda"),
-    pytest.param(row(COORDINATOR, "help", says("help.member", keywords="DMMA", coordinators="Bea"),
+    pytest.param(row(COORDINATOR, "help", HELP_DMMA,
                      says("help.coordinator")), id="help-to-a-coordinator-adds-their-words"),
+    pytest.param(row(context("DMMA", "COMIDA", language="en"), "help",
+                     says("help.member.named", groups="Des Moines... (DMMA), Comida... (COMIDA)",
+                          coordinators="Bea, Lupe")), id="help-names-both-groups-shortened-to-one-segment"),
+    pytest.param(row(context("LONG"), "help",
+                     says("help.member.named", groups="Southside Tenants and Neighbors Together (LONG)",
+                          coordinators="Bea")), id="help-says-a-40-character-name-whole"),
     pytest.param(row(STRANGER, "help", says("help.none")), id="help-to-a-stranger"),
     pytest.param(row(STOPPED, "help", says("help.stopped", keywords="DMMA", coordinators="Bea",
                                            purpose="final")), id="help-after-stop"),
@@ -94,6 +104,7 @@ ROWS = [
     pytest.param(row(FORGETTING, "Yes!", says("forget.done", purpose="final"), effects=(Forgotten(),)),
                  id="forget-yes-with-punctuation"),
     pytest.param(row(FORGETTING, "no", says("forget.kept")), id="forget-no-keeps"),
+    pytest.param(row(FORGETTING, "not rn", says("forget.kept")), id="forget-not-rn-keeps"),
     pytest.param(row(FORGETTING, "status", says("status.no_answer", keyword="DMMA")),
                  id="forget-question-dropped-when-the-member-moves-on"),
     # LANG and NAME.
@@ -115,3 +126,11 @@ ROWS = [
 @pytest.mark.parametrize("r", ROWS)
 def test_account(r: Row) -> None:
     check(r)
+
+
+@pytest.mark.parametrize("ctx", [context("LONG"), context("DMMA", "COMIDA", "LONG", language="en"),
+                                 context("COMIDA", "LONG", language="es")])
+def test_help_names_the_groups_in_one_segment(ctx) -> None:
+    reply = check(row(ctx, "help", has("carebot"))).replies[0].text
+    assert segments(reply) == 1, reply
+    assert all(m.group.keyword in reply for m in ctx.memberships)

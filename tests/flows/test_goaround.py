@@ -109,6 +109,18 @@ ROWS = [
                      effects=(PrivacyChanged(1, False),)), id="how-share"),
     pytest.param(row(ANSWERED, "how", says("goaround.how_empty")), id="how-empty"),
     pytest.param(row(MEMBER, "how call me", says("goaround.how_needs_answer")), id="how-before-an-answer"),
+    # A short greeting or filler before the answer; never a number that means something else.
+    pytest.param(answered("im good, 2", "you can reach out to someone", spec(2, capacity=1)), id="im-good-2"),
+    pytest.param(answered("hi! 1 and 5", f"{REACH_OUT}; {COMPANY}", spec(1), spec(5, capacity=1)),
+                 id="hi-1-and-5"),
+    pytest.param(answered("Hey 👋 4", "you'd like company (ongoing)", spec(4)), id="hey-wave-4"),
+    pytest.param(answered("hola, 5 x2", "puedes acompañar hasta a 2 personas", spec(5, capacity=2), ctx=SPANISH,
+                          group=2, keyword="COMIDA"), id="hola-5-x2"),
+    pytest.param(answered("ok so 2 this week", "you can reach out to someone (until Mar 8)",
+                          spec(2, until=local(9), capacity=1)), id="ok-so-2-this-week"),
+    pytest.param(row(MEMBER, "call me at 2", says("fallback")), id="call-me-at-2-is-not-an-answer"),
+    pytest.param(row(MEMBER, "I have 2 questions", says("fallback")), id="i-have-2-questions-is-not-an-answer"),
+    pytest.param(row(MEMBER, "hi 2 kids at home lol", says("fallback")), id="hi-2-kids-is-not-an-answer"),
 ]
 
 

@@ -49,6 +49,8 @@ ROWS = [
                      effects=(Joined(1, "Bea invites you to DMMA. YES to join."),)),
                  id="an-invitation-keeps-its-own-wording"),
     pytest.param(row(joining(), "no", says("join.declined", group=DMMA_NAME, keyword="DMMA")), id="no-declines"),
+    pytest.param(row(joining(), "maybe later", says("join.declined", group=DMMA_NAME, keyword="DMMA")),
+                 id="maybe-later-declines-for-now"),
     pytest.param(row(joining(), "what is this?", says("join.pending", group=DMMA_NAME), wait=KEEP),
                  id="anything-else-reminds-and-keeps-waiting"),
     pytest.param(row(joining(), "1 5", says("join.pending", group=DMMA_NAME), wait=KEEP),

@@ -53,7 +53,7 @@ ROWS = [
     pytest.param(row(OFFERED, "1 5", has("Got it, DMMA"), effects=(Answered(1, (AnswerSpec(1, None, None, None, None),
                                                                           AnswerSpec(5, None, None, 1, None))),),
                      wait=KEEP), id="an-answer-while-an-offer-waits-keeps-the-offer"),
-    pytest.param(row(CONFIRMING, "help", says("help.member", keywords="DMMA", coordinators="Bea"),
+    pytest.param(row(CONFIRMING, "help", says("help.member.named", groups="Des Moines Mutual Aid (DMMA)", coordinators="Bea"),
                      says("help.coordinator")), id="a-coordinators-own-question-ends-when-they-move-on"),
     # Courtesy: a short warm word, once a day; never the menu.
     pytest.param(row(MEMBER, "thanks!", COURTESY, effects=(CourtesyAnswered(),)), id="thanks"),
@@ -76,6 +76,12 @@ ROWS = [
     pytest.param(row(context(), "who is this??", says("fallback.stranger")), id="a-strangers-question-hears-how-to-join"),
     pytest.param(row(JOINING, "blorp", says("join.pending", group="Des Moines Mutual Aid"), wait=KEEP),
                  id="while-joining-the-fallback-is-a-reminder"),
+    # "Not right now" with no question waiting is a courtesy, not the menu.
+    pytest.param(row(MEMBER, "not rn", COURTESY, effects=(CourtesyAnswered(),)), id="not-rn-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "maybe later!", COURTESY, effects=(CourtesyAnswered(),)),
+                 id="maybe-later-with-nothing-waiting"),
+    pytest.param(row(context("COMIDA"), "ahorita no", COURTESY, effects=(CourtesyAnswered(),)),
+                 id="ahorita-no-with-nothing-waiting"),
 ]
 
 

@@ -23,7 +23,7 @@ def reading(intent: str, **fields) -> Reading:
     ("dale", reading("yes", lang="es")),
     ("de una", reading("yes", lang="es")),
     ("nel", reading("no")),
-    ("no gracias", reading("no")),
+    ("no gracias", reading("no", lang="es")),
     ("maybe later", reading("later")),
     ("stop pls", reading("stop", lang="en")),
     ("start again", reading("start")),
@@ -51,6 +51,10 @@ def reading(intent: str, **fields) -> Reading:
     ("i want to die", reading("crisis", lang="en", crisis=True)),
     ("lol what", reading("unknown", lang="en")),
     ("stpo", reading("unknown")),  # never guessed into STOP
+    ("ahorita no", reading("later", lang="es")),
+    ("not rn", reading("later", lang="en")),
+    ("hi! 1 and 5", reading("goaround", options=[1, 5], lang="en")),
+    ("not suicidal just tired", reading("unknown", lang="en")),
 ])
 def test_reading(text: str, expected: Reading) -> None:
     assert read(text, lang=None, tz="America/Chicago", now=NOW) == expected
