@@ -34,6 +34,7 @@ from carebot.domain.daytime import is_daytime, next_daytime
 from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
 from carebot.services.care import WAITING_GRACE
+from carebot.services.care_requests import WORD_EVERY_DAYTIME_HOURS as WORD_EVERY
 from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
 from carebot.tools.transcript import Simulation, _unaccented
 
@@ -72,7 +73,8 @@ PROMISES = ("care.followup", "care.accepted.supporter", "care.accepted.supporter
 TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.accepted.requester.1.private",
             "care.accepted.requester.4.private")
 # Word to a requester about their request (after which the 24 hours count again).
-REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.ended.open", "care.ended.rest",
+REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.waiting.again.1", "care.waiting.again.4",
+                           "care.ended.open", "care.ended.rest",
                            "coord.unpaired.open", "coord.paired.requester", "care.rematch.ask")
 PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")]
             for key in PROMISES + REQUEST_NEWS}
@@ -89,6 +91,17 @@ def said(text: str, key: str) -> dict[str, str] | None:
 
 def days_in(cadence: str) -> int:
     return int(re.search(r"\d+", cadence).group())
+
+
+def daytime_hours(since: datetime, now: datetime, starts: int, ends: int) -> float:
+    """How many hours between ``since`` and ``now`` fell in the daytime (``starts``-``ends`` o'clock here)."""
+    total, day = timedelta(), since.astimezone(TZ).date()
+    while day <= now.astimezone(TZ).date():
+        morning = datetime.combine(day, datetime.min.time(), TZ)
+        opens, closes = max(since, morning + timedelta(hours=starts)), min(now, morning + timedelta(hours=ends))
+        total += max(closes - opens, timedelta())
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600
 
 
 class Broken(AssertionError):
@@ -348,8 +361,6 @@ class World:
             .where(Answer.option.in_((1, 4)), Answer.current(now), Member.opted_out.is_(False),
                    Membership.status == "active")).all()
         for answer, member in rows:
-            if answer.told_waiting_at is not None:
-                continue
             accepted = session.scalar(select(Pairing.id).where(
                 Pairing.requester_id == member.id, Pairing.kind == answer.option, Pairing.group_id == answer.group_id,
                 Pairing.status == "active"))
@@ -359,6 +370,12 @@ class World:
             # Counted from the request, or from the latest word about it (a pairing just ended, say).
             news = self.people[member.phone].last_news if member.phone in self.people else None
             since = max(answer.since, news) if news else answer.since
+            if answer.told_waiting_at is not None:
+                # Once told it waits: never more than 24 daytime hours (theirs) without word about it.
+                hours = (member.day_starts or 9, member.day_ends or 20)
+                if daytime_hours(since, now, *hours) > WORD_EVERY + 1:
+                    raise Broken(f"{member.name}'s request has had no word since {since}: it is {now}")
+                continue
             deadline = next_daytime(since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
             if now > deadline:
                 raise Broken(f"{member.name}'s request since {since} has had no word by {now}")

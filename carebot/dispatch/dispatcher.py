@@ -56,7 +56,7 @@ from carebot.outbox.policy import sms_consented
 from carebot.outbox.write import FINAL, address_on, enqueue, push
 from carebot.services import care, questions
 from carebot.services import coordination as coord
-from carebot.store import crypto, retention
+from carebot.store import crypto, removals, retention
 from carebot.store.db import Database, storage_trouble
 from carebot.store.models import (
     Answer,
@@ -225,8 +225,7 @@ def build_context(
         find_in_group=coord.group_finder(session),
         reachable=frozenset(c for c in (SMS, SIGNAL) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
-        removed_from=frozenset(session.scalars(select(Membership.group_id).where(
-            Membership.member_id == member.id, Membership.status == "removed"))),
+        removed_from=removals.groups_of(session, member),
         consent_times=lambda: tuple(session.scalars(
             select(ConsentEvent.at).where(ConsentEvent.member_id == member.id).order_by(ConsentEvent.at))),
     )
@@ -527,15 +526,15 @@ class Dispatcher:
             questions.settle(session, member, ctx.waiting, now)
 
     def _join(self, session: Session, member: Member, group_id: int, wording: str, channel: str, now: datetime) -> None:
+        if group_id in removals.groups_of(session, member):  # even after FORGET: only ADD clears it
+            log.info("member %s is removed from group %s: a YES does not bring them back", member.id, group_id)
+            return
         membership = session.scalars(
             select(Membership).where(Membership.member_id == member.id, Membership.group_id == group_id)
         ).first()
         if membership is None:
             membership = Membership(group_id=group_id, member_id=member.id, created_at=now)
             session.add(membership)
-        elif membership.status == "removed":
-            log.info("member %s is removed from group %s: a YES does not bring them back", member.id, group_id)
-            return
         membership.status = "active"
         membership.consented_at = now
         session.add(ConsentEvent(member_id=member.id, group_id=group_id, kind="opt_in",

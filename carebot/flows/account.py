@@ -87,8 +87,11 @@ def status(ctx: Context, text: Text) -> Transition | None:
     """STATUS: what carebot holds for the member, group by group."""
     if not is_one_of(text.words, STATUS):
         return None
+    # A removal is said as it is (not "not in a group yet"), without naming who decided it.
+    removed = [render("status.removed", ctx.language, keyword=g.keyword)
+               for g in ctx.groups.values() if g.id in ctx.removed_from]
     if not ctx.memberships:
-        return say(ctx, "status.none")
+        return Transition(replies=(Reply("\n".join(removed)),)) if removed else say(ctx, "status.none")
     lines = []
     for membership in ctx.memberships:
         group = membership.group
@@ -102,7 +105,7 @@ def status(ctx: Context, text: Text) -> Transition | None:
                     if p.group_id == group.id and p.status in ("offered", "active")]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
-    return Transition(replies=(Reply("\n".join(lines)),))
+    return Transition(replies=(Reply("\n".join(lines + removed)),))
 
 
 def mydata(ctx: Context, text: Text) -> Transition | None:

@@ -358,6 +358,9 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         elif a.option == UNAVAILABLE:
             resting.add(a.member_id)
     _tell_unanswered_offers(session, group, answers, pairings, members, now)
+    # Nobody's request goes 24 daytime hours without word (the first word is below: a day after asking).
+    if (again := care_requests.tell_still_waiting(session, group, answers, pairings, members, now, tell)) is not None:
+        _look_again_at(group, again)
     if not requests:
         return 0
     recent: dict[tuple[int, int], datetime] = {}
@@ -424,6 +427,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
             continue
         answer.told_waiting_at = now
         requester = members[requester_id]
+        _look_again_at(group, care_requests.word_again_at(session, group, requester, now))
         tell(session, requester, care_requests.WAITING_TEXT[kind], now, group.id, keyword=group.keyword)
         newly_waiting.append(requester)
     if newly_waiting:
@@ -449,6 +453,7 @@ def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, m
             _look_again_at(group, answer.since + WAITING_GRACE)
             continue
         answer.told_waiting_at = now
+        _look_again_at(group, care_requests.word_again_at(session, group, members[answer.member_id], now))
         tell(session, members[answer.member_id], care_requests.WAITING_TEXT[answer.option], now, group.id,
              keyword=group.keyword)
 

@@ -34,6 +34,7 @@ from carebot.flows.base import (
 from carebot.flows.coord import describe_when
 from carebot.flows.join import CONSENT_WAIT
 from carebot.services import care, questions
+from carebot.store import removals
 from carebot.store.conversations import busy
 from carebot.store.crypto import lookup_hash
 from carebot.store.models import (
@@ -332,6 +333,7 @@ def invite(session: Session, group: Group, raw_number: str, name: str | None, in
         session.flush()
     if name and not member.name:
         member.name = name[:20]
+    removals.clear(session, member, group.id)  # their ADD is the coordinators' decision to invite again
     membership = session.scalars(select(Membership).where(
         Membership.member_id == member.id, Membership.group_id == group.id)).first()
     if membership is not None and membership.status == "active":
@@ -446,6 +448,7 @@ def execute(session: Session, actor: Member, group: Group, data: dict, now: date
         care.remove_from_group(session, target, group.id, now)
         # Only a coordinator's ADD invites them again (and they still consent).
         membership.status = "removed"
+        removals.record(session, target, group.id, now)
     elif action == "coord":
         membership.role = "coordinator"
         care.tell(session, target, "coord.role.given", now, group.id, keyword=group.keyword)
