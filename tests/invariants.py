@@ -265,7 +265,7 @@ class World:
     # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
     def _note_promises(self, person: Person, text: str, at: datetime) -> None:
-        if any(said(text, key) for key in REQUEST_NEWS):
+        if any(said(text, key) is not None for key in REQUEST_NEWS):  # {} is a match too
             person.last_news = at
         found = said(text, "care.followup")
         if found:

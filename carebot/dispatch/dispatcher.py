@@ -54,7 +54,7 @@ from carebot.flows.base import (
 from carebot.flows.words import Text, read
 from carebot.outbox.policy import sms_consented
 from carebot.outbox.write import FINAL, address_on, enqueue, push
-from carebot.services import care, questions
+from carebot.services import care, care_requests, questions
 from carebot.services import coordination as coord
 from carebot.store import crypto, removals, retention
 from carebot.store.db import Database, storage_trouble
@@ -467,6 +467,7 @@ class Dispatcher:
                         current.how = how
                 case OptedOut(wording):
                     care.end_all(session, member, now)
+                    care_requests.end_requests(session, member, now)  # START does not revive them
                     member.opted_out = True
                     session.add(ConsentEvent(member_id=member.id, kind="opt_out",
                                              channel=ctx.channel, wording=wording, at=now))

@@ -59,7 +59,12 @@ def start(ctx: Context, text: Text) -> Transition:
         return say(ctx, "start.already")
     effect = OptedIn(text.words[0].upper())
     if ctx.memberships:
-        reply = render("start.done", ctx.language, keywords=_keywords(ctx))
+        # What is kept, said plainly: STOP ended any request for care, the other answers stand.
+        kept = [(m.group, ctx.answers_in(m.group.id)) for m in ctx.memberships if ctx.answers_in(m.group.id)]
+        summary = "; ".join((f"{g.keyword} " if len(kept) > 1 else "") + summarize(a, ctx.language, g.tz)
+                            for g, a in kept)
+        key = "start.kept" if kept else "start.fresh"
+        reply = render(key, ctx.language, keywords=_keywords(ctx), summary=summary)
     else:
         reply = render("start.no_groups", ctx.language)
     # "final", like STOP's: a change of consent is always confirmed, even past the flood limit.

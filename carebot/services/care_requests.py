@@ -148,3 +148,10 @@ def word_again_at(session: Session, group: Group, member: Member, since: datetim
     """When a member told about their request at ``since`` is due word again (24 of their daytime hours)."""
     tz, starts, ends = member_timezone(session, member, group.id, group.timezone)
     return after_daytime_hours(since, WORD_EVERY_DAYTIME_HOURS, tz, starts, ends)
+
+
+def end_requests(session: Session, member: Member, now: datetime) -> None:
+    """STOP ends the member's requests for care (the "ended" state): START does not bring them back."""
+    for answer in session.scalars(select(Answer).where(
+            Answer.member_id == member.id, Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)), Answer.current(now))):
+        answer.ended_at = now
