@@ -41,7 +41,8 @@ NOT_A_PROMISE = {
     "care.followup", "care.followup.no", "care.days", "hours.bad", "coord.confirm.gather",
     "gather.invite", "gather.rsvp.yes", "gather.rsvp.no", "gather.count", "gather.next", "mydata.consent",
     "crisis.call.sent", "crisis.call.oncall", "join.removed", "care.ended.open", "coord.unpaired.open",
-    "care.offer.withdrawn", "status.removed", "start.kept", "start.fresh",
+    "care.offer.withdrawn", "status.removed", "start.kept", "start.fresh", "care.offer.again.1",
+    "care.offer.again.4", "coord.pair.asked.again",
 } | {key for key in catalog("en") if key.startswith("log.")}
 
 

@@ -463,7 +463,8 @@ def _look_again_at(group: Group, when: datetime) -> None:
         group.pairing_due_at = when
 
 
-def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime) -> None:
+def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime,
+          *, again: bool = False) -> None:
     tz, starts, ends = member_timezone(session, supporter, group.id, group.timezone)
     respond_by = next_daytime(now, tz, starts, ends) + OFFER_WINDOW
     pairing = Pairing(group_id=group.id, requester_id=requester.id, supporter_id=supporter.id, kind=kind,
@@ -476,7 +477,8 @@ def offer(session: Session, group: Group, requester: Member, supporter: Member, 
     if request is not None and request.told_waiting_at is None:
         _look_again_at(group, request.since + WAITING_GRACE)  # a day on, the requester hears if nobody said yes
     language = _language(supporter)
-    prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
+    key = f"care.offer.again.{kind}" if again else f"care.offer.{kind}"  # a coordinators' PAIR after a NO
+    prompt = render(key, language, requester=display_name(requester, language),
                     keyword=group.keyword, how=_how_of(session, requester.id, group.id, kind, now))
     questions.ask(session, supporter, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), prompt,
                   now, group_id=group.id, rank=questions.CARE)

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render, short_date
+from carebot.domain.pairing import DECLINE_MEMORY
 from carebot.domain.phone import normalize_phone
 from carebot.domain.sms import segments
 from carebot.domain.vocabulary import REACH_OUT_TO_ME, UNAVAILABLE, WANT_COMPANY
@@ -278,13 +279,19 @@ def _pair(session: Session, actor: Member, effect: PairRequested, now: datetime)
                       other=_name(requester, _language(old_supporter)))
         # Ended by the coordinators: the engine keeps these two apart for a while.
         care.end_pairing(session, old, "coordinator", now)
-    care.offer(session, group, requester, supporter, kind, now)
+    # A supporter who said NO to this request lately is asked again only because coordinators
+    # chose to, and both hear that it is so (not a repeat the engine made by mistake).
+    again = session.scalar(select(Pairing.id).where(
+        Pairing.requester_id == requester.id, Pairing.supporter_id == supporter.id, Pairing.kind == kind,
+        Pairing.group_id == group.id, Pairing.status == "declined", Pairing.offered_at >= now - DECLINE_MEMORY))
+    care.offer(session, group, requester, supporter, kind, now, again=again is not None)
     if current:
         # The requester hears who is asked now (they heard nothing of the change otherwise).
         care.tell(session, requester, "coord.paired.requester", now, group.id, keyword=group.keyword,
                   supporter=_name(supporter, _language(requester)))
     record(session, group.id, actor.id, "pair", now, requester.id, supporter.id)
-    return Outcome([render("coord.pair.asked", language, supporter=_name(supporter, language),
+    return Outcome([render("coord.pair.asked.again" if again else "coord.pair.asked", language,
+                           supporter=_name(supporter, language),
                            requester=_name(requester, language))])
 
 
