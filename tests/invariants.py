@@ -22,6 +22,7 @@ promises and requests still open), so almost all of a seed's time is the product
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass, field
@@ -80,10 +81,16 @@ PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")
             for key in PROMISES + REQUEST_NEWS}
 
 
+@functools.lru_cache(maxsize=1024)
+def _plain(text: str) -> str:
+    # Each delivered text is read against some thirty templates: unaccented once, not thirty times.
+    return _unaccented(text)
+
+
 def said(text: str, key: str) -> dict[str, str] | None:
     """What a delivered text filled into template ``key`` (either language), or None if it isn't that text."""
     for pattern in PATTERNS[key]:
-        found = pattern.fullmatch(_unaccented(text))
+        found = pattern.fullmatch(_plain(text))
         if found:
             return found.groupdict()
     return None
@@ -360,11 +367,10 @@ class World:
             .join(Membership, (Membership.member_id == Answer.member_id) & (Membership.group_id == Answer.group_id))
             .where(Answer.option.in_((1, 4)), Answer.current(now), Member.opted_out.is_(False),
                    Membership.status == "active")).all()
+        accepted = set(session.execute(select(Pairing.requester_id, Pairing.kind, Pairing.group_id).where(
+            Pairing.status == "active")).tuples()) if rows else set()
         for answer, member in rows:
-            accepted = session.scalar(select(Pairing.id).where(
-                Pairing.requester_id == member.id, Pairing.kind == answer.option, Pairing.group_id == answer.group_id,
-                Pairing.status == "active"))
-            if accepted:
+            if (member.id, answer.option, answer.group_id) in accepted:
                 continue
             # Twenty-four hours, then the rest of the night: word by the next daytime (ticks come by the hour).
             # Counted from the request, or from the latest word about it (a pairing just ended, say).
