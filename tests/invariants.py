@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carebot.domain.daytime import is_daytime, next_daytime
 from carebot.domain.i18n import catalog, short_date
@@ -94,6 +94,11 @@ def said(text: str, key: str) -> dict[str, str] | None:
         if found:
             return found.groupdict()
     return None
+
+
+def is_news(text: str) -> bool:
+    """Whether a delivered text is word to a requester about their request (a match may capture nothing: {})."""
+    return any(said(text, key) is not None for key in REQUEST_NEWS)
 
 
 def days_in(cadence: str) -> int:
@@ -272,7 +277,7 @@ class World:
     # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
     def _note_promises(self, person: Person, text: str, at: datetime) -> None:
-        if any(said(text, key) is not None for key in REQUEST_NEWS):  # {} is a match too
+        if is_news(text):
             person.last_news = at
         found = said(text, "care.followup")
         if found:
@@ -369,13 +374,19 @@ class World:
                    Membership.status == "active")).all()
         accepted = set(session.execute(select(Pairing.requester_id, Pairing.kind, Pairing.group_id).where(
             Pairing.status == "active")).tuples()) if rows else set()
+        # While a supporter had it (accepted), the request was not waiting: silence counts from its end.
+        ended = dict(((r, k, g), at) for r, k, g, at in session.execute(
+            select(Pairing.requester_id, Pairing.kind, Pairing.group_id, func.max(Pairing.ended_at))
+            .where(Pairing.started_at.is_not(None), Pairing.ended_at.is_not(None))
+            .group_by(Pairing.requester_id, Pairing.kind, Pairing.group_id))) if rows else {}
         for answer, member in rows:
             if (member.id, answer.option, answer.group_id) in accepted:
                 continue
             # Twenty-four hours, then the rest of the night: word by the next daytime (ticks come by the hour).
             # Counted from the request, or from the latest word about it (a pairing just ended, say).
             news = self.people[member.phone].last_news if member.phone in self.people else None
-            since = max(answer.since, news) if news else answer.since
+            since = max(t for t in (answer.since, news, ended.get((member.id, answer.option, answer.group_id)))
+                        if t is not None)
             if answer.told_waiting_at is not None:
                 # Once told it waits: never more than 24 daytime hours (theirs) without word about it.
                 hours = (member.day_starts or 9, member.day_ends or 20)
