@@ -7,9 +7,9 @@ Simulation). After every step these hold, or the step fails with the seed to rep
 
 - a member's number reaches another member only after that member's YES to that exact offer;
 - nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
-- a care request gets word by the next daytime after 24 hours without a supporter, and the member
-  hears a supporter's YES by the next daytime (what docs/care-requests.md promises; carebot does
-  not repeat the waiting word on a timer, so "never 24 daytime hours without a text" is not checked);
+- a care request gets word by the next daytime after 24 hours without a supporter, then never
+  goes more than 24 daytime hours (the member's) without a text about it while no supporter has it,
+  and the member hears a supporter's YES by the next daytime (what docs/care-requests.md promises);
 - every YES/NO/LATER answers the question in the member's latest text from carebot that asked one;
 - every date or interval stated in a text the simulation produces is kept: the first check-in
   "every N days" after the YES, "next check-in in N days", "every N days from now on" (either side
