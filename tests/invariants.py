@@ -7,9 +7,9 @@ Simulation). After every step these hold, or the step fails with the seed to rep
 
 - a member's number reaches another member only after that member's YES to that exact offer;
 - nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
-- a care request gets word by the next daytime after 24 hours without a supporter, and the member
-  hears a supporter's YES by the next daytime (what docs/care-requests.md promises; carebot does
-  not repeat the waiting word on a timer, so "never 24 daytime hours without a text" is not checked);
+- a care request gets word by the next daytime after 24 hours without a supporter, then never
+  goes more than 24 daytime hours (the member's) without a text about it while no supporter has it,
+  and the member hears a supporter's YES by the next daytime (what docs/care-requests.md promises);
 - every YES/NO/LATER answers the question in the member's latest text from carebot that asked one;
 - every date or interval stated in a text the simulation produces is kept: the first check-in
   "every N days" after the YES, "next check-in in N days", "every N days from now on" (either side
@@ -22,17 +22,19 @@ promises and requests still open), so almost all of a seed's time is the product
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carebot.domain.daytime import is_daytime, next_daytime
 from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
+from carebot.services.care_requests import WORD_EVERY_DAYTIME_HOURS as WORD_EVERY
 from carebot.services.planner import WAITING_GRACE
 from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
 from carebot.tools.transcript import Simulation, _unaccented
@@ -72,23 +74,46 @@ PROMISES = ("care.followup", "care.accepted.supporter", "care.accepted.supporter
 TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.accepted.requester.1.private",
             "care.accepted.requester.4.private")
 # Word to a requester about their request (after which the 24 hours count again).
-REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.ended.open", "care.ended.rest",
+REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.waiting.again.1", "care.waiting.again.4",
+                           "care.ended.open", "care.ended.rest",
                            "coord.unpaired.open", "coord.paired.requester", "care.rematch.ask")
 PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")]
             for key in PROMISES + REQUEST_NEWS}
 
 
+@functools.lru_cache(maxsize=1024)
+def _plain(text: str) -> str:
+    # Each delivered text is read against some thirty templates: unaccented once, not thirty times.
+    return _unaccented(text)
+
+
 def said(text: str, key: str) -> dict[str, str] | None:
     """What a delivered text filled into template ``key`` (either language), or None if it isn't that text."""
     for pattern in PATTERNS[key]:
-        found = pattern.fullmatch(_unaccented(text))
+        found = pattern.fullmatch(_plain(text))
         if found:
             return found.groupdict()
     return None
 
 
+def is_news(text: str) -> bool:
+    """Whether a delivered text is word to a requester about their request (a match may capture nothing: {})."""
+    return any(said(text, key) is not None for key in REQUEST_NEWS)
+
+
 def days_in(cadence: str) -> int:
     return int(re.search(r"\d+", cadence).group())
+
+
+def daytime_hours(since: datetime, now: datetime, starts: int, ends: int) -> float:
+    """How many hours between ``since`` and ``now`` fell in the daytime (``starts``-``ends`` o'clock here)."""
+    total, day = timedelta(), since.astimezone(TZ).date()
+    while day <= now.astimezone(TZ).date():
+        morning = datetime.combine(day, datetime.min.time(), TZ)
+        opens, closes = max(since, morning + timedelta(hours=starts)), min(now, morning + timedelta(hours=ends))
+        total += max(closes - opens, timedelta())
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600
 
 
 class Broken(AssertionError):
@@ -252,7 +277,7 @@ class World:
     # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
     def _note_promises(self, person: Person, text: str, at: datetime) -> None:
-        if any(said(text, key) for key in REQUEST_NEWS):
+        if is_news(text):
             person.last_news = at
         found = said(text, "care.followup")
         if found:
@@ -347,18 +372,27 @@ class World:
             .join(Membership, (Membership.member_id == Answer.member_id) & (Membership.group_id == Answer.group_id))
             .where(Answer.option.in_((1, 4)), Answer.current(now), Member.opted_out.is_(False),
                    Membership.status == "active")).all()
+        accepted = set(session.execute(select(Pairing.requester_id, Pairing.kind, Pairing.group_id).where(
+            Pairing.status == "active")).tuples()) if rows else set()
+        # While a supporter had it (accepted), the request was not waiting: silence counts from its end.
+        ended = dict(((r, k, g), at) for r, k, g, at in session.execute(
+            select(Pairing.requester_id, Pairing.kind, Pairing.group_id, func.max(Pairing.ended_at))
+            .where(Pairing.started_at.is_not(None), Pairing.ended_at.is_not(None))
+            .group_by(Pairing.requester_id, Pairing.kind, Pairing.group_id))) if rows else {}
         for answer, member in rows:
-            if answer.told_waiting_at is not None:
-                continue
-            accepted = session.scalar(select(Pairing.id).where(
-                Pairing.requester_id == member.id, Pairing.kind == answer.option, Pairing.group_id == answer.group_id,
-                Pairing.status == "active"))
-            if accepted:
+            if (member.id, answer.option, answer.group_id) in accepted:
                 continue
             # Twenty-four hours, then the rest of the night: word by the next daytime (ticks come by the hour).
             # Counted from the request, or from the latest word about it (a pairing just ended, say).
             news = self.people[member.phone].last_news if member.phone in self.people else None
-            since = max(answer.since, news) if news else answer.since
+            since = max(t for t in (answer.since, news, ended.get((member.id, answer.option, answer.group_id)))
+                        if t is not None)
+            if answer.told_waiting_at is not None:
+                # Once told it waits: never more than 24 daytime hours (theirs) without word about it.
+                hours = (member.day_starts or 9, member.day_ends or 20)
+                if daytime_hours(since, now, *hours) > WORD_EVERY + 1:
+                    raise Broken(f"{member.name}'s request has had no word since {since}: it is {now}")
+                continue
             deadline = next_daytime(since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
             if now > deadline:
                 raise Broken(f"{member.name}'s request since {since} has had no word by {now}")

@@ -20,6 +20,8 @@ STATES_A_TIME = re.compile(
 
 # template -> the transcript that shows the stated time kept.
 KEPT_IN = {
+    "channel.voice": "voice_channel.txt",  # calls by day
+    "join.welcome.voice": "voice_join_stop.txt",
     "care.accepted.supporter": "promises_kept.txt",
     "care.accepted.supporter.private": "relay.txt",
     "care.followup.yes": "promises_kept.txt",
@@ -41,11 +43,15 @@ KEPT_IN = {
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
 NOT_A_PROMISE = {
-    "duration.until", "freq.weekly", "freq.daily", "freq.monthly", "start.done", "start.no_groups",
+    # A call's menus and confirmations: the keys a caller may press, "again" and "anytime" as plain words.
+    "call.how_long", "call.stop.sure", "call.stopped", "call.answer", "join.ask.voice", "stop.done.voice",
+    "start.fresh.voice", "start.kept.voice",
+    "duration.until", "freq.weekly", "freq.daily", "freq.monthly", "start.fresh", "start.kept", "start.no_groups",
     "care.followup", "care.followup.no", "care.days", "hours.bad", "coord.confirm.gather",
     "gather.invite", "gather.rsvp.yes", "gather.rsvp.no", "gather.count", "gather.next", "mydata.consent",
     "crisis.call.sent", "crisis.call.oncall", "join.removed", "care.ended.open", "coord.unpaired.open",
-    "care.offer.withdrawn",
+    "care.offer.withdrawn", "status.removed", "care.offer.again.1",
+    "care.offer.again.4", "coord.pair.asked.again",
 } | {key for key in catalog("en") if key.startswith("log.")}
 
 

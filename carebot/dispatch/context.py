@@ -18,6 +18,7 @@ from carebot.flows.base import AnswerInfo, Context, GroupInfo, MembershipInfo, W
 from carebot.outbox.write import address_on
 from carebot.services import questions
 from carebot.services.pairings import open_pairings
+from carebot.store import removals
 from carebot.store.lookups import StoreLookups
 from carebot.store.models import CareFlag, ConsentEvent, Conversation, Group, Member, Membership
 from carebot.store.queries import current_answers
@@ -108,6 +109,6 @@ def build_context(
         pairings=open_pairings(session, member, now),
         reachable=frozenset(c for c in (SMS, SIGNAL, VOICE) if address_on(member, c)
                             and not (c == SMS and member.phone_unusable)),
-        removed_from=frozenset(m.group_id for m in everywhere if m.status == "removed"),
+        removed_from=removals.groups_of(session, member),
         lookups=StoreLookups(session, member.id, group_ids),
     )

@@ -62,7 +62,12 @@ def start(ctx: Context, text: Text) -> Transition:
         return say(ctx, "start.already")
     effect = OptedIn(text.words[0].upper())
     if ctx.memberships:
-        reply = render_for(ctx, "start.done", keywords=_keywords(ctx))
+        # What is kept, said plainly: STOP ended any request for care, the other answers stand.
+        kept = [(m.group, ctx.answers_in(m.group.id)) for m in ctx.memberships if ctx.answers_in(m.group.id)]
+        summary = "; ".join((f"{g.keyword} " if len(kept) > 1 else "") + summarize(a, ctx.language, g.tz)
+                            for g, a in kept)
+        key = "start.kept" if kept else "start.fresh"
+        reply = render_for(ctx, key, keywords=_keywords(ctx), summary=summary)
     else:
         reply = render("start.no_groups", ctx.language)
     # "final", like STOP's: a change of consent is always confirmed, even past the flood limit.
@@ -120,8 +125,11 @@ def status(ctx: Context, text: Text) -> Transition | None:
     """STATUS: what carebot holds for the member, group by group."""
     if not is_one_of(text.words, STATUS):
         return None
+    # A removal is said as it is (not "not in a group yet"), without naming who decided it.
+    removed = [render("status.removed", ctx.language, keyword=g.keyword)
+               for g in ctx.groups.values() if g.id in ctx.removed_from]
     if not ctx.memberships:
-        return say(ctx, "status.none")
+        return Transition(replies=(Reply("\n".join(removed)),)) if removed else say(ctx, "status.none")
     lines = []
     for membership in ctx.memberships:
         group = membership.group
@@ -135,7 +143,7 @@ def status(ctx: Context, text: Text) -> Transition | None:
                     if p.group_id == group.id and p.status in ("offered", "active")]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
-    return Transition(replies=(Reply("\n".join(lines)),))
+    return Transition(replies=(Reply("\n".join(lines + removed)),))
 
 
 def mydata(ctx: Context, text: Text) -> Transition | None:

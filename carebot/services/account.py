@@ -23,9 +23,11 @@ from carebot.flows.base import (
 )
 from carebot.outbox.policy import sms_consented
 from carebot.outbox.write import FINAL
+from carebot.services import care_requests
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.pairings import end_all
 from carebot.services.planner import mark_due
+from carebot.store import removals
 from carebot.store.models import (
     Answer,
     CareMap,
@@ -52,16 +54,16 @@ ABOUT_OTHERS = ("pairing", "checkin", "relay", "approval", "coord")
 def joined(act: Act, effect: Joined) -> Outcome:
     """YES to a group's consent question: the member is in (unless its coordinators removed them)."""
     session, member, now, group_id = act.session, act.member, act.now, effect.group_id
+    if group_id in removals.groups_of(session, member):  # even after FORGET: only ADD clears it
+        log.info("member %s is removed from group %s: a YES does not bring them back", member.id, group_id)
+        mark_due(session, group_id, now)
+        return Outcome()
     membership = session.scalars(
         select(Membership).where(Membership.member_id == member.id, Membership.group_id == group_id)
     ).first()
     if membership is None:
         membership = Membership(group_id=group_id, member_id=member.id, created_at=now)
         session.add(membership)
-    elif membership.status == MembershipStatus.REMOVED:
-        log.info("member %s is removed from group %s: a YES does not bring them back", member.id, group_id)
-        mark_due(session, group_id, now)
-        return Outcome()
     membership.status = MembershipStatus.ACTIVE
     membership.consented_at = now
     session.add(ConsentEvent(member_id=member.id, group_id=group_id, kind="opt_in",
@@ -75,6 +77,7 @@ def opted_out(act: Act, effect: OptedOut) -> Outcome:
     """STOP: consent ends at once; pairings end with word to the other side, pending texts go."""
     session, member, now = act.session, act.member, act.now
     end_all(session, member, now)
+    care_requests.end_requests(session, member, now)  # START does not revive them
     member.opted_out = True
     session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=act.channel, wording=effect.wording, at=now))
     session.execute(

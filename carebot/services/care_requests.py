@@ -20,6 +20,7 @@ In a group of a network with an overflow time (carebot.services.network):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -27,8 +28,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carebot.domain.daytime import after_daytime_hours
 from carebot.domain.vocabulary import OPEN_PAIRINGS, REACH_OUT_TO_ME, WANT_COMPANY, PairingStatus
-from carebot.store.models import Answer, Pairing
+from carebot.outbox.write import member_timezone
+from carebot.store.models import Answer, Group, Member, Pairing
 
 
 class State(StrEnum):
@@ -54,6 +57,9 @@ class Step:
 
 
 WAITING_TEXT = {REACH_OUT_TO_ME: "care.waiting.1", WANT_COMPANY: "care.waiting.4"}
+STILL_WAITING_TEXT = {REACH_OUT_TO_ME: "care.waiting.again.1", WANT_COMPANY: "care.waiting.again.4"}
+# Once told it waits, a member hears again after this much daytime without any word about it.
+WORD_EVERY_DAYTIME_HOURS = 24
 COORDINATORS_TEXT = "care.coord.waiting"
 
 TRANSITIONS: tuple[Step, ...] = (
@@ -67,6 +73,10 @@ TRANSITIONS: tuple[Step, ...] = (
          requester="care.waiting.1", coordinators=COORDINATORS_TEXT),
     Step(State.REQUESTED, State.WAITING, "a day passed without a supporter",
          requester="care.waiting.1", coordinators=COORDINATORS_TEXT),
+    Step(State.WAITING, State.WAITING, "24 daytime hours passed since the last word, still no supporter",
+         requester="care.waiting.again.1"),
+    Step(State.OFFERED, State.OFFERED, "24 daytime hours passed since the last word, the offer unanswered",
+         requester="care.waiting.again.1"),
     Step(State.ACCEPTED, State.REQUESTED, "the supporter ends it (DONE)", requester="care.ended.open",
          supporter="care.ended"),
     Step(State.ACCEPTED, State.REQUESTED, "the supporter rests or offers fewer", requester="care.ended.rest"),
@@ -120,3 +130,57 @@ def network_state(answer: Answer) -> State | None:
     if answer.network_consent is None:
         return State.NETWORK_ASKED
     return State.ACROSS if answer.network_consent else None
+
+
+def last_word(answer: Answer, pairings: Iterable[Pairing]) -> datetime | None:
+    """When the member last heard about this request: the waiting word, or a pairing of it ending.
+
+    Every end of an accepted pairing told the requester (see TRANSITIONS); an offer declined
+    or lapsed did not. None: the member has not been told it waits yet (the first word is due
+    a day after asking, carebot.services.planner).
+    """
+    if answer.told_waiting_at is None:
+        return None
+    ended = [p.ended_at for p in pairings if p.requester_id == answer.member_id and p.kind == answer.option
+             and p.started_at is not None and p.ended_at is not None]
+    return max([answer.told_waiting_at, *ended])
+
+
+def tell_still_waiting(session: Session, group: Group, answers: Iterable[Answer], pairings: Sequence[Pairing],
+                       members: dict[int, Member], now: datetime,
+                       tell: Callable[..., None]) -> datetime | None:
+    """Word again to every member whose request has gone 24 daytime hours (theirs) without any.
+
+    One kind text, not a stream: it says the request is still open and how to end it. Returns
+    the next moment such word falls due in the group, for the planner to look again then.
+    """
+    accepted = {(p.requester_id, p.kind) for p in pairings if p.status == PairingStatus.ACTIVE}
+    soonest = None
+    for answer in answers:
+        member = members.get(answer.member_id)
+        key = (answer.member_id, answer.option)
+        if answer.option not in STILL_WAITING_TEXT or member is None or key in accepted:
+            continue
+        since = last_word(answer, pairings)
+        if since is None:
+            continue
+        due = word_again_at(session, group, member, since)
+        if due <= now:
+            answer.told_waiting_at = now
+            tell(session, member, STILL_WAITING_TEXT[answer.option], now, group.id, keyword=group.keyword)
+            due = word_again_at(session, group, member, now)
+        soonest = due if soonest is None else min(soonest, due)
+    return soonest
+
+
+def word_again_at(session: Session, group: Group, member: Member, since: datetime) -> datetime:
+    """When a member told about their request at ``since`` is due word again (24 of their daytime hours)."""
+    tz, starts, ends = member_timezone(session, member, group.id, group.timezone)
+    return after_daytime_hours(since, WORD_EVERY_DAYTIME_HOURS, tz, starts, ends)
+
+
+def end_requests(session: Session, member: Member, now: datetime) -> None:
+    """STOP ends the member's requests for care (the "ended" state): START does not bring them back."""
+    for answer in session.scalars(select(Answer).where(
+            Answer.member_id == member.id, Answer.option.in_((REACH_OUT_TO_ME, WANT_COMPANY)), Answer.current(now))):
+        answer.ended_at = now

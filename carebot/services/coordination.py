@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import render
+from carebot.domain.pairing import DECLINE_MEMORY
 from carebot.domain.phone import normalize_phone
 from carebot.domain.vocabulary import OPEN_PAIRINGS, REQUESTS, UNAVAILABLE, MembershipStatus, PairingStatus, Role
 from carebot.flows.base import ActionConfirmed, ApprovalGiven, InviteRequested, PairRequested, UnpairRequested, Waiting
@@ -25,6 +26,7 @@ from carebot.services.gatherings import gather
 from carebot.services.pairings import end_pairing, remove_from_group, request_still_open
 from carebot.services.people import display_name, language_of, tell, tell_text
 from carebot.services.planner import offer
+from carebot.store import removals
 from carebot.store.conversations import busy
 from carebot.store.models import Group, Member, Membership, NotWith, Pairing, PendingAction
 from carebot.store.queries import active_members_of, coordinators_of, current_options, existing, is_coordinator
@@ -78,14 +80,20 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
                       other=display_name(requester, language_of(old_supporter)))
         # Ended by the coordinators: the engine keeps these two apart for a while.
         end_pairing(session, old, "coordinator", now)
-    offer(session, group, requester, supporter, kind, now)
+    # A supporter who said NO to this request lately is asked again only because coordinators
+    # chose to, and both hear that it is so (not a repeat the engine made by mistake).
+    again = session.scalar(select(Pairing.id).where(
+        Pairing.requester_id == requester.id, Pairing.supporter_id == supporter.id, Pairing.kind == kind,
+        Pairing.group_id == group.id, Pairing.status == PairingStatus.DECLINED,
+        Pairing.offered_at >= now - DECLINE_MEMORY))
+    offer(session, group, requester, supporter, kind, now, again=again is not None)
     if current:
         # The requester hears who is asked now (they heard nothing of the change otherwise).
         tell(session, requester, "coord.paired.requester", now, group.id, keyword=group.keyword,
                   supporter=display_name(supporter, language_of(requester)))
     record(session, group.id, actor.id, "pair", now, requester.id, supporter.id)
-    return Outcome([render("coord.pair.asked", language, supporter=display_name(supporter, language),
-                           requester=display_name(requester, language))])
+    return Outcome([render("coord.pair.asked.again" if again else "coord.pair.asked", language,
+                           supporter=display_name(supporter, language), requester=display_name(requester, language))])
 
 
 @handles(UnpairRequested)
@@ -139,6 +147,7 @@ def invite(session: Session, group: Group, raw_number: str, name: str | None, in
         session.flush()
     if name and not member.name:
         member.name = name[:20]
+    removals.clear(session, member, group.id)  # their ADD is the coordinators' decision to invite again
     membership = session.scalars(select(Membership).where(
         Membership.member_id == member.id, Membership.group_id == group.id)).first()
     if membership is not None and membership.status == MembershipStatus.ACTIVE:
@@ -254,6 +263,7 @@ def execute(session: Session, actor: Member, group: Group, data: dict, now: date
         remove_from_group(session, target, group.id, now)
         # Only a coordinator's ADD invites them again (and they still consent).
         membership.status = MembershipStatus.REMOVED
+        removals.record(session, target, group.id, now)
     elif action == "coord":
         membership.role = Role.COORDINATOR
         tell(session, target, "coord.role.given", now, group.id, keyword=group.keyword)

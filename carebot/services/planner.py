@@ -85,6 +85,9 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         elif a.option == UNAVAILABLE:
             resting.add(a.member_id)
     _tell_unanswered_offers(session, group, answers, pairings, members, now)
+    # Nobody's request goes 24 daytime hours without word (the first word is below: a day after asking).
+    if (again := care_requests.tell_still_waiting(session, group, answers, pairings, members, now, tell)) is not None:
+        _look_again_at(group, again)
     if not requests:
         return 0
     recent: dict[tuple[int, int], datetime] = {}
@@ -154,6 +157,7 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
             continue
         answer.told_waiting_at = now
         requester = members[requester_id]
+        _look_again_at(group, care_requests.word_again_at(session, group, requester, now))
         tell(session, requester, care_requests.WAITING_TEXT[kind], now, group.id, keyword=group.keyword)
         newly_waiting.append(requester)
     if newly_waiting:
@@ -218,6 +222,7 @@ def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, m
             _look_again_at(group, answer.since + WAITING_GRACE)
             continue
         answer.told_waiting_at = now
+        _look_again_at(group, care_requests.word_again_at(session, group, members[answer.member_id], now))
         tell(session, members[answer.member_id], care_requests.WAITING_TEXT[answer.option], now, group.id,
              keyword=group.keyword)
 
@@ -228,7 +233,7 @@ def _look_again_at(group: Group, when: datetime) -> None:
 
 
 def offer(session: Session, group: Group, requester: Member, supporter: Member, kind: int, now: datetime,
-          *, side: Group | None = None) -> None:
+          *, side: Group | None = None, again: bool = False) -> None:
     """Ask ``supporter`` to take ``requester``'s request; ``side``: the supporter's own group, when
     the request comes to it across a network (the offer then says so)."""
     own = side or group
@@ -251,8 +256,8 @@ def offer(session: Session, group: Group, requester: Member, supporter: Member, 
         prompt = render(f"network.offer.{kind}", language, requester=display_name(requester, language),
                         keyword=group.keyword, network=across.code, how=how)
     else:
-        prompt = render(f"care.offer.{kind}", language, requester=display_name(requester, language),
-                        keyword=group.keyword, how=how)
+        key = f"care.offer.again.{kind}" if again else f"care.offer.{kind}"  # a coordinators' PAIR after a NO
+        prompt = render(key, language, requester=display_name(requester, language), keyword=group.keyword, how=how)
     questions.ask(session, supporter, Waiting("pairing", "offer", {"pairing_id": pairing.id}, respond_by), prompt,
                   now, group_id=own.id, rank=questions.CARE)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from carebot.domain.phone import normalize_phone
 from carebot.domain.vocabulary import Role
 from carebot.services.coordination import invite
+from carebot.store import removals
 from carebot.store.models import Group
 
 REASONS = {
@@ -22,6 +23,7 @@ REASONS = {
     "duplicate": "the same number appears earlier in the file",
     "no_number": "no phone number",
     "role": "role must be member or coordinator",
+    "removed": "the group's coordinators removed this person; only their ADD invites them again",
 }
 
 
@@ -59,9 +61,13 @@ def import_roster(session: Session, group: Group, text: str, now: datetime) -> I
             report.bad.append((line, REASONS["duplicate"]))
             continue
         seen.add(key)
+        if group.id in removals.groups_of_number(session, key):
+            report.bad.append((line, REASONS["removed"]))
+            continue
         result = invite(session, group, phone, name, None, now, role=role)
         if result == "invited":
             report.invited += 1
         else:
             report.bad.append((line, REASONS[result]))
     return report
+

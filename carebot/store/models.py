@@ -450,6 +450,23 @@ class CareFlag(Base):
     at: Mapped[datetime]
 
 
+class Removal(Base):
+    """That a group's coordinators removed someone: kept past FORGET, so only their ADD lets them back.
+
+    No number and no member: a keyed hash of the phone number or Signal UUID (as
+    ``Member.phone_hash``/``signal_hash``), the group and when. It ends at a
+    coordinator's ADD or with the group (carebot.store.removals).
+    """
+
+    __tablename__ = "removals"
+    __table_args__ = (UniqueConstraint("identity_hash", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_hash: Mapped[str] = mapped_column(String(64), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+
+
 class CoordAction(Base):
     """What a coordinator did, for LOG: who, what, when; never contents or numbers."""
 

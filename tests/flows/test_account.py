@@ -53,7 +53,7 @@ ROWS = [
     pytest.param(row(STOPPED, "stop"), id="stop-again-after-stop-says-nothing"),
     pytest.param(row(MEMBER, "cancel my pairing", says("fallback")), id="soft-stop-word-in-a-sentence-is-not-stop"),
     # START brings a member back; nothing else does.
-    pytest.param(row(STOPPED, "start", says("start.done", keywords="DMMA", purpose="final"),
+    pytest.param(row(STOPPED, "start", says("start.fresh", keywords="DMMA", summary="", purpose="final"),
                      effects=(OptedIn("START"),)), id="start-after-stop"),
     pytest.param(row(context(opted_out=True), "Start", says("start.no_groups", purpose="final"),
                      effects=(OptedIn("START"),)), id="start-without-groups"),
