@@ -23,11 +23,14 @@ Where it departs from ``SignalBot.start()`` and why (design.md's traps):
 * signalbot's send drops the error body (aiohttp's ``raise_for_status`` keeps
   only the reason phrase), and the body is what tells a rate limit from a
   captcha from an untrusted identity; so the text is posted here, with the
-  payload signalbot's ``SendMessage`` builds.
+  payload signalbot's ``SendMessage`` builds (``signal_sending.py``).
 * Replies go to the member's Signal UUID, never the number.
 * In json-rpc mode every client attached to the account receives every
   message: run one ``carebot serve`` per Signal account (inbound dedupe on
   the envelope's timestamp and sender keeps a second one from acting twice).
+
+:class:`SignalChannel` is this module's life and receiving, with sending and pauses from
+``signal_sending.py`` and the round-trip probe from ``signal_probe.py``.
 """
 
 from __future__ import annotations
@@ -37,25 +40,43 @@ import contextlib
 import json
 import logging
 import random
-import uuid as uuidlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import aiohttp
 from packaging.version import InvalidVersion, Version
-from signalbot import MIN_SIGNAL_CLI_REST_API_VERSION, SendMessage, SignalAPIError, SignalBot
+from signalbot import MIN_SIGNAL_CLI_REST_API_VERSION, SignalAPIError, SignalBot
 from signalbot.messages import DataMessage, EditMessage, UnknownMessageFormatError, parse
 
-from carebot.channels import SIGNAL, Inbound, SendError, Sent
+from carebot.channels import SIGNAL, Inbound
+from carebot.channels.signal_probe import PROBE_EVERY, PROBE_PREFIX, SignalProbe
+from carebot.channels.signal_sending import (
+    CAPTCHA_PAUSE,
+    MAX_PAUSE,
+    PROOF_REQUIRED,
+    RATE_LIMIT_PAUSE,
+    RATE_LIMITED,
+    SEND_TIMEOUT,
+    UNREGISTERED_TEXT,
+    UNTRUSTED_HOLD,
+    UNTRUSTED_TEXTS,
+    SignalSending,
+)
 from carebot.domain import clock, metrics, startup
 from carebot.domain.logsafe import where
 from carebot.domain.startup import Refusal
 
+# The constants of sending and of the probe are named here too, where they always were.
+__all__ = [
+    "CAPTCHA_PAUSE", "DOWN", "HEARTBEAT", "INBOUND_TRIES", "LET_GO_GRACE", "LET_GO_POLL", "MAX_PAUSE", "PAUSED",
+    "PROBE_EVERY", "PROBE_PREFIX", "PROOF_REQUIRED", "RATE_LIMITED", "RATE_LIMIT_PAUSE", "RECEIVE_ERROR_KINDS",
+    "RETRY", "SEND_TIMEOUT", "UNREGISTERED_TEXT", "UNTRUSTED_HOLD", "UNTRUSTED_TEXTS", "UP",
+    "SignalAccountMissing", "SignalChannel", "receive_error_kind",
+]
+
 log = logging.getLogger(__name__)
 # signalbot logs raw envelopes, bodies and recipients' numbers below ERROR; carebot never logs those.
 logging.getLogger("signalbot").setLevel(logging.ERROR)
-
-SEND_TIMEOUT = 15.0  # seconds; well under outbox.recovery.STUCK_AFTER
 HEARTBEAT = 30.0  # seconds between websocket pings, so a dead link is noticed
 # Reconnect backoff in seconds: first wait, longest wait. Short, because the service must find carebot
 # attached the moment it starts receiving: a text it takes in while nobody is attached is lost
@@ -63,27 +84,9 @@ HEARTBEAT = 30.0  # seconds between websocket pings, so a dead link is noticed
 RETRY = (0.5, 2.0)
 INBOUND_TRIES = 3  # a text the database could not take is tried again this often
 
-# How long the Signal queue pauses, doubling on each pause in a row, up to MAX_PAUSE.
-RATE_LIMIT_PAUSE = timedelta(minutes=15)
-CAPTCHA_PAUSE = timedelta(hours=1)
-MAX_PAUSE = timedelta(hours=6)
-RATE_LIMITED, PROOF_REQUIRED = "rate-limit", "proof-required"  # the error codes of a pause
-# A text to a member whose safety number changed waits this long before one more try.
-UNTRUSTED_HOLD = timedelta(hours=6)
 # Stopping, carebot waits this long for the service to stop first (let_go); compose's stop grace is longer.
 LET_GO_GRACE = 15.0
 LET_GO_POLL = 0.5  # how often it asks whether another carebot has taken over meanwhile
-# The round-trip probe (optional, SIGNAL_PROBE_NUMBER): how often by default, and the words it says.
-PROBE_EVERY = 15 * 60.0
-PROBE_PREFIX = "carebot-probe"
-
-# signal-cli-rest-api's words (src/client/jsonrpc2.go, src/api/api.go) for signal-cli's
-# error -4, and signal-cli's own per-recipient wording.
-UNTRUSTED_TEXTS = ("untrusted recipient keys", "untrusted identit")
-
-# signal-cli's words for a recipient with no Signal account (ErrorUtils, "Unregistered user \"…\""),
-# which the service passes on with HTTP 400 "Failed to send message…".
-UNREGISTERED_TEXT = "unregistered user"
 
 UP, DOWN, PAUSED = "up", "down", "paused"
 
@@ -99,7 +102,7 @@ class SignalAccountMissing(Refusal):
     exit_code = startup.SIGNAL_ACCOUNT
 
 
-class SignalChannel:
+class SignalChannel(SignalProbe, SignalSending):
     """The Signal channel for one account on one signal-cli-rest-api service.
 
     Build it anywhere, ``await start()`` it inside the running loop and
@@ -205,9 +208,6 @@ class SignalChannel:
         if self.paused_until is not None and self.paused_until > self.now():
             return PAUSED
         return UP
-
-    def _url(self, path: str) -> str:
-        return f"http://{self.service}{path}"
 
     # --- receiving --------------------------------------------------------
 
@@ -335,178 +335,8 @@ class SignalChannel:
                     await asyncio.sleep(self.retry[0] * attempt)
         log.error("a Signal text could not be stored and is lost")
 
-    # --- the round-trip probe ----------------------------------------------
-
-    @property
-    def probe_status(self) -> str | None:
-        """None without a probe; "waiting" before the first comes back; "late" when the last sent
-        is overdue (Signal may be silent); else "ok"."""
-        if not self.probe_from:
-            return None
-        if self._probes and min(self._probes.values()) + self.probe_every <= asyncio.get_running_loop().time():
-            return "late"
-        return "waiting" if self.probe_round_trip is None else "ok"
-
-    async def _probe_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.probe_every)
-            status = self.probe_status
-            if status == "late":
-                metrics.SIGNAL_PROBES.labels("late").inc()
-                log.warning("the Signal probe has not come back: Signal may be silent")
-            metrics.SIGNAL_PROBE_LATE.set(1 if status == "late" else 0)
-            if self.connected:
-                try:
-                    await self._send_probe()
-                except (aiohttp.ClientError, OSError, TimeoutError) as error:
-                    log.warning("Signal probe not sent (%s)", type(error).__name__)
-
-    async def _send_probe(self) -> None:
-        assert self._http is not None
-        nonce = uuidlib.uuid4().hex
-        sent_at = asyncio.get_running_loop().time()
-        payload = json.dumps({"number": self.probe_from, "recipients": [self.number],
-                              "message": f"{PROBE_PREFIX} {nonce}"})
-        self._probes[nonce] = sent_at  # before the send: it may come back before the answer does
-        try:
-            async with asyncio.timeout(self.send_timeout):
-                async with self._http.post(self._url("/v2/send"), data=payload,
-                                           headers={"Content-Type": "application/json"}) as response:
-                    refused = response.status not in (200, 201)
-        except BaseException:
-            self._probes.pop(nonce, None)
-            raise
-        if refused:
-            self._probes.pop(nonce, None)
-            log.warning("Signal probe refused (HTTP %s): is SIGNAL_PROBE_NUMBER linked?", response.status)
-            return
-        metrics.SIGNAL_PROBES.labels("sent").inc()
-
-    def _probe_back(self, envelope: dict) -> bool:
-        """Whether ``envelope`` is from the probe account or is a probe (its number may be hidden:
-        then the nonce, which nobody else can know, tells); records the round trip."""
-        data = envelope.get("dataMessage")
-        text = str(data.get("message") or "") if isinstance(data, dict) else ""
-        prefix, _, nonce = text.partition(" ")
-        sent_at = self._probes.pop(nonce, None) if prefix == PROBE_PREFIX else None
-        if sent_at is None:
-            # The probe account used by hand, or an older probe: dropped all the same.
-            return envelope.get("sourceNumber") == self.probe_from
-        self._probes = {n: t for n, t in self._probes.items() if t > sent_at}  # older ones are moot now
-        self.probe_round_trip = asyncio.get_running_loop().time() - sent_at
-        metrics.SIGNAL_PROBE_ROUND_TRIP.set(self.probe_round_trip)
-        metrics.SIGNAL_PROBE_LATE.set(0)
-        metrics.SIGNAL_PROBES.labels("answered").inc()
-        return True
-
-    # --- sending ----------------------------------------------------------
-
-    async def send(self, address: str, text: str, outbox_id: int) -> Sent:
-        """Send one text to a Signal UUID; raise a classified SendError when it does not go."""
-        if self._http is None:
-            raise SendError("not-started", retryable=True)
-        if self.paused_until is not None and self.paused_until > self.now():
-            raise SendError("paused", retryable=True, retry_at=self.paused_until)
-        message = await SendMessage(text=text).to_generated(self.number, [address])
-        payload = message.model_dump_json(exclude_none=True, by_alias=True)
-        try:
-            async with asyncio.timeout(self.send_timeout):
-                async with self._http.post(self._url("/v2/send"), data=payload,
-                                           headers={"Content-Type": "application/json"}) as response:
-                    status, body = response.status, await response.text()
-        except aiohttp.ClientConnectorError:
-            # The request never left: nothing can have been sent.
-            raise SendError("connect", retryable=True) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
-            # The service may have sent it: the outbox settles the row before any new try.
-            code = "timeout" if isinstance(error, TimeoutError) else "no-answer"
-            raise SendError(code, retryable=True, ambiguous=True) from None
-        if status in (200, 201):
-            if self._sent_ok(address) and self.on_pause is not None:
-                await self.on_pause(None)
-            return Sent(_timestamp(body) or f"signal-{outbox_id}")
-        refused = self._refused(status, body, address)
-        # A pause (set by _pause, the only maker of these codes) is recorded so it outlives a restart.
-        if (refused.code in (RATE_LIMITED, PROOF_REQUIRED) and self.paused_until is not None
-                and self.on_pause is not None):
-            await self.on_pause((self.paused_until, self._pauses, self._pause_told))
-        raise refused
-
-    def _sent_ok(self, address: str) -> bool:
-        """A text went through: any pause is over (whether there was one to clear)."""
-        paused = bool(self._pauses)
-        if paused:
-            log.info("Signal sends resumed")
-        self.paused_until, self._pauses, self._pause_told = None, 0, False
-        self._told_untrusted.discard(address)
-        return paused
-
-    def _refused(self, status: int, body: str, address: str) -> SendError:
-        """What carebot does about one of the service's error answers."""
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            answer = {}
-        if not isinstance(answer, dict):
-            answer = {}
-        error = str(answer.get("error", "")).lower()
-        if status == 429:
-            # signal-cli's rate limit (-5); challenge tokens mean Signal wants a captcha first.
-            tokens = answer.get("challenge_tokens") or []
-            captcha = bool(tokens)
-            for token in tokens:  # a server token, not a person's data: the deployer needs it
-                log.warning("Signal asks for a captcha; challenge token %s (see deploy/signal.md)", token)
-            return self._pause(PROOF_REQUIRED if captcha else RATE_LIMITED,
-                               CAPTCHA_PAUSE if captcha else RATE_LIMIT_PAUSE,
-                               "signal.captcha" if captcha else "signal.paused")
-        if status == 400 and any(text in error for text in UNTRUSTED_TEXTS):
-            # Nothing is trusted automatically: a person checks the new safety number.
-            notice = None if address in self._told_untrusted else "signal.untrusted"
-            self._told_untrusted.add(address)
-            log.warning("Signal send held: the recipient's safety number changed")
-            return SendError("untrusted-identity", retryable=True, held=True,
-                             retry_at=self.now() + UNTRUSTED_HOLD, notice=notice)
-        if status == 400 and UNREGISTERED_TEXT in error:
-            # The member has no Signal account any more: final. The outbox sends it by SMS where they
-            # consented to SMS (and moves them there); otherwise the coordinators hear, once.
-            notice = None if address in self._told_unregistered else "signal.unregistered"
-            self._told_unregistered.add(address)
-            log.warning("Signal send failed: the recipient has no Signal account")
-            return SendError("unregistered", retryable=False, unusable=True, notice=notice)
-        if status in (401, 403, 404):
-            log.error("the Signal service refused the account (HTTP %s): check SIGNAL_NUMBER and its "
-                      "registration", status)
-        # Anything else (a network failure at signal-cli, a 5xx)
-        # reads the same from here: retried with backoff, then given up.
-        return SendError(f"http-{status}", retryable=True)
-
-    def _pause(self, code: str, base: timedelta, notice: str) -> SendError:
-        self._pauses += 1
-        pause = min(MAX_PAUSE, base * 2 ** (self._pauses - 1))
-        self.paused_until = self.now() + pause
-        told, self._pause_told = self._pause_told, True
-        log.warning("Signal sends paused for %d minutes (%s)", pause.total_seconds() // 60, code)
-        return SendError(code, retryable=True, retry_at=self.paused_until, notice=None if told else notice)
-
 
 def receive_error_kind(text: str) -> str:
     """A short, closed name for a receive error's text (which may hold a number)."""
     text = text.lower()
     return next((kind for words, kind in RECEIVE_ERROR_KINDS if words in text), "other")
-
-
-def _timestamp(body: str) -> str:
-    """The sent message's timestamp, Signal's id for it.
-
-    The service answers a list of results (signal-cli-rest-api since it reported
-    per-recipient errors; what signalbot 2.x reads) or, before that, one object.
-    """
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        answer = None
-    if isinstance(answer, list) and answer:
-        answer = answer[0]
-    if isinstance(answer, dict) and answer.get("timestamp") is not None:
-        return str(answer["timestamp"])
-    return ""
