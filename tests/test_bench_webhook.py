@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from carebot.bench import webhook
+from carebot.bench.webhook_endpoints import FloorWriter
 
 
 def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
@@ -23,7 +24,7 @@ def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
 
 def test_the_durable_floor_stores_each_text_once_and_durably(tmp_path) -> None:
     """The floor does the least a durable webhook must: every text kept, a retry kept once, fsynced."""
-    floor = webhook._FloorWriter(str(tmp_path / "floor.sqlite"))
+    floor = FloorWriter(str(tmp_path / "floor.sqlite"))
     floor.write([("SM1", "+15155550101", "hello"), ("SM2", "+15155550102", "hi")])
     floor.write([("SM2", "+15155550102", "hi"), ("SM3", "+15155550103", "hey")])
     assert floor.conn.execute("SELECT sid FROM texts ORDER BY sid").fetchall() == [("SM1",), ("SM2",), ("SM3",)]

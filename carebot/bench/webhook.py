@@ -34,166 +34,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import queue
-import socket
-import sqlite3
-import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
-import aiohttp
-from twilio.request_validator import RequestValidator
+from carebot.bench.webhook_endpoints import FLOOR_DB, QuietServer, TwilioStandIn
+from carebot.bench.webhook_load import (
+    ACCOUNT,
+    TIME_CAP,
+    TOKEN,
+    fire,
+    free_port,
+    measure_phase,
+    result_line,
+    signed_requests,
+    start_server,
+)
 
-ACCOUNT = "AC" + "b" * 32
-TOKEN = "c" * 32
-TEXTS = ["STATUS", "1 call evenings", "HELP", "5", "HOW text me after 6", "2"]
 MEMBERS = 200
-TIME_CAP = 60.0  # seconds per phase, whatever the request count
-
-
-async def bare_app(scope, receive, send) -> None:
-    """The baseline: an ASGI endpoint that reads the request and answers 200."""
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
-    await send({"type": "http.response.body", "body": b""})
-
-
-FLOOR_DB = "CAREBOT_BENCH_FLOOR_DB"  # where the durable floor keeps its texts
-
-
-class _FloorWriter:
-    """The durable floor's store: one ``sqlite3`` writer thread that commits whatever is waiting.
-
-    WAL, ``synchronous=FULL`` (each commit reaches the disk), a unique key on
-    the provider's id and ``INSERT OR IGNORE`` (a retry is kept once): the
-    least a webhook that must not lose a text does, with nothing of carebot's
-    (no signature, no encryption, no SQLAlchemy). Each request is answered when
-    the commit holding its text is done.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.waiting: queue.SimpleQueue = queue.SimpleQueue()
-        self.conn = self._connect()
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS texts (sid TEXT PRIMARY KEY, sender TEXT, body TEXT)")
-        return conn
-
-    def write(self, rows: list[tuple]) -> None:
-        """Commit ``rows`` (sid, sender, body) in one transaction; a sid stored already is ignored."""
-        self.conn.execute("BEGIN")
-        try:
-            self.conn.executemany("INSERT OR IGNORE INTO texts (sid, sender, body) VALUES (?, ?, ?)", rows)
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
-    def _run(self) -> None:
-        while True:
-            batch = [self.waiting.get()]
-            while not self.waiting.empty():  # everything that came while the last commit ran
-                batch.append(self.waiting.get())
-            failed: BaseException | None = None
-            try:
-                self.write([row for row, _, _ in batch])
-            except Exception as error:
-                failed = error
-            for _, loop, future in batch:
-                loop.call_soon_threadsafe(_resolve, future, failed)
-
-    async def store(self, row: tuple) -> None:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self.waiting.put((row, loop, future))
-        await future
-
-
-def _resolve(future: asyncio.Future, failed: BaseException | None) -> None:
-    if future.done():
-        return
-    if failed is None:
-        future.set_result(None)
-    else:
-        future.set_exception(failed)
-
-
-_floor: _FloorWriter | None = None  # the floor's writer, made at its start-up
-
-
-async def floor_app(scope, receive, send) -> None:
-    """The durable floor: parses the form, has ``_FloorWriter`` commit the text, answers 200."""
-    global _floor
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            _floor = _FloorWriter(os.environ[FLOOR_DB])
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    form = dict(parse_qsl(b"".join(chunks).decode("utf-8", "replace"), keep_blank_values=True))
-    if _floor is None:
-        raise RuntimeError("the durable floor answers only once its lifespan has started")
-    await _floor.store((form.get("MessageSid"), form.get("From"), form.get("Body")))
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
-    await send({"type": "http.response.body", "body": b""})
-
-
-class _TwilioStandIn(BaseHTTPRequestHandler):
-    """Answers Messages.json creates like Twilio (201 and a sid), so the sender runs too."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"sid": "SM" + uuid.uuid4().hex, "status": "queued"}).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # the sender's pooled connections are reset when the run ends; that is expected
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed(url: str) -> list[str]:
@@ -218,86 +80,6 @@ def _seed(url: str) -> list[str]:
                                    consented_at=now, created_at=now))
     db.dispose()
     return phones
-
-
-def _start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _, errors = process.communicate()  # it has ended: its stderr, whole
-            raise SystemExit(f"could not start {' '.join(args)}: {errors.strip()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"{' '.join(args)} did not start listening")
-
-
-def _requests(public: str, phones: list[str], count: int) -> list[tuple[bytes, str]]:
-    """Signed webhook bodies, made before the clock starts."""
-    validator = RequestValidator(TOKEN)
-    url = f"{public}/twilio/sms"
-    made = []
-    for i in range(count):
-        sid = "SM" + uuid.uuid4().hex
-        form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": phones[i % len(phones)],
-                "To": "+15155550100", "Body": TEXTS[i % len(TEXTS)], "NumMedia": "0"}
-        made.append((urlencode(form).encode(), validator.compute_signature(url, form)))
-    return made
-
-
-async def _fire(url: str, bodies, concurrency: int, rate: float | None) -> dict:
-    """Send every body; closed loop at ``concurrency``, or paced to ``rate`` a second."""
-    latencies: list[float] = []
-    errors = 0
-    queue = list(reversed(bodies))
-    started = time.perf_counter()
-    deadline = started + TIME_CAP
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as client:
-
-        async def one(body: bytes, signature: str) -> None:
-            nonlocal errors
-            t0 = time.perf_counter()
-            async with client.post(url, data=body, headers={
-                "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded",
-            }) as answer:
-                await answer.read()
-                if answer.status != 200:
-                    errors += 1
-            latencies.append(time.perf_counter() - t0)
-
-        if rate is None:
-            async def worker() -> None:
-                while queue and time.perf_counter() < deadline:
-                    await one(*queue.pop())
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-        else:
-            tasks = []
-            for i, item in enumerate(reversed(queue)):
-                due = started + i / rate
-                if due > deadline:
-                    break
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(*item)))
-            await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {
-        "requests": len(ordered),
-        "errors": errors,
-        "throughput": len(ordered) / elapsed,
-        "p50_ms": 1000 * statistics.median(ordered),
-        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-    }
-
 
 def _waiting(engine) -> int:
     """Stored texts the inbound worker has not handled yet (read next to the running server)."""
@@ -355,56 +137,27 @@ def _drained(engine) -> str:
             f"in {elapsed:.1f} s ({rate:.0f} texts/s), {left} still waiting")
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """CPU time a process has used so far, all its threads (Linux's /proc; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _phase(server: subprocess.Popen, url: str, bodies, concurrency: int, rate: float | None) -> dict:
-    """One phase of requests at ``server``, with the server's CPU time per request.
-
-    CPU per request is steadier than throughput on a shared machine: other
-    work slows both servers' clocks, not what each request costs.
-    """
-    before = _cpu_seconds(server.pid)
-    result = asyncio.run(_fire(url, bodies, concurrency, rate))
-    after = _cpu_seconds(server.pid)
-    if before is not None and after is not None and result["requests"]:
-        result["cpu_us"] = 1e6 * (after - before) / result["requests"]
-    return result
-
-
-def _line(name: str, result: dict) -> str:
-    cpu = f"  cpu {result['cpu_us']:>5.0f} µs/req" if "cpu_us" in result else ""
-    return (f"{name:<36} {result['requests']:>6} req  {result['throughput']:>6.0f} req/s  "
-            f"p50 {result['p50_ms']:>6.1f} ms  p99 {result['p99_ms']:>6.1f} ms  errors {result['errors']}{cpu}")
-
-
 def _carebot(url: str, args, env: dict[str, str], bare: dict, floor: dict) -> None:
     """Seed a fresh database at ``url``, start carebot serve on it, run phases 2 to 4 and the drain."""
     name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     phones = _seed(url)
-    port = _free_port()
+    port = free_port()
     public = f"http://127.0.0.1:{port}"
     env = {**env, "CAREBOT_DATABASE_URL": url, "CAREBOT_PUBLIC_URL": public}
-    carebot = _start(["-m", "carebot", "serve", "--port", str(port)], env, port)
+    carebot = start_server(["-m", "carebot", "serve", "--port", str(port)], env, port)
     try:
         n, c = args.requests, args.concurrency
         sms = f"{public}/twilio/sms"
-        asyncio.run(_fire(sms, _requests(public, phones, 200), c, None))  # warm up
+        asyncio.run(fire(sms, signed_requests(public, phones, 200), c, None))  # warm up
         _settle(url)
-        full = _phase(carebot, sms, _requests(public, phones, n), c, None)
-        print(_line("carebot serve (max)", full) + f"  [{name}]")
+        full = measure_phase(carebot, sms, signed_requests(public, phones, n), c, None)
+        print(result_line("carebot serve (max)", full) + f"  [{name}]")
         target = bare["throughput"] / 2
-        paced = _phase(carebot, sms, _requests(public, phones, n), c * 4, target)
-        print(_line(f"carebot at {target:.0f} req/s", paced) + f"  [{name}]")
+        paced = measure_phase(carebot, sms, signed_requests(public, phones, n), c * 4, target)
+        print(result_line(f"carebot at {target:.0f} req/s", paced) + f"  [{name}]")
         own = full["throughput"] / 2
-        easy = _phase(carebot, sms, _requests(public, phones, min(n, int(own * 20))), c * 4, own)
-        print(_line(f"carebot at {own:.0f} req/s (half its max)", easy) + f"  [{name}]")
+        easy = measure_phase(carebot, sms, signed_requests(public, phones, min(n, int(own * 20))), c * 4, own)
+        print(result_line(f"carebot at {own:.0f} req/s (half its max)", easy) + f"  [{name}]")
         ratio = full["throughput"] / bare["throughput"]
         kept_up = paced["throughput"] >= 0.95 * target and paced["errors"] == 0
         verdict = "met" if kept_up and paced["p99_ms"] < 50 else "NOT met"
@@ -432,7 +185,7 @@ def main(argv: list[str]) -> int:
     postgres.add_option(parser)
     args = parser.parse_args(argv)
 
-    stand_in = _QuietServer(("127.0.0.1", 0), _TwilioStandIn)
+    stand_in = QuietServer(("127.0.0.1", 0), TwilioStandIn)
     threading.Thread(target=stand_in.serve_forever, daemon=True).start()
     from carebot.store import crypto
 
@@ -455,13 +208,14 @@ def main(argv: list[str]) -> int:
             for key, name, app, extra in (("bare", "bare ASGI endpoint (max)", "bare_app", {}),
                                           ("floor", "durable floor (max)", "floor_app",
                                            {FLOOR_DB: str(Path(tmp) / "floor.sqlite")})):
-                port = _free_port()
-                process = _start([*uvicorn, "--port", str(port), f"carebot.bench.webhook:{app}"], {**env, **extra}, port)
+                port = free_port()
+                served = f"carebot.bench.webhook_endpoints:{app}"
+                process = start_server([*uvicorn, "--port", str(port), served], {**env, **extra}, port)
                 running.append(process)
                 url = f"http://127.0.0.1:{port}/twilio/sms"
-                asyncio.run(_fire(url, _requests("http://x", ["+15155550101"], 200), c, None))  # warm up
-                baselines[key] = _phase(process, url, _requests("http://x", ["+15155550101"], n), c, None)
-                print(_line(name, baselines[key]))
+                asyncio.run(fire(url, signed_requests("http://x", ["+15155550101"], 200), c, None))  # warm up
+                baselines[key] = measure_phase(process, url, signed_requests("http://x", ["+15155550101"], n), c, None)
+                print(result_line(name, baselines[key]))
             postgres.on_each(lambda url: _carebot(url, args, env, **baselines), "webhook", args.postgresql)
             if not args.postgresql:
                 print(postgres.NOT_MEASURED)

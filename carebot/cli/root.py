@@ -1,0 +1,53 @@
+"""The ``carebot`` group itself: its options, its logging, and one line for every refusal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from carebot.domain.config import ENV_FILE, load_settings
+from carebot.domain.startup import Refusal
+
+
+class CarebotGroup(click.Group):
+    """Every command's refusal (a setting, the database, the key) is one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Refusal as refusal:
+            click.echo(str(refusal), err=True)
+            ctx.exit(refusal.exit_code)
+
+
+# Commands whose output is a conversation in the terminal: carebot's INFO lines would drown it.
+CONVERSATION_COMMANDS = frozenset({"demo", "chat", "transcript", "parse"})
+
+
+@click.group(cls=CarebotGroup)
+@click.pass_context
+@click.option("-v", "--verbose", is_flag=True, help="Say which settings file was read; log more (never numbers or texts).")
+@click.option("--env-file", type=click.Path(dir_okay=False), default=None,
+              help=f"The settings file (default: {ENV_FILE}, else ./.env, else /etc/carebot/carebot.env).")
+def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
+    """carebot: an SMS and Signal bot for communal care in mutual-aid groups."""
+    from carebot.domain.config import describe_env_file, load_log_settings
+    from carebot.runtime import logs
+
+    # `init` makes the file it is given: until then there is nothing to read there.
+    if env_file and not (ctx.invoked_subcommand == "init" and not Path(env_file).exists()):
+        os.environ[ENV_FILE] = env_file  # every later read of the settings, and what this command starts
+    wanted = load_log_settings()
+    level = wanted.carebot_log_level or ("WARNING" if ctx.invoked_subcommand in CONVERSATION_COMMANDS else "INFO")
+    logs.configure(level, wanted.carebot_log_format, verbose=verbose)
+    if verbose:
+        click.echo(describe_env_file(), err=True)
+
+
+def configured_database():
+    """The configured database, after the start-up checks (carebot.store.db.start_up): each refusal is one line."""
+    from carebot.store.db import start_up
+
+    return start_up(load_settings().carebot_database_url)
