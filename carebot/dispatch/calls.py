@@ -46,7 +46,7 @@ class CallDesk:
         step: str | None
         if call.step == START:
             step = calls.first_step(ctx)
-            spoken = [*calls.greeting(ctx)] if step == calls.MAIN else []
+            spoken = [*calls.greeting(ctx)] if step in (calls.MAIN, calls.GROUP) else []
         elif call.step == OUT:
             with self.db.transaction() as session:
                 row = placed_message(session, call.state.get("outbox", ""), caller)

@@ -22,6 +22,7 @@ from carebot.flows.words import HOW, Text, fold
 
 MAIN, HOW_LONG, STOP_SURE, JOIN, CONSENT, STOPPED = "main", "howlong", "stop", "join", "consent", "stopped"
 ANSWER = "answer"  # after a message from carebot that asks a YES or NO
+GROUP = "group"  # a member of several groups chooses which one the go-around is for
 # The questions carebot asks that a YES or NO answers: an offer, a check-in, a gathering, a confirmation.
 YES_NO_FLOWS = frozenset({"pairing", "checkin", "gather", "approval", "coord", "forget", "join"})
 OPTIONS = "012345"
@@ -60,7 +61,9 @@ def first_step(ctx: Context) -> str:
         return STOPPED
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return CONSENT
-    return MAIN if ctx.memberships else JOIN
+    if not ctx.memberships:
+        return JOIN
+    return GROUP if len(ctx.memberships) > 1 else MAIN
 
 
 def after_message(ctx: Context) -> str:
@@ -75,12 +78,20 @@ def on_a_machine(ctx: Context) -> str:
     return render("call.machine", ctx.language, group=group)
 
 
-def greeting(ctx: Context) -> tuple[str, ...]:
-    """A member's greeting: the line's name and their current answers."""
+def _member_groups(ctx: Context) -> list[GroupInfo]:
+    return [m.group for m in ctx.memberships][:MOST_GROUPS]
+
+
+def greeting(ctx: Context, group: GroupInfo | None = None) -> tuple[str, ...]:
+    """A member's greeting: the line's name and their current answers in ``group`` (in several
+    groups with none chosen yet: only hello, before they choose)."""
     language = ctx.language
     if not ctx.memberships:
         return ()
-    group = ctx.memberships[0].group
+    if group is None and len(ctx.memberships) > 1:
+        return (render("call.greeting.groups", language, name=ctx.name) if ctx.name
+                else render("call.greeting.groups.unnamed", language),)
+    group = group or ctx.memberships[0].group
     hello = (render("call.greeting", language, name=ctx.name, group=group.name) if ctx.name
              else render("call.greeting.unnamed", language, group=group.name))
     answers = ctx.answers_in(group.id)
@@ -100,6 +111,9 @@ def menu(ctx: Context, step: str, state: Mapping[str, str]) -> tuple[str, ...]:
         return (render("call.stop.sure", language),)
     if step == STOPPED:
         return (render("call.stopped", language),)
+    if step == GROUP:
+        return tuple(render("call.group.choice", language, group=g.name, n=index)
+                     for index, g in enumerate(_member_groups(ctx), start=1))
     if step == CONSENT:
         group_id = ctx.waiting.data.get("group_id") if ctx.waiting is not None else None
         group = next((g for g in ctx.groups.values() if g.id == group_id), None)
@@ -125,7 +139,9 @@ def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech
     if not digits and len(words) == 1 and (words[0] in SPOKEN_KEYS or words[0] in OPTIONS):
         digits, speech = SPOKEN_KEYS.get(words[0], words[0]), ""  # "four": the key 4, said
     key = digits[:1] or "-"  # no key at all is no option
-    kept = {"chosen": state["chosen"]} if state.get("chosen") else {}
+    # What the call carries from key to key: the answers chosen so far, and the group they are for.
+    kept = {name: state[name] for name in ("chosen", "g") if state.get(name)}
+    prefix = f"{state['g']} " if state.get("g") else ""  # "COMIDA 4 1w", as a member of two groups texts it
     if key == REPEAT_KEY:
         return CallTurn(next=step, state=kept)
     if step == STOP_SURE:
@@ -134,6 +150,12 @@ def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech
         return CallTurn(next=STOP_SURE, state=kept)
     if step == STOPPED:
         return CallTurn(text="START") if key == "1" else CallTurn(next=None)
+    if step == GROUP:
+        mine = _member_groups(ctx)
+        if key.isdigit() and 1 <= int(key) <= len(mine):
+            chosen_group = mine[int(key) - 1]
+            return CallTurn(said=greeting(ctx, chosen_group), state={"g": chosen_group.keyword})
+        return _again(ctx, step, kept)
     if step == JOIN:
         groups = _joinable(ctx)
         if key.isdigit() and 1 <= int(key) <= len(groups):
@@ -152,11 +174,11 @@ def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech
         option = state.get("option", "")
         if key in DURATIONS and option in OPTIONS:
             chosen = f"{state.get('chosen', '')} {option} {DURATIONS[key]}".strip()
-            return CallTurn(text=chosen, state={"chosen": chosen})
+            return CallTurn(text=prefix + chosen, state={**kept, "chosen": chosen})
         return _again(ctx, step, state)
     # The go-around itself.
     if key == "0":
-        return CallTurn(text="0")
+        return CallTurn(text=f"{prefix}0", state={"g": state["g"]} if state.get("g") else {})
     if key in OPTIONS:
         return CallTurn(next=HOW_LONG, state={**kept, "option": key})
     if key == STATUS_KEY:
