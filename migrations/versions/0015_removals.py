@@ -1,7 +1,7 @@
 """removals by coordinators, kept apart from the member (a keyed hash, the group, when) so FORGET does not undo them
 
 Revision ID: 0015
-Revises: 0019
+Revises: 0014
 Create Date: 2026-11-30 23:40:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from carebot.store.models import UTCDateTime
 
 revision = '0015'
-down_revision = '0019'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

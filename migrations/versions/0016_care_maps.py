@@ -1,7 +1,7 @@
 """care maps (MAP): a member's own words on what helps, encrypted at rest, and whether they are shared
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-30 23:50:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from carebot.store.models import UTCDateTime
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
