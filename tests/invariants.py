@@ -1,20 +1,30 @@
 """A conversation invariants checker: a seeded simulation of a group, checked after every step.
 
 Members send random, realistic texts (answers, YES/NO/LATER at random moments, STOP/START,
-DONE, NOT, CHANNEL, LANG, RSVPs, typos and emoji) and coordinators PAIR, UNPAIR, REMOVE and
-GATHER, over eight weeks, through the real dispatcher, outbox and scheduler (carebot.tools.transcript's
-Simulation). After every step these hold, or the step fails with the seed to replay:
+DONE, NOT, CHANNEL, LANG, RSVPs, typos and emoji, MAP / MAPA with its three questions answered in
+their own words or SKIP and its share question, MAP OFF, MAP NEW) and coordinators PAIR, UNPAIR, REMOVE
+and GATHER, over eight weeks; in half the seeds DMMA is in a network (MIDWEST, overflow after 24h)
+with a sister group two hours behind (ICMA, America/Los_Angeles), so requesters are asked the
+network question and sister-group members get offers; all through the real dispatcher, outbox
+and scheduler (carebot.tools.transcript's Simulation). After every step these hold, or the step fails with the seed to replay:
 
-- a member's number reaches another member only after that member's YES to that exact offer;
+- a member's number reaches another member (a sister group's too) only after that member's YES to
+  that exact offer;
+- a care map's words (each answer carries its author's mark) reach nobody but its author and, as
+  "X's care map", a supporter who said YES to the author's request (a pairing still active) while the
+  map is shared: never a coordinator as such, a stranger or anyone else;
 - nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
 - a care request gets word by the next daytime after 24 hours without a supporter, then never
   goes more than 24 daytime hours (the member's) without a text about it while no supporter has it,
   and the member hears a supporter's YES by the next daytime (what docs/care-requests.md promises);
-- every YES/NO/LATER answers the question in the member's latest text from carebot that asked one;
+- every YES/NO/LATER answers the question in the member's latest text from carebot that asked one
+  (the map's questions and the network's "(YES/NO)" count as asking: so a YES meant for a care offer
+  never answers the map's share question or the network question, nor the other way round);
 - every date or interval stated in a text the simulation produces is kept: the first check-in
   "every N days" after the YES, "next check-in in N days", "every N days from now on" (either side
   may set it), "I'll ask again tomorrow" (not the same day, and by the next day), the gathering
-  reminder's "tomorrow"; nothing carebot starts reaches anyone at night.
+  reminder's "tomorrow"; nothing carebot starts reaches anyone at night in their own timezone
+  (a sister group's member: theirs).
 
 The checker reads only what changed since the last step (the newly delivered texts, and the
 promises and requests still open), so almost all of a seed's time is the product's own work.
@@ -36,7 +46,7 @@ from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
 from carebot.services.care_requests import WORD_EVERY_DAYTIME_HOURS as WORD_EVERY
 from carebot.services.planner import WAITING_GRACE
-from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
+from carebot.store.models import Answer, CareMap, Conversation, Member, Membership, OutboxMessage, Pairing
 from carebot.tools.transcript import Simulation, _unaccented
 
 TZ = ZoneInfo("America/Chicago")
@@ -48,9 +58,17 @@ ANSWERS = ["1", "1 call evenings", "4 text me", "2", "2 x2", "5", "5 x2", "2 5",
 REPLIES = ["yes", "YES", "Yes!", "yes 🙏", "si", "y", "no", "No thanks", "nope", "later", "LATER"]
 CHATTER = ["status", "help", "ok thanks 🙏", "what is this", "thank you “so much”", "pulse", "gather",
            "GATHER YES", "gather no", "LANG ES", "LANG EN", "hours 8 21", "every 3d", "CHANNEL SIGNAL"]
-ASKS = re.compile(r"Reply YES|Responde SI|Will you come\?|Reply GATHER YES|vienes\?", re.I)
+# Texts that ask for an answer: care offers, GATHER, the care map's questions ("..., or SKIP." and
+# "Reply YES or NO") and the network's "(YES/NO)".
+ASKS = re.compile(r"Reply YES|Responde SI|Will you come\?|Reply GATHER YES|vienes\?|or SKIP\.|o SALTAR\."
+                  r"|\((YES|SI|SÍ)/NO\)", re.I)
 OFFER = re.compile(r"Reply YES to (take this on|keep them company)|Responde SI", re.I)
 NUMBER = re.compile(r"\+1\d{10}")
+# A care map's answers carry their author's mark ("zqM017x"): where a mark goes, their words went.
+MAP_MARK = re.compile(r"zq(\w+?)x")
+MAP_WORDS = ["tea and a walk", "quiet company", "texts, not calls", "don't fix it, just listen", "my dog Rosa"]
+NETWORK_ASK = re.compile(r"\((YES|SI|SÍ)/NO\)")
+SISTER_TZ = ZoneInfo("America/Los_Angeles")  # the network's sister group: two hours behind
 YES_WORDS, NO_WORDS, LATER_WORDS = {"yes", "si", "y", "yes!", "yes 🙏"}, {"no", "nope", "no thanks"}, {"later"}
 
 
@@ -76,9 +94,11 @@ TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.acce
 # Word to a requester about their request (after which the 24 hours count again).
 REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.waiting.again.1", "care.waiting.again.4",
                            "care.ended.open", "care.ended.rest",
-                           "coord.unpaired.open", "coord.paired.requester", "care.rematch.ask")
+                           "coord.unpaired.open", "coord.paired.requester", "care.rematch.ask",
+                           "network.ask", "network.yes", "network.no", "network.gone")
+MAP_QUESTIONS = ("caremap.ask.helps", "caremap.ask.hurts", "caremap.ask.also", "caremap.ask.share")
 PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")]
-            for key in PROMISES + REQUEST_NEWS}
+            for key in PROMISES + REQUEST_NEWS + MAP_QUESTIONS + ("caremap.for_other",)}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -105,11 +125,11 @@ def days_in(cadence: str) -> int:
     return int(re.search(r"\d+", cadence).group())
 
 
-def daytime_hours(since: datetime, now: datetime, starts: int, ends: int) -> float:
+def daytime_hours(since: datetime, now: datetime, starts: int, ends: int, tz: ZoneInfo = TZ) -> float:
     """How many hours between ``since`` and ``now`` fell in the daytime (``starts``-``ends`` o'clock here)."""
-    total, day = timedelta(), since.astimezone(TZ).date()
-    while day <= now.astimezone(TZ).date():
-        morning = datetime.combine(day, datetime.min.time(), TZ)
+    total, day = timedelta(), since.astimezone(tz).date()
+    while day <= now.astimezone(tz).date():
+        morning = datetime.combine(day, datetime.min.time(), tz)
         opens, closes = max(since, morning + timedelta(hours=starts)), min(now, morning + timedelta(hours=ends))
         total += max(closes - opens, timedelta())
         day += timedelta(days=1)
@@ -130,6 +150,8 @@ class Person:
     last_question: str | None = None  # the latest delivered text that asked for an answer
     last_followup: str | None = None  # whom the latest "did you connect with …?" was about
     last_news: datetime | None = None  # the latest text to them about their own request for care
+    group: str = "DMMA"  # DMMA, or ICMA: the sister group in the network (another timezone)
+    tz: ZoneInfo = TZ
 
 
 @dataclass
@@ -147,6 +169,8 @@ class World:
     # requester's name -> when their supporter said YES, until the requester hears it
     told_yes: dict[str, datetime] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)  # promises seen kept, by template (so none is vacuous)
+    yeses: set[int] = field(default_factory=set)  # the pairings whose offer the supporter answered YES
+    networked: bool = False  # DMMA belongs to a network with a sister group (ICMA) and overflows after 24h
     steps: int = 0
 
     def __post_init__(self) -> None:
@@ -157,14 +181,22 @@ class World:
     async def setup(self) -> None:
         sim = self.sim
         sim.now = START
-        await sim.execute('group DMMA name="Des Moines Mutual Aid" tz=America/Chicago')
+        # Half the seeds: DMMA is in a network with a sister group two hours behind, so overflow happens.
+        self.networked = self.rng.random() < 0.5
+        network = " network=MIDWEST overflow=24h" if self.networked else ""
+        await sim.execute(f'group DMMA name="Des Moines Mutual Aid" tz=America/Chicago{network}')
+        sisters = 6 if self.networked else 0
+        if sisters:
+            await sim.execute('group ICMA name="Iowa City Mutual Aid" tz=America/Los_Angeles network=MIDWEST')
         for index in range(self.size):
-            phone = f"+1515556{index:04d}"
-            coordinator = index < 2
-            person = Person(phone, f"M{index:03d}", coordinator)
+            sister = index >= self.size - sisters
+            phone = f"+1515{557 if sister else 556}{index:04d}"
+            coordinator = index < 2 or index == self.size - sisters
+            person = Person(phone, f"{'S' if sister else 'M'}{index:03d}", coordinator,
+                            group="ICMA" if sister else "DMMA", tz=SISTER_TZ if sister else TZ)
             self.people[phone] = person
             self.by_name[person.name] = person
-            await sim.execute(f"{'coordinator' if coordinator else 'member'} DMMA {phone} name={person.name}")
+            await sim.execute(f"{'coordinator' if coordinator else 'member'} {person.group} {phone} name={person.name}")
 
     # --- one step -----------------------------------------------------------------------
 
@@ -181,20 +213,39 @@ class World:
             person = self.rng.choice(pool)
             await self.text(person, self.choose(person))
             self.check()
+            # A member making their care map mostly answers its questions there and then.
+            while person.last_question and self._map_question(person) and self.rng.random() < 0.85:
+                await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 3])))
+                await self.text(person, self.choose(person))
+                self.check()
             await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 5, 20])))
+
+    @staticmethod
+    def _map_question(person: Person) -> bool:
+        return any(said(person.last_question or "", key) is not None for key in MAP_QUESTIONS)
 
     def choose(self, person: Person) -> str:
         rng = self.rng
         if person.stopped_at is not None:
             return rng.choice(["START", "help", "yes", "hello?"])
+        ours = [p for p in self.people.values() if p.group == person.group]
         if person.coordinator and rng.random() < 0.25:
-            other = rng.choice(list(self.people.values())).name
-            third = rng.choice(list(self.people.values())).name
+            other = rng.choice(ours).name
+            third = rng.choice(ours).name
             return rng.choice([f"PAIR {other} {third}", f"UNPAIR {other} {third}", f"REMOVE {other}", "yes",
-                               "GATHER apr 30 18:30 Library", "PAIRS", f"ADD {rng.choice(list(self.people))}"])
+                               "GATHER apr 30 18:30 Library", "PAIRS", f"ADD {rng.choice(ours).phone}"])
         roll = rng.random()
-        if person.last_question and roll < (0.7 if OFFER.search(person.last_question) else 0.45):
-            # Offers of care are mostly answered (yes more often than not), other questions less so.
+        if person.last_question and self._map_question(person) and roll < 0.9:
+            # The care map's questions: their own words (marked as theirs), or SKIP.
+            if said(person.last_question, "caremap.ask.share") is not None:
+                return rng.choice(["yes", "YES", "si", "yes", "no"])  # share it (mostly) or not
+            if roll < 0.2:
+                return rng.choice(["SKIP", "skip", "SALTAR"])
+            return f"{rng.choice(MAP_WORDS)} zq{person.name}x"
+        if person.last_question and roll < (0.7 if OFFER.search(person.last_question) or NETWORK_ASK.search(
+                person.last_question) else 0.45):
+            # Offers of care (and the network question) are mostly answered (yes more often than not),
+            # other questions less so.
             return rng.choice(REPLIES)
         if roll < 0.7:
             return rng.choice(ANSWERS)
@@ -203,9 +254,11 @@ class World:
         if roll < 0.8:
             return rng.choice(["DONE", f"DONE {rng.choice(list(self.people.values())).name}"])
         if roll < 0.82:
-            return f"NOT {rng.choice(list(self.people.values())).name}"
+            return f"NOT {rng.choice(ours).name}"
         if roll < 0.85:
-            return "DMMA"
+            return person.group
+        if roll < 0.88:
+            return rng.choice(["MAP", "MAP", "MAPA", "MAP OFF", "MAP NEW"])
         return rng.choice(CHATTER)
 
     async def text(self, person: Person, text: str) -> None:
@@ -218,6 +271,9 @@ class World:
                     and not questions.unseen(session, conversation.data)):
                 # A question whose text has not reached them yet is not asked: nothing may answer it.
                 asked = (conversation.flow, conversation.step, dict(conversation.data or {}))
+        if MAP_MARK.search(text) and (asked is None or asked[0] != "caremap"):
+            # The map's question has lapsed (or was set aside): their words would be read as anything else.
+            text = "ok"
         word = text.strip().lower()
         answer = word in YES_WORDS or word in NO_WORDS or word in LATER_WORDS
         if answer and asked is not None and "_prompt" in asked[2] and person.stopped_at is None:
@@ -234,6 +290,8 @@ class World:
             person.stopped_at = None
         # A number reaches a member only in the reply to their YES to that exact offer.
         offer = asked if asked and asked[:2] == ("pairing", "offer") and word in YES_WORDS else None
+        if offer:
+            self.yeses.add(int(offer[2]["pairing_id"]))
         for delivered in self.sim.network.delivered[before:]:
             if delivered.to != person.phone:
                 continue
@@ -262,10 +320,13 @@ class World:
                 if person is None:
                     continue
                 if purpose == "push":
+                    # Night in their own timezone (a sister group's member: theirs, not DMMA's).
                     member = Member.by_phone(session, person.phone)
                     hours = (member.day_starts or 9, member.day_ends or 20) if member else (9, 20)
-                    if not is_daytime(delivered.at, TZ, *hours):
+                    if not is_daytime(delivered.at, person.tz, *hours):
                         raise Broken(f"sent at night ({delivered.at}) to {person.name}: {delivered.text!r}")
+                for owner in set(MAP_MARK.findall(delivered.text)) - {person.name}:
+                    self._map_reaches(session, owner, person, delivered.text)
                 if person.stopped_at is not None and purpose != "final":
                     raise Broken(f"{person.name} sent STOP but got {delivered.text!r}")
                 if ASKS.search(delivered.text):
@@ -273,6 +334,22 @@ class World:
                 self._note_promises(person, delivered.text, delivered.at)
             self._keep_promises(session, now)
             self._no_silent_request(session, now)
+
+    def _map_reaches(self, session, owner: str, person: Person, text: str) -> None:
+        """A care map's words reach only a supporter who said YES to that member's request, when shared."""
+        author = Member.by_phone(session, self.by_name[owner].phone)
+        reader = Member.by_phone(session, person.phone)
+        if said(text, "caremap.for_other") is None or author is None or reader is None:
+            raise Broken(f"{owner}'s care map words reached {person.name}: {text!r}")
+        if session.scalar(select(CareMap.id).where(CareMap.member_id == author.id, CareMap.draft.is_(False),
+                                                   CareMap.shared.is_(True))) is None:
+            raise Broken(f"{owner}'s care map, not shared, reached {person.name}: {text!r}")
+        yes = session.scalars(select(Pairing.id).where(Pairing.requester_id == author.id,
+                                                       Pairing.supporter_id == reader.id,
+                                                       Pairing.status == "active")).all()
+        if not set(yes) & self.yeses:
+            raise Broken(f"{owner}'s care map reached {person.name}, who never said YES to their request: {text!r}")
+        self._kept("care map to a supporter")
 
     # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
@@ -284,7 +361,7 @@ class World:
             person.last_followup = found["requester"]
             later = self.asked_again.pop((person.phone, found["requester"]), None)
             if later is not None:
-                if at.astimezone(TZ).date() <= later:
+                if at.astimezone(person.tz).date() <= later:
                     raise Broken(f"{person.name} was told 'I'll ask again tomorrow' on {later} and asked at {at}")
                 self._kept("care.followup.later")
             return
@@ -321,11 +398,11 @@ class World:
                 self._kept("check-in")
             return
         if said(text, "care.followup.later") and person.last_followup:
-            self.asked_again[(person.phone, person.last_followup)] = at.astimezone(TZ).date()
+            self.asked_again[(person.phone, person.last_followup)] = at.astimezone(person.tz).date()
             return
         found = said(text, "gather.reminder")
         if found:
-            tomorrow = at.astimezone(TZ) + timedelta(days=1)
+            tomorrow = at.astimezone(person.tz) + timedelta(days=1)
             if not any(short_date(tomorrow, language) in found["when"] for language in ("en", "es")):
                 raise Broken(f"{person.name} was told the gathering is tomorrow on {at:%Y-%m-%d}: {text!r}")
             self._kept("gather.reminder")
@@ -336,13 +413,13 @@ class World:
     def _keep_promises(self, session, now: datetime) -> None:
         """A check-in not come by its day (plus the night) is a broken promise, unless the pairing ended."""
         for (phone, requester), due in list(self.checkins.items()):
-            if now <= next_daytime(due + timedelta(hours=2), TZ, 9, 20) + timedelta(hours=4):
+            if now <= next_daytime(due + timedelta(hours=2), self._tz(phone), 9, 20) + timedelta(hours=4):
                 continue
             if self._still_paired(session, phone, requester):
                 raise Broken(f"{phone} was promised a check-in with {requester} by {due}; it is {now} and none came")
             del self.checkins[(phone, requester)]
         for requester, since in list(self.told_yes.items()):
-            if now <= next_daytime(since, TZ, 9, 20) + timedelta(hours=3):
+            if now <= next_daytime(since, self.by_name[requester].tz, 9, 20) + timedelta(hours=3):
                 continue
             member = Member.by_phone(session, self.by_name[requester].phone)
             if member is not None and not member.opted_out and session.scalar(select(Pairing.id).where(
@@ -350,12 +427,17 @@ class World:
                 raise Broken(f"{requester}'s supporter said YES at {since}; it is {now} and {requester} wasn't told")
             del self.told_yes[requester]
         for (phone, requester), day in list(self.asked_again.items()):
-            if now.astimezone(TZ).date() <= day + timedelta(days=1) or now.astimezone(TZ).hour < 12:
+            tz = self._tz(phone)
+            if now.astimezone(tz).date() <= day + timedelta(days=1) or now.astimezone(tz).hour < 12:
                 continue
             if self._still_paired(session, phone, requester):
                 raise Broken(f"{phone} was told on {day} they'd be asked again about {requester} tomorrow; "
                              f"it is {now} and nothing came")
             del self.asked_again[(phone, requester)]
+
+    def _tz(self, phone: str) -> ZoneInfo:
+        person = self.people.get(phone)
+        return person.tz if person else TZ
 
     def _still_paired(self, session, phone: str, requester: str) -> bool:
         supporter, other = Member.by_phone(session, phone), self.by_name.get(requester)
@@ -390,10 +472,10 @@ class World:
             if answer.told_waiting_at is not None:
                 # Once told it waits: never more than 24 daytime hours (theirs) without word about it.
                 hours = (member.day_starts or 9, member.day_ends or 20)
-                if daytime_hours(since, now, *hours) > WORD_EVERY + 1:
+                if daytime_hours(since, now, *hours, self._tz(member.phone)) > WORD_EVERY + 1:
                     raise Broken(f"{member.name}'s request has had no word since {since}: it is {now}")
                 continue
-            deadline = next_daytime(since + WAITING_GRACE, TZ, 9, 20) + timedelta(hours=3)
+            deadline = next_daytime(since + WAITING_GRACE, self._tz(member.phone), 9, 20) + timedelta(hours=3)
             if now > deadline:
                 raise Broken(f"{member.name}'s request since {since} has had no word by {now}")
 
