@@ -26,7 +26,7 @@ from carebot.dispatch import due, inbound
 from carebot.dispatch.context import build_context, group_infos
 from carebot.dispatch.transition import apply_transition
 from carebot.domain import clock
-from carebot.domain.config import load_settings
+from carebot.domain.config import DEFAULT_RETENTION_DAYS
 from carebot.domain.logsafe import where
 from carebot.domain.phone import normalize_phone
 from carebot.flows import router
@@ -100,11 +100,12 @@ def database_away(error: BaseException) -> bool:
 class Dispatcher:
     """Runs the flows against the database, one transaction per event."""
 
-    def __init__(self, db: Database, *, default_timezone: str = "UTC", retention_days: int | None = None) -> None:
+    def __init__(self, db: Database, *, default_timezone: str = "UTC",
+                 retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.db = db
         self.default_timezone = default_timezone
-        # How long logs are kept (carebot.store.retention); CAREBOT_RETENTION_DAYS unless given.
-        self.retention_days = retention_days or load_settings().carebot_retention_days
+        # How long logs are kept (carebot.store.retention): the runtime passes CAREBOT_RETENTION_DAYS in.
+        self.retention_days = retention_days
 
     # --- inbound -----------------------------------------------------------
 

@@ -21,6 +21,7 @@ from carebot.domain import startup
 
 TWILIO_API = "https://api.twilio.com"
 ENV_FILE = "CAREBOT_ENV_FILE"
+DEFAULT_RETENTION_DAYS = 90  # how long logs are kept when CAREBOT_RETENTION_DAYS is not set
 SYSTEM_ENV_FILE = "/etc/carebot/carebot.env"
 # Where the system-wide file is looked for: tests (and packagers) point it elsewhere.
 SYSTEM_ENV_FILE_VAR = "CAREBOT_SYSTEM_ENV_FILE"
@@ -91,7 +92,7 @@ class Settings(BaseSettings):
     # Encrypts phone numbers at rest (carebot.store.crypto); `carebot key new` makes one.
     carebot_secret_key: SecretStr | None = None
     # Logs (handled texts, sent texts, flags, coordinators' log) older than this are deleted.
-    carebot_retention_days: int = 90
+    carebot_retention_days: int = DEFAULT_RETENTION_DAYS
 
     @field_validator("carebot_retention_days")
     @classmethod

@@ -192,7 +192,8 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
     """The process as one ASGI app for ``role``: its lifespan starts the workers the role runs."""
     check_role(role, db.url)
     token = settings.twilio_auth_token.get_secret_value()
-    dispatcher = Dispatcher(db, default_timezone=settings.carebot_default_timezone)
+    dispatcher = Dispatcher(db, default_timezone=settings.carebot_default_timezone,
+                            retention_days=settings.carebot_retention_days)
     wake = asyncio.Event()
     inbound = asyncio.Event()
     signal_configured = bool(settings.signal_service and settings.signal_number)
