@@ -316,3 +316,14 @@ def test_the_dashboard_shows_what_the_issue_asks_from_metrics_carebot_exports():
                    "carebot_signal_connected"):
         assert needed in used, needed
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_every_package_ships_in_a_plain_install():
+    # The Dockerfile and the deploy guide run `pip install .`, which ships only the packages
+    # pyproject.toml lists: a folder of carebot/ left out there is missing on every server.
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(path.parent.relative_to(root).parts) for path in (root / "carebot").rglob("__init__.py")}
+    assert folders <= listed, f"packages missing from pyproject.toml: {sorted(folders - listed)}"
