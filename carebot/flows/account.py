@@ -7,7 +7,7 @@ from datetime import UTC, timedelta
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
 from carebot.domain.i18n import render, short_date
 from carebot.domain.sms import GSM_SINGLE, segments
-from carebot.domain.vocabulary import SIGNAL
+from carebot.domain.vocabulary import OPEN_PAIRINGS, SIGNAL
 from carebot.flows.base import (
     Context,
     Forgotten,
@@ -140,7 +140,7 @@ def status(ctx: Context, text: Text) -> Transition | None:
         else:
             lines.append(render("status.no_answer", ctx.language, keyword=group.keyword))
         pairings = [_pairing_line(ctx, p) for p in ctx.pairings
-                    if p.group_id == group.id and p.status in ("offered", "active")]
+                    if p.group_id == group.id and p.status in OPEN_PAIRINGS]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
     return Transition(replies=(Reply("\n".join(lines + removed)),))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from carebot.domain.daytime import next_daytime
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
 from carebot.domain.pairing import SERVED_BY, Offer, PairingState, Request, propose
-from carebot.domain.vocabulary import UNAVAILABLE
+from carebot.domain.vocabulary import OPEN_PAIRINGS, UNAVAILABLE
 from carebot.flows.base import NetworkAnswered, Waiting
 from carebot.outbox.write import member_timezone
 from carebot.services import questions
@@ -33,7 +33,6 @@ from carebot.store.transparency import record
 
 # The member gets a day of their own daytime to answer; silence keeps the request in its group.
 ANSWER_WINDOW = timedelta(hours=24)
-OPEN = ("offered", "active")
 
 
 def network_of(session: Session, group: Group) -> Network | None:
@@ -149,14 +148,14 @@ def _load(session: Session, supporter_id: int, offer_kind: int, group_id: int) -
     request_kind = {served: request for request, served in SERVED_BY.items()}[offer_kind]
     side = func.coalesce(Pairing.supporter_group_id, Pairing.group_id)
     return session.scalar(select(func.count()).select_from(Pairing).where(
-        Pairing.supporter_id == supporter_id, Pairing.kind == request_kind, Pairing.status.in_(OPEN),
+        Pairing.supporter_id == supporter_id, Pairing.kind == request_kind, Pairing.status.in_(OPEN_PAIRINGS),
         side == group_id)) or 0
 
 
 def served_from(session: Session, group_id: int) -> list[Pairing]:
     """Open pairings made across a network whose supporter is of ``group_id``."""
     return list(session.scalars(select(Pairing).where(Pairing.supporter_group_id == group_id,
-                                                      Pairing.status.in_(OPEN)).order_by(Pairing.id)))
+                                                      Pairing.status.in_(OPEN_PAIRINGS)).order_by(Pairing.id)))
 
 
 def record_accepted(session: Session, pairing: Pairing, now: datetime) -> None:

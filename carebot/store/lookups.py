@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.phone import normalize_phone
+from carebot.domain.vocabulary import OPEN_PAIRINGS
 from carebot.flows.base import CareMapInfo, PersonInfo
 from carebot.flows.lookups import named
 from carebot.store.crypto import lookup_hash
@@ -69,7 +70,7 @@ class StoreLookups:
     def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
         people: dict[int, PersonInfo] = {}
         for pairing in self._session.scalars(select(Pairing).where(
-                Pairing.status.in_(("offered", "active")), Pairing.supporter_group_id.is_not(None),
+                Pairing.status.in_(OPEN_PAIRINGS), Pairing.supporter_group_id.is_not(None),
                 or_(Pairing.group_id == group_id, Pairing.supporter_group_id == group_id))):
             other_id = pairing.requester_id if pairing.supporter_group_id == group_id else pairing.supporter_id
             other = self._session.get(Member, other_id)
