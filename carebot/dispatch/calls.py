@@ -15,7 +15,8 @@ from datetime import datetime
 
 from carebot.channels import SMS, VOICE, Inbound
 from carebot.channels.voice import OUT, START, CallEnded, CallInput, Prompt, answered_by_machine, twiml
-from carebot.dispatch.dispatcher import Dispatcher, build_context, group_infos
+from carebot.dispatch.dispatcher import Dispatcher, build_context
+from carebot.dispatch.facts import Facts
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import calls
@@ -104,11 +105,11 @@ class CallDesk:
 
     def _context(self, caller: str, now: datetime) -> Context:
         """What the flows know of the caller now; a stranger's is empty but for the groups."""
-        with self.db.transaction() as session:
-            groups = group_infos(session)
-            member = Member.by_phone(session, caller)
+        with self.db.transaction() as session, Facts.load(session, now, phones=[caller]) as facts:
+            groups = facts.groups
+            member = facts.by_phone(caller)
             if member is not None:
-                return build_context(session, member, VOICE, now, groups=groups)
+                return build_context(session, member, VOICE, now, facts=facts)
         language = next(iter(groups.values())).language if groups else DEFAULT_LANGUAGE
         return Context(now=now, channel=VOICE, language=language, opted_out=False, name=None,
                        memberships=(), answers=(), groups=groups, reachable=frozenset({SMS}))

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from carebot.channels import SIGNAL, SMS, VOICE, Inbound
 from carebot.dispatch import due, inbound
-from carebot.dispatch.context import build_context, group_infos
+from carebot.dispatch.context import build_context
+from carebot.dispatch.facts import Facts
 from carebot.dispatch.transition import apply_transition
 from carebot.domain import clock
 from carebot.domain.config import DEFAULT_RETENTION_DAYS
@@ -37,7 +38,6 @@ from carebot.store.db import Database, storage_trouble
 from carebot.store.models import (
     Conversation,
     InboundMessage,
-    InboundSeen,
     Member,
     seen_key,
 )
@@ -80,6 +80,14 @@ def _queue_row(message: Inbound) -> dict:
 def _clear(logged: InboundMessage) -> None:
     """What a handled text keeps of itself: not its words, nor who sent it (only its dedupe key)."""
     logged.sender = logged.sender_uuid = logged.sender_hash = logged.body = None
+
+
+def _facts_of(session: Session, rows: list[InboundMessage]) -> Facts:
+    """What the contexts of these claimed texts need, read for all their senders at once."""
+    phones = [p for p in (normalize_phone(r.sender) for r in rows if r.sender) if p]
+    return Facts.load(session, min((r.received_at for r in rows), default=clock.now()), phones=phones,
+                      uuids=[r.sender_uuid for r in rows if r.sender_uuid],
+                      seen=[seen_key(r.channel, r.provider_id) for r in rows], handling=[r.id for r in rows])
 
 
 def database_away(error: BaseException) -> bool:
@@ -179,20 +187,22 @@ class Dispatcher:
         done = 0
         with self.db.transaction() as session:
             rows = inbound.take(session, limit)
-            for index, row in enumerate(rows):
-                if done and deadline is not None and clock.ticks() > deadline:
-                    inbound.release(session, rows[index:])  # for the next pass: the time is up
-                    return done, True
-                try:
-                    with session.begin_nested():
-                        self._handle(session, row)
-                except Exception as error:  # one bad text must not stop the queue for good
-                    if database_away(error):
-                        raise  # not the text's fault: the batch waits for the next pass
-                    if not self._failed(row, error):
-                        inbound.release(session, rows[index + 1:])
+            with _facts_of(session, rows) as facts:
+                for index, row in enumerate(rows):
+                    if done and deadline is not None and clock.ticks() > deadline:
+                        inbound.release(session, rows[index:])  # for the next pass: the time is up
                         return done, True
-                done += 1
+                    try:
+                        with session.begin_nested():
+                            self._handle(session, row, facts)
+                    except Exception as error:  # one bad text must not stop the queue for good
+                        if database_away(error):
+                            raise  # not the text's fault: the batch waits for the next pass
+                        facts.distrust()
+                        if not self._failed(row, error):
+                            inbound.release(session, rows[index + 1:])
+                            return done, True
+                    done += 1
         return done, False
 
     def _waiting_before(self, row_id: int) -> list[int]:
@@ -213,9 +223,13 @@ class Dispatcher:
     def _process_one(self, row_id: int, received_at: datetime | None = None) -> bool:
         with self.db.transaction() as session:
             claimed = inbound.claim(session, [row_id])
-            return bool(claimed) and self._handle(session, claimed[0], received_at)
+            if not claimed:
+                return False
+            with _facts_of(session, claimed) as facts:
+                return self._handle(session, claimed[0], facts, received_at)
 
-    def _handle(self, session: Session, logged: InboundMessage, received_at: datetime | None = None) -> bool:
+    def _handle(self, session: Session, logged: InboundMessage, facts: Facts,
+                received_at: datetime | None = None) -> bool:
         """Handle one claimed text in ``session``: identify, decide, apply; False when it is ignored."""
         # The database gives UTC back; the caller's clock may carry a timezone, and
         # wall-clock arithmetic ("in 7 days" across a DST change) depends on it.
@@ -225,14 +239,14 @@ class Dispatcher:
         # Kept only until handled: the text and its sender go in this same transaction (one
         # update with the member's id, so they are cleared just before it, whatever comes).
         forget = functools.partial(_clear, logged)
-        if session.get(InboundSeen, seen_key(logged.channel, logged.provider_id)) is not None:
+        if facts.seen_before(seen_key(logged.channel, logged.provider_id)):
             # Its first coming was handled and then purged by retention: a replay, not a new text.
             log.info("replayed inbound ignored: handled before retention (channel %s)", logged.channel)
             forget()
             return False
-        groups = group_infos(session)
+        groups = facts.groups
         text = read(message.text)
-        found = self._identify(session, message, text, groups)
+        found = self._identify(session, message, text, groups, facts)
         if found is None:
             log.info("inbound from an unusable address ignored (channel %s)", message.channel)
             forget()
@@ -242,9 +256,9 @@ class Dispatcher:
             member.language = "es"  # they write Spanish and never chose: answer in Spanish
         forget()
         logged.member_id = member.id
-        ctx = build_context(session, member, message.channel, message.received_at, groups=groups, is_new=is_new)
+        ctx = build_context(session, member, message.channel, message.received_at, facts=facts, is_new=is_new)
         transition = router.respond(ctx, text)
-        apply_transition(session, member, ctx, transition, reply_channel=message.channel)
+        apply_transition(session, member, ctx, transition, facts, reply_channel=message.channel)
         log.info("inbound handled: member %s, channel %s, %d replies",
                  member.id, message.channel, len(transition.replies))
         return True
@@ -263,20 +277,20 @@ class Dispatcher:
         return True
 
     def _identify(
-        self, session: Session, message: Inbound, text: Text, groups: dict[str, GroupInfo]
+        self, session: Session, message: Inbound, text: Text, groups: dict[str, GroupInfo], facts: Facts
     ) -> tuple[Member, bool] | None:
         phone = normalize_phone(message.sender) if message.sender else None
         member = None
         if message.channel == SIGNAL and message.sender_uuid:
-            member = Member.by_signal(session, message.sender_uuid)
+            member = facts.by_signal(message.sender_uuid)
             if member is None and phone:
-                member = Member.by_phone(session, phone)
+                member = facts.by_phone(phone)
                 if member is not None:
                     member.signal_uuid = message.sender_uuid
         elif message.channel in (SMS, VOICE):  # a call comes from a number, as a text does
             if phone is None:
                 return None
-            member = Member.by_phone(session, phone)
+            member = facts.by_phone(phone)
             if member is not None and member.phone_unusable and message.channel == SMS:
                 # A text from the number shows it takes texts: a carrier's earlier "invalid" no longer holds.
                 member.phone_unusable = False
@@ -320,8 +334,9 @@ class Dispatcher:
                     continue
                 waiting = Waiting(conversation.flow, conversation.step, dict(conversation.data),
                                   conversation.wait_until)
-                ctx = replace(build_context(session, member, member.channel, now), waiting=waiting)
-                apply_transition(session, member, ctx, router.timeout(waiting), reply_channel=None)
+                with Facts.load(session, now, members=[member]) as facts:
+                    ctx = replace(build_context(session, member, member.channel, now, facts=facts), waiting=waiting)
+                    apply_transition(session, member, ctx, router.timeout(waiting), facts, reply_channel=None)
                 done += 1
         return done
 

@@ -5,25 +5,23 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carebot.dispatch.facts import FLOOD_WINDOW
 from carebot.services.people import display_name, tell_group_coordinators
-from carebot.store.models import Group, InboundMessage, Member
+from carebot.store.models import Group, Member
 from carebot.store.queries import active_groups_of
 
 log = logging.getLogger(__name__)
 
 FLOOD_LIMIT = 15  # texts from one member in FLOOD_WINDOW before carebot stops answering them
-FLOOD_WINDOW = timedelta(minutes=10)
 
 
-def flooding(session: Session, member: Member, now: datetime) -> bool:
-    """True when the member has texted past the flood limit; coordinators hear of it once."""
-    recent = session.scalar(select(func.count()).select_from(InboundMessage).where(
-        InboundMessage.member_id == member.id, InboundMessage.received_at > now - FLOOD_WINDOW)) or 0
+def flooding(session: Session, member: Member, now: datetime, recent: int) -> bool:
+    """True when the member, ``recent`` texts in the flood window, is past the flood limit; coordinators
+    hear of it once."""
     if recent <= FLOOD_LIMIT:
         return False
     if member.flood_told_at is None or member.flood_told_at <= now - FLOOD_WINDOW:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from carebot.dispatch.facts import Facts
 from carebot.dispatch.flood import flooding
 from carebot.domain.vocabulary import SIGNAL
 from carebot.flows.base import Context, Relayed, Reply, Transition
@@ -17,12 +18,16 @@ from carebot.services.handlers import Act, apply
 from carebot.store.models import Member
 
 
-def apply_transition(session: Session, member: Member, ctx: Context, transition: Transition, *,
+def apply_transition(session: Session, member: Member, ctx: Context, transition: Transition, facts: Facts, *,
                      reply_channel: str | None) -> None:
-    """Carry ``transition`` out for ``member``; its replies go on ``reply_channel`` (None: a timeout's, none)."""
+    """Carry ``transition`` out for ``member``; its replies go on ``reply_channel`` (None: a timeout's, none).
+
+    ``facts``: those the context was built from (the member's texts of late, their questions).
+    """
     now = ctx.now
     forgotten = False
-    flooded = reply_channel is not None and flooding(session, member, now)
+    # Their texts of late, and this one.
+    flooded = reply_channel is not None and flooding(session, member, now, facts.of(member).recent_texts(now) + 1)
     replies = list(transition.replies)
     wait = transition.wait
     act = Act(session, member, now, ctx.channel)
@@ -57,6 +62,6 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
     # After the replies, so the member reads the answer before any next question.
     if not forgotten and wait is not None:
         questions.replace(session, member.id, wait, now)
-    elif not forgotten:
+    elif not forgotten and not facts.quiet(member):
         # The question this text (or timeout) settled ends; the next one waiting is asked.
         questions.settle(session, member, ctx.waiting, now)

@@ -38,8 +38,7 @@ def answered(act: Act, effect: Answered) -> Outcome:
             # Asking again for the same care: they already know if nobody is free.
             told_waiting_at=told.get(spec.option),
         ))
-    session.flush()
-    reconcile(session, member, group_id, now)
+    reconcile(session, member, group_id, now, [(spec.option, spec.capacity) for spec in effect.answers])
     return Outcome()
 
 

@@ -12,46 +12,15 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import render
 from carebot.domain.vocabulary import OPEN_PAIRINGS, PairingStatus
-from carebot.flows.base import CadenceChanged, NotWithAdded, OfferAnswered, PairingEnded, PairingInfo, RematchAnswered
+from carebot.flows.base import CadenceChanged, NotWithAdded, OfferAnswered, PairingEnded, RematchAnswered
 from carebot.services import caremap, network, questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import cadence_text, display_name, how_of, language_of, tell
 from carebot.services.planner import mark_due
 from carebot.store.models import Answer, Group, Member, NotWith, Pairing
-from carebot.store.queries import capacities, current_options, existing
+from carebot.store.queries import current_options, existing, holdings, room_in
 
 log = logging.getLogger(__name__)
-
-RECENTLY_ENDED = timedelta(days=14)  # a plain reply goes back to the relayed message's sender
-
-
-def open_pairings(session: Session, member: Member, now: datetime) -> tuple[PairingInfo, ...]:
-    """The member's offered and active pairings, and those ended lately, seen from their side.
-
-    Ended ones are there so a late "@Ana" can be answered honestly ("can't receive").
-    """
-    rows = session.execute(
-        select(Pairing, Group.keyword).join(Group, Group.id == Pairing.group_id).where(
-            or_(Pairing.status.in_(OPEN_PAIRINGS),
-                (Pairing.status == PairingStatus.ENDED) & (Pairing.ended_at > now - RECENTLY_ENDED)),
-            or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id),
-        ).order_by(Pairing.id)
-    ).all()
-    infos = []
-    for pairing, keyword in rows:
-        mine_to_give = pairing.supporter_id == member.id
-        other = session.get(Member, pairing.requester_id if mine_to_give else pairing.supporter_id)
-        side = pairing.group_for(member.id)  # across a network, a supporter sees it in their own group
-        if side != pairing.group_id:
-            keyword = existing(session, Group, side).keyword
-        infos.append(PairingInfo(
-            id=pairing.id, group_id=side, keyword=keyword, kind=pairing.kind,
-            role="supporter" if mine_to_give else "requester",
-            other_name=display_name(other, language_of(member)), status=pairing.status,
-            cadence_days=pairing.cadence_days,
-        ))
-    return tuple(infos)
-
 
 def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, *, by: int | None = None) -> None:
     """Close a pairing; the engine will look at the group again.
@@ -86,18 +55,21 @@ def request_still_open(session: Session, pairing: Pairing, now: datetime) -> boo
     return pairing.kind in current_options(session, pairing.requester_id, pairing.group_id, now)
 
 
-def reconcile(session: Session, member: Member, group_id: int, now: datetime) -> None:
+def reconcile(session: Session, member: Member, group_id: int, now: datetime,
+              held: list[tuple[int, int | None]] | None = None) -> None:
     """After a member's answers changed or lapsed: end the pairings their answers no longer hold up.
 
     A requester's pairing ends with their request; a supporter keeps no more pairings than
-    they now offer (none while resting), the newest ending first.
+    they now offer (none while resting), the newest ending first. ``held``: the (option, capacity)
+    of the answers they now hold there, when the caller knows them (it just wrote them).
     """
-    options = current_options(session, member.id, group_id, now)
+    held = holdings(session, member.id, group_id, now) if held is None else held
+    options = {option for option, _ in held}
     pairings = session.scalars(
         select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS), in_group(member.id, group_id))
         .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
     ).all()
-    room = capacities(session, member.id, group_id, now)
+    room = room_in(held)
     for pairing in pairings:
         if pairing.requester_id == member.id:
             if pairing.kind not in options:

@@ -95,13 +95,18 @@ def open_requests(session: Session, group_id: int, now: datetime) -> list[tuple[
             Answer.current(now), Member.opted_out.is_(False)).order_by(Answer.since))]
 
 
-def capacities(session: Session, member_id: int, group_id: int, now: datetime) -> dict[int, int]:
-    """How many people a member now offers to support, by the kind of request (0 when resting)."""
-    rows = session.execute(select(Answer.option, Answer.capacity).where(
-        Answer.member_id == member_id, Answer.group_id == group_id, Answer.current(now))).all()
-    if any(option == UNAVAILABLE for option, _ in rows):
+def holdings(session: Session, member_id: int, group_id: int, now: datetime) -> list[tuple[int, int | None]]:
+    """(option, capacity) of each go-around answer a member currently holds in a group."""
+    return [(option, capacity) for option, capacity in session.execute(select(Answer.option, Answer.capacity).where(
+        Answer.member_id == member_id, Answer.group_id == group_id, Answer.current(now)))]
+
+
+def room_in(held: list[tuple[int, int | None]]) -> dict[int, int]:
+    """How many people answers ``held`` (option, capacity) offer to support, by the kind of request (none when
+    resting)."""
+    if any(option == UNAVAILABLE for option, _ in held):
         return {}
-    return {SERVES[option]: capacity or 1 for option, capacity in rows if option in SERVES}
+    return {SERVES[option]: capacity or 1 for option, capacity in held if option in SERVES}
 
 
 # The INSERT of each database carebot runs on, which has ON CONFLICT (SQLAlchemy's generic one has not).
