@@ -1,4 +1,4 @@
-"""A batch's facts (carebot.dispatch.facts): read once for all its senders, and read again for
+"""A batch's facts (carebot.store.facts): read once for all its senders, and read again for
 a member whose rows an earlier text of the batch changed, so no text decides on stale facts.
 """
 
@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import Dispatcher
-from carebot.dispatch.facts import Facts
 from carebot.store.crypto import lookup_hash
+from carebot.store.facts import Facts
 from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, Pairing
 from tests.fakes.world import ANA, BEN, CARA, NOW
 

@@ -16,6 +16,7 @@ from carebot.flows.base import ListShown
 from carebot.services.groups import add_group, add_member
 from carebot.services.handlers import Act, apply
 from carebot.store.db import Database
+from carebot.store.facts import Facts
 from carebot.store.models import Answer, Member, OutboxMessage, Pairing
 
 NOW = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
@@ -56,11 +57,13 @@ def statements_for(db: Database, kind: str, group_id: int, coordinator_id: int) 
         coordinator = session.get(Member, coordinator_id)
         session.expunge_all()  # nothing read before the view counts for it
         coordinator = session.get(Member, coordinator_id)
+        facts = Facts.load(session, NOW, members=[coordinator])
         event.listen(db.engine, "before_cursor_execute", count)
         try:
-            outcome = apply(Act(session, coordinator, NOW, "sms"), ListShown(kind, group_id))
+            outcome = apply(Act(session, coordinator, NOW, "sms", facts), ListShown(kind, group_id))
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
+            facts.close()
     return len(seen), outcome.texts[0]
 
 

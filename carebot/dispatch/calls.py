@@ -16,13 +16,13 @@ from datetime import datetime
 from carebot.channels import SMS, VOICE, Inbound
 from carebot.channels.voice import OUT, START, CallEnded, CallInput, Prompt, answered_by_machine, twiml
 from carebot.dispatch.dispatcher import Dispatcher, build_context
-from carebot.dispatch.facts import Facts
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import calls
 from carebot.flows.base import Context
 from carebot.outbox.spoken import SAID_BODY, placed_message, send_unspoken, take_spoken, try_again_unheard
 from carebot.services import calls as calls_kept
+from carebot.store.facts import Facts
 from carebot.store.models import Member
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """The context a flow decides in: a read-only snapshot of the member and the moment, built
-from their facts (``dispatch.facts``, read for a whole batch of texts at once), and the
+from their facts (``store.facts``, read for a whole batch of texts at once), and the
 lookups (``carebot.store.lookups``) that fetch the rest only when asked.
 
 The dispatcher calls :func:`build_context` once per text or due timeout; flows never see
@@ -13,13 +13,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carebot.dispatch.facts import RECENTLY_ENDED, Facts, MemberFacts
 from carebot.domain.i18n import DEFAULT_LANGUAGE
 from carebot.domain.vocabulary import OPEN_PAIRINGS, SIGNAL, SMS, VOICE, PairingStatus
 from carebot.flows.base import AnswerInfo, Context, MembershipInfo, PairingInfo, Waiting
 from carebot.outbox.write import address_on
 from carebot.services import questions
 from carebot.services.people import display_name, language_of
+from carebot.store.facts import RECENTLY_ENDED, Facts, MemberFacts
 from carebot.store.lookups import StoreLookups
 from carebot.store.models import CareFlag, ConsentEvent, Group, Member
 from carebot.store.queries import existing

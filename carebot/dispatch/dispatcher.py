@@ -24,17 +24,16 @@ from sqlalchemy.orm import Session
 from carebot.channels import SIGNAL, SMS, VOICE, Inbound
 from carebot.dispatch import due, inbound
 from carebot.dispatch.context import build_context
-from carebot.dispatch.facts import Facts
 from carebot.dispatch.transition import apply_transition
 from carebot.domain import clock
 from carebot.domain.config import DEFAULT_RETENTION_DAYS
 from carebot.domain.logsafe import where
-from carebot.domain.phone import normalize_phone
 from carebot.flows import router
 from carebot.flows.base import GroupInfo, Waiting
 from carebot.flows.words import Text, read
 from carebot.store import crypto
 from carebot.store.db import Database, storage_trouble
+from carebot.store.facts import Facts
 from carebot.store.models import (
     Conversation,
     InboundMessage,
@@ -84,8 +83,8 @@ def _clear(logged: InboundMessage) -> None:
 
 def _facts_of(session: Session, rows: list[InboundMessage]) -> Facts:
     """What the contexts of these claimed texts need, read for all their senders at once."""
-    phones = [p for p in (normalize_phone(r.sender) for r in rows if r.sender) if p]
-    return Facts.load(session, min((r.received_at for r in rows), default=clock.now()), phones=phones,
+    return Facts.load(session, min((r.received_at for r in rows), default=clock.now()),
+                      phones=[r.sender for r in rows if r.sender],
                       uuids=[r.sender_uuid for r in rows if r.sender_uuid],
                       seen=[seen_key(r.channel, r.provider_id) for r in rows], handling=[r.id for r in rows])
 
@@ -103,6 +102,10 @@ def database_away(error: BaseException) -> bool:
     if isinstance(error, PoolTimeout) or storage_trouble(error) is not None:
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+class _HandleCarefully(Exception):
+    """A text of a batch handled in one go raised: the batch is handled again, a savepoint a text."""
 
 
 class Dispatcher:
@@ -180,10 +183,20 @@ class Dispatcher:
         return done
 
     def _batch(self, limit: int, deadline: float | None = None) -> tuple[int, bool]:
-        """One transaction, one commit: up to ``limit`` texts, one per sender (dispatch.inbound), each in
-        a savepoint, so a text whose handling raises applies nothing; the texts after it go back to the
-        queue and what was handled before it commits. How many left the queue, and whether the pass
-        ends (a text failed, or the ``deadline`` passed)."""
+        """One transaction, one commit: up to ``limit`` texts, one per sender (dispatch.inbound). How many
+        left the queue, and whether the pass ends (a text failed, or the ``deadline`` passed).
+
+        First all in one go, written in one flush at the end (statements shared by the batch);
+        when a text raises, none of that is kept and the batch is handled again with each text
+        in a savepoint (``careful``), so the failing text applies nothing, the texts after it go
+        back to the queue and what was handled before it commits.
+        """
+        try:
+            return self._handle_batch(limit, deadline, careful=False)
+        except _HandleCarefully:
+            return self._handle_batch(limit, deadline, careful=True)
+
+    def _handle_batch(self, limit: int, deadline: float | None, *, careful: bool) -> tuple[int, bool]:
         done = 0
         with self.db.transaction() as session:
             rows = inbound.take(session, limit)
@@ -193,16 +206,28 @@ class Dispatcher:
                         inbound.release(session, rows[index:])  # for the next pass: the time is up
                         return done, True
                     try:
-                        with session.begin_nested():
+                        if careful:
+                            with session.begin_nested():
+                                self._handle(session, row, facts)
+                        else:
                             self._handle(session, row, facts)
                     except Exception as error:  # one bad text must not stop the queue for good
                         if database_away(error):
                             raise  # not the text's fault: the batch waits for the next pass
+                        if not careful:
+                            raise _HandleCarefully from error  # the transaction rolls back: nothing of it stays
                         facts.distrust()
                         if not self._failed(row, error):
                             inbound.release(session, rows[index + 1:])
                             return done, True
                     done += 1
+                if not careful:
+                    try:
+                        session.flush()  # a text's writes that fail fail here, not at the commit
+                    except Exception as error:
+                        if database_away(error):
+                            raise
+                        raise _HandleCarefully from error
         return done, False
 
     def _waiting_before(self, row_id: int) -> list[int]:
@@ -279,7 +304,7 @@ class Dispatcher:
     def _identify(
         self, session: Session, message: Inbound, text: Text, groups: dict[str, GroupInfo], facts: Facts
     ) -> tuple[Member, bool] | None:
-        phone = normalize_phone(message.sender) if message.sender else None
+        phone = facts.number(message.sender)
         member = None
         if message.channel == SIGNAL and message.sender_uuid:
             member = facts.by_signal(message.sender_uuid)

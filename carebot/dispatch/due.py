@@ -16,6 +16,7 @@ from carebot.services import answers, checkins, gatherings, planner, questions, 
 from carebot.services.handlers import Act, apply
 from carebot.store import retention
 from carebot.store.db import Database
+from carebot.store.facts import Facts
 from carebot.store.models import Answer, Conversation, Group, Member, OutboxMessage, Pairing
 
 
@@ -27,9 +28,10 @@ def run_due(db: Database, now: datetime, *, default_timezone: str, retention_day
         for member_id, waiting in questions.expire_queued(session, now):
             member = session.get(Member, member_id)
             if member is not None:
-                act = Act(session, member, now, member.channel)
-                for effect in router.timeout(waiting).effects:
-                    apply(act, effect)
+                with Facts.load(session, now, members=[member]) as facts:
+                    act = Act(session, member, now, member.channel, facts)
+                    for effect in router.timeout(waiting).effects:
+                        apply(act, effect)
             done += 1
     done += lapse_answers(db, now, default_timezone)
     with db.transaction() as session:

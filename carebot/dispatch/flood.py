@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from carebot.dispatch.facts import FLOOD_WINDOW
 from carebot.services.people import display_name, tell_group_coordinators
+from carebot.store.facts import FLOOD_WINDOW
 from carebot.store.models import Group, Member
 from carebot.store.queries import active_groups_of
 

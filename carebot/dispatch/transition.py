@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from carebot.dispatch.facts import Facts
 from carebot.dispatch.flood import flooding
-from carebot.domain.vocabulary import SIGNAL
+from carebot.domain.vocabulary import SIGNAL, MembershipStatus
 from carebot.flows.base import Context, Relayed, Reply, Transition
 from carebot.outbox.write import FINAL, enqueue
 from carebot.services import questions
 from carebot.services.account import forget
 from carebot.services.handlers import Act, apply
-from carebot.store.models import Member
+from carebot.store.facts import Facts
+from carebot.store.models import InboundMessage, Member, Membership
 
 
 def apply_transition(session: Session, member: Member, ctx: Context, transition: Transition, facts: Facts, *,
@@ -26,11 +26,12 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
     """
     now = ctx.now
     forgotten = False
-    # Their texts of late, and this one.
-    flooded = reply_channel is not None and flooding(session, member, now, facts.of(member).recent_texts(now) + 1)
+    # Their texts of late, and this one (texts are no rows the batch's changes are watched for).
+    recent = facts.of(member, InboundMessage).recent_texts(now) + 1
+    flooded = reply_channel is not None and flooding(session, member, now, recent)
     replies = list(transition.replies)
     wait = transition.wait
-    act = Act(session, member, now, ctx.channel)
+    act = Act(session, member, now, ctx.channel, facts)
     for effect in transition.effects:
         if flooded and isinstance(effect, Relayed):
             continue  # a flood is not passed on to another member
@@ -47,6 +48,8 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
         # Past the flood limit only the "final" replies still go: the confirmations of STOP,
         # START and FORGET, and the crisis reply.
         replies = [r for r in replies if r.purpose == FINAL]
+    groups = None if forgotten else [m.group_id for m in facts.of(member, Membership).memberships
+                                     if m.status == MembershipStatus.ACTIVE]
     for reply in replies:
         if address is None or reply_channel is None:
             break
@@ -58,6 +61,7 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
             text=reply.text,
             purpose=reply.purpose,
             now=now,
+            member_groups=groups,
         )
     # After the replies, so the member reads the answer before any next question.
     if not forgotten and wait is not None:

@@ -10,6 +10,7 @@ never holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -59,14 +60,21 @@ def member_timezone(session: Session, member: Member, group_id: int | None, defa
     return daytime(member.timezone, member.day_starts, member.day_ends, group, default)
 
 
-def fit_sms(session: Session, member: Member | None, group_id: int | None, text: str) -> str:
+def fit_sms(session: Session, member: Member | None, group_id: int | None, text: str,
+            member_groups: Sequence[int] | None = None) -> str:
     """An SMS text folded to GSM-7 where that saves segments (á, í, ó, ú force UCS-2 otherwise),
-    unless the group it is for, or every group of the member, has turned folding off."""
+    unless the group it is for, or every group of the member (``member_groups`` when the caller
+    knows them), has turned folding off."""
     if is_gsm7(text):
         return text
-    groups = [group_id] if group_id is not None else (
-        active_groups_of(session, member.id) if member is not None and member.id is not None else [])
-    if groups and not any(session.scalars(select(Group.sms_fold).where(Group.id.in_(groups)))):
+    if group_id is not None:
+        groups = [group_id]
+    elif member_groups is not None:
+        groups = list(member_groups)
+    else:
+        groups = active_groups_of(session, member.id) if member is not None and member.id is not None else []
+    # By id: a batch of texts holds its groups (store.facts), so most often no statement is needed.
+    if groups and not any(group.sms_fold for g in groups if (group := session.get(Group, g)) is not None):
         return text
     return fold_gsm7(text)
 
@@ -82,10 +90,11 @@ def enqueue(
     now: datetime,
     group_id: int | None = None,
     not_before: datetime | None = None,
+    member_groups: Sequence[int] | None = None,
 ) -> OutboxMessage:
-    """Write one text to the outbox, in the caller's transaction."""
+    """Write one text to the outbox, in the caller's transaction (``member_groups``: see ``fit_sms``)."""
     if channel == SMS:
-        text = fit_sms(session, member, group_id, text)
+        text = fit_sms(session, member, group_id, text, member_groups)
     row = OutboxMessage(
         member_id=member.id if member else None,
         group_id=group_id,

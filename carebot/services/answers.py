@@ -18,8 +18,8 @@ from carebot.flows import goaround
 from carebot.flows.base import Answered, HowChanged, PrivacyChanged
 from carebot.outbox.write import push
 from carebot.services.effects import Act, Outcome, handles
-from carebot.services.pairings import reconcile
-from carebot.store.models import Answer, Group, Member
+from carebot.services.pairings import end_unheld, reconcile
+from carebot.store.models import Answer, Group, Member, Pairing
 from carebot.store.queries import current_answers
 
 
@@ -27,9 +27,12 @@ from carebot.store.queries import current_answers
 def answered(act: Act, effect: Answered) -> Outcome:
     session, member, now, group_id = act.session, act.member, act.now, effect.group_id
     told = {}
-    for old in current_answers(session, member.id, now, group_id):
-        old.ended_at = now
-        told[old.option] = old.told_waiting_at
+    known = act.facts.of(member, Answer, Pairing)  # read with the batch: its current answers and pairings
+    for old in known.current_answers(now):
+        if old.group_id == group_id:
+            old.ended_at = now
+            told[old.option] = old.told_waiting_at
+    pairings = known.open_pairings_in(member.id, group_id)
     for spec in effect.answers:
         session.add(Answer(
             group_id=group_id, member_id=member.id, option=spec.option,
@@ -38,7 +41,7 @@ def answered(act: Act, effect: Answered) -> Outcome:
             # Asking again for the same care: they already know if nobody is free.
             told_waiting_at=told.get(spec.option),
         ))
-    reconcile(session, member, group_id, now, [(spec.option, spec.capacity) for spec in effect.answers])
+    end_unheld(session, member, group_id, now, [(spec.option, spec.capacity) for spec in effect.answers], pairings)
     return Outcome()
 
 

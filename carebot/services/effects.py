@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from carebot.flows.base import Waiting
+from carebot.store.facts import Facts
 from carebot.store.models import Member
 
 
@@ -28,6 +29,7 @@ class Act:
     member: Member
     now: datetime
     channel: str
+    facts: Facts  # what the context was built from: the member's rows, read with their batch
 
 
 @dataclass

@@ -55,20 +55,24 @@ def request_still_open(session: Session, pairing: Pairing, now: datetime) -> boo
     return pairing.kind in current_options(session, pairing.requester_id, pairing.group_id, now)
 
 
-def reconcile(session: Session, member: Member, group_id: int, now: datetime,
-              held: list[tuple[int, int | None]] | None = None) -> None:
-    """After a member's answers changed or lapsed: end the pairings their answers no longer hold up.
-
-    A requester's pairing ends with their request; a supporter keeps no more pairings than
-    they now offer (none while resting), the newest ending first. ``held``: the (option, capacity)
-    of the answers they now hold there, when the caller knows them (it just wrote them).
-    """
-    held = holdings(session, member.id, group_id, now) if held is None else held
-    options = {option for option, _ in held}
+def reconcile(session: Session, member: Member, group_id: int, now: datetime) -> None:
+    """After a member's answers lapsed: end the pairings their answers no longer hold up (``end_unheld``)."""
     pairings = session.scalars(
         select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS), in_group(member.id, group_id))
         .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
     ).all()
+    end_unheld(session, member, group_id, now, holdings(session, member.id, group_id, now), list(pairings))
+
+
+def end_unheld(session: Session, member: Member, group_id: int, now: datetime, held: list[tuple[int, int | None]],
+               pairings: list[Pairing]) -> None:
+    """End those of the member's open ``pairings`` in the group (active first, oldest first) that the answers
+    they now hold there (``held``: option, capacity) no longer hold up.
+
+    A requester's pairing ends with their request; a supporter keeps no more pairings than
+    they now offer (none while resting), the newest ending first.
+    """
+    options = {option for option, _ in held}
     room = room_in(held)
     for pairing in pairings:
         if pairing.requester_id == member.id:

@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, inspect, or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from carebot.domain.phone import normalize_phone
 from carebot.domain.vocabulary import OPEN_PAIRINGS, MembershipStatus, PairingStatus, Role
 from carebot.flows.base import GroupInfo
 from carebot.store.crypto import lookup_hash
@@ -75,41 +76,85 @@ class MemberFacts:
     pairings: list[Pairing] = field(default_factory=list)  # open, or ended since the batch's RECENTLY_ENDED
     removed_from: frozenset[int] = frozenset()
     texts_at: list[datetime] = field(default_factory=list)  # when their handled texts of late came
+    epoch: int = 0  # the batch's changes epoch (``Changes.epoch``) they were read at
 
     def current_answers(self, now: datetime) -> list[Answer]:
         """Their answers that have neither ended nor lapsed by ``now``, as ``queries.current_answers`` orders them."""
         return sorted((a for a in self.answers if a.ended_at is None and (a.until is None or a.until > now)),
                       key=lambda a: a.option)
 
+    def open_pairings_in(self, member_id: int, group_id: int) -> list[Pairing]:
+        """Their offered and active pairings on their side in ``group_id`` (as ``pairings.in_group`` says),
+        active ones first, oldest first."""
+        return sorted((p for p in self.pairings if p.status in OPEN_PAIRINGS and p.group_for(member_id) == group_id),
+                      key=lambda p: (p.status, p.id))
+
     def recent_texts(self, now: datetime) -> int:
         """How many of their handled texts came within the flood window before ``now``."""
         return sum(1 for at in self.texts_at if at > now - FLOOD_WINDOW)
 
 
-class Changes:
-    """Which members' rows the texts handled so far in a session changed, seen at each flush.
+class _Shown:
+    """How many times anything a context shows of a group (its fields, its coordinators' roles and names)
+    was set in this process: a batch whose groups were read at another count reads them again."""
 
-    Bulk statements (an UPDATE or DELETE by condition) name no member: after one, every
-    member's facts are read again, as are the groups after a change to what a context shows of them.
+    count = 0
+
+
+def _shown_changed(*_args: object) -> None:
+    _Shown.count += 1
+
+
+for _attribute in (*(getattr(Group, name) for name in GROUP_FIELDS), Membership.role, Membership.status, Member.name):
+    event.listen(_attribute, "set", _shown_changed)
+
+
+class Changes:
+    """Which members' rows the texts handled so far in a session added, deleted or changed.
+
+    The facts hold the session's own rows, so a change to one of them is seen in place; what a
+    list of them cannot see is a row added (seen as it is attached to the session) or deleted
+    (the session's deleted rows, few), and, at a flush, any row whose member changed. Bulk
+    statements (an UPDATE or DELETE by condition) name no member: after one, every member's
+    facts are read again, as are the groups.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.members: dict[int, set[type]] = defaultdict(set)
-        self.everyone = False
-        self.groups = False
+        # One more at each change no row names (a bulk statement, a failed text's undoing): facts read
+        # at another epoch are read again.
+        self.epoch = 0
+        self._groups_read_at: tuple[int, int] | None = None
+        self._added: list[object] = []  # attached since they were last looked at
+        event.listen(session, "after_attach", self._attached)
         event.listen(session, "before_flush", self._flushing)
         event.listen(session, "do_orm_execute", self._executing)
 
     def close(self) -> None:
+        event.remove(self.session, "after_attach", self._attached)
         event.remove(self.session, "before_flush", self._flushing)
         event.remove(self.session, "do_orm_execute", self._executing)
 
+    @property
+    def groups(self) -> bool:
+        """Whether what the contexts show of the groups may have changed since it was read."""
+        return self._groups_read_at != (_Shown.count, self.epoch)
+
+    def groups_read(self) -> None:
+        self._groups_read_at = (_Shown.count, self.epoch)
+
+    def everyone(self) -> None:
+        """A change no row names: every member's facts, and the groups, are read again."""
+        self.epoch += 1
+
     def touched(self, member_id: int, *kinds: type) -> bool:
         """Whether a text changed this member's rows (of ``kinds``, or of any kind) since the facts were read."""
-        self.session.flush()  # what is pending counts as changed
-        if self.everyone:
-            return True
+        if kinds and not any(kind in MEMBER_ROWS for kind in kinds):
+            return False  # rows of kinds not watched: those read stand
+        self._look_at(self._added)
+        self._added.clear()
+        self._look_at(self.session.deleted)
         seen = self.members.get(member_id, set())
         return bool(seen) and (not kinds or any(kind in seen for kind in kinds))
 
@@ -117,28 +162,27 @@ class Changes:
         """The member's facts are read again: changes before now are in them."""
         self.members.pop(member_id, None)
 
-    def _flushing(self, session: Session, *_args) -> None:
-        for row in (*session.new, *session.dirty, *session.deleted):
+    def _attached(self, _session: Session, row: object) -> None:
+        self._added.append(row)
+
+    def _flushing(self, session: Session, *_args: object) -> None:
+        self._look_at((*session.new, *session.dirty, *session.deleted))
+
+    def _look_at(self, rows: Iterable[object]) -> None:
+        for row in rows:
             kind = type(row)
-            if kind is Group:
-                state = inspect(row)
-                if row in session.new or any(state.attrs[name].history.has_changes() for name in GROUP_FIELDS):
-                    self.groups = True
-            elif kind is Removal:
-                self.everyone = True  # kept by hashes of a number: whose, only a member's own row can say
+            if kind is Removal:
+                self.everyone()  # kept by hashes of a number: whose, only a member's own row can say
             for attribute in MEMBER_ROWS.get(kind, ()):
                 member_id = getattr(row, attribute)
                 if member_id is not None:
                     self.members[member_id].add(kind)
-            if kind is Membership or (kind is Member and inspect(row).attrs["name"].history.has_changes()):
-                self.groups = True  # a coordinator's name or role, as the contexts show them
 
     def _executing(self, state: ORMExecuteState) -> None:
         if state.is_update or state.is_delete or state.is_insert:
             table = getattr(state.statement, "table", None)
             if getattr(table, "name", None) not in QUEUE_TABLES:
-                self.everyone = True
-                self.groups = True
+                self.everyone()
 
 
 class Facts:
@@ -155,6 +199,7 @@ class Facts:
         self._held: list[object] = []  # rows kept alive so that session.get finds them without a query
         self._groups: dict[str, GroupInfo] | None = None
         self._coordinators: dict[int, list[str]] | None = None
+        self._numbers: dict[str, str | None] = {}
         self.handling: list[int] = []  # the batch's texts: not yet among a member's recent ones (flood control)
 
     @classmethod
@@ -166,7 +211,7 @@ class Facts:
         """
         facts = cls(session, since)
         facts.handling = list(handling)
-        phone_hashes = {h for h in map(lookup_hash, phones) if h}
+        phone_hashes = {h for h in map(lookup_hash, filter(None, map(facts.number, phones))) if h}
         uuid_hashes = {h for h in map(lookup_hash, uuids) if h}
         found = list(members)
         if phone_hashes or uuid_hashes:
@@ -195,9 +240,17 @@ class Facts:
 
     def distrust(self) -> None:
         """A text failed and its savepoint rolled back: every member's facts are read again."""
-        self.changes.everyone = self.changes.groups = True
+        self.changes.everyone()
 
     # --- who texted --------------------------------------------------------
+
+    def number(self, raw: str | None) -> str | None:
+        """A sender's number in E.164 form (None: not a number), worked out once a batch."""
+        if not raw:
+            return None
+        if raw not in self._numbers:
+            self._numbers[raw] = normalize_phone(raw)
+        return self._numbers[raw]
 
     def seen_before(self, key: str) -> bool:
         """Whether this dedupe key is one retention kept of a text handled long ago (a replay)."""
@@ -229,9 +282,11 @@ class Facts:
         assert self._coordinators is not None
         return {g: self._coordinators.get(g, []) for g in group_ids}
 
-    def of(self, member: Member) -> MemberFacts:
-        """The member's facts as they are now: read again if a text of the batch changed their rows."""
-        if member.id not in self._members or self.changes.touched(member.id):
+    def of(self, member: Member, *kinds: type) -> MemberFacts:
+        """The member's facts as they are now: read again if a text of the batch changed their rows (of
+        ``kinds``: those about to be used; any, by default)."""
+        known = self._members.get(member.id)
+        if known is None or known.epoch != self.changes.epoch or self.changes.touched(member.id, *kinds):
             self.changes.forget(member.id)
             self._read([member.id])
         return self._members[member.id]
@@ -239,13 +294,13 @@ class Facts:
     def quiet(self, member: Member) -> bool:
         """Whether the member has no question asked or waiting, and no text since the facts changed that."""
         known = self._members.get(member.id)
-        return (known is not None and known.conversation is None and not known.queued
-                and not self.changes.touched(member.id, Conversation, QueuedQuestion))
+        return (known is not None and known.epoch == self.changes.epoch and known.conversation is None
+                and not known.queued and not self.changes.touched(member.id, Conversation, QueuedQuestion))
 
     # --- reading ----------------------------------------------------------
 
     def _refresh_groups(self) -> None:
-        self.changes.groups = False
+        self.changes.groups_read()
         rows = list(self.session.scalars(select(Group)))
         self._held.extend(rows)
         self._groups = group_infos(rows)
@@ -265,7 +320,7 @@ class Facts:
         if not member_ids:
             return
         session, ids = self.session, member_ids
-        facts = {member_id: MemberFacts() for member_id in ids}
+        facts = {member_id: MemberFacts(epoch=self.changes.epoch) for member_id in ids}
         for membership in session.scalars(select(Membership).where(Membership.member_id.in_(ids))
                                           .order_by(Membership.id)):
             facts[membership.member_id].memberships.append(membership)
