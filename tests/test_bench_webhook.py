@@ -12,14 +12,17 @@ def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
     assert webhook.main(["--requests", "150", "--concurrency", "4", "--rounds", "2"]) == 0  # it makes a throwaway key
     out = capsys.readouterr().out
     for phase in ("bare ASGI endpoint (max)", "durable floor (max)", "floor + signature + encryption (max)",
-                  "carebot serve (max), round 1", "durable floor (max), after round 2", "(half its max)"):
+                  "carebot serve (max), round 1", "durable floor (max), after round 2",
+                  "floor + signature + encryption, round 2", "(half its max)"):
         line = next(line for line in out.splitlines() if phase in line)
         assert re.search(r"errors 0", line), line
     assert re.search(r"ratio carebot/bare \(max throughput\): \d+\.\d\d", out)
     assert re.search(r"ratio carebot/durable floor \(max throughput\): \d+\.\d\d \(target >= 0.8; the median of 2 "
                      r"rounds: \d+\.\d\d, \d+\.\d\d\); floor/bare: \d+\.\d\d", out)
-    assert re.search(r"ratio floor with signature and encryption/floor: \d+\.\d\d; "
-                     r"carebot/floor with signature and encryption: \d+\.\d\d", out)
+    assert re.search(r"ratio floor with signature and encryption/floor \(max throughput\): \d+\.\d\d \(the median of the "
+                     r"rounds: \d+\.\d\d, \d+\.\d\d\)", out)
+    assert re.search(r"server CPU per request at max \(the median of the rounds\): floor \d+ µs, floor with signature "
+                     r"and encryption \d+ µs, carebot \d+ µs", out)
     assert re.search(r"carebot at max: p99 \d+\.\d, \d+\.\d ms in the rounds, errors 0", out)
     assert re.search(r"target \(0.8 of the floor, p99 < 50 ms, no error; the median round\): (met|NOT met)", out)
     assert re.search(r"target \(half the bare throughput with p99 < 50 ms\): (met|NOT met)", out)

@@ -15,10 +15,11 @@ one of the group's members) and prints throughput and p50/p99 latency for:
    cannot leave out (the signature checked once with twilio's
    ``RequestValidator``, the number encrypted and its keyed hash made), as fast
    as each goes (``concurrency`` requests in flight);
-2. carebot, as fast as it goes, then the floor again (carebot stopped
-   meanwhile), in ``--rounds`` rounds: each compares carebot with the mean of
-   the floor's runs either side of it, since the shared machine may be busier
-   or calmer for one of them, and the median round is the result;
+2. carebot, as fast as it goes, then the floor and the signed floor again
+   (carebot stopped meanwhile), in ``--rounds`` rounds: each compares carebot
+   with the mean of the floor's runs either side of it, since the shared
+   machine may be busier or calmer for one of them, and the median round is
+   the result;
 3. carebot at half the bare endpoint's throughput (the target load), paced;
 4. carebot at half its own maximum, paced, to show its latency when not overloaded;
 
@@ -42,6 +43,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -157,16 +159,16 @@ def _stopped(process: subprocess.Popen) -> Iterator[None]:
 
 
 def _carebot(url: str, args, env: dict[str, str], baselines: dict[str, dict],
-             floor_at: tuple[subprocess.Popen, str]) -> None:
+             served_at: dict[str, tuple[subprocess.Popen, str]]) -> None:
     """Seed a fresh database at ``url``, start carebot serve on it, run phases 2 to 4 and the drain.
 
-    ``floor_at`` (the floor's process and URL): carebot's maximum is measured
-    in ``--rounds`` rounds, each followed by the floor's (carebot stopped
-    meanwhile); each round compares carebot with the mean of the floor's runs
-    either side of it, so that what else the shared machine does weighs on
-    both, and the median round is the result.
+    ``served_at`` (each baseline's process and URL): carebot's maximum is
+    measured in ``--rounds`` rounds, each followed by the floor's and the
+    signed floor's (carebot stopped meanwhile); each round compares carebot
+    with the mean of the floor's runs either side of it, so that what else the
+    shared machine does weighs on both, and the median round is the result.
     """
-    bare, floor, signed = baselines["bare"], baselines["floor"], baselines["signed"]
+    bare, floor = baselines["bare"], baselines["floor"]
     name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     phones = _seed(url)
     port = free_port()
@@ -178,16 +180,24 @@ def _carebot(url: str, args, env: dict[str, str], baselines: dict[str, dict],
         sms = f"{public}/twilio/sms"
         asyncio.run(fire(sms, signed_requests(public, phones, 200), c, None))  # warm up
         _settle(url)
-        floor_process, floor_url = floor_at
         rounds: list[tuple[float, dict]] = []  # (carebot / the mean of the floor's runs either side, carebot's phase)
+        musts: list[float] = []  # the signed floor / the floor just before it, each round
+        cpu: dict[str, list[float]] = {"floor": [], "signed": [], "carebot": []}  # server µs a request, each round
         before = floor
         for number in range(1, args.rounds + 1):
             full = measure_phase(carebot, sms, signed_requests(public, phones, n), c, None)
             print(result_line(f"carebot serve (max), round {number}", full) + f"  [{name}]")
-            with _stopped(carebot):  # its inbound worker works off the texts meanwhile: not on the floor's time
-                after = measure_phase(floor_process, floor_url, signed_requests(SIGNED_AT, [BASELINE_SENDER], n), c, None)
-            print(result_line(f"durable floor (max), after round {number}", after))
+            with _stopped(carebot):  # its inbound worker works off the texts meanwhile: not on the baselines' time
+                after = measure_phase(*served_at["floor"], signed_requests(SIGNED_AT, [BASELINE_SENDER], n), c, None)
+                print(result_line(f"durable floor (max), after round {number}", after))
+                signed_after = measure_phase(*served_at["signed"], signed_requests(SIGNED_AT, [BASELINE_SENDER], n),
+                                             c, None)
+                print(result_line(f"floor + signature + encryption, round {number}", signed_after))
             rounds.append((full["throughput"] / ((before["throughput"] + after["throughput"]) / 2), full))
+            musts.append(signed_after["throughput"] / after["throughput"])
+            for key, phase in (("floor", after), ("signed", signed_after), ("carebot", full)):
+                if "cpu_us" in phase:
+                    cpu[key].append(phase["cpu_us"])
             before = after
         floor_ratio, full = sorted(rounds, key=lambda each: each[0])[len(rounds) // 2]  # the median round
         target = bare["throughput"] / 2
@@ -206,8 +216,12 @@ def _carebot(url: str, args, env: dict[str, str], baselines: dict[str, dict],
         each = ", ".join(f"{ratio:.2f}" for ratio, _ in rounds)
         print(f"[{name}] ratio carebot/durable floor (max throughput): {floor_ratio:.2f} (target >= 0.8; the median "
               f"of {len(rounds)} rounds: {each}); floor/bare: {floor['throughput'] / bare['throughput']:.2f}")
-        print(f"[{name}] ratio floor with signature and encryption/floor: {signed['throughput'] / floor['throughput']:.2f}; "
-              f"carebot/floor with signature and encryption: {full['throughput'] / signed['throughput']:.2f}")
+        print(f"[{name}] ratio floor with signature and encryption/floor (max throughput): {statistics.median(musts):.2f} "
+              f"(the median of the rounds: {', '.join(f'{must:.2f}' for must in musts)})")
+        if all(cpu.values()):
+            floor_cpu, signed_cpu, carebot_cpu = (statistics.median(cpu[key]) for key in ("floor", "signed", "carebot"))
+            print(f"[{name}] server CPU per request at max (the median of the rounds): floor {floor_cpu:.0f} µs, "
+                  f"floor with signature and encryption {signed_cpu:.0f} µs, carebot {carebot_cpu:.0f} µs")
         p99s = sorted(phase["p99_ms"] for _, phase in rounds)
         floor_met = (floor_ratio >= 0.8 and p99s[len(p99s) // 2] < 50
                      and not any(phase["errors"] for _, phase in rounds))
@@ -267,7 +281,7 @@ def main(argv: list[str]) -> int:
                 baselines[key] = measure_phase(process, url, signed_requests(SIGNED_AT, [BASELINE_SENDER], n), c, None)
                 served_at[key] = (process, url)
                 print(result_line(name, baselines[key]))
-            postgres.on_each(lambda url: _carebot(url, args, env, baselines, served_at["floor"]), "webhook",
+            postgres.on_each(lambda url: _carebot(url, args, env, baselines, served_at), "webhook",
                              args.postgresql)
             if not args.postgresql:
                 print(postgres.NOT_MEASURED)
