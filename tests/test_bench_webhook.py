@@ -9,14 +9,22 @@ from carebot.bench.webhook_endpoints import FloorWriter
 
 
 def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
-    assert webhook.main(["--requests", "150", "--concurrency", "4"]) == 0  # it makes a throwaway key
+    assert webhook.main(["--requests", "150", "--concurrency", "4", "--rounds", "2"]) == 0  # it makes a throwaway key
     out = capsys.readouterr().out
-    for phase in ("bare ASGI endpoint (max)", "durable floor (max)", "carebot serve (max)", "(half its max)"):
+    for phase in ("bare ASGI endpoint (max)", "durable floor (max)", "floor + signature + encryption (max)",
+                  "carebot serve (max), round 1", "durable floor (max), after round 2",
+                  "floor + signature + encryption, round 2", "(half its max)"):
         line = next(line for line in out.splitlines() if phase in line)
         assert re.search(r"errors 0", line), line
     assert re.search(r"ratio carebot/bare \(max throughput\): \d+\.\d\d", out)
-    assert re.search(r"ratio carebot/durable floor \(max throughput\): \d+\.\d\d \(target >= 0.8\); floor/bare: \d+\.\d\d", out)
-    assert re.search(r"target \(0.8 of the floor, p99 < 50 ms, no error\): (met|NOT met)", out)
+    assert re.search(r"ratio carebot/durable floor \(max throughput\): \d+\.\d\d \(target >= 0.8; the median of 2 "
+                     r"rounds: \d+\.\d\d, \d+\.\d\d\); floor/bare: \d+\.\d\d", out)
+    assert re.search(r"ratio floor with signature and encryption/floor \(max throughput\): \d+\.\d\d \(the median of the "
+                     r"rounds: \d+\.\d\d, \d+\.\d\d\)", out)
+    assert re.search(r"server CPU per request at max \(the median of the rounds\): floor \d+ µs, floor with signature "
+                     r"and encryption \d+ µs, carebot \d+ µs", out)
+    assert re.search(r"carebot at max: p99 \d+\.\d, \d+\.\d ms in the rounds, errors 0", out)
+    assert re.search(r"target \(0.8 of the floor, p99 < 50 ms, no error; the median round\): (met|NOT met)", out)
     assert re.search(r"target \(half the bare throughput with p99 < 50 ms\): (met|NOT met)", out)
     # Every text the phases stored was handled before the benchmark stopped watching.
     assert re.search(r"inbound worker: \d+ texts waiting when the load stopped; \d+ handled .*, 0 still waiting", out), out
@@ -25,8 +33,50 @@ def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
 def test_the_durable_floor_stores_each_text_once_and_durably(tmp_path) -> None:
     """The floor does the least a durable webhook must: every text kept, a retry kept once, fsynced."""
     floor = FloorWriter(str(tmp_path / "floor.sqlite"))
-    floor.write([("SM1", "+15155550101", "hello"), ("SM2", "+15155550102", "hi")])
-    floor.write([("SM2", "+15155550102", "hi"), ("SM3", "+15155550103", "hey")])
+    floor.write([("SM1", "+15155550101", None, "hello"), ("SM2", "+15155550102", None, "hi")])
+    floor.write([("SM2", "+15155550102", None, "hi"), ("SM3", "+15155550103", None, "hey")])
     assert floor.conn.execute("SELECT sid FROM texts ORDER BY sid").fetchall() == [("SM1",), ("SM2",), ("SM3",)]
     assert floor.conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: each commit reaches the disk
     assert floor.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_the_signed_floor_refuses_a_forged_signature_and_stores_the_number_encrypted(tmp_path, monkeypatch) -> None:
+    """The floor with carebot's two musts: a forged webhook gets 403 and stores nothing; a signed one is stored
+    with its number encrypted (never the digits) and its keyed hash."""
+    import asyncio
+
+    import httpx
+
+    from carebot.bench import webhook_endpoints
+    from carebot.bench.webhook_load import TOKEN, signed_requests
+    from carebot.store import crypto
+
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("CAREBOT_SECRET_KEY", secret := crypto.new_secret())
+    monkeypatch.setenv(webhook_endpoints.FLOOR_DB, str(tmp_path / "signed.sqlite"))
+    webhook_endpoints._signing.cache_clear()
+    (good, signature), = signed_requests(webhook_endpoints.SIGNED_AT, ["+15155550101"], 1)
+
+    async def post(body: bytes, signature: str) -> int:
+        queue: asyncio.Queue = asyncio.Queue()
+        await queue.put({"type": "lifespan.startup"})
+        started = asyncio.Event()
+
+        async def said(message) -> None:
+            started.set()
+
+        asyncio.create_task(webhook_endpoints.signed_floor_app({"type": "lifespan"}, queue.get, said))
+        await started.wait()
+        transport = httpx.ASGITransport(app=webhook_endpoints.signed_floor_app)
+        async with httpx.AsyncClient(transport=transport, base_url=webhook_endpoints.SIGNED_AT) as client:
+            answer = await client.post("/twilio/sms", content=body, headers={
+                "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"})
+        return answer.status_code
+
+    assert asyncio.run(post(good, "forged" + signature)) == 403
+    assert asyncio.run(post(good, signature)) == 200
+    floor = webhook_endpoints._floor
+    [(sender, sender_hash)] = floor.conn.execute("SELECT sender, sender_hash FROM texts").fetchall()
+    keyring = crypto.Keyring(secret)
+    assert "+15155550101" not in sender and keyring.decrypt(sender) == "+15155550101"
+    assert sender_hash == keyring.lookup_hash("+15155550101")

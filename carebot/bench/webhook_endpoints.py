@@ -1,13 +1,17 @@
 """The webhook benchmark's baselines and stand-in, each served apart from carebot.
 
 ``bare_app`` only answers 200; ``floor_app``, the durable floor, commits each text (``FloorWriter``)
-before answering; ``TwilioStandIn`` answers the sender's creates as Twilio would. uvicorn serves the
-two apps as ``carebot.bench.webhook_endpoints:<app>`` (``python -m carebot.bench webhook``).
+before answering; ``signed_floor_app`` is the floor plus the two things carebot cannot leave out (the
+signature checked with twilio's ``RequestValidator``, once; the number encrypted and its keyed hash
+made), to show what of carebot's cost they explain; ``TwilioStandIn`` answers the sender's creates as
+Twilio would. uvicorn serves the three apps as ``carebot.bench.webhook_endpoints:<app>`` (``python -m carebot.bench webhook``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hmac
 import json
 import os
 import queue
@@ -16,6 +20,11 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
+
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator
+
+from carebot.store.crypto import Keyring
 
 
 async def bare_app(scope, receive, send) -> None:
@@ -54,14 +63,16 @@ class FloorWriter:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS texts (sid TEXT PRIMARY KEY, sender TEXT, body TEXT)")
+        conn.execute("CREATE TABLE IF NOT EXISTS texts (sid TEXT PRIMARY KEY, sender TEXT, sender_hash TEXT, body TEXT)")
         return conn
 
     def write(self, rows: list[tuple]) -> None:
-        """Commit ``rows`` (sid, sender, body) in one transaction; a sid stored already is ignored."""
+        """Commit ``rows`` (sid, sender, its keyed hash or None, body) in one transaction; a sid stored already
+        is ignored."""
         self.conn.execute("BEGIN")
         try:
-            self.conn.executemany("INSERT OR IGNORE INTO texts (sid, sender, body) VALUES (?, ?, ?)", rows)
+            self.conn.executemany("INSERT OR IGNORE INTO texts (sid, sender, sender_hash, body) VALUES (?, ?, ?, ?)",
+                                  rows)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -97,29 +108,68 @@ def _resolve(future: asyncio.Future, failed: BaseException | None) -> None:
 
 
 _floor: FloorWriter | None = None  # the floor's writer, made at its start-up
+SIGNED_AT = "http://x"  # the public URL the benchmark signs the baselines' webhooks for
 
 
-async def floor_app(scope, receive, send) -> None:
-    """The durable floor: parses the form, has ``FloorWriter`` commit the text, answers 200."""
+async def _floor_lifespan(receive, send) -> None:
     global _floor
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            _floor = FloorWriter(os.environ[FLOOR_DB])
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
+    while (await receive())["type"] != "lifespan.shutdown":
+        _floor = FloorWriter(os.environ[FLOOR_DB])
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _read_form(receive) -> list[tuple[str, str]]:
     chunks = []
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             break
-    form = dict(parse_qsl(b"".join(chunks).decode("utf-8", "replace"), keep_blank_values=True))
+    return parse_qsl(b"".join(chunks).decode("utf-8", "replace"), keep_blank_values=True)
+
+
+async def _answer(send, status: int) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def floor_app(scope, receive, send) -> None:
+    """The durable floor: parses the form, has ``FloorWriter`` commit the text, answers 200."""
+    if scope["type"] == "lifespan":
+        await _floor_lifespan(receive, send)
+        return
+    form = dict(await _read_form(receive))
     if _floor is None:
         raise RuntimeError("the durable floor answers only once its lifespan has started")
-    await _floor.store((form.get("MessageSid"), form.get("From"), form.get("Body")))
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
-    await send({"type": "http.response.body", "body": b""})
+    await _floor.store((form.get("MessageSid"), form.get("From"), None, form.get("Body")))
+    await _answer(send, 200)
+
+
+@functools.cache
+def _signing() -> tuple[RequestValidator, Keyring]:
+    return RequestValidator(os.environ["TWILIO_AUTH_TOKEN"]), Keyring(os.environ["CAREBOT_SECRET_KEY"])
+
+
+async def signed_floor_app(scope, receive, send) -> None:
+    """The floor plus what carebot must add: the signature checked once (403 when wrong), the number encrypted
+    and its keyed hash made; nothing else of carebot's."""
+    if scope["type"] == "lifespan":
+        await _floor_lifespan(receive, send)
+        return
+    fields = MultiDict(await _read_form(receive))
+    validator, keyring = _signing()
+    signature = dict(scope["headers"]).get(b"x-twilio-signature", b"").decode("latin-1")
+    expected = validator.compute_signature(SIGNED_AT + scope["path"], fields)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        await _answer(send, 403)
+        return
+    if _floor is None:
+        raise RuntimeError("the durable floor answers only once its lifespan has started")
+    sender = fields.get("From", "")
+    await _floor.store((fields.get("MessageSid"), keyring.encrypt(sender), keyring.lookup_hash(sender),
+                        fields.get("Body")))
+    await _answer(send, 200)
 
 
 class TwilioStandIn(BaseHTTPRequestHandler):

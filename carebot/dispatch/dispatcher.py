@@ -16,7 +16,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -34,31 +34,17 @@ from carebot.flows.words import Text, read
 from carebot.store import crypto
 from carebot.store.db import Database, storage_trouble
 from carebot.store.facts import Facts
+from carebot.store.inserts import insert_new
 from carebot.store.models import (
     Conversation,
     InboundMessage,
     Member,
     seen_key,
 )
-from carebot.store.queries import DIALECT_INSERTS
 
 log = logging.getLogger(__name__)
 
 MAX_INBOUND_ATTEMPTS = 5  # failures before a stored text is given up, so one bad text cannot stop the queue
-
-
-@functools.cache
-def _queue_insert(dialect: str) -> Insert:
-    """The inbound queue's insert, built once: building it costs more than running it."""
-    # ON CONFLICT DO NOTHING (SQLite and PostgreSQL): a duplicate needs no
-    # savepoint, so many texts can share one statement; a concurrent insert of
-    # the same key waits for the other to commit, then does nothing. RETURNING
-    # names each added row by its key, since duplicates return nothing.
-    return (
-        DIALECT_INSERTS[dialect](InboundMessage)
-        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(InboundMessage.channel, InboundMessage.provider_id, InboundMessage.id)
-    )
 
 
 def _queue_row(message: Inbound) -> dict:
@@ -132,19 +118,18 @@ class Dispatcher:
         return self.store_inbounds([message])[0]
 
     def store_inbounds(self, messages: list[Inbound]) -> list[int | None]:
-        """Queue several inbound texts in one statement and one commit; each one's row id or None.
+        """Queue several inbound texts in one transaction and one commit; each one's row id or None.
 
         The webhooks' hot path, so a plain connection rather than an ORM
-        session, and one multi-row insert that returns the rows it added: a
-        text whose key is stored already (or repeated in the batch) adds none.
+        session, and ``store.inserts.insert_new``: ON CONFLICT DO NOTHING
+        (SQLite and PostgreSQL), so a duplicate needs no savepoint and a
+        concurrent insert of the same key waits for the other to commit, then
+        adds nothing; a text whose key is stored already (or repeated in the
+        batch: its first text is the one stored) adds none.
         """
         rows = [_queue_row(message) for message in messages]
         with self.db.engine.begin() as conn:
-            added = {(channel, key): row_id for channel, key, row_id
-                     in conn.execute(_queue_insert(conn.dialect.name), rows)}
-        ids: list[int | None] = []
-        for row in rows:  # a key repeated within the batch: its first text is the one stored
-            ids.append(added.pop((row["channel"], row["provider_id"]), None))
+            ids = insert_new(conn, InboundMessage, rows, ("channel", "provider_id"))
         for message, row_id in zip(messages, ids, strict=True):
             if row_id is None:
                 log.info("duplicate inbound ignored (channel %s)", message.channel)

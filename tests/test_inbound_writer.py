@@ -1,0 +1,110 @@
+"""The webhooks' store: texts queued a batch to a commit, each answered only once its batch is committed.
+
+``store.inserts.insert_new`` writes the inbound queue row by row through the
+driver on SQLite (one statement on PostgreSQL); these check that what it
+stores is what SQLAlchemy reads back, that a retry is kept once, that a batch
+commits whole or not at all, and that the writer answers a webhook only after
+the commit that holds its text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from carebot.channels import SMS, Inbound
+from carebot.dispatch.dispatcher import Dispatcher
+from carebot.runtime.web import InboundWriter
+from carebot.store import crypto
+from carebot.store.inserts import insert_new
+from carebot.store.models import InboundMessage
+from tests.fakes.world import ANA, BEN, NOW
+from tests.helpers import NEWCOMER, app_for, inbound_form, post, sign
+
+
+def stored(db) -> list[InboundMessage]:
+    with db.transaction() as session:
+        return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def test_a_queued_text_reads_back_through_the_orm_as_it_was_sent(db):
+    """Encrypted number, its keyed hash and the time in UTC, as the column types write them."""
+    spanish = Inbound(SMS, "SM" + "a" * 32, ANA, "sí, 1 llamadas después de las 6 🙏", NOW + timedelta(microseconds=7))
+    [row_id] = Dispatcher(db).store_inbounds([spanish])
+    [row] = stored(db)
+    assert row.id == row_id
+    assert (row.channel, row.provider_id, row.sender, row.body) == (SMS, "SM" + "a" * 32, ANA, spanish.text)
+    assert row.received_at == spanish.received_at and row.sender_uuid is None and row.handled_at is None
+    assert row.sender_hash == crypto.sender_hash(ANA, None) and row.attempts == 0
+    with db.engine.connect() as conn:  # at rest the number is ciphertext, never the digits
+        raw = conn.exec_driver_sql("SELECT sender FROM inbound_messages").scalar_one()
+    assert raw.startswith(crypto.PREFIX) and ANA not in raw
+
+
+def test_a_retry_in_the_same_batch_or_a_later_one_is_stored_once(db):
+    dispatcher = Dispatcher(db)
+    first = Inbound(SMS, "SM1", ANA, "1", NOW)
+    other = Inbound(SMS, "SM2", BEN, "5", NOW)
+    ids = dispatcher.store_inbounds([first, first, other])
+    assert ids[0] is not None and ids[1] is None and ids[2] is not None and ids[0] != ids[2]
+    assert dispatcher.store_inbounds([Inbound(SMS, "SM1", ANA, "1 again", NOW)]) == [None]
+    assert [(row.provider_id, row.body) for row in stored(db)] == [("SM1", "1"), ("SM2", "5")]
+
+
+def test_a_batch_that_fails_stores_none_of_its_texts_and_says_so_as_sqlalchemy_does(db):
+    """One bad row and the whole transaction is undone: the texts before it were never committed."""
+    good = {"channel": SMS, "provider_id": "SM3", "received_at": NOW, "sender": ANA, "sender_uuid": None,
+            "sender_hash": crypto.sender_hash(ANA, None), "body": "1"}
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:  # channel is NOT NULL
+        insert_new(conn, InboundMessage, [good, {**good, "channel": None, "provider_id": "SM4"}],
+                   ("channel", "provider_id"))
+    assert stored(db) == []
+    with db.engine.begin() as conn:
+        assert len(insert_new(conn, InboundMessage, [good], ("channel", "provider_id"))) == 1
+    assert [row.provider_id for row in stored(db)] == ["SM3"]
+
+
+def test_a_webhook_is_answered_only_after_the_commit_that_holds_its_text(db):
+    """The writer's store is held back; the answer waits for it, and the text is there when the answer comes."""
+    dispatcher = Dispatcher(db)
+    commit_may_run = threading.Event()
+    answered_before_commit = []
+
+    class HeldBack:
+        """The dispatcher's store, its commit held back until the test lets it go."""
+
+        def store_inbounds(self, messages):
+            commit_may_run.wait(timeout=10)
+            return dispatcher.store_inbounds(messages)
+
+    async def scenario():
+        writer = InboundWriter(HeldBack(), asyncio.to_thread)
+        pending = asyncio.create_task(writer.store(Inbound(SMS, "SM5", NEWCOMER, "JOIN DMMA", NOW)))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        answered_before_commit.append(pending.done())
+        assert stored(db) == []
+        commit_may_run.set()
+        return await pending
+
+    row_id = asyncio.run(scenario())
+    assert answered_before_commit == [False]
+    assert [row.id for row in stored(db)] == [row_id]
+
+
+def test_a_burst_of_webhooks_with_retries_among_them_stores_each_text_once_and_answers_all(db):
+    app = app_for(db)
+    forms = [inbound_form(sid=f"SM{i % 6:032d}", sender=NEWCOMER, body=f"text {i % 6}") for i in range(18)]
+
+    async def burst():
+        return await asyncio.gather(*(post(app, "/twilio/sms", form, sign("/twilio/sms", form)) for form in forms))
+
+    answers = asyncio.run(burst())
+    assert [answer.status_code for answer in answers] == [200] * 18
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 6
