@@ -71,6 +71,25 @@ def consent(ctx: Context, text: Text) -> Transition | None:
     return None
 
 
+def removed_keywords(ctx: Context) -> list[str]:
+    """The keywords of the groups whose coordinators removed the member (even after FORGET)."""
+    return [g.keyword for g in ctx.groups.values() if g.id in ctx.removed_from]
+
+
+def removed_lines(ctx: Context) -> list[str]:
+    """One line for each group whose coordinators removed the member: the way back is through them
+    (never JOIN, which cannot work for them), without naming who decided it."""
+    return [render_for(ctx, "status.removed", keyword=keyword) for keyword in removed_keywords(ctx)]
+
+
+def not_a_member(ctx: Context) -> Transition:
+    """For a member's command from someone in no group: what is waiting, their removal, or how to join."""
+    removed = removed_lines(ctx)
+    if removed:
+        return pending_reminder(ctx) or Transition(replies=(Reply("\n".join(removed)),))
+    return pending_reminder(ctx) or say(ctx, "join.none")
+
+
 def pending_reminder(ctx: Context) -> Transition | None:
     """For a text that is not the answer: remind the person what is waiting."""
     group = _waiting_group(ctx)
