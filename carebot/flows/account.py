@@ -23,7 +23,7 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.goaround import summarize
-from carebot.flows.join import removed_keywords, removed_lines
+from carebot.flows.join import removed_keywords, removed_lines, removed_reply
 from carebot.flows.words import (
     FORGET,
     LANG,
@@ -59,10 +59,9 @@ def stop(ctx: Context, text: Text) -> Transition:
 
 def start(ctx: Context, text: Text) -> Transition:
     """START: the only word that brings a member back after STOP."""
-    removed = removed_lines(ctx) if not ctx.memberships else []
     if not ctx.opted_out:
         # Removed and in no group: "already subscribed" would read as still in the group.
-        return Transition(replies=(Reply("\n".join(removed)),)) if removed else say(ctx, "start.already")
+        return (removed_reply(ctx) if not ctx.memberships else None) or say(ctx, "start.already")
     effect = OptedIn(text.words[0].upper())
     if ctx.memberships:
         # What is kept, said plainly: STOP ended any request for care, the other answers stand.
@@ -73,6 +72,7 @@ def start(ctx: Context, text: Text) -> Transition:
         reply = render_for(ctx, key, keywords=_keywords(ctx), summary=summary)
     else:
         # JOIN cannot bring back a member the coordinators removed: the way back is through them.
+        removed = removed_lines(ctx)
         reply = "\n".join([render("start.again", ctx.language), *removed]) if removed else render(
             "start.no_groups", ctx.language)
     # "final", like STOP's: a change of consent is always confirmed, even past the flood limit.
@@ -135,9 +135,8 @@ def status(ctx: Context, text: Text) -> Transition | None:
     if not is_one_of(text.words, STATUS):
         return None
     # A removal is said as it is (not "not in a group yet"), without naming who decided it.
-    removed = removed_lines(ctx)
     if not ctx.memberships:
-        return Transition(replies=(Reply("\n".join(removed)),)) if removed else say(ctx, "status.none")
+        return removed_reply(ctx) or say(ctx, "status.none")
     lines = []
     for membership in ctx.memberships:
         group = membership.group
@@ -151,7 +150,7 @@ def status(ctx: Context, text: Text) -> Transition | None:
                     if p.group_id == group.id and p.status in OPEN_PAIRINGS]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
-    return Transition(replies=(Reply("\n".join(lines + removed)),))
+    return Transition(replies=(Reply("\n".join(lines + removed_lines(ctx))),))
 
 
 def mydata(ctx: Context, text: Text) -> Transition | None:

@@ -82,12 +82,15 @@ def removed_lines(ctx: Context) -> list[str]:
     return [render_for(ctx, "status.removed", keyword=keyword) for keyword in removed_keywords(ctx)]
 
 
+def removed_reply(ctx: Context) -> Transition | None:
+    """Those lines as one reply, when the coordinators of any group removed the member."""
+    removed = removed_lines(ctx)
+    return Transition(replies=(Reply("\n".join(removed)),)) if removed else None
+
+
 def not_a_member(ctx: Context) -> Transition:
     """For a member's command from someone in no group: what is waiting, their removal, or how to join."""
-    removed = removed_lines(ctx)
-    if removed:
-        return pending_reminder(ctx) or Transition(replies=(Reply("\n".join(removed)),))
-    return pending_reminder(ctx) or say(ctx, "join.none")
+    return pending_reminder(ctx) or removed_reply(ctx) or say(ctx, "join.none")
 
 
 def pending_reminder(ctx: Context) -> Transition | None:
