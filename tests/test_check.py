@@ -52,8 +52,8 @@ def signal_service(account: str = SIGNAL_BOT, kind: type[FakeSignal] = FakeSigna
 def test_a_right_deployment_passes_every_line(deployment) -> None:
     code, lines = check()
     assert code == 0, lines
-    assert list(lines) == ["settings", "secret key", "database", "schema", "key and database", "Twilio",
-                           "Twilio webhooks", "Signal"]
+    assert list(lines) == ["settings", "secret key", "database", "schema", "key and database", "crisis resources",
+                           "Twilio", "Twilio webhooks", "Signal"]
     assert all(said.startswith("✓") for said in lines.values()), lines
     assert lines["Signal"] == "✓ off (SMS only)"
 

@@ -79,7 +79,10 @@ def test_no_template_default_or_catalog_routes_to_police_or_emergency_numbers() 
     for text in texts:
         assert not POLICE.search(text), text
     # The catalogs as files, and every string default in carebot's code.
+    # carebot/domain/nopolice.py holds those words only to refuse them in a group's crisis resources.
     for path in Path("carebot").rglob("*"):
+        if path == Path("carebot/domain/nopolice.py"):
+            continue
         if path.suffix in (".po", ".txt"):
             assert not POLICE.search(path.read_text(encoding="utf-8")), path
         if path.suffix == ".py":

@@ -58,6 +58,27 @@ def test_group_add_list_edit(env: str) -> None:
     db.dispose()
 
 
+@pytest.mark.parametrize("resources", ["Call 911", "police non-emergency 515-555-0100", "Policía 515-555-0100",
+                                       "Sheriff’s office", "law enforcement", "servicios de emergencia"])
+def test_crisis_resources_naming_police_are_refused_in_one_line(env: str, resources: str) -> None:
+    assert carebot("db", "upgrade").exit_code == 0
+    added = carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid", "--crisis", resources)
+    assert added.exit_code == 1 and "Traceback" not in added.output
+    assert len(added.output.strip().splitlines()) == 1 and "police or emergency services" in added.output, \
+        added.output
+    assert "No groups yet" in carebot("group", "list").output
+    assert carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid", "--crisis", "Peer line 515-555-0175"
+                   ).exit_code == 0
+    edited = carebot("group", "edit", "DMMA", "--name", "DMMA Care", "--crisis", resources)
+    assert edited.exit_code == 1 and len(edited.output.strip().splitlines()) == 1, edited.output
+    assert "police or emergency services" in edited.output
+    db = Database(env)
+    with db.transaction() as session:  # nothing of the refused edit is kept
+        group = session.scalars(select(Group)).one()
+        assert (group.name, group.crisis_resources) == ("Des Moines Mutual Aid", "Peer line 515-555-0175")
+    db.dispose()
+
+
 def test_roster_import_invites_good_rows_and_reports_bad_ones(env: str, tmp_path: Path) -> None:
     carebot("db", "upgrade")
     carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid", "--tz", "America/Chicago")

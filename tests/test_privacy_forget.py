@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, inspect, select, text
 
 from carebot.store import crypto
@@ -107,7 +108,8 @@ def _counts(session, rosa: int) -> dict[str, int]:
     }
 
 
-def test_forget_leaves_no_row_naming_the_member(sim) -> None:
+@pytest.mark.parametrize("stopped_first", [False, True], ids=["forget", "forget-after-stop"])
+def test_forget_leaves_no_row_naming_the_member(sim, stopped_first: bool) -> None:
     run(sim, *LIFE)
     with sim.db.transaction() as session:
         rosa = Member.by_phone(session, ROSA)
@@ -119,8 +121,11 @@ def test_forget_leaves_no_row_naming_the_member(sim) -> None:
     assert {"requester_id", "supporter_id", "other_id", "actor_id", "target_id", "created_by"} <= {
         c for _, c in columns}
 
-    run(sim, f"{ROSA} > FORGET", f"{ROSA} > YES")
-    assert "erased" in texts_to(sim, ROSA)[-1]
+    if stopped_first:  # STOP first (finding 5): FORGET is still hers, and erases as much
+        run(sim, f"{ROSA} > stop", "wait 1d")
+        assert "unsubscribed" in texts_to(sim, ROSA)[-1]
+    run(sim, f"{ROSA} > forget", f"{ROSA} > yes")
+    assert "Reply YES" in texts_to(sim, ROSA)[-2] and "erased" in texts_to(sim, ROSA)[-1]
     run(sim, "wait 1m")  # the next tick drops the delivered farewell, the last row holding her number
 
     with sim.db.transaction() as session:

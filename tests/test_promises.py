@@ -40,6 +40,8 @@ KEPT_IN = {
     "network.yes": "network_overflow.txt",
     "network.no": "network_overflow_no.txt",
     "network.gone": "network_question_unanswered.txt",
+    "round.morning": "round_at_night.txt",
+    "round.partly": "round_at_night.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
 NOT_A_PROMISE = {
@@ -51,7 +53,7 @@ NOT_A_PROMISE = {
     "gather.invite", "gather.rsvp.yes", "gather.rsvp.no", "gather.count", "gather.next", "mydata.consent",
     "crisis.call.sent", "crisis.call.oncall", "join.removed", "care.ended.open", "coord.unpaired.open",
     "care.offer.withdrawn", "status.removed", "care.offer.again.1",
-    "care.offer.again.4", "coord.pair.asked.again",
+    "care.offer.again.4", "coord.pair.asked.again", "start.again",
 } | {key for key in catalog("en") if key.startswith("log.")}
 
 

@@ -23,6 +23,7 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.goaround import summarize
+from carebot.flows.join import removed_keywords, removed_lines, removed_reply
 from carebot.flows.words import (
     FORGET,
     LANG,
@@ -59,7 +60,8 @@ def stop(ctx: Context, text: Text) -> Transition:
 def start(ctx: Context, text: Text) -> Transition:
     """START: the only word that brings a member back after STOP."""
     if not ctx.opted_out:
-        return say(ctx, "start.already")
+        # Removed and in no group: "already subscribed" would read as still in the group.
+        return (removed_reply(ctx) if not ctx.memberships else None) or say(ctx, "start.already")
     effect = OptedIn(text.words[0].upper())
     if ctx.memberships:
         # What is kept, said plainly: STOP ended any request for care, the other answers stand.
@@ -69,7 +71,10 @@ def start(ctx: Context, text: Text) -> Transition:
         key = "start.kept" if kept else "start.fresh"
         reply = render_for(ctx, key, keywords=_keywords(ctx), summary=summary)
     else:
-        reply = render("start.no_groups", ctx.language)
+        # JOIN cannot bring back a member the coordinators removed: the way back is through them.
+        removed = removed_lines(ctx)
+        reply = "\n".join([render("start.again", ctx.language), *removed]) if removed else render(
+            "start.no_groups", ctx.language)
     # "final", like STOP's: a change of consent is always confirmed, even past the flood limit.
     return Transition(replies=(Reply(reply, purpose="final"),), effects=(effect,))
 
@@ -77,7 +82,11 @@ def start(ctx: Context, text: Text) -> Transition:
 def help_(ctx: Context, text: Text | None = None) -> Transition:
     """HELP: what this number is, who the coordinators are, and STOP."""
     if not ctx.memberships:
-        message = render("help.stopped.none" if ctx.opted_out else "help.none", ctx.language)
+        removed = ", ".join(removed_keywords(ctx))
+        if removed and not ctx.opted_out:
+            message = render("help.removed", ctx.language, keywords=removed)
+        else:
+            message = render("help.stopped.none" if ctx.opted_out else "help.none", ctx.language)
     else:
         names = sorted({n for m in ctx.memberships for n in m.coordinators})
         coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
@@ -126,10 +135,8 @@ def status(ctx: Context, text: Text) -> Transition | None:
     if not is_one_of(text.words, STATUS):
         return None
     # A removal is said as it is (not "not in a group yet"), without naming who decided it.
-    removed = [render("status.removed", ctx.language, keyword=g.keyword)
-               for g in ctx.groups.values() if g.id in ctx.removed_from]
     if not ctx.memberships:
-        return Transition(replies=(Reply("\n".join(removed)),)) if removed else say(ctx, "status.none")
+        return removed_reply(ctx) or say(ctx, "status.none")
     lines = []
     for membership in ctx.memberships:
         group = membership.group
@@ -143,7 +150,7 @@ def status(ctx: Context, text: Text) -> Transition | None:
                     if p.group_id == group.id and p.status in OPEN_PAIRINGS]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
-    return Transition(replies=(Reply("\n".join(lines + removed)),))
+    return Transition(replies=(Reply("\n".join(lines + removed_lines(ctx))),))
 
 
 def mydata(ctx: Context, text: Text) -> Transition | None:
@@ -157,6 +164,8 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
     channel = "Signal" if ctx.channel == SIGNAL else "SMS"
     lines = [render("mydata.about", lang, groups=groups, name=ctx.name or render("mydata.no_name", lang),
                     lang=LANGUAGE_LABELS[lang], channel=channel)]
+    if ctx.opted_out:
+        lines.append(render("mydata.stopped", lang))
     for membership in ctx.memberships:
         group = membership.group
         answers = ctx.answers_in(group.id)
@@ -175,7 +184,7 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
     if care_map is not None:
         lines.append(render("mydata.caremap.shared" if care_map.shared else "mydata.caremap.private", lang))
     lines.append(render("mydata.kept", lang))
-    return Transition(replies=(Reply("\n".join(lines)),))
+    return Transition(replies=(_own(ctx, "\n".join(lines)),))
 
 
 def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
@@ -187,12 +196,27 @@ def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
     return render(key, ctx.language, other=pairing.other_name)
 
 
+def _own(ctx: Context, message: str) -> Reply:
+    """A reply about the member's own data: after STOP it still answers them ("final"), as HELP does;
+    the outbox's opt-out rules (a carrier's block) still decide whether it can go."""
+    return Reply(message, purpose="final" if ctx.opted_out else "reply")
+
+
+def after_stop(ctx: Context, text: Text) -> Transition | None:
+    """After STOP, a member can still see what carebot holds (MYDATA) and erase it (FORGET, YES)."""
+    if ctx.waiting is not None and (ctx.waiting.flow, ctx.waiting.step) == ("forget", "confirm"):
+        answered = forget_confirm(ctx, text)
+        if answered is not None:
+            return answered
+    return forget(ctx, text) or mydata(ctx, text)
+
+
 def forget(ctx: Context, text: Text) -> Transition | None:
     """FORGET: ask for a YES before erasing everything about the member."""
     if not is_one_of(text.words, FORGET):
         return None
     return Transition(
-        replies=(Reply(render("forget.ask", ctx.language)),),
+        replies=(_own(ctx, render("forget.ask", ctx.language)),),
         wait=Waiting("forget", "confirm", {}, ctx.now + FORGET_WAIT),
     )
 
@@ -200,12 +224,13 @@ def forget(ctx: Context, text: Text) -> Transition | None:
 def forget_confirm(ctx: Context, text: Text) -> Transition | None:
     """The answer to FORGET's question."""
     if is_one_of(text.words, YES):
-        return Transition(
-            replies=(Reply(render("forget.done", ctx.language), purpose="final"),),
-            effects=(Forgotten(),),
-        )
+        # A removed member is not told to JOIN again (it cannot work for them): the coordinators can.
+        removed = removed_keywords(ctx)
+        done = (render("forget.done.removed", ctx.language, keywords=", ".join(removed)) if removed
+                else render("forget.done", ctx.language))
+        return Transition(replies=(Reply(done, purpose="final"),), effects=(Forgotten(),))
     if says_no(text.words):
-        return say(ctx, "forget.kept")
+        return Transition(replies=(_own(ctx, render("forget.kept", ctx.language)),))
     return None
 
 

@@ -34,7 +34,7 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import parse_date
 from carebot.flows.goaround import pick_group
-from carebot.flows.join import pending_reminder
+from carebot.flows.join import not_a_member
 from carebot.flows.words import COORD_WORDS, GATHER, LOG, MORE, NO, PULSE, YES, Text, is_one_of, says_no
 
 # A coordinator command: (context, the coordinator's membership, the text, the first word after it).
@@ -56,7 +56,7 @@ def _for_members(ctx: Context, text: Text) -> Transition | None:
     if question is not None:
         return question
     if membership is None:
-        return pending_reminder(ctx) or say(ctx, "join.none")
+        return not_a_member(ctx)
     group_id = membership.group.id
     if rest[0] in GATHER:
         if len(rest) == 1:

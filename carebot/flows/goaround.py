@@ -29,7 +29,7 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.durations import UNTIL, parse_duration
-from carebot.flows.join import pending_reminder
+from carebot.flows.join import not_a_member
 from carebot.flows.words import FOR_NOW, HOW, LEAD_FILLERS, NONE, PRIVATE, SHARE, Text, is_one_of
 
 MAX_HOW = 140
@@ -262,10 +262,6 @@ def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Tr
     return None, 0, say(ctx, "goaround.which_group", keywords=keywords, example=example)
 
 
-def _not_a_member(ctx: Context) -> Transition:
-    return pending_reminder(ctx) or say(ctx, "join.none")
-
-
 def answer(ctx: Context, text: Text) -> Transition | None:
     """A go-around answer (``1 5``, ``DMMA 3 2w``, ``0``)."""
     membership, start, question = pick_group(ctx, text)
@@ -277,7 +273,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     if question is not None:
         return question
     if membership is None:
-        return _not_a_member(ctx)
+        return not_a_member(ctx)
     group = membership.group
     if is_one_of(rest, NONE):
         return Transition(
@@ -306,7 +302,7 @@ def how(ctx: Context, text: Text) -> Transition | None:
     if question is not None:
         return question
     if membership is None:
-        return _not_a_member(ctx)
+        return not_a_member(ctx)
     how_text = text.rest(start + 1)[:MAX_HOW]
     if not how_text:
         return say(ctx, "goaround.how_empty")

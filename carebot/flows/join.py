@@ -71,6 +71,28 @@ def consent(ctx: Context, text: Text) -> Transition | None:
     return None
 
 
+def removed_keywords(ctx: Context) -> list[str]:
+    """The keywords of the groups whose coordinators removed the member (even after FORGET)."""
+    return [g.keyword for g in ctx.groups.values() if g.id in ctx.removed_from]
+
+
+def removed_lines(ctx: Context) -> list[str]:
+    """One line for each group whose coordinators removed the member: the way back is through them
+    (never JOIN, which cannot work for them), without naming who decided it."""
+    return [render_for(ctx, "status.removed", keyword=keyword) for keyword in removed_keywords(ctx)]
+
+
+def removed_reply(ctx: Context) -> Transition | None:
+    """Those lines as one reply, when the coordinators of any group removed the member."""
+    removed = removed_lines(ctx)
+    return Transition(replies=(Reply("\n".join(removed)),)) if removed else None
+
+
+def not_a_member(ctx: Context) -> Transition:
+    """For a member's command from someone in no group: what is waiting, their removal, or how to join."""
+    return pending_reminder(ctx) or removed_reply(ctx) or say(ctx, "join.none")
+
+
 def pending_reminder(ctx: Context) -> Transition | None:
     """For a text that is not the answer: remind the person what is waiting."""
     group = _waiting_group(ctx)

@@ -1,6 +1,6 @@
 """What a member's text means, in the order that keeps consent safe.
 
-STOP always wins; after STOP only START and HELP are answered; then the
+STOP always wins; after STOP only START, HELP, MYDATA and FORGET are answered; then the
 conversation the member is in the middle of; then the keywords; then a kind
 word about what carebot understands. Never silence, never a crash.
 """
@@ -111,7 +111,8 @@ def respond(ctx: Context, text: Text) -> Transition:
             return account.help_(ctx)
         if crisis.in_crisis(text):
             return crisis.reply_after_stop(ctx)  # resources only, once a day, nobody contacted
-        return Transition()  # after STOP, nothing but START, HELP and crisis care is answered
+        # MYDATA and FORGET (with its YES): their own data, still theirs to see and erase.
+        return account.after_stop(ctx, text) or Transition()  # nothing else is answered after STOP
     in_relay = ctx.waiting is not None and ctx.waiting.flow == "relay"
     if autoreply.is_autoreply(text) and not in_relay and not crisis.in_crisis(text):
         return _keep_waiting(ctx, Transition())  # answering a machine's auto-reply starts a loop
@@ -173,8 +174,9 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if is_one_of(text.words, NO):
         return say(ctx, "no.nothing")
     if not ctx.memberships and not ctx.opted_out:
-        # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu.
-        return say(ctx, "fallback.stranger")
+        # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu
+        # (for someone the coordinators removed, the way back is through them, not JOIN).
+        return join.not_a_member(ctx) if ctx.removed_from else say(ctx, "fallback.stranger")
     return say(ctx, "fallback")
 
 

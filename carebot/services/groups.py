@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import LANGUAGES
+from carebot.domain.nopolice import refusal
 from carebot.domain.phone import normalize_phone
 from carebot.domain.vocabulary import MembershipStatus, Role
 from carebot.flows import words
@@ -47,6 +48,13 @@ def check_budget(budget: int | None) -> None:
     """Raise GroupError unless ``budget`` is a number of texts a day (None: the default)."""
     if budget is not None and budget < 1:
         raise GroupError("a daily budget is a number of texts, at least 1")
+
+
+def check_crisis(resources: str) -> None:
+    """Raise GroupError when a group's crisis resources send anyone where carebot never does (domain.nopolice)."""
+    refused = refusal(resources)
+    if refused is not None:
+        raise GroupError(refused)
 
 
 def _check(name: str, timezone: str, language: str, schedule: str, daytime: tuple[int, int]) -> None:
@@ -91,6 +99,7 @@ def add_group(
     schedule = round_schedule or DEFAULT_SCHEDULE
     _check(name, timezone, language, schedule, daytime)
     check_budget(daily_budget)
+    check_crisis(crisis_resources)
     group = Group(
         keyword=keyword, name=name, timezone=timezone, language=language,
         round_schedule=schedule, crisis_resources=crisis_resources, created_at=now,
@@ -116,6 +125,7 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
     daytime = changes.get("daytime", (group.day_starts, group.day_ends))
     _check(name, timezone, language, schedule, daytime)
     check_budget(changes.get("daily_budget"))
+    check_crisis(changes.get("crisis_resources", ""))
     if (schedule, timezone) != (group.round_schedule, group.timezone):
         group.next_round_at = None  # the ticker works out the next round on the new schedule
     group.name, group.timezone, group.language, group.round_schedule = name, timezone, language, schedule

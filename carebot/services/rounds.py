@@ -47,7 +47,15 @@ def next_round(group: Group, after: datetime) -> datetime:
 def start_round(
     session: Session, group: Group, now: datetime, *, default_tz: str = "UTC", skip_recent: bool = True
 ) -> int:
-    """Ask every consented member the go-around in one short text; returns how many were asked.
+    """Ask every consented member the go-around in one short text; returns how many were asked."""
+    return len(ask_round(session, group, now, default_tz=default_tz, skip_recent=skip_recent))
+
+
+def ask_round(
+    session: Session, group: Group, now: datetime, *, default_tz: str = "UTC", skip_recent: bool = True
+) -> list[datetime]:
+    """Ask every consented member the go-around in one short text; returns when each text may go
+    (``now``, or the morning of a member for whom it is night).
 
     On the schedule, members who answered in the last few days are not nagged; a
     coordinator's ROUND asks everyone. Written in bulk, because a federation's round
@@ -66,7 +74,7 @@ def start_round(
     ).all()
     prompts: dict[str, str] = {}
     mornings: dict[tuple, datetime] = {}
-    outbox, asked = [], []
+    outbox, asked, goes_at = [], [], []
     for member_id, language, channel, phone, signal_uuid, zone, starts, ends, membership_id in rows:
         if member_id in answered:
             continue
@@ -86,13 +94,14 @@ def start_round(
             "not_before": mornings[key], "attempts": 0, "created_at": now,
         })
         asked.append(membership_id)
+        goes_at.append(mornings[key])
     if outbox:
         session.execute(insert(OutboxMessage), outbox)
     for start in range(0, len(asked), 900):
         session.execute(update(Membership).where(Membership.id.in_(asked[start:start + 900]))
                         .values(last_asked_at=now))
     log.info("round for group %s: %d members asked", group.id, len(outbox))
-    return len(outbox)
+    return goes_at
 
 
 def start_due_rounds(session: Session, now: datetime, default_tz: str = "UTC") -> int:
@@ -140,6 +149,9 @@ def round_now(act: Act, effect: RoundStarted) -> Outcome:
     group = existing(act.session, Group, effect.group_id)
     if group is None:
         return Outcome()
-    count = start_round(act.session, group, act.now, skip_recent=False)
+    goes_at = ask_round(act.session, group, act.now, skip_recent=False)
     record(act.session, group.id, act.member.id, "round", act.now)
-    return Outcome([render("round.started", language_of(act.member), keyword=group.keyword, count=count)])
+    # At night the texts wait for each member's morning: the coordinator is told so, not "sent".
+    later = sum(1 for at in goes_at if at > act.now)
+    key = "round.started" if not later else "round.morning" if later == len(goes_at) else "round.partly"
+    return Outcome([render(key, language_of(act.member), keyword=group.keyword, count=len(goes_at))])

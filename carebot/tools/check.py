@@ -1,8 +1,9 @@
 """``carebot check``: is this deployment right? One line each, ✓ or ✗ with the fix.
 
 In order: the settings, the key, the database, its schema, the key against the
-database, Twilio's credentials (a real API call for the number's own record, or
-the Messaging Service's), where that number's (or service's) webhooks point,
+database, each group's crisis resources (none may send anyone to police), Twilio's
+credentials (a real API call for the number's own record, or the Messaging
+Service's), where that number's (or service's) webhooks point,
 optionally the public URL answering from outside, and the Signal service. A
 check that needs an earlier one to pass says so instead of guessing. Nothing is
 written: the check only reads.
@@ -65,7 +66,7 @@ def run(echo: Callable[[str], None], *, from_outside: bool = False) -> bool:
                    "`carebot init` writes one, with a new key, and makes the database")
         return False
     try:
-        for step in (settings, key, database, schema, key_matches, twilio_account, twilio_webhooks):
+        for step in (settings, key, database, schema, key_matches, crisis_resources, twilio_account, twilio_webhooks):
             step(report)
         if from_outside:
             public_url(report)
@@ -157,6 +158,27 @@ def key_matches(report: Report) -> None:
         return
     report.add(True, "key and database", "the key is the database's" if how == "matches"
                else "no number stored under another key (recorded on the next command)")
+
+
+def crisis_resources(report: Report) -> None:
+    """No group's crisis resources send anyone where carebot never does (domain.nopolice), even set before."""
+    from sqlalchemy import select
+
+    from carebot.domain.nopolice import refusal
+    from carebot.store.models import Group
+
+    db = report.known.get("db")
+    if db is None or "schema" not in report.known:
+        report.skip("crisis resources", "needs the database and its schema")
+        return
+    with db.engine.connect() as conn:
+        refused = [(keyword, refusal(resources or "")) for keyword, resources
+                   in conn.execute(select(Group.keyword, Group.crisis_resources).order_by(Group.keyword))]
+    wrong = [f"{keyword}'s {why}" for keyword, why in refused if why]
+    if wrong:
+        report.add(False, "crisis resources", "; ".join(wrong) + " (`carebot group edit KEYWORD --crisis ...`)")
+        return
+    report.add(True, "crisis resources", "each group's are its own people, none an emergency number")
 
 
 # --- Twilio ---------------------------------------------------------------------------

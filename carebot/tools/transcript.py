@@ -195,6 +195,7 @@ class Simulation:
                     timezone=named.get("tz", "UTC"),
                     language=named.get("lang", "en"),
                     round_schedule=named.get("schedule"),
+                    crisis_resources=named.get("crisis", "").replace("\\n", "\n"),  # refused when naming police
                     two_coordinators=named.get("two_coordinators", "no").lower() in ("yes", "true", "1"),
                     private_default=named.get("private", "no").lower() in ("yes", "true", "1"),
                     daily_budget=int(named["budget"]) if "budget" in named else None,

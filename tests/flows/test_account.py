@@ -28,6 +28,12 @@ ANSWERED = context("DMMA", answers=(AnswerInfo(1, 1, None, "call evenings", None
 SUPPORTING = context("DMMA", pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7),))
 ASKED = context("DMMA", pairings=(PairingInfo(8, 1, "DMMA", 1, "requester", "Sam", "offered", 7),))
 FORGETTING = context("DMMA", waiting=Waiting("forget", "confirm", {}, NOW + timedelta(hours=1)))
+STOPPED_FORGETTING = context("DMMA", opted_out=True, waiting=Waiting("forget", "confirm", {}, NOW + timedelta(hours=1)))
+# Removed from DMMA by its coordinators (and in no group now), even after FORGET.
+REMOVED = context(removed_from=frozenset({1}))
+REMOVED_STOPPED = context(removed_from=frozenset({1}), opted_out=True)
+REMOVED_FORGETTING = context(removed_from=frozenset({1}), waiting=Waiting("forget", "confirm", {}, NOW + timedelta(hours=1)))
+REMOVED_SAYS = says("status.removed", keyword="DMMA")
 
 HELP_DMMA = says("help.member.named", groups="Des Moines Mutual Aid (DMMA)", coordinators="Bea")
 
@@ -107,6 +113,34 @@ ROWS = [
     pytest.param(row(FORGETTING, "not rn", says("forget.kept")), id="forget-not-rn-keeps"),
     pytest.param(row(FORGETTING, "status", says("status.no_answer", keyword="DMMA")),
                  id="forget-question-dropped-when-the-member-moves-on"),
+    # After STOP, the member's own data is still theirs to see and erase (finding 5); replies are "final".
+    pytest.param(row(STOPPED, "mydata", has("What carebot holds about you: groups DMMA", purpose="final")),
+                 id="mydata-after-stop"),
+    pytest.param(row(STOPPED, "MyData!", has("You sent STOP", purpose="final")),
+                 id="mydata-after-stop-says-they-stopped"),
+    pytest.param(row(STOPPED, "Forget", says("forget.ask", purpose="final"), wait=("forget", "confirm")),
+                 id="forget-after-stop-asks"),
+    pytest.param(row(STOPPED, "olvidar", says("forget.ask", purpose="final"), wait=("forget", "confirm")),
+                 id="olvidar-after-stop-asks"),
+    pytest.param(row(STOPPED_FORGETTING, "yes", says("forget.done", purpose="final"), effects=(Forgotten(),)),
+                 id="forget-yes-after-stop-erases"),
+    pytest.param(row(STOPPED_FORGETTING, "nope", says("forget.kept", purpose="final")),
+                 id="forget-no-after-stop-keeps"),
+    pytest.param(row(STOPPED_FORGETTING, "hello?"), id="after-stop-forgets-question-takes-only-yes-or-no"),
+    # A removed member is never told "already subscribed" nor to text JOIN (findings 12, 13).
+    pytest.param(row(REMOVED, "start", REMOVED_SAYS), id="start-by-a-removed-member"),
+    pytest.param(row(REMOVED_STOPPED, "START", has("You're subscribed again.\nThe coordinators removed you from DMMA",
+                                                   purpose="final"), effects=(OptedIn("START"),)),
+                 id="start-after-stop-by-a-removed-member"),
+    pytest.param(row(REMOVED_FORGETTING, "yes", says("forget.done.removed", keywords="DMMA", purpose="final"),
+                     effects=(Forgotten(),)), id="forget-by-a-removed-member-says-ask-a-coordinator"),
+    pytest.param(row(REMOVED, "help", says("help.removed", keywords="DMMA")), id="help-to-a-removed-member"),
+    pytest.param(row(REMOVED, "1", REMOVED_SAYS), id="an-answer-by-a-removed-member"),
+    pytest.param(row(REMOVED, "1 5 ongoing", REMOVED_SAYS), id="answers-by-a-removed-member"),
+    pytest.param(row(REMOVED, "pulse", REMOVED_SAYS), id="pulse-by-a-removed-member"),
+    pytest.param(row(REMOVED, "hola", REMOVED_SAYS), id="a-removed-members-hello"),
+    pytest.param(row(context(removed_from=frozenset({1}), language="es"), "1", says("status.removed", keyword="DMMA")),
+                 id="an-answer-by-a-removed-member-in-spanish"),
     # LANG and NAME.
     pytest.param(row(MEMBER, "lang es", says("lang.set", lang="es"), effects=(LanguageChanged("es"),)),
                  id="lang-es"),
