@@ -238,9 +238,14 @@ _TALK = re.compile(
 )
 
 
+def asks_call(words: list[str]) -> bool:
+    """CALL, or CALL in words: "call me", "can someone call me pls", "llamenme", "me pueden llamar"."""
+    return is_one_of(words, CALL) or bool(_CALL_ME.match(" ".join(words)))
+
+
 def call(ctx: Context, text: Text) -> Transition | None:
     """CALL (or "call me", "llamenme"): the member asks for someone from their group to reach out now."""
-    if not is_one_of(text.words, CALL) and not _CALL_ME.match(" ".join(text.words)):
+    if not asks_call(text.words):
         return None
     if not ctx.memberships:
         return Transition(replies=(Reply(render("crisis.call.no_group", ctx.language,

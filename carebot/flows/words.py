@@ -197,7 +197,8 @@ _STOP_SENTENCE = re.compile(
 )
 # Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
 # "no more texts thank you", "dejen de escribirme gracias".
-_STOP_TAIL = frozenset({"anymore", "thanks", "thank", "you", "thx", "ty", "gracias", "ok", "okay", "plz"})
+_STOP_TAIL = frozenset({"anymore", "thanks", "thank", "you", "thx", "ty", "gracias", "ok", "okay", "plz", "x", "favor",
+                        "xfa", "porfis", "plis"})
 
 
 @lru_cache(maxsize=4096)
@@ -369,7 +370,8 @@ def says_yes(words: list[str]) -> bool:
 def says_no_thanks(words: list[str]) -> bool:
     """NO in the member's words: "no", "no thanks", "nah im good", "no puedo", "nope sorry"."""
     meaningful = [w for w in words if w not in FILLER]
-    return bool(meaningful) and meaningful[0] in _NO_FIRST and all(w in _NO_ALSO or w in NO for w in meaningful)
+    return bool(meaningful) and meaningful[0] in _NO_FIRST and all(
+        w in _NO_ALSO or w in _NO_FIRST for w in meaningful)
 
 
 def emoji_answer(raw: str) -> str | None:
