@@ -98,7 +98,7 @@ def test_wishes_about_texts_are_not_stop(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "STOP", "stop!", "Stop.", "stop please", "stop stop", "end", "para", "PARAR", "cancel", "unsubscribe",
     "stop texting me", "stop texting me pls", "no more texts", "dejen de escribirme", "opt out", "ЅТОР",
-    "darme de baja", "quit", "alto",
+    "darme de baja", "quit", "alto", "stop it", "just stop", "STOP ALREADY",
 ])
 def test_a_text_that_only_asks_to_stop_is_whole_stop(text: str) -> None:
     assert is_whole_stop(read(text).words)

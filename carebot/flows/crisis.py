@@ -63,8 +63,9 @@ _EN = [
     r"\bim in (a )?crisis", r"\bin crisis\b",
     # misspelt: "sucidal", "suiside", "suicdal" (the leetspeak "su1c1dal" is read through _deleet)
     r"su+i*[cs]+i*d+(e|es|al|ial|le|el)\b", r"sewer ?slide", r"kil+ ?my ?sel+f", r"\bkys myself\b",
-    r"(cutting|cut|cuttin) (again|myself again)", r"(started|start|back to|keep|been) cutting\b(?! (out|back|down|it|the|my|a|in|corners))",
-    r"(urge|urges|want|wanna|need) to cut\b(?! (back|down|out|the|my|a|it|in|corners|ties))",
+    # "cutting again", "i cut again", "been cutting": not "my hours got cut again", "been cutting onions"
+    r"(cutting|cuttin) again", r"(i|ive|i have|i just) cut again", r"(started|start|back to|keep|been) cutting $",
+    r"urges? to (cut|self harm|hurt myself)", r"(want|wanna|need) to cut( myself)? $",
     # a plea: "i need help now", "someone please help me", "help me": never a menu. Only the whole
     # text: "can someone help me move on sat" and "i need help with rent" are not pleas, and
     # "help" alone (or "help please") is the HELP command.

@@ -198,7 +198,7 @@ _STOP_SENTENCE = re.compile(
 # Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
 # "no more texts thank you", "dejen de escribirme gracias".
 _STOP_TAIL = frozenset({"anymore", "thanks", "thank", "you", "thx", "ty", "gracias", "ok", "okay", "plz", "x", "favor",
-                        "xfa", "porfis", "plis"})
+                        "xfa", "porfis", "plis", "it", "already", "ya"})
 
 
 @lru_cache(maxsize=4096)
@@ -259,6 +259,8 @@ def is_whole_stop(words: list[str]) -> bool:
     "stop texting me", "no more texts", "dejen de escribirme". "stop asking me if im ok" is not.
     The module's docstring says where this narrower reading applies."""
     meaningful = _without_tail([w for w in words if w not in FILLER])
+    if meaningful[:1] == ["just"]:  # "just stop"
+        meaningful = meaningful[1:]
     if not meaningful:
         return False
     mapped = [_as_stop_word(w) or w for w in meaningful]

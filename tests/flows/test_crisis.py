@@ -83,7 +83,8 @@ ROWS = [
     pytest.param(row(MEMBER, "my phone is dead", says("fallback")), id="phone-is-dead"),
     # The outside tester's misses (findings 1-3): self-harm, leetspeak, Spanish, and pleas for help.
     *(pytest.param(row(MEMBER, text, care(), effects=(CrisisNoted((1,)),)), id=text) for text in (
-        "cutting again", "started cutting again", "feeling su1c1dal", "5uicidal", "k!ll mys3lf", "kill my self",
+        "cutting again", "started cutting again", "i cut again", "i've been cutting", "urge to cut is bad tonight",
+        "feeling su1c1dal", "5uicidal", "k!ll mys3lf", "kill my self",
         "sucidal thoughts", "i need help now", "someone please help me", "help me", "please help",
         "can someone help me?", "i really need help", "HELP ME PLEASE", "help now", "pls help me now", "SOS",
     )),
@@ -99,7 +100,8 @@ ROWS = [
                                                  coordinators="Bea")), id="help-please-is-help"),
     *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
         "can someone help me move on sat", "i need help with rent this month", "cutting my hair tonight",
-        "cutting back on coffee again", "we need help setting up chairs", "sos un amor",
+        "cutting back on coffee again", "we need help setting up chairs", "sos un amor", "my hours got cut again",
+        "ive been cutting onions all day", "i want to cut bangs", "the power got cut again lol",
     )),
     # "call me" is CALL; "call me at 2" is not (it says when, and nobody is told).
     pytest.param(row(MEMBER, "call me", effects=(CallRequested((1,)),)), id="call-me"),
