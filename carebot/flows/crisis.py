@@ -19,6 +19,7 @@ from carebot.flows.words import CALL, Text, is_one_of, plain
 # (lower case, accents folded, apostrophes dropped so "don't", "don’t" and "dont" are one,
 # punctuation as spaces). Kept plain so a group can read and extend them. Each side's hits
 # also tell a stranger's language.
+_HELP = r"(?:help|halp|hlp|hlep|hepl|helpp+)"  # "help" as thumbs type it in a hurry
 _EN = [
     r"suicid\w*", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
     r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)",
@@ -69,11 +70,13 @@ _EN = [
     # a plea: "i need help now", "someone please help me", "help me": never a menu. Only the whole
     # text: "can someone help me move on sat" and "i need help with rent" are not pleas, and
     # "help" alone (or "help please") is the HELP command.
-    r"(please |pls |plz )?(i )?(really |desperately |urgently )?need (some )?help( please| pls| plz| now| asap| right now| rn| urgently| immediately| bad(ly)?| fast| someone| anyone)* $",
-    r"(please |pls |plz |can |could |will |would )?(some ?one|some ?body|anyone|any ?body|some1) (please |pls |plz )?help( me| us)?( please| pls| plz| now| asap| right now| rn)* $",
-    r"(please |pls |plz )+help( me| us)?( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
-    r"help (me|us)( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
-    r"help( please| pls| plz)*( now| asap| right now| rn| someone| anyone)( please| pls| plz| now| asap)* $",
+    rf"(please |pls |plz )?(i )?(really |desperately |urgently )?need (some )?{_HELP}"
+    r"( please| pls| plz| now| asap| right now| rn| urgently| immediately| bad(ly)?| fast| someone| anyone)* $",
+    r"(please |pls |plz |can |could |will |would )?(some ?one|some ?body|anyone|any ?body|some1) (please |pls |plz )?"
+    rf"{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn)* $",
+    rf"(please |pls |plz )+{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
+    rf"{_HELP} (me+|us)( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
+    rf"{_HELP}( please| pls| plz)*( now| asap| right now| rn| someone| anyone)( please| pls| plz| now| asap)* $",
     r"(?<!. )(sos|mayday|emergency|help help|help me help me)( please| pls)* $",  # the whole text
 ]
 _ES = [
@@ -86,7 +89,7 @@ _ES = [
     r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
     r"(tome|tomar) (todas )?las pastillas", r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
     r"nadie me extranaria", r"desaparecer para siempre", r"quiero desaparecer",
-    r"me (kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
+    r"(me )?(kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
     r"no le veo sentido", r"no veo (ningun )?futuro", r"mejor me muero", r"(unica|la unica) salida es (morir|matarme)",
     r"\bmorirme\b", r"no valgo nada", r"(estarian|estaria) mejor sin mi", r"(ojala|quisiera|quiero) (dormirme y )?no despertar",
     r"no quiero estar viv[oae]", r"cansad[oae] de (vivir|la vida|estar viv[oae])", r"(sigo|seguir) viviendo si",
@@ -104,9 +107,9 @@ _ES = [
     r"(cortandome|cortarme|me corte|me estoy cortando) (otra vez|de nuevo|otra ves)", r"volvi a cortarme",
     r"ganas de (cortarme|lastimarme|hacerme dano)",
     # a plea: "necesito ayuda ya", "ayudame por favor", "auxilio" (only the whole text; "ayuda" alone is AYUDA)
-    r"necesito (una )?ayuda( ya| ahora| urgente| ahorita| por favor| porfa| x favor| xfa| pronto| rapido| de alguien)* $",
-    r"(por favor |porfa |x favor |xfa |alguien )*(ayudame|ayudenme|ayudeme|ayudarme|me ayudan|me ayuda|me puede ayudar|me pueden ayudar)"
-    r"( por favor| porfa| x favor| xfa| ya| ahora| urgente| alguien| rapido|)* $",
+    r"necesito (una )?ayuda( ya| ahora| urgente| ahorita| por favor| porfavor| porfa| porfis| x favor| xfa| pronto| rapido| de alguien)* $",
+    r"(por favor |porfavor |porfa |x favor |xfa |alguien )*(ayudame|ayudenme|ayudeme|ayudarme|me ayudan|me ayuda|me puede ayudar|me pueden ayudar)"
+    r"( por favor| porfavor| porfa| porfis| x favor| xfa| ya| ahora| urgente| alguien| rapido|)* $",
     r"ayuda( por favor| porfa| xfa)*( ya| ahora| urgente| ahorita| rapido| alguien)( por favor| porfa| xfa| ya)* $",
     r"(alguien|alguno) (por favor |porfa )?(ayuda|ayudeme|ayudame)( por favor| porfa| ya)* $",
     r"(auxilio|socorro)\b",

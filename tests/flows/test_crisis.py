@@ -87,11 +87,12 @@ ROWS = [
         "feeling su1c1dal", "5uicidal", "k!ll mys3lf", "kill my self",
         "sucidal thoughts", "i need help now", "someone please help me", "help me", "please help",
         "can someone help me?", "i really need help", "HELP ME PLEASE", "help now", "pls help me now", "SOS",
+        "plz hlp", "help meee", "halp me", "i need hlep now", "$uicidal", "i want to kil myself",
     )),
     *(pytest.param(row(SPANISH, text, care(resources=LOCAL), effects=(CrisisNoted((2,)),)), id=text) for text in (
         "me voy a quitar la vida", "pienso quitarme la vida", "me kiero matar", "necesito ayuda ya",
         "ayudame por favor", "Ayúdenme", "necesito ayuda urgente", "auxilio", "alguien ayudeme", "ayuda ya",
-        "me estoy cortando otra vez", "m4tarme",
+        "me estoy cortando otra vez", "m4tarme", "necesito ayuda porfavor", "ayudame porfavor", "kiero morir",
     )),
     # ...and what is not a plea: HELP alone is the command; a favour asked is not a crisis.
     pytest.param(row(MEMBER, "help", says("help.member", keywords="Des Moines Mutual Aid (DMMA)", coordinators="Bea")),
