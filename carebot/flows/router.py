@@ -29,10 +29,10 @@ from carebot.flows import (
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import (
     HELP,
-    NO,
     START,
-    YES,
     Text,
+    answers_no,
+    answers_yes,
     is_not_now,
     is_one_of,
     is_stop,
@@ -187,8 +187,6 @@ YES_NO_WAITING = {"pairing": "fallback.yes_no", "network": "fallback.yes_no", "g
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
-    if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and not understanding.is_reaction(text.raw):
-        return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
     if understanding.is_courtesy(text.raw) or is_not_now(text.words):
         # "thanks", "ok", "👍" with nothing waiting: a short warm word, once a day (a second
         # "thanks" needs no answer), never the menu. "Not rn" with no question waiting is
@@ -196,9 +194,11 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
-    if is_one_of(text.words, YES):
+    if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
+        return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
+    if answers_yes(text):  # "yes i can" with nothing asked
         return say(ctx, "yes.nothing")
-    if is_one_of(text.words, NO):
+    if answers_no(text):
         return say(ctx, "no.nothing")
     if not ctx.memberships and not ctx.opted_out:
         # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu.

@@ -109,6 +109,10 @@ ROWS = [
     pytest.param(row(ASKED_NETWORK, "ok sure", effects=(NetworkAnswered(5, True),)), id="network-ok-sure-is-yes"),
     pytest.param(row(ASKED_NETWORK, "hmm who", says("fallback.yes_no"), wait=KEEP),
                  id="network-not-understood-asks-yes-or-no"),
+    pytest.param(row(ASKED_NETWORK, "thanks!", COURTESY, effects=(CourtesyAnswered(),), wait=KEEP),
+                 id="thanks-while-a-question-waits-is-a-courtesy-and-the-question-stays"),
+    pytest.param(row(MEMBER, "yes i can", says("yes.nothing")), id="yes-in-words-with-nothing-asked"),
+    pytest.param(row(MEMBER, "nah im good", says("no.nothing")), id="no-in-words-with-nothing-asked"),
     # The map's share question, and the one after CALL.
     pytest.param(row(SHARING, "no thanks", effects=(MapFinished(shared=False),)), id="share-no-thanks"),
     pytest.param(row(SHARING, "yes thanks", effects=(MapFinished(shared=True),)), id="share-yes-thanks"),
