@@ -276,7 +276,7 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
         return Reading("stop")
     if meaningful and meaningful[0] in START and all(w in _START_FILLER for w in meaningful[1:]):
         return Reading("start")
-    if is_one_of(words, HELP) or letters in (["help", "me"], ["help", "please"], ["ayuda", "por", "favor"]) or (
+    if is_one_of(words, HELP) or letters in (["help", "please"], ["ayuda", "por", "favor"]) or (
             tuple(letters) in _HELP_PHRASES):
         return Reading("help")
     if meaningful in (["0"], ["zero"], ["cero"]) or is_one_of(words, goaround.NONE):
