@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from carebot.flows.understanding import corrected_word
-from carebot.flows.words import is_stop, read, stop_word
+from carebot.flows.words import is_stop, is_whole_stop, read, stop_word
 from tests.helpers import SETUP, run, snapshot, texts_to
 
 
@@ -71,3 +71,43 @@ def test_a_lookalike_or_regulators_stop_ends_everything_end_to_end(sim, text: st
     before = len(texts_to(sim, "+15155550101"))
     run(sim, "+15155550101 > status", "wait 15d")
     assert len(texts_to(sim, "+15155550101")) == before
+
+
+# Everyday ways to ask for no more texts (outside tester, finding 6): each stops everything.
+@pytest.mark.parametrize("text", [
+    "no more texts", "No more texts please", "no more messages", "no more msgs thanks", "dont text me",
+    "don’t text me anymore", "do not contact me", "quit texting me", "i dont want any more texts",
+    "no quiero mas mensajes", "No quiero más mensajes", "ya no quiero mensajes", "dejen de escribirme",
+    "Dejen de escribirme por favor", "deja de mandarme mensajes", "ya no me escriban", "no me escriban más",
+    "ya no me manden mensajes", "no me envien mas", "no mas mensajes",
+])
+def test_everyday_requests_for_no_more_texts_are_stop(text: str) -> None:
+    assert is_stop(read(text).words)
+
+
+@pytest.mark.parametrize("text", [
+    "no more texts after 9pm", "no more texts about the gathering pls, i got it", "dont text me before 9",
+    "no puedo esta semana", "dejen de preocuparse", "no me escriban antes de las 9",
+])
+def test_wishes_about_texts_are_not_stop(text: str) -> None:
+    assert not is_stop(read(text).words)
+
+
+# While a care-map question waits for the member's own words, only a text that wholly asks to stop
+# is STOP (words.is_whole_stop); a sentence that starts with a STOP word is the answer.
+@pytest.mark.parametrize("text", [
+    "STOP", "stop!", "Stop.", "stop please", "stop stop", "end", "para", "PARAR", "cancel", "unsubscribe",
+    "stop texting me", "stop texting me pls", "no more texts", "dejen de escribirme", "opt out", "ЅТОР",
+    "darme de baja", "quit", "alto", "stop it", "just stop", "STOP ALREADY",
+])
+def test_a_text_that_only_asks_to_stop_is_whole_stop(text: str) -> None:
+    assert is_whole_stop(read(text).words)
+
+
+@pytest.mark.parametrize("text", [
+    "stop asking me if im ok", "stop asking if im ok", "end of the day calls help", "para mi el te ayuda",
+    "parar y respirar", "alto volumen no", "stop telling me to calm down", "quit smoking talk",
+    "cancel plans on me last minute", "stop texting me so much and just come over",
+])
+def test_a_sentence_that_starts_with_a_stop_word_is_not_whole_stop(text: str) -> None:
+    assert not is_whole_stop(read(text).words)

@@ -129,13 +129,26 @@ def menu(ctx: Context, step: str, state: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def takes_speech(step: str) -> bool:
-    """Whether the menu at ``step`` also listens: the go-around, where what is said reads as a text."""
-    return step == MAIN
+    """Whether the menu at ``step`` also listens: the go-around, where what is said reads as a text,
+    and its "for how long?", where "two weeks" is the key 2."""
+    return step in (MAIN, HOW_LONG)
+
+
+# "For how long? 1 a week, 2 two weeks, 3 ongoing", said instead of pressed (folded words).
+SPOKEN_DURATIONS = {
+    **dict.fromkeys(("one", "uno", "a week", "one week", "1 week", "week", "una semana", "1 semana", "semana"), "1"),
+    **dict.fromkeys(("two", "dos", "two weeks", "2 weeks", "dos semanas", "2 semanas", "weeks", "semanas"), "2"),
+    **dict.fromkeys(("three", "tres", "ongoing", "indefinitely", "no end", "always", "sin fecha", "indefinido",
+                     "siempre"), "3"),
+}
 
 
 def press(ctx: Context, step: str, state: Mapping[str, str], digits: str, speech: str) -> CallTurn:
     """What the caller's key (or words) at ``step`` means."""
     words = fold(speech).split()
+    said = " ".join(w for w in words if w not in ("for", "por"))  # "for two weeks", "por dos semanas"
+    if not digits and step == HOW_LONG and said in SPOKEN_DURATIONS:
+        digits, speech = SPOKEN_DURATIONS[said], ""  # "two weeks": the key 2, said
     if not digits and len(words) == 1 and (words[0] in SPOKEN_KEYS or words[0] in OPTIONS):
         digits, speech = SPOKEN_KEYS.get(words[0], words[0]), ""  # "four": the key 4, said
     key = digits[:1] or "-"  # no key at all is no option

@@ -33,15 +33,14 @@ from carebot.flows.words import (
     FILLER,
     HOURS,
     LATER,
-    NO,
     NOT_A_NAME,
     NOT_WITH,
     ROUND,
-    YES,
     Text,
+    answers_no,
+    answers_yes,
     is_not_now,
     is_one_of,
-    says_no,
 )
 
 MAX_CADENCE_DAYS = 60
@@ -52,10 +51,10 @@ def _pairing_id(ctx: Context) -> int:
 
 
 def offer_reply(ctx: Context, text: Text) -> Transition | None:
-    """The supporter's answer to a pairing offer."""
-    if is_one_of(text.words, YES):
+    """The supporter's answer to a pairing offer ("yes i can", 👍; "not now" passes it on)."""
+    if answers_yes(text):
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
-    if says_no(text.words):
+    if answers_no(text):
         # The reply names whom it was about; carebot.services.pairings writes it.
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
     return None
@@ -63,19 +62,20 @@ def offer_reply(ctx: Context, text: Text) -> Transition | None:
 
 def followup_reply(ctx: Context, text: Text) -> Transition | None:
     """"Did you connect?": YES, NO or LATER."""
-    for vocabulary, outcome in ((YES, "yes"), (NO, "no"), (LATER, "later")):
-        if is_one_of(text.words, vocabulary):
-            return Transition(effects=(CheckinAnswered(_pairing_id(ctx), outcome),))
-    if is_not_now(text.words):  # "not rn", "ahorita no": this question has LATER for that
+    if is_one_of(text.words, LATER) or is_not_now(text.words):  # "not rn", "ahorita no": LATER here
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
+    if answers_yes(text):
+        return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "yes"),))
+    if answers_no(text):
+        return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "no"),))
     return None
 
 
 def rematch_reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's answer to "would you like someone else?"."""
-    if is_one_of(text.words, YES):
+    if answers_yes(text):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), True),))
-    if says_no(text.words):
+    if answers_no(text):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), False),))
     return None
 

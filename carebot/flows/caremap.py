@@ -27,7 +27,7 @@ from carebot.flows.base import (
     Waiting,
     say,
 )
-from carebot.flows.words import FILLER, MAP, MAP_NEW, MAP_OFF, NO, SKIP, YES, Text, is_one_of
+from carebot.flows.words import FILLER, MAP, MAP_NEW, MAP_OFF, SKIP, Text, answers_no, answers_yes, is_one_of
 
 FLOW = "caremap"
 FIELDS = ("helps", "hurts", "also")
@@ -98,9 +98,9 @@ def share(ctx: Context, text: Text) -> Transition:
     again = command(ctx, text)
     if again is not None:
         return again
-    if is_one_of(text.words, YES):
+    if answers_yes(text):
         return Transition(effects=(MapFinished(shared=True),))
-    if is_one_of(text.words, NO) or is_one_of(text.words, SKIP):
+    if answers_no(text) or is_one_of(text.words, SKIP):
         return Transition(effects=(MapFinished(shared=False),))
     return Transition(replies=say(ctx, "caremap.share.again").replies, wait=waiting)
 
@@ -110,9 +110,9 @@ def call_reply(ctx: Context, text: Text) -> Transition | None:
     waiting = ctx.waiting
     assert waiting is not None
     told = tuple(int(i) for i in waiting.data.get("told", ()))
-    if is_one_of(text.words, YES):
+    if answers_yes(text):
         return Transition(effects=(MapToCall(True, told),))
-    if is_one_of(text.words, NO):
+    if answers_no(text):
         return Transition(effects=(MapToCall(False, ()),))
     return None
 

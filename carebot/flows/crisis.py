@@ -19,6 +19,7 @@ from carebot.flows.words import CALL, Text, is_one_of, plain
 # (lower case, accents folded, apostrophes dropped so "don't", "don’t" and "dont" are one,
 # punctuation as spaces). Kept plain so a group can read and extend them. Each side's hits
 # also tell a stranger's language.
+_HELP = r"(?:help|halp|hlp|hlep|hepl|helpp+)"  # "help" as thumbs type it in a hurry
 _EN = [
     r"suicid\w*", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
     r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)",
@@ -61,6 +62,22 @@ _EN = [
     r"(someone|somebody|a man|a guy|he|she) is following me", r"(outside|at) my door and (wont|will not) leave",
     r"(dont|do not) feel safe", r"\bim not safe", r"i think im dying", r"(cant|can not) breathe.*(dying|die|help)",
     r"\bim in (a )?crisis", r"\bin crisis\b",
+    # misspelt: "sucidal", "suiside", "suicdal" (the leetspeak "su1c1dal" is read through _deleet)
+    r"su+i*[cs]+i*d+(e|es|al|ial|le|el)\b", r"sewer ?slide", r"kil+ ?my ?sel+f", r"\bkys myself\b",
+    # "cutting again", "i cut again", "been cutting": not "my hours got cut again", "been cutting onions"
+    r"(cutting|cuttin) again", r"(i|ive|i have|i just) cut again", r"(started|start|back to|keep|been) cutting $",
+    r"urges? to (cut|self harm|hurt myself)", r"(want|wanna|need) to cut( myself)? $",
+    # a plea: "i need help now", "someone please help me", "help me": never a menu. Only the whole
+    # text: "can someone help me move on sat" and "i need help with rent" are not pleas, and
+    # "help" alone (or "help please") is the HELP command.
+    rf"(please |pls |plz )?(i )?(really |desperately |urgently )?need (some )?{_HELP}"
+    r"( please| pls| plz| now| asap| right now| rn| urgently| immediately| bad(ly)?| fast| someone| anyone)* $",
+    r"(please |pls |plz |can |could |will |would )?(some ?one|some ?body|anyone|any ?body|some1) (please |pls |plz )?"
+    rf"{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn)* $",
+    rf"(please |pls |plz )+{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
+    rf"{_HELP} (me+|us)( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
+    rf"{_HELP}( please| pls| plz)*( now| asap| right now| rn| someone| anyone)( please| pls| plz| now| asap)* $",
+    r"(?<!. )(sos|mayday|emergency|help help|help me help me)( please| pls)* $",  # the whole text
 ]
 _ES = [
     r"suicid\w*", r"matarme", r"me (voy a|quiero) matar", r"quitarme la vida", r"acabar con (mi vida|todo)",
@@ -72,7 +89,7 @@ _ES = [
     r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
     r"(tome|tomar) (todas )?las pastillas", r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
     r"nadie me extranaria", r"desaparecer para siempre", r"quiero desaparecer",
-    r"me (kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
+    r"(me )?(kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
     r"no le veo sentido", r"no veo (ningun )?futuro", r"mejor me muero", r"(unica|la unica) salida es (morir|matarme)",
     r"\bmorirme\b", r"no valgo nada", r"(estarian|estaria) mejor sin mi", r"(ojala|quisiera|quiero) (dormirme y )?no despertar",
     r"no quiero estar viv[oae]", r"cansad[oae] de (vivir|la vida|estar viv[oae])", r"(sigo|seguir) viviendo si",
@@ -86,6 +103,16 @@ _ES = [
     r"me (pega|pegan|golpea|golpean|esta golpeando|esta pegando|quiere pegar|amenaza|amenazo)",
     r"(esta|estan) borrach[oa]", r"tengo miedo de (volver|regresar|ir) a (la |mi )?casa", r"me encerre",
     r"me esta siguiendo", r"no me deja salir", r"no puedo respirar",
+    r"quitar(me)? la vida", r"me (kiero|qiero|voy a|vy a) matar", r"suisid\w*", r"sui?c?idar(me)?\b",
+    r"(cortandome|cortarme|me corte|me estoy cortando) (otra vez|de nuevo|otra ves)", r"volvi a cortarme",
+    r"ganas de (cortarme|lastimarme|hacerme dano)",
+    # a plea: "necesito ayuda ya", "ayudame por favor", "auxilio" (only the whole text; "ayuda" alone is AYUDA)
+    r"necesito (una )?ayuda( ya| ahora| urgente| ahorita| por favor| porfavor| porfa| porfis| x favor| xfa| pronto| rapido| de alguien)* $",
+    r"(por favor |porfavor |porfa |x favor |xfa |alguien )*(ayudame|ayudenme|ayudeme|ayudarme|me ayudan|me ayuda|me puede ayudar|me pueden ayudar)"
+    r"( por favor| porfavor| porfa| porfis| x favor| xfa| ya| ahora| urgente| alguien| rapido|)* $",
+    r"ayuda( por favor| porfa| xfa)*( ya| ahora| urgente| ahorita| rapido| alguien)( por favor| porfa| xfa| ya)* $",
+    r"(alguien|alguno) (por favor |porfa )?(ayuda|ayudeme|ayudame)( por favor| porfa| ya)* $",
+    r"(auxilio|socorro)\b",
 ]
 # Idioms and negations that share words with the lexicon but are not a crisis; they are
 # taken out of the text before the lexicon is read, so anything else in it still counts.
@@ -126,10 +153,25 @@ def _matchable(raw: str) -> str:
     return " " + _NOT_WORD.sub(" ", text).strip() + " "
 
 
+# Leetspeak, as people hide a word from filters (or from themselves): "su1c1dal", "k!ll mys3lf".
+# Only inside a word that has letters, only where the symbol touches a letter: "1 5" and "2w" stay.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+                       "!": "i", "|": "l", "8": "b"})
+_LEET_CHAR = re.compile(r"(?<=[a-z])[013457@$!|8]+|[013457@$!|8]+(?=[a-z])")
+
+
+def _deleet(raw: str) -> str:
+    text = plain(raw)
+    return _LEET_CHAR.sub(lambda m: m.group().translate(_LEET), text)
+
+
 def crisis_languages(raw: str) -> set[str]:
     """The languages whose crisis phrases the text uses (empty when it speaks of no crisis)."""
-    text = _GUARD.sub(" ", _matchable(raw))
-    return {language for language, pattern in _CRISIS.items() if pattern.search(text)}
+    found: set[str] = set()
+    for form in {_matchable(raw), _matchable(_deleet(raw))}:
+        text = _GUARD.sub(" ", form)
+        found |= {language for language, pattern in _CRISIS.items() if pattern.search(text)}
+    return found
 
 
 # Used where a group has not listed its own: peer-run, and it does not send anyone to the caller.
@@ -175,11 +217,52 @@ def reply_after_stop(ctx: Context) -> Transition:
     return Transition(replies=(Reply(text, purpose="final"),), effects=(CrisisNoted(group_ids),))
 
 
+# "call me", "pls call me", "can someone call me", "llamenme", "me pueden llamar": CALL in words. Only
+# the whole text: "call me at 2" or "call me evenings" says how to reach them, not "now".
+_CALL_ME = re.compile(
+    r"^((please|pls|plz|can|could|will|would|someone|somebody|anyone|some1|u|you|pls|now) )*"
+    r"call me( back)?( please| pls| plz| now| asap| someone| anyone| when you can| today| soon)*$|"
+    r"^((por favor|porfa|xfa|alguien|me|puede|pueden|podrian|podria|puedes|ahora|ya) )*"
+    r"(llamame|llamenme|llameme|llamarme|llamar|me llaman|me llamas|me llame|me llamen)"
+    r"( por favor| porfa| xfa| ahora| ya| alguien| pronto| hoy)*$"
+)
+# "i need someone to talk to", "necesito hablar con alguien": a request for care in words. The
+# answer offers CALL (the README's "someone from your group reaches out"), and nobody is told
+# until the member replies CALL.
+_TALK = re.compile(
+    r"^((i|im|i'm|just|really|so|please|pls|hi|hey) )*(need|want|wanna|would like|could use|looking for) "
+    r"(someone|somebody|anyone|some1|a person|a friend|someone from the group) (to talk to|to talk with|to talk|to listen"
+    r"|to be with me|to check on me)( please| pls| now| right now| rn| today| tonight)*$|"
+    r"^((i|just|really|please|pls) )*need to talk( to someone| to somebody| with someone)?( please| pls| now| rn| today)*$|"
+    r"^(can|could|is there) (someone|somebody|anyone) (talk to me|call me|text me|check on me|be with me)"
+    r"( please| pls| now| rn| today| tonight)*$|"
+    r"^((hola|yo|solo|de verdad|por favor) )*(necesito|quiero|ocupo|me gustaria) (hablar con alguien|alguien con quien hablar"
+    r"|alguien que me escuche|hablar con alguno|que alguien me (llame|escuche|hable))( por favor| porfa| ya| hoy| ahora)*$|"
+    r"^(alguien|hay alguien que) (puede|pueda|podria) (hablar conmigo|escucharme|llamarme)( por favor| porfa| ya| hoy| ahora)*$"
+)
+
+
+def asks_call(words: list[str]) -> bool:
+    """CALL, or CALL in words: "call me", "can someone call me pls", "llamenme", "me pueden llamar"."""
+    return is_one_of(words, CALL) or bool(_CALL_ME.match(" ".join(words)))
+
+
 def call(ctx: Context, text: Text) -> Transition | None:
-    """CALL: the member asks for someone from their group to reach out now."""
-    if not is_one_of(text.words, CALL):
+    """CALL (or "call me", "llamenme"): the member asks for someone from their group to reach out now."""
+    if not asks_call(text.words):
         return None
     if not ctx.memberships:
         return Transition(replies=(Reply(render("crisis.call.no_group", ctx.language,
                                                 resources=resources_for(ctx))),))
     return Transition(effects=(CallRequested(tuple(m.group.id for m in ctx.memberships)),))
+
+
+def talk(ctx: Context, text: Text) -> Transition | None:
+    """"i need someone to talk to": offer CALL; a stranger hears the resources (no group to call)."""
+    if not _TALK.match(" ".join(text.words)):
+        return None
+    if not ctx.memberships:
+        return Transition(replies=(Reply(render("crisis.reply.stranger", ctx.language,
+                                                resources=resources_for(ctx))),))
+    keywords = ", ".join(dict.fromkeys(m.group.keyword for m in ctx.memberships))
+    return Transition(replies=(Reply(render_for(ctx, "talk.offer", keywords=keywords)),))

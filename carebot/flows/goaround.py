@@ -91,10 +91,35 @@ def _options_in(word: str) -> list[int] | None:
     return None
 
 
+# "no puedo esta semana", "i cant this week", "im unavailable till monday": option 3 in words, only
+# with a duration right after it and nothing else but a courtesy ("no puedo" alone answers a question
+# as NO; "i cant this week but next week yes" is not an answer). The reason a member adds is not kept.
+UNAVAILABLE_WORDS = tuple(sorted((tuple(p.split()) for p in (
+    "i cant", "i can't", "cant", "can't", "i cannot", "i can not", "im unavailable", "i'm unavailable", "i am unavailable",
+    "unavailable", "im not available", "i'm not available", "i am not available", "not available", "im busy",
+    "i'm busy", "no puedo", "no voy a poder", "no podre", "no estoy disponible", "no disponible", "estoy ocupado",
+    "estoy ocupada", "estoy ocupade", "ando ocupado", "ando ocupada", "ando ocupade")), key=len, reverse=True))
+_AFTER_UNAVAILABLE = frozenset("sorry sry lo siento thanks thx gracias pls please porfa por favor ok".split())
+
+
+def _unavailable_length(words: list[str]) -> int:
+    return next((len(p) for p in UNAVAILABLE_WORDS if tuple(words[:len(p)]) == p and len(words) > len(p)), 0)
+
+
+def _unavailable_for(ctx: Context, words: list[str], tz: ZoneInfo) -> list[AnswerSpec] | None:
+    """Option 3 for "no puedo esta semana" and the like (see UNAVAILABLE_WORDS), else None."""
+    length = _unavailable_length(words)
+    duration = parse_duration(words[length:], ctx.now, tz, ctx.language) if length else None
+    if duration is None or not all(w in _AFTER_UNAVAILABLE for w in words[length + duration.used:]):
+        return None
+    return [AnswerSpec(option=UNAVAILABLE, until=duration.until, how=None, capacity=None)]
+
+
 def starts_answer(words: list[str]) -> bool:
-    """True when words open like a go-around answer: a number, or options in words."""
+    """True when words open like a go-around answer: a number, options in words, or "no puedo" and more."""
     words = words[lead_length(words):]
-    return bool(words) and (words[0].isdigit() or words[0] in OPTION_WORDS or is_one_of(words, NONE))
+    return bool(words) and (words[0].isdigit() or words[0] in OPTION_WORDS or is_one_of(words, NONE)
+                            or _unavailable_length(words) > 0)
 
 
 def _capacity(words: list[str]) -> tuple[int, int] | None:
@@ -124,6 +149,8 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     after_prose = filler_length(text.words[start:]) > 0
     start += lead_length(text.words[start:])
     words = text.words[start:]
+    if _unavailable_length(words):
+        return _unavailable_for(ctx, words, tz)
     first = words[0] if words else ""
     if _options_in(first) is None:
         if first.isdigit():

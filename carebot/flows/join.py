@@ -19,6 +19,26 @@ def find_group(ctx: Context, word: str) -> GroupInfo | None:
     return ctx.groups.get(word.upper())
 
 
+# Between the JOIN word and the group's word in a sentence: "quiero unirme a dmma", "how do i join
+# the dmma group", "me quiero unir al grupo dmma".
+_BEFORE_GROUP = frozenset("a al to the en el grupo group con with".split())
+MOST_WORDS_TO_JOIN = 8
+
+
+def _named_in_words(ctx: Context, words: list[str]) -> GroupInfo | None:
+    """The group a short sentence asks to join ("quiero unirme a dmma", "hi, how do i join dmma?"):
+    a JOIN word, then (past "a", "to the", "al grupo") a group's word. Anything else is not a JOIN."""
+    if len(words) > MOST_WORDS_TO_JOIN:
+        return None
+    for index, word in enumerate(words):
+        if word in JOIN:
+            rest = words[index + 1:]
+            while rest and rest[0] in _BEFORE_GROUP:
+                rest = rest[1:]
+            return find_group(ctx, rest[0]) if rest else None
+    return None
+
+
 def consent_question(ctx: Context, group: GroupInfo) -> str:
     """The exact consent question, as sent and as recorded with the consent."""
     freq = describe(group.round_schedule, ctx.language)
@@ -35,7 +55,7 @@ def request(ctx: Context, text: Text) -> Transition | None:
         if group is None:
             return say(ctx, "join.unknown_group", keyword=text.rest(1)[:16].upper())
     else:
-        group = find_group(ctx, words[0]) if len(words) == 1 else None
+        group = find_group(ctx, words[0]) if len(words) == 1 else _named_in_words(ctx, words)
         if group is None:
             return None
     if ctx.membership(group.id):

@@ -8,10 +8,7 @@ applies the answer.
 from __future__ import annotations
 
 from carebot.flows.base import Context, NetworkAnswered, Transition, Waiting
-from carebot.flows.words import NO, YES, Text, is_one_of
-
-# "no thanks", "yes thank you", "si gracias": the thanks do not change the answer.
-THANKS = frozenset({"thanks", "thank", "you", "thx", "ty", "gracias"})
+from carebot.flows.words import Text, answers_no, answers_yes
 
 
 def _answer_id(waiting: Waiting | None) -> int:
@@ -19,11 +16,11 @@ def _answer_id(waiting: Waiting | None) -> int:
 
 
 def reply(ctx: Context, text: Text) -> Transition | None:
-    """The requester's YES or NO; anything else is read as usual, and the question stays open."""
-    words = [w for w in text.words if w not in THANKS]
-    if is_one_of(words, YES):
+    """The requester's YES or NO ("ok sure", "si gracias"; "not now" is NO: this question has no
+    LATER); anything else is read as usual, and the question stays open."""
+    if answers_yes(text):
         return Transition(effects=(NetworkAnswered(_answer_id(ctx.waiting), True),))
-    if is_one_of(words, NO):
+    if answers_no(text):
         return Transition(effects=(NetworkAnswered(_answer_id(ctx.waiting), False),))
     return None
 

@@ -27,7 +27,18 @@ from carebot.flows import (
     understanding,
 )
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
-from carebot.flows.words import HELP, NO, START, YES, Text, is_not_now, is_one_of, is_stop, looks_spanish
+from carebot.flows.words import (
+    HELP,
+    START,
+    Text,
+    answers_no,
+    answers_yes,
+    is_not_now,
+    is_one_of,
+    is_stop,
+    is_whole_stop,
+    looks_spanish,
+)
 
 COURTESY_EVERY = timedelta(days=1)
 
@@ -64,6 +75,7 @@ LATE_STEPS: dict[tuple[str, str], Step] = {
 # Keyword handlers, tried in order when no waiting step took the text.
 HANDLERS: tuple[Step, ...] = (
     crisis.call,
+    crisis.talk,
     relay.relay,
     join.request,
     goaround.answer,
@@ -94,7 +106,7 @@ SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gat
 def respond(ctx: Context, text: Text) -> Transition:
     """The transition for one inbound text."""
     words = text.words
-    if is_stop(words):
+    if _is_stop_here(ctx, words):
         stopped = account.stop(ctx, text)
         if not crisis.in_crisis(text):
             return stopped
@@ -132,6 +144,14 @@ def respond(ctx: Context, text: Text) -> Transition:
     return understood or _keep_waiting(ctx, _nothing_matched(ctx, text))
 
 
+def _is_stop_here(ctx: Context, words: list[str]) -> bool:
+    """STOP wins everywhere; while a care-map question waits for the member's own words, only a
+    text that is wholly a request to stop is one ("stop asking me if im ok" answers it)."""
+    if ctx.waiting is not None and (ctx.waiting.flow, ctx.waiting.step) in OWN_WORDS:
+        return is_whole_stop(words)
+    return is_stop(words)
+
+
 def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | None:
     """What the text means, or None when carebot does not understand it."""
     words = text.words
@@ -139,9 +159,9 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
         return STEPS[(ctx.waiting.flow, ctx.waiting.step)](ctx, text)
     if is_one_of(words, START):
         return _keep_waiting(ctx, account.start(ctx, text))
-    if is_one_of(words, HELP):
+    if is_one_of(words, HELP) and not ctx.crisis:  # "help now" is a plea: the crisis reply alone
         return _keep_waiting(ctx, account.help_(ctx))
-    if ctx.waiting is not None and words:
+    if ctx.waiting is not None and (words or text.raw):  # 👍 has no words, and may answer
         step = STEPS.get((ctx.waiting.flow, ctx.waiting.step))
         result = step(ctx, text) if step else None
         if result is not None:
@@ -159,6 +179,12 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
     return None
 
 
+# Questions that wait for YES or NO (the check-in's also for LATER) and survive other texts:
+# what carebot did not understand while one waits is told how to answer it.
+YES_NO_WAITING = {"pairing": "fallback.yes_no", "network": "fallback.yes_no", "gather": "fallback.yes_no",
+                  "approval": "fallback.yes_no", "checkin": "fallback.yes_no_later"}
+
+
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
@@ -169,9 +195,11 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
-    if is_one_of(text.words, YES):
+    if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
+        return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
+    if answers_yes(text):  # "yes i can" with nothing asked
         return say(ctx, "yes.nothing")
-    if is_one_of(text.words, NO):
+    if answers_no(text):
         return say(ctx, "no.nothing")
     if not ctx.memberships and not ctx.opted_out:
         # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu

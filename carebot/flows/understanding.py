@@ -59,6 +59,8 @@ from carebot.flows.words import (
     is_not_now,
     is_one_of,
     plain,
+    says_no_thanks,
+    says_yes,
     stop_word,
 )
 from carebot.flows.words import read as read_words
@@ -114,13 +116,6 @@ _COURTESY_FILLER = frozenset((
     "nice great gud gm gn god dios igual man ti x no"
 ).split())
 _ONLY_YES = frozenset({"dale"})
-_YES_EXTRA = frozenset("of course que q claro absolutely definitely yess yesss yas siii sii si please por favor "
-                       "count me in cuenta conmigo i can puedo ya yea ye consent agree acepto simon sip de una "
-                       "ok".split())
-_YES_ALONE = frozenset("ya yea ye yess yesss sii siii simon sip absolutely claro".split())
-_NO_FIRST = frozenset("nel nop nope nah no n".split())
-_NO_EXTRA = frozenset("no not nope nah thanks thank you gracias sorry lo siento cant cannot puedo i "
-                      "now this time im good gracias estoy bien".split())
 _LATER_MARKS = frozenset("later luego despues dsp tardecito rato".split())
 _LATER_FILLER = frozenset("can could u you ask me remind pls please preguntame ahorita no mas + tarde "
                           "al talk maybe tal vez quizas maybe in a bit text again escribeme".split())
@@ -281,7 +276,7 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
         return Reading("stop")
     if meaningful and meaningful[0] in START and all(w in _START_FILLER for w in meaningful[1:]):
         return Reading("start")
-    if is_one_of(words, HELP) or letters in (["help", "me"], ["help", "please"], ["ayuda", "por", "favor"]) or (
+    if is_one_of(words, HELP) or letters in (["help", "please"], ["ayuda", "por", "favor"]) or (
             tuple(letters) in _HELP_PHRASES):
         return Reading("help")
     if meaningful in (["0"], ["zero"], ["cero"]) or is_one_of(words, goaround.NONE):
@@ -297,11 +292,9 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
             options = sorted({s.option for s in specs})
             return Reading("goaround", options=options, until=_until(specs, zone, words),
                            how=next((s.how for s in specs if s.how), None))
-    if letters and all(w in YES or w in _YES_EXTRA or w in FILLER for w in letters) and (
-            any((w in YES and w not in ("ok", "okay")) or w in _YES_ALONE for w in letters)
-            or letters == ["de", "una"]):
+    if says_yes(letters) or letters in (["ya"], ["sure", "ya"]):  # "ya" is a filler in Spanish, "yes" in English
         return Reading("yes")
-    if letters and letters[0] in _NO_FIRST and all(w in _NO_EXTRA or w in NO or w in _NO_FIRST or w in FILLER for w in letters):
+    if says_no_thanks(letters):
         return Reading("no")
     later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
     if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or is_not_now(words) or (
@@ -311,7 +304,7 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
     if is_one_of(words, STATUS) or (letters and any(w in STATUS for w in letters)
                                     and all(w in STATUS or w in _STATUS_FILLER for w in letters)):
         return Reading("status")
-    if any(w in JOIN for w in meaningful[:4]) and len(meaningful) <= 6:
+    if any(w in JOIN for w in meaningful[:6]) and len(meaningful) <= 8:
         return Reading("join")
     if words and words[0] in HOW and len(words) > 1:
         if words[1] in _GREETING_AFTER_HOW:
@@ -321,6 +314,8 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
             w in LANGUAGE_NAMES or w in ("in", "en", "speak", "hablo", "habla", "please") for w in meaningful)
             and any(w in LANGUAGE_NAMES and len(w) > 2 for w in meaningful)):
         return Reading("lang")
+    if crisis.asks_call(text.words):
+        return Reading("command", command="CALL")  # CALL, and "call me" (carebot.flows.crisis)
     joined = "".join(letters)
     if letters in (["forget", "me"], ["olvidame"], ["borrame"]) or joined in ("mydata", "misdatos"):
         return Reading("command", command="FORGET" if joined not in ("mydata", "misdatos") else "MYDATA")

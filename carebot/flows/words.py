@@ -2,6 +2,16 @@
 
 Case, surrounding spaces, punctuation and accents do not matter for commands;
 the free text a member writes (their "how") keeps its own characters.
+
+STOP, and when a text is one. Everywhere, a text is STOP when it opens with a strong STOP word
+("stop", "unsubscribe", "parar", "stop texting me about this"), is a written-out request to stop
+("take me off this list", "no more texts", "dejen de escribirme", "ya no me escriban"), or is a
+softer STOP word alone ("end", "quit", "para", "cancel"): ``stop_word`` / ``is_stop``. One place
+reads it more narrowly: while a care-map question waits for the member's own words, a text is
+STOP only when the whole of it asks to stop (``is_whole_stop``): a STOP word alone, or several
+("stop stop"), or a request to stop and nothing more ("stop texting me", "no more texts",
+"dejen de escribirme"), with courtesies and "please"/"anymore" around it. A sentence that goes
+on to say something else ("stop asking me if im ok", "parar y respirar") is the map's answer.
 """
 
 from __future__ import annotations
@@ -169,8 +179,26 @@ _STOP_WORDS = STOP_STRONG | STOP_ALONE
 _STOP_SENTENCE = re.compile(
     r"^(please |pls |plz )?(take me off|remove me from) (this|the|your|ur) (list|texts?|group)\b|"
     r"^(ya )?no (me )?(quiero recibir|manden|mandes|envien|envies|escriban|escribas) mas mensajes\b|"
-    r"^(ya )?no quiero recibir (mas )?mensajes\b|^cancelar (la )?suscripcion$|^(please )?stop (texting|messaging) me\b"
+    r"^(ya )?no quiero recibir (mas )?mensajes\b|^cancelar (la )?suscripcion$|^(please )?stop (texting|messaging) me\b|"
+    # "no more texts", "dont text me anymore", "quit texting me": the whole text, so "no more texts
+    # after 9pm" is not one (it is about hours).
+    r"^no more (texts?|txts?|messages?|msgs?|sms|texting|messaging)"
+    r"( (from|to) (you|u|this number|carebot|me))?( pls| please| plz)?$|"
+    r"^(i )?(dont|do not|don't) (want|need) (any )?(more )?(texts?|messages?|msgs?)"
+    r"( from (you|u|this number|carebot))?( anymore)?$|"
+    r"^(dont|do not|don't|never) (text|message|msg|txt|contact|write) (me|to me)( again| anymore| ever again| no more)?$|"
+    r"^(quit|end) (texting|messaging|contacting|writing) me\b|"
+    # "no quiero mas mensajes", "ya no me escriban", "dejen de escribirme", "no me escriban mas"
+    r"^(ya )?no (quiero|deseo|necesito) (recibir )?(mas )?(mensajes|textos|sms)( mas)?$|"
+    r"^(ya )?no (me )?(escriban|escribas|escriba|manden|mandes|mande|envien|envies|envie|contacten)"
+    r"( mas)?( mensajes| textos)?( mas| nunca mas)?$|"
+    r"^(deja|dejen|dejar|dejad|deje|dejes) de (escribirme|mandarme|enviarme|contactarme|escribir|mandar|enviar)"
+    r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$"
 )
+# Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
+# "no more texts thank you", "dejen de escribirme gracias".
+_STOP_TAIL = frozenset({"anymore", "thanks", "thank", "you", "thx", "ty", "gracias", "ok", "okay", "plz", "x", "favor",
+                        "xfa", "porfis", "plis", "it", "already", "ya"})
 
 
 @lru_cache(maxsize=4096)
@@ -206,7 +234,7 @@ def stop_word(words: list[str]) -> str | None:
             break
     if mapped[0] in STOP_STRONG:
         return mapped[0]
-    if _STOP_SENTENCE.match(" ".join(mapped)):
+    if _STOP_SENTENCE.match(" ".join(mapped)) or _STOP_SENTENCE.match(" ".join(_without_tail(mapped))):
         return "stop"
     if len(mapped) == 1 and mapped[0] in STOP_ALONE:
         return mapped[0]
@@ -216,6 +244,31 @@ def stop_word(words: list[str]) -> str | None:
 def is_stop(words: list[str]) -> bool:
     """True when the text asks carebot to stop writing."""
     return stop_word(words) is not None
+
+
+def _without_tail(words: list[str]) -> list[str]:
+    """``words`` without the courtesies that may close a request to stop ("... thanks", "... anymore")."""
+    end = len(words)
+    while end > 0 and words[end - 1] in _STOP_TAIL:
+        end -= 1
+    return words[:end]
+
+
+def is_whole_stop(words: list[str]) -> bool:
+    """True when the whole text asks to stop, nothing else: "STOP", "stop!", "end", "para",
+    "stop texting me", "no more texts", "dejen de escribirme". "stop asking me if im ok" is not.
+    The module's docstring says where this narrower reading applies."""
+    meaningful = _without_tail([w for w in words if w not in FILLER])
+    if meaningful[:1] == ["just"]:  # "just stop"
+        meaningful = meaningful[1:]
+    if not meaningful:
+        return False
+    mapped = [_as_stop_word(w) or w for w in meaningful]
+    if all(w in _STOP_WORDS for w in mapped):
+        return True
+    if tuple(mapped) in STOP_PHRASES:
+        return True
+    return bool(_STOP_SENTENCE.fullmatch(" ".join(mapped)))
 
 
 def is_one_of(words: list[str], vocabulary: frozenset[str]) -> bool:
@@ -287,3 +340,57 @@ LEAD_FILLERS = tuple(sorted({
     ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
     ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
+
+
+# Answers to a YES/NO question as people write them. YES: "ok sure", "yes i can", "of course",
+# "si gracias", "yes thanks", "claro que si", "count me in"; NO: "no thanks", "nah im good", "no
+# puedo". Every word must belong to the answer, and one must carry it: "yes but not this week" is
+# neither, nor is "thanks" or "ok" alone (a courtesy where nothing is asked; a waiting question
+# takes a bare "ok" as YES, ``answers_yes``).
+YES_CORE = YES - {"ok", "okay"} | _words(
+    "yess yesss yas yea ye siii sii sip simon absolutely definitely certainly course totally supuesto")
+_YES_ALSO = _words(
+    "ok okay of que q please pls por favor count me in cuenta conmigo i can puedo consent agree acepto de una "
+    "thanks thank you thx ty gracias thing happy to glad do it ill i'll will")
+_YES_PHRASES = frozenset({("count", "me", "in"), ("im", "in"), ("i'm", "in"), ("cuenta", "conmigo"), ("de", "una"),
+                          ("i", "can"), ("i", "will"), ("si", "puedo"), ("puedo",), ("yo", "puedo"), ("con", "gusto")})
+_NO_FIRST = _words("no n nope nah nel nop")
+_NO_ALSO = _words("not thanks thank you gracias sorry lo siento cant can't cannot puedo i now this time im i'm "
+                  "good estoy bien no")
+# Emoji that answer on their own (skin tones, variation selectors and "!" aside).
+YES_EMOJI = frozenset("👍👌✅✔🆗🙆💯")
+NO_EMOJI = frozenset("👎❌🙅✖🚫")
+
+
+def says_yes(words: list[str]) -> bool:
+    """YES in the member's words: "yes", "ok sure", "yes i can", "of course", "si gracias"."""
+    meaningful = [w for w in words if w not in FILLER]
+    return tuple(meaningful) in _YES_PHRASES or bool(meaningful) and all(
+        w in YES_CORE or w in _YES_ALSO for w in meaningful) and any(w in YES_CORE for w in meaningful)
+
+
+def says_no_thanks(words: list[str]) -> bool:
+    """NO in the member's words: "no", "no thanks", "nah im good", "no puedo", "nope sorry"."""
+    meaningful = [w for w in words if w not in FILLER]
+    return bool(meaningful) and meaningful[0] in _NO_FIRST and all(
+        w in _NO_ALSO or w in _NO_FIRST for w in meaningful)
+
+
+def emoji_answer(raw: str) -> str | None:
+    """"yes" for a text that is only 👍 (👌, ✅), "no" for only 👎 (❌), else None."""
+    marks = {ch for ch in raw if not ch.isspace() and ch not in "!.\ufe0f\u200d" and not 0x1F3FB <= ord(ch) <= 0x1F3FF}
+    if marks and marks <= YES_EMOJI:
+        return "yes"
+    if marks and marks <= NO_EMOJI:
+        return "no"
+    return None
+
+
+def answers_yes(text: Text) -> bool:
+    """YES to the question carebot asked: the YES words, "ok sure", "of course", "si gracias", 👍."""
+    return is_one_of(text.words, YES) or says_yes(text.words) or emoji_answer(text.raw) == "yes"
+
+
+def answers_no(text: Text) -> bool:
+    """NO to a question that takes only YES or NO: "no thanks", "nah im good", 👎, and "not now"."""
+    return says_no(text.words) or says_no_thanks(text.words) or emoji_answer(text.raw) == "no"

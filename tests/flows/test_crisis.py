@@ -81,6 +81,44 @@ ROWS = [
     pytest.param(row(MEMBER, "this traffic is killing me lol", says("fallback")), id="traffic-is-killing-me"),
     pytest.param(row(SPANISH, "me muero de risa 😂", says("fallback")), id="me-muero-de-risa"),
     pytest.param(row(MEMBER, "my phone is dead", says("fallback")), id="phone-is-dead"),
+    # The outside tester's misses (findings 1-3): self-harm, leetspeak, Spanish, and pleas for help.
+    *(pytest.param(row(MEMBER, text, care(), effects=(CrisisNoted((1,)),)), id=text) for text in (
+        "cutting again", "started cutting again", "i cut again", "i've been cutting", "urge to cut is bad tonight",
+        "feeling su1c1dal", "5uicidal", "k!ll mys3lf", "kill my self",
+        "sucidal thoughts", "i need help now", "someone please help me", "help me", "please help",
+        "can someone help me?", "i really need help", "HELP ME PLEASE", "help now", "pls help me now", "SOS",
+        "plz hlp", "help meee", "halp me", "i need hlep now", "$uicidal", "i want to kil myself",
+    )),
+    *(pytest.param(row(SPANISH, text, care(resources=LOCAL), effects=(CrisisNoted((2,)),)), id=text) for text in (
+        "me voy a quitar la vida", "pienso quitarme la vida", "me kiero matar", "necesito ayuda ya",
+        "ayudame por favor", "Ayúdenme", "necesito ayuda urgente", "auxilio", "alguien ayudeme", "ayuda ya",
+        "me estoy cortando otra vez", "m4tarme", "necesito ayuda porfavor", "ayudame porfavor", "kiero morir",
+    )),
+    # ...and what is not a plea: HELP alone is the command; a favour asked is not a crisis.
+    pytest.param(row(MEMBER, "help", says("help.member", keywords="Des Moines Mutual Aid (DMMA)", coordinators="Bea")),
+                 id="help-alone-is-help"),
+    pytest.param(row(MEMBER, "Help please", says("help.member", keywords="Des Moines Mutual Aid (DMMA)",
+                                                 coordinators="Bea")), id="help-please-is-help"),
+    *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
+        "can someone help me move on sat", "i need help with rent this month", "cutting my hair tonight",
+        "cutting back on coffee again", "we need help setting up chairs", "sos un amor", "my hours got cut again",
+        "ive been cutting onions all day", "i want to cut bangs", "the power got cut again lol",
+    )),
+    # "call me" is CALL; "call me at 2" is not (it says when, and nobody is told).
+    pytest.param(row(MEMBER, "call me", effects=(CallRequested((1,)),)), id="call-me"),
+    pytest.param(row(MEMBER, "can someone call me pls", effects=(CallRequested((1,)),)), id="can-someone-call-me"),
+    pytest.param(row(SPANISH, "me pueden llamar por favor", effects=(CallRequested((2,)),)), id="me-pueden-llamar"),
+    pytest.param(row(MEMBER, "call me at 2", says("fallback")), id="call-me-at-2-is-not-call"),
+    # "i need someone to talk to": CALL is offered; nobody is told until the member replies CALL.
+    pytest.param(row(MEMBER, "i need someone to talk to", says("talk.offer", keywords="DMMA")), id="need-someone"),
+    pytest.param(row(MEMBER, "I just need to talk to someone", says("talk.offer", keywords="DMMA")),
+                 id="need-to-talk-to-someone"),
+    pytest.param(row(SPANISH, "necesito hablar con alguien", says("talk.offer", keywords="COMIDA")),
+                 id="necesito-hablar-con-alguien"),
+    pytest.param(row(STRANGER, "i need someone to talk to", says("crisis.reply.stranger", resources=PEER)),
+                 id="a-stranger-who-needs-someone-hears-resources"),
+    pytest.param(row(MEMBER, "i need to talk to rosa about the gathering", says("fallback")),
+                 id="talking-to-a-coordinator-is-not-a-request-for-care"),
 ]
 
 

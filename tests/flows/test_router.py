@@ -15,6 +15,10 @@ from carebot.flows.base import (
     CheckinAnswered,
     CourtesyAnswered,
     ListShown,
+    MapAnswered,
+    MapFinished,
+    MapToCall,
+    NetworkAnswered,
     OfferAnswered,
     OptedOut,
     PairingInfo,
@@ -33,6 +37,10 @@ CONFIRMING = context("DMMA", coordinator_of=("DMMA",), waiting=Waiting("coord", 
 MEMBER = context("DMMA")
 STOPPED = context("DMMA", opted_out=True)
 COURTESY = says("courtesy.reply")
+MAPPING = context("DMMA", waiting=Waiting("caremap", "hurts", {"answered": 1}, NOW + timedelta(hours=2)))
+ASKED_NETWORK = context("DMMA", waiting=Waiting("network", "ask", {"answer_id": 5}, NOW + timedelta(days=1)))
+SHARING = context("DMMA", waiting=Waiting("caremap", "share", {"answered": 2}, NOW + timedelta(hours=2)))
+AFTER_CALL = context("COMIDA", waiting=Waiting("caremap", "call", {"told": [4]}, NOW + timedelta(days=1)))
 
 ROWS = [
     # STOP beats whatever question waits, and ends it.
@@ -82,6 +90,33 @@ ROWS = [
                  id="maybe-later-with-nothing-waiting"),
     pytest.param(row(context("COMIDA"), "ahorita no", COURTESY, effects=(CourtesyAnswered(),)),
                  id="ahorita-no-with-nothing-waiting"),
+    # While a care-map question waits for the member's own words, a sentence that starts with a STOP
+    # word is its answer; a text that only asks to stop still stops (outside tester, finding 4).
+    pytest.param(row(MAPPING, "stop asking me if im ok", says("caremap.ask.also"),
+                     effects=(MapAnswered("hurts", "stop asking me if im ok"),), wait=("caremap", "also")),
+                 id="a-map-answer-that-starts-with-stop-is-the-answer"),
+    pytest.param(row(MAPPING, "para mi lo peor es que me griten", says("caremap.ask.also"),
+                     effects=(MapAnswered("hurts", "para mi lo peor es que me griten"),), wait=("caremap", "also")),
+                 id="a-map-answer-that-starts-with-para-is-the-answer"),
+    *(pytest.param(row(MAPPING, text, says("stop.done", purpose="final"), effects=(OptedOut(word),)),
+                   id=f"map-{text}-still-stops") for text, word in (
+        ("STOP", "STOP"), ("stop!", "STOP"), ("end", "END"), ("para", "PARA"), ("stop texting me", "STOP"),
+        ("no more texts", "STOP"))),
+    pytest.param(row(OFFERED, "stop asking me if im ok", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)),
+                 id="anywhere-else-a-sentence-that-starts-with-stop-stops"),
+    # The network question (YES/NO): "not now" is NO, "ok sure" YES; what is not understood asks YES or NO.
+    pytest.param(row(ASKED_NETWORK, "not now", effects=(NetworkAnswered(5, False),)), id="network-not-now-is-no"),
+    pytest.param(row(ASKED_NETWORK, "ok sure", effects=(NetworkAnswered(5, True),)), id="network-ok-sure-is-yes"),
+    pytest.param(row(ASKED_NETWORK, "hmm who", says("fallback.yes_no"), wait=KEEP),
+                 id="network-not-understood-asks-yes-or-no"),
+    pytest.param(row(ASKED_NETWORK, "thanks!", COURTESY, effects=(CourtesyAnswered(),), wait=KEEP),
+                 id="thanks-while-a-question-waits-is-a-courtesy-and-the-question-stays"),
+    pytest.param(row(MEMBER, "yes i can", says("yes.nothing")), id="yes-in-words-with-nothing-asked"),
+    pytest.param(row(MEMBER, "nah im good", says("no.nothing")), id="no-in-words-with-nothing-asked"),
+    # The map's share question, and the one after CALL.
+    pytest.param(row(SHARING, "no thanks", effects=(MapFinished(shared=False),)), id="share-no-thanks"),
+    pytest.param(row(SHARING, "yes thanks", effects=(MapFinished(shared=True),)), id="share-yes-thanks"),
+    pytest.param(row(AFTER_CALL, "si gracias", effects=(MapToCall(True, (4,)),)), id="after-call-si-gracias"),
 ]
 
 
