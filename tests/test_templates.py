@@ -74,3 +74,18 @@ def test_no_template_mentions_police_or_emergency_numbers() -> None:
     for language in LANGUAGES:
         for key, text in catalog(language).items():
             assert not re.search(r"\b(911|police|polic[ií]a)\b", text, re.IGNORECASE), key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_catalog_is_a_valid_po_file(language: str) -> None:
+    """Every string is quoted as gettext writes it (a bare " inside one is escaped): babel reads a
+    broken one leniently, but msgfmt and translators' tools refuse the whole file."""
+    from pathlib import Path
+
+    import carebot
+
+    po = Path(carebot.__file__).parent / "locale" / language / "LC_MESSAGES" / "carebot.po"
+    quoted = re.compile(r'^(msgid|msgstr|msgctxt)? ?"(?:[^"\\]|\\.)*"$')
+    broken = [f"{po.name}:{n}" for n, line in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+              if line.strip() and not line.startswith("#") and not quoted.match(line)]
+    assert broken == []
