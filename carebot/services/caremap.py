@@ -4,7 +4,7 @@ A member's map goes to nobody but themselves, whoever said YES to support them
 (when they chose to share it), and the on-call people of a CALL (only after
 their YES to that). Never to coordinators, never in LOG, PULSE or another
 member's MYDATA, never through a relay, never into a log line. MAP OFF, FORGET
-and a removal that leaves them in no group delete it.
+and a removal from any of their groups delete it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from carebot.services import questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import display_name, tell_text
 from carebot.store.lookups import care_map_of
-from carebot.store.models import CareMap, Member, Membership, Pairing, QueuedQuestion
+from carebot.store.models import CareMap, Member, Pairing, QueuedQuestion
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +152,12 @@ def apply_map_to_call(session: Session, member: Member, effect: MapToCall, now: 
     return [render("caremap.call.sent" if sent else "caremap.none", language)]
 
 
-def removed(session: Session, member: Member, group_id: int) -> None:
-    """A removal from ``group_id`` that leaves the member in no group deletes their map."""
-    still = session.scalar(select(Membership.id).where(Membership.member_id == member.id, Membership.group_id != group_id,
-                                                       Membership.status == "active").limit(1))
-    if still is None and delete_all(session, member.id):
-        log.info("member %s's care map deleted with their last membership", member.id)
+def removed(session: Session, member: Member) -> bool:
+    """The coordinators removed the member from a group: their map, draft and the map's questions go,
+    whatever other groups they stay in. True when the asked question was one of the map's."""
+    if delete_all(session, member.id):
+        log.info("member %s's care map deleted with their removal", member.id)
+    return questions.drop_flow(session, member, flow.FLOW)
 
 
 # --- the registry's handlers: each map effect applied by its function above -------------------

@@ -132,13 +132,13 @@ def end_all(session: Session, member: Member, now: datetime) -> None:
 
 def remove_from_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
     """The coordinators removed the member: their answers end, their pairings end with word to the
-    other side, and their questions about the group go."""
+    other side, their questions about the group go, and so does their care map."""
     for answer in session.scalars(select(Answer).where(Answer.member_id == member.id, Answer.group_id == group_id,
                                                        Answer.ended_at.is_(None))):
         answer.ended_at = now
     _end_pairings(session, member, now, in_group(member.id, group_id))
-    caremap.removed(session, member, group_id)
-    if questions.drop_for_group(session, member, group_id):
+    map_asked = caremap.removed(session, member)  # the care map goes with any removal (issue 22)
+    if questions.drop_for_group(session, member, group_id) or map_asked:
         questions.ask_next(session, member, now)
 
 
