@@ -16,6 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
+from carebot.domain.sms import fold_gsm7
+from carebot.domain.vocabulary import OutboxStatus
 from carebot.flows import caremap as flow
 from carebot.flows.base import CareMapInfo, MapAnswered, MapDeleted, MapFinished, MapStarted, MapToCall
 from carebot.outbox.write import push
@@ -23,7 +25,7 @@ from carebot.services import questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import display_name, tell_text
 from carebot.store.lookups import care_map_of
-from carebot.store.models import CareMap, Member, Pairing, QueuedQuestion
+from carebot.store.models import CareMap, Member, OutboxMessage, Pairing, QueuedQuestion
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,42 @@ def info(session: Session, member_id: int) -> CareMapInfo | None:
     return care_map_of(session, member_id)
 
 
+def withdraw_waiting(session: Session, owner_id: int, *, to: int | None = None) -> int:
+    """Copies of the member's map still waiting in the outbox (a supporter's night) never go: the map
+    is about to change or go, or (``to``) that person no longer supports them. How many were withdrawn.
+
+    Only a copy of the map as it stands now is one: a map text is matched by its words, as written
+    for its reader (in their language, folded to GSM-7 or not), never by a guess at its shape.
+    """
+    row = _row(session, owner_id, draft=False)
+    owner = session.get(Member, owner_id)
+    if row is None or owner is None:
+        return 0
+    care_map = CareMapInfo(row.helps, row.hurts, row.also, row.shared)
+    waiting = select(OutboxMessage, Member).join(Member, Member.id == OutboxMessage.member_id).where(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.created_at >= row.updated_at,
+        OutboxMessage.member_id != owner_id)
+    if to is not None:
+        waiting = waiting.where(OutboxMessage.member_id == to)
+    texts: dict[str, set[str]] = {}
+    withdrawn = 0
+    for message, reader in session.execute(waiting).tuples():
+        language = _language(reader)
+        if language not in texts:
+            text = flow.for_other(care_map, display_name(owner, language), language)
+            texts[language] = {text, fold_gsm7(text)}
+        if message.body in texts[language]:
+            session.delete(message)
+            withdrawn += 1
+    if withdrawn:
+        log.info("member %s's care map: %d waiting copies withdrawn", owner_id, withdrawn)
+    return withdrawn
+
+
 def delete_all(session: Session, member_id: int) -> bool:
-    """The member's map and draft are gone, and so are the map's questions; True when a map was there."""
+    """The member's map and draft are gone, and so are the map's questions and its copies still
+    waiting to go; True when a map was there."""
+    withdraw_waiting(session, member_id)
     had = _row(session, member_id, draft=False) is not None
     session.execute(delete(CareMap).where(CareMap.member_id == member_id))
     session.execute(delete(QueuedQuestion).where(QueuedQuestion.member_id == member_id,
@@ -106,6 +142,7 @@ def apply_map_finished(session: Session, member: Member, effect: MapFinished, no
         return [render("caremap.none", language)]
     old = _row(session, member.id, draft=False)
     if old is not None:
+        withdraw_waiting(session, member.id)  # the old words, still waiting for someone's morning, never go
         session.delete(old)
         session.flush()  # the unique (member, draft) pair is free before the draft takes its place
     draft.draft = False

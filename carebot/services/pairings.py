@@ -67,6 +67,8 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
     pairing.next_checkin_at = None
     pairing.followup_at = None
     mark_due(session, pairing.group_id, now)
+    if was == PairingStatus.ACTIVE:  # no longer their supporter: a copy of the map waiting for them stays
+        caremap.withdraw_waiting(session, pairing.requester_id, to=pairing.supporter_id)
     for member_id in (pairing.supporter_id, pairing.requester_id):
         member = session.get(Member, member_id)
         if member is None:
