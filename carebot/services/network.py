@@ -88,15 +88,18 @@ def answer(session: Session, member: Member, effect: NetworkAnswered, now: datet
     # The group may have left its network between the question and the YES: then nothing goes across.
     request.network_consent = bool(effect.yes) and network is not None
     if request.told_waiting_at is None:
-        request.told_waiting_at = now
+        # The answer's reply is word about the request; unanswered, the question itself was the last word.
+        request.told_waiting_at = now if effect.yes is not None else (request.network_asked_at or now)
+    if group.pairing_due_at is None or group.pairing_due_at > now:
+        # The planner looks at once: across after a YES, and in every case it plans the next word
+        # about the request (24 daytime hours on), which no one had planned while the question was open.
+        group.pairing_due_at = now
     if effect.yes is None:
         return []
     if not effect.yes:
         return [render("network.no", language, keyword=group.keyword)]
     if network is None:
         return [render("network.gone", language, keyword=group.keyword)]
-    if group.pairing_due_at is None or group.pairing_due_at > now:
-        group.pairing_due_at = now  # the engine looks across at once
     return [render("network.yes", language, network=network.code)]
 
 
