@@ -119,27 +119,44 @@ def current_supporters(session: Session, member: Member) -> list[Member]:
     return [m for m in (session.get(Member, i) for i in dict.fromkeys(ids)) if m is not None]
 
 
-def apply_map_started(session: Session, member: Member, effect: MapStarted, now: datetime) -> list[str]:
+def removed(session: Session, member: Member) -> bool:
+    """The coordinators removed the member from a group: their map, draft and the map's questions go,
+    whatever other groups they stay in. True when the asked question was one of the map's."""
+    if delete_all(session, member.id):
+        log.info("member %s's care map deleted with their removal", member.id)
+    return questions.drop_flow(session, member, flow.FLOW)
+
+
+# --- the registry's handlers: each map effect a flow asks for, carried out -----------------------
+
+
+@handles(MapStarted)
+def map_started(act: Act, effect: MapStarted) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     session.execute(delete(CareMap).where(CareMap.member_id == member.id, CareMap.draft.is_(True)))
     session.add(CareMap(member_id=member.id, draft=True, shared=False, created_at=now, updated_at=now))
-    return []
+    return Outcome()
 
 
-def apply_map_answered(session: Session, member: Member, effect: MapAnswered, now: datetime) -> list[str]:
+@handles(MapAnswered)
+def map_answered(act: Act, effect: MapAnswered) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     draft = _row(session, member.id, draft=True)
     if draft is None:  # its row went (MAP OFF from another phone): the answers start a new one
         draft = CareMap(member_id=member.id, draft=True, shared=False, created_at=now)
         session.add(draft)
     setattr(draft, effect.field, effect.text)
     draft.updated_at = now
-    return []
+    return Outcome()
 
 
-def apply_map_finished(session: Session, member: Member, effect: MapFinished, now: datetime) -> list[str]:
+@handles(MapFinished)
+def map_finished(act: Act, effect: MapFinished) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     language = _language(member)
     draft = _row(session, member.id, draft=True)
     if draft is None:
-        return [render("caremap.none", language)]
+        return Outcome([render("caremap.none", language)])
     old = _row(session, member.id, draft=False)
     if old is not None:
         withdraw_waiting(session, member.id)  # the old words, still waiting for someone's morning, never go
@@ -150,7 +167,7 @@ def apply_map_finished(session: Session, member: Member, effect: MapFinished, no
     draft.updated_at = now
     session.flush()
     if not effect.shared:
-        return [render("caremap.saved.private", language)]
+        return Outcome([render("caremap.saved.private", language)])
     # Made or changed while someone supports them: it reaches that person now.
     supporters = current_supporters(session, member)
     for supporter in supporters:
@@ -160,66 +177,34 @@ def apply_map_finished(session: Session, member: Member, effect: MapFinished, no
     log.info("member %s saved a shared care map; %d current supporters sent it", member.id, len(supporters))
     if supporters:
         names = ", ".join(display_name(s, language) for s in supporters)
-        return [render("caremap.saved.sent", language, names=names)]
-    return [render("caremap.saved.shared", language)]
+        return Outcome([render("caremap.saved.sent", language, names=names)])
+    return Outcome([render("caremap.saved.shared", language)])
 
 
-def apply_map_deleted(session: Session, member: Member, effect: MapDeleted, now: datetime) -> list[str]:
+@handles(MapDeleted)
+def map_deleted(act: Act, effect: MapDeleted) -> Outcome:
+    session, member = act.session, act.member
     language = _language(member)
     if effect.draft_only:
         session.execute(delete(CareMap).where(CareMap.member_id == member.id, CareMap.draft.is_(True)))
         kept = _row(session, member.id, draft=False) is not None
-        return [render("caremap.empty.kept" if kept else "caremap.empty", language)]
+        return Outcome([render("caremap.empty.kept" if kept else "caremap.empty", language)])
     if delete_all(session, member.id):
         log.info("member %s deleted their care map", member.id)
-        return [render("caremap.deleted", language)]
-    return [render("caremap.none", language)]
+        return Outcome([render("caremap.deleted", language)])
+    return Outcome([render("caremap.none", language)])
 
 
-def apply_map_to_call(session: Session, member: Member, effect: MapToCall, now: datetime) -> list[str]:
+@handles(MapToCall)
+def map_to_call(act: Act, effect: MapToCall) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     language = _language(member)
     if not effect.share:
-        return [render("caremap.call.kept", language)]
+        return Outcome([render("caremap.call.kept", language)])
     sent = 0
     for person in (session.get(Member, i) for i in effect.member_ids):
         text = text_for(session, member, person, shared_only=False) if person is not None else None
         if person is not None and text is not None and push(session, person, text, now, None) is not None:
             sent += 1
     log.info("member %s's care map went to %d on-call people after their YES", member.id, sent)
-    return [render("caremap.call.sent" if sent else "caremap.none", language)]
-
-
-def removed(session: Session, member: Member) -> bool:
-    """The coordinators removed the member from a group: their map, draft and the map's questions go,
-    whatever other groups they stay in. True when the asked question was one of the map's."""
-    if delete_all(session, member.id):
-        log.info("member %s's care map deleted with their removal", member.id)
-    return questions.drop_flow(session, member, flow.FLOW)
-
-
-# --- the registry's handlers: each map effect applied by its function above -------------------
-
-
-@handles(MapStarted)
-def map_started(act: Act, effect: MapStarted) -> Outcome:
-    return Outcome(apply_map_started(act.session, act.member, effect, act.now))
-
-
-@handles(MapAnswered)
-def map_answered(act: Act, effect: MapAnswered) -> Outcome:
-    return Outcome(apply_map_answered(act.session, act.member, effect, act.now))
-
-
-@handles(MapFinished)
-def map_finished(act: Act, effect: MapFinished) -> Outcome:
-    return Outcome(apply_map_finished(act.session, act.member, effect, act.now))
-
-
-@handles(MapDeleted)
-def map_deleted(act: Act, effect: MapDeleted) -> Outcome:
-    return Outcome(apply_map_deleted(act.session, act.member, effect, act.now))
-
-
-@handles(MapToCall)
-def map_to_call(act: Act, effect: MapToCall) -> Outcome:
-    return Outcome(apply_map_to_call(act.session, act.member, effect, act.now))
+    return Outcome([render("caremap.call.sent" if sent else "caremap.none", language)])
