@@ -54,19 +54,23 @@ def overflow_due(group: Group, answer: Answer) -> datetime | None:
     return answer.since + timedelta(hours=group.overflow_after_hours)
 
 
-def ask(session: Session, group: Group, requester: Member, answer: Answer, now: datetime) -> None:
-    """"No one in DMMA is free yet. May I ask people in the MIDWEST network's other groups?"."""
+def ask(session: Session, group: Group, requester: Member, answer: Answer, now: datetime) -> bool:
+    """"No one in DMMA is free yet. May I ask people in the MIDWEST network's other groups?".
+
+    True when it is asked now; False when there is nobody else to ask, or when it waits behind the
+    member's open question (then it is no word to them yet, and the usual word covers the wait).
+    """
     network = network_of(session, group)
     answer.network_asked_at = now
     if network is None or not sisters(session, group):
         answer.network_consent = False  # nobody else to ask: the usual word covers it
-        return
+        return False
     language = requester.language or group.language or DEFAULT_LANGUAGE
     prompt = render("network.ask", language, keyword=group.keyword, network=network.code)
     tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)
     until = next_daytime(now, tz, starts, ends) + ANSWER_WINDOW
-    questions.ask(session, requester, Waiting("network", "ask", {"answer_id": answer.id}, until), prompt, now,
-                  group_id=group.id, rank=questions.CARE)
+    return questions.ask(session, requester, Waiting("network", "ask", {"answer_id": answer.id}, until), prompt, now,
+                         group_id=group.id, rank=questions.CARE)
 
 
 def still_open(session: Session, answer_id: int, now: datetime) -> bool:
