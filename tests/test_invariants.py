@@ -31,6 +31,7 @@ import pytest
 
 from tests.databases import POSTGRESQL
 from tests.helpers import LOG_WATCH
+from tests.invariants import MUST_SEE
 
 # Seeds that once broke an invariant (seed: what it found).
 REGRESSIONS = {
@@ -92,6 +93,7 @@ def run_seed(seed: int, url: str) -> dict:
         result["steps"] = world.steps
         result["asked"] = any("asked for someone" in d.text or "would like company" in d.text
                               for d in sim.network.delivered)
+        result["kept"] = dict(world.kept)
     except Broken as error:
         result["failure"] = str(error)
     finally:
@@ -115,6 +117,9 @@ def test_invariants_hold_for_twenty_seeds(backend) -> None:
     failures = [f"{REGRESSIONS.get(r['seed'], r['seed'])}: {r['failure']}" for r in results if r["failure"]]
     assert not failures, "\n".join(failures)
     assert all(r["steps"] >= 40 and r["asked"] for r in results)
+    # Each case the checks are about happened in some seed: none of them may go silent.
+    seen = {case: sum(1 for r in results if r["kept"].get(case)) for case in MUST_SEE}
+    assert all(seen.values()), f"seeds that saw each case: {seen}"
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
