@@ -62,7 +62,7 @@ def withdraw_waiting(session: Session, owner_id: int, *, to: int | None = None) 
         waiting = waiting.where(OutboxMessage.member_id == to)
     texts: dict[str, set[str]] = {}
     withdrawn = 0
-    for message, reader in session.execute(waiting).tuples():
+    for message, reader in session.execute(waiting):
         language = _language(reader)
         if language not in texts:
             text = flow.for_other(care_map, display_name(owner, language), language)
