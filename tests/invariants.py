@@ -8,11 +8,18 @@ with a sister group two hours behind (ICMA, America/Los_Angeles), so requesters 
 network question and sister-group members get offers; all through the real dispatcher, outbox
 and scheduler (carebot.tools.transcript's Simulation). After every step these hold, or the step fails with the seed to replay:
 
-- a member's number reaches another member (a sister group's too) only after that member's YES to
-  that exact offer;
+- a member's number reaches another member (a sister group's too) only in the reply to that member's
+  YES to that exact offer, in any text carebot sends (pushes too);
 - a care map's words (each answer carries its author's mark) reach nobody but its author and, as
   "X's care map", a supporter who said YES to the author's request (a pairing still active) while the
-  map is shared: never a coordinator as such, a stranger or anyone else;
+  map is shared, and only as the map stands then: never a coordinator as such, another offeree, a
+  stranger, anyone after MAP OFF, a removal or FORGET, nor an old version after MAP NEW;
+- the supporter whose YES is taken gets the requester's map (when shared) as the very next text
+  after the contact details; an unshared map goes to nobody. A few members make a map first thing
+  (two share it, one keeps it) and ask for care, so every seed has maps at stake, and a member whose
+  map reached someone may delete it (MAP OFF, FORGET);
+- a sister group's member is offered a request only after its member's YES to the network question
+  (the YES the checker saw them send, to that request's question);
 - nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
 - a care request gets word by the next daytime after 24 hours without a supporter, then never
   goes more than 24 daytime hours (the member's) without a text about it while no supporter has it,
@@ -25,6 +32,10 @@ and scheduler (carebot.tools.transcript's Simulation). After every step these ho
   may set it), "I'll ask again tomorrow" (not the same day, and by the next day), the gathering
   reminder's "tomorrow"; nothing carebot starts reaches anyone at night in their own timezone
   (a sister group's member: theirs).
+
+Each case these checks are about (a shared map at a YES, an unshared one, a map deleted after it
+reached someone, an offer and a contact across the network) is counted (``World.kept``, ``MUST_SEE``):
+tests/test_invariants.py fails when no seed of a run saw one, so no check can go silent.
 
 The checker reads only what changed since the last step (the newly delivered texts, and the
 promises and requests still open), so almost all of a seed's time is the product's own work.
@@ -46,7 +57,8 @@ from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
 from carebot.services.care_requests import WORD_EVERY_DAYTIME_HOURS as WORD_EVERY
 from carebot.services.planner import WAITING_GRACE
-from carebot.store.models import Answer, CareMap, Conversation, Member, Membership, OutboxMessage, Pairing
+from carebot.store.lookups import care_map_of
+from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
 from carebot.tools.transcript import Simulation, _unaccented
 
 TZ = ZoneInfo("America/Chicago")
@@ -68,6 +80,15 @@ NUMBER = re.compile(r"\+1\d{10}")
 MAP_MARK = re.compile(r"zq(\w+?)x")
 MAP_WORDS = ["tea and a walk", "quiet company", "texts, not calls", "don't fix it, just listen", "my dog Rosa"]
 NETWORK_ASK = re.compile(r"\((YES|SI|SÍ)/NO\)")
+# What the checker must see kept in at least one seed of a run, lest its checks go silent.
+SHARED_MAP_AT_YES = "a shared care map right after the contact details"
+UNSHARED_MAP_AT_YES = "an unshared care map held back at a YES"
+MAP_GONE = "a care map deleted after it reached a supporter (nothing of it after)"
+OFFER_ACROSS = "network: an offer across only after the member's YES"
+CONTACT_ACROSS = "network: contact across only after the sister supporter's YES"
+MUST_SEE = (SHARED_MAP_AT_YES, UNSHARED_MAP_AT_YES, MAP_GONE, OFFER_ACROSS, CONTACT_ACROSS)
+MAPPERS = 3  # members who make a care map (the last keeps it to themselves) and then ask for care
+MAP_ASKS = ["1 call evenings", "1", "4 text me", "1 2w"]
 SISTER_TZ = ZoneInfo("America/Los_Angeles")  # the network's sister group: two hours behind
 YES_WORDS, NO_WORDS, LATER_WORDS = {"yes", "si", "y", "yes!", "yes 🙏"}, {"no", "nope", "no thanks"}, {"later"}
 
@@ -148,10 +169,28 @@ class Person:
     stopped_at: int | None = None  # index into the delivered texts when they sent STOP
     removed: bool = False
     last_question: str | None = None  # the latest delivered text that asked for an answer
+    unanswered: bool = False  # no text from them since that question came
     last_followup: str | None = None  # whom the latest "did you connect with …?" was about
     last_news: datetime | None = None  # the latest text to them about their own request for care
+    # Their daytime hours before they last changed them (HOURS), and when: until a count of daytime
+    # hours starts after the change, it counts only hours that were daytime under both.
+    hours_before: tuple[int, int] = (9, 20)
+    hours_changed_at: datetime | None = None
     group: str = "DMMA"  # DMMA, or ICMA: the sister group in the network (another timezone)
     tz: ZoneInfo = TZ
+
+
+@dataclass
+class Stake:
+    """A requester whose offer a supporter just answered YES, and their care map at that moment."""
+
+    who: Person
+    has_map: bool
+    shared: bool
+
+    @property
+    def phone(self) -> str:
+        return self.who.phone
 
 
 @dataclass
@@ -172,6 +211,12 @@ class World:
     yeses: set[int] = field(default_factory=set)  # the pairings whose offer the supporter answered YES
     networked: bool = False  # DMMA belongs to a network with a sister group (ICMA) and overflows after 24h
     steps: int = 0
+    # Requests (answer ids) whose member said YES to the network question, as the checker saw it.
+    network_yes: set[int] = field(default_factory=set)
+    # Indexes of delivered texts carrying another member's number that the checker saw rightly sent.
+    cleared: set[int] = field(default_factory=set)
+    # Map owners (names) whose map reached a supporter: when it is deleted, the checker notes it.
+    maps_out: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -197,6 +242,14 @@ class World:
             self.people[phone] = person
             self.by_name[person.name] = person
             await sim.execute(f"{'coordinator' if coordinator else 'member'} {person.group} {phone} name={person.name}")
+        # A few members make a care map first thing (two share it, one keeps it to themselves) and ask
+        # for care, so that every seed has maps at stake when a supporter says YES.
+        mappers = self.rng.sample([p for p in self.people.values() if p.group == "DMMA" and not p.coordinator], MAPPERS)
+        for number, person in enumerate(mappers):
+            words = [f"{self.rng.choice(MAP_WORDS)} zq{person.name}x", "SKIP", f"{self.rng.choice(MAP_WORDS)} zq{person.name}x"]
+            for text in ("MAP", *words, "no" if number == MAPPERS - 1 else "yes", self.rng.choice(MAP_ASKS)):
+                await self.text(person, text)
+                self.check()
 
     # --- one step -----------------------------------------------------------------------
 
@@ -206,6 +259,13 @@ class World:
         minutes = int(gap.total_seconds() // 60)
         await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.randint(minutes // 2, minutes * 3 // 2)))
         self.check()
+        # A sister group's member offered a request across answers it as often as not, by day, so that
+        # every run sees contact go across the network (only ever after their YES).
+        for person in [p for p in self.people.values() if p.group != "DMMA" and p.unanswered and p.stopped_at is None
+                       and OFFER.search(p.last_question or "") and is_daytime(self.sim.now, p.tz, 9, 20)]:
+            if self.rng.random() < 0.5:
+                await self.text(person, self.rng.choice(REPLIES))
+                self.check()
         # Whoever was just asked something is likelier to text back.
         asked = [p for p in self.people.values() if p.last_question and p.stopped_at is None]
         for _ in range(TEXTS_PER_STEP):
@@ -219,10 +279,12 @@ class World:
                 await self.text(person, self.choose(person))
                 self.check()
             await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 5, 20])))
+            self.check()  # what fell due meanwhile (an offer at nine) is the latest question the next text sees
 
     @staticmethod
     def _map_question(person: Person) -> bool:
-        return any(said(person.last_question or "", key) is not None for key in MAP_QUESTIONS)
+        """Whether a question of the care map waits for their answer (one they answered does not)."""
+        return person.unanswered and any(said(person.last_question or "", key) is not None for key in MAP_QUESTIONS)
 
     def choose(self, person: Person) -> str:
         rng = self.rng
@@ -242,6 +304,9 @@ class World:
             if roll < 0.2:
                 return rng.choice(["SKIP", "skip", "SALTAR"])
             return f"{rng.choice(MAP_WORDS)} zq{person.name}x"
+        if person.name in self.maps_out and roll < 0.12:
+            # A map that reached a supporter is deleted: after this, nothing of it may reach anyone.
+            return rng.choice(["MAP OFF", "MAPA BORRAR", "FORGET"])
         if person.last_question and roll < (0.7 if OFFER.search(person.last_question) or NETWORK_ASK.search(
                 person.last_question) else 0.45):
             # Offers of care (and the network question) are mostly answered (yes more often than not),
@@ -264,6 +329,8 @@ class World:
     async def text(self, person: Person, text: str) -> None:
         with self.sim.db.transaction() as session:
             member = Member.by_phone(session, person.phone)
+            if member is not None and text.lower().startswith("hours"):
+                person.hours_before, person.hours_changed_at = (member.day_starts or 9, member.day_ends or 20), self.sim.now
             conversation = session.scalars(select(Conversation).where(Conversation.member_id == member.id)).first() \
                 if member else None
             asked = None
@@ -283,42 +350,80 @@ class World:
                 raise Broken(f"{person.name}'s {text!r} would answer {asked[0]}/{asked[1]} "
                              f"({asked[2]['_prompt']!r}) but the last question they saw was {person.last_question!r}")
         before = len(self.sim.network.delivered)
+        person.unanswered = False
         await self.sim.send(person.phone, text)
         if word == "stop" and person.stopped_at is None:
             person.stopped_at = before
         elif word == "start":
             person.stopped_at = None
-        # A number reaches a member only in the reply to their YES to that exact offer.
+        # A number reaches a member only in the reply to their YES to that exact offer; the requester's
+        # care map, when shared, right after it (and never when not).
         offer = asked if asked and asked[:2] == ("pairing", "offer") and word in YES_WORDS else None
         if offer:
             self.yeses.add(int(offer[2]["pairing_id"]))
-        for delivered in self.sim.network.delivered[before:]:
-            if delivered.to != person.phone:
-                continue
-            for number in set(NUMBER.findall(delivered.text)) - {person.phone}:
-                if text.upper().startswith("ADD"):
-                    continue  # a coordinator's own ADD, answered with the number they typed
-                with self.sim.db.transaction() as session:
-                    pairing = session.get(Pairing, int(offer[2]["pairing_id"])) if offer else None
-                    requester = session.get(Member, pairing.requester_id) if pairing else None
-                    if requester is None or requester.phone != number:
-                        raise Broken(f"{person.name} got {number} without a YES to that offer: {delivered.text!r}")
+        if asked and asked[0] == "network" and word in YES_WORDS:
+            self.network_yes.add(int(asked[2]["answer_id"]))
+        mine = [(index, d) for index, d in enumerate(self.sim.network.delivered[before:], before) if d.to == person.phone]
+        stake = self._stake(int(offer[2]["pairing_id"])) if offer else None
+        for index, delivered in mine:
+            numbers = set(NUMBER.findall(delivered.text)) - {person.phone}
+            if numbers and text.upper().startswith("ADD"):
+                self.cleared.add(index)  # a coordinator's own ADD, answered with the number they typed
+            elif numbers:
+                if stake is None or numbers != {stake.phone}:
+                    raise Broken(f"{person.name} got {numbers} without a YES to that offer: {delivered.text!r}")
+                self.cleared.add(index)
+        if stake is not None:
+            self._after_yes(person, stake, [d.text for _, d in mine])
+
+    def _stake(self, pairing_id: int) -> Stake | None:
+        """Whose request a YES answers, and their care map as it stands when the YES is sent."""
+        with self.sim.db.transaction() as session:
+            pairing = session.get(Pairing, pairing_id)
+            requester = session.get(Member, pairing.requester_id) if pairing else None
+            if requester is None or requester.phone not in self.people:
+                return None
+            care_map = care_map_of(session, requester.id)
+            return Stake(self.people[requester.phone], care_map is not None, care_map is not None and care_map.shared)
+
+    def _after_yes(self, person: Person, stake: Stake, texts: list[str]) -> None:
+        """The supporter's YES was taken: their next text is the requester's map if shared, else no map."""
+        accepted = next((i for i, t in enumerate(texts) if said(t, "care.accepted.supporter") is not None
+                         or said(t, "care.accepted.supporter.private") is not None), None)
+        if accepted is None:
+            return  # the offer was no longer open: no contact, no map (check() sees to any map text)
+        following = texts[accepted + 1] if accepted + 1 < len(texts) else ""
+        if stake.shared:
+            if said(following, "caremap.for_other") is None or f"zq{stake.who.name}x" not in following:
+                raise Broken(f"{person.name} said YES to {stake.who.name}, whose care map is shared; the text after "
+                             f"the contact details was {following!r}")
+            self._kept(SHARED_MAP_AT_YES)
+            self.maps_out.add(stake.who.name)
+        elif stake.has_map:
+            self._kept(UNSHARED_MAP_AT_YES)  # check() proves no text of it reached them (or anyone)
+        if stake.who.group != person.group:
+            self._kept(CONTACT_ACROSS)
 
     # --- the invariants -----------------------------------------------------------------
 
     def check(self) -> None:
         sim = self.sim
         now = sim.now
-        fresh = sim.network.delivered[self.seen:]
+        start, fresh = self.seen, sim.network.delivered[self.seen:]
         self.seen = len(sim.network.delivered)
         with sim.db.transaction() as session:
             purposes = dict(session.execute(select(OutboxMessage.id, OutboxMessage.purpose).where(
                 OutboxMessage.id.in_([d.outbox_id for d in fresh]))).all()) if fresh else {}
-            for delivered in fresh:
+            for index, delivered in enumerate(fresh, start):
                 person = self.people.get(delivered.to)
                 purpose = purposes.get(delivered.outbox_id, "final")
                 if person is None:
                     continue
+                # Another member's number, in any text at all, only where text() saw it rightly sent.
+                if index not in self.cleared and set(NUMBER.findall(delivered.text)) - {person.phone}:
+                    raise Broken(f"{person.name} got a number not in reply to their YES: {delivered.text!r}")
+                if person.group != "DMMA" and OFFER.search(delivered.text):
+                    self._offer_across(session, person, delivered.text)
                 if purpose == "push":
                     # Night in their own timezone (a sister group's member: theirs, not DMMA's).
                     member = Member.by_phone(session, person.phone)
@@ -330,10 +435,34 @@ class World:
                 if person.stopped_at is not None and purpose != "final":
                     raise Broken(f"{person.name} sent STOP but got {delivered.text!r}")
                 if ASKS.search(delivered.text):
-                    person.last_question = delivered.text
+                    person.last_question, person.unanswered = delivered.text, True
                 self._note_promises(person, delivered.text, delivered.at)
             self._keep_promises(session, now)
             self._no_silent_request(session, now)
+            for owner in list(self.maps_out):
+                author = Member.by_phone(session, self.by_name[owner].phone)
+                if author is None or care_map_of(session, author.id) is None:
+                    self.maps_out.discard(owner)  # MAP OFF, a removal or FORGET: nothing of it may reach anyone now
+                    self._kept(MAP_GONE)
+
+    def _offer_across(self, session, person: Person, text: str) -> None:
+        """A sister group's member is offered a request of DMMA only after its member's YES to the network question."""
+        reader = Member.by_phone(session, person.phone)
+        across = session.scalars(select(Pairing).where(Pairing.supporter_id == reader.id,
+                                                       Pairing.supporter_group_id.is_not(None))
+                                 .order_by(Pairing.offered_at.desc(), Pairing.id.desc())).all() if reader else []
+        for pairing in across:
+            requester = session.get(Member, pairing.requester_id)
+            if requester is None or not requester.name or requester.name not in text:
+                continue
+            request = session.scalars(select(Answer).where(
+                Answer.member_id == requester.id, Answer.group_id == pairing.group_id, Answer.option == pairing.kind,
+                Answer.since <= pairing.offered_at).order_by(Answer.since.desc(), Answer.id.desc())).first()
+            if request is None or request.id not in self.network_yes:
+                raise Broken(f"{person.name} of a sister group was offered {requester.name}'s request, whose member "
+                             f"never said YES to asking the network: {text!r}")
+            self._kept(OFFER_ACROSS)
+            return
 
     def _map_reaches(self, session, owner: str, person: Person, text: str) -> None:
         """A care map's words reach only a supporter who said YES to that member's request, when shared."""
@@ -341,9 +470,11 @@ class World:
         reader = Member.by_phone(session, person.phone)
         if said(text, "caremap.for_other") is None or author is None or reader is None:
             raise Broken(f"{owner}'s care map words reached {person.name}: {text!r}")
-        if session.scalar(select(CareMap.id).where(CareMap.member_id == author.id, CareMap.draft.is_(False),
-                                                   CareMap.shared.is_(True))) is None:
-            raise Broken(f"{owner}'s care map, not shared, reached {person.name}: {text!r}")
+        care_map = care_map_of(session, author.id)
+        if care_map is None or not care_map.shared:
+            raise Broken(f"{owner}'s care map, {'not shared' if care_map else 'deleted'}, reached {person.name}: {text!r}")
+        if not all(_plain(words) in _plain(text) for words in (care_map.helps, care_map.hurts, care_map.also) if words):
+            raise Broken(f"{owner}'s care map reached {person.name} as it no longer stands: {text!r}")
         yes = session.scalars(select(Pairing.id).where(Pairing.requester_id == author.id,
                                                        Pairing.supporter_id == reader.id,
                                                        Pairing.status == "active")).all()
@@ -472,6 +603,9 @@ class World:
             if answer.told_waiting_at is not None:
                 # Once told it waits: never more than 24 daytime hours (theirs) without word about it.
                 hours = (member.day_starts or 9, member.day_ends or 20)
+                person = self.people.get(member.phone)
+                if person is not None and person.hours_changed_at is not None and person.hours_changed_at > since:
+                    hours = (max(hours[0], person.hours_before[0]), min(hours[1], person.hours_before[1]))
                 if daytime_hours(since, now, *hours, self._tz(member.phone)) > WORD_EVERY + 1:
                     raise Broken(f"{member.name}'s request has had no word since {since}: it is {now}")
                 continue

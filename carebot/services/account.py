@@ -23,7 +23,7 @@ from carebot.flows.base import (
 )
 from carebot.outbox.policy import sms_consented
 from carebot.outbox.write import FINAL
-from carebot.services import care_requests
+from carebot.services import care_requests, caremap
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.pairings import end_all
 from carebot.services.planner import mark_due
@@ -166,6 +166,7 @@ def forget(session: Session, member: Member) -> None:
         if (data.get("pairing_id") in pairings or data.get("pending_id") in approvals
                 or data.get("target_id") == member_id):
             session.delete(question)
+    caremap.withdraw_waiting(session, member_id)  # her map's copies waiting for others' morning
     session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member_id))
     session.execute(update(InboundMessage).where(InboundMessage.member_id == member_id).values(member_id=None))
     for erased in (Answer, ConsentEvent, Conversation, QueuedQuestion, Membership, CareMap):

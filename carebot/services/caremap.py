@@ -4,7 +4,7 @@ A member's map goes to nobody but themselves, whoever said YES to support them
 (when they chose to share it), and the on-call people of a CALL (only after
 their YES to that). Never to coordinators, never in LOG, PULSE or another
 member's MYDATA, never through a relay, never into a log line. MAP OFF, FORGET
-and a removal that leaves them in no group delete it.
+and a removal from any of their groups delete it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
+from carebot.domain.sms import fold_gsm7
+from carebot.domain.vocabulary import OutboxStatus
 from carebot.flows import caremap as flow
 from carebot.flows.base import CareMapInfo, MapAnswered, MapDeleted, MapFinished, MapStarted, MapToCall
 from carebot.outbox.write import push
@@ -23,7 +25,7 @@ from carebot.services import questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import display_name, tell_text
 from carebot.store.lookups import care_map_of
-from carebot.store.models import CareMap, Member, Membership, Pairing, QueuedQuestion
+from carebot.store.models import CareMap, Member, OutboxMessage, Pairing, QueuedQuestion
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,42 @@ def info(session: Session, member_id: int) -> CareMapInfo | None:
     return care_map_of(session, member_id)
 
 
+def withdraw_waiting(session: Session, owner_id: int, *, to: int | None = None) -> int:
+    """Copies of the member's map still waiting in the outbox (a supporter's night) never go: the map
+    is about to change or go, or (``to``) that person no longer supports them. How many were withdrawn.
+
+    Only a copy of the map as it stands now is one: a map text is matched by its words, as written
+    for its reader (in their language, folded to GSM-7 or not), never by a guess at its shape.
+    """
+    row = _row(session, owner_id, draft=False)
+    owner = session.get(Member, owner_id)
+    if row is None or owner is None:
+        return 0
+    care_map = CareMapInfo(row.helps, row.hurts, row.also, row.shared)
+    waiting = select(OutboxMessage, Member).join(Member, Member.id == OutboxMessage.member_id).where(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.created_at >= row.updated_at,
+        OutboxMessage.member_id != owner_id)
+    if to is not None:
+        waiting = waiting.where(OutboxMessage.member_id == to)
+    texts: dict[str, set[str]] = {}
+    withdrawn = 0
+    for message, reader in session.execute(waiting):
+        language = _language(reader)
+        if language not in texts:
+            text = flow.for_other(care_map, display_name(owner, language), language)
+            texts[language] = {text, fold_gsm7(text)}
+        if message.body in texts[language]:
+            session.delete(message)
+            withdrawn += 1
+    if withdrawn:
+        log.info("member %s's care map: %d waiting copies withdrawn", owner_id, withdrawn)
+    return withdrawn
+
+
 def delete_all(session: Session, member_id: int) -> bool:
-    """The member's map and draft are gone, and so are the map's questions; True when a map was there."""
+    """The member's map and draft are gone, and so are the map's questions and its copies still
+    waiting to go; True when a map was there."""
+    withdraw_waiting(session, member_id)
     had = _row(session, member_id, draft=False) is not None
     session.execute(delete(CareMap).where(CareMap.member_id == member_id))
     session.execute(delete(QueuedQuestion).where(QueuedQuestion.member_id == member_id,
@@ -83,29 +119,47 @@ def current_supporters(session: Session, member: Member) -> list[Member]:
     return [m for m in (session.get(Member, i) for i in dict.fromkeys(ids)) if m is not None]
 
 
-def apply_map_started(session: Session, member: Member, effect: MapStarted, now: datetime) -> list[str]:
+def removed(session: Session, member: Member) -> bool:
+    """The coordinators removed the member from a group: their map, draft and the map's questions go,
+    whatever other groups they stay in. True when the asked question was one of the map's."""
+    if delete_all(session, member.id):
+        log.info("member %s's care map deleted with their removal", member.id)
+    return questions.drop_flow(session, member, flow.FLOW)
+
+
+# --- the registry's handlers: each map effect a flow asks for, carried out -----------------------
+
+
+@handles(MapStarted)
+def map_started(act: Act, effect: MapStarted) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     session.execute(delete(CareMap).where(CareMap.member_id == member.id, CareMap.draft.is_(True)))
     session.add(CareMap(member_id=member.id, draft=True, shared=False, created_at=now, updated_at=now))
-    return []
+    return Outcome()
 
 
-def apply_map_answered(session: Session, member: Member, effect: MapAnswered, now: datetime) -> list[str]:
+@handles(MapAnswered)
+def map_answered(act: Act, effect: MapAnswered) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     draft = _row(session, member.id, draft=True)
     if draft is None:  # its row went (MAP OFF from another phone): the answers start a new one
         draft = CareMap(member_id=member.id, draft=True, shared=False, created_at=now)
         session.add(draft)
     setattr(draft, effect.field, effect.text)
     draft.updated_at = now
-    return []
+    return Outcome()
 
 
-def apply_map_finished(session: Session, member: Member, effect: MapFinished, now: datetime) -> list[str]:
+@handles(MapFinished)
+def map_finished(act: Act, effect: MapFinished) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     language = _language(member)
     draft = _row(session, member.id, draft=True)
     if draft is None:
-        return [render("caremap.none", language)]
+        return Outcome([render("caremap.none", language)])
     old = _row(session, member.id, draft=False)
     if old is not None:
+        withdraw_waiting(session, member.id)  # the old words, still waiting for someone's morning, never go
         session.delete(old)
         session.flush()  # the unique (member, draft) pair is free before the draft takes its place
     draft.draft = False
@@ -113,7 +167,7 @@ def apply_map_finished(session: Session, member: Member, effect: MapFinished, no
     draft.updated_at = now
     session.flush()
     if not effect.shared:
-        return [render("caremap.saved.private", language)]
+        return Outcome([render("caremap.saved.private", language)])
     # Made or changed while someone supports them: it reaches that person now.
     supporters = current_supporters(session, member)
     for supporter in supporters:
@@ -123,66 +177,34 @@ def apply_map_finished(session: Session, member: Member, effect: MapFinished, no
     log.info("member %s saved a shared care map; %d current supporters sent it", member.id, len(supporters))
     if supporters:
         names = ", ".join(display_name(s, language) for s in supporters)
-        return [render("caremap.saved.sent", language, names=names)]
-    return [render("caremap.saved.shared", language)]
+        return Outcome([render("caremap.saved.sent", language, names=names)])
+    return Outcome([render("caremap.saved.shared", language)])
 
 
-def apply_map_deleted(session: Session, member: Member, effect: MapDeleted, now: datetime) -> list[str]:
+@handles(MapDeleted)
+def map_deleted(act: Act, effect: MapDeleted) -> Outcome:
+    session, member = act.session, act.member
     language = _language(member)
     if effect.draft_only:
         session.execute(delete(CareMap).where(CareMap.member_id == member.id, CareMap.draft.is_(True)))
         kept = _row(session, member.id, draft=False) is not None
-        return [render("caremap.empty.kept" if kept else "caremap.empty", language)]
+        return Outcome([render("caremap.empty.kept" if kept else "caremap.empty", language)])
     if delete_all(session, member.id):
         log.info("member %s deleted their care map", member.id)
-        return [render("caremap.deleted", language)]
-    return [render("caremap.none", language)]
+        return Outcome([render("caremap.deleted", language)])
+    return Outcome([render("caremap.none", language)])
 
 
-def apply_map_to_call(session: Session, member: Member, effect: MapToCall, now: datetime) -> list[str]:
+@handles(MapToCall)
+def map_to_call(act: Act, effect: MapToCall) -> Outcome:
+    session, member, now = act.session, act.member, act.now
     language = _language(member)
     if not effect.share:
-        return [render("caremap.call.kept", language)]
+        return Outcome([render("caremap.call.kept", language)])
     sent = 0
     for person in (session.get(Member, i) for i in effect.member_ids):
         text = text_for(session, member, person, shared_only=False) if person is not None else None
         if person is not None and text is not None and push(session, person, text, now, None) is not None:
             sent += 1
     log.info("member %s's care map went to %d on-call people after their YES", member.id, sent)
-    return [render("caremap.call.sent" if sent else "caremap.none", language)]
-
-
-def removed(session: Session, member: Member, group_id: int) -> None:
-    """A removal from ``group_id`` that leaves the member in no group deletes their map."""
-    still = session.scalar(select(Membership.id).where(Membership.member_id == member.id, Membership.group_id != group_id,
-                                                       Membership.status == "active").limit(1))
-    if still is None and delete_all(session, member.id):
-        log.info("member %s's care map deleted with their last membership", member.id)
-
-
-# --- the registry's handlers: each map effect applied by its function above -------------------
-
-
-@handles(MapStarted)
-def map_started(act: Act, effect: MapStarted) -> Outcome:
-    return Outcome(apply_map_started(act.session, act.member, effect, act.now))
-
-
-@handles(MapAnswered)
-def map_answered(act: Act, effect: MapAnswered) -> Outcome:
-    return Outcome(apply_map_answered(act.session, act.member, effect, act.now))
-
-
-@handles(MapFinished)
-def map_finished(act: Act, effect: MapFinished) -> Outcome:
-    return Outcome(apply_map_finished(act.session, act.member, effect, act.now))
-
-
-@handles(MapDeleted)
-def map_deleted(act: Act, effect: MapDeleted) -> Outcome:
-    return Outcome(apply_map_deleted(act.session, act.member, effect, act.now))
-
-
-@handles(MapToCall)
-def map_to_call(act: Act, effect: MapToCall) -> Outcome:
-    return Outcome(apply_map_to_call(act.session, act.member, effect, act.now))
+    return Outcome([render("caremap.call.sent" if sent else "caremap.none", language)])

@@ -28,6 +28,7 @@ from carebot.services.people import display_name, language_of, tell, tell_text
 from carebot.services.planner import offer
 from carebot.store import removals
 from carebot.store.conversations import busy
+from carebot.store.lookups import care_map_of
 from carebot.store.models import Group, Member, Membership, NotWith, Pairing, PendingAction
 from carebot.store.queries import active_members_of, coordinators_of, current_options, existing, is_coordinator
 from carebot.store.transparency import record
@@ -259,7 +260,9 @@ def execute(session: Session, actor: Member, group: Group, data: dict, now: date
         return [render("coord.last", language, keyword=group.keyword)]
     if action == "remove":
         target_language = language_of(target)
-        tell_text(session, target, render("removed.member", target_language, group=group.name), now, None)
+        # A removal deletes the member's care map (carebot.services.caremap.removed): they are told so.
+        told = "removed.member.map" if care_map_of(session, target.id) is not None else "removed.member"
+        tell_text(session, target, render(told, target_language, group=group.name), now, None)
         remove_from_group(session, target, group.id, now)
         # Only a coordinator's ADD invites them again (and they still consent).
         membership.status = MembershipStatus.REMOVED

@@ -54,19 +54,23 @@ def overflow_due(group: Group, answer: Answer) -> datetime | None:
     return answer.since + timedelta(hours=group.overflow_after_hours)
 
 
-def ask(session: Session, group: Group, requester: Member, answer: Answer, now: datetime) -> None:
-    """"No one in DMMA is free yet. May I ask people in the MIDWEST network's other groups?"."""
+def ask(session: Session, group: Group, requester: Member, answer: Answer, now: datetime) -> bool:
+    """"No one in DMMA is free yet. May I ask people in the MIDWEST network's other groups?".
+
+    True when it is asked now; False when there is nobody else to ask, or when it waits behind the
+    member's open question (then it is no word to them yet, and the usual word covers the wait).
+    """
     network = network_of(session, group)
     answer.network_asked_at = now
     if network is None or not sisters(session, group):
         answer.network_consent = False  # nobody else to ask: the usual word covers it
-        return
+        return False
     language = requester.language or group.language or DEFAULT_LANGUAGE
     prompt = render("network.ask", language, keyword=group.keyword, network=network.code)
     tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)
     until = next_daytime(now, tz, starts, ends) + ANSWER_WINDOW
-    questions.ask(session, requester, Waiting("network", "ask", {"answer_id": answer.id}, until), prompt, now,
-                  group_id=group.id, rank=questions.CARE)
+    return questions.ask(session, requester, Waiting("network", "ask", {"answer_id": answer.id}, until), prompt, now,
+                         group_id=group.id, rank=questions.CARE)
 
 
 def still_open(session: Session, answer_id: int, now: datetime) -> bool:
@@ -88,15 +92,18 @@ def answer(session: Session, member: Member, effect: NetworkAnswered, now: datet
     # The group may have left its network between the question and the YES: then nothing goes across.
     request.network_consent = bool(effect.yes) and network is not None
     if request.told_waiting_at is None:
-        request.told_waiting_at = now
+        # The answer's reply is word about the request; unanswered, the question itself was the last word.
+        request.told_waiting_at = now if effect.yes is not None else (request.network_asked_at or now)
+    if group.pairing_due_at is None or group.pairing_due_at > now:
+        # The planner looks at once: across after a YES, and in every case it plans the next word
+        # about the request (24 daytime hours on), which no one had planned while the question was open.
+        group.pairing_due_at = now
     if effect.yes is None:
         return []
     if not effect.yes:
         return [render("network.no", language, keyword=group.keyword)]
     if network is None:
         return [render("network.gone", language, keyword=group.keyword)]
-    if group.pairing_due_at is None or group.pairing_due_at > now:
-        group.pairing_due_at = now  # the engine looks across at once
     return [render("network.yes", language, network=network.code)]
 
 

@@ -36,6 +36,8 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
     pairing.next_checkin_at = None
     pairing.followup_at = None
     mark_due(session, pairing.group_id, now)
+    if was == PairingStatus.ACTIVE:  # no longer their supporter: a copy of the map waiting for them stays
+        caremap.withdraw_waiting(session, pairing.requester_id, to=pairing.supporter_id)
     for member_id in (pairing.supporter_id, pairing.requester_id):
         member = session.get(Member, member_id)
         if member is None:
@@ -108,13 +110,13 @@ def end_all(session: Session, member: Member, now: datetime) -> None:
 
 def remove_from_group(session: Session, member: Member, group_id: int, now: datetime) -> None:
     """The coordinators removed the member: their answers end, their pairings end with word to the
-    other side, and their questions about the group go."""
+    other side, their questions about the group go, and so does their care map."""
     for answer in session.scalars(select(Answer).where(Answer.member_id == member.id, Answer.group_id == group_id,
                                                        Answer.ended_at.is_(None))):
         answer.ended_at = now
     _end_pairings(session, member, now, in_group(member.id, group_id))
-    caremap.removed(session, member, group_id)
-    if questions.drop_for_group(session, member, group_id):
+    map_asked = caremap.removed(session, member)  # the care map goes with any removal (issue 22)
+    if questions.drop_for_group(session, member, group_id) or map_asked:
         questions.ask_next(session, member, now)
 
 

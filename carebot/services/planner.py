@@ -192,8 +192,8 @@ def _overflow(session: Session, group: Group, members: dict[int, Member], waitin
         if due > now:
             _look_again_at(group, due)
             continue
-        network.ask(session, group, members[requester_id], answer, now)
-        if answer.told_waiting_at is None and answer.network_consent is None:
+        # Asked now, the question is their honest word; waiting behind another question, it is not yet.
+        if network.ask(session, group, members[requester_id], answer, now) and answer.told_waiting_at is None:
             answer.told_waiting_at = now
             told.append(members[requester_id])
     across = set()

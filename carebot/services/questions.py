@@ -219,15 +219,20 @@ def drop_for_group(session: Session, member: Member, group_id: int) -> bool:
     return _drop(session, member, lambda data: group_id in (data.get("_group"), data.get("group_id")))
 
 
-def _drop(session: Session, member: Member, about) -> bool:
+def drop_flow(session: Session, member: Member, flow: str) -> bool:
+    """Every question of ``flow`` to the member goes (the care map's, with the map). True when one was asked."""
+    return _drop(session, member, lambda data: True, flow=flow)
+
+
+def _drop(session: Session, member: Member, about, *, flow: str | None = None) -> bool:
     was_asked = False
     conversation = session.scalars(select(Conversation).where(Conversation.member_id == member.id)).first()
-    if conversation is not None and about(conversation.data or {}):
+    if conversation is not None and flow in (None, conversation.flow) and about(conversation.data or {}):
         session.delete(conversation)
         session.flush()
         was_asked = True
     for question in session.scalars(select(QueuedQuestion).where(QueuedQuestion.member_id == member.id)).all():
-        if about(question.data or {}):
+        if flow in (None, question.flow) and about(question.data or {}):
             session.delete(question)
     return was_asked
 
