@@ -172,6 +172,7 @@ def rush(url: str, members: int, seconds: float) -> dict:
         arrivals = [min(a, seconds) for a in arrivals]  # most in the first third, all within ``seconds``
         stored_at: dict[int, float] = {}
         done_at: dict[int, float] = {}
+        waiting: set[int] = set()  # stored, not yet seen handled: the only rows each look reads
         finished = threading.Event()
         # serve runs the webhooks' stores and the worker's batches on one database thread: here a lock
         # takes its place (on SQLite, two writers would otherwise wait on each other's write lock).
@@ -179,34 +180,45 @@ def rush(url: str, members: int, seconds: float) -> dict:
         origin = time.perf_counter()
 
         def store() -> None:
-            for i, (message, due) in enumerate(zip(texts(members), arrivals, strict=True)):
+            for message, due in zip(texts(members), arrivals, strict=True):
                 delay = origin + due - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
                 with database_thread:
                     row_id = dispatcher.store_inbound(message)
-                if row_id is not None:
-                    stored_at[row_id] = time.perf_counter()
-                if i % 200 == 0:
-                    wake.set()
+                    if row_id is not None:
+                        stored_at[row_id] = time.perf_counter()
+                        waiting.add(row_id)
+                wake.set()  # as a webhook wakes serve's worker
             finished.set()
             wake.set()
 
         wake = threading.Event()
         writer = threading.Thread(target=store, daemon=True)
         writer.start()
+        def look() -> None:
+            """Each stored text handled by now: its reply's row is committed (a batch commits its replies)."""
+            now = time.perf_counter()
+            with database_thread:
+                looking = list(waiting)
+            with db.engine.connect() as conn:
+                for start in range(0, len(looking), 500):
+                    for row_id in conn.scalars(select(InboundMessage.id).where(
+                            InboundMessage.id.in_(looking[start:start + 500]), InboundMessage.handled_at.is_not(None))):
+                        done_at[row_id] = now
+                        waiting.discard(row_id)
+
         while True:
             wake.wait(0.05)
             wake.clear()
-            # As serve's inbound worker does: small batches, each begun within its time budget.
+            # As serve's inbound worker does: small batches, each begun within its time budget, and
+            # each batch's replies ready to send once it commits.
             while True:
                 with database_thread:
-                    if not dispatcher.process_pending(INBOUND_BATCH, INBOUND_BATCH, INBOUND_BUDGET):
-                        break
-            now = time.perf_counter()  # committed by now: each text handled since the last look
-            with db.engine.connect() as conn:
-                for row_id in conn.scalars(select(InboundMessage.id).where(InboundMessage.handled_at.is_not(None))):
-                    done_at.setdefault(row_id, now)
+                    handled = dispatcher.process_pending(INBOUND_BATCH, INBOUND_BATCH, INBOUND_BUDGET)
+                if not handled:
+                    break
+                look()
             if finished.is_set() and len(done_at) >= len(stored_at):
                 break
         writer.join()
@@ -228,6 +240,39 @@ def _worker(url: str, secret: str, ready, go) -> None:
         drain(dispatcher)
     finally:
         db.dispose()
+
+
+def _bare_worker(url: str, start: int, count: int, ready, go) -> None:
+    """One process of the machine's ceiling: ``count`` inserts of a text, a commit each."""
+    db = Database(url)
+    try:
+        rows = [{"channel": SMS, "provider_id": f"SP{start + i:032d}", "received_at": NOW, "body": "1 5"}
+                for i in range(count)]
+        ready.put(True)
+        go.wait()
+        for row in rows:
+            with db.engine.begin() as conn:
+                conn.execute(insert(InboundMessage), row)
+    finally:
+        db.dispose()
+
+
+def bare_processes(url: str, count: int, processes: int) -> float:
+    """The machine's own ceiling for worker processes: bare loops (one insert + commit a text) side by side,
+    texts/s in all. Two of them cannot beat what two cores give next to the database server."""
+    upgrade(url)
+    spawn = multiprocessing.get_context("spawn")
+    ready, go = spawn.Queue(), spawn.Event()
+    running = [spawn.Process(target=_bare_worker, args=(url, k * count, count, ready, go)) for k in range(processes)]
+    for process in running:
+        process.start()
+    for _ in running:
+        ready.get(timeout=120)
+    started = time.perf_counter()
+    go.set()
+    for process in running:
+        process.join()
+    return processes * count / (time.perf_counter() - started)
 
 
 def workers(url: str, members: int, count: int, secret: str) -> float:
@@ -279,6 +324,8 @@ def main(argv: list[str]) -> int:
             "rush": rush(fresh(), args.burst, args.seconds) if args.burst else None,
             "workers": ({k: workers(fresh(), max(args.sizes), k, secret) for k in (1, 2)}
                         if url.startswith("postgresql") else None),
+            "ceiling": ({k: bare_processes(fresh(), 2_000, k) for k in (1, 2)}
+                        if url.startswith("postgresql") else None),
         }
 
     results = postgres.on_each(measure, "inbound", args.postgresql)
@@ -304,6 +351,9 @@ def main(argv: list[str]) -> int:
             one, two = result["workers"][1], result["workers"][2]
             print(f"  workers: one {one:.0f} texts/s, two {two:.0f} texts/s: {two / one:.2f}x "
                   f"(target >= {TARGET_SCALE})")
+            bare_one, bare_two = result["ceiling"][1], result["ceiling"][2]
+            print(f"  the machine's ceiling, bare loops of one insert + commit a text: one {bare_one:.0f}/s, "
+                  f"two {bare_two:.0f}/s: {bare_two / bare_one:.2f}x")
             ok &= two / one >= TARGET_SCALE
     if not args.postgresql:
         print(postgres.NOT_MEASURED)
