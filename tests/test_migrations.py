@@ -81,3 +81,37 @@ def test_db_current_check_and_downgrade(database_url: str) -> None:
     assert "run `carebot db upgrade`" in runner.invoke(main, ["db", "current", "--url", database_url]).output
     assert runner.invoke(main, ["db", "upgrade", "--url", database_url]).exit_code == 0
     assert runner.invoke(main, ["db", "check", "--url", database_url]).exit_code == 0
+
+
+def test_0020_encrypts_the_texts_waiting_in_the_outbox_and_its_downgrade_puts_them_back(database_url: str) -> None:
+    """A text already waiting when carebot is upgraded is encrypted by the upgrade, and read as it was."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, text
+
+    from carebot.store import crypto
+    from carebot.store.db import Database
+
+    crypto.configure(crypto.configured_secret() or crypto.new_secret())
+    upgrade(database_url, "0019")
+    engine = create_engine(database_url)
+    body = "Ana's care map - helps: the quiet of the early bus"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO outbox (channel, address, body, purpose, status, not_before, attempts, "
+                          "created_at) VALUES ('sms', :address, :body, 'push', 'pending', :at, 0, :at)"),
+                     {"address": crypto.active().encrypt("+15155550101"), "body": body,
+                      "at": datetime(2026, 3, 3, 23, 0, tzinfo=UTC)})
+    upgrade(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT body FROM outbox")).scalar()
+    assert stored != body and "early bus" not in stored
+    db = Database(database_url)
+    from carebot.store.models import OutboxMessage
+
+    with db.transaction() as session:
+        assert session.scalar(select(OutboxMessage.body)) == body
+    db.dispose()
+    assert CliRunner().invoke(main, ["db", "downgrade", "0019", "--url", database_url]).exit_code == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT body FROM outbox")).scalar() == body
+    engine.dispose()

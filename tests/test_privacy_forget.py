@@ -113,7 +113,7 @@ def _decrypted(session) -> list[tuple[str, str]]:
     """Every encrypted value in the database, decrypted, with the table and column it is in."""
     keyring = crypto.active()
     return [(f"{table}.{column}", keyring.decrypt(stored))
-            for table, pairs in {**crypto.COLUMNS, **crypto.TEXTS}.items() for column, _ in pairs
+            for table, pairs in crypto.ENCRYPTED.items() for column, _ in pairs
             for (stored,) in session.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))]
 
 

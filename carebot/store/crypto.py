@@ -212,6 +212,13 @@ COLUMNS: dict[str, tuple[tuple[str, str | None], ...]] = {
 # tables stood then): key rotation moves them too.
 TEXTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "care_maps": (("helps", None), ("hurts", None), ("also", None)),
+    # A text waiting to be sent (for the member's morning, the budget, a retry) may carry a number or
+    # a care map (migration 0020); once sent, only a marker is kept.
+    "outbox": (("body", None),),
+}
+# Every encrypted column, by table (a table may have columns of both kinds).
+ENCRYPTED: dict[str, tuple[tuple[str, str | None], ...]] = {
+    name: COLUMNS.get(name, ()) + TEXTS.get(name, ()) for name in {**COLUMNS, **TEXTS}
 }
 
 
@@ -274,7 +281,7 @@ def rotate(db: Any, old: Keyring, new: Keyring) -> int:
             except WrongKey:
                 return new.decrypt(value)  # moved already; WrongKey again if it is neither key's
 
-        changed = rewrite(conn, read, new, {**COLUMNS, **TEXTS})
+        changed = rewrite(conn, read, new, ENCRYPTED)
         record_fingerprint(conn, new, replace=True)
         return changed
 

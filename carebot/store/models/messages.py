@@ -89,7 +89,8 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(EncryptedString())  # a number or a Signal UUID
     address_hash: Mapped[str | None] = mapped_column(String(64), index=True, default=hash_default("address"))
-    body: Mapped[str] = mapped_column(Text)
+    # Encrypted: a text waiting to go may carry a number or a care map (cleared to a marker once sent).
+    body: Mapped[str] = mapped_column(EncryptedString())
     purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final | notice
     # pending -> sending (claimed) -> sent | pending (retry) | failed; or cancelled.
     status: Mapped[str] = mapped_column(String(16), default="pending")
