@@ -77,6 +77,10 @@ def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> N
     ({"CAREBOT_DEFAULT_TIMEZONE": "America/Chicgo"}, startup.SETTINGS, "'America/Chicgo' is not a timezone"),
     ({"CAREBOT_LOG_LEVEL": "loud"}, startup.SETTINGS, "CAREBOT_LOG_LEVEL: must be"),
     ({"CAREBOT_PUBLIC_URL": ""}, startup.SETTINGS, "CAREBOT_PUBLIC_URL"),
+    ({"CAREBOT_PUBLIC_URL": "http://care.example.org"}, startup.SETTINGS, "CAREBOT_PUBLIC_URL: must be https"),
+    ({"CAREBOT_PUBLIC_URL": "https://care.example.org/twilio/sms"}, startup.SETTINGS, "without a path"),
+    ({"SIGNAL_SERVICE": "8.8.8.8:8080", "SIGNAL_NUMBER": "+15155550199"}, startup.SETTINGS,
+     "SIGNAL_SERVICE: 8.8.8.8 is a public address"),
     ({"CAREBOT_SECRET_KEY": ""}, startup.KEY_MISSING, "CAREBOT_SECRET_KEY is not set"),
     ({"CAREBOT_ENV_FILE": "{tmp}/missing.env"}, startup.SETTINGS, "missing.env (--env-file or CAREBOT_ENV_FILE)"),
 ])

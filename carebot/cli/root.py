@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from carebot.domain.config import ENV_FILE, load_settings
+from carebot.domain.config import ENV_FILE, Settings, load_settings
 from carebot.domain.startup import Refusal
 
 
@@ -47,7 +47,41 @@ def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
 
 
 def configured_database():
-    """The configured database, after the start-up checks (carebot.store.db.start_up): each refusal is one line."""
+    """The configured database, after the start-up checks (carebot.store.db.start_up): each refusal is one line,
+    and where carebot is not set up yet that line names `carebot init`."""
     from carebot.store.db import start_up
 
-    return start_up(load_settings().carebot_database_url)
+    settings = load_settings()
+    refuse_a_first_run(settings)
+    return start_up(settings.carebot_database_url)
+
+
+def refuse_a_first_run(settings: Settings) -> None:
+    """Where carebot is not set up (no settings file, no key, no database): one line naming `carebot init`.
+
+    Said before start_up's own refusals, each of which names one missing part and a fix that
+    needs the others (a key for a database that is not there, a database for no settings).
+    """
+    from carebot.domain.config import FIRST_RUN, ConfigError, env_file, nothing_set_up
+    from carebot.store.crypto import ENV, MissingKey, configured_secret
+
+    if nothing_set_up():
+        raise ConfigError(f"carebot: {FIRST_RUN}")
+    if env_file() is None and configured_secret() is None:
+        raise MissingKey(f"carebot: {ENV} is not set and there is no settings file here: `carebot init` writes "
+                         "one, with a new key, and makes the database (or set the key: see .env.example)")
+    refuse_the_default_database(settings.carebot_database_url,
+                                named="carebot_database_url" in settings.model_fields_set)
+
+
+def refuse_the_default_database(url: str, *, named: bool) -> None:
+    """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing."""
+    from carebot.domain.startup import DATABASE_MISSING
+    from carebot.store.db import DatabaseProblem, sqlite_path
+
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if not named and path is not None and not path.exists():
+        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (no settings file found: `carebot -v` "
+                              f"says where it looked) and there is no database at {path.resolve()}: `carebot init` "
+                              "sets carebot up here; or set CAREBOT_DATABASE_URL; or make an empty database here "
+                              f"with `carebot db upgrade --url sqlite:///{path.resolve()}`", DATABASE_MISSING)
