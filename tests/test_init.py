@@ -169,3 +169,16 @@ def test_without_a_terminal_it_says_to_use_yes_and_writes_nothing(tmp_path, type
     assert line.startswith("carebot init: no answer to ") and "--yes" in line, line
     assert "carebot init --help" in line
     assert not (tmp_path / ".env").exists() and not (tmp_path / "carebot.sqlite").exists()
+
+
+def test_without_a_terminal_the_question_to_connect_is_a_no(tmp_path) -> None:
+    # Everything is made by then: the input ending at the last question says what is left to do.
+    with FakeTwilio() as twilio:
+        twilio.add_number("+15155550100", sms_url="https://demo.twilio.com/welcome/sms/reply")
+        typed = "\n".join(["CIRCLE", "Circle of Care", "UTC", COORDINATOR, "Ana", "https://care.example.org",
+                           twilio.account_sid, twilio.auth_token, "+15155550100", ""]) + "\n"
+        result = carebot(tmp_path, "init", answers=typed, extra={"TWILIO_API_BASE_URL": twilio.base_url})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Aborted!" not in result.stderr and "When you are ready: `carebot twilio connect`." in result.stdout
+        assert twilio.numbers["+15155550100"]["sms_url"] == "https://demo.twilio.com/welcome/sms/reply"
+        assert (tmp_path / ".env").exists()

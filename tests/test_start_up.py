@@ -100,6 +100,15 @@ def test_serve_refuses_each_bad_start_with_one_line_and_its_exit_code(tmp_path, 
     assert "secret-pw" not in line  # a database URL is shown without its password
 
 
+def test_serve_where_nothing_is_set_up_points_to_carebot_init(tmp_path) -> None:
+    # Outside report, finding 24: a first `carebot serve` in a new folder was told to make a key,
+    # then a database, one refusal at a time; `carebot init` makes all of it.
+    done = carebot("serve", "--port", str(free_port()), cwd=tmp_path, env={crypto.ENV: ""})
+    assert done.returncode == startup.KEY_MISSING, done.stderr
+    line = one_line(done)
+    assert "CAREBOT_SECRET_KEY is not set and there is no settings file here: `carebot init`" in line, line
+
+
 def test_serve_refuses_an_old_schema_with_one_line(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     upgrade(url, "0008")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from carebot.cli.root import configured_database, main
+from carebot.cli.root import configured_database, main, refuse_a_first_run
 from carebot.domain.config import load_settings
 
 
@@ -24,6 +24,7 @@ def serve(host: str, port: int, role: str) -> None:
     from carebot.runtime.serve import run
     from carebot.store.crypto import require_key
 
+    refuse_a_first_run(load_settings())  # a new folder: `carebot init`, not one missing part at a time
     require_key()  # no number is ever written unencrypted
     run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
 
@@ -90,11 +91,22 @@ def init(ctx: click.Context, yes: bool, force: bool, database_url, keyword, grou
         click.echo("Twilio is not set up yet: add its settings to the file, then run `carebot twilio connect`.")
         return
     if connect is None:
-        connect = False if yes else click.confirm("Point Twilio's webhooks at carebot now?", default=True)
+        connect = False if yes else confirm_connect()
     if connect:
         ctx.invoke(twilio_connect, keyword=answers.keyword)
     else:
         click.echo("When you are ready: `carebot twilio connect`.")
+
+
+def confirm_connect() -> bool:
+    """Asked at the end of init, all made by then: the input ending here (no terminal) is a no."""
+    try:
+        return click.confirm("Point Twilio's webhooks at carebot now?", default=True)
+    except click.Abort:
+        if sys.stdin.isatty():
+            raise
+        click.echo("")
+        return False
 
 
 @main.group()
