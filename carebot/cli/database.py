@@ -23,7 +23,7 @@ def db_upgrade(url: str | None) -> None:
         settings = load_settings()
         url = settings.carebot_database_url
         # Only a database the operator named is made: the default, where no settings were found, is not.
-        refuse_the_default_database(url, named="carebot_database_url" in settings.model_fields_set)
+        refuse_the_default_database(settings)
     database = open_database(url, create=True)
     try:
         keyed = _refuse_another_key(database)

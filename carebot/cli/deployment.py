@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from carebot.cli.root import configured_database, main, refuse_a_first_run
+from carebot.cli.root import configured_database, main, refuse_a_first_run, refuse_the_default_database
 from carebot.domain.config import load_settings
 
 
@@ -21,11 +21,14 @@ from carebot.domain.config import load_settings
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
+    from carebot.domain.config import load_serve_settings
     from carebot.runtime.serve import run
     from carebot.store.crypto import require_key
 
-    refuse_a_first_run(load_settings())  # a new folder: `carebot init`, not one missing part at a time
+    refuse_a_first_run()  # a new folder: `carebot init`, not one missing part at a time
     require_key()  # no number is ever written unencrypted
+    # Every wrong setting in one line first, then a database that is not there (said with how to make it).
+    refuse_the_default_database(load_serve_settings())
     run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
 
 

@@ -52,12 +52,13 @@ def configured_database():
     from carebot.store.db import start_up
 
     settings = load_settings()
-    refuse_a_first_run(settings)
+    refuse_a_first_run()
+    refuse_the_default_database(settings)
     return start_up(settings.carebot_database_url)
 
 
-def refuse_a_first_run(settings: Settings) -> None:
-    """Where carebot is not set up (no settings file, no key, no database): one line naming `carebot init`.
+def refuse_a_first_run() -> None:
+    """Where carebot is not set up (no settings file, no key): one line naming `carebot init`.
 
     Said before start_up's own refusals, each of which names one missing part and a fix that
     needs the others (a key for a database that is not there, a database for no settings).
@@ -70,17 +71,16 @@ def refuse_a_first_run(settings: Settings) -> None:
     if env_file() is None and configured_secret() is None:
         raise MissingKey(f"carebot: {ENV} is not set and there is no settings file here: `carebot init` writes "
                          "one, with a new key, and makes the database (or set the key: see .env.example)")
-    refuse_the_default_database(settings.carebot_database_url,
-                                named="carebot_database_url" in settings.model_fields_set)
 
 
-def refuse_the_default_database(url: str, *, named: bool) -> None:
+def refuse_the_default_database(settings: Settings) -> None:
     """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing."""
     from carebot.domain.startup import DATABASE_MISSING
     from carebot.store.db import DatabaseProblem, sqlite_path
 
+    url = settings.carebot_database_url
     path = sqlite_path(url) if url.startswith("sqlite") else None
-    if not named and path is not None and not path.exists():
+    if "carebot_database_url" not in settings.model_fields_set and path is not None and not path.exists():
         raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (no settings file found: `carebot -v` "
                               f"says where it looked) and there is no database at {path.resolve()}: `carebot init` "
                               "sets carebot up here; or set CAREBOT_DATABASE_URL; or make an empty database here "
