@@ -246,3 +246,13 @@ def test_a_public_url_that_works_passes(deployment, monkeypatch, url) -> None:
 
     monkeypatch.setenv("CAREBOT_PUBLIC_URL", url)
     assert load_serve_settings().carebot_public_url == url.rstrip("/")
+
+
+def test_no_database_at_the_default_place_names_the_commands_that_make_it(deployment, monkeypatch, tmp_path) -> None:
+    # Outside report, finding 24: "make it with `carebot db upgrade`", which then refused without --url.
+    monkeypatch.delenv("CAREBOT_DATABASE_URL")
+    (tmp_path / "new").mkdir()
+    monkeypatch.chdir(tmp_path / "new")
+    code, lines = check()
+    assert code == 1 and "`carebot init`" in lines["database"], lines
+    assert f"`carebot db upgrade --url sqlite:///{tmp_path / 'new' / 'carebot.sqlite'}`" in lines["database"], lines

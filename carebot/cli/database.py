@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from carebot.cli.root import main, refuse_the_default_database
+from carebot.cli.root import main
 from carebot.domain.config import load_settings
 
 
@@ -20,6 +20,8 @@ def db_upgrade(url: str | None) -> None:
     from carebot.store.db import check_key, open_database, upgrade
 
     if url is None:
+        from carebot.tools.init import refuse_the_default_database
+
         settings = load_settings()
         url = settings.carebot_database_url
         # Only a database the operator named is made: the default, where no settings were found, is not.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from carebot.cli.root import configured_database, main, refuse_a_first_run, refuse_the_default_database
+from carebot.cli.root import configured_database, main, refuse_a_first_run
 from carebot.domain.config import load_settings
 
 
@@ -24,6 +24,7 @@ def serve(host: str, port: int, role: str) -> None:
     from carebot.domain.config import load_serve_settings
     from carebot.runtime.serve import run
     from carebot.store.crypto import require_key
+    from carebot.tools.init import refuse_the_default_database
 
     refuse_a_first_run()  # a new folder: `carebot init`, not one missing part at a time
     require_key()  # no number is ever written unencrypted

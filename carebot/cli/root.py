@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from carebot.domain.config import ENV_FILE, Settings, load_settings
+from carebot.domain.config import ENV_FILE, load_settings
 from carebot.domain.startup import Refusal
 
 
@@ -50,6 +50,7 @@ def configured_database():
     """The configured database, after the start-up checks (carebot.store.db.start_up): each refusal is one line,
     and where carebot is not set up yet that line names `carebot init`."""
     from carebot.store.db import start_up
+    from carebot.tools.init import refuse_the_default_database
 
     settings = load_settings()
     refuse_a_first_run()
@@ -71,17 +72,3 @@ def refuse_a_first_run() -> None:
     if env_file() is None and configured_secret() is None:
         raise MissingKey(f"carebot: {ENV} is not set and there is no settings file here: `carebot init` writes "
                          "one, with a new key, and makes the database (or set the key: see .env.example)")
-
-
-def refuse_the_default_database(settings: Settings) -> None:
-    """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing."""
-    from carebot.domain.startup import DATABASE_MISSING
-    from carebot.store.db import DatabaseProblem, sqlite_path
-
-    url = settings.carebot_database_url
-    path = sqlite_path(url) if url.startswith("sqlite") else None
-    if "carebot_database_url" not in settings.model_fields_set and path is not None and not path.exists():
-        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (no settings file found: `carebot -v` "
-                              f"says where it looked) and there is no database at {path.resolve()}: `carebot init` "
-                              "sets carebot up here; or set CAREBOT_DATABASE_URL; or make an empty database here "
-                              f"with `carebot db upgrade --url sqlite:///{path.resolve()}`", DATABASE_MISSING)

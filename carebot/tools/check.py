@@ -105,12 +105,14 @@ def key(report: Report) -> None:
 
 def database(report: Report) -> None:
     from carebot.store.db import open_database, shown
+    from carebot.tools.init import refuse_the_default_database
 
     if "base" not in report.known:
         report.skip("database", "fix the settings first")
         return
     url = report.known["base"].carebot_database_url
     try:
+        refuse_the_default_database(report.known["base"])  # says what makes it, where nothing names one
         report.known["db"] = open_database(url)
     except Refusal as problem:
         report.add(False, "database", str(problem).removeprefix("carebot: "))
