@@ -73,6 +73,13 @@ def test_a_right_deployment_passes_every_line(deployment) -> None:
     ({"TWILIO_FROM": "+15155550122"}, "Twilio", "TWILIO_FROM is not a number of this account"),
     ({"CAREBOT_PUBLIC_URL": "https://new.example.org"}, "Twilio webhooks",
      "A message comes in goes to https://care.example.org/twilio/sms, not https://new.example.org/twilio/sms"),
+    # Outside report, finding 21: Twilio posts members' texts to it, so only https leaves the machine.
+    ({"CAREBOT_PUBLIC_URL": "http://care.example.org/"}, "settings", "CAREBOT_PUBLIC_URL: must be https"),
+    ({"CAREBOT_PUBLIC_URL": "https://care.example.org/twilio/sms"}, "settings",
+     "CAREBOT_PUBLIC_URL: must be the base address without a path, https://care.example.org, not "),
+    # Finding 20: signal-cli-rest-api has no login, so a public address hands the group's account to anyone.
+    ({"SIGNAL_SERVICE": "8.8.8.8:8080", "SIGNAL_NUMBER": SIGNAL_BOT}, "settings",
+     "SIGNAL_SERVICE: 8.8.8.8 is a public address"),
 ])
 def test_each_wrong_part_is_its_own_line_with_the_fix(deployment, monkeypatch, tmp_path, change, what, says) -> None:
     monkeypatch.setattr(crypto, "_active", None)  # the key as this command reads it, not the suite's
@@ -187,3 +194,65 @@ def test_an_empty_folder_is_pointed_to_carebot_init_in_one_line(tmp_path, monkey
     assert code == 1
     assert list(lines) == ["settings"], lines
     assert "carebot init" in lines["settings"] and "no settings" in lines["settings"], lines
+
+
+def test_every_settings_problem_is_in_the_one_line(deployment, monkeypatch) -> None:
+    # Outside report, finding 24: SIGNAL_SERVICE without SIGNAL_NUMBER was not said while Twilio's
+    # settings were missing too; the line names each problem, so one edit of the file fixes them all.
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SIGNAL_SERVICE", "127.0.0.1:8080")
+    code, lines = check()
+    said = lines["settings"]
+    assert code == 1 and said.startswith("✗"), lines
+    for problem in ("TWILIO_ACCOUNT_SID: missing", "TWILIO_AUTH_TOKEN: missing",
+                    "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID",
+                    "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)"):
+        assert problem in said, said
+
+
+@pytest.mark.parametrize("service", ["127.0.0.1:8080", "localhost:8080", "signal:8080", "signal-cli:8080",
+                                     "10.0.0.5:8080", "192.168.1.20:8080", "172.16.0.3:8080", "100.101.2.3:8080",
+                                     "[::1]:8080", "[fd00::5]:8080", "signal.internal:8080", "pi.local:8080"])
+def test_a_signal_service_on_loopback_or_a_private_network_passes(deployment, monkeypatch, service) -> None:
+    # Compose's service names (no dot) and private-use names are taken as they are: nothing is looked up.
+    from carebot.domain.config import load_serve_settings
+
+    monkeypatch.setenv("SIGNAL_SERVICE", service)
+    monkeypatch.setenv("SIGNAL_NUMBER", SIGNAL_BOT)
+    assert load_serve_settings().signal_service == service
+
+
+@pytest.mark.parametrize("service, says", [
+    ("8.8.8.8:8080", "8.8.8.8 is a public address"),
+    ("[2001:4860:4860::8888]:8080", "2001:4860:4860::8888 is a public address"),
+    ("signal.example.org:8080", "signal.example.org is a name carebot cannot tell is private"),
+])
+def test_a_signal_service_on_a_public_address_is_refused(deployment, monkeypatch, service, says) -> None:
+    from carebot.domain.config import ConfigError, load_serve_settings
+
+    monkeypatch.setenv("SIGNAL_SERVICE", service)
+    monkeypatch.setenv("SIGNAL_NUMBER", SIGNAL_BOT)
+    with pytest.raises(ConfigError) as refused:
+        load_serve_settings()
+    assert f"SIGNAL_SERVICE: {says}" in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["https://care.example.org/", "https://care.example.org:8443",
+                                 "http://127.0.0.1:8000", "http://localhost:8000/"])
+def test_a_public_url_that_works_passes(deployment, monkeypatch, url) -> None:
+    # Plain http only where it never leaves the machine: the tests' and the demo's own carebot.
+    from carebot.domain.config import load_serve_settings
+
+    monkeypatch.setenv("CAREBOT_PUBLIC_URL", url)
+    assert load_serve_settings().carebot_public_url == url.rstrip("/")
+
+
+def test_no_database_at_the_default_place_names_the_commands_that_make_it(deployment, monkeypatch, tmp_path) -> None:
+    # Outside report, finding 24: "make it with `carebot db upgrade`", which then refused without --url.
+    monkeypatch.delenv("CAREBOT_DATABASE_URL")
+    (tmp_path / "new").mkdir()
+    monkeypatch.chdir(tmp_path / "new")
+    code, lines = check()
+    assert code == 1 and "`carebot init`" in lines["database"], lines
+    assert f"`carebot db upgrade --url sqlite:///{tmp_path / 'new' / 'carebot.sqlite'}`" in lines["database"], lines

@@ -119,3 +119,13 @@ def test_the_fake_refuses_what_twilio_refuses(twilio) -> None:  # noqa: F811
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 400
     assert twilio.numbers[FROM]["sms_url"] == SMS
+
+
+def test_connect_names_itself_when_a_setting_is_missing(deployment, monkeypatch) -> None:
+    # Outside report, finding 22: the refusal named `carebot serve`, a command the volunteer did not run.
+    monkeypatch.delenv("CAREBOT_PUBLIC_URL")
+    result = CliRunner().invoke(main, ["twilio", "connect"])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("carebot twilio connect: CAREBOT_PUBLIC_URL: missing"), line
+    assert "serve" not in line

@@ -104,6 +104,11 @@ def test_force_replaces_the_file_with_a_new_key(tmp_path) -> None:
      "'Mars/Base' is not a timezone"),
     (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--public-url", "care.example.org"],
      "must be an http(s) URL"),
+    # Outside report, finding 21: Twilio posts members' texts there, and carebot adds its own paths.
+    (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--public-url",
+      "http://care.example.org/"], "public-url: must be https"),
+    (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--public-url",
+      "https://care.example.org/twilio/sms"], "public-url: must be the base address without a path"),
     (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--twilio-account-sid", "AC1"],
      "give its auth token and a number or a Messaging Service"),
 ])
@@ -139,3 +144,41 @@ def test_a_key_already_in_the_environment_is_the_one_written(tmp_path) -> None:
     assert result.returncode == 0 and "the secret key set in the environment" in result.stdout, result.stderr
     assert settings(tmp_path / ".env")["CAREBOT_SECRET_KEY"] == key
     assert carebot(tmp_path, "group", "list", extra={"CAREBOT_SECRET_KEY": key}).returncode == 0
+
+
+def test_without_a_coordinator_name_it_says_plainly_who_was_invited(tmp_path) -> None:
+    # Outside report, finding 23: "Invited The first coordinator as the group's coordinator".
+    result = carebot(tmp_path, "init", "--yes", "--group", "CIRCLE", "--group-name", "Circle",
+                     "--coordinator", COORDINATOR)
+    assert result.returncode == 0, result.stderr
+    assert "The first coordinator" not in result.stdout
+    assert ("Invited the first coordinator (no name given: they can text NAME and their name once they have "
+            "joined): one text, sent when carebot runs; they join by replying YES.") in result.stdout, result.stdout
+    assert "5550123" not in result.stdout  # the terminal may be logged or shared: no number
+    _, memberships = stored(tmp_path)
+    assert [(status, role, name) for status, role, name, _ in memberships] == [("invited", "coordinator", None)]
+
+
+@pytest.mark.parametrize("typed", ["", "CIRCLE\nCircle\n"])
+def test_without_a_terminal_it_says_to_use_yes_and_writes_nothing(tmp_path, typed) -> None:
+    # Outside report, finding 24: run from a script or a container without -i, init said only "Aborted!".
+    result = carebot(tmp_path, "init", answers=typed)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Aborted!" not in result.stderr and "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("carebot init: no answer to ") and "--yes" in line, line
+    assert "carebot init --help" in line
+    assert not (tmp_path / ".env").exists() and not (tmp_path / "carebot.sqlite").exists()
+
+
+def test_without_a_terminal_the_question_to_connect_is_a_no(tmp_path) -> None:
+    # Everything is made by then: the input ending at the last question says what is left to do.
+    with FakeTwilio() as twilio:
+        twilio.add_number("+15155550100", sms_url="https://demo.twilio.com/welcome/sms/reply")
+        typed = "\n".join(["CIRCLE", "Circle of Care", "UTC", COORDINATOR, "Ana", "https://care.example.org",
+                           twilio.account_sid, twilio.auth_token, "+15155550100", ""]) + "\n"
+        result = carebot(tmp_path, "init", answers=typed, extra={"TWILIO_API_BASE_URL": twilio.base_url})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Aborted!" not in result.stderr and "When you are ready: `carebot twilio connect`." in result.stdout
+        assert twilio.numbers["+15155550100"]["sms_url"] == "https://demo.twilio.com/welcome/sms/reply"
+        assert (tmp_path / ".env").exists()

@@ -77,6 +77,10 @@ def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> N
     ({"CAREBOT_DEFAULT_TIMEZONE": "America/Chicgo"}, startup.SETTINGS, "'America/Chicgo' is not a timezone"),
     ({"CAREBOT_LOG_LEVEL": "loud"}, startup.SETTINGS, "CAREBOT_LOG_LEVEL: must be"),
     ({"CAREBOT_PUBLIC_URL": ""}, startup.SETTINGS, "CAREBOT_PUBLIC_URL"),
+    ({"CAREBOT_PUBLIC_URL": "http://care.example.org"}, startup.SETTINGS, "CAREBOT_PUBLIC_URL: must be https"),
+    ({"CAREBOT_PUBLIC_URL": "https://care.example.org/twilio/sms"}, startup.SETTINGS, "without a path"),
+    ({"SIGNAL_SERVICE": "8.8.8.8:8080", "SIGNAL_NUMBER": "+15155550199"}, startup.SETTINGS,
+     "SIGNAL_SERVICE: 8.8.8.8 is a public address"),
     ({"CAREBOT_SECRET_KEY": ""}, startup.KEY_MISSING, "CAREBOT_SECRET_KEY is not set"),
     ({"CAREBOT_ENV_FILE": "{tmp}/missing.env"}, startup.SETTINGS, "missing.env (--env-file or CAREBOT_ENV_FILE)"),
 ])
@@ -94,6 +98,15 @@ def test_serve_refuses_each_bad_start_with_one_line_and_its_exit_code(tmp_path, 
     line = one_line(done)
     assert says in line, line
     assert "secret-pw" not in line  # a database URL is shown without its password
+
+
+def test_serve_where_nothing_is_set_up_points_to_carebot_init(tmp_path) -> None:
+    # Outside report, finding 24: a first `carebot serve` in a new folder was told to make a key,
+    # then a database, one refusal at a time; `carebot init` makes all of it.
+    done = carebot("serve", "--port", str(free_port()), cwd=tmp_path, env={crypto.ENV: ""})
+    assert done.returncode == startup.KEY_MISSING, done.stderr
+    line = one_line(done)
+    assert "CAREBOT_SECRET_KEY is not set and there is no settings file here: `carebot init`" in line, line
 
 
 def test_serve_refuses_an_old_schema_with_one_line(tmp_path) -> None:

@@ -7,7 +7,12 @@ must count each, in a few queries, and hold none of the numbers or bodies.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -135,3 +140,42 @@ def test_an_empty_deployment_and_signal_off(planted, monkeypatch) -> None:
     out = status()
     assert "Groups: none yet" in out and "Outbox: 0 due now, 0 being sent, 0 scheduled for later" in out
     assert "Last 7 days, failed: 0" in out and "Signal: off (SMS only)" in out
+
+
+def carebot_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """``carebot ARGS`` as a process in ``folder``, with only the carebot settings given."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))}
+    clean["CAREBOT_SYSTEM_ENV_FILE"] = str(folder / "system.env")  # not the machine's own /etc/carebot
+    return subprocess.run([sys.executable, "-m", "carebot", *args], cwd=folder, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def refusal(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode not in (0, 1) and "Traceback" not in done.stderr, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
+def test_in_an_empty_folder_status_points_to_carebot_init(tmp_path) -> None:
+    # Outside report, finding 24: it pointed to `carebot db upgrade`, which then refused.
+    line = refusal(carebot_in(tmp_path, "status"))
+    assert "`carebot init`" in line and "db upgrade" not in line, line
+
+
+def test_with_no_key_status_points_to_carebot_init(tmp_path) -> None:
+    # A setting in the environment, but no settings file and no key: a first run here.
+    line = refusal(carebot_in(tmp_path, "status", CAREBOT_DEFAULT_TIMEZONE="America/Chicago"))
+    assert "CAREBOT_SECRET_KEY is not set" in line and "`carebot init`" in line, line
+
+
+def test_with_a_key_but_no_database_the_command_status_names_works(tmp_path) -> None:
+    key = {"CAREBOT_SECRET_KEY": "k" * 43}
+    line = refusal(carebot_in(tmp_path, "status", **key))
+    assert "`carebot init`" in line, line
+    suggested = re.search(r"`carebot (db upgrade [^`]+)`", line)
+    assert suggested, line
+    made = carebot_in(tmp_path, *suggested.group(1).split(), **key)
+    assert made.returncode == 0, made.stderr
+    # The database made there is the one status then reads (the settings name no other).
+    shown = carebot_in(tmp_path, "status", **key)
+    assert shown.returncode == 0 and "Groups: none yet" in shown.stdout, shown.stderr

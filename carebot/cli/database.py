@@ -20,10 +20,12 @@ def db_upgrade(url: str | None) -> None:
     from carebot.store.db import check_key, open_database, upgrade
 
     if url is None:
+        from carebot.tools.init import refuse_the_default_database
+
         settings = load_settings()
         url = settings.carebot_database_url
         # Only a database the operator named is made: the default, where no settings were found, is not.
-        _refuse_the_default_database(url, named="carebot_database_url" in settings.model_fields_set)
+        refuse_the_default_database(settings)
     database = open_database(url, create=True)
     try:
         keyed = _refuse_another_key(database)
@@ -33,18 +35,6 @@ def db_upgrade(url: str | None) -> None:
     finally:
         database.dispose()
     click.echo("The database schema is up to date.")
-
-
-def _refuse_the_default_database(url: str, *, named: bool) -> None:
-    from carebot.domain.startup import DATABASE_MISSING
-    from carebot.store.db import DatabaseProblem, sqlite_path
-
-    path = sqlite_path(url) if url.startswith("sqlite") else None
-    if not named and path is not None and not path.exists():
-        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (no settings file found: `carebot -v` "
-                              f"says where it looked) and there is no database at {path.resolve()}: set it, or "
-                              f"make one here with `carebot db upgrade --url sqlite:///{path.resolve()}`",
-                              DATABASE_MISSING)
 
 
 def _refuse_another_key(database) -> bool:

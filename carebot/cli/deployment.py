@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from carebot.cli.root import main
+from carebot.cli.root import configured_database, main, refuse_a_first_run
 from carebot.domain.config import load_settings
 
 
@@ -21,10 +21,15 @@ from carebot.domain.config import load_settings
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
+    from carebot.domain.config import load_serve_settings
     from carebot.runtime.serve import run
     from carebot.store.crypto import require_key
+    from carebot.tools.init import refuse_the_default_database
 
+    refuse_a_first_run()  # a new folder: `carebot init`, not one missing part at a time
     require_key()  # no number is ever written unencrypted
+    # Every wrong setting in one line first, then a database that is not there (said with how to make it).
+    refuse_the_default_database(load_serve_settings())
     run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
 
 
@@ -60,7 +65,7 @@ def init(ctx: click.Context, yes: bool, force: bool, database_url, keyword, grou
          coordinator, coordinator_name, public_url, twilio_account_sid, twilio_auth_token, twilio_from,
          twilio_messaging_service_sid, connect: bool | None) -> None:
     """A first run: write the settings file (with a new key), make the database, the first group and its coordinator."""
-    from carebot.tools.init import Answers, run
+    from carebot.tools.init import Answers, InitProblem, run
 
     def ask(question: str, default: str | None, check) -> str:
         def proc(value: str) -> str:
@@ -69,7 +74,16 @@ def init(ctx: click.Context, yes: bool, force: bool, database_url, keyword, grou
             except ValueError as problem:
                 raise click.UsageError(str(problem)) from None
 
-        return click.prompt(question, default=default or "", show_default=bool(default), value_proc=proc)
+        try:
+            return click.prompt(question, default=default or "", show_default=bool(default), value_proc=proc)
+        except click.Abort:
+            if sys.stdin.isatty():  # Ctrl-C at a terminal: the person stopped it and knows why
+                raise
+            # Run from a script, or a container without -i: the input ended before the answers did.
+            # The questions all come before anything is written, so nothing is left half made.
+            raise InitProblem(f"no answer to \u201c{question}\u201d (the input ended, no terminal): run it in a "
+                              "terminal to be asked, or give the answers as options with --yes "
+                              "(`carebot init --help` lists them); nothing was written") from None
 
     given = Answers(database_url=database_url, public_url=public_url, account_sid=twilio_account_sid,
                     auth_token=twilio_auth_token, twilio_from=twilio_from,
@@ -81,11 +95,22 @@ def init(ctx: click.Context, yes: bool, force: bool, database_url, keyword, grou
         click.echo("Twilio is not set up yet: add its settings to the file, then run `carebot twilio connect`.")
         return
     if connect is None:
-        connect = False if yes else click.confirm("Point Twilio's webhooks at carebot now?", default=True)
+        connect = False if yes else confirm_connect()
     if connect:
         ctx.invoke(twilio_connect, keyword=answers.keyword)
     else:
         click.echo("When you are ready: `carebot twilio connect`.")
+
+
+def confirm_connect() -> bool:
+    """Asked at the end of init, all made by then: the input ending here (no terminal) is a no."""
+    try:
+        return click.confirm("Point Twilio's webhooks at carebot now?", default=True)
+    except click.Abort:
+        if sys.stdin.isatty():
+            raise
+        click.echo("")
+        return False
 
 
 @main.group()
@@ -100,7 +125,7 @@ def twilio_connect(keyword: str | None) -> None:
     from carebot.domain.config import load_serve_settings
     from carebot.tools.connect import campaign_text, connect, group_for_text
 
-    serve = load_serve_settings()
+    serve = load_serve_settings("carebot twilio connect")
     if not connect(serve, click.echo):
         sys.exit(1)
     group = group_for_text(serve.carebot_database_url, keyword) or ("Your group", "CIRCLE", "en", "0 10 * * mon")
@@ -113,7 +138,7 @@ def status() -> None:
     """Groups, members, waiting requests, the outbox, failed and held texts, Signal, the schema (counts only)."""
     from carebot.tools.status import run
 
-    run(click.echo)
+    run(configured_database(), click.echo)
 
 
 @main.command()
@@ -124,10 +149,9 @@ def status() -> None:
 def backup(directory: str, keep_days: int | None) -> None:
     """A consistent copy of the database while carebot runs (SQLite's backup API, or pg_dump); never the key."""
     from carebot.domain import clock
-    from carebot.store.db import start_up
     from carebot.tools.backup import backup as copy
 
     url = load_settings().carebot_database_url
-    start_up(url).dispose()  # the key set and the database's own, the schema current: else one line
+    configured_database().dispose()  # the key set and the database's own, the schema current: else one line
     made, removed = copy(url, Path(directory), clock.now(), keep_days=keep_days)
     click.echo(f"Backed up to {made}" + (f"; {len(removed)} older copies deleted." if removed else "."))

@@ -47,7 +47,28 @@ def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
 
 
 def configured_database():
-    """The configured database, after the start-up checks (carebot.store.db.start_up): each refusal is one line."""
+    """The configured database, after the start-up checks (carebot.store.db.start_up): each refusal is one line,
+    and where carebot is not set up yet that line names `carebot init`."""
     from carebot.store.db import start_up
+    from carebot.tools.init import refuse_the_default_database
 
-    return start_up(load_settings().carebot_database_url)
+    settings = load_settings()
+    refuse_a_first_run()
+    refuse_the_default_database(settings)
+    return start_up(settings.carebot_database_url)
+
+
+def refuse_a_first_run() -> None:
+    """Where carebot is not set up (no settings file, no key): one line naming `carebot init`.
+
+    Said before start_up's own refusals, each of which names one missing part and a fix that
+    needs the others (a key for a database that is not there, a database for no settings).
+    """
+    from carebot.domain.config import FIRST_RUN, ConfigError, env_file, nothing_set_up
+    from carebot.store.crypto import ENV, MissingKey, configured_secret
+
+    if nothing_set_up():
+        raise ConfigError(f"carebot: {FIRST_RUN}")
+    if env_file() is None and configured_secret() is None:
+        raise MissingKey(f"carebot: {ENV} is not set and there is no settings file here: `carebot init` writes "
+                         "one, with a new key, and makes the database (or set the key: see .env.example)")

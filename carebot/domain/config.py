@@ -7,6 +7,7 @@ that is missing or malformed is one line (ConfigError), never a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -14,7 +15,8 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carebot.domain import startup
@@ -25,6 +27,8 @@ DEFAULT_RETENTION_DAYS = 90  # how long logs are kept when CAREBOT_RETENTION_DAY
 SYSTEM_ENV_FILE = "/etc/carebot/carebot.env"
 # Where the system-wide file is looked for: tests (and packagers) point it elsewhere.
 SYSTEM_ENV_FILE_VAR = "CAREBOT_SYSTEM_ENV_FILE"
+# The error type of a problem between two settings: its message names both, so no one field leads the line.
+PAIRED = "paired_settings"
 
 
 class ConfigError(startup.Refusal):
@@ -52,6 +56,17 @@ def env_file() -> Path | None:
                 raise ConfigError(f"carebot: the settings file {path.resolve()} is not readable by this user")
             return path
     return None
+
+
+# What a first run is told, wherever it starts (`check`, `status`, a group command, ...).
+FIRST_RUN = ("no settings here (no ./.env, no settings file named, none in the environment): "
+             "`carebot init` writes one, with a new key, and makes the database")
+
+
+def nothing_set_up() -> bool:
+    """No settings file anywhere carebot looks and no carebot setting in the environment: a first run."""
+    return env_file() is None and not any(name.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_")) for name in os.environ
+                                          if name != SYSTEM_ENV_FILE_VAR)
 
 
 def describe_env_file() -> str:
@@ -138,6 +153,63 @@ def _http_url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
+LOOPBACK_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
+
+
+def _on_this_machine(host: str) -> bool:
+    """Whether ``host`` is this machine itself: a loopback address, or localhost's own names."""
+    host = host.lower().rstrip(".")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in LOOPBACK_NAMES or host.endswith(".localhost")
+
+
+def public_base_url(value: str) -> str:
+    """CAREBOT_PUBLIC_URL (and ``init --public-url``): https, and the base address only.
+
+    Twilio posts members' texts and numbers to it, so plain http is for this machine alone
+    (the tests and the demo). carebot adds its own paths (/twilio/sms, ...) and serves no
+    path prefix, so a path here would send every webhook to a page carebot does not have.
+    """
+    url = _http_url(value)
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    if parts.scheme != "https" and not _on_this_machine(parts.hostname or ""):
+        raise ValueError(f"must be https (Twilio sends members' texts there), https://{parts.netloc}, not {url!r}; "
+                         "plain http only for 127.0.0.1 or localhost")
+    if parts.path:
+        raise ValueError(f"must be the base address without a path, {base}, not {url!r} "
+                         "(carebot adds /twilio/sms and its other paths itself)")
+    return url
+
+
+# Names a private network gives its hosts, taken as they are (no lookup: `check` and `serve`
+# read no DNS to decide): compose's service names have no dot; these suffixes are for private use.
+PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localhost")
+
+
+def private_host(host: str) -> str | None:
+    """Why ``host`` is not on loopback or a private network, or None when it is (or cannot be told
+    without the network and is a private-use name).
+
+    signal-cli-rest-api has no login: whoever reaches it reads and sends as the group's account.
+    """
+    bare = host.strip("[]").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        if "." not in bare or bare.endswith(PRIVATE_SUFFIXES):
+            return None
+        return (f"{bare} is a name carebot cannot tell is private without looking it up: use the service's "
+                "loopback or private address (such as 127.0.0.1:8080 or 10.0.0.5:8080), or its name on "
+                "compose's network (signal:8080)")
+    if address.is_global or address.is_multicast:
+        return (f"{bare} is a public address: signal-cli-rest-api has no login, so keep it on loopback "
+                "(127.0.0.1:8080) or a private network (10.x, 172.16-31.x, 192.168.x)")
+    return None
+
+
 class ServeSettings(Settings):
     """What ``carebot serve`` needs on top: the public URL and the Twilio account."""
 
@@ -145,12 +217,13 @@ class ServeSettings(Settings):
     twilio_account_sid: str
     twilio_auth_token: SecretStr  # never shown in a repr or a log
     twilio_from: str | None = None
-    twilio_messaging_service_sid: str | None = None
+    # Checked even when unset: one of it and TWILIO_FROM is needed (_one_sender).
+    twilio_messaging_service_sid: str | None = Field(default=None, validate_default=True)
     twilio_api_base_url: str = TWILIO_API
     twilio_send_rate: float = 1.0  # texts a second per sender number
     # Signal through signal-cli-rest-api in json-rpc mode: both, or neither for SMS only.
     signal_service: str | None = None  # host:port, e.g. 127.0.0.1:8080
-    signal_number: str | None = None  # the bot's Signal account, E.164
+    signal_number: str | None = Field(default=None, validate_default=True)  # the bot's Signal account, E.164
     # Optional round-trip check: a second account on the same service texts the bot every
     # SIGNAL_PROBE_MINUTES; the round trip shows in /metrics and /healthz (deploy/signal.md).
     signal_probe_number: str | None = None
@@ -159,7 +232,7 @@ class ServeSettings(Settings):
     @field_validator("carebot_public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
-        return _http_url(value)
+        return public_base_url(value)
 
     @field_validator("twilio_api_base_url")
     @classmethod
@@ -183,12 +256,33 @@ class ServeSettings(Settings):
         match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})", value)
         if not match or not 0 < int(match.group(2)) < 65536:
             raise ValueError(f"must be host:port such as 127.0.0.1:8080 (no http://), not {value!r}")
+        problem = private_host(match.group(1))
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("signal_number", "signal_probe_number")
     @classmethod
     def _signal_number(cls, value: str | None) -> str | None:
         return _number(value, r"\+[1-9]\d{6,14}", "must be the bot's Signal number in E.164 form such as +15155550100")
+
+    # Settings that go in pairs are checked on the second field, not in _account, so that the line
+    # names them along with every other problem: a model validator runs only once the fields pass.
+    # A first field missing from info.data failed its own check, which is said already.
+
+    @field_validator("twilio_messaging_service_sid")
+    @classmethod
+    def _one_sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "twilio_from" in info.data and not (value or info.data["twilio_from"]):
+            raise PydanticCustomError(PAIRED, "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+        return value
+
+    @field_validator("signal_number")
+    @classmethod
+    def _signal_pair(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "signal_service" in info.data and bool(info.data["signal_service"]) != bool(value):
+            raise PydanticCustomError(PAIRED, "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)")
+        return value
 
     @field_validator("twilio_send_rate")
     @classmethod
@@ -199,10 +293,6 @@ class ServeSettings(Settings):
 
     @model_validator(mode="after")
     def _account(self) -> ServeSettings:
-        if not (self.twilio_from or self.twilio_messaging_service_sid):
-            raise ValueError("set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
-        if bool(self.signal_service) != bool(self.signal_number):
-            raise ValueError("set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)")
         if self.signal_probe_number and self.signal_probe_number == (self.signal_number or self.signal_probe_number):
             raise ValueError("SIGNAL_PROBE_NUMBER must be a second account, not SIGNAL_NUMBER, with SIGNAL_NUMBER set")
         if self.signal_probe_minutes <= 0:
@@ -236,7 +326,7 @@ def _load(kind: type[S], who: str, **overrides) -> S:
                 message = "missing"
             elif item["type"] == "literal_error":
                 message = f"must be {item['ctx']['expected']}"
-            problems.append(f"{name}: {message}" if name else message)
+            problems.append(f"{name}: {message}" if name and item["type"] != PAIRED else message)
         where = f"{path}; " if path is not None else ""
         raise ConfigError(f"{who}: " + "; ".join(problems) + f" ({where}see .env.example)") from None
 
@@ -250,6 +340,7 @@ def load_log_settings() -> LogSettings:
     return _load(LogSettings, "carebot")
 
 
-def load_serve_settings(**overrides) -> ServeSettings:
-    """The settings ``carebot serve`` needs, or ConfigError naming what is wrong, in one line."""
-    return _load(ServeSettings, "carebot serve", **overrides)
+def load_serve_settings(command: str = "carebot serve", **overrides) -> ServeSettings:
+    """The settings ``carebot serve`` needs, or ConfigError naming what is wrong, in one line that
+    starts with the command that needs them (``carebot twilio connect`` needs the same)."""
+    return _load(ServeSettings, command, **overrides)

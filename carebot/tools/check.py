@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -61,9 +60,10 @@ class Report:
 def run(echo: Callable[[str], None], *, from_outside: bool = False) -> bool:
     """Every check, each line echoed as it is known; True only when all pass."""
     report = Report(echo)
+    from carebot.domain.config import FIRST_RUN, nothing_set_up
+
     if nothing_set_up():
-        report.add(False, "settings", "no settings here (no ./.env, no settings file named, none in the environment): "
-                   "`carebot init` writes one, with a new key, and makes the database")
+        report.add(False, "settings", FIRST_RUN)
         return False
     try:
         for step in (settings, key, database, schema, key_matches, crisis_resources, twilio_account, twilio_webhooks):
@@ -77,23 +77,15 @@ def run(echo: Callable[[str], None], *, from_outside: bool = False) -> bool:
     return report.ok
 
 
-def nothing_set_up() -> bool:
-    """No settings file anywhere carebot looks and no carebot setting in the environment: a first run."""
-    from carebot.domain.config import env_file
-
-    return env_file() is None and not any(name.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_")) for name in os.environ
-                                          if name not in ("CAREBOT_SYSTEM_ENV_FILE",))
-
-
 def settings(report: Report) -> None:
     from carebot.domain.config import describe_env_file, load_serve_settings, load_settings
 
     try:
         where = describe_env_file().removeprefix("carebot: ")
         report.known["base"] = load_settings()
-        report.known["serve"] = load_serve_settings()
+        report.known["serve"] = load_serve_settings("carebot")
     except Refusal as problem:
-        report.add(False, "settings", str(problem).removeprefix("carebot: ").removeprefix("carebot serve: "))
+        report.add(False, "settings", str(problem).removeprefix("carebot: "))
         return
     report.add(True, "settings", where)
 
@@ -114,12 +106,14 @@ def key(report: Report) -> None:
 
 def database(report: Report) -> None:
     from carebot.store.db import open_database, shown
+    from carebot.tools.init import refuse_the_default_database
 
     if "base" not in report.known:
         report.skip("database", "fix the settings first")
         return
     url = report.known["base"].carebot_database_url
     try:
+        refuse_the_default_database(report.known["base"])  # says what makes it, where nothing names one
         report.known["db"] = open_database(url)
     except Refusal as problem:
         report.add(False, "database", str(problem).removeprefix("carebot: "))

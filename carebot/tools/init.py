@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from carebot.domain.config import Settings
 from carebot.domain.phone import normalize_phone
 from carebot.domain.startup import SETTINGS, Refusal
 
@@ -74,9 +75,9 @@ def keyword(value: str) -> str:
 
 
 def url_or_blank(value: str) -> str:
-    from carebot.domain.config import _http_url
+    from carebot.domain.config import public_base_url  # what serve and check require of CAREBOT_PUBLIC_URL
 
-    return _http_url(value) if value.strip() else ""
+    return public_base_url(value) if value.strip() else ""
 
 
 def text(value: str) -> str:
@@ -204,7 +205,29 @@ def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str]
     finally:
         database.dispose()
     echo(f"Created {group.keyword}: {group.name} ({group.timezone}).")
-    who = answers.coordinator_name or "The first coordinator"
-    echo(f"Invited {who} as the group's coordinator: one text, sent when carebot runs; they join by replying YES."
-         if outcome == "invited" else f"{who} was not invited ({outcome}): `carebot roster import` can try again.")
+    echo(invited_line(answers.coordinator_name, outcome))
     return answers
+
+
+def invited_line(name: str | None, outcome: str) -> str:
+    """What init says of the first coordinator: by name, or plainly that none was given (never the number)."""
+    if outcome != "invited":
+        return f"{name or 'The first coordinator'} was not invited ({outcome}): `carebot roster import` can try again."
+    # The name is optional, as with a coordinator's ADD: the member can give it themselves by text.
+    who = (f"{name} as the group's coordinator" if name else
+           "the first coordinator (no name given: they can text NAME and their name once they have joined)")
+    return f"Invited {who}: one text, sent when carebot runs; they join by replying YES."
+
+
+def refuse_the_default_database(settings: Settings) -> None:
+    """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing."""
+    from carebot.domain.startup import DATABASE_MISSING
+    from carebot.store.db import DatabaseProblem, sqlite_path
+
+    url = settings.carebot_database_url
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if "carebot_database_url" not in settings.model_fields_set and path is not None and not path.exists():
+        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (`carebot -v` says which settings file "
+                              f"was read) and there is no database at {path.resolve()}: `carebot init` "
+                              "sets carebot up here; or set CAREBOT_DATABASE_URL; or make an empty database here "
+                              f"with `carebot db upgrade --url sqlite:///{path.resolve()}`", DATABASE_MISSING)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from carebot.domain.metrics import error_code
 from carebot.domain.vocabulary import UNAVAILABLE, MembershipStatus, OutboxStatus
 from carebot.outbox.backlog import backlog
+from carebot.store.db import Database
 from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, ProviderPause
 from carebot.store.queries import requests_waiting
 
@@ -116,13 +117,12 @@ def report(session: Session, now: datetime, *, schema: str, signal_on: bool | No
     return lines
 
 
-def run(echo: Callable[[str], None]) -> None:
+def run(db: Database, echo: Callable[[str], None]) -> None:
+    """The overview of ``db`` (opened by the caller's start-up checks), echoed line by line; ``db`` disposed."""
     from carebot.domain import clock
-    from carebot.domain.config import load_settings
     from carebot.domain.startup import Refusal
-    from carebot.store.db import revisions, start_up
+    from carebot.store.db import revisions
 
-    db = start_up(load_settings().carebot_database_url)
     try:
         current, head = revisions(db.engine)
         schema = f"{current} (up to date)" if current == head else f"{current}, this carebot needs {head}"
