@@ -143,9 +143,11 @@ def test_serve_refuses_to_start_without_a_key(tmp_path, monkeypatch, restore_key
     monkeypatch.delenv(crypto.ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(crypto, "_active", None)
+    # Something is set up (a folder with nothing at all is pointed to `carebot init` first), but no key.
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'carebot.sqlite'}")
     result = CliRunner().invoke(main, ["serve"])
-    assert result.exit_code == startup.KEY_MISSING
-    assert result.output.strip().startswith("CAREBOT_SECRET_KEY is not set")
+    assert result.exit_code == startup.KEY_MISSING, result.output
+    assert "CAREBOT_SECRET_KEY is not set" in result.output
     assert result.output.strip().count("\n") == 0
 
 

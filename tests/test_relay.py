@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from carebot.domain.vocabulary import OutboxStatus
 from carebot.store.models import OutboxMessage
 from tests.helpers import database_text, run, texts_to
 
@@ -33,7 +34,10 @@ def test_relayed_words_are_not_kept_once_delivered(sim) -> None:
 
 def test_a_relay_waiting_for_the_morning_is_kept_only_until_it_goes(sim) -> None:
     run(sim, *SETUP, "at 2026-03-03 23:00", "+15155550102 > @Ana goodnight from the porch")
-    assert "goodnight from the porch" in database_text(sim)  # waiting in the outbox
+    with sim.db.transaction() as session:  # waiting in the outbox, read through carebot
+        waiting = session.scalars(select(OutboxMessage.body).where(OutboxMessage.status == OutboxStatus.PENDING)).all()
+    assert any("goodnight from the porch" in body for body in waiting)
+    assert "porch" not in database_text(sim)  # encrypted while it waits
     run(sim, "at 2026-03-04 09:00")
     assert "Sam (DMMA): goodnight from the porch" in texts_to(sim, "+15155550101")
     assert "porch" not in database_text(sim)
