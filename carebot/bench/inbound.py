@@ -145,17 +145,26 @@ def handling(url: str, members: int, profile: bool = False) -> dict:
         db.dispose()
 
 
+def _bare_rows(start: int, count: int) -> list[dict]:
+    return [{"channel": SMS, "provider_id": f"SB{start + i:032d}", "received_at": NOW, "body": "1 5"}
+            for i in range(count)]
+
+
+def _insert_each(db: Database, rows: list[dict]) -> None:
+    """The floor's work: one insert of a text and one commit, for each text."""
+    for row in rows:
+        with db.engine.begin() as conn:
+            conn.execute(insert(InboundMessage), row)
+
+
 def bare(url: str, count: int) -> float:
     """The floor: one insert of a text and one commit each, through the same engine (texts/s)."""
     upgrade(url)
     db = Database(url)
     try:
-        rows = [{"channel": SMS, "provider_id": f"SB{i:032d}", "received_at": NOW, "body": "1 5"}
-                for i in range(count)]
+        rows = _bare_rows(0, count)
         started = time.perf_counter()
-        for row in rows:
-            with db.engine.begin() as conn:
-                conn.execute(insert(InboundMessage), row)
+        _insert_each(db, rows)
         return count / (time.perf_counter() - started)
     finally:
         db.dispose()
@@ -246,13 +255,10 @@ def _bare_worker(url: str, start: int, count: int, ready, go) -> None:
     """One process of the machine's ceiling: ``count`` inserts of a text, a commit each."""
     db = Database(url)
     try:
-        rows = [{"channel": SMS, "provider_id": f"SP{start + i:032d}", "received_at": NOW, "body": "1 5"}
-                for i in range(count)]
+        rows = _bare_rows(start, count)
         ready.put(True)
         go.wait()
-        for row in rows:
-            with db.engine.begin() as conn:
-                conn.execute(insert(InboundMessage), row)
+        _insert_each(db, rows)
     finally:
         db.dispose()
 

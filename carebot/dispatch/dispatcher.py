@@ -11,6 +11,7 @@ the outbox, so a crash never loses a text or a reply, nor half-applies one.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from dataclasses import replace
@@ -191,10 +192,7 @@ class Dispatcher:
                         inbound.release(session, rows[index:])  # for the next pass: the time is up
                         return done, True
                     try:
-                        if careful:
-                            with session.begin_nested():
-                                self._handle(session, row, facts)
-                        else:
+                        with session.begin_nested() if careful else contextlib.nullcontext():
                             self._handle(session, row, facts)
                     except Exception as error:  # one bad text must not stop the queue for good
                         if database_away(error):

@@ -15,7 +15,7 @@ from carebot.services import questions
 from carebot.services.account import forget
 from carebot.services.handlers import Act, apply
 from carebot.store.facts import Facts
-from carebot.store.models import InboundMessage, Member, Membership
+from carebot.store.models import Member, Membership
 
 
 def apply_transition(session: Session, member: Member, ctx: Context, transition: Transition, facts: Facts, *,
@@ -26,9 +26,8 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
     """
     now = ctx.now
     forgotten = False
-    # Their texts of late, and this one (texts are no rows the batch's changes are watched for).
-    recent = facts.of(member, InboundMessage).recent_texts(now) + 1
-    flooded = reply_channel is not None and flooding(session, member, now, recent)
+    # Their texts of late, and this one.
+    flooded = reply_channel is not None and flooding(session, member, now, facts.recent_texts(member, now) + 1)
     replies = list(transition.replies)
     wait = transition.wait
     act = Act(session, member, now, ctx.channel, facts)

@@ -13,8 +13,9 @@ import re
 import unicodedata
 
 # Each alternative is one way of pointing at police or emergency services; accents and
-# case are folded first ("Policía" reads as "policia"). An emergency number stands alone:
-# 911 in "515-911-0100" or "515 911 0100" is part of a phone number, "9-1-1" or "(911)" is not.
+# case are folded first ("Policía" reads as "policia"). An emergency number counts only
+# standing alone: the same three digits inside a phone number ("515-9..-0100") are part of it,
+# while spelled out with dashes or in brackets they are the emergency number still.
 _POLICE = re.compile(
     r"(?<![\d.-])(?<!\d\s)(?:9\s?[-.]?\s?1\s?[-.]?\s?1|112|999|091|092)(?!\s?[-.]?\s?\d)"
     r"|\bnine[\s-]+one[\s-]+one\b|\bnueve[\s-]+uno[\s-]+uno\b"

@@ -150,8 +150,6 @@ class Changes:
 
     def touched(self, member_id: int, *kinds: type) -> bool:
         """Whether a text changed this member's rows (of ``kinds``, or of any kind) since the facts were read."""
-        if kinds and not any(kind in MEMBER_ROWS for kind in kinds):
-            return False  # rows of kinds not watched: those read stand
         self._look_at(self._added)
         self._added.clear()
         self._look_at(self.session.deleted)
@@ -290,6 +288,12 @@ class Facts:
             self.changes.forget(member.id)
             self._read([member.id])
         return self._members[member.id]
+
+    def recent_texts(self, member: Member, now: datetime) -> int:
+        """How many of the member's handled texts came within the flood window before ``now``. Texts are
+        not among the rows watched for changes: a member's come one a batch, so those read with it stand."""
+        known = self._members.get(member.id)
+        return (known if known is not None else self.of(member)).recent_texts(now)
 
     def quiet(self, member: Member) -> bool:
         """Whether the member has no question asked or waiting, and no text since the facts changed that."""

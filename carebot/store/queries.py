@@ -80,11 +80,7 @@ def current_answers(session: Session, member_id: int, now: datetime, group_id: i
 
 def current_options(session: Session, member_id: int, group_id: int, now: datetime) -> set[int]:
     """The go-around options a member currently holds in a group."""
-    return set(session.scalars(
-        select(Answer.option).where(
-            Answer.member_id == member_id, Answer.group_id == group_id, Answer.current(now),
-        )
-    ))
+    return {option for option, _ in holdings(session, member_id, group_id, now)}
 
 
 def open_requests(session: Session, group_id: int, now: datetime) -> list[tuple[int, int]]:
