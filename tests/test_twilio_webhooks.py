@@ -14,7 +14,6 @@ from carebot.channels import SMS
 from carebot.channels.twilio import parse_inbound
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.outbox.views import undelivered_for_group
-from carebot.runtime.web import EMPTY_TWIML
 from carebot.store.models import OutboxMessage
 from tests.fakes.world import ANA, NOW, PUBLIC_URL, queue, row
 from tests.helpers import NEWCOMER, TOKEN, app_for, counts, inbound_form, post, sign, status_form
@@ -24,8 +23,9 @@ def test_a_signed_text_is_stored_answered_with_empty_twiml_then_handled_by_the_w
     woken = []
     form = inbound_form()
     response = asyncio.run(post(app_for(db, woken=woken), "/twilio/sms", form, sign("/twilio/sms", form)))
-    assert response.status_code == 200
-    assert response.text == EMPTY_TWIML and response.headers["content-type"].startswith("text/xml")
+    # Twilio's documented answer that sends no reply: 204, no body, and so no content headers.
+    assert response.status_code == 204 and response.content == b""
+    assert "content-type" not in response.headers and "content-length" not in response.headers
     assert counts(db) == (1, 0, 3)  # stored only: the dispatcher runs in the inbound worker
     assert woken == [1]  # the inbound worker is told at once, so the text does not wait for a poll
     assert Dispatcher(db).process_pending() == 1
@@ -63,7 +63,7 @@ def test_a_form_with_a_repeated_field_is_checked_over_every_value(db):
     form = {**{name: [value] for name, value in inbound_form().items()},
             "MediaUrl": ["https://example.org/b", "https://example.org/a"]}
     signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", Fields(form))
-    assert asyncio.run(post(app_for(db), "/twilio/sms", form, signature)).status_code == 200
+    assert asyncio.run(post(app_for(db), "/twilio/sms", form, signature)).status_code == 204
     changed = {**form, "MediaUrl": ["https://example.org/b", "https://example.org/c"]}
     assert asyncio.run(post(app_for(db), "/twilio/sms", changed, signature)).status_code == 403
     assert counts(db)[0] == 1
@@ -87,7 +87,7 @@ def test_the_same_message_five_times_at_once_acts_once(db, workers):
         return await asyncio.gather(*(post(app, "/twilio/sms", form, signature) for _ in range(5)))
 
     responses = asyncio.run(storm())
-    assert [r.status_code for r in responses] == [200] * 5
+    assert [r.status_code for r in responses] == [204] * 5
     assert counts(db) == (1, 0, 3)
     assert Dispatcher(db).process_pending() == 1
     inbound, outbox, members = counts(db)

@@ -35,7 +35,7 @@ from carebot.flows.words import Text, read
 from carebot.store import crypto
 from carebot.store.db import Database, storage_trouble
 from carebot.store.facts import Facts
-from carebot.store.inserts import insert_new
+from carebot.store.inserts import HeldConnection, insert_new
 from carebot.store.models import (
     Conversation,
     InboundMessage,
@@ -104,6 +104,9 @@ class Dispatcher:
         self.default_timezone = default_timezone
         # How long logs are kept (carebot.store.retention): the runtime passes CAREBOT_RETENTION_DAYS in.
         self.retention_days = retention_days
+        # Where store_inbounds writes: a connection serve's webhook writer keeps open (runtime/web.py),
+        # or, when None, one from the pool a transaction.
+        self.queue_connection: HeldConnection | None = None
 
     # --- inbound -----------------------------------------------------------
 
@@ -129,7 +132,8 @@ class Dispatcher:
         batch: its first text is the one stored) adds none.
         """
         rows = [_queue_row(message) for message in messages]
-        with self.db.engine.begin() as conn:
+        held = self.queue_connection
+        with self.db.engine.begin() if held is None else held.begin() as conn:
             ids = insert_new(conn, InboundMessage, rows, ("channel", "provider_id"))
         for message, row_id in zip(messages, ids, strict=True):
             if row_id is None:

@@ -224,8 +224,8 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
         held = _Held()
 
         async def signal_inbound(message: Inbound) -> None:
-            # The same database worker as the webhooks: one writer, and the loop stays free.
-            stored = await app.state.in_worker(dispatcher.store_inbound, message)
+            # Stored as the webhooks' texts are: by their writer, many to a commit, off the loop.
+            stored = await app.state.inbound_writer.store(message)
             metrics.received(SIGNAL, stored is not None)
             if stored is not None:
                 inbound.set()

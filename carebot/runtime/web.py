@@ -9,8 +9,11 @@ channel module to read, then stored in the inbound queue in one short
 transaction; the inbound worker (``serve.run_inbound``) runs the dispatcher on
 it. Replies go through the outbox, never in the HTTP answer, so neither the
 dispatcher nor a slow provider slows a webhook.
-Database work runs on one worker thread: the event loop stays free, and SQLite
-sees one writer at a time instead of threads queueing on its lock.
+Database work runs off the event loop, which stays free: the texts coming in
+are stored on a thread of their own, through one connection kept open
+(``HeldConnection``), so a webhook never waits behind the inbound worker's
+batch or the sender's pass; the rest runs on the database worker (one thread on
+SQLite, where a webhook's short insert is the only other writer).
 
 ``/healthz`` and ``/metrics`` say how the process and the database are; they
 name no member, and the reverse proxy serves them to the local network only
@@ -50,6 +53,7 @@ from carebot.domain.phone import sender_refusal
 from carebot.outbox.backlog import backlog
 from carebot.outbox.status import apply_status
 from carebot.store.db import UNAVAILABLE, storage_trouble
+from carebot.store.inserts import HeldConnection
 from carebot.store.queries import requests_waiting
 
 log = logging.getLogger(__name__)
@@ -60,7 +64,9 @@ MAX_BODY = 64 * 1024
 MAX_FIELDS = 128
 FORM = b"application/x-www-form-urlencoded"  # what Twilio posts
 REFUSALS_LOGGED_EVERY = 60.0  # seconds between two lines about refused webhooks
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# A text's webhook is answered "204 No Content", Twilio's documented answer that sends no reply
+# (carebot replies through the outbox): no TwiML to write, one send on the socket fewer per text.
+TAKEN = (204, "", "")
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
@@ -75,15 +81,15 @@ M = TypeVar("M")  # what a text is to the store: an Inbound to the dispatcher
 
 
 class InboundStore(Protocol[M]):
-    """What stores a batch of texts in one commit: the dispatcher (or the webhook benchmark's baseline)."""
+    """What stores a batch of texts in one commit: the dispatcher (or a test's stand-in for it)."""
 
     def store_inbounds(self, messages: list[M], /) -> list[int | None]: ...
 
 
 class InboundWriter(Generic[M]):
-    """Stores the webhooks' texts, many to a commit: a small group-commit writer.
+    """Stores the webhooks' (and Signal's) texts, many to a commit: a small group-commit writer.
 
-    While one batch is being written on the database worker, the texts that
+    While one batch is being written (``in_db`` runs it off the loop), the texts that
     arrive meanwhile gather into the next one. A lone text is written at once;
     a burst shares transactions instead of queueing one commit per request.
     No batch waits on purpose for more texts: those that arrive during a
@@ -221,7 +227,8 @@ class Webhook:
                 log.error("webhook not taken (%s): answered 503", type(error).__name__)
                 status, text, media = 503, "carebot cannot take this right now.", "text/plain"
         data = text.encode()
-        answer = [(b"content-type", media.encode() + b"; charset=utf-8"), (b"content-length", str(len(data)).encode())]
+        answer = ([] if status == 204 else  # no content, so no header about it (RFC 9110, 8.6)
+                  [(b"content-type", media.encode() + b"; charset=utf-8"), (b"content-length", str(len(data)).encode())])
         await send({"type": "http.response.start", "status": status, "headers": answer})
         await send({"type": "http.response.body", "body": data})
 
@@ -289,11 +296,16 @@ def create_app(
     """
     db = dispatcher.db
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carebot-db")
+    storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebot-inbound")
+    dispatcher.queue_connection = held = HeldConnection(db.engine)
 
     async def in_worker(function, *args):
         return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
 
-    writer = InboundWriter(dispatcher, in_worker)
+    async def in_storing(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(storing, function, *args)
+
+    writer = InboundWriter(dispatcher, in_storing)
     desk = CallDesk(dispatcher)
 
     async def sms(form, query) -> tuple[int, str, str]:
@@ -304,23 +316,23 @@ def create_app(
         if refusal is not None:  # taken and dropped: an error would only bring it back by the fallback URL
             metrics.message_refused(message.channel, refusal)
             log.info("text refused: its sender is no SMS number carebot serves (%s)", refusal)
-            return 200, EMPTY_TWIML, "text/xml"
+            return TAKEN
         stored = await writer.store(message) is not None
         metrics.received(message.channel, stored)
         if stored and on_inbound is not None:
             on_inbound()
-        return 200, EMPTY_TWIML, "text/xml"
+        return TAKEN
 
     async def status(form, query) -> tuple[int, str, str]:
         report = parse_status(form, query)
         call = parse_call_status(form) if report is None else None
         if call is not None:  # the number's status callback reports its calls too
             await in_worker(desk.ended, call, now())
-            return 204, "", "text/plain"
+            return TAKEN
         if report is None:
             return 400, "Not a Twilio status callback: MessageSid and MessageStatus are needed.", "text/plain"
         await in_worker(apply_status, db, report)
-        return 204, "", "text/plain"
+        return TAKEN
 
     async def voice(form, query) -> tuple[int, str, str]:
         """A call's webhook: answered at once with TwiML, since the caller is waiting on the line."""
@@ -387,7 +399,9 @@ def create_app(
                 async with lifespan(app):
                     yield
         finally:
+            storing.shutdown(wait=True)
             executor.shutdown(wait=True)
+            held.close()
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
     refusals = RefusalLog()
@@ -396,6 +410,6 @@ def create_app(
              if webhooks else {})
     routes += [Route(path, hook, methods=["POST"]) for path, hook in hooks.items()]
     app = CarebotApp(webhooks=hooks, routes=routes, lifespan=life)
-    app.state.in_worker = in_worker  # for the lifespan's own inbound work (the Signal channel)
-    app.state.inbound_writer = writer  # the inbound worker gives way to it
+    app.state.in_worker = in_worker  # for the lifespan's database work
+    app.state.inbound_writer = writer  # stores Signal's texts too; the inbound worker gives way to it
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from carebot.store.crypto import EncryptedString, hash_default, lookup_hash
@@ -22,9 +22,14 @@ class InboundMessage(Base):
     """
 
     __tablename__ = "inbound_messages"
-    # A member's recent texts (the flood check, every text) without reading everyone's.
+    # A member's recent texts (the flood check, every text) without reading everyone's; the texts
+    # waiting for the worker without reading those handled. Both partial (migration 0021): a
+    # webhook's insert, carebot's hot path, writes no entry a query of theirs would never read.
     __table_args__ = (UniqueConstraint("channel", "provider_id"),
-                      Index("ix_inbound_member_received", "member_id", "received_at"))
+                      Index("ix_inbound_member_received", "member_id", "received_at",
+                            sqlite_where=text("member_id IS NOT NULL"), postgresql_where=text("member_id IS NOT NULL")),
+                      Index("ix_inbound_waiting", "id",
+                            sqlite_where=text("handled_at IS NULL"), postgresql_where=text("handled_at IS NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -36,8 +41,8 @@ class InboundMessage(Base):
     # carebot.store.crypto.sender_hash of both: a sender's texts are handled in order without reading them.
     sender_hash: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str | None] = mapped_column(Text)
-    # NULL while waiting: the worker's queue is the rows where it is NULL.
-    handled_at: Mapped[datetime | None] = mapped_column(index=True)
+    # NULL while waiting: the worker's queue is the rows where it is NULL (ix_inbound_waiting).
+    handled_at: Mapped[datetime | None] = mapped_column()
     # Failed attempts at handling; after dispatcher.MAX_INBOUND_ATTEMPTS the text is given up.
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
