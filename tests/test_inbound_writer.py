@@ -15,13 +15,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.web import InboundWriter
 from carebot.store import crypto
-from carebot.store.inserts import insert_new
+from carebot.store.inserts import HeldConnection, insert_new
 from carebot.store.models import InboundMessage
 from tests.fakes.world import ANA, BEN, NOW
 from tests.helpers import NEWCOMER, app_for, inbound_form, post, sign
@@ -108,3 +108,81 @@ def test_a_burst_of_webhooks_with_retries_among_them_stores_each_text_once_and_a
     assert [answer.status_code for answer in answers] == [204] * 18
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(InboundMessage)) == 6
+
+
+def test_a_webhook_is_stored_and_answered_while_the_database_worker_is_busy(db):
+    """The webhooks' texts are stored on a thread of their own: a long batch of the inbound worker (or a
+    sender's pass) on the database worker does not hold a member's text, nor Twilio, waiting."""
+    app = app_for(db)
+    worker_may_go = threading.Event()
+    form = inbound_form(sid="SM" + "7" * 32, body="1 call me")
+
+    async def scenario():
+        started = threading.Event()
+
+        def long_batch():
+            started.set()
+            worker_may_go.wait(10)
+
+        busy = asyncio.create_task(app.state.in_worker(long_batch))
+        await asyncio.to_thread(started.wait, 10)
+        try:
+            answer = await asyncio.wait_for(post(app, "/twilio/sms", form, sign("/twilio/sms", form)), 5)
+            return answer.status_code, busy.done()
+        finally:
+            worker_may_go.set()
+            await busy
+
+    assert asyncio.run(scenario()) == (204, False)
+    assert [row.provider_id for row in stored(db)] == ["SM" + "7" * 32]
+
+
+def test_the_held_connection_is_kept_and_after_a_failure_made_afresh(db):
+    """The webhooks' connection is kept from one insert to the next; after a failure it is given back and a
+    new one taken."""
+    held = HeldConnection(db.engine)
+    try:
+        with held.begin() as conn:
+            first = conn
+        with held.begin() as conn:
+            assert conn is first and not conn.closed
+        with pytest.raises(DBAPIError), held.begin() as conn:
+            conn.exec_driver_sql("SELECT * FROM no_such_table")
+        assert first.closed  # given back to the pool, which drops a connection that was lost
+        with held.begin() as conn:
+            assert conn is not first
+            assert conn.exec_driver_sql("SELECT count(*) FROM inbound_messages").scalar() == 0
+    finally:
+        held.close()
+
+
+def test_the_held_connection_serves_one_transaction_at_a_time(db):
+    """Two callers at once take turns: neither sees, nor commits, the other's half-done transaction."""
+    held = HeldConnection(db.engine)
+    first_inside, first_may_end = threading.Event(), threading.Event()
+    order = []
+
+    def first():
+        with held.begin():
+            order.append("first in")
+            first_inside.set()
+            first_may_end.wait(10)
+            order.append("first out")
+
+    def second():
+        first_inside.wait(10)
+        with held.begin():
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    try:
+        for thread in threads:
+            thread.start()
+        first_inside.wait(10)
+        threading.Event().wait(0.05)  # time for the second caller to reach the lock, so a test without one fails
+        first_may_end.set()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        held.close()
+    assert order == ["first in", "first out", "second in"]

@@ -82,9 +82,10 @@ class HeldConnection:
     Taking a connection from the pool and handing it back (with its reset)
     cost more than a webhook's insert itself: some 150 µs of a 250 µs
     transaction on SQLite (``python -m carebot.bench webhook``). So the webhook
-    writer keeps one. A transaction that raises closes it (a lost or broken
-    connection is never used again) and the next one connects afresh; a lock
-    lets only one transaction use it at a time, whoever calls.
+    writer keeps one. A transaction that raises gives it back to the pool
+    (which drops a connection that was lost, so it is never used again) and the
+    next one takes a connection afresh; a lock lets only one transaction use it
+    at a time, whoever calls.
     """
 
     def __init__(self, engine: Engine) -> None:
