@@ -62,9 +62,15 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
             now=now,
             member_groups=groups,
         )
-    # After the replies, so the member reads the answer before any next question.
-    if not forgotten and wait is not None:
+    # After the replies, so the member reads the answer before any next question. A text that only
+    # left open the question it found (HELP, CALL, a go-around answer while an offer waits) changes
+    # nothing of it: what its effects asked the member meanwhile (CALL's care-map question, a
+    # network question) is the question just asked, which their next YES answers; and a question
+    # its effects ended stays ended.
+    if forgotten or (wait is not None and wait is ctx.waiting):
+        return
+    if wait is not None:
         questions.replace(session, member.id, wait, now)
-    elif not forgotten and not facts.quiet(member):
+    elif not facts.quiet(member):
         # The question this text (or timeout) settled ends; the next one waiting is asked.
         questions.settle(session, member, ctx.waiting, now)
