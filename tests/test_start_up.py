@@ -81,6 +81,14 @@ def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> N
     ({"CAREBOT_PUBLIC_URL": "https://care.example.org/twilio/sms"}, startup.SETTINGS, "without a path"),
     ({"SIGNAL_SERVICE": "8.8.8.8:8080", "SIGNAL_NUMBER": "+15155550199"}, startup.SETTINGS,
      "SIGNAL_SERVICE: 8.8.8.8 is a public address"),
+    # Twilio's settings come together: each missing one named in the one line, the malformed ones too.
+    ({"TWILIO_AUTH_TOKEN": " ", "TWILIO_FROM": None}, startup.SETTINGS,
+     "TWILIO_AUTH_TOKEN: is empty; set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"),
+    ({"TWILIO_ACCOUNT_SID": "AC12", "TWILIO_MESSAGING_SERVICE_SID": "MG12"}, startup.SETTINGS,
+     "TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits; TWILIO_MESSAGING_SERVICE_SID: must be MG"),
+    ({"TWILIO_API_BASE_URL": "http://api.example.org"}, startup.SETTINGS, "TWILIO_API_BASE_URL: must be https"),
+    ({"SIGNAL_SERVICE": "http://127.0.0.1:8080"}, startup.SETTINGS,
+     "(no http://), not 'http://127.0.0.1:8080'; set both SIGNAL_SERVICE and SIGNAL_NUMBER"),
     ({"CAREBOT_SECRET_KEY": ""}, startup.KEY_MISSING, "CAREBOT_SECRET_KEY is not set"),
     ({"CAREBOT_ENV_FILE": "{tmp}/missing.env"}, startup.SETTINGS, "missing.env (--env-file or CAREBOT_ENV_FILE)"),
 ])
