@@ -220,14 +220,27 @@ def invited_line(name: str | None, outcome: str) -> str:
 
 
 def refuse_the_default_database(settings: Settings) -> None:
-    """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing."""
+    """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing.
+
+    Where a settings file was read, `carebot init` would refuse (it does not replace a file that may hold
+    the key of a database elsewhere, and Twilio's settings): the fix is the one line that file lacks.
+    """
+    from carebot.domain.config import env_file
     from carebot.domain.startup import DATABASE_MISSING
     from carebot.store.db import DatabaseProblem, sqlite_path
 
     url = settings.carebot_database_url
     path = sqlite_path(url) if url.startswith("sqlite") else None
-    if "carebot_database_url" not in settings.model_fields_set and path is not None and not path.exists():
-        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (`carebot -v` says which settings file "
-                              f"was read) and there is no database at {path.resolve()}: `carebot init` "
-                              "sets carebot up here; or set CAREBOT_DATABASE_URL; or make an empty database here "
-                              f"with `carebot db upgrade --url sqlite:///{path.resolve()}`", DATABASE_MISSING)
+    if "carebot_database_url" in settings.model_fields_set or path is None or path.exists():
+        return
+    default = f"sqlite:///{path.resolve()}"
+    read = env_file()
+    if read is not None:
+        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set in {read.resolve()} nor in the environment, "
+                              f"and there is no database at {path.resolve()}: add CAREBOT_DATABASE_URL={default} "
+                              f"to {read.resolve()} (or your database's URL), then `carebot db upgrade` makes it",
+                              DATABASE_MISSING)
+    raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set, there is no settings file here and no "
+                          f"database at {path.resolve()}: `carebot init` sets carebot up here; or set "
+                          "CAREBOT_DATABASE_URL; or make an empty database here with "
+                          f"`carebot db upgrade --url {default}`", DATABASE_MISSING)
