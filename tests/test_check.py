@@ -23,6 +23,8 @@ from carebot.store.db import upgrade
 from tests.fakes.signal_api import FakeSignal
 from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, SERVICE, SIGNAL_BOT, check, free_port, wait_for_serve
 
+VOICE = f"{PUBLIC}/twilio/voice"  # where carebot takes calls (carebot/channels/voice.py)
+
 
 class NormalModeSignal(FakeSignal):
     """The service started without MODE=json-rpc: /v1/about says "normal"."""
@@ -113,8 +115,29 @@ def test_a_number_whose_webhooks_point_elsewhere(deployment, twilio) -> None:
     assert "uses GET: choose HTTP POST" in check()[1]["Twilio webhooks"]
     twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", sms_application_sid="AP" + "1" * 32)
     assert "TwiML App" in check()[1]["Twilio webhooks"]
-    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", status_callback=f"{PUBLIC}/twilio/status")
+    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", status_callback=f"{PUBLIC}/twilio/status", voice_url=VOICE)
     assert check()[0] == 0
+
+
+def test_a_number_whose_calls_go_elsewhere(deployment, twilio) -> None:
+    # Calls by phone (the go-around read aloud) reach carebot only at its own "A call comes in" URL.
+    sms = f"{PUBLIC}/twilio/sms"
+    twilio.add_number(FROM, sms_url=sms, voice_url="https://demo.twilio.com/welcome/voice/")
+    code, lines = check()
+    assert code == 1 and lines["Twilio webhooks"] == (
+        f"✗ the number's A call comes in goes to https://demo.twilio.com/welcome/voice/, not {VOICE} "
+        "(fix it in Twilio's console, or run `carebot twilio connect`)"), lines
+    twilio.add_number(FROM, sms_url=sms)
+    assert f"A call comes in goes to nowhere, not {VOICE}" in check()[1]["Twilio webhooks"]
+    twilio.add_number(FROM, sms_url=sms, voice_url=VOICE, voice_method="GET")
+    assert "A call comes in uses GET: choose HTTP POST" in check()[1]["Twilio webhooks"]
+    # A TwiML App answering calls is the group's own choice (connect leaves it too): said, not refused.
+    twilio.add_number(FROM, sms_url=sms, voice_application_sid="AP" + "2" * 32)
+    code, lines = check()
+    assert code == 0 and "calls go to a TwiML App" in lines["Twilio webhooks"], lines
+    twilio.add_number(FROM, sms_url=sms, voice_url=VOICE)
+    code, lines = check()
+    assert code == 0 and lines["Twilio webhooks"] == f"✓ the number's point at {PUBLIC}", lines
 
 
 def test_a_messaging_service_is_checked_instead_of_the_number(deployment, twilio, monkeypatch) -> None:
@@ -153,7 +176,7 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
     """The public URL answers (a real carebot serve); that carebot logs one JSON line at start, Signal on."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    twilio.add_number(FROM, sms_url=f"{public}/twilio/sms")
+    twilio.add_number(FROM, sms_url=f"{public}/twilio/sms", voice_url=f"{public}/twilio/voice")
     monkeypatch.setenv("CAREBOT_PUBLIC_URL", public)
     code, lines = check("--from-outside")
     assert code == 1 and lines["public URL"].startswith(f"✗ {public}/twilio/sms does not answer"), lines
