@@ -142,7 +142,7 @@ def held_now(session: Session, now: datetime) -> dict[int, int]:
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.purpose == PUSH,
                OutboxMessage.group_id.in_(following), OutboxMessage.not_before.in_(set(following.values())))
         .group_by(OutboxMessage.group_id, OutboxMessage.not_before)).all()
-    return {group_id: count for group_id, at, count in rows if at == following[group_id]}
+    return {group_id: count for group_id, at, count in rows if group_id is not None and at == following[group_id]}
 
 
 def _tell_once(session: Session, group: Group, today: date, now: datetime) -> None:
