@@ -124,6 +124,6 @@ def test_a_field_the_runner_does_not_know_is_refused_by_name(line: str, field: s
     assert "\n" not in failure.reason
 
 
-def test_a_known_field_of_an_existing_group_is_still_only_network_or_overflow() -> None:
+def test_an_existing_groups_line_names_an_unknown_field_too() -> None:
     failure = run('group DMMA name="Des Moines Mutual Aid"\ngroup DMMA netwrk=MIDWEST')
     assert failure is not None and failure.line_number == 2 and "unknown field netwrk=" in failure.reason
