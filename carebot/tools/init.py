@@ -127,9 +127,21 @@ def gather(given: Answers, ask: Ask | None) -> Answers:
     if missing:
         raise InitProblem(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} needed with --yes")
     given.timezone = given.timezone or "UTC"
-    if given.account_sid and not (given.auth_token and (given.twilio_from or given.messaging_service_sid)):
-        raise InitProblem("with a Twilio Account SID, give its auth token and a number or a Messaging Service")
+    _twilio_together(given)
     return given
+
+
+def _twilio_together(given: Answers) -> None:
+    """Twilio's settings go together (as `carebot serve` needs them): any one given, name each still missing."""
+    if not (given.account_sid or given.auth_token or given.twilio_from or given.messaging_service_sid):
+        return
+    missing = [option for value, option in ((given.account_sid, "--twilio-account-sid"),
+                                            (given.auth_token, "--twilio-auth-token")) if not value]
+    if not (given.twilio_from or given.messaging_service_sid):
+        missing.append("--twilio-from or --twilio-messaging-service-sid")
+    if missing:
+        raise InitProblem("Twilio's settings go together: give " + ", and ".join(missing)
+                          + " (or none of them, and set Twilio up later)")
 
 
 def settings_text(answers: Answers, secret: str) -> str:
