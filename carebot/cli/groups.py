@@ -147,11 +147,12 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
         with configured_database().transaction() as session:
             edited = edit_group(session, keyword, **changes)
             click.echo(f"Updated {edited.keyword}.")
-            if "network" in changes or "overflow_after_hours" in changes:
+            if {"network", "overflow_after_hours", "pair_again_after_days"} & set(changes):
                 from carebot.domain import clock
                 from carebot.services.planner import mark_due
 
-                mark_due(session, edited.id, clock.now())  # requests already waiting may overflow now
+                # Requests already waiting may overflow now, or be offered to someone no longer kept apart.
+                mark_due(session, edited.id, clock.now())
             if edited.overflow_after_hours is not None and edited.network_id is None and (
                     "network" in changes or "overflow_after_hours" in changes):
                 click.echo(f"{edited.keyword} is in no network, so nothing overflows until it joins one "
