@@ -297,6 +297,9 @@ def test_no_database_at_the_default_place_names_the_commands_that_make_it(deploy
     # A malformed SIGNAL_SERVICE does not hide a missing SIGNAL_NUMBER.
     ({"SIGNAL_SERVICE": "http://127.0.0.1:8080"},
      ["SIGNAL_SERVICE: must be host:port", "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)"]),
+    ({"SIGNAL_NUMBER": "5155550199"},  # nor a malformed SIGNAL_NUMBER a missing SIGNAL_SERVICE
+     ["SIGNAL_NUMBER: must be the bot's Signal number in E.164 form",
+      "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)"]),
     ({"SIGNAL_SERVICE": "8.8.8.8:8080", "TWILIO_FROM": None},
      ["SIGNAL_SERVICE: 8.8.8.8 is a public address", "set both SIGNAL_SERVICE and SIGNAL_NUMBER",
       "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"]),

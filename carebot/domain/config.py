@@ -302,7 +302,7 @@ class ServeSettings(Settings):
             raise ValueError(problem)
         return value
 
-    @field_validator("signal_number", "signal_probe_number")
+    @field_validator("signal_probe_number")
     @classmethod
     def _signal_number(cls, value: str | None) -> str | None:
         return _number(value, r"\+[1-9]\d{6,14}", "must be the bot's Signal number in E.164 form such as +15155550100")
@@ -322,11 +322,19 @@ class ServeSettings(Settings):
     @field_validator("signal_number")
     @classmethod
     def _signal_pair(cls, value: str | None, info: ValidationInfo) -> str | None:
-        # A SIGNAL_SERVICE that failed its own check was set (a blank one is None), so the number is due too.
-        service = info.data.get("signal_service", "set")
-        if bool(service) != bool(value):
-            raise PydanticCustomError(PAIRED, "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)")
-        return value
+        # A SIGNAL_SERVICE that failed its own check was set (a blank one is None), so the number is due too;
+        # the number's own problem and the pair's are said together, neither hiding the other.
+        unpaired = bool(info.data.get("signal_service", "set")) != bool(value and value.strip())
+        pair = "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)"
+        try:
+            number = cls._signal_number(value)
+        except ValueError as problem:
+            if unpaired:
+                raise PydanticCustomError(PAIRED, f"SIGNAL_NUMBER: {problem}; {pair}") from None
+            raise
+        if unpaired:
+            raise PydanticCustomError(PAIRED, pair)
+        return number
 
     @field_validator("signal_probe_number")
     @classmethod
