@@ -135,7 +135,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture
 def twilio():
     with FakeTwilio() as fake:
-        fake.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms")
+        fake.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", voice_url=f"{PUBLIC}/twilio/voice")
         fake.add_number("+15155550111", sms_url="https://other.example.org/sms")  # another number of the account
         yield fake
 

@@ -23,6 +23,8 @@ from carebot.store.db import upgrade
 from tests.fakes.signal_api import FakeSignal
 from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, SERVICE, SIGNAL_BOT, check, free_port, wait_for_serve
 
+VOICE = f"{PUBLIC}/twilio/voice"  # where carebot takes calls (carebot/channels/voice.py)
+
 
 class NormalModeSignal(FakeSignal):
     """The service started without MODE=json-rpc: /v1/about says "normal"."""
@@ -113,8 +115,29 @@ def test_a_number_whose_webhooks_point_elsewhere(deployment, twilio) -> None:
     assert "uses GET: choose HTTP POST" in check()[1]["Twilio webhooks"]
     twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", sms_application_sid="AP" + "1" * 32)
     assert "TwiML App" in check()[1]["Twilio webhooks"]
-    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", status_callback=f"{PUBLIC}/twilio/status")
+    twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", status_callback=f"{PUBLIC}/twilio/status", voice_url=VOICE)
     assert check()[0] == 0
+
+
+def test_a_number_whose_calls_go_elsewhere(deployment, twilio) -> None:
+    # Calls by phone (the go-around read aloud) reach carebot only at its own "A call comes in" URL.
+    sms = f"{PUBLIC}/twilio/sms"
+    twilio.add_number(FROM, sms_url=sms, voice_url="https://demo.twilio.com/welcome/voice/")
+    code, lines = check()
+    assert code == 1 and lines["Twilio webhooks"] == (
+        f"✗ the number's A call comes in goes to https://demo.twilio.com/welcome/voice/, not {VOICE} "
+        "(fix it in Twilio's console, or run `carebot twilio connect`)"), lines
+    twilio.add_number(FROM, sms_url=sms)
+    assert f"A call comes in goes to nowhere, not {VOICE}" in check()[1]["Twilio webhooks"]
+    twilio.add_number(FROM, sms_url=sms, voice_url=VOICE, voice_method="GET")
+    assert "A call comes in uses GET: choose HTTP POST" in check()[1]["Twilio webhooks"]
+    # A TwiML App answering calls is the group's own choice (connect leaves it too): said, not refused.
+    twilio.add_number(FROM, sms_url=sms, voice_application_sid="AP" + "2" * 32)
+    code, lines = check()
+    assert code == 0 and "calls go to a TwiML App" in lines["Twilio webhooks"], lines
+    twilio.add_number(FROM, sms_url=sms, voice_url=VOICE)
+    code, lines = check()
+    assert code == 0 and lines["Twilio webhooks"] == f"✓ the number's point at {PUBLIC}", lines
 
 
 def test_a_messaging_service_is_checked_instead_of_the_number(deployment, twilio, monkeypatch) -> None:
@@ -153,7 +176,7 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
     """The public URL answers (a real carebot serve); that carebot logs one JSON line at start, Signal on."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    twilio.add_number(FROM, sms_url=f"{public}/twilio/sms")
+    twilio.add_number(FROM, sms_url=f"{public}/twilio/sms", voice_url=f"{public}/twilio/voice")
     monkeypatch.setenv("CAREBOT_PUBLIC_URL", public)
     code, lines = check("--from-outside")
     assert code == 1 and lines["public URL"].startswith(f"✗ {public}/twilio/sms does not answer"), lines
@@ -256,3 +279,70 @@ def test_no_database_at_the_default_place_names_the_commands_that_make_it(deploy
     code, lines = check()
     assert code == 1 and "`carebot init`" in lines["database"], lines
     assert f"`carebot db upgrade --url sqlite:///{tmp_path / 'new' / 'carebot.sqlite'}`" in lines["database"], lines
+
+
+@pytest.mark.parametrize("change, problems", [
+    # Twilio's settings go together: each one missing (or blank) is named, whatever else is wrong.
+    ({"TWILIO_AUTH_TOKEN": None}, ["TWILIO_AUTH_TOKEN: missing"]),
+    ({"TWILIO_AUTH_TOKEN": "  ", "TWILIO_FROM": None},
+     ["TWILIO_AUTH_TOKEN: is empty", "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"]),
+    ({"TWILIO_ACCOUNT_SID": ""}, ["TWILIO_ACCOUNT_SID: is empty"]),
+    ({"TWILIO_API_BASE_URL": None, "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_FROM": None},
+     ["TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits", "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"]),
+    ({"TWILIO_API_BASE_URL": None, "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_MESSAGING_SERVICE_SID": "MG123"},
+     ["TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits",
+      "TWILIO_MESSAGING_SERVICE_SID: must be MG followed by 32 hex digits"]),
+    ({"CAREBOT_RETENTION_DAYS": "0", "TWILIO_AUTH_TOKEN": None},
+     ["CAREBOT_RETENTION_DAYS: must be at least 1 day", "TWILIO_AUTH_TOKEN: missing"]),
+    # A malformed SIGNAL_SERVICE does not hide a missing SIGNAL_NUMBER.
+    ({"SIGNAL_SERVICE": "http://127.0.0.1:8080"},
+     ["SIGNAL_SERVICE: must be host:port", "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)"]),
+    ({"SIGNAL_NUMBER": "5155550199"},  # nor a malformed SIGNAL_NUMBER a missing SIGNAL_SERVICE
+     ["SIGNAL_NUMBER: must be the bot's Signal number in E.164 form",
+      "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)"]),
+    ({"SIGNAL_SERVICE": "8.8.8.8:8080", "TWILIO_FROM": None},
+     ["SIGNAL_SERVICE: 8.8.8.8 is a public address", "set both SIGNAL_SERVICE and SIGNAL_NUMBER",
+      "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"]),
+    ({"SIGNAL_PROBE_NUMBER": SIGNAL_BOT, "SIGNAL_PROBE_MINUTES": "0", "TWILIO_AUTH_TOKEN": ""},
+     ["SIGNAL_PROBE_NUMBER must be a second account", "SIGNAL_PROBE_MINUTES: must be more than 0",
+      "TWILIO_AUTH_TOKEN: is empty"]),
+])
+def test_check_names_every_settings_problem_and_still_checks_the_rest(deployment, monkeypatch, change,
+                                                                      problems) -> None:
+    for name, value in change.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    code, lines = check()
+    said = lines["settings"]
+    assert code == 1 and said.startswith("✗"), lines
+    for problem in problems:
+        assert problem in said, said
+    if "CAREBOT_RETENTION_DAYS" not in change:  # the database's settings are right: it is checked all the same
+        for what in ("secret key", "database", "schema", "key and database", "crisis resources"):
+            assert lines[what].startswith("✓"), lines
+        assert lines["Twilio"] == "✗ not checked: fix the settings first", lines
+
+
+HTTPS_ONLY = "must be https (every call carries TWILIO_AUTH_TOKEN)"
+
+
+@pytest.mark.parametrize("url, says", [
+    ("https://api.example.org", None), ("http://127.0.0.1:8080", None), ("http://localhost:9000/", None),
+    ("http://[::1]:8080", None), ("http://api.example.org", HTTPS_ONLY), ("http://10.0.0.5:8080", HTTPS_ONLY),
+    ("ftp://api.example.org", "must be an http(s) URL such as https://api.twilio.com, not 'ftp://api.example.org'"),
+])
+def test_the_twilio_api_is_https_or_this_machine(deployment, monkeypatch, url, says) -> None:
+    # Twilio's API gets the auth token with every call: plain http only where it never leaves the machine.
+    from carebot.domain.config import ConfigError, load_serve_settings
+
+    monkeypatch.setenv("TWILIO_API_BASE_URL", url)
+    if says is None:
+        assert load_serve_settings().twilio_api_base_url == url.rstrip("/")
+        return
+    with pytest.raises(ConfigError) as refused:
+        load_serve_settings()
+    said = str(refused.value)
+    assert f"TWILIO_API_BASE_URL: {says}" in said and "\n" not in said, said
+    assert says != HTTPS_ONLY or "plain http only for 127.0.0.1 or localhost" in said, said

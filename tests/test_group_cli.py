@@ -133,3 +133,56 @@ def test_roster_import_needs_an_existing_group(env: str, tmp_path: Path) -> None
     result = carebot("roster", "import", str(roster), "--group", "NOPE")
     assert result.exit_code == 1 and "no group with the keyword NOPE" in result.output
 
+
+
+def test_how_long_two_are_kept_apart_after_a_pairing_ends_is_a_group_option(env: str) -> None:
+    assert carebot("db", "upgrade").exit_code == 0
+    assert carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid").exit_code == 0
+
+    def days() -> int:
+        db = Database(env)
+        try:
+            with db.transaction() as session:
+                return session.scalars(select(Group)).one().pair_again_after_days
+        finally:
+            db.dispose()
+
+    assert days() == 28 and "paired again" not in carebot("group", "list").output  # the default, not shown
+    for value, expected in [("14", 14), ("2w", 14), (" 10d ", 10), ("0", 0), ("365", 365)]:
+        edited = carebot("group", "edit", "dmma", "--pair-again-after", value)
+        assert edited.exit_code == 0 and "Updated DMMA" in edited.output, edited.output
+        assert days() == expected
+    assert "| the same two paired again after 365 days" in carebot("group", "list").output
+    for bad in ["-1", "366", "a month", "4.5", ""]:
+        refused = carebot("group", "edit", "DMMA", "--pair-again-after", bad, "--name", "Renamed")
+        lines = refused.output.strip().splitlines()
+        assert refused.exit_code == 1 and len(lines) == 1 and "Traceback" not in refused.output, refused.output
+        assert "--pair-again-after" in lines[0] and "e.g. 28 or 4w" in lines[0], lines[0]
+        assert days() == 365 and "Renamed" not in carebot("group", "list").output  # nothing of it kept
+
+
+def test_a_shorter_time_apart_lets_the_engine_offer_the_same_two_again(env: str, monkeypatch) -> None:
+    from carebot.domain import clock
+
+    assert carebot("db", "upgrade").exit_code == 0
+    db = Database(env)
+    sim = Simulation(db)
+
+    def run(*lines: str) -> None:
+        async def go() -> None:
+            for line in lines:
+                await sim.execute(line)
+
+        asyncio.run(go())
+
+    run('group DMMA name="Des Moines Mutual Aid" tz=America/Chicago',
+        "coordinator DMMA +15155550100 name=Rosa", "member DMMA +15155550101 name=Ana",
+        "member DMMA +15155550102 name=Sam", "at 2026-03-03 10:00",
+        "+15155550102 > 2", "+15155550101 > 1", r"+15155550102 < Ana \(DMMA\) asked for someone to reach out",
+        "+15155550102 > yes", "+15155550101 < Sam from DMMA will reach out",
+        "+15155550100 > UNPAIR Ana Sam", "+15155550102 < coordinators ended your pairing with Ana",
+        "wait 2h", "quiet +15155550102")  # kept apart: 28 days by default
+    monkeypatch.setattr(clock, "now", lambda: sim.now)
+    assert carebot("group", "edit", "DMMA", "--pair-again-after", "0").exit_code == 0
+    run("wait 10m", r"+15155550102 < Ana \(DMMA\) asked for someone to reach out")
+    db.dispose()

@@ -109,8 +109,14 @@ def test_force_replaces_the_file_with_a_new_key(tmp_path) -> None:
       "http://care.example.org/"], "public-url: must be https"),
     (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--public-url",
       "https://care.example.org/twilio/sms"], "public-url: must be the base address without a path"),
+    # Twilio's settings go together: the line names each option still missing, whichever was given.
     (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--twilio-account-sid", "AC1"],
-     "give its auth token and a number or a Messaging Service"),
+     "Twilio's settings go together: give --twilio-auth-token, and --twilio-from or "
+     "--twilio-messaging-service-sid"),
+    (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--twilio-auth-token", "abc",
+      "--twilio-from", "+15155550100"], "Twilio's settings go together: give --twilio-account-sid"),
+    (["--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR, "--twilio-account-sid", "AC1",
+      "--twilio-messaging-service-sid", "MG1"], "Twilio's settings go together: give --twilio-auth-token"),
 ])
 def test_a_wrong_option_is_one_line_and_nothing_is_written(tmp_path, args, says) -> None:
     result = carebot(tmp_path, "init", "--yes", *args)

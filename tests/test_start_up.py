@@ -81,6 +81,14 @@ def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> N
     ({"CAREBOT_PUBLIC_URL": "https://care.example.org/twilio/sms"}, startup.SETTINGS, "without a path"),
     ({"SIGNAL_SERVICE": "8.8.8.8:8080", "SIGNAL_NUMBER": "+15155550199"}, startup.SETTINGS,
      "SIGNAL_SERVICE: 8.8.8.8 is a public address"),
+    # Twilio's settings come together: each missing one named in the one line, the malformed ones too.
+    ({"TWILIO_AUTH_TOKEN": " ", "TWILIO_FROM": None}, startup.SETTINGS,
+     "TWILIO_AUTH_TOKEN: is empty; set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"),
+    ({"TWILIO_ACCOUNT_SID": "AC12", "TWILIO_MESSAGING_SERVICE_SID": "MG12"}, startup.SETTINGS,
+     "TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits; TWILIO_MESSAGING_SERVICE_SID: must be MG"),
+    ({"TWILIO_API_BASE_URL": "http://api.example.org"}, startup.SETTINGS, "TWILIO_API_BASE_URL: must be https"),
+    ({"SIGNAL_SERVICE": "http://127.0.0.1:8080"}, startup.SETTINGS,
+     "(no http://), not 'http://127.0.0.1:8080'; set both SIGNAL_SERVICE and SIGNAL_NUMBER"),
     ({"CAREBOT_SECRET_KEY": ""}, startup.KEY_MISSING, "CAREBOT_SECRET_KEY is not set"),
     ({"CAREBOT_ENV_FILE": "{tmp}/missing.env"}, startup.SETTINGS, "missing.env (--env-file or CAREBOT_ENV_FILE)"),
 ])
@@ -305,3 +313,59 @@ def test_key_rotate_finishes_a_half_rotated_database(migrated_url, restore_key) 
             crypto.rotate(db, old, new)
     finally:
         db.dispose()
+
+
+# --- what a missing or old database is told, each fix followed as written ----------------------------
+
+def test_a_settings_file_without_a_database_url_says_to_add_it_and_that_works(tmp_path) -> None:
+    # `carebot init` refuses where a settings file is (it holds a key, perhaps Twilio's settings):
+    # the line names the setting to add to that very file instead, and the command that then makes it.
+    settings = tmp_path / ".env"
+    settings.write_text("CAREBOT_DEFAULT_TIMEZONE=America/Chicago\n")
+    made = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
+    for args in (["group", "list"], ["db", "upgrade"], ["db", "check"], ["key", "rotate", "--new-key",
+                                                                          crypto.new_secret()]):
+        done = carebot(*args, cwd=tmp_path)
+        assert done.returncode == startup.DATABASE_MISSING, (args, done.stderr)
+        line = one_line(done)
+        assert f"add CAREBOT_DATABASE_URL={made} to {settings}" in line and "`carebot db upgrade`" in line, line
+        assert "carebot init" not in line, line
+    checked = carebot("check", cwd=tmp_path)
+    assert f"✗ database: CAREBOT_DATABASE_URL is not set in {settings}" in checked.stdout, checked.stdout
+    refused = carebot("init", "--yes", "--group", "DMMA", "--group-name", "D", "--coordinator", "+15155550100",
+                      cwd=tmp_path)
+    assert refused.returncode == startup.SETTINGS  # what the line does not send anyone to
+    with settings.open("a") as file:
+        file.write(f"CAREBOT_DATABASE_URL={made}\n")
+    assert carebot("db", "upgrade", cwd=tmp_path).returncode == 0
+    done = carebot("group", "list", cwd=tmp_path)
+    assert done.returncode == 0 and "No groups yet" in done.stdout, done.stderr
+
+
+def test_a_database_named_with_url_is_told_the_command_with_that_url(tmp_path) -> None:
+    # `carebot db upgrade` alone works on CAREBOT_DATABASE_URL's database, not on the one --url named.
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    env = {"CAREBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'carebot.sqlite'}"}
+    for args in (["db", "check", "--url", other], ["db", "current", "--url", other]):
+        done = carebot(*args, cwd=tmp_path, env=env)
+        assert done.returncode == startup.DATABASE_MISSING, done.stderr
+        line = one_line(done)
+        assert f"make it with `carebot db upgrade --url {other}`, or fix --url" in line, line
+    upgrade(other, "0008")
+    for args in (["db", "check", "--url", other], ["db", "current", "--url", other]):
+        done = carebot(*args, cwd=tmp_path, env=env)
+        said = done.stderr + done.stdout
+        assert f"`carebot db upgrade --url {other}`" in said, said
+    assert carebot("db", "upgrade", "--url", other, cwd=tmp_path, env=env).returncode == 0
+    done = carebot("db", "check", "--url", other, cwd=tmp_path, env=env)
+    assert done.returncode == 0 and not (tmp_path / "carebot.sqlite").exists(), done.stderr
+
+
+def test_a_database_url_in_the_settings_that_names_no_file_yet_is_made_by_db_upgrade(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'care.sqlite'}"
+    for args in (["group", "list"], ["db", "check"], ["status"]):
+        done = carebot(*args, cwd=tmp_path, env={"CAREBOT_DATABASE_URL": url})
+        assert done.returncode == startup.DATABASE_MISSING, done.stderr
+        assert "make it with `carebot db upgrade`, or fix CAREBOT_DATABASE_URL" in one_line(done)
+    assert carebot("db", "upgrade", cwd=tmp_path, env={"CAREBOT_DATABASE_URL": url}).returncode == 0
+    assert carebot("group", "list", cwd=tmp_path, env={"CAREBOT_DATABASE_URL": url}).returncode == 0

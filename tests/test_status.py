@@ -179,3 +179,47 @@ def test_with_a_key_but_no_database_the_command_status_names_works(tmp_path) -> 
     # The database made there is the one status then reads (the settings name no other).
     shown = carebot_in(tmp_path, "status", **key)
     assert shown.returncode == 0 and "Groups: none yet" in shown.stdout, shown.stderr
+
+
+def test_texts_held_by_a_daily_budget_are_counted_per_group(planted, monkeypatch) -> None:
+    # A runaway of carebot's own texts in one group, stopped by its budget of 3 a day: status says how
+    # many wait for the group's next day, in that group's line only, with no number or text.
+    import asyncio
+
+    from sqlalchemy import select
+
+    from carebot.outbox.write import push
+    from carebot.services.groups import edit_group
+    from carebot.tools.transcript import Simulation
+
+    sim = Simulation(planted)
+
+    async def go(*lines: str) -> None:
+        for line in lines:
+            await sim.execute(line)
+
+    asyncio.run(go('group DMMA name="Des Moines Mutual Aid" tz=America/Chicago',
+                   f"coordinator DMMA {NUMBERS[0]} name=Rosa", f"member DMMA {NUMBERS[1]} name=Ana",
+                   'group AMES name="Ames Care" tz=America/Chicago', f"member AMES {NUMBERS[2]} name=Ben",
+                   "at 2026-03-02 10:00"))
+    with planted.transaction() as session:
+        edit_group(session, "DMMA", daily_budget=3)
+    with planted.transaction() as session:
+        for keyword, phone, count in (("DMMA", NUMBERS[1], 8), ("AMES", NUMBERS[2], 2)):
+            member = Member.by_phone(session, phone)
+            group = session.scalars(select(Group).where(Group.keyword == keyword)).one()
+            for n in range(count):
+                push(session, member, f"{BODY} {n}", sim.now, group.id)
+    asyncio.run(sim.advance_to(sim.now + timedelta(minutes=1)))
+    assert len([d for d in sim.network.delivered if d.to == NUMBERS[1]]) == 3  # the budget held the rest
+    monkeypatch.setattr(clock, "now", lambda: sim.now)
+    out = status()
+    dmma = next(line for line in out.splitlines() if "DMMA" in line)
+    assert dmma.endswith("; 5 texts held by its daily budget of 3 until its next day"), dmma
+    ames = next(line for line in out.splitlines() if "AMES" in line)
+    assert "held" not in ames, ames
+    for secret in [*NUMBERS, "5155550", BODY, "insulin"]:
+        assert secret not in out
+    # The budget raised, the held texts are due at once: nothing is held any more.
+    assert CliRunner().invoke(main, ["group", "edit", "DMMA", "--budget", "100"]).exit_code == 0
+    assert "held by its daily budget" not in status()

@@ -106,3 +106,24 @@ quiet +15155550101
 at 2026-03-04 09:00
 +15155550101 < has ended
 """) is None
+
+
+@pytest.mark.parametrize("line, field, known", [
+    ('group DMMA name="Des Moines Mutual Aid" crisi="Peer line 515-555-0175"', "crisi", "crisis"),
+    ('group DMMA name="Des Moines" timezone=America/Chicago', "timezone", "tz"),
+    ("group DMMA Budget=5", "Budget", "budget"),
+    ("member DMMA +15155550101 nmae=Ana", "nmae", "name"),
+    ("coordinator DMMA +15155550100 language=es", "language", "lang"),
+])
+def test_a_field_the_runner_does_not_know_is_refused_by_name(line: str, field: str, known: str) -> None:
+    # A misspelled field was dropped without a word: the group ran without the crisis line it was given.
+    setup = "" if line.startswith("group") else 'group DMMA name="Des Moines Mutual Aid"\n'
+    failure = run(setup + line)
+    assert failure is not None and failure.line_number == setup.count("\n") + 1, failure
+    assert f"unknown field {field}=" in failure.reason and known in failure.reason, failure.reason
+    assert "\n" not in failure.reason
+
+
+def test_an_existing_groups_line_names_an_unknown_field_too() -> None:
+    failure = run('group DMMA name="Des Moines Mutual Aid"\ngroup DMMA netwrk=MIDWEST')
+    assert failure is not None and failure.line_number == 2 and "unknown field netwrk=" in failure.reason

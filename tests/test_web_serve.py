@@ -35,7 +35,7 @@ def clean_env(monkeypatch, tmp_path):
 @pytest.mark.parametrize("change, expected", [
     ({"TWILIO_AUTH_TOKEN": None}, "TWILIO_AUTH_TOKEN: missing"),
     ({"CAREBOT_PUBLIC_URL": "care.example.org"}, "CAREBOT_PUBLIC_URL: must be an http(s) URL"),
-    ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits"),
+    ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits"),
     ({"TWILIO_FROM": None}, "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"),
     ({"TWILIO_FROM": "5155550100"}, "TWILIO_FROM: must be a number in E.164 form"),
     ({"TWILIO_SEND_RATE": "0"}, "TWILIO_SEND_RATE: must be above 0"),

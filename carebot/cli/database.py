@@ -19,14 +19,11 @@ def db_upgrade(url: str | None) -> None:
     """Bring the database schema up to date (safe to run again)."""
     from carebot.store.db import check_key, open_database, upgrade
 
+    named = url is not None
     if url is None:
-        from carebot.tools.init import refuse_the_default_database
-
-        settings = load_settings()
-        url = settings.carebot_database_url
         # Only a database the operator named is made: the default, where no settings were found, is not.
-        refuse_the_default_database(settings)
-    database = open_database(url, create=True)
+        url = _settings_url()
+    database = open_database(url, create=True, option=named)
     try:
         keyed = _refuse_another_key(database)
         upgrade(database.url)
@@ -54,17 +51,27 @@ def _refuse_another_key(database) -> bool:
     return True
 
 
+def _settings_url() -> str:
+    """CAREBOT_DATABASE_URL; where it is not set and nothing is at its default, one line saying how to make it."""
+    from carebot.tools.init import refuse_the_default_database
+
+    settings = load_settings()
+    refuse_the_default_database(settings)
+    return settings.carebot_database_url
+
+
 def _migrations(url: str | None):
+    """The database --url names, else the settings' (each refusal names the one it was)."""
     from carebot.store.db import open_database
 
-    return open_database(url or load_settings().carebot_database_url)
+    return open_database(url, option=True) if url else open_database(_settings_url())
 
 
 @db.command("current")
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
 def db_current(url: str | None) -> None:
     """Show the database's schema revision and the one this carebot needs."""
-    from carebot.store.db import revisions
+    from carebot.store.db import revisions, upgrade_command
 
     database = _migrations(url)
     try:
@@ -72,7 +79,7 @@ def db_current(url: str | None) -> None:
     finally:
         database.dispose()
     click.echo(f"The database is at {current or 'no revision (empty)'}; this carebot needs {head}"
-               + (" (up to date)." if current == head else ": run `carebot db upgrade`."))
+               + (" (up to date)." if current == head else f": run {upgrade_command(database.url, option=bool(url))}."))
 
 
 @db.command("check")
@@ -83,7 +90,7 @@ def db_check(url: str | None) -> None:
 
     database = _migrations(url)
     try:
-        check_schema(database.engine)
+        check_schema(database.engine, option=bool(url))
     finally:
         database.dispose()
     click.echo("The database schema is up to date.")
@@ -128,7 +135,7 @@ def key_rotate(new_key: str) -> None:
 
     # Not configured_database(): a second run finds the database under the new key, which is no refusal.
     old, new = require_key(), Keyring(new_key)
-    db = open_database(load_settings().carebot_database_url)
+    db = open_database(_settings_url())
     try:
         check_schema(db.engine)
         count = rotate(db, old, new)

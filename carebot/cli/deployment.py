@@ -135,7 +135,7 @@ def twilio_connect(keyword: str | None) -> None:
 
 @main.command()
 def status() -> None:
-    """Groups, members, waiting requests, the outbox, failed and held texts, Signal, the schema (counts only)."""
+    """Groups, members, waiting requests, texts a daily budget holds, the outbox, failed texts, Signal (counts only)."""
     from carebot.tools.status import run
 
     run(configured_database(), click.echo)

@@ -82,6 +82,7 @@ def group_list() -> None:
     from sqlalchemy import func, select
 
     from carebot.store.models import Group, Membership, Network
+    from carebot.store.models.groups import DEFAULT_PAIR_AGAIN_DAYS
 
     with configured_database().transaction() as session:
         counts = dict(session.execute(select(Membership.group_id, func.count()).where(
@@ -96,6 +97,8 @@ def group_list() -> None:
                        + (" | private by default" if g.private_default else "")
                        + ("" if g.sms_fold else " | SMS not folded to GSM-7")
                        + (f" | {g.daily_budget} texts a day" if g.daily_budget is not None else "")
+                       + (f" | the same two paired again after {g.pair_again_after_days} days"
+                          if g.pair_again_after_days != DEFAULT_PAIR_AGAIN_DAYS else "")
                        + (f" | network {session.get(Network, g.network_id).code}" if g.network_id else "")
                        + (f", overflow after {g.overflow_after_hours}h" if g.network_id and g.overflow_after_hours
                           else ""))
@@ -119,10 +122,13 @@ def group_list() -> None:
 @click.option("--overflow-after", metavar="SPAN",
               help="A request nobody in the group took this long (e.g. 24h, 2d): ask the member whether the "
                    "network's other groups may be asked; `off` (the default) never does.")
+@click.option("--pair-again-after", metavar="DAYS",
+              help="After DONE or UNPAIR, the same two are not offered to each other again for this long "
+                   "(e.g. 28, 10d, 4w; 0 to 365 days; default 28); a coordinator's PAIR still may.")
 def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two_coordinators, private_default,
-               budget, sms_fold, network_code, overflow_after) -> None:
+               budget, sms_fold, network_code, overflow_after, pair_again_after) -> None:
     """Change a group's settings; what you leave out stays as it is."""
-    from carebot.services.groups import GroupError, edit_group, overflow_hours
+    from carebot.services.groups import GroupError, edit_group, overflow_hours, pair_again_days
 
     changes = {"name": name, "timezone": timezone, "language": language, "round_schedule": schedule,
                "daytime": _daytime(daytime), "two_coordinators": two_coordinators,
@@ -136,14 +142,17 @@ def group_edit(keyword, name, timezone, language, schedule, daytime, crisis, two
             changes["network"] = None if network_code.strip().lower() in ("none", "off") else network_code
         if overflow_after is not None:
             changes["overflow_after_hours"] = overflow_hours(overflow_after)
+        if pair_again_after is not None:
+            changes["pair_again_after_days"] = pair_again_days(pair_again_after)
         with configured_database().transaction() as session:
             edited = edit_group(session, keyword, **changes)
             click.echo(f"Updated {edited.keyword}.")
-            if "network" in changes or "overflow_after_hours" in changes:
+            if {"network", "overflow_after_hours", "pair_again_after_days"} & set(changes):
                 from carebot.domain import clock
                 from carebot.services.planner import mark_due
 
-                mark_due(session, edited.id, clock.now())  # requests already waiting may overflow now
+                # Requests already waiting may overflow now, or be offered to someone no longer kept apart.
+                mark_due(session, edited.id, clock.now())
             if edited.overflow_after_hours is not None and edited.network_id is None and (
                     "network" in changes or "overflow_after_hours" in changes):
                 click.echo(f"{edited.keyword} is in no network, so nothing overflows until it joins one "

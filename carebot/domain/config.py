@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +29,8 @@ SYSTEM_ENV_FILE = "/etc/carebot/carebot.env"
 SYSTEM_ENV_FILE_VAR = "CAREBOT_SYSTEM_ENV_FILE"
 # The error type of a problem between two settings: its message names both, so no one field leads the line.
 PAIRED = "paired_settings"
+# The error type of a setting that is there but blank: said as "NAME: is empty".
+EMPTY = "is empty"
 
 
 class ConfigError(startup.Refusal):
@@ -144,10 +146,10 @@ def _number(value: str | None, pattern: str, problem: str) -> str | None:
     return value
 
 
-def _http_url(value: str) -> str:
+def _http_url(value: str, example: str = "https://care.example.org") -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an http(s) URL such as https://care.example.org, not {value!r}")
+        raise ValueError(f"must be an http(s) URL such as {example}, not {value!r}")
     if parts.query or parts.fragment:
         raise ValueError("must not have a query or a fragment")
     return value.strip().rstrip("/")
@@ -165,6 +167,32 @@ def _on_this_machine(host: str) -> bool:
         return host in LOOPBACK_NAMES or host.endswith(".localhost")
 
 
+def _https_unless_here(value: str, why: str, example: str = "https://care.example.org") -> str:
+    """An http(s) URL that is https, or plain http to this machine only (the tests' fakes, the demo)."""
+    url = _http_url(value, example)
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not _on_this_machine(parts.hostname or ""):
+        raise ValueError(f"must be https ({why}), https://{parts.netloc}, not {url!r}; "
+                         "plain http only for 127.0.0.1 or localhost")
+    return url
+
+
+def twilio_api_url(value: str) -> str:
+    """TWILIO_API_BASE_URL: Twilio's own, or a compatible provider's (a fake on loopback in the tests)."""
+    return _https_unless_here(value, "every call carries TWILIO_AUTH_TOKEN", TWILIO_API)
+
+
+def _twilio_id(value: str, prefix: str, info: ValidationInfo) -> str:
+    """An account's or a service's id: not blank, and in Twilio's own format when the API is Twilio's
+    (compatible providers have their own; an API URL that failed its check leaves the format unsaid)."""
+    value = value.strip()
+    if not value:
+        raise PydanticCustomError(EMPTY, EMPTY)
+    if info.data.get("twilio_api_base_url") == TWILIO_API and not re.fullmatch(rf"{prefix}[0-9a-fA-F]{{32}}", value):
+        raise ValueError(f"must be {prefix} followed by 32 hex digits")
+    return value
+
+
 def public_base_url(value: str) -> str:
     """CAREBOT_PUBLIC_URL (and ``init --public-url``): https, and the base address only.
 
@@ -172,12 +200,9 @@ def public_base_url(value: str) -> str:
     (the tests and the demo). carebot adds its own paths (/twilio/sms, ...) and serves no
     path prefix, so a path here would send every webhook to a page carebot does not have.
     """
-    url = _http_url(value)
+    url = _https_unless_here(value, "Twilio sends members' texts there")
     parts = urlsplit(url)
     base = f"{parts.scheme}://{parts.netloc}"
-    if parts.scheme != "https" and not _on_this_machine(parts.hostname or ""):
-        raise ValueError(f"must be https (Twilio sends members' texts there), https://{parts.netloc}, not {url!r}; "
-                         "plain http only for 127.0.0.1 or localhost")
     if parts.path:
         raise ValueError(f"must be the base address without a path, {base}, not {url!r} "
                          "(carebot adds /twilio/sms and its other paths itself)")
@@ -214,12 +239,13 @@ class ServeSettings(Settings):
     """What ``carebot serve`` needs on top: the public URL and the Twilio account."""
 
     carebot_public_url: str
+    # Before the account's ids, which are checked against it: Twilio's own formats, or a compatible provider's.
+    twilio_api_base_url: str = TWILIO_API
     twilio_account_sid: str
     twilio_auth_token: SecretStr  # never shown in a repr or a log
     twilio_from: str | None = None
     # Checked even when unset: one of it and TWILIO_FROM is needed (_one_sender).
     twilio_messaging_service_sid: str | None = Field(default=None, validate_default=True)
-    twilio_api_base_url: str = TWILIO_API
     twilio_send_rate: float = 1.0  # texts a second per sender number
     # Signal through signal-cli-rest-api in json-rpc mode: both, or neither for SMS only.
     signal_service: str | None = None  # host:port, e.g. 127.0.0.1:8080
@@ -237,7 +263,22 @@ class ServeSettings(Settings):
     @field_validator("twilio_api_base_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        return _http_url(value)
+        return twilio_api_url(value)
+
+    # Each of Twilio's settings is checked on its own field, so that the line names every one that is
+    # wrong: a model validator runs only once all the fields pass, and would hide the rest behind one.
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _account_sid(cls, value: str, info: ValidationInfo) -> str:
+        return _twilio_id(value, "AC", info)
+
+    @field_validator("twilio_auth_token")
+    @classmethod
+    def _auth_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise PydanticCustomError(EMPTY, EMPTY)
+        return value
 
     @field_validator("twilio_from")
     @classmethod
@@ -261,27 +302,53 @@ class ServeSettings(Settings):
             raise ValueError(problem)
         return value
 
-    @field_validator("signal_number", "signal_probe_number")
+    @field_validator("signal_probe_number")
     @classmethod
     def _signal_number(cls, value: str | None) -> str | None:
         return _number(value, r"\+[1-9]\d{6,14}", "must be the bot's Signal number in E.164 form such as +15155550100")
 
-    # Settings that go in pairs are checked on the second field, not in _account, so that the line
-    # names them along with every other problem: a model validator runs only once the fields pass.
+    # Settings that go in pairs are checked on the second field, not in a model validator, so that the
+    # line names them along with every other problem: a model validator runs only once the fields pass.
     # A first field missing from info.data failed its own check, which is said already.
 
     @field_validator("twilio_messaging_service_sid")
     @classmethod
     def _one_sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip() if value else None
         if "twilio_from" in info.data and not (value or info.data["twilio_from"]):
             raise PydanticCustomError(PAIRED, "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
-        return value
+        return _twilio_id(value, "MG", info) if value else None
 
     @field_validator("signal_number")
     @classmethod
     def _signal_pair(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if "signal_service" in info.data and bool(info.data["signal_service"]) != bool(value):
-            raise PydanticCustomError(PAIRED, "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)")
+        # A SIGNAL_SERVICE that failed its own check was set (a blank one is None), so the number is due too;
+        # the number's own problem and the pair's are said together, neither hiding the other.
+        unpaired = bool(info.data.get("signal_service", "set")) != bool(value and value.strip())
+        pair = "set both SIGNAL_SERVICE and SIGNAL_NUMBER, or neither (SMS only)"
+        try:
+            number = cls._signal_number(value)
+        except ValueError as problem:
+            if unpaired:
+                raise PydanticCustomError(PAIRED, f"SIGNAL_NUMBER: {problem}; {pair}") from None
+            raise
+        if unpaired:
+            raise PydanticCustomError(PAIRED, pair)
+        return number
+
+    @field_validator("signal_probe_number")
+    @classmethod
+    def _probe_pair(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and "signal_number" in info.data and value == (info.data["signal_number"] or value):
+            raise PydanticCustomError(PAIRED, "SIGNAL_PROBE_NUMBER must be a second account, not SIGNAL_NUMBER, "
+                                              "with SIGNAL_NUMBER set")
+        return value
+
+    @field_validator("signal_probe_minutes")
+    @classmethod
+    def _probe_minutes(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
         return value
 
     @field_validator("twilio_send_rate")
@@ -290,23 +357,6 @@ class ServeSettings(Settings):
         if not 0 < value <= 1000:
             raise ValueError("must be above 0 and at most 1000 texts a second")
         return value
-
-    @model_validator(mode="after")
-    def _account(self) -> ServeSettings:
-        if self.signal_probe_number and self.signal_probe_number == (self.signal_number or self.signal_probe_number):
-            raise ValueError("SIGNAL_PROBE_NUMBER must be a second account, not SIGNAL_NUMBER, with SIGNAL_NUMBER set")
-        if self.signal_probe_minutes <= 0:
-            raise ValueError("SIGNAL_PROBE_MINUTES must be more than 0")
-        if not self.twilio_auth_token.get_secret_value().strip():
-            raise ValueError("TWILIO_AUTH_TOKEN is empty")
-        # Twilio-compatible providers use their own id formats; Twilio's own are checked.
-        if self.twilio_api_base_url == TWILIO_API:
-            if not re.fullmatch(r"AC[0-9a-fA-F]{32}", self.twilio_account_sid):
-                raise ValueError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
-            service = self.twilio_messaging_service_sid
-            if service and not re.fullmatch(r"MG[0-9a-fA-F]{32}", service):
-                raise ValueError("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits")
-        return self
 
 
 S = TypeVar("S", bound=BaseSettings)

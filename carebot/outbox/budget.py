@@ -121,6 +121,30 @@ def reopen(session: Session, group: Group, now: datetime) -> int:
     ))
 
 
+def held_now(session: Session, now: datetime) -> dict[int, int]:
+    """How many pushes each group's budget holds now (``carebot status``), by group id; groups holding none left out.
+
+    A held text is known as ``reopen`` knows it: a push waiting for the group's next midnight, on a
+    day the group's coordinators were told its budget was spent (a push waiting for midnight for
+    another reason, on a day the budget held nothing, is not counted). Two queries, whatever the groups.
+    """
+    told = session.execute(select(Group.id, Group.timezone, Group.budget_told_on)
+                           .where(Group.budget_told_on.is_not(None))).all()
+    following: dict[int, datetime] = {}
+    for group_id, timezone, told_on in told:
+        today, _, midnight = day_bounds(now, timezone)
+        if told_on == today:
+            following[group_id] = midnight
+    if not following:
+        return {}
+    rows = session.execute(
+        select(OutboxMessage.group_id, OutboxMessage.not_before, func.count())
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.purpose == PUSH,
+               OutboxMessage.group_id.in_(following), OutboxMessage.not_before.in_(set(following.values())))
+        .group_by(OutboxMessage.group_id, OutboxMessage.not_before)).all()
+    return {group_id: count for group_id, at, count in rows if group_id is not None and at == following[group_id]}
+
+
 def _tell_once(session: Session, group: Group, today: date, now: datetime) -> None:
     # A conditional update, so of several senders (or a restarted one) exactly one tells.
     claimed = rowcount(session.execute(

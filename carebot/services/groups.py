@@ -50,6 +50,20 @@ def check_budget(budget: int | None) -> None:
         raise GroupError("a daily budget is a number of texts, at least 1")
 
 
+MAX_PAIR_AGAIN_DAYS = 365
+_DAYS = re.compile(r"^(\d+)\s*(d|w)?$")
+
+
+def pair_again_days(text: str) -> int:
+    """``28``, ``10d``, ``4w`` as days: how long two whose pairing ended are not offered to each other again."""
+    match = _DAYS.match(text.strip().lower())
+    days = int(match[1]) * (7 if match[2] == "w" else 1) if match else -1
+    if not 0 <= days <= MAX_PAIR_AGAIN_DAYS:
+        raise GroupError(f"--pair-again-after: write the days before the same two may be paired again, "
+                         f"e.g. 28 or 4w (0 to {MAX_PAIR_AGAIN_DAYS} days), not {text.strip()!r}")
+    return days
+
+
 def check_crisis(resources: str) -> None:
     """Raise GroupError when a group's crisis resources send anyone where carebot never does (domain.nopolice)."""
     refused = refusal(resources)
@@ -113,7 +127,8 @@ def add_group(
 
 def edit_group(session: Session, keyword: str, **changes) -> Group:
     """Change a group's settings (name, timezone, language, round_schedule, daytime,
-    crisis_resources, two_coordinators, private_default, sms_fold, daily_budget: None for the default),
+    crisis_resources, two_coordinators, private_default, sms_fold, daily_budget: None for the default,
+    network, overflow_after_hours, pair_again_after_days),
     checking them as ``add_group`` does."""
     group = session.scalars(select(Group).where(Group.keyword == keyword.strip().upper())).first()
     if group is None:
@@ -145,6 +160,8 @@ def edit_group(session: Session, keyword: str, **changes) -> Group:
         group.network_id = find_network(session, changes["network"]).id if changes["network"] else None
     if "overflow_after_hours" in changes:
         group.overflow_after_hours = changes["overflow_after_hours"]
+    if "pair_again_after_days" in changes:
+        group.pair_again_after_days = changes["pair_again_after_days"]
     return group
 
 

@@ -52,11 +52,29 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def refusal(error: Exception, url: str) -> DatabaseProblem:
-    """What an error connecting to ``url`` means for the operator, in one line with its exit code."""
+def _named_by(option: bool) -> str:
+    """Where the URL came from: a command's --url, or the settings."""
+    return "--url" if option else "CAREBOT_DATABASE_URL"
+
+
+def upgrade_command(url: str, *, option: bool = False) -> str:
+    """The command that makes (or brings up to date) the database at ``url``: ``carebot db upgrade`` reads
+    CAREBOT_DATABASE_URL, so a database named with ``--url`` needs that URL again (never a password shown)."""
+    if not option:
+        return "`carebot db upgrade`"
+    try:
+        secret = make_url(normalize_url(url)).password is not None
+    except ArgumentError:
+        secret = True
+    return "`carebot db upgrade --url` with the same URL" if secret else f"`carebot db upgrade --url {url}`"
+
+
+def refusal(error: Exception, url: str, *, option: bool = False) -> DatabaseProblem:
+    """What an error connecting to ``url`` means for the operator, in one line with its exit code
+    (``option``: the URL came from the command's --url, not from CAREBOT_DATABASE_URL)."""
     where = shown(url)
     if isinstance(error, (ArgumentError, NoSuchModuleError, ImportError)):
-        return DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL {where} cannot be used ({error}); write "
+        return DatabaseProblem(f"carebot: {_named_by(option)} {where} cannot be used ({error}); write "
                                "sqlite:///path/carebot.sqlite or postgresql+psycopg://user:password@host:5432/carebot",
                                startup.DATABASE_URL)
     original = getattr(error, "orig", None) or error
@@ -69,10 +87,10 @@ def refusal(error: Exception, url: str) -> DatabaseProblem:
         state = "3D000"
     if state.startswith("28"):  # invalid authorization: a wrong password or an unknown user
         return DatabaseProblem(f"carebot: the database at {where} refused the login ({said}): check the user "
-                               "and password in CAREBOT_DATABASE_URL", startup.DATABASE_LOGIN)
+                               f"and password in {_named_by(option)}", startup.DATABASE_LOGIN)
     if state == "3D000":  # invalid catalog name: no such database
         return DatabaseProblem(f"carebot: there is no database {make_url(normalize_url(url)).database!r} at "
-                               f"{where}: create it (createdb), then run `carebot db upgrade`",
+                               f"{where}: create it (createdb), then run {upgrade_command(url, option=option)}",
                                startup.DATABASE_MISSING)
     if url.startswith("sqlite"):
         return DatabaseProblem(f"carebot: the SQLite database {where} cannot be opened ({said}): check the "
@@ -160,31 +178,32 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
 
 
-def open_database(url: str, *, create: bool = False) -> Database:
+def open_database(url: str, *, create: bool = False, option: bool = False) -> Database:
     """The database at ``url``, connected once, or a DatabaseProblem in one line.
 
     A SQLite file that is not there is made only when ``create`` (``db upgrade``
     given an explicit URL): a command run in the wrong place says so instead of
-    working on a new, empty database.
+    working on a new, empty database. ``option``: the URL came from the command's
+    ``--url``, which is what the line then names (and how to make it).
     """
     try:
         path = sqlite_path(normalize_url(url))
     except (ArgumentError, NoSuchModuleError) as error:
-        raise refusal(error, url) from None
+        raise refusal(error, url, option=option) from None
     if path is not None and not path.exists():
         if not path.parent.is_dir():
-            raise DatabaseProblem(f"carebot: the directory {path.parent.resolve()} of CAREBOT_DATABASE_URL is "
+            raise DatabaseProblem(f"carebot: the directory {path.parent.resolve()} of {_named_by(option)} is "
                                   "not there: create it, or fix the path", startup.DATABASE_MISSING)
         if not create:
-            raise DatabaseProblem(f"carebot: there is no database at {path.resolve()}: make it with `carebot db "
-                                  "upgrade`, or fix CAREBOT_DATABASE_URL (is this the right directory?)",
-                                  startup.DATABASE_MISSING)
+            raise DatabaseProblem(f"carebot: there is no database at {path.resolve()}: make it with "
+                                  f"{upgrade_command(url, option=option)}, or fix {_named_by(option)} "
+                                  "(is this the right directory?)", startup.DATABASE_MISSING)
     try:
         db = Database(url)
         with db.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
     except (ArgumentError, NoSuchModuleError, ImportError, DBAPIError) as error:
-        raise refusal(error, url) from None
+        raise refusal(error, url, option=option) from None
     return db
 
 
@@ -325,12 +344,10 @@ def start_up(url: str) -> Database:
     return db
 
 
-def check_schema(engine: Engine) -> None:
-    """Refuse to run on a database whose schema is not the one this code expects."""
+def check_schema(engine: Engine, *, option: bool = False) -> None:
+    """Refuse to run on a database whose schema is not the one this code expects (``option``: named with --url)."""
     current, head = revisions(engine)
     if current != head:
         found = current or "empty"
-        raise SchemaOutOfDate(
-            f"The database schema is out of date ({found}, needs {head}): "
-            "run `carebot db upgrade` first."
-        )
+        command = upgrade_command(engine.url.render_as_string(hide_password=False), option=option)
+        raise SchemaOutOfDate(f"The database schema is out of date ({found}, needs {head}): run {command} first.")

@@ -82,11 +82,16 @@ def settings(report: Report) -> None:
 
     try:
         where = describe_env_file().removeprefix("carebot: ")
-        report.known["base"] = load_settings()
-        report.known["serve"] = load_serve_settings("carebot")
+        report.known["serve"] = load_serve_settings("carebot")  # every setting's problem, the shared ones too
     except Refusal as problem:
         report.add(False, "settings", str(problem).removeprefix("carebot: "))
+        # The database's own settings may be right all the same: then the key and the database are checked.
+        try:
+            report.known["base"] = load_settings()
+        except Refusal:
+            pass  # said in the line above
         return
+    report.known["base"] = report.known["serve"]
     report.add(True, "settings", where)
 
 
@@ -251,13 +256,14 @@ def twilio_account(report: Report) -> None:
 
 def twilio_webhooks(report: Report) -> None:
     from carebot.channels.twilio import STATUS_PATH
+    from carebot.channels.voice import VOICE_PATH
 
     serve = report.known.get("serve")
     if serve is None or not ({"number", "service"} & set(report.known)):
         report.skip("Twilio webhooks", "needs Twilio's record of the number or the service")
         return
     sms, status = serve.carebot_public_url + SMS_PATH, serve.carebot_public_url + STATUS_PATH
-    problems = []
+    problems, apart = [], ""
     service = report.known.get("service")
     if service is not None and not service.use_inbound_webhook_on_number:
         where = "the Messaging Service's"
@@ -279,11 +285,27 @@ def twilio_webhooks(report: Report) -> None:
             problems.append("A message comes in uses GET: choose HTTP POST")
         if number.status_callback and number.status_callback != status:
             problems.append(f"its status callback is {number.status_callback}, not {status}")
+        problems += _calls(number, serve.carebot_public_url + VOICE_PATH)
+        apart = " (calls go to a TwiML App)" if number.voice_application_sid else ""
     if problems:
         report.add(False, "Twilio webhooks", f"{where} " + "; ".join(problems)
-                   + " (fix it in Twilio's console)")
+                   + " (fix it in Twilio's console, or run `carebot twilio connect`)")
         return
-    report.add(True, "Twilio webhooks", f"{where} point at {serve.carebot_public_url}")
+    report.add(True, "Twilio webhooks", f"{where} point at {serve.carebot_public_url}{apart}")
+
+
+def _calls(number, voice: str) -> list[str]:
+    """What keeps a call to the number from reaching carebot (the go-around by phone), as `twilio connect` sets it.
+
+    A TwiML App answering the calls (VoiceApplicationSid) is the group's own choice, which connect leaves too.
+    """
+    if number.voice_application_sid:
+        return []
+    if number.voice_url != voice:
+        return [f"A call comes in goes to {number.voice_url or 'nowhere'}, not {voice}"]
+    if (number.voice_method or "POST").upper() != "POST":
+        return ["A call comes in uses GET: choose HTTP POST"]
+    return []
 
 
 # --- from outside, and Signal ----------------------------------------------------------

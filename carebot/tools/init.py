@@ -127,9 +127,21 @@ def gather(given: Answers, ask: Ask | None) -> Answers:
     if missing:
         raise InitProblem(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} needed with --yes")
     given.timezone = given.timezone or "UTC"
-    if given.account_sid and not (given.auth_token and (given.twilio_from or given.messaging_service_sid)):
-        raise InitProblem("with a Twilio Account SID, give its auth token and a number or a Messaging Service")
+    _twilio_together(given)
     return given
+
+
+def _twilio_together(given: Answers) -> None:
+    """Twilio's settings go together (as `carebot serve` needs them): any one given, name each still missing."""
+    if not (given.account_sid or given.auth_token or given.twilio_from or given.messaging_service_sid):
+        return
+    missing = [option for value, option in ((given.account_sid, "--twilio-account-sid"),
+                                            (given.auth_token, "--twilio-auth-token")) if not value]
+    if not (given.twilio_from or given.messaging_service_sid):
+        missing.append("--twilio-from or --twilio-messaging-service-sid")
+    if missing:
+        raise InitProblem("Twilio's settings go together: give " + ", and ".join(missing)
+                          + " (or none of them, and set Twilio up later)")
 
 
 def settings_text(answers: Answers, secret: str) -> str:
@@ -220,14 +232,27 @@ def invited_line(name: str | None, outcome: str) -> str:
 
 
 def refuse_the_default_database(settings: Settings) -> None:
-    """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing."""
+    """CAREBOT_DATABASE_URL not set and no database at its default: say how to make one, not only that it is missing.
+
+    Where a settings file was read, `carebot init` would refuse (it does not replace a file that may hold
+    the key of a database elsewhere, and Twilio's settings): the fix is the one line that file lacks.
+    """
+    from carebot.domain.config import env_file
     from carebot.domain.startup import DATABASE_MISSING
     from carebot.store.db import DatabaseProblem, sqlite_path
 
     url = settings.carebot_database_url
     path = sqlite_path(url) if url.startswith("sqlite") else None
-    if "carebot_database_url" not in settings.model_fields_set and path is not None and not path.exists():
-        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set (`carebot -v` says which settings file "
-                              f"was read) and there is no database at {path.resolve()}: `carebot init` "
-                              "sets carebot up here; or set CAREBOT_DATABASE_URL; or make an empty database here "
-                              f"with `carebot db upgrade --url sqlite:///{path.resolve()}`", DATABASE_MISSING)
+    if "carebot_database_url" in settings.model_fields_set or path is None or path.exists():
+        return
+    default = f"sqlite:///{path.resolve()}"
+    read = env_file()
+    if read is not None:
+        raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set in {read.resolve()} nor in the environment, "
+                              f"and there is no database at {path.resolve()}: add CAREBOT_DATABASE_URL={default} "
+                              f"to {read.resolve()} (or your database's URL), then `carebot db upgrade` makes it",
+                              DATABASE_MISSING)
+    raise DatabaseProblem(f"carebot: CAREBOT_DATABASE_URL is not set, there is no settings file here and no "
+                          f"database at {path.resolve()}: `carebot init` sets carebot up here; or set "
+                          "CAREBOT_DATABASE_URL; or make an empty database here with "
+                          f"`carebot db upgrade --url {default}`", DATABASE_MISSING)

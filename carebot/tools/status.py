@@ -1,7 +1,8 @@
 """``carebot status``: the deployment at a glance, for whoever has a shell on the server.
 
 Groups and their members (active, resting, stopped, invited), the requests for care still
-waiting and the oldest one's wait, the outbox's backlog, the texts that failed or wait
+waiting and the oldest one's wait, the texts a group's spent daily budget holds for its next
+day, the outbox's backlog, the texts that failed or wait
 after a provider's refusal in the last 7 days by error class, Signal's recorded pause, and
 the schema. Only counts, names of groups and error classes: never a number or a text.
 A handful of grouped queries, whatever the number of members.
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.metrics import error_code
 from carebot.domain.vocabulary import UNAVAILABLE, MembershipStatus, OutboxStatus
+from carebot.outbox import budget
 from carebot.outbox.backlog import backlog
 from carebot.store.db import Database
 from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, ProviderPause
-from carebot.store.queries import requests_waiting
+from carebot.store.queries import existing, requests_waiting
 
 LOOK_BACK = timedelta(days=7)
 UNDELIVERED = ("undelivered", "failed")  # a provider's report that a sent text did not arrive
@@ -86,10 +88,19 @@ def _classes(counts: dict[str, int]) -> str:
     return ", ".join(f"{label}: {count}" for label, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _held(session: Session, group_id: int, held: dict[int, int]) -> str:
+    """The texts the group's spent budget holds for its next day, with the budget (`group edit --budget` changes it)."""
+    count = held.get(group_id, 0)
+    if not count:
+        return ""
+    allowed = budget.daily_budget(session, existing(session, Group, group_id))
+    return f"; {count} text{'s' if count != 1 else ''} held by its daily budget of {allowed} until its next day"
+
+
 def report(session: Session, now: datetime, *, schema: str, signal_on: bool | None) -> list[str]:
     """The overview's lines."""
     groups = session.execute(select(Group.id, Group.keyword, Group.name, Group.timezone).order_by(Group.keyword)).all()
-    members, waiting = _members(session, now), requests_waiting(session, now)
+    members, waiting, held = _members(session, now), requests_waiting(session, now), budget.held_now(session, now)
     lines = [f"carebot status at {now:%Y-%m-%d %H:%M} UTC; schema {schema}", ""]
     lines.append(f"Groups ({len(groups)}):" if groups else "Groups: none yet (`carebot group add` makes one).")
     for group_id, keyword, name, timezone in groups:
@@ -98,7 +109,7 @@ def report(session: Session, now: datetime, *, schema: str, signal_on: bool | No
         count, oldest = waiting.get(group_id, (0, None))
         asks = (f"{count} request{'s' if count != 1 else ''} waiting, the oldest for {_wait(oldest, now)}"
                 if count and oldest is not None else "no request waiting")
-        lines.append(f"  {keyword:<16} {name} ({timezone}): {people}; {asks}")
+        lines.append(f"  {keyword:<16} {name} ({timezone}): {people}; {asks}" + _held(session, group_id, held))
     queue = backlog(session, now)
     lines += ["", f"Outbox: {queue['pending']} due now, {queue['sending']} being sent, "
                   f"{queue['scheduled']} scheduled for later"]

@@ -93,6 +93,12 @@ def parse_span(text: str) -> timedelta:
     return sum((timedelta(**{_UNITS[u]: int(n)}) for n, u in parts), timedelta())
 
 
+# The fields a group line and a member (or coordinator) line take, as ``field=value``.
+GROUP_FIELDS = ("name", "tz", "lang", "schedule", "crisis", "two_coordinators", "private", "budget", "network",
+                "overflow")
+MEMBER_FIELDS = ("name", "lang")
+
+
 class Simulation:
     """A fresh carebot with simulated channels and a simulated clock."""
 
@@ -169,17 +175,23 @@ class Simulation:
             else:
                 self._expect(match["to"], match["text"] or "")
 
-    def _fields(self, statement: str) -> tuple[list[str], dict[str, str]]:
+    def _fields(self, statement: str, known: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+        """The line's plain words and its ``field=value`` pairs; a field not in ``known`` is refused by name
+        (a misspelled ``crisi=`` would otherwise leave the group without what the line meant to give it)."""
         try:
             parts = shlex.split(statement)
         except ValueError as error:
             raise TranscriptError(f"cannot read the line: {error}") from None
         plain = [p for p in parts if "=" not in p]
         named = dict(p.split("=", 1) for p in parts if "=" in p)
+        unknown = [name for name in named if name not in known]
+        if unknown:
+            raise TranscriptError(f"unknown field {unknown[0]}= on a {plain[0].lower()} line; it knows "
+                                  + ", ".join(f"{name}=" for name in known))
         return plain, named
 
     def _group(self, statement: str) -> None:
-        plain, named = self._fields(statement)
+        plain, named = self._fields(statement, GROUP_FIELDS)
         if len(plain) != 2:
             raise TranscriptError("a group line is: group KEYWORD name=\"…\" tz=Area/City")
         if self._network(plain[1], named):
@@ -240,7 +252,7 @@ class Simulation:
             raise TranscriptError(str(error)) from None
 
     def _member(self, statement: str, role: str) -> None:
-        plain, named = self._fields(statement)
+        plain, named = self._fields(statement, MEMBER_FIELDS)
         if len(plain) != 3:
             raise TranscriptError(f"a {role} line is: {role} KEYWORD +15155550101 name=Ana")
         address = plain[2]

@@ -130,7 +130,8 @@ class FakeTwilio:
             self._released.set()
 
     def add_number(self, phone: str, *, sms_url: str = "", status_callback: str = "", sms_method: str = "POST",
-                   sms_application_sid: str | None = None) -> dict:
+                   sms_application_sid: str | None = None, voice_url: str = "", voice_method: str = "POST",
+                   voice_application_sid: str | None = None) -> dict:
         """A number of this account, as Twilio holds it (every property of the contract's resource)."""
         sid = "PN" + secrets.token_hex(16)
         now = format_datetime(self.clock().astimezone(UTC)).replace("-0000", "+0000")
@@ -142,7 +143,8 @@ class FakeTwilio:
             sms_application_sid=sms_application_sid or "", sms_fallback_method="POST", sms_fallback_url="",
             sms_method=sms_method, sms_url=sms_url, status_callback=status_callback, status_callback_method="POST",
             uri=f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
-            voice_caller_id_lookup=False, voice_method="POST", voice_url="", voice_fallback_method="POST",
+            voice_application_sid=voice_application_sid or "",
+            voice_caller_id_lookup=False, voice_method=voice_method, voice_url=voice_url, voice_fallback_method="POST",
             voice_fallback_url="", voice_receive_mode="voice", emergency_status="Inactive", status="in-use",
             type="local",
         )

@@ -22,6 +22,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validat
 from carebot.store.crypto import EncryptedString, hash_default, lookup_hash
 from carebot.store.models.base import Base
 
+# After DONE or UNPAIR, the days before the same two are offered to each other again (`group edit --pair-again-after`).
+DEFAULT_PAIR_AGAIN_DAYS = 28
+
 
 class Network(Base):
     """Groups that stand by each other: a request nobody in its own group can take may, on the
@@ -65,7 +68,8 @@ class Group(Base):
     # GSM-7 form when that saves segments: on by default (carebot.domain.sms.fold_gsm7). Signal keeps all.
     sms_fold: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # After DONE or UNPAIR the same two are not paired again for this many days (unless a coordinator PAIRs).
-    pair_again_after_days: Mapped[int] = mapped_column(Integer, default=28, server_default="28")
+    pair_again_after_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_PAIR_AGAIN_DAYS,
+                                                       server_default=str(DEFAULT_PAIR_AGAIN_DAYS))
     # Texts carebot may send for the group in one of its days (carebot.outbox.budget); None: the default.
     daily_budget: Mapped[int | None] = mapped_column(Integer)
     # The group's local day its coordinators were told the budget ran out: told once a day, by any process.
