@@ -23,7 +23,7 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.goaround import summarize
-from carebot.flows.join import removed_keywords, removed_lines, removed_reply
+from carebot.flows.join import not_a_member, removed_keywords, removed_lines, removed_reply
 from carebot.flows.words import (
     FORGET,
     LANG,
@@ -60,8 +60,9 @@ def stop(ctx: Context, text: Text) -> Transition:
 def start(ctx: Context, text: Text) -> Transition:
     """START: the only word that brings a member back after STOP."""
     if not ctx.opted_out:
-        # Removed and in no group: "already subscribed" would read as still in the group.
-        return (removed_reply(ctx) if not ctx.memberships else None) or say(ctx, "start.already")
+        # In no group (removed, erased by FORGET, or never joined): "already subscribed" would read as
+        # still in a group; they hear what is true and the way in (or back, through a coordinator).
+        return not_a_member(ctx) if not ctx.memberships else say(ctx, "start.already")
     effect = OptedIn(text.words[0].upper())
     if ctx.memberships:
         # What is kept, said plainly: STOP ended any request for care, the other answers stand.
