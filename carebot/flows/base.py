@@ -224,6 +224,7 @@ class OfferAnswered:
 
     pairing_id: int
     accepted: bool | None
+    said: bool = False  # the flow's own reply already says it (a NO said together with the member's rest)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
     options = {option for option, _ in held}
     room = room_in(held)
     for pairing in pairings:
+        if pairing.status not in OPEN_PAIRINGS:
+            continue  # closed earlier in the same text (an offer its supporter just declined)
         if pairing.requester_id == member.id:
             if pairing.kind not in options:
                 if pairing.status == PairingStatus.ACTIVE:
@@ -174,7 +176,7 @@ def offer_answered(act: Act, effect: OfferAnswered) -> Outcome:
     pairing.status = PairingStatus.DECLINED if accepted is False else PairingStatus.EXPIRED
     pairing.ended_at = now
     mark_due(session, pairing.group_id, now)
-    if accepted is None:
+    if accepted is None or effect.said:
         return Outcome()
     return Outcome([render("care.declined", language,
                            requester=display_name(existing(session, Member, pairing.requester_id), language))])
