@@ -38,6 +38,11 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
     mark_due(session, pairing.group_id, now)
     if was == PairingStatus.ACTIVE:  # no longer their supporter: a copy of the map waiting for them stays
         caremap.withdraw_waiting(session, pairing.requester_id, to=pairing.supporter_id)
+        # A request still open waits anew: its member (and the coordinators) hear it as anyone newly waiting.
+        for request in session.scalars(select(Answer).where(
+                Answer.member_id == pairing.requester_id, Answer.group_id == pairing.group_id,
+                Answer.option == pairing.kind, Answer.current(now))):
+            request.told_waiting_at = None
     for member_id in (pairing.supporter_id, pairing.requester_id):
         member = session.get(Member, member_id)
         if member is None:
