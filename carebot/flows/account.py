@@ -167,6 +167,7 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
                     lang=LANGUAGE_LABELS[lang], channel=channel)]
     if ctx.opted_out:
         lines.append(render("mydata.stopped", lang))
+    stopped = ctx.lookups.requests_ended_by_stop()
     for membership in ctx.memberships:
         group = membership.group
         answers = ctx.answers_in(group.id)
@@ -176,6 +177,11 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
         pairings = [_pairing_line(ctx, p) for p in ctx.pairings if p.group_id == group.id]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
+        # Requests STOP ended are still held (until retention deletes them): said as ended, and why.
+        lines.extend(render("mydata.request.stopped", lang, keyword=group.keyword,
+                            summary=summarize([r.answer], lang, group.tz),
+                            date=short_date(r.ended_at.astimezone(group.tz), lang))
+                     for r in stopped if r.answer.group_id == group.id)
     consents = ctx.lookups.consent_times()
     if consents:
         when = consents[-1].astimezone(ctx.memberships[0].group.tz if ctx.memberships else UTC)
@@ -189,6 +195,8 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
 
 
 def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
+    if pairing.status == "ended":  # lately (MYDATA): never said as if it went on
+        return render("mydata.pairing.ended", ctx.language, other=pairing.other_name)
     if pairing.status == "offered":
         # The requester learns who only once that person has said YES.
         key = "status.pairing.looking" if pairing.role == "requester" else "status.pairing.offered"

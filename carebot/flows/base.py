@@ -55,6 +55,14 @@ class AnswerInfo:
 
 
 @dataclass(frozen=True)
+class StoppedRequest:
+    """A request for care (1 or 4) that the member's STOP ended, held until retention deletes it."""
+
+    answer: AnswerInfo
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
 class PairingInfo:
     """One of the member's open pairings, seen from their side."""
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from carebot.flows.base import CareMapInfo, PersonInfo
+    from carebot.flows.base import CareMapInfo, PersonInfo, StoppedRequest
 
 
 class Lookups(Protocol):
@@ -42,6 +42,10 @@ class Lookups(Protocol):
         """The member's own finished care map (MAP), their words for them alone; None without one."""
         ...
 
+    def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        """The member's requests for care that a STOP of theirs ended and carebot still holds, oldest first."""
+        ...
+
 
 class NoLookups:
     """Lookups that find nothing: for a context that stands for no one in particular."""
@@ -60,6 +64,9 @@ class NoLookups:
 
     def care_map(self) -> CareMapInfo | None:
         return None
+
+    def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        return ()
 
 
 def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:

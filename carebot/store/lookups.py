@@ -14,11 +14,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.phone import normalize_phone
-from carebot.domain.vocabulary import OPEN_PAIRINGS
-from carebot.flows.base import CareMapInfo, PersonInfo
+from carebot.domain.vocabulary import OPEN_PAIRINGS, REQUESTS
+from carebot.flows.base import AnswerInfo, CareMapInfo, PersonInfo, StoppedRequest
 from carebot.flows.lookups import named
 from carebot.store.crypto import lookup_hash
-from carebot.store.models import CareMap, ConsentEvent, Member, Membership, Pairing
+from carebot.store.models import Answer, CareMap, ConsentEvent, Member, Membership, Pairing
 
 
 def care_map_of(session: Session, member_id: int) -> CareMapInfo | None:
@@ -84,3 +84,13 @@ class StoreLookups:
 
     def care_map(self) -> CareMapInfo | None:
         return care_map_of(self._session, self._member_id)
+
+    def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        # STOP ends the requests at the moment it records the opt-out (carebot.services.account).
+        stops = select(ConsentEvent.at).where(ConsentEvent.member_id == self._member_id, ConsentEvent.kind == "opt_out")
+        return tuple(
+            StoppedRequest(AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity, a.private), a.ended_at)
+            for a in self._session.scalars(select(Answer).where(
+                Answer.member_id == self._member_id, Answer.option.in_(REQUESTS), Answer.ended_at.in_(stops))
+                .order_by(Answer.ended_at, Answer.id))
+            if a.ended_at is not None)
