@@ -97,7 +97,7 @@ def help_(ctx: Context, text: Text | None = None) -> Transition:
         else:
             message = _help_named(ctx, coordinators)
     # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
-    replies = [Reply(message, purpose="final" if ctx.opted_out else "reply")]
+    replies = [_own(ctx, message)]
     if any(m.role == "coordinator" for m in ctx.memberships) and not ctx.opted_out:
         replies.append(Reply(render("help.coordinator", ctx.language)))
     return Transition(replies=tuple(replies))
@@ -208,7 +208,7 @@ def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
 def _own(ctx: Context, message: str) -> Reply:
     """A reply about the member's own data: after STOP it still answers them ("final"), as HELP does;
     the outbox's opt-out rules (a carrier's block) still decide whether it can go."""
-    return Reply(message, purpose="final" if ctx.opted_out else "reply")
+    return Reply(message, purpose="final", once_in_a_flood=True) if ctx.opted_out else Reply(message)
 
 
 def after_stop(ctx: Context, text: Text) -> Transition | None:

@@ -148,6 +148,10 @@ class Reply:
 
     text: str
     purpose: str = "reply"  # reply | final (goes even though consent just ended)
+    # Past the flood limit a final reply still goes; one that answers about the member's own data after
+    # STOP (MYDATA, FORGET's question, HELP) goes once a flood window, so a flood of them is not answered
+    # again and again. A change of consent and a crisis reply always go.
+    once_in_a_flood: bool = False
 
 
 @dataclass(frozen=True)
