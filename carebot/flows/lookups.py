@@ -21,7 +21,8 @@ class Lookups(Protocol):
 
     def people_named(self, name: str) -> tuple[PersonInfo, ...]:
         """People in the member's active groups called ``name`` (see :func:`named`), never the
-        member themselves; one entry per group a person shares with them."""
+        member themselves; one entry per group a person shares with them; and those of sister
+        groups the member was paired with across a network."""
         ...
 
     def people_in_group(self, group_id: int, token: str) -> tuple[PersonInfo, ...]:
@@ -30,7 +31,7 @@ class Lookups(Protocol):
         ...
 
     def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
-        """People of other groups, by name, in an open pairing across a network with one of
+        """People of other groups, by name or number, in an open pairing across a network with one of
         ``group_id``'s members (so its coordinators can UNPAIR it)."""
         ...
 
