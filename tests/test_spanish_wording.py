@@ -24,8 +24,16 @@ def test_spanish_texts_name_spanish_command_words() -> None:
 
 
 def test_spanish_texts_are_gender_neutral() -> None:
-    # Forms that assume a gender; "sola/o", "coordinador/a" and neutral rephrasings are fine.
+    # Forms that assume a gender (neutral rephrasings instead; see also the next test).
     gendered = re.compile(r"\b(ambos|ambas|invitad[oa]|emparejad[oa]s?|acompañad[oa]s?|listo para|"
                           r"bienvenid[oa]|suscrit[oa]|segur[oa]|coordinador|coordinadores)\b(?!/)", re.I)
     found = {key: text for key, text in ES.items() if gendered.search(text)}
+    assert not found, found
+
+
+def test_spanish_texts_never_mark_gender_with_slashes_or_symbols() -> None:
+    # "sola/o", "coordinador/a", "bienvenido(a)", "todxs", "amig@s": neutral wording instead, such as
+    # "Aquí hay gente contigo" or "el rol de coordinación". "@{name}" (a relay's address) is not one.
+    marked = re.compile(r"\w/[oae]s?\b|\w\([oae]s?\)|\w@|\w(x|@)s\b", re.I)
+    found = {key: text for key, text in ES.items() if marked.search(text)}
     assert not found, found

@@ -14,7 +14,7 @@ from tests.helpers import SHORT_HOW
 # Messages that list the member's own data may run longer, but stay within a few segments.
 LISTS_DATA = {"goaround.confirm", "goaround.how_saved", "goaround.which_group", "status.group",
               "help.member", "help.member.named", "help.stopped", "start.kept", "care.done.which",
-              "care.accepted.supporter",
+              "care.accepted.supporter", "care.declined.resting",
               "care.accepted.supporter.private", "help.coordinator", "coord.pairs",
               "crisis.reply", "crisis.call.sent", "crisis.call.later", "crisis.call.oncall", "relay.message", "coord.roster",
               "coord.ambiguous", "log", "pulse",

@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carebot.flows.base import Reply
+from carebot.outbox.write import FINAL
 from carebot.services.people import display_name, tell_group_coordinators
 from carebot.store.facts import FLOOD_WINDOW
-from carebot.store.models import Group, Member
+from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
 from carebot.store.queries import active_groups_of
 
 log = logging.getLogger(__name__)
@@ -33,3 +36,22 @@ def flooding(session: Session, member: Member, now: datetime, recent: int) -> bo
         log.warning("member %s is past the flood limit; replies held", member.id)
     member.flood_told_at = now
     return True
+
+
+def past_the_limit(session: Session, member: Member, now: datetime, replies: list[Reply]) -> list[Reply]:
+    """The replies that still go past the flood limit: the final ones (a change of consent, a crisis
+    reply), and of those answering about the member's own data after STOP only one a flood window."""
+    # Answered already: a final reply since the window began, not counting STOP's own confirmation.
+    stopped_at = session.scalar(select(func.max(ConsentEvent.at)).where(
+        ConsentEvent.member_id == member.id, ConsentEvent.kind == "opt_out"))
+    since = max(now - FLOOD_WINDOW, stopped_at) if stopped_at is not None else now - FLOOD_WINDOW
+    answered = session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.member_id == member.id, OutboxMessage.purpose == FINAL,
+        OutboxMessage.created_at > since).limit(1)) is not None
+    kept = []
+    for reply in replies:
+        if reply.purpose != FINAL or (reply.once_in_a_flood and answered):
+            continue
+        answered = answered or reply.once_in_a_flood
+        kept.append(reply)
+    return kept

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from carebot.dispatch.flood import flooding
+from carebot.dispatch.flood import flooding, past_the_limit
 from carebot.domain.vocabulary import SIGNAL, MembershipStatus
 from carebot.flows.base import Context, Relayed, Reply, Transition
-from carebot.outbox.write import FINAL, enqueue
+from carebot.outbox.write import enqueue
 from carebot.services import questions
 from carebot.services.account import forget
 from carebot.services.handlers import Act, apply
@@ -45,8 +45,8 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
         forget(session, member)
     if flooded:
         # Past the flood limit only the "final" replies still go: the confirmations of STOP,
-        # START and FORGET, and the crisis reply.
-        replies = [r for r in replies if r.purpose == FINAL]
+        # START and FORGET, the crisis reply, and one answer a window about their own data after STOP.
+        replies = past_the_limit(session, member, now, replies)
     groups = None if forgotten else [m.group_id for m in facts.of(member, Membership).memberships
                                      if m.status == MembershipStatus.ACTIVE]
     for reply in replies:

@@ -23,7 +23,7 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.goaround import summarize
-from carebot.flows.join import removed_keywords, removed_lines, removed_reply
+from carebot.flows.join import not_a_member, removed_keywords, removed_lines, removed_reply
 from carebot.flows.words import (
     FORGET,
     LANG,
@@ -60,8 +60,9 @@ def stop(ctx: Context, text: Text) -> Transition:
 def start(ctx: Context, text: Text) -> Transition:
     """START: the only word that brings a member back after STOP."""
     if not ctx.opted_out:
-        # Removed and in no group: "already subscribed" would read as still in the group.
-        return (removed_reply(ctx) if not ctx.memberships else None) or say(ctx, "start.already")
+        # In no group (removed, erased by FORGET, or never joined): "already subscribed" would read as
+        # still in a group; they hear what is true and the way in (or back, through a coordinator).
+        return not_a_member(ctx) if not ctx.memberships else say(ctx, "start.already")
     effect = OptedIn(text.words[0].upper())
     if ctx.memberships:
         # What is kept, said plainly: STOP ended any request for care, the other answers stand.
@@ -96,7 +97,7 @@ def help_(ctx: Context, text: Text | None = None) -> Transition:
         else:
             message = _help_named(ctx, coordinators)
     # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
-    replies = [Reply(message, purpose="final" if ctx.opted_out else "reply")]
+    replies = [_own(ctx, message)]
     if any(m.role == "coordinator" for m in ctx.memberships) and not ctx.opted_out:
         replies.append(Reply(render("help.coordinator", ctx.language)))
     return Transition(replies=tuple(replies))
@@ -166,6 +167,7 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
                     lang=LANGUAGE_LABELS[lang], channel=channel)]
     if ctx.opted_out:
         lines.append(render("mydata.stopped", lang))
+    stopped = ctx.lookups.requests_ended_by_stop()
     for membership in ctx.memberships:
         group = membership.group
         answers = ctx.answers_in(group.id)
@@ -175,6 +177,11 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
         pairings = [_pairing_line(ctx, p) for p in ctx.pairings if p.group_id == group.id]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
+        # Requests STOP ended are still held (until retention deletes them): said as ended, and why.
+        lines.extend(render("mydata.request.stopped", lang, keyword=group.keyword,
+                            summary=summarize([r.answer], lang, group.tz),
+                            date=short_date(r.ended_at.astimezone(group.tz), lang))
+                     for r in stopped if r.answer.group_id == group.id)
     consents = ctx.lookups.consent_times()
     if consents:
         when = consents[-1].astimezone(ctx.memberships[0].group.tz if ctx.memberships else UTC)
@@ -188,6 +195,8 @@ def mydata(ctx: Context, text: Text) -> Transition | None:
 
 
 def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
+    if pairing.status == "ended":  # lately (MYDATA): never said as if it went on
+        return render("mydata.pairing.ended", ctx.language, other=pairing.other_name)
     if pairing.status == "offered":
         # The requester learns who only once that person has said YES.
         key = "status.pairing.looking" if pairing.role == "requester" else "status.pairing.offered"
@@ -199,7 +208,7 @@ def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
 def _own(ctx: Context, message: str) -> Reply:
     """A reply about the member's own data: after STOP it still answers them ("final"), as HELP does;
     the outbox's opt-out rules (a carrier's block) still decide whether it can go."""
-    return Reply(message, purpose="final" if ctx.opted_out else "reply")
+    return Reply(message, purpose="final", once_in_a_flood=True) if ctx.opted_out else Reply(message)
 
 
 def after_stop(ctx: Context, text: Text) -> Transition | None:

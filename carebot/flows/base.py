@@ -55,6 +55,14 @@ class AnswerInfo:
 
 
 @dataclass(frozen=True)
+class StoppedRequest:
+    """A request for care (1 or 4) that the member's STOP ended, held until retention deletes it."""
+
+    answer: AnswerInfo
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
 class PairingInfo:
     """One of the member's open pairings, seen from their side."""
 
@@ -140,6 +148,10 @@ class Reply:
 
     text: str
     purpose: str = "reply"  # reply | final (goes even though consent just ended)
+    # Past the flood limit a final reply still goes; one that answers about the member's own data after
+    # STOP (MYDATA, FORGET's question, HELP) goes once a flood window, so a flood of them is not answered
+    # again and again. A change of consent and a crisis reply always go.
+    once_in_a_flood: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,6 +236,7 @@ class OfferAnswered:
 
     pairing_id: int
     accepted: bool | None
+    said: bool = False  # the flow's own reply already says it (a NO said together with the member's rest)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from carebot.domain.i18n import render
 from carebot.flows.base import (
+    Answered,
     CadenceChanged,
     CheckinAnswered,
     Context,
@@ -22,10 +23,11 @@ from carebot.flows.base import (
     RoundStarted,
     Transition,
     Waiting,
+    render_for,
     say,
 )
 from carebot.flows.durations import parse_hours, parse_span
-from carebot.flows.goaround import pick_group
+from carebot.flows.goaround import pick_group, resting_instead, summarize
 from carebot.flows.words import (
     CADENCE_DAYS,
     DONE,
@@ -57,7 +59,23 @@ def offer_reply(ctx: Context, text: Text) -> Transition | None:
     if answers_no(text):
         # The reply names whom it was about; carebot.services.pairings writes it.
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
-    return None
+    return _declined_resting(ctx, text)
+
+
+def _declined_resting(ctx: Context, text: Text) -> Transition | None:
+    """"no puedo esta semana" to an offer: NO to it, and option 3 for that time, said in one text."""
+    offer = next((p for p in ctx.pairings if p.id == _pairing_id(ctx) and p.role == "supporter"), None)
+    membership = ctx.membership(offer.group_id) if offer is not None else None
+    if offer is None or membership is None:
+        return None  # the offer is gone: the words are a go-around answer like any other
+    group = membership.group
+    answers = resting_instead(ctx, text, group)
+    if answers is None:
+        return None
+    reply = render_for(ctx, "care.declined.resting", requester=offer.other_name, keyword=group.keyword,
+                       summary=summarize(answers, ctx.language, group.tz))
+    return Transition(replies=(Reply(reply),),
+                      effects=(OfferAnswered(offer.id, False, said=True), Answered(group.id, answers)))
 
 
 def followup_reply(ctx: Context, text: Text) -> Transition | None:

@@ -27,6 +27,7 @@ from carebot.flows.base import (
     Waiting,
     say,
 )
+from carebot.flows.join import removed_reply
 from carebot.flows.words import FILLER, MAP, MAP_NEW, MAP_OFF, SKIP, Text, answers_no, answers_yes, is_one_of
 
 FLOW = "caremap"
@@ -50,7 +51,8 @@ def command(ctx: Context, text: Text) -> Transition | None:
     if option is not None and option not in MAP_NEW | MAP_OFF:
         return None
     if not ctx.memberships:
-        return say(ctx, "caremap.no_group")
+        # Someone the coordinators removed hears the way back, not "join first".
+        return removed_reply(ctx) or say(ctx, "caremap.no_group")
     if option in MAP_OFF:
         return Transition(effects=(MapDeleted(),))
     existing = ctx.lookups.care_map()

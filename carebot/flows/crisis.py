@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from carebot.domain.i18n import render
 from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition, render_for
+from carebot.flows.join import removed_keywords
 from carebot.flows.words import CALL, Text, is_one_of, plain
 
 # The lexicon: phrases as people text them, matched over the plain form of the text
@@ -252,8 +253,11 @@ def call(ctx: Context, text: Text) -> Transition | None:
     if not asks_call(text.words):
         return None
     if not ctx.memberships:
-        return Transition(replies=(Reply(render("crisis.call.no_group", ctx.language,
-                                                resources=resources_for(ctx))),))
+        # Someone the coordinators removed is not told to JOIN (it cannot work for them).
+        removed = ", ".join(removed_keywords(ctx))
+        key = "crisis.call.removed" if removed else "crisis.call.no_group"
+        return Transition(replies=(Reply(render(key, ctx.language, resources=resources_for(ctx),
+                                                keywords=removed)),))
     return Transition(effects=(CallRequested(tuple(m.group.id for m in ctx.memberships)),))
 
 

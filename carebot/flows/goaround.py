@@ -14,12 +14,20 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from carebot.domain.i18n import render, short_date
-from carebot.domain.vocabulary import CAN_KEEP_COMPANY, I_CAN_REACH_OUT, REACH_OUT_TO_ME, UNAVAILABLE, WANT_COMPANY
+from carebot.domain.vocabulary import (
+    CAN_KEEP_COMPANY,
+    I_CAN_REACH_OUT,
+    REACH_OUT_TO_ME,
+    REQUESTS,
+    UNAVAILABLE,
+    WANT_COMPANY,
+)
 from carebot.flows.base import (
     Answered,
     AnswerInfo,
     AnswerSpec,
     Context,
+    GroupInfo,
     HowChanged,
     MembershipInfo,
     PrivacyChanged,
@@ -102,17 +110,38 @@ UNAVAILABLE_WORDS = tuple(sorted((tuple(p.split()) for p in (
 _AFTER_UNAVAILABLE = frozenset("sorry sry lo siento thanks thx gracias pls please porfa por favor ok".split())
 
 
-def _unavailable_length(words: list[str]) -> int:
-    return next((len(p) for p in UNAVAILABLE_WORDS if tuple(words[:len(p)]) == p and len(words) > len(p)), 0)
+# To a pairing offer, "not this week" and "no esta semana" say the same (a bare "not today" with
+# nothing asked is a courtesy, not an answer, so these open option 3 only there).
+DECLINING_WORDS = (*UNAVAILABLE_WORDS, ("not",), ("no",))
 
 
-def _unavailable_for(ctx: Context, words: list[str], tz: ZoneInfo) -> list[AnswerSpec] | None:
+def _unavailable_length(words: list[str], openers: tuple[tuple[str, ...], ...] = UNAVAILABLE_WORDS) -> int:
+    return next((len(p) for p in openers if tuple(words[:len(p)]) == p and len(words) > len(p)), 0)
+
+
+def _unavailable_for(ctx: Context, words: list[str], tz: ZoneInfo,
+                     openers: tuple[tuple[str, ...], ...] = UNAVAILABLE_WORDS) -> list[AnswerSpec] | None:
     """Option 3 for "no puedo esta semana" and the like (see UNAVAILABLE_WORDS), else None."""
-    length = _unavailable_length(words)
+    length = _unavailable_length(words, openers)
     duration = parse_duration(words[length:], ctx.now, tz, ctx.language) if length else None
     if duration is None or not all(w in _AFTER_UNAVAILABLE for w in words[length + duration.used:]):
         return None
     return [AnswerSpec(option=UNAVAILABLE, until=duration.until, how=None, capacity=None)]
+
+
+def resting_instead(ctx: Context, text: Text, group: GroupInfo) -> tuple[AnswerSpec, ...] | None:
+    """A supporter's answer to an offer that says they rest for a while ("cant this week", "sorry no
+    puedo esta semana", "not this week"): their answers in ``group`` from now on, option 3 for that
+    time with their own requests for care kept (rest is not giving up care), else None."""
+    words = text.words
+    while words and words[0] in _AFTER_UNAVAILABLE:  # "sorry cant this week"
+        words = words[1:]
+    rest = _unavailable_for(ctx, words, group.tz, DECLINING_WORDS)
+    if rest is None:
+        return None
+    kept = tuple(AnswerSpec(a.option, a.until, a.how, a.capacity, a.private)
+                 for a in ctx.answers_in(group.id) if a.option in REQUESTS)
+    return (*kept, *rest)
 
 
 def starts_answer(words: list[str]) -> bool:

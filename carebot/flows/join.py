@@ -50,7 +50,8 @@ def request(ctx: Context, text: Text) -> Transition | None:
     words = text.words
     if words[0] in JOIN:
         if len(words) < 2:
-            return say(ctx, "join.which")
+            # Someone removed and in no group hears the way back (a coordinator), never "text JOIN".
+            return (removed_reply(ctx) if not ctx.memberships else None) or say(ctx, "join.which")
         group = find_group(ctx, words[1])
         if group is None:
             return say(ctx, "join.unknown_group", keyword=text.rest(1)[:16].upper())

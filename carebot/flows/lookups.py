@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from carebot.flows.base import CareMapInfo, PersonInfo
+    from carebot.flows.base import CareMapInfo, PersonInfo, StoppedRequest
 
 
 class Lookups(Protocol):
@@ -21,7 +21,8 @@ class Lookups(Protocol):
 
     def people_named(self, name: str) -> tuple[PersonInfo, ...]:
         """People in the member's active groups called ``name`` (see :func:`named`), never the
-        member themselves; one entry per group a person shares with them."""
+        member themselves; one entry per group a person shares with them; and those of sister
+        groups the member was paired with across a network."""
         ...
 
     def people_in_group(self, group_id: int, token: str) -> tuple[PersonInfo, ...]:
@@ -30,7 +31,7 @@ class Lookups(Protocol):
         ...
 
     def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
-        """People of other groups, by name, in an open pairing across a network with one of
+        """People of other groups, by name or number, in an open pairing across a network with one of
         ``group_id``'s members (so its coordinators can UNPAIR it)."""
         ...
 
@@ -40,6 +41,10 @@ class Lookups(Protocol):
 
     def care_map(self) -> CareMapInfo | None:
         """The member's own finished care map (MAP), their words for them alone; None without one."""
+        ...
+
+    def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        """The member's requests for care that a STOP of theirs ended and carebot still holds, oldest first."""
         ...
 
 
@@ -60,6 +65,9 @@ class NoLookups:
 
     def care_map(self) -> CareMapInfo | None:
         return None
+
+    def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        return ()
 
 
 def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:

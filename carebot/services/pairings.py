@@ -38,6 +38,11 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
     mark_due(session, pairing.group_id, now)
     if was == PairingStatus.ACTIVE:  # no longer their supporter: a copy of the map waiting for them stays
         caremap.withdraw_waiting(session, pairing.requester_id, to=pairing.supporter_id)
+        # A request still open waits anew: its member (and the coordinators) hear it as anyone newly waiting.
+        for request in session.scalars(select(Answer).where(
+                Answer.member_id == pairing.requester_id, Answer.group_id == pairing.group_id,
+                Answer.option == pairing.kind, Answer.current(now))):
+            request.told_waiting_at = None
     for member_id in (pairing.supporter_id, pairing.requester_id):
         member = session.get(Member, member_id)
         if member is None:
@@ -77,6 +82,8 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
     options = {option for option, _ in held}
     room = room_in(held)
     for pairing in pairings:
+        if pairing.status not in OPEN_PAIRINGS:
+            continue  # closed earlier in the same text (an offer its supporter just declined)
         if pairing.requester_id == member.id:
             if pairing.kind not in options:
                 if pairing.status == PairingStatus.ACTIVE:
@@ -174,7 +181,7 @@ def offer_answered(act: Act, effect: OfferAnswered) -> Outcome:
     pairing.status = PairingStatus.DECLINED if accepted is False else PairingStatus.EXPIRED
     pairing.ended_at = now
     mark_due(session, pairing.group_id, now)
-    if accepted is None:
+    if accepted is None or effect.said:
         return Outcome()
     return Outcome([render("care.declined", language,
                            requester=display_name(existing(session, Member, pairing.requester_id), language))])

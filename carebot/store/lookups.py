@@ -14,11 +14,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.phone import normalize_phone
-from carebot.domain.vocabulary import OPEN_PAIRINGS
-from carebot.flows.base import CareMapInfo, PersonInfo
+from carebot.domain.vocabulary import OPEN_PAIRINGS, REQUESTS
+from carebot.flows.base import AnswerInfo, CareMapInfo, PersonInfo, StoppedRequest
 from carebot.flows.lookups import named
 from carebot.store.crypto import lookup_hash
-from carebot.store.models import CareMap, ConsentEvent, Member, Membership, Pairing
+from carebot.store.models import Answer, CareMap, ConsentEvent, Member, Membership, Pairing
 
 
 def care_map_of(session: Session, member_id: int) -> CareMapInfo | None:
@@ -50,8 +50,21 @@ class StoreLookups:
                            Member.id != self._member_id, Member.name.is_not(None))
                 )
                 if member_name is not None
-            )
+            ) + self._paired_across()
         return named(self._others, name)
+
+    def _paired_across(self) -> tuple[PersonInfo, ...]:
+        """The people of sister groups the member was paired with (or offered to) across a network,
+        named as their pairing named them: NOT can name them too."""
+        people = []
+        for pairing in self._session.scalars(select(Pairing).where(
+                Pairing.supporter_group_id.is_not(None),
+                or_(Pairing.requester_id == self._member_id, Pairing.supporter_id == self._member_id))):
+            other_id = pairing.supporter_id if pairing.requester_id == self._member_id else pairing.requester_id
+            other = self._session.get(Member, other_id)
+            if other is not None and other.name:
+                people.append(PersonInfo(other.id, other.name, pairing.group_for(other.id)))
+        return tuple(people)
 
     def people_in_group(self, group_id: int, token: str) -> tuple[PersonInfo, ...]:
         if group_id not in self._groups:
@@ -68,15 +81,22 @@ class StoreLookups:
         return named((PersonInfo(i, n, group_id) for i, n, _ in members if n), token)
 
     def partners_in(self, group_id: int, name: str) -> tuple[PersonInfo, ...]:
+        # A number names them as it names anyone in the group (people_in_group); else a name.
+        number = normalize_phone(name) if any(ch.isdigit() for ch in name) else None
         people: dict[int, PersonInfo] = {}
         for pairing in self._session.scalars(select(Pairing).where(
                 Pairing.status.in_(OPEN_PAIRINGS), Pairing.supporter_group_id.is_not(None),
                 or_(Pairing.group_id == group_id, Pairing.supporter_group_id == group_id))):
             other_id = pairing.requester_id if pairing.supporter_group_id == group_id else pairing.supporter_id
             other = self._session.get(Member, other_id)
-            if other is not None and other.name:
+            if other is None:
+                continue
+            if number is not None:
+                if other.phone_hash == lookup_hash(number):
+                    return (PersonInfo(other.id, other.name or number, pairing.group_for(other.id)),)
+            elif other.name:
                 people[other.id] = PersonInfo(other.id, other.name, pairing.group_for(other.id))
-        return named(people.values(), name) if name.strip() else ()
+        return named(people.values(), name) if name.strip() and number is None else ()
 
     def consent_times(self) -> tuple[datetime, ...]:
         return tuple(self._session.scalars(
@@ -84,3 +104,13 @@ class StoreLookups:
 
     def care_map(self) -> CareMapInfo | None:
         return care_map_of(self._session, self._member_id)
+
+    def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        # STOP ends the requests at the moment it records the opt-out (carebot.services.account).
+        stops = select(ConsentEvent.at).where(ConsentEvent.member_id == self._member_id, ConsentEvent.kind == "opt_out")
+        return tuple(
+            StoppedRequest(AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity, a.private), a.ended_at)
+            for a in self._session.scalars(select(Answer).where(
+                Answer.member_id == self._member_id, Answer.option.in_(REQUESTS), Answer.ended_at.in_(stops))
+                .order_by(Answer.ended_at, Answer.id))
+            if a.ended_at is not None)

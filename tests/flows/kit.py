@@ -16,7 +16,7 @@ from typing import Any
 from carebot.domain.i18n import render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import router
-from carebot.flows.base import CareMapInfo, Context, Effect, GroupInfo, MembershipInfo, PersonInfo, Transition
+from carebot.flows.base import CareMapInfo, Context, Effect, GroupInfo, MembershipInfo, PersonInfo, StoppedRequest, Transition
 from carebot.flows.lookups import named
 from carebot.flows.words import read
 
@@ -55,8 +55,9 @@ class MemoryLookups:
     """carebot.flows.lookups.Lookups over a few plain rows, as carebot.store.lookups reads them."""
 
     def __init__(self, me: int, group_ids: Iterable[int], people: Iterable[Person] = PEOPLE,
-                 consents: tuple[datetime, ...] = ()) -> None:
+                 consents: tuple[datetime, ...] = (), stopped: tuple[StoppedRequest, ...] = ()) -> None:
         self.me, self.group_ids, self.people, self.consents = me, frozenset(group_ids), tuple(people), consents
+        self.stopped = stopped
 
     def people_named(self, name: str) -> tuple[PersonInfo, ...]:
         if not name.strip():
@@ -79,6 +80,9 @@ class MemoryLookups:
 
     def care_map(self) -> CareMapInfo | None:
         return None
+
+    def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        return self.stopped
 
 
 def context(*groups: str, coordinator_of: Iterable[str] = (), language: str | None = None,

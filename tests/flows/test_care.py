@@ -7,7 +7,10 @@ from datetime import timedelta
 import pytest
 
 from carebot.domain.i18n import render
+from carebot.flows import router
 from carebot.flows.base import (
+    Answered,
+    AnswerInfo,
     CadenceChanged,
     CheckinAnswered,
     DaytimeChanged,
@@ -19,6 +22,7 @@ from carebot.flows.base import (
     RoundStarted,
     Waiting,
 )
+from carebot.flows.words import read
 from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
 
 SAM = PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7)
@@ -169,3 +173,29 @@ ROWS = [
 @pytest.mark.parametrize("r", ROWS)
 def test_care(r: Row) -> None:
     check(r)
+
+
+# An offer open to Ana while she asks for a call herself and offers to reach out.
+OFFER_TO_ANA = context("DMMA", pairings=(OFFERED,), answers=(
+    AnswerInfo(1, 1, None, "call evenings", None), AnswerInfo(1, 2, None, None, None)),
+    waiting=Waiting("pairing", "offer", {"pairing_id": 8}, NOW + timedelta(days=1)))
+
+
+@pytest.mark.parametrize("text", ["cant this week", "sorry i cant this week", "no puedo esta semana",
+                                  "Not this week", "no esta semana", "im busy this week sorry"])
+def test_resting_words_decline_the_offer_and_rest_in_one_text(text: str) -> None:
+    result = router.respond(OFFER_TO_ANA, read(text))
+    declined, answered = result.effects
+    assert declined == OfferAnswered(8, False, said=True)
+    assert isinstance(answered, Answered) and answered.group_id == 1
+    # Her own request stands; what she offered rests until the week's end.
+    assert [(a.option, a.how) for a in answered.answers] == [(1, "call evenings"), (3, None)]
+    assert answered.answers[1].until is not None and answered.answers[1].until - NOW < timedelta(days=8)
+    [reply] = result.replies
+    assert "Samira" in reply.text and "until" in reply.text and "call evenings" in reply.text
+
+
+@pytest.mark.parametrize("text", ["not this week but next week yes", "cant", "not today"])
+def test_other_words_to_an_offer_do_not_rest(text: str) -> None:
+    result = router.respond(OFFER_TO_ANA, read(text))
+    assert not any(isinstance(e, Answered) for e in result.effects)
