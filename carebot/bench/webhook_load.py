@@ -108,10 +108,12 @@ async def fire(url: str, bodies, concurrency: int, rate: float | None) -> dict:
         "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
     }
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time a process has used so far, all its threads (Linux's /proc; None elsewhere)."""
+def cpu_seconds(pid: int, *, main_thread: bool = False) -> float | None:
+    """CPU time a process has used so far, all its threads or only its main one (where uvicorn runs the
+    event loop); Linux's /proc, None elsewhere."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        stat = Path(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat")
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -121,17 +123,23 @@ def measure_phase(server: subprocess.Popen, url: str, bodies, concurrency: int, 
     """One phase of requests at ``server``, with the server's CPU time per request.
 
     CPU per request is steadier than throughput on a shared machine: other
-    work slows both servers' clocks, not what each request costs.
+    work slows both servers' clocks, not what each request costs. The event
+    loop's share (the main thread's) is kept apart from the other threads'
+    (the database writer, carebot's inbound worker and sender).
     """
-    before = cpu_seconds(server.pid)
+    before, loop_before = cpu_seconds(server.pid), cpu_seconds(server.pid, main_thread=True)
     result = asyncio.run(fire(url, bodies, concurrency, rate))
-    after = cpu_seconds(server.pid)
+    after, loop_after = cpu_seconds(server.pid), cpu_seconds(server.pid, main_thread=True)
     if before is not None and after is not None and result["requests"]:
         result["cpu_us"] = 1e6 * (after - before) / result["requests"]
+    if loop_before is not None and loop_after is not None and result["requests"]:
+        result["loop_cpu_us"] = 1e6 * (loop_after - loop_before) / result["requests"]
     return result
 
 
 def result_line(name: str, result: dict) -> str:
     cpu = f"  cpu {result['cpu_us']:>5.0f} µs/req" if "cpu_us" in result else ""
+    if "loop_cpu_us" in result:
+        cpu += f" (loop {result['loop_cpu_us']:.0f})"
     return (f"{name:<36} {result['requests']:>6} req  {result['throughput']:>6.0f} req/s  "
             f"p50 {result['p50_ms']:>6.1f} ms  p99 {result['p99_ms']:>6.1f} ms  errors {result['errors']}{cpu}")
