@@ -88,3 +88,19 @@ def test_check_flags_a_group_whose_resources_name_police(deployment) -> None:
     said = lines["crisis resources"]
     assert said.startswith("✗") and "AMES" in said and '"sheriff"' in said and "DMMA" not in said, said
     assert "carebot group edit" in said
+
+
+def test_check_says_which_groups_have_no_crisis_resources_of_their_own(deployment) -> None:
+    """A group made without its own people (as `carebot init` makes one) is no failure, but check must
+    not call its resources "its own people": its members hear only the national lines carebot ships."""
+    db = Database(deployment["CAREBOT_DATABASE_URL"])
+    with db.transaction() as session:
+        add_group(session, keyword="DMMA", name="Des Moines Mutual Aid", crisis_resources="Peer line 515-555-0175",
+                  now=clock.now())
+        add_group(session, keyword="AMES", name="Ames Care", now=clock.now())
+    db.dispose()
+    code, lines = check()
+    said = lines["crisis resources"]
+    assert code == 0 and said.startswith("✓"), lines
+    assert "AMES has none of its own" in said and "DMMA" not in said and "its own people" not in said, said
+    assert "carebot group edit AMES --crisis" in said, said

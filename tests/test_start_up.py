@@ -369,3 +369,19 @@ def test_a_database_url_in_the_settings_that_names_no_file_yet_is_made_by_db_upg
         assert "make it with `carebot db upgrade`, or fix CAREBOT_DATABASE_URL" in one_line(done)
     assert carebot("db", "upgrade", cwd=tmp_path, env={"CAREBOT_DATABASE_URL": url}).returncode == 0
     assert carebot("group", "list", cwd=tmp_path, env={"CAREBOT_DATABASE_URL": url}).returncode == 0
+
+
+@pytest.mark.parametrize("url, why", [
+    ("sqlte:///carebot.sqlite", "carebot knows no database called 'sqlte'"),
+    ("mysql://carebot@127.0.0.1/carebot", "'mysql' needs a driver carebot does not use"),
+    ("carebot.sqlite", "it is not a database URL"),
+])
+def test_a_database_url_carebot_cannot_use_is_said_in_the_operators_words(url, why) -> None:
+    """A misspelled or foreign URL is one line that says what is wrong with it, not SQLAlchemy's words."""
+    from carebot.store.db import DatabaseProblem, open_database
+
+    with pytest.raises(DatabaseProblem) as refused:
+        open_database(url)
+    said = str(refused.value)
+    assert why in said and "sqlite:///path/carebot.sqlite" in said, said
+    assert "plugin" not in said and "sqlalchemy" not in said.lower(), said

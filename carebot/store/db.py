@@ -74,7 +74,13 @@ def refusal(error: Exception, url: str, *, option: bool = False) -> DatabaseProb
     (``option``: the URL came from the command's --url, not from CAREBOT_DATABASE_URL)."""
     where = shown(url)
     if isinstance(error, (ArgumentError, NoSuchModuleError, ImportError)):
-        return DatabaseProblem(f"carebot: {_named_by(option)} {where} cannot be used ({error}); write "
+        # In the operator's words, not SQLAlchemy's ("Can't load plugin: sqlalchemy.dialects:sqlte").
+        scheme = url.split("://", 1)[0] if "://" in url else None
+        why = ("it is not a database URL" if scheme is None
+               else f"carebot knows no database called {scheme!r}" if isinstance(error, NoSuchModuleError)
+               else f"{scheme!r} needs a driver carebot does not use" if isinstance(error, ImportError)
+               else "it is not a database URL")
+        return DatabaseProblem(f"carebot: {_named_by(option)} {where} cannot be used ({why}); write "
                                "sqlite:///path/carebot.sqlite or postgresql+psycopg://user:password@host:5432/carebot",
                                startup.DATABASE_URL)
     original = getattr(error, "orig", None) or error

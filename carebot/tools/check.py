@@ -171,13 +171,21 @@ def crisis_resources(report: Report) -> None:
         report.skip("crisis resources", "needs the database and its schema")
         return
     with db.engine.connect() as conn:
-        refused = [(keyword, refusal(resources or "")) for keyword, resources
-                   in conn.execute(select(Group.keyword, Group.crisis_resources).order_by(Group.keyword))]
+        rows = conn.execute(select(Group.keyword, Group.crisis_resources).order_by(Group.keyword)).all()
+    refused = [(keyword, refusal(resources or "")) for keyword, resources in rows]
     wrong = [f"{keyword}'s {why}" for keyword, why in refused if why]
     if wrong:
         report.add(False, "crisis resources", "; ".join(wrong) + " (`carebot group edit KEYWORD --crisis ...`)")
         return
-    report.add(True, "crisis resources", "each group's are its own people, none an emergency number")
+    # Not a failure: a group without its own is given the national lines carebot ships (flows/crisis.py),
+    # but a volunteer should know its members hear no one of their own.
+    none = [keyword for keyword, resources in rows if not (resources or "").strip()]
+    said = "none is an emergency number"
+    if none:
+        said += (f"; {', '.join(none)} {'has' if len(none) == 1 else 'have'} none of {'its' if len(none) == 1 else 'their'}"
+                 " own, so members hear only the national lines carebot ships: add the group's people with "
+                 f"`carebot group edit {none[0]} --crisis \"...\"`")
+    report.add(True, "crisis resources", said)
 
 
 # --- Twilio ---------------------------------------------------------------------------
