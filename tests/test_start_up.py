@@ -385,3 +385,15 @@ def test_a_database_url_carebot_cannot_use_is_said_in_the_operators_words(url, w
     said = str(refused.value)
     assert why in said and "sqlite:///path/carebot.sqlite" in said, said
     assert "plugin" not in said and "sqlalchemy" not in said.lower(), said
+
+
+def test_a_wrong_setting_from_the_environment_is_not_blamed_on_the_settings_file(tmp_path, migrated_file) -> None:
+    """The environment wins over the file, so the line says where the wrong value really is."""
+    (tmp_path / ".env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\n")
+    done = carebot("group", "list", cwd=tmp_path, env={"CAREBOT_RETENTION_DAYS": "0"})
+    line = one_line(done)
+    assert done.returncode == startup.SETTINGS and "CAREBOT_RETENTION_DAYS" in line
+    assert "(set in the environment; see .env.example)" in line and ".env;" not in line, line
+    (tmp_path / ".env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\nCAREBOT_DEFAULT_TIMEZONE=Central\n")
+    line = one_line(carebot("group", "list", cwd=tmp_path, env={"CAREBOT_RETENTION_DAYS": "0"}))
+    assert f"({Path('.env')}, and CAREBOT_RETENTION_DAYS set in the environment; see .env.example)" in line, line

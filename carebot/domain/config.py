@@ -368,16 +368,24 @@ def _load(kind: type[S], who: str, **overrides) -> S:
     try:
         return kind(_env_file=path, **overrides)
     except ValidationError as error:
-        problems = []
+        problems, names = [], []
         for item in error.errors():
             name = "_".join(str(part) for part in item["loc"]).upper()
+            names.append(name)
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "missing":
                 message = "missing"
             elif item["type"] == "literal_error":
                 message = f"must be {item['ctx']['expected']}"
             problems.append(f"{name}: {message}" if name and item["type"] != PAIRED else message)
-        where = f"{path}; " if path is not None else ""
+        # Where the wrong values came from: a variable set in the environment wins over the file.
+        from_environment = [name for name in names if name and os.environ.get(name) is not None]
+        if from_environment and len(from_environment) == len(names):
+            where = "set in the environment; "
+        elif from_environment:
+            where = f"{path or 'the settings'}, and {', '.join(from_environment)} set in the environment; "
+        else:
+            where = f"{path}; " if path is not None else ""
         raise ConfigError(f"{who}: " + "; ".join(problems) + f" ({where}see .env.example)") from None
 
 
