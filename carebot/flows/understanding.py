@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -176,19 +177,30 @@ _FUZZY = {
 _NEVER_NEAR = STOP_STRONG | STOP_ALONE | START | YES | NO | frozenset({"optout", "opt"})
 
 
-def corrected_word(word: str) -> str | None:
+# Coordinator words that only ask for the coordinator's own YES before anything happens: safe to
+# read from a typo ("remvoe theo"), and only for a coordinator (``coord.command``), so a member's
+# typo never becomes a coordinator command.
+_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar")
+
+
+def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> str | None:
     """The command word ``word`` is a typo of (``stauts`` -> ``status``), or None.
 
     One edit (a transposition counts as one) for words of 4-7 letters, two for longer
     ones; nothing that is, or is one edit from, STOP, START, YES or NO is ever guessed.
     """
-    if len(word) < 4 or word in _FUZZY or not word.isalpha():
+    if len(word) < 4 or word in vocabulary or not word.isalpha():
         return None
     if any(OSA.distance(word, near) <= 1 for near in _NEVER_NEAR):
         return None
     cutoff = 1 if len(word) < 8 else 2
-    found = process.extractOne(word, list(_FUZZY), scorer=OSA.distance, score_cutoff=cutoff)
+    found = process.extractOne(word, list(vocabulary), scorer=OSA.distance, score_cutoff=cutoff)
     return found[0] if found else None
+
+
+def corrected_coord_word(word: str) -> str | None:
+    """The coordinator command ``word`` is a typo of (``remvoe`` -> ``remove``), or None."""
+    return corrected_word(word, _FUZZY_COORD)
 
 
 def corrected(text: Text) -> Text | None:

@@ -193,7 +193,10 @@ _STOP_SENTENCE = re.compile(
     r"^(ya )?no (me )?(escriban|escribas|escriba|manden|mandes|mande|envien|envies|envie|contacten)"
     r"( mas)?( mensajes| textos)?( mas| nunca mas)?$|"
     r"^(deja|dejen|dejar|dejad|deje|dejes) de (escribirme|mandarme|enviarme|contactarme|escribir|mandar|enviar)"
-    r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$"
+    r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$|"
+    # "quitenme de la lista", "sacame de la lista", "borrenme de la lista": the Spanish "take me off this list".
+    r"^(quitenme|quitame|quiteme|sacame|sacenme|saqueme|borrenme|borreme|borrame|eliminenme|eliminame|bajenme|bajame)"
+    r" de (la|esta|su|tu|sus|tus|el|este) (lista|grupo|mensajes)( de (mensajes|textos|sms|difusion))?$"
 )
 # Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
 # "no more texts thank you", "dejen de escribirme gracias".
