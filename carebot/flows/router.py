@@ -132,7 +132,7 @@ def respond(ctx: Context, text: Text) -> Transition:
         # Care first, at once. Whatever else the text said still counts (minus the words
         # themselves: they are never kept), nothing is passed on to anyone unasked, and
         # whatever the member was in the middle of is still there for them.
-        care_first = crisis.crisis_reply(ctx)
+        care_first = crisis.crisis_reply(in_crisis_language(ctx, text))
         extra = _understood(replace(ctx, crisis=True), text, late=False) or Transition()
         return Transition(replies=care_first.replies + extra.replies,
                           effects=care_first.effects + extra.effects,
@@ -235,8 +235,22 @@ def text_language(text: Text) -> str | None:
     return understanding.guess_language(text.raw)
 
 
+# How many more hints of one language than the other a member's text needs before a member
+# who never chose is answered in it for good: "gracias" or "ya we talked" is not enough.
+CLEAR_EVIDENCE = 2
+
+
+def clear_language(text: Text) -> str | None:
+    """The language a text is clearly written in: a command word only Spanish uses ("ayuda"), or
+    its words ("no puedo esta semana", "hi how do i join"), else None."""
+    if looks_spanish(text.words):
+        return "es"
+    return understanding.guess_language(text.raw, margin=CLEAR_EVIDENCE)
+
+
 def initial_language(text: Text, groups: dict[str, GroupInfo]) -> str | None:
-    """A newcomer's language, when their first text tells: Spanish words, or a group they name.
+    """A newcomer's language, when their first text tells: Spanish words, a group they name,
+    or English words ("hi how do i join rcma": a later "gracias" does not make them Spanish).
 
     None leaves it open: they are answered in their group's language until they choose.
     """
@@ -246,4 +260,11 @@ def initial_language(text: Text, groups: dict[str, GroupInfo]) -> str | None:
         group = groups.get(word.upper())
         if group is not None:
             return group.language
-    return None
+    return clear_language(text)
+
+
+def in_crisis_language(ctx: Context, text: Text) -> Context:
+    """The context to answer crisis words in: the language they were written in, when only one
+    language's crisis words are there ("ya no quiero vivir" gets the Spanish reply, whatever was set)."""
+    languages = crisis.crisis_languages(text.raw)
+    return replace(ctx, language=languages.pop()) if len(languages) == 1 else ctx

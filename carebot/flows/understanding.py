@@ -228,8 +228,10 @@ _ENGLISH_HINTS = frozenset((
 ).split())
 
 
-def guess_language(raw: str) -> str | None:
-    """``en`` or ``es`` when the text itself tells (its words, accents, the crisis lexicon's hits)."""
+def guess_language(raw: str, margin: int = 1) -> str | None:
+    """``en`` or ``es`` when the text itself tells (its words, accents, the crisis lexicon's hits), by at
+    least ``margin`` hints: one tells a newcomer's first text ("hola"); a member's language already in
+    use changes only on clearer evidence than one word ("gracias", "ya we talked" are not)."""
     words = _letters(raw)
     spanish = sum(w in _SPANISH_HINTS for w in words)
     english = sum(w in _ENGLISH_HINTS for w in words)
@@ -238,9 +240,9 @@ def guess_language(raw: str) -> str | None:
     hits = crisis.crisis_languages(raw)
     spanish += 2 * ("es" in hits)
     english += 2 * ("en" in hits)
-    if spanish > english:
+    if spanish - english >= margin:
         return "es"
-    if english > spanish:
+    if english - spanish >= margin:
         return "en"
     return None
 
