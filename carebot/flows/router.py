@@ -188,6 +188,8 @@ YES_NO_WAITING = {"pairing": "fallback.yes_no", "network": "fallback.yes_no", "g
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
+    if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and understanding.is_acknowledgement(text.raw):
+        return say(ctx, YES_NO_WAITING[ctx.waiting.flow])  # "k" to an offer: is that a YES? ask, never guess
     if understanding.is_courtesy(text.raw) or is_not_now(text.words):
         # "thanks", "ok", "👍" with nothing waiting: a short warm word, once a day (a second
         # "thanks" needs no answer), never the menu. "Not rn" with no question waiting is

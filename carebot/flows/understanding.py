@@ -165,6 +165,13 @@ def is_courtesy(raw: str) -> bool:
         w in COURTESY for w in words)
 
 
+def is_acknowledgement(raw: str) -> bool:
+    """A bare "got it" in words ("k", "cool", "kk"), no thanks in it: to a question that waits for
+    YES or NO it answers nothing, so the member is asked for YES or NO, never left with it open."""
+    words = _letters(raw)
+    return bool(words) and is_courtesy(raw) and not any(w in _THANKS for w in words)
+
+
 # --- typo-tolerant command words ------------------------------------------------------
 
 # Words that are safe to guess from a typo: each answers with information or asks to confirm.

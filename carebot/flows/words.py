@@ -354,12 +354,16 @@ YES_CORE = YES - {"ok", "okay"} | _words(
     "yess yesss yas yea ye siii sii sip simon absolutely definitely certainly course totally supuesto")
 _YES_ALSO = _words(
     "ok okay of que q please pls por favor count me in cuenta conmigo i can puedo consent agree acepto de una "
-    "thanks thank you thx ty gracias thing happy to glad do it ill i'll will")
+    "thanks thank you thx ty gracias thing happy to glad do it ill i'll will "
+    # "yes we talked", "yeah we did", "si hablamos": to "did you connect?"
+    "we did talked spoke connected texted called chatted hablamos")
 _YES_PHRASES = frozenset({("count", "me", "in"), ("im", "in"), ("i'm", "in"), ("cuenta", "conmigo"), ("de", "una"),
                           ("i", "can"), ("i", "will"), ("si", "puedo"), ("puedo",), ("yo", "puedo"), ("con", "gusto")})
 _NO_FIRST = _words("no n nope nah nel nop")
 _NO_ALSO = _words("not thanks thank you gracias sorry lo siento cant can't cannot puedo i now this time im i'm "
-                  "good estoy bien no")
+                  "good estoy bien no "
+                  # "no not yet", "no we havent", "nope we didnt": to "did you connect?"
+                  "yet we didnt havent todavia aun")
 # Emoji that answer on their own (skin tones, variation selectors and "!" aside).
 YES_EMOJI = frozenset("👍👌✅✔🆗🙆💯")
 NO_EMOJI = frozenset("👎❌🙅✖🚫")
