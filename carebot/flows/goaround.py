@@ -160,6 +160,7 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     privacy: bool | None = None
     i = 0
     current: list[int] = []
+    after_option = False  # the word before was an option (or joined one): "1 and 5"
     in_words = False  # options written as words: "one sec" is not an answer, "uno y cinco, x whatsapp" is
     spelled = 0
     while i < len(words):
@@ -172,13 +173,17 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
                 continue
         options = _options_in(words[i])
         if options is not None and not _starts_modifier(words[i:], ctx.now, tz, ctx.language):
-            current = options
+            # Options written one after another ("1 and 5", "1 5") share what follows them: "1 and 5 for
+            # a couple weeks" is both for two weeks. After a duration, a new option starts afresh ("1 2w 5").
+            current = [*current, *options] if after_option else options
+            after_option = True
             in_words = in_words or words[i] in OPTION_WORDS
             spelled += 1
             for option in options:
                 found.setdefault(option, {"until": None, "capacity": None})
             i += 1
             continue
+        after_option = False
         if not current:
             break
         filler = next((len(phrase) for phrase in FOR_NOW if tuple(words[i:i + len(phrase)]) == phrase), 0)
