@@ -30,7 +30,19 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import not_a_member
-from carebot.flows.words import FOR_NOW, HOW, LEAD_FILLERS, NONE, PRIVATE, SHARE, Text, is_one_of
+from carebot.flows.words import (
+    ASSENT_LEADS,
+    FOR_NOW,
+    HEDGES,
+    HOW,
+    HOW_STARTS,
+    LEAD_FILLERS,
+    NONE,
+    PRIVATE,
+    SHARE,
+    Text,
+    is_one_of,
+)
 
 MAX_HOW = 140
 RECENTLY_ASKED = timedelta(days=3)
@@ -64,8 +76,20 @@ LEADS = (
 
 
 def filler_length(words: list[str]) -> int:
-    """How many words of short, plain prose open the text ("hi", "im good", "ok so"), or 0."""
-    return next((len(f) for f in LEAD_FILLERS if tuple(words[:len(f)]) == f and len(words) > len(f)), 0)
+    """How many words of short, plain prose open the text ("hi", "im good", "ok so", "um yeah so"), or 0."""
+    length = 0
+    while step := next((len(f) for f in LEAD_FILLERS
+                        if tuple(words[length:length + len(f)]) == f and len(words) > length + len(f)), 0):
+        length += step
+    return length
+
+
+def _hedge_length(words: list[str]) -> int:
+    """How many words of hedging open ``words`` ("i guess", "maybe", "supongo"): not a "how"."""
+    length = 0
+    while step := next((len(h) for h in HEDGES if tuple(words[length:length + len(h)]) == h), 0):
+        length += step
+    return length
 
 
 def lead_length(words: list[str]) -> int:
@@ -146,7 +170,10 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
 
 def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
     """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
-    after_prose = filler_length(text.words[start:]) > 0
+    prose = text.words[start:start + filler_length(text.words[start:])]
+    # After a greeting only the answer may follow ("hi 2 kids at home" is not one); after "ok so" or
+    # "yeah", how to be reached may too ("ok so 1 text me after work").
+    assenting = any(w in ASSENT_LEADS for w in prose)
     start += lead_length(text.words[start:])
     words = text.words[start:]
     if _unavailable_length(words):
@@ -222,10 +249,11 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
         return None
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
         raise Unreadable("goaround.conflict")
+    i += _hedge_length(words[i:])  # "1 i guess": the hedge is not the "how"
     rest = text.rest(start + i)
     if in_words and rest and spelled < 2:
         return None
-    if after_prose and rest:
+    if prose and rest and not (assenting and words[i] in HOW_STARTS):
         return None  # "hi 2 kids at home": prose before a number is an answer only when nothing else follows
     how = None if ctx.crisis else rest[:MAX_HOW] or None
     return [

@@ -342,7 +342,18 @@ LEAD_FILLERS = tuple(sorted({
     ("hola",), ("holaa",), ("buenas",), ("buenos", "dias"), ("buen", "dia"), ("buenas", "tardes"),
     ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
     ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
+    ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
+# Lead words that say "here is my answer" ("ok so 1 ...", "yeah 2", "um yeah so 1 ..."), unlike a greeting:
+# after one, the answer may go on with how to be reached, when that is what follows ("text me after work").
+ASSENT_LEADS = _words("ok okay k so yeah yes yep yup sure alright well um umm si vale dale claro bueno pues va")
+HOW_STARTS = _words(
+    "text texts txt texting call calls calling msg message messages whatsapp wa signal email dm check reach after "
+    "before evenings mornings nights weekends anytime any mandame llamame escribeme textos mensajes mensaje "
+    "llamada llamadas despues antes noches mananas tardes")
+# Hedges that are not how to be reached: "1 i guess", "2 i think", "5 maybe", "1 supongo".
+HEDGES = (("i", "guess"), ("i", "think"), ("i", "suppose"), ("maybe",), ("probably",), ("prob",), ("idk",),
+          ("supongo",), ("creo",), ("creo", "que"), ("tal", "vez"), ("quizas",), ("quiza",))
 
 
 # Answers to a YES/NO question as people write them. YES: "ok sure", "yes i can", "of course",
