@@ -200,6 +200,8 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
     if answers_yes(text):  # "yes i can" with nothing asked
+        if not ctx.memberships and not ctx.removed_from:
+            return join.late_yes(ctx)  # a consent question that lapsed: how to ask again
         return say(ctx, "yes.nothing")
     if answers_no(text):
         return say(ctx, "no.nothing")
