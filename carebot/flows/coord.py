@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from carebot.domain.i18n import render, short_date
+from carebot.flows import understanding
 from carebot.flows.base import (
     ActionConfirmed,
     ApprovalGiven,
@@ -32,7 +33,6 @@ from carebot.flows.base import (
     Waiting,
     say,
 )
-from carebot.flows import understanding
 from carebot.flows.durations import parse_date
 from carebot.flows.goaround import pick_group
 from carebot.flows.join import not_a_member

@@ -205,6 +205,8 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         return say(ctx, "yes.nothing")
     if answers_no(text):
         return say(ctx, "no.nothing")
+    if ctx.memberships and understanding.tells_hard_news(text.raw):
+        return say(ctx, "hard_news")  # "my cat died last week, sad but ok": kindness, not the menu
     if not ctx.memberships and not ctx.opted_out:
         # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu
         # (for someone the coordinators removed, the way back is through them, not JOIN).

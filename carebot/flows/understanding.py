@@ -172,6 +172,20 @@ def is_acknowledgement(raw: str) -> bool:
     return bool(words) and is_courtesy(raw) and not any(w in _THANKS for w in words)
 
 
+# Hard news told in passing ("my cat died last week, sad but ok", "rough week", "estoy triste"): not a
+# command and not a crisis, so a kind word and the way to ask for care, not "didn't understand".
+_HARD_NEWS = re.compile(
+    r"\b(died|passed away|lost my|funeral|sad|sadness|rough (day|week|month|time)|hard (day|week|month|time)|"
+    r"grieving|grief|heartbroken|broke up|breakup|lonely|miss (her|him|them) so|murio|fallecio|falleciste|"
+    r"triste|tristeza|perdi a|perdi mi|duelo|funeral|me siento sol[oae]|semana (dificil|dura|pesada)|"
+    r"dia (dificil|duro|pesado))\b")
+
+
+def tells_hard_news(raw: str) -> bool:
+    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS)."""
+    return len(_letters(raw)) <= 30 and bool(_HARD_NEWS.search(" ".join(_letters(raw))))
+
+
 # --- typo-tolerant command words ------------------------------------------------------
 
 # Words that are safe to guess from a typo: each answers with information or asks to confirm.
