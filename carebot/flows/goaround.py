@@ -139,6 +139,25 @@ def _unavailable_for(ctx: Context, words: list[str], tz: ZoneInfo) -> list[Answe
     return [AnswerSpec(option=UNAVAILABLE, until=duration.until, how=None, capacity=None)]
 
 
+# An option said in words and then by its number, as the menu reads: "i can reach out to people, 2".
+# Only when the words describe that very number ("i can reach out to people, 4" is not an answer).
+_DESCRIBED = {
+    REACH_OUT_TO_ME: re.compile(r"\b(reach out to me|check (in )?on me|someone to (reach out|check)|que me escriban)\b"),
+    I_CAN_REACH_OUT: re.compile(r"\b(i can|can|i could|puedo) (reach out|check (in )?on|escribir(les)?|contactar)\b"),
+    UNAVAILABLE: re.compile(r"\b(unavailable|not available|no (estoy )?disponible|need (a )?rest|descansar)\b"),
+    WANT_COMPANY: re.compile(r"\b(want|like|need|quiero|necesito) (some )?(company|compania)\b"),
+    CAN_KEEP_COMPANY: re.compile(r"\b(keep (people |someone |others |folks )?company|hacer compania)\b"),
+}
+
+
+def described_option(text: Text) -> int | None:
+    """The option a text describes in words and then names by number ("i can reach out to people, 2")."""
+    if len(text.words) < 3 or not _OPTION_RUN.match(text.words[-1]) or len(text.words[-1]) != 1:
+        return None
+    option = int(text.words[-1])
+    return option if _DESCRIBED[option].search(" ".join(text.words[:-1])) else None
+
+
 def starts_answer(words: list[str]) -> bool:
     """True when words open like a go-around answer: a number, options in words, or "no puedo" and more."""
     words = words[lead_length(words):]
@@ -328,6 +347,10 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     rest = text.words[start:]
     if not rest:
         return None
+    described = described_option(text) if start == 0 else None
+    if described is not None:
+        text = Text(text.raw, [str(described)], [text.starts[-1]])  # the number alone is the answer
+        rest = text.words
     if not starts_answer(rest):
         return None
     if question is not None:
