@@ -264,8 +264,8 @@ class Dispatcher:
             forget()
             return False
         member, is_new = found
-        if member.language is None and router.text_language(text) == "es":
-            member.language = "es"  # they write Spanish and never chose: answer in Spanish
+        if member.language is None and router.clear_language(text) == "es":
+            member.language = "es"  # they clearly write Spanish and never chose: answer in Spanish
         forget()
         logged.member_id = member.id
         ctx = build_context(session, member, message.channel, message.received_at, facts=facts, is_new=is_new)

@@ -40,6 +40,8 @@ def _closest_gsm7(ch: str) -> str:
     decomposed = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
     if decomposed and is_gsm7(decomposed):
         return decomposed
+    if unicodedata.category(ch) in ("So", "Sk", "Cs") or 0x1F000 <= ord(ch) <= 0x1FAFF:
+        return ch  # an emoji or symbol is the member's own mark: never a name such as ":yellow_heart:"
     plain = anyascii(ch)
     return plain if plain and is_gsm7(plain) else ch
 

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from carebot.domain.i18n import render, short_date
+from carebot.flows import understanding
 from carebot.flows.base import (
     ActionConfirmed,
     ApprovalGiven,
@@ -98,8 +99,12 @@ def command(ctx: Context, text: Text) -> Transition | None:
     if not rest:
         return None
     word = COORD_WORDS.get(rest[0]) or ("gather" if rest[0] in GATHER else None)
+    if word is None and len(rest) > 1 and membership is not None and ctx.is_coordinator(membership.group.id):
+        word = COORD_WORDS.get(understanding.corrected_coord_word(rest[0]) or "")  # "remvoe theo": a typo
     if word is None:
         return None
+    if word == "remove" and rest[1:] in (["me"], ["myself"]):
+        return say(ctx, "leave.how")  # "remove me" asks to leave: STOP does that, for everyone
     if question is not None:
         return question
     if membership is None or not ctx.is_coordinator(membership.group.id):

@@ -124,6 +124,16 @@ _GUARDS = [
     r"prevencion del suicidio", r"(not|never|nunca|no) (suicidal|suicida)", r"(no|not) (in )?(a )?crisis",
     r"no estoy en crisis", r"panic attack (training|workshop|talk|info)", r"(my|the) (phone|battery|car) (is )?(dead|died|dying)",
     r"(dead|muerto|muerta) (tired|cansad[oa]) ", r"ataque de risa",
+    # A battery, and hyperbole about a bad day: "my phone is about to die", "that meeting was suicide lol",
+    # "i want to die of embarrassment", "social suicide".
+    r"(my|the|ur|your) (phone|cell|battery|car|laptop|computer|charger|tablet|ipad|iphone|android) (is |s )?"
+    r"(about to|going to|gonna|bout to|abt to|fixing to|finna|ready to) die",
+    r"(that|this|the|todays|today s|tonights) (meeting|class|shift|game|workout|exam|test|hike|drive|commute|week|"
+    r"day|party|show|movie|practice|trip|run|quiz|final|interview|presentation|call|zoom) (was|is|will be|would be) "
+    r"(literally |basically |pure |total |social |career )?suicide",
+    r"(social|career|political|financial|fashion) suicide",
+    r"((want|wanna|going|gonna|about|could|might|will|gonna|i ll|ill) (to )?)?(die|dying|died|dead) (of|from) "
+    r"(embarrassment|embarassment|shame|boredom|laughter|laughing|cringe|cuteness|envy|jealousy|the cringe)",
     r"(run|running|ran|do|did) suicides", r"suicides (drill|all practice)",
     r"(cant|can not|cannot) go on (the|a|an|this|that|our|my|your|friday|monday|tuesday|wednesday|thursday|saturday|sunday|tonight|today|tomorrow|trip|vacation|break|shift)\b",
     r"overdos\w* on (girl scout )?(cookies|candy|sugar|coffee|caffeine|chocolate|pizza|tacos|netflix|tv|memes)",

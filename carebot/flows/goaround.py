@@ -38,7 +38,19 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import not_a_member
-from carebot.flows.words import FOR_NOW, HOW, LEAD_FILLERS, NONE, PRIVATE, SHARE, Text, is_one_of
+from carebot.flows.words import (
+    ASSENT_LEADS,
+    FOR_NOW,
+    HEDGES,
+    HOW,
+    HOW_STARTS,
+    LEAD_FILLERS,
+    NONE,
+    PRIVATE,
+    SHARE,
+    Text,
+    is_one_of,
+)
 
 MAX_HOW = 140
 RECENTLY_ASKED = timedelta(days=3)
@@ -72,8 +84,20 @@ LEADS = (
 
 
 def filler_length(words: list[str]) -> int:
-    """How many words of short, plain prose open the text ("hi", "im good", "ok so"), or 0."""
-    return next((len(f) for f in LEAD_FILLERS if tuple(words[:len(f)]) == f and len(words) > len(f)), 0)
+    """How many words of short, plain prose open the text ("hi", "im good", "ok so", "um yeah so"), or 0."""
+    length = 0
+    while step := next((len(f) for f in LEAD_FILLERS
+                        if tuple(words[length:length + len(f)]) == f and len(words) > length + len(f)), 0):
+        length += step
+    return length
+
+
+def _hedge_length(words: list[str]) -> int:
+    """How many words of hedging open ``words`` ("i guess", "maybe", "supongo"): not a "how"."""
+    length = 0
+    while step := next((len(h) for h in HEDGES if tuple(words[length:length + len(h)]) == h), 0):
+        length += step
+    return length
 
 
 def lead_length(words: list[str]) -> int:
@@ -142,6 +166,23 @@ def resting_instead(ctx: Context, text: Text, group: GroupInfo) -> tuple[AnswerS
     kept = tuple(AnswerSpec(a.option, a.until, a.how, a.capacity, a.private)
                  for a in ctx.answers_in(group.id) if a.option in REQUESTS)
     return (*kept, *rest)
+# An option said in words and then by its number, as the menu reads: "i can reach out to people, 2".
+# Only when the words describe that very number ("i can reach out to people, 4" is not an answer).
+_DESCRIBED = {
+    REACH_OUT_TO_ME: re.compile(r"\b(reach out to me|check (in )?on me|someone to (reach out|check)|que me escriban)\b"),
+    I_CAN_REACH_OUT: re.compile(r"\b(i can|can|i could|puedo) (reach out|check (in )?on|escribir(les)?|contactar)\b"),
+    UNAVAILABLE: re.compile(r"\b(unavailable|not available|no (estoy )?disponible|need (a )?rest|descansar)\b"),
+    WANT_COMPANY: re.compile(r"\b(want|like|need|quiero|necesito) (some )?(company|compania)\b"),
+    CAN_KEEP_COMPANY: re.compile(r"\b(keep (people |someone |others |folks )?company|hacer compania)\b"),
+}
+
+
+def described_option(text: Text) -> int | None:
+    """The option a text describes in words and then names by number ("i can reach out to people, 2")."""
+    if len(text.words) < 3 or not _OPTION_RUN.match(text.words[-1]) or len(text.words[-1]) != 1:
+        return None
+    option = int(text.words[-1])
+    return option if _DESCRIBED[option].search(" ".join(text.words[:-1])) else None
 
 
 def starts_answer(words: list[str]) -> bool:
@@ -175,7 +216,10 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
 
 def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
     """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
-    after_prose = filler_length(text.words[start:]) > 0
+    prose = text.words[start:start + filler_length(text.words[start:])]
+    # After a greeting only the answer may follow ("hi 2 kids at home" is not one); after "ok so" or
+    # "yeah", how to be reached may too ("ok so 1 text me after work").
+    assenting = any(w in ASSENT_LEADS for w in prose)
     start += lead_length(text.words[start:])
     words = text.words[start:]
     if _unavailable_length(words):
@@ -189,6 +233,7 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     privacy: bool | None = None
     i = 0
     current: list[int] = []
+    after_option = False  # the word before was an option (or joined one): "1 and 5"
     in_words = False  # options written as words: "one sec" is not an answer, "uno y cinco, x whatsapp" is
     spelled = 0
     while i < len(words):
@@ -201,13 +246,17 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
                 continue
         options = _options_in(words[i])
         if options is not None and not _starts_modifier(words[i:], ctx.now, tz, ctx.language):
-            current = options
+            # Options written one after another ("1 and 5", "1 5") share what follows them: "1 and 5 for
+            # a couple weeks" is both for two weeks. After a duration, a new option starts afresh ("1 2w 5").
+            current = [*current, *options] if after_option else options
+            after_option = True
             in_words = in_words or words[i] in OPTION_WORDS
             spelled += 1
             for option in options:
                 found.setdefault(option, {"until": None, "capacity": None})
             i += 1
             continue
+        after_option = False
         if not current:
             break
         filler = next((len(phrase) for phrase in FOR_NOW if tuple(words[i:i + len(phrase)]) == phrase), 0)
@@ -246,10 +295,11 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
         return None
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
         raise Unreadable("goaround.conflict")
+    i += _hedge_length(words[i:])  # "1 i guess": the hedge is not the "how"
     rest = text.rest(start + i)
     if in_words and rest and spelled < 2:
         return None
-    if after_prose and rest:
+    if prose and rest and not (assenting and words[i] in HOW_STARTS):
         return None  # "hi 2 kids at home": prose before a number is an answer only when nothing else follows
     how = None if ctx.crisis else rest[:MAX_HOW] or None
     return [
@@ -324,6 +374,10 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     rest = text.words[start:]
     if not rest:
         return None
+    described = described_option(text) if start == 0 else None
+    if described is not None:
+        text = Text(text.raw, [str(described)], [text.starts[-1]])  # the number alone is the answer
+        rest = text.words
     if not starts_answer(rest):
         return None
     if question is not None:

@@ -118,3 +118,12 @@ def pending_reminder(ctx: Context) -> Transition | None:
     """For a text that is not the answer: remind the person what is waiting."""
     group = _waiting_group(ctx)
     return say(ctx, "join.pending", group=group.name) if group else None
+
+
+def late_yes(ctx: Context) -> Transition:
+    """A YES from someone in no group with nothing waiting: a consent question they had has lapsed
+    (it lasts CONSENT_WAIT), so they are told how to ask again; a late YES never joins anyone."""
+    groups = list(ctx.groups.values())
+    if len(groups) == 1:
+        return say(ctx, "join.lapsed", keyword=groups[0].keyword)
+    return say(ctx, "join.lapsed.any")

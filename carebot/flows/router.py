@@ -132,7 +132,7 @@ def respond(ctx: Context, text: Text) -> Transition:
         # Care first, at once. Whatever else the text said still counts (minus the words
         # themselves: they are never kept), nothing is passed on to anyone unasked, and
         # whatever the member was in the middle of is still there for them.
-        care_first = crisis.crisis_reply(ctx)
+        care_first = crisis.crisis_reply(in_crisis_language(ctx, text))
         extra = _understood(replace(ctx, crisis=True), text, late=False) or Transition()
         return Transition(replies=care_first.replies + extra.replies,
                           effects=care_first.effects + extra.effects,
@@ -188,6 +188,8 @@ YES_NO_WAITING = {"pairing": "fallback.yes_no", "network": "fallback.yes_no", "g
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
+    if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and understanding.is_acknowledgement(text.raw):
+        return say(ctx, YES_NO_WAITING[ctx.waiting.flow])  # "k" to an offer: is that a YES? ask, never guess
     if understanding.is_courtesy(text.raw) or is_not_now(text.words):
         # "thanks", "ok", "👍" with nothing waiting: a short warm word, once a day (a second
         # "thanks" needs no answer), never the menu. "Not rn" with no question waiting is
@@ -198,9 +200,13 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
     if answers_yes(text):  # "yes i can" with nothing asked
+        if not ctx.memberships and not ctx.removed_from:
+            return join.late_yes(ctx)  # a consent question that lapsed: how to ask again
         return say(ctx, "yes.nothing")
     if answers_no(text):
         return say(ctx, "no.nothing")
+    if ctx.memberships and understanding.tells_hard_news(text.raw):
+        return say(ctx, "hard_news")  # "my cat died last week, sad but ok": kindness, not the menu
     if not ctx.memberships and not ctx.opted_out:
         # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu
         # (for someone the coordinators removed, the way back is through them, not JOIN).
@@ -235,8 +241,22 @@ def text_language(text: Text) -> str | None:
     return understanding.guess_language(text.raw)
 
 
+# How many more hints of one language than the other a member's text needs before a member
+# who never chose is answered in it for good: "gracias" or "ya we talked" is not enough.
+CLEAR_EVIDENCE = 2
+
+
+def clear_language(text: Text) -> str | None:
+    """The language a text is clearly written in: a command word only Spanish uses ("ayuda"), or
+    its words ("no puedo esta semana", "hi how do i join"), else None."""
+    if looks_spanish(text.words):
+        return "es"
+    return understanding.guess_language(text.raw, margin=CLEAR_EVIDENCE)
+
+
 def initial_language(text: Text, groups: dict[str, GroupInfo]) -> str | None:
-    """A newcomer's language, when their first text tells: Spanish words, or a group they name.
+    """A newcomer's language, when their first text tells: Spanish words, a group they name,
+    or English words ("hi how do i join rcma": a later "gracias" does not make them Spanish).
 
     None leaves it open: they are answered in their group's language until they choose.
     """
@@ -246,4 +266,11 @@ def initial_language(text: Text, groups: dict[str, GroupInfo]) -> str | None:
         group = groups.get(word.upper())
         if group is not None:
             return group.language
-    return None
+    return clear_language(text)
+
+
+def in_crisis_language(ctx: Context, text: Text) -> Context:
+    """The context to answer crisis words in: the language they were written in, when only one
+    language's crisis words are there ("ya no quiero vivir" gets the Spanish reply, whatever was set)."""
+    languages = crisis.crisis_languages(text.raw)
+    return replace(ctx, language=languages.pop()) if len(languages) == 1 else ctx

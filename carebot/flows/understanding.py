@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -164,6 +165,27 @@ def is_courtesy(raw: str) -> bool:
         w in COURTESY for w in words)
 
 
+def is_acknowledgement(raw: str) -> bool:
+    """A bare "got it" in words ("k", "cool", "kk"), no thanks in it: to a question that waits for
+    YES or NO it answers nothing, so the member is asked for YES or NO, never left with it open."""
+    words = _letters(raw)
+    return bool(words) and is_courtesy(raw) and not any(w in _THANKS for w in words)
+
+
+# Hard news told in passing ("my cat died last week, sad but ok", "rough week", "estoy triste"): not a
+# command and not a crisis, so a kind word and the way to ask for care, not "didn't understand".
+_HARD_NEWS = re.compile(
+    r"\b(died|passed away|lost my|funeral|sad|sadness|rough (day|week|month|time)|hard (day|week|month|time)|"
+    r"grieving|grief|heartbroken|broke up|breakup|lonely|miss (her|him|them) so|murio|fallecio|falleciste|"
+    r"triste|tristeza|perdi a|perdi mi|duelo|funeral|me siento sol[oae]|semana (dificil|dura|pesada)|"
+    r"dia (dificil|duro|pesado))\b")
+
+
+def tells_hard_news(raw: str) -> bool:
+    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS)."""
+    return len(_letters(raw)) <= 30 and bool(_HARD_NEWS.search(" ".join(_letters(raw))))
+
+
 # --- typo-tolerant command words ------------------------------------------------------
 
 # Words that are safe to guess from a typo: each answers with information or asks to confirm.
@@ -176,19 +198,30 @@ _FUZZY = {
 _NEVER_NEAR = STOP_STRONG | STOP_ALONE | START | YES | NO | frozenset({"optout", "opt"})
 
 
-def corrected_word(word: str) -> str | None:
+# Coordinator words that only ask for the coordinator's own YES before anything happens: safe to
+# read from a typo ("remvoe theo"), and only for a coordinator (``coord.command``), so a member's
+# typo never becomes a coordinator command.
+_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar")
+
+
+def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> str | None:
     """The command word ``word`` is a typo of (``stauts`` -> ``status``), or None.
 
     One edit (a transposition counts as one) for words of 4-7 letters, two for longer
     ones; nothing that is, or is one edit from, STOP, START, YES or NO is ever guessed.
     """
-    if len(word) < 4 or word in _FUZZY or not word.isalpha():
+    if len(word) < 4 or word in vocabulary or not word.isalpha():
         return None
     if any(OSA.distance(word, near) <= 1 for near in _NEVER_NEAR):
         return None
     cutoff = 1 if len(word) < 8 else 2
-    found = process.extractOne(word, list(_FUZZY), scorer=OSA.distance, score_cutoff=cutoff)
+    found = process.extractOne(word, list(vocabulary), scorer=OSA.distance, score_cutoff=cutoff)
     return found[0] if found else None
+
+
+def corrected_coord_word(word: str) -> str | None:
+    """The coordinator command ``word`` is a typo of (``remvoe`` -> ``remove``), or None."""
+    return corrected_word(word, _FUZZY_COORD)
 
 
 def corrected(text: Text) -> Text | None:
@@ -216,8 +249,10 @@ _ENGLISH_HINTS = frozenset((
 ).split())
 
 
-def guess_language(raw: str) -> str | None:
-    """``en`` or ``es`` when the text itself tells (its words, accents, the crisis lexicon's hits)."""
+def guess_language(raw: str, margin: int = 1) -> str | None:
+    """``en`` or ``es`` when the text itself tells (its words, accents, the crisis lexicon's hits), by at
+    least ``margin`` hints: one tells a newcomer's first text ("hola"); a member's language already in
+    use changes only on clearer evidence than one word ("gracias", "ya we talked" are not)."""
     words = _letters(raw)
     spanish = sum(w in _SPANISH_HINTS for w in words)
     english = sum(w in _ENGLISH_HINTS for w in words)
@@ -226,9 +261,9 @@ def guess_language(raw: str) -> str | None:
     hits = crisis.crisis_languages(raw)
     spanish += 2 * ("es" in hits)
     english += 2 * ("en" in hits)
-    if spanish > english:
+    if spanish - english >= margin:
         return "es"
-    if english > spanish:
+    if english - spanish >= margin:
         return "en"
     return None
 

@@ -193,7 +193,10 @@ _STOP_SENTENCE = re.compile(
     r"^(ya )?no (me )?(escriban|escribas|escriba|manden|mandes|mande|envien|envies|envie|contacten)"
     r"( mas)?( mensajes| textos)?( mas| nunca mas)?$|"
     r"^(deja|dejen|dejar|dejad|deje|dejes) de (escribirme|mandarme|enviarme|contactarme|escribir|mandar|enviar)"
-    r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$"
+    r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$|"
+    # "quitenme de la lista", "sacame de la lista", "borrenme de la lista": the Spanish "take me off this list".
+    r"^(quitenme|quitame|quiteme|sacame|sacenme|saqueme|borrenme|borreme|borrame|eliminenme|eliminame|bajenme|bajame)"
+    r" de (la|esta|su|tu|sus|tus|el|este) (lista|grupo|mensajes)( de (mensajes|textos|sms|difusion))?$"
 )
 # Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
 # "no more texts thank you", "dejen de escribirme gracias".
@@ -339,7 +342,18 @@ LEAD_FILLERS = tuple(sorted({
     ("hola",), ("holaa",), ("buenas",), ("buenos", "dias"), ("buen", "dia"), ("buenas", "tardes"),
     ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
     ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
+    ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
+# Lead words that say "here is my answer" ("ok so 1 ...", "yeah 2", "um yeah so 1 ..."), unlike a greeting:
+# after one, the answer may go on with how to be reached, when that is what follows ("text me after work").
+ASSENT_LEADS = _words("ok okay k so yeah yes yep yup sure alright well um umm si vale dale claro bueno pues va")
+HOW_STARTS = _words(
+    "text texts txt texting call calls calling msg message messages whatsapp wa signal email dm check reach after "
+    "before evenings mornings nights weekends anytime any mandame llamame escribeme textos mensajes mensaje "
+    "llamada llamadas despues antes noches mananas tardes")
+# Hedges that are not how to be reached: "1 i guess", "2 i think", "5 maybe", "1 supongo".
+HEDGES = (("i", "guess"), ("i", "think"), ("i", "suppose"), ("maybe",), ("probably",), ("prob",), ("idk",),
+          ("supongo",), ("creo",), ("creo", "que"), ("tal", "vez"), ("quizas",), ("quiza",))
 
 
 # Answers to a YES/NO question as people write them. YES: "ok sure", "yes i can", "of course",
@@ -351,12 +365,16 @@ YES_CORE = YES - {"ok", "okay"} | _words(
     "yess yesss yas yea ye siii sii sip simon absolutely definitely certainly course totally supuesto")
 _YES_ALSO = _words(
     "ok okay of que q please pls por favor count me in cuenta conmigo i can puedo consent agree acepto de una "
-    "thanks thank you thx ty gracias thing happy to glad do it ill i'll will")
+    "thanks thank you thx ty gracias thing happy to glad do it ill i'll will "
+    # "yes we talked", "yeah we did", "si hablamos": to "did you connect?"
+    "we did talked spoke connected texted called chatted hablamos")
 _YES_PHRASES = frozenset({("count", "me", "in"), ("im", "in"), ("i'm", "in"), ("cuenta", "conmigo"), ("de", "una"),
                           ("i", "can"), ("i", "will"), ("si", "puedo"), ("puedo",), ("yo", "puedo"), ("con", "gusto")})
 _NO_FIRST = _words("no n nope nah nel nop")
 _NO_ALSO = _words("not thanks thank you gracias sorry lo siento cant can't cannot puedo i now this time im i'm "
-                  "good estoy bien no")
+                  "good estoy bien no "
+                  # "no not yet", "no we havent", "nope we didnt": to "did you connect?"
+                  "yet we didnt havent todavia aun")
 # Emoji that answer on their own (skin tones, variation selectors and "!" aside).
 YES_EMOJI = frozenset("👍👌✅✔🆗🙆💯")
 NO_EMOJI = frozenset("👎❌🙅✖🚫")

@@ -53,3 +53,10 @@ def test_sms_is_folded_signal_keeps_accents_and_a_group_can_turn_it_off(sim) -> 
         session.scalars(select(Group)).one().sms_fold = False
     run(sim, "+15155550101 > que es esto")
     assert texts_to(sim, "+15155550101")[-1].startswith("Perdón, no entendí.")
+
+
+def test_an_emoji_is_never_folded_into_its_name() -> None:
+    # A long text with one 💛: folding the rest could not save segments while the emoji stays, and the
+    # emoji is never written out as ":yellow_heart:" to save them (README: answers kept as written).
+    text = "Your care map - helps: tea and someone texting me 💛. " + "Ésta es una línea larga. " * 3
+    assert fold_gsm7(text) == text

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from carebot.flows import goaround
+from carebot.flows.base import Context
 from carebot.flows.durations import parse_hours, parse_span
 from carebot.flows.words import plain, read
 
@@ -29,3 +34,20 @@ def test_hours_in_words(words: str, hours: tuple[int, int]) -> None:
 @pytest.mark.parametrize("words", ["13am 9pm", "soon", "8"])
 def test_hours_that_are_not_hours(words: str) -> None:
     assert parse_hours(read(words).words) is None
+
+
+
+@pytest.mark.parametrize("text, ends", [
+    ("1 and 5 for a couple weeks", {1: "2026-03-18", 5: "2026-03-18"}),  # joined options share the duration
+    ("1 5 2w", {1: "2026-03-18", 5: "2026-03-18"}),
+    ("1 2w 5", {1: "2026-03-18", 5: None}),  # after a duration, a new option starts afresh
+    ("1 for now 5 2w", {1: None, 5: "2026-03-18"}),
+])
+def test_a_duration_covers_the_options_written_together_before_it(text: str, ends: dict[int, str | None]) -> None:
+    zone = ZoneInfo("America/Chicago")
+    now = datetime(2026, 3, 4, 11, tzinfo=zone)
+    context = Context(now=now, channel="sms", language="en", opted_out=False, name=None,
+                      memberships=(), answers=(), groups={})
+    specs = goaround.parse(context, read(text), 0, zone)
+    assert specs is not None
+    assert {s.option: s.until and s.until.date().isoformat() for s in specs} == ends
