@@ -86,7 +86,11 @@ UNSHARED_MAP_AT_YES = "an unshared care map held back at a YES"
 MAP_GONE = "a care map deleted after it reached a supporter (nothing of it after)"
 OFFER_ACROSS = "network: an offer across only after the member's YES"
 CONTACT_ACROSS = "network: contact across only after the sister supporter's YES"
-MUST_SEE = (SHARED_MAP_AT_YES, UNSHARED_MAP_AT_YES, MAP_GONE, OFFER_ACROSS, CONTACT_ACROSS)
+CALL_TOLD = "CALL: the caller's number to their groups' on-call people only"
+MAP_TO_CALL = "CALL: a care map to the on-call people only after the member's YES"
+MUST_SEE = (SHARED_MAP_AT_YES, UNSHARED_MAP_AT_YES, MAP_GONE, OFFER_ACROSS, CONTACT_ACROSS, CALL_TOLD, MAP_TO_CALL)
+# CALL as members text it (README: CALL, LLAMAR, call me): the one text whose consent sends their number.
+CALLS = ["CALL", "call", "call me", "LLAMAR", "can someone call me"]
 MAPPERS = 3  # members who make a care map (the last keeps it to themselves) and then ask for care
 MAP_ASKS = ["1 call evenings", "1", "4 text me", "1 2w"]
 SISTER_TZ = ZoneInfo("America/Los_Angeles")  # the network's sister group: two hours behind
@@ -119,7 +123,7 @@ REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.waiting.aga
                            "network.ask", "network.yes", "network.no", "network.gone")
 MAP_QUESTIONS = ("caremap.ask.helps", "caremap.ask.hurts", "caremap.ask.also", "caremap.ask.share")
 PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")]
-            for key in PROMISES + REQUEST_NEWS + MAP_QUESTIONS + ("caremap.for_other",)}
+            for key in PROMISES + REQUEST_NEWS + MAP_QUESTIONS + ("caremap.for_other", "crisis.call.oncall")}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -217,6 +221,13 @@ class World:
     cleared: set[int] = field(default_factory=set)
     # Map owners (names) whose map reached a supporter: when it is deleted, the checker notes it.
     maps_out: set[str] = field(default_factory=set)
+    # A caller's phone -> the phones of their groups' on-call people (active coordinators, not the caller)
+    # when they texted CALL: the only people their number may reach through it.
+    on_call: dict[str, set[str]] = field(default_factory=dict)
+    # A map owner's name -> the on-call people their YES to "share your care map with the person who calls?"
+    # sends it to (whether or not it is shared with supporters).
+    map_to_call: dict[str, set[str]] = field(default_factory=dict)
+    mappers: set[str] = field(default_factory=set)  # the members who made a care map first thing
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -245,6 +256,7 @@ class World:
         # A few members make a care map first thing (two share it, one keeps it to themselves) and ask
         # for care, so that every seed has maps at stake when a supporter says YES.
         mappers = self.rng.sample([p for p in self.people.values() if p.group == "DMMA" and not p.coordinator], MAPPERS)
+        self.mappers = {p.name for p in mappers}
         for number, person in enumerate(mappers):
             words = [f"{self.rng.choice(MAP_WORDS)} zq{person.name}x", "SKIP", f"{self.rng.choice(MAP_WORDS)} zq{person.name}x"]
             for text in ("MAP", *words, "no" if number == MAPPERS - 1 else "yes", self.rng.choice(MAP_ASKS)):
@@ -304,6 +316,10 @@ class World:
             if roll < 0.2:
                 return rng.choice(["SKIP", "skip", "SALTAR"])
             return f"{rng.choice(MAP_WORDS)} zq{person.name}x"
+        if (person.name in self.mappers and roll < 0.04) or 0.98 <= roll < 0.995:
+            # CALL (a map maker's likelier, so its map question comes up): their number goes to their
+            # groups' on-call people, and their map too after a YES.
+            return rng.choice(CALLS)
         if person.name in self.maps_out and roll < 0.12:
             # A map that reached a supporter is deleted: after this, nothing of it may reach anyone.
             return rng.choice(["MAP OFF", "MAPA BORRAR", "FORGET"])
@@ -333,6 +349,8 @@ class World:
                 person.hours_before, person.hours_changed_at = (member.day_starts or 9, member.day_ends or 20), self.sim.now
             conversation = session.scalars(select(Conversation).where(Conversation.member_id == member.id)).first() \
                 if member else None
+            if member is not None and text in CALLS:
+                self.on_call.setdefault(person.phone, set()).update(self._on_call_people(session, member))
             asked = None
             if (conversation is not None and (conversation.wait_until is None or conversation.wait_until > self.sim.now)
                     and not questions.unseen(session, conversation.data)):
@@ -363,6 +381,8 @@ class World:
             self.yeses.add(int(offer[2]["pairing_id"]))
         if asked and asked[0] == "network" and word in YES_WORDS:
             self.network_yes.add(int(asked[2]["answer_id"]))
+        if asked and asked[:2] == ("caremap", "call") and word in YES_WORDS:
+            self._map_to_call(person, asked[2]["told"])
         mine = [(index, d) for index, d in enumerate(self.sim.network.delivered[before:], before) if d.to == person.phone]
         stake = self._stake(int(offer[2]["pairing_id"])) if offer else None
         for index, delivered in mine:
@@ -385,6 +405,31 @@ class World:
                 return None
             care_map = care_map_of(session, requester.id)
             return Stake(self.people[requester.phone], care_map is not None, care_map is not None and care_map.shared)
+
+    @staticmethod
+    def _on_call_people(session, caller: Member) -> set[str]:
+        """The phones of the caller's groups' on-call people now: active coordinators of a group they are active in."""
+        groups = select(Membership.group_id).where(Membership.member_id == caller.id, Membership.status == "active")
+        return set(session.scalars(select(Member.phone).join(Membership, Membership.member_id == Member.id).where(
+            Membership.group_id.in_(groups), Membership.role == "coordinator", Membership.status == "active",
+            Member.id != caller.id)))
+
+    def _called(self, person: Person, numbers: set[str], text: str) -> None:
+        """A number not in reply to a YES: only a caller's, in the on-call text, to whom CALL told."""
+        caller = self.people.get(next(iter(numbers)))
+        if (len(numbers) != 1 or caller is None or said(text, "crisis.call.oncall") is None
+                or caller.name not in text or person.phone not in self.on_call.get(caller.phone, ())):
+            raise Broken(f"{person.name} got a number not in reply to their YES nor a CALL to them: {text!r}")
+        self._kept(CALL_TOLD)
+
+    def _map_to_call(self, person: Person, told: list[int]) -> None:
+        """YES to sharing the map with the person who calls: it may go to those the CALL told, and no one else."""
+        with self.sim.db.transaction() as session:
+            phones = {m.phone for m in (session.get(Member, i) for i in told) if m is not None}
+        if not phones <= self.on_call.get(person.phone, set()):
+            raise Broken(f"{person.name}'s CALL would send their map to {phones - self.on_call.get(person.phone, set())}, "
+                         "who are not their groups' on-call people")
+        self.map_to_call.setdefault(person.name, set()).update(phones)
 
     def _after_yes(self, person: Person, stake: Stake, texts: list[str]) -> None:
         """The supporter's YES was taken: their next text is the requester's map if shared, else no map."""
@@ -420,8 +465,9 @@ class World:
                 if person is None:
                     continue
                 # Another member's number, in any text at all, only where text() saw it rightly sent.
-                if index not in self.cleared and set(NUMBER.findall(delivered.text)) - {person.phone}:
-                    raise Broken(f"{person.name} got a number not in reply to their YES: {delivered.text!r}")
+                numbers = set(NUMBER.findall(delivered.text)) - {person.phone}
+                if index not in self.cleared and numbers:
+                    self._called(person, numbers, delivered.text)
                 if person.group != "DMMA" and OFFER.search(delivered.text):
                     self._offer_across(session, person, delivered.text)
                 if purpose == "push":
@@ -471,16 +517,25 @@ class World:
         if said(text, "caremap.for_other") is None or author is None or reader is None:
             raise Broken(f"{owner}'s care map words reached {person.name}: {text!r}")
         care_map = care_map_of(session, author.id)
+        if care_map is not None and person.phone in self.map_to_call.get(owner, ()):
+            # After a CALL and the member's YES to sharing it with the person who calls (shared or not).
+            self._as_it_stands(care_map, owner, person, text)
+            self._kept(MAP_TO_CALL)
+            return
         if care_map is None or not care_map.shared:
             raise Broken(f"{owner}'s care map, {'not shared' if care_map else 'deleted'}, reached {person.name}: {text!r}")
-        if not all(_plain(words) in _plain(text) for words in (care_map.helps, care_map.hurts, care_map.also) if words):
-            raise Broken(f"{owner}'s care map reached {person.name} as it no longer stands: {text!r}")
+        self._as_it_stands(care_map, owner, person, text)
         yes = session.scalars(select(Pairing.id).where(Pairing.requester_id == author.id,
                                                        Pairing.supporter_id == reader.id,
                                                        Pairing.status == "active")).all()
         if not set(yes) & self.yeses:
             raise Broken(f"{owner}'s care map reached {person.name}, who never said YES to their request: {text!r}")
         self._kept("care map to a supporter")
+
+    @staticmethod
+    def _as_it_stands(care_map, owner: str, person: Person, text: str) -> None:
+        if not all(_plain(words) in _plain(text) for words in (care_map.helps, care_map.hurts, care_map.also) if words):
+            raise Broken(f"{owner}'s care map reached {person.name} as it no longer stands: {text!r}")
 
     # --- promises: every date or interval stated in a text is the one carebot acts on ---------
 
@@ -612,6 +667,56 @@ class World:
             deadline = next_daytime(since + WAITING_GRACE, self._tz(member.phone), 9, 20) + timedelta(hours=3)
             if now > deadline:
                 raise Broken(f"{member.name}'s request since {since} has had no word by {now}")
+
+
+# Seeds that once broke an invariant (seed: what it found).
+REGRESSIONS = {
+    # A request whose only supporter was busy with other offers, one after another, was neither
+    # offered nor told it waits (transcript pairing_waiting_busy_supporter.txt).
+    4: "4-busy-supporter",
+    # The checker's own mistakes, kept so they stay fixed: a prompt compared with its GSM-7 folded
+    # delivery (accents dropped) looked like a different question; a request whose pairing had just
+    # ended (with word to the requester) was timed from the original request, not from that word.
+    15: "15-folded-accents",
+    17: "17-pairing-just-ended",
+    # The checker read a template with no captured fields ("no one is free to reach out yet") as
+    # no match, so the waiting word never counted as word about the request (seen with the
+    # 24-daytime-hours rule: "M016's request has had no word").
+    1: "1-waiting-word-unseen",
+    # The checker's mistake too: the weeks a supporter had the request (accepted) counted as
+    # silence, so a pairing ended at night (its word waiting for the morning) looked like weeks
+    # without word.
+    10: "10-ended-at-night",
+    14: "14-accepted-is-not-silence",
+    16: "16-accepted-is-not-silence",
+}
+# (Since the care maps and the network, the seeds' texts differ from those that found these: the
+# seeds are kept all the same.) With maps at stake in every seed the checker found two product
+# bugs, fixed with transcripts: after NO to the network question the word every 24 daytime hours
+# stopped (seed 8, network_no_word_goes_on.txt), and a network question waiting behind an offer
+# counted as word the member never saw (seed 4, network_question_waits_behind_an_offer.txt).
+SEEDS = sorted(set(range(1, 21)) | set(REGRESSIONS))
+
+# The report property a seed's test puts the cases it saw in (conftest gathers them from every worker).
+CASES_SEEN = "invariants_cases_seen"
+
+
+def cases_unseen(reports: list[dict], seeds: list[int]) -> dict[str, list[str]]:
+    """The cases of MUST_SEE no seed saw, by database, for each database all of whose ``seeds`` passed.
+
+    ``reports`` are the seeds' CASES_SEEN properties: {"backend", "seed", "cases"}.
+    """
+    by_backend: dict[str, list[dict]] = {}
+    for report in reports:
+        by_backend.setdefault(report["backend"], []).append(report)
+    unseen = {}
+    for backend, done in by_backend.items():
+        if {r["seed"] for r in done} != set(seeds):
+            continue
+        missing = [case for case in MUST_SEE if not any(case in r["cases"] for r in done)]
+        if missing:
+            unseen[backend] = missing
+    return unseen
 
 
 async def simulate(seed: int, sim: Simulation, *, size: int = 40, steps: int = 48) -> World:
