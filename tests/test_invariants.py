@@ -3,8 +3,11 @@
 Each seed is a 40-member group over eight weeks (about 48 steps, 150-200 texts from members and
 450-650 from carebot) through the real dispatcher, outbox and scheduler. Profiled (cProfile, one
 seed): the outbox sender's four transactions a text about 40%, the ticks' run_due/next_due about
-35%, the checker itself about 10% (it unaccents each text once). The seeds are independent, so
-they run in two worker processes (one a core), each on its own database.
+35%, the checker itself about 10% (it unaccents each text once). The seeds are independent: each
+is its own test, on its own database, and pytest-xdist runs them on every core with the rest of the
+suite, first (they are marked slow), so no core waits for one long test at the end. (Until 1 Dec
+2026 the twenty of a database were one test with its own pool of two processes; one test of some
+ten minutes could not be shared out, and its pool ran alongside the other xdist worker.)
 
 Measured on this project's shared two-core machine (1 Dec 2026), all twenty passing:
 - SQLite: 260 s of CPU for the twenty (about 13 s a seed); 4 min 24 s of wall time with the
