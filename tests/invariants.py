@@ -307,7 +307,7 @@ class World:
                 await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 3])))
                 await self.text(person, self.choose(person))
                 self.check()
-            if person.unanswered and said(person.last_question or "", "caremap.ask.call"):
+            if person.unanswered and said(person.last_question or "", "caremap.ask.call") is not None:
                 await self._call_answered(person)
             await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 5, 20])))
             self.check()  # what fell due meanwhile (an offer at nine) is the latest question the next text sees
@@ -321,7 +321,7 @@ class World:
     async def _call(self, person: Person) -> None:
         await self.text(person, self.rng.choice(CALLS))
         self.check()
-        if person.unanswered and said(person.last_question or "", "caremap.ask.call"):
+        if person.unanswered and said(person.last_question or "", "caremap.ask.call") is not None:
             await self._call_answered(person)
 
     async def _call_answered(self, person: Person) -> None:
@@ -358,7 +358,7 @@ class World:
             # A map that reached a supporter is deleted: after this, nothing of it may reach anyone.
             return rng.choice(["MAP OFF", "MAPA BORRAR", "FORGET"])
         if person.last_question and roll < (0.7 if OFFER.search(person.last_question) or NETWORK_ASK.search(
-                person.last_question) or said(person.last_question, "caremap.ask.call") else 0.45):
+                person.last_question) or said(person.last_question, "caremap.ask.call") is not None else 0.45):
             # Offers of care (the network question, sharing the map after a CALL) are mostly answered
             # (yes more often than not), other questions less so.
             return rng.choice(REPLIES)
