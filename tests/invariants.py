@@ -675,7 +675,7 @@ class World:
             .where(Answer.option.in_((1, 4)), Answer.current(now), Member.opted_out.is_(False),
                    Membership.status == "active")).all()
         accepted = set(session.execute(select(Pairing.requester_id, Pairing.kind, Pairing.group_id).where(
-            Pairing.status == "active")).tuples()) if rows else set()
+            Pairing.status == "active")).all()) if rows else set()
         # While a supporter had it (accepted), the request was not waiting: silence counts from its end.
         ended = dict(((r, k, g), at) for r, k, g, at in session.execute(
             select(Pairing.requester_id, Pairing.kind, Pairing.group_id, func.max(Pairing.ended_at))
