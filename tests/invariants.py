@@ -126,9 +126,12 @@ REQUEST_NEWS = TOLD_YES + ("care.waiting.1", "care.waiting.4", "care.waiting.aga
                            "care.ended.open", "care.ended.rest",
                            "coord.unpaired.open", "coord.paired.requester", "care.rematch.ask",
                            "network.ask", "network.yes", "network.no", "network.gone")
+# "Please reply YES or NO to my last question": a nudge back to the question asked, not a new one.
+NUDGES = ("fallback.yes_no", "fallback.yes_no_later")
 MAP_QUESTIONS = ("caremap.ask.helps", "caremap.ask.hurts", "caremap.ask.also", "caremap.ask.share")
 PATTERNS = {key: [_template(catalog(language)[key]) for language in ("en", "es")]
-            for key in PROMISES + REQUEST_NEWS + MAP_QUESTIONS + ("caremap.for_other", "crisis.call.oncall", "caremap.ask.call")}
+            for key in PROMISES + REQUEST_NEWS + MAP_QUESTIONS + ("caremap.for_other", "crisis.call.oncall", "caremap.ask.call")
+            + NUDGES}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -514,7 +517,7 @@ class World:
                     self._map_reaches(session, owner, person, delivered.text)
                 if person.stopped_at is not None and purpose != "final":
                     raise Broken(f"{person.name} sent STOP but got {delivered.text!r}")
-                if ASKS.search(delivered.text):
+                if ASKS.search(delivered.text) and not any(said(delivered.text, key) is not None for key in NUDGES):
                     person.last_question, person.unanswered = delivered.text, True
                 self._note_promises(person, delivered.text, delivered.at)
             self._keep_promises(session, now)
