@@ -8,13 +8,25 @@ from collections.abc import Iterator
 import pytest
 
 from carebot.store import crypto
-from carebot.store.db import start_up, upgrade
+from carebot.store.db import start_up
 from carebot.tools.transcript import Simulation
 from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, LogWatch, leaks
+from tests.invariants import CASES_SEEN, SEEDS, cases_unseen
 
 # The database fixtures (backend, database_url, migrated_url): SQLite and PostgreSQL.
 pytest_plugins = ("tests.databases",)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (``@pytest.mark.slow``) first, the rest in their order.
+
+    pytest-xdist hands the tests out in this order: begun first, the long ones end with the rest,
+    and no core is left alone with one at the end while the other idles. (Last among the hooks:
+    after pytest has grouped the tests by database; the backends outlive that order, see databases.)
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -121,15 +133,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _keep_for_the_session_end(LOG_WATCH.take(), records=True)
     problems = leaks(_BETWEEN_TESTS)
     if problems:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = [f"{len(problems)} log records made outside any test give away numbers or texts:",
-                 *problems[:40]]
-        for line in lines:
-            if reporter is not None:
-                reporter.write_line(line, red=True)
-            else:
-                print(line)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        _fail_the_session(session, [f"{len(problems)} log records made outside any test give away numbers or texts:",
+                                    *problems[:40]])
+    _every_invariants_case_seen(session)
+
+
+def _fail_the_session(session: pytest.Session, lines: list[str]) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for line in lines:
+        if reporter is not None:
+            reporter.write_line(line, red=True)
+        else:
+            print(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- The invariants checker's cases (tests/test_invariants.py) ------------------------------
+# Each seed is its own test, run by whichever xdist worker takes it; the cases of MUST_SEE it saw
+# come back in its report (user_properties, which xdist carries to the controller). When every
+# seed of a database passed, each case must have been seen by some seed, or the run fails.
+
+_INVARIANTS_CASES: list[dict] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        _INVARIANTS_CASES.extend(value for name, value in report.user_properties if name == CASES_SEEN)
+
+
+def _every_invariants_case_seen(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller, which has every seed's report, checks
+    for backend, missing in cases_unseen(_INVARIANTS_CASES, SEEDS).items():
+        _fail_the_session(session, [f"invariants [{backend}]: no seed saw {case!r}, so its check went silent"
+                                    for case in missing])
 
 
 @pytest.fixture
@@ -141,10 +178,9 @@ def twilio():
 
 
 @pytest.fixture
-def deployment(tmp_path, monkeypatch, twilio):
+def deployment(tmp_path, monkeypatch, twilio, migrated_sqlite):
     """A right deployment's settings (SMS only), its database made with this key; tests change one thing."""
-    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path / "carebot.sqlite")
     start_up(url).dispose()  # the key's fingerprint recorded, as the first command does
     monkeypatch.chdir(tmp_path)
     for name in [n for n in os.environ if n.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))]:

@@ -21,8 +21,9 @@ import contextlib
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
@@ -190,27 +191,68 @@ _state: dict[str, object] = {"postgresql_ran": 0, "postgresql_skipped": None}
 
 
 @pytest.fixture(scope="session")
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """SQLite or PostgreSQL for the whole session (tests are grouped by it)."""
-    if request.param == SQLITE:
-        made = SQLiteBackend(tmp_path_factory.mktemp("sqlite"))
-    else:
-        try:
-            url, private = pgserver.server()
-            try:
-                made = PostgresBackend(url, private)
-            except Exception:
-                if private is not None:
-                    private.stop()
-                raise
-        except Exception as error:
-            reason = f"PostgreSQL not available: {str(error).splitlines()[0]}"
-            _state["postgresql_skipped"] = reason
-            if os.environ.get(REQUIRED_ENV) == "required":
-                pytest.fail(f"{reason} ({REQUIRED_ENV}=required)", pytrace=False)
-            pytest.skip(reason)
+def _backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Backend]]:
+    """Each backend made once in this process, when a test first asks for it, and closed at the end.
+
+    ``backend`` is parametrized per test, and pytest tears a session fixture down whenever the next
+    test wants another parameter: held here instead, the PostgreSQL server starts once per worker and
+    each template is migrated once, whatever the order the tests come in (slow ones first: conftest).
+    """
+    made: dict[str, Backend] = {}
     yield made
-    made.close()
+    for backend in made.values():
+        backend.close()
+
+
+def _make(name: str, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    if name == SQLITE:
+        return SQLiteBackend(tmp_path_factory.mktemp("sqlite"))
+    try:
+        url, private = pgserver.server()
+        try:
+            return PostgresBackend(url, private)
+        except Exception:
+            if private is not None:
+                private.stop()
+            raise
+    except Exception as error:
+        _state["postgresql_skipped"] = f"PostgreSQL not available: {str(error).splitlines()[0]}"
+        _unavailable()
+
+
+def _unavailable() -> NoReturn:
+    """PostgreSQL could not be had: this test is skipped, or fails when it is required."""
+    reason = str(_state["postgresql_skipped"])
+    if os.environ.get(REQUIRED_ENV) == "required":
+        pytest.fail(f"{reason} ({REQUIRED_ENV}=required)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, _backends: dict[str, Backend]):
+    """SQLite or PostgreSQL for the whole session (tests are grouped by it)."""
+    if request.param not in _backends:
+        if _state["postgresql_skipped"] and request.param == POSTGRESQL:
+            _unavailable()  # tried once in this process; not again for every test
+        _backends[request.param] = _make(request.param, tmp_path_factory)
+    return _backends[request.param]
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], str]:
+    """Copies a SQLite file at the migrations' head to a path, for tests that need a file of their own.
+
+    Migrating a new SQLite file takes seconds; the template is migrated once in this process.
+    """
+    template = tmp_path_factory.mktemp("migrated") / "template.sqlite"
+
+    def copy_to(path: Path) -> str:
+        if not template.exists():
+            upgrade(f"sqlite:///{template}")
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return copy_to
 
 
 @pytest.fixture

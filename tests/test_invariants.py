@@ -3,8 +3,11 @@
 Each seed is a 40-member group over eight weeks (about 48 steps, 150-200 texts from members and
 450-650 from carebot) through the real dispatcher, outbox and scheduler. Profiled (cProfile, one
 seed): the outbox sender's four transactions a text about 40%, the ticks' run_due/next_due about
-35%, the checker itself about 10% (it unaccents each text once). The seeds are independent, so
-they run in two worker processes (one a core), each on its own database.
+35%, the checker itself about 10% (it unaccents each text once). The seeds are independent: each
+is its own test, on its own database, and pytest-xdist runs them on every core with the rest of the
+suite, first (they are marked slow), so no core waits for one long test at the end. (Until 1 Dec
+2026 the twenty of a database were one test with its own pool of two processes; one test of some
+ten minutes could not be shared out, and its pool ran alongside the other xdist worker.)
 
 Measured on this project's shared two-core machine (1 Dec 2026), all twenty passing:
 - SQLite: 260 s of CPU for the twenty (about 13 s a seed); 4 min 24 s of wall time with the
@@ -23,112 +26,55 @@ CPU, against 19.4 s for the checker before this change run alongside it on the s
 (15); before, seeds 1-6 took 9.6-17.4 s (13.3 s on average, at load 3). Twenty on SQLite: 16 min
 16 s of wall time at load 9-15, every case of MUST_SEE seen. A first version, whose map makers
 kept answering a map question they had already answered, cost about a third more: fixed.
+Each seed its own test, with CALLs (1 Dec 2026, load 5-8): in a run of eight test files on both
+databases with -n 2 the forty took 24-107 s of wall time each (about 37 min in all, split between the
+two workers by worksteal); the twenty on SQLite alone in 4 min 18 s of wall time (5 min 17 s of CPU),
+every case of MUST_SEE seen.
 A seed that ever fails is kept in REGRESSIONS with what it found (they are among the twenty).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from tests.databases import POSTGRESQL
-from tests.helpers import LOG_WATCH
-from tests.invariants import MUST_SEE
-
-# Seeds that once broke an invariant (seed: what it found).
-REGRESSIONS = {
-    # A request whose only supporter was busy with other offers, one after another, was neither
-    # offered nor told it waits (transcript pairing_waiting_busy_supporter.txt).
-    4: "4-busy-supporter",
-    # The checker's own mistakes, kept so they stay fixed: a prompt compared with its GSM-7 folded
-    # delivery (accents dropped) looked like a different question; a request whose pairing had just
-    # ended (with word to the requester) was timed from the original request, not from that word.
-    15: "15-folded-accents",
-    17: "17-pairing-just-ended",
-    # The checker read a template with no captured fields ("no one is free to reach out yet") as
-    # no match, so the waiting word never counted as word about the request (seen with the
-    # 24-daytime-hours rule: "M016's request has had no word").
-    1: "1-waiting-word-unseen",
-    # The checker's mistake too: the weeks a supporter had the request (accepted) counted as
-    # silence, so a pairing ended at night (its word waiting for the morning) looked like weeks
-    # without word.
-    10: "10-ended-at-night",
-    14: "14-accepted-is-not-silence",
-    16: "16-accepted-is-not-silence",
-}
-# (Since the care maps and the network, the seeds' texts differ from those that found these: the
-# seeds are kept all the same.) With maps at stake in every seed the checker found two product
-# bugs, fixed with transcripts: after NO to the network question the word every 24 daytime hours
-# stopped (seed 8, network_no_word_goes_on.txt), and a network question waiting behind an offer
-# counted as word the member never saw (seed 4, network_question_waits_behind_an_offer.txt).
-SEEDS = sorted(set(range(1, 21)) | set(REGRESSIONS))
-WORKERS = 2  # the machine's two cores
+from tests.invariants import CASES_SEEN, MUST_SEE, REGRESSIONS, SEEDS, Broken, cases_unseen, simulate
 
 
-def run_seed(seed: int, url: str) -> dict:
-    """One seed in a worker process: its failure (or None), what it logged and what members sent.
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: REGRESSIONS.get(seed, str(seed)))
+def test_invariants_hold(seed: int, sim, backend, record_property) -> None:
+    """One seed: every invariant holds after every step, and the simulation really exercised the care.
 
-    The log records and the members' texts go back to the test, whose log watch checks that
-    no number or text was logged, as it does for everything run in its own process.
+    Each seed is its own test, so pytest-xdist spreads the forty over the cores with the rest of
+    the suite (slow ones first: conftest). Which cases of MUST_SEE it saw goes to its report; when
+    every seed of a database passed, the session fails unless each case was seen by some seed
+    (conftest's invariants_cases, through cases_unseen below).
     """
-    from carebot.dispatch.dispatcher import Dispatcher
-    from carebot.tools.transcript import Simulation
-    from tests.invariants import Broken, simulate
-
-    records: list[tuple[str, str, str]] = []
-    sent: list[tuple[str | None, str | None]] = []
-    call_handlers, store_inbounds = logging.Logger.callHandlers, Dispatcher.store_inbounds
-
-    def keep(logger, record):
-        records.append((record.name, record.levelname, record.getMessage()))
-        call_handlers(logger, record)
-
-    def saw(self, messages):
-        sent.extend((m.sender, m.text) for m in messages)
-        return store_inbounds(self, messages)
-
-    logging.getLogger().setLevel(logging.DEBUG)
-    logging.Logger.callHandlers = keep
-    Dispatcher.store_inbounds = saw
-    sim = Simulation(url=url)
-    result: dict = {"seed": seed, "failure": None, "records": records, "sent": sent}
     try:
         world = asyncio.run(simulate(seed, sim))
-        # The simulation really exercised the care: people asked, offered and answered.
-        result["steps"] = world.steps
-        result["asked"] = any("asked for someone" in d.text or "would like company" in d.text
-                              for d in sim.network.delivered)
-        result["kept"] = dict(world.kept)
     except Broken as error:
-        result["failure"] = str(error)
-    finally:
-        sim.db.dispose()
-    return result
+        pytest.fail(f"{REGRESSIONS.get(seed, seed)}: {error}", pytrace=False)
+    # The simulation really exercised the care: people asked, offered and answered.
+    assert world.steps >= 40
+    assert any("asked for someone" in d.text or "would like company" in d.text for d in sim.network.delivered)
+    record_property(CASES_SEEN, {"backend": backend.name, "seed": seed,
+                                 "cases": sorted(case for case in MUST_SEE if world.kept.get(case))})
 
 
-def test_invariants_hold_for_twenty_seeds(backend) -> None:
-    urls = [backend.url(migrated=True) if backend.name == POSTGRESQL else "sqlite://" for _ in SEEDS]
-    try:
-        with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(run_seed, SEEDS, urls))
-    finally:
-        if backend.name == POSTGRESQL:
-            for url in urls:
-                backend.drop(url)
-    for result in results:
-        LOG_WATCH.records.extend(result["records"])
-        for sender, text in result["sent"]:
-            LOG_WATCH.sent(sender, text)
-    failures = [f"{REGRESSIONS.get(r['seed'], r['seed'])}: {r['failure']}" for r in results if r["failure"]]
-    assert not failures, "\n".join(failures)
-    assert all(r["steps"] >= 40 and r["asked"] for r in results)
-    # Each case the checks are about happened in some seed: none of them may go silent.
-    seen = {case: sum(1 for r in results if r["kept"].get(case)) for case in MUST_SEE}
-    assert all(seen.values()), f"seeds that saw each case: {seen}"
+def test_a_case_no_seed_saw_fails_the_run() -> None:
+    # The check conftest runs at the session's end, on what the seeds' reports carried.
+    every = [{"backend": "sqlite", "seed": seed, "cases": list(MUST_SEE)} for seed in SEEDS]
+    assert cases_unseen(every, SEEDS) == {}
+    # One case seen by no seed (each seed saw all the others): that database's run fails, naming it.
+    missing = MUST_SEE[-1]
+    without = [{**r, "cases": [c for c in r["cases"] if c != missing]} for r in every]
+    assert cases_unseen(without, SEEDS) == {"sqlite": [missing]}
+    # Seen by one seed only is enough.
+    assert cases_unseen([{**r, "cases": list(MUST_SEE)} if r["seed"] == 4 else r for r in without], SEEDS) == {}
+    # A run of only some seeds (-k, a seed failed) says nothing of what the twenty see.
+    assert cases_unseen(without[:-1], SEEDS) == {}
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

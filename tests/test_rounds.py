@@ -11,15 +11,14 @@ from carebot.channels.sim import SimNetwork
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.ticker import tick
 from carebot.services.groups import add_group, add_member
-from carebot.store.db import Database, upgrade
+from carebot.store.db import Database
 from carebot.store.models import Group
 
 MONDAY_10_CHICAGO = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)  # CDT from March 8
 
 
 def setup(url: str) -> Database:
-    upgrade(url)
-    db = Database(url)
+    db = Database(url)  # at the migrations' head (migrated_url)
     with db.transaction() as session:
         add_group(session, keyword="DMMA", name="Des Moines Mutual Aid", timezone="America/Chicago",
                   now=MONDAY_10_CHICAGO - timedelta(days=20))
@@ -35,8 +34,8 @@ def run_tick(db: Database, network: SimNetwork, now: datetime) -> None:
     asyncio.run(tick(Dispatcher(db), network.channels(), now))
 
 
-def test_a_round_missed_while_down_runs_once_when_back(database_url: str) -> None:
-    db = setup(database_url)
+def test_a_round_missed_while_down_runs_once_when_back(migrated_url: str) -> None:
+    db = setup(migrated_url)
     network = SimNetwork()
     run_tick(db, network, MONDAY_10_CHICAGO - timedelta(days=14))  # first start: schedules only
     assert network.delivered == []
@@ -56,8 +55,8 @@ def test_a_round_missed_while_down_runs_once_when_back(database_url: str) -> Non
     db.dispose()
 
 
-def test_a_round_due_at_night_waits_for_the_morning(database_url: str) -> None:
-    db = setup(database_url)
+def test_a_round_due_at_night_waits_for_the_morning(migrated_url: str) -> None:
+    db = setup(migrated_url)
     with db.transaction() as session:
         session.scalars(select(Group)).one().round_schedule = "0 23 * * mon"
     network = SimNetwork()

@@ -47,10 +47,8 @@ def one_line(done: subprocess.CompletedProcess) -> str:
 
 
 @pytest.fixture
-def migrated_file(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'carebot.sqlite'}"
-    upgrade(url)
-    return url
+def migrated_file(tmp_path: Path, migrated_sqlite) -> str:
+    return migrated_sqlite(tmp_path / "carebot.sqlite")
 
 
 def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> None:
