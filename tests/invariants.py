@@ -287,15 +287,12 @@ class World:
                 await self.text(person, self.rng.choice(REPLIES))
                 self.check()
         # Now and then a member CALLs (a few times a seed; one with a care map as often as not, so that
-        # every run sees a map go to the on-call people, only after their YES: answered at once, mostly).
-        # Only a member with no question open: a CALL while an offer is open is a known bug (1 Dec 2026,
-        # reported with a transcript): "share your care map with the person who calls?" is asked, but
-        # the open offer is kept as the asked question, so a YES meant for the map takes on the offer.
-        # When it is fixed, CALL at any moment (this condition goes).
+        # every run sees a map go to the on-call people, only after their YES: answered at once, mostly),
+        # whatever question is open for them: a YES after CALL answers the map's question, never an
+        # offer left open (transcript call_behind_an_offer).
         if self.rng.random() < 0.1:
             mapper = self.rng.random() < 0.5
-            callers = [p for p in self.people.values() if p.stopped_at is None and (p.name in self.mappers or not mapper)
-                       and not self._asked(p)]
+            callers = [p for p in self.people.values() if p.stopped_at is None and (p.name in self.mappers or not mapper)]
             if callers:
                 await self._call(self.rng.choice(callers))
         # Whoever was just asked something is likelier to text back.
@@ -314,12 +311,6 @@ class World:
                 await self._call_answered(person)
             await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 5, 20])))
             self.check()  # what fell due meanwhile (an offer at nine) is the latest question the next text sees
-
-    def _asked(self, person: Person) -> bool:
-        """Whether a question waits for this member's answer (their conversation is open)."""
-        with self.sim.db.transaction() as session:
-            member = Member.by_phone(session, person.phone)
-            return member is not None and questions.current(session, member.id, self.sim.now) is not None
 
     async def _call(self, person: Person) -> None:
         await self.text(person, self.rng.choice(CALLS))
