@@ -211,6 +211,7 @@ class World:
     sim: Simulation
     size: int
     rng: random.Random = field(init=False)
+    calls_behind: random.Random = field(init=False)
     people: dict[str, Person] = field(default_factory=dict)
     seen: int = 0  # delivered texts already checked
     # (supporter's phone, requester's name) -> the check-in a text promised; -> the day "tomorrow" was said
@@ -239,6 +240,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self.calls_behind = random.Random(self.seed + 1_000_003)
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -287,14 +289,22 @@ class World:
                 await self.text(person, self.rng.choice(REPLIES))
                 self.check()
         # Now and then a member CALLs (a few times a seed; one with a care map as often as not, so that
-        # every run sees a map go to the on-call people, only after their YES: answered at once, mostly),
-        # whatever question is open for them: a YES after CALL answers the map's question, never an
-        # offer left open (transcript call_behind_an_offer).
+        # every run sees a map go to the on-call people, only after their YES: answered at once, mostly).
+        # A member with no question open here; a CALL while a question is open (an offer, most often)
+        # comes from a stream of its own below, so that these seeds' other cases stay as they were.
         if self.rng.random() < 0.1:
             mapper = self.rng.random() < 0.5
-            callers = [p for p in self.people.values() if p.stopped_at is None and (p.name in self.mappers or not mapper)]
+            callers = [p for p in self.people.values() if p.stopped_at is None and (p.name in self.mappers or not mapper)
+                       and not self._asked(p)]
             if callers:
                 await self._call(self.rng.choice(callers))
+        # A CALL behind an open question: its YES must answer the map's question, never the offer
+        # left open (transcript call_behind_an_offer), which the checks on numbers would catch.
+        if self.calls_behind.random() < 0.05:
+            behind = [p for p in self.people.values() if p.stopped_at is None and p.name in self.mappers
+                      and self._asked(p)]
+            if behind:
+                await self._call(self.calls_behind.choice(behind))
         # Whoever was just asked something is likelier to text back.
         asked = [p for p in self.people.values() if p.last_question and p.stopped_at is None]
         for _ in range(TEXTS_PER_STEP):
@@ -311,6 +321,12 @@ class World:
                 await self._call_answered(person)
             await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 5, 20])))
             self.check()  # what fell due meanwhile (an offer at nine) is the latest question the next text sees
+
+    def _asked(self, person: Person) -> bool:
+        """Whether a question waits for this member's answer (their conversation is open)."""
+        with self.sim.db.transaction() as session:
+            member = Member.by_phone(session, person.phone)
+            return member is not None and questions.current(session, member.id, self.sim.now) is not None
 
     async def _call(self, person: Person) -> None:
         await self.text(person, self.rng.choice(CALLS))
