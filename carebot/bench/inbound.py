@@ -183,8 +183,9 @@ def rush(url: str, members: int, seconds: float) -> dict:
         done_at: dict[int, float] = {}
         waiting: set[int] = set()  # stored, not yet seen handled: the only rows each look reads
         finished = threading.Event()
-        # serve runs the webhooks' stores and the worker's batches on one database thread: here a lock
-        # takes its place (on SQLite, two writers would otherwise wait on each other's write lock).
+        # In serve the webhooks' stores (a thread of their own) and the worker's batches take turns on
+        # SQLite's write lock: here a lock held for each whole store and batch takes its place, a little
+        # stricter than serve, where a batch's reads do not hold the write lock.
         database_thread = threading.Lock()
         origin = time.perf_counter()
 
