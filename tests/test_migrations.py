@@ -78,7 +78,7 @@ def test_db_current_check_and_downgrade(database_url: str) -> None:
     assert down.exit_code == 0 and "back at 0008" in down.output, down.output
     behind = runner.invoke(main, ["db", "check", "--url", database_url])
     assert behind.exit_code == startup.SCHEMA and "(0008, needs" in behind.output
-    assert "run `carebot db upgrade`" in runner.invoke(main, ["db", "current", "--url", database_url]).output
+    assert "run `carebot db upgrade --url" in runner.invoke(main, ["db", "current", "--url", database_url]).output
     assert runner.invoke(main, ["db", "upgrade", "--url", database_url]).exit_code == 0
     assert runner.invoke(main, ["db", "check", "--url", database_url]).exit_code == 0
 

@@ -42,6 +42,8 @@ KEPT_IN = {
     "network.gone": "network_question_unanswered.txt",
     "round.morning": "round_at_night.txt",
     "round.partly": "round_at_night.txt",
+    "join.lapsed": "outside2_consent_join_yes_late.txt",
+    "join.lapsed.any": "join_lapses_after_a_week.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
 NOT_A_PROMISE = {
@@ -53,7 +55,7 @@ NOT_A_PROMISE = {
     "gather.invite", "gather.rsvp.yes", "gather.rsvp.no", "gather.count", "gather.next", "mydata.consent",
     "crisis.call.sent", "crisis.call.oncall", "join.removed", "care.ended.open", "coord.unpaired.open",
     "care.offer.withdrawn", "status.removed", "care.offer.again.1",
-    "care.offer.again.4", "coord.pair.asked.again", "start.again",
+    "care.offer.again.4", "coord.pair.asked.again", "start.again", "mydata.request.stopped",
 } | {key for key in catalog("en") if key.startswith("log.")}
 
 
