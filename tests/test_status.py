@@ -223,3 +223,16 @@ def test_texts_held_by_a_daily_budget_are_counted_per_group(planted, monkeypatch
     # The budget raised, the held texts are due at once: nothing is held any more.
     assert CliRunner().invoke(main, ["group", "edit", "DMMA", "--budget", "100"]).exit_code == 0
     assert "held by its daily budget" not in status()
+
+
+def test_a_signal_service_without_its_number_is_named(planted, monkeypatch) -> None:
+    # Last session's note: `check` said so, `status` said nothing ("Signal: no pause recorded").
+    monkeypatch.setenv("CAREBOT_PUBLIC_URL", "https://care.example.org")
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "f" * 32)
+    monkeypatch.setenv("TWILIO_FROM", "+15155550100")
+    monkeypatch.setenv("SIGNAL_SERVICE", "127.0.0.1:8080")
+    monkeypatch.delenv("SIGNAL_NUMBER", raising=False)
+    out = status()
+    [line] = [line for line in out.splitlines() if line.startswith("Settings:")]
+    assert "SIGNAL_NUMBER" in line and "carebot serve" in line, line

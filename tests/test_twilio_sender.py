@@ -219,8 +219,9 @@ def test_a_stop_that_comes_in_while_the_sender_waits_for_its_slot_wins(db):
         def __init__(self) -> None:
             self.pacer = self
 
-        async def wait(self) -> None:
+        async def wait(self) -> bool:
             Dispatcher(db).handle_inbound(Inbound(SMS, "SM" + "5" * 32, ANA, "STOP", NOW))
+            return True  # it waited
 
         async def send(self, address, body, outbox_id):
             sent.append(outbox_id)
@@ -286,3 +287,69 @@ def test_the_sender_goes_straight_on_to_the_next_pass_while_texts_are_due(db):
 
     asyncio.run(asyncio.wait_for(go(), 60))
     assert sorted(channel.sent, key=lambda body: int(body.split()[1])) == [f"text {n}" for n in range(25)]
+
+
+class Stepping:
+    """``in_db`` that lets the event loop run before each database step, as serve's worker thread
+    does, and keeps the steps' names (and how many texts each recording of sent texts held)."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+
+    async def __call__(self, function, *args):
+        await asyncio.sleep(0)
+        name = function.__name__
+        self.steps.append(f"{name}:{len(args[1])}" if name == "_record_sent" else name)
+        return function(*args)
+
+
+class AtOnce:
+    """A pacer whose slot is always free: the text may go at once."""
+
+    async def wait(self) -> bool:
+        return False
+
+
+def test_a_text_that_may_go_at_once_takes_a_claim_and_a_share_of_one_record(db):
+    for name, who in (("ana", ANA), ("ben", BEN), ("cara", CARA)):
+        queue(db, who, f"hello {name}")
+    channel = Recording()
+    channel.pacer = AtOnce()
+    in_db = Stepping()
+    assert asyncio.run(deliver_due(db, {SMS: channel}, NOW, concurrency=3, in_db=in_db)) == 3
+    assert sorted(channel.sent) == ["hello ana", "hello ben", "hello cara"]
+    # Lanes that finish while the database is busy share a commit; no look again after a pacer
+    # that did not wait (nothing can have changed since the claim).
+    assert in_db.steps.count("_claim") == 3 and "_still_may_go" not in in_db.steps
+    recorded = [step for step in in_db.steps if step.startswith("_record_sent")]
+    assert sum(int(step.split(":")[1]) for step in recorded) == 3 and len(recorded) < 3
+    assert all(row(db, n).status == "sent" and row(db, n).body == "" for n in (1, 2, 3))
+
+
+def test_a_members_texts_still_go_in_order_when_records_are_shared(db):
+    for n in range(12):
+        queue(db, (ANA, BEN, CARA)[n % 3], f"text {n}")
+    channel = Recording()
+    assert asyncio.run(deliver_due(db, {SMS: channel}, NOW, concurrency=3, in_db=Stepping())) == 12
+    for who in range(3):
+        mine = [body for body in channel.sent if int(body.split()[1]) % 3 == who]
+        assert mine == [f"text {n}" for n in range(who, 12, 3)]
+
+
+def test_a_text_claimed_then_held_by_a_paused_channel_is_not_counted_as_tried(db):
+    row_id = queue(db, ANA, "Checking in")
+
+    class PausedDuringTheWait(Recording):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pacer = self
+            self.paused_until = None
+
+        async def wait(self) -> bool:
+            self.paused_until = NOW + timedelta(minutes=1)  # another lane's send met a rate limit
+            return True
+
+    channel = PausedDuringTheWait()
+    assert asyncio.run(deliver_due(db, {SMS: channel}, NOW)) == 0
+    assert channel.sent == []
+    assert row(db, row_id).status == "pending" and row(db, row_id).attempts == 0

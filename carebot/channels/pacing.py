@@ -20,10 +20,12 @@ class Pacer:
         self._sleep = sleep
         self._next = float("-inf")
 
-    async def wait(self) -> None:
-        """Return when the next send may go."""
+    async def wait(self) -> bool:
+        """Return when the next send may go: True when that meant waiting, False when it may go at once."""
         now = self._time()
         slot = max(now, self._next)
         self._next = slot + self.interval
-        if slot > now:
-            await self._sleep(slot - now)
+        if slot <= now:
+            return False
+        await self._sleep(slot - now)
+        return True

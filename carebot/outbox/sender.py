@@ -72,10 +72,12 @@ async def deliver_due(
     for row_id, address in due:
         lanes.setdefault(address, []).append(row_id)
     gate = asyncio.Semaphore(max(1, concurrency))  # FIFO: lanes start in that order
+    recorder = _Recorder(db, now, in_db)
 
     async def lane(ids: list[int]) -> int:
         async with gate:
-            return sum([await _deliver_one(db, channels, row_id, now, default_tz, in_db) for row_id in sorted(ids)])
+            return sum([await _deliver_one(db, channels, row_id, now, default_tz, in_db, recorder)
+                        for row_id in sorted(ids)])
 
     return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
 
@@ -93,54 +95,40 @@ def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | N
 
 
 async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
-                       default_tz: str, in_db: InDb) -> int:
-    channel_name = await in_db(_check, db, channels, row_id, now, default_tz)
-    if channel_name is None:
-        return 0
-    pacer = getattr(channels[channel_name], "pacer", None)
-    if pacer is not None:
-        await pacer.wait()
+                       default_tz: str, in_db: InDb, recorder: _Recorder) -> int:
     in_flight = db.lease.in_flight if db.lease is not None else set()
     in_flight.add(row_id)  # before the claim commits: recovery must never see it claimed and idle
     try:
-        claimed = await in_db(_claim, db, channels, row_id, now)
+        claimed = await in_db(_claim, db, channels, row_id, now, default_tz)
         if claimed is None:
             return 0
         channel_name, address, body = claimed
+        # Claimed before the pacer's wait, so that a text which may not go never takes a slot
+        # (a round held till morning would otherwise hold up the replies behind it).
+        pacer = getattr(channels[channel_name], "pacer", None)
+        if pacer is not None and await pacer.wait() and not await in_db(_still_may_go, db, channels, row_id, now):
+            return 0
         try:
             result = await channels[channel_name].send(address, body, row_id)
         except SendError as error:
             await in_db(_record_failure, db, row_id, error, now, channels)
             return 0
-        await in_db(_record_sent, db, row_id, result, now)
+        await recorder.sent(row_id, result)
         return 1
     finally:
         in_flight.discard(row_id)
 
 
-def _check(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime, default_tz: str) -> str | None:
-    """The channel ``row_id`` goes by when it may go now, else None (and why not is recorded)."""
-    with db.transaction() as session:
-        row = session.get(OutboxMessage, row_id)
-        if row is None:
-            return None  # erased since it was listed (its member said FORGET)
-        return row.channel if ready(session, row, channels, now, default_tz) else None
-
-
-def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime) -> tuple[str, str, str] | None:
-    """Mark ``row_id`` as being sent; its channel, address and body, or None when it may not go."""
+def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
+           default_tz: str) -> tuple[str, str, str] | None:
+    """Mark ``row_id`` as being sent when it may go now: its channel, address and body; else None
+    (and why not is recorded: cancelled, deferred, rerouted). One transaction, so nothing can
+    change between the checks and the claim."""
     with db.transaction() as session:
         row = session.scalars(claimable(session, row_id)).first()
-        if row is None or row.status != OutboxStatus.PENDING:
-            return None
-        # Checked again after the pacer's wait, which lasts a moment: only what a moment can
-        # change. A STOP may have come in, or the channel paused; quiet hours, the budget and
-        # the member's earlier texts were checked before the wait (_check).
-        if consent_gone(session, row):
-            cancel(row)
-            return None
-        if channel_away(row, channels, now):
-            return None  # still pending: the next pass's _check reroutes or defers it
+        if not ready(session, row, channels, now, default_tz):
+            return None  # (also when it was erased since it was listed: its member said FORGET)
+        assert row is not None  # ready says so; this tells the type checker
         # A conditional update, so two senders can never both claim the row (on SQLite,
         # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
         claimed = rowcount(session.execute(
@@ -151,6 +139,68 @@ def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: date
             .execution_options(synchronize_session=False)
         ))
         return (row.channel, row.address, row.body) if claimed else None
+
+
+def _still_may_go(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime) -> bool:
+    """After the pacer's wait, which lasts a moment: whether the claimed ``row_id`` may still go.
+
+    Only what a moment can change is looked at again: a STOP may have come in
+    (the text is cancelled), or the channel paused (the text waits for the next
+    pass, which reroutes or defers it). Quiet hours, the budget and the
+    member's earlier texts were checked at the claim.
+    """
+    with db.transaction() as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None or row.status != OutboxStatus.SENDING:
+            return False  # erased meanwhile (FORGET)
+        if consent_gone(session, row):
+            cancel(row)
+            return False
+        if channel_away(row, channels, now):
+            row.status, row.attempts = OutboxStatus.PENDING, max(0, row.attempts - 1)  # not tried: not counted
+            return False
+        return True
+
+
+class _Recorder:
+    """Records sent texts many to a transaction.
+
+    Each text's lane waits until it is recorded (the member's next text checks
+    that this one went), but the lanes that finish while the database thread is
+    busy share one commit: at a high send rate, a commit a text would take that
+    thread from the webhooks and the texts coming in. A crash before the commit
+    leaves the rows ``sending`` for carebot/outbox/recovery.py, which asks the provider.
+    """
+
+    def __init__(self, db: Database, now: datetime, in_db: InDb) -> None:
+        self._db, self._now, self._in_db = db, now, in_db
+        self._waiting: list[tuple[int, Sent, asyncio.Future]] = []
+        self._writing = False
+
+    async def sent(self, row_id: int, result: Sent) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((row_id, result, done))
+        if not self._writing:  # this lane writes for every lane that is waiting, until none is
+            self._writing = True
+            try:
+                while self._waiting:
+                    batch, self._waiting = self._waiting, []
+                    try:
+                        await self._in_db(_record_sent, self._db, [(row, sent) for row, sent, _ in batch], self._now)
+                    except Exception as error:
+                        for _, _, each in batch:
+                            each.set_exception(error)
+                    except BaseException:  # cancelled (serve stops): nobody is left to write the others
+                        for _, _, each in batch + self._waiting:
+                            each.cancel()
+                        self._waiting = []
+                        raise
+                    else:
+                        for _, _, each in batch:
+                            each.set_result(None)
+            finally:
+                self._writing = False
+        await done
 
 
 def claimable(session: Session, row_id: int) -> Select:
@@ -166,19 +216,23 @@ def claimable(session: Session, row_id: int) -> Select:
     return query
 
 
-def _record_sent(db: Database, row_id: int, result: Sent, now: datetime) -> None:
+def _record_sent(db: Database, results: list[tuple[int, Sent]], now: datetime) -> None:
+    """Record what the provider said of each text it took: in one transaction, in the rows' order."""
     with db.transaction() as session:
-        row = session.get(OutboxMessage, row_id)
-        if row is None:
-            return  # forgotten (FORGET) while the text was on its way
-        if row.status == OutboxStatus.SENDING:
-            row.status = OutboxStatus.SENT
-            row.sent_at = now
-            metrics.out(row.channel, "sent")
-        if row.channel != VOICE:  # a call's words are said when it is picked up (carebot/outbox/spoken.py)
-            row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
-        row.provider_id = result.provider_id
-        log.info("outbox row %s sent", row_id)
+        rows = {row.id: row for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_([row_id for row_id, _ in results])))}
+        for row_id, result in sorted(results, key=lambda item: item[0]):
+            row = rows.get(row_id)
+            if row is None:
+                continue  # forgotten (FORGET) while the text was on its way
+            if row.status == OutboxStatus.SENDING:  # (a status callback may have come first)
+                row.status = OutboxStatus.SENT
+                row.sent_at = now
+                metrics.out(row.channel, "sent")
+            if row.channel != VOICE:  # a call's words are said when it is picked up (carebot/outbox/spoken.py)
+                row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
+            row.provider_id = result.provider_id
+            log.info("outbox row %s sent", row_id)
 
 
 def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,

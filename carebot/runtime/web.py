@@ -66,6 +66,7 @@ FORM = b"application/x-www-form-urlencoded"  # what Twilio posts
 REFUSALS_LOGGED_EVERY = 60.0  # seconds between two lines about refused webhooks
 # A text's webhook is answered "204 No Content", Twilio's documented answer that sends no reply
 # (carebot replies through the outbox): no TwiML to write, one send on the socket fewer per text.
+# The status and call-status callbacks, whose answer Twilio ignores, get the same.
 TAKEN = (204, "", "")
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -280,6 +281,15 @@ class CarebotApp(Starlette):
             await super().__call__(scope, receive, send)
 
 
+def _runner(executor: ThreadPoolExecutor) -> Callable[..., Awaitable]:
+    """Awaits a function and its arguments run on ``executor``'s thread(s)."""
+
+    async def run(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+    return run
+
+
 def create_app(
     *,
     dispatcher: Dispatcher,
@@ -299,11 +309,7 @@ def create_app(
     storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebot-inbound")
     dispatcher.queue_connection = held = HeldConnection(db.engine)
 
-    async def in_worker(function, *args):
-        return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
-
-    async def in_storing(function, *args):
-        return await asyncio.get_running_loop().run_in_executor(storing, function, *args)
+    in_worker, in_storing = _runner(executor), _runner(storing)
 
     writer = InboundWriter(dispatcher, in_storing)
     desk = CallDesk(dispatcher)

@@ -97,8 +97,9 @@ def _held(session: Session, group_id: int, held: dict[int, int]) -> str:
     return f"; {count} text{'s' if count != 1 else ''} held by its daily budget of {allowed} until its next day"
 
 
-def report(session: Session, now: datetime, *, schema: str, signal_on: bool | None) -> list[str]:
-    """The overview's lines."""
+def report(session: Session, now: datetime, *, schema: str, signal_on: bool | None,
+           unservable: str | None = None) -> list[str]:
+    """The overview's lines; ``unservable``: why ``carebot serve`` would refuse these settings, if it would."""
     groups = session.execute(select(Group.id, Group.keyword, Group.name, Group.timezone).order_by(Group.keyword)).all()
     members, waiting, held = _members(session, now), requests_waiting(session, now), budget.held_now(session, now)
     lines = [f"carebot status at {now:%Y-%m-%d %H:%M} UTC; schema {schema}", ""]
@@ -125,6 +126,8 @@ def report(session: Session, now: datetime, *, schema: str, signal_on: bool | No
     else:
         signal = "on, no pause recorded" if signal_on else "no pause recorded"
     lines.append(f"Signal: {signal}")
+    if unservable is not None:
+        lines.append(f"Settings: `carebot serve` would not start: {unservable}")
     return lines
 
 
@@ -141,10 +144,11 @@ def run(db: Database, echo: Callable[[str], None]) -> None:
             from carebot.domain.config import load_serve_settings
 
             signal_on: bool | None = bool(load_serve_settings().signal_service)
-        except Refusal:  # the serving settings are incomplete here: say only what the database holds
-            signal_on = None
+            unservable = None
+        except Refusal as refusal:  # the serving settings are incomplete or wrong here: say so, in their words
+            signal_on, unservable = None, str(refusal).removeprefix("carebot serve: ")
         with db.transaction() as session:
-            for line in report(session, clock.now(), schema=schema, signal_on=signal_on):
+            for line in report(session, clock.now(), schema=schema, signal_on=signal_on, unservable=unservable):
                 echo(line)
     finally:
         db.dispose()
