@@ -72,12 +72,35 @@ async def deliver_due(
     for row_id, address in due:
         lanes.setdefault(address, []).append(row_id)
     gate = asyncio.Semaphore(max(1, concurrency))  # FIFO: lanes start in that order
-    recorder = _Recorder(db, now, in_db)
+    steps = _SharedTransactions(db, in_db)
+    owner = db.lease.owner if db.lease is not None and db.lease.held else None
+    in_flight = db.lease.in_flight if db.lease is not None else set()
+
+    async def deliver_one(row_id: int) -> int:
+        in_flight.add(row_id)  # before the claim commits: recovery must never see it claimed and idle
+        try:
+            claimed = await steps.run(_claim, channels, row_id, now, default_tz, owner)
+            if claimed is None:
+                return 0
+            channel_name, address, body = claimed
+            # Claimed before the pacer's wait, so that a text which may not go never takes a slot
+            # (a round held till morning would otherwise hold up the replies behind it).
+            pacer = getattr(channels[channel_name], "pacer", None)
+            if pacer is not None and await pacer.wait() and not await steps.run(_still_may_go, channels, row_id, now):
+                return 0
+            try:
+                result = await channels[channel_name].send(address, body, row_id)
+            except SendError as error:
+                await steps.run(_record_failure, row_id, error, now, channels)
+                return 0
+            await steps.run(_record_sent, row_id, result, now)
+            return 1
+        finally:
+            in_flight.discard(row_id)
 
     async def lane(ids: list[int]) -> int:
         async with gate:
-            return sum([await _deliver_one(db, channels, row_id, now, default_tz, in_db, recorder)
-                        for row_id in sorted(ids)])
+            return sum([await deliver_one(row_id) for row_id in sorted(ids)])
 
     return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
 
@@ -94,54 +117,81 @@ def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | N
         return [(row_id, address) for row_id, address in session.execute(query)]
 
 
-async def _deliver_one(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
-                       default_tz: str, in_db: InDb, recorder: _Recorder) -> int:
-    in_flight = db.lease.in_flight if db.lease is not None else set()
-    in_flight.add(row_id)  # before the claim commits: recovery must never see it claimed and idle
-    try:
-        claimed = await in_db(_claim, db, channels, row_id, now, default_tz)
-        if claimed is None:
-            return 0
-        channel_name, address, body = claimed
-        # Claimed before the pacer's wait, so that a text which may not go never takes a slot
-        # (a round held till morning would otherwise hold up the replies behind it).
-        pacer = getattr(channels[channel_name], "pacer", None)
-        if pacer is not None and await pacer.wait() and not await in_db(_still_may_go, db, channels, row_id, now):
-            return 0
-        try:
-            result = await channels[channel_name].send(address, body, row_id)
-        except SendError as error:
-            await in_db(_record_failure, db, row_id, error, now, channels)
-            return 0
-        await recorder.sent(row_id, result)
-        return 1
-    finally:
-        in_flight.discard(row_id)
+class _SharedTransactions:
+    """The sender's database steps, many to a transaction (group commit).
+
+    Each lane waits for its own step's result (a text is claimed before it is
+    sent, recorded before its member's next text is looked at), but the steps
+    lanes ask for while the database thread is busy share one transaction and
+    one commit. A commit a step would hold the database thread in a disk flush
+    for each claim and each record: at a high send rate, time taken from the
+    texts coming in and being handled. Run ``inline`` (tests, one-off passes),
+    each step is its own transaction. When a transaction raises, every step in
+    it gets the error and nothing of it is kept: claims stay ``pending``, and
+    sent texts stay ``sending`` for carebot/outbox/recovery.py, which asks the provider.
+    """
+
+    def __init__(self, db: Database, in_db: InDb) -> None:
+        self._db, self._in_db = db, in_db
+        self._waiting: list[tuple[Callable[..., object], tuple, asyncio.Future]] = []
+        self._writing = False
+
+    async def run(self, step: Callable[..., T], *args) -> T:
+        """``step(session, *args)``'s result, once the transaction it ran in is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((step, args, done))
+        if not self._writing:  # this lane runs every lane's waiting steps, until none is left
+            self._writing = True
+            try:
+                while self._waiting:
+                    batch, self._waiting = self._waiting, []
+                    try:
+                        results = await self._in_db(_in_one_transaction, self._db,
+                                                    [(each, each_args) for each, each_args, _ in batch])
+                    except Exception as error:
+                        for _, _, each_done in batch:
+                            each_done.set_exception(error)
+                    except BaseException:  # cancelled (serve stops): nobody is left to run the others
+                        for _, _, each_done in batch + self._waiting:
+                            each_done.cancel()
+                        self._waiting = []
+                        raise
+                    else:
+                        for (_, _, each_done), result in zip(batch, results, strict=True):
+                            each_done.set_result(result)
+            finally:
+                self._writing = False
+        return await done
 
 
-def _claim(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime,
-           default_tz: str) -> tuple[str, str, str] | None:
-    """Mark ``row_id`` as being sent when it may go now: its channel, address and body; else None
-    (and why not is recorded: cancelled, deferred, rerouted). One transaction, so nothing can
-    change between the checks and the claim."""
+def _in_one_transaction(db: Database, steps: list[tuple[Callable[..., object], tuple]]) -> list[object]:
     with db.transaction() as session:
-        row = session.scalars(claimable(session, row_id)).first()
-        if not ready(session, row, channels, now, default_tz):
-            return None  # (also when it was erased since it was listed: its member said FORGET)
-        assert row is not None  # ready says so; this tells the type checker
-        # A conditional update, so two senders can never both claim the row (on SQLite,
-        # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
-        claimed = rowcount(session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now,
-                    claimed_by=db.lease.owner if db.lease is not None and db.lease.held else None)
-            .execution_options(synchronize_session=False)
-        ))
-        return (row.channel, row.address, row.body) if claimed else None
+        return [step(session, *args) for step, args in steps]
 
 
-def _still_may_go(db: Database, channels: Mapping[str, Channel], row_id: int, now: datetime) -> bool:
+def _claim(session: Session, channels: Mapping[str, Channel], row_id: int, now: datetime,
+           default_tz: str, owner: str | None) -> tuple[str, str, str] | None:
+    """Mark ``row_id`` as being sent when it may go now: its channel, address and body; else None
+    (and why not is recorded: cancelled, deferred, rerouted). In the transaction of its checks, so
+    nothing can change between them and the claim."""
+    row = session.scalars(claimable(session, row_id)).first()
+    if not ready(session, row, channels, now, default_tz):
+        return None  # (also when it was erased since it was listed: its member said FORGET)
+    assert row is not None  # ready says so; this tells the type checker
+    # A conditional update, so two senders can never both claim the row (on SQLite,
+    # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
+    claimed = rowcount(session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now, claimed_by=owner)
+        .execution_options(synchronize_session=False)
+    ))
+    found = (row.channel, row.address, row.body)
+    session.expire(row)  # the update went around it: a later step of the transaction reads it afresh
+    return found if claimed else None
+
+
+def _still_may_go(session: Session, channels: Mapping[str, Channel], row_id: int, now: datetime) -> bool:
     """After the pacer's wait, which lasts a moment: whether the claimed ``row_id`` may still go.
 
     Only what a moment can change is looked at again: a STOP may have come in
@@ -149,58 +199,16 @@ def _still_may_go(db: Database, channels: Mapping[str, Channel], row_id: int, no
     pass, which reroutes or defers it). Quiet hours, the budget and the
     member's earlier texts were checked at the claim.
     """
-    with db.transaction() as session:
-        row = session.get(OutboxMessage, row_id)
-        if row is None or row.status != OutboxStatus.SENDING:
-            return False  # erased meanwhile (FORGET)
-        if consent_gone(session, row):
-            cancel(row)
-            return False
-        if channel_away(row, channels, now):
-            row.status, row.attempts = OutboxStatus.PENDING, max(0, row.attempts - 1)  # not tried: not counted
-            return False
-        return True
-
-
-class _Recorder:
-    """Records sent texts many to a transaction.
-
-    Each text's lane waits until it is recorded (the member's next text checks
-    that this one went), but the lanes that finish while the database thread is
-    busy share one commit: at a high send rate, a commit a text would take that
-    thread from the webhooks and the texts coming in. A crash before the commit
-    leaves the rows ``sending`` for carebot/outbox/recovery.py, which asks the provider.
-    """
-
-    def __init__(self, db: Database, now: datetime, in_db: InDb) -> None:
-        self._db, self._now, self._in_db = db, now, in_db
-        self._waiting: list[tuple[int, Sent, asyncio.Future]] = []
-        self._writing = False
-
-    async def sent(self, row_id: int, result: Sent) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((row_id, result, done))
-        if not self._writing:  # this lane writes for every lane that is waiting, until none is
-            self._writing = True
-            try:
-                while self._waiting:
-                    batch, self._waiting = self._waiting, []
-                    try:
-                        await self._in_db(_record_sent, self._db, [(row, sent) for row, sent, _ in batch], self._now)
-                    except Exception as error:
-                        for _, _, each in batch:
-                            each.set_exception(error)
-                    except BaseException:  # cancelled (serve stops): nobody is left to write the others
-                        for _, _, each in batch + self._waiting:
-                            each.cancel()
-                        self._waiting = []
-                        raise
-                    else:
-                        for _, _, each in batch:
-                            each.set_result(None)
-            finally:
-                self._writing = False
-        await done
+    row = session.get(OutboxMessage, row_id)
+    if row is None or row.status != OutboxStatus.SENDING:
+        return False  # erased meanwhile (FORGET)
+    if consent_gone(session, row):
+        cancel(row)
+        return False
+    if channel_away(row, channels, now):
+        row.status, row.attempts = OutboxStatus.PENDING, max(0, row.attempts - 1)  # not tried: not counted
+        return False
+    return True
 
 
 def claimable(session: Session, row_id: int) -> Select:
@@ -216,62 +224,56 @@ def claimable(session: Session, row_id: int) -> Select:
     return query
 
 
-def _record_sent(db: Database, results: list[tuple[int, Sent]], now: datetime) -> None:
-    """Record what the provider said of each text it took: in one transaction, in the rows' order."""
-    with db.transaction() as session:
-        rows = {row.id: row for row in session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_([row_id for row_id, _ in results])))}
-        for row_id, result in sorted(results, key=lambda item: item[0]):
-            row = rows.get(row_id)
-            if row is None:
-                continue  # forgotten (FORGET) while the text was on its way
-            if row.status == OutboxStatus.SENDING:  # (a status callback may have come first)
-                row.status = OutboxStatus.SENT
-                row.sent_at = now
-                metrics.out(row.channel, "sent")
-            if row.channel != VOICE:  # a call's words are said when it is picked up (carebot/outbox/spoken.py)
-                row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
-            row.provider_id = result.provider_id
-            log.info("outbox row %s sent", row_id)
+def _record_sent(session: Session, row_id: int, result: Sent, now: datetime) -> None:
+    row = session.get(OutboxMessage, row_id)
+    if row is None:
+        return  # forgotten (FORGET) while the text was on its way
+    if row.status == OutboxStatus.SENDING:  # (a status callback may have come first)
+        row.status = OutboxStatus.SENT
+        row.sent_at = now
+        metrics.out(row.channel, "sent")
+    if row.channel != VOICE:  # a call's words are said when it is picked up (carebot/outbox/spoken.py)
+        row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
+    row.provider_id = result.provider_id
+    log.info("outbox row %s sent", row_id)
 
 
-def _record_failure(db: Database, row_id: int, error: SendError, now: datetime,
+def _record_failure(session: Session, row_id: int, error: SendError, now: datetime,
                     channels: Mapping[str, Channel] | None = None) -> None:
-    with db.transaction() as session:
-        row = session.get(OutboxMessage, row_id)
-        if row is None:
-            return
-        row.error_code = error.code
-        metrics.send_error(row.channel, error.code)
-        if error.ambiguous:
-            pass  # stays "sending": recover_sending asks the provider (after ASK_AFTER) before sending again
-        elif error.retry_at is not None:
-            # The provider asked carebot to wait; the text did nothing wrong, so the try is not counted.
-            row.status, row.not_before, row.attempts = OutboxStatus.PENDING, error.retry_at, max(0, row.attempts - 1)
-        elif error.retryable and row.attempts < MAX_ATTEMPTS:
-            row.status = OutboxStatus.PENDING
-            row.not_before = now + backoff(row.attempts)
-        else:
-            row.status = OutboxStatus.FAILED
-        metrics.out(row.channel, {"pending": "retry", "sending": "unknown"}.get(row.status, row.status))
-        tried_on = row.channel  # before a fall-back to SMS changes it
-        if (error.held or row.status == OutboxStatus.FAILED) and channels is not None:
-            to_sms(session, row, channels, now)
-        member = session.get(Member, row.member_id) if row.member_id else None
-        # No Signal account any more: a member who consented to SMS moves there, and nobody needs telling.
-        moved = (member is not None and error.unusable and tried_on == SIGNAL
-                 and signal_gone(session, member, row.group_id, now))
-        if member is not None and error.notice is not None and not moved:
-            tell_coordinators_about(session, member, error.notice, now)
-        if member is not None and error.opted_out and not member.opted_out:
-            member.opted_out = True
-            session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=row.channel,
-                                     wording=f"carrier {error.code}", at=now))
-            log.info("member %s opted out at the carrier", member.id)
-        if member is not None and error.unusable and tried_on == SMS:
-            member.phone_unusable = True
-            log.info("member %s has an unusable number", member.id)
-        log.info("outbox row %s not sent (code %s, now %s)", row_id, error.code, row.status)
+    row = session.get(OutboxMessage, row_id)
+    if row is None:
+        return
+    row.error_code = error.code
+    metrics.send_error(row.channel, error.code)
+    if error.ambiguous:
+        pass  # stays "sending": recover_sending asks the provider (after ASK_AFTER) before sending again
+    elif error.retry_at is not None:
+        # The provider asked carebot to wait; the text did nothing wrong, so the try is not counted.
+        row.status, row.not_before, row.attempts = OutboxStatus.PENDING, error.retry_at, max(0, row.attempts - 1)
+    elif error.retryable and row.attempts < MAX_ATTEMPTS:
+        row.status = OutboxStatus.PENDING
+        row.not_before = now + backoff(row.attempts)
+    else:
+        row.status = OutboxStatus.FAILED
+    metrics.out(row.channel, {"pending": "retry", "sending": "unknown"}.get(row.status, row.status))
+    tried_on = row.channel  # before a fall-back to SMS changes it
+    if (error.held or row.status == OutboxStatus.FAILED) and channels is not None:
+        to_sms(session, row, channels, now)
+    member = session.get(Member, row.member_id) if row.member_id else None
+    # No Signal account any more: a member who consented to SMS moves there, and nobody needs telling.
+    moved = (member is not None and error.unusable and tried_on == SIGNAL
+             and signal_gone(session, member, row.group_id, now))
+    if member is not None and error.notice is not None and not moved:
+        tell_coordinators_about(session, member, error.notice, now)
+    if member is not None and error.opted_out and not member.opted_out:
+        member.opted_out = True
+        session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=row.channel,
+                                 wording=f"carrier {error.code}", at=now))
+        log.info("member %s opted out at the carrier", member.id)
+    if member is not None and error.unusable and tried_on == SMS:
+        member.phone_unusable = True
+        log.info("member %s has an unusable number", member.id)
+    log.info("outbox row %s not sent (code %s, now %s)", row_id, error.code, row.status)
 
 
 def signal_gone(session: Session, member: Member, group_id: int | None, now: datetime) -> bool:
