@@ -298,8 +298,8 @@ class Stepping:
 
     async def __call__(self, function, *args):
         await asyncio.sleep(0)
-        if function.__name__ == "_in_one_transaction":
-            self.transactions.append([step.__name__ for step, _ in args[1]])
+        if getattr(function, "func", function).__name__ == "_in_one_transaction":  # (a partial, given the db)
+            self.transactions.append([step.__name__ for step, _ in args[0]])
         return function(*args)
 
     def steps(self) -> list[str]:

@@ -13,6 +13,7 @@ member (STOP at the carrier, a number or Signal account gone) is recorded.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
@@ -30,6 +31,7 @@ from carebot.outbox.policy import cancel, channel_away, consent_gone, ready, sms
 from carebot.outbox.retry import MAX_ATTEMPTS, backoff
 from carebot.outbox.write import NOTICE, PUSH, push
 from carebot.store.db import Database
+from carebot.store.group_commit import GroupCommit
 from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
 from carebot.store.queries import existing, rowcount
 
@@ -72,7 +74,7 @@ async def deliver_due(
     for row_id, address in due:
         lanes.setdefault(address, []).append(row_id)
     gate = asyncio.Semaphore(max(1, concurrency))  # FIFO: lanes start in that order
-    steps = _SharedTransactions(db, in_db)
+    steps = _Steps(db, in_db)
     owner = db.lease.owner if db.lease is not None and db.lease.held else None
     in_flight = db.lease.in_flight if db.lease is not None else set()
 
@@ -117,51 +119,26 @@ def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | N
         return [(row_id, address) for row_id, address in session.execute(query)]
 
 
-class _SharedTransactions:
-    """The sender's database steps, many to a transaction (group commit).
+class _Steps:
+    """The sender's database steps, many to a transaction (``store.group_commit``).
 
     Each lane waits for its own step's result (a text is claimed before it is
     sent, recorded before its member's next text is looked at), but the steps
     lanes ask for while the database thread is busy share one transaction and
-    one commit. A commit a step would hold the database thread in a disk flush
-    for each claim and each record: at a high send rate, time taken from the
-    texts coming in and being handled. Run ``inline`` (tests, one-off passes),
-    each step is its own transaction. When a transaction raises, every step in
+    one commit: a commit a step would hold the database thread in a disk flush
+    for each claim and each record, at a high send rate time taken from the
+    texts coming in and being handled. When a transaction raises, every step in
     it gets the error and nothing of it is kept: claims stay ``pending``, and
     sent texts stay ``sending`` for carebot/outbox/recovery.py, which asks the provider.
     """
 
     def __init__(self, db: Database, in_db: InDb) -> None:
-        self._db, self._in_db = db, in_db
-        self._waiting: list[tuple[Callable[..., object], tuple, asyncio.Future]] = []
-        self._writing = False
+        self._steps: GroupCommit[tuple[Callable[..., object], tuple], object] = GroupCommit(
+            functools.partial(_in_one_transaction, db), in_db)
 
     async def run(self, step: Callable[..., T], *args) -> T:
         """``step(session, *args)``'s result, once the transaction it ran in is committed."""
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((step, args, done))
-        if not self._writing:  # this lane runs every lane's waiting steps, until none is left
-            self._writing = True
-            try:
-                while self._waiting:
-                    batch, self._waiting = self._waiting, []
-                    try:
-                        results = await self._in_db(_in_one_transaction, self._db,
-                                                    [(each, each_args) for each, each_args, _ in batch])
-                    except Exception as error:
-                        for _, _, each_done in batch:
-                            each_done.set_exception(error)
-                    except BaseException:  # cancelled (serve stops): nobody is left to run the others
-                        for _, _, each_done in batch + self._waiting:
-                            each_done.cancel()
-                        self._waiting = []
-                        raise
-                    else:
-                        for (_, _, each_done), result in zip(batch, results, strict=True):
-                            each_done.set_result(result)
-            finally:
-                self._writing = False
-        return await done
+        return await self._steps.submit((step, args))  # type: ignore[return-value]
 
 
 def _in_one_transaction(db: Database, steps: list[tuple[Callable[..., object], tuple]]) -> list[object]:

@@ -29,7 +29,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from multidict import MultiDict
@@ -53,6 +53,7 @@ from carebot.domain.phone import sender_refusal
 from carebot.outbox.backlog import backlog
 from carebot.outbox.status import apply_status
 from carebot.store.db import UNAVAILABLE, storage_trouble
+from carebot.store.group_commit import GroupCommit
 from carebot.store.inserts import HeldConnection
 from carebot.store.queries import requests_waiting
 
@@ -87,59 +88,26 @@ class InboundStore(Protocol[M]):
     def store_inbounds(self, messages: list[M], /) -> list[int | None]: ...
 
 
-class InboundWriter(Generic[M]):
-    """Stores the webhooks' (and Signal's) texts, many to a commit: a small group-commit writer.
+class InboundWriter(GroupCommit[M, "int | None"]):
+    """Stores the webhooks' (and Signal's) texts, many to a commit (``store.group_commit``).
 
-    While one batch is being written (``in_db`` runs it off the loop), the texts that
-    arrive meanwhile gather into the next one. A lone text is written at once;
-    a burst shares transactions instead of queueing one commit per request.
-    No batch waits on purpose for more texts: those that arrive during a
-    commit (a disk's flush, milliseconds) make the next batch, as in the
-    benchmark's durable floor, and a wait would only add to every answer's time.
+    A burst shares transactions instead of queueing one commit per request;
+    a lone text is written at once, as in the benchmark's durable floor.
     """
 
     def __init__(self, store: InboundStore[M], in_db: Callable[..., Awaitable]) -> None:
-        self._store = store.store_inbounds
-        self._in_db = in_db
-        self._gathering: list[tuple[M, asyncio.Future]] = []
-        self._writing: asyncio.Task | None = None
-        self.last_store = float("-inf")  # the loop's time when the last batch was written
+        super().__init__(store.store_inbounds, in_db)
 
     async def store(self, message: M) -> int | None:
         """Store ``message``; its row id once committed, or None when it is a duplicate."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._gathering.append((message, future))
-        if self._writing is None:
-            self._writing = loop.create_task(self._write())
-        return await future
-
-    async def _write(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-            while self._gathering:
-                batch, self._gathering = self._gathering, []
-                try:
-                    ids = await self._in_db(self._store, [message for message, _ in batch])
-                except Exception as error:  # each request answers 500; Twilio tries again
-                    ids, failed = None, error
-                self.last_store = loop.time()
-                for index, (_, future) in enumerate(batch):
-                    if future.done():  # the request went away meanwhile
-                        continue
-                    if ids is None:
-                        future.set_exception(failed)
-                    else:
-                        future.set_result(ids[index])
-        finally:
-            self._writing = None
+        return await self.submit(message)
 
     async def calm(self, quiet: float, longest: float) -> None:
         """Wait until no text has been stored for ``quiet`` seconds, or ``longest`` seconds at most."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + longest
         while (now := loop.time()) < deadline:
-            calm_at = now + quiet if self._writing is not None else self.last_store + quiet
+            calm_at = now + quiet if self.writing else self.last_write + quiet
             if now >= calm_at:
                 return
             await asyncio.sleep(min(calm_at, deadline) - now)
