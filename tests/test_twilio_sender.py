@@ -355,3 +355,26 @@ def test_a_text_claimed_then_held_by_a_paused_channel_is_not_counted_as_tried(db
     assert asyncio.run(deliver_due(db, {SMS: channel}, NOW)) == 0
     assert channel.sent == []
     assert row(db, row_id).status == "pending" and row(db, row_id).attempts == 0
+
+
+def test_a_text_whose_claim_raises_holds_up_no_other(db, monkeypatch, caplog):
+    # The sender's steps share transactions: one bad row must not take the others' claims and
+    # records down with it, pass after pass.
+    from carebot.outbox import sender
+
+    for name, who in (("ana", ANA), ("ben", BEN), ("cara", CARA)):
+        queue(db, who, f"hello {name}")
+    real_ready = sender.ready
+
+    def ready(session, row, *args):
+        if row is not None and row.id == 1:
+            raise RuntimeError("a row carebot cannot read")
+        return real_ready(session, row, *args)
+
+    monkeypatch.setattr(sender, "ready", ready)
+    channel = Recording()
+    in_db = Stepping()
+    assert asyncio.run(deliver_due(db, {SMS: channel}, NOW, concurrency=3, in_db=in_db)) == 2
+    assert sorted(channel.sent) == ["hello ben", "hello cara"]
+    assert row(db, 1).status == "pending" and row(db, 2).status == "sent" and row(db, 3).status == "sent"
+    assert "1 of 3 lanes failed: RuntimeError" in caplog.text

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from carebot.channels import SIGNAL, SMS, VOICE, Channel, SendError, Sent
 from carebot.domain import metrics
 from carebot.domain.i18n import render
+from carebot.domain.logsafe import where
 from carebot.domain.vocabulary import OutboxStatus
 from carebot.outbox.notify import tell_coordinators_about
 from carebot.outbox.policy import cancel, channel_away, consent_gone, ready, sms_consented, to_sms
@@ -104,7 +105,14 @@ async def deliver_due(
         async with gate:
             return sum([await deliver_one(row_id) for row_id in sorted(ids)])
 
-    return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
+    done = await asyncio.gather(*(lane(ids) for ids in lanes.values()), return_exceptions=True)
+    failed = [outcome for outcome in done if isinstance(outcome, BaseException)]
+    for error in failed:
+        if not isinstance(error, Exception):
+            raise error  # cancelled: serve stops
+    if failed:  # the other lanes went on: one bad row holds up no other member's texts
+        log.error("sender: %d of %d lanes failed: %s", len(failed), len(done), where(failed[0]))
+    return sum(outcome for outcome in done if isinstance(outcome, int))
 
 
 def _due_rows(db: Database, now: datetime, limit: int, only: Collection[str] | None) -> list[tuple[int, str]]:
@@ -127,9 +135,10 @@ class _Steps:
     lanes ask for while the database thread is busy share one transaction and
     one commit: a commit a step would hold the database thread in a disk flush
     for each claim and each record, at a high send rate time taken from the
-    texts coming in and being handled. When a transaction raises, every step in
-    it gets the error and nothing of it is kept: claims stay ``pending``, and
-    sent texts stay ``sending`` for carebot/outbox/recovery.py, which asks the provider.
+    texts coming in and being handled. When a shared transaction raises, nothing
+    of it is kept and each of its steps runs again alone; a step that still
+    raises gives its lane the error (a claim stays ``pending``; a sent text stays
+    ``sending`` for carebot/outbox/recovery.py, which asks the provider).
     """
 
     def __init__(self, db: Database, in_db: InDb) -> None:
@@ -138,12 +147,37 @@ class _Steps:
 
     async def run(self, step: Callable[..., T], *args) -> T:
         """``step(session, *args)``'s result, once the transaction it ran in is committed."""
-        return await self._steps.submit((step, args))  # type: ignore[return-value]
+        result = await self._steps.submit((step, args))
+        if isinstance(result, _Failed):
+            raise result.error
+        return result  # type: ignore[return-value]
 
 
 def _in_one_transaction(db: Database, steps: list[tuple[Callable[..., object], tuple]]) -> list[object]:
-    with db.transaction() as session:
-        return [step(session, *args) for step, args in steps]
+    try:
+        with db.transaction() as session:
+            return [step(session, *args) for step, args in steps]
+    except Exception:
+        if len(steps) == 1:
+            raise
+    # A step raised, and nothing of the transaction was kept: each step again in a transaction
+    # of its own, so that one bad row holds up no other lane's claim or record.
+    return [_alone(db, step, args) for step, args in steps]
+
+
+def _alone(db: Database, step: Callable[..., object], args: tuple) -> object:
+    try:
+        with db.transaction() as session:
+            return step(session, *args)
+    except Exception as error:
+        return _Failed(error)
+
+
+class _Failed:
+    """A step that raised on its own: its lane gets the error."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def _claim(session: Session, channels: Mapping[str, Channel], row_id: int, now: datetime,
