@@ -43,6 +43,9 @@ T = TypeVar("T")
 InDb = Callable[..., Awaitable]
 
 SENT_BODY = ""  # what a delivered text's body becomes
+# The most steps a shared transaction takes: on SQLite it holds the write lock from its first
+# write to its commit, and a webhook storing a text waits that long (a step is about a millisecond).
+STEPS_A_TRANSACTION = 8
 
 
 async def inline(function: Callable[..., T], *args) -> T:
@@ -143,7 +146,7 @@ class _Steps:
 
     def __init__(self, db: Database, in_db: InDb) -> None:
         self._steps: GroupCommit[tuple[Callable[..., object], tuple], object] = GroupCommit(
-            functools.partial(_in_one_transaction, db), in_db)
+            functools.partial(_in_one_transaction, db), in_db, most=STEPS_A_TRANSACTION)
 
     async def run(self, step: Callable[..., T], *args) -> T:
         """``step(session, *args)``'s result, once the transaction it ran in is committed."""

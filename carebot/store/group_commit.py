@@ -24,12 +24,15 @@ class GroupCommit(Generic[I, R]):
     more, which would only add to every caller's time. The writing runs in a
     task of its own, so a caller that goes away (a request closed, a pass
     cancelled) takes nothing from the others. When ``write`` raises, every
-    item of its batch gets the error.
+    item of its batch gets the error. ``most`` items go in a batch at most
+    (None: all that are waiting), so that one batch holds a lock no longer than that.
     """
 
-    def __init__(self, write: Callable[[list[I]], list[R]], in_db: Callable[..., Awaitable]) -> None:
+    def __init__(self, write: Callable[[list[I]], list[R]], in_db: Callable[..., Awaitable],
+                 *, most: int | None = None) -> None:
         self._write_batch = write
         self._in_db = in_db
+        self._most = most
         self._gathering: list[tuple[I, asyncio.Future]] = []
         self._writing: asyncio.Task | None = None
         self.last_write = float("-inf")  # the loop's time when the last batch was written
@@ -51,7 +54,8 @@ class GroupCommit(Generic[I, R]):
         try:
             loop = asyncio.get_running_loop()
             while self._gathering:
-                batch, self._gathering = self._gathering, []
+                cut = len(self._gathering) if self._most is None else self._most
+                batch, self._gathering = self._gathering[:cut], self._gathering[cut:]
                 try:
                     results = await self._in_db(self._write_batch, [item for item, _ in batch])
                 except Exception as error:
