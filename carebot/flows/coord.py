@@ -160,8 +160,30 @@ def _add(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Tr
     if not digits:
         return say(ctx, "coord.usage.add")
     number = "".join(tokens[:digits])
-    name = " ".join(tokens[digits:])[:20] or None
+    name = as_written(" ".join(tokens[digits:]))[:20] or None
     return Transition(effects=(InviteRequested(membership.group.id, number, name),))
+
+
+# Little words inside a name that people write in lowercase ("Maria de la Cruz", "Ludwig van Beethoven").
+_NAME_PARTICLES = frozenset("de del la las los da das do dos di du van von der den y e".split())
+
+
+def as_written(name: str) -> str:
+    """A name as people write names: typed all in lowercase ("zoe", "mary ann", "maria de la cruz"),
+    each part capitalized ("Zoe", "Mary Ann", "Maria de la Cruz"); with any capital in it
+    ("deShawn", "McKenzie", "ZOE"), exactly as typed."""
+    if name != name.lower():
+        return name
+    words = name.split()
+    return " ".join(word if index and word in _NAME_PARTICLES else "-".join(_capitalized(part) for part in word.split("-"))
+                    for index, word in enumerate(words))
+
+
+def _capitalized(part: str) -> str:
+    """"ana" is "Ana", "o'brien" is "O'Brien" (one letter and an apostrophe begin a name of their own)."""
+    if len(part) > 2 and part[1] in "'’":
+        return part[:2].upper() + _capitalized(part[2:])
+    return part[:1].upper() + part[1:]
 
 
 def _confirm(ctx: Context, key: str, data: dict[str, Any], **params: Any) -> Transition:

@@ -186,6 +186,12 @@ def add(act: Act, effect: InviteRequested) -> Outcome:
     if result == "already":
         member = Member.by_phone(session, normalize_phone(effect.number))
         return Outcome([render("coord.add.already", language, name=display_name(member, language), keyword=group.keyword)])
+    if result == "invited":
+        # Named back (the name carebot keeps for them) with the number as carebot reads it, so a slip shows at once.
+        member = Member.by_phone(session, normalize_phone(effect.number))
+        if member is not None and member.phone:
+            key = "coord.add.invited.named" if member.name else "coord.add.invited"
+            return Outcome([render(key, language, name=member.name, number=member.phone)])
     return Outcome([render(f"coord.add.{result}", language, number=number)])
 
 
