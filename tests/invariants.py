@@ -522,7 +522,7 @@ class World:
                         raise Broken(f"sent at night ({delivered.at}) to {person.name}: {delivered.text!r}")
                 for owner in set(MAP_MARK.findall(delivered.text)) - {person.name}:
                     self._map_reaches(session, owner, person, delivered.text)
-                if person.stopped_at is not None and purpose != "final":
+                if person.stopped_at is not None and purpose not in ("final", "after_stop"):
                     raise Broken(f"{person.name} sent STOP but got {delivered.text!r}")
                 if ASKS.search(delivered.text) and not any(said(delivered.text, key) is not None for key in NUDGES):
                     person.last_question, person.unanswered = delivered.text, True

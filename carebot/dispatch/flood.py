@@ -7,18 +7,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carebot.domain.vocabulary import GO_AFTER_STOP, Purpose
 from carebot.flows.base import Reply
-from carebot.outbox.write import FINAL
 from carebot.services.people import display_name, tell_group_coordinators
 from carebot.store.facts import FLOOD_WINDOW
-from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
+from carebot.store.models import Group, Member, OutboxMessage
 from carebot.store.queries import active_groups_of
 
 log = logging.getLogger(__name__)
 
+AFTER_STOP = Purpose.AFTER_STOP
 FLOOD_LIMIT = 15  # texts from one member in FLOOD_WINDOW before carebot stops answering them
 
 
@@ -40,18 +41,17 @@ def flooding(session: Session, member: Member, now: datetime, recent: int) -> bo
 
 def past_the_limit(session: Session, member: Member, now: datetime, replies: list[Reply]) -> list[Reply]:
     """The replies that still go past the flood limit: the final ones (a change of consent, a crisis
-    reply), and of those answering about the member's own data after STOP only one a flood window."""
-    # Answered already: a final reply since the window began, not counting STOP's own confirmation.
-    stopped_at = session.scalar(select(func.max(ConsentEvent.at)).where(
-        ConsentEvent.member_id == member.id, ConsentEvent.kind == "opt_out"))
-    since = max(now - FLOOD_WINDOW, stopped_at) if stopped_at is not None else now - FLOOD_WINDOW
+    reply), and of those answering about the member's own data after STOP only one a flood window.
+
+    Told apart by what they are (their purpose, kept on the outbox row), not by when they were
+    written: STOP's confirmation and a crisis reply never count as that one answer."""
     answered = session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.member_id == member.id, OutboxMessage.purpose == FINAL,
-        OutboxMessage.created_at > since).limit(1)) is not None
+        OutboxMessage.member_id == member.id, OutboxMessage.purpose == AFTER_STOP,
+        OutboxMessage.created_at > now - FLOOD_WINDOW).limit(1)) is not None
     kept = []
     for reply in replies:
-        if reply.purpose != FINAL or (reply.once_in_a_flood and answered):
+        if reply.purpose not in GO_AFTER_STOP or (reply.purpose == AFTER_STOP and answered):
             continue
-        answered = answered or reply.once_in_a_flood
+        answered = answered or reply.purpose == AFTER_STOP
         kept.append(reply)
     return kept

@@ -60,6 +60,13 @@ class Purpose(StrEnum):
     PUSH = "push"  # a text carebot starts on its own: by day, within the group's budget
     FINAL = "final"  # goes even though consent just ended (STOP's confirmation, the crisis reply)
     NOTICE = "notice"  # the coordinators' "budget reached": a push in every way but the budget
+    # An answer about a stopped member's own data (MYDATA, FORGET's question, HELP): goes as a final one does,
+    # and past the flood limit once a flood window (carebot.dispatch.flood tells it apart by this purpose).
+    AFTER_STOP = "after_stop"
+
+
+# The purposes that go even though consent has ended.
+GO_AFTER_STOP = frozenset({Purpose.FINAL, Purpose.AFTER_STOP})
 
 
 class OutboxStatus(StrEnum):

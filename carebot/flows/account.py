@@ -7,7 +7,7 @@ from datetime import UTC, timedelta
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
 from carebot.domain.i18n import render, short_date
 from carebot.domain.sms import GSM_SINGLE, segments
-from carebot.domain.vocabulary import OPEN_PAIRINGS, SIGNAL
+from carebot.domain.vocabulary import OPEN_PAIRINGS, SIGNAL, Purpose
 from carebot.flows.base import (
     Context,
     Forgotten,
@@ -206,9 +206,10 @@ def _pairing_line(ctx: Context, pairing: PairingInfo) -> str:
 
 
 def _own(ctx: Context, message: str) -> Reply:
-    """A reply about the member's own data: after STOP it still answers them ("final"), as HELP does;
-    the outbox's opt-out rules (a carrier's block) still decide whether it can go."""
-    return Reply(message, purpose="final", once_in_a_flood=True) if ctx.opted_out else Reply(message)
+    """A reply about the member's own data: after STOP it still answers them ("after_stop": as a final
+    reply, once a flood window past the flood limit), as HELP does; the outbox's opt-out rules (a
+    carrier's block) still decide whether it can go."""
+    return Reply(message, purpose=Purpose.AFTER_STOP) if ctx.opted_out else Reply(message)
 
 
 def after_stop(ctx: Context, text: Text) -> Transition | None:

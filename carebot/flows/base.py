@@ -147,11 +147,10 @@ class Reply:
     """A message to the member, already in their language."""
 
     text: str
-    purpose: str = "reply"  # reply | final (goes even though consent just ended)
-    # Past the flood limit a final reply still goes; one that answers about the member's own data after
-    # STOP (MYDATA, FORGET's question, HELP) goes once a flood window, so a flood of them is not answered
-    # again and again. A change of consent and a crisis reply always go.
-    once_in_a_flood: bool = False
+    # reply | final (goes even though consent just ended) | after_stop (an answer about a stopped member's
+    # own data: MYDATA, FORGET's question, HELP). Past the flood limit a final reply still goes, an
+    # after_stop one once a flood window, so a flood of them is not answered again and again.
+    purpose: str = "reply"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from carebot.domain.i18n import render, short_date
+from carebot.domain.phone import normalize_phone
 from carebot.flows import understanding
 from carebot.flows.base import (
     ActionConfirmed,
@@ -89,6 +90,47 @@ def _raw_words(text: Text, start: int) -> list[str]:
     return text.rest(start).split()
 
 
+# Words between the people a command names: "pair ana with sam", "pair ana y sam", "unpair 515… & 515…".
+_BETWEEN = frozenset({"with", "w/", "and", "&", "y", "con", "+"})
+
+
+def _people(text: Text, start: int) -> list[str] | None:
+    """The people a command names, each by a name or a number however it is typed: in pieces
+    ("515 555 0207", "(515) 555 0207", "+1 515 555 0207"), with dots or dashes, two numbers side by
+    side. None when pieces of numbers side by side can be read more than one way."""
+    tokens = [t for i, t in enumerate(_raw_words(text, start)) if not (i and t.lower() in _BETWEEN)]
+    people: list[str] = []
+    index = 0
+    while index < len(tokens):
+        end = index
+        while end < len(tokens) and _NUMBER_PIECE.match(tokens[end]):
+            end += 1
+        if end == index:
+            people.append(tokens[index])
+            index += 1
+            continue
+        numbers = _numbers_in(tokens[index:end])
+        if numbers is None:
+            return None
+        people.extend(numbers)
+        index = end
+    return people
+
+
+def _numbers_in(pieces: list[str]) -> list[str] | None:
+    """Pieces of numbers side by side, as the one or two numbers they make; the pieces themselves when
+    they make none (then the command's usage line or "not in the group" says so), None when they make two
+    in more than one way."""
+    whole = " ".join(pieces)
+    if normalize_phone(whole) is not None:
+        return [whole]
+    splits = [[" ".join(pieces[:cut]), " ".join(pieces[cut:])] for cut in range(1, len(pieces))]
+    readable = [split for split in splits if all(normalize_phone(part) is not None for part in split)]
+    if len(readable) > 1:
+        return None
+    return readable[0] if readable else pieces
+
+
 def command(ctx: Context, text: Text) -> Transition | None:
     """A coordinator command (or a member's PULSE, LOG, GATHER)."""
     shown = _for_members(ctx, text)
@@ -122,8 +164,8 @@ def _roster(ctx: Context, membership: MembershipInfo, text: Text, start: int) ->
 
 def _two(ctx: Context, membership: MembershipInfo, text: Text, start: int,
          usage: str, *, partners: bool = False) -> list[PersonInfo] | Transition:
-    tokens = _raw_words(text, start)
-    if len(tokens) != 2:
+    tokens = _people(text, start)
+    if tokens is None or len(tokens) != 2:
         return say(ctx, usage)
     found = []
     for token in tokens:
@@ -160,8 +202,30 @@ def _add(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Tr
     if not digits:
         return say(ctx, "coord.usage.add")
     number = "".join(tokens[:digits])
-    name = " ".join(tokens[digits:])[:20] or None
+    name = as_written(" ".join(tokens[digits:]))[:20] or None
     return Transition(effects=(InviteRequested(membership.group.id, number, name),))
+
+
+# Little words inside a name that people write in lowercase ("Maria de la Cruz", "Ludwig van Beethoven").
+_NAME_PARTICLES = frozenset("de del la las los da das do dos di du van von der den y e".split())
+
+
+def as_written(name: str) -> str:
+    """A name as people write names: typed all in lowercase ("zoe", "mary ann", "maria de la cruz"),
+    each part capitalized ("Zoe", "Mary Ann", "Maria de la Cruz"); with any capital in it
+    ("deShawn", "McKenzie", "ZOE"), exactly as typed."""
+    if name != name.lower():
+        return name
+    words = name.split()
+    return " ".join(word if index and word in _NAME_PARTICLES else "-".join(_capitalized(part) for part in word.split("-"))
+                    for index, word in enumerate(words))
+
+
+def _capitalized(part: str) -> str:
+    """"ana" is "Ana", "o'brien" is "O'Brien" (one letter and an apostrophe begin a name of their own)."""
+    if len(part) > 2 and part[1] in "'’":
+        return part[:2].upper() + _capitalized(part[2:])
+    return part[:1].upper() + part[1:]
 
 
 def _confirm(ctx: Context, key: str, data: dict[str, Any], **params: Any) -> Transition:
@@ -174,8 +238,8 @@ def _confirm(ctx: Context, key: str, data: dict[str, Any], **params: Any) -> Tra
 
 def _about_one(action: str) -> Command:
     def handler(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
-        tokens = _raw_words(text, start)
-        if len(tokens) != 1:
+        tokens = _people(text, start)
+        if tokens is None or len(tokens) != 1:
             return say(ctx, "coord.usage.name", command=action.upper())
         person = _find(ctx, membership, tokens[0])
         if isinstance(person, Transition):

@@ -170,11 +170,23 @@ def resting_instead(ctx: Context, text: Text, group: GroupInfo) -> tuple[AnswerS
 # Only when the words describe that very number ("i can reach out to people, 4" is not an answer).
 _DESCRIBED = {
     REACH_OUT_TO_ME: re.compile(r"\b(reach out to me|check (in )?on me|someone to (reach out|check)|que me escriban)\b"),
-    I_CAN_REACH_OUT: re.compile(r"\b(i can|can|i could|puedo) (reach out|check (in )?on|escribir(les)?|contactar)\b"),
+    I_CAN_REACH_OUT: re.compile(
+        r"\b(i can|can|i could|puedo) (reach out|check (in )?on|escribir(les)?|contactar|help( out)?|ayudar|apoyar)\b"),
     UNAVAILABLE: re.compile(r"\b(unavailable|not available|no (estoy )?disponible|need (a )?rest|descansar)\b"),
     WANT_COMPANY: re.compile(r"\b(want|like|need|quiero|necesito) (some )?(company|compania)\b"),
     CAN_KEEP_COMPANY: re.compile(r"\b(keep (people |someone |others |folks )?company|hacer compania)\b"),
 }
+
+
+def _restated_length(words: list[str], options: Iterable[int]) -> int:
+    """How many of ``words`` only say again, in words, an option just given by number ("2 i can help",
+    "2 i can reach out"): not how to be reached."""
+    said = " ".join(words)
+    for option in options:
+        match = _DESCRIBED[option].match(said)
+        if match is not None:
+            return len(said[:match.end()].split())
+    return 0
 
 
 def described_option(text: Text) -> int | None:
@@ -296,6 +308,7 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     if UNAVAILABLE in found and (I_CAN_REACH_OUT in found or CAN_KEEP_COMPANY in found):
         raise Unreadable("goaround.conflict")
     i += _hedge_length(words[i:])  # "1 i guess": the hedge is not the "how"
+    i += _restated_length(words[i:], found)  # "2 i can help": neither is the option said again in words
     rest = text.rest(start + i)
     if in_words and rest and spelled < 2:
         return None

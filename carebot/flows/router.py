@@ -29,6 +29,7 @@ from carebot.flows import (
 from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import (
     HELP,
+    LATER,
     START,
     Text,
     answers_no,
@@ -36,6 +37,7 @@ from carebot.flows.words import (
     is_not_now,
     is_one_of,
     is_stop,
+    is_unsure,
     is_whole_stop,
     looks_spanish,
 )
@@ -190,10 +192,14 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         return join.pending_reminder(ctx) or say(ctx, "fallback")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and understanding.is_acknowledgement(text.raw):
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])  # "k" to an offer: is that a YES? ask, never guess
-    if understanding.is_courtesy(text.raw) or is_not_now(text.words):
+    if ctx.memberships and (ctx.waiting is None or ctx.waiting.flow not in YES_NO_WAITING) and (
+            is_unsure(text.words) or is_not_now(text.words) or is_one_of(text.words, LATER)):
+        # "idk", "not sure", "no se", "maybe later", "luego" with no question open: no rush, and
+        # the go-around's options in one line for when they are ready (not "didn't understand").
+        return say(ctx, "unsure")
+    if understanding.is_courtesy(text.raw):
         # "thanks", "ok", "👍" with nothing waiting: a short warm word, once a day (a second
-        # "thanks" needs no answer), never the menu. "Not rn" with no question waiting is
-        # the same: a kind word, not a list of commands to someone who said "not now".
+        # "thanks" needs no answer), never the menu.
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))

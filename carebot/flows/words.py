@@ -412,3 +412,23 @@ def answers_yes(text: Text) -> bool:
 def answers_no(text: Text) -> bool:
     """NO to a question that takes only YES or NO: "no thanks", "nah im good", 👎, and "not now"."""
     return says_no(text.words) or says_no_thanks(text.words) or emoji_answer(text.raw) == "no"
+
+
+# Unsure ("idk", "not sure", "no se", "ni idea", "let me think"), with no question waiting: no rush, and how
+# to answer when ready. Read after the soft words of "not now" and a few of its own ("la vdd", "yet").
+UNSURE = frozenset({
+    ("idk",), ("idek",), ("dunno",), ("i", "dunno"), ("i", "dont", "know"), ("dont", "know"), ("i", "do", "not", "know"),
+    ("not", "sure"), ("im", "not", "sure"), ("i", "am", "not", "sure"), ("unsure",), ("im", "unsure"), ("no", "idea"),
+    ("no", "clue"), ("maybe",), ("idk", "maybe"), ("maybe", "idk"), ("let", "me", "think"),
+    ("let", "me", "think", "about", "it"), ("ill", "think", "about", "it"), ("i", "need", "to", "think"),
+    ("no", "se"), ("no", "lo", "se"), ("nose",), ("ni", "idea"), ("no", "tengo", "idea"), ("no", "estoy", "seguro"),
+    ("no", "estoy", "segura"), ("no", "estoy", "segure"), ("quizas",), ("quiza",), ("tal", "vez"), ("a", "lo", "mejor"),
+    ("dejame", "pensarlo"), ("dejame", "pensar"), ("lo", "pienso"), ("lo", "voy", "a", "pensar"),
+})
+_UNSURE_SOFT = _NOT_NOW_SOFT | _words("yet still really rly hmm hmmm um umm uh eh mmm pues la vdd verdad todavia aun "
+                                      "haha jaja jeje man")
+
+
+def is_unsure(words: list[str]) -> bool:
+    """True for "idk", "i dont know", "not sure", "no se", "ni idea" (fillers and soft words aside)."""
+    return tuple(w.replace("'", "") for w in words if w not in _UNSURE_SOFT and w not in FILLER) in UNSURE

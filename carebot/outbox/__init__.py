@@ -28,7 +28,7 @@ The guarantee, for every row, whatever crashes and wherever:
 
 The modules, each importing only those listed before it (and lower layers):
 
-* ``write``: ``enqueue``, ``push`` and the purposes (reply, push, final, notice).
+* ``write``: ``enqueue``, ``push`` and the purposes (reply, push, final, after_stop, notice).
 * ``notify``: telling a group's coordinators, the one way it is done.
 * ``budget``: the group's daily budget, checked at send time; its notice to the coordinators.
 * ``retry``: how often and after how long a refused text is tried again.

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from carebot.channels import SMS, Channel
 from carebot.domain import metrics
 from carebot.domain.daytime import next_daytime
-from carebot.domain.vocabulary import MembershipStatus, OutboxStatus
+from carebot.domain.vocabulary import GO_AFTER_STOP, MembershipStatus, OutboxStatus
 from carebot.outbox import budget
 from carebot.outbox.retry import BASE_BACKOFF
-from carebot.outbox.write import FINAL, NOTICE, PUSH, REPLY, fit_sms, member_timezone
+from carebot.outbox.write import NOTICE, PUSH, REPLY, fit_sms, member_timezone
 from carebot.store.models import ConsentEvent, Member, Membership, OutboxMessage
 from carebot.store.queries import existing
 
@@ -37,8 +37,8 @@ STALE_REPLY = timedelta(minutes=30)
 
 def consent_gone(session: Session, row: OutboxMessage) -> bool:
     """Whether ``row`` can never go: its member is gone, sent STOP, or has a number that takes no texts."""
-    if row.purpose == FINAL:
-        return False  # a STOP's own confirmation
+    if row.purpose in GO_AFTER_STOP:
+        return False  # a STOP's own confirmation, or an answer about a stopped member's own data
     member = session.get(Member, row.member_id) if row.member_id else None
     return member is None or member.opted_out or (row.channel == SMS and member.phone_unusable)
 

@@ -3,7 +3,8 @@
 A row's purpose says what may hold it at send time (carebot/outbox/policy.py):
 a ``reply`` answers a text the member just sent and goes at once; a ``push``
 is a text carebot starts on its own, by day only and within the group's daily
-budget; a ``final`` (the STOP and FORGET confirmations) goes even after STOP;
+budget; a ``final`` (the STOP and FORGET confirmations) goes even after STOP, and
+so does an ``after_stop`` (MYDATA, FORGET's question or HELP answered after STOP);
 a ``notice`` is the coordinators' "budget reached" text, a push the budget
 never holds.
 """
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from carebot.channels import SIGNAL, SMS, VOICE
 from carebot.domain.daytime import DAY_ENDS, DAY_STARTS, next_daytime
 from carebot.domain.sms import fold_gsm7, is_gsm7
-from carebot.domain.vocabulary import OutboxStatus, Purpose
+from carebot.domain.vocabulary import GO_AFTER_STOP, OutboxStatus, Purpose
 from carebot.store.models import Group, Member, Membership, OutboxMessage
 from carebot.store.queries import active_groups_of
 
@@ -102,7 +103,7 @@ def enqueue(
         address=address,
         body=text,
         purpose=purpose,
-        status=SPEAKING if channel == VOICE and purpose in (REPLY, FINAL) else OutboxStatus.PENDING,
+        status=SPEAKING if channel == VOICE and purpose in (REPLY, *GO_AFTER_STOP) else OutboxStatus.PENDING,
         not_before=not_before or now,
         created_at=now,
     )

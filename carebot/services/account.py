@@ -9,7 +9,7 @@ import logging
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from carebot.domain.vocabulary import SMS, VOICE, MembershipStatus, OutboxStatus
+from carebot.domain.vocabulary import GO_AFTER_STOP, SMS, VOICE, MembershipStatus, OutboxStatus
 from carebot.flows.base import (
     ChannelChanged,
     CourtesyAnswered,
@@ -22,7 +22,6 @@ from carebot.flows.base import (
     OptedOut,
 )
 from carebot.outbox.policy import sms_consented
-from carebot.outbox.write import FINAL
 from carebot.services import care_requests, caremap
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.pairings import end_all
@@ -82,7 +81,8 @@ def opted_out(act: Act, effect: OptedOut) -> Outcome:
     session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=act.channel, wording=effect.wording, at=now))
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.member_id == member.id, OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.purpose != FINAL)
+        .where(OutboxMessage.member_id == member.id, OutboxMessage.status == OutboxStatus.PENDING,
+               OutboxMessage.purpose.not_in(GO_AFTER_STOP))
         .values(status=OutboxStatus.CANCELLED)
     )
     return Outcome()

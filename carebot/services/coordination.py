@@ -23,7 +23,7 @@ from carebot.flows.join import CONSENT_WAIT
 from carebot.services import network, questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.gatherings import gather
-from carebot.services.pairings import end_pairing, remove_from_group, request_still_open
+from carebot.services.pairings import end_pairing, remove_from_group, request_still_open, tell_requester
 from carebot.services.people import display_name, language_of, tell, tell_text
 from carebot.services.planner import offer
 from carebot.store import removals
@@ -120,9 +120,13 @@ def unpair(act: Act, effect: UnpairRequested) -> Outcome:
             tell(session, supporter, "coord.unpaired", now, pairing.group_for(supporter.id), keyword=group.keyword,
                  other=display_name(requester, language_of(supporter)))
             # The requester hears it ended and, while they still ask, that someone else will be asked.
-            key = "coord.unpaired.open" if request_still_open(session, pairing, now) else "coord.unpaired"
-            tell(session, requester, key, now, pairing.group_id, keyword=group.keyword,
-                 other=display_name(supporter, language_of(requester)))
+            supporter_name = display_name(supporter, language_of(requester))
+            if request_still_open(session, pairing, now):
+                tell_requester(session, pairing, requester, "coord.unpaired.open", now, other=supporter_name,
+                               keyword=group.keyword)  # the coordinators who acted: a sister group's, across
+            else:
+                tell(session, requester, "coord.unpaired", now, pairing.group_id, keyword=group.keyword,
+                     other=supporter_name)
     record(session, group.id, actor.id, "unpair", now, a.id, b.id)
     sisters = {other.id for p in pairings if (other := network.other_group(session, p, group.id)) is not None}
     for sister_id in sisters:
@@ -182,6 +186,12 @@ def add(act: Act, effect: InviteRequested) -> Outcome:
     if result == "already":
         member = Member.by_phone(session, normalize_phone(effect.number))
         return Outcome([render("coord.add.already", language, name=display_name(member, language), keyword=group.keyword)])
+    if result == "invited":
+        # Named back (the name carebot keeps for them) with the number as carebot reads it, so a slip shows at once.
+        member = Member.by_phone(session, normalize_phone(effect.number))
+        if member is not None and member.phone:
+            key = "coord.add.invited.named" if member.name else "coord.add.invited"
+            return Outcome([render(key, language, name=member.name, number=member.phone)])
     return Outcome([render(f"coord.add.{result}", language, number=number)])
 
 

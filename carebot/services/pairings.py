@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from carebot.domain.i18n import render
 from carebot.domain.vocabulary import OPEN_PAIRINGS, PairingStatus
 from carebot.flows.base import CadenceChanged, NotWithAdded, OfferAnswered, PairingEnded, RematchAnswered
-from carebot.services import caremap, network, questions
+from carebot.services import caremap, network, planner, questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.people import cadence_text, display_name, how_of, language_of, tell
-from carebot.services.planner import mark_due
 from carebot.store.models import Answer, Group, Member, NotWith, Pairing
 from carebot.store.queries import current_options, existing, holdings, room_in
 
@@ -35,7 +34,7 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
     pairing.end_reason = reason
     pairing.next_checkin_at = None
     pairing.followup_at = None
-    mark_due(session, pairing.group_id, now)
+    planner.mark_due(session, pairing.group_id, now)
     if was == PairingStatus.ACTIVE:  # no longer their supporter: a copy of the map waiting for them stays
         caremap.withdraw_waiting(session, pairing.requester_id, to=pairing.supporter_id)
         # A request still open waits anew: its member (and the coordinators) hear it as anyone newly waiting.
@@ -94,12 +93,13 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
         elif room.get(pairing.kind, 0) > 0:
             room[pairing.kind] -= 1
         else:
-            if pairing.status == PairingStatus.ACTIVE:
-                requester = existing(session, Member, pairing.requester_id)
-                tell(session, requester, "care.ended.rest", now, pairing.group_id,
-                      supporter=display_name(member, language_of(requester)))
+            active = pairing.status == PairingStatus.ACTIVE
             end_pairing(session, pairing, "offer_ended", now, by=member.id)
-    mark_due(session, group_id, now)
+            if active:
+                requester = existing(session, Member, pairing.requester_id)
+                tell_requester(session, pairing, requester, "care.ended.rest", now,
+                               supporter=display_name(member, language_of(requester)))
+    planner.mark_due(session, group_id, now)
 
 
 def in_group(member_id: int, group_id: int) -> ColumnElement[bool]:
@@ -141,15 +141,24 @@ def _end_pairings(session: Session, member: Member, now: datetime, *where, by: i
             _tell_ended(session, pairing, other, member, now)
 
 
-def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member, now: datetime,
-                key: str = "care.ended") -> None:
+def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member, now: datetime) -> None:
     """Tell ``told`` their pairing with ``other`` ended; a requester also hears whether their request is still open."""
     name = display_name(other, language_of(told))
     if told.id == pairing.requester_id and request_still_open(session, pairing, now):
-        group = existing(session, Group, pairing.group_id)
-        tell(session, told, f"{key}.open", now, group.id, other=name, keyword=group.keyword)
+        tell_requester(session, pairing, told, "care.ended.open", now, other=name)
     else:
-        tell(session, told, key, now, pairing.group_for(told.id), other=name)
+        tell(session, told, "care.ended", now, pairing.group_for(told.id), other=name)
+
+
+def tell_requester(session: Session, pairing: Pairing, requester: Member, key: str, now: datetime, **params) -> None:
+    """The requester of a pairing that just ended (``pairing``, already ended) while their request stays
+    open hears catalog message ``key`` (``keyword``: their group's, unless ``params`` name another); when
+    nobody else is free to take it over, ``key.waiting`` instead, which says that too: one text, not
+    "it ended" and "nobody is free" a moment apart."""
+    group = existing(session, Group, pairing.group_id)
+    if planner.waiting_after_an_end(session, group, requester, pairing.kind, now):
+        key = f"{key}.waiting"
+    tell(session, requester, key, now, group.id, **{"keyword": group.keyword, **params})
 
 
 # --- what members answer about their pairings -----------------------------------
@@ -180,7 +189,7 @@ def offer_answered(act: Act, effect: OfferAnswered) -> Outcome:
         return Outcome(_accept(session, member, pairing, now))
     pairing.status = PairingStatus.DECLINED if accepted is False else PairingStatus.EXPIRED
     pairing.ended_at = now
-    mark_due(session, pairing.group_id, now)
+    planner.mark_due(session, pairing.group_id, now)
     if accepted is None or effect.said:
         return Outcome()
     return Outcome([render("care.declined", language,
@@ -201,6 +210,9 @@ def rematch_answered(act: Act, effect: RematchAnswered) -> Outcome:
             tell(session, supporter, "care.ended", now, pairing.group_for(supporter.id),
                  other=display_name(member, language_of(supporter)))
         end_pairing(session, pairing, "rematch", now, by=member.id)
+        group = existing(session, Group, pairing.group_id)
+        if planner.waiting_after_an_end(session, group, member, pairing.kind, now):
+            return Outcome([render("care.rematch.yes.waiting", language, keyword=group.keyword)])
         return Outcome([render("care.rematch.yes", language)])
     return Outcome([render("care.rematch.no", language, supporter=name)])
 

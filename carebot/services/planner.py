@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -15,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.daytime import next_daytime
 from carebot.domain.i18n import render
-from carebot.domain.pairing import DECLINE_MEMORY, RECENT_PAIRING, Offer, PairingState, Request, propose
+from carebot.domain.pairing import (
+    DECLINE_MEMORY,
+    RECENT_PAIRING,
+    Offer,
+    PairingState,
+    Proposal,
+    Request,
+    propose,
+)
 from carebot.domain.vocabulary import (
     CLOSED_PAIRINGS,
     OPEN_PAIRINGS,
@@ -50,19 +59,32 @@ def mark_due(session: Session, group_id: int, now: datetime) -> None:
         group.pairing_due_at = now
 
 
-def plan_group(session: Session, group: Group, now: datetime) -> int:
-    """Run the engine for one group and send offers; returns how many offers went out."""
-    group.pairing_due_at = None
+@dataclass
+class _Look:
+    """What the engine sees in a group now, and what it proposes."""
+
+    members: dict[int, Member]
+    answers: list[Answer]
+    pairings: list[Pairing]
+    waiting_since: dict[tuple[int, int], Answer]  # requests nobody serves yet, by (requester, kind)
+    tried: set[tuple[int, int]]  # of those, the ones whose candidates said no, let an offer lapse or ended it
+    declined: set[tuple[int, int]]
+    recent: dict[tuple[int, int], datetime]
+    apart_until: list[datetime]  # when a pair kept apart (a decline, a DONE, an UNPAIR) may be paired again
+    proposal: Proposal | None  # None: no request waits
+
+
+def _look(session: Session, group: Group, now: datetime) -> _Look:
     members = {
         m.id: m for m in session.scalars(
             select(Member).join(Membership, Membership.member_id == Member.id).where(
                 Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE, Member.opted_out.is_(False))
         )
     }
-    answers = session.scalars(
+    answers = list(session.scalars(
         select(Answer).where(Answer.group_id == group.id, Answer.current(now))
-    ).all()
-    pairings = session.scalars(select(Pairing).where(Pairing.group_id == group.id)).all()
+    ).all())
+    pairings = list(session.scalars(select(Pairing).where(Pairing.group_id == group.id)).all())
     served = {(p.requester_id, p.kind) for p in pairings if p.status in OPEN_PAIRINGS}
     load: dict[tuple[int, int], int] = defaultdict(int)
     for p in pairings:
@@ -84,46 +106,52 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
                                 load=load[(a.member_id, SERVES[a.option])]))
         elif a.option == UNAVAILABLE:
             resting.add(a.member_id)
-    _tell_unanswered_offers(session, group, answers, pairings, members, now)
-    # Nobody's request goes 24 daytime hours without word (the first word is below: a day after asking).
-    if (again := care_requests.tell_still_waiting(session, group, answers, pairings, members, now, tell)) is not None:
-        _look_again_at(group, again)
+    look = _Look(members, answers, pairings, waiting_since, set(), set(), {}, [], None)
     if not requests:
-        return 0
-    recent: dict[tuple[int, int], datetime] = {}
-    declined = set()
-    # When a pair kept apart (a decline, a DONE, an UNPAIR) may be paired again: the engine looks then.
-    apart_until: list[datetime] = []
-    # Requests whose candidates said no or let an offer lapse since they were made.
-    tried: set[tuple[int, int]] = set()
+        return look
     for p in pairings:
         answer = waiting_since.get((p.requester_id, p.kind))
         if (answer is not None and p.status in CLOSED_PAIRINGS and p.ended_at is not None
                 and p.ended_at >= answer.since):
-            tried.add((p.requester_id, p.kind))
+            look.tried.add((p.requester_id, p.kind))
         if p.status in (PairingStatus.ACTIVE, PairingStatus.ENDED) and p.offered_at >= now - RECENT_PAIRING:
             key = (p.requester_id, p.supporter_id)
-            recent[key] = max(recent.get(key, p.offered_at), p.offered_at)
+            look.recent[key] = max(look.recent.get(key, p.offered_at), p.offered_at)
         # A supporter who said no or let the offer lapse is not asked again soon; an offer withdrawn
         # because the requester stopped asking says nothing about the supporter.
         if (p.status in (PairingStatus.DECLINED, PairingStatus.EXPIRED) and p.end_reason not in ("request_ended", "left")
                 and p.offered_at >= now - DECLINE_MEMORY):
-            declined.add((p.requester_id, p.supporter_id))
-            apart_until.append(p.offered_at + DECLINE_MEMORY)
+            look.declined.add((p.requester_id, p.supporter_id))
+            look.apart_until.append(p.offered_at + DECLINE_MEMORY)
         if (p.status in (PairingStatus.ENDED, PairingStatus.EXPIRED) and p.end_reason in KEEP_APART and p.ended_at is not None
                 and p.ended_at > now - timedelta(days=group.pair_again_after_days)):
-            declined.add((p.requester_id, p.supporter_id))
-            apart_until.append(p.ended_at + timedelta(days=group.pair_again_after_days))
+            look.declined.add((p.requester_id, p.supporter_id))
+            look.apart_until.append(p.ended_at + timedelta(days=group.pair_again_after_days))
     not_with = {
         (a, b) for a, b in session.execute(
             select(NotWith.member_id, NotWith.other_id).where(NotWith.member_id.in_(list(members)))
         ) if b in members
     }
-    proposal = propose(
+    look.proposal = propose(
         PairingState(requests=tuple(requests), offers=tuple(offers), now=now, resting=frozenset(resting),
-                     recent=recent, declined=frozenset(declined), not_with=frozenset(not_with)),
+                     recent=look.recent, declined=frozenset(look.declined), not_with=frozenset(not_with)),
         seed=group.id,
     )
+    return look
+
+
+def plan_group(session: Session, group: Group, now: datetime) -> int:
+    """Run the engine for one group and send offers; returns how many offers went out."""
+    group.pairing_due_at = None
+    look = _look(session, group, now)
+    members, waiting_since, proposal = look.members, look.waiting_since, look.proposal
+    _tell_unanswered_offers(session, group, look.answers, look.pairings, members, now)
+    # Nobody's request goes 24 daytime hours without word (the first word is below: a day after asking).
+    if (again := care_requests.tell_still_waiting(session, group, look.answers, look.pairings, members, now,
+                                                  tell)) is not None:
+        _look_again_at(group, again)
+    if proposal is None:
+        return 0
     taken = busy(session, {p.supporter_id for p in proposal.pairs}, now, rank=questions.CARE)
     sent = 0
     # Requests whose supporter is busy answering another question: not offered yet, so as good as unmatched.
@@ -137,12 +165,12 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         taken.add(pair.supporter_id)
         offer(session, group, members[pair.requester_id], members[pair.supporter_id], pair.kind, now)
         sent += 1
-    later = [when for when in apart_until if when > now]
+    later = [when for when in look.apart_until if when > now]
     if proposal.unmatched and later:
         _look_again_at(group, min(later))
     unmatched = [(u.requester_id, u.kind) for u in proposal.unmatched]
     newly_waiting, across = _overflow(session, group, members, waiting_since, unmatched, taken, now,
-                                      declined=declined, recent=recent)
+                                      declined=look.declined, recent=look.recent)
     sent += len(across)
     waiting = [key for key in unmatched if key not in across] + held
     for requester_id, kind in waiting:
@@ -150,24 +178,57 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
         if answer is None or answer.told_waiting_at is not None:
             continue
         # Honest word a day after asking, or as soon as every candidate has said no (by day: it is a push).
-        tell_at = now if (requester_id, kind) in tried else answer.since + WAITING_GRACE
+        tell_at = now if (requester_id, kind) in look.tried else answer.since + WAITING_GRACE
         if tell_at > now:
             # A supporter may still come forward; if not, the member hears it honestly then.
             _look_again_at(group, tell_at)
             continue
-        answer.told_waiting_at = now
         requester = members[requester_id]
-        _look_again_at(group, care_requests.word_again_at(session, group, requester, now))
+        _told_waiting(session, group, requester, answer, now)
         tell(session, requester, care_requests.WAITING_TEXT[kind], now, group.id, keyword=group.keyword)
         newly_waiting.append(requester)
-    if newly_waiting:
-        # Coordinators hear once per newcomer to the wait, with how many are waiting in all.
-        for coordinator in coordinators_of(session, group.id):
-            language = language_of(coordinator)
-            tell(session, coordinator, care_requests.COORDINATORS_TEXT, now, group.id, keyword=group.keyword,
-                 requester=", ".join(display_name(m, language) for m in newly_waiting),
-                 count=len(waiting))
+    _tell_coordinators_waiting(session, group, newly_waiting, len(waiting), now)
     return sent
+
+
+def waiting_after_an_end(session: Session, group: Group, requester: Member, kind: int, now: datetime) -> bool:
+    """A pairing of ``requester``'s still open request (``kind``) just ended: when nobody else can take it
+    over now, the request waits from this moment (the coordinators hear, as for anyone newly waiting) and
+    True says the requester's word about the end must also say that nobody is free yet, in one text.
+
+    False when the engine, looking now, would offer it to someone (or the network question is due, or
+    sister groups may be asked): the planner, at its next look, acts as for any request.
+    """
+    look = _look(session, group, now)
+    key = (requester.id, kind)
+    answer = look.waiting_since.get(key)
+    if look.proposal is None or answer is None or answer.told_waiting_at is not None or requester.id not in look.members:
+        return False
+    if answer.network_consent or network.overflow_due(group, answer) is not None:
+        return False  # the network's question or its sister groups' supporters give the word
+    pairs = [pair for pair in look.proposal.pairs if (pair.requester_id, pair.kind) == key]
+    if pairs and not busy(session, {pair.supporter_id for pair in pairs}, now, rank=questions.CARE):
+        return False
+    _told_waiting(session, group, requester, answer, now)
+    _tell_coordinators_waiting(session, group, [requester], len(look.proposal.unmatched) + len(pairs), now)
+    return True
+
+
+def _told_waiting(session: Session, group: Group, requester: Member, answer: Answer, now: datetime) -> None:
+    """The member is told now that their request waits: the next word is due 24 of their daytime hours on."""
+    answer.told_waiting_at = now
+    _look_again_at(group, care_requests.word_again_at(session, group, requester, now))
+
+
+def _tell_coordinators_waiting(session: Session, group: Group, newly_waiting: list[Member], count: int,
+                               now: datetime) -> None:
+    """Coordinators hear once per newcomer to the wait, with how many are waiting in all."""
+    if not newly_waiting:
+        return
+    for coordinator in coordinators_of(session, group.id):
+        language = language_of(coordinator)
+        tell(session, coordinator, care_requests.COORDINATORS_TEXT, now, group.id, keyword=group.keyword,
+             requester=", ".join(display_name(m, language) for m in newly_waiting), count=count)
 
 
 def _overflow(session: Session, group: Group, members: dict[int, Member], waiting_since: dict, unmatched: list,

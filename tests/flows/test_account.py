@@ -83,8 +83,8 @@ ROWS = [
                           coordinators="Bea")), id="help-says-a-40-character-name-whole"),
     pytest.param(row(STRANGER, "help", says("help.none")), id="help-to-a-stranger"),
     pytest.param(row(STOPPED, "help", says("help.stopped", keywords="DMMA", coordinators="Bea",
-                                           purpose="final")), id="help-after-stop"),
-    pytest.param(row(context(opted_out=True), "info", says("help.stopped.none", purpose="final")),
+                                           purpose="after_stop")), id="help-after-stop"),
+    pytest.param(row(context(opted_out=True), "info", says("help.stopped.none", purpose="after_stop")),
                  id="help-after-stop-without-groups"),
     # STATUS: what carebot holds, group by group.
     pytest.param(row(MEMBER, "status", says("status.no_answer", keyword="DMMA")), id="status-without-answer"),
@@ -113,18 +113,19 @@ ROWS = [
     pytest.param(row(FORGETTING, "not rn", says("forget.kept")), id="forget-not-rn-keeps"),
     pytest.param(row(FORGETTING, "status", says("status.no_answer", keyword="DMMA")),
                  id="forget-question-dropped-when-the-member-moves-on"),
-    # After STOP, the member's own data is still theirs to see and erase (finding 5); replies are "final".
-    pytest.param(row(STOPPED, "mydata", has("What carebot holds about you: groups DMMA", purpose="final")),
+    # After STOP, the member's own data is still theirs to see and erase (finding 5); replies go as "after_stop"
+    # (as a final reply does, and once a flood window past the flood limit).
+    pytest.param(row(STOPPED, "mydata", has("What carebot holds about you: groups DMMA", purpose="after_stop")),
                  id="mydata-after-stop"),
-    pytest.param(row(STOPPED, "MyData!", has("You sent STOP", purpose="final")),
+    pytest.param(row(STOPPED, "MyData!", has("You sent STOP", purpose="after_stop")),
                  id="mydata-after-stop-says-they-stopped"),
-    pytest.param(row(STOPPED, "Forget", says("forget.ask", purpose="final"), wait=("forget", "confirm")),
+    pytest.param(row(STOPPED, "Forget", says("forget.ask", purpose="after_stop"), wait=("forget", "confirm")),
                  id="forget-after-stop-asks"),
-    pytest.param(row(STOPPED, "olvidar", says("forget.ask", purpose="final"), wait=("forget", "confirm")),
+    pytest.param(row(STOPPED, "olvidar", says("forget.ask", purpose="after_stop"), wait=("forget", "confirm")),
                  id="olvidar-after-stop-asks"),
     pytest.param(row(STOPPED_FORGETTING, "yes", says("forget.done", purpose="final"), effects=(Forgotten(),)),
                  id="forget-yes-after-stop-erases"),
-    pytest.param(row(STOPPED_FORGETTING, "nope", says("forget.kept", purpose="final")),
+    pytest.param(row(STOPPED_FORGETTING, "nope", says("forget.kept", purpose="after_stop")),
                  id="forget-no-after-stop-keeps"),
     pytest.param(row(STOPPED_FORGETTING, "hello?"), id="after-stop-forgets-question-takes-only-yes-or-no"),
     # A removed member is never told "already subscribed" nor to text JOIN (findings 12, 13).

@@ -129,7 +129,7 @@ ROWS = [
     pytest.param(row(context("DMMA"), "not suicidal just tired", says("fallback")), id="not-suicidal-just-tired"),
     pytest.param(row(context("DMMA"), "Not suicidal, just tired 😴", says("fallback")),
                  id="not-suicidal-with-emoji"),
-    pytest.param(row(context("DMMA"), "not sure tbh", says("fallback")), id="not-sure-is-not-a-name"),
+    pytest.param(row(context("DMMA"), "not sure tbh", says("unsure")), id="not-sure-is-not-a-name"),
     pytest.param(row(context("DMMA"), "not samira pls 🙏", says("care.not.set", name="Samira"),
                      effects=(NotWithAdded(3),)), id="not-samira-please"),
     pytest.param(row(context("DMMA"), "not Zed Smith", says("care.not.unknown", name="Zed Smith")),

@@ -84,12 +84,19 @@ ROWS = [
     pytest.param(row(context(), "who is this??", says("fallback.stranger")), id="a-strangers-question-hears-how-to-join"),
     pytest.param(row(JOINING, "blorp", says("join.pending", group="Des Moines Mutual Aid"), wait=KEEP),
                  id="while-joining-the-fallback-is-a-reminder"),
-    # "Not right now" with no question waiting is a courtesy, not the menu.
-    pytest.param(row(MEMBER, "not rn", COURTESY, effects=(CourtesyAnswered(),)), id="not-rn-with-nothing-waiting"),
-    pytest.param(row(MEMBER, "maybe later!", COURTESY, effects=(CourtesyAnswered(),)),
-                 id="maybe-later-with-nothing-waiting"),
-    pytest.param(row(context("COMIDA"), "ahorita no", COURTESY, effects=(CourtesyAnswered(),)),
-                 id="ahorita-no-with-nothing-waiting"),
+    # "Not right now" or unsure with no question waiting: no rush, and the go-around's options in one
+    # line for when they are ready; not the menu of commands, not "didn't understand".
+    pytest.param(row(MEMBER, "not rn", says("unsure")), id="not-rn-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "maybe later!", says("unsure")), id="maybe-later-with-nothing-waiting"),
+    pytest.param(row(context("COMIDA"), "ahorita no", says("unsure")), id="ahorita-no-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "idk", says("unsure")), id="idk-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "i dont know", says("unsure")), id="i-dont-know-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "I’m not sure yet 🤷", says("unsure")), id="im-not-sure-yet-with-nothing-waiting"),
+    pytest.param(row(MEMBER, "not sure tbh", says("unsure")), id="not-sure-with-nothing-waiting"),
+    pytest.param(row(context("COMIDA"), "no se", says("unsure")), id="no-se-with-nothing-waiting"),
+    pytest.param(row(context("COMIDA"), "luego!!", says("unsure")), id="luego-with-nothing-waiting"),
+    pytest.param(row(context("COMIDA"), "ni idea la vdd", says("unsure")), id="ni-idea-with-nothing-waiting"),
+    pytest.param(row(context(), "idk", says("fallback.stranger")), id="a-strangers-idk-hears-how-to-join"),
     # While a care-map question waits for the member's own words, a sentence that starts with a STOP
     # word is its answer; a text that only asks to stop still stops (outside tester, finding 4).
     pytest.param(row(MAPPING, "stop asking me if im ok", says("caremap.ask.also"),

@@ -72,7 +72,9 @@ class OutboxMessage(Base):
     ``purpose`` decides what the sender re-checks at send time:
     ``reply`` answers the member's own text and goes at once; ``push`` is started by
     carebot and needs consent and daytime; ``final`` (the STOP and FORGET
-    confirmations) goes even though consent has just ended; ``notice`` (telling
+    confirmations) goes even though consent has just ended, and so does ``after_stop``
+    (MYDATA, FORGET's question or HELP answered after STOP: once a flood window past the
+    flood limit, carebot.dispatch.flood); ``notice`` (telling
     coordinators the group's daily budget ran out) is a push the budget never holds.
     """
 
@@ -96,7 +98,7 @@ class OutboxMessage(Base):
     address_hash: Mapped[str | None] = mapped_column(String(64), index=True, default=hash_default("address"))
     # Encrypted: a text waiting to go may carry a number or a care map (cleared to a marker once sent).
     body: Mapped[str] = mapped_column(EncryptedString())
-    purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final | notice
+    purpose: Mapped[str] = mapped_column(String(16))  # reply | push | final | after_stop | notice
     # pending -> sending (claimed) -> sent | pending (retry) | failed; or cancelled.
     status: Mapped[str] = mapped_column(String(16), default="pending")
     not_before: Mapped[datetime]
