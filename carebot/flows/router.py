@@ -34,6 +34,7 @@ from carebot.flows.words import (
     Text,
     answers_no,
     answers_yes,
+    is_never_mind,
     is_not_now,
     is_one_of,
     is_stop,
@@ -190,6 +191,14 @@ YES_NO_WAITING = {"pairing": "fallback.yes_no", "network": "fallback.yes_no", "g
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
+    if ctx.waiting is not None and ctx.waiting.flow == "forget":
+        return account.forget_again(ctx)  # only an explicit YES erases: ask again, plainly
+    if ctx.memberships and is_never_mind(text.words):
+        # "forget it", "olvidalo": the everyday "never mind", not FORGET. To a question that waits
+        # for YES or NO it answers neither; elsewhere nothing changes.
+        if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
+            return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
+        return say(ctx, "never_mind")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and understanding.is_acknowledgement(text.raw):
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])  # "k" to an offer: is that a YES? ask, never guess
     if ctx.memberships and (ctx.waiting is None or ctx.waiting.flow not in YES_NO_WAITING) and (

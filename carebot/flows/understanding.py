@@ -57,6 +57,7 @@ from carebot.flows.words import (
     STOP_STRONG,
     YES,
     Text,
+    is_never_mind,
     is_not_now,
     is_one_of,
     plain,
@@ -226,7 +227,7 @@ def corrected_coord_word(word: str) -> str | None:
 
 def corrected(text: Text) -> Text | None:
     """The text with its one command word's typo mended, when it is only that word."""
-    if len(text.words) != 1:
+    if len(text.words) != 1 or is_never_mind(text.words):  # "olvidalo" is "never mind", not "olvidar"
         return None
     word = corrected_word(text.words[0])
     return Text(text.raw, [word], text.starts) if word else None

@@ -191,7 +191,20 @@ _STOP_SENTENCE = re.compile(
     # "no quiero mas mensajes", "ya no me escriban", "dejen de escribirme", "no me escriban mas"
     r"^(ya )?no (quiero|deseo|necesito) (recibir )?(mas )?(mensajes|textos|sms)( mas)?$|"
     r"^(ya )?no (me )?(escriban|escribas|escriba|manden|mandes|mande|envien|envies|envie|contacten)"
-    r"( mas)?( mensajes| textos)?( mas| nunca mas)?$|"
+    r"( mas)?( mensajes| textos| nada)?( mas| nunca mas)?$|"
+    # "ya no quiero que me escriban", "no quiero que me manden mas mensajes"
+    r"^(ya )?no (quiero|deseo) que me (escriban|escribas|manden|mandes|envien|envies|contacten)"
+    r"( mas)?( mensajes| textos| nada)?( mas| nunca mas)?$|"
+    # "quiero salirme", "me quiero salir de la lista", "quiero darme de baja": the whole text only, so
+    # "quiero salir a caminar" is not one.
+    r"^(ya )?(quiero|deseo|me quiero) ((salirme|darme de baja|desuscribirme)( de (aqui|esto|la lista|este grupo|"
+    r"el grupo|los mensajes|la lista de mensajes))?|salir de (aqui|esto|la lista|este grupo|el grupo|los mensajes|"
+    r"la lista de mensajes))$|"
+    # "i want to unsubscribe", "i'd like to opt out": not "i want to stop smoking" (that is about smoking).
+    r"^(i |i'd |id |i would )?(want|wanna|like|need) to (unsubscribe|optout|opt out)( from (this|the|these|your|ur) "
+    r"(list|texts?|messages?))?$|"
+    # "please take me off", "take me off the list": the whole text, not "take me off the schedule tuesday".
+    r"^take me off( (this|the|your|ur) (list|texts?|group|messages?))?$|"
     r"^(deja|dejen|dejar|dejad|deje|dejes) de (escribirme|mandarme|enviarme|contactarme|escribir|mandar|enviar)"
     r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$|"
     # "quitenme de la lista", "sacame de la lista", "borrenme de la lista": the Spanish "take me off this list".
@@ -406,7 +419,8 @@ def emoji_answer(raw: str) -> str | None:
 
 def answers_yes(text: Text) -> bool:
     """YES to the question carebot asked: the YES words, "ok sure", "of course", "si gracias", 👍."""
-    return is_one_of(text.words, YES) or says_yes(text.words) or emoji_answer(text.raw) == "yes"
+    return is_one_of(text.words, YES) or says_yes(text.words) or emoji_answer(text.raw) == "yes" or (
+        bool(text.words) and all(w == "ya" for w in text.words))  # "ya": "yeah" typed short (a filler elsewhere)
 
 
 def answers_no(text: Text) -> bool:
@@ -432,3 +446,23 @@ _UNSURE_SOFT = _NOT_NOW_SOFT | _words("yet still really rly hmm hmmm um umm uh e
 def is_unsure(words: list[str]) -> bool:
     """True for "idk", "i dont know", "not sure", "no se", "ni idea" (fillers and soft words aside)."""
     return tuple(w.replace("'", "") for w in words if w not in _UNSURE_SOFT and w not in FILLER) in UNSURE
+
+
+# "forget it", "olvidalo", "never mind": the everyday "never mind", never the FORGET keyword (which
+# erases everything, and only after an explicit YES). Nothing changes; fillers and soft words aside.
+NEVER_MIND = frozenset({
+    ("forget", "it"), ("forget", "about", "it"), ("forget", "that"), ("never", "mind"), ("nevermind",), ("nvm",),
+    ("nevermind", "then"), ("never", "mind", "then"), ("olvidalo",), ("olvidala",), ("olvidenlo",), ("olvidelo",),
+    ("olvida", "eso"), ("olvidate",), ("no", "importa"), ("dejalo",), ("dejalo", "asi"), ("ya", "no", "importa"),
+})
+_NEVER_MIND_SOFT = _NOT_NOW_SOFT | _words("ok okay k oh actually jk mejor bueno pues lol haha jaja ah")
+
+
+def is_never_mind(words: list[str]) -> bool:
+    """True for "forget it", "never mind", "olvidalo", "no importa" (soft words around them aside)."""
+    return tuple(w.replace("'", "") for w in words if w not in _NEVER_MIND_SOFT) in NEVER_MIND
+
+
+# FORGET's question takes only an explicit YES ("yes", "si", "YES!", "yes please"): an "ok", "sure"
+# or 👍 is not enough to erase everything for good.
+ERASE_YES = _words("yes si")
