@@ -355,11 +355,11 @@ LEAD_FILLERS = tuple(sorted({
     ("hola",), ("holaa",), ("buenas",), ("buenos", "dias"), ("buen", "dia"), ("buenas", "tardes"),
     ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
     ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
-    ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",),
+    ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",), ("ya",), ("yea",),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
 # Lead words that say "here is my answer" ("ok so 1 ...", "yeah 2", "um yeah so 1 ..."), unlike a greeting:
 # after one, the answer may go on with how to be reached, when that is what follows ("text me after work").
-ASSENT_LEADS = _words("ok okay k so yeah yes yep yup sure alright well um umm si vale dale claro bueno pues va")
+ASSENT_LEADS = _words("ok okay k so ya yea yeah yes yep yup sure alright well um umm si vale dale claro bueno pues va")
 HOW_STARTS = _words(
     "text texts txt texting call calls calling msg message messages whatsapp wa signal email dm check reach after "
     "before evenings mornings nights weekends anytime any mandame llamame escribeme textos mensajes mensaje "
@@ -393,9 +393,35 @@ YES_EMOJI = frozenset("👍👌✅✔🆗🙆💯")
 NO_EMOJI = frozenset("👎❌🙅✖🚫")
 
 
+# More ways to say YES, after an assent ("ok go ahead", "ya i can do that") and before when ("we talked
+# yesterday", "we texted!"): "go ahead", "adelante", "i can do that", and, to "did you connect?", "we talked".
+_YES_MORE = frozenset({("go", "ahead"), ("adelante",), ("go", "for", "it"), ("i", "can", "do", "that"),
+                       ("i", "can", "do", "it"), ("i", "can", "help"), ("i", "can", "help", "out"),
+                       ("puedo", "hacerlo"), ("lo", "hago"), ("si", "puedo", "hacerlo")}
+                      | {(we, done) for we in ("we", "weve", "we've", "i")
+                         for done in ("talked", "texted", "spoke", "connected", "called", "chatted", "met", "did")}
+                      | {("we", "have", "talked"), ("hablamos",), ("nos", "hablamos"), ("nos", "vimos"),
+                         ("nos", "escribimos"), ("ya", "hablamos")})
+_ASSENT_FIRST = _words("ok okay k kk sure yes yeah yea yep si claro dale vale")
+_WHEN_AFTER = _words("yesterday today earlier already last night this morning week weekend on monday tuesday "
+                     "wednesday thursday friday saturday sunday ayer hoy esta manana semana el lunes martes miercoles "
+                     "jueves viernes sabado domingo")
+
+
+def _says_yes_more(meaningful: list[str]) -> bool:
+    start, end = 0, len(meaningful)
+    while start < end and meaningful[start] in _ASSENT_FIRST:
+        start += 1
+    while end > start and meaningful[end - 1] in _WHEN_AFTER:
+        end -= 1
+    return tuple(meaningful[start:end]) in _YES_MORE
+
+
 def says_yes(words: list[str]) -> bool:
     """YES in the member's words: "yes", "ok sure", "yes i can", "of course", "si gracias"."""
     meaningful = [w for w in words if w not in FILLER]
+    if _says_yes_more(meaningful):
+        return True
     return tuple(meaningful) in _YES_PHRASES or bool(meaningful) and all(
         w in YES_CORE or w in _YES_ALSO for w in meaningful) and any(w in YES_CORE for w in meaningful)
 
