@@ -36,6 +36,7 @@ from carebot.flows.base import (
     render_for,
     say,
 )
+from carebot.flows.crisis import asks_call as crisis_call
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import not_a_member
 from carebot.flows.words import (
@@ -413,6 +414,78 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     return Transition(
         replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
         effects=(Answered(group.id, tuple(specs)),),
+    )
+
+
+# An answer sent in pieces: "1", then "for 2 weeks", then "text me after work pls". A text that is
+# only a duration or only how to be reached completes the member's latest answer, the same day and
+# within AMEND_WITHIN of it (later, a bare "for 2 weeks" is not taken as about an answer long given).
+AMEND_WITHIN = timedelta(hours=12)
+# Soft words before the piece: "ok and for 2 weeks", "mejor por mensaje", "actually text me".
+_AMEND_SOFT = frozenset("ok okay and y also tambien oh actually better mejor prefer preferably preferiblemente "
+                        "pls please porfa plus".split())
+# How to be reached, opened by "por", "by", "via": "por mensaje", "by text".
+_BY = frozenset("por x by via".split())
+# Words of HOW_STARTS that do not open a "how" on their own: "any news?", "check status", "despues" (LATER).
+_NOT_HOW_ALONE = frozenset("any check reach despues".split())
+_AFTER_DURATION = frozenset("pls please porfa thanks thx gracias ok".split())
+MOST_HOW_WORDS = 12
+
+
+def _latest_answers(ctx: Context) -> tuple[MembershipInfo, tuple[AnswerInfo, ...]] | None:
+    """The member's latest answer (its group and its options), when it was given the same day, recently."""
+    given = [a for a in ctx.answers if a.since is not None]
+    if not given:
+        return None
+    latest = max(given, key=lambda a: a.since or ctx.now)
+    membership = ctx.membership(latest.group_id)
+    if membership is None or latest.since is None:
+        return None
+    tz = membership.group.tz
+    if ctx.now - latest.since > AMEND_WITHIN or latest.since.astimezone(tz).date() != ctx.now.astimezone(tz).date():
+        return None
+    return membership, ctx.answers_in(latest.group_id)
+
+
+def _how_piece(ctx: Context, text: Text, start: int) -> str | None:
+    """The member's own words when, from word ``start``, the text only says how to be reached."""
+    words = text.words[start:]
+    if len(words) < 2 or len(words) > MOST_HOW_WORDS or "?" in text.raw:
+        return None
+    opens_how = (words[0] in HOW_STARTS and words[0] not in _NOT_HOW_ALONE) or (
+        words[0] in _BY and words[1] in HOW_STARTS)
+    if not opens_how or crisis_call(words):
+        return None
+    return text.rest(start)[:MAX_HOW]
+
+
+def amend(ctx: Context, text: Text) -> Transition | None:
+    """A piece of the latest answer ("for 2 weeks", "till friday", "hasta el lunes", "text me after work
+    pls", "mejor por mensaje"): that answer again, completed, and what it now holds said back."""
+    latest = _latest_answers(ctx) if ctx.answers and not ctx.crisis else None
+    if latest is None:
+        return None
+    membership, answers = latest
+    group = membership.group
+    start = 0
+    while start < len(text.words) and text.words[start] in _AMEND_SOFT:
+        start += 1
+    words = text.words[start:]
+    if not words:
+        return None
+    duration = parse_duration(words, ctx.now, group.tz, ctx.language)
+    if duration is not None and all(w in _AFTER_DURATION for w in words[duration.used:]):
+        specs = tuple(AnswerSpec(a.option, duration.until, a.how, a.capacity, a.private) for a in answers)
+    else:
+        # How to be reached belongs to a request for care (1, 4): "call me at 2" after "2" is not one.
+        how_text = _how_piece(ctx, text, start) if any(a.option in REQUESTS for a in answers) else None
+        if how_text is None:
+            return None
+        specs = tuple(AnswerSpec(a.option, a.until, how_text, a.capacity, a.private) for a in answers)
+    summary = summarize(specs, ctx.language, group.tz)
+    return Transition(
+        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
+        effects=(Answered(group.id, specs),),
     )
 
 

@@ -77,6 +77,7 @@ LATE_STEPS: dict[tuple[str, str], Step] = {
 
 # Keyword handlers, tried in order when no waiting step took the text.
 HANDLERS: tuple[Step, ...] = (
+    goaround.amend,  # "for 2 weeks", "call me in the evenings" right after "1": a piece of that answer
     crisis.call,
     crisis.talk,
     relay.relay,

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from carebot.flows import goaround
 from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged, PrivacyChanged, Waiting
+from carebot.flows.words import read
 from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -137,3 +139,34 @@ ROWS = [
 @pytest.mark.parametrize("r", ROWS)
 def test_goaround(r: Row) -> None:
     check(r)
+
+
+# An answer in pieces (outside tester, third round): a text that is only a duration or how to be reached
+# completes the answer given earlier the same day; not the next day, not a CALL, not after an offer (2).
+JUST_ANSWERED = context("DMMA", answers=(AnswerInfo(1, 1, None, None, None, None, NOW - timedelta(minutes=5)),))
+OFFERED = context("DMMA", answers=(AnswerInfo(1, 2, None, None, 1, None, NOW - timedelta(minutes=5)),))
+YESTERDAY = context("DMMA", answers=(AnswerInfo(1, 1, None, None, None, None, NOW - timedelta(days=1)),))
+PIECES = [
+    pytest.param(answered("for 2 weeks", "you'd like someone to reach out (until Mar 16)",
+                          spec(1, until=local(16, 10)), ctx=JUST_ANSWERED), id="a-duration"),
+    pytest.param(answered("text me after work pls", "you'd like someone to reach out (ongoing, text me after work pls)",
+                          spec(1, how="text me after work pls"), ctx=JUST_ANSWERED), id="a-how"),
+    pytest.param(answered("mejor por mensaje", "you'd like someone to reach out (ongoing, por mensaje)",
+                          spec(1, how="por mensaje"), ctx=JUST_ANSWERED), id="a-how-in-spanish"),
+]
+
+
+@pytest.mark.parametrize("r", PIECES)
+def test_a_piece_completes_the_answer_just_given(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize(("ctx", "text"), [
+    (YESTERDAY, "for 2 weeks"),  # the answer was given yesterday
+    (JUST_ANSWERED, "call me"),  # CALL: someone reaches out now
+    (OFFERED, "call me at 2"),  # how to be reached belongs to a request for care
+    (JUST_ANSWERED, "any news?"),
+    (JUST_ANSWERED, "despues"),
+])
+def test_what_is_not_a_piece_of_the_answer(ctx, text: str) -> None:
+    assert goaround.amend(ctx, read(text)) is None
