@@ -489,6 +489,66 @@ def amend(ctx: Context, text: Text) -> Transition | None:
     )
 
 
+# Voice-to-text run-ons that say the option inside a longer sentence: "Um hi I think I'm a one this week
+# and maybe a five too", "hola soy Ines y esta semana soy un 3 porque...", "i would really like someone to
+# reach out to me this week...". Only an option named outright ("i'm a 2", "soy un 3", "option 4") or a
+# request in the first person ("i'd like someone to reach out to me"), never after a negation; the reason
+# and the rest of the story are not kept (keep little), and the reply says back what was read.
+_NUMBER = r"(one|two|three|four|five|uno|dos|tres|cuatro|cinco|[1-5])"
+_SAID_OPTION = re.compile(
+    rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en) (?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
+    rf"|(?:option|opcion|number|numero) |(?:and|y|plus|also) (?:maybe |probably |also |tambien )?(?:a |an |un |una |el |la )"
+    rf"(?=\S+ (?:too|also|tambien|as well)\b))"
+    rf"{_NUMBER}\b(?! (?:years?|yrs?|yo|hours?|hrs?|minutes?|mins?|kids?|children|days?|weeks?|months?|am|pm|times|"
+    rf"people|ppl|dollars|bucks|of|out|anos|horas|dias|semanas|meses|hijos|de|veces|personas))")
+_ASKED_IN_WORDS = {
+    REACH_OUT_TO_ME: re.compile(
+        r"\b(i would|i'd|id|i) (really |honestly |just |kind of |kinda )?(like|want|need|love) (for )?"
+        r"(someone|somebody|people|ppl|folks) to (reach out|check (in )?on|text|call) (to )?me\b|"
+        r"\b(quiero|quisiera|me gustaria|necesito) que (alguien |alguno |la gente )?me (escriban|escriba|contacten|"
+        r"contacte|busquen|llamen)\b"),
+    WANT_COMPANY: re.compile(
+        r"\b(i would|i'd|id|i) (really |honestly |just )?(like|want|need|love) (some )?(company|someone to hang out)\b|"
+        r"\b(quiero|quisiera|me gustaria|necesito) (compania|que alguien me acompane)\b"),
+}
+_NEGATION = re.compile(r"\b(dont|don't|do not|not|no|never|nunca|ni|doesnt|didnt|wont)\b")
+_RUNON_LEAST = 6
+_DURATION_OPENERS = frozenset("this esta este for por next proxima until till til hasta thru through".split())
+
+
+def _runon_options(said: str) -> set[int]:
+    found = {OPTION_WORDS.get(m.group(1)) or int(m.group(1)) for m in _SAID_OPTION.finditer(said)}
+    for option, pattern in _ASKED_IN_WORDS.items():
+        for match in pattern.finditer(said):
+            if not _NEGATION.search(" ".join(said[:match.start()].split()[-3:])):
+                found.add(option)
+    return found
+
+
+def runon(ctx: Context, text: Text) -> Transition | None:
+    """A go-around answer said inside a longer sentence (see ``_SAID_OPTION``): read, kept, said back."""
+    membership, start, question = pick_group(ctx, text)
+    words = text.words[start:]
+    if len(words) < _RUNON_LEAST or ctx.crisis or "?" in text.raw:
+        return None
+    options = _runon_options(" ".join(words))
+    if not options or question is not None or membership is None:
+        return question if options and question is not None else None
+    if UNAVAILABLE in options and (I_CAN_REACH_OUT in options or CAN_KEEP_COMPANY in options):
+        return say(ctx, "goaround.conflict")
+    group = membership.group
+    until = next((d.until for i, w in enumerate(words) if w in _DURATION_OPENERS
+                  and (d := parse_duration(words[i:], ctx.now, group.tz, ctx.language)) is not None), None)
+    specs = tuple(AnswerSpec(option, until, None,
+                             1 if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY) else None, None)
+                  for option in sorted(options))
+    summary = summarize(specs, ctx.language, group.tz)
+    return Transition(
+        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
+        effects=(Answered(group.id, specs),),
+    )
+
+
 def how(ctx: Context, text: Text) -> Transition | None:
     """``HOW text after 6pm``: how and when the member likes to be reached."""
     membership, start, question = pick_group(ctx, text)

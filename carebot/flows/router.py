@@ -99,6 +99,7 @@ HANDLERS: tuple[Step, ...] = (
     coord.no_more,
     channel.choose,
     caremap.command,
+    goaround.runon,  # "Um hi I think I'm a one this week": the answer inside a longer sentence, when nothing else is
 )
 
 # A pending join, care question, approval or RSVP survives other texts (the person may

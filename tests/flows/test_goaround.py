@@ -170,3 +170,31 @@ def test_a_piece_completes_the_answer_just_given(r: Row) -> None:
 ])
 def test_what_is_not_a_piece_of_the_answer(ctx, text: str) -> None:
     assert goaround.amend(ctx, read(text)) is None
+
+
+# Voice-to-text run-ons: the option said outright inside a longer sentence (outside tester, third round).
+RUNONS = [
+    pytest.param(answered("Um hi I think I'm a one this week and maybe a five too",
+                          "you'd like someone to reach out (until Mar 8); you can keep someone company (until Mar 8)",
+                          spec(1, until=local(9)), spec(5, until=local(9), capacity=1)), id="one-and-five"),
+    pytest.param(answered("hola soy Ines y esta semana soy un 3 porque tengo mucho trabajo",
+                          "you're resting, unavailable to support others (until Mar 8)", spec(3, until=local(9))), id="soy-un-3"),
+    pytest.param(answered("ok so basically i would really like someone to reach out to me its been a lot",
+                          REACH_OUT, spec(1)), id="a-request-in-words"),
+]
+
+
+@pytest.mark.parametrize("r", RUNONS)
+def test_an_answer_inside_a_longer_sentence(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize("text", [
+    "i dont need someone to reach out to me this week, im fine",  # a negation
+    "lol im a 2 year old at heart when it comes to cake",  # a number that counts something else
+    "im one of the people who set up the potluck last week",  # no option said outright
+    "is it ok if im a one this week and maybe a five too?",  # a question
+    "my kid is a 5 year old and she loved the gathering",
+])
+def test_a_longer_sentence_that_is_not_an_answer(text: str) -> None:
+    assert goaround.runon(MEMBER, read(text)) is None
