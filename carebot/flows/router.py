@@ -164,7 +164,9 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
         return STEPS[(ctx.waiting.flow, ctx.waiting.step)](ctx, text)
     if is_one_of(words, START):
         return _keep_waiting(ctx, account.start(ctx, text))
-    if is_one_of(words, HELP) and not ctx.crisis:  # "help now" is a plea: the crisis reply alone
+    if (is_one_of(words, HELP) or (ctx.memberships and understanding.asks_what_this_is(text.raw))) and not ctx.crisis:
+        # "help now" is a plea: the crisis reply alone. A member's "who is this?", "quien es?": what this
+        # number is (a stranger's hears what carebot is and how to join, below).
         return _keep_waiting(ctx, account.help_(ctx))
     if ctx.waiting is not None and (words or text.raw):  # 👍 has no words, and may answer
         step = STEPS.get((ctx.waiting.flow, ctx.waiting.step))
@@ -222,8 +224,14 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         return say(ctx, "yes.nothing")
     if answers_no(text):
         return say(ctx, "no.nothing")
+    if understanding.says_wrong_number(text.raw):
+        return say(ctx, "wrong_number")  # "sorry wrong number": no harm done, and how to get nothing more
+    if ctx.memberships and understanding.tells_good_news(text.raw, thanks=True):
+        return say(ctx, "good_news")  # a long thank-you ("...it was a hard week but seeing people helped")
     if ctx.memberships and understanding.tells_hard_news(text.raw):
         return say(ctx, "hard_news")  # "my cat died last week, sad but ok": kindness, not the menu
+    if ctx.memberships and understanding.tells_good_news(text.raw):
+        return say(ctx, "good_news")  # "we had coffee on tuesday it was really nice"
     if not ctx.memberships and not ctx.opted_out:
         # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu
         # (for someone the coordinators removed, the way back is through them, not JOIN).

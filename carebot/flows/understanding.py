@@ -187,6 +187,43 @@ def tells_hard_news(raw: str) -> bool:
     return len(_letters(raw)) <= 30 and bool(_HARD_NEWS.search(" ".join(_letters(raw))))
 
 
+def asks_what_this_is(raw: str) -> bool:
+    """"who is this?", "quien es?", "what is this number": HELP's answer (what this number is)."""
+    return tuple(_letters(raw)) in _HELP_PHRASES
+
+
+# "sorry wrong number", "perdon, numero equivocado": a kind word and how to get nothing more (STOP).
+_WRONG_NUMBER = frozenset({("wrong", "number"), ("wrong", "num"), ("wrong", "person"), ("wrong", "chat"),
+                           ("numero", "equivocado"), ("numero", "incorrecto"), ("equivocado",), ("equivocada",),
+                           ("me", "equivoque"), ("me", "equivoque", "de", "numero"), ("texted", "the", "wrong", "number"),
+                           ("sent", "that", "to", "the", "wrong", "number"), ("wrong", "number", "sent")})
+_WRONG_NUMBER_SOFT = frozenset("sorry sry srry oops oh my bad perdon perdona disculpa disculpe lo siento ups "
+                               "ignore that pls please plz es un el este is this".split())
+
+
+def says_wrong_number(raw: str) -> bool:
+    """True for "sorry wrong number", "perdon numero equivocado", "lo siento, numero equivocado"."""
+    return tuple(w for w in _letters(raw) if w not in _WRONG_NUMBER_SOFT) in _WRONG_NUMBER
+
+
+# A longer text that thanks or tells something good ("the potluck was really nice and i appreciated
+# everyone being there ... so thank you", "we had coffee on tuesday it was really nice"): a warm word,
+# not the menu. Never a question; a short one is a courtesy (``is_courtesy``).
+_GOOD_NEWS = re.compile(
+    r"\b(thanks?|thx|ty|gracias|appreciated?|appreciate|grateful|agradecid[oae]|agradezco|nice|lovely|great|fun|"
+    r"glad|helped|wonderful|amazing|beautiful|good time|loved|bonit[oa]|lind[oa]|genial|padre|chido|me gusto|"
+    r"nos gusto|me encanto|nos encanto|ayudo mucho|fue muy bueno|la pasamos bien)\b")
+_THANKS_WORDS = re.compile(r"\b(thanks?|thx|ty|gracias|appreciated?|grateful|agradecid[oae]|agradezco)\b")
+
+
+def tells_good_news(raw: str, *, thanks: bool = False) -> bool:
+    """A story of at least six words that thanks (``thanks``) or tells something good, with no question."""
+    words = _letters(raw)
+    if not 6 <= len(words) <= 120 or "?" in raw:
+        return False
+    return bool((_THANKS_WORDS if thanks else _GOOD_NEWS).search(" ".join(words)))
+
+
 # --- typo-tolerant command words ------------------------------------------------------
 
 # Words that are safe to guess from a typo: each answers with information or asks to confirm.
