@@ -236,10 +236,11 @@ _FUZZY = {
 _NEVER_NEAR = STOP_STRONG | STOP_ALONE | START | YES | NO | frozenset({"optout", "opt"})
 
 
-# Coordinator words that only ask for the coordinator's own YES before anything happens: safe to
-# read from a typo ("remvoe theo"), and only for a coordinator (``coord.command``), so a member's
-# typo never becomes a coordinator command.
-_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar")
+# Coordinator words safe to read from a typo: those that only ask for the coordinator's own YES before
+# anything happens ("remvoe theo"), and UNPAIR ("unpiar marco lupe": it names both people, and PAIR
+# undoes it). Only for a coordinator (``coord.command``): a member's typo is told, politely, that the
+# command is for coordinators, and never becomes one.
+_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar", "unpair", "separar")
 
 
 def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> str | None:
@@ -257,9 +258,14 @@ def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> st
     return found[0] if found else None
 
 
+# Real words one edit from a coordinator command: "remote work today", "unpaid rent", "quite", "separa".
+_NOT_COORD_TYPOS = frozenset("remote remotely unpaid quite quito quitan quitas separa separe separo separan "
+                             "anuncio anuncie".split())
+
+
 def corrected_coord_word(word: str) -> str | None:
     """The coordinator command ``word`` is a typo of (``remvoe`` -> ``remove``), or None."""
-    return corrected_word(word, _FUZZY_COORD)
+    return None if word in _NOT_COORD_TYPOS else corrected_word(word, _FUZZY_COORD)
 
 
 def corrected(text: Text) -> Text | None:
