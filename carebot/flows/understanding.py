@@ -187,9 +187,16 @@ def tells_hard_news(raw: str) -> bool:
     return len(_letters(raw)) <= 30 and bool(_HARD_NEWS.search(" ".join(_letters(raw))))
 
 
+# A member asking who writes to them: "who is this?", "quien es?" (not "what is this", which may be about anything).
+_WHO_IS_THIS = frozenset({("who", "is", "this"), ("whos", "this"), ("who", "this"), ("who", "are", "you"),
+                          ("quien", "es"), ("quien", "eres"), ("quien", "habla"), ("quien", "es", "este", "numero"),
+                          ("what", "is", "this", "number"), ("whats", "this", "number"), ("que", "es", "este", "numero"),
+                          ("q", "es", "este", "numero")})
+
+
 def asks_what_this_is(raw: str) -> bool:
     """"who is this?", "quien es?", "what is this number": HELP's answer (what this number is)."""
-    return tuple(_letters(raw)) in _HELP_PHRASES
+    return tuple(_letters(raw)) in _WHO_IS_THIS
 
 
 # "sorry wrong number", "perdon, numero equivocado": a kind word and how to get nothing more (STOP).
