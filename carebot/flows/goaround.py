@@ -382,6 +382,16 @@ def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Tr
     return None, 0, say(ctx, "goaround.which_group", keywords=keywords, example=example)
 
 
+def answered(ctx: Context, group: GroupInfo, specs: Iterable[AnswerSpec]) -> Transition:
+    """The member's answer in ``group``, kept and said back in plain words."""
+    kept = tuple(specs)
+    summary = summarize(kept, ctx.language, group.tz)
+    return Transition(
+        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
+        effects=(Answered(group.id, kept),),
+    )
+
+
 def answer(ctx: Context, text: Text) -> Transition | None:
     """A go-around answer (``1 5``, ``DMMA 3 2w``, ``0``)."""
     membership, start, question = pick_group(ctx, text)
@@ -410,11 +420,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
         return say(ctx, unreadable.key, **unreadable.params)
     if specs is None:
         return None
-    summary = summarize(specs, ctx.language, group.tz)
-    return Transition(
-        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
-        effects=(Answered(group.id, tuple(specs)),),
-    )
+    return answered(ctx, group, specs)
 
 
 # An answer sent in pieces: "1", then "for 2 weeks", then "text me after work pls". A text that is
@@ -482,11 +488,7 @@ def amend(ctx: Context, text: Text) -> Transition | None:
         if how_text is None:
             return None
         specs = tuple(AnswerSpec(a.option, a.until, how_text, a.capacity, a.private) for a in answers)
-    summary = summarize(specs, ctx.language, group.tz)
-    return Transition(
-        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
-        effects=(Answered(group.id, specs),),
-    )
+    return answered(ctx, group, specs)
 
 
 # Voice-to-text run-ons that say the option inside a longer sentence: "Um hi I think I'm a one this week
@@ -542,11 +544,7 @@ def runon(ctx: Context, text: Text) -> Transition | None:
     specs = tuple(AnswerSpec(option, until, None,
                              1 if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY) else None, None)
                   for option in sorted(options))
-    summary = summarize(specs, ctx.language, group.tz)
-    return Transition(
-        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
-        effects=(Answered(group.id, specs),),
-    )
+    return answered(ctx, group, specs)
 
 
 def how(ctx: Context, text: Text) -> Transition | None:
