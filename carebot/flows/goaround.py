@@ -436,6 +436,9 @@ _BY = frozenset("por x by via".split())
 _NOT_HOW_ALONE = frozenset("any check reach despues".split())
 _AFTER_DURATION = frozenset("pls please porfa thanks thx gracias ok".split())
 MOST_HOW_WORDS = 12
+# Goodbyes that read like a duration: "hasta mañana" is "see you tomorrow", not "until tomorrow".
+_GOODBYES = frozenset({("hasta", "manana"), ("hasta", "pronto"), ("hasta", "luego"), ("hasta", "la", "proxima"),
+                       ("hasta", "el", "lunes", "entonces"), ("see", "you", "tomorrow"), ("until", "tomorrow", "then")})
 
 
 def _latest_answers(ctx: Context) -> tuple[MembershipInfo, tuple[AnswerInfo, ...]] | None:
@@ -479,7 +482,7 @@ def amend(ctx: Context, text: Text) -> Transition | None:
     words = text.words[start:]
     if not words:
         return None
-    duration = parse_duration(words, ctx.now, group.tz, ctx.language)
+    duration = None if tuple(words) in _GOODBYES else parse_duration(words, ctx.now, group.tz, ctx.language)
     if duration is not None and all(w in _AFTER_DURATION for w in words[duration.used:]):
         specs = tuple(AnswerSpec(a.option, duration.until, a.how, a.capacity, a.private) for a in answers)
     else:

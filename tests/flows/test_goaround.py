@@ -167,6 +167,7 @@ def test_a_piece_completes_the_answer_just_given(r: Row) -> None:
     (OFFERED, "call me at 2"),  # how to be reached belongs to a request for care
     (JUST_ANSWERED, "any news?"),
     (JUST_ANSWERED, "despues"),
+    (JUST_ANSWERED, "hasta mañana"),  # a goodbye
 ])
 def test_what_is_not_a_piece_of_the_answer(ctx, text: str) -> None:
     assert goaround.amend(ctx, read(text)) is None
