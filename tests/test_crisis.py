@@ -29,13 +29,20 @@ POLICE = re.compile(r"\b(911|112|999|police|polic[ií]a|sheriff|cops?|law enforc
     "self-harm again", "I've been cutting myself", "I can't go on", "having a panic attack",
     "took an overdose", "me quiero morir", "pienso en el suicidio", "quiero hacerme daño",
     "ya no puedo más", "estoy en crisis", "I don't want to live anymore", "unalive",
+    # outside3's findings, and their near forms
+    "i have a plan to end it", "i want to end it", "I want to end it tonight", "me quiero cortar otra vez",
+    "quiero cortarme", "me corte otra vez", "i cut again", "going to end it with these pills",
 ])
 def test_crisis_words_are_recognized(text: str) -> None:
     assert in_crisis(read(text))
 
 
 @pytest.mark.parametrize("text", ["1 call evenings", "I can keep company", "STATUS", "kmsmith",
-                                  "dying to see you all", "panic", "crisp apples"])
+                                  "dying to see you all", "panic", "crisp apples",
+                                  # idioms near outside3's findings
+                                  "i want to end it with my boyfriend", "want to end it early today lol",
+                                  "me quiero cortar el pelo", "quiero cortarme el pelo",
+                                  "going to end it with my girlfriend tonight"])
 def test_everyday_words_are_not_crisis(text: str) -> None:
     assert not in_crisis(read(text))
 

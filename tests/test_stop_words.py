@@ -80,6 +80,10 @@ def test_a_lookalike_or_regulators_stop_ends_everything_end_to_end(sim, text: st
     "no quiero mas mensajes", "No quiero más mensajes", "ya no quiero mensajes", "dejen de escribirme",
     "Dejen de escribirme por favor", "deja de mandarme mensajes", "ya no me escriban", "no me escriban más",
     "ya no me manden mensajes", "no me envien mas", "no mas mensajes",
+    # outside3's findings: whole requests to stop, in everyday words
+    "ya no quiero que me escriban", "por favor ya no me manden nada", "quiero salirme", "please take me off",
+    "i want to unsubscribe", "me quiero salir de la lista", "i'd like to opt out", "take me off the list",
+    "no quiero que me manden mas mensajes", "quiero darme de baja",
 ])
 def test_everyday_requests_for_no_more_texts_are_stop(text: str) -> None:
     assert is_stop(read(text).words)
@@ -88,6 +92,10 @@ def test_everyday_requests_for_no_more_texts_are_stop(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "no more texts after 9pm", "no more texts about the gathering pls, i got it", "dont text me before 9",
     "no puedo esta semana", "dejen de preocuparse", "no me escriban antes de las 9",
+    # near the outside3 phrases, about something else
+    "i want to stop smoking", "quiero salir a caminar", "quiero salir", "take me off the schedule tuesday",
+    "no me manden nada antes de las 9", "i want to unsubscribe from the newsletter at work",
+    "no quiero que me escriban antes de las 9", "i want to end it",
 ])
 def test_wishes_about_texts_are_not_stop(text: str) -> None:
     assert not is_stop(read(text).words)

@@ -77,7 +77,7 @@ def build_context(session: Session, member: Member, channel: str, now: datetime,
             for m in rows if m.group_id in by_id
         )
         answers = tuple(
-            AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity, a.private)
+            AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity, a.private, a.since)
             for a in known.current_answers(now) if a.group_id in group_ids
         )
         conversation = known.conversation

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from babel.dates import format_date, get_day_names
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "es")
@@ -35,6 +36,11 @@ def render(key: str, language: str | None, **params: Any) -> str:
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     text = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE)[key]
     return text.format(**params)
+
+
+def names_list(names: list[str], language: str | None) -> str:
+    """Names joined as a sentence says them: "RCMA and LAKE", "RCMA, LAKE, and EAST", "RCMA y LAKE"."""
+    return format_list(names, locale=language if language in LANGUAGES else DEFAULT_LANGUAGE) if names else ""
 
 
 def short_date(moment: datetime, language: str | None) -> str:

@@ -25,16 +25,20 @@ from carebot.flows.base import (
 from carebot.flows.goaround import summarize
 from carebot.flows.join import not_a_member, removed_keywords, removed_lines, removed_reply
 from carebot.flows.words import (
+    ERASE_YES,
     FORGET,
     LANG,
     LANGUAGE_NAMES,
     MYDATA,
     NAME,
     STATUS,
-    YES,
     Text,
+    answers_no,
+    answers_yes,
+    is_never_mind,
     is_one_of,
     says_no,
+    says_no_thanks,
     stop_word,
 )
 
@@ -232,16 +236,25 @@ def forget(ctx: Context, text: Text) -> Transition | None:
 
 
 def forget_confirm(ctx: Context, text: Text) -> Transition | None:
-    """The answer to FORGET's question."""
-    if is_one_of(text.words, YES):
+    """The answer to FORGET's question: only an explicit YES erases. "no", "forget it" or "never mind"
+    keep everything; "ok", "sure" or 👍 get the question again, plainly (``forget_again``)."""
+    if is_one_of(text.words, ERASE_YES):
         # A removed member is not told to JOIN again (it cannot work for them): the coordinators can.
         removed = removed_keywords(ctx)
         done = (render("forget.done.removed", ctx.language, keywords=", ".join(removed)) if removed
                 else render("forget.done", ctx.language))
         return Transition(replies=(Reply(done, purpose="final"),), effects=(Forgotten(),))
-    if says_no(text.words):
+    if says_no(text.words) or says_no_thanks(text.words) or is_never_mind(text.words):
         return Transition(replies=(_own(ctx, render("forget.kept", ctx.language)),))
+    if answers_yes(text) or answers_no(text):
+        return forget_again(ctx)
     return None
+
+
+def forget_again(ctx: Context) -> Transition:
+    """FORGET's question again, plainly, while it is still open: what it takes to erase, and to keep."""
+    return Transition(replies=(_own(ctx, render("forget.again", ctx.language)),),
+                      wait=Waiting("forget", "confirm", {}, ctx.now + FORGET_WAIT))
 
 
 def language(ctx: Context, text: Text) -> Transition | None:

@@ -52,6 +52,7 @@ class AnswerInfo:
     how: str | None
     capacity: int | None
     private: bool | None = None
+    since: datetime | None = None  # when the member gave it (an answer in pieces completes the latest)
 
 
 @dataclass(frozen=True)

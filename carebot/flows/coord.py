@@ -141,8 +141,11 @@ def command(ctx: Context, text: Text) -> Transition | None:
     if not rest:
         return None
     word = COORD_WORDS.get(rest[0]) or ("gather" if rest[0] in GATHER else None)
-    if word is None and len(rest) > 1 and membership is not None and ctx.is_coordinator(membership.group.id):
-        word = COORD_WORDS.get(understanding.corrected_coord_word(rest[0]) or "")  # "remvoe theo": a typo
+    if word is None and len(rest) > 1 and membership is not None:
+        typo = COORD_WORDS.get(understanding.corrected_coord_word(rest[0]) or "")  # "remvoe theo": a typo
+        if typo is not None and not ctx.is_coordinator(membership.group.id) and rest[1:] not in (["me"], ["myself"]):
+            return say(ctx, "coord.only")  # a member's typo is told it is for coordinators, and does nothing
+        word = typo
     if word is None:
         return None
     if word == "remove" and rest[1:] in (["me"], ["myself"]):

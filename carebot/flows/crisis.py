@@ -56,6 +56,10 @@ _EN = [
     r"(jump|jumping|throw myself) (off|from) (a|the|this) (bridge|roof|building|ledge|balcony|parking garage|garage|cliff|window|tower|overpass)",
     r"(jump|jumping|step|stepping|throw myself) in front of (a|the) (train|bus|car|truck)", r"drive (my car )?into a (tree|wall|truck)", r"(relapsed|relapse) on (cutting|self harm|sh)",
     r"\bend it (this|tonight|today|tomorrow|soon|all)", r"(going|gonna|decided) to end it\b",
+    # "i have a plan to end it", "i want to end it" (the whole text, or closed by "now", "tonight"...):
+    # not "i want to end it early today lol", and "end it with my boyfriend" is guarded below.
+    r"(have|got|made|making|with) a plan to (end it|end things|do it|die|kill myself|end my life)",
+    r"(want|wanna|need|ready) to end it( all)?( now| tonight| today| already| for good| forever)? $",
     # violence and danger from someone else
     r"\b(he|she|they|my \w+) (hit|hits|beat|beats|choked|chokes|strangled|hurt|hurts|threatened|threatens) me\b",
     r"(said|says|threatened) (hed|shed|theyd|he would|she would|to) kill me", r"threatened me with",
@@ -106,6 +110,7 @@ _ES = [
     r"me esta siguiendo", r"no me deja salir", r"no puedo respirar",
     r"quitar(me)? la vida", r"me (kiero|qiero|voy a|vy a) matar", r"suisid\w*", r"sui?c?idar(me)?\b",
     r"(cortandome|cortarme|me corte|me estoy cortando) (otra vez|de nuevo|otra ves)", r"volvi a cortarme",
+    r"me (quiero|voy a|vuelvo a|volvi a|kiero|qiero) cortar\b",
     r"ganas de (cortarme|lastimarme|hacerme dano)",
     # a plea: "necesito ayuda ya", "ayudame por favor", "auxilio" (only the whole text; "ayuda" alone is AYUDA)
     r"necesito (una )?ayuda( ya| ahora| urgente| ahorita| por favor| porfavor| porfa| porfis| x favor| xfa| pronto| rapido| de alguien)* $",
@@ -140,7 +145,9 @@ _GUARDS = [
     r"(not|no longer|never) (having )?(any )?(thoughts of )?(hurting|harming|killing) myself",
     r"(not|no longer) (feeling )?suicidal( anymore)?",
     r"morir(me)? de (la )?(verguenza|risa|hambre|sueno|calor|frio|ganas|aburrimiento)",
-    r"me corte (el|la|los|las|mi) (pelo|cabello|fleco|flequillo|unas|barba)", r"me corte con (el|un|una) (papel|hoja)",
+    r"(me corte|me (quiero|voy a|vuelvo a|volvi a) cortar|cortarme) (el|la|los|las|mi) (pelo|cabello|fleco|flequillo|unas|barba)",
+    # A relationship ending: "i want to end it with my boyfriend" (not "end it with these pills").
+    r"end(ing)? (it|things) with (my (boyfriend|girlfriend|bf|gf|partner|husband|wife|ex|fiance|fiancee|date)|him|her|them)\b", r"me corte con (el|un|una) (papel|hoja)",
     r"no puedo mas de (la )?risa", r"no quiero morir(me)? sin", r"[a-z]+ de (la )?risa",
     # Reassurances: "im not going to hurt myself lol", "no me quiero morir, solo estoy cansada".
     # Only the reassuring words go; "...but i want to die" still reads as crisis.

@@ -36,6 +36,7 @@ from carebot.flows.base import (
     render_for,
     say,
 )
+from carebot.flows.crisis import asks_call as crisis_call
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.join import not_a_member
 from carebot.flows.words import (
@@ -381,6 +382,16 @@ def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Tr
     return None, 0, say(ctx, "goaround.which_group", keywords=keywords, example=example)
 
 
+def answered(ctx: Context, group: GroupInfo, specs: Iterable[AnswerSpec]) -> Transition:
+    """The member's answer in ``group``, kept and said back in plain words."""
+    kept = tuple(specs)
+    summary = summarize(kept, ctx.language, group.tz)
+    return Transition(
+        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
+        effects=(Answered(group.id, kept),),
+    )
+
+
 def answer(ctx: Context, text: Text) -> Transition | None:
     """A go-around answer (``1 5``, ``DMMA 3 2w``, ``0``)."""
     membership, start, question = pick_group(ctx, text)
@@ -409,11 +420,134 @@ def answer(ctx: Context, text: Text) -> Transition | None:
         return say(ctx, unreadable.key, **unreadable.params)
     if specs is None:
         return None
-    summary = summarize(specs, ctx.language, group.tz)
-    return Transition(
-        replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
-        effects=(Answered(group.id, tuple(specs)),),
-    )
+    return answered(ctx, group, specs)
+
+
+# An answer sent in pieces: "1", then "for 2 weeks", then "text me after work pls". A text that is
+# only a duration or only how to be reached completes the member's latest answer, the same day and
+# within AMEND_WITHIN of it (later, a bare "for 2 weeks" is not taken as about an answer long given).
+AMEND_WITHIN = timedelta(hours=12)
+# Soft words before the piece: "ok and for 2 weeks", "mejor por mensaje", "actually text me".
+_AMEND_SOFT = frozenset("ok okay and y also tambien oh actually better mejor prefer preferably preferiblemente "
+                        "pls please porfa plus".split())
+# How to be reached, opened by "por", "by", "via": "por mensaje", "by text".
+_BY = frozenset("por x by via".split())
+# Words of HOW_STARTS that do not open a "how" on their own: "any news?", "check status", "despues" (LATER).
+_NOT_HOW_ALONE = frozenset("any check reach despues".split())
+_AFTER_DURATION = frozenset("pls please porfa thanks thx gracias ok".split())
+MOST_HOW_WORDS = 12
+# Goodbyes that read like a duration: "hasta mañana" is "see you tomorrow", not "until tomorrow".
+_GOODBYES = frozenset({("hasta", "manana"), ("hasta", "pronto"), ("hasta", "luego"), ("hasta", "la", "proxima"),
+                       ("hasta", "el", "lunes", "entonces"), ("see", "you", "tomorrow"), ("until", "tomorrow", "then")})
+
+
+def _latest_answers(ctx: Context) -> tuple[MembershipInfo, tuple[AnswerInfo, ...]] | None:
+    """The member's latest answer (its group and its options), when it was given the same day, recently."""
+    given = [a for a in ctx.answers if a.since is not None]
+    if not given:
+        return None
+    latest = max(given, key=lambda a: a.since or ctx.now)
+    membership = ctx.membership(latest.group_id)
+    if membership is None or latest.since is None:
+        return None
+    tz = membership.group.tz
+    if ctx.now - latest.since > AMEND_WITHIN or latest.since.astimezone(tz).date() != ctx.now.astimezone(tz).date():
+        return None
+    return membership, ctx.answers_in(latest.group_id)
+
+
+def _how_piece(ctx: Context, text: Text, start: int) -> str | None:
+    """The member's own words when, from word ``start``, the text only says how to be reached."""
+    words = text.words[start:]
+    if len(words) < 2 or len(words) > MOST_HOW_WORDS or "?" in text.raw:
+        return None
+    opens_how = (words[0] in HOW_STARTS and words[0] not in _NOT_HOW_ALONE) or (
+        words[0] in _BY and words[1] in HOW_STARTS)
+    if not opens_how or crisis_call(words):
+        return None
+    return text.rest(start)[:MAX_HOW]
+
+
+def amend(ctx: Context, text: Text) -> Transition | None:
+    """A piece of the latest answer ("for 2 weeks", "till friday", "hasta el lunes", "text me after work
+    pls", "mejor por mensaje"): that answer again, completed, and what it now holds said back."""
+    latest = _latest_answers(ctx) if ctx.answers and not ctx.crisis else None
+    if latest is None:
+        return None
+    membership, answers = latest
+    group = membership.group
+    start = 0
+    while start < len(text.words) and text.words[start] in _AMEND_SOFT:
+        start += 1
+    words = text.words[start:]
+    if not words:
+        return None
+    duration = None if tuple(words) in _GOODBYES else parse_duration(words, ctx.now, group.tz, ctx.language)
+    if duration is not None and all(w in _AFTER_DURATION for w in words[duration.used:]):
+        specs = tuple(AnswerSpec(a.option, duration.until, a.how, a.capacity, a.private) for a in answers)
+    else:
+        # How to be reached belongs to a request for care (1, 4): "call me at 2" after "2" is not one.
+        how_text = _how_piece(ctx, text, start) if any(a.option in REQUESTS for a in answers) else None
+        if how_text is None:
+            return None
+        specs = tuple(AnswerSpec(a.option, a.until, how_text, a.capacity, a.private) for a in answers)
+    return answered(ctx, group, specs)
+
+
+# Voice-to-text run-ons that say the option inside a longer sentence: "Um hi I think I'm a one this week
+# and maybe a five too", "hola soy Ines y esta semana soy un 3 porque...", "i would really like someone to
+# reach out to me this week...". Only an option named outright ("i'm a 2", "soy un 3", "option 4") or a
+# request in the first person ("i'd like someone to reach out to me"), never after a negation; the reason
+# and the rest of the story are not kept (keep little), and the reply says back what was read.
+_NUMBER = r"(one|two|three|four|five|uno|dos|tres|cuatro|cinco|[1-5])"
+_SAID_OPTION = re.compile(
+    rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en) (?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
+    rf"|(?:option|opcion|number|numero) |(?:and|y|plus|also) (?:maybe |probably |also |tambien )?(?:a |an |un |una |el |la )"
+    rf"(?=\S+ (?:too|also|tambien|as well)\b))"
+    rf"{_NUMBER}\b(?! (?:years?|yrs?|yo|hours?|hrs?|minutes?|mins?|kids?|children|days?|weeks?|months?|am|pm|times|"
+    rf"people|ppl|dollars|bucks|of|out|anos|horas|dias|semanas|meses|hijos|de|veces|personas))")
+_ASKED_IN_WORDS = {
+    REACH_OUT_TO_ME: re.compile(
+        r"\b(i would|i'd|id|i) (really |honestly |just |kind of |kinda )?(like|want|need|love) (for )?"
+        r"(someone|somebody|people|ppl|folks) to (reach out|check (in )?on|text|call) (to )?me\b|"
+        r"\b(quiero|quisiera|me gustaria|necesito) que (alguien |alguno |la gente )?me (escriban|escriba|contacten|"
+        r"contacte|busquen|llamen)\b"),
+    WANT_COMPANY: re.compile(
+        r"\b(i would|i'd|id|i) (really |honestly |just )?(like|want|need|love) (some )?(company|someone to hang out)\b|"
+        r"\b(quiero|quisiera|me gustaria|necesito) (compania|que alguien me acompane)\b"),
+}
+_NEGATION = re.compile(r"\b(dont|don't|do not|not|no|never|nunca|ni|doesnt|didnt|wont)\b")
+_RUNON_LEAST = 6
+_DURATION_OPENERS = frozenset("this esta este for por next proxima until till til hasta thru through".split())
+
+
+def _runon_options(said: str) -> set[int]:
+    found = {OPTION_WORDS.get(m.group(1)) or int(m.group(1)) for m in _SAID_OPTION.finditer(said)}
+    for option, pattern in _ASKED_IN_WORDS.items():
+        for match in pattern.finditer(said):
+            if not _NEGATION.search(" ".join(said[:match.start()].split()[-3:])):
+                found.add(option)
+    return found
+
+
+def runon(ctx: Context, text: Text) -> Transition | None:
+    """A go-around answer said inside a longer sentence (see ``_SAID_OPTION``): read, kept, said back."""
+    membership, start, question = pick_group(ctx, text)
+    words = text.words[start:]
+    if len(words) < _RUNON_LEAST or ctx.crisis or "?" in text.raw:
+        return None
+    options = _runon_options(" ".join(words))
+    if not options or question is not None or membership is None:
+        return question if options and question is not None else None
+    if UNAVAILABLE in options and (I_CAN_REACH_OUT in options or CAN_KEEP_COMPANY in options):
+        return say(ctx, "goaround.conflict")
+    group = membership.group
+    until = next((d.until for i, w in enumerate(words) if w in _DURATION_OPENERS
+                  and (d := parse_duration(words[i:], ctx.now, group.tz, ctx.language)) is not None), None)
+    specs = tuple(AnswerSpec(option, until, None,
+                             1 if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY) else None, None)
+                  for option in sorted(options))
+    return answered(ctx, group, specs)
 
 
 def how(ctx: Context, text: Text) -> Transition | None:

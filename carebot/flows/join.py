@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, render_for, say
 from carebot.flows.frequency import describe
-from carebot.flows.words import JOIN, YES, Text, is_one_of, says_no
+from carebot.flows.words import JOIN, Text, answers_yes, says_no
 
 CONSENT_WAIT = timedelta(days=7)
 
@@ -27,16 +27,21 @@ MOST_WORDS_TO_JOIN = 8
 
 def _named_in_words(ctx: Context, words: list[str]) -> GroupInfo | None:
     """The group a short sentence asks to join ("quiero unirme a dmma", "hi, how do i join dmma?"):
-    a JOIN word, then (past "a", "to the", "al grupo") a group's word. Anything else is not a JOIN."""
-    if len(words) > MOST_WORDS_TO_JOIN:
-        return None
+    a JOIN word, then (past "a", "to the", "al grupo") a group's word. Anything else is not a JOIN.
+    A longer text joins only when it ends with them ("hi i got this number from maria at the
+    meeting, how do i join east?"): the request is its last words, not something in passing."""
     for index, word in enumerate(words):
         if word in JOIN:
             rest = words[index + 1:]
             while rest and rest[0] in _BEFORE_GROUP:
                 rest = rest[1:]
+            if len(words) > MOST_WORDS_TO_JOIN and not all(w in _AFTER_GROUP for w in rest[1:]):
+                return None
             return find_group(ctx, rest[0]) if rest else None
     return None
+
+
+_AFTER_GROUP = frozenset("group grupo please pls plz por favor porfa thanks thx gracias".split())
 
 
 def consent_question(ctx: Context, group: GroupInfo) -> str:
@@ -80,7 +85,7 @@ def consent(ctx: Context, text: Text) -> Transition | None:
     group = _waiting_group(ctx)
     if group is None:
         return Transition()  # the group was removed meanwhile; nothing to join
-    if is_one_of(text.words, YES):
+    if answers_yes(text):  # "yes", "si claro", "👍", "ya"
         freq = describe(group.round_schedule, ctx.language)
         return Transition(
             replies=(Reply(render_for(ctx, "join.welcome", group=group.name, freq=freq)),),

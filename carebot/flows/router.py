@@ -34,6 +34,7 @@ from carebot.flows.words import (
     Text,
     answers_no,
     answers_yes,
+    is_never_mind,
     is_not_now,
     is_one_of,
     is_stop,
@@ -76,6 +77,7 @@ LATE_STEPS: dict[tuple[str, str], Step] = {
 
 # Keyword handlers, tried in order when no waiting step took the text.
 HANDLERS: tuple[Step, ...] = (
+    goaround.amend,  # "for 2 weeks", "call me in the evenings" right after "1": a piece of that answer
     crisis.call,
     crisis.talk,
     relay.relay,
@@ -97,6 +99,7 @@ HANDLERS: tuple[Step, ...] = (
     coord.no_more,
     channel.choose,
     caremap.command,
+    goaround.runon,  # "Um hi I think I'm a one this week": the answer inside a longer sentence, when nothing else is
 )
 
 # A pending join, care question, approval or RSVP survives other texts (the person may
@@ -161,7 +164,9 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
         return STEPS[(ctx.waiting.flow, ctx.waiting.step)](ctx, text)
     if is_one_of(words, START):
         return _keep_waiting(ctx, account.start(ctx, text))
-    if is_one_of(words, HELP) and not ctx.crisis:  # "help now" is a plea: the crisis reply alone
+    if (is_one_of(words, HELP) or (ctx.memberships and understanding.asks_what_this_is(text.raw))) and not ctx.crisis:
+        # "help now" is a plea: the crisis reply alone. A member's "who is this?", "quien es?": what this
+        # number is (a stranger's hears what carebot is and how to join, below).
         return _keep_waiting(ctx, account.help_(ctx))
     if ctx.waiting is not None and (words or text.raw):  # 👍 has no words, and may answer
         step = STEPS.get((ctx.waiting.flow, ctx.waiting.step))
@@ -190,6 +195,14 @@ YES_NO_WAITING = {"pairing": "fallback.yes_no", "network": "fallback.yes_no", "g
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow == "join":
         return join.pending_reminder(ctx) or say(ctx, "fallback")
+    if ctx.waiting is not None and ctx.waiting.flow == "forget":
+        return account.forget_again(ctx)  # only an explicit YES erases: ask again, plainly
+    if ctx.memberships and is_never_mind(text.words):
+        # "forget it", "olvidalo": the everyday "never mind", not FORGET. To a question that waits
+        # for YES or NO it answers neither; elsewhere nothing changes.
+        if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
+            return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
+        return say(ctx, "never_mind")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and understanding.is_acknowledgement(text.raw):
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])  # "k" to an offer: is that a YES? ask, never guess
     if ctx.memberships and (ctx.waiting is None or ctx.waiting.flow not in YES_NO_WAITING) and (
@@ -211,8 +224,14 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         return say(ctx, "yes.nothing")
     if answers_no(text):
         return say(ctx, "no.nothing")
+    if understanding.says_wrong_number(text.raw):
+        return say(ctx, "wrong_number")  # "sorry wrong number": no harm done, and how to get nothing more
+    if ctx.memberships and understanding.tells_good_news(text.raw, thanks=True):
+        return say(ctx, "good_news")  # a long thank-you ("...it was a hard week but seeing people helped")
     if ctx.memberships and understanding.tells_hard_news(text.raw):
         return say(ctx, "hard_news")  # "my cat died last week, sad but ok": kindness, not the menu
+    if ctx.memberships and understanding.tells_good_news(text.raw):
+        return say(ctx, "good_news")  # "we had coffee on tuesday it was really nice"
     if not ctx.memberships and not ctx.opted_out:
         # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu
         # (for someone the coordinators removed, the way back is through them, not JOIN).

@@ -57,6 +57,7 @@ from carebot.flows.words import (
     STOP_STRONG,
     YES,
     Text,
+    is_never_mind,
     is_not_now,
     is_one_of,
     plain,
@@ -186,6 +187,50 @@ def tells_hard_news(raw: str) -> bool:
     return len(_letters(raw)) <= 30 and bool(_HARD_NEWS.search(" ".join(_letters(raw))))
 
 
+# A member asking who writes to them: "who is this?", "quien es?" (not "what is this", which may be about anything).
+_WHO_IS_THIS = frozenset({("who", "is", "this"), ("whos", "this"), ("who", "this"), ("who", "are", "you"),
+                          ("quien", "es"), ("quien", "eres"), ("quien", "habla"), ("quien", "es", "este", "numero"),
+                          ("what", "is", "this", "number"), ("whats", "this", "number"), ("que", "es", "este", "numero"),
+                          ("q", "es", "este", "numero")})
+
+
+def asks_what_this_is(raw: str) -> bool:
+    """"who is this?", "quien es?", "what is this number": HELP's answer (what this number is)."""
+    return tuple(_letters(raw)) in _WHO_IS_THIS
+
+
+# "sorry wrong number", "perdon, numero equivocado": a kind word and how to get nothing more (STOP).
+_WRONG_NUMBER = frozenset({("wrong", "number"), ("wrong", "num"), ("wrong", "person"), ("wrong", "chat"),
+                           ("numero", "equivocado"), ("numero", "incorrecto"), ("equivocado",), ("equivocada",),
+                           ("me", "equivoque"), ("me", "equivoque", "de", "numero"), ("texted", "the", "wrong", "number"),
+                           ("sent", "that", "to", "the", "wrong", "number"), ("wrong", "number", "sent")})
+_WRONG_NUMBER_SOFT = frozenset("sorry sry srry oops oh my bad perdon perdona disculpa disculpe lo siento ups "
+                               "ignore that pls please plz es un el este is this".split())
+
+
+def says_wrong_number(raw: str) -> bool:
+    """True for "sorry wrong number", "perdon numero equivocado", "lo siento, numero equivocado"."""
+    return tuple(w for w in _letters(raw) if w not in _WRONG_NUMBER_SOFT) in _WRONG_NUMBER
+
+
+# A longer text that thanks or tells something good ("the potluck was really nice and i appreciated
+# everyone being there ... so thank you", "we had coffee on tuesday it was really nice"): a warm word,
+# not the menu. Never a question; a short one is a courtesy (``is_courtesy``).
+_GOOD_NEWS = re.compile(
+    r"\b(thanks?|thx|ty|gracias|appreciated?|appreciate|grateful|agradecid[oae]|agradezco|nice|lovely|great|fun|"
+    r"glad|helped|wonderful|amazing|beautiful|good time|loved|bonit[oa]|lind[oa]|genial|padre|chido|me gusto|"
+    r"nos gusto|me encanto|nos encanto|ayudo mucho|fue muy bueno|la pasamos bien)\b")
+_THANKS_WORDS = re.compile(r"\b(thanks?|thx|ty|gracias|appreciated?|grateful|agradecid[oae]|agradezco)\b")
+
+
+def tells_good_news(raw: str, *, thanks: bool = False) -> bool:
+    """A story of at least six words that thanks (``thanks``) or tells something good, with no question."""
+    words = _letters(raw)
+    if not 6 <= len(words) <= 120 or "?" in raw:
+        return False
+    return bool((_THANKS_WORDS if thanks else _GOOD_NEWS).search(" ".join(words)))
+
+
 # --- typo-tolerant command words ------------------------------------------------------
 
 # Words that are safe to guess from a typo: each answers with information or asks to confirm.
@@ -198,10 +243,11 @@ _FUZZY = {
 _NEVER_NEAR = STOP_STRONG | STOP_ALONE | START | YES | NO | frozenset({"optout", "opt"})
 
 
-# Coordinator words that only ask for the coordinator's own YES before anything happens: safe to
-# read from a typo ("remvoe theo"), and only for a coordinator (``coord.command``), so a member's
-# typo never becomes a coordinator command.
-_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar")
+# Coordinator words safe to read from a typo: those that only ask for the coordinator's own YES before
+# anything happens ("remvoe theo"), and UNPAIR ("unpiar marco lupe": it names both people, and PAIR
+# undoes it). Only for a coordinator (``coord.command``): a member's typo is told, politely, that the
+# command is for coordinators, and never becomes one.
+_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar", "unpair", "separar")
 
 
 def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> str | None:
@@ -219,14 +265,19 @@ def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> st
     return found[0] if found else None
 
 
+# Real words one edit from a coordinator command: "remote work today", "unpaid rent", "quite", "separa".
+_NOT_COORD_TYPOS = frozenset("remote remotely unpaid quite quito quitan quitas separa separe separo separan "
+                             "anuncio anuncie".split())
+
+
 def corrected_coord_word(word: str) -> str | None:
     """The coordinator command ``word`` is a typo of (``remvoe`` -> ``remove``), or None."""
-    return corrected_word(word, _FUZZY_COORD)
+    return None if word in _NOT_COORD_TYPOS else corrected_word(word, _FUZZY_COORD)
 
 
 def corrected(text: Text) -> Text | None:
     """The text with its one command word's typo mended, when it is only that word."""
-    if len(text.words) != 1:
+    if len(text.words) != 1 or is_never_mind(text.words):  # "olvidalo" is "never mind", not "olvidar"
         return None
     word = corrected_word(text.words[0])
     return Text(text.raw, [word], text.starts) if word else None

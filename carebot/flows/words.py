@@ -191,7 +191,20 @@ _STOP_SENTENCE = re.compile(
     # "no quiero mas mensajes", "ya no me escriban", "dejen de escribirme", "no me escriban mas"
     r"^(ya )?no (quiero|deseo|necesito) (recibir )?(mas )?(mensajes|textos|sms)( mas)?$|"
     r"^(ya )?no (me )?(escriban|escribas|escriba|manden|mandes|mande|envien|envies|envie|contacten)"
-    r"( mas)?( mensajes| textos)?( mas| nunca mas)?$|"
+    r"( mas)?( mensajes| textos| nada)?( mas| nunca mas)?$|"
+    # "ya no quiero que me escriban", "no quiero que me manden mas mensajes"
+    r"^(ya )?no (quiero|deseo) que me (escriban|escribas|manden|mandes|envien|envies|contacten)"
+    r"( mas)?( mensajes| textos| nada)?( mas| nunca mas)?$|"
+    # "quiero salirme", "me quiero salir de la lista", "quiero darme de baja": the whole text only, so
+    # "quiero salir a caminar" is not one.
+    r"^(ya )?(quiero|deseo|me quiero) ((salirme|darme de baja|desuscribirme)( de (aqui|esto|la lista|este grupo|"
+    r"el grupo|los mensajes|la lista de mensajes))?|salir de (aqui|esto|la lista|este grupo|el grupo|los mensajes|"
+    r"la lista de mensajes))$|"
+    # "i want to unsubscribe", "i'd like to opt out": not "i want to stop smoking" (that is about smoking).
+    r"^(i |i'd |id |i would )?(want|wanna|like|need) to (unsubscribe|optout|opt out)( from (this|the|these|your|ur) "
+    r"(list|texts?|messages?))?$|"
+    # "please take me off", "take me off the list": the whole text, not "take me off the schedule tuesday".
+    r"^take me off( (this|the|your|ur) (list|texts?|group|messages?))?$|"
     r"^(deja|dejen|dejar|dejad|deje|dejes) de (escribirme|mandarme|enviarme|contactarme|escribir|mandar|enviar)"
     r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$|"
     # "quitenme de la lista", "sacame de la lista", "borrenme de la lista": the Spanish "take me off this list".
@@ -342,11 +355,11 @@ LEAD_FILLERS = tuple(sorted({
     ("hola",), ("holaa",), ("buenas",), ("buenos", "dias"), ("buen", "dia"), ("buenas", "tardes"),
     ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
     ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
-    ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",),
+    ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",), ("ya",), ("yea",),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
 # Lead words that say "here is my answer" ("ok so 1 ...", "yeah 2", "um yeah so 1 ..."), unlike a greeting:
 # after one, the answer may go on with how to be reached, when that is what follows ("text me after work").
-ASSENT_LEADS = _words("ok okay k so yeah yes yep yup sure alright well um umm si vale dale claro bueno pues va")
+ASSENT_LEADS = _words("ok okay k so ya yea yeah yes yep yup sure alright well um umm si vale dale claro bueno pues va")
 HOW_STARTS = _words(
     "text texts txt texting call calls calling msg message messages whatsapp wa signal email dm check reach after "
     "before evenings mornings nights weekends anytime any mandame llamame escribeme textos mensajes mensaje "
@@ -380,9 +393,35 @@ YES_EMOJI = frozenset("👍👌✅✔🆗🙆💯")
 NO_EMOJI = frozenset("👎❌🙅✖🚫")
 
 
+# More ways to say YES, after an assent ("ok go ahead", "ya i can do that") and before when ("we talked
+# yesterday", "we texted!"): "go ahead", "adelante", "i can do that", and, to "did you connect?", "we talked".
+_YES_MORE = frozenset({("go", "ahead"), ("adelante",), ("go", "for", "it"), ("i", "can", "do", "that"),
+                       ("i", "can", "do", "it"), ("i", "can", "help"), ("i", "can", "help", "out"),
+                       ("puedo", "hacerlo"), ("lo", "hago"), ("si", "puedo", "hacerlo")}
+                      | {(we, done) for we in ("we", "weve", "we've", "i")
+                         for done in ("talked", "texted", "spoke", "connected", "called", "chatted", "met", "did")}
+                      | {("we", "have", "talked"), ("hablamos",), ("nos", "hablamos"), ("nos", "vimos"),
+                         ("nos", "escribimos"), ("ya", "hablamos")})
+_ASSENT_FIRST = _words("ok okay k kk sure yes yeah yea yep si claro dale vale")
+_WHEN_AFTER = _words("yesterday today earlier already last night this morning week weekend on monday tuesday "
+                     "wednesday thursday friday saturday sunday ayer hoy esta manana semana el lunes martes miercoles "
+                     "jueves viernes sabado domingo")
+
+
+def _says_yes_more(meaningful: list[str]) -> bool:
+    start, end = 0, len(meaningful)
+    while start < end and meaningful[start] in _ASSENT_FIRST:
+        start += 1
+    while end > start and meaningful[end - 1] in _WHEN_AFTER:
+        end -= 1
+    return tuple(meaningful[start:end]) in _YES_MORE
+
+
 def says_yes(words: list[str]) -> bool:
     """YES in the member's words: "yes", "ok sure", "yes i can", "of course", "si gracias"."""
     meaningful = [w for w in words if w not in FILLER]
+    if _says_yes_more(meaningful):
+        return True
     return tuple(meaningful) in _YES_PHRASES or bool(meaningful) and all(
         w in YES_CORE or w in _YES_ALSO for w in meaningful) and any(w in YES_CORE for w in meaningful)
 
@@ -406,7 +445,8 @@ def emoji_answer(raw: str) -> str | None:
 
 def answers_yes(text: Text) -> bool:
     """YES to the question carebot asked: the YES words, "ok sure", "of course", "si gracias", 👍."""
-    return is_one_of(text.words, YES) or says_yes(text.words) or emoji_answer(text.raw) == "yes"
+    return is_one_of(text.words, YES) or says_yes(text.words) or emoji_answer(text.raw) == "yes" or (
+        bool(text.words) and all(w == "ya" for w in text.words))  # "ya": "yeah" typed short (a filler elsewhere)
 
 
 def answers_no(text: Text) -> bool:
@@ -432,3 +472,23 @@ _UNSURE_SOFT = _NOT_NOW_SOFT | _words("yet still really rly hmm hmmm um umm uh e
 def is_unsure(words: list[str]) -> bool:
     """True for "idk", "i dont know", "not sure", "no se", "ni idea" (fillers and soft words aside)."""
     return tuple(w.replace("'", "") for w in words if w not in _UNSURE_SOFT and w not in FILLER) in UNSURE
+
+
+# "forget it", "olvidalo", "never mind": the everyday "never mind", never the FORGET keyword (which
+# erases everything, and only after an explicit YES). Nothing changes; fillers and soft words aside.
+NEVER_MIND = frozenset({
+    ("forget", "it"), ("forget", "about", "it"), ("forget", "that"), ("never", "mind"), ("nevermind",), ("nvm",),
+    ("nevermind", "then"), ("never", "mind", "then"), ("olvidalo",), ("olvidala",), ("olvidenlo",), ("olvidelo",),
+    ("olvida", "eso"), ("olvidate",), ("no", "importa"), ("dejalo",), ("dejalo", "asi"), ("ya", "no", "importa"),
+})
+_NEVER_MIND_SOFT = _NOT_NOW_SOFT | _words("ok okay k oh actually jk mejor bueno pues lol haha jaja ah")
+
+
+def is_never_mind(words: list[str]) -> bool:
+    """True for "forget it", "never mind", "olvidalo", "no importa" (soft words around them aside)."""
+    return tuple(w.replace("'", "") for w in words if w not in _NEVER_MIND_SOFT) in NEVER_MIND
+
+
+# FORGET's question takes only an explicit YES ("yes", "si", "YES!", "yes please"): an "ok", "sure"
+# or 👍 is not enough to erase everything for good.
+ERASE_YES = _words("yes si")

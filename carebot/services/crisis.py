@@ -8,7 +8,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from carebot.domain.i18n import render
+from carebot.domain.i18n import names_list, render
 from carebot.flows.base import CallRequested, CrisisNoted
 from carebot.flows.crisis import DEFAULT_RESOURCES
 from carebot.outbox.write import push
@@ -59,7 +59,7 @@ def call(act: Act, effect: CallRequested) -> Outcome:
     if not told:
         return Outcome([render("crisis.call.nobody", language, resources=_resources(session, group_ids, language))])
     key = "crisis.call.later" if later else "crisis.call.sent"
-    return Outcome([render(key, language, keywords=", ".join(keywords),
+    return Outcome([render(key, language, keywords=names_list(keywords, language),
                            resources=_resources(session, group_ids, language)),
                     *caremap.after_call(session, member, told, now)])
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from carebot.domain.daytime import next_daytime
@@ -138,6 +138,17 @@ def settle(session: Session, member: Member, answered: Waiting | None, now: date
             answered.flow, answered.step, answered.data):
         end_waiting(session, member.id)
     ask_next(session, member, now)
+    if answered is not None and current(session, member.id, now) is None:
+        _free_again(session, member, now)
+
+
+def _free_again(session: Session, member: Member, now: datetime) -> None:
+    """The member answered and nothing else is asked of them: an offer the planner held back while they
+    were busy (planner.BUSY_RETRY) is looked at now, at the next tick, not an hour later."""
+    groups = select(Membership.group_id).where(Membership.member_id == member.id,
+                                               Membership.status == MembershipStatus.ACTIVE)
+    session.execute(update(Group).where(Group.id.in_(groups), Group.pairing_due_at > now)
+                    .values(pairing_due_at=now).execution_options(synchronize_session="fetch"))
 
 
 def ask_next(session: Session, member: Member, now: datetime) -> None:

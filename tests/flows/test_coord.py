@@ -160,3 +160,24 @@ ROWS = [
 @pytest.mark.parametrize("r", ROWS)
 def test_coord(r: Row) -> None:
     check(r)
+
+
+# Typos of command words (outside tester, third round): a coordinator's "unpiar" is UNPAIR; a member's
+# typo of a coordinator word is told it is for coordinators and does nothing; other words stay words.
+TYPOS = [
+    pytest.param(row(COORD, "unpiar sam bea", effects=(UnpairRequested(1, 2, 4),)), id="a-coordinators-unpiar"),
+    pytest.param(row(MEMBER, "remvoe sam", says("coord.only")), id="a-members-remvoe"),
+    pytest.param(row(MEMBER, "unpiar sam bea", says("coord.only")), id="a-members-unpiar"),
+    pytest.param(row(MEMBER, "remvoe me", says("leave.how")), id="a-members-remvoe-me"),
+    pytest.param(row(MEMBER, "remote work today so text me", says("fallback")), id="remote-is-not-remove"),
+]
+
+
+@pytest.mark.parametrize("r", TYPOS)
+def test_command_word_typos(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize("text", ["unpaid rent this month ugh", "remote work today so text me after 6"])
+def test_real_words_near_a_coordinator_command_are_not_typos(text: str) -> None:
+    check(row(COORD, text, says("fallback")))

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from carebot.flows import goaround
 from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged, PrivacyChanged, Waiting
+from carebot.flows.words import read
 from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -137,3 +139,63 @@ ROWS = [
 @pytest.mark.parametrize("r", ROWS)
 def test_goaround(r: Row) -> None:
     check(r)
+
+
+# An answer in pieces (outside tester, third round): a text that is only a duration or how to be reached
+# completes the answer given earlier the same day; not the next day, not a CALL, not after an offer (2).
+JUST_ANSWERED = context("DMMA", answers=(AnswerInfo(1, 1, None, None, None, None, NOW - timedelta(minutes=5)),))
+OFFERED = context("DMMA", answers=(AnswerInfo(1, 2, None, None, 1, None, NOW - timedelta(minutes=5)),))
+YESTERDAY = context("DMMA", answers=(AnswerInfo(1, 1, None, None, None, None, NOW - timedelta(days=1)),))
+PIECES = [
+    pytest.param(answered("for 2 weeks", "you'd like someone to reach out (until Mar 16)",
+                          spec(1, until=local(16, 10)), ctx=JUST_ANSWERED), id="a-duration"),
+    pytest.param(answered("text me after work pls", "you'd like someone to reach out (ongoing, text me after work pls)",
+                          spec(1, how="text me after work pls"), ctx=JUST_ANSWERED), id="a-how"),
+    pytest.param(answered("mejor por mensaje", "you'd like someone to reach out (ongoing, por mensaje)",
+                          spec(1, how="por mensaje"), ctx=JUST_ANSWERED), id="a-how-in-spanish"),
+]
+
+
+@pytest.mark.parametrize("r", PIECES)
+def test_a_piece_completes_the_answer_just_given(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize(("ctx", "text"), [
+    (YESTERDAY, "for 2 weeks"),  # the answer was given yesterday
+    (JUST_ANSWERED, "call me"),  # CALL: someone reaches out now
+    (OFFERED, "call me at 2"),  # how to be reached belongs to a request for care
+    (JUST_ANSWERED, "any news?"),
+    (JUST_ANSWERED, "despues"),
+    (JUST_ANSWERED, "hasta mañana"),  # a goodbye
+])
+def test_what_is_not_a_piece_of_the_answer(ctx, text: str) -> None:
+    assert goaround.amend(ctx, read(text)) is None
+
+
+# Voice-to-text run-ons: the option said outright inside a longer sentence (outside tester, third round).
+RUNONS = [
+    pytest.param(answered("Um hi I think I'm a one this week and maybe a five too",
+                          "you'd like someone to reach out (until Mar 8); you can keep someone company (until Mar 8)",
+                          spec(1, until=local(9)), spec(5, until=local(9), capacity=1)), id="one-and-five"),
+    pytest.param(answered("hola soy Ines y esta semana soy un 3 porque tengo mucho trabajo",
+                          "you're resting, unavailable to support others (until Mar 8)", spec(3, until=local(9))), id="soy-un-3"),
+    pytest.param(answered("ok so basically i would really like someone to reach out to me its been a lot",
+                          REACH_OUT, spec(1)), id="a-request-in-words"),
+]
+
+
+@pytest.mark.parametrize("r", RUNONS)
+def test_an_answer_inside_a_longer_sentence(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize("text", [
+    "i dont need someone to reach out to me this week, im fine",  # a negation
+    "lol im a 2 year old at heart when it comes to cake",  # a number that counts something else
+    "im one of the people who set up the potluck last week",  # no option said outright
+    "is it ok if im a one this week and maybe a five too?",  # a question
+    "my kid is a 5 year old and she loved the gathering",
+])
+def test_a_longer_sentence_that_is_not_an_answer(text: str) -> None:
+    assert goaround.runon(MEMBER, read(text)) is None

@@ -160,3 +160,32 @@ def test_text_language(text: str, language: str | None) -> None:
 ])
 def test_a_newcomers_language(text: str, language: str | None) -> None:
     assert router.initial_language(read(text), GROUPS) == language
+
+
+# Said in passing (outside tester, third round): what this number is, a wrong number, a long thank-you.
+PASSING = [
+    pytest.param(row(context("DMMA"), "wrong number sorry", says("wrong_number")), id="wrong-number"),
+    pytest.param(row(context("COMIDA"), "perdon numero equivocado", says("wrong_number")), id="numero-equivocado"),
+    pytest.param(row(context(), "lo siento, numero equivocado", says("wrong_number")), id="a-strangers-wrong-number"),
+    pytest.param(row(context("DMMA"), "hey its dana just wanted to say the potluck was really nice and i appreciated "
+                     "everyone being there it was a hard week but seeing people helped a lot so thank you",
+                     says("good_news")), id="a-long-thank-you"),
+    pytest.param(row(context("DMMA"), "we had coffee on tuesday it was really nice", says("good_news")),
+                 id="good-news"),
+    pytest.param(row(context("DMMA"), "my cat died last week, sad but ok", says("hard_news")), id="hard-news-stays"),
+    pytest.param(row(context("DMMA"), "is the potluck nice this year or should i bring food?", says("fallback")),
+                 id="a-question-is-not-good-news"),
+    pytest.param(row(context("DMMA"), "the wrong number is on the flyer for the gathering", says("fallback")),
+                 id="a-sentence-about-a-wrong-number"),
+]
+
+
+@pytest.mark.parametrize("r", PASSING)
+def test_said_in_passing(r: Row) -> None:
+    check(r)
+
+
+def test_a_members_who_is_this_hears_what_this_number_is() -> None:
+    for text in ("who is this?", "quien es?", "Who is this"):
+        check(row(context("DMMA"), text, has("Des Moines Mutual Aid")))
+    check(row(context("DMMA"), "who is this dana person in the pairs list", says("fallback")))

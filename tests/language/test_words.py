@@ -10,7 +10,7 @@ import pytest
 from carebot.flows import goaround
 from carebot.flows.base import Context
 from carebot.flows.durations import parse_hours, parse_span
-from carebot.flows.words import plain, read
+from carebot.flows.words import answers_yes, is_never_mind, plain, read
 
 
 def test_one_normal_form_for_matching_and_the_members_words_kept_as_written() -> None:
@@ -51,3 +51,27 @@ def test_a_duration_covers_the_options_written_together_before_it(text: str, end
     specs = goaround.parse(context, read(text), 0, zone)
     assert specs is not None
     assert {s.option: s.until and s.until.date().isoformat() for s in specs} == ends
+
+
+# The outside tester's third round: YES as people write it to a question carebot asked.
+@pytest.mark.parametrize("text", ["ok go ahead", "go ahead", "ya i can do that", "yes we talked yesterday 🙂",
+                                  "we talked!", "we texted!", "si claro", "👍", "ya", "si ya hablamos", "dale adelante"])
+def test_everyday_yes(text: str) -> None:
+    assert answers_yes(read(text))
+
+
+@pytest.mark.parametrize("text", ["we talked about it but no", "go ahead without me", "i can do that next month maybe",
+                                  "we didnt talk", "yes but not this week", "i can't do that", "ya no"])
+def test_near_yes_that_is_not_yes(text: str) -> None:
+    assert not answers_yes(read(text))
+
+
+@pytest.mark.parametrize("text", ["forget it", "olvidalo", "Olvídalo", "never mind", "nvm", "oh forget it lol",
+                                  "no importa"])
+def test_never_mind(text: str) -> None:
+    assert is_never_mind(read(text).words)
+
+
+@pytest.mark.parametrize("text", ["forget", "olvidar", "forget me", "forget it all, erase me", "no importa el dia"])
+def test_forget_and_others_are_not_never_mind(text: str) -> None:
+    assert not is_never_mind(read(text).words)
