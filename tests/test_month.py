@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import or_, select
 
@@ -109,6 +110,7 @@ def check(sim: Simulation, now: datetime, stopped_at: dict[str, int], watched: W
                     f"{answer.since}, now {now}, due {group.pairing_due_at}, pairings {history}")
 
 
+@pytest.mark.slow  # 25-70 s: begun first, it never keeps one core busy alone at the end (conftest)
 def test_a_month_of_care_for_thirty_members(sim: Simulation) -> None:
     rng = random.Random(20260302)
     stopped_at: dict[str, int] = {}
