@@ -21,7 +21,9 @@ and scheduler (carebot.tools.transcript's Simulation). After every step these ho
 - a member's CALL sends their number to their groups' on-call people (the active coordinators of a
   group they are in, when they texted CALL) and to nobody else, in the on-call text naming them;
   their care map goes to those people only after their YES to "share your care map with the person
-  who calls?" (shared with supporters or not), and only as it stands then;
+  who calls?" (shared with supporters or not), and only as it stands then; after a CALL made while
+  another question was open to them (an offer, a check-in, an invitation: from a stream of its own),
+  their YES or NO answers that map question, never the question left open;
 - a sister group's member is offered a request only after its member's YES to the network question
   (the YES the checker saw them send, to that request's question);
 - nothing reaches a member who sent STOP but the confirmation (and HELP's answer);
@@ -39,8 +41,9 @@ and scheduler (carebot.tools.transcript's Simulation). After every step these ho
 
 Each case these checks are about (a shared map at a YES, an unshared one, a map deleted after it
 reached someone, an offer and a contact across the network, a CALL's number and map to the on-call
-people) is counted (``World.kept``, ``MUST_SEE``): the run fails when no seed of a database saw one
-(each seed is its own test; conftest gathers their reports: ``cases_unseen``), so no check can go silent.
+people, the answer after a CALL made while another question was open to the caller) is counted
+(``World.kept``, ``MUST_SEE``): the run fails when no seed of a database saw one (each seed is its
+own test; conftest gathers their reports: ``cases_unseen``), so no check can go silent.
 
 The checker reads only what changed since the last step (the newly delivered texts, and the
 promises and requests still open), so almost all of a seed's time is the product's own work.
@@ -93,7 +96,9 @@ OFFER_ACROSS = "network: an offer across only after the member's YES"
 CONTACT_ACROSS = "network: contact across only after the sister supporter's YES"
 CALL_TOLD = "CALL: the caller's number to their groups' on-call people only"
 MAP_TO_CALL = "CALL: a care map to the on-call people only after the member's YES"
-MUST_SEE = (SHARED_MAP_AT_YES, UNSHARED_MAP_AT_YES, MAP_GONE, OFFER_ACROSS, CONTACT_ACROSS, CALL_TOLD, MAP_TO_CALL)
+CALL_BEHIND = "CALL behind an open question: the answer after it goes to the map's question, not the one left open"
+MUST_SEE = (SHARED_MAP_AT_YES, UNSHARED_MAP_AT_YES, MAP_GONE, OFFER_ACROSS, CONTACT_ACROSS, CALL_TOLD, MAP_TO_CALL,
+            CALL_BEHIND)
 # CALL as members text it (README: CALL, LLAMAR, call me): the one text whose consent sends their number.
 CALLS = ["CALL", "call", "call me", "LLAMAR", "can someone call me"]
 MAPPERS = 3  # members who make a care map (the last keeps it to themselves) and then ask for care
@@ -237,6 +242,8 @@ class World:
     # sends it to (whether or not it is shared with supporters).
     map_to_call: dict[str, set[str]] = field(default_factory=dict)
     mappers: set[str] = field(default_factory=set)  # the members who made a care map first thing
+    # Callers whose latest CALL came while a question (an offer, a check-in, an invitation) was open to them.
+    behind: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -304,7 +311,7 @@ class World:
             behind = [p for p in self.people.values() if p.stopped_at is None and p.name in self.mappers
                       and self._asked(p)]
             if behind:
-                await self._call(self.calls_behind.choice(behind))
+                await self._call(self.calls_behind.choice(behind), behind=True)
         # Whoever was just asked something is likelier to text back.
         asked = [p for p in self.people.values() if p.last_question and p.stopped_at is None]
         for _ in range(TEXTS_PER_STEP):
@@ -328,7 +335,10 @@ class World:
             member = Member.by_phone(session, person.phone)
             return member is not None and questions.current(session, member.id, self.sim.now) is not None
 
-    async def _call(self, person: Person) -> None:
+    async def _call(self, person: Person, *, behind: bool = False) -> None:
+        # Behind an open question, the answer to the map's question must go to it (text() checks the
+        # question it answers), and it counts (CALL_BEHIND).
+        (self.behind.add if behind else self.behind.discard)(person.phone)
         await self.text(person, self.rng.choice(CALLS))
         self.check()
         if person.unanswered and said(person.last_question or "", "caremap.ask.call") is not None:
@@ -427,6 +437,11 @@ class World:
             self.network_yes.add(int(asked[2]["answer_id"]))
         if asked and asked[:2] == ("caremap", "call") and word in YES_WORDS:
             self._map_to_call(person, asked[2]["told"])
+        if (answer and asked and asked[:2] == ("caremap", "call") and "_prompt" in asked[2] and person.stopped_at is None
+                and person.phone in self.behind):
+            # Checked above: the question answered is the map's (the latest asked), not the one left open.
+            self.behind.discard(person.phone)
+            self._kept(CALL_BEHIND)
         mine = [(index, d) for index, d in enumerate(self.sim.network.delivered[before:], before) if d.to == person.phone]
         stake = self._stake(int(offer[2]["pairing_id"])) if offer else None
         for index, delivered in mine:

@@ -1,9 +1,9 @@
 """A PostgreSQL server for the tests: the one named by CAREBOT_TEST_DATABASE_URL, or a private one.
 
 Without CAREBOT_TEST_DATABASE_URL, a throwaway cluster is made with the
-installed ``initdb`` in a temporary directory and started with ``pg_ctl`` on a
-free port of 127.0.0.1, trusting local connections and skipping fsync (its
-data dies with the test run). As root, it runs as the ``postgres`` user
+installed ``initdb`` in a temporary directory (in memory, /dev/shm, where the
+machine has one) and started with ``pg_ctl`` on a free port of 127.0.0.1,
+trusting local connections and skipping fsync (its data dies with the test run). As root, it runs as the ``postgres`` user
 (initdb refuses root). Nothing is downloaded: no installed PostgreSQL, no
 server.
 """
@@ -67,7 +67,7 @@ class PrivateServer:
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
         self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="carebot-pg-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="carebot-pg-", dir=scratch_root()))
         self.url = f"postgresql+psycopg://{ROLE}@127.0.0.1:{self.port}/postgres"
         self._user = _as_user()
 
@@ -110,9 +110,20 @@ class PrivateServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def scratch_root() -> str | None:
+    """Where the throwaway cluster lives: in memory (/dev/shm) when the machine has it, else the temp dir.
+
+    Its data dies with the run, and on a disk each CREATE DATABASE of a test (a copy of the
+    template, a checkpoint) took 150-350 ms even with fsync off; in memory 15-45 ms (1 Dec 2026).
+    """
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def stop_orphans(bindir: Path) -> None:
     """Stop private servers whose test run died without stopping them (killed, timed out)."""
-    for owner in Path(tempfile.gettempdir()).glob("carebot-pg-*/owner"):
+    roots = {Path(tempfile.gettempdir()), *([Path(root)] if (root := scratch_root()) else [])}
+    for owner in (owner for root in sorted(roots) for owner in root.glob("carebot-pg-*/owner")):
         try:
             os.kill(int(owner.read_text()), 0)
             continue  # its run is still going

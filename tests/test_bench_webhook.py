@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from carebot.bench import webhook
 from carebot.bench.webhook_endpoints import FloorWriter
 
 
+@pytest.mark.slow  # about a minute (1 Dec 2026 CI): begun first (conftest)
 def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
     assert webhook.main(["--requests", "150", "--concurrency", "4", "--rounds", "2"]) == 0  # it makes a throwaway key
     out = capsys.readouterr().out

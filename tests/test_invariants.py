@@ -30,6 +30,13 @@ Each seed its own test, with CALLs (1 Dec 2026, load 5-8): in a run of eight tes
 databases with -n 2 the forty took 24-107 s of wall time each (about 37 min in all, split between the
 two workers by worksteal); the twenty on SQLite alone in 4 min 18 s of wall time (5 min 17 s of CPU),
 every case of MUST_SEE seen.
+Profiled again (py-spy and cProfile, seed 2, 1 Dec 2026): the outbox sender about a quarter of a
+seed, run_due's other care work about a fifth, the planner 10-15% (plan_group's queries; the pairing
+engine itself, propose, under 1%), next_due about 9%, the checker about 10%. The private PostgreSQL
+now lives in memory (tests/pgserver.py), where each test's CREATE DATABASE takes 15-45 ms, not 150-350.
+A full .ci/run on a fresh clone then (every case of MUST_SEE seen, CALL_BEHIND by seeds 6 and 20 on
+both databases): 2,051 s of wall time and 1,702 s of CPU, with another engineer's two-worker run going
+alongside (load 4-6); seeds of 45-87 s each at that load.
 A seed that ever fails is kept in REGRESSIONS with what it found (they are among the twenty).
 """
 

@@ -205,6 +205,7 @@ def _dump(path: Path) -> list[str]:
         conn.close()
 
 
+@pytest.mark.slow  # 45 s (1 Dec 2026 CI): begun first (conftest)
 def test_a_restore_under_another_key_is_refused_and_nothing_is_written(tmp_path) -> None:
     """A real database, made with the right key and holding members, restored and started with a typo'd key."""
     made = tmp_path / "carebot.sqlite"
