@@ -84,6 +84,11 @@ def test_a_lookalike_or_regulators_stop_ends_everything_end_to_end(sim, text: st
     "ya no quiero que me escriban", "por favor ya no me manden nada", "quiero salirme", "please take me off",
     "i want to unsubscribe", "me quiero salir de la lista", "i'd like to opt out", "take me off the list",
     "no quiero que me manden mas mensajes", "quiero darme de baja",
+    # outside4's findings
+    "can you stop texting me", "delete me from the list", "cancel my subscription", "i want to leave the group",
+    "can u stop", "i want out", "leave group", "no más", "no mas por favor", "ya no quiero recibir nada",
+    "no quiero estar en esta lista", "could you please stop", "leave the group", "i want to leave",
+    "quiero salir del grupo", "borrenme de la lista por favor",
 ])
 def test_everyday_requests_for_no_more_texts_are_stop(text: str) -> None:
     assert is_stop(read(text).words)
@@ -96,6 +101,11 @@ def test_everyday_requests_for_no_more_texts_are_stop(text: str) -> None:
     "i want to stop smoking", "quiero salir a caminar", "quiero salir", "take me off the schedule tuesday",
     "no me manden nada antes de las 9", "i want to unsubscribe from the newsletter at work",
     "no quiero que me escriban antes de las 9", "i want to end it",
+    # near the outside4 phrases, about something else
+    "can you stop by tomorrow", "can u stop at the store", "dont stop texting me", "i want out of this heat",
+    "i want to leave early today", "leave group chat with sam?", "no mas de dos dias", "no mas tarde que las 5",
+    "cancel my dentist appointment", "delete me from the photo lol", "no quiero estar sola hoy",
+    "no quiero estar en la reunion", "i want to leave my job",
 ])
 def test_wishes_about_texts_are_not_stop(text: str) -> None:
     assert not is_stop(read(text).words)

@@ -89,7 +89,10 @@ _ES = [
     r"(me )?quiero morir(me)?", r"quisiera (morir(me)?|estar muert[oae]|desaparecer)", r"ganas de morir(me)?",
     r"no quiero (vivir|seguir( viviendo)?|estar aqui|despertar|existir)", r"(ya )?no (quiero|puedo) seguir",
     r"hacerme dano", r"lastimarme", r"cortarme", r"me (corte|estoy cortando)", r"autolesi\w*", r"sobredosis",
-    r"(ya )?no (puedo|aguanto) mas", r"no aguanto (esto|la vida)", r"estoy en crisis", r"crisis de (ansiedad|panico)",
+    r"(ya )?no (puedo|aguanto) mas", r"no aguanto (esto|la vida)", r"estoy en crisis",
+    # "ya no aguanto", "no aguanto" (I can't take it anymore), the whole text or its end; not "ya no
+    # aguanto este calor jaja"
+    r"(?<!. )(ya )?no (lo )?aguanto( ya)? $", r"ya no (lo )?aguanto( ya)? $", r"crisis de (ansiedad|panico)",
     r"ataque de (panico|ansiedad)", r"no estoy a salvo", r"no me siento (a salvo|segur[oae])",
     r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
     r"(tome|tomar) (todas )?las pastillas", r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
@@ -148,7 +151,12 @@ _GUARDS = [
     r"(me corte|me (quiero|voy a|vuelvo a|volvi a) cortar|cortarme) (el|la|los|las|mi) (pelo|cabello|fleco|flequillo|unas|barba)",
     # A relationship ending: "i want to end it with my boyfriend" (not "end it with these pills").
     r"end(ing)? (it|things) with (my (boyfriend|girlfriend|bf|gf|partner|husband|wife|ex|fiance|fiancee|date)|him|her|them)\b", r"me corte con (el|un|una) (papel|hoja)",
-    r"no puedo mas de (la )?risa", r"no quiero morir(me)? sin", r"[a-z]+ de (la )?risa",
+    r"no puedo mas de (la )?risa",
+    # "no aguanto mas este trafico jaja", "ya no aguanto mas el calor": a nuisance, not a life
+    r"no (aguanto|soporto) (mas )?(a )?(este|esta|ese|esa|el|la|los|las|estos|estas|mi|mis|tu|tus|al) "
+    r"(trafico|calor|frio|lluvia|ruido|tarea|tareas|cola|fila|espera|clase|clases|examen|examenes|jefe|jefa|"
+    r"vecino|vecina|vecinos|perro|gato|cantante|serie|novela|partido|equipo|musica|cancion|olor|zapatos|"
+    r"sueno|hambre|gente|trabajo|tos|gripa|gripe|resfriado|dolor de cabeza)\b", r"no quiero morir(me)? sin", r"[a-z]+ de (la )?risa",
     # Reassurances: "im not going to hurt myself lol", "no me quiero morir, solo estoy cansada".
     # Only the reassuring words go; "...but i want to die" still reads as crisis.
     r"(not|never|wont|won t) (going to|gonna|gunna) (hurt|harm|kill|cut) myself",

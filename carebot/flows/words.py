@@ -209,7 +209,22 @@ _STOP_SENTENCE = re.compile(
     r"( mensajes| textos)?( mas)?$|^no mas (textos|sms)$|"
     # "quitenme de la lista", "sacame de la lista", "borrenme de la lista": the Spanish "take me off this list".
     r"^(quitenme|quitame|quiteme|sacame|sacenme|saqueme|borrenme|borreme|borrame|eliminenme|eliminame|bajenme|bajame)"
-    r" de (la|esta|su|tu|sus|tus|el|este) (lista|grupo|mensajes)( de (mensajes|textos|sms|difusion))?$"
+    r" de (la|esta|su|tu|sus|tus|el|este) (lista|grupo|mensajes)( de (mensajes|textos|sms|difusion))?$|"
+    # outside4's: "can you stop texting me", "can u stop", "could you (please) stop" (fillers are gone by
+    # now); not "can you stop by tomorrow".
+    r"^(can|could|would|will) (you|u|ya) (just )?stop( (texting|messaging|writing|contacting) me)?$|"
+    # "delete me from the list", "cancel my subscription": not "delete me from the photo lol".
+    r"^(delete|erase) me (from|off) (this|the|your|ur) (list|texts?|group|messages?)$|"
+    r"^cancel (my|the) (subscription|texts?|messages?)$|"
+    # "i want out", "i want to leave the group", "leave group": the whole text, not "i want to leave early".
+    r"^(i |i'd |id |i would )?(want|wanna|like|need) (to leave|out)( (of )?(this|the|your|ur) (group|list|texts?))?$|"
+    r"^leave (this |the )?group$|"
+    # "no mas" alone (por favor, ya: fillers); not "no mas de dos dias".
+    r"^no mas$|"
+    # "ya no quiero recibir nada", "no quiero estar en esta lista", "quiero salir del grupo".
+    r"^(ya )?no (quiero|deseo) recibir (mas )?(mensajes|textos|nada)( mas)?$|"
+    r"^(ya )?no (quiero|deseo) (estar|seguir) en (esta|la|su|tu|este|el) (lista|grupo)( de (mensajes|textos))?$|"
+    r"^(ya )?(quiero|deseo|me quiero) salir (del grupo|de la lista)$"
 )
 # Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
 # "no more texts thank you", "dejen de escribirme gracias".
