@@ -188,3 +188,17 @@ def test_without_a_terminal_the_question_to_connect_is_a_no(tmp_path) -> None:
         assert "Aborted!" not in result.stderr and "When you are ready: `carebot twilio connect`." in result.stdout
         assert twilio.numbers["+15155550100"]["sms_url"] == "https://demo.twilio.com/welcome/sms/reply"
         assert (tmp_path / ".env").exists()
+
+
+def test_a_group_left_in_utc_for_want_of_tz_is_said_so(tmp_path) -> None:
+    # outside4: `init --yes` without --tz made a Des Moines group keep UTC time, its daytime 03:00-14:00
+    # there, and said nothing of it.
+    result = carebot(tmp_path, "init", "--yes", "--group", "DMMA", "--group-name", "Des Moines Mutual Aid",
+                     "--coordinator", COORDINATOR, "--database-url", f"sqlite:///{tmp_path / 'carebot.sqlite'}")
+    assert result.returncode == 0, result.stderr
+    assert "no --tz" in result.stdout.lower() and "carebot group edit DMMA --tz" in result.stdout, result.stdout
+    given = carebot(tmp_path, "init", "--yes", "--force", "--group", "DMMA", "--group-name", "Des Moines Mutual Aid",
+                    "--tz", "America/Chicago", "--coordinator", COORDINATOR,
+                    "--database-url", f"sqlite:///{tmp_path / 'other.sqlite'}")
+    assert given.returncode == 0, given.stderr
+    assert "--tz" not in given.stdout, given.stdout

@@ -81,6 +81,10 @@ JOINERS = frozenset("and y e + plus also tambien tmb tb n el la a an option opci
 LEADS = (
     ("put", "me", "down", "for"), ("i", "am", "a"), ("i'm", "a"), ("im", "a"), ("soy", "un"), ("soy", "una"),
     ("la", "opcion"), ("el", "numero"), ("option",), ("opcion",), ("number",), ("numero",), ("#",), ("el",),
+    # "I’d say 2", "i guess 2", "yo diria 3", "creo que 1" (outside4); and "option" mistyped ("optoin 3").
+    ("i'd", "say"), ("id", "say"), ("i", "would", "say"), ("i", "guess"), ("i", "think"), ("yo", "diria"),
+    ("diria",), ("creo", "que"), ("supongo", "que"), ("optoin",), ("opiton",), ("opton",), ("otpion",),
+    ("opcoin",), ("opsion",),
 )
 
 

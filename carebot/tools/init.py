@@ -47,6 +47,7 @@ class Answers:
     language: str = "en"
     coordinator: str | None = None
     coordinator_name: str | None = None
+    utc_for_want_of_tz: bool = False  # --yes without --tz: said so, since the group's daytime follows it
 
 
 # --- checking one answer (each raises ValueError with what to write instead) --------------
@@ -126,6 +127,7 @@ def gather(given: Answers, ask: Ask | None) -> Answers:
                                            ("coordinator", "--coordinator")) if getattr(given, name) is None]
     if missing:
         raise InitProblem(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} needed with --yes")
+    given.utc_for_want_of_tz = given.timezone is None
     given.timezone = given.timezone or "UTC"
     _twilio_together(given)
     return given
@@ -217,6 +219,9 @@ def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str]
     finally:
         database.dispose()
     echo(f"Created {group.keyword}: {group.name} ({group.timezone}).")
+    if answers.utc_for_want_of_tz:
+        echo(f"No --tz was given, so {group.keyword} keeps UTC time, and texts its members by day in UTC. "
+             f"Where they live elsewhere: carebot group edit {group.keyword} --tz America/Chicago (their zone).")
     echo(invited_line(answers.coordinator_name, outcome))
     return answers
 
