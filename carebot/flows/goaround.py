@@ -466,7 +466,8 @@ def _how_piece(ctx: Context, text: Text, start: int) -> str | None:
     if len(words) < 2 or len(words) > MOST_HOW_WORDS or "?" in text.raw:
         return None
     opens_how = (words[0] in HOW_STARTS and words[0] not in _NOT_HOW_ALONE) or (
-        words[0] in _BY and words[1] in HOW_STARTS)
+        words[0] in _BY and words[1] in HOW_STARTS) or (
+        len(words) > 2 and words[:2] == ["que", "me"] and words[2] in _ASKED_VERBS)  # "(mejor) que me llamen en la tarde"
     if not opens_how or crisis_call(words):
         return None
     return text.rest(start)[:MAX_HOW]
@@ -505,8 +506,10 @@ def amend(ctx: Context, text: Text) -> Transition | None:
 # and the rest of the story are not kept (keep little), and the reply says back what was read.
 _NUMBER = r"(one|two|three|four|five|uno|dos|tres|cuatro|cinco|[1-5])"
 _SAID_OPTION = re.compile(
-    rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en) (?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
-    rf"|(?:option|opcion|number|numero) |(?:and|y|plus|also) (?:maybe |probably |also |tambien )?(?:a |an |un |una |el |la )"
+    rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en|i can be|i could be|ill be|i'll be|i will be|puedo ser) "
+    rf"(?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
+    rf"|(?:option|opcion|number|numero) |(?:and|y|plus) (?:also|tambien|maybe|probably) (?:a |an |un |una |el |la )"
+    rf"|(?:and|y|plus|also) (?:maybe |probably |also |tambien )?(?:a |an |un |una |el |la )"
     rf"(?=\S+ (?:too|also|tambien|as well)\b))"
     rf"{_NUMBER}\b(?! (?:years?|yrs?|yo|hours?|hrs?|minutes?|mins?|kids?|children|days?|weeks?|months?|am|pm|times|"
     rf"people|ppl|dollars|bucks|of|out|anos|horas|dias|semanas|meses|hijos|de|veces|personas))")
@@ -520,13 +523,29 @@ _ASKED_IN_WORDS = {
         r"\b(i would|i'd|id|i) (really |honestly |just )?(like|want|need|love) (some )?(company|someone to hang out)\b|"
         r"\b(quiero|quisiera|me gustaria|necesito) (compania|que alguien me acompane)\b"),
 }
+# "que me llamen", "que me escriban": how a Spanish speaker asks to be reached.
+_ASKED_VERBS = frozenset("llamen llame escriban escriba manden mande contacten contacte busquen visiten".split())
 _NEGATION = re.compile(r"\b(dont|don't|do not|not|no|never|nunca|ni|doesnt|didnt|wont)\b")
+# Unavailable, said in a run-on: "esta semana no puedo ayudar a nadie", "i cant help anyone this week".
+_UNAVAILABLE_SAID = re.compile(
+    r"\b(no puedo|no podre|no voy a poder) (ayudar|apoyar|acompanar|hacer nada)\b|"
+    r"\b(i cant|i can't|i cannot|i can not|i wont be able to|i won't be able to) "
+    r"(help(?! it\b| but\b| thinking| laughing| feeling| myself)|reach out|support|keep (anyone )?company)\b")
+# How to be reached, said in a run-on after the option: "and you can text me after 5", "mejor por mensaje en la
+# noche". Kept to the end of its clause, without the thanks.
+_HOW_SAID = re.compile(
+    r"\b(?:and |so )?(?:you can |u can |feel free to |please |pls |just |best to |better to )?"
+    r"((?:text|call|message|msg|email|visit) me\b[^.,;!?]*|mejor (?:por|x) (?:mensaje|texto|llamada|whatsapp)[^.,;!?]*"
+    r"|mejor que me (?:llamen|escriban|manden mensaje)[^.,;!?]*)")
+_HOW_TAIL = frozenset("thanks thank you thx ty gracias pls please porfa".split())
 _RUNON_LEAST = 6
 _DURATION_OPENERS = frozenset("this esta este for por next proxima until till til hasta thru through".split())
 
 
 def _runon_options(said: str) -> set[int]:
     found = {OPTION_WORDS.get(m.group(1)) or int(m.group(1)) for m in _SAID_OPTION.finditer(said)}
+    if _UNAVAILABLE_SAID.search(said):
+        found.add(UNAVAILABLE)
     for option, pattern in _ASKED_IN_WORDS.items():
         for match in pattern.finditer(said):
             if not _NEGATION.search(" ".join(said[:match.start()].split()[-3:])):
@@ -548,7 +567,14 @@ def runon(ctx: Context, text: Text) -> Transition | None:
     group = membership.group
     until = next((d.until for i, w in enumerate(words) if w in _DURATION_OPENERS
                   and (d := parse_duration(words[i:], ctx.now, group.tz, ctx.language)) is not None), None)
-    specs = tuple(AnswerSpec(option, until, None,
+    said_how = _HOW_SAID.search(" ".join(words))
+    how = None
+    if said_how is not None:
+        kept = said_how.group(1).split()
+        while kept and kept[-1] in _HOW_TAIL:
+            kept.pop()
+        how = " ".join(kept)[:MAX_HOW] or None
+    specs = tuple(AnswerSpec(option, until, how if option in REQUESTS else None,
                              1 if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY) else None, None)
                   for option in sorted(options))
     return answered(ctx, group, specs)
