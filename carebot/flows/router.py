@@ -216,6 +216,10 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
+    if understanding.says_wrong_number(text.raw):
+        # "sorry wrong number": no harm done, and how to get nothing more; an open question stays
+        # open, unanswered (it is neither a YES nor a NO).
+        return say(ctx, "wrong_number")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
     if answers_yes(text):  # "yes i can" with nothing asked
@@ -224,8 +228,6 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         return say(ctx, "yes.nothing")
     if answers_no(text):
         return say(ctx, "no.nothing")
-    if understanding.says_wrong_number(text.raw):
-        return say(ctx, "wrong_number")  # "sorry wrong number": no harm done, and how to get nothing more
     if ctx.memberships and understanding.tells_good_news(text.raw, thanks=True):
         return say(ctx, "good_news")  # a long thank-you ("...it was a hard week but seeing people helped")
     if ctx.memberships and understanding.tells_hard_news(text.raw):
