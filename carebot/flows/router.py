@@ -53,6 +53,7 @@ STEPS: dict[tuple[str, str], Step] = {
     ("forget", "confirm"): account.forget_confirm,
     ("pairing", "offer"): care.offer_reply,
     ("checkin", "followup"): care.followup_reply,
+    (care.CHECKIN_LATE, "followup"): care.late_followup_reply,
     ("pairing", "rematch"): care.rematch_reply,
     ("coord", "confirm"): coord.confirm_reply,
     ("approval", "approve"): coord.approve_reply,
@@ -105,7 +106,8 @@ HANDLERS: tuple[Step, ...] = (
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
 # list's MORE are dropped once the member moves on, so a stale YES can never act.
-SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather", "relay", "network"})
+SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", care.CHECKIN_LATE, "approval", "gather", "relay",
+                                  "network"})
 
 
 def respond(ctx: Context, text: Text) -> Transition:
