@@ -136,12 +136,20 @@ def _shorten(name: str, limit: int | None) -> str:
 
 
 def status(ctx: Context, text: Text) -> Transition | None:
-    """STATUS: what carebot holds for the member, group by group."""
+    """STATUS: what carebot holds for the member, group by group; after STOP, first that they stopped."""
     if not is_one_of(text.words, STATUS):
         return None
+    if ctx.opted_out:
+        held = _status_lines(ctx) if ctx.memberships else []
+        return Transition(replies=(_own(ctx, "\n".join([render("mydata.stopped", ctx.language), *held])),))
     # A removal is said as it is (not "not in a group yet"), without naming who decided it.
     if not ctx.memberships:
         return removed_reply(ctx) or say(ctx, "status.none")
+    return Transition(replies=(Reply("\n".join(_status_lines(ctx) + removed_lines(ctx))),))
+
+
+def _status_lines(ctx: Context) -> list[str]:
+    """STATUS's lines: the member's answers and open pairings, group by group."""
     lines = []
     for membership in ctx.memberships:
         group = membership.group
@@ -155,7 +163,7 @@ def status(ctx: Context, text: Text) -> Transition | None:
                     if p.group_id == group.id and p.status in OPEN_PAIRINGS]
         if pairings:
             lines.append(f"{group.keyword}: " + "; ".join(pairings) + ".")
-    return Transition(replies=(Reply("\n".join(lines + removed_lines(ctx))),))
+    return lines
 
 
 def mydata(ctx: Context, text: Text) -> Transition | None:
@@ -217,12 +225,12 @@ def _own(ctx: Context, message: str) -> Reply:
 
 
 def after_stop(ctx: Context, text: Text) -> Transition | None:
-    """After STOP, a member can still see what carebot holds (MYDATA) and erase it (FORGET, YES)."""
+    """After STOP, a member can still see what carebot holds (MYDATA, STATUS) and erase it (FORGET, YES)."""
     if ctx.waiting is not None and (ctx.waiting.flow, ctx.waiting.step) == ("forget", "confirm"):
         answered = forget_confirm(ctx, text)
         if answered is not None:
             return answered
-    return forget(ctx, text) or mydata(ctx, text)
+    return forget(ctx, text) or mydata(ctx, text) or status(ctx, text)
 
 
 def forget(ctx: Context, text: Text) -> Transition | None:

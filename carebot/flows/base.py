@@ -241,7 +241,8 @@ class OfferAnswered:
 
 @dataclass(frozen=True)
 class CheckinAnswered:
-    """Whether the supporter connected: "yes", "no", "later", or "missed" (no answer)."""
+    """Whether the supporter connected: "yes", "no", "later", "missed" (no answer), or "no_after_missed"
+    (a NO after the question's day, its silence already counted as missed)."""
 
     pairing_id: int
     outcome: str

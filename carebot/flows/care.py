@@ -78,15 +78,25 @@ def _declined_resting(ctx: Context, text: Text) -> Transition | None:
                       effects=(OfferAnswered(offer.id, False, said=True), Answered(group.id, answers)))
 
 
-def followup_reply(ctx: Context, text: Text) -> Transition | None:
+def followup_reply(ctx: Context, text: Text, *, no: str = "no") -> Transition | None:
     """"Did you connect?": YES, NO or LATER."""
     if is_one_of(text.words, LATER) or is_not_now(text.words):  # "not rn", "ahorita no": LATER here
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
     if answers_yes(text):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "yes"),))
     if answers_no(text):
-        return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "no"),))
+        return Transition(effects=(CheckinAnswered(_pairing_id(ctx), no),))
     return None
+
+
+# "Did you connect?" past its day: silence counted as a miss, but until the pairing's next check-in
+# (or its end) the supporter's "yes we talked" still answers it (carebot.services.checkins).
+CHECKIN_LATE = "checkin_late"
+
+
+def late_followup_reply(ctx: Context, text: Text) -> Transition | None:
+    """A late answer to "did you connect?": YES and LATER as on time; a NO adds no second miss."""
+    return followup_reply(ctx, text, no="no_after_missed")
 
 
 def rematch_reply(ctx: Context, text: Text) -> Transition | None:

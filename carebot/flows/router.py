@@ -53,6 +53,7 @@ STEPS: dict[tuple[str, str], Step] = {
     ("forget", "confirm"): account.forget_confirm,
     ("pairing", "offer"): care.offer_reply,
     ("checkin", "followup"): care.followup_reply,
+    (care.CHECKIN_LATE, "followup"): care.late_followup_reply,
     ("pairing", "rematch"): care.rematch_reply,
     ("coord", "confirm"): coord.confirm_reply,
     ("approval", "approve"): coord.approve_reply,
@@ -105,7 +106,8 @@ HANDLERS: tuple[Step, ...] = (
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
 # list's MORE are dropped once the member moves on, so a stale YES can never act.
-SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", "approval", "gather", "relay", "network"})
+SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", care.CHECKIN_LATE, "approval", "gather", "relay",
+                                  "network"})
 
 
 def respond(ctx: Context, text: Text) -> Transition:
@@ -216,6 +218,10 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
+    if understanding.says_wrong_number(text.raw):
+        # "sorry wrong number": no harm done, and how to get nothing more; an open question stays
+        # open, unanswered (it is neither a YES nor a NO).
+        return say(ctx, "wrong_number")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
     if answers_yes(text):  # "yes i can" with nothing asked
@@ -224,8 +230,6 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         return say(ctx, "yes.nothing")
     if answers_no(text):
         return say(ctx, "no.nothing")
-    if understanding.says_wrong_number(text.raw):
-        return say(ctx, "wrong_number")  # "sorry wrong number": no harm done, and how to get nothing more
     if ctx.memberships and understanding.tells_good_news(text.raw, thanks=True):
         return say(ctx, "good_news")  # a long thank-you ("...it was a hard week but seeing people helped")
     if ctx.memberships and understanding.tells_hard_news(text.raw):

@@ -75,9 +75,11 @@ def joined(act: Act, effect: Joined) -> Outcome:
 def opted_out(act: Act, effect: OptedOut) -> Outcome:
     """STOP: consent ends at once; pairings end with word to the other side, pending texts go."""
     session, member, now = act.session, act.member, act.now
+    # Stopped first, so the engine looking again as their pairings end counts them out: a requester
+    # left without them hears "ended, nobody else is free" in one text, never two a moment apart.
+    member.opted_out = True
     end_all(session, member, now)
     care_requests.end_requests(session, member, now)  # START does not revive them
-    member.opted_out = True
     session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=act.channel, wording=effect.wording, at=now))
     session.execute(
         update(OutboxMessage)

@@ -13,6 +13,7 @@ from carebot.domain.daytime import next_daytime
 from carebot.domain.i18n import render
 from carebot.domain.vocabulary import PairingStatus
 from carebot.flows.base import CheckinAnswered, Waiting
+from carebot.flows.care import CHECKIN_LATE
 from carebot.outbox.write import member_timezone
 from carebot.services import questions
 from carebot.services.effects import Act, Outcome, handles
@@ -76,7 +77,23 @@ def checkin_answered(act: Act, effect: CheckinAnswered) -> Outcome:
     pairing = mine(act.session, act.member, effect.pairing_id, as_="supporter")
     if pairing is None or pairing.status != PairingStatus.ACTIVE:
         return Outcome()
-    return Outcome(_checkin(act.session, act.member, pairing, effect.outcome, act.now))
+    texts = _checkin(act.session, act.member, pairing, effect.outcome, act.now)
+    if effect.outcome == "missed":
+        return Outcome(texts, wait=_still_answerable(act.session, act.member, pairing, act.now))
+    return Outcome(texts)
+
+
+def _still_answerable(session: Session, supporter: Member, pairing: Pairing, now: datetime) -> Waiting | None:
+    """Silence to "did you connect?" counted as a miss, yet the question stays answerable until the
+    pairing's next check-in (or its end, which withdraws it): "yes we talked" a day late is a YES. It
+    sends nothing and holds back nothing (rank LATE); a question already queued is asked instead."""
+    if pairing.status != PairingStatus.ACTIVE or pairing.next_checkin_at is None or pairing.next_checkin_at <= now:
+        return None
+    if questions.queued(session, supporter.id):
+        return None
+    questions.free_again(session, supporter, now)  # busy no longer: an offer held back is looked at now
+    return Waiting(CHECKIN_LATE, "followup", {"pairing_id": pairing.id, "_rank": questions.LATE,
+                                          "_group": pairing.group_for(supporter.id)}, pairing.next_checkin_at)
 
 
 def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str, now: datetime) -> list[str]:
@@ -90,6 +107,8 @@ def _checkin(session: Session, supporter: Member, pairing: Pairing, outcome: str
         pairing.followup_at = tomorrow_by_day(now, *member_timezone(session, supporter, pairing.group_for(supporter.id),
                                                                     "UTC"))
         return [render("care.followup.later", language)]
+    if outcome == "no_after_missed":  # a late NO: its silence already counted as the miss
+        return [render("care.followup.no", language)]
     pairing.missed_checkins += 1
     if pairing.missed_checkins >= MISSED_LIMIT:
         pairing.missed_checkins = 0

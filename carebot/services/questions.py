@@ -41,6 +41,9 @@ from carebot.store.queries import existing
 
 # Lower ranks are asked first and are never held back by higher ones.
 CARE, CONSENT, LOW = 0, 1, 2
+# A question past its time that can still be answered, with no new text ("did you connect?" until
+# the next check-in): it holds back nothing, and any other question takes its place for good.
+LATE = 3
 # A care question asked again gets at least this much daytime for its answer.
 ANSWER_WINDOW = timedelta(hours=24)
 # The flows whose questions are set aside and asked again; the rest (a relay's
@@ -139,16 +142,21 @@ def settle(session: Session, member: Member, answered: Waiting | None, now: date
         end_waiting(session, member.id)
     ask_next(session, member, now)
     if answered is not None and current(session, member.id, now) is None:
-        _free_again(session, member, now)
+        free_again(session, member, now)
 
 
-def _free_again(session: Session, member: Member, now: datetime) -> None:
+def free_again(session: Session, member: Member, now: datetime) -> None:
     """The member answered and nothing else is asked of them: an offer the planner held back while they
     were busy (planner.BUSY_RETRY) is looked at now, at the next tick, not an hour later."""
     groups = select(Membership.group_id).where(Membership.member_id == member.id,
                                                Membership.status == MembershipStatus.ACTIVE)
     session.execute(update(Group).where(Group.id.in_(groups), Group.pairing_due_at > now)
                     .values(pairing_due_at=now).execution_options(synchronize_session="fetch"))
+
+
+def queued(session: Session, member_id: int) -> bool:
+    """Whether questions wait their turn for the member."""
+    return session.scalar(select(QueuedQuestion.id).where(QueuedQuestion.member_id == member_id).limit(1)) is not None
 
 
 def ask_next(session: Session, member: Member, now: datetime) -> None:

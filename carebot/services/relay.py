@@ -37,8 +37,9 @@ def relay(act: Act, effect: Relayed) -> Outcome:
                pairing.group_for(other.id))
     if row is None:
         return Outcome([render("relay.cannot", language, name=other_name)])
-    # The other can answer plainly for a while after it reaches them, if no question is open.
-    if other.id not in busy(session, [other.id], now):
+    # The other can answer plainly for a while after it reaches them, if no question is open (a late
+    # "did you connect?", questions.LATE, gives way).
+    if other.id not in busy(session, [other.id], now, rank=questions.LOW):
         set_waiting(session, other.id, Waiting("relay", "open", {"pairing_id": pairing.id, "_rank": questions.LOW},
                                                row.not_before + REPLY_WINDOW), now)
     if row.not_before > now:

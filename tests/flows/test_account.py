@@ -65,7 +65,12 @@ ROWS = [
                      effects=(OptedIn("START"),)), id="start-without-groups"),
     pytest.param(row(MEMBER, "start", says("start.already")), id="start-while-subscribed"),
     pytest.param(row(STOPPED, "hello?"), id="after-stop-nothing-else-is-answered"),
-    pytest.param(row(STOPPED, "status"), id="after-stop-status-is-not-answered"),
+    # STATUS after STOP: that they stopped, then what is held, as MYDATA (outside4_after_stop.txt:44).
+    pytest.param(row(STOPPED, "status", has("You sent STOP: carebot texts you nothing until you text START.\n"
+                                            "DMMA: no go-around answer yet (text 1-5).", purpose="after_stop")),
+                 id="after-stop-status-says-they-stopped"),
+    pytest.param(row(context(opted_out=True), "estado", has("You sent STOP", purpose="after_stop")),
+                 id="after-stop-status-without-groups"),
     # HELP: who this is, the coordinators, STOP; answered even after STOP.
     pytest.param(row(MEMBER, "help", HELP_DMMA), id="help"),
     pytest.param(row(MEMBER, "HEPL", HELP_DMMA),

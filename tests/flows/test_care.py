@@ -35,6 +35,7 @@ def waiting(flow: str, step: str):
 
 
 OFFER, FOLLOWUP, REMATCH = waiting("pairing", "offer"), waiting("checkin", "followup"), waiting("pairing", "rematch")
+LATE_FOLLOWUP = waiting("checkin_late", "followup")
 PAIRED = context("DMMA", pairings=(SAM,))
 TWO_PAIRS = context("DMMA", "COMIDA", language="en", pairings=(SAM, LUPE))
 UNPAIRED = context("DMMA", pairings=(OFFERED,))
@@ -66,6 +67,13 @@ ROWS = [
                  id="offer-survives-a-status"),
     # "Did you connect?": YES, NO or LATER.
     pytest.param(row(FOLLOWUP, "yes", effects=(CheckinAnswered(7, "yes"),)), id="checkin-yes"),
+    # "Did you connect?" past its day, until the next check-in (outside4_checkin_next_day.txt:22): a
+    # late YES counts; a late NO adds no second miss; anything else is answered as with nothing asked.
+    pytest.param(row(LATE_FOLLOWUP, "yes we talked", effects=(CheckinAnswered(7, "yes"),)),
+                 id="checkin-late-yes-we-talked"),
+    pytest.param(row(LATE_FOLLOWUP, "no", effects=(CheckinAnswered(7, "no_after_missed"),)), id="checkin-late-no"),
+    pytest.param(row(LATE_FOLLOWUP, "luego", effects=(CheckinAnswered(7, "later"),)), id="checkin-late-luego"),
+    pytest.param(row(LATE_FOLLOWUP, "maybe", says("unsure"), wait=KEEP), id="checkin-late-maybe-is-not-asked-again"),
     pytest.param(row(FOLLOWUP, "no", effects=(CheckinAnswered(7, "no"),)), id="checkin-no"),
     pytest.param(row(FOLLOWUP, "later", effects=(CheckinAnswered(7, "later"),)), id="checkin-later"),
     pytest.param(row(FOLLOWUP, "luego", effects=(CheckinAnswered(7, "later"),)), id="checkin-luego"),

@@ -135,6 +135,7 @@ def test_router(r: Row) -> None:
 @pytest.mark.parametrize(("waiting", "expected"), [
     (OFFER, Transition(effects=(OfferAnswered(7, None),))),  # the offer passes to someone else
     (Waiting("checkin", "followup", {"pairing_id": 7}), Transition(effects=(CheckinAnswered(7, "missed"),))),
+    (Waiting("checkin_late", "followup", {"pairing_id": 7}), Transition()),  # counted missed already
     (Waiting("pairing", "rematch", {"pairing_id": 7}), Transition(effects=(RematchAnswered(7, None),))),
     (Waiting("join", "consent", {"group_id": 1}), Transition()),  # no nagging someone who never consented
     (Waiting("forget", "confirm", {}), Transition()),
