@@ -69,8 +69,12 @@ def test_a_lookalike_or_regulators_stop_ends_everything_end_to_end(sim, text: st
     assert snapshot(sim, "+15155550101")[0] is True  # opted out
     assert "unsubscribed" in texts_to(sim, "+15155550101")[-1] or "baja" in texts_to(sim, "+15155550101")[-1]
     before = len(texts_to(sim, "+15155550101"))
-    run(sim, "+15155550101 > status", "wait 15d")
-    assert len(texts_to(sim, "+15155550101")) == before
+    # STATUS after STOP is answered once, saying they stopped (outside4: "what the bot holds for me"),
+    # and nothing else comes in the fifteen days after: no round, no check-in.
+    run(sim, "+15155550101 > status")
+    assert len(texts_to(sim, "+15155550101")) == before + 1 and "START" in texts_to(sim, "+15155550101")[-1]
+    run(sim, "wait 15d")
+    assert len(texts_to(sim, "+15155550101")) == before + 1
 
 
 # Everyday ways to ask for no more texts (outside tester, finding 6): each stops everything.

@@ -223,6 +223,8 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         # open, unanswered (it is neither a YES nor a NO).
         return say(ctx, "wrong_number")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
+        if is_unsure(text.words):  # an honest "idk": no rush, and how to answer when they know
+            return say(ctx, "unsure." + YES_NO_WAITING[ctx.waiting.flow].removeprefix("fallback."))
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
     if answers_yes(text):  # "yes i can" with nothing asked
         if not ctx.memberships and not ctx.removed_from:

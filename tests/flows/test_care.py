@@ -48,7 +48,7 @@ ROWS = [
     pytest.param(row(OFFER, "Sí!", effects=(OfferAnswered(7, True),)), id="offer-si-with-accent"),
     pytest.param(row(OFFER, "ok 👍", effects=(OfferAnswered(7, True),)), id="offer-ok-thumbs-up"),
     pytest.param(row(OFFER, "nope", effects=(OfferAnswered(7, False),)), id="offer-nope"),
-    pytest.param(row(OFFER, "maybe", says("fallback.yes_no"), wait=KEEP), id="offer-maybe-keeps-the-question"),
+    pytest.param(row(OFFER, "maybe", says("unsure.yes_no"), wait=KEEP), id="offer-maybe-keeps-the-question"),
     # Answers in the member's own words (outside tester, findings 8-10).
     *(pytest.param(row(OFFER, text, effects=(OfferAnswered(7, True),)), id=f"offer-{text}") for text in (
         "yes i can", "of course", "👍", "👍🏽", "ok sure", "Sure thing!", "yes thanks", "si gracias", "claro que si",
@@ -61,7 +61,9 @@ ROWS = [
                  id="offer-a-yes-with-a-but-is-asked-again"),
     pytest.param(row(FOLLOWUP, "not now", effects=(CheckinAnswered(7, "later"),)), id="checkin-not-now-is-later"),
     pytest.param(row(FOLLOWUP, "yes thanks", effects=(CheckinAnswered(7, "yes"),)), id="checkin-yes-thanks"),
-    pytest.param(row(FOLLOWUP, "maybe", says("fallback.yes_no_later"), wait=KEEP), id="checkin-maybe-asks-again"),
+    pytest.param(row(FOLLOWUP, "maybe", says("unsure.yes_no_later"), wait=KEEP), id="checkin-maybe-asks-again"),
+    pytest.param(row(OFFER, "idk", says("unsure.yes_no"), wait=KEEP), id="offer-idk-no-rush"),
+    pytest.param(row(OFFER, "k", says("fallback.yes_no"), wait=KEEP), id="offer-k-still-asks-yes-or-no"),
     pytest.param(row(REMATCH, "no thanks", effects=(RematchAnswered(7, False),)), id="rematch-no-thanks"),
     pytest.param(row(OFFER, "status", has("DMMA: no go-around answer yet"), wait=KEEP),
                  id="offer-survives-a-status"),
