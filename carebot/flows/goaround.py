@@ -88,21 +88,23 @@ LEADS = (
 )
 
 
-def filler_length(words: list[str]) -> int:
-    """How many words of short, plain prose open the text ("hi", "im good", "ok so", "um yeah so"), or 0."""
+def _opening_length(words: list[str], phrases: tuple[tuple[str, ...], ...], *, leave_some: bool = False) -> int:
+    """How many words of ``phrases``, one after another, open ``words`` (with ``leave_some``, never all of them)."""
     length = 0
-    while step := next((len(f) for f in LEAD_FILLERS
-                        if tuple(words[length:length + len(f)]) == f and len(words) > length + len(f)), 0):
+    while step := next((len(p) for p in phrases if tuple(words[length:length + len(p)]) == p
+                        and (not leave_some or len(words) > length + len(p))), 0):
         length += step
     return length
+
+
+def filler_length(words: list[str]) -> int:
+    """How many words of short, plain prose open the text ("hi", "im good", "ok so", "um yeah so"), or 0."""
+    return _opening_length(words, LEAD_FILLERS, leave_some=True)
 
 
 def _hedge_length(words: list[str]) -> int:
     """How many words of hedging open ``words`` ("i guess", "maybe", "supongo"): not a "how"."""
-    length = 0
-    while step := next((len(h) for h in HEDGES if tuple(words[length:length + len(h)]) == h), 0):
-        length += step
-    return length
+    return _opening_length(words, HEDGES)
 
 
 def lead_length(words: list[str]) -> int:
@@ -436,6 +438,8 @@ _AMEND_SOFT = frozenset("ok okay and y also tambien oh actually better mejor pre
                         "pls please porfa plus".split())
 # How to be reached, opened by "por", "by", "via": "por mensaje", "by text".
 _BY = frozenset("por x by via".split())
+# "que me llamen", "que me escriban": how a Spanish speaker asks to be reached.
+_ASKED_VERBS = frozenset("llamen llame escriban escriba manden mande contacten contacte busquen visiten".split())
 # Words of HOW_STARTS that do not open a "how" on their own: "any news?", "check status", "despues" (LATER).
 _NOT_HOW_ALONE = frozenset("any check reach despues".split())
 _AFTER_DURATION = frozenset("pls please porfa thanks thx gracias ok".split())
@@ -523,8 +527,6 @@ _ASKED_IN_WORDS = {
         r"\b(i would|i'd|id|i) (really |honestly |just )?(like|want|need|love) (some )?(company|someone to hang out)\b|"
         r"\b(quiero|quisiera|me gustaria|necesito) (compania|que alguien me acompane)\b"),
 }
-# "que me llamen", "que me escriban": how a Spanish speaker asks to be reached.
-_ASKED_VERBS = frozenset("llamen llame escriban escriba manden mande contacten contacte busquen visiten".split())
 _NEGATION = re.compile(r"\b(dont|don't|do not|not|no|never|nunca|ni|doesnt|didnt|wont)\b")
 # Unavailable, said in a run-on: "esta semana no puedo ayudar a nadie", "i cant help anyone this week".
 _UNAVAILABLE_SAID = re.compile(
@@ -559,7 +561,8 @@ def runon(ctx: Context, text: Text) -> Transition | None:
     words = text.words[start:]
     if len(words) < _RUNON_LEAST or ctx.crisis or "?" in text.raw:
         return None
-    options = _runon_options(" ".join(words))
+    said = " ".join(words)
+    options = _runon_options(said)
     if not options or question is not None or membership is None:
         return question if options and question is not None else None
     if UNAVAILABLE in options and (I_CAN_REACH_OUT in options or CAN_KEEP_COMPANY in options):
@@ -567,7 +570,7 @@ def runon(ctx: Context, text: Text) -> Transition | None:
     group = membership.group
     until = next((d.until for i, w in enumerate(words) if w in _DURATION_OPENERS
                   and (d := parse_duration(words[i:], ctx.now, group.tz, ctx.language)) is not None), None)
-    said_how = _HOW_SAID.search(" ".join(words))
+    said_how = _HOW_SAID.search(said)
     how = None
     if said_how is not None:
         kept = said_how.group(1).split()

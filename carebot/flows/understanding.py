@@ -178,13 +178,14 @@ def is_acknowledgement(raw: str) -> bool:
 _HARD_NEWS = re.compile(
     r"\b(died|passed away|lost my|funeral|sad|sadness|rough (day|week|month|time)|hard (day|week|month|time)|"
     r"grieving|grief|heartbroken|broke up|breakup|lonely|miss (her|him|them) so|murio|fallecio|falleciste|"
-    r"triste|tristeza|perdi a|perdi mi|duelo|funeral|me siento sol[oae]|semana (dificil|dura|pesada)|"
+    r"triste|tristeza|perdi a|perdi mi|duelo|me siento sol[oae]|semana (dificil|dura|pesada)|"
     r"dia (dificil|duro|pesado))\b")
 
 
 def tells_hard_news(raw: str) -> bool:
     """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS)."""
-    return len(_letters(raw)) <= 30 and bool(_HARD_NEWS.search(" ".join(_letters(raw))))
+    words = _letters(raw)
+    return len(words) <= 30 and bool(_HARD_NEWS.search(" ".join(words)))
 
 
 # A member asking who writes to them: "who is this?", "quien es?" (not "what is this", which may be about anything).
@@ -216,11 +217,12 @@ def says_wrong_number(raw: str) -> bool:
 # A longer text that thanks or tells something good ("the potluck was really nice and i appreciated
 # everyone being there ... so thank you", "we had coffee on tuesday it was really nice"): a warm word,
 # not the menu. Never a question; a short one is a courtesy (``is_courtesy``).
+_THANKING = r"thanks?|thx|ty|gracias|appreciated?|grateful|agradecid[oae]|agradezco"
+_THANKS_WORDS = re.compile(rf"\b({_THANKING})\b")
 _GOOD_NEWS = re.compile(
-    r"\b(thanks?|thx|ty|gracias|appreciated?|appreciate|grateful|agradecid[oae]|agradezco|nice|lovely|great|fun|"
+    rf"\b({_THANKING}|nice|lovely|great|fun|"
     r"glad|helped|wonderful|amazing|beautiful|good time|loved|bonit[oa]|lind[oa]|genial|padre|chido|me gusto|"
     r"nos gusto|me encanto|nos encanto|ayudo mucho|fue muy bueno|la pasamos bien)\b")
-_THANKS_WORDS = re.compile(r"\b(thanks?|thx|ty|gracias|appreciated?|grateful|agradecid[oae]|agradezco)\b")
 
 
 def tells_good_news(raw: str, *, thanks: bool = False) -> bool:

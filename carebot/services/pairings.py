@@ -156,9 +156,15 @@ def tell_requester(session: Session, pairing: Pairing, requester: Member, key: s
     nobody else is free to take it over, ``key.waiting`` instead, which says that too: one text, not
     "it ended" and "nobody is free" a moment apart."""
     group = existing(session, Group, pairing.group_id)
-    if planner.waiting_after_an_end(session, group, requester, pairing.kind, now):
-        key = f"{key}.waiting"
-    tell(session, requester, key, now, group.id, **{"keyword": group.keyword, **params})
+    tell(session, requester, word_after_an_end(session, group, requester, pairing, key, now), now, group.id,
+         **{"keyword": group.keyword, **params})
+
+
+def word_after_an_end(session: Session, group: Group, requester: Member, pairing: Pairing, key: str,
+                      now: datetime) -> str:
+    """Catalog message ``key`` for the requester of ``pairing``, just ended, or ``key.waiting`` when nobody
+    else is free to take their request over (planner.waiting_after_an_end: the request waits from now)."""
+    return f"{key}.waiting" if planner.waiting_after_an_end(session, group, requester, pairing.kind, now) else key
 
 
 # --- what members answer about their pairings -----------------------------------
@@ -211,9 +217,8 @@ def rematch_answered(act: Act, effect: RematchAnswered) -> Outcome:
                  other=display_name(member, language_of(supporter)))
         end_pairing(session, pairing, "rematch", now, by=member.id)
         group = existing(session, Group, pairing.group_id)
-        if planner.waiting_after_an_end(session, group, member, pairing.kind, now):
-            return Outcome([render("care.rematch.yes.waiting", language, keyword=group.keyword)])
-        return Outcome([render("care.rematch.yes", language)])
+        return Outcome([render(word_after_an_end(session, group, member, pairing, "care.rematch.yes", now), language,
+                               keyword=group.keyword)])
     return Outcome([render("care.rematch.no", language, supporter=name)])
 
 
