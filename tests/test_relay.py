@@ -59,8 +59,10 @@ def test_a_flood_is_not_relayed_and_coordinators_hear_once(sim) -> None:
 
 def test_not_with_ends_an_active_pairing_without_saying_why(sim) -> None:
     run(sim, *SETUP, "+15155550101 > NOT Sam")
-    # (Her request is still open, and with nobody else free she hears that right after.)
-    assert "Nobody else will know" in texts_to(sim, "+15155550101")[-2]
+    # Her request is still open and nobody else is free: she hears that in the same one text.
+    said = texts_to(sim, "+15155550101")[-1]
+    assert "nobody else will know" in said and "No one else in DMMA is free yet" in said
+    assert "Sam from DMMA will reach out" in texts_to(sim, "+15155550101")[-2]
     ended = texts_to(sim, "+15155550102")[-1]
     assert "pairing with Ana has ended" in ended and "NOT" not in ended
     run(sim, "+15155550102 > @Ana hello?")

@@ -194,11 +194,9 @@ def not_with(ctx: Context, text: Text) -> Transition | None:
         return say(ctx, "care.not.unknown", name=name[:20])
     if len(others) > 1:
         return say(ctx, "care.not.ambiguous", name=name[:20])
-    person = next(iter(others.values()))
-    return Transition(
-        replies=(Reply(render("care.not.set", ctx.language, name=person.name)),),
-        effects=(NotWithAdded(person.member_id),),
-    )
+    # Its reply is written by carebot.services.pairings: when it ends the member's own pairing while
+    # their request stays open, the same text says what happens next.
+    return Transition(effects=(NotWithAdded(next(iter(others.values())).member_id),))
 
 
 def _reads_as_name(words: list[str]) -> bool:

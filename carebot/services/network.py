@@ -15,6 +15,7 @@ go as their own group's (their daytime, language, budget), and that group's coor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -54,11 +55,14 @@ def overflow_due(group: Group, answer: Answer) -> datetime | None:
     return answer.since + timedelta(hours=group.overflow_after_hours)
 
 
-def ask(session: Session, group: Group, requester: Member, answer: Answer, now: datetime) -> bool:
+def ask(session: Session, group: Group, requester: Member, answer: Answer, now: datetime,
+        prompt: Callable[[str, str], str] | None = None) -> bool:
     """"No one in DMMA is free yet. May I ask people in the MIDWEST network's other groups?".
 
     True when it is asked now; False when there is nobody else to ask, or when it waits behind the
     member's open question (then it is no word to them yet, and the usual word covers the wait).
+    ``prompt(language, network code)``: the question's own text, when it also says something else
+    (a pairing that just ended: planner.after_an_end).
     """
     network = network_of(session, group)
     answer.network_asked_at = now
@@ -66,10 +70,11 @@ def ask(session: Session, group: Group, requester: Member, answer: Answer, now: 
         answer.network_consent = False  # nobody else to ask: the usual word covers it
         return False
     language = requester.language or group.language or DEFAULT_LANGUAGE
-    prompt = render("network.ask", language, keyword=group.keyword, network=network.code)
+    text = (prompt(language, network.code) if prompt is not None
+            else render("network.ask", language, keyword=group.keyword, network=network.code))
     tz, starts, ends = member_timezone(session, requester, group.id, group.timezone)
     until = next_daytime(now, tz, starts, ends) + ANSWER_WINDOW
-    return questions.ask(session, requester, Waiting("network", "ask", {"answer_id": answer.id}, until), prompt, now,
+    return questions.ask(session, requester, Waiting("network", "ask", {"answer_id": answer.id}, until), text, now,
                          group_id=group.id, rank=questions.CARE)
 
 

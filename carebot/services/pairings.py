@@ -15,7 +15,7 @@ from carebot.domain.vocabulary import OPEN_PAIRINGS, PairingStatus
 from carebot.flows.base import CadenceChanged, NotWithAdded, OfferAnswered, PairingEnded, RematchAnswered
 from carebot.services import caremap, network, planner, questions
 from carebot.services.effects import Act, Outcome, handles
-from carebot.services.people import cadence_text, display_name, how_of, language_of, tell
+from carebot.services.people import cadence_text, display_name, how_of, language_of, tell, tell_text
 from carebot.store.models import Answer, Group, Member, NotWith, Pairing
 from carebot.store.queries import current_options, existing, holdings, room_in
 
@@ -152,19 +152,24 @@ def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member,
 
 def tell_requester(session: Session, pairing: Pairing, requester: Member, key: str, now: datetime, **params) -> None:
     """The requester of a pairing that just ended (``pairing``, already ended) while their request stays
-    open hears catalog message ``key`` (``keyword``: their group's, unless ``params`` name another); when
-    nobody else is free to take it over, ``key.waiting`` instead, which says that too: one text, not
-    "it ended" and "nobody is free" a moment apart."""
+    open hears catalog message ``key`` (``keyword``: their group's, unless ``params`` name another), or the
+    variant that also says what happens next (word_after_an_end): one text."""
     group = existing(session, Group, pairing.group_id)
-    tell(session, requester, word_after_an_end(session, group, requester, pairing, key, now), now, group.id,
-         **{"keyword": group.keyword, **params})
+    text = word_after_an_end(session, group, requester, pairing, key, now, **params)
+    if text is not None:
+        tell_text(session, requester, text, now, group.id)
 
 
 def word_after_an_end(session: Session, group: Group, requester: Member, pairing: Pairing, key: str,
-                      now: datetime) -> str:
-    """Catalog message ``key`` for the requester of ``pairing``, just ended, or ``key.waiting`` when nobody
-    else is free to take their request over (planner.waiting_after_an_end: the request waits from now)."""
-    return f"{key}.waiting" if planner.waiting_after_an_end(session, group, requester, pairing.kind, now) else key
+                      now: datetime, **params) -> str | None:
+    """Catalog message ``key`` for the requester of ``pairing``, just ended, in their language; ``key.waiting``
+    when nobody else is free to take their request over; None when the word went as ``key.network``, the
+    network question asked now (planner.after_an_end). ``keyword``: their group's, unless ``params`` name another."""
+    language = language_of(requester)
+    params = {"keyword": group.keyword, **params}
+    tail = planner.after_an_end(session, group, requester, pairing.kind, now,
+                                lambda lang, code: render(f"{key}{planner.ASKS_ACROSS}", lang, network=code, **params))
+    return None if tail == planner.ASKS_ACROSS else render(f"{key}{tail}", language, **params)
 
 
 # --- what members answer about their pairings -----------------------------------
@@ -217,8 +222,8 @@ def rematch_answered(act: Act, effect: RematchAnswered) -> Outcome:
                  other=display_name(member, language_of(supporter)))
         end_pairing(session, pairing, "rematch", now, by=member.id)
         group = existing(session, Group, pairing.group_id)
-        return Outcome([render(word_after_an_end(session, group, member, pairing, "care.rematch.yes", now), language,
-                               keyword=group.keyword)])
+        word = word_after_an_end(session, group, member, pairing, "care.rematch.yes", now)
+        return Outcome([word] if word is not None else [])
     return Outcome([render("care.rematch.no", language, supporter=name)])
 
 
@@ -248,22 +253,32 @@ def pairing_ended(act: Act, effect: PairingEnded) -> Outcome:
 
 @handles(NotWithAdded)
 def not_with_added(act: Act, effect: NotWithAdded) -> Outcome:
+    """NOT <name>: never paired with them again; an open pairing between them ends, and the other side
+    hears that it ended, never why. A requester whose request stays open hears what happens next in the
+    same text (``care.not.set.open``)."""
     session, member, now, other_id = act.session, act.member, act.now, effect.other_id
+    language = language_of(member)
+    other = session.get(Member, other_id)
     exists = session.scalar(select(NotWith.id).where(NotWith.member_id == member.id, NotWith.other_id == other_id))
     if exists is None:
         session.add(NotWith(member_id=member.id, other_id=other_id, created_at=now))
+    ended_mine = None
     for pairing in session.scalars(select(Pairing).where(
             Pairing.status.in_(OPEN_PAIRINGS),
             or_((Pairing.requester_id == member.id) & (Pairing.supporter_id == other_id),
-                (Pairing.requester_id == other_id) & (Pairing.supporter_id == member.id)))):
-        if pairing.status == PairingStatus.ACTIVE:
-            # The other side hears that it ended, never why.
-            other = session.get(Member, other_id)
-            if other is not None:
-                tell(session, other, "care.ended", now, pairing.group_for(other_id),
-                     other=display_name(member, language_of(other)))
+                (Pairing.requester_id == other_id) & (Pairing.supporter_id == member.id))).order_by(Pairing.id)):
+        active = pairing.status == PairingStatus.ACTIVE
         end_pairing(session, pairing, "not_with", now, by=member.id)
-    return Outcome()
+        if active and other is not None:
+            _tell_ended(session, pairing, other, member, now)
+            if pairing.requester_id == member.id and request_still_open(session, pairing, now):
+                ended_mine = pairing
+    name = display_name(other, language)
+    if ended_mine is None:
+        return Outcome([render("care.not.set", language, name=name)])
+    group = existing(session, Group, ended_mine.group_id)
+    word = word_after_an_end(session, group, member, ended_mine, "care.not.set.open", now, name=name)
+    return Outcome([word] if word is not None else [])
 
 
 @handles(CadenceChanged)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -191,27 +192,43 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     return sent
 
 
-def waiting_after_an_end(session: Session, group: Group, requester: Member, kind: int, now: datetime) -> bool:
-    """A pairing of ``requester``'s still open request (``kind``) just ended: when nobody else can take it
-    over now, the request waits from this moment (the coordinators hear, as for anyone newly waiting) and
-    True says the requester's word about the end must also say that nobody is free yet, in one text.
+# What a requester's one word about a pairing that just ended says next (after_an_end): its catalog key's tail.
+OFFERED_ON, WAITS, ASKS_ACROSS = "", ".waiting", ".network"
 
-    False when the engine, looking now, would offer it to someone (or the network question is due, or
-    sister groups may be asked): the planner, at its next look, acts as for any request.
+
+def after_an_end(session: Session, group: Group, requester: Member, kind: int, now: datetime,
+                 across: Callable[[str, str], str]) -> str:
+    """A pairing of ``requester``'s still open request (``kind``) just ended: what their one word about the end
+    says next, as the tail of its catalog key (one text, never "it ended" and another a moment later).
+
+    ASKS_ACROSS: nobody in the group can take it over and its overflow time has passed, so the word is the
+    network question itself (``across(language, network code)`` writes it), asked now: sent, nothing more to
+    send. WAITS: nobody else can take it over now; the request waits from this moment and the word says that
+    nobody is free yet. In both, the coordinators hear, as for anyone newly waiting.
+
+    OFFERED_ON when the engine, looking now, would offer it to someone, or sister groups' supporters may be
+    asked: the planner, at its next look, acts as for any request.
     """
     look = _look(session, group, now)
     key = (requester.id, kind)
     answer = look.waiting_since.get(key)
     if look.proposal is None or answer is None or answer.told_waiting_at is not None or requester.id not in look.members:
-        return False
-    if answer.network_consent or network.overflow_due(group, answer) is not None:
-        return False  # the network's question or its sister groups' supporters give the word
+        return OFFERED_ON
     pairs = [pair for pair in look.proposal.pairs if (pair.requester_id, pair.kind) == key]
-    if pairs and not busy(session, {pair.supporter_id for pair in pairs}, now, rank=questions.CARE):
-        return False
+    if answer.network_consent or (pairs and not busy(session, {pair.supporter_id for pair in pairs}, now,
+                                                     rank=questions.CARE)):
+        return OFFERED_ON
+    count = len(look.proposal.unmatched) + len(pairs)
+    due = network.overflow_due(group, answer)
+    if due is not None and due <= now and not busy(session, {requester.id}, now, rank=questions.CARE):
+        if network.ask(session, group, requester, answer, now, prompt=across):
+            answer.told_waiting_at = now  # the question is their honest word (as in _overflow)
+            _tell_coordinators_waiting(session, group, [requester], count, now)
+            return ASKS_ACROSS
+    # Nobody else is free (the network question, when not asked now, comes when it is due or its turn comes).
     _told_waiting(session, group, requester, answer, now)
-    _tell_coordinators_waiting(session, group, [requester], len(look.proposal.unmatched) + len(pairs), now)
-    return True
+    _tell_coordinators_waiting(session, group, [requester], count, now)
+    return WAITS
 
 
 def _told_waiting(session: Session, group: Group, requester: Member, answer: Answer, now: datetime) -> None:
