@@ -157,6 +157,9 @@ _GUARDS = [
     r"(trafico|calor|frio|lluvia|ruido|tarea|tareas|cola|fila|espera|clase|clases|examen|examenes|jefe|jefa|"
     r"vecino|vecina|vecinos|perro|gato|cantante|serie|novela|partido|equipo|musica|cancion|olor|zapatos|"
     r"sueno|hambre|gente|trabajo|tos|gripa|gripe|resfriado|dolor de cabeza)\b", r"no quiero morir(me)? sin", r"[a-z]+ de (la )?risa",
+    # An offer, not a plea: "i can help someone", "happy to help anyone" ("help someone" alone still is one).
+    r"(can|could|cant|will|would|ll|happy to|free to|glad to|able to|want to|wanna|like to|love to) help( out)? "
+    r"(someone|somebody|anyone|anybody|people|others|folks)\b",
     # Reassurances: "im not going to hurt myself lol", "no me quiero morir, solo estoy cansada".
     # Only the reassuring words go; "...but i want to die" still reads as crisis.
     r"(not|never|wont|won t) (going to|gonna|gunna) (hurt|harm|kill|cut) myself",

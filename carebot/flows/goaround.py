@@ -204,6 +204,56 @@ def described_option(text: Text) -> int | None:
     return option if _DESCRIBED[option].search(" ".join(text.words[:-1])) else None
 
 
+# An offer said in words with no number: "i can help", "can help someone", "i'm free to help this week",
+# "puedo ayudar", "yo puedo apoyar a alguien". Helping is reaching out to whoever asked for that support:
+# option 2 ("I can reach out", product.md); keeping someone company is option 5. What follows is the answer's
+# duration and how, as after its number ("2 this week", "2 for 2 weeks texts are best").
+_SOMEONE = r"(?: (?:someone|somebody|anyone|anybody|people|others|folks|a alguien|a otros|a otres|a quien sea))?"
+_IF_NEEDED = r"(?: if (?:anyone|someone|somebody|you) needs?(?: it| me)?| si alguien (?:lo )?necesita)?"
+_OFFERED_IN_WORDS = (
+    (I_CAN_REACH_OUT, re.compile(
+        r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to"
+        r"|estoy (?:libre|disponible) para) (?:help|ayudar|apoyar)(?: out)?" + _SOMEONE + _IF_NEEDED + r"(?= |$)")),
+    (CAN_KEEP_COMPANY, re.compile(
+        r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to) "
+        r"(?:keep (?:someone|somebody|anyone|people|others|folks) company|hacer(?:le|les)? compania|acompanar)"
+        + _SOMEONE + _IF_NEEDED + r"(?= |$)")),
+)
+
+
+def _offered_in_words(words: list[str], now: datetime, tz: ZoneInfo, language: str) -> tuple[int, int] | None:
+    """(option, words it takes) for an offer said in words at the start of ``words`` ("i can help this
+    week"), when what follows is no option of its own ("i can help 4" is not one: carebot asks)."""
+    said = " ".join(words)
+    for option, pattern in _OFFERED_IN_WORDS:
+        match = pattern.match(said)
+        if match is None:
+            continue
+        length = len(said[:match.end()].split())
+        after = words[length:]
+        if after and _options_in(after[0]) is not None and parse_duration(after, now, tz, language) is None:
+            return None
+        return option, length
+    return None
+
+
+def by_number(text: Text, start: int, now: datetime, tz: ZoneInfo, language: str) -> Text:
+    """``text`` with an option said in words as its number, from word ``start`` on: "i can reach out to
+    people, 2" is "2"; "ok i can help this week" is "ok 2 this week". Otherwise ``text`` itself."""
+    described = described_option(text) if start == 0 else None
+    if described is not None:
+        return Text(text.raw, [str(described)], [text.starts[-1]])  # the number alone is the answer
+    rest = text.words[start:]
+    lead = filler_length(rest)
+    offered = _offered_in_words(rest[lead:], now, tz, language)
+    if offered is None:
+        return text
+    option, length = offered
+    at = start + lead
+    return Text(text.raw, [*text.words[:at], str(option), *text.words[at + length:]],
+                [*text.starts[:at + 1], *text.starts[at + length:]])
+
+
 def starts_answer(words: list[str]) -> bool:
     """True when words open like a go-around answer: a number, options in words, or "no puedo" and more."""
     words = words[lead_length(words):]
@@ -404,10 +454,9 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     rest = text.words[start:]
     if not rest:
         return None
-    described = described_option(text) if start == 0 else None
-    if described is not None:
-        text = Text(text.raw, [str(described)], [text.starts[-1]])  # the number alone is the answer
-        rest = text.words
+    if membership is not None:
+        text = by_number(text, start, ctx.now, membership.group.tz, ctx.language)
+        rest = text.words[start:]
     if not starts_answer(rest):
         return None
     if question is not None:

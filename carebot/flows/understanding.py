@@ -353,6 +353,7 @@ def _meaningful(words: list[str]) -> list[str]:
 
 
 def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) -> Reading:
+    text = goaround.by_number(text, 0, now, zone, language)  # "i can help this week" is "2 this week"
     words = text.words
     meaningful = _meaningful(words)
     letters = _letters(raw)

@@ -70,6 +70,20 @@ ROWS = [
     pytest.param(answered("puedo ayudar 2", "puedes contactar a alguien", spec(2, capacity=1), ctx=SPANISH, group=2,
                           keyword="COMIDA"), id="puedo-ayudar-2"),
     pytest.param(row(MEMBER, "i can help 4", says("fallback")), id="i-can-help-4-is-not-an-answer"),
+    # An offer in words with no number: option 2 (helping is reaching out to whoever asked); keeping
+    # company, 5. Never a crisis plea, never "nothing is waiting for a YES".
+    *(pytest.param(answered(text, "you can reach out to someone", spec(2, capacity=1)), id=f"offer-{text}")
+      for text in ("i can help", "can help", "I can help someone 🙂", "ok i can help out if anyone needs",
+                   "I'm happy to help anyone")),
+    pytest.param(answered("puedo ayudar", "puedes contactar a alguien", spec(2, capacity=1), ctx=SPANISH, group=2,
+                          keyword="COMIDA"), id="offer-puedo-ayudar"),
+    pytest.param(answered("yo puedo apoyar a alguien", "puedes contactar a alguien", spec(2, capacity=1), ctx=SPANISH,
+                          group=2, keyword="COMIDA"), id="offer-yo-puedo-apoyar-a-alguien"),
+    pytest.param(answered("i can help on weekends", "you can reach out to someone (on weekends)",
+                          spec(2, how="on weekends", capacity=1)), id="offer-in-words-with-how"),
+    pytest.param(answered("i can keep someone company", COMPANY, spec(5, capacity=1)), id="company-offered-in-words"),
+    pytest.param(answered("puedo hacer compania", "puedes acompañar a alguien", spec(5, capacity=1), ctx=SPANISH,
+                          group=2, keyword="COMIDA"), id="compania-offered-in-words"),
     pytest.param(answered("2 for now text me", "you can reach out to someone (text me)", spec(2, capacity=1, how="text me")),
                  id="for-now-then-a-how"),
     pytest.param(answered("1 5 text me pls",
