@@ -103,6 +103,12 @@ HANDLERS: tuple[Step, ...] = (
     goaround.runon,  # "Um hi I think I'm a one this week": the answer inside a longer sentence, when nothing else is
 )
 
+# Readers of a longer sentence, not of carebot's own words: while a relay window is open (a message was
+# just relayed to the member), a plain text is their reply to the other member, relayed whole, however
+# many options it mentions in passing ("honestly I'm a one this week ... maybe thursday"). Only a text
+# that is clearly carebot's words (an answer by number, STATUS, DONE ...) is taken as them.
+NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon})
+
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
 # list's MORE are dropped once the member moves on, so a stale YES can never act.
@@ -176,7 +182,10 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
         if result is not None:
             return result
     if words:
+        in_relay = ctx.waiting is not None and ctx.waiting.flow == "relay"
         for handler in HANDLERS:
+            if in_relay and handler in NOT_IN_A_RELAY:
+                continue
             result = handler(ctx, text)
             if result is not None:
                 return _keep_waiting(ctx, result)

@@ -39,6 +39,11 @@ ROWS = [
                  id="plain-reply-in-spanish"),
     pytest.param(row(IN_WINDOW, "Auto-reply: I'm driving", effects=(Relayed(7, "Auto-reply: I'm driving"),)),
                  id="in-the-window-even-an-auto-reply-is-the-members-to-pass-on"),
+    # A long voice-to-text reply is the member's to pass on, options mentioned in passing and all.
+    *(pytest.param(row(IN_WINDOW, text, effects=(Relayed(7, text),)), id=f"runon-in-the-window-{i}") for i, text in
+      enumerate(("honestly I'm a one this week like I said so it means a lot that you wrote, maybe thursday",
+                 "oh that would be nice and i would like someone to check on me for the next 2 weeks too honestly",
+                 "call me in the evenings"))),
     pytest.param(row(IN_WINDOW, "status", has("DMMA: you check in with Sam."), wait=KEEP),
                  id="carebots-own-words-are-not-relayed"),
     pytest.param(row(IN_WINDOW, "stop", says("stop.done", purpose="final"), effects=(OptedOut("STOP"),)),
