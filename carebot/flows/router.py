@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import NamedTuple
 
 from carebot.flows import (
     account,
@@ -197,10 +198,17 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
     return None
 
 
-# Questions that wait for YES or NO (the check-in's also for LATER) and survive other texts:
-# what carebot did not understand while one waits is told how to answer it.
-YES_NO_WAITING = {"pairing": "fallback.yes_no", "network": "fallback.yes_no", "gather": "fallback.yes_no",
-                  "approval": "fallback.yes_no", "checkin": "fallback.yes_no_later"}
+class YesNoWords(NamedTuple):
+    """What carebot says to a text that does not answer a question waiting for YES or NO (catalog keys)."""
+
+    fallback: str  # not understood (or "k", "forget it"): how to answer it
+    unsure: str  # an honest "idk", "no se": no rush, and how to answer it when they know
+
+
+# Questions that wait for YES or NO (the check-in's also for LATER) and survive other texts, by flow.
+_YES_NO = YesNoWords("fallback.yes_no", "unsure.yes_no")
+YES_NO_WAITING = {"pairing": _YES_NO, "network": _YES_NO, "gather": _YES_NO, "approval": _YES_NO,
+                  "checkin": YesNoWords("fallback.yes_no_later", "unsure.yes_no_later")}
 
 
 def _nothing_matched(ctx: Context, text: Text) -> Transition:
@@ -212,10 +220,10 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         # "forget it", "olvidalo": the everyday "never mind", not FORGET. To a question that waits
         # for YES or NO it answers neither; elsewhere nothing changes.
         if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
-            return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
+            return say(ctx, YES_NO_WAITING[ctx.waiting.flow].fallback)
         return say(ctx, "never_mind")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and understanding.is_acknowledgement(text.raw):
-        return say(ctx, YES_NO_WAITING[ctx.waiting.flow])  # "k" to an offer: is that a YES? ask, never guess
+        return say(ctx, YES_NO_WAITING[ctx.waiting.flow].fallback)  # "k" to an offer: is that a YES? ask, never guess
     if ctx.memberships and (ctx.waiting is None or ctx.waiting.flow not in YES_NO_WAITING) and (
             is_unsure(text.words) or is_not_now(text.words) or is_one_of(text.words, LATER)):
         # "idk", "not sure", "no se", "maybe later", "luego" with no question open: no rush, and
@@ -232,9 +240,8 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         # open, unanswered (it is neither a YES nor a NO).
         return say(ctx, "wrong_number")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
-        if is_unsure(text.words):  # an honest "idk": no rush, and how to answer when they know
-            return say(ctx, "unsure." + YES_NO_WAITING[ctx.waiting.flow].removeprefix("fallback."))
-        return say(ctx, YES_NO_WAITING[ctx.waiting.flow])
+        asked = YES_NO_WAITING[ctx.waiting.flow]
+        return say(ctx, asked.unsure if is_unsure(text.words) else asked.fallback)
     if answers_yes(text):  # "yes i can" with nothing asked
         if not ctx.memberships and not ctx.removed_from:
             return join.late_yes(ctx)  # a consent question that lapsed: how to ask again

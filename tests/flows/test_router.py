@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from carebot.domain.i18n import catalog
 from carebot.flows import router
 from carebot.flows.base import (
     Answered,
@@ -190,3 +191,27 @@ def test_a_members_who_is_this_hears_what_this_number_is() -> None:
     for text in ("who is this?", "quien es?", "Who is this"):
         check(row(context("DMMA"), text, has("Des Moines Mutual Aid")))
     check(row(context("DMMA"), "who is this dana person in the pairs list", says("fallback")))
+
+
+# Each question that waits for YES or NO names both its words: the one for a text that does not answer it,
+# and the kind "no rush" one for an honest "idk" (both in both catalogs); "did you connect?" also takes LATER.
+YES_NO_QUESTIONS = {("pairing", "offer"): ("fallback.yes_no", "unsure.yes_no"),
+                    ("network", "ask"): ("fallback.yes_no", "unsure.yes_no"),
+                    ("gather", "rsvp"): ("fallback.yes_no", "unsure.yes_no"),
+                    ("approval", "approve"): ("fallback.yes_no", "unsure.yes_no"),
+                    ("checkin", "followup"): ("fallback.yes_no_later", "unsure.yes_no_later")}
+
+
+@pytest.mark.parametrize(("flow", "step"), sorted(YES_NO_QUESTIONS))
+def test_a_yes_no_question_names_its_fallback_and_its_no_rush_words(flow: str, step: str) -> None:
+    fallback, unsure = YES_NO_QUESTIONS[(flow, step)]
+    assert router.YES_NO_WAITING[flow] == (fallback, unsure)
+    assert {fallback, unsure} <= set(catalog("en")) & set(catalog("es"))
+    waiting = Waiting(flow, step, {"pairing_id": 7, "answer_id": 3, "gathering_id": 2, "pending_id": 4},
+                      NOW + timedelta(days=1))
+    check(row(context("DMMA", waiting=waiting), "idk tbh", says(unsure), wait=KEEP))
+    check(row(context("DMMA", waiting=waiting), "the blue one", says(fallback), wait=KEEP))
+
+
+def test_every_yes_no_question_is_in_the_table() -> None:
+    assert set(router.YES_NO_WAITING) == {flow for flow, _ in YES_NO_QUESTIONS}
