@@ -36,12 +36,13 @@ def transcript(files: tuple[str, ...]) -> None:
               help="The member's timezone (Area/City): dates are resolved in it.")
 @click.option("--now", "at", default=None, help="The moment the text arrives (YYYY-MM-DDTHH:MM, local); default now.")
 def parse(text: str, lang: str | None, timezone: str, at: str | None) -> None:
-    """Print, as JSON, what carebot reads in TEXT, without touching any database."""
+    """Print, as JSON, what carebot reads in TEXT alone and in a conversation, without touching any database."""
     import json
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from carebot.domain import clock
+    from carebot.flows import in_context
     from carebot.flows.understanding import read
 
     try:
@@ -55,7 +56,11 @@ def parse(text: str, lang: str | None, timezone: str, at: str | None) -> None:
         click.echo(f"--now {at!r} is not a date and time like 2026-03-02T10:00.", err=True)
         sys.exit(2)
     reading = read(text, lang=lang, tz=timezone, now=now)
-    click.echo(json.dumps(reading.as_dict(), ensure_ascii=False))
+    # Alone, some texts read "unknown" that a conversation reads: a run-on, a piece of an answer, a reply
+    # to an open question or in a relay window. Shown honestly, by context.
+    in_conversation = in_context.in_conversation(text, language=lang or reading.lang or "en", tz=timezone, now=now,
+                                                 alone=reading.intent)
+    click.echo(json.dumps({**reading.as_dict(), "in_conversation": in_conversation}, ensure_ascii=False))
 
 
 # --- end of parse ---------------------------------------------------------------------

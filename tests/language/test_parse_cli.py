@@ -21,7 +21,7 @@ def test_parse_prints_the_reading_as_json_and_touches_no_database(tmp_path, monk
                       "--tz", "America/Mexico_City", "--now", "2026-03-02T10:00")
     assert code == 0
     assert json.loads(out) == {"intent": "goaround", "command": None, "options": [1, 5], "until": "2026-03-09",
-                               "how": "llamame en la tarde", "lang": "es", "crisis": False}
+                               "how": "llamame en la tarde", "lang": "es", "crisis": False, "in_conversation": {}}
     assert list(tmp_path.iterdir()) == []  # no database file, nothing written
 
 
@@ -48,3 +48,23 @@ def test_a_partly_unreadable_answer_keeps_the_options_and_guesses_no_how() -> No
     _, out = parse("1 5 until blorpday call me", "--now", "2026-03-02T10:00")
     reading = json.loads(out)
     assert reading["options"] == [1, 5] and reading["until"] is None and reading["how"] is None
+
+
+def test_what_a_conversation_reads_that_the_text_alone_does_not_is_said_by_context() -> None:
+    # A run-on, alone "unknown": from a member it is a go-around answer (in a relay window, passed on).
+    runon = json.loads(parse("Um hi I think I'm a one this week", "--now", "2026-03-03T10:00")[1])
+    assert runon["intent"] == "unknown"
+    assert runon["in_conversation"]["from_a_member"] == "a go-around answer: 1 until 2026-03-08"
+    assert runon["in_conversation"]["in_a_relay_window"] == "passed on to the other member"
+    # A piece: right after a go-around answer it completes it; to a YES/NO question it is neither.
+    piece = json.loads(parse("for 2 weeks", "--now", "2026-03-03T10:00")[1])
+    assert piece["intent"] == "unknown" and "from_a_member" not in piece["in_conversation"]
+    assert piece["in_conversation"]["after_an_answer"] == "a go-around answer: 1 until 2026-03-17"
+    assert piece["in_conversation"]["to_a_yes_no_question"] == "not a YES or NO: the question stays open"
+    # "k" to an offer is never taken for a YES; "no puedo esta semana" to one is NO, and 3 for the week.
+    k = json.loads(parse("k", "--now", "2026-03-03T10:00")[1])
+    assert k["in_conversation"]["to_a_yes_no_question"] == "not a YES or NO: the question stays open"
+    cant = json.loads(parse("no puedo esta semana", "--now", "2026-03-03T10:00")[1])
+    assert cant["in_conversation"] == {"to_a_yes_no_question": "NO to the question; a go-around answer: 3 until 2026-03-08"}
+    assert json.loads(parse("yes", "--now", "2026-03-03T10:00")[1])["in_conversation"]["to_a_yes_no_question"] == (
+        "YES to the question")
