@@ -62,7 +62,7 @@ def ask(session: Session, group: Group, requester: Member, answer: Answer, now: 
     True when it is asked now; False when there is nobody else to ask, or when it waits behind the
     member's open question (then it is no word to them yet, and the usual word covers the wait).
     ``prompt(language, network code)``: the question's own text, when it also says something else
-    (a pairing that just ended: planner.after_an_end).
+    (a pairing that just ended: planner.after_ends).
     """
     network = network_of(session, group)
     answer.network_asked_at = now

@@ -5,7 +5,11 @@ every way a pairing ends (with word to the other side, and the engine asked to l
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -80,6 +84,7 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
     """
     options = {option for option, _ in held}
     room = room_in(held)
+    words = []  # to the requesters of the pairings ended here, once all have ended: one look at the group
     for pairing in pairings:
         if pairing.status not in OPEN_PAIRINGS:
             continue  # closed earlier in the same text (an offer its supporter just declined)
@@ -97,8 +102,9 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
             end_pairing(session, pairing, "offer_ended", now, by=member.id)
             if active:
                 requester = existing(session, Member, pairing.requester_id)
-                tell_requester(session, pairing, requester, "care.ended.rest", now,
-                               supporter=display_name(member, language_of(requester)))
+                words.append(EndWord(pairing, requester, "care.ended.rest",
+                                     {"supporter": display_name(member, language_of(requester))}))
+    tell_requesters(session, words, now)
     planner.mark_due(session, group_id, now)
 
 
@@ -132,44 +138,83 @@ def _end_pairings(session: Session, member: Member, now: datetime, *where, by: i
         select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS),
                               or_(Pairing.requester_id == member.id, Pairing.supporter_id == member.id), *where)
     ).all()
+    ended = []
     for pairing in pairings:
         other_id = pairing.supporter_id if pairing.requester_id == member.id else pairing.requester_id
-        other = existing(session, Member, other_id)
         active = pairing.status == PairingStatus.ACTIVE
         end_pairing(session, pairing, "left", now, by=by)
         if active:
-            _tell_ended(session, pairing, other, member, now)
+            ended.append((pairing, existing(session, Member, other_id)))
+    _tell_ended(session, ended, member, now)
 
 
-def _tell_ended(session: Session, pairing: Pairing, told: Member, other: Member, now: datetime) -> None:
-    """Tell ``told`` their pairing with ``other`` ended; a requester also hears whether their request is still open."""
-    name = display_name(other, language_of(told))
-    if told.id == pairing.requester_id and request_still_open(session, pairing, now):
-        tell_requester(session, pairing, told, "care.ended.open", now, other=name)
-    else:
-        tell(session, told, "care.ended", now, pairing.group_for(told.id), other=name)
+def _tell_ended(session: Session, ended: list[tuple[Pairing, Member]], other: Member, now: datetime) -> None:
+    """Tell each member told of ``ended`` (pairing, member told) that their pairing with ``other`` ended; a
+    requester also hears whether their request is still open (once all have ended: one look at the group)."""
+    words = []
+    for pairing, told in ended:
+        name = display_name(other, language_of(told))
+        if told.id == pairing.requester_id and request_still_open(session, pairing, now):
+            words.append(EndWord(pairing, told, "care.ended.open", {"other": name}))
+        else:
+            tell(session, told, "care.ended", now, pairing.group_for(told.id), other=name)
+    tell_requesters(session, words, now)
+
+
+@dataclass(frozen=True)
+class EndWord:
+    """What the requester of a pairing just ended, their request still open, is to hear: catalog message
+    ``key`` with ``params`` (``keyword``: their group's, unless ``params`` name another), or its variant
+    that also says what happens next (words_after_ends)."""
+
+    pairing: Pairing
+    requester: Member
+    key: str
+    params: dict[str, Any]
 
 
 def tell_requester(session: Session, pairing: Pairing, requester: Member, key: str, now: datetime, **params) -> None:
-    """The requester of a pairing that just ended (``pairing``, already ended) while their request stays
-    open hears catalog message ``key`` (``keyword``: their group's, unless ``params`` name another), or the
-    variant that also says what happens next (word_after_an_end): one text."""
-    group = existing(session, Group, pairing.group_id)
-    text = word_after_an_end(session, group, requester, pairing, key, now, **params)
-    if text is not None:
-        tell_text(session, requester, text, now, group.id)
+    """The requester of ``pairing`` (already ended) hears about it in one text (EndWord)."""
+    tell_requesters(session, [EndWord(pairing, requester, key, params)], now)
 
 
-def word_after_an_end(session: Session, group: Group, requester: Member, pairing: Pairing, key: str,
-                      now: datetime, **params) -> str | None:
-    """Catalog message ``key`` for the requester of ``pairing``, just ended, in their language; ``key.waiting``
-    when nobody else is free to take their request over; None when the word went as ``key.network``, the
-    network question asked now (planner.after_an_end). ``keyword``: their group's, unless ``params`` name another."""
-    language = language_of(requester)
-    params = {"keyword": group.keyword, **params}
-    tail = planner.after_an_end(session, group, requester, pairing.kind, now,
-                                lambda lang, code: render(f"{key}{planner.ASKS_ACROSS}", lang, network=code, **params))
-    return None if tail == planner.ASKS_ACROSS else render(f"{key}{tail}", language, **params)
+def tell_requesters(session: Session, words: list[EndWord], now: datetime) -> None:
+    """Each requester of pairings ended together hears about theirs in one text (words_after_ends)."""
+    for word, text in zip(words, words_after_ends(session, words, now), strict=True):
+        if text is not None:
+            tell_text(session, word.requester, text, now, word.pairing.group_id)
+
+
+def word_after_an_end(session: Session, requester: Member, pairing: Pairing, key: str, now: datetime,
+                      **params) -> str | None:
+    """The one text for the requester of ``pairing``, just ended (words_after_ends)."""
+    return words_after_ends(session, [EndWord(pairing, requester, key, params)], now)[0]
+
+
+def _asking_across(key: str, params: dict[str, Any]) -> Callable[[str, str], str]:
+    """The network question said with the word about the end (``key.network``), by language and network code."""
+    return lambda language, code: render(f"{key}{planner.ASKS_ACROSS}", language, network=code, **params)
+
+
+def words_after_ends(session: Session, words: list[EndWord], now: datetime) -> list[str | None]:
+    """For pairings ended together, each requester's text in their language: ``key``, or ``key.waiting`` when
+    nobody else is free to take their request over; None when the word went as ``key.network``, the network
+    question asked now (planner.after_ends). The planner looks once at each group for all of them, so what
+    each hears is true of them all together."""
+    texts: list[str | None] = [None] * len(words)
+    by_group: dict[int, list[int]] = defaultdict(list)
+    for index, word in enumerate(words):
+        by_group[word.pairing.group_id].append(index)
+    for group_id, indexes in by_group.items():
+        group = existing(session, Group, group_id)
+        params = {index: {"keyword": group.keyword, **words[index].params} for index in indexes}
+        tails = planner.after_ends(session, group, [(words[i].requester, words[i].pairing.kind,
+                                                     _asking_across(words[i].key, params[i])) for i in indexes], now)
+        for index, tail in zip(indexes, tails, strict=True):
+            if tail != planner.ASKS_ACROSS:
+                texts[index] = render(f"{words[index].key}{tail}", language_of(words[index].requester),
+                                      **params[index])
+    return texts
 
 
 # --- what members answer about their pairings -----------------------------------
@@ -221,8 +266,7 @@ def rematch_answered(act: Act, effect: RematchAnswered) -> Outcome:
             tell(session, supporter, "care.ended", now, pairing.group_for(supporter.id),
                  other=display_name(member, language_of(supporter)))
         end_pairing(session, pairing, "rematch", now, by=member.id)
-        group = existing(session, Group, pairing.group_id)
-        word = word_after_an_end(session, group, member, pairing, "care.rematch.yes", now)
+        word = word_after_an_end(session, member, pairing, "care.rematch.yes", now)
         return Outcome([word] if word is not None else [])
     return Outcome([render("care.rematch.no", language, supporter=name)])
 
@@ -243,7 +287,7 @@ def pairing_ended(act: Act, effect: PairingEnded) -> Outcome:
             answer.ended_at = now
     end_pairing(session, pairing, "done", now, by=member.id)
     if other is not None:
-        _tell_ended(session, pairing, other, member, now)
+        _tell_ended(session, [(pairing, other)], member, now)
     if pairing.requester_id != member.id or not request_still_open(session, pairing, now):
         return Outcome([render("care.ended", language, other=display_name(other, language))])
     group = existing(session, Group, pairing.group_id)
@@ -270,14 +314,13 @@ def not_with_added(act: Act, effect: NotWithAdded) -> Outcome:
         active = pairing.status == PairingStatus.ACTIVE
         end_pairing(session, pairing, "not_with", now, by=member.id)
         if active and other is not None:
-            _tell_ended(session, pairing, other, member, now)
+            _tell_ended(session, [(pairing, other)], member, now)
             if pairing.requester_id == member.id and request_still_open(session, pairing, now):
                 ended_mine = pairing
     name = display_name(other, language)
     if ended_mine is None:
         return Outcome([render("care.not.set", language, name=name)])
-    group = existing(session, Group, ended_mine.group_id)
-    word = word_after_an_end(session, group, member, ended_mine, "care.not.set.open", now, name=name)
+    word = word_after_an_end(session, member, ended_mine, "care.not.set.open", now, name=name)
     return Outcome([word] if word is not None else [])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -196,10 +196,19 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
 OFFERED_ON, WAITS, ASKS_ACROSS = "", ".waiting", ".network"
 
 
-def after_an_end(session: Session, group: Group, requester: Member, kind: int, now: datetime,
+def after_ends(session: Session, group: Group, ends: Sequence[tuple[Member, int, Callable[[str, str], str]]],
+               now: datetime) -> list[str]:
+    """Pairings in ``group`` just ended together, each of a still open request: for each (requester, kind,
+    across) what the requester's one word about it says next (after_an_end), from one look at the group."""
+    look = _look(session, group, now)
+    return [after_an_end(session, group, look, requester, kind, now, across) for requester, kind, across in ends]
+
+
+def after_an_end(session: Session, group: Group, look: _Look, requester: Member, kind: int, now: datetime,
                  across: Callable[[str, str], str]) -> str:
     """A pairing of ``requester``'s still open request (``kind``) just ended: what their one word about the end
     says next, as the tail of its catalog key (one text, never "it ended" and another a moment later).
+    ``look``: the engine's look at the group once the pairings ending together have ended.
 
     ASKS_ACROSS: nobody in the group can take it over and its overflow time has passed, so the word is the
     network question itself (``across(language, network code)`` writes it), asked now: sent, nothing more to
@@ -209,7 +218,6 @@ def after_an_end(session: Session, group: Group, requester: Member, kind: int, n
     OFFERED_ON when the engine, looking now, would offer it to someone, or sister groups' supporters may be
     asked: the planner, at its next look, acts as for any request.
     """
-    look = _look(session, group, now)
     key = (requester.id, kind)
     answer = look.waiting_since.get(key)
     if look.proposal is None or answer is None or answer.told_waiting_at is not None or requester.id not in look.members:
