@@ -19,9 +19,13 @@ one of the group's members) and prints throughput and p50/p99 latency for:
    (carebot stopped meanwhile), in ``--rounds`` rounds: each compares carebot
    with the mean of the floor's runs either side of it, since the shared
    machine may be busier or calmer for one of them, and the median round is
-   the result;
+   the result. Each round starts, as the first does, once carebot has handled
+   the texts before it and sent their replies: the floor stores texts and
+   nothing else, and what handling them costs is measured apart (the drain,
+   and ``python -m carebot.bench inbound``);
 3. carebot at half the bare endpoint's throughput (the target load), paced;
-4. carebot at half its own maximum, paced, to show its latency when not overloaded;
+4. carebot at half its own maximum, paced, to show its latency when not overloaded
+   (each from a settled carebot too);
 
 then, since a webhook only stores the text and the inbound worker runs the
 dispatcher afterwards (giving way while webhooks keep coming), how many texts
@@ -186,6 +190,10 @@ def _carebot(url: str, args, env: dict[str, str], baselines: dict[str, dict],
         loop_cpu: dict[str, list[float]] = {"floor": [], "signed": [], "carebot": []}  # the event loop's share
         before = floor
         for number in range(1, args.rounds + 1):
+            # Each round from the state the first starts from: the texts of the phases before handled and their
+            # replies sent. Else a round would also measure the worker working off the last round's texts and
+            # the sender sending their replies, which the floor has no part of (the drain, below, measures those).
+            _settle(url)
             full = measure_phase(carebot, sms, signed_requests(public, phones, n), c, None)
             print(result_line(f"carebot serve (max), round {number}", full) + f"  [{name}]")
             with _stopped(carebot):  # its inbound worker works off the texts meanwhile: not on the baselines' time
@@ -204,9 +212,11 @@ def _carebot(url: str, args, env: dict[str, str], baselines: dict[str, dict],
             before = after
         floor_ratio, full = sorted(rounds, key=lambda each: each[0])[len(rounds) // 2]  # the median round
         target = bare["throughput"] / 2
+        _settle(url)
         paced = measure_phase(carebot, sms, signed_requests(public, phones, n), c * 4, target)
         print(result_line(f"carebot at {target:.0f} req/s", paced) + f"  [{name}]")
         own = full["throughput"] / 2
+        _settle(url)
         easy = measure_phase(carebot, sms, signed_requests(public, phones, min(n, int(own * 20))), c * 4, own)
         print(result_line(f"carebot at {own:.0f} req/s (half its max)", easy) + f"  [{name}]")
         ratio = full["throughput"] / bare["throughput"]
