@@ -114,9 +114,12 @@ class WriterThread:
         self._on_close = on_close
         self._waiting: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._closed = False
         weakref.finalize(self, self._waiting.put, _DONE)
 
     def run(self, function: Callable[..., Any], *args) -> asyncio.Future:
+        if self._closed:  # nothing would ever answer it: say so at once
+            raise RuntimeError(f"{self._name} is closed")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if self._thread is None:
@@ -128,6 +131,7 @@ class WriterThread:
 
     def close(self) -> None:
         """End the thread once what it was given is done; wait for it."""
+        self._closed = True
         self._waiting.put(_DONE)
         if self._thread is not None:
             self._thread.join()
