@@ -126,7 +126,7 @@ def _settle(url: str) -> int:
             with engine.connect() as conn:
                 busy = conn.execute(text(
                     "SELECT (SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL)"
-                    " + (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))")).scalar()
+                    " + (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))")).scalar() or 0
             if not busy:
                 return 0
             time.sleep(0.25)
