@@ -29,6 +29,8 @@ def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
     assert re.search(r"carebot at max: p99 \d+\.\d, \d+\.\d ms in the rounds, errors 0", out)
     assert re.search(r"target \(0.8 of the floor, p99 < 50 ms, no error; the median round\): (met|NOT met)", out)
     assert re.search(r"target \(half the bare throughput with p99 < 50 ms\): (met|NOT met)", out)
+    # Each round began from a settled carebot: the texts before it handled and their replies sent.
+    assert "not settled" not in out, out
     # Every text the phases stored was handled before the benchmark stopped watching.
     assert re.search(r"inbound worker: \d+ texts waiting when the load stopped; \d+ handled .*, 0 still waiting", out), out
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from carebot.store.group_commit import GroupCommit
+from carebot.store.group_commit import GroupCommit, WriterThread
 
 
 class Writes:
@@ -81,3 +81,25 @@ def test_items_that_come_while_a_batch_is_written_go_in_the_next(most):
 
     assert asyncio.run(go()) == ["A", "B"]
     assert writes.batches == [["a"], ["b"]]
+
+
+def test_a_writer_thread_runs_each_call_in_turn_and_refuses_any_once_closed():
+    """The texts coming in are stored on a WriterThread: each call's outcome (or error) comes back to its caller;
+    after close, a call is refused at once rather than left waiting for a thread that has ended."""
+    closed = []
+    writer = WriterThread("test-writer", on_close=lambda: closed.append(True))
+    writes = Writes(fail_on="x")
+
+    async def go():
+        commit = GroupCommit(writes.write, writer.run)
+        results = await asyncio.gather(commit.submit("a"), commit.submit("b"), return_exceptions=True)
+        failed = await asyncio.gather(commit.submit("x"), return_exceptions=True)
+        writer.close()
+        late = await asyncio.gather(commit.submit("c"), return_exceptions=True)
+        return results, failed, late
+
+    results, [failed], [late] = asyncio.run(go())
+    assert results == ["A", "B"] and writes.batches[0] == ["a", "b"]  # one batch: gathered before it was handed on
+    assert isinstance(failed, RuntimeError) and "disk" in str(failed)
+    assert isinstance(late, RuntimeError) and "closed" in str(late)
+    assert closed == [True]

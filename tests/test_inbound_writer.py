@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import Dispatcher
@@ -137,21 +137,31 @@ def test_a_webhook_is_stored_and_answered_while_the_database_worker_is_busy(db):
     assert [row.provider_id for row in stored(db)] == ["SM" + "7" * 32]
 
 
+def _row(sid: str, **changes) -> dict:
+    return {"channel": SMS, "provider_id": sid, "received_at": NOW, "sender": ANA, "sender_uuid": None,
+            "sender_hash": crypto.sender_hash(ANA, None), "body": "1", **changes}
+
+
+KEYS = ("channel", "provider_id")
+
+
 def test_the_held_connection_is_kept_and_after_a_failure_made_afresh(db):
-    """The webhooks' connection is kept from one insert to the next; after a failure it is given back and a
-    new one taken."""
+    """The webhooks' connection is kept from one insert to the next; after a failure (nothing of that batch
+    stored) it is given back as lost and a new one taken."""
     held = HeldConnection(db.engine)
     try:
-        with held.begin() as conn:
-            first = conn
-        with held.begin() as conn:
-            assert conn is first and not conn.closed
-        with pytest.raises(DBAPIError), held.begin() as conn:
-            conn.exec_driver_sql("SELECT * FROM no_such_table")
-        assert first.closed  # given back to the pool, which drops a connection that was lost
-        with held.begin() as conn:
-            assert conn is not first
-            assert conn.exec_driver_sql("SELECT count(*) FROM inbound_messages").scalar() == 0
+        held.insert_new(InboundMessage, [_row("SM10")], KEYS)
+        first = held._conn
+        assert first is not None
+        driver = first.connection.dbapi_connection
+        held.insert_new(InboundMessage, [_row("SM11")], KEYS)
+        assert held._conn is first and not first.closed
+        with pytest.raises(IntegrityError):  # channel is NOT NULL
+            held.insert_new(InboundMessage, [_row("SM12"), _row("SM13", channel=None)], KEYS)
+        assert held._conn is None and first.closed
+        assert held.insert_new(InboundMessage, [_row("SM11"), _row("SM14")], KEYS)[0] is None
+        assert held._conn is not None and held._conn.connection.dbapi_connection is not driver  # not the pool's old one
+        assert [row.provider_id for row in stored(db)] == ["SM10", "SM11", "SM14"]
     finally:
         held.close()
 
@@ -162,17 +172,24 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
     first_inside, first_may_end = threading.Event(), threading.Event()
     order = []
 
+    class Slow(dict):
+        """A row whose values are read slowly: the first caller is inside its transaction meanwhile."""
+
+        def __getitem__(self, key):
+            if key == "body" and not first_inside.is_set():
+                order.append("first in")
+                first_inside.set()
+                first_may_end.wait(10)
+                order.append("first out")
+            return super().__getitem__(key)
+
     def first():
-        with held.begin():
-            order.append("first in")
-            first_inside.set()
-            first_may_end.wait(10)
-            order.append("first out")
+        held.insert_new(InboundMessage, [Slow(_row("SM20"))], KEYS)
 
     def second():
         first_inside.wait(10)
-        with held.begin():
-            order.append("second in")
+        held.insert_new(InboundMessage, [_row("SM21")], KEYS)
+        order.append("second done")
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     try:
@@ -185,4 +202,5 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
             thread.join(10)
     finally:
         held.close()
-    assert order == ["first in", "first out", "second in"]
+    assert order == ["first in", "first out", "second done"]
+    assert [row.provider_id for row in stored(db)] == ["SM20", "SM21"]

@@ -19,9 +19,13 @@ one of the group's members) and prints throughput and p50/p99 latency for:
    (carebot stopped meanwhile), in ``--rounds`` rounds: each compares carebot
    with the mean of the floor's runs either side of it, since the shared
    machine may be busier or calmer for one of them, and the median round is
-   the result;
+   the result. Each round starts, as the first does, once carebot has handled
+   the texts before it and sent their replies: the floor stores texts and
+   nothing else, and what handling them costs is measured apart (the drain,
+   and ``python -m carebot.bench inbound``);
 3. carebot at half the bare endpoint's throughput (the target load), paced;
-4. carebot at half its own maximum, paced, to show its latency when not overloaded;
+4. carebot at half its own maximum, paced, to show its latency when not overloaded
+   (each from a settled carebot too);
 
 then, since a webhook only stores the text and the inbound worker runs the
 dispatcher afterwards (giving way while webhooks keep coming), how many texts
@@ -100,29 +104,39 @@ def _waiting(engine) -> int:
         return conn.execute(text("SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL")).scalar()
 
 
-def _settle(url: str) -> None:
-    """Wait (TIME_CAP at most) until the warm-up's texts are handled and their replies sent.
+SETTLE_CAP = 3 * TIME_CAP  # seconds: 3,000 texts and their replies at 75 a second take 40 s on a quiet machine
+
+
+def _settle(url: str) -> int:
+    """Wait (SETTLE_CAP at most) until the texts stored so far are handled and their replies sent; what is left.
 
     So the measured phases see carebot's steady state, not its first texts,
-    first sends and first queries, each of which compiles or imports once.
+    first sends and first queries, each of which compiles or imports once, nor
+    the work the phases before them left.
     """
     from sqlalchemy import text
 
     from carebot.store.db import make_engine
 
     engine = make_engine(url)
-    deadline = time.perf_counter() + TIME_CAP
+    deadline = time.perf_counter() + SETTLE_CAP
+    busy = 0
     try:
         while time.perf_counter() < deadline:
             with engine.connect() as conn:
                 busy = conn.execute(text(
                     "SELECT (SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL)"
-                    " + (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))")).scalar()
+                    " + (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))")).scalar() or 0
             if not busy:
-                return
+                return 0
             time.sleep(0.25)
+        return busy
     finally:
         engine.dispose()
+
+
+def _unsettled(left: int) -> str:
+    return f"  (not settled: {left} texts or replies still waiting)" if left else ""
 
 
 def _drain(url: str) -> str:
@@ -186,8 +200,12 @@ def _carebot(url: str, args, env: dict[str, str], baselines: dict[str, dict],
         loop_cpu: dict[str, list[float]] = {"floor": [], "signed": [], "carebot": []}  # the event loop's share
         before = floor
         for number in range(1, args.rounds + 1):
+            # Each round from the state the first starts from: the texts of the phases before handled and their
+            # replies sent. Else a round would also measure the worker working off the last round's texts and
+            # the sender sending their replies, which the floor has no part of (the drain, below, measures those).
+            left = _settle(url)
             full = measure_phase(carebot, sms, signed_requests(public, phones, n), c, None)
-            print(result_line(f"carebot serve (max), round {number}", full) + f"  [{name}]")
+            print(result_line(f"carebot serve (max), round {number}", full) + f"  [{name}]" + _unsettled(left))
             with _stopped(carebot):  # its inbound worker works off the texts meanwhile: not on the baselines' time
                 after = measure_phase(*served_at["floor"], signed_requests(SIGNED_AT, [BASELINE_SENDER], n), c, None)
                 print(result_line(f"durable floor (max), after round {number}", after))
@@ -204,11 +222,13 @@ def _carebot(url: str, args, env: dict[str, str], baselines: dict[str, dict],
             before = after
         floor_ratio, full = sorted(rounds, key=lambda each: each[0])[len(rounds) // 2]  # the median round
         target = bare["throughput"] / 2
+        left = _settle(url)
         paced = measure_phase(carebot, sms, signed_requests(public, phones, n), c * 4, target)
-        print(result_line(f"carebot at {target:.0f} req/s", paced) + f"  [{name}]")
+        print(result_line(f"carebot at {target:.0f} req/s", paced) + f"  [{name}]" + _unsettled(left))
         own = full["throughput"] / 2
+        left = _settle(url)
         easy = measure_phase(carebot, sms, signed_requests(public, phones, min(n, int(own * 20))), c * 4, own)
-        print(result_line(f"carebot at {own:.0f} req/s (half its max)", easy) + f"  [{name}]")
+        print(result_line(f"carebot at {own:.0f} req/s (half its max)", easy) + f"  [{name}]" + _unsettled(left))
         ratio = full["throughput"] / bare["throughput"]
         kept_up = paced["throughput"] >= 0.95 * target and paced["errors"] == 0
         verdict = "met" if kept_up and paced["p99_ms"] < 50 else "NOT met"

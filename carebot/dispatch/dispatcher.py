@@ -132,9 +132,12 @@ class Dispatcher:
         batch: its first text is the one stored) adds none.
         """
         rows = [_queue_row(message) for message in messages]
-        held = self.queue_connection
-        with self.db.engine.begin() if held is None else held.begin() as conn:
-            ids = insert_new(conn, InboundMessage, rows, ("channel", "provider_id"))
+        keys = ("channel", "provider_id")
+        if self.queue_connection is not None:
+            ids = self.queue_connection.insert_new(InboundMessage, rows, keys)
+        else:
+            with self.db.engine.begin() as conn:
+                ids = insert_new(conn, InboundMessage, rows, keys)
         for message, row_id in zip(messages, ids, strict=True):
             if row_id is None:
                 log.info("duplicate inbound ignored (channel %s)", message.channel)

@@ -53,7 +53,7 @@ from carebot.domain.phone import sender_refusal
 from carebot.outbox.backlog import backlog
 from carebot.outbox.status import apply_status
 from carebot.store.db import UNAVAILABLE, storage_trouble
-from carebot.store.group_commit import GroupCommit
+from carebot.store.group_commit import GroupCommit, WriterThread
 from carebot.store.inserts import HeldConnection
 from carebot.store.queries import requests_waiting
 
@@ -274,12 +274,10 @@ def create_app(
     """
     db = dispatcher.db
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carebot-db")
-    storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebot-inbound")
     dispatcher.queue_connection = held = HeldConnection(db.engine)
-
-    in_worker, in_storing = _runner(executor), _runner(storing)
-
-    writer = InboundWriter(dispatcher, in_storing)
+    storing = WriterThread("carebot-inbound", on_close=held.close)
+    in_worker = _runner(executor)
+    writer = InboundWriter(dispatcher, storing.run)
     desk = CallDesk(dispatcher)
 
     async def sms(form, query) -> tuple[int, str, str]:
@@ -373,9 +371,8 @@ def create_app(
                 async with lifespan(app):
                     yield
         finally:
-            storing.shutdown(wait=True)
+            storing.close()  # the texts it was given are stored first; then the held connection is closed
             executor.shutdown(wait=True)
-            held.close()
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
     refusals = RefusalLog()
