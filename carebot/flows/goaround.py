@@ -512,6 +512,7 @@ _NUMBER = r"(one|two|three|four|five|uno|dos|tres|cuatro|cinco|[1-5])"
 _SAID_OPTION = re.compile(
     rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en|i can be|i could be|ill be|i'll be|i will be|puedo ser) "
     rf"(?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
+    rf"|para mi (?:esta semana |hoy |ahora )?(?:es |soy )?(?:un |una |el |la )(?:option |opcion |number |numero )?"
     rf"|(?:option|opcion|number|numero) |(?:and|y|plus) (?:also|tambien|maybe|probably) (?:a |an |un |una |el |la )"
     rf"|(?:and|y|plus|also) (?:maybe |probably |also |tambien )?(?:a |an |un |una |el |la )"
     rf"(?=\S+ (?:too|also|tambien|as well)\b))"

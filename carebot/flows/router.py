@@ -34,6 +34,7 @@ from carebot.flows.words import (
     Text,
     answers_no,
     answers_yes,
+    asks_how_to_leave,
     is_never_mind,
     is_not_now,
     is_one_of,
@@ -218,6 +219,8 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
+    if asks_how_to_leave(text):
+        return say(ctx, "leave.how")  # "leave me alone", a lone 🛑: how to leave, never a guessed STOP
     if understanding.says_wrong_number(text.raw):
         # "sorry wrong number": no harm done, and how to get nothing more; an open question stays
         # open, unanswered (it is neither a YES nor a NO).

@@ -116,7 +116,14 @@ STOP_PHRASES = {
     ("darme", "de", "baja"): "baja", ("dame", "de", "baja"): "baja", ("de", "baja"): "baja",
     ("dar", "de", "baja"): "baja", ("dadme", "de", "baja"): "baja", ("stop", "all"): "stopall",
     ("un", "subscribe"): "unsubscribe", ("no", "mas", "mensajes"): "parar",
+    # outside5's: "cancelar todo", "cancel everything": the soft word, and "all of it".
+    ("cancelar", "todo"): "cancelar", ("cancel", "everything"): "cancel", ("cancel", "all"): "cancel",
+    ("cancela", "todo"): "cancelar", ("quit", "everything"): "quit", ("quit", "all"): "quit",
 }
+# "stop by anytime, im a 5", "stop in whenever", "stop over later": an invitation to visit, the one
+# everyday phrase a strong STOP word opens that is not a request; only with more words after it
+# ("stop by" alone, or "stop in", still stops: when in doubt, STOP wins).
+_VISIT = _words("by in over")
 FILLER = _words("please pls plz now por favor ya porfa")
 START = _words("start unstop resume subscribe comenzar iniciar empezar alta reanudar")
 HELP = _words("help info ayuda informacion")
@@ -224,7 +231,10 @@ _STOP_SENTENCE = re.compile(
     # "ya no quiero recibir nada", "no quiero estar en esta lista", "quiero salir del grupo".
     r"^(ya )?no (quiero|deseo) recibir (mas )?(mensajes|textos|nada)( mas)?$|"
     r"^(ya )?no (quiero|deseo) (estar|seguir) en (esta|la|su|tu|este|el) (lista|grupo)( de (mensajes|textos))?$|"
-    r"^(ya )?(quiero|deseo|me quiero) salir (del grupo|de la lista)$"
+    r"^(ya )?(quiero|deseo|me quiero) salir (del grupo|de la lista)$|"
+    # outside5's: "ya no quiero participar", "i dont want to be part of this anymore": the whole text.
+    r"^(ya )?no (quiero|deseo) (participar|seguir participando|ser parte de (esto|este grupo|la lista))( mas)?$|"
+    r"^(i )?(dont|do not|don't) want to (participate|take part|be part of (this|the group|this group))( anymore)?$"
 )
 # Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
 # "no more texts thank you", "dejen de escribirme gracias".
@@ -263,13 +273,33 @@ def stop_word(words: list[str]) -> str | None:
         if tuple(mapped[: len(phrase)]) == phrase:
             mapped = [meaning, *mapped[len(phrase):]]
             break
-    if mapped[0] in STOP_STRONG:
+    if mapped[0] in STOP_STRONG and not (mapped[0] == "stop" and len(mapped) > 2 and mapped[1] in _VISIT):
         return mapped[0]
-    if _STOP_SENTENCE.match(" ".join(mapped)) or _STOP_SENTENCE.match(" ".join(_without_tail(mapped))):
+    if _is_stop_sentence(mapped):
         return "stop"
-    if len(mapped) == 1 and mapped[0] in STOP_ALONE:
-        return mapped[0]
+    if mapped[0] in STOP_ALONE and (len(mapped) == 1 or _is_stop_sentence(mapped[1:])):
+        return mapped[0]  # "basta", and "basta, no me escriban mas": a soft word before a request to stop
     return None
+
+
+def _is_stop_sentence(mapped: list[str]) -> bool:
+    return bool(_STOP_SENTENCE.match(" ".join(mapped)) or _STOP_SENTENCE.match(" ".join(_without_tail(mapped))))
+
+
+# Asking to leave without quite saying STOP: "remove me", "remove me from this", "leave me alone", a lone
+# 🛑. Answered with how to leave (STOP does that, for everyone), never taken as STOP itself: "leave me
+# alone" may be said of anything, and a stop sign of a day. README's "remove me from the list" is STOP.
+_LEAVE_HOW = frozenset({("remove", "me"), ("remove", "myself"), ("remove", "me", "from", "this"),
+                        ("remove", "me", "from", "here"), ("leave", "me", "alone"), ("just", "leave", "me", "alone"),
+                        ("sacame", "de", "aqui"), ("sacame", "de", "esto"), ("dejame", "en", "paz"),
+                        ("dejenme", "en", "paz")})
+
+
+def asks_how_to_leave(text: Text) -> bool:
+    """True for "remove me", "remove me from this", "leave me alone", "dejenme en paz", or 🛑 alone."""
+    words = tuple(_without_tail([w for w in text.words if w not in FILLER]))
+    marks = {ch for ch in text.raw if not ch.isspace() and ch not in "!.\ufe0f"}
+    return words in _LEAVE_HOW or (not text.words and marks == {"🛑"})
 
 
 def is_stop(words: list[str]) -> bool:

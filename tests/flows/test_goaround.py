@@ -182,6 +182,9 @@ RUNONS = [
                           "you're resting, unavailable to support others (until Mar 8)", spec(3, until=local(9))), id="soy-un-3"),
     pytest.param(answered("ok so basically i would really like someone to reach out to me its been a lot",
                           REACH_OUT, spec(1)), id="a-request-in-words"),
+    # outside5: "para mi esta semana un 5" ("for me this week, a 5"), as "soy un 3" is.
+    pytest.param(answered("para mi esta semana un 5", f"{COMPANY} (until Mar 8)", spec(5, until=local(9), capacity=1)),
+                 id="para-mi-un-5"),
 ]
 
 
@@ -196,6 +199,7 @@ def test_an_answer_inside_a_longer_sentence(r: Row) -> None:
     "im one of the people who set up the potluck last week",  # no option said outright
     "is it ok if im a one this week and maybe a five too?",  # a question
     "my kid is a 5 year old and she loved the gathering",
+    "para mi un 5 de 10 la reunion, estuvo bien",  # a score, not an answer
 ])
 def test_a_longer_sentence_that_is_not_an_answer(text: str) -> None:
     assert goaround.runon(MEMBER, read(text)) is None
