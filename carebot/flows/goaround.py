@@ -9,11 +9,11 @@ group, as it does when the circle goes around again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from carebot.domain.i18n import render, short_date
+from carebot.domain.i18n import names_list, render, short_date
 from carebot.domain.vocabulary import (
     CAN_KEEP_COMPANY,
     I_CAN_REACH_OUT,
@@ -619,9 +619,14 @@ def option_label(option: int, capacity: int | None, language: str) -> str:
     return render(key, language, capacity=capacity)
 
 
-def lapsed_prompt(language: str, keyword: str, option: int, capacity: int | None) -> str:
-    """What a member is asked when an answer with an end date lapses."""
+def lapsed_prompt(language: str, keyword: str, option: int, capacity: int | None, *,
+                  ended_with: Sequence[str] = ()) -> str:
+    """What a member is asked when an answer with an end date lapses; with the names of those whose
+    pairing with them ended with it, when there are any."""
     label = option_label(option, capacity, language)
+    if ended_with:
+        return render("goaround.lapsed.paired", language, keyword=keyword, answer=label,
+                      other=names_list(list(ended_with), language))
     return render("goaround.lapsed", language, keyword=keyword, answer=label)
 
 
