@@ -494,6 +494,26 @@ def answers_yes(text: Text) -> bool:
         bool(text.words) and all(w == "ya" for w in text.words))  # "ya": "yeah" typed short (a filler elsewhere)
 
 
+# A YES that opens a longer reply: "yes and also i need someone to call me", "si y tambien ...". Only
+# with a joining word after the assent: "yes but not this week" is neither YES nor NO.
+_AND_ALSO = _words("and also y tambien plus too")
+
+
+def yes_and_more(text: Text) -> list[str] | None:
+    """The words after a YES that opens the text and is joined to more ("yes and also ..."), else None."""
+    words = [w for w in text.words if w not in FILLER]
+    start = 0
+    while start < len(words) and (words[start] in YES_CORE or words[start] in _ASSENT_FIRST):
+        start += 1
+    end = start
+    while end < len(words) and words[end] in _AND_ALSO:
+        end += 1
+    rest = words[end:]
+    if start == 0 or end == start or len(rest) < 2 or rest[0] in _NO_FIRST or rest[0] in ("not", "but", "pero"):
+        return None
+    return rest
+
+
 def answers_no(text: Text) -> bool:
     """NO to a question that takes only YES or NO: "no thanks", "nah im good", 👎, and "not now"."""
     return says_no(text.words) or says_no_thanks(text.words) or emoji_answer(text.raw) == "no"

@@ -198,7 +198,9 @@ def offer_answered(act: Act, effect: OfferAnswered) -> Outcome:
     if pairing is None or pairing.status != PairingStatus.OFFERED:
         return Outcome([render("yes.nothing" if accepted else "no.nothing", language)] if accepted is not None else [])
     if accepted:
-        return Outcome(_accept(session, member, pairing, now))
+        # After the number: word on the rest of a longer YES ("yes and also i need someone to call me").
+        more = [render("care.yes_and_more", language)] if effect.more else []
+        return Outcome(_accept(session, member, pairing, now) + more)
     pairing.status = PairingStatus.DECLINED if accepted is False else PairingStatus.EXPIRED
     pairing.ended_at = now
     planner.mark_due(session, pairing.group_id, now)
