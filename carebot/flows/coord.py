@@ -160,7 +160,7 @@ def command(ctx: Context, text: Text) -> Transition | None:
         word = typo
     if word is None:
         return None
-    if word == "remove" and asks_how_to_leave(Text(text.raw, rest, [])):
+    if word == "remove" and asks_how_to_leave(Text(text.raw, ["remove", *rest[1:]], [])):
         return say(ctx, "leave.how")  # "remove me" asks to leave: STOP does that, for everyone
     if question is not None:
         return question

@@ -219,6 +219,8 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
+    if ctx.memberships and understanding.asks_about_options(text.raw):
+        return say(ctx, "goaround.explain")  # "what does 4 mean?": what 1-5 mean, nothing recorded
     if asks_how_to_leave(text):
         return say(ctx, "leave.how")  # "leave me alone", a lone 🛑: how to leave, never a guessed STOP
     if understanding.says_wrong_number(text.raw):
