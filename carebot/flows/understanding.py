@@ -182,9 +182,18 @@ _HARD_NEWS = re.compile(
     r"dia (dificil|duro|pesado))\b")
 
 
+# A sad face sent alone (outside5: 😢): the same kind word and how to ask for care, never "didn't
+# understand", and not the crisis reply (one emoji is a hard moment, not a crisis said in words).
+SAD_EMOJI = frozenset("😢😭😞😔☹🙁😿💔😥😓😩😫🥺😪😟😕🫤🥲")
+
+
 def tells_hard_news(raw: str) -> bool:
-    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS)."""
+    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS), or a sad
+    face alone (see SAD_EMOJI)."""
     words = _letters(raw)
+    if not words:
+        marks = {ch for ch in raw if not ch.isspace() and ch not in "!.\ufe0f\u200d" and not 0x1F3FB <= ord(ch) <= 0x1F3FF}
+        return bool(marks) and marks <= SAD_EMOJI
     return len(words) <= 30 and bool(_HARD_NEWS.search(" ".join(words)))
 
 

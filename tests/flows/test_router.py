@@ -205,6 +205,9 @@ SPANISH_MEMBER = context("DMMA", language="es")
     pytest.param(row(SPANISH_MEMBER, "que es esto", says(None, text="carebot")), id="que-es-esto"),
     pytest.param(row(MEMBER, "leave me alone", says("leave.how")), id="leave-me-alone"),
     pytest.param(row(MEMBER, "🛑", says("leave.how")), id="stop-sign"),
+    # a sad face alone: the hard-news word and how to ask for care (1); not the crisis reply
+    *(pytest.param(row(MEMBER, text, says("hard_news")), id=f"sad-{text}") for text in ("😢", "😭😭", "💔", "☹️", "🥺")),
+    pytest.param(row(MEMBER, "😂", says("fallback")), id="laughing-is-not-sad"),
 ])
 def test_questions_back_and_asking_to_leave(r: Row) -> None:
     check(r)
