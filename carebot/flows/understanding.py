@@ -209,7 +209,7 @@ _WHO_IS_THIS = frozenset({("who", "is", "this"), ("whos", "this"), ("who", "this
 # A question back about the go-around's options: "what does 4 mean?", "que significa el 3?", "whats the
 # difference between 2 and 5?", "can i do 4 too?". An option named with a word that asks what it means,
 # or in a question that opens with a question word. Answered with what 1-5 mean; nothing is recorded.
-_MEANING = frozenset("mean means meaning meant difference diff differences significa significan significado "
+_MEANING = frozenset("mean means meaning difference diff differences significa significan significado "
                      "diferencia diferencias".split())
 _ASKING = frozenset("what whats wat wut which can could may is does do que q cual cuales puedo se es como how".split())
 _WHAT = frozenset("what whats wat que q cual".split())
@@ -224,7 +224,8 @@ def asks_about_options(raw: str) -> bool:
         return False
     while len(words) > 1 and words[0] in _BEFORE_ASKING:  # "thanks! also can i do 4 too?"
         words = words[1:]
-    return any(w in _MEANING for w in words) or ("?" in raw and words[0] in _ASKING) or (
+    asking = "?" in raw or any(w in _ASKING for w in words)  # "i mean 2 kids" asks nothing
+    return (asking and any(w in _MEANING for w in words)) or ("?" in raw and words[0] in _ASKING) or (
         words[0] in _WHAT and len(words) <= 4)  # "what is 3", "que es el 4"
 
 

@@ -401,6 +401,13 @@ LEAD_FILLERS = tuple(sorted({
     ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
     ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
     ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",), ("ya",), ("yea",),
+    # outside5's corrections: "sorry i meant 5", "no wait 3", "cancel that, i meant 2", "perdon, quise decir 4"
+    # (a new answer replaces the one before, so the correction is simply the answer)
+    ("sorry", "i", "meant"), ("i", "meant"), ("oops", "i", "meant"), ("no", "wait"), ("wait",), ("oops",),
+    ("sorry", "wait"), ("cancel", "that", "i", "meant"), ("scratch", "that"), ("actually",), ("no", "actually"),
+    ("sorry", "actually"), ("sorry", "i", "mean"), ("i", "mean"), ("make", "that"), ("make", "it"),
+    ("perdon", "quise", "decir"), ("quise", "decir"), ("no", "espera"), ("espera",), ("perdon",),
+    ("mejor",), ("no", "mejor"), ("corrijo",), ("me", "equivoque"), ("perdon", "me", "equivoque"),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
 # Lead words that say "here is my answer" ("ok so 1 ...", "yeah 2", "um yeah so 1 ..."), unlike a greeting:
 # after one, the answer may go on with how to be reached, when that is what follows ("text me after work").

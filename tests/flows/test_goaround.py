@@ -133,6 +133,16 @@ ROWS = [
     pytest.param(row(MEMBER, "call me at 2", says("fallback")), id="call-me-at-2-is-not-an-answer"),
     pytest.param(row(MEMBER, "I have 2 questions", says("fallback")), id="i-have-2-questions-is-not-an-answer"),
     pytest.param(row(MEMBER, "hi 2 kids at home lol", says("fallback")), id="hi-2-kids-is-not-an-answer"),
+    # outside5: a correction is the answer (a new answer replaces the one before)
+    pytest.param(answered("sorry i meant 5", COMPANY, spec(5, capacity=1)), id="sorry-i-meant-5"),
+    pytest.param(answered("no wait 3", "you're resting, unavailable to support others (ongoing)", spec(3)),
+                 id="no-wait-3"),
+    pytest.param(answered("cancel that, i meant 2", "you can reach out to someone", spec(2, capacity=1)),
+                 id="cancel-that-i-meant-2"),
+    pytest.param(answered("perdon, quise decir 4", "quieres compañía (sin fecha)", spec(4), ctx=SPANISH, group=2,
+                          keyword="COMIDA"), id="quise-decir-4"),
+    *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
+        "wait 2 min", "actually 2 of us are coming", "i meant 2 weeks ago", "make it 3pm", "i mean 2 kids")),
 ]
 
 
