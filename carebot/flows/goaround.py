@@ -51,6 +51,7 @@ from carebot.flows.words import (
     SHARE,
     Text,
     is_one_of,
+    says_same_again,
 )
 
 MAX_HOW = 140
@@ -582,6 +583,21 @@ def runon(ctx: Context, text: Text) -> Transition | None:
                              1 if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY) else None, None)
                   for option in sorted(options))
     return answered(ctx, group, specs)
+
+
+def same_again(ctx: Context, text: Text) -> Transition | None:
+    """"same as before", "lo mismo": the answer the member holds in the group, given again and said back
+    (so a new round counts it); with none held, how to answer."""
+    membership, start, question = pick_group(ctx, text)
+    if not says_same_again(text.words[start:]) or ctx.crisis:
+        return None
+    if question is not None or membership is None:
+        return question
+    group = membership.group
+    held = ctx.answers_in(group.id)
+    if not held:
+        return say(ctx, "goaround.same_none", keyword=group.keyword)
+    return answered(ctx, group, (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private) for a in held))
 
 
 def how(ctx: Context, text: Text) -> Transition | None:

@@ -85,6 +85,7 @@ HANDLERS: tuple[Step, ...] = (
     relay.relay,
     join.request,
     goaround.answer,
+    goaround.same_again,  # "same as before", "lo mismo": the answer held, given again
     calls.missed_calls,
     goaround.how,
     account.status,

@@ -564,3 +564,20 @@ def is_never_mind(words: list[str]) -> bool:
 # FORGET's question takes only an explicit YES ("yes", "si", "YES!", "yes please"): an "ok", "sure"
 # or 👍 is not enough to erase everything for good.
 ERASE_YES = _words("yes si")
+
+
+# "Same as before", "lo mismo", "igual que antes": the go-around answer the member holds, given again.
+# Not "same" alone, nor "same here" (agreement).
+SAME_AGAIN = frozenset({
+    ("same", "as", "before"), ("same", "as", "last", "time"), ("same", "as", "last", "week"), ("same", "again"),
+    ("the", "same", "as", "before"), ("same", "answer"), ("same", "as", "always"), ("no", "change"),
+    ("no", "changes"), ("nothing", "changed"), ("lo", "mismo"), ("igual", "que", "antes"), ("lo", "mismo", "que", "antes"),
+    ("lo", "mismo", "que", "la", "otra", "vez"), ("igual", "que", "la", "otra", "vez"), ("lo", "mismo", "de", "antes"),
+    ("sin", "cambios"), ("igual", "que", "siempre"), ("lo", "de", "siempre"), ("la", "misma", "respuesta"),
+})
+_SAME_SOFT = _words("hi hey hola ok okay still todavia sigo please pls por favor thanks gracias so pues")
+
+
+def says_same_again(words: list[str]) -> bool:
+    """True for "same as before", "no change", "lo mismo", "igual que antes" (greetings and "please" aside)."""
+    return tuple(w for w in words if w not in _SAME_SOFT) in SAME_AGAIN

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carebot.flows import goaround
+from carebot.flows import goaround, router
 from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged, PrivacyChanged, Waiting
 from carebot.flows.words import read
 from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
@@ -213,3 +213,29 @@ def test_an_answer_inside_a_longer_sentence(r: Row) -> None:
 ])
 def test_a_longer_sentence_that_is_not_an_answer(text: str) -> None:
     assert goaround.runon(MEMBER, read(text)) is None
+
+
+# outside5: "same as before", "lo mismo", "igual que antes" to a new round: the answer the member holds,
+# given again and said back with its date; with none held, how to answer (not "didn't understand").
+HOLDING = context("DMMA", answers=(AnswerInfo(1, 5, local(19), None, 1),))
+HOLDING_ES = context("COMIDA", answers=(AnswerInfo(2, 5, local(19), None, 1),))
+
+
+@pytest.mark.parametrize("text", ["same as before", "Same as last time", "same again", "no change"])
+def test_same_as_before_gives_the_answer_held_again(text: str) -> None:
+    check(answered(text, f"{COMPANY} (until Mar 18)", spec(5, until=local(19), capacity=1), ctx=HOLDING))
+
+
+@pytest.mark.parametrize("text", ["lo mismo", "igual que antes", "Lo mismo que la otra vez"])
+def test_lo_mismo_gives_the_answer_held_again(text: str) -> None:
+    check(answered(text, "puedes acompañar a alguien (hasta 18 mar)", spec(5, until=local(19), capacity=1),
+                   ctx=HOLDING_ES, group=2, keyword="COMIDA"))
+
+
+def test_same_as_before_with_no_answer_held_says_how_to_answer() -> None:
+    check(row(MEMBER, "same as before", says("goaround.same_none", keyword="DMMA")))
+
+
+@pytest.mark.parametrize("text", ["same here", "same", "the same thing happened to me"])
+def test_other_sames_are_not_an_answer(text: str) -> None:
+    assert not any(isinstance(e, Answered) for e in router.respond(HOLDING, read(text)).effects)
