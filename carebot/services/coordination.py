@@ -72,8 +72,13 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
         return Outcome([render(key, language, supporter=display_name(supporter, language),
                                requester=display_name(requester, language))])
     if unable:
-        # Why is nobody's business: a private NOT list or someone's rest is never revealed.
-        return Outcome([render("coord.pair.cannot", language, **names)])
+        # Why is nobody's business: a private NOT list is never revealed. That the supporter is resting
+        # is said (outside5: the coordinator was left guessing), without its end date or any other answer:
+        # the rest is what any pairing of them would run into, and "rest is not failure".
+        resting = (excluded is None and not supporter.opted_out and not requester.opted_out
+                   and UNAVAILABLE in current_options(session, supporter.id, group.id, now))
+        key = "coord.pair.resting" if resting else "coord.pair.cannot"
+        return Outcome([render(key, language, a=display_name(requester, language), b=display_name(supporter, language))])
     for old in current:
         if old.status == PairingStatus.ACTIVE:
             old_supporter = existing(session, Member, old.supporter_id)
