@@ -50,6 +50,7 @@ from carebot.flows.words import (
     PRIVATE,
     SHARE,
     Text,
+    asks_to_see_answers,
     is_one_of,
     says_same_again,
 )
@@ -604,7 +605,7 @@ def how(ctx: Context, text: Text) -> Transition | None:
     """``HOW text after 6pm``: how and when the member likes to be reached."""
     membership, start, question = pick_group(ctx, text)
     rest = text.words[start:]
-    if not rest or rest[0] not in HOW or ctx.crisis:
+    if not rest or rest[0] not in HOW or ctx.crisis or asks_to_see_answers(rest):  # "how do i see my answers?": STATUS
         return None
     if question is not None:
         return question

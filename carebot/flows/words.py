@@ -581,3 +581,25 @@ _SAME_SOFT = _words("hi hey hola ok okay still todavia sigo please pls por favor
 def says_same_again(words: list[str]) -> bool:
     """True for "same as before", "no change", "lo mismo", "igual que antes" (greetings and "please" aside)."""
     return tuple(w for w in words if w not in _SAME_SOFT) in SAME_AGAIN
+
+
+# "how do i see my answers?", "¿cómo veo mis respuestas?": STATUS, asked as a question (outside5).
+_SEE_ANSWERS = re.compile(
+    r"\b(how (do|can|could) i (see|check|view|get) my (answers?|responses?|status)|"
+    r"where (can|do) i (see|check|find) my (answers?|responses?)|what (did|were) (i|my) (answer|answers|answered)|"
+    r"(como|donde) (veo|puedo ver|reviso|consulto|miro) mis respuestas|(cuales|que) (son|eran|fueron) mis respuestas|"
+    r"que (respondi|conteste))\b")
+# "prefiero español", "i prefer english", "mejor en español": the language asked for inside a longer text.
+_PREFER_LANGUAGE = re.compile(
+    r"\b(prefiero|i prefer|i'd prefer|id prefer|mejor en|en|in) (el |en |in )?(espanol|castellano|ingles|english|spanish)\b")
+
+
+def asks_to_see_answers(words: list[str]) -> bool:
+    """True for "how do i see my answers?", "como veo mis respuestas", "que respondi"."""
+    return bool(_SEE_ANSWERS.search(" ".join(words)))
+
+
+def prefers_language(words: list[str]) -> str | None:
+    """The language a longer text asks for ("prefiero español", "i prefer english"), else None."""
+    found = _PREFER_LANGUAGE.search(" ".join(words))
+    return LANGUAGE_NAMES[found.group(3)] if found else None
