@@ -516,8 +516,9 @@ def yes_and_more(text: Text) -> list[str] | None:
     while end < len(words) and words[end] in _AND_ALSO:
         end += 1
     rest = words[end:]
-    if start == 0 or end == start or len(rest) < 2 or rest[0] in _NO_FIRST or rest[0] in ("not", "but", "pero"):
-        return None
+    if not any(w in YES_CORE for w in words[:start]) or end == start or len(rest) < 2 or rest[0] in _NO_FIRST or (
+            rest[0] in ("not", "but", "pero")):
+        return None  # "ok and then what?": an "ok" alone is not the YES that gives a number
     return rest
 
 

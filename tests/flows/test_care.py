@@ -220,7 +220,7 @@ def test_a_yes_that_opens_a_longer_reply_to_an_offer(text: str) -> None:
     check(row(OFFER, text, effects=(OfferAnswered(7, True, more=True),)))
 
 
-@pytest.mark.parametrize("text", ["yes but not this week", "yes and no", "yes and"])
+@pytest.mark.parametrize("text", ["yes but not this week", "yes and no", "yes and", "ok and then what?"])
 def test_a_yes_with_a_but_or_nothing_after_is_not_that(text: str) -> None:
     result = router.respond(OFFER, read(text))
     assert OfferAnswered(7, True) not in result.effects
