@@ -32,6 +32,12 @@ POLICE = re.compile(r"\b(911|112|999|police|polic[ií]a|sheriff|cops?|law enforc
     # outside3's findings, and their near forms
     "i have a plan to end it", "i want to end it", "I want to end it tonight", "me quiero cortar otra vez",
     "quiero cortarme", "me corte otra vez", "i cut again", "going to end it with these pills",
+    # outside5's: filler words between the crisis words, and more ways to say it
+    "whats even the point of living anymore", "i just really want to die", "i dont even want to wake up tomorrow",
+    "i honestly dont see the point anymore", "i want to disappear", "i just want to disappear",
+    "ya me quiero ir de este mundo", "me quiero ir de este mundo", "quiero dejar de existir",
+    "la neta ya no quiero vivir", "de verdad quiero morirme", "quisiera irme de este mundo",
+    "i want to stop existing", "what is the point of living",
 ])
 def test_crisis_words_are_recognized(text: str) -> None:
     assert in_crisis(read(text))
@@ -42,7 +48,12 @@ def test_crisis_words_are_recognized(text: str) -> None:
                                   # idioms near outside3's findings
                                   "i want to end it with my boyfriend", "want to end it early today lol",
                                   "me quiero cortar el pelo", "quiero cortarme el pelo",
-                                  "going to end it with my girlfriend tonight"])
+                                  "going to end it with my girlfriend tonight",
+                                  # near outside5's
+                                  "i want to disappear into my bed all weekend lol", "quiero dejar de fumar",
+                                  "me quiero ir de este trabajo", "i really want to dye my hair blue",
+                                  "whats even the point of this meeting", "i just want to live somewhere quiet",
+                                  "no quiero estar solo aqui sin ti jaja"])
 def test_everyday_words_are_not_crisis(text: str) -> None:
     assert not in_crisis(read(text))
 

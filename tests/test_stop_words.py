@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from carebot.flows.understanding import corrected_word
-from carebot.flows.words import is_stop, is_whole_stop, read, stop_word
+from carebot.flows.words import asks_how_to_leave, is_stop, is_whole_stop, read, stop_word
 from tests.helpers import SETUP, run, snapshot, texts_to
 
 
@@ -133,3 +133,33 @@ def test_a_text_that_only_asks_to_stop_is_whole_stop(text: str) -> None:
 ])
 def test_a_sentence_that_starts_with_a_stop_word_is_not_whole_stop(text: str) -> None:
     assert not is_whole_stop(read(text).words)
+
+
+# outside5's findings: a soft STOP word before a request to stop, "all of it", "no quiero participar".
+@pytest.mark.parametrize("text", [
+    "basta, no me escriban mas", "basta no me escriban más", "Basta. Dejen de escribirme", "para, no me escriban",
+    "cancelar todo", "Cancelar todo por favor", "cancel everything", "quit all",
+    "ya no quiero participar", "no quiero participar mas", "i dont want to participate anymore",
+    "i don’t want to be part of this anymore", "stop by", "stop in",
+])
+def test_outside5_requests_to_stop_are_stop(text: str) -> None:
+    assert is_stop(read(text).words)
+
+
+@pytest.mark.parametrize("text", [
+    "stop by anytime, im a 5", "stop by anytime", "stop in whenever you like", "stop over later if you want 4",
+    "para mi esta semana un 5", "cancelar todo el viernes", "cancel everything on friday?", "basta de lluvia",
+    "no quiero participar en la reunion", "i dont want to participate in the potluck",
+])
+def test_outside5_sentences_near_them_are_not_stop(text: str) -> None:
+    assert not is_stop(read(text).words)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("remove me from this", True), ("remove me", True), ("leave me alone", True), ("Leave me alone please", True),
+    ("dejenme en paz", True), ("🛑", True), ("🛑🛑", True), ("leave me alone with the dog tonight", False),
+    ("remove me from this photo", False), ("🛑 4", False), ("👍", False),
+])
+def test_asking_to_leave_without_saying_stop_gets_how_to_leave(text: str, expected: bool) -> None:
+    assert asks_how_to_leave(read(text)) is expected
+    assert not is_stop(read(text).words)

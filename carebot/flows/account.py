@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
@@ -35,8 +36,10 @@ from carebot.flows.words import (
     Text,
     answers_no,
     answers_yes,
+    asks_to_see_answers,
     is_never_mind,
     is_one_of,
+    prefers_language,
     says_no,
     says_no_thanks,
     stop_word,
@@ -138,7 +141,7 @@ def _shorten(name: str, limit: int | None) -> str:
 def status(ctx: Context, text: Text) -> Transition | None:
     """STATUS: what carebot holds for the member, group by group; after STOP, first that they stopped."""
     if not is_one_of(text.words, STATUS):
-        return None
+        return _asked_to_see(ctx, text)
     if ctx.opted_out:
         held = _status_lines(ctx) if ctx.memberships else []
         return Transition(replies=(_own(ctx, "\n".join([render("mydata.stopped", ctx.language), *held])),))
@@ -146,6 +149,21 @@ def status(ctx: Context, text: Text) -> Transition | None:
     if not ctx.memberships:
         return removed_reply(ctx) or say(ctx, "status.none")
     return Transition(replies=(Reply("\n".join(_status_lines(ctx) + removed_lines(ctx))),))
+
+
+def _asked_to_see(ctx: Context, text: Text) -> Transition | None:
+    """"how do i see my answers?": STATUS, opened with how to see it again; a language asked for in the
+    same text ("hola, prefiero español. ¿cómo veo mis respuestas?") is taken, and the answer is in it."""
+    if not asks_to_see_answers(text.words) or ctx.opted_out or not ctx.memberships:
+        return None
+    chosen = prefers_language(text.words) or ctx.language
+    if chosen != ctx.language:
+        ctx = replace(ctx, language=chosen)
+        effects: tuple[LanguageChanged, ...] = (LanguageChanged(chosen),)
+    else:
+        effects = ()
+    lines = [render("status.how_to_see", ctx.language), *_status_lines(ctx), *removed_lines(ctx)]
+    return Transition(replies=(Reply("\n".join(lines)),), effects=effects)
 
 
 def _status_lines(ctx: Context) -> list[str]:

@@ -237,6 +237,7 @@ class OfferAnswered:
     pairing_id: int
     accepted: bool | None
     said: bool = False  # the flow's own reply already says it (a NO said together with the member's rest)
+    more: bool = False  # a YES that opened a longer text: the member hears how to ask for themselves too
 
 
 @dataclass(frozen=True)

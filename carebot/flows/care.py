@@ -43,6 +43,7 @@ from carebot.flows.words import (
     answers_yes,
     is_not_now,
     is_one_of,
+    yes_and_more,
 )
 
 MAX_CADENCE_DAYS = 60
@@ -56,6 +57,10 @@ def offer_reply(ctx: Context, text: Text) -> Transition | None:
     """The supporter's answer to a pairing offer ("yes i can", 👍; "not now" passes it on)."""
     if answers_yes(text):
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
+    if yes_and_more(text) is not None:
+        # "yes and also i need someone to call me": the YES to this offer, and word on how to ask for
+        # themselves (the rest is not guessed into an answer or a CALL, nor dropped without a word).
+        return Transition(effects=(OfferAnswered(_pairing_id(ctx), True, more=True),))
     if answers_no(text):
         # The reply names whom it was about; carebot.services.pairings writes it.
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))

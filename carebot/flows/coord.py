@@ -37,7 +37,19 @@ from carebot.flows.base import (
 from carebot.flows.durations import parse_date
 from carebot.flows.goaround import pick_group
 from carebot.flows.join import not_a_member
-from carebot.flows.words import COORD_WORDS, GATHER, LOG, MORE, NO, PULSE, YES, Text, is_one_of, says_no
+from carebot.flows.words import (
+    COORD_WORDS,
+    GATHER,
+    LOG,
+    MORE,
+    NO,
+    PULSE,
+    YES,
+    Text,
+    asks_how_to_leave,
+    is_one_of,
+    says_no,
+)
 
 # A coordinator command: (context, the coordinator's membership, the text, the first word after it).
 Command = Callable[[Context, MembershipInfo, Text, int], Transition]
@@ -148,7 +160,7 @@ def command(ctx: Context, text: Text) -> Transition | None:
         word = typo
     if word is None:
         return None
-    if word == "remove" and rest[1:] in (["me"], ["myself"]):
+    if word == "remove" and asks_how_to_leave(Text(text.raw, ["remove", *rest[1:]], [])):
         return say(ctx, "leave.how")  # "remove me" asks to leave: STOP does that, for everyone
     if question is not None:
         return question

@@ -83,6 +83,11 @@ _EN = [
     rf"{_HELP} (me+|us)( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
     rf"{_HELP}( please| pls| plz)*( now| asap| right now| rn| someone| anyone)( please| pls| plz| now| asap)* $",
     r"(?<!. )(sos|mayday|emergency|help help|help me help me)( please| pls)* $",  # the whole text
+    # outside5's: "i want to disappear" (the whole text or closed by "forever", "tonight"...; not "disappear
+    # into my bed all weekend"), "i want to stop existing", "what is the point of living"
+    r"(want|wanna|need) to disappear( forever| for good| now| tonight| already| from (this|the) world)? $",
+    r"(want|wanna|wish i could) (to )?(stop existing|not exist|cease to exist|leave this world)",
+    r"(whats|what is|wats) the point (of|in) (living|going on|life|being alive|existing)",
 ]
 _ES = [
     r"suicid\w*", r"matarme", r"me (voy a|quiero) matar", r"quitarme la vida", r"acabar con (mi vida|todo)",
@@ -122,7 +127,17 @@ _ES = [
     r"ayuda( por favor| porfa| xfa)*( ya| ahora| urgente| ahorita| rapido| alguien)( por favor| porfa| xfa| ya)* $",
     r"(alguien|alguno) (por favor |porfa )?(ayuda|ayudeme|ayudame)( por favor| porfa| ya)* $",
     r"(auxilio|socorro)\b",
+    # outside5's: "me quiero ir de este mundo", "quiero dejar de existir" (not "dejar de fumar")
+    r"(quiero|quisiera|me quiero|me quisiera|voy a) ir(me)? de este mundo", r"irme de este mundo",
+    r"dejar de existir", r"(quiero|quisiera) dejar de vivir( ya)? $",
 ]
+# Words people put between the crisis words without changing them ("whats even the point of living",
+# "i just really want to die", "la neta ya no quiero vivir"): the lexicon is read with them and
+# without them, so one more "even" never hides a crisis. None of them is a negation or an object.
+_FILLERS = re.compile(
+    r"(?<= )(even|really|rly|just|literally|honestly|truly|actually|kinda|kind of|sort of|so|very|ever|fucking|"
+    r"fkn|fking|freaking|seriously|srsly|totally|tbh|lowkey|genuinely|la neta|neta|de verdad|la verdad|"
+    r"realmente|en serio|enserio|literalmente|simplemente|como que|pues) ")
 # Idioms and negations that share words with the lexicon but are not a crisis; they are
 # taken out of the text before the lexicon is read, so anything else in it still counts.
 _GUARDS = [
@@ -199,7 +214,8 @@ def crisis_languages(raw: str) -> set[str]:
     found: set[str] = set()
     for form in {_matchable(raw), _matchable(_deleet(raw))}:
         text = _GUARD.sub(" ", form)
-        found |= {language for language, pattern in _CRISIS.items() if pattern.search(text)}
+        bare = _FILLERS.sub("", text)
+        found |= {language for language, pattern in _CRISIS.items() if pattern.search(text) or pattern.search(bare)}
     return found
 
 

@@ -258,6 +258,27 @@ def parse_date(words: list[str], today: date, language: str = "en") -> tuple[dat
     return (found[0], found[1] + skipped) if found else None
 
 
+# Words around a span the calendar names that change nothing (outside5): "just today", "just for today",
+# "for the weekend", "today only", "solo por hoy", "nomas hoy", "hoy nada mas".
+_JUST = frozenset("just only solo nomas solamente unicamente".split())
+_ONLY_AFTER = (("only",), ("solo",), ("solamente",), ("nomas",), ("nada", "mas"))
+
+
+def _calendar_span(words: list[str], today: date) -> tuple[date, int] | None:
+    """(last day, words used) for a span the calendar names, with "just", "for" and "only" around it."""
+    lead = 0
+    while lead < 2 and lead < len(words) and words[lead] in _JUST:
+        lead += 1
+    if lead < len(words) and (words[lead] in FOR or words[lead] == "para"):
+        lead += 1
+    period = _period(words[lead:], today)
+    if period is None:
+        return None
+    used = lead + period[1]
+    after = next((len(tail) for tail in _ONLY_AFTER if tuple(words[used:used + len(tail)]) == tail), 0)
+    return period[0], used + after
+
+
 def parse_duration(
     words: list[str], now: datetime, tz: ZoneInfo, language: str = "en"
 ) -> Duration | None:
@@ -277,7 +298,7 @@ def parse_duration(
             return None
         day, used = found
         return Duration(_end_of(day, tz), lead + used)
-    period = _period(words, today)
+    period = _calendar_span(words, today)
     if period is not None:
         return Duration(_end_of(period[0], tz), period[1])
     lead = 1 if words[0] in FOR else 0

@@ -9,11 +9,11 @@ group, as it does when the circle goes around again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from carebot.domain.i18n import render, short_date
+from carebot.domain.i18n import names_list, render, short_date
 from carebot.domain.vocabulary import (
     CAN_KEEP_COMPANY,
     I_CAN_REACH_OUT,
@@ -50,7 +50,9 @@ from carebot.flows.words import (
     PRIVATE,
     SHARE,
     Text,
+    asks_to_see_answers,
     is_one_of,
+    says_same_again,
 )
 
 MAX_HOW = 140
@@ -561,6 +563,7 @@ _NUMBER = r"(one|two|three|four|five|uno|dos|tres|cuatro|cinco|[1-5])"
 _SAID_OPTION = re.compile(
     rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en|i can be|i could be|ill be|i'll be|i will be|puedo ser) "
     rf"(?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
+    rf"|para mi (?:esta semana |hoy |ahora )?(?:es |soy )?(?:un |una |el |la )(?:option |opcion |number |numero )?"
     rf"|(?:option|opcion|number|numero) |(?:and|y|plus) (?:also|tambien|maybe|probably) (?:a |an |un |una |el |la )"
     rf"|(?:and|y|plus|also) (?:maybe |probably |also |tambien )?(?:a |an |un |una |el |la )"
     rf"(?=\S+ (?:too|also|tambien|as well)\b))"
@@ -632,11 +635,26 @@ def runon(ctx: Context, text: Text) -> Transition | None:
     return answered(ctx, group, specs)
 
 
+def same_again(ctx: Context, text: Text) -> Transition | None:
+    """"same as before", "lo mismo": the answer the member holds in the group, given again and said back
+    (so a new round counts it); with none held, how to answer."""
+    membership, start, question = pick_group(ctx, text)
+    if not says_same_again(text.words[start:]) or ctx.crisis:
+        return None
+    if question is not None or membership is None:
+        return question
+    group = membership.group
+    held = ctx.answers_in(group.id)
+    if not held:
+        return say(ctx, "goaround.same_none", keyword=group.keyword)
+    return answered(ctx, group, (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private) for a in held))
+
+
 def how(ctx: Context, text: Text) -> Transition | None:
     """``HOW text after 6pm``: how and when the member likes to be reached."""
     membership, start, question = pick_group(ctx, text)
     rest = text.words[start:]
-    if not rest or rest[0] not in HOW or ctx.crisis:
+    if not rest or rest[0] not in HOW or ctx.crisis or asks_to_see_answers(rest):  # "how do i see my answers?": STATUS
         return None
     if question is not None:
         return question
@@ -667,9 +685,14 @@ def option_label(option: int, capacity: int | None, language: str) -> str:
     return render(key, language, capacity=capacity)
 
 
-def lapsed_prompt(language: str, keyword: str, option: int, capacity: int | None) -> str:
-    """What a member is asked when an answer with an end date lapses."""
+def lapsed_prompt(language: str, keyword: str, option: int, capacity: int | None, *,
+                  ended_with: Sequence[str] = ()) -> str:
+    """What a member is asked when an answer with an end date lapses; with the names of those whose
+    pairing with them ended with it, when there are any."""
     label = option_label(option, capacity, language)
+    if ended_with:
+        return render("goaround.lapsed.paired", language, keyword=keyword, answer=label,
+                      other=names_list(list(ended_with), language))
     return render("goaround.lapsed", language, keyword=keyword, answer=label)
 
 

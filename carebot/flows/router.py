@@ -35,6 +35,7 @@ from carebot.flows.words import (
     Text,
     answers_no,
     answers_yes,
+    asks_how_to_leave,
     is_never_mind,
     is_not_now,
     is_one_of,
@@ -85,6 +86,7 @@ HANDLERS: tuple[Step, ...] = (
     relay.relay,
     join.request,
     goaround.answer,
+    goaround.same_again,  # "same as before", "lo mismo": the answer held, given again
     calls.missed_calls,
     goaround.how,
     account.status,
@@ -235,6 +237,10 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.courtesy_at is not None and ctx.now - ctx.courtesy_at < COURTESY_EVERY:
             return Transition()
         return Transition(replies=say(ctx, "courtesy.reply").replies, effects=(CourtesyAnswered(),))
+    if ctx.memberships and understanding.asks_about_options(text.raw):
+        return say(ctx, "goaround.explain")  # "what does 4 mean?": what 1-5 mean, nothing recorded
+    if asks_how_to_leave(text):
+        return say(ctx, "leave.how")  # "leave me alone", a lone 🛑: how to leave, never a guessed STOP
     if understanding.says_wrong_number(text.raw):
         # "sorry wrong number": no harm done, and how to get nothing more; an open question stays
         # open, unanswered (it is neither a YES nor a NO).

@@ -182,9 +182,18 @@ _HARD_NEWS = re.compile(
     r"dia (dificil|duro|pesado))\b")
 
 
+# A sad face sent alone (outside5: 😢): the same kind word and how to ask for care, never "didn't
+# understand", and not the crisis reply (one emoji is a hard moment, not a crisis said in words).
+SAD_EMOJI = frozenset("😢😭😞😔☹🙁😿💔😥😓😩😫🥺😪😟😕🫤🥲")
+
+
 def tells_hard_news(raw: str) -> bool:
-    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS)."""
+    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS), or a sad
+    face alone (see SAD_EMOJI)."""
     words = _letters(raw)
+    if not words:
+        marks = {ch for ch in raw if not ch.isspace() and ch not in "!.\ufe0f\u200d" and not 0x1F3FB <= ord(ch) <= 0x1F3FF}
+        return bool(marks) and marks <= SAD_EMOJI
     return len(words) <= 30 and bool(_HARD_NEWS.search(" ".join(words)))
 
 
@@ -192,7 +201,32 @@ def tells_hard_news(raw: str) -> bool:
 _WHO_IS_THIS = frozenset({("who", "is", "this"), ("whos", "this"), ("who", "this"), ("who", "are", "you"),
                           ("quien", "es"), ("quien", "eres"), ("quien", "habla"), ("quien", "es", "este", "numero"),
                           ("what", "is", "this", "number"), ("whats", "this", "number"), ("que", "es", "este", "numero"),
-                          ("q", "es", "este", "numero")})
+                          ("q", "es", "este", "numero"),
+                          # outside5: a Spanish member's "que es esto?" after the go-around's question
+                          ("que", "es", "esto"), ("q", "es", "esto")})
+
+
+# A question back about the go-around's options: "what does 4 mean?", "que significa el 3?", "whats the
+# difference between 2 and 5?", "can i do 4 too?". An option named with a word that asks what it means,
+# or in a question that opens with a question word. Answered with what 1-5 mean; nothing is recorded.
+_MEANING = frozenset("mean means meaning difference diff differences significa significan significado "
+                     "diferencia diferencias".split())
+_ASKING = frozenset("what whats wat wut which can could may is does do que q cual cuales puedo se es como how".split())
+_WHAT = frozenset("what whats wat que q cual".split())
+_BEFORE_ASKING = frozenset("thanks thank you ty ok okay also and so hey hi oh um hola gracias y tambien oye bueno".split())
+_OPTION_TOKENS = frozenset("1 2 3 4 5 one two three four five uno dos tres cuatro cinco".split())
+
+
+def asks_about_options(raw: str) -> bool:
+    """True for a question about what the options 1-5 mean (see _MEANING), not an answer."""
+    words = _letters(raw)
+    if not words or len(words) > 14 or not any(w in _OPTION_TOKENS for w in words):
+        return False
+    while len(words) > 1 and words[0] in _BEFORE_ASKING:  # "thanks! also can i do 4 too?"
+        words = words[1:]
+    asking = "?" in raw or any(w in _ASKING for w in words)  # "i mean 2 kids" asks nothing
+    return (asking and any(w in _MEANING for w in words)) or ("?" in raw and words[0] in _ASKING) or (
+        words[0] in _WHAT and len(words) <= 4)  # "what is 3", "que es el 4"
 
 
 def asks_what_this_is(raw: str) -> bool:

@@ -116,7 +116,14 @@ STOP_PHRASES = {
     ("darme", "de", "baja"): "baja", ("dame", "de", "baja"): "baja", ("de", "baja"): "baja",
     ("dar", "de", "baja"): "baja", ("dadme", "de", "baja"): "baja", ("stop", "all"): "stopall",
     ("un", "subscribe"): "unsubscribe", ("no", "mas", "mensajes"): "parar",
+    # outside5's: "cancelar todo", "cancel everything": the soft word, and "all of it".
+    ("cancelar", "todo"): "cancelar", ("cancel", "everything"): "cancel", ("cancel", "all"): "cancel",
+    ("cancela", "todo"): "cancelar", ("quit", "everything"): "quit", ("quit", "all"): "quit",
 }
+# "stop by anytime, im a 5", "stop in whenever", "stop over later": an invitation to visit, the one
+# everyday phrase a strong STOP word opens that is not a request; only with more words after it
+# ("stop by" alone, or "stop in", still stops: when in doubt, STOP wins).
+_VISIT = _words("by in over")
 FILLER = _words("please pls plz now por favor ya porfa")
 START = _words("start unstop resume subscribe comenzar iniciar empezar alta reanudar")
 HELP = _words("help info ayuda informacion")
@@ -224,7 +231,10 @@ _STOP_SENTENCE = re.compile(
     # "ya no quiero recibir nada", "no quiero estar en esta lista", "quiero salir del grupo".
     r"^(ya )?no (quiero|deseo) recibir (mas )?(mensajes|textos|nada)( mas)?$|"
     r"^(ya )?no (quiero|deseo) (estar|seguir) en (esta|la|su|tu|este|el) (lista|grupo)( de (mensajes|textos))?$|"
-    r"^(ya )?(quiero|deseo|me quiero) salir (del grupo|de la lista)$"
+    r"^(ya )?(quiero|deseo|me quiero) salir (del grupo|de la lista)$|"
+    # outside5's: "ya no quiero participar", "i dont want to be part of this anymore": the whole text.
+    r"^(ya )?no (quiero|deseo) (participar|seguir participando|ser parte de (esto|este grupo|la lista))( mas)?$|"
+    r"^(i )?(dont|do not|don't) want to (participate|take part|be part of (this|the group|this group))( anymore)?$"
 )
 # Courtesies around a request to stop that do not make it a sentence of its own: "stop please",
 # "no more texts thank you", "dejen de escribirme gracias".
@@ -263,13 +273,33 @@ def stop_word(words: list[str]) -> str | None:
         if tuple(mapped[: len(phrase)]) == phrase:
             mapped = [meaning, *mapped[len(phrase):]]
             break
-    if mapped[0] in STOP_STRONG:
+    if mapped[0] in STOP_STRONG and not (mapped[0] == "stop" and len(mapped) > 2 and mapped[1] in _VISIT):
         return mapped[0]
-    if _STOP_SENTENCE.match(" ".join(mapped)) or _STOP_SENTENCE.match(" ".join(_without_tail(mapped))):
+    if _is_stop_sentence(mapped):
         return "stop"
-    if len(mapped) == 1 and mapped[0] in STOP_ALONE:
-        return mapped[0]
+    if mapped[0] in STOP_ALONE and (len(mapped) == 1 or _is_stop_sentence(mapped[1:])):
+        return mapped[0]  # "basta", and "basta, no me escriban mas": a soft word before a request to stop
     return None
+
+
+def _is_stop_sentence(mapped: list[str]) -> bool:
+    return bool(_STOP_SENTENCE.match(" ".join(mapped)) or _STOP_SENTENCE.match(" ".join(_without_tail(mapped))))
+
+
+# Asking to leave without quite saying STOP: "remove me", "remove me from this", "leave me alone", a lone
+# 🛑. Answered with how to leave (STOP does that, for everyone), never taken as STOP itself: "leave me
+# alone" may be said of anything, and a stop sign of a day. README's "remove me from the list" is STOP.
+_LEAVE_HOW = frozenset({("remove", "me"), ("remove", "myself"), ("remove", "me", "from", "this"),
+                        ("remove", "me", "from", "here"), ("leave", "me", "alone"), ("just", "leave", "me", "alone"),
+                        ("sacame", "de", "aqui"), ("sacame", "de", "esto"), ("dejame", "en", "paz"),
+                        ("dejenme", "en", "paz")})
+
+
+def asks_how_to_leave(text: Text) -> bool:
+    """True for "remove me", "remove me from this", "leave me alone", "dejenme en paz", or 🛑 alone."""
+    words = tuple(_without_tail([w for w in text.words if w not in FILLER]))
+    marks = {ch for ch in text.raw if not ch.isspace() and ch not in "!.\ufe0f"}
+    return words in _LEAVE_HOW or (not text.words and marks == {"🛑"})
 
 
 def is_stop(words: list[str]) -> bool:
@@ -371,6 +401,13 @@ LEAD_FILLERS = tuple(sorted({
     ("buenas", "noches"), ("hola", "a", "todos"), ("hola", "hola"), ("bueno",), ("pues",), ("oye",), ("este",),
     ("estoy", "bien"), ("bien",), ("gracias",), ("ok", "pues"), ("va",), ("mmm",),
     ("yeah",), ("yes",), ("yep",), ("yup",), ("si",), ("vale",), ("dale",), ("claro",), ("ya",), ("yea",),
+    # outside5's corrections: "sorry i meant 5", "no wait 3", "cancel that, i meant 2", "perdon, quise decir 4"
+    # (a new answer replaces the one before, so the correction is simply the answer)
+    ("sorry", "i", "meant"), ("i", "meant"), ("oops", "i", "meant"), ("no", "wait"), ("wait",), ("oops",),
+    ("sorry", "wait"), ("cancel", "that", "i", "meant"), ("scratch", "that"), ("actually",), ("no", "actually"),
+    ("sorry", "actually"), ("sorry", "i", "mean"), ("i", "mean"), ("make", "that"), ("make", "it"),
+    ("perdon", "quise", "decir"), ("quise", "decir"), ("no", "espera"), ("espera",), ("perdon",),
+    ("mejor",), ("no", "mejor"), ("corrijo",), ("me", "equivoque"), ("perdon", "me", "equivoque"),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
 # Lead words that say "here is my answer" ("ok so 1 ...", "yeah 2", "um yeah so 1 ..."), unlike a greeting:
 # after one, the answer may go on with how to be reached, when that is what follows ("text me after work").
@@ -464,6 +501,27 @@ def answers_yes(text: Text) -> bool:
         bool(text.words) and all(w == "ya" for w in text.words))  # "ya": "yeah" typed short (a filler elsewhere)
 
 
+# A YES that opens a longer reply: "yes and also i need someone to call me", "si y tambien ...". Only
+# with a joining word after the assent: "yes but not this week" is neither YES nor NO.
+_AND_ALSO = _words("and also y tambien plus too")
+
+
+def yes_and_more(text: Text) -> list[str] | None:
+    """The words after a YES that opens the text and is joined to more ("yes and also ..."), else None."""
+    words = [w for w in text.words if w not in FILLER]
+    start = 0
+    while start < len(words) and (words[start] in YES_CORE or words[start] in _ASSENT_FIRST):
+        start += 1
+    end = start
+    while end < len(words) and words[end] in _AND_ALSO:
+        end += 1
+    rest = words[end:]
+    if not any(w in YES_CORE for w in words[:start]) or end == start or len(rest) < 2 or rest[0] in _NO_FIRST or (
+            rest[0] in ("not", "but", "pero")):
+        return None  # "ok and then what?": an "ok" alone is not the YES that gives a number
+    return rest
+
+
 def answers_no(text: Text) -> bool:
     """NO to a question that takes only YES or NO: "no thanks", "nah im good", 👎, and "not now"."""
     return says_no(text.words) or says_no_thanks(text.words) or emoji_answer(text.raw) == "no"
@@ -507,3 +565,42 @@ def is_never_mind(words: list[str]) -> bool:
 # FORGET's question takes only an explicit YES ("yes", "si", "YES!", "yes please"): an "ok", "sure"
 # or 👍 is not enough to erase everything for good.
 ERASE_YES = _words("yes si")
+
+
+# "Same as before", "lo mismo", "igual que antes": the go-around answer the member holds, given again.
+# Not "same" alone, nor "same here" (agreement).
+SAME_AGAIN = frozenset({
+    ("same", "as", "before"), ("same", "as", "last", "time"), ("same", "as", "last", "week"), ("same", "again"),
+    ("the", "same", "as", "before"), ("same", "answer"), ("same", "as", "always"), ("no", "change"),
+    ("no", "changes"), ("nothing", "changed"), ("lo", "mismo"), ("igual", "que", "antes"), ("lo", "mismo", "que", "antes"),
+    ("lo", "mismo", "que", "la", "otra", "vez"), ("igual", "que", "la", "otra", "vez"), ("lo", "mismo", "de", "antes"),
+    ("sin", "cambios"), ("igual", "que", "siempre"), ("lo", "de", "siempre"), ("la", "misma", "respuesta"),
+})
+_SAME_SOFT = _words("hi hey hola ok okay still todavia sigo please pls por favor thanks gracias so pues")
+
+
+def says_same_again(words: list[str]) -> bool:
+    """True for "same as before", "no change", "lo mismo", "igual que antes" (greetings and "please" aside)."""
+    return tuple(w for w in words if w not in _SAME_SOFT) in SAME_AGAIN
+
+
+# "how do i see my answers?", "¿cómo veo mis respuestas?": STATUS, asked as a question (outside5).
+_SEE_ANSWERS = re.compile(
+    r"\b(how (do|can|could) i (see|check|view|get) my (answers?|responses?|status)|"
+    r"where (can|do) i (see|check|find) my (answers?|responses?)|what (did|were) (i|my) (answer|answers|answered)|"
+    r"(como|donde) (veo|puedo ver|reviso|consulto|miro) mis respuestas|(cuales|que) (son|eran|fueron) mis respuestas|"
+    r"que (respondi|conteste))\b")
+# "prefiero español", "i prefer english", "mejor en español": the language asked for inside a longer text.
+_PREFER_LANGUAGE = re.compile(
+    r"\b(prefiero|i prefer|i'd prefer|id prefer|mejor en|en|in) (el |en |in )?(espanol|castellano|ingles|english|spanish)\b")
+
+
+def asks_to_see_answers(words: list[str]) -> bool:
+    """True for "how do i see my answers?", "como veo mis respuestas", "que respondi"."""
+    return bool(_SEE_ANSWERS.search(" ".join(words)))
+
+
+def prefers_language(words: list[str]) -> str | None:
+    """The language a longer text asks for ("prefiero español", "i prefer english"), else None."""
+    found = _PREFER_LANGUAGE.search(" ".join(words))
+    return LANGUAGE_NAMES[found.group(3)] if found else None

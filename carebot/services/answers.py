@@ -19,6 +19,7 @@ from carebot.flows.base import Answered, HowChanged, PrivacyChanged
 from carebot.outbox.write import push
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.pairings import end_unheld, reconcile
+from carebot.services.people import display_name
 from carebot.store.models import Answer, Group, Member, Pairing
 from carebot.store.queries import current_answers
 
@@ -83,6 +84,9 @@ def lapse(session: Session, member_id: int, group_id: int, now: datetime, defaul
     for answer in ended:
         answer.ended_at = answer.until
     first = ended[0]
-    text = goaround.lapsed_prompt(member.language or DEFAULT_LANGUAGE, group.keyword, first.option, first.capacity)
+    language = member.language or DEFAULT_LANGUAGE
+    # A pairing that ends with the answer is said in the same text (outside5: a supporter's "2 for a
+    # week" lapsed, his requester was told, he was not).
+    others = [display_name(other, language) for other in reconcile(session, member, group_id, now)]
+    text = goaround.lapsed_prompt(language, group.keyword, first.option, first.capacity, ended_with=others)
     push(session, member, text, now, group_id, default_tz)
-    reconcile(session, member, group_id, now)

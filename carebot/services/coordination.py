@@ -72,7 +72,9 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
         return Outcome([render(key, language, supporter=display_name(supporter, language),
                                requester=display_name(requester, language))])
     if unable:
-        # Why is nobody's business: a private NOT list or someone's rest is never revealed.
+        # Why is nobody's business: a private NOT list or someone's rest is never revealed (product.md: nobody
+        # sees another member's answers unless they agreed to share them). The word says so, so the coordinator
+        # is not left guessing (outside5).
         return Outcome([render("coord.pair.cannot", language, **names)])
     for old in current:
         if old.status == PairingStatus.ACTIVE:

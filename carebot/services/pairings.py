@@ -65,23 +65,26 @@ def request_still_open(session: Session, pairing: Pairing, now: datetime) -> boo
     return pairing.kind in current_options(session, pairing.requester_id, pairing.group_id, now)
 
 
-def reconcile(session: Session, member: Member, group_id: int, now: datetime) -> None:
-    """After a member's answers lapsed: end the pairings their answers no longer hold up (``end_unheld``)."""
+def reconcile(session: Session, member: Member, group_id: int, now: datetime) -> list[Member]:
+    """After a member's answers lapsed: end the pairings their answers no longer hold up (``end_unheld``);
+    the people on the other side of the active ones that ended, for the member's own word."""
     pairings = session.scalars(
         select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS), in_group(member.id, group_id))
         .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
     ).all()
-    end_unheld(session, member, group_id, now, holdings(session, member.id, group_id, now), list(pairings))
+    return end_unheld(session, member, group_id, now, holdings(session, member.id, group_id, now), list(pairings))
 
 
 def end_unheld(session: Session, member: Member, group_id: int, now: datetime, held: list[tuple[int, int | None]],
-               pairings: list[Pairing]) -> None:
+               pairings: list[Pairing]) -> list[Member]:
     """End those of the member's open ``pairings`` in the group (active first, oldest first) that the answers
     they now hold there (``held``: option, capacity) no longer hold up.
 
     A requester's pairing ends with their request; a supporter keeps no more pairings than
-    they now offer (none while resting), the newest ending first.
+    they now offer (none while resting), the newest ending first. Returns the people on the other side
+    of the active pairings that ended (the other side is told here; the member by the caller).
     """
+    ended_with: list[Member] = []
     options = {option for option, _ in held}
     room = room_in(held)
     words = []  # to the requesters of the pairings ended here, once all have ended: one look at the group
@@ -94,6 +97,7 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
                     supporter = existing(session, Member, pairing.supporter_id)
                     tell(session, supporter, "care.ended", now, pairing.group_for(supporter.id),
                           other=display_name(member, language_of(supporter)))
+                    ended_with.append(supporter)
                 end_pairing(session, pairing, "request_ended", now, by=member.id)
         elif room.get(pairing.kind, 0) > 0:
             room[pairing.kind] -= 1
@@ -104,8 +108,10 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
                 requester = existing(session, Member, pairing.requester_id)
                 words.append(EndWord(pairing, requester, "care.ended.rest",
                                      {"supporter": display_name(member, language_of(requester))}))
+                ended_with.append(requester)
     tell_requesters(session, words, now)
     planner.mark_due(session, group_id, now)
+    return ended_with
 
 
 def in_group(member_id: int, group_id: int) -> ColumnElement[bool]:
@@ -242,7 +248,9 @@ def offer_answered(act: Act, effect: OfferAnswered) -> Outcome:
     if pairing is None or pairing.status != PairingStatus.OFFERED:
         return Outcome([render("yes.nothing" if accepted else "no.nothing", language)] if accepted is not None else [])
     if accepted:
-        return Outcome(_accept(session, member, pairing, now))
+        # After the number: word on the rest of a longer YES ("yes and also i need someone to call me").
+        more = [render("care.yes_and_more", language)] if effect.more else []
+        return Outcome(_accept(session, member, pairing, now) + more)
     pairing.status = PairingStatus.DECLINED if accepted is False else PairingStatus.EXPIRED
     pairing.ended_at = now
     planner.mark_due(session, pairing.group_id, now)

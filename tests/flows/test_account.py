@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from carebot.domain.i18n import render
 from carebot.domain.sms import segments
+from carebot.flows import router
 from carebot.flows.base import (
     AnswerInfo,
     Forgotten,
@@ -17,6 +19,7 @@ from carebot.flows.base import (
     PairingInfo,
     Waiting,
 )
+from carebot.flows.words import read
 from tests.flows.kit import NOW, Row, check, context, has, row, says
 
 MEMBER = context("DMMA")
@@ -174,3 +177,24 @@ def test_help_names_the_groups_in_one_segment(ctx) -> None:
     reply = check(row(ctx, "help", has("carebot"))).replies[0].text
     assert segments(reply) == 1, reply
     assert all(m.group.keyword in reply for m in ctx.memberships)
+
+
+# outside5: "how do i see my answers?" is STATUS, with how to see it again; a language asked for in
+# the same text ("hola, prefiero español. ¿cómo veo mis respuestas?") is taken, and the answer is in it.
+@pytest.mark.parametrize("text", ["how do i see my answers?", "where can i see my answers", "what did i answer?"])
+def test_asking_how_to_see_ones_answers_is_status(text: str) -> None:
+    result = router.respond(ANSWERED, read(text))
+    assert [r.text.splitlines()[0] for r in result.replies] == [render("status.how_to_see", "en")]
+    assert "call evenings" in result.replies[0].text and not result.effects
+
+
+def test_a_language_asked_for_with_it_is_taken() -> None:
+    result = router.respond(ANSWERED, read("hola, prefiero español. ¿cómo veo mis respuestas?"))
+    assert result.effects == (LanguageChanged("es"),)
+    assert result.replies[0].text.startswith(render("status.how_to_see", "es"))
+
+
+@pytest.mark.parametrize("text", ["i see my answers are wrong lol", "prefiero español", "my answers"])
+def test_near_it_is_not_status(text: str) -> None:
+    result = router.respond(ANSWERED, read(text))
+    assert not any(r.text.startswith(render("status.how_to_see", "en")) for r in result.replies)

@@ -208,3 +208,18 @@ def test_resting_words_decline_the_offer_and_rest_in_one_text(text: str) -> None
 def test_other_words_to_an_offer_do_not_rest(text: str) -> None:
     result = router.respond(OFFER_TO_ANA, read(text))
     assert not any(isinstance(e, Answered) for e in result.effects)
+
+
+# outside5: a YES that opens a longer reply to an offer is that YES (the number goes to the one who said
+# it, to this offer); the rest is not acted on by a guess, and the supporter is told how to ask for
+# themselves (care.yes_and_more), never left with it silently dropped.
+@pytest.mark.parametrize("text", ["yes and also i need someone to call me", "yeah, and can someone call me too",
+                                  "si y tambien necesito que alguien me llame", "ok sure, also i could use company"])
+def test_a_yes_that_opens_a_longer_reply_to_an_offer(text: str) -> None:
+    check(row(OFFER, text, effects=(OfferAnswered(7, True, more=True),)))
+
+
+@pytest.mark.parametrize("text", ["yes but not this week", "yes and no", "yes and", "ok and then what?"])
+def test_a_yes_with_a_but_or_nothing_after_is_not_that(text: str) -> None:
+    result = router.respond(OFFER, read(text))
+    assert OfferAnswered(7, True) not in result.effects

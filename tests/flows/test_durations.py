@@ -42,6 +42,16 @@ TODAY = date(2026, 3, 2)
     ("until further notice", "en", None, 3),
     ("hasta nuevo aviso", "es", None, 3),
     ("sin fecha", "es", None, 2),
+    # outside5: "just", "for" and "only" around a span the calendar names
+    ("just today", "en", "2026-03-03 00:00", 2),
+    ("just for today", "en", "2026-03-03 00:00", 3),
+    ("for the weekend", "en", "2026-03-09 00:00", 3),
+    ("today only", "en", "2026-03-03 00:00", 2),
+    ("only for this week", "en", "2026-03-09 00:00", 4),
+    ("solo por hoy", "es", "2026-03-03 00:00", 3),
+    ("nomas hoy", "es", "2026-03-03 00:00", 2),
+    ("hoy nada mas", "es", "2026-03-03 00:00", 3),
+    ("para el fin de semana", "es", "2026-03-09 00:00", 5),
 ])
 def test_durations(text: str, language: str, until: str | None, used: int) -> None:
     duration = parse_duration(read(text).words, NOW, DMMA.tz, language)
@@ -50,7 +60,8 @@ def test_durations(text: str, language: str, until: str | None, used: int) -> No
     assert (local, duration.used) == (until, used)
 
 
-@pytest.mark.parametrize("text", ["until yesterday", "until blorpday", "999 days", "call evenings", "", "0d"])
+@pytest.mark.parametrize("text", ["until yesterday", "until blorpday", "999 days", "call evenings", "", "0d",
+                                  "just checking in", "only text", "for real", "just text me"])
 def test_not_durations(text: str) -> None:
     assert parse_duration(read(text).words, NOW, DMMA.tz, "en") is None
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carebot.flows import goaround
+from carebot.flows import goaround, router
 from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged, PrivacyChanged, Waiting
 from carebot.flows.words import read
 from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
@@ -147,6 +147,16 @@ ROWS = [
     pytest.param(row(MEMBER, "call me at 2", says("fallback")), id="call-me-at-2-is-not-an-answer"),
     pytest.param(row(MEMBER, "I have 2 questions", says("fallback")), id="i-have-2-questions-is-not-an-answer"),
     pytest.param(row(MEMBER, "hi 2 kids at home lol", says("fallback")), id="hi-2-kids-is-not-an-answer"),
+    # outside5: a correction is the answer (a new answer replaces the one before)
+    pytest.param(answered("sorry i meant 5", COMPANY, spec(5, capacity=1)), id="sorry-i-meant-5"),
+    pytest.param(answered("no wait 3", "you're resting, unavailable to support others (ongoing)", spec(3)),
+                 id="no-wait-3"),
+    pytest.param(answered("cancel that, i meant 2", "you can reach out to someone", spec(2, capacity=1)),
+                 id="cancel-that-i-meant-2"),
+    pytest.param(answered("perdon, quise decir 4", "quieres compañía (sin fecha)", spec(4), ctx=SPANISH, group=2,
+                          keyword="COMIDA"), id="quise-decir-4"),
+    *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
+        "wait 2 min", "actually 2 of us are coming", "i meant 2 weeks ago", "make it 3pm", "i mean 2 kids")),
 ]
 
 
@@ -196,6 +206,9 @@ RUNONS = [
                           "you're resting, unavailable to support others (until Mar 8)", spec(3, until=local(9))), id="soy-un-3"),
     pytest.param(answered("ok so basically i would really like someone to reach out to me its been a lot",
                           REACH_OUT, spec(1)), id="a-request-in-words"),
+    # outside5: "para mi esta semana un 5" ("for me this week, a 5"), as "soy un 3" is.
+    pytest.param(answered("para mi esta semana un 5", f"{COMPANY} (until Mar 8)", spec(5, until=local(9), capacity=1)),
+                 id="para-mi-un-5"),
 ]
 
 
@@ -210,6 +223,33 @@ def test_an_answer_inside_a_longer_sentence(r: Row) -> None:
     "im one of the people who set up the potluck last week",  # no option said outright
     "is it ok if im a one this week and maybe a five too?",  # a question
     "my kid is a 5 year old and she loved the gathering",
+    "para mi un 5 de 10 la reunion, estuvo bien",  # a score, not an answer
 ])
 def test_a_longer_sentence_that_is_not_an_answer(text: str) -> None:
     assert goaround.runon(MEMBER, read(text)) is None
+
+
+# outside5: "same as before", "lo mismo", "igual que antes" to a new round: the answer the member holds,
+# given again and said back with its date; with none held, how to answer (not "didn't understand").
+HOLDING = context("DMMA", answers=(AnswerInfo(1, 5, local(19), None, 1),))
+HOLDING_ES = context("COMIDA", answers=(AnswerInfo(2, 5, local(19), None, 1),))
+
+
+@pytest.mark.parametrize("text", ["same as before", "Same as last time", "same again", "no change"])
+def test_same_as_before_gives_the_answer_held_again(text: str) -> None:
+    check(answered(text, f"{COMPANY} (until Mar 18)", spec(5, until=local(19), capacity=1), ctx=HOLDING))
+
+
+@pytest.mark.parametrize("text", ["lo mismo", "igual que antes", "Lo mismo que la otra vez"])
+def test_lo_mismo_gives_the_answer_held_again(text: str) -> None:
+    check(answered(text, "puedes acompañar a alguien (hasta 18 mar)", spec(5, until=local(19), capacity=1),
+                   ctx=HOLDING_ES, group=2, keyword="COMIDA"))
+
+
+def test_same_as_before_with_no_answer_held_says_how_to_answer() -> None:
+    check(row(MEMBER, "same as before", says("goaround.same_none", keyword="DMMA")))
+
+
+@pytest.mark.parametrize("text", ["same here", "same", "the same thing happened to me"])
+def test_other_sames_are_not_an_answer(text: str) -> None:
+    assert not any(isinstance(e, Answered) for e in router.respond(HOLDING, read(text)).effects)

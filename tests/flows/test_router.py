@@ -215,3 +215,31 @@ def test_a_yes_no_question_names_its_fallback_and_its_no_rush_words(flow: str, s
 
 def test_every_yes_no_question_is_in_the_table() -> None:
     assert set(router.YES_NO_WAITING) == {flow for flow, _ in YES_NO_QUESTIONS}
+
+
+# outside5: a question back about the options gets what 1-5 mean, and nothing is recorded; "que es esto"
+# is HELP; someone asking to leave without STOP is told how (leave.how), never stopped by a guess.
+SPANISH_MEMBER = context("DMMA", language="es")
+
+
+@pytest.mark.parametrize("r", [
+    *(pytest.param(row(MEMBER, text, says("goaround.explain")), id=text) for text in (
+        "what does 4 mean?", "whats the difference between 2 and 5?", "can i do 4 too?", "what is 3", "wat does 2 mean",
+        "what do the numbers mean 1 2 3 4 5")),
+    pytest.param(row(SPANISH_MEMBER, "que significa el 3?", says("goaround.explain")), id="que-significa-el-3"),
+    pytest.param(row(SPANISH_MEMBER, "que es esto", says(None, text="carebot")), id="que-es-esto"),
+    pytest.param(row(MEMBER, "leave me alone", says("leave.how")), id="leave-me-alone"),
+    pytest.param(row(MEMBER, "🛑", says("leave.how")), id="stop-sign"),
+    # a sad face alone: the hard-news word and how to ask for care (1); not the crisis reply
+    *(pytest.param(row(MEMBER, text, says("hard_news")), id=f"sad-{text}") for text in ("😢", "😭😭", "💔", "☹️", "🥺")),
+    pytest.param(row(MEMBER, "😂", says("fallback")), id="laughing-is-not-sad"),
+])
+def test_questions_back_and_asking_to_leave(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize("text", ["i have 2 kids, can i still help?", "we met at 5 yesterday it was nice",
+                                  "2 what", "4?"])
+def test_texts_with_a_number_that_are_not_questions_about_the_options(text: str) -> None:
+    result = router.respond(MEMBER, read(text))
+    assert not any("1: someone reaches out" in reply.text for reply in result.replies)

@@ -44,14 +44,14 @@ SETUP = ['group DMMA name="Des Moines Mutual Aid" tz=America/Chicago', "member D
 
 
 def test_sms_is_folded_signal_keeps_accents_and_a_group_can_turn_it_off(sim) -> None:
-    run(sim, *SETUP, "+15155550101 > LANG ES", "+15155550101 > que es esto", "signal:+15155550102 > LANG ES",
-        "signal:+15155550102 > que es esto")
+    run(sim, *SETUP, "+15155550101 > LANG ES", "+15155550101 > que onda con eso", "signal:+15155550102 > LANG ES",
+        "signal:+15155550102 > que onda con eso")
     assert texts_to(sim, "+15155550101")[-1].startswith("Perdon, no entendi.")
     signal = [d.text for d in sim.network.delivered if "15155550102" in d.to]
     assert signal[-1].startswith("Perdón, no entendí.")
     with sim.db.transaction() as session:
         session.scalars(select(Group)).one().sms_fold = False
-    run(sim, "+15155550101 > que es esto")
+    run(sim, "+15155550101 > que onda con eso")
     assert texts_to(sim, "+15155550101")[-1].startswith("Perdón, no entendí.")
 
 
