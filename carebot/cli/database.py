@@ -96,20 +96,22 @@ def db_check(url: str | None) -> None:
     click.echo("The database schema is up to date.")
 
 
-@db.command("downgrade")
+# "-1" is a revision here (one step back), not an option: the help names it.
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
 def db_downgrade(revision: str, url: str | None) -> None:
     """Take the schema back to REVISION (e.g. 0008, or -1 for one step); back up the database first."""
-    from carebot.store.db import downgrade
+    from carebot.store.db import downgrade, revisions
 
     database = _migrations(url)
     try:
         _refuse_another_key(database)
         downgrade(database.url, revision)
+        now_at = revisions(database.engine)[0]  # what -1 or base came to, said as a revision
     finally:
         database.dispose()
-    click.echo(f"The database schema is back at {revision}.")
+    click.echo(f"The database schema is back at {now_at or 'none (empty)'}.")
 
 
 @main.group()
