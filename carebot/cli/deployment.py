@@ -142,7 +142,7 @@ def status() -> None:
 
 
 @main.command()
-@click.option("--to", "directory", default="backups", show_default=True, type=click.Path(file_okay=False),
+@click.option("--to", "directory", default="backups", show_default=True, type=click.Path(),
               help="The directory the copy goes into (made, private, if missing).")
 @click.option("--keep-days", type=click.IntRange(min=1), default=None,
               help="Also delete the copies in it older than this many days.")
@@ -154,4 +154,5 @@ def backup(directory: str, keep_days: int | None) -> None:
     url = load_settings().carebot_database_url
     configured_database().dispose()  # the key set and the database's own, the schema current: else one line
     made, removed = copy(url, Path(directory), clock.now(), keep_days=keep_days)
-    click.echo(f"Backed up to {made}" + (f"; {len(removed)} older copies deleted." if removed else "."))
+    deleted = f"; {len(removed)} older {'copy' if len(removed) == 1 else 'copies'} deleted" if removed else ""
+    click.echo(f"Backed up to {made}{deleted}.")
