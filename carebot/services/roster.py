@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +28,35 @@ REASONS = {
 }
 
 
+# The header's names carebot reads (accents and case aside), English and Spanish.
+COLUMNS = {"phone": ("phone", "phone number", "telefono", "numero"), "name": ("name", "nombre"), "role": ("role", "rol")}
+KNOWN_COLUMNS = ", ".join(f"{column} (or {', '.join(others)})" if (others := names[1:]) else column
+                          for column, names in COLUMNS.items())
+
+
+class RosterProblem(ValueError):
+    """A roster carebot cannot read at all (its header): nothing in it is imported."""
+
+
+def _plain(header: str) -> str:
+    """'Teléfono ' is 'telefono': what a header is matched by."""
+    return "".join(c for c in unicodedata.normalize("NFKD", header.strip().lower()) if not unicodedata.combining(c))
+
+
+def _columns(fieldnames: list[str] | None) -> dict[str, str]:
+    """Each column carebot reads, mapped to the header's own spelling of it; a header without a phone is refused."""
+    if not fieldnames:
+        raise RosterProblem("the file is empty: its first line is the header, e.g. phone,name")
+    found = {column: field for field in fieldnames for column, names in COLUMNS.items() if _plain(field) in names}
+    if "phone" not in found:
+        if any(normalize_phone(field.strip()) for field in fieldnames):
+            raise RosterProblem(f"the first line is a row, not a header: add phone,name as the first line "
+                                f"(carebot reads {KNOWN_COLUMNS})")
+        raise RosterProblem(f"the header (first line) has no phone column: it has {', '.join(fieldnames)}; "
+                            f"carebot reads {KNOWN_COLUMNS}")
+    return found
+
+
 @dataclass
 class ImportReport:
     """What an import did: how many were invited, and each bad row with its reason."""
@@ -39,11 +69,12 @@ def import_roster(session: Session, group: Group, text: str, now: datetime) -> I
     """Invite everyone on a CSV roster (columns: phone, name, and optionally role).
 
     Each good row gets one invitation; nothing else reaches them unless they reply YES.
-    Bad rows are reported with their line number and reason, and skipped.
+    Bad rows are reported with their line number and reason, and skipped; a header without a
+    phone column is a RosterProblem, before anyone is invited.
     """
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text))
-    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+    fields = _columns(reader.fieldnames)
     seen: set[str] = set()
     for row in reader:
         line = reader.line_num
