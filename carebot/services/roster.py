@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,7 +44,7 @@ def _plain(header: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", header.strip().lower()) if not unicodedata.combining(c))
 
 
-def _columns(fieldnames: list[str] | None) -> dict[str, str]:
+def _columns(fieldnames: Sequence[str] | None) -> dict[str, str]:
     """Each column carebot reads, mapped to the header's own spelling of it; a header without a phone is refused."""
     if not fieldnames:
         raise RosterProblem("the file is empty: its first line is the header, e.g. phone,name")
