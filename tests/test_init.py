@@ -175,6 +175,8 @@ def test_without_a_terminal_it_says_to_use_yes_and_writes_nothing(tmp_path, type
     assert line.startswith("carebot init: no answer to ") and "--yes" in line, line
     assert "carebot init --help" in line
     assert not (tmp_path / ".env").exists() and not (tmp_path / "carebot.sqlite").exists()
+    # The question left unanswered ends its line: in a terminal or a log the refusal starts a line of its own.
+    assert result.stdout.endswith(": \n"), repr(result.stdout[-80:])
 
 
 def test_without_a_terminal_the_question_to_connect_is_a_no(tmp_path) -> None:

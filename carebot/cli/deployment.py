@@ -81,6 +81,7 @@ def init(ctx: click.Context, yes: bool, force: bool, database_url, keyword, grou
                 raise
             # Run from a script, or a container without -i: the input ended before the answers did.
             # The questions all come before anything is written, so nothing is left half made.
+            click.echo("")  # end the question's line: the refusal is a line of its own
             raise InitProblem(f"no answer to \u201c{question}\u201d (the input ended, no terminal): run it in a "
                               "terminal to be asked, or give the answers as options with --yes "
                               "(`carebot init --help` lists them); nothing was written") from None
