@@ -125,6 +125,45 @@ def test_a_wrong_option_is_one_line_and_nothing_is_written(tmp_path, args, says)
     assert not (tmp_path / ".env").exists() and not (tmp_path / "carebot.sqlite").exists()
 
 
+FIRST_GROUP = ("--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR)
+
+
+@pytest.mark.parametrize("args, code, says", [
+    # A database URL that cannot be used is found before the settings file is written, so a second run
+    # (with the URL fixed) is not refused for "already exists".
+    (["--database-url", "garbage"], 3, "it is not a database URL"),
+    (["--database-url", "postgresql://carebot:pw@127.0.0.1:1/carebot"], 4, "no database server answers"),
+    (["--database-url", "sqlite:///no/such/dir/carebot.sqlite"], 6, "is not there"),
+])
+def test_a_database_that_cannot_be_used_is_one_line_before_anything_is_written(tmp_path, args, code, says) -> None:
+    result = carebot(tmp_path, "init", "--yes", *FIRST_GROUP, *args)
+    assert result.returncode == code and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_settings_file_that_cannot_be_written_is_one_line(tmp_path) -> None:
+    result = carebot(tmp_path, "--env-file", "no/such/dir/carebot.env", "init", "--yes", *FIRST_GROUP)
+    assert result.returncode == 2 and "its directory no/such/dir is not there" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_settings_file_carebot_may_not_write_is_one_line_and_leaves_no_database(tmp_path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        result = carebot(tmp_path, "--env-file", "locked/carebot.env", "init", "--yes", *FIRST_GROUP,
+                         "--database-url", f"sqlite:///{tmp_path / 'carebot.sqlite'}")
+    finally:
+        locked.chmod(0o700)
+    assert result.returncode == 2 and "cannot write locked/carebot.env (Permission denied)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["locked"]
+
+
 def test_with_twilio_credentials_it_offers_to_connect_and_does(tmp_path) -> None:
     with FakeTwilio() as twilio:
         twilio.add_number("+15155550100", sms_url="https://demo.twilio.com/welcome/sms/reply")
@@ -204,3 +243,15 @@ def test_a_group_left_in_utc_for_want_of_tz_is_said_so(tmp_path) -> None:
                     "--database-url", f"sqlite:///{tmp_path / 'other.sqlite'}")
     assert given.returncode == 0, given.stderr
     assert "--tz" not in given.stdout, given.stdout
+
+
+def test_permission_denied_writing_the_settings_is_one_line_even_as_root(tmp_path, monkeypatch) -> None:
+    from carebot.tools import init as tool
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tool.os, "open", refused)
+    with pytest.raises(tool.InitProblem, match=r"cannot write .*carebot.env \(Permission denied\): choose another "
+                                               r"--env-file.*nothing was written"):
+        tool.write_settings(tmp_path / "carebot.env", "x", force=False)
