@@ -136,7 +136,7 @@ def key_rotate(new_key: str) -> None:
     from carebot.store.db import check_schema, open_database
 
     # Not configured_database(): a second run finds the database under the new key, which is no refusal.
-    old, new = require_key(), Keyring(new_key)
+    old, new = require_key(), Keyring(new_key, named="The new key (--new-key or CAREBOT_NEW_SECRET_KEY)")
     db = open_database(_settings_url())
     try:
         check_schema(db.engine)
