@@ -147,6 +147,11 @@ def test_a_roster_in_spanish_headers_is_read_and_one_bad_row_is_singular(env: st
     accents = tmp_path / "acentos.csv"
     accents.write_text("teléfono,nombre,rol\n+15155550102,Luz,coordinator\n")
     assert "1 invited to DMMA" in carebot("roster", "import", str(accents), "--group", "dmma").output
+    # A spreadsheet set to Spanish saves its CSV with semicolons (the comma is its decimal mark); tabs too.
+    for n, separated in enumerate(["Teléfono;Nombre\n+1 515 555 0104;Eva\n", "phone\tname\n+15155550105\tIsa\n"]):
+        other = tmp_path / f"other{n}.csv"
+        other.write_text(separated)
+        assert "1 invited to DMMA" in carebot("roster", "import", str(other), "--group", "dmma").output
 
 
 @pytest.mark.parametrize("first_line, said", [

@@ -44,6 +44,11 @@ def _plain(header: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", header.strip().lower()) if not unicodedata.combining(c))
 
 
+def _separator(header: str) -> str:
+    """A comma, unless the header is split by semicolons (a spreadsheet set to Spanish) or tabs instead."""
+    return next((mark for mark in (",", ";", "\t") if mark in header), ",")
+
+
 def _columns(fieldnames: Sequence[str] | None) -> dict[str, str]:
     """Each column carebot reads, mapped to the header's own spelling of it; a header without a phone is refused."""
     if not fieldnames:
@@ -74,7 +79,7 @@ def import_roster(session: Session, group: Group, text: str, now: datetime) -> I
     phone column is a RosterProblem, before anyone is invited.
     """
     report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), delimiter=_separator(text.partition("\n")[0]))
     fields = _columns(reader.fieldnames)
     seen: set[str] = set()
     for row in reader:
