@@ -145,8 +145,14 @@ def test_a_roster_in_spanish_headers_is_read_and_one_bad_row_is_singular(env: st
     assert "1 invited to DMMA" in result.output and "line 3: not a phone number" in result.output
     assert result.output.strip().endswith("\n1 row skipped."), result.output
     accents = tmp_path / "acentos.csv"
-    accents.write_text("teléfono,nombre,rol\n+15155550102,Luz,coordinator\n")
-    assert "1 invited to DMMA" in carebot("roster", "import", str(accents), "--group", "dmma").output
+    accents.write_text("teléfono,nombre,rol\n+15155550102,Luz,Coordinadora\n+15155550106,Sol,jefe\n")
+    spanish = carebot("roster", "import", str(accents), "--group", "dmma").output
+    assert "1 invited to DMMA" in spanish and "line 3: role must be member or coordinator" in spanish, spanish
+    db = Database(env)
+    with db.transaction() as session:
+        assert session.scalars(select(Membership.role).where(Membership.role == "coordinator")).all() == [
+            "coordinator"]
+    db.dispose()
     # A spreadsheet set to Spanish saves its CSV with semicolons (the comma is its decimal mark); tabs too.
     for n, separated in enumerate(["Teléfono;Nombre\n+1 515 555 0104;Eva\n", "phone\tname\n+15155550105\tIsa\n"]):
         other = tmp_path / f"other{n}.csv"

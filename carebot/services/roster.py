@@ -24,13 +24,16 @@ REASONS = {
     "cannot": "this number has opted out or cannot receive texts",
     "duplicate": "the same number appears earlier in the file",
     "no_number": "no phone number",
-    "role": "role must be member or coordinator",
+    "role": "role must be member or coordinator (miembro or coordinador)",
     "removed": "the group's coordinators removed this person; only their ADD invites them again",
 }
 
 
 # The header's names carebot reads (accents and case aside), English and Spanish.
 COLUMNS = {"phone": ("phone", "phone number", "telefono", "numero"), "name": ("name", "nombre"), "role": ("role", "rol")}
+# A roster with Spanish headers may name the roles in Spanish too, in any gender.
+SPANISH_ROLES = {**dict.fromkeys(("coordinador", "coordinadora", "coordinadore"), Role.COORDINATOR.value),
+                 **dict.fromkeys(("miembro", "miembra", "miembre"), Role.MEMBER.value)}
 KNOWN_COLUMNS = ", ".join(f"{column} (or {', '.join(others)})" if (others := names[1:]) else column
                           for column, names in COLUMNS.items())
 
@@ -87,6 +90,7 @@ def import_roster(session: Session, group: Group, text: str, now: datetime) -> I
         phone = (row.get(fields.get("phone", ""), "") or "").strip()
         name = (row.get(fields.get("name", ""), "") or "").strip()[:20] or None
         role = (row.get(fields.get("role", ""), "") or "member").strip().lower() or "member"
+        role = SPANISH_ROLES.get(_plain(role), role)
         if not phone:
             report.bad.append((line, REASONS["no_number"]))
             continue
