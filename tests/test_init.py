@@ -95,6 +95,20 @@ def test_force_replaces_the_file_with_a_new_key(tmp_path) -> None:
     assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
 
 
+def test_force_does_not_lose_the_key_of_a_database_that_holds_numbers(tmp_path) -> None:
+    # outside5: `init --force` where carebot already ran wrote a new key, then refused the database under it;
+    # the old key, the only one that reads its numbers, was gone with the old file.
+    assert carebot(tmp_path, "init", "--yes", *FIRST_GROUP).returncode == 0
+    before = (tmp_path / ".env").read_text()
+    again = carebot(tmp_path, "init", "--yes", "--force", "--group", "OTHER", "--group-name", "Other",
+                    "--coordinator", COORDINATOR)
+    assert again.returncode == 2, again.stderr
+    assert "Traceback" not in again.stderr and len(again.stderr.strip().splitlines()) == 1, again.stderr
+    assert "holds numbers under another key (the one in .env, perhaps)" in again.stderr
+    assert "nothing was written" in again.stderr
+    assert (tmp_path / ".env").read_text() == before
+
+
 @pytest.mark.parametrize("args, says", [
     (["--group", "CIRCLE", "--group-name", "Circle"], "--coordinator is needed with --yes"),
     ([], "--group, --group-name, --coordinator are needed with --yes"),  # the options' own names, all at once

@@ -72,7 +72,8 @@ def check(from_outside: bool) -> None:
 
 @main.command()
 @click.option("--yes", "-y", "yes", is_flag=True, help="Ask nothing: take the options given (for scripts).")
-@click.option("--force", is_flag=True, help="Replace an existing settings file (its key is lost with it).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing settings file (its key is lost with it; refused while a database needs that key).")
 @click.option("--database-url", help="Default: a SQLite file next to the settings file.")
 @click.option("--group", "keyword", help="The first group's keyword, e.g. CIRCLE.")
 @click.option("--group-name", help="The first group's name, as members see it.")

@@ -200,6 +200,7 @@ def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str]
     made, database = _open_the_database(answers.database_url)
     try:
         try:
+            _refuse_to_lose_its_key(database, secret, env_path)
             write_settings(env_path, settings_text(answers, secret), force=force)
         except InitProblem:
             database.dispose()
@@ -235,6 +236,25 @@ def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str]
              f"Where they live elsewhere: carebot group edit {group.keyword} --tz America/Chicago (their zone).")
     echo(invited_line(answers.coordinator_name, outcome))
     return answers
+
+
+def _refuse_to_lose_its_key(database, secret: str, env_path: Path) -> None:
+    """A database carebot already used, under another key than the one about to be written (``--force``
+    where carebot ran): the file it would replace holds the only key that reads its numbers."""
+    from sqlalchemy import inspect
+
+    from carebot.store import crypto
+    from carebot.store.db import shown
+
+    if not inspect(database.engine).has_table("key_fingerprint"):
+        return  # a new database (or one older than the fingerprint, which `db upgrade` checks)
+    try:
+        with database.engine.connect() as conn:
+            crypto.verify(conn, crypto.Keyring(secret), record=False)
+    except crypto.WrongKey:
+        raise InitProblem(f"the database {shown(database.url)} holds numbers under another key (the one in "
+                          f"{env_path.name}, perhaps): replacing the file would lose it. Keep the file (no --force), "
+                          "or give another --database-url; nothing was written") from None
 
 
 def _open_the_database(url: str):
