@@ -343,7 +343,7 @@ def _migrate(step, url: str, revision: str) -> None:
             current = MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
-    _refuse_an_unknown_schema(current, known)
+    refuse_an_unknown_schema(current, known)
     going_back = step is command.downgrade
     where = f"the revisions are {known[0]} to {known[-1]}, and the database is at {current or 'none (empty)'}"
     if going_back:
@@ -370,12 +370,16 @@ def _migrate(step, url: str, revision: str) -> None:
         raise SchemaOutOfDate(f"carebot db {step.__name__} {revision}: {said} ({where})") from None
 
 
-def _refuse_an_unknown_schema(current: str | None, known: list[str]) -> None:
+def refuse_an_unknown_schema(current: str | None, known: list[str]) -> None:
     """A database a newer carebot migrated: nothing here can move it, and nothing here should run on it."""
     if current is not None and current not in known:
-        raise SchemaOutOfDate(f"The database is at {current}, which this carebot does not know (it knows "
-                              f"{known[0]} to {known[-1]}): a newer carebot made it; run that one, or restore "
-                              "a backup made before it.")
+        raise SchemaOutOfDate(f"The database is at {unknown_schema(current, known)}.")
+
+
+def unknown_schema(current: str, known: list[str]) -> str:
+    """What is said of a revision a newer carebot migrated to (``check`` says it on its own line)."""
+    return (f"{current}, which this carebot does not know (it knows {known[0]} to {known[-1]}): a newer carebot "
+            "made it; run that one, or restore a backup made before it")
 
 
 def revisions(engine: Engine) -> tuple[str | None, str]:
@@ -407,7 +411,7 @@ def check_schema(engine: Engine, *, option: bool = False) -> None:
     """Refuse to run on a database whose schema is not the one this code expects (``option``: named with --url)."""
     current, head = revisions(engine)
     if current != head:
-        _refuse_an_unknown_schema(current, known_revisions(engine.url.render_as_string(hide_password=False)))
+        refuse_an_unknown_schema(current, known_revisions(engine.url.render_as_string(hide_password=False)))
         found = current or "empty"
         command = upgrade_command(engine.url.render_as_string(hide_password=False), option=option)
         raise SchemaOutOfDate(f"The database schema is out of date ({found}, needs {head}): run {command} first.")

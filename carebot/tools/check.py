@@ -127,13 +127,17 @@ def database(report: Report) -> None:
 
 
 def schema(report: Report) -> None:
-    from carebot.store.db import revisions
+    from carebot.store.db import known_revisions, revisions, unknown_schema
 
     db = report.known.get("db")
     if db is None:
         report.skip("schema", "no database")
         return
     current, head = revisions(db.engine)
+    known = known_revisions(db.url) if current != head else []
+    if current is not None and current not in known and current != head:
+        report.add(False, "schema", f"at {unknown_schema(current, known)}")
+        return
     if current != head:
         report.add(False, "schema", f"at {current or 'nothing (empty)'}, this carebot needs {head}: "
                                     "run `carebot db upgrade`")
