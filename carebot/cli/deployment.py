@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import sys
 from pathlib import Path
 
@@ -31,33 +30,7 @@ def serve(host: str, port: int, role: str) -> None:
     require_key()  # no number is ever written unencrypted
     # Every wrong setting in one line first, then a database that is not there (said with how to make it).
     refuse_the_default_database(load_serve_settings())
-    _refuse_a_port_it_cannot_have(host, port)
     run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
-
-
-def _refuse_a_port_it_cannot_have(host: str, port: int) -> None:
-    """Uvicorn binds only once the app has started (the ticker, the sender), and its failure then is a
-    log line and a cancelled beat's traceback: the address is tried first, and refused in one line (exit 1,
-    so systemd tries again, as it should while an old carebot lets go of the port)."""
-    import socket
-
-    from carebot.domain.startup import Refusal
-
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's: TIME_WAIT is no refusal
-            probe.bind((host, port))
-    except socket.gaierror:
-        raise Refusal(f"carebot serve: --host {host} is not an address here: use 127.0.0.1 (behind a proxy) "
-                      "or 0.0.0.0", 1) from None
-    except OSError as error:
-        said = {errno.EADDRINUSE: "is in use (another carebot, or another program): stop it, or choose another "
-                                  "--port",
-                errno.EACCES: "needs root (a port below 1024): choose a --port above 1024, behind a proxy",
-                errno.EADDRNOTAVAIL: "is not an address of this machine: use 127.0.0.1 (behind a proxy) or 0.0.0.0",
-                }.get(error.errno or 0, f"cannot be listened on ({error.strerror}): choose another --port or --host")
-        raise Refusal(f"carebot serve: {host}:{port} {said}", 1) from None
 
 
 @main.command()
