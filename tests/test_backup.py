@@ -6,6 +6,7 @@ restored as the README says, and carebot reads the group and its member again un
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sqlite3
@@ -89,7 +90,7 @@ def test_old_copies_go_after_keep_days(deployment, backend, tmp_path, monkeypatc
     for name in ("carebot-2026-02-20T033000Z.sqlite", "carebot-2026-02-26T033000Z.sqlite", "notes.txt"):
         (backups / name).write_text("x")
     said = carebot("backup", "--to", str(backups), "--keep-days", "7")
-    assert "1 older copies deleted" in said
+    assert "1 older copy deleted" in said
     assert sorted(p.name for p in backups.iterdir()) == [
         "carebot-2026-02-26T033000Z.sqlite", "carebot-2026-03-02T033000Z.sqlite", "notes.txt"]
 
@@ -133,3 +134,65 @@ def test_roster_import_reads_stdin(deployment) -> None:
     assert "2 invited to CIRCLE" in result.output and "line 4" in result.output
     bad = CliRunner().invoke(main, ["roster", "import", "-", "--group", "circle"], input=b"phone,name\n\xff\xfe\x00x\n")
     assert bad.exit_code == 1 and "not UTF-8" in bad.output and "Traceback" not in bad.output
+
+
+def _refused_in_one_line(result, *words: str) -> None:
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (result.output, result.exception)
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    for word in words:
+        assert word in result.output, result.output
+
+
+@pytest.mark.parametrize("where, said", [
+    ("/proc/nope", "cannot make the directory /proc/nope"),  # a directory that cannot be created
+    ("roster.csv", "roster.csv is a file, not a directory"),
+    ("roster.csv/backups", "roster.csv is a file, not a directory"),
+])
+def test_a_backup_directory_that_cannot_be_made_is_one_line(deployment, backend, tmp_path, where, said) -> None:
+    if backend.name != SQLITE:
+        pytest.skip("the same on both: the directory is made before either copies")
+    _refused_in_one_line(CliRunner().invoke(main, ["backup", "--to", where]), said, "--to")
+
+
+def test_a_backup_directory_carebot_may_not_write_in_is_one_line(deployment, backend, tmp_path) -> None:
+    if backend.name != SQLITE:
+        pytest.skip("the same on both")
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere: the injected refusal below stands in for it")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        _refused_in_one_line(CliRunner().invoke(main, ["backup", "--to", str(locked / "backups")]),
+                             "permission denied", str(locked / "backups"))
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.parametrize("error, said", [
+    (OSError(errno.EACCES, "Permission denied"), "permission denied"),
+    (OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
+    (OSError(errno.EROFS, "Read-only file system"), "read-only"),
+    (sqlite3.OperationalError("database or disk is full"), "the disk is full"),
+])
+def test_a_copy_that_cannot_be_written_is_one_line_and_leaves_nothing(deployment, backend, tmp_path, monkeypatch,
+                                                                      error, said) -> None:
+    if backend.name != SQLITE:
+        pytest.skip("the SQLite copy; pg_dump's own failures are its last line")
+    from carebot.tools import backup as tool
+
+    def fails(source, target) -> None:
+        target.write_bytes(b"half a copy")  # as a disk that fills up midway leaves it
+        raise error
+
+    monkeypatch.setattr(tool, "_sqlite", fails)
+    _refused_in_one_line(CliRunner().invoke(main, ["backup", "--to", "backups"]), said)
+    assert list((tmp_path / "backups").iterdir()) == []  # nothing half-written looks like a backup
+
+
+def test_one_older_copy_deleted_is_said_in_the_singular(deployment, backend, tmp_path) -> None:
+    if backend.name != SQLITE:
+        pytest.skip("a matter of names")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    (backups / "carebot-2026-02-20T033000Z.sqlite").write_text("x")
+    assert "; 1 older copy deleted." in carebot("backup", "--to", "backups", "--keep-days", "7")

@@ -107,6 +107,21 @@ def test_an_old_schema(deployment, tmp_path, monkeypatch) -> None:
     assert code == 1 and lines["schema"] == f"✗ at 0008, this carebot needs {head}: run `carebot db upgrade`", lines
 
 
+def test_a_schema_a_newer_carebot_made_is_not_told_to_upgrade(deployment, tmp_path, monkeypatch) -> None:
+    import sqlite3
+
+    newer = tmp_path / "newer.sqlite"
+    upgrade(f"sqlite:///{newer}")
+    with sqlite3.connect(newer) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    conn.close()
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{newer}")
+    code, lines = check()
+    said = lines["schema"]
+    assert code == 1 and said.startswith("✗ at 0099, which this carebot does not know"), lines
+    assert "newer carebot" in said and "db upgrade" not in said, said
+
+
 def test_a_number_whose_webhooks_point_elsewhere(deployment, twilio) -> None:
     twilio.add_number(FROM, sms_url=f"{PUBLIC}/twilio/sms", status_callback="https://old-bot.example.net/status")
     code, lines = check()

@@ -56,3 +56,37 @@ def test_the_demo_shows_the_conversation_and_no_log_lines(tmp_path: Path) -> Non
     told = subprocess.run([sys.executable, "-m", "carebot", "demo"], cwd=tmp_path,
                           env={**env, "CAREBOT_LOG_LEVEL": "INFO"}, capture_output=True, text=True, timeout=120)
     assert told.returncode == 0 and " INFO carebot." in told.stderr
+
+
+def _refused(result, *words: str) -> None:
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (result.output, result.exception)
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    for word in words:
+        assert word in result.output, result.output
+
+
+def test_demo_and_chat_never_write_over_a_file_that_is_not_a_demos(tmp_path: Path) -> None:
+    """`carebot demo --db carebot.sqlite` in a deployment's folder must not wipe its database (nor a README)."""
+    import sqlite3
+
+    real = tmp_path / "carebot.sqlite"
+    with sqlite3.connect(real) as conn:  # as a deployment's database: its group and its key's fingerprint
+        conn.execute("CREATE TABLE groups (keyword TEXT)")
+        conn.execute("INSERT INTO groups VALUES ('CIRCLE')")
+        conn.execute("CREATE TABLE key_fingerprint (fingerprint TEXT)")
+        conn.execute("INSERT INTO key_fingerprint VALUES ('x')")
+    conn.close()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the group's phone tree\n")
+    before = real.read_bytes()
+    for command in ("demo", "chat"):
+        _refused(CliRunner().invoke(main, [command, "--db", str(real)]), "not a demo's database", "nothing was")
+        _refused(CliRunner().invoke(main, [command, "--db", str(notes)]), "not a demo's database")
+    assert real.read_bytes() == before and notes.read_text() == "the group's phone tree\n"
+
+
+def test_a_demo_database_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    for command in ("demo", "chat"):
+        _refused(CliRunner().invoke(main, [command, "--db", "/proc/nope/demo.sqlite"]), "--db", "/proc/nope")
+        _refused(CliRunner().invoke(main, [command, "--db", str(tmp_path / "adir")]), "is a directory")

@@ -135,6 +135,53 @@ def test_roster_import_needs_an_existing_group(env: str, tmp_path: Path) -> None
 
 
 
+def test_a_roster_in_spanish_headers_is_read_and_one_bad_row_is_singular(env: str, tmp_path: Path) -> None:
+    carebot("db", "upgrade")
+    carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid")
+    roster = tmp_path / "r.csv"
+    roster.write_text("Número,Nombre\n+15155550101,Ana\n12,Nadie\n")
+    result = carebot("roster", "import", str(roster), "--group", "dmma")
+    assert result.exit_code == 0, result.output
+    assert "1 invited to DMMA" in result.output and "line 3: not a phone number" in result.output
+    assert result.output.strip().endswith("\n1 row skipped."), result.output
+    accents = tmp_path / "acentos.csv"
+    accents.write_text("teléfono,nombre,rol\n+15155550102,Luz,Coordinadora\n+15155550106,Sol,jefe\n")
+    spanish = carebot("roster", "import", str(accents), "--group", "dmma").output
+    assert "1 invited to DMMA" in spanish and "line 3: role must be member or coordinator" in spanish, spanish
+    db = Database(env)
+    with db.transaction() as session:
+        assert session.scalars(select(Membership.role).where(Membership.role == "coordinator")).all() == [
+            "coordinator"]
+    db.dispose()
+    # A spreadsheet set to Spanish saves its CSV with semicolons (the comma is its decimal mark); tabs too.
+    for n, separated in enumerate(["Teléfono;Nombre\n+1 515 555 0104;Eva\n", "phone\tname\n+15155550105\tIsa\n"]):
+        other = tmp_path / f"other{n}.csv"
+        other.write_text(separated)
+        assert "1 invited to DMMA" in carebot("roster", "import", str(other), "--group", "dmma").output
+
+
+@pytest.mark.parametrize("first_line, said", [
+    ("cell,first name", "the header (first line) has no phone column: it has cell, first name"),
+    ("+15155550101,Ana", "the first line is a row, not a header: add phone,name as the first line"),
+    ("", "the file is empty"),
+])
+def test_a_roster_without_a_phone_column_is_one_line_and_invites_nobody(env: str, tmp_path: Path, first_line: str,
+                                                                       said: str) -> None:
+    carebot("db", "upgrade")
+    carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid")
+    roster = tmp_path / "r.csv"
+    roster.write_text(f"{first_line}\n+15155550103,Lee\n" if first_line else "")
+    result = carebot("roster", "import", str(roster), "--group", "dmma")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and said in result.output, result.output
+    if first_line:
+        assert "phone (or phone number, telefono, numero), name (or nombre), role (or rol)" in result.output
+    db = Database(env)
+    with db.transaction() as session:
+        assert session.scalars(select(Membership)).all() == []
+    db.dispose()
+
+
 def test_how_long_two_are_kept_apart_after_a_pairing_ends_is_a_group_option(env: str) -> None:
     assert carebot("db", "upgrade").exit_code == 0
     assert carebot("group", "add", "DMMA", "--name", "Des Moines Mutual Aid").exit_code == 0

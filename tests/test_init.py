@@ -95,6 +95,20 @@ def test_force_replaces_the_file_with_a_new_key(tmp_path) -> None:
     assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
 
 
+def test_force_does_not_lose_the_key_of_a_database_that_holds_numbers(tmp_path) -> None:
+    # outside5: `init --force` where carebot already ran wrote a new key, then refused the database under it;
+    # the old key, the only one that reads its numbers, was gone with the old file.
+    assert carebot(tmp_path, "init", "--yes", *FIRST_GROUP).returncode == 0
+    before = (tmp_path / ".env").read_text()
+    again = carebot(tmp_path, "init", "--yes", "--force", "--group", "OTHER", "--group-name", "Other",
+                    "--coordinator", COORDINATOR)
+    assert again.returncode == 2, again.stderr
+    assert "Traceback" not in again.stderr and len(again.stderr.strip().splitlines()) == 1, again.stderr
+    assert "holds numbers under another key (the one in .env, perhaps)" in again.stderr
+    assert "nothing was written" in again.stderr
+    assert (tmp_path / ".env").read_text() == before
+
+
 @pytest.mark.parametrize("args, says", [
     (["--group", "CIRCLE", "--group-name", "Circle"], "--coordinator is needed with --yes"),
     ([], "--group, --group-name, --coordinator are needed with --yes"),  # the options' own names, all at once
@@ -123,6 +137,45 @@ def test_a_wrong_option_is_one_line_and_nothing_is_written(tmp_path, args, says)
     assert result.returncode == 2 and says in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / ".env").exists() and not (tmp_path / "carebot.sqlite").exists()
+
+
+FIRST_GROUP = ("--group", "CIRCLE", "--group-name", "C", "--coordinator", COORDINATOR)
+
+
+@pytest.mark.parametrize("args, code, says", [
+    # A database URL that cannot be used is found before the settings file is written, so a second run
+    # (with the URL fixed) is not refused for "already exists".
+    (["--database-url", "garbage"], 3, "it is not a database URL"),
+    (["--database-url", "postgresql://carebot:pw@127.0.0.1:1/carebot"], 4, "no database server answers"),
+    (["--database-url", "sqlite:///no/such/dir/carebot.sqlite"], 6, "is not there"),
+])
+def test_a_database_that_cannot_be_used_is_one_line_before_anything_is_written(tmp_path, args, code, says) -> None:
+    result = carebot(tmp_path, "init", "--yes", *FIRST_GROUP, *args)
+    assert result.returncode == code and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_settings_file_that_cannot_be_written_is_one_line(tmp_path) -> None:
+    result = carebot(tmp_path, "--env-file", "no/such/dir/carebot.env", "init", "--yes", *FIRST_GROUP)
+    assert result.returncode == 2 and "its directory no/such/dir is not there" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_settings_file_carebot_may_not_write_is_one_line_and_leaves_no_database(tmp_path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        result = carebot(tmp_path, "--env-file", "locked/carebot.env", "init", "--yes", *FIRST_GROUP,
+                         "--database-url", f"sqlite:///{tmp_path / 'carebot.sqlite'}")
+    finally:
+        locked.chmod(0o700)
+    assert result.returncode == 2 and "cannot write locked/carebot.env (Permission denied)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["locked"]
 
 
 def test_with_twilio_credentials_it_offers_to_connect_and_does(tmp_path) -> None:
@@ -175,6 +228,8 @@ def test_without_a_terminal_it_says_to_use_yes_and_writes_nothing(tmp_path, type
     assert line.startswith("carebot init: no answer to ") and "--yes" in line, line
     assert "carebot init --help" in line
     assert not (tmp_path / ".env").exists() and not (tmp_path / "carebot.sqlite").exists()
+    # The question left unanswered ends its line: in a terminal or a log the refusal starts a line of its own.
+    assert result.stdout.endswith(": \n"), repr(result.stdout[-80:])
 
 
 def test_without_a_terminal_the_question_to_connect_is_a_no(tmp_path) -> None:
@@ -202,3 +257,15 @@ def test_a_group_left_in_utc_for_want_of_tz_is_said_so(tmp_path) -> None:
                     "--database-url", f"sqlite:///{tmp_path / 'other.sqlite'}")
     assert given.returncode == 0, given.stderr
     assert "--tz" not in given.stdout, given.stdout
+
+
+def test_permission_denied_writing_the_settings_is_one_line_even_as_root(tmp_path, monkeypatch) -> None:
+    from carebot.tools import init as tool
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tool.os, "open", refused)
+    with pytest.raises(tool.InitProblem, match=r"cannot write .*carebot.env \(Permission denied\): choose another "
+                                               r"--env-file.*nothing was written"):
+        tool.write_settings(tmp_path / "carebot.env", "x", force=False)

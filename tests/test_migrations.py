@@ -115,3 +115,50 @@ def test_0020_encrypts_the_texts_waiting_in_the_outbox_and_its_downgrade_puts_th
     with engine.connect() as conn:
         assert conn.execute(text("SELECT body FROM outbox")).scalar() == body
     engine.dispose()
+
+
+def _one_line(result) -> str:
+    """A refusal as the deployer sees it: a non-zero exit and one line, never a traceback."""
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("target, said", [
+    ("9999", "there is no revision 9999: the revisions are 0001 to "),
+    ("-99", "-99 goes back past the first revision (0001)"),
+    ("+1", "+1 is not back from 0008"),
+    ("0009", "0009 is not back from 0008"),
+    ("0005:0003", "name one revision"),
+])
+def test_a_downgrade_to_a_revision_there_is_not_is_one_line(database_url: str, target: str, said: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "--url", database_url]).exit_code == 0
+    assert runner.invoke(main, ["db", "downgrade", "0008", "--url", database_url]).exit_code == 0
+    refused = runner.invoke(main, ["db", "downgrade", target, "--url", database_url])
+    assert refused.exit_code == startup.SCHEMA and said in _one_line(refused), refused.output
+    assert "`carebot db current`" in refused.output or "0008" in refused.output
+    # Nothing moved.
+    assert "The database is at 0008" in runner.invoke(main, ["db", "current", "--url", database_url]).output
+
+
+def test_a_relative_downgrade_says_where_it_landed(database_url: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "--url", database_url]).exit_code == 0
+    assert runner.invoke(main, ["db", "downgrade", "0008", "--url", database_url]).exit_code == 0
+    down = runner.invoke(main, ["db", "downgrade", "-1", "--url", database_url])
+    assert down.exit_code == 0 and down.output.strip() == "The database schema is back at 0007.", down.output
+
+
+def test_a_database_a_newer_carebot_made_is_one_line_for_every_db_command(database_url: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "--url", database_url]).exit_code == 0
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    engine.dispose()
+    for args in (["db", "upgrade"], ["db", "downgrade", "0008"], ["db", "check"]):
+        refused = runner.invoke(main, [*args, "--url", database_url])
+        line = _one_line(refused)
+        assert refused.exit_code == startup.SCHEMA, (args, line)
+        assert "0099, which this carebot does not know (it knows 0001 to" in line and "newer carebot" in line, line

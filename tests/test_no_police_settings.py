@@ -5,6 +5,7 @@ emergency number are refused by the transcript runner's ``crisis=`` (and ``careb
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -104,3 +105,11 @@ def test_check_says_which_groups_have_no_crisis_resources_of_their_own(deploymen
     assert code == 0 and said.startswith("✓"), lines
     assert "AMES has none of its own" in said and "DMMA" not in said and "its own people" not in said, said
     assert "carebot group edit AMES --crisis" in said, said
+    # What they hear is named, from the code, here and in the README (outside5: "which national lines?").
+    from carebot.flows.crisis import DEFAULT_RESOURCES
+
+    assert f"members hear only carebot's default, {DEFAULT_RESOURCES['en']}" in said, said
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    for resources in DEFAULT_RESOURCES.values():
+        assert f"`{resources}`" in readme
+    assert "a peer-support line, never police or 911" in readme

@@ -167,7 +167,10 @@ def test_key_rotation_re_encrypts_every_number_in_one_transaction(tmp_path, monk
         outbox_before = raw(session, "SELECT address, address_hash FROM outbox ORDER BY id")
 
     # A wrong "new" key is refused before anything changes; so is a wrong old key.
-    assert CliRunner().invoke(main, ["key", "rotate", "--new-key", "short"]).exit_code == startup.KEY_MISSING
+    short = CliRunner().invoke(main, ["key", "rotate", "--new-key", "short"])
+    assert short.exit_code == startup.KEY_MISSING, short.output
+    # It names the new key, not CAREBOT_SECRET_KEY (which is right: changing it would be the wrong fix).
+    assert short.output.startswith("The new key (--new-key or CAREBOT_NEW_SECRET_KEY) is too short"), short.output
     crypto.configure(crypto.new_secret())
     wrong = CliRunner().invoke(main, ["key", "rotate", "--new-key", new])
     assert wrong.exit_code == startup.KEY_WRONG and "not the key" in wrong.output

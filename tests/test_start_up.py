@@ -106,6 +106,32 @@ def test_serve_refuses_each_bad_start_with_one_line_and_its_exit_code(tmp_path, 
     assert "secret-pw" not in line  # a database URL is shown without its password
 
 
+def test_serve_on_a_port_already_taken_is_one_line_and_starts_nothing(tmp_path, migrated_file) -> None:
+    # Uvicorn binds only after the app has started (the ticker ran a beat, the sender woke), then its
+    # shutdown logged a cancelled beat's traceback: the port is tried first.
+    import socket
+
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        done = carebot("serve", "--port", str(port), cwd=tmp_path, env={**GOOD, "CAREBOT_DATABASE_URL": migrated_file})
+    assert done.returncode == 1, done.stderr
+    line = one_line(done)
+    assert f"carebot serve: 127.0.0.1:{port} is in use (another carebot, or another program)" in line, line
+    assert "--port" in line and done.stdout == ""
+
+
+def test_a_settings_file_that_is_not_utf8_text_is_one_line(tmp_path, migrated_file) -> None:
+    # Edited on a machine set to Latin-1: "América" in the timezone's comment made every command a traceback.
+    (tmp_path / "latin.env").write_bytes(f"# zona: Am\xe9rica/Chicago\nCAREBOT_DATABASE_URL={migrated_file}\n"
+                                         .encode("latin-1"))
+    done = carebot("--env-file", "latin.env", "status", cwd=tmp_path)
+    assert done.returncode == startup.SETTINGS, done.stderr
+    line = one_line(done)
+    assert "the settings file latin.env is not UTF-8 text (line 1): save it as UTF-8" in line, line
+
+
 def test_serve_where_nothing_is_set_up_points_to_carebot_init(tmp_path) -> None:
     # Outside report, finding 24: a first `carebot serve` in a new folder was told to make a key,
     # then a database, one refusal at a time; `carebot init` makes all of it.

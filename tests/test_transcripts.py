@@ -47,6 +47,17 @@ def test_cli_prints_first_failing_line_of_each_file_and_exits_1(tmp_path: Path) 
     assert "1 passed, 2 failed" in result.output
 
 
+def test_a_transcript_that_is_not_utf8_text_is_its_failing_line(tmp_path: Path) -> None:
+    # Saved in Latin-1 by an old editor: "compañía" on line 3. Said as that file's failure, not a traceback.
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes('group DMMA name="DMMA" tz=America/Chicago\nmember DMMA +15155550101 name=Ana\n'
+                      "+15155550101 > quiero compañía\n".encode("latin-1"))
+    result = CliRunner().invoke(main, ["transcript", str(latin), str(FILES[0])])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert f"{latin}:3: " in result.output and "not UTF-8 text: save it as UTF-8" in result.output, result.output
+    assert "1 passed, 1 failed" in result.output
+
+
 def run(text: str):
     return asyncio.run(run_lines(text.strip().splitlines()))
 

@@ -68,7 +68,7 @@ def parse(text: str, lang: str | None, timezone: str, at: str | None) -> None:
 
 @main.command()
 @click.option("--db", "db_path", default="carebot-demo.sqlite", show_default=True,
-              help="The SQLite file the demo writes (made anew each run).")
+              help="The SQLite file the demo writes (made anew each run; a file no demo made is never replaced).")
 def demo(db_path: str) -> None:
     """Play a short scripted week of the go-around on simulated channels."""
     from carebot.tools.demo import run_demo
@@ -78,7 +78,7 @@ def demo(db_path: str) -> None:
 
 @main.command()
 @click.option("--db", "db_path", default="carebot-chat.sqlite", show_default=True,
-              help="The SQLite file the chat writes (made anew each run).")
+              help="The SQLite file the chat writes (made anew each run; a file no demo made is never replaced).")
 def chat(db_path: str) -> None:
     """Type as one or more members (``+15155550101 > JOIN DEMO``) and see carebot's replies."""
     from carebot.tools.demo import run_chat

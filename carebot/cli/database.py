@@ -96,20 +96,22 @@ def db_check(url: str | None) -> None:
     click.echo("The database schema is up to date.")
 
 
-@db.command("downgrade")
+# "-1" is a revision here (one step back), not an option: the help names it.
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @click.option("--url", help="Database URL (default: CAREBOT_DATABASE_URL).")
 def db_downgrade(revision: str, url: str | None) -> None:
     """Take the schema back to REVISION (e.g. 0008, or -1 for one step); back up the database first."""
-    from carebot.store.db import downgrade
+    from carebot.store.db import downgrade, revisions
 
     database = _migrations(url)
     try:
         _refuse_another_key(database)
         downgrade(database.url, revision)
+        now_at = revisions(database.engine)[0]  # what -1 or base came to, said as a revision
     finally:
         database.dispose()
-    click.echo(f"The database schema is back at {revision}.")
+    click.echo(f"The database schema is back at {now_at or 'none (empty)'}.")
 
 
 @main.group()
@@ -134,7 +136,7 @@ def key_rotate(new_key: str) -> None:
     from carebot.store.db import check_schema, open_database
 
     # Not configured_database(): a second run finds the database under the new key, which is no refusal.
-    old, new = require_key(), Keyring(new_key)
+    old, new = require_key(), Keyring(new_key, named="The new key (--new-key or CAREBOT_NEW_SECRET_KEY)")
     db = open_database(_settings_url())
     try:
         check_schema(db.engine)

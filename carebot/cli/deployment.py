@@ -45,7 +45,8 @@ def check(from_outside: bool) -> None:
 
 @main.command()
 @click.option("--yes", "-y", "yes", is_flag=True, help="Ask nothing: take the options given (for scripts).")
-@click.option("--force", is_flag=True, help="Replace an existing settings file (its key is lost with it).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing settings file (its key is lost with it; refused while a database needs that key).")
 @click.option("--database-url", help="Default: a SQLite file next to the settings file.")
 @click.option("--group", "keyword", help="The first group's keyword, e.g. CIRCLE.")
 @click.option("--group-name", help="The first group's name, as members see it.")
@@ -81,6 +82,7 @@ def init(ctx: click.Context, yes: bool, force: bool, database_url, keyword, grou
                 raise
             # Run from a script, or a container without -i: the input ended before the answers did.
             # The questions all come before anything is written, so nothing is left half made.
+            click.echo("")  # end the question's line: the refusal is a line of its own
             raise InitProblem(f"no answer to \u201c{question}\u201d (the input ended, no terminal): run it in a "
                               "terminal to be asked, or give the answers as options with --yes "
                               "(`carebot init --help` lists them); nothing was written") from None
@@ -142,7 +144,7 @@ def status() -> None:
 
 
 @main.command()
-@click.option("--to", "directory", default="backups", show_default=True, type=click.Path(file_okay=False),
+@click.option("--to", "directory", default="backups", show_default=True, type=click.Path(),
               help="The directory the copy goes into (made, private, if missing).")
 @click.option("--keep-days", type=click.IntRange(min=1), default=None,
               help="Also delete the copies in it older than this many days.")
@@ -154,4 +156,5 @@ def backup(directory: str, keep_days: int | None) -> None:
     url = load_settings().carebot_database_url
     configured_database().dispose()  # the key set and the database's own, the schema current: else one line
     made, removed = copy(url, Path(directory), clock.now(), keep_days=keep_days)
-    click.echo(f"Backed up to {made}" + (f"; {len(removed)} older copies deleted." if removed else "."))
+    deleted = f"; {len(removed)} older {'copy' if len(removed) == 1 else 'copies'} deleted" if removed else ""
+    click.echo(f"Backed up to {made}{deleted}.")

@@ -237,7 +237,7 @@ def roster_import(file: str, keyword: str) -> None:
     from sqlalchemy import select
 
     from carebot.domain import clock
-    from carebot.services.roster import import_roster
+    from carebot.services.roster import RosterProblem, import_roster
     from carebot.store.models import Group
 
     # stdin lets a container read a file of the host's: `... exec -T carebot carebot roster import - < roster.csv`
@@ -250,9 +250,12 @@ def roster_import(file: str, keyword: str) -> None:
         found = session.scalars(select(Group).where(Group.keyword == keyword.upper())).first()
         if found is None:
             raise click.ClickException(f"no group with the keyword {keyword.upper()}")
-        report = import_roster(session, found, text, clock.now())
+        try:
+            report = import_roster(session, found, text, clock.now())
+        except RosterProblem as problem:
+            raise click.ClickException(f"{problem}; nobody was invited") from None
     click.echo(f"{report.invited} invited to {keyword.upper()} (each gets one text and joins only by replying YES).")
     for line, reason in report.bad:
         click.echo(f"  line {line}: {reason}")
     if report.bad:
-        click.echo(f"{len(report.bad)} rows skipped.")
+        click.echo(f"{len(report.bad)} {'row' if len(report.bad) == 1 else 'rows'} skipped.")

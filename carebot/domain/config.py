@@ -367,6 +367,15 @@ def _load(kind: type[S], who: str, **overrides) -> S:
     path = env_file()
     try:
         return kind(_env_file=path, **overrides)
+    except UnicodeDecodeError:  # only the file is decoded: the environment is text already
+        raw = path.read_bytes() if path is not None else b""
+        try:  # the error's own position counts from the chunk the reader had: the line is found again here
+            raw.decode("utf-8")
+            line = 1
+        except UnicodeDecodeError as whole:
+            line = raw[:whole.start].count(b"\n") + 1
+        raise ConfigError(f"carebot: the settings file {path} is not UTF-8 text (line {line}): save it as UTF-8 "
+                          "(an accent typed in another encoding, perhaps)") from None
     except ValidationError as error:
         problems, names = [], []
         for item in error.errors():

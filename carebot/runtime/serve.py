@@ -38,6 +38,7 @@ from carebot.domain.logsafe import where
 from carebot.outbox.pause import load_pause, save_pause
 from carebot.outbox.recovery import recover_sending
 from carebot.outbox.sender import InDb, deliver_due, inline
+from carebot.runtime.address import refuse_an_address_it_cannot_have
 from carebot.runtime.connections import raise_open_files, uvicorn_limits
 from carebot.runtime.leader import POLL_SECONDS, leadership
 from carebot.runtime.ticker import TICK_SECONDS
@@ -327,6 +328,7 @@ def run(host: str, port: int, role: str = ALL) -> None:
     check_role(role, settings.carebot_database_url)
     db = start_up(settings.carebot_database_url)
     try:
+        refuse_an_address_it_cannot_have(host, port)  # after the refusals above, before the ticker and sender start
         app = build_app(settings, db, role=role)
         limits = uvicorn_limits(raise_open_files())
         log.info("%s", serving_line(settings, host, port, role))

@@ -77,10 +77,11 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
 class Keyring:
     """The two keys derived from one secret: one encrypts, the other hashes for lookups."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, named: str = ENV) -> None:
+        """``named``: what the refusal of a short secret calls it (the setting or option it came from)."""
         secret = (secret or "").strip()
         if len(secret) < MIN_SECRET:
-            raise MissingKey(f"{ENV} is too short (at least {MIN_SECRET} characters): "
+            raise MissingKey(f"{named} is too short (at least {MIN_SECRET} characters): "
                              "make one with `carebot key new`")
         raw = secret.encode()
         self._aead = AESGCM(_derive(raw, b"encryption"))

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -316,13 +317,69 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` (``carebot db upgrade``)."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the database schema up to ``revision`` (``carebot db upgrade``); a schema this carebot
+    does not know is one line (SchemaOutOfDate), not Alembic's traceback."""
+    _migrate(command.upgrade, url, revision)
 
 
 def downgrade(url: str, revision: str) -> None:
-    """Take the database schema back to ``revision`` (``carebot db downgrade``)."""
-    command.downgrade(alembic_config(url), revision)
+    """Take the database schema back to ``revision`` (``carebot db downgrade``: a revision like 0008,
+    ``-1`` for one step, ``base`` for none); a target that is not there or not back is one line."""
+    _migrate(command.downgrade, url, revision)
+
+
+def known_revisions(url: str) -> list[str]:
+    """The revisions this carebot ships, oldest first."""
+    return [script.revision for script in reversed(list(ScriptDirectory.from_config(alembic_config(url)).walk_revisions()))]
+
+
+def _migrate(step, url: str, revision: str) -> None:
+    """Run one Alembic step; what Alembic would refuse with a traceback is said first, in one line."""
+    config = alembic_config(url)
+    known = known_revisions(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+    refuse_an_unknown_schema(current, known)
+    going_back = step is command.downgrade
+    where = f"the revisions are {known[0]} to {known[-1]}, and the database is at {current or 'none (empty)'}"
+    if going_back:
+        relative = re.fullmatch(r"([-+])(\d+)", revision)
+        steps = known.index(current) + 1 if current else 0
+        if ":" in revision:
+            raise SchemaOutOfDate(f"carebot db downgrade: name one revision to go back to, like 0008 or -1 "
+                                  f"({where})")
+        if relative and relative[1] == "-" and int(relative[2]) > steps:
+            raise SchemaOutOfDate(f"carebot db downgrade: {revision} goes back past the first revision "
+                                  f"({known[0]}): {where}, {steps} steps from empty (`base` empties it)")
+        if relative and relative[1] == "+":
+            raise SchemaOutOfDate(f"carebot db downgrade: {revision} is not back from {current}: downgrade only "
+                                  "goes back (`carebot db upgrade` goes forward)")
+    try:
+        step(config, revision)
+    except CommandError as error:
+        said = str(error)
+        if "not a valid downgrade target" in said:
+            raise SchemaOutOfDate(f"carebot db downgrade: {revision} is not back from {current}: downgrade only "
+                                  "goes back (`carebot db upgrade` goes forward)") from None
+        if "locate revision" in said or "No such revision" in said or "Multiple revisions" in said:
+            raise SchemaOutOfDate(f"carebot db {step.__name__}: there is no revision {revision}: {where}") from None
+        raise SchemaOutOfDate(f"carebot db {step.__name__} {revision}: {said} ({where})") from None
+
+
+def refuse_an_unknown_schema(current: str | None, known: list[str]) -> None:
+    """A database a newer carebot migrated: nothing here can move it, and nothing here should run on it."""
+    if current is not None and current not in known:
+        raise SchemaOutOfDate(f"The database is at {unknown_schema(current, known)}.")
+
+
+def unknown_schema(current: str, known: list[str]) -> str:
+    """What is said of a revision a newer carebot migrated to (``check`` says it on its own line)."""
+    return (f"{current}, which this carebot does not know (it knows {known[0]} to {known[-1]}): a newer carebot "
+            "made it; run that one, or restore a backup made before it")
 
 
 def revisions(engine: Engine) -> tuple[str | None, str]:
@@ -354,6 +411,7 @@ def check_schema(engine: Engine, *, option: bool = False) -> None:
     """Refuse to run on a database whose schema is not the one this code expects (``option``: named with --url)."""
     current, head = revisions(engine)
     if current != head:
+        refuse_an_unknown_schema(current, known_revisions(engine.url.render_as_string(hide_password=False)))
         found = current or "empty"
         command = upgrade_command(engine.url.render_as_string(hide_password=False), option=option)
         raise SchemaOutOfDate(f"The database schema is out of date ({found}, needs {head}): run {command} first.")

@@ -9,6 +9,7 @@ it: keep CAREBOT_SECRET_KEY apart. Restore steps: deploy/README.md, "Backups and
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -26,8 +27,31 @@ NAME = re.compile(r"^carebot-\d{4}-\d{2}-\d{2}T\d{6}Z\.(sqlite|dump)$")
 
 
 class BackupProblem(Refusal):
-    def __init__(self, message: str) -> None:
-        super().__init__(f"carebot backup: {message}", DATABASE_MISSING)
+    def __init__(self, message: str, exit_code: int = DATABASE_MISSING) -> None:
+        super().__init__(f"carebot backup: {message}", exit_code)
+
+
+def _cannot_write(directory: Path, error: OSError) -> BackupProblem:
+    """Where the copy cannot go (the directory or the disk, not the database): one line, exit 1."""
+    where = Path(error.filename) if error.filename else directory
+    said = {
+        errno.EACCES: f"permission denied writing in {where}: run it as the user that owns it, or choose another --to",
+        errno.EPERM: f"permission denied writing in {where}: run it as the user that owns it, or choose another --to",
+        errno.ENOSPC: f"the disk is full at {directory}: free some space (--keep-days deletes older copies) and "
+                      "try again",
+        errno.EDQUOT: f"the disk quota is used up at {directory}: free some space (--keep-days deletes older "
+                      "copies) and try again",
+        errno.EROFS: f"{where} is on a read-only file system: choose another --to",
+        errno.ENOTDIR: f"{_the_file_in(where)} is a file, not a directory: choose another --to",
+        errno.EEXIST: f"{_the_file_in(where)} is a file, not a directory: choose another --to",
+    }.get(error.errno or 0, f"cannot make the directory {directory} or write in it ({error.strerror}): "
+                            "choose another --to, e.g. /var/lib/carebot/backups")
+    return BackupProblem(said, 1)
+
+
+def _the_file_in(path: Path) -> Path:
+    """The file standing where a directory of ``path`` should be (``path`` itself, or one above it)."""
+    return next((p for p in (path, *path.parents) if p.is_file()), path)
 
 
 def _private(path: Path) -> int:
@@ -67,7 +91,22 @@ def _postgresql(url: str, target: Path) -> None:
 
 
 def backup(url: str, directory: Path, now: datetime, *, keep_days: int | None = None) -> tuple[Path, list[Path]]:
-    """Copy the database into ``directory``; the copy's path and the old copies removed past ``keep_days``."""
+    """Copy the database into ``directory``; the copy's path and the old copies removed past ``keep_days``.
+
+    A directory that cannot be made or written in, or a disk that fills up, is one line (BackupProblem)
+    and leaves no partial copy behind.
+    """
+    try:
+        return _backup(url, directory, now, keep_days=keep_days)
+    except OSError as error:
+        raise _cannot_write(directory, error) from None
+    except sqlite3.Error as error:  # the copy's writes (SQLite says "database or disk is full"), or the source
+        if "full" in str(error):
+            raise _cannot_write(directory, OSError(errno.ENOSPC, str(error))) from None
+        raise BackupProblem(f"the copy failed: {error}") from None
+
+
+def _backup(url: str, directory: Path, now: datetime, *, keep_days: int | None) -> tuple[Path, list[Path]]:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = sqlite_path(url) if url.startswith("sqlite") else None
     suffix = "sqlite" if path is not None else "dump"

@@ -127,13 +127,17 @@ def database(report: Report) -> None:
 
 
 def schema(report: Report) -> None:
-    from carebot.store.db import revisions
+    from carebot.store.db import known_revisions, revisions, unknown_schema
 
     db = report.known.get("db")
     if db is None:
         report.skip("schema", "no database")
         return
     current, head = revisions(db.engine)
+    known = known_revisions(db.url) if current != head else []
+    if current is not None and current not in known and current != head:
+        report.add(False, "schema", f"at {unknown_schema(current, known)}")
+        return
     if current != head:
         report.add(False, "schema", f"at {current or 'nothing (empty)'}, this carebot needs {head}: "
                                     "run `carebot db upgrade`")
@@ -164,6 +168,7 @@ def crisis_resources(report: Report) -> None:
     from sqlalchemy import select
 
     from carebot.domain.nopolice import refusal
+    from carebot.flows.crisis import DEFAULT_RESOURCES
     from carebot.store.models import Group
 
     db = report.known.get("db")
@@ -177,13 +182,13 @@ def crisis_resources(report: Report) -> None:
     if wrong:
         report.add(False, "crisis resources", "; ".join(wrong) + " (`carebot group edit KEYWORD --crisis ...`)")
         return
-    # Not a failure: a group without its own is given the national lines carebot ships (flows/crisis.py),
+    # Not a failure: a group without its own is given carebot's default, a peer-support line (flows/crisis.py),
     # but a volunteer should know its members hear no one of their own.
     none = [keyword for keyword, resources in rows if not (resources or "").strip()]
     said = "none is an emergency number"
     if none:
         said += (f"; {', '.join(none)} {'has' if len(none) == 1 else 'have'} none of {'its' if len(none) == 1 else 'their'}"
-                 " own, so members hear only the national lines carebot ships: add the group's people with "
+                 f" own, so members hear only carebot's default, {DEFAULT_RESOURCES['en']}: add the group's people with "
                  f"`carebot group edit {none[0]} --crisis \"...\"`")
     report.add(True, "crisis resources", said)
 

@@ -166,7 +166,11 @@ def write_settings(path: Path, content: str, *, force: bool) -> None:
         raise InitProblem(f"{path} already exists (it holds the key of a database, perhaps): "
                           "keep it, or run again with --force to replace it")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if force else os.O_EXCL)
-    descriptor = os.open(path, flags, 0o600)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except OSError as error:
+        raise InitProblem(f"cannot write {path} ({error.strerror}): choose another --env-file, or run it as "
+                          "the user that owns that directory; nothing was written") from None
     os.fchmod(descriptor, 0o600)  # an existing file replaced with --force keeps no wider mode
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(content)
@@ -178,32 +182,40 @@ def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str]
     from carebot.services.coordination import invite
     from carebot.services.groups import GroupError, add_group
     from carebot.store import crypto
-    from carebot.store.db import check_key, open_database, upgrade
+    from carebot.store.db import check_key, upgrade
 
     if env_path.exists() and not force:  # said before any question, not after all of them
         write_settings(env_path, "", force=False)
+    if not env_path.parent.is_dir():
+        raise InitProblem(f"cannot write {env_path}: its directory {env_path.parent} is not there (make it "
+                          "first, or choose another --env-file); nothing was written")
     answers = gather(given, ask)
     answers.database_url = answers.database_url or f"sqlite:///{env_path.resolve().parent / 'carebot.sqlite'}"
     # A key already in the environment wins over any file's, so it is the one written, else every later
     # command would open the database under another key than the one it was made with.
     inherited = os.environ.get(crypto.ENV, "").strip()
     secret = inherited or crypto.new_secret()
-    write_settings(env_path, settings_text(answers, secret), force=force)
-    echo(f"Wrote {env_path} (readable by you only), with "
-         + ("the secret key set in the environment." if inherited else "a new secret key."))
-
-    from carebot.domain.config import ENV_FILE
-
-    os.environ[ENV_FILE] = str(env_path)  # what this process does next reads the new file
-    os.environ[crypto.ENV] = secret
-    crypto.configure(secret)
-    from carebot.store.db import sqlite_path
-
-    path = sqlite_path(answers.database_url) if answers.database_url.startswith("sqlite") else None
-    if path is not None and not path.exists() and path.parent.is_dir():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the numbers' file, private too
-    database = open_database(answers.database_url, create=True)
+    # The database is reached before the settings file is written: a URL that cannot be used is one
+    # line and leaves nothing behind, so the run with it fixed is not refused for "already exists".
+    made, database = _open_the_database(answers.database_url)
     try:
+        try:
+            _refuse_to_lose_its_key(database, secret, env_path)
+            write_settings(env_path, settings_text(answers, secret), force=force)
+        except InitProblem:
+            database.dispose()
+            for part in ([made, made.with_name(made.name + "-wal"), made.with_name(made.name + "-shm")]
+                         if made is not None else []):
+                part.unlink(missing_ok=True)  # the empty database this run made: nothing is left behind
+            raise
+        echo(f"Wrote {env_path} (readable by you only), with "
+             + ("the secret key set in the environment." if inherited else "a new secret key."))
+
+        from carebot.domain.config import ENV_FILE
+
+        os.environ[ENV_FILE] = str(env_path)  # what this process does next reads the new file
+        os.environ[crypto.ENV] = secret
+        crypto.configure(secret)
         upgrade(database.url)
         check_key(database)
         echo("Made the database.")
@@ -224,6 +236,43 @@ def run(given: Answers, env_path: Path, *, ask: Ask | None, echo: Callable[[str]
              f"Where they live elsewhere: carebot group edit {group.keyword} --tz America/Chicago (their zone).")
     echo(invited_line(answers.coordinator_name, outcome))
     return answers
+
+
+def _refuse_to_lose_its_key(database, secret: str, env_path: Path) -> None:
+    """A database carebot already used, under another key than the one about to be written (``--force``
+    where carebot ran): the file it would replace holds the only key that reads its numbers."""
+    from sqlalchemy import inspect
+
+    from carebot.store import crypto
+    from carebot.store.db import shown
+
+    if not inspect(database.engine).has_table("key_fingerprint"):
+        return  # a new database (or one older than the fingerprint, which `db upgrade` checks)
+    try:
+        with database.engine.connect() as conn:
+            crypto.verify(conn, crypto.Keyring(secret), record=False)
+    except crypto.WrongKey:
+        raise InitProblem(f"the database {shown(database.url)} holds numbers under another key (the one in "
+                          f"{env_path.name}, perhaps): replacing the file would lose it. Keep the file (no --force), "
+                          "or give another --database-url; nothing was written") from None
+
+
+def _open_the_database(url: str):
+    """The database init makes (a new SQLite file private from its first byte), and that file if this run made it;
+    a URL that cannot be used is refused here, in one line, with nothing made."""
+    from carebot.store.db import open_database, sqlite_path
+
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    made = None
+    if path is not None and not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the numbers' file, private too
+        made = path
+    try:
+        return made, open_database(url, create=True)
+    except BaseException:
+        if made is not None:
+            made.unlink(missing_ok=True)
+        raise
 
 
 def invited_line(name: str | None, outcome: str) -> str:

@@ -415,5 +415,11 @@ async def run_lines(lines: list[str], path: str = "<transcript>", sim: Simulatio
 
 async def run_file(path: str | Path, *, url: str = "sqlite://") -> Failure | None:
     """Run one transcript file on a fresh database at ``url``."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    raw = Path(path).read_bytes()
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:  # an old editor's Latin-1: that file fails, the others still run
+        line_number = raw[:error.start].count(b"\n") + 1
+        shown = raw.splitlines()[line_number - 1].decode("utf-8", errors="replace")
+        return Failure(str(path), line_number, shown, "not UTF-8 text: save it as UTF-8 and run it again")
     return await run_lines(lines, str(path), url=url)
