@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, select
 
 from carebot.domain.vocabulary import OutboxStatus, PairingStatus
 from carebot.flows import router
@@ -56,27 +55,28 @@ def lapse_answers(db: Database, now: datetime, default_timezone: str) -> int:
     return len(pairs)
 
 
-def _earliest(session: Session, column) -> datetime | None:
-    return session.scalar(select(column).where(column.is_not(None)).order_by(column).limit(1))
+def _earliest(column, *where: ColumnElement[bool]) -> Select:
+    """The earliest value of ``column`` among the rows ``where`` holds, as a query."""
+    return select(column).where(column.is_not(None), *where).order_by(column).limit(1)
 
 
 def next_due(db: Database) -> datetime | None:
-    """The earliest moment at which something is due: a timeout, a lapse, a deferred text, care work."""
+    """The earliest moment at which something is due: a timeout, a lapse, a deferred text, care work.
+
+    One statement, each candidate a subquery: the ticker and the simulation ask after every tick
+    (a seed of tests/test_invariants.py some thousand times), and on PostgreSQL each statement is a round trip.
+    """
+    candidates = [
+        _earliest(Conversation.wait_until),
+        _earliest(Answer.until, Answer.ended_at.is_(None)),
+        _earliest(OutboxMessage.not_before, OutboxMessage.status == OutboxStatus.PENDING),
+        _earliest(Group.next_round_at),
+        _earliest(Group.pairing_due_at),
+        _earliest(Pairing.next_checkin_at, Pairing.status == PairingStatus.ACTIVE),
+        _earliest(Pairing.followup_at, Pairing.status == PairingStatus.ACTIVE),
+        questions.next_expiry(),
+        *gatherings.next_due(),
+    ]
     with db.transaction() as session:
-        candidates = [
-            _earliest(session, Conversation.wait_until),
-            session.scalar(select(Answer.until).where(Answer.ended_at.is_(None), Answer.until.is_not(None))
-                           .order_by(Answer.until).limit(1)),
-            session.scalar(select(OutboxMessage.not_before).where(OutboxMessage.status == OutboxStatus.PENDING)
-                           .order_by(OutboxMessage.not_before).limit(1)),
-            _earliest(session, Group.next_round_at),
-            _earliest(session, Group.pairing_due_at),
-            session.scalar(select(Pairing.next_checkin_at).where(Pairing.status == PairingStatus.ACTIVE,
-                           Pairing.next_checkin_at.is_not(None)).order_by(Pairing.next_checkin_at).limit(1)),
-            session.scalar(select(Pairing.followup_at).where(Pairing.status == PairingStatus.ACTIVE,
-                           Pairing.followup_at.is_not(None)).order_by(Pairing.followup_at).limit(1)),
-            questions.next_expiry(session),
-            *gatherings.next_due(session),
-        ]
-    found = [c for c in candidates if c is not None]
+        found = [c for c in session.execute(select(*(c.scalar_subquery() for c in candidates))).one() if c is not None]
     return min(found) if found else None
