@@ -86,29 +86,31 @@ def _look(session: Session, group: Group, now: datetime) -> _Look:
     ).all())
     pairings = list(session.scalars(select(Pairing).where(Pairing.group_id == group.id)).all())
     served = {(p.requester_id, p.kind) for p in pairings if p.status in OPEN_PAIRINGS}
+    requests, waiting_since = [], {}
+    for a in answers:
+        member = members.get(a.member_id)
+        if member is not None and a.option in REQUESTS and (a.member_id, a.option) not in served:
+            requests.append(Request(a.member_id, group.id, a.option, member.language or group.language, a.since))
+            waiting_since[(a.member_id, a.option)] = a
+    look = _Look(members, answers, pairings, waiting_since, set(), set(), {}, [], None)
+    if not requests:
+        return look  # the offers need not be read (nor the pairings across): the planner looks often
     load: dict[tuple[int, int], int] = defaultdict(int)
     for p in pairings:
         if p.status in OPEN_PAIRINGS and p.supporter_group_id is None:
             load[(p.supporter_id, p.kind)] += 1
     for p in network.served_from(session, group.id):
         load[(p.supporter_id, p.kind)] += 1  # this group's supporters serving a sister group's request
-    requests, offers, resting, waiting_since = [], [], set(), {}
+    offers, resting = [], set()
     for a in answers:
         member = members.get(a.member_id)
         if member is None:
             continue
-        language = member.language or group.language
-        if a.option in REQUESTS and (a.member_id, a.option) not in served:
-            requests.append(Request(a.member_id, group.id, a.option, language, a.since))
-            waiting_since[(a.member_id, a.option)] = a
-        elif a.option in SERVES:
-            offers.append(Offer(a.member_id, group.id, a.option, a.capacity or 1, language,
+        if a.option in SERVES:
+            offers.append(Offer(a.member_id, group.id, a.option, a.capacity or 1, member.language or group.language,
                                 load=load[(a.member_id, SERVES[a.option])]))
         elif a.option == UNAVAILABLE:
             resting.add(a.member_id)
-    look = _Look(members, answers, pairings, waiting_since, set(), set(), {}, [], None)
-    if not requests:
-        return look
     for p in pairings:
         answer = waiting_since.get((p.requester_id, p.kind))
         if (answer is not None and p.status in CLOSED_PAIRINGS and p.ended_at is not None
@@ -257,7 +259,9 @@ def _overflow(session: Session, group: Group, members: dict[int, Member], waitin
         if network.ask(session, group, members[requester_id], answer, now) and answer.told_waiting_at is None:
             answer.told_waiting_at = now
             told.append(members[requester_id])
-    across = set()
+    across: set[tuple[int, int]] = set()
+    if not consented:
+        return told, across  # nobody said YES to the network: no sister group to read (the planner looks often)
     proposed = network.propose_across(session, group, consented, now, declined=declined, recent=recent)
     busy_now = busy(session, {supporter_id for _, supporter_id, _, _ in proposed}, now, rank=questions.CARE)
     for requester_id, supporter_id, kind, sister in proposed:
