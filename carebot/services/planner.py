@@ -65,7 +65,7 @@ class _Look:
 
     members: dict[int, Member]
     answers: list[Answer]
-    pairings: list[Pairing]
+    pairings: list[care_requests.PairingSeen]
     waiting_since: dict[tuple[int, int], Answer]  # requests nobody serves yet, by (requester, kind)
     tried: set[tuple[int, int]]  # of those, the ones whose candidates said no, let an offer lapse or ended it
     declined: set[tuple[int, int]]
@@ -84,7 +84,11 @@ def _look(session: Session, group: Group, now: datetime) -> _Look:
     answers = list(session.scalars(
         select(Answer).where(Answer.group_id == group.id, Answer.current(now))
     ).all())
-    pairings = list(session.scalars(select(Pairing).where(Pairing.group_id == group.id)).all())
+    # The group's pairings as plain rows of the columns the planner reads: every look reads them all (its
+    # history too), and full ORM objects cost about half of a look in a group with a long history.
+    pairings = [care_requests.PairingSeen(*row) for row in session.execute(
+        select(*(getattr(Pairing, name) for name in care_requests.PairingSeen._fields)).where(Pairing.group_id == group.id)
+        )]
     served = {(p.requester_id, p.kind) for p in pairings if p.status in OPEN_PAIRINGS}
     requests, waiting_since = [], {}
     for a in answers:
@@ -99,8 +103,8 @@ def _look(session: Session, group: Group, now: datetime) -> _Look:
     for p in pairings:
         if p.status in OPEN_PAIRINGS and p.supporter_group_id is None:
             load[(p.supporter_id, p.kind)] += 1
-    for p in network.served_from(session, group.id):
-        load[(p.supporter_id, p.kind)] += 1  # this group's supporters serving a sister group's request
+    for across in network.served_from(session, group.id):
+        load[(across.supporter_id, across.kind)] += 1  # this group's supporters serving a sister group's request
     offers, resting = [], set()
     for a in answers:
         member = members.get(a.member_id)
