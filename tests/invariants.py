@@ -65,6 +65,7 @@ from carebot.domain.i18n import catalog, short_date
 from carebot.services import questions
 from carebot.services.care_requests import WORD_EVERY_DAYTIME_HOURS as WORD_EVERY
 from carebot.services.planner import WAITING_GRACE
+from carebot.store.crypto import lookup_hash
 from carebot.store.lookups import care_map_of
 from carebot.store.models import Answer, Conversation, Member, Membership, OutboxMessage, Pairing
 from carebot.tools.transcript import Simulation, _unaccented
@@ -301,15 +302,17 @@ class World:
         # comes from a stream of its own below, so that these seeds' other cases stay as they were.
         if self.rng.random() < 0.1:
             mapper = self.rng.random() < 0.5
-            callers = [p for p in self.people.values() if p.stopped_at is None and (p.name in self.mappers or not mapper)
-                       and not self._asked(p)]
+            candidates = [p for p in self.people.values() if p.stopped_at is None and (p.name in self.mappers or not mapper)]
+            asked = self._asked(candidates)
+            callers = [p for p in candidates if p.phone not in asked]
             if callers:
                 await self._call(self.rng.choice(callers))
         # A CALL behind an open question: its YES must answer the map's question, never the offer
         # left open (transcript call_behind_an_offer), which the checks on numbers would catch.
         if self.calls_behind.random() < 0.05:
-            behind = [p for p in self.people.values() if p.stopped_at is None and p.name in self.mappers
-                      and self._asked(p)]
+            behind = [p for p in self.people.values() if p.stopped_at is None and p.name in self.mappers]
+            asked = self._asked(behind)
+            behind = [p for p in behind if p.phone in asked]
             if behind:
                 await self._call(self.calls_behind.choice(behind), behind=True)
         # Whoever was just asked something is likelier to text back.
@@ -329,11 +332,12 @@ class World:
             await self.sim.advance_to(self.sim.now + timedelta(minutes=self.rng.choice([1, 5, 20])))
             self.check()  # what fell due meanwhile (an offer at nine) is the latest question the next text sees
 
-    def _asked(self, person: Person) -> bool:
-        """Whether a question waits for this member's answer (their conversation is open)."""
+    def _asked(self, people: list[Person]) -> set[str]:
+        """The phones of those of ``people`` a question waits on (their conversation is open): one transaction."""
         with self.sim.db.transaction() as session:
-            member = Member.by_phone(session, person.phone)
-            return member is not None and questions.current(session, member.id, self.sim.now) is not None
+            members = [(p.phone, Member.by_phone(session, p.phone)) for p in people]
+            return {phone for phone, member in members
+                    if member is not None and questions.current(session, member.id, self.sim.now) is not None}
 
     async def _call(self, person: Person, *, behind: bool = False) -> None:
         # Behind an open question, the answer to the map's question must go to it (text() checks the
@@ -518,6 +522,11 @@ class World:
         with sim.db.transaction() as session:
             purposes = dict(session.execute(select(OutboxMessage.id, OutboxMessage.purpose).where(
                 OutboxMessage.id.in_([d.outbox_id for d in fresh]))).all()) if fresh else {}
+            # The daytime hours of everyone a push went to, read at once (a round's pushes go to the whole group).
+            pushed = {lookup_hash(d.to) for d in fresh if purposes.get(d.outbox_id) == "push"}
+            day_hours = {found: (starts or 9, ends or 20) for found, starts, ends in session.execute(
+                select(Member.phone_hash, Member.day_starts, Member.day_ends).where(Member.phone_hash.in_(pushed)))
+                } if pushed else {}
             for index, delivered in enumerate(fresh, start):
                 person = self.people.get(delivered.to)
                 purpose = purposes.get(delivered.outbox_id, "final")
@@ -531,8 +540,7 @@ class World:
                     self._offer_across(session, person, delivered.text)
                 if purpose == "push":
                     # Night in their own timezone (a sister group's member: theirs, not DMMA's).
-                    member = Member.by_phone(session, person.phone)
-                    hours = (member.day_starts or 9, member.day_ends or 20) if member else (9, 20)
+                    hours = day_hours.get(lookup_hash(person.phone), (9, 20))
                     if not is_daytime(delivered.at, person.tz, *hours):
                         raise Broken(f"sent at night ({delivered.at}) to {person.name}: {delivered.text!r}")
                 for owner in set(MAP_MARK.findall(delivered.text)) - {person.name}:

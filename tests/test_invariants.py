@@ -37,6 +37,15 @@ now lives in memory (tests/pgserver.py), where each test's CREATE DATABASE takes
 A full .ci/run on a fresh clone then (every case of MUST_SEE seen, CALL_BEHIND by seeds 6 and 20 on
 both databases): 2,051 s of wall time and 1,702 s of CPU, with another engineer's two-worker run going
 alongside (load 4-6); seeds of 45-87 s each at that load.
+Fewer statements for the same world (1 Dec 2026, later): seed 4 made 48,854 statements (each a round trip on
+PostgreSQL), now 36,002 for the same 871 texts and the same cases: next_due reads its candidates in one
+statement, run_due reads which of its pieces have anything due in one and skips the rest, the planner reads a
+group's pairings as plain rows (and the offers, the pairings across and the sister groups only when a request
+needs them), the daily purge's check is one statement, and this checker reads the on-call candidates and the
+daytime hours of a step's pushes at once. Seed 4, test_month and test_fuzz_dispatcher on both databases, one
+after the other with -n 0: 392 s of wall time and 175 s of CPU before (load 4-6.5), 261 s and 149 s after
+(load 3.5-4). What is left is mostly the outbox sender (some ten statements and a transaction a text, a quarter
+of the statements) and the planner's looks (712 a seed: hourly while a supporter is busy with a question).
 A seed that ever fails is kept in REGRESSIONS with what it found (they are among the twenty).
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.vocabulary import OutboxStatus, PairingStatus
@@ -17,15 +17,16 @@ from carebot.services.handlers import Act, apply
 from carebot.store import retention
 from carebot.store.db import Database
 from carebot.store.facts import Facts
-from carebot.store.models import Answer, Conversation, Group, Member, OutboxMessage, Pairing
+from carebot.store.models import Answer, Conversation, Gathering, Group, Member, OutboxMessage, Pairing, QueuedQuestion
 
 
 def run_due(db: Database, now: datetime, *, default_timezone: str, retention_days: int) -> int:
     """Run every lapse and piece of care work due by ``now``, each in its transaction; returns how many."""
     done = 0
     with db.transaction() as session:
+        due = _due_now(session, now)
         # Questions that lapsed before their turn came: silence to an offer still passes it on.
-        for member_id, waiting in questions.expire_queued(session, now):
+        for member_id, waiting in questions.expire_queued(session, now) if "queued" in due else ():
             member = session.get(Member, member_id)
             if member is not None:
                 with Facts.load(session, now, members=[member]) as facts:
@@ -33,17 +34,47 @@ def run_due(db: Database, now: datetime, *, default_timezone: str, retention_day
                     for effect in router.timeout(waiting).effects:
                         apply(act, effect)
             done += 1
-    done += lapse_answers(db, now, default_timezone)
-    with db.transaction() as session:
-        done += (rounds.start_due_rounds(session, now, default_timezone) + checkins.send_due_checkins(session, now)
-                 + checkins.ask_due_followups(session, now) + planner.plan_due_groups(session, now))
-        done += gatherings.send_due_reminders(session, now)
+    if "lapsed" in due:
+        done += lapse_answers(db, now, default_timezone)
+    if due & {"queued", "lapsed"}:
+        with db.transaction() as session:
+            due = _due_now(session, now)  # what they did may have made care work due (a plan, say)
+    if due & CARE_WORK:
+        with db.transaction() as session:
+            done += (rounds.start_due_rounds(session, now, default_timezone) + checkins.send_due_checkins(session, now)
+                     + checkins.ask_due_followups(session, now) + planner.plan_due_groups(session, now))
+            done += gatherings.send_due_reminders(session, now)
     with db.transaction() as session:
         # Housekeeping, not counted as due care work: a forgotten member's delivered
         # farewell goes at once; logs past their time, at most once a day.
         retention.drop_farewells(session)
         retention.run_if_due(session, now, retention_days)
     return done
+
+
+CARE_WORK = {"rounds", "checkins", "followups", "plans", "reminders"}
+
+
+def _due_now(session: Session, now: datetime) -> set[str]:
+    """Which pieces of due work have something to do by ``now``, read in one statement.
+
+    Each condition is the one its piece's own query looks for. The ticker runs every minute and the
+    simulation after every text and due moment, and on most ticks nothing is due: a piece with nothing
+    to do then costs no statement and no transaction (a seed of tests/test_invariants.py ticks some
+    thousand times; on PostgreSQL each statement and each transaction is a round trip or more).
+    """
+    active = Pairing.status == PairingStatus.ACTIVE
+    checks = {
+        "queued": exists().where(QueuedQuestion.expires_at <= now),  # questions.expire_queued
+        "lapsed": exists().where(Answer.ended_at.is_(None), Answer.until <= now),  # answers.lapsed
+        "rounds": exists().where(or_(Group.next_round_at.is_(None), Group.next_round_at <= now)),  # rounds.start_due_rounds
+        "checkins": exists().where(active, Pairing.next_checkin_at <= now),  # checkins.send_due_checkins
+        "followups": exists().where(active, Pairing.followup_at <= now),  # checkins.ask_due_followups
+        "plans": exists().where(Group.pairing_due_at <= now),  # planner.plan_due_groups
+        "reminders": exists().where(Gathering.remind_at <= now),  # gatherings.send_due_reminders
+    }
+    found = session.execute(select(*(check.label(name) for name, check in checks.items()))).one()
+    return {name for name, flag in zip(checks, found, strict=True) if flag}
 
 
 def lapse_answers(db: Database, now: datetime, default_timezone: str) -> int:
@@ -56,27 +87,28 @@ def lapse_answers(db: Database, now: datetime, default_timezone: str) -> int:
     return len(pairs)
 
 
-def _earliest(session: Session, column) -> datetime | None:
-    return session.scalar(select(column).where(column.is_not(None)).order_by(column).limit(1))
+def _earliest(column, *where: ColumnElement[bool]) -> Select:
+    """The earliest value of ``column`` among the rows ``where`` holds, as a query."""
+    return select(column).where(column.is_not(None), *where).order_by(column).limit(1)
 
 
 def next_due(db: Database) -> datetime | None:
-    """The earliest moment at which something is due: a timeout, a lapse, a deferred text, care work."""
+    """The earliest moment at which something is due: a timeout, a lapse, a deferred text, care work.
+
+    One statement, each candidate a subquery: the ticker and the simulation ask after every tick
+    (a seed of tests/test_invariants.py some thousand times), and on PostgreSQL each statement is a round trip.
+    """
+    candidates = [
+        _earliest(Conversation.wait_until),
+        _earliest(Answer.until, Answer.ended_at.is_(None)),
+        _earliest(OutboxMessage.not_before, OutboxMessage.status == OutboxStatus.PENDING),
+        _earliest(Group.next_round_at),
+        _earliest(Group.pairing_due_at),
+        _earliest(Pairing.next_checkin_at, Pairing.status == PairingStatus.ACTIVE),
+        _earliest(Pairing.followup_at, Pairing.status == PairingStatus.ACTIVE),
+        questions.next_expiry(),
+        *gatherings.next_due(),
+    ]
     with db.transaction() as session:
-        candidates = [
-            _earliest(session, Conversation.wait_until),
-            session.scalar(select(Answer.until).where(Answer.ended_at.is_(None), Answer.until.is_not(None))
-                           .order_by(Answer.until).limit(1)),
-            session.scalar(select(OutboxMessage.not_before).where(OutboxMessage.status == OutboxStatus.PENDING)
-                           .order_by(OutboxMessage.not_before).limit(1)),
-            _earliest(session, Group.next_round_at),
-            _earliest(session, Group.pairing_due_at),
-            session.scalar(select(Pairing.next_checkin_at).where(Pairing.status == PairingStatus.ACTIVE,
-                           Pairing.next_checkin_at.is_not(None)).order_by(Pairing.next_checkin_at).limit(1)),
-            session.scalar(select(Pairing.followup_at).where(Pairing.status == PairingStatus.ACTIVE,
-                           Pairing.followup_at.is_not(None)).order_by(Pairing.followup_at).limit(1)),
-            questions.next_expiry(session),
-            *gatherings.next_due(session),
-        ]
-    found = [c for c in candidates if c is not None]
+        found = [c for c in session.execute(select(*(c.scalar_subquery() for c in candidates))).one() if c is not None]
     return min(found) if found else None

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -148,7 +149,22 @@ def network_state(answer: Answer) -> State | None:
     return State.ACROSS if answer.network_consent else None
 
 
-def last_word(answer: Answer, pairings: Iterable[Pairing]) -> datetime | None:
+class PairingSeen(NamedTuple):
+    """What the planner reads of a pairing, and hands to tell_still_waiting: a plain row, not an ORM object
+    (every look reads all of a group's pairings, its history too)."""
+
+    requester_id: int
+    supporter_id: int
+    kind: int
+    status: str
+    offered_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    supporter_group_id: int | None
+
+
+def last_word(answer: Answer, pairings: Iterable[PairingSeen]) -> datetime | None:
     """When the member last heard about this request: the waiting word, or a pairing of it ending.
 
     Every end of an accepted pairing told the requester (see TRANSITIONS); an offer declined
@@ -162,7 +178,7 @@ def last_word(answer: Answer, pairings: Iterable[Pairing]) -> datetime | None:
     return max([answer.told_waiting_at, *ended])
 
 
-def tell_still_waiting(session: Session, group: Group, answers: Iterable[Answer], pairings: Sequence[Pairing],
+def tell_still_waiting(session: Session, group: Group, answers: Iterable[Answer], pairings: Sequence[PairingSeen],
                        members: dict[int, Member], now: datetime,
                        tell: Callable[..., None]) -> datetime | None:
     """Word again to every member whose request has gone 24 daytime hours (theirs) without any.

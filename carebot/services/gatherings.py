@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import render
@@ -96,6 +96,6 @@ def send_due_reminders(session: Session, now: datetime) -> int:
     return len(due)
 
 
-def next_due(session: Session) -> list[datetime | None]:
-    return [session.scalar(select(Gathering.remind_at).where(Gathering.remind_at.is_not(None))
-                           .order_by(Gathering.remind_at).limit(1))]
+def next_due() -> list[Select]:
+    """When gatherings' work falls due, as queries (carebot.dispatch.due reads them with the rest)."""
+    return [select(Gathering.remind_at).where(Gathering.remind_at.is_not(None)).order_by(Gathering.remind_at).limit(1)]

@@ -66,7 +66,7 @@ class _Look:
 
     members: dict[int, Member]
     answers: list[Answer]
-    pairings: list[Pairing]
+    pairings: list[care_requests.PairingSeen]
     waiting_since: dict[tuple[int, int], Answer]  # requests nobody serves yet, by (requester, kind)
     tried: set[tuple[int, int]]  # of those, the ones whose candidates said no, let an offer lapse or ended it
     declined: set[tuple[int, int]]
@@ -85,31 +85,37 @@ def _look(session: Session, group: Group, now: datetime) -> _Look:
     answers = list(session.scalars(
         select(Answer).where(Answer.group_id == group.id, Answer.current(now))
     ).all())
-    pairings = list(session.scalars(select(Pairing).where(Pairing.group_id == group.id)).all())
+    # The group's pairings as plain rows of the columns the planner reads: every look reads them all (its
+    # history too), and full ORM objects cost about half of a look in a group with a long history.
+    pairings = [care_requests.PairingSeen(*row) for row in session.execute(
+        select(*(getattr(Pairing, name) for name in care_requests.PairingSeen._fields)).where(Pairing.group_id == group.id)
+        )]
     served = {(p.requester_id, p.kind) for p in pairings if p.status in OPEN_PAIRINGS}
+    requests, waiting_since = [], {}
+    for a in answers:
+        member = members.get(a.member_id)
+        if member is not None and a.option in REQUESTS and (a.member_id, a.option) not in served:
+            requests.append(Request(a.member_id, group.id, a.option, member.language or group.language, a.since))
+            waiting_since[(a.member_id, a.option)] = a
+    look = _Look(members, answers, pairings, waiting_since, set(), set(), {}, [], None)
+    if not requests:
+        return look  # the offers need not be read (nor the pairings across): the planner looks often
     load: dict[tuple[int, int], int] = defaultdict(int)
     for p in pairings:
         if p.status in OPEN_PAIRINGS and p.supporter_group_id is None:
             load[(p.supporter_id, p.kind)] += 1
-    for p in network.served_from(session, group.id):
-        load[(p.supporter_id, p.kind)] += 1  # this group's supporters serving a sister group's request
-    requests, offers, resting, waiting_since = [], [], set(), {}
+    for across in network.served_from(session, group.id):
+        load[(across.supporter_id, across.kind)] += 1  # this group's supporters serving a sister group's request
+    offers, resting = [], set()
     for a in answers:
         member = members.get(a.member_id)
         if member is None:
             continue
-        language = member.language or group.language
-        if a.option in REQUESTS and (a.member_id, a.option) not in served:
-            requests.append(Request(a.member_id, group.id, a.option, language, a.since))
-            waiting_since[(a.member_id, a.option)] = a
-        elif a.option in SERVES:
-            offers.append(Offer(a.member_id, group.id, a.option, a.capacity or 1, language,
+        if a.option in SERVES:
+            offers.append(Offer(a.member_id, group.id, a.option, a.capacity or 1, member.language or group.language,
                                 load=load[(a.member_id, SERVES[a.option])]))
         elif a.option == UNAVAILABLE:
             resting.add(a.member_id)
-    look = _Look(members, answers, pairings, waiting_since, set(), set(), {}, [], None)
-    if not requests:
-        return look
     for p in pairings:
         answer = waiting_since.get((p.requester_id, p.kind))
         if (answer is not None and p.status in CLOSED_PAIRINGS and p.ended_at is not None
@@ -282,7 +288,9 @@ def _overflow(session: Session, group: Group, members: dict[int, Member], waitin
         if network.ask(session, group, members[requester_id], answer, now) and answer.told_waiting_at is None:
             answer.told_waiting_at = now
             told.append(members[requester_id])
-    across = set()
+    across: set[tuple[int, int]] = set()
+    if not consented:
+        return told, across  # nobody said YES to the network: no sister group to read (the planner looks often)
     proposed = network.propose_across(session, group, consented, now, declined=declined, recent=recent)
     busy_now = busy(session, {supporter_id for _, supporter_id, _, _ in proposed}, now, rank=questions.CARE)
     for requester_id, supporter_id, kind, sister in proposed:

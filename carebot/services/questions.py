@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from carebot.domain.daytime import next_daytime
@@ -268,6 +268,7 @@ def expire_queued(session: Session, now: datetime) -> list[tuple[int, Waiting]]:
     return timed_out
 
 
-def next_expiry(session: Session) -> datetime | None:
-    return session.scalar(select(QueuedQuestion.expires_at).where(QueuedQuestion.expires_at.is_not(None))
-                          .order_by(QueuedQuestion.expires_at).limit(1))
+def next_expiry() -> Select:
+    """The earliest expiry of a queued question, as a query (carebot.dispatch.due reads it with the rest)."""
+    return (select(QueuedQuestion.expires_at).where(QueuedQuestion.expires_at.is_not(None))
+            .order_by(QueuedQuestion.expires_at).limit(1))

@@ -108,10 +108,13 @@ def drop_farewells(session: Session) -> int:
 
 def run_if_due(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> bool:
     """Purge when the daily job is due (and mark it done for a day); True when it ran."""
-    job = session.get(DueJob, JOB)
-    if job is None:
+    # Read first: every tick asks, and on most ticks the day is not over (one statement, not an update too).
+    due_at = session.scalar(select(DueJob.due_at).where(DueJob.name == JOB))
+    if due_at is None:
         session.add(DueJob(name=JOB, due_at=now + EVERY))
         session.flush()
+    elif due_at > now:
+        return False
     else:
         # A conditional update: of two processes ticking at once, only one purges.
         taken = rowcount(session.execute(
