@@ -24,6 +24,8 @@ def test_webhook_benchmark_runs_and_prints_every_phase(capsys, no_key) -> None:
                      r"rounds: \d+\.\d\d, \d+\.\d\d\); floor/bare: \d+\.\d\d", out)
     assert re.search(r"ratio floor with signature and encryption/floor \(max throughput\): \d+\.\d\d \(the median of the "
                      r"rounds: \d+\.\d\d, \d+\.\d\d\)", out)
+    assert re.search(r"ratio carebot/floor with signature and encryption \(max throughput\): \d+\.\d\d \(the median of "
+                     r"the rounds: \d+\.\d\d, \d+\.\d\d\)", out)
     assert re.search(r"server CPU per request at max \(the median of the rounds\): floor \d+ µs, floor with signature "
                      r"and encryption \d+ µs, carebot \d+ µs", out)
     assert re.search(r"carebot at max: p99 \d+\.\d, \d+\.\d ms in the rounds, errors 0", out)
