@@ -214,8 +214,8 @@ def crisis_languages(raw: str) -> set[str]:
     found: set[str] = set()
     for form in {_matchable(raw), _matchable(_deleet(raw))}:
         text = _GUARD.sub(" ", form)
-        bare = _FILLERS.sub("", text)
-        found |= {language for language, pattern in _CRISIS.items() if pattern.search(text) or pattern.search(bare)}
+        for variant in {text, _FILLERS.sub("", text)}:  # one read when the text has no filler to take out
+            found |= {language for language, pattern in _CRISIS.items() if pattern.search(variant)}
     return found
 
 
