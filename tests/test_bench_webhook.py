@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -47,9 +48,9 @@ def test_the_durable_floor_stores_each_text_once_and_durably(tmp_path) -> None:
     assert floor.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_the_signed_floor_refuses_a_forged_signature_and_stores_the_number_encrypted(tmp_path, monkeypatch) -> None:
+def test_the_signed_floor_refuses_a_forged_signature_and_stores_the_number_and_words_encrypted(tmp_path, monkeypatch) -> None:
     """The floor with carebot's two musts: a forged webhook gets 403 and stores nothing; a signed one is stored
-    with its number encrypted (never the digits) and its keyed hash."""
+    with its number and words encrypted (never the digits) and the number's keyed hash."""
     import asyncio
 
     import httpx
@@ -83,7 +84,8 @@ def test_the_signed_floor_refuses_a_forged_signature_and_stores_the_number_encry
     assert asyncio.run(post(good, "forged" + signature)) == 403
     assert asyncio.run(post(good, signature)) == 200
     floor = webhook_endpoints._floor
-    [(sender, sender_hash)] = floor.conn.execute("SELECT sender, sender_hash FROM texts").fetchall()
+    [(sender, sender_hash, words)] = floor.conn.execute("SELECT sender, sender_hash, body FROM texts").fetchall()
     keyring = crypto.Keyring(secret)
     assert "+15155550101" not in sender and keyring.decrypt(sender) == "+15155550101"
     assert sender_hash == keyring.lookup_hash("+15155550101")
+    assert keyring.decrypt(words) == dict(parse_qsl(good.decode()))["Body"]  # the words too, as carebot keeps them

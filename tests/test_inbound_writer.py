@@ -41,9 +41,10 @@ def test_a_queued_text_reads_back_through_the_orm_as_it_was_sent(db):
     assert (row.channel, row.provider_id, row.sender, row.body) == (SMS, "SM" + "a" * 32, ANA, spanish.text)
     assert row.received_at == spanish.received_at and row.sender_uuid is None and row.handled_at is None
     assert row.sender_hash == crypto.sender_hash(ANA, None) and row.attempts == 0
-    with db.engine.connect() as conn:  # at rest the number is ciphertext, never the digits
-        raw = conn.exec_driver_sql("SELECT sender FROM inbound_messages").scalar_one()
+    with db.engine.connect() as conn:  # at rest the number and the words are ciphertext, never the digits or the text
+        raw, words = conn.exec_driver_sql("SELECT sender, body FROM inbound_messages").one()
     assert raw.startswith(crypto.PREFIX) and ANA not in raw
+    assert words.startswith(crypto.PREFIX) and "llamadas" not in words
 
 
 def test_a_retry_in_the_same_batch_or_a_later_one_is_stored_once(db):

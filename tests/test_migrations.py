@@ -117,6 +117,41 @@ def test_0020_encrypts_the_texts_waiting_in_the_outbox_and_its_downgrade_puts_th
     engine.dispose()
 
 
+def test_0022_encrypts_the_texts_waiting_in_the_inbound_queue_and_its_downgrade_puts_them_back(database_url: str) -> None:
+    """A member's text stored but not yet handled when carebot is upgraded is encrypted, and handled as it was."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, text
+
+    from carebot.store import crypto
+    from carebot.store.db import Database
+    from carebot.store.models import InboundMessage
+
+    crypto.configure(crypto.configured_secret() or crypto.new_secret())
+    upgrade(database_url, "0021")
+    engine = create_engine(database_url)
+    words = "1 llamame despues de las 6, ando triste"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO inbound_messages (channel, provider_id, received_at, sender, sender_hash, body, "
+                          "attempts) VALUES ('sms', 'SM1', :at, :sender, :hash, :body, 0), "
+                          "('sms', 'SM2', :at, NULL, NULL, NULL, 0)"),
+                     {"sender": crypto.active().encrypt("+15155550101"),
+                      "hash": crypto.sender_hash("+15155550101", None), "body": words,
+                      "at": datetime(2026, 3, 3, 23, 0, tzinfo=UTC)})
+    upgrade(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT body FROM inbound_messages ORDER BY provider_id")).scalars().all()
+    assert stored[0].startswith(crypto.PREFIX) and "triste" not in stored[0] and stored[1] is None
+    db = Database(database_url)
+    with db.transaction() as session:
+        assert session.scalars(select(InboundMessage.body).order_by(InboundMessage.provider_id)).all() == [words, None]
+    db.dispose()
+    assert CliRunner().invoke(main, ["db", "downgrade", "0021", "--url", database_url]).exit_code == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT body FROM inbound_messages WHERE provider_id = 'SM1'")).scalar() == words
+    engine.dispose()
+
+
 def _one_line(result) -> str:
     """A refusal as the deployer sees it: a non-zero exit and one line, never a traceback."""
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.exception

@@ -2,8 +2,8 @@
 
 ``bare_app`` only answers 200; ``floor_app``, the durable floor, commits each text (``FloorWriter``)
 before answering; ``signed_floor_app`` is the floor plus the two things carebot cannot leave out (the
-signature checked with twilio's ``RequestValidator``, once; the number encrypted and its keyed hash
-made), to show what of carebot's cost they explain; ``TwilioStandIn`` answers the sender's creates as
+signature checked with twilio's ``RequestValidator``, once; the number and the words encrypted and the
+number's keyed hash made), to show what of carebot's cost they explain; ``TwilioStandIn`` answers the sender's creates as
 Twilio would. uvicorn serves the three apps as ``carebot.bench.webhook_endpoints:<app>`` (``python -m carebot.bench webhook``).
 """
 
@@ -152,8 +152,8 @@ def _signing() -> tuple[RequestValidator, Keyring]:
 
 
 async def signed_floor_app(scope, receive, send) -> None:
-    """The floor plus what carebot must add: the signature checked once (403 when wrong), the number encrypted
-    and its keyed hash made; nothing else of carebot's."""
+    """The floor plus what carebot must add: the signature checked once (403 when wrong), the number and the
+    words encrypted and the number's keyed hash made; nothing else of carebot's."""
     if scope["type"] == "lifespan":
         await _floor_lifespan(receive, send)
         return
@@ -168,7 +168,7 @@ async def signed_floor_app(scope, receive, send) -> None:
         raise RuntimeError("the durable floor answers only once its lifespan has started")
     sender = fields.get("From", "")
     await _floor.store((fields.get("MessageSid"), keyring.encrypt(sender), keyring.lookup_hash(sender),
-                        fields.get("Body")))
+                        keyring.encrypt(fields.get("Body", ""))))
     await _answer(send, 200)
 
 

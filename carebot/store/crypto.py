@@ -216,6 +216,8 @@ TEXTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     # A text waiting to be sent (for the member's morning, the budget, a retry) may carry a number or
     # a care map (migration 0020); once sent, only a marker is kept.
     "outbox": (("body", None),),
+    # A member's text waiting in the inbound queue, until it is handled (migration 0022).
+    "inbound_messages": (("body", None),),
 }
 # Every encrypted column, by table (a table may have columns of both kinds).
 ENCRYPTED: dict[str, tuple[tuple[str, str | None], ...]] = {

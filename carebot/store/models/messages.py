@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from carebot.store.crypto import EncryptedString, hash_default, lookup_hash
@@ -40,7 +40,8 @@ class InboundMessage(Base):
     sender_uuid: Mapped[str | None] = mapped_column(EncryptedString())
     # carebot.store.crypto.sender_hash of both: a sender's texts are handled in order without reading them.
     sender_hash: Mapped[str | None] = mapped_column(String(64))
-    body: Mapped[str | None] = mapped_column(Text)
+    # The member's words, encrypted like the number (migration 0022) until handling clears them.
+    body: Mapped[str | None] = mapped_column(EncryptedString())
     # NULL while waiting: the worker's queue is the rows where it is NULL (ix_inbound_waiting).
     handled_at: Mapped[datetime | None] = mapped_column()
     # Failed attempts at handling; after dispatcher.MAX_INBOUND_ATTEMPTS the text is given up.
