@@ -83,14 +83,10 @@ class GroupCommit(Generic[I, R]):
                  failed: BaseException | None) -> None:
         self.last_write = asyncio.get_running_loop().time()
         for index, (_, future) in enumerate(batch):
-            if future.done():  # its caller went away meanwhile
-                continue
             if isinstance(failed, asyncio.CancelledError):
-                future.cancel()
-            elif failed is not None:
-                future.set_exception(failed)
+                future.cancel()  # nothing when its caller went away meanwhile (done already)
             else:
-                future.set_result(cast(list, results)[index])
+                _settle(future, None if failed is not None else cast(list, results)[index], failed)
         self._next()
 
 
@@ -159,6 +155,7 @@ def _serve(waiting: queue.SimpleQueue, on_close: Callable[[], None] | None) -> N
 
 
 def _settle(future: asyncio.Future, outcome: object, failed: BaseException | None) -> None:
+    """``future`` given ``outcome``, or ``failed`` when not None; nothing when its caller went away (done)."""
     if future.done():
         return
     if failed is None:
