@@ -128,9 +128,10 @@ def twilio_connect(keyword: str | None) -> None:
     from carebot.tools.connect import campaign_text, connect, group_for_text
 
     serve = load_serve_settings("carebot twilio connect")
+    # Before Twilio is touched: a group that is not there is refused with nothing changed.
+    group = group_for_text(serve.carebot_database_url, keyword) or ("Your group", "CIRCLE", "en", "0 10 * * mon")
     if not connect(serve, click.echo):
         sys.exit(1)
-    group = group_for_text(serve.carebot_database_url, keyword) or ("Your group", "CIRCLE", "en", "0 10 * * mon")
     click.echo("\nFor a 10DLC campaign registration (Twilio console: Messaging > Regulatory Compliance), paste:\n")
     click.echo(campaign_text(*group))
 
