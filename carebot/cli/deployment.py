@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -30,7 +31,13 @@ def serve(host: str, port: int, role: str) -> None:
     require_key()  # no number is ever written unencrypted
     # Every wrong setting in one line first, then a database that is not there (said with how to make it).
     refuse_the_default_database(load_serve_settings())
-    run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
+    try:
+        run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut carebot down cleanly, then raised the signal again. It ends as SIGTERM does,
+        # by the signal itself (a shell's loop stops, systemd counts it clean), not with click's "Aborted!".
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGINT)
 
 
 @main.command()

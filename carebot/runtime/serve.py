@@ -165,6 +165,11 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
             await in_db(dispatcher.run_due, moment)
             metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
             await in_db(dispatcher.db.checkpoint)  # texts handled since the last beat leave the disk
+        except asyncio.CancelledError:
+            # carebot is stopping (Ctrl-C, SIGTERM) during a beat: its database work ends on the worker, in
+            # its own transaction. Returned, not raised: APScheduler logs whatever a job raises as a traceback.
+            log.debug("tick stopped: carebot is stopping")
+            return
         except Exception as error:
             log.error("tick failed: %s", where(error))
         wake.set()
