@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -139,3 +140,25 @@ def test_serve_stopped_during_a_beat_stops_quietly(tmp_path, migrated_sqlite, st
     assert server.returncode == -stop, said  # ended by the signal, as a stopped process should
     assert "Traceback" not in said and "CancelledError" not in said and "ERROR" not in said, said
     assert "Aborted" not in said, said
+
+
+def test_serve_stopped_with_ctrl_c_while_it_starts_stops_quietly(tmp_path):
+    # A database server that takes the connection and never answers holds serve in its start-up checks.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        env = {**os.environ, **GOOD, "CAREBOT_DATABASE_URL": f"postgresql+psycopg://carebot:pw@127.0.0.1:{port}/carebot"}
+        server = subprocess.Popen([sys.executable, "-m", "carebot", "serve", "--port", str(free_port())],
+                                  env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            silent.settimeout(60)
+            connection, _ = silent.accept()  # carebot is connecting: it has started
+            server.send_signal(signal.SIGINT)
+            said, _ = server.communicate(timeout=30)
+            connection.close()
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait(10)
+    LOG_WATCH.output("carebot serve", said)
+    assert server.returncode == -signal.SIGINT, said
+    assert said.strip() == "", said  # no "Aborted!", no traceback

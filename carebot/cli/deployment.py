@@ -22,6 +22,17 @@ from carebot.domain.config import load_settings
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
+    try:
+        _serve(host, port, role)
+    except KeyboardInterrupt:
+        # Ctrl-C, while it starts or once uvicorn has shut carebot down cleanly and raised the signal again:
+        # it ends as SIGTERM does, by the signal itself (a shell's loop stops, systemd counts it clean),
+        # not with click's "Aborted!".
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGINT)
+
+
+def _serve(host: str, port: int, role: str) -> None:
     from carebot.domain.config import load_serve_settings
     from carebot.runtime.serve import run
     from carebot.store.crypto import require_key
@@ -31,13 +42,7 @@ def serve(host: str, port: int, role: str) -> None:
     require_key()  # no number is ever written unencrypted
     # Every wrong setting in one line first, then a database that is not there (said with how to make it).
     refuse_the_default_database(load_serve_settings())
-    try:
-        run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
-    except KeyboardInterrupt:
-        # Ctrl-C: uvicorn has shut carebot down cleanly, then raised the signal again. It ends as SIGTERM does,
-        # by the signal itself (a shell's loop stops, systemd counts it clean), not with click's "Aborted!".
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.raise_signal(signal.SIGINT)
+    run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
 
 
 @main.command()
