@@ -9,7 +9,7 @@ one coroutine paces the sender number and settles rows a crash left in
 Roles spread that over processes on PostgreSQL (design.md, "One process, and
 how it grows"): ``web`` only stores webhooks; ``worker`` handles stored texts
 and sends the outbox, and among the workers the one holding the advisory lock
-(carebot/leader.py) also holds the Signal connection and the ticker; ``all``,
+(carebot/runtime/leader.py) also holds the Signal connection and the ticker; ``all``,
 the default, is both. On SQLite only ``all`` runs: one process does everything.
 """
 
@@ -286,7 +286,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             return None if held or not signal_configured else (SMS,)
 
         # This process's sender lease: the rows it claims name it, so that once it is gone (a kill, a
-        # restart) any sender settles them at once instead of after STUCK_AFTER (carebot/lease.py).
+        # restart) any sender settles them at once instead of after STUCK_AFTER (carebot/store/lease.py).
         db.lease = Lease(db.url)
         await asyncio.to_thread(db.lease.hold)
         sender = asyncio.create_task(run_sender(
