@@ -1,3 +1,3 @@
 from carebot.cli import main
 
-main()
+main(prog_name="carebot")  # `python -m carebot` says `carebot ...` in its lines, as the installed command

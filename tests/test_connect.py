@@ -129,3 +129,24 @@ def test_connect_names_itself_when_a_setting_is_missing(deployment, monkeypatch)
     [line] = result.output.strip().splitlines()
     assert line.startswith("carebot twilio connect: CAREBOT_PUBLIC_URL: missing"), line
     assert "serve" not in line
+
+
+def test_a_group_that_is_not_there_is_one_line_naming_the_groups_and_nothing_changes(deployment,  # noqa: F811
+                                                                                     twilio) -> None:
+    # Left from the last session: `--group NOPE` printed the registration text of an example group.
+    for keyword in ("vecinos", "circle"):
+        assert CliRunner().invoke(main, ["group", "add", keyword, "--name", keyword.title()]).exit_code == 0
+    twilio.add_number(FROM, sms_url="https://old-bot.example.net/sms")
+    before = {phone: dict(record) for phone, record in twilio.numbers.items()}
+    code, out = connect("--group", "nope")
+    assert code != 0, out
+    [line] = out.strip().splitlines()
+    assert "NOPE" in line and "CIRCLE, VECINOS" in line and "10DLC" not in out, line
+    assert twilio.numbers == before  # refused before Twilio was touched
+
+
+def test_a_group_named_where_there_is_no_group_yet_is_one_line(deployment, twilio) -> None:  # noqa: F811
+    code, out = connect("--group", "circle")
+    assert code != 0, out
+    [line] = out.strip().splitlines()
+    assert "CIRCLE" in line and "carebot group add" in line, line

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 
@@ -327,3 +328,30 @@ def test_every_package_ships_in_a_plain_install():
     listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     folders = {".".join(path.parent.relative_to(root).parts) for path in (root / "carebot").rglob("__init__.py")}
     assert folders <= listed, f"packages missing from pyproject.toml: {sorted(folders - listed)}"
+
+
+def test_every_carebot_command_the_docs_name_is_one_carebot_has():
+    # The walk of the docs found `carebot forget` in deploy/signal.md, a command carebot does not have.
+    pages = [ROOT / "README.md", ROOT / ".env.example", *sorted((ROOT / "docs").glob("*.md")),
+             *sorted(DEPLOY.glob("*.md")), *sorted(DEPLOY.glob("*.service"))]
+    # A command line: code that starts with carebot, or carebot run from a venv or in a container.
+    named = re.compile(r"(?:^|(?<=/bin/)|(?<=exec carebot )|(?<=-T carebot ))carebot((?: -v| --env-file \S+)*)"
+                       r" ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
+    missing, seen = [], set()
+    for page in pages:
+        text = page.read_text()
+        fenced = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
+        code = [span.strip() for span in re.findall(r"`([^`\n]+)`", text)] + [
+            line.strip() for block in fenced for line in block.splitlines()]
+        if page.suffix == ".service":
+            code += [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart")]
+        for line in code:
+            for _, first, second in named.findall(line):
+                seen.add(first)
+                command = main.commands.get(first)
+                if command is None:
+                    missing.append(f"{page.name}: carebot {first}")
+                elif isinstance(command, click.Group) and second and second not in command.commands:
+                    missing.append(f"{page.name}: carebot {first} {second}")
+    assert not missing, missing
+    assert {"init", "serve", "db", "group", "roster", "twilio", "backup", "key", "check"} <= seen, seen  # not blind

@@ -132,6 +132,23 @@ def test_a_settings_file_that_is_not_utf8_text_is_one_line(tmp_path, migrated_fi
     assert "the settings file latin.env is not UTF-8 text (line 1): save it as UTF-8" in line, line
 
 
+@pytest.mark.parametrize("bad", [
+    "CAREBOT_DATABASE_URL sqlite:///x.db",  # the = left out
+    'CAREBOT_DEFAULT_TIMEZONE="America/Chicago',  # a quote never closed
+])
+def test_a_settings_line_that_is_not_a_setting_is_one_line_naming_the_file_and_line(tmp_path, migrated_file,
+                                                                                     bad) -> None:
+    # Left from the last session: python-dotenv's warning, then a refusal about something else.
+    (tmp_path / "carebot.env").write_text(f"# carebot\nCAREBOT_DATABASE_URL={migrated_file}\n{bad}\n"
+                                          "CAREBOT_RETENTION_DAYS=30\n")
+    for command in (["status"], ["serve"]):
+        done = carebot("--env-file", "carebot.env", *command, cwd=tmp_path)
+        assert done.returncode == startup.SETTINGS, done.stderr
+        line = one_line(done)
+        assert "carebot.env, line 3" in line and "NAME=value" in line, line
+        assert "python-dotenv" not in done.stderr
+
+
 def test_serve_where_nothing_is_set_up_points_to_carebot_init(tmp_path) -> None:
     # Outside report, finding 24: a first `carebot serve` in a new folder was told to make a key,
     # then a database, one refusal at a time; `carebot init` makes all of it.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -15,7 +19,7 @@ from twilio.request_validator import RequestValidator
 
 from carebot.cli import main
 from carebot.domain import startup
-from carebot.store.db import Database, upgrade
+from carebot.store.db import Database, start_up, upgrade
 from carebot.store.models import OutboxMessage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import GOOD, LOG_WATCH, free_port, wait_for, wait_for_serve
@@ -104,3 +108,57 @@ def _sent_ids(db: Database) -> list[str]:
     with db.transaction() as session:
         return list(session.scalars(select(OutboxMessage.provider_id).where(OutboxMessage.status == "sent")))
 
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_stopped_during_a_beat_stops_quietly(tmp_path, migrated_sqlite, stop):
+    # Left from the last session: a stop while the ticker was at work logged APScheduler's CancelledError
+    # traceback (beat() caught Exception only), and Ctrl-C ended with click's "Aborted!".
+    path = tmp_path / "carebot.sqlite"
+    url = migrated_sqlite(path)
+    start_up(url).dispose()  # the key recorded, as the first command does
+    # Another process's write lock (a backup, a sqlite3 shell) holds the first beat at its work.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    log = tmp_path / "serve.log"
+    env = {**os.environ, **GOOD, "CAREBOT_DATABASE_URL": url}
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "carebot", "serve", "--port", str(free_port())],
+                                  env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "carebot serving on" in log.read_text(), "carebot serve to start")
+        server.send_signal(stop)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(3)  # a stop waits for nothing the lock holds
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        if server.poll() is None:
+            server.wait(30)
+    said = log.read_text()
+    LOG_WATCH.output("carebot serve", said)
+    assert server.returncode == -stop, said  # ended by the signal, as a stopped process should
+    assert "Traceback" not in said and "CancelledError" not in said and "ERROR" not in said, said
+    assert "Aborted" not in said, said
+
+
+def test_serve_stopped_with_ctrl_c_while_it_starts_stops_quietly(tmp_path):
+    # A database server that takes the connection and never answers holds serve in its start-up checks.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        env = {**os.environ, **GOOD, "CAREBOT_DATABASE_URL": f"postgresql+psycopg://carebot:pw@127.0.0.1:{port}/carebot"}
+        server = subprocess.Popen([sys.executable, "-m", "carebot", "serve", "--port", str(free_port())],
+                                  env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            silent.settimeout(60)
+            connection, _ = silent.accept()  # carebot is connecting: it has started
+            server.send_signal(signal.SIGINT)
+            said, _ = server.communicate(timeout=30)
+            connection.close()
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait(10)
+    LOG_WATCH.output("carebot serve", said)
+    assert server.returncode == -signal.SIGINT, said
+    assert said.strip() == "", said  # no "Aborted!", no traceback

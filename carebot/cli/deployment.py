@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -21,6 +22,17 @@ from carebot.domain.config import load_settings
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
+    try:
+        _serve(host, port, role)
+    except KeyboardInterrupt:
+        # Ctrl-C, while it starts or once uvicorn has shut carebot down cleanly and raised the signal again:
+        # it ends as SIGTERM does, by the signal itself (a shell's loop stops, systemd counts it clean),
+        # not with click's "Aborted!".
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGINT)
+
+
+def _serve(host: str, port: int, role: str) -> None:
     from carebot.domain.config import load_serve_settings
     from carebot.runtime.serve import run
     from carebot.store.crypto import require_key
@@ -128,9 +140,10 @@ def twilio_connect(keyword: str | None) -> None:
     from carebot.tools.connect import campaign_text, connect, group_for_text
 
     serve = load_serve_settings("carebot twilio connect")
+    # Before Twilio is touched: a group that is not there is refused with nothing changed.
+    group = group_for_text(serve.carebot_database_url, keyword) or ("Your group", "CIRCLE", "en", "0 10 * * mon")
     if not connect(serve, click.echo):
         sys.exit(1)
-    group = group_for_text(serve.carebot_database_url, keyword) or ("Your group", "CIRCLE", "en", "0 10 * * mon")
     click.echo("\nFor a 10DLC campaign registration (Twilio console: Messaging > Regulatory Compliance), paste:\n")
     click.echo(campaign_text(*group))
 

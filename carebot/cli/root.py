@@ -11,8 +11,32 @@ from carebot.domain.config import ENV_FILE, load_settings
 from carebot.domain.startup import Refusal
 
 
+class OneLineUsage(click.UsageError):
+    """A command typed wrong, said in one line with where its help is (click's own is three: the usage,
+    a pointer to --help, the error); exit 2, as click's."""
+
+    def __init__(self, said: click.UsageError) -> None:
+        super().__init__(" ".join(said.format_message().split()), said.ctx)
+
+    def show(self, file=None) -> None:
+        path = self.ctx.command_path if self.ctx is not None else "carebot"
+        click.echo(f"{path}: {self.message} (`{path} --help` shows how to use it)", file=file, err=file is None)
+
+
+def _one_line(said: click.UsageError) -> click.UsageError:
+    # NoArgsIsHelpError is no mistake: a group run alone shows its help, as it should.
+    return said if isinstance(said, (OneLineUsage, click.exceptions.NoArgsIsHelpError)) else OneLineUsage(said)
+
+
 class CarebotGroup(click.Group):
-    """Every command's refusal (a setting, the database, the key) is one line on stderr and its exit code."""
+    """Every command's refusal (a setting, the database, the key) is one line on stderr and its exit code;
+    so is a command typed wrong (exit 2), for carebot's own options and every command's."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as said:
+            raise _one_line(said) from None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -20,6 +44,8 @@ class CarebotGroup(click.Group):
         except Refusal as refusal:
             click.echo(str(refusal), err=True)
             ctx.exit(refusal.exit_code)
+        except click.UsageError as said:
+            raise _one_line(said) from None
 
 
 # Commands whose output is a conversation in the terminal: carebot's INFO lines would drown it.

@@ -362,9 +362,27 @@ class ServeSettings(Settings):
 S = TypeVar("S", bound=BaseSettings)
 
 
+def refuse_a_line_that_is_not_a_setting(path: Path) -> None:
+    """ConfigError naming the file and the first line python-dotenv cannot read (an ``=`` left out, a quote
+    never closed): it would skip that line with a warning of its own, and a setting missing for it be refused."""
+    from dotenv.parser import parse_stream
+
+    try:
+        with path.open(encoding="utf-8") as stream:
+            bad = next((binding.original.line for binding in parse_stream(stream) if binding.error), None)
+    except UnicodeDecodeError:
+        return  # said by _load, with the line
+    if bad is not None:
+        raise ConfigError(f"carebot: the settings file {path}, line {bad}, is not a setting: each line is "
+                          "NAME=value, such as CAREBOT_DATABASE_URL=sqlite:///carebot.sqlite (quotes, if any, "
+                          "around the whole value), or a # comment")
+
+
 def _load(kind: type[S], who: str, **overrides) -> S:
     """``kind`` from the environment and the settings file, or ConfigError naming every problem in one line."""
     path = env_file()
+    if path is not None:
+        refuse_a_line_that_is_not_a_setting(path)
     try:
         return kind(_env_file=path, **overrides)
     except UnicodeDecodeError:  # only the file is decoded: the environment is text already

@@ -9,7 +9,7 @@ one coroutine paces the sender number and settles rows a crash left in
 Roles spread that over processes on PostgreSQL (design.md, "One process, and
 how it grows"): ``web`` only stores webhooks; ``worker`` handles stored texts
 and sends the outbox, and among the workers the one holding the advisory lock
-(carebot/leader.py) also holds the Signal connection and the ticker; ``all``,
+(carebot/runtime/leader.py) also holds the Signal connection and the ticker; ``all``,
 the default, is both. On SQLite only ``all`` runs: one process does everything.
 """
 
@@ -165,6 +165,11 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
             await in_db(dispatcher.run_due, moment)
             metrics.ticked((moment - due).total_seconds() if due is not None else 0.0)
             await in_db(dispatcher.db.checkpoint)  # texts handled since the last beat leave the disk
+        except asyncio.CancelledError:
+            # carebot is stopping (Ctrl-C, SIGTERM) during a beat: its database work ends on the worker, in
+            # its own transaction. Returned, not raised: APScheduler logs whatever a job raises as a traceback.
+            log.debug("tick stopped: carebot is stopping")
+            return
         except Exception as error:
             log.error("tick failed: %s", where(error))
         wake.set()
@@ -281,7 +286,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             return None if held or not signal_configured else (SMS,)
 
         # This process's sender lease: the rows it claims name it, so that once it is gone (a kill, a
-        # restart) any sender settles them at once instead of after STUCK_AFTER (carebot/lease.py).
+        # restart) any sender settles them at once instead of after STUCK_AFTER (carebot/store/lease.py).
         db.lease = Lease(db.url)
         await asyncio.to_thread(db.lease.hold)
         sender = asyncio.create_task(run_sender(

@@ -346,6 +346,8 @@ def _migrate(step, url: str, revision: str) -> None:
     refuse_an_unknown_schema(current, known)
     going_back = step is command.downgrade
     where = f"the revisions are {known[0]} to {known[-1]}, and the database is at {current or 'none (empty)'}"
+    not_back = (f"carebot db downgrade: {revision} is not back from {current}: downgrade only goes back "
+                "(`carebot db upgrade` goes forward)")
     if going_back:
         relative = re.fullmatch(r"([-+])(\d+)", revision)
         steps = known.index(current) + 1 if current else 0
@@ -356,15 +358,13 @@ def _migrate(step, url: str, revision: str) -> None:
             raise SchemaOutOfDate(f"carebot db downgrade: {revision} goes back past the first revision "
                                   f"({known[0]}): {where}, {steps} steps from empty (`base` empties it)")
         if relative and relative[1] == "+":
-            raise SchemaOutOfDate(f"carebot db downgrade: {revision} is not back from {current}: downgrade only "
-                                  "goes back (`carebot db upgrade` goes forward)")
+            raise SchemaOutOfDate(not_back)
     try:
         step(config, revision)
     except CommandError as error:
         said = str(error)
         if "not a valid downgrade target" in said:
-            raise SchemaOutOfDate(f"carebot db downgrade: {revision} is not back from {current}: downgrade only "
-                                  "goes back (`carebot db upgrade` goes forward)") from None
+            raise SchemaOutOfDate(not_back) from None
         if "locate revision" in said or "No such revision" in said or "Multiple revisions" in said:
             raise SchemaOutOfDate(f"carebot db {step.__name__}: there is no revision {revision}: {where}") from None
         raise SchemaOutOfDate(f"carebot db {step.__name__} {revision}: {said} ({where})") from None

@@ -22,7 +22,7 @@ from typing import Any
 from carebot.domain.startup import Refusal
 
 TIMEOUT = 10.0  # seconds for each outside service
-SMS_PATH = "/twilio/sms"  # where carebot takes Twilio's incoming texts (carebot/web.py)
+SMS_PATH = "/twilio/sms"  # where carebot takes Twilio's incoming texts (carebot/runtime/web.py)
 
 
 @dataclass

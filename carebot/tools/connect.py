@@ -116,23 +116,35 @@ def campaign_text(group: str, keyword: str, language: str = "en", schedule: str 
     ])
 
 
+class UnknownGroup(Refusal):
+    """``--group`` names a group that is not there: the registration text would describe the wrong one."""
+
+
 def group_for_text(url: str, keyword: str | None) -> tuple[str, str, str, str] | None:
-    """The named group's (or the first group's) name, keyword, language and schedule, for the registration text."""
+    """The named group's (or the first group's) name, keyword, language and schedule, for the registration text;
+    None, for an example group, only when no group was named and there is none. A named group that is not there
+    is UnknownGroup, naming the groups that are."""
     from sqlalchemy import select
 
     from carebot.store.db import start_up
     from carebot.store.models import Group
 
+    wanted = keyword.strip().upper() if keyword else None
     try:
         db = start_up(url)
-    except Refusal:  # no database here yet: the text names an example group
+    except Refusal as refusal:  # no database here yet: the text names an example group, unless one was named
+        if wanted:
+            raise UnknownGroup(f"carebot twilio connect: no group {wanted} ({refusal}); "
+                               "make it with `carebot group add`, or leave out --group") from None
         return None
     try:
         with db.transaction() as session:
-            query = select(Group).order_by(Group.id)
-            if keyword:
-                query = query.where(Group.keyword == keyword.upper())
-            found = session.scalars(query).first()
-            return (found.name, found.keyword, found.language, found.round_schedule) if found is not None else None
+            groups = session.scalars(select(Group).order_by(Group.id)).all()
     finally:
         db.dispose()
+    found = next((g for g in groups if g.keyword == wanted), None) if wanted else next(iter(groups), None)
+    if wanted and found is None:
+        there = (f"the groups are {', '.join(sorted(g.keyword for g in groups))}" if groups
+                 else "there is no group yet (`carebot group add` makes one)")
+        raise UnknownGroup(f"carebot twilio connect: no group with the keyword {wanted}: {there}")
+    return (found.name, found.keyword, found.language, found.round_schedule) if found is not None else None

@@ -1,0 +1,70 @@
+"""A command typed wrong (an option it does not have, an argument left out, a value it does not take) is one
+line saying what was wrong and where the help is, exit 2, for every carebot command (click's own answer was
+three lines: the usage, a pointer to --help, and the error)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from carebot.cli import main
+
+
+def every_command(group: click.Group = main, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += every_command(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+def refused(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), prog_name="carebot")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "Usage:" not in result.output, result.output
+    [line] = result.output.strip().splitlines()
+    return line
+
+
+@pytest.mark.parametrize("path", every_command(), ids=lambda path: " ".join(path) or "carebot")
+def test_an_option_a_command_does_not_have_is_one_line_and_where_the_help_is(path) -> None:
+    # db downgrade takes "-1" as its REVISION, so an unknown word there is a revision: after one, it is not.
+    line = refused(*path, *(["0008"] if path == ("db", "downgrade") else []), "--no-such-thing")
+    command = " ".join(("carebot", *path))
+    assert line.startswith(f"{command}: ") and "--no-such-thing" in line, line
+    assert f"`{command} --help`" in line, line
+
+
+@pytest.mark.parametrize("args, says, helped", [
+    (["serve", "--prot", "8000"], "--port", "carebot serve"),  # click's own suggestion is kept
+    (["serve", "--role", "boss"], "boss", "carebot serve"),
+    (["serve", "--port", "eighty"], "eighty", "carebot serve"),
+    (["db", "downgrade"], "REVISION", "carebot db downgrade"),
+    (["roster", "import", "nowhere.csv", "--group", "circle"], "nowhere.csv", "carebot roster import"),
+    (["grup", "list"], "grup", "carebot"),
+    (["db", "upgrad"], "upgrad", "carebot db"),
+])
+def test_each_kind_of_mistake_is_one_line(args, says, helped) -> None:
+    line = refused(*args)
+    assert says in line and f"`{helped} --help`" in line, line
+
+
+def test_the_installed_command_says_it_on_stderr_with_exit_2(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))}
+    done = subprocess.run([sys.executable, "-m", "carebot", "serve", "--prot", "8000"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "", done
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
+    assert "`carebot serve --help`" in done.stderr
+
+
+def test_help_itself_is_still_the_whole_help() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output and "--port" in result.output
