@@ -84,6 +84,8 @@ def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:
     typed with its accents ("José") picks the one written so."""
     typed = name.strip().casefold()
     wanted = folded(typed)
+    if not wanted:
+        return ()  # nothing that reads as a name ("\u200b"): it names nobody, never everybody
     with_names = [p for p in people if p.name]
     for matches in (str.__eq__, str.startswith):
         found = [p for p in with_names if matches(folded(p.name), wanted)]
