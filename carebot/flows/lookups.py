@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from anyascii import anyascii
+
 if TYPE_CHECKING:
     from carebot.flows.base import CareMapInfo, PersonInfo, StoppedRequest
 
@@ -70,9 +72,24 @@ class NoLookups:
         return ()
 
 
+def folded(name: str) -> str:
+    """A name as it is compared: any case, accents folded ("Zoë", "zoe" and "ZOE" are one)."""
+    return anyascii(name).casefold()
+
+
 def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:
-    """The people whose name is ``name`` (any case), or else those whose name starts with it."""
-    wanted = name.strip().casefold()
+    """The people whose name is ``name``, or else those whose name starts with it: case and accents
+    aside, since phones type "jose" for José (README). Every one who matches is returned, so two
+    people who fold to one name ("Jose" and "José") are asked about, never guessed between; a name
+    typed with its accents ("José") picks the one written so."""
+    typed = name.strip().casefold()
+    wanted = folded(typed)
+    if not wanted:
+        return ()  # nothing that reads as a name ("\u200b"): it names nobody, never everybody
     with_names = [p for p in people if p.name]
-    exact = [p for p in with_names if p.name.casefold() == wanted]
-    return tuple(exact or [p for p in with_names if p.name.casefold().startswith(wanted)])
+    for matches in (str.__eq__, str.startswith):
+        found = [p for p in with_names if matches(folded(p.name), wanted)]
+        as_typed = [p for p in found if matches(p.name.casefold(), typed)]
+        if found:
+            return tuple(as_typed if typed != wanted and as_typed else found)
+    return ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from carebot.flows.base import Context, PairingInfo, Relayed, Transition, say
+from carebot.flows.lookups import folded
 from carebot.flows.words import Text
 
 # How long after a relayed message a plain reply goes back without the ``@`` (one window, kept here).
@@ -19,9 +20,9 @@ MAX_RELAY = 600
 
 
 def _pairing_named(ctx: Context, name: str) -> list[PairingInfo]:
-    wanted = name.casefold()
+    wanted = folded(name)  # "@jose" is José: accents don't matter (README)
     return [p for p in ctx.pairings
-            if p.status == "active" and p.other_name.casefold().startswith(wanted)]
+            if p.status == "active" and folded(p.other_name).startswith(wanted)]
 
 
 def relay(ctx: Context, text: Text) -> Transition | None:
@@ -32,7 +33,7 @@ def relay(ctx: Context, text: Text) -> Transition | None:
     if not name:
         return None
     found = _pairing_named(ctx, name)
-    if not found and any(p.other_name.casefold().startswith(name.casefold()) for p in ctx.pairings):
+    if not found and any(folded(p.other_name).startswith(folded(name)) for p in ctx.pairings):
         # Paired until lately (they left, or it ended): say so rather than "who?".
         return say(ctx, "relay.cannot", name=name[:20])
     if len(found) != 1:

@@ -449,7 +449,9 @@ NO_EMOJI = frozenset("👎❌🙅✖🚫")
 # yesterday", "we texted!"): "go ahead", "adelante", "i can do that", and, to "did you connect?", "we talked".
 _YES_MORE = frozenset({("go", "ahead"), ("adelante",), ("go", "for", "it"), ("i", "can", "do", "that"),
                        ("i", "can", "do", "it"), ("i", "can", "help"), ("i", "can", "help", "out"),
-                       ("puedo", "hacerlo"), ("lo", "hago"), ("si", "puedo", "hacerlo")}
+                       ("puedo", "hacerlo"), ("lo", "hago"), ("si", "puedo", "hacerlo"),
+                       # "puedo ayudar" to an offer is YES, as "i can help" is (coord6: both languages alike)
+                       ("puedo", "ayudar"), ("yo", "puedo", "ayudar"), ("puedo", "apoyar"), ("yo", "puedo", "apoyar")}
                       | {(we, done) for we in ("we", "weve", "we've", "i")
                          for done in ("talked", "texted", "spoke", "connected", "called", "chatted", "met", "did")}
                       | {("we", "have", "talked"), ("hablamos",), ("nos", "hablamos"), ("nos", "vimos"),

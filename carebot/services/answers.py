@@ -12,16 +12,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carebot.domain.i18n import DEFAULT_LANGUAGE
-from carebot.domain.vocabulary import REQUESTS
+from carebot.domain.i18n import DEFAULT_LANGUAGE, names_list, render
+from carebot.domain.vocabulary import REQUESTS, PairingStatus
 from carebot.flows import goaround
 from carebot.flows.base import Answered, HowChanged, PrivacyChanged
 from carebot.outbox.write import push
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.pairings import end_unheld, reconcile
-from carebot.services.people import display_name
+from carebot.services.people import display_name, language_of
 from carebot.store.models import Answer, Group, Member, Pairing
-from carebot.store.queries import current_answers
+from carebot.store.queries import current_answers, existing
 
 
 @handles(Answered)
@@ -42,8 +42,32 @@ def answered(act: Act, effect: Answered) -> Outcome:
             # Asking again for the same care: they already know if nobody is free.
             told_waiting_at=told.get(spec.option),
         ))
+    active = [p for p in pairings if p.status == PairingStatus.ACTIVE]
     end_unheld(session, member, group_id, now, [(spec.option, spec.capacity) for spec in effect.answers], pairings)
-    return Outcome()
+    return Outcome(_ended_by_answer(session, member, group_id, [p for p in active if p.status != PairingStatus.ACTIVE]))
+
+
+def _ended_by_answer(session: Session, member: Member, group_id: int, ended: list[Pairing]) -> list[str]:
+    """What the member hears of their own pairings that their new answer ended (the other side hears it
+    from ``end_unheld``): a request no longer in the answer ends, with how to keep it (outside6)."""
+    language = language_of(member)
+    keyword = existing(session, Group, group_id).keyword
+    requests = [p for p in ended if p.requester_id == member.id]
+    offers = [p for p in ended if p.requester_id != member.id]
+    texts = []
+    if requests:
+        kinds = sorted({p.kind for p in requests})
+        texts.append(render("goaround.ended.request", language, keyword=keyword,
+                            other=_names(session, [p.supporter_id for p in requests], language),
+                            options=" ".join(str(kind) for kind in kinds)))
+    if offers:
+        texts.append(render("goaround.ended.offer", language, keyword=keyword,
+                            other=_names(session, [p.requester_id for p in offers], language)))
+    return texts
+
+
+def _names(session: Session, member_ids: list[int], language: str) -> str:
+    return names_list([display_name(session.get(Member, member_id), language) for member_id in member_ids], language)
 
 
 @handles(HowChanged)

@@ -78,6 +78,10 @@ TRANSITIONS: tuple[Step, ...] = (
          requester="care.waiting.again.1"),
     Step(State.OFFERED, State.OFFERED, "24 daytime hours passed since the last word, the offer unanswered",
          requester="care.waiting.again.1"),
+    # The coordinator whose PAIR made the offer hears it too (coord.pair.replaced.yours), and the one who acts
+    # is told what their PAIR took back (coord.pair.replaced).
+    Step(State.OFFERED, State.OFFERED, "coordinators PAIR someone else before the supporter answers",
+         requester="coord.paired.requester", supporter="care.offer.replaced"),
     Step(State.ACCEPTED, State.REQUESTED, "the supporter ends it (DONE)", requester="care.ended.open",
          supporter="care.ended"),
     Step(State.ACCEPTED, State.REQUESTED, "the supporter rests or offers fewer", requester="care.ended.rest"),

@@ -19,17 +19,18 @@ from carebot.domain.pairing import DECLINE_MEMORY
 from carebot.domain.phone import normalize_phone
 from carebot.domain.vocabulary import OPEN_PAIRINGS, REQUESTS, UNAVAILABLE, MembershipStatus, PairingStatus, Role
 from carebot.flows.base import ActionConfirmed, ApprovalGiven, InviteRequested, PairRequested, UnpairRequested, Waiting
+from carebot.flows.coord import describe_when
 from carebot.flows.join import CONSENT_WAIT
 from carebot.services import network, questions
 from carebot.services.effects import Act, Outcome, handles
-from carebot.services.gatherings import gather
+from carebot.services.gatherings import gather, group_tz
 from carebot.services.pairings import end_pairing, remove_from_group, request_still_open, tell_requester
 from carebot.services.people import display_name, language_of, tell, tell_text
 from carebot.services.planner import offer
 from carebot.store import removals
 from carebot.store.conversations import busy
 from carebot.store.lookups import care_map_of
-from carebot.store.models import Group, Member, Membership, NotWith, Pairing, PendingAction
+from carebot.store.models import CoordAction, Group, Member, Membership, NotWith, Pairing, PendingAction
 from carebot.store.queries import active_members_of, coordinators_of, current_options, existing, is_coordinator
 from carebot.store.transparency import record
 
@@ -76,13 +77,19 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
         # sees another member's answers unless they agreed to share them). The word says so, so the coordinator
         # is not left guessing (outside5).
         return Outcome([render("coord.pair.cannot", language, **names)])
+    replaced = []  # offers still unanswered that this PAIR takes back: said to everyone concerned (outside6)
     for old in current:
+        old_supporter = existing(session, Member, old.supporter_id)
         if old.status == PairingStatus.ACTIVE:
-            old_supporter = existing(session, Member, old.supporter_id)
             tell(session, old_supporter, "coord.unpaired", now, group.id, keyword=group.keyword,
                       other=display_name(requester, language_of(old_supporter)))
-        # Ended by the coordinators: the engine keeps these two apart for a while.
-        end_pairing(session, old, "coordinator", now)
+        else:
+            replaced.append(render("coord.pair.replaced", language, other=display_name(old_supporter, language),
+                                   when=describe_when(old.offered_at.astimezone(group_tz(group)), language)))
+            _tell_who_asked(session, group, old, actor, requester, supporter, old_supporter, now)
+        # Ended by the coordinators: the engine keeps these two apart for a while. An offer taken back
+        # is not "no longer open" to the one asked: the request is open, someone else is asked.
+        end_pairing(session, old, "coordinator", now, withdrawn="care.offer.replaced")
     # A supporter who said NO to this request lately is asked again only because coordinators
     # chose to, and both hear that it is so (not a repeat the engine made by mistake).
     again = session.scalar(select(Pairing.id).where(
@@ -96,7 +103,24 @@ def pair(act: Act, effect: PairRequested) -> Outcome:
                   supporter=display_name(supporter, language_of(requester)))
     record(session, group.id, actor.id, "pair", now, requester.id, supporter.id)
     return Outcome([render("coord.pair.asked.again" if again else "coord.pair.asked", language,
-                           supporter=display_name(supporter, language), requester=display_name(requester, language))])
+                           supporter=display_name(supporter, language), requester=display_name(requester, language)),
+                    *replaced])
+
+
+def _tell_who_asked(session: Session, group: Group, old: Pairing, actor: Member, requester: Member,
+                    supporter: Member, old_supporter: Member, now: datetime) -> None:
+    """The coordinator whose PAIR made an offer another coordinator's PAIR now takes back hears so
+    (two coordinators at once: neither overrules the other silently)."""
+    asked_by = session.scalars(select(CoordAction.actor_id).where(
+        CoordAction.group_id == group.id, CoordAction.action == "pair", CoordAction.target_id == requester.id,
+        CoordAction.other_id == old.supporter_id, CoordAction.at >= old.offered_at)
+        .order_by(CoordAction.at.desc())).first()
+    coordinator = session.get(Member, asked_by) if asked_by is not None and asked_by != actor.id else None
+    if coordinator is not None:
+        language = language_of(coordinator)
+        tell(session, coordinator, "coord.pair.replaced.yours", now, group.id, keyword=group.keyword,
+             actor=display_name(actor, language), supporter=display_name(supporter, language),
+             requester=display_name(requester, language), other=display_name(old_supporter, language))
 
 
 @handles(UnpairRequested)

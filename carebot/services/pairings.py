@@ -25,12 +25,14 @@ from carebot.store.queries import current_options, existing, holdings, room_in
 
 log = logging.getLogger(__name__)
 
-def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, *, by: int | None = None) -> None:
+def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, *, by: int | None = None,
+                withdrawn: str = "care.offer.withdrawn") -> None:
     """Close a pairing; the engine will look at the group again.
 
     ``by`` is the member whose own text ended it. Every question about the pairing
     ends with it; a supporter still asked about it hears that it is no longer open
-    (unless they ended it themselves), and is asked their next question.
+    (unless they ended it themselves), and is asked their next question; ``withdrawn`` is what they
+    hear (the request may still be open: coordinators asked someone else).
     """
     was = pairing.status
     pairing.status = PairingStatus.ENDED if was == PairingStatus.ACTIVE else PairingStatus.EXPIRED
@@ -53,7 +55,7 @@ def end_pairing(session: Session, pairing: Pairing, reason: str, now: datetime, 
         was_asked = questions.withdraw(session, member, "pairing_id", pairing.id)
         if was == PairingStatus.OFFERED and member_id == pairing.supporter_id and member_id != by:
             group = existing(session, Group, pairing.group_id)
-            tell(session, member, "care.offer.withdrawn", now, pairing.group_for(member_id), keyword=group.keyword,
+            tell(session, member, withdrawn, now, pairing.group_for(member_id), keyword=group.keyword,
                  requester=display_name(existing(session, Member, pairing.requester_id), language_of(member)))
         if was_asked and member_id != by:
             questions.ask_next(session, member, now)  # the member's own text asks it after its reply

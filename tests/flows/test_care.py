@@ -53,6 +53,9 @@ ROWS = [
     *(pytest.param(row(OFFER, text, effects=(OfferAnswered(7, True),)), id=f"offer-{text}") for text in (
         "yes i can", "of course", "👍", "👍🏽", "ok sure", "Sure thing!", "yes thanks", "si gracias", "claro que si",
         "count me in",
+        # An offer in the go-around's words, said to an offer: YES to that offer (README: "i can help" is 2
+        # with nothing asked, and YES to an offer waiting for the member's answer; outside6, coord6).
+        "i can help", "I can help!", "yes i can help", "puedo ayudar", "si puedo ayudar", "yo puedo apoyar",
     )),
     *(pytest.param(row(OFFER, text, effects=(OfferAnswered(7, False),)), id=f"offer-{text}") for text in (
         "no thanks", "not now", "nah im good", "no puedo", "👎", "sorry not this time",

@@ -31,6 +31,7 @@ CASES = [
     ((DMMA.id, COMIDA.id), "people_named", ("sam",), {(2, "Sam", 1), (2, "Sam", 2)}),
     ((DMMA.id, COMIDA.id), "people_named", ("lu",), {(6, "Lupe", 2)}),
     ((), "people_named", ("sam",), set()),
+    ((DMMA.id,), "people_named", ("\u200b",), set()),  # nothing that reads as a name names nobody
     ((DMMA.id,), "people_in_group", (DMMA.id, "sam"), {(2, "Sam", 1)}),
     ((DMMA.id,), "people_in_group", (DMMA.id, "ana"), {(1, "Ana", 1)}),  # the member included
     ((DMMA.id,), "people_in_group", (DMMA.id, "b"), {(4, "Bea", 1)}),

@@ -16,7 +16,15 @@ PAIRED = context("DMMA", pairings=(SAM,))
 WINDOW = Waiting("relay", "open", {"pairing_id": 7}, NOW + timedelta(minutes=30))
 IN_WINDOW = context("DMMA", pairings=(SAM,), waiting=WINDOW)
 
+JOSE = PairingInfo(9, 1, "DMMA", 5, "supporter", "José", "active", 7)
+NECO = PairingInfo(10, 1, "DMMA", 6, "requester", "Ñeco", "active", 7)
+
 ROWS = [
+    # Names typed without their accents, as phones do (README: accents don't matter; coord6).
+    pytest.param(row(context("DMMA", pairings=(JOSE,)), "@jose how are you", effects=(Relayed(9, "how are you"),)),
+                 id="at-jose-for-jose"),
+    pytest.param(row(context("DMMA", language="es", pairings=(NECO,)), "@neco como estas",
+                     effects=(Relayed(10, "como estas"),)), id="at-neco-for-neco"),
     pytest.param(row(PAIRED, "@sam how was your day?", effects=(Relayed(7, "how was your day?"),)),
                  id="at-name-message"),
     pytest.param(row(PAIRED, "@Sam: you ok? 💛", effects=(Relayed(7, "you ok? 💛"),)), id="at-name-colon-emoji"),
