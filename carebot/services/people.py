@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
-from carebot.flows.base import PersonInfo
 from carebot.outbox.notify import tell_coordinators
 from carebot.outbox.write import push
 from carebot.store.models import Answer, Member
@@ -62,10 +61,5 @@ def tell_group_coordinators(session: Session, group_id: int, key: str, now: date
     tell_coordinators(session, group_id, now, lambda coordinator: render(key, language_of(coordinator), **params))
 
 
-def _named(people: list[PersonInfo], name: str) -> tuple[PersonInfo, ...]:
-    """Who goes by exactly ``name`` (any case), else whose name begins with it."""
-    wanted = name.strip().casefold()
-    exact = [p for p in people if p.name.casefold() == wanted]
-    return tuple(exact or [p for p in people if p.name.casefold().startswith(wanted)])
 
 
