@@ -59,7 +59,3 @@ def tell_text(session: Session, member: Member | None, text: str, now: datetime,
 def tell_group_coordinators(session: Session, group_id: int, key: str, now: datetime, **params: Any) -> None:
     """Catalog message ``key`` to each of the group's coordinators, in their language, by day."""
     tell_coordinators(session, group_id, now, lambda coordinator: render(key, language_of(coordinator), **params))
-
-
-
-
