@@ -50,8 +50,10 @@ from carebot.flows.words import (
     PRIVATE,
     SHARE,
     Text,
+    after_preamble,
     asks_to_see_answers,
     is_one_of,
+    says_how,
     says_same_again,
 )
 
@@ -459,8 +461,12 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     if membership is not None:
         text = by_number(text, start, ctx.now, membership.group.tz, ctx.language)
         rest = text.words[start:]
+    preamble = None
     if not starts_answer(rest):
-        return None
+        preamble = after_preamble(text, start)  # "rough week tbh. 4": the answer after a sentence of their own
+        if preamble is None or not starts_answer(text.words[preamble:]):
+            return None
+        start, rest = preamble, text.words[preamble:]
     if question is not None:
         return question
     if membership is None:
@@ -473,10 +479,12 @@ def answer(ctx: Context, text: Text) -> Transition | None:
         )
     try:
         specs = parse(ctx, text, start, group.tz)
+        if specs is None and preamble is None and (preamble := after_preamble(text, start)) is not None:
+            specs = parse(ctx, text, preamble, group.tz)  # "cant sleep. 1": "cant" opened no answer, "1" does
     except Unreadable as unreadable:
         return say(ctx, unreadable.key, **unreadable.params)
-    if specs is None:
-        return None
+    if specs is None or (preamble is not None and any(s.how and not says_how(s.how) for s in specs)):
+        return None  # "sorry i missed it, 5 kids sick": after their own sentence, only how to be reached may follow
     return answered(ctx, group, specs)
 
 
@@ -562,6 +570,8 @@ def amend(ctx: Context, text: Text) -> Transition | None:
 _NUMBER = r"(one|two|three|four|five|uno|dos|tres|cuatro|cinco|[1-5])"
 _SAID_OPTION = re.compile(
     rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en|i can be|i could be|ill be|i'll be|i will be|puedo ser) "
+    # a hedge: "im kind of a two", "soy como un 4"
+    rf"(?:kind of |kinda |sort of |sorta |like |probably |prob |maybe |more (?:of |like )?|mas bien |como )?"
     rf"(?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
     rf"|para mi (?:esta semana |hoy |ahora )?(?:es |soy )?(?:un |una |el |la )(?:option |opcion |number |numero )?"
     rf"|(?:option|opcion|number|numero) |(?:and|y|plus) (?:also|tambien|maybe|probably) (?:a |an |un |una |el |la )"
