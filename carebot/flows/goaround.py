@@ -55,6 +55,7 @@ from carebot.flows.words import (
     is_one_of,
     says_how,
     says_same_again,
+    says_same_again_last,
 )
 
 MAX_HOW = 140
@@ -649,7 +650,7 @@ def same_again(ctx: Context, text: Text) -> Transition | None:
     """"same as before", "lo mismo": the answer the member holds in the group, given again and said back
     (so a new round counts it); with none held, how to answer."""
     membership, start, question = pick_group(ctx, text)
-    if not says_same_again(text.words[start:]) or ctx.crisis:
+    if not (says_same_again(text.words[start:]) or says_same_again_last(text, start)) or ctx.crisis:
         return None
     if question is not None or membership is None:
         return question

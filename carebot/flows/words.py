@@ -615,14 +615,26 @@ _SENTENCE_END = re.compile(r"[.,!;:]$")
 _OPTION_DIGITS = re.compile(r"^[1-5]{1,5}$")
 
 
+def sentence_starts(text: Text, start: int = 0) -> list[int]:
+    """The index of each word that opens a new sentence or clause after word ``start`` ("rough week. 4": [2])."""
+    return [at for at in range(start + 1, len(text.words))
+            if _SENTENCE_END.search(text.raw[text.starts[at - 1]:text.starts[at]].rstrip())]
+
+
 def after_preamble(text: Text, start: int = 0) -> int | None:
     """The index of the first option after a short sentence of the member's own, else None."""
-    for at in range(start + 1, min(len(text.words), start + PREAMBLE_MOST + 1)):
-        if any(ch.isdigit() for ch in text.words[at - 1]):
-            return None
-        if _SENTENCE_END.search(text.raw[text.starts[at - 1]:text.starts[at]].rstrip()):
-            return at if _OPTION_DIGITS.match(text.words[at]) else None
-    return None
+    opens = sentence_starts(text, start)
+    at = opens[0] if opens else None
+    if at is None or at - start > PREAMBLE_MOST or any(ch.isdigit() for w in text.words[start:at] for ch in w):
+        return None
+    return at if _OPTION_DIGITS.match(text.words[at]) else None
+
+
+def says_same_again_last(text: Text, start: int = 0) -> bool:
+    """"same as before" as the text's last sentence, after a few words of the member's own ("hey sorry been
+    away. same as before"); never inside a sentence ("i dont want the same as before")."""
+    opens = sentence_starts(text, start)
+    return bool(opens) and opens[-1] - start <= PREAMBLE_MOST and says_same_again(text.words[opens[-1]:])
 
 
 def says_how(how: str) -> bool:

@@ -1,16 +1,16 @@
-"""outside6's findings 3 and 4: an answer after a sentence of the member's own ("cant sleep. 1 pls, text is
+"""outside6's findings 3, 4 and 6: an answer after a sentence of the member's own ("cant sleep. 1 pls, text is
 best", "rough week tbh. 4") and a run-on that hedges its option ("im kind of a two and also a five") are
 answers; what only looks like one (a number that counts something, a time) is not."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from carebot.flows.base import Answered, AnswerSpec
-from tests.flows.kit import Row, check, context, row, says
+from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, Waiting
+from tests.flows.kit import KEEP, NOW, Row, check, context, row, says
 
 CHICAGO = ZoneInfo("America/Chicago")
 MEMBER = context("DMMA")
@@ -62,3 +62,27 @@ def test_an_answer_in_passing_is_an_answer(r: Row) -> None:
 ])
 def test_a_number_in_passing_is_not_an_answer(ctx, text: str) -> None:
     check(row(ctx, text, says("fallback")))
+
+
+# outside6's finding 6: "same as before" after a sentence of the member's own is read while a "did you
+# connect?" is open (the answer held is given again; the question stays open for its own YES or NO).
+def _holding(keyword: str, group_id: int):
+    return context(keyword, answers=(AnswerInfo(group_id, 2, None, None, 1),),
+                   waiting=Waiting("checkin", "followup", {"pairing_id": 7}, NOW + timedelta(days=1)))
+
+
+@pytest.mark.parametrize(("ctx", "text", "summary"), [
+    (_holding("DMMA", 1), "hey sorry been away. same as before", "you can reach out to someone"),
+    (_holding("DMMA", 1), "sorry!! been a rough month, same as before", "you can reach out to someone"),
+    (_holding("COMIDA", 2), "perdon, estuve fuera. lo mismo que antes", "puedes contactar a alguien"),
+])
+def test_same_as_before_after_a_sentence_while_a_question_is_open(ctx, text: str, summary: str) -> None:
+    group = ctx.memberships[0].group
+    check(row(ctx, text, says("goaround.confirm", keyword=group.keyword, summary=summary),
+              effects=(Answered(group.id, (AnswerSpec(2, None, None, 1, None),)),), wait=KEEP))
+
+
+@pytest.mark.parametrize("text", ["i dont want the same as before", "not the same as before tbh"])
+def test_same_as_before_inside_a_sentence_is_not_the_answer_again(text: str) -> None:
+    result = check(row(_holding("DMMA", 1), text, says("fallback.yes_no_later"), wait=KEEP))
+    assert not result.effects
