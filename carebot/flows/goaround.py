@@ -391,6 +391,16 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     ]
 
 
+def parse_after_preamble(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
+    """The answer after a short sentence of the member's own ("rough week tbh. 4", see ``after_preamble``),
+    when only how to be reached follows its options ("sorry i missed it, 5 kids sick" is none)."""
+    after = after_preamble(text, start)
+    if after is None or not starts_answer(text.words[after:]):
+        return None
+    specs = parse(ctx, text, after, tz)
+    return None if specs is None or any(s.how and not says_how(s.how) for s in specs) else specs
+
+
 def _starts_modifier(words: list[str], now: datetime, tz: ZoneInfo, language: str) -> bool:
     """``2 weeks`` after an option is a duration and ``3 people`` a capacity, not options."""
     return len(words) >= 2 and (
@@ -462,12 +472,9 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     if membership is not None:
         text = by_number(text, start, ctx.now, membership.group.tz, ctx.language)
         rest = text.words[start:]
-    preamble = None
-    if not starts_answer(rest):
-        preamble = after_preamble(text, start)  # "rough week tbh. 4": the answer after a sentence of their own
-        if preamble is None or not starts_answer(text.words[preamble:]):
-            return None
-        start, rest = preamble, text.words[preamble:]
+    after = after_preamble(text, start)  # "rough week tbh. 4": the answer after a sentence of their own
+    if not starts_answer(rest) and (after is None or not starts_answer(text.words[after:])):
+        return None
     if question is not None:
         return question
     if membership is None:
@@ -479,13 +486,12 @@ def answer(ctx: Context, text: Text) -> Transition | None:
             effects=(Answered(group.id, ()),),
         )
     try:
-        specs = parse(ctx, text, start, group.tz)
-        if specs is None and preamble is None and (preamble := after_preamble(text, start)) is not None:
-            specs = parse(ctx, text, preamble, group.tz)  # "cant sleep. 1": "cant" opened no answer, "1" does
+        specs = (parse(ctx, text, start, group.tz) if starts_answer(rest) else None) or parse_after_preamble(
+            ctx, text, start, group.tz)  # "cant sleep. 1": "cant" opened no answer, "1" does
     except Unreadable as unreadable:
         return say(ctx, unreadable.key, **unreadable.params)
-    if specs is None or (preamble is not None and any(s.how and not says_how(s.how) for s in specs)):
-        return None  # "sorry i missed it, 5 kids sick": after their own sentence, only how to be reached may follow
+    if specs is None:
+        return None
     return answered(ctx, group, specs)
 
 

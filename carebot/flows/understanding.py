@@ -393,6 +393,11 @@ def _until(specs: list[AnswerSpec], tz: ZoneInfo, words: list[str]) -> str | Non
     return None
 
 
+def _answer_reading(specs: list[AnswerSpec], zone: ZoneInfo, words: list[str]) -> Reading:
+    return Reading("goaround", options=sorted({s.option for s in specs}), until=_until(specs, zone, words),
+                   how=next((s.how for s in specs if s.how), None))
+
+
 def _context(now: datetime, language: str) -> Context:
     return Context(now=now, channel="sms", language=language, opted_out=False, name=None,
                    memberships=(), answers=(), groups={})
@@ -428,9 +433,13 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
             read_options = unreadable.params.get("options", "")
             return Reading("goaround", options=[int(o) for o in read_options.split()])
         if specs is not None:
-            options = sorted({s.option for s in specs})
-            return Reading("goaround", options=options, until=_until(specs, zone, words),
-                           how=next((s.how for s in specs if s.how), None))
+            return _answer_reading(specs, zone, words)
+    try:
+        after_sentence = goaround.parse_after_preamble(_context(now, language), text, 0, zone)  # "rough week. 4"
+    except goaround.Unreadable:
+        after_sentence = None
+    if after_sentence:
+        return _answer_reading(after_sentence, zone, words)
     if says_yes(letters) or letters in (["ya"], ["sure", "ya"]):  # "ya" is a filler in Spanish, "yes" in English
         return Reading("yes")
     if says_no_thanks(letters):
