@@ -270,7 +270,7 @@ class Dispatcher:
         if member.language is None and router.clear_language(text) == "es":
             member.language = "es"  # they clearly write Spanish and never chose: answer in Spanish
         elif member.language != "es" and understanding.writes_spanish(text):
-            member.language = "es"  # README: a Spanish command word or a sentence in Spanish changes it for good
+            member.language = "es"  # README: a sentence in Spanish changes it for good
         forget()
         logged.member_id = member.id
         ctx = build_context(session, member, message.channel, message.received_at, facts=facts, is_new=is_new)

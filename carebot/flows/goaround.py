@@ -393,9 +393,12 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
 
 def parse_after_preamble(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
     """The answer after a short sentence of the member's own ("rough week tbh. 4", see ``after_preamble``),
-    when only how to be reached follows its options ("sorry i missed it, 5 kids sick" is none)."""
+    when only how to be reached follows its options ("sorry i missed it, 5 kids sick" is none), and the
+    sentence describes no option of its own ("i can reach out to people, 4" says two things: none is kept)."""
     after = after_preamble(text, start)
     if after is None or not starts_answer(text.words[after:]):
+        return None
+    if any(described.search(" ".join(text.words[start:after])) for described in _DESCRIBED.values()):
         return None
     specs = parse(ctx, text, after, tz)
     return None if specs is None or any(s.how and not says_how(s.how) for s in specs) else specs

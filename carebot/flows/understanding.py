@@ -355,19 +355,14 @@ def guess_language(raw: str, margin: int = 1) -> str | None:
     return None
 
 
-# A member's language changes for good on clear evidence (README): a command word only Spanish uses, sent as
-# the command ("ESTADO", "ayuda"), or a sentence in Spanish ("hola, esta semana soy un 3 porque estoy muy
-# cansada"). One "gracias", "hola" or "ya" is not, nor a Spanish word inside an English text.
-_SPANISH_COMMANDS = frozenset("estado ayuda informacion olvidar olvidame borrame misdatos idioma ronda pulso registro "
-                              "parejas parar unirme".split())
+# A member's language changes for good on clear evidence (README): a sentence in Spanish ("hola, esta semana
+# soy un 3 porque estoy muy cansada"). One "gracias", "hola" or "ya" is not, nor a Spanish command word alone
+# from a member whose language is set ("estado" after LANG EN is answered in English; a newcomer's counts).
 SENTENCE_EVIDENCE = 4
 
 
 def writes_spanish(text: Text) -> bool:
-    """True when ``text`` is clear evidence that its writer now uses Spanish (see _SPANISH_COMMANDS)."""
-    meaningful = _meaningful(text.words)
-    if meaningful and meaningful[0] in _SPANISH_COMMANDS and len(meaningful) <= 2:
-        return True
+    """True when ``text`` is a sentence in Spanish: at least SENTENCE_EVIDENCE more Spanish hints than English."""
     return guess_language(text.raw, margin=SENTENCE_EVIDENCE) == "es"
 
 
