@@ -29,7 +29,7 @@ from carebot.dispatch.transition import apply_transition
 from carebot.domain import clock
 from carebot.domain.config import DEFAULT_RETENTION_DAYS
 from carebot.domain.logsafe import where
-from carebot.flows import router
+from carebot.flows import router, understanding
 from carebot.flows.base import GroupInfo, Waiting
 from carebot.flows.words import Text, read
 from carebot.store import crypto
@@ -269,6 +269,8 @@ class Dispatcher:
         member, is_new = found
         if member.language is None and router.clear_language(text) == "es":
             member.language = "es"  # they clearly write Spanish and never chose: answer in Spanish
+        elif member.language != "es" and understanding.writes_spanish(text):
+            member.language = "es"  # README: a sentence in Spanish changes it for good
         forget()
         logged.member_id = member.id
         ctx = build_context(session, member, message.channel, message.received_at, facts=facts, is_new=is_new)

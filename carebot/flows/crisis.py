@@ -8,8 +8,12 @@ member replies CALL is anyone told. Only a category flag is kept, never the text
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from carebot.domain.i18n import render
 from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition, render_for
@@ -22,9 +26,10 @@ from carebot.flows.words import CALL, Text, is_one_of, plain
 # also tell a stranger's language.
 _HELP = r"(?:help|halp|hlp|hlep|hepl|helpp+)"  # "help" as thumbs type it in a hurry
 _EN = [
-    r"suicid\w*", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
+    r"suicid(e|es|al|ally|ality)?\b", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
     r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)",
-    r"wan?na die", r"wish i (was|were) dead", r"wish i wasnt (alive|here|born)", r"better off (dead|without me)",
+    r"wan?na die", r"feel(s|ing)? like dying\b(?! (my|her|his|your|the|our) )",  # not "dying my hair" (dyeing)
+r"wish i (was|were) dead", r"wish i wasnt (alive|here|born)", r"better off (dead|without me)",
     r"(dont|do not|dnt|no longer) (want|wanna|wish) (to )?(live|be alive|be here|exist|wake up|go on)",
     r"(dont|do not) want to be here anymore", r"no (reason|point) (to|in) (live|living|going on|being alive)",
     r"(cant|can not|cannot) (go on|keep going|do this anymore|take (it|this) anymore|live like this)",
@@ -90,7 +95,9 @@ _EN = [
     r"(whats|what is|wats) the point (of|in) (living|going on|life|being alive|existing)",
 ]
 _ES = [
-    r"suicid\w*", r"matarme", r"me (voy a|quiero) matar", r"quitarme la vida", r"acabar con (mi vida|todo)",
+    # "suicida", "suicidio", "suicidarme": Spanish; "suicide", "suicidal" read as English (above), so an
+    # English member's "quiero suicidarme" is answered in Spanish.
+    r"suicid(?!(e|es|al|ally|ality)?\b)\w*", r"matarme", r"me (voy a|quiero) matar", r"quitarme la vida", r"acabar con (mi vida|todo)",
     r"(me )?quiero morir(me)?", r"quisiera (morir(me)?|estar muert[oae]|desaparecer)", r"ganas de morir(me)?",
     r"no quiero (vivir|seguir( viviendo)?|estar aqui|despertar|existir)", r"(ya )?no (quiero|puedo) seguir",
     r"hacerme dano", r"lastimarme", r"cortarme", r"me (corte|estoy cortando)", r"autolesi\w*", r"sobredosis",
@@ -209,11 +216,78 @@ def _deleet(raw: str) -> str:
     return _LEET_CHAR.sub(lambda m: m.group().translate(_LEET), text)
 
 
+# --- typos in the crisis phrases' own words ------------------------------------------------
+# "i wnat to die", "kill myslef", "want too die", "ya no quiero vivr", "bivir": a word that is not
+# one of the lexicon's is read as the lexicon's word it is a slip of, and the text is read again
+# with it. Only slips of the thumb count, never "one letter off" in general: "dye", "love", "lie"
+# and "hill" are real words a letter away from "die", "live" and "kill", and the phrase around them
+# must still be a whole crisis phrase.
+def _lexicon_words(phrases: list[str]) -> set[str]:
+    text = re.sub(r"\\[a-zA-Z]|\{[^}]*\}", " ", " ".join(phrases))
+    text = re.sub(r"\[\^?([a-z]?)[^\]]*\]", r"\1", text)  # "muert[oae]" is "muerto"
+    return set(re.findall(r"[a-z]{2,}", text))
+
+
+_LEXICON_WORDS = frozenset(_lexicon_words(_EN) | _lexicon_words(_ES))
+# Letters that sound alike in Spanish spelling ("bivir", "dezaparecer"), and keys side by side on a
+# phone's keyboard ("myselg", "matatme").
+_ALIKE = {frozenset(pair) for pair in ("bv", "sz")}
+_KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {frozenset((row[i], row[i + 1])) for row in _KEYS for i in range(len(row) - 1)} | {
+    frozenset((top[i], below[j])) for top, below in zip(_KEYS, _KEYS[1:], strict=False) for i in range(len(top))
+    for j in (i - 1, i) if 0 <= j < len(below)}
+
+
+def _slip(typed: str, word: str) -> bool:
+    """``typed`` is ``word`` with one slip of the thumb: two letters swapped ("wnat"), a letter
+    doubled or undoubled ("kil"), a letter dropped from a longer word ("vivr"), one that sounds alike
+    ("bivir"), or, in a word of five letters or more, the key beside it ("myselg"). Never any letter for
+    any other: "morirse" and "matarse" are words of their own, a letter from "morirme" and "matarme"."""
+    if len(typed) == len(word):
+        diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:
+            return typed[diff[0]] == word[diff[1]] and typed[diff[1]] == word[diff[0]] and len(word) >= 3
+        if len(diff) == 1:
+            pair = frozenset((typed[diff[0]], word[diff[0]]))
+            return (len(word) >= 4 and pair in _ALIKE) or (len(word) >= 5 and pair in _NEIGHBOURS)
+        return False
+    longer, shorter = (typed, word) if len(typed) > len(word) else (word, typed)
+    if len(longer) != len(shorter) + 1:
+        return False
+    at = next((i for i, (a, b) in enumerate(zip(shorter, longer, strict=False)) if a != b), len(shorter))
+    if longer[:at] + longer[at + 1:] != shorter:
+        return False
+    doubled = (at > 0 and longer[at - 1] == longer[at]) or (at + 1 < len(longer) and longer[at + 1] == longer[at])
+    return doubled or len(word) >= 5
+
+
+@functools.lru_cache(maxsize=4096)
+def _mended(word: str) -> str:
+    """The lexicon's word ``word`` is a slip of, or ``word`` itself."""
+    if word in _SAID_ALIKE:
+        return _SAID_ALIKE[word]
+    if word in _LEXICON_WORDS or not word.isalpha() or len(word) < 2:
+        return word
+    for near, _, _ in process.extract(word, _LEXICON_WORDS, scorer=Levenshtein.distance, score_cutoff=2, limit=None):
+        if _slip(word, near):
+            return near
+    return word
+
+
+# Words typed for the sound of another ("i want too die", "i want 2 die"): read as that word too.
+_SAID_ALIKE = {"too": "to", "2": "to"}
+
+
+def _mend(form: str) -> str:
+    return " ".join(_mended(word) for word in form.split(" "))
+
+
 def crisis_languages(raw: str) -> set[str]:
     """The languages whose crisis phrases the text uses (empty when it speaks of no crisis)."""
     found: set[str] = set()
-    for form in {_matchable(raw), _matchable(_deleet(raw))}:
-        text = _GUARD.sub(" ", form)
+    # Idioms go first ("suicide prevention"), then the slips in what is left are mended.
+    guarded = {_GUARD.sub(" ", form) for form in (_matchable(raw), _matchable(_deleet(raw)))}
+    for text in guarded | {_mend(form) for form in guarded}:
         for variant in {text, _FILLERS.sub("", text)}:  # one read when the text has no filler to take out
             found |= {language for language, pattern in _CRISIS.items() if pattern.search(variant)}
     return found

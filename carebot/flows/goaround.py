@@ -50,9 +50,12 @@ from carebot.flows.words import (
     PRIVATE,
     SHARE,
     Text,
+    after_preamble,
     asks_to_see_answers,
     is_one_of,
+    says_how,
     says_same_again,
+    says_same_again_last,
 )
 
 MAX_HOW = 140
@@ -388,6 +391,19 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     ]
 
 
+def parse_after_preamble(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
+    """The answer after a short sentence of the member's own ("rough week tbh. 4", see ``after_preamble``),
+    when only how to be reached follows its options ("sorry i missed it, 5 kids sick" is none), and the
+    sentence describes no option of its own ("i can reach out to people, 4" says two things: none is kept)."""
+    after = after_preamble(text, start)
+    if after is None or not starts_answer(text.words[after:]):
+        return None
+    if any(described.search(" ".join(text.words[start:after])) for described in _DESCRIBED.values()):
+        return None
+    specs = parse(ctx, text, after, tz)
+    return None if specs is None or any(s.how and not says_how(s.how) for s in specs) else specs
+
+
 def _starts_modifier(words: list[str], now: datetime, tz: ZoneInfo, language: str) -> bool:
     """``2 weeks`` after an option is a duration and ``3 people`` a capacity, not options."""
     return len(words) >= 2 and (
@@ -459,7 +475,8 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     if membership is not None:
         text = by_number(text, start, ctx.now, membership.group.tz, ctx.language)
         rest = text.words[start:]
-    if not starts_answer(rest):
+    after = after_preamble(text, start)  # "rough week tbh. 4": the answer after a sentence of their own
+    if not starts_answer(rest) and (after is None or not starts_answer(text.words[after:])):
         return None
     if question is not None:
         return question
@@ -472,7 +489,8 @@ def answer(ctx: Context, text: Text) -> Transition | None:
             effects=(Answered(group.id, ()),),
         )
     try:
-        specs = parse(ctx, text, start, group.tz)
+        specs = (parse(ctx, text, start, group.tz) if starts_answer(rest) else None) or parse_after_preamble(
+            ctx, text, start, group.tz)  # "cant sleep. 1": "cant" opened no answer, "1" does
     except Unreadable as unreadable:
         return say(ctx, unreadable.key, **unreadable.params)
     if specs is None:
@@ -562,6 +580,8 @@ def amend(ctx: Context, text: Text) -> Transition | None:
 _NUMBER = r"(one|two|three|four|five|uno|dos|tres|cuatro|cinco|[1-5])"
 _SAID_OPTION = re.compile(
     rf"\b(?:(?:i'?m|i am|im|soy|sere|estoy en|i can be|i could be|ill be|i'll be|i will be|puedo ser) "
+    # a hedge: "im kind of a two", "soy como un 4"
+    rf"(?:kind of |kinda |sort of |sorta |like |probably |prob |maybe |more (?:of |like )?|mas bien |como )?"
     rf"(?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
     rf"|para mi (?:esta semana |hoy |ahora )?(?:es |soy )?(?:un |una |el |la )(?:option |opcion |number |numero )?"
     rf"|(?:option|opcion|number|numero) |(?:and|y|plus) (?:also|tambien|maybe|probably) (?:a |an |un |una |el |la )"
@@ -639,7 +659,7 @@ def same_again(ctx: Context, text: Text) -> Transition | None:
     """"same as before", "lo mismo": the answer the member holds in the group, given again and said back
     (so a new round counts it); with none held, how to answer."""
     membership, start, question = pick_group(ctx, text)
-    if not says_same_again(text.words[start:]) or ctx.crisis:
+    if not (says_same_again(text.words[start:]) or says_same_again_last(text, start)) or ctx.crisis:
         return None
     if question is not None or membership is None:
         return question

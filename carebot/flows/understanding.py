@@ -355,6 +355,17 @@ def guess_language(raw: str, margin: int = 1) -> str | None:
     return None
 
 
+# A member's language changes for good on clear evidence (README): a sentence in Spanish ("hola, esta semana
+# soy un 3 porque estoy muy cansada"). One "gracias", "hola" or "ya" is not, nor a Spanish command word alone
+# from a member whose language is set ("estado" after LANG EN is answered in English; a newcomer's counts).
+SENTENCE_EVIDENCE = 4
+
+
+def writes_spanish(text: Text) -> bool:
+    """True when ``text`` is a sentence in Spanish: at least SENTENCE_EVIDENCE more Spanish hints than English."""
+    return guess_language(text.raw, margin=SENTENCE_EVIDENCE) == "es"
+
+
 # --- the reading ---------------------------------------------------------------------------
 
 _COMMANDS_WHOLE = {**{w: "MYDATA" for w in MYDATA}, **{w: "FORGET" for w in FORGET},
@@ -375,6 +386,11 @@ def _until(specs: list[AnswerSpec], tz: ZoneInfo, words: list[str]) -> str | Non
     if says_ongoing(words):
         return "ongoing"
     return None
+
+
+def _answer_reading(specs: list[AnswerSpec], zone: ZoneInfo, words: list[str]) -> Reading:
+    return Reading("goaround", options=sorted({s.option for s in specs}), until=_until(specs, zone, words),
+                   how=next((s.how for s in specs if s.how), None))
 
 
 def _context(now: datetime, language: str) -> Context:
@@ -412,9 +428,13 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
             read_options = unreadable.params.get("options", "")
             return Reading("goaround", options=[int(o) for o in read_options.split()])
         if specs is not None:
-            options = sorted({s.option for s in specs})
-            return Reading("goaround", options=options, until=_until(specs, zone, words),
-                           how=next((s.how for s in specs if s.how), None))
+            return _answer_reading(specs, zone, words)
+    try:
+        after_sentence = goaround.parse_after_preamble(_context(now, language), text, 0, zone)  # "rough week. 4"
+    except goaround.Unreadable:
+        after_sentence = None
+    if after_sentence:
+        return _answer_reading(after_sentence, zone, words)
     if says_yes(letters) or letters in (["ya"], ["sure", "ya"]):  # "ya" is a filler in Spanish, "yes" in English
         return Reading("yes")
     if says_no_thanks(letters):

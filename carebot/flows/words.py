@@ -606,3 +606,43 @@ def prefers_language(words: list[str]) -> str | None:
     """The language a longer text asks for ("prefiero español", "i prefer english"), else None."""
     found = _PREFER_LANGUAGE.search(" ".join(words))
     return LANGUAGE_NAMES[found.group(3)] if found else None
+
+
+# A few words of the member's own before the answer, closed by a full stop or a comma (outside6): "cant sleep.
+# 1 pls, text is best", "rough week tbh. 4", "i could kill for a coffee, 5 this week". Only a short sentence
+# with no number of its own, and only when options follow it at once; what may come after the options is
+# checked by the go-around (``says_how``).
+PREAMBLE_MOST = 8
+_SENTENCE_END = re.compile(r"[.,!;:]$")
+_OPTION_DIGITS = re.compile(r"^[1-5]{1,5}$")
+
+
+def sentence_starts(text: Text, start: int = 0) -> list[int]:
+    """The index of each word that opens a new sentence or clause after word ``start`` ("rough week. 4": [2])."""
+    return [at for at in range(start + 1, len(text.words))
+            if _SENTENCE_END.search(text.raw[text.starts[at - 1]:text.starts[at]].rstrip())]
+
+
+def after_preamble(text: Text, start: int = 0) -> int | None:
+    """The index of the first option after a short sentence of the member's own, else None."""
+    opens = sentence_starts(text, start)
+    at = opens[0] if opens else None
+    if at is None or at - start > PREAMBLE_MOST or any(ch.isdigit() for w in text.words[start:at] for ch in w):
+        return None
+    return at if _OPTION_DIGITS.match(text.words[at]) else None
+
+
+def says_same_again_last(text: Text, start: int = 0) -> bool:
+    """"same as before" as the text's last sentence, after a few words of the member's own ("hey sorry been
+    away. same as before"); never inside a sentence ("i dont want the same as before")."""
+    opens = sentence_starts(text, start)
+    return bool(opens) and opens[-1] - start <= PREAMBLE_MOST and says_same_again(text.words[opens[-1]:])
+
+
+def says_how(how: str) -> bool:
+    """True when ``how`` (what followed an answer) opens like how to be reached: "text is best", "pls, call me"."""
+    words = [w for w in read(how).words if w not in FILLER]
+    return bool(words) and (words[0] in HOW_STARTS or words[0] in _HOW_ALSO)
+
+
+_HOW_ALSO = _words("mejor best prefer prefiero by via x only solo")  # "mejor por mensaje", "by text", "solo texto"

@@ -94,6 +94,29 @@ ROWS = [
         "ayudame por favor", "Ayúdenme", "necesito ayuda urgente", "auxilio", "alguien ayudeme", "ayuda ya",
         "me estoy cortando otra vez", "m4tarme", "necesito ayuda porfavor", "ayudame porfavor", "kiero morir",
     )),
+    # outside6's typos (finding 1): a slip of the thumb in the crisis phrase's own words still reads as one.
+    *(pytest.param(row(MEMBER, text, care(), effects=(CrisisNoted((1,)),)), id=text) for text in (
+        "i wnat to die", "i want to kill myslef", "i want too die", "i want to dei", "i feel like dying",
+        "i want 2 die", "i want to kill myselg", "i dont wnat to live anymore",
+    )),
+    *(pytest.param(row(SPANISH, text, care(resources=LOCAL), effects=(CrisisNoted((2,)),)), id=text) for text in (
+        "ya no quiero vivr", "ya no quiero bivir", "me quiero matr", "quiero morri",
+    )),
+    # outside6's finding 2: crisis words are answered in the language they are written in; "suicidarme" is
+    # Spanish, "suicidal" English, whatever the member's own language.
+    pytest.param(row(MEMBER, "quiero suicidarme", says("crisis.reply", lang="es", resources=DEFAULT_RESOURCES["es"],
+                                                       purpose="final"), effects=(CrisisNoted((1,)),)),
+                 id="english-member-writes-suicidarme"),
+    pytest.param(row(SPANISH, "i feel suicidal", says("crisis.reply", lang="en", resources=LOCAL, purpose="final"),
+                     effects=(CrisisNoted((2,)),)), id="spanish-member-writes-suicidal"),
+    # ...and a real word a letter away, or an idiom, is not a crisis: "dye", "lie", "love", "morirse".
+    *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
+        "i want to dye my hair", "i dont want to lie to you", "i dont want to love again", "i could kill for a coffee",
+        "these shoes are killing me", "i feel like dying my hair blue",
+    )),
+    *(pytest.param(row(SPANISH, text, says("fallback")), id=text) for text in (
+        "la sopa estaba para morirse", "me muero de hambre jaja", "me quiero matricular",
+    )),
     # ...and what is not a plea: HELP alone is the command; a favour asked is not a crisis.
     pytest.param(row(MEMBER, "help", says("help.member", keywords="Des Moines Mutual Aid (DMMA)", coordinators="Bea")),
                  id="help-alone-is-help"),
