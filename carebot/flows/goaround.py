@@ -637,7 +637,8 @@ def runon(ctx: Context, text: Text) -> Transition | None:
 
 def same_again(ctx: Context, text: Text) -> Transition | None:
     """"same as before", "lo mismo": the answer the member holds in the group, given again and said back
-    (so a new round counts it); with none held, how to answer."""
+    (so a new round counts it); with none held, the one that lapsed last, given again as long as it was
+    (a week is a week from now); with neither, how to answer."""
     membership, start, question = pick_group(ctx, text)
     if not says_same_again(text.words[start:]) or ctx.crisis:
         return None
@@ -645,9 +646,20 @@ def same_again(ctx: Context, text: Text) -> Transition | None:
         return question
     group = membership.group
     held = ctx.answers_in(group.id)
-    if not held:
+    if held:
+        return answered(ctx, group, (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private) for a in held))
+    lapsed = ctx.lookups.lapsed_answers(group.id)
+    if not lapsed:
         return say(ctx, "goaround.same_none", keyword=group.keyword)
-    return answered(ctx, group, (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private) for a in held))
+    return answered(ctx, group, (AnswerSpec(a.option, _as_long_again(a, ctx.now, group.tz), a.how, a.capacity, a.private)
+                                 for a in lapsed))
+
+
+def _as_long_again(answer: AnswerInfo, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """A new end for a lapsed answer given again: as long from now as it ran (wall clock in the group's zone)."""
+    if answer.until is None or answer.since is None:
+        return answer.until
+    return now.astimezone(tz) + (answer.until - answer.since)
 
 
 def how(ctx: Context, text: Text) -> Transition | None:

@@ -61,8 +61,8 @@ def ask_round(
     (``now``, or the morning of a member for whom it is night).
 
     On the schedule, members who answered in the last few days are not nagged, nor those whose answer
-    lapsed in the last day (its text asked the same); a coordinator's ROUND asks everyone. Written in bulk, because a federation's round
-    reaches tens of thousands of members.
+    lapsed in the last day (its text asked the same); a coordinator's ROUND asks everyone. Written in
+    bulk, because a federation's round reaches tens of thousands of members.
     """
     answered: set[int] = set()
     if skip_recent:

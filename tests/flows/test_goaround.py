@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import pytest
 from carebot.flows import goaround, router
 from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged, PrivacyChanged, Waiting
 from carebot.flows.words import read
-from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
+from tests.flows.kit import KEEP, ME, NOW, MemoryLookups, Row, check, context, has, row, says
 
 CHICAGO = ZoneInfo("America/Chicago")
 MEMBER = context("DMMA")
@@ -248,6 +249,38 @@ def test_lo_mismo_gives_the_answer_held_again(text: str) -> None:
 
 def test_same_as_before_with_no_answer_held_says_how_to_answer() -> None:
     check(row(MEMBER, "same as before", says("goaround.same_none", keyword="DMMA")))
+
+
+# members5: the answer "same as before" means has lapsed (nothing held now): it is given again, as long as it
+# was before from now (a week given a week ago: a week from now), with its how; an ongoing one stays ongoing.
+def _lapsed(ctx, *answers: AnswerInfo):
+    return replace(ctx, lookups=MemoryLookups(ME, (m.group.id for m in ctx.memberships), lapsed=answers))
+
+
+WEEK_AGO = NOW - timedelta(days=7)
+A_WEEK_ON = NOW.astimezone(CHICAGO) + timedelta(days=7)  # wall clock: the same local hour across DST (Mar 8)
+LAPSED = _lapsed(MEMBER, AnswerInfo(1, 1, NOW - timedelta(hours=2), "text me after 6", None,
+                                    since=WEEK_AGO - timedelta(hours=2)),
+                 AnswerInfo(1, 5, NOW - timedelta(hours=2), None, 2, since=WEEK_AGO - timedelta(hours=2)))
+LAPSED_ES = _lapsed(SPANISH, AnswerInfo(2, 2, NOW, None, 1, since=WEEK_AGO))
+
+
+@pytest.mark.parametrize("text", ["same as before", "same as last time pls", "no change"])
+def test_same_as_before_after_the_answer_lapsed_gives_it_again(text: str) -> None:
+    check(answered(text, "you'd like someone to reach out (until Mar 9, text me after 6); "
+                         "you can keep up to 2 people company (until Mar 9)",
+                   spec(1, until=A_WEEK_ON, how="text me after 6"), spec(5, until=A_WEEK_ON, capacity=2), ctx=LAPSED))
+
+
+@pytest.mark.parametrize("text", ["lo mismo", "igual que antes"])
+def test_lo_mismo_after_the_answer_lapsed_gives_it_again(text: str) -> None:
+    check(answered(text, "puedes contactar a alguien (hasta 9 mar)", spec(2, until=A_WEEK_ON, capacity=1),
+                   ctx=LAPSED_ES, group=2, keyword="COMIDA"))
+
+
+def test_same_as_before_gives_the_answer_held_not_one_that_lapsed() -> None:
+    held = replace(LAPSED, answers=(AnswerInfo(1, 3, None, None, None),))
+    check(answered("same as before", "you're resting, unavailable to support others (ongoing)", spec(3), ctx=held))
 
 
 @pytest.mark.parametrize("text", ["same here", "same", "the same thing happened to me"])
