@@ -286,3 +286,58 @@ def test_same_as_before_gives_the_answer_held_not_one_that_lapsed() -> None:
 @pytest.mark.parametrize("text", ["same here", "same", "the same thing happened to me"])
 def test_other_sames_are_not_an_answer(text: str) -> None:
     assert not any(isinstance(e, Answered) for e in router.respond(HOLDING, read(text)).effects)
+
+
+# members5: "i'm free this week" is free for 2 (reach out) or 5 (keep company): asked, never guessed, and the
+# next reply is the answer, with the time first said.
+FREE = goaround.FREE_WHICH
+THIS_WEEK_ENDS = local(9)
+
+
+@pytest.mark.parametrize("text", ["i'm free this week", "I’m free this week!", "im free", "free this week",
+                                  "ok im available till friday", "i am around this week"])
+def test_free_this_week_asks_2_or_5(text: str) -> None:
+    check(row(MEMBER, text, says("goaround.free_which", keyword="DMMA"), wait=FREE))
+
+
+@pytest.mark.parametrize("text", ["estoy libre esta semana", "Estoy disponible esta semana", "ando libre"])
+def test_libre_esta_semana_asks_2_or_5(text: str) -> None:
+    check(row(SPANISH, text, says("goaround.free_which", keyword="COMIDA"), wait=FREE))
+
+
+@pytest.mark.parametrize("text", ["are you free this week?", "im not free this week", "free food at the gathering",
+                                  "i'm free to help this week", "im free this week to call you at 3"])
+def test_other_frees_are_not_asked_2_or_5(text: str) -> None:
+    assert router.respond(MEMBER, read(text)).wait is None
+
+
+def _asked_free(ctx, until: datetime | None):
+    data = {"group_id": ctx.memberships[0].group.id, "until": until.isoformat() if until else None}
+    return replace(ctx, waiting=Waiting(*FREE, data, NOW + timedelta(hours=12)))
+
+
+@pytest.mark.parametrize(("text", "options"), [
+    ("2", (2,)), ("5", (5,)), ("2 5", (2, 5)), ("both", (2, 5)), ("company", (5,)), ("keep someone company", (5,)),
+    ("reach out", (2,)), ("i can help", (2,)), ("ok 5 please", (5,)), ("2 and 5", (2, 5)),
+])
+def test_the_reply_to_2_or_5_is_the_answer_with_its_time(text: str, options: tuple[int, ...]) -> None:
+    labels = {2: "you can reach out to someone (until Mar 8)", 5: f"{COMPANY} (until Mar 8)"}
+    check(answered(text, "; ".join(labels[o] for o in options),
+                   *(spec(o, until=THIS_WEEK_ENDS, capacity=1) for o in options), ctx=_asked_free(MEMBER, THIS_WEEK_ENDS)))
+
+
+@pytest.mark.parametrize(("text", "options"), [("las dos", (2, 5)), ("5", (5,)), ("acompañar", (5,)),
+                                               ("contactar", (2,)), ("ambas", (2, 5))])
+def test_la_respuesta_a_2_o_5_es_la_respuesta(text: str, options: tuple[int, ...]) -> None:
+    labels = {2: "puedes contactar a alguien", 5: "puedes acompañar a alguien"}
+    check(answered(text, "; ".join(labels[o] for o in options), *(spec(o, capacity=1) for o in options),
+                   ctx=_asked_free(SPANISH, None), group=2, keyword="COMIDA"))
+
+
+def test_another_answer_ends_the_2_or_5_question() -> None:
+    check(answered("1", REACH_OUT, spec(1), ctx=_asked_free(MEMBER, THIS_WEEK_ENDS)))
+
+
+def test_status_keeps_the_2_or_5_question() -> None:
+    asked = _asked_free(MEMBER, THIS_WEEK_ENDS)
+    assert router.respond(asked, read("status")).wait == asked.waiting
