@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 
 RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
 # An answer that lapsed this recently already asked "how are you now? Reply 1-5" (goaround.lapsed), and said
-# what ended: the round's menu would ask the same again the same morning, so it is held back (one text).
+# what ended; one that lapses this soon will ask it (an answer "for a week" given to last Monday's round
+# lapses a little after this Monday's): the round's menu would ask the same the same day, so it is held
+# back (one text).
 RECENTLY_LAPSED = timedelta(days=1)
 
 
@@ -61,18 +63,17 @@ def ask_round(
     (``now``, or the morning of a member for whom it is night).
 
     On the schedule, members who answered in the last few days are not nagged, nor those whose answer
-    lapsed in the last day (its text asked the same); a coordinator's ROUND asks everyone. Written in
-    bulk, because a federation's round reaches tens of thousands of members.
+    lapsed in the last day or lapses in the next (its text asks the same); a coordinator's ROUND asks
+    everyone. Written in bulk, because a federation's round reaches tens of thousands of members.
     """
     answered: set[int] = set()
     if skip_recent:
-        answered = set(session.scalars(
-            select(Answer.member_id).where(Answer.group_id == group.id, Answer.since >= now - RECENTLY_ANSWERED)
-        )) | set(session.scalars(
-            # A lapse ends an answer at its own end (answers.lapse); one replaced or withdrawn ends sooner.
-            select(Answer.member_id).where(Answer.group_id == group.id, Answer.ended_at == Answer.until,
-                                           Answer.ended_at > now - RECENTLY_LAPSED, Answer.ended_at <= now)
-        ))
+        answered = set(session.scalars(select(Answer.member_id).where(Answer.group_id == group.id, or_(
+            Answer.since >= now - RECENTLY_ANSWERED,
+            # Lapsed: a lapse ends an answer at its own end (answers.lapse); one replaced or withdrawn ends sooner.
+            (Answer.ended_at == Answer.until) & (Answer.ended_at > now - RECENTLY_LAPSED) & (Answer.ended_at <= now),
+            Answer.ended_at.is_(None) & (Answer.until > now) & (Answer.until <= now + RECENTLY_LAPSED),  # lapsing
+        ))))
     rows = session.execute(
         select(Member.id, Member.language, Member.channel, Member.phone, Member.signal_uuid,
                Member.timezone, Member.day_starts, Member.day_ends, Membership.id)
