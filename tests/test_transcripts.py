@@ -138,3 +138,30 @@ def test_a_field_the_runner_does_not_know_is_refused_by_name(line: str, field: s
 def test_an_existing_groups_line_names_an_unknown_field_too() -> None:
     failure = run('group DMMA name="Des Moines Mutual Aid"\ngroup DMMA netwrk=MIDWEST')
     assert failure is not None and failure.line_number == 2 and "unknown field netwrk=" in failure.reason
+
+
+# members5: "<" marks every earlier unread reply read, so it cannot show that an unwanted earlier reply was
+# absent. "<!" is the strict form: the oldest unread reply to that number matches, none skipped.
+STRICT = ('group DMMA name="Des Moines Mutual Aid" tz=America/Chicago\n'
+          "member DMMA +15155550101 name=Ana\n"
+          "at 2026-03-02 10:00\n"
+          "+15155550101 > 1\n"
+          "+15155550101 > status\n")
+
+
+def test_strict_reply_line_passes_on_the_oldest_unread_reply(sim) -> None:
+    lines = (STRICT + "+15155550101 <! ^Got it, DMMA\n+15155550101 <! reach out\nquiet +15155550101\n").splitlines()
+    assert asyncio.run(run_lines(lines, "strict", sim)) is None
+
+
+def test_strict_reply_line_fails_when_an_earlier_unread_reply_would_be_skipped(sim) -> None:
+    lines = (STRICT + "+15155550101 <! ^DMMA\n").splitlines()  # STATUS's reply; "Got it" is older, unread
+    failure = asyncio.run(run_lines(lines, "strict", sim))
+    assert failure is not None and failure.line_number == 6, failure
+    assert "oldest unread message" in failure.reason and "Got it, DMMA" in failure.reason, failure.reason
+
+
+def test_strict_reply_line_fails_with_nothing_unread(sim) -> None:
+    lines = (STRICT + "+15155550101 < ^DMMA:\n+15155550101 <! anything\n").splitlines()
+    failure = asyncio.run(run_lines(lines, "strict", sim))
+    assert failure is not None and failure.line_number == 7 and "none" in failure.reason, failure

@@ -33,6 +33,7 @@ from carebot.flows.base import (
     PrivacyChanged,
     Reply,
     Transition,
+    Waiting,
     render_for,
     say,
 )
@@ -657,7 +658,8 @@ def runon(ctx: Context, text: Text) -> Transition | None:
 
 def same_again(ctx: Context, text: Text) -> Transition | None:
     """"same as before", "lo mismo": the answer the member holds in the group, given again and said back
-    (so a new round counts it); with none held, how to answer."""
+    (so a new round counts it); with none held, the one that lapsed last, given again as long as it was
+    (a week is a week from now); with neither, how to answer."""
     membership, start, question = pick_group(ctx, text)
     if not (says_same_again(text.words[start:]) or says_same_again_last(text, start)) or ctx.crisis:
         return None
@@ -665,9 +667,81 @@ def same_again(ctx: Context, text: Text) -> Transition | None:
         return question
     group = membership.group
     held = ctx.answers_in(group.id)
-    if not held:
+    if held:
+        return answered(ctx, group, (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private) for a in held))
+    lapsed = ctx.lookups.lapsed_answers(group.id)
+    if not lapsed:
         return say(ctx, "goaround.same_none", keyword=group.keyword)
-    return answered(ctx, group, (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private) for a in held))
+    return answered(ctx, group, (AnswerSpec(a.option, _as_long_again(a, ctx.now, group.tz), a.how, a.capacity, a.private)
+                                 for a in lapsed))
+
+
+def _as_long_again(answer: AnswerInfo, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """A new end for a lapsed answer given again: as long from now as it ran (wall clock in the group's zone)."""
+    if answer.until is None or answer.since is None:
+        return answer.until
+    return now.astimezone(tz) + (answer.until - answer.since)
+
+
+# "i'm free this week", "estoy libre esta semana": free to reach out to someone who asked (2), or to keep
+# someone company (5)? Both are fair readings, so carebot asks which rather than guess, keeps nothing yet,
+# and takes the next reply ("2", "5", "both", "company", "las dos"...) as the answer, with the time said.
+FREE_WHICH = ("goaround", "free")
+FREE_WHICH_WAIT = timedelta(hours=12)
+_FREE_SAID = frozenset({
+    ("free",), ("available",), ("im", "free"), ("i'm", "free"), ("i", "am", "free"), ("im", "available"),
+    ("i'm", "available"), ("i", "am", "available"), ("im", "around"), ("i'm", "around"), ("i", "am", "around"),
+    ("libre",), ("disponible",), ("estoy", "libre"), ("ando", "libre"), ("estoy", "disponible"),
+    ("ando", "disponible"), ("yo", "estoy", "libre"), ("yo", "estoy", "disponible"),
+})
+_WHICH_SOFT = frozenset("ok okay um umm hmm i can yo puedo please pls porfa thanks thx gracias option opcion "
+                        "the el la lo just solo".split())
+_WHICH = {
+    (I_CAN_REACH_OUT,): {("2",), ("two",), ("dos",), ("reach", "out"), ("reaching", "out"), ("reach", "out", "to",
+                         "someone"), ("help",), ("contactar",), ("contactar", "a", "alguien"), ("ayudar",),
+                         ("apoyar",)},
+    (CAN_KEEP_COMPANY,): {("5",), ("five",), ("cinco",), ("company",), ("keep", "company"),
+                          ("keep", "someone", "company"), ("keeping", "company"), ("keeping", "someone", "company"),
+                          ("compania",), ("acompanar",), ("acompanar", "a", "alguien"), ("hacer", "compania")},
+    (I_CAN_REACH_OUT, CAN_KEEP_COMPANY): {("2", "5"), ("5", "2"), ("2", "and", "5"), ("2", "y", "5"), ("both",),
+                                          ("both", "of", "them"), ("las", "dos"), ("los", "dos"), ("ambas",),
+                                          ("ambos",), ("ambas", "cosas")},
+}
+
+
+def free_which(ctx: Context, text: Text) -> Transition | None:
+    """"i'm free this week" (and no more than a time after it): which of 2 and 5, asked (see FREE_WHICH)."""
+    membership, start, question = pick_group(ctx, text)
+    words = text.words[start:]
+    words = words[filler_length(words):]
+    said = next((len(p) for p in _FREE_SAID if tuple(words[:len(p)]) == p), 0)
+    if not said or ctx.crisis or "?" in text.raw:
+        return None
+    if question is not None or membership is None:
+        return question
+    group = membership.group
+    after = words[said:]
+    until = None
+    if after:
+        duration = parse_duration(after, ctx.now, group.tz, ctx.language)
+        if duration is None or not all(w in _AFTER_DURATION for w in after[duration.used:]):
+            return None
+        until = duration.until
+    data = {"group_id": group.id, "until": until.isoformat() if until else None}
+    return Transition(replies=(Reply(render_for(ctx, "goaround.free_which", keyword=group.keyword)),),
+                      wait=Waiting(*FREE_WHICH, data, ctx.now + FREE_WHICH_WAIT))
+
+
+def free_which_reply(ctx: Context, text: Text) -> Transition | None:
+    """The reply to "2 or 5?" (free_which): the answer, with the time said then; else None (read as itself)."""
+    membership = ctx.membership(int(ctx.waiting_data.get("group_id", 0)))
+    said = tuple(w for w in text.words if w not in _WHICH_SOFT)
+    options = next((options for options, phrases in _WHICH.items() if said in phrases), None)
+    if membership is None or options is None or ctx.crisis:
+        return None
+    until = ctx.waiting_data.get("until")
+    return answered(ctx, membership.group, tuple(
+        AnswerSpec(option, datetime.fromisoformat(until) if until else None, None, 1, None) for option in options))
 
 
 def how(ctx: Context, text: Text) -> Transition | None:

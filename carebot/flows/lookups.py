@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from anyascii import anyascii
 
 if TYPE_CHECKING:
-    from carebot.flows.base import CareMapInfo, PersonInfo, StoppedRequest
+    from carebot.flows.base import AnswerInfo, CareMapInfo, PersonInfo, StoppedRequest
 
 
 class Lookups(Protocol):
@@ -49,6 +49,11 @@ class Lookups(Protocol):
         """The member's requests for care that a STOP of theirs ended and carebot still holds, oldest first."""
         ...
 
+    def lapsed_answers(self, group_id: int) -> tuple[AnswerInfo, ...]:
+        """The member's last answer in the group (each option, with ``since``), when it ended by lapsing
+        (its time ran out) and nothing ended after it; else nothing (a 0, a STOP, an answer replaced)."""
+        ...
+
 
 class NoLookups:
     """Lookups that find nothing: for a context that stands for no one in particular."""
@@ -69,6 +74,9 @@ class NoLookups:
         return None
 
     def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
+        return ()
+
+    def lapsed_answers(self, group_id: int) -> tuple[AnswerInfo, ...]:
         return ()
 
 

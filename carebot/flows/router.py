@@ -27,7 +27,7 @@ from carebot.flows import (
     relay,
     understanding,
 )
-from carebot.flows.base import Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
+from carebot.flows.base import Answered, Context, CourtesyAnswered, GroupInfo, Transition, Waiting, say
 from carebot.flows.words import (
     HELP,
     LATER,
@@ -67,6 +67,7 @@ STEPS: dict[tuple[str, str], Step] = {
     ("caremap", "share"): caremap.share,
     ("caremap", "call"): caremap.call_reply,
     ("network", "ask"): network.reply,
+    goaround.FREE_WHICH: goaround.free_which_reply,
 }
 # Steps that take the member's own words, whatever they look like: only STOP and crisis
 # words come before them (not HELP, START, a go-around answer or any other command).
@@ -87,6 +88,7 @@ HANDLERS: tuple[Step, ...] = (
     join.request,
     goaround.answer,
     goaround.same_again,  # "same as before", "lo mismo": the answer held, given again
+    goaround.free_which,  # "i'm free this week": 2 or 5? asked, never guessed
     calls.missed_calls,
     goaround.how,
     account.status,
@@ -116,7 +118,7 @@ NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon})
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
 # list's MORE are dropped once the member moves on, so a stale YES can never act.
 SURVIVES_OTHER_TEXTS = frozenset({"join", "pairing", "checkin", care.CHECKIN_LATE, "approval", "gather", "relay",
-                                  "network"})
+                                  "network", goaround.FREE_WHICH[0]})
 
 
 def respond(ctx: Context, text: Text) -> Transition:
@@ -269,6 +271,9 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
 
 def _keep_waiting(ctx: Context, result: Transition) -> Transition:
     waiting = ctx.waiting
+    if waiting is not None and (waiting.flow, waiting.step) == goaround.FREE_WHICH and any(
+            isinstance(effect, Answered) for effect in result.effects):
+        return result  # "2 or 5?" is moot once the member gave a go-around answer of their own
     if result.wait is None and waiting is not None and waiting.flow in SURVIVES_OTHER_TEXTS:
         return replace(result, wait=waiting)
     return result

@@ -110,7 +110,7 @@ COURTESY = frozenset((
     "lol haha hahaha jaja jajaja jeje xoxo welcome nada igualmente noted anotado recibido received "
     "wonderful excelente lovely sweet ok okay okey kk k vale gotcha understood cheers okie dokie okis "
     "problem ntp grcs bn bendiga bendigan lindos lindo linda lindas tqm bss besos abrazos amables amable "
-    "lifesaver sounds"
+    "lifesaver"
 ).split())
 _COURTESY_FILLER = frozenset((
     "so much very a lot you u all guys yall everyone again muchas mil de for the it that this y and "
@@ -120,7 +120,7 @@ _COURTESY_FILLER = frozenset((
 _ONLY_YES = frozenset({"dale"})
 _LATER_MARKS = frozenset("later luego despues dsp tardecito rato".split())
 _LATER_FILLER = frozenset("can could u you ask me remind pls please preguntame ahorita no mas + tarde "
-                          "al talk maybe tal vez quizas maybe in a bit text again escribeme".split())
+                          "al talk maybe tal vez quizas in a bit text again escribeme".split())
 _THANKS = frozenset("thanks thank thx thnx ty tysm tyvm gracias grcs grax lifesaver appreciate".split())
 _NOT_ONLY_THANKS = frozenset("but pero need necesito can could puedes podrias podria how when where".split())
 _HELP_PHRASES = (("what", "is", "this", "number"), ("whats", "this", "number"), ("who", "is", "this"),
@@ -326,7 +326,7 @@ _SPANISH_HINTS = SPANISH_WORDS | frozenset((
     "miercoles jueves viernes sabado domingo bien muy pero tengo esta este hoy manana mas nada uno dos tres "
     "cuatro cinco soy eres es son necesito ayudame favor porfa tambien cuando donde quien porque xq q pq "
     "vida morir nadie siento estar hablar llamar mensaje mensajes buenas buenos dias noches tardes semanas "
-    "meses dia dias cada todo todos ya sola solo triste casa trabajo gente alguien ahorita orita ahora no"
+    "meses dia cada todo todos ya sola solo triste casa trabajo gente alguien ahorita orita ahora no"
 ).split())
 _ENGLISH_HINTS = frozenset((
     "the i im to and you my is it can want please pls thanks thank hi hello week until till call text "

@@ -383,7 +383,7 @@ NOT_A_NAME = _words(
     "very so that this it its me myself you u i im yet now rn today tonight anymore any more going gonna to hurt "
     "harm kill die dying dead feeling feel sick crazy kidding joking serious seriously exactly much at all lol "
     "haha lmao again here there home sorry true for in on a an the doing being worried scared safe danger "
-    "cansado cansada cansade solo sola nada bien mal seguro segura todavia aun ahora hoy muy tan eso esto me yo "
+    "cansado cansada cansade solo sola nada bien mal seguro segura todavia aun ahora hoy muy tan eso esto yo "
     "estoy triste morir lo que de en la el"
 )
 

@@ -74,17 +74,21 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
         select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS), in_group(member.id, group_id))
         .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
     ).all()
-    return end_unheld(session, member, group_id, now, holdings(session, member.id, group_id, now), list(pairings))
+    return end_unheld(session, member, group_id, now, holdings(session, member.id, group_id, now), list(pairings),
+                      lapsed=True)
 
 
 def end_unheld(session: Session, member: Member, group_id: int, now: datetime, held: list[tuple[int, int | None]],
-               pairings: list[Pairing]) -> list[Member]:
+               pairings: list[Pairing], *, lapsed: bool = False) -> list[Member]:
     """End those of the member's open ``pairings`` in the group (active first, oldest first) that the answers
     they now hold there (``held``: option, capacity) no longer hold up.
 
     A requester's pairing ends with their request; a supporter keeps no more pairings than
     they now offer (none while resting), the newest ending first. Returns the people on the other side
     of the active pairings that ended (the other side is told here; the member by the caller).
+
+    A supporter who ``lapsed`` (their answer's time ran out) never said they can't support anyone: their
+    requesters hear only that the pairing ended and what happens to their request, nothing of the answer.
     """
     ended_with: list[Member] = []
     options = {option for option, _ in held}
@@ -108,8 +112,9 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
             end_pairing(session, pairing, "offer_ended", now, by=member.id)
             if active:
                 requester = existing(session, Member, pairing.requester_id)
-                words.append(EndWord(pairing, requester, "care.ended.rest",
-                                     {"supporter": display_name(member, language_of(requester))}))
+                name = display_name(member, language_of(requester))
+                words.append(EndWord(pairing, requester, "care.ended.open", {"other": name}) if lapsed
+                             else EndWord(pairing, requester, "care.ended.rest", {"supporter": name}))
                 ended_with.append(requester)
     tell_requesters(session, words, now)
     planner.mark_due(session, group_id, now)

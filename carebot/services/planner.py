@@ -312,8 +312,13 @@ def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, m
         key = (answer.member_id, answer.option)
         if key not in offered or key in active or answer.told_waiting_at is not None or answer.member_id not in members:
             continue
-        if answer.since + WAITING_GRACE > now:
-            _look_again_at(group, answer.since + WAITING_GRACE)
+        # A day after asking, or after the end of a pairing of this request: at that end the member heard
+        # it is asked of someone else, so "no one is free yet" in the same minute would say the opposite.
+        since = max([answer.since, *(p.ended_at for p in pairings if p.requester_id == answer.member_id
+                                     and p.kind == answer.option and p.started_at is not None
+                                     and p.ended_at is not None)])
+        if since + WAITING_GRACE > now:
+            _look_again_at(group, since + WAITING_GRACE)
             continue
         answer.told_waiting_at = now
         _look_again_at(group, care_requests.word_again_at(session, group, members[answer.member_id], now))

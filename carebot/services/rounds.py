@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import insert, or_, select, update
@@ -36,6 +37,11 @@ from carebot.store.transparency import record
 log = logging.getLogger(__name__)
 
 RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
+# An answer's lapse asks "how are you now? Reply 1-5" (goaround.lapsed) and says what ended: when that text
+# goes the same day as the round's menu (an answer "for a week" given to last Monday's round lapses a little
+# after this Monday's menu; one that ran out overnight is told this morning), the menu would ask the same
+# again, so it is held back for that member (one text). Lapses this near the round are looked at.
+RECENTLY_LAPSED = timedelta(days=1)
 
 
 def next_round(group: Group, after: datetime) -> datetime:
@@ -57,15 +63,23 @@ def ask_round(
     """Ask every consented member the go-around in one short text; returns when each text may go
     (``now``, or the morning of a member for whom it is night).
 
-    On the schedule, members who answered in the last few days are not nagged; a
-    coordinator's ROUND asks everyone. Written in bulk, because a federation's round
-    reaches tens of thousands of members.
+    On the schedule, members who answered in the last few days are not nagged, nor those whose answer's
+    lapse is told the same day as the menu (its text asks the same, RECENTLY_LAPSED); a coordinator's ROUND
+    asks everyone. Written in bulk, because a federation's round reaches tens of thousands of members.
     """
     answered: set[int] = set()
+    lapses: dict[int, list[datetime]] = {}
     if skip_recent:
         answered = set(session.scalars(
             select(Answer.member_id).where(Answer.group_id == group.id, Answer.since >= now - RECENTLY_ANSWERED)
         ))
+        for member_id, until in session.execute(select(Answer.member_id, Answer.until).where(
+                Answer.group_id == group.id, Answer.until > now - RECENTLY_LAPSED, Answer.until <= now + RECENTLY_LAPSED,
+                # Lapsed (a lapse ends an answer at its own end, answers.lapse; a 0 or a new answer sooner) or lapsing.
+                or_((Answer.ended_at == Answer.until) & (Answer.ended_at <= now),
+                    Answer.ended_at.is_(None) & (Answer.until > now)))):
+            if until is not None:
+                lapses.setdefault(member_id, []).append(until)
     rows = session.execute(
         select(Member.id, Member.language, Member.channel, Member.phone, Member.signal_uuid,
                Member.timezone, Member.day_starts, Member.day_ends, Membership.id)
@@ -74,6 +88,7 @@ def ask_round(
     ).all()
     prompts: dict[str, str] = {}
     mornings: dict[tuple, datetime] = {}
+    hours: dict[tuple, tuple[ZoneInfo, int, int]] = {}
     outbox, asked, goes_at = [], [], []
     for member_id, language, channel, phone, signal_uuid, zone, starts, ends, membership_id in rows:
         if member_id in answered:
@@ -86,8 +101,11 @@ def ask_round(
             prompts[language] = goaround.prompt(language, group.keyword)
         key = (zone, starts, ends)
         if key not in mornings:
-            tz, day_starts, day_ends = daytime(zone, starts, ends, group, default_tz)
-            mornings[key] = next_daytime(now, tz, day_starts, day_ends)
+            hours[key] = daytime(zone, starts, ends, group, default_tz)
+            mornings[key] = next_daytime(now, *hours[key])
+        if member_id in lapses and any(_same_day(next_daytime(at, *hours[key]), mornings[key], hours[key][0])
+                                       for at in lapses[member_id]):
+            continue  # the lapse's text asks it that day
         outbox.append({
             "member_id": member_id, "group_id": group.id, "channel": channel, "address": address,
             "body": prompts[language], "purpose": PUSH, "status": OutboxStatus.PENDING,
@@ -102,6 +120,10 @@ def ask_round(
                         .values(last_asked_at=now))
     log.info("round for group %s: %d members asked", group.id, len(outbox))
     return goes_at
+
+
+def _same_day(one: datetime, other: datetime, tz: ZoneInfo) -> bool:
+    return one.astimezone(tz).date() == other.astimezone(tz).date()
 
 
 def start_due_rounds(session: Session, now: datetime, default_tz: str = "UTC") -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from carebot.domain.phone import normalize_phone
@@ -114,3 +114,16 @@ class StoreLookups:
                 Answer.member_id == self._member_id, Answer.option.in_(REQUESTS), Answer.ended_at.in_(stops))
                 .order_by(Answer.ended_at, Answer.id))
             if a.ended_at is not None)
+
+    def lapsed_answers(self, group_id: int) -> tuple[AnswerInfo, ...]:
+        last = self._session.scalar(select(func.max(Answer.ended_at)).where(
+            Answer.member_id == self._member_id, Answer.group_id == group_id))
+        if last is None:
+            return ()
+        ended = self._session.scalars(select(Answer).where(
+            Answer.member_id == self._member_id, Answer.group_id == group_id, Answer.ended_at == last)
+            .order_by(Answer.option)).all()
+        # A lapse ends an answer at its own end (carebot.services.answers.lapse); a 0, a STOP or a new answer sooner.
+        if not all(a.until == a.ended_at for a in ended):
+            return ()
+        return tuple(AnswerInfo(a.group_id, a.option, a.until, a.how, a.capacity, a.private, a.since) for a in ended)

@@ -10,6 +10,7 @@ The format (one statement a line; see docs in product.md and the README):
     at 2026-03-02 09:00
     +15155550101 > 1 call evenings
     +15155550101 < reach out
+    +15155550101 <! ^Got it        (strict: the oldest unread message matches; none skipped)
     signal:+15155550102 > STATUS
     voice:+15155550103 > call
     voice:+15155550103 < press 1
@@ -22,6 +23,11 @@ The format (one statement a line; see docs in product.md and the README):
 
 Each statement runs through the same dispatcher, outbox and ticker as real
 traffic, with simulated channels and a simulated clock.
+
+``<`` finds the first unread message that matches and marks it and every earlier unread one read,
+so it cannot show that an unwanted earlier message was absent. ``<!`` is strict: the oldest unread
+message to that number must match (it alone is marked read); a message before the one expected fails
+the line. ``<!`` lines one after another, then ``quiet``, say "these, in this order, and nothing else".
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from carebot.store.db import Database
 from carebot.store.models import Base, Group, Member, Network
 
 DEFAULT_START = (2026, 3, 2, 12, 0)  # a Monday, midday
-_MESSAGE = re.compile(r"^(?P<to>(?:signal:)?\S+)\s+(?P<dir>[<>])(?:\s(?P<text>.*))?$")
+_MESSAGE = re.compile(r"^(?P<to>(?:signal:)?\S+)\s+(?P<dir><!|[<>])(?:\s(?P<text>.*))?$")
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _SPAN = re.compile(r"(\d+)\s*([mhd])")
 
@@ -173,7 +179,7 @@ class Simulation:
             if match["dir"] == ">":
                 await self.send(match["to"], match["text"] or "")
             else:
-                self._expect(match["to"], match["text"] or "")
+                self._expect(match["to"], match["text"] or "", strict=match["dir"] == "<!")
 
     def _fields(self, statement: str, known: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
         """The line's plain words and its ``field=value`` pairs; a field not in ``known`` is refused by name
@@ -349,7 +355,7 @@ class Simulation:
         query = dict(parse_qsl(urlsplit(menu.get("action", "")).query))
         self.calls[number] = CallInput(call.call_sid, number, query.pop("step", ""), query)
 
-    def _expect(self, address: str, pattern: str) -> None:
+    def _expect(self, address: str, pattern: str, *, strict: bool = False) -> None:
         # An SMS may reach the phone with its accents folded to GSM-7 ("Perdón" as "Perdon",
         # the group's setting, on by default): a line matches with or without them.
         try:
@@ -357,6 +363,12 @@ class Simulation:
         except re.error as error:
             raise TranscriptError(f"bad pattern {pattern!r}: {error}") from None
         unread = self.network.unread(address)
+        if strict:
+            if unread and wanted.search(_unaccented(unread[0].text)):
+                unread[0].read = True
+                return
+            shown = "; ".join(repr(m.text) for m in unread) or "none"
+            raise TranscriptError(f"the oldest unread message to {address} does not match {pattern!r} (unread: {shown})")
         for index, message in enumerate(unread):
             if wanted.search(_unaccented(message.text)):
                 for earlier in unread[: index + 1]:

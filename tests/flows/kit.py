@@ -16,7 +16,17 @@ from typing import Any
 from carebot.domain.i18n import render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import router
-from carebot.flows.base import CareMapInfo, Context, Effect, GroupInfo, MembershipInfo, PersonInfo, StoppedRequest, Transition
+from carebot.flows.base import (
+    AnswerInfo,
+    CareMapInfo,
+    Context,
+    Effect,
+    GroupInfo,
+    MembershipInfo,
+    PersonInfo,
+    StoppedRequest,
+    Transition,
+)
 from carebot.flows.lookups import named
 from carebot.flows.words import read
 
@@ -55,9 +65,10 @@ class MemoryLookups:
     """carebot.flows.lookups.Lookups over a few plain rows, as carebot.store.lookups reads them."""
 
     def __init__(self, me: int, group_ids: Iterable[int], people: Iterable[Person] = PEOPLE,
-                 consents: tuple[datetime, ...] = (), stopped: tuple[StoppedRequest, ...] = ()) -> None:
+                 consents: tuple[datetime, ...] = (), stopped: tuple[StoppedRequest, ...] = (),
+                 lapsed: tuple[AnswerInfo, ...] = ()) -> None:
         self.me, self.group_ids, self.people, self.consents = me, frozenset(group_ids), tuple(people), consents
-        self.stopped = stopped
+        self.stopped, self.lapsed = stopped, lapsed
 
     def people_named(self, name: str) -> tuple[PersonInfo, ...]:
         if not name.strip():
@@ -83,6 +94,9 @@ class MemoryLookups:
 
     def requests_ended_by_stop(self) -> tuple[StoppedRequest, ...]:
         return self.stopped
+
+    def lapsed_answers(self, group_id: int) -> tuple[AnswerInfo, ...]:
+        return tuple(a for a in self.lapsed if a.group_id == group_id)
 
 
 def context(*groups: str, coordinator_of: Iterable[str] = (), language: str | None = None,

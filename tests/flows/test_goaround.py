@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import pytest
 from carebot.flows import goaround, router
 from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged, PrivacyChanged, Waiting
 from carebot.flows.words import read
-from tests.flows.kit import KEEP, NOW, Row, check, context, has, row, says
+from tests.flows.kit import KEEP, ME, NOW, MemoryLookups, Row, check, context, has, row, says
 
 CHICAGO = ZoneInfo("America/Chicago")
 MEMBER = context("DMMA")
@@ -250,6 +251,93 @@ def test_same_as_before_with_no_answer_held_says_how_to_answer() -> None:
     check(row(MEMBER, "same as before", says("goaround.same_none", keyword="DMMA")))
 
 
+# members5: the answer "same as before" means has lapsed (nothing held now): it is given again, as long as it
+# was before from now (a week given a week ago: a week from now), with its how; an ongoing one stays ongoing.
+def _lapsed(ctx, *answers: AnswerInfo):
+    return replace(ctx, lookups=MemoryLookups(ME, (m.group.id for m in ctx.memberships), lapsed=answers))
+
+
+WEEK_AGO = NOW - timedelta(days=7)
+A_WEEK_ON = NOW.astimezone(CHICAGO) + timedelta(days=7)  # wall clock: the same local hour across DST (Mar 8)
+LAPSED = _lapsed(MEMBER, AnswerInfo(1, 1, NOW - timedelta(hours=2), "text me after 6", None,
+                                    since=WEEK_AGO - timedelta(hours=2)),
+                 AnswerInfo(1, 5, NOW - timedelta(hours=2), None, 2, since=WEEK_AGO - timedelta(hours=2)))
+LAPSED_ES = _lapsed(SPANISH, AnswerInfo(2, 2, NOW, None, 1, since=WEEK_AGO))
+
+
+@pytest.mark.parametrize("text", ["same as before", "same as last time pls", "no change"])
+def test_same_as_before_after_the_answer_lapsed_gives_it_again(text: str) -> None:
+    check(answered(text, "you'd like someone to reach out (until Mar 9, text me after 6); "
+                         "you can keep up to 2 people company (until Mar 9)",
+                   spec(1, until=A_WEEK_ON, how="text me after 6"), spec(5, until=A_WEEK_ON, capacity=2), ctx=LAPSED))
+
+
+@pytest.mark.parametrize("text", ["lo mismo", "igual que antes"])
+def test_lo_mismo_after_the_answer_lapsed_gives_it_again(text: str) -> None:
+    check(answered(text, "puedes contactar a alguien (hasta 9 mar)", spec(2, until=A_WEEK_ON, capacity=1),
+                   ctx=LAPSED_ES, group=2, keyword="COMIDA"))
+
+
+def test_same_as_before_gives_the_answer_held_not_one_that_lapsed() -> None:
+    held = replace(LAPSED, answers=(AnswerInfo(1, 3, None, None, None),))
+    check(answered("same as before", "you're resting, unavailable to support others (ongoing)", spec(3), ctx=held))
+
+
 @pytest.mark.parametrize("text", ["same here", "same", "the same thing happened to me"])
 def test_other_sames_are_not_an_answer(text: str) -> None:
     assert not any(isinstance(e, Answered) for e in router.respond(HOLDING, read(text)).effects)
+
+
+# members5: "i'm free this week" is free for 2 (reach out) or 5 (keep company): asked, never guessed, and the
+# next reply is the answer, with the time first said.
+FREE = goaround.FREE_WHICH
+THIS_WEEK_ENDS = local(9)
+
+
+@pytest.mark.parametrize("text", ["i'm free this week", "I’m free this week!", "im free", "free this week",
+                                  "ok im available till friday", "i am around this week"])
+def test_free_this_week_asks_2_or_5(text: str) -> None:
+    check(row(MEMBER, text, says("goaround.free_which", keyword="DMMA"), wait=FREE))
+
+
+@pytest.mark.parametrize("text", ["estoy libre esta semana", "Estoy disponible esta semana", "ando libre"])
+def test_libre_esta_semana_asks_2_or_5(text: str) -> None:
+    check(row(SPANISH, text, says("goaround.free_which", keyword="COMIDA"), wait=FREE))
+
+
+@pytest.mark.parametrize("text", ["are you free this week?", "im not free this week", "free food at the gathering",
+                                  "i'm free to help this week", "im free this week to call you at 3"])
+def test_other_frees_are_not_asked_2_or_5(text: str) -> None:
+    assert router.respond(MEMBER, read(text)).wait is None
+
+
+def _asked_free(ctx, until: datetime | None):
+    data = {"group_id": ctx.memberships[0].group.id, "until": until.isoformat() if until else None}
+    return replace(ctx, waiting=Waiting(*FREE, data, NOW + timedelta(hours=12)))
+
+
+@pytest.mark.parametrize(("text", "options"), [
+    ("2", (2,)), ("5", (5,)), ("2 5", (2, 5)), ("both", (2, 5)), ("company", (5,)), ("keep someone company", (5,)),
+    ("reach out", (2,)), ("i can help", (2,)), ("ok 5 please", (5,)), ("2 and 5", (2, 5)),
+])
+def test_the_reply_to_2_or_5_is_the_answer_with_its_time(text: str, options: tuple[int, ...]) -> None:
+    labels = {2: "you can reach out to someone (until Mar 8)", 5: f"{COMPANY} (until Mar 8)"}
+    check(answered(text, "; ".join(labels[o] for o in options),
+                   *(spec(o, until=THIS_WEEK_ENDS, capacity=1) for o in options), ctx=_asked_free(MEMBER, THIS_WEEK_ENDS)))
+
+
+@pytest.mark.parametrize(("text", "options"), [("las dos", (2, 5)), ("5", (5,)), ("acompañar", (5,)),
+                                               ("contactar", (2,)), ("ambas", (2, 5))])
+def test_la_respuesta_a_2_o_5_es_la_respuesta(text: str, options: tuple[int, ...]) -> None:
+    labels = {2: "puedes contactar a alguien", 5: "puedes acompañar a alguien"}
+    check(answered(text, "; ".join(labels[o] for o in options), *(spec(o, capacity=1) for o in options),
+                   ctx=_asked_free(SPANISH, None), group=2, keyword="COMIDA"))
+
+
+def test_another_answer_ends_the_2_or_5_question() -> None:
+    check(answered("1", REACH_OUT, spec(1), ctx=_asked_free(MEMBER, THIS_WEEK_ENDS)))
+
+
+def test_status_keeps_the_2_or_5_question() -> None:
+    asked = _asked_free(MEMBER, THIS_WEEK_ENDS)
+    assert router.respond(asked, read("status")).wait == asked.waiting

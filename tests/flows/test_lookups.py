@@ -15,7 +15,7 @@ from sqlalchemy import event
 from carebot.flows.lookups import Lookups
 from carebot.store.db import Database
 from carebot.store.lookups import StoreLookups
-from carebot.store.models import ConsentEvent, Group, Member, Membership
+from carebot.store.models import Answer, ConsentEvent, Group, Member, Membership
 from tests.flows.kit import COMIDA, DMMA, GROUPS, ME, NOW, PEOPLE, MemoryLookups
 
 CONSENTS = (NOW - timedelta(days=9), NOW - timedelta(days=2))
@@ -122,3 +122,34 @@ def test_nothing_is_read_until_asked_and_each_list_once(world) -> None:
         lookups.people_named("sam")
         lookups.people_named("lupe")
         assert len(statements) == 3  # the groups' members, and those paired with across a network: once each
+
+
+# members5: "same as before" after a lapse (carebot.flows.goaround.same_again) reads the last answer in the group
+# when it ended by lapsing (its end is its own until), never one the member cleared, replaced or stopped.
+@pytest.mark.parametrize(("ends", "expected"), [
+    ("lapsed", {(1, "text me", NOW - timedelta(days=1)), (5, None, NOW - timedelta(days=1))}),
+    ("cleared", set()),  # a 0 ends it sooner than its own end
+    ("replaced then lapsed", {(2, None, NOW - timedelta(hours=2))}),
+    ("none", set()),
+])
+def test_lapsed_answers_are_the_last_answer_when_it_lapsed(world, ends, expected) -> None:
+    db, groups, members = world
+    me, dmma = members[ME], groups[DMMA.id]
+    week_ago, day_ago = NOW - timedelta(days=8), NOW - timedelta(days=1)
+    with db.transaction() as session:
+        if ends in ("lapsed", "cleared"):
+            ended = day_ago if ends == "lapsed" else day_ago - timedelta(days=2)
+            session.add_all([Answer(group_id=dmma, member_id=me, option=1, since=week_ago, until=day_ago, how="text me",
+                                    ended_at=ended),
+                             Answer(group_id=dmma, member_id=me, option=5, since=week_ago, until=day_ago, capacity=1,
+                                    ended_at=ended)])
+        if ends == "replaced then lapsed":
+            session.add_all([Answer(group_id=dmma, member_id=me, option=1, since=week_ago, until=None, ended_at=day_ago),
+                             Answer(group_id=dmma, member_id=me, option=2, since=day_ago, capacity=1,
+                                    until=NOW - timedelta(hours=2), ended_at=NOW - timedelta(hours=2))])
+        session.add(Answer(group_id=groups[COMIDA.id], member_id=me, option=3, since=week_ago, until=NOW,
+                           ended_at=NOW))  # another group's lapse is not this group's
+    with db.transaction() as session:
+        lapsed = StoreLookups(session, me, [dmma]).lapsed_answers(dmma)
+        assert {(a.option, a.how, a.until) for a in lapsed} == expected
+        assert all(a.since is not None and a.group_id == dmma for a in lapsed)
