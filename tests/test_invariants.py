@@ -113,6 +113,24 @@ def test_the_checker_sees_word_about_a_request_in_a_text_with_no_names() -> None
     from carebot.domain.i18n import render
     from tests.invariants import is_news
 
-    for key, language in (("care.waiting.1", "en"), ("care.waiting.again.4", "es"), ("care.ended.open", "en")):
-        assert is_news(render(key, language, keyword="DMMA", other="M003")), key
+    for key, language in (("care.waiting.1", "en"), ("care.waiting.again.4", "es"), ("care.ended.open", "en"),
+                          ("care.ended.open.waiting", "es"), ("care.not.set.open.network", "en"),
+                          ("coord.unpaired.open.waiting", "en"), ("care.rematch.yes.network", "es")):
+        assert is_news(render(key, language, keyword="DMMA", other="M003", name="M003", supporter="M003",
+                              network="MIDWEST")), key
     assert not is_news(render("goaround.cleared", "en", keyword="DMMA"))
+
+
+def test_every_word_after_an_end_counts_as_word_about_the_request() -> None:
+    # Each text the planner's after_an_end picks (a base key with its tail for "waits" and "asks across"
+    # in the catalog) is word to the requester: a new one added to the catalog is counted, or this fails.
+    from carebot.domain.i18n import catalog
+    from carebot.services.planner import ASKS_ACROSS, WAITS
+    from tests.invariants import REQUEST_NEWS
+
+    keys = set(catalog("en"))
+    bases = {key for key in keys if key + WAITS in keys and key + ASKS_ACROSS in keys}
+    assert {"care.ended.open", "care.not.set.open", "care.rematch.yes"} <= bases
+    for base in bases:
+        for key in (base, base + WAITS, base + ASKS_ACROSS):
+            assert key in REQUEST_NEWS, key
