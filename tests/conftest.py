@@ -12,21 +12,33 @@ from carebot.store.db import start_up
 from carebot.tools.transcript import Simulation
 from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import FROM, GOOD, LOG_WATCH, PUBLIC, LogWatch, leaks
-from tests.invariants import CASES_SEEN, SEEDS, cases_unseen
+from tests.invariants import CASES_SEEN, SEEDS_ON, cases_unseen
 
 # The database fixtures (backend, database_url, migrated_url): SQLite and PostgreSQL.
 pytest_plugins = ("tests.databases",)
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests (``@pytest.mark.slow``) first, the rest in their order.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tests (``@pytest.mark.slow``) first, the rest in their order; the invariants' seeds
+    a database does not run (tests.invariants.SEEDS_ON) left out.
 
     pytest-xdist hands the tests out in this order: begun first, the long ones end with the rest,
     and no core is left alone with one at the end while the other idles. (Last among the hooks:
     after pytest has grouped the tests by database; the backends outlive that order, see databases.)
     """
+    left_out = [item for item in items if not _seed_runs_here(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if _seed_runs_here(item)]
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def _seed_runs_here(item: pytest.Item) -> bool:
+    params = getattr(item, "callspec", None)
+    if params is None or "seed" not in params.params or "backend" not in params.params:
+        return True
+    return params.params["seed"] in SEEDS_ON.get(params.params["backend"], ())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -164,7 +176,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def _every_invariants_case_seen(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return  # an xdist worker: the controller, which has every seed's report, checks
-    for backend, missing in cases_unseen(_INVARIANTS_CASES, SEEDS).items():
+    for backend, missing in cases_unseen(_INVARIANTS_CASES, SEEDS_ON).items():
         _fail_the_session(session, [f"invariants [{backend}]: no seed saw {case!r}, so its check went silent"
                                     for case in missing])
 

@@ -5,6 +5,7 @@ follow-ups, pairing plans, gathering reminders, and housekeeping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
@@ -17,7 +18,7 @@ from carebot.services.handlers import Act, apply
 from carebot.store import retention
 from carebot.store.db import Database
 from carebot.store.facts import Facts
-from carebot.store.models import Answer, Conversation, Gathering, Group, Member, OutboxMessage, Pairing, QueuedQuestion
+from carebot.store.models import Answer, Conversation, DueJob, Gathering, Group, Member, OutboxMessage, Pairing, QueuedQuestion
 
 
 def run_due(db: Database, now: datetime, *, default_timezone: str, retention_days: int) -> int:
@@ -41,18 +42,34 @@ def run_due(db: Database, now: datetime, *, default_timezone: str, retention_day
             due = _due_now(session, now)  # what they did may have made care work due (a plan, say)
     if due & CARE_WORK:
         with db.transaction() as session:
-            done += (rounds.start_due_rounds(session, now, default_timezone) + checkins.send_due_checkins(session, now)
-                     + checkins.ask_due_followups(session, now) + planner.plan_due_groups(session, now))
-            done += gatherings.send_due_reminders(session, now)
-    with db.transaction() as session:
-        # Housekeeping, not counted as due care work: a forgotten member's delivered
-        # farewell goes at once; logs past their time, at most once a day.
-        retention.drop_farewells(session)
-        retention.run_if_due(session, now, retention_days)
+            # In this order, from the first piece with something due on: what one piece does may make a
+            # later one due (a round's answers, a plan), but a piece before the first due one has nothing
+            # to do, so it is skipped. Reminders read gatherings only, which no other piece changes.
+            chain = CHAIN[min(CHAIN.index(name) for name in due & set(CHAIN)):] if due & set(CHAIN) else []
+            done += sum(PIECES[name](session, now, default_timezone) for name in chain)
+            if "reminders" in due:
+                done += gatherings.send_due_reminders(session, now)
+    if due & HOUSEKEEPING:
+        with db.transaction() as session:
+            # Housekeeping, not counted as due care work: a forgotten member's delivered
+            # farewell goes at once; logs past their time, at most once a day.
+            if "farewells" in due:
+                retention.drop_farewells(session)
+            if "purge" in due:
+                retention.run_if_due(session, now, retention_days)
     return done
 
 
-CARE_WORK = {"rounds", "checkins", "followups", "plans", "reminders"}
+# The care work's pieces in the order they run, each as (session, now, default timezone) -> how many.
+PIECES: dict[str, Callable[[Session, datetime, str], int]] = {
+    "rounds": rounds.start_due_rounds,
+    "checkins": lambda session, now, _: checkins.send_due_checkins(session, now),
+    "followups": lambda session, now, _: checkins.ask_due_followups(session, now),
+    "plans": lambda session, now, _: planner.plan_due_groups(session, now),
+}
+CHAIN = list(PIECES)
+CARE_WORK = {*CHAIN, "reminders"}
+HOUSEKEEPING = {"farewells", "purge"}
 
 
 def _due_now(session: Session, now: datetime) -> set[str]:
@@ -72,6 +89,11 @@ def _due_now(session: Session, now: datetime) -> set[str]:
         "followups": exists().where(active, Pairing.followup_at <= now),  # checkins.ask_due_followups
         "plans": exists().where(Group.pairing_due_at <= now),  # planner.plan_due_groups
         "reminders": exists().where(Gathering.remind_at <= now),  # gatherings.send_due_reminders
+        # retention.drop_farewells: a delivered (or given up) last word to a forgotten member
+        "farewells": exists().where(OutboxMessage.member_id.is_(None), OutboxMessage.status.in_(retention.FINISHED_OUTBOX)),
+        # retention.run_if_due: the daily purge, due when its time has come or it never ran
+        "purge": or_(exists().where(DueJob.name == retention.JOB, DueJob.due_at <= now),
+                     ~exists().where(DueJob.name == retention.JOB)),
     }
     found = session.execute(select(*(check.label(name) for name, check in checks.items()))).one()
     return {name for name, flag in zip(checks, found, strict=True) if flag}

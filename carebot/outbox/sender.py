@@ -189,6 +189,7 @@ def _claim(session: Session, channels: Mapping[str, Channel], row_id: int, now: 
     (and why not is recorded: cancelled, deferred, rerouted). In the transaction of its checks, so
     nothing can change between them and the claim."""
     row = session.scalars(claimable(session, row_id)).first()
+    held = _member_and_group(session, row)  # noqa: F841 (kept referenced for the checks)
     if not ready(session, row, channels, now, default_tz):
         return None  # (also when it was erased since it was listed: its member said FORGET)
     assert row is not None  # ready says so; this tells the type checker
@@ -203,6 +204,20 @@ def _claim(session: Session, channels: Mapping[str, Channel], row_id: int, now: 
     found = (row.channel, row.address, row.body)
     session.expire(row)  # the update went around it: a later step of the transaction reads it afresh
     return found if claimed else None
+
+
+def _member_and_group(session: Session, row: OutboxMessage | None) -> tuple[Member, Group | None] | None:
+    """``row``'s member and group, read in one statement, for the claim to hold while its checks run.
+
+    The checks (consent, the member's daytime, the group's budget) each get them by id from the
+    session, whose identity map keeps a row only while something refers to it: unheld, each check
+    would read them again (some four statements a text more, each a round trip on PostgreSQL).
+    """
+    if row is None or row.member_id is None:
+        return None
+    found = session.execute(select(Member, Group).outerjoin(Group, Group.id == row.group_id)
+                            .where(Member.id == row.member_id)).first()
+    return None if found is None else (found[0], found[1])
 
 
 def _still_may_go(session: Session, channels: Mapping[str, Channel], row_id: int, now: datetime) -> bool:
