@@ -65,6 +65,7 @@ from carebot.channels.signal_sending import (
 from carebot.domain import clock, metrics, startup
 from carebot.domain.logsafe import where
 from carebot.domain.startup import Refusal
+from carebot.domain.wakeups import woken
 
 # The constants of sending and of the probe are named here too, where they always were.
 __all__ = [
@@ -180,8 +181,7 @@ class SignalChannel(SignalProbe, SignalSending):
         while self.connected and asyncio.get_running_loop().time() < deadline:
             if handed_over is not None and await handed_over():
                 return True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._detached.wait(), LET_GO_POLL)
+            await woken(self._detached, LET_GO_POLL)
         if self.connected:
             log.warning("the Signal service still runs as carebot stops: texts it takes in now are lost "
                         "(stop it first, deploy/signal.md)")

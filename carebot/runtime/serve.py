@@ -35,6 +35,7 @@ from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain import clock, metrics
 from carebot.domain.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.domain.logsafe import where
+from carebot.domain.wakeups import woken
 from carebot.outbox.pause import load_pause, save_pause
 from carebot.outbox.recovery import recover_sending
 from carebot.outbox.sender import InDb, deliver_due, inline
@@ -110,8 +111,7 @@ async def run_sender(
         except Exception as error:  # one bad pass must not stop the next one
             log.error("sender pass failed: %s", where(error))
         if not sent:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), idle)
+            await woken(wake, idle)
         wake.clear()
 
 
@@ -143,8 +143,7 @@ async def run_inbound(
                 replies.set()
         except Exception as error:  # one bad pass must not stop the next one
             log.error("inbound pass failed (%s)", type(error).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), idle)
+        await woken(wake, idle)
 
 
 def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], datetime],
