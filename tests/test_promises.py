@@ -56,6 +56,7 @@ NOT_A_PROMISE = {
     "crisis.call.sent", "crisis.call.oncall", "join.removed", "care.ended.open", "coord.unpaired.open",
     "care.offer.withdrawn", "status.removed", "care.offer.again.1",
     "care.offer.again.4", "coord.pair.asked.again", "start.again", "mydata.request.stopped",
+    "coord.pair.replaced", "goaround.ended.request",  # the date the offer was made; "to ask again"
 } | {key for key in catalog("en") if key.startswith("log.")}
 
 
