@@ -149,6 +149,24 @@ def test_a_settings_line_that_is_not_a_setting_is_one_line_naming_the_file_and_l
         assert "python-dotenv" not in done.stderr
 
 
+def test_a_setting_whose_name_is_mistyped_is_named_with_the_one_meant(tmp_path, migrated_file) -> None:
+    # Left from the last session: TWILIO_AUTH_TOKNE was ignored without a word, then the token refused as missing.
+    token = GOOD["TWILIO_AUTH_TOKEN"]
+    (tmp_path / "carebot.env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\nTWILIO_AUTH_TOKNE={token}\n"
+                                          "CAREBOT_RETENTION_DAYZ=30\nMY_OWN_NOTE=kept\n")
+    rest = {name: value for name, value in GOOD.items() if name != "TWILIO_AUTH_TOKEN"}
+    done = carebot("--env-file", "carebot.env", "serve", cwd=tmp_path, env=rest)
+    assert done.returncode == startup.SETTINGS, done.stderr
+    line = one_line(done)
+    assert "TWILIO_AUTH_TOKEN: missing" in line, line
+    assert "TWILIO_AUTH_TOKNE in carebot.env is no setting: TWILIO_AUTH_TOKEN, perhaps?" in line, line
+    assert token not in line and "MY_OWN_NOTE" not in line  # a secret is never echoed; a name far from any is not guessed at
+    # Spelled right, it serves as far as the next check: the typo was the only problem.
+    (tmp_path / "carebot.env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\nTWILIO_AUTH_TOKEN={token}\n")
+    again = carebot("--env-file", "carebot.env", "serve", "--port", "not-a-port", cwd=tmp_path, env=rest)
+    assert "TWILIO_AUTH_TOKEN" not in again.stderr, again.stderr
+
+
 def test_serve_where_nothing_is_set_up_points_to_carebot_init(tmp_path) -> None:
     # Outside report, finding 24: a first `carebot serve` in a new folder was told to make a key,
     # then a database, one refusal at a time; `carebot init` makes all of it.

@@ -378,6 +378,24 @@ def refuse_a_line_that_is_not_a_setting(path: Path) -> None:
                           "around the whole value), or a # comment")
 
 
+def _meant_in(path: Path | None, missing: str) -> str:
+    """Where the settings file names ``missing`` mistyped (``TWILIO_AUTH_TOKNE``): said after "missing", since
+    a name that is no setting is otherwise ignored without a word. Only names a letter or two from it; never
+    a value (it may be a secret)."""
+    if path is None:
+        return ""
+    from dotenv import dotenv_values
+    from rapidfuzz import fuzz
+
+    try:
+        given = [name for name in dotenv_values(path, encoding="utf-8") if name.upper() != missing]
+    except UnicodeDecodeError:  # said by _load, with the line
+        return ""
+    settings = {field.upper() for kind in (LogSettings, ServeSettings) for field in kind.model_fields}
+    near = [name for name in given if name.upper() not in settings and fuzz.ratio(name.upper(), missing) >= 85]
+    return f" ({near[0]} in {path} is no setting: {missing}, perhaps?)" if near else ""
+
+
 def _load(kind: type[S], who: str, **overrides) -> S:
     """``kind`` from the environment and the settings file, or ConfigError naming every problem in one line."""
     path = env_file()
@@ -401,7 +419,7 @@ def _load(kind: type[S], who: str, **overrides) -> S:
             names.append(name)
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "missing":
-                message = "missing"
+                message = "missing" + _meant_in(path, name)
             elif item["type"] == "literal_error":
                 message = f"must be {item['ctx']['expected']}"
             problems.append(f"{name}: {message}" if name and item["type"] != PAIRED else message)
