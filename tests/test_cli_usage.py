@@ -68,3 +68,10 @@ def test_the_installed_command_says_it_on_stderr_with_exit_2(tmp_path) -> None:
 def test_help_itself_is_still_the_whole_help() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output and "--port" in result.output
+
+
+def test_key_rotate_without_the_new_key_names_both_ways_to_give_it(monkeypatch) -> None:
+    # Left from the last session: "Missing option '--new-key'" said nothing of CAREBOT_NEW_SECRET_KEY.
+    monkeypatch.delenv("CAREBOT_NEW_SECRET_KEY", raising=False)
+    line = refused("key", "rotate")
+    assert "'--new-key'" in line and "CAREBOT_NEW_SECRET_KEY" in line, line

@@ -128,7 +128,7 @@ def key_new() -> None:
 
 
 @key.command("rotate")
-@click.option("--new-key", envvar="CAREBOT_NEW_SECRET_KEY", required=True,
+@click.option("--new-key", envvar="CAREBOT_NEW_SECRET_KEY", required=True, show_envvar=True,
               help="The new key (default: CAREBOT_NEW_SECRET_KEY); the old one is CAREBOT_SECRET_KEY.")
 def key_rotate(new_key: str) -> None:
     """Re-encrypt and re-hash every stored number with a new key, in one transaction."""
