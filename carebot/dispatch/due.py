@@ -45,8 +45,8 @@ def run_due(db: Database, now: datetime, *, default_timezone: str, retention_day
             # In this order, from the first piece with something due on: what one piece does may make a
             # later one due (a round's answers, a plan), but a piece before the first due one has nothing
             # to do, so it is skipped. Reminders read gatherings only, which no other piece changes.
-            chain = CHAIN[min(CHAIN.index(name) for name in due & set(CHAIN)):] if due & set(CHAIN) else []
-            done += sum(PIECES[name](session, now, default_timezone) for name in chain)
+            first = next((at for at, name in enumerate(CHAIN) if name in due), len(CHAIN))
+            done += sum(PIECES[name](session, now, default_timezone) for name in CHAIN[first:])
             if "reminders" in due:
                 done += gatherings.send_due_reminders(session, now)
     if due & HOUSEKEEPING:

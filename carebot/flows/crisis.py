@@ -29,7 +29,7 @@ _EN = [
     r"suicid(e|es|al|ally|ality)?\b", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
     r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)",
     r"wan?na die", r"feel(s|ing)? like dying\b(?! (my|her|his|your|the|our) )",  # not "dying my hair" (dyeing)
-r"wish i (was|were) dead", r"wish i wasnt (alive|here|born)", r"better off (dead|without me)",
+    r"wish i (was|were) dead", r"wish i wasnt (alive|here|born)", r"better off (dead|without me)",
     r"(dont|do not|dnt|no longer) (want|wanna|wish) (to )?(live|be alive|be here|exist|wake up|go on)",
     r"(dont|do not) want to be here anymore", r"no (reason|point) (to|in) (live|living|going on|being alive)",
     r"(cant|can not|cannot) (go on|keep going|do this anymore|take (it|this) anymore|live like this)",
@@ -261,6 +261,10 @@ def _slip(typed: str, word: str) -> bool:
     return doubled or len(word) >= 5
 
 
+# Words typed for the sound of another ("i want too die", "i want 2 die"): read as that word too.
+_SAID_ALIKE = {"too": "to", "2": "to"}
+
+
 @functools.lru_cache(maxsize=4096)
 def _mended(word: str) -> str:
     """The lexicon's word ``word`` is a slip of, or ``word`` itself."""
@@ -273,9 +277,6 @@ def _mended(word: str) -> str:
             return near
     return word
 
-
-# Words typed for the sound of another ("i want too die", "i want 2 die"): read as that word too.
-_SAID_ALIKE = {"too": "to", "2": "to"}
 
 
 def _mend(form: str) -> str:

@@ -476,9 +476,11 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     if membership is not None:
         text = by_number(text, start, ctx.now, membership.group.tz, ctx.language)
         rest = text.words[start:]
-    after = after_preamble(text, start)  # "rough week tbh. 4": the answer after a sentence of their own
-    if not starts_answer(rest) and (after is None or not starts_answer(text.words[after:])):
-        return None
+    opens = starts_answer(rest)
+    if not opens:  # "rough week tbh. 4": the answer after a sentence of their own
+        after = after_preamble(text, start)
+        if after is None or not starts_answer(text.words[after:]):
+            return None
     if question is not None:
         return question
     if membership is None:
@@ -490,7 +492,7 @@ def answer(ctx: Context, text: Text) -> Transition | None:
             effects=(Answered(group.id, ()),),
         )
     try:
-        specs = (parse(ctx, text, start, group.tz) if starts_answer(rest) else None) or parse_after_preamble(
+        specs = (parse(ctx, text, start, group.tz) if opens else None) or parse_after_preamble(
             ctx, text, start, group.tz)  # "cant sleep. 1": "cant" opened no answer, "1" does
     except Unreadable as unreadable:
         return say(ctx, unreadable.key, **unreadable.params)

@@ -94,9 +94,9 @@ def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:
     wanted = folded(typed)
     if not wanted:
         return ()  # nothing that reads as a name ("\u200b"): it names nobody, never everybody
-    with_names = [p for p in people if p.name]
+    with_names = [(p, folded(p.name)) for p in people if p.name]
     for matches in (str.__eq__, str.startswith):
-        found = [p for p in with_names if matches(folded(p.name), wanted)]
+        found = [p for p, name in with_names if matches(name, wanted)]
         as_typed = [p for p in found if matches(p.name.casefold(), typed)]
         if found:
             return tuple(as_typed if typed != wanted and as_typed else found)
