@@ -41,6 +41,7 @@ from carebot.outbox.recovery import recover_sending
 from carebot.outbox.sender import InDb, deliver_due, inline
 from carebot.runtime.address import refuse_an_address_it_cannot_have
 from carebot.runtime.connections import raise_open_files, uvicorn_limits
+from carebot.runtime.heap import leave_start_up_out_of_collections
 from carebot.runtime.leader import POLL_SECONDS, leadership
 from carebot.runtime.ticker import TICK_SECONDS
 from carebot.runtime.web import create_app
@@ -340,6 +341,7 @@ def run(host: str, port: int, role: str = ALL) -> None:
                                                access_log=False, lifespan="on", **limits))
         app.state.fatal = None
         app.state.stop = lambda: setattr(server, "should_exit", True)
+        leave_start_up_out_of_collections()  # last, once everything start-up makes is made
         server.run()
         if app.state.fatal is not None:  # e.g. SignalAccountMissing, with its own exit code
             raise app.state.fatal

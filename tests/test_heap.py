@@ -1,0 +1,50 @@
+"""serve leaves what start-up made out of the garbage collector's full collections (carebot/runtime/heap.py)."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import uvicorn
+
+from carebot.runtime import serve
+from carebot.runtime.heap import leave_start_up_out_of_collections
+
+
+class _Kept:
+    """An object that lives long, as start-up's do."""
+
+
+def _walked(kept: object) -> bool:
+    """Whether the collector's generations (what a full collection walks) hold ``kept``."""
+    return any(each is kept for each in gc.get_objects())
+
+
+def test_what_exists_is_frozen_and_what_comes_after_is_collected_as_before():
+    kept = _Kept()
+    try:
+        frozen = leave_start_up_out_of_collections()
+        later = _Kept()
+        assert frozen > 1000 and gc.get_freeze_count() == frozen
+        assert not _walked(kept)  # a full collection no longer walks it
+        assert _walked(later)
+        started = time.perf_counter()
+        gc.collect()
+        assert time.perf_counter() - started < 0.5  # walking only what came after: no long pause
+    finally:
+        gc.unfreeze()  # the test process goes on as before
+    assert _walked(kept)
+
+
+def test_serve_freezes_start_up_just_before_it_serves(deployment, monkeypatch):
+    seen = []
+
+    def serving(self, *args, **kwargs) -> None:  # uvicorn's Server.run, standing in: it would serve until stopped
+        seen.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(uvicorn.Server, "run", serving)
+    try:
+        serve.run("127.0.0.1", 0)
+    finally:
+        gc.unfreeze()
+    assert seen and seen[0] > 1000
