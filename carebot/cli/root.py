@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from carebot.domain.config import ENV_FILE, load_settings
-from carebot.domain.startup import Refusal
+from carebot.domain.startup import Refusal, end_by_ctrl_c
 
 
 class OneLineUsage(click.UsageError):
@@ -30,7 +30,8 @@ def _one_line(said: click.UsageError) -> click.UsageError:
 
 class CarebotGroup(click.Group):
     """Every command's refusal (a setting, the database, the key) is one line on stderr and its exit code;
-    so is a command typed wrong (exit 2), for carebot's own options and every command's."""
+    so is a command typed wrong (exit 2), for carebot's own options and every command's. A Ctrl-C ends any
+    command by the signal, without a word (serve's once uvicorn has shut carebot down and raised it again)."""
 
     def make_context(self, *args, **kwargs) -> click.Context:
         try:
@@ -46,6 +47,8 @@ class CarebotGroup(click.Group):
             ctx.exit(refusal.exit_code)
         except click.UsageError as said:
             raise _one_line(said) from None
+        except KeyboardInterrupt:
+            end_by_ctrl_c()
 
 
 # Commands whose output is a conversation in the terminal: carebot's INFO lines would drown it.
