@@ -508,7 +508,7 @@ def test_demo_and_chat_run_with_a_malformed_dot_env_and_say_its_line_once(tmp_pa
     assert "Welcome to Riverside Care Circle" in done.stdout or "Get Riverside Care Circle's" in done.stdout
     line = one_line(done)
     assert line.startswith("carebot: the settings file .env, line 2, is not a setting") and "NAME=value" in line, line
-    assert line.endswith(f"({command[0]} needs no settings: it runs without the file)"), line
+    assert line.endswith(f"({command[0]} needs no settings: it runs without them)"), line
     # A command that reads the settings is still stopped by it.
     status = subprocess.run([sys.executable, "-m", "carebot", "status"], cwd=tmp_path, capture_output=True, text=True,
                             env={**clean, "CAREBOT_SYSTEM_ENV_FILE": str(tmp_path / "system.env")}, timeout=120)

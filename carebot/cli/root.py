@@ -77,7 +77,7 @@ def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
         # or a log setting that is wrong, is said, and they run as if it were not there.
         from carebot.store import crypto
 
-        click.echo(f"{refusal} ({ctx.invoked_subcommand} needs no settings: it runs without the file)", err=True)
+        click.echo(f"{refusal} ({ctx.invoked_subcommand} needs no settings: it runs without them)", err=True)
         wanted = LogSettings.model_construct()
         crypto.configure(crypto.new_secret())  # their throw-away database's key, not one read from the file
     else:
