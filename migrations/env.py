@@ -19,7 +19,21 @@ def _url() -> str:
         from carebot.domain.config import load_settings
 
         url = load_settings().carebot_database_url
+        _refuse_a_database_that_is_not_there(url)
     return normalize_url(url)
+
+
+def _refuse_a_database_that_is_not_there(url: str) -> None:
+    """Alembic's own command line, run where there is no database (the checkout, not where the settings
+    are), made an empty SQLite file there: as every carebot command, it says so in one line instead;
+    only ``upgrade`` makes one, as ``carebot db upgrade`` does."""
+    from carebot.store.db import DatabaseProblem, open_database
+
+    command = getattr(config.cmd_opts, "cmd", None)
+    try:
+        open_database(url, create=bool(command) and command[0].__name__ == "upgrade").dispose()
+    except DatabaseProblem as problem:
+        raise SystemExit(str(problem)) from None
 
 
 def run_migrations_offline() -> None:

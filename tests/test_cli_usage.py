@@ -75,3 +75,36 @@ def test_key_rotate_without_the_new_key_names_both_ways_to_give_it(monkeypatch) 
     monkeypatch.delenv("CAREBOT_NEW_SECRET_KEY", raising=False)
     line = refused("key", "rotate")
     assert "'--new-key'" in line and "CAREBOT_NEW_SECRET_KEY" in line, line
+
+
+# --- Ctrl-C while Python still imports carebot (left from the last session) -------------------------
+
+CTRL_C_ON_IMPORT = '''
+import os, signal, sys
+
+class CtrlC:
+    """Sends this process a real SIGINT the moment {module} is first imported, as a Ctrl-C would."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+'''
+
+
+@pytest.mark.parametrize("module", ["click", "carebot.cli.groups"])  # its first import, its last
+def test_ctrl_c_while_carebot_still_imports_ends_quietly_as_ctrl_c(tmp_path, module) -> None:
+    # The installed command, as a volunteer types it: a Ctrl-C in its first second printed a
+    # KeyboardInterrupt traceback from the import. It ends as serve's Ctrl-C does: by the signal (130 in a shell).
+    import signal
+    from pathlib import Path
+
+    (tmp_path / "sitecustomize.py").write_text(CTRL_C_ON_IMPORT.format(module=module))
+    command = Path(sys.executable).parent / "carebot"
+    done = subprocess.run([str(command), "--help"], env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == -signal.SIGINT, (done.returncode, done.stderr[-2000:])
+    assert done.stderr.strip() == "" and done.stdout == "", done.stderr[-2000:]

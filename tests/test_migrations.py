@@ -58,8 +58,9 @@ def _alembic(url: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_alembics_own_check_finds_the_schema_equal_to_the_models(database_url: str) -> None:
-    behind = _alembic(database_url, "check")  # an empty database is not up to date
-    assert behind.returncode != 0 and "not up to date" in behind.stdout + behind.stderr, behind.stderr[-2000:]
+    behind = _alembic(database_url, "check")  # an empty database is not up to date; a SQLite file not made yet, not there
+    said = behind.stdout + behind.stderr
+    assert behind.returncode != 0 and ("not up to date" in said or "there is no database at" in said), said[-2000:]
     upgrade(database_url)
     done = _alembic(database_url, "check")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -197,3 +198,14 @@ def test_a_database_a_newer_carebot_made_is_one_line_for_every_db_command(databa
         line = _one_line(refused)
         assert refused.exit_code == startup.SCHEMA, (args, line)
         assert "0099, which this carebot does not know (it knows 0001 to" in line and "newer carebot" in line, line
+
+
+def test_alembics_own_check_where_there_is_no_database_says_so_and_makes_none(tmp_path) -> None:
+    # Walked from the README ("Alembic's own command line works too"), run from the checkout: it made an
+    # empty carebot.sqlite there and said the schema was not up to date.
+    missing = tmp_path / "carebot.sqlite"
+    done = _alembic(f"sqlite:///{missing}", "check")
+    assert done.returncode != 0 and not missing.exists(), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and f"there is no database at {missing}" in done.stderr, done.stderr
+    made = _alembic(f"sqlite:///{missing}", "upgrade", "head")  # as `carebot db upgrade`, upgrade makes it
+    assert made.returncode == 0 and missing.exists(), made.stderr[-2000:]

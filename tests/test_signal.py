@@ -19,6 +19,7 @@ from carebot.channels.sim import SimNetwork
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.domain.config import ConfigError, load_serve_settings
 from carebot.outbox.pause import load_pause, save_pause
+from carebot.outbox.safety_numbers import load_told, save_told
 from carebot.outbox.sender import deliver_due
 from carebot.outbox.write import push
 from carebot.services.groups import add_group, add_member
@@ -82,13 +83,17 @@ class World:
             await self.fake.start()
         self.channel = SignalChannel(self.fake.url, BOT, on_inbound=self.on_inbound, now=lambda: self.now,
                                      retry=(0.05, 0.2), pause=load_pause(self.db, SIGNAL),
-                                     on_pause=self.record_pause)
+                                     on_pause=self.record_pause, told_untrusted=load_told(self.db),
+                                     blind=lookup_hash, on_told_untrusted=self.record_told)
         await self.channel.start()
         if fake:
             await self.fake.wait_for(lambda f: f.attached >= 1, DEADLINE)
 
     async def record_pause(self, state) -> None:  # as serve does, on the database worker
         await asyncio.get_running_loop().run_in_executor(self.executor, save_pause, self.db, SIGNAL, state)
+
+    async def record_told(self, key, at) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.executor, save_told, self.db, key, at)
 
     async def restart(self) -> None:
         """carebot serve stopped and started again: a new channel, with what the database recorded."""
@@ -584,5 +589,36 @@ def test_the_round_trip_probe_is_reported_and_never_handled_as_a_member_text(mig
                 break
             await asyncio.sleep(0.01)
         assert metrics.SIGNAL_PROBE_LATE._value.get() == 1
+
+    play(migrated_url, body)
+
+
+def test_a_changed_safety_number_is_told_once_across_a_restart_and_again_only_after_it_was_trusted(migrated_url):
+    # Left from the last session: "told once" lived in the channel's memory, so each restart told the
+    # coordinators again about the same member's changed safety number. It is kept in the member's row.
+    async def body(w: World):
+        w.add(None, ANA_ID, SIGNAL, "Ana")
+        w.fake.failures[ANA_ID] = [UNTRUSTED, UNTRUSTED]
+        w.push_to(ANA_ID, "Checking in")
+        await w.deliver()
+        await w.deliver()  # the coordinators' notice, written during the first pass
+        told = lambda: len([t for t in w.sms_to(ROSA) if "safety number" in t])  # noqa: E731
+        assert told() == 1
+        w.now = NOW + UNTRUSTED_HOLD
+        await w.restart()
+        await w.deliver()  # still untrusted, tried again by a new channel
+        await w.deliver()
+        assert told() == 1 and w.fake.texts_to(ANA_ID) == []
+        w.now = NOW + timedelta(days=1)  # the deployer verified it (10:00 next day): it goes, the record cleared
+        await w.deliver()
+        assert w.fake.texts_to(ANA_ID) == ["Checking in"]
+        with w.db.transaction() as session:
+            assert Member.by_signal(session, ANA_ID).safety_number_told_at is None
+        await w.restart()
+        w.fake.failures[ANA_ID] = [UNTRUSTED]  # changed once more, later: news again
+        w.push_to(ANA_ID, "How are you?")
+        await w.deliver()
+        await w.deliver()
+        assert told() == 2
 
     play(migrated_url, body)

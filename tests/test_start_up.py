@@ -157,7 +157,9 @@ def test_a_setting_whose_name_is_mistyped_is_named_with_the_one_meant(tmp_path, 
     rest = {name: value for name, value in GOOD.items() if name != "TWILIO_AUTH_TOKEN"}
     done = carebot("--env-file", "carebot.env", "serve", cwd=tmp_path, env=rest)
     assert done.returncode == startup.SETTINGS, done.stderr
-    line = one_line(done)
+    # An optional setting's typo has a line of its own at start (test_a_mistyped_optional_setting_is_named_...).
+    typo, line = done.stderr.strip().splitlines()
+    assert "CAREBOT_RETENTION_DAYZ in carebot.env is no setting, and is ignored: CAREBOT_RETENTION_DAYS" in typo
     assert "TWILIO_AUTH_TOKEN: missing" in line, line
     assert "TWILIO_AUTH_TOKNE in carebot.env is no setting: TWILIO_AUTH_TOKEN, perhaps?" in line, line
     assert token not in line and "MY_OWN_NOTE" not in line  # a secret is never echoed; a name far from any is not guessed at
@@ -457,3 +459,57 @@ def test_a_wrong_setting_from_the_environment_is_not_blamed_on_the_settings_file
     (tmp_path / ".env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\nCAREBOT_DEFAULT_TIMEZONE=Central\n")
     line = one_line(carebot("group", "list", cwd=tmp_path, env={"CAREBOT_RETENTION_DAYS": "0"}))
     assert f"({Path('.env')}, and CAREBOT_RETENTION_DAYS set in the environment; see .env.example)" in line, line
+
+
+def test_a_mistyped_optional_setting_is_named_once_with_the_one_meant_and_never_its_value(tmp_path,
+                                                                                          migrated_file) -> None:
+    # Left from the last session: CAREBOT_LOG_LEVLE (or a setting carebot does not have) was ignored without a word.
+    (tmp_path / "carebot.env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\nCAREBOT_LOG_LEVLE=DEBUG\n"
+                                          "carebot_quiet_hours_strat=21:30\nMY_OWN_NOTE=kept-aside\n")
+    env = {"CAREBOT_RETENTION_DAYZ": "31", "TWILIO_API_KEY": "SKfromthetwiliocli", "CAREBOT_TEST_DATABASE_URL": "x"}
+    done = carebot("--env-file", "carebot.env", "status", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.strip().splitlines()
+    assert said == [
+        "carebot: CAREBOT_LOG_LEVLE in carebot.env is no setting, and is ignored: CAREBOT_LOG_LEVEL, perhaps?",
+        "carebot: carebot_quiet_hours_strat in carebot.env is no setting, and is ignored (.env.example lists them)",
+        "carebot: CAREBOT_RETENTION_DAYZ set in the environment is no setting, and is ignored: "
+        "CAREBOT_RETENTION_DAYS, perhaps?",
+    ], done.stderr
+    for value in ("DEBUG", "21:30", "31", "kept-aside", "SKfromthetwiliocli"):
+        assert value not in done.stderr
+    # serve says it too, once, before what stops it (here a port another program holds).
+    import socket
+
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        served = carebot("--env-file", "carebot.env", "serve", "--port", str(port), cwd=tmp_path,
+                         env={**GOOD, "CAREBOT_DATABASE_URL": migrated_file, "TWILIO_FORM": "+15155550100"})
+    lines = served.stderr.strip().splitlines()
+    assert "Traceback" not in served.stderr and served.returncode == 1, served.stderr
+    assert sum("CAREBOT_LOG_LEVLE" in line for line in lines) == 1, served.stderr
+    assert "carebot: TWILIO_FORM set in the environment is no setting, and is ignored: TWILIO_FROM, perhaps?" in lines
+    assert f"127.0.0.1:{port} is in use" in lines[-1] and len(lines) == 4, served.stderr
+
+
+@pytest.mark.parametrize("command, typed", [(["demo", "--db", "demo.sqlite"], None),
+                                            (["chat", "--db", "chat.sqlite"], "+15155550199 > JOIN DEMO\nquit\n")])
+def test_demo_and_chat_run_with_a_malformed_dot_env_and_say_its_line_once(tmp_path, command, typed) -> None:
+    # Left from the last session: a line of ./.env python-dotenv cannot read stopped demo and chat, which need
+    # no settings. They run; the one line names the file and the line, and says it is left aside.
+    (tmp_path / ".env").write_text("CAREBOT_DATABASE_URL=sqlite:///carebot.sqlite\nCAREBOT_LOG_LEVEL INFO\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))}
+    done = subprocess.run([sys.executable, "-m", "carebot", *command], cwd=tmp_path, input=typed,
+                          env={**clean, "CAREBOT_SYSTEM_ENV_FILE": str(tmp_path / "system.env")},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Welcome to Riverside Care Circle" in done.stdout or "Get Riverside Care Circle's" in done.stdout
+    line = one_line(done)
+    assert line.startswith("carebot: the settings file .env, line 2, is not a setting") and "NAME=value" in line, line
+    assert line.endswith(f"({command[0]} needs no settings: it runs without them)"), line
+    # A command that reads the settings is still stopped by it.
+    status = subprocess.run([sys.executable, "-m", "carebot", "status"], cwd=tmp_path, capture_output=True, text=True,
+                            env={**clean, "CAREBOT_SYSTEM_ENV_FILE": str(tmp_path / "system.env")}, timeout=120)
+    assert status.returncode == startup.SETTINGS and ".env, line 2" in one_line(status), status.stderr

@@ -123,6 +123,9 @@ class SignalChannel(SignalProbe, SignalSending):
         pause: tuple[datetime, int, bool] | None = None,
         on_pause: Callable[[tuple[datetime, int, bool] | None], Awaitable[object]] | None = None,
         on_attached: Callable[[bool], Awaitable[object]] | None = None,
+        told_untrusted: set[str] | None = None,
+        on_told_untrusted: Callable[[str, datetime | None], Awaitable[object]] | None = None,
+        blind: Callable[[str], str | None] = lambda address: address,
         probe_from: str | None = None,
         probe_every: float = PROBE_EVERY,
         now: Callable[[], datetime] = clock.now,
@@ -148,7 +151,12 @@ class SignalChannel(SignalProbe, SignalSending):
         self.probe_round_trip: float | None = None  # seconds, the last probe's
         self._probes: dict[str, float] = {}  # nonce -> when it was sent (the loop's monotonic time)
         self._probe_task: asyncio.Task | None = None
-        self._told_untrusted: set[str] = set()
+        # The members whose changed safety number the coordinators were told of, by ``blind(address)`` (the
+        # keyed hash carebot serve gives, so no UUID is kept): loaded at start, each change recorded through
+        # ``on_told_untrusted`` (outbox.safety_numbers), so a restart does not tell them again.
+        self.blind = blind
+        self._told_untrusted: set[str] = set(told_untrusted or ())
+        self.on_told_untrusted = on_told_untrusted
         self._told_unregistered: set[str] = set()
         self._bot: SignalBot | None = None
         self._http: aiohttp.ClientSession | None = None

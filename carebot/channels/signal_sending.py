@@ -30,6 +30,7 @@ RATE_LIMIT_PAUSE = timedelta(minutes=15)
 CAPTCHA_PAUSE = timedelta(hours=1)
 MAX_PAUSE = timedelta(hours=6)
 RATE_LIMITED, PROOF_REQUIRED = "rate-limit", "proof-required"  # the error codes of a pause
+UNTRUSTED = "untrusted-identity"  # the error code of a text held for a changed safety number
 # A text to a member whose safety number changed waits this long before one more try.
 UNTRUSTED_HOLD = timedelta(hours=6)
 
@@ -54,7 +55,9 @@ class SignalSending:
     _pauses: int
     _pause_told: bool
     on_pause: Callable[[tuple[datetime, int, bool] | None], Awaitable[object]] | None
+    blind: Callable[[str], str | None]
     _told_untrusted: set[str]
+    on_told_untrusted: Callable[[str, datetime | None], Awaitable[object]] | None
     _told_unregistered: set[str]
     _http: aiohttp.ClientSession | None
 
@@ -81,28 +84,34 @@ class SignalSending:
             # The service may have sent it: the outbox settles the row before any new try.
             code = "timeout" if isinstance(error, TimeoutError) else "no-answer"
             raise SendError(code, retryable=True, ambiguous=True) from None
+        key = self.blind(address) or address
         if status in (200, 201):
-            if self._sent_ok(address) and self.on_pause is not None:
+            if self._sent_ok() and self.on_pause is not None:
                 await self.on_pause(None)
+            if key in self._told_untrusted:  # a person verified the new safety number: a later change is news
+                self._told_untrusted.discard(key)
+                if self.on_told_untrusted is not None:
+                    await self.on_told_untrusted(key, None)
             return Sent(_timestamp(body) or f"signal-{outbox_id}")
-        refused = self._refused(status, body, address)
+        refused = self._refused(status, body, key)
+        if refused.code == UNTRUSTED and refused.notice is not None and self.on_told_untrusted is not None:
+            await self.on_told_untrusted(key, self.now())  # told once, across restarts too
         # A pause (set by _pause, the only maker of these codes) is recorded so it outlives a restart.
         if (refused.code in (RATE_LIMITED, PROOF_REQUIRED) and self.paused_until is not None
                 and self.on_pause is not None):
             await self.on_pause((self.paused_until, self._pauses, self._pause_told))
         raise refused
 
-    def _sent_ok(self, address: str) -> bool:
+    def _sent_ok(self) -> bool:
         """A text went through: any pause is over (whether there was one to clear)."""
         paused = bool(self._pauses)
         if paused:
             log.info("Signal sends resumed")
         self.paused_until, self._pauses, self._pause_told = None, 0, False
-        self._told_untrusted.discard(address)
         return paused
 
-    def _refused(self, status: int, body: str, address: str) -> SendError:
-        """What carebot does about one of the service's error answers."""
+    def _refused(self, status: int, body: str, key: str) -> SendError:
+        """What carebot does about one of the service's error answers (``key``: the recipient, blinded)."""
         try:
             answer = json.loads(body)
         except ValueError:
@@ -121,16 +130,16 @@ class SignalSending:
                                "signal.captcha" if captcha else "signal.paused")
         if status == 400 and any(text in error for text in UNTRUSTED_TEXTS):
             # Nothing is trusted automatically: a person checks the new safety number.
-            notice = None if address in self._told_untrusted else "signal.untrusted"
-            self._told_untrusted.add(address)
+            notice = None if key in self._told_untrusted else "signal.untrusted"
+            self._told_untrusted.add(key)
             log.warning("Signal send held: the recipient's safety number changed")
-            return SendError("untrusted-identity", retryable=True, held=True,
+            return SendError(UNTRUSTED, retryable=True, held=True,
                              retry_at=self.now() + UNTRUSTED_HOLD, notice=notice)
         if status == 400 and UNREGISTERED_TEXT in error:
             # The member has no Signal account any more: final. The outbox sends it by SMS where they
             # consented to SMS (and moves them there); otherwise the coordinators hear, once.
-            notice = None if address in self._told_unregistered else "signal.unregistered"
-            self._told_unregistered.add(address)
+            notice = None if key in self._told_unregistered else "signal.unregistered"
+            self._told_unregistered.add(key)
             log.warning("Signal send failed: the recipient has no Signal account")
             return SendError("unregistered", retryable=False, unusable=True, notice=notice)
         if status in (401, 403, 404):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
@@ -22,17 +21,6 @@ from carebot.domain.config import load_settings
                    "holds Signal and the ticker.")
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
-    try:
-        _serve(host, port, role)
-    except KeyboardInterrupt:
-        # Ctrl-C, while it starts or once uvicorn has shut carebot down cleanly and raised the signal again:
-        # it ends as SIGTERM does, by the signal itself (a shell's loop stops, systemd counts it clean),
-        # not with click's "Aborted!".
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.raise_signal(signal.SIGINT)
-
-
-def _serve(host: str, port: int, role: str) -> None:
     from carebot.domain.config import load_serve_settings
     from carebot.runtime.serve import run
     from carebot.store.crypto import require_key

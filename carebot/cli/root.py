@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from carebot.domain.config import ENV_FILE, load_settings
-from carebot.domain.startup import Refusal
+from carebot.domain.startup import Refusal, end_by_ctrl_c
 
 
 class OneLineUsage(click.UsageError):
@@ -30,7 +30,8 @@ def _one_line(said: click.UsageError) -> click.UsageError:
 
 class CarebotGroup(click.Group):
     """Every command's refusal (a setting, the database, the key) is one line on stderr and its exit code;
-    so is a command typed wrong (exit 2), for carebot's own options and every command's."""
+    so is a command typed wrong (exit 2), for carebot's own options and every command's. A Ctrl-C ends any
+    command by the signal, without a word (serve's once uvicorn has shut carebot down and raised it again)."""
 
     def make_context(self, *args, **kwargs) -> click.Context:
         try:
@@ -46,6 +47,8 @@ class CarebotGroup(click.Group):
             ctx.exit(refusal.exit_code)
         except click.UsageError as said:
             raise _one_line(said) from None
+        except KeyboardInterrupt:
+            end_by_ctrl_c()
 
 
 # Commands whose output is a conversation in the terminal: carebot's INFO lines would drown it.
@@ -59,17 +62,41 @@ CONVERSATION_COMMANDS = frozenset({"demo", "chat", "transcript", "parse"})
               help=f"The settings file (default: {ENV_FILE}, else ./.env, else /etc/carebot/carebot.env).")
 def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
     """carebot: an SMS and Signal bot for communal care in mutual-aid groups."""
-    from carebot.domain.config import describe_env_file, load_log_settings
+    from carebot.domain.config import ConfigError, LogSettings, describe_env_file, load_log_settings, mistyped_settings
     from carebot.runtime import logs
 
     # `init` makes the file it is given: until then there is nothing to read there.
     if env_file and not (ctx.invoked_subcommand == "init" and not Path(env_file).exists()):
         os.environ[ENV_FILE] = env_file  # every later read of the settings, and what this command starts
-    wanted = load_log_settings()
+    try:
+        wanted = load_log_settings()
+    except ConfigError as refusal:
+        if ctx.invoked_subcommand not in CONVERSATION_COMMANDS:
+            raise
+        # These need no settings (their own throw-away database and key): a settings file they cannot read,
+        # or a log setting that is wrong, is said, and they run as if it were not there.
+        from carebot.store import crypto
+
+        click.echo(f"{refusal} ({ctx.invoked_subcommand} needs no settings: it runs without them)", err=True)
+        wanted = LogSettings.model_construct()
+        crypto.configure(crypto.new_secret())  # their throw-away database's key, not one read from the file
+    else:
+        for line in mistyped_settings(frozenset(option_variables(ctx.command))):
+            click.echo(line, err=True)
     level = wanted.carebot_log_level or ("WARNING" if ctx.invoked_subcommand in CONVERSATION_COMMANDS else "INFO")
     logs.configure(level, wanted.carebot_log_format, verbose=verbose)
     if verbose:
         click.echo(describe_env_file(), err=True)
+
+
+def option_variables(command: click.Command) -> set[str]:
+    """The environment variables carebot's options are read from (CAREBOT_ROLE, CAREBOT_NEW_SECRET_KEY): names
+    carebot reads, though no setting."""
+    found = {name for param in command.params for name in ([param.envvar] if isinstance(param.envvar, str)
+                                                            else param.envvar or [])}
+    for sub in getattr(command, "commands", {}).values():
+        found |= option_variables(sub)
+    return found
 
 
 def configured_database():

@@ -378,22 +378,78 @@ def refuse_a_line_that_is_not_a_setting(path: Path) -> None:
                           "around the whole value), or a # comment")
 
 
-def _meant_in(path: Path | None, missing: str) -> str:
-    """Where the settings file names ``missing`` mistyped (``TWILIO_AUTH_TOKNE``): said after "missing", since
-    a name that is no setting is otherwise ignored without a word. Only names a letter or two from it; never
-    a value (it may be a secret)."""
-    if path is None:
-        return ""
-    from dotenv import dotenv_values
-    from rapidfuzz import fuzz
+def _names_in(path: Path) -> list[str]:
+    """The names the settings file sets, as written (a line that is no setting, or a file that is not UTF-8,
+    is said elsewhere, with its line)."""
+    from dotenv.parser import parse_stream
 
     try:
-        given = [name for name in dotenv_values(path, encoding="utf-8") if name.upper() != missing]
-    except UnicodeDecodeError:  # said by _load, with the line
-        return ""
-    settings = {field.upper() for kind in (LogSettings, ServeSettings) for field in kind.model_fields}
-    near = [name for name in given if name.upper() not in settings and fuzz.ratio(name.upper(), missing) >= 85]
-    return f" ({near[0]} in {path} is no setting: {missing}, perhaps?)" if near else ""
+        with path.open(encoding="utf-8") as stream:
+            return [binding.key for binding in parse_stream(stream) if binding.key and not binding.error]
+    except UnicodeDecodeError:
+        return []
+
+
+def _settings() -> dict[str, bool]:
+    """Every setting's name, and whether it is required (a name missing is then refused, with its typo named)."""
+    return {name.upper(): field.is_required()
+            for kind in (LogSettings, ServeSettings) for name, field in kind.model_fields.items()}
+
+
+def _nearest(name: str, names) -> str | None:
+    """The one of ``names`` a letter or two from ``name``, if any."""
+    from rapidfuzz import fuzz, process
+
+    found = process.extractOne(name.upper(), names, scorer=fuzz.ratio, score_cutoff=85)
+    return found[0] if found else None
+
+
+def _meant_in(path: Path | None, missing: str) -> str:
+    """Where the settings file (or the environment) names ``missing`` mistyped (``TWILIO_AUTH_TOKNE``): said
+    after "missing", since a name that is no setting is otherwise ignored without a word. Only names a letter
+    or two from it; never a value (it may be a secret)."""
+    settings = _settings()
+    found = [(name, f"in {path}") for name in (_names_in(path) if path is not None else [])]
+    found += [(name, "set in the environment") for name in os.environ]
+    near = [f"{name} {where}" for name, where in found if name.upper() not in settings and _nearest(name, [missing])]
+    return f" ({near[0]} is no setting: {missing}, perhaps?)" if near else ""
+
+
+PREFIXES = ("CAREBOT_", "TWILIO_", "SIGNAL_")
+# Names carebot reads that are no field of the settings: where the file is, and the twilio library's own two.
+OTHER_NAMES = frozenset({ENV_FILE, SYSTEM_ENV_FILE_VAR, "TWILIO_REGION", "TWILIO_EDGE"})
+# The environment is shared with other programs: the test suite's and the benchmarks' own variables are theirs.
+OTHERS_PREFIXES = ("CAREBOT_TEST_", "CAREBOT_BENCH_")
+
+
+def mistyped_settings(also: frozenset[str] = frozenset()) -> list[str]:
+    """One line for each name, in the settings file or the environment, that looks like one of carebot's optional
+    settings but is none (``CAREBOT_LOG_LEVLE``): ignored, it would leave the setting at its default without a word.
+
+    ``also`` are names read elsewhere (a command's option's variable, such as CAREBOT_ROLE). In the file, every
+    name with carebot's or a provider's prefix is said; in the environment, which other programs share (the
+    Twilio CLI's TWILIO_API_KEY), a TWILIO_ or SIGNAL_ name only when it is a letter or two from a setting. A
+    required setting's typo is said when the setting is refused as missing (_meant_in). Never a value.
+    """
+    settings = _settings()
+    known = set(settings) | OTHER_NAMES | also
+    required = [name for name, needed in settings.items() if needed]
+    optional = [name for name, needed in settings.items() if not needed]
+    path = env_file()
+    found = [(name, f"in {path}", True) for name in (_names_in(path) if path is not None else [])]
+    found += [(name, "set in the environment", False) for name in os.environ]
+    lines, said = [], set()
+    for name, where, in_file in found:
+        upper = name.upper()
+        if upper in known or upper in said or not upper.startswith(PREFIXES) or upper.startswith(OTHERS_PREFIXES):
+            continue
+        meant = _nearest(upper, optional)
+        if meant is None and (_nearest(upper, required) or not (in_file or upper.startswith("CAREBOT_"))):
+            continue
+        said.add(upper)
+        lines.append(f"carebot: {name} {where} is no setting, and is ignored"
+                     + (f": {meant}, perhaps?" if meant else " (.env.example lists them)"))
+    return lines
 
 
 def _load(kind: type[S], who: str, **overrides) -> S:

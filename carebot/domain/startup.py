@@ -32,3 +32,12 @@ class Refusal(RuntimeError):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+def end_by_ctrl_c() -> None:
+    """End this process by SIGINT itself, without a word: a shell sees 130 and stops its loop, systemd
+    counts it a clean stop (not click's "Aborted!" and exit 1, nor a KeyboardInterrupt traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGINT)

@@ -38,6 +38,7 @@ from carebot.domain.logsafe import where
 from carebot.domain.wakeups import woken
 from carebot.outbox.pause import load_pause, save_pause
 from carebot.outbox.recovery import recover_sending
+from carebot.outbox.safety_numbers import load_told, save_told
 from carebot.outbox.sender import InDb, deliver_due, inline
 from carebot.runtime.address import refuse_an_address_it_cannot_have
 from carebot.runtime.connections import raise_open_files, uvicorn_limits
@@ -45,6 +46,7 @@ from carebot.runtime.heap import leave_start_up_out_of_collections
 from carebot.runtime.leader import POLL_SECONDS, leadership
 from carebot.runtime.ticker import TICK_SECONDS
 from carebot.runtime.web import create_app
+from carebot.store.crypto import lookup_hash
 from carebot.store.db import Database, shown, start_up
 from carebot.store.lease import Lease
 
@@ -248,15 +250,19 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             service, number = settings.signal_service, settings.signal_number
             if service and number:  # signal_configured, with both known here to be set
                 # Attached in the background: carebot serves SMS while the Signal service is down.
-                # A pause Signal asked for before a restart still holds (its own record, outbox.pause.save_pause).
+                # A pause Signal asked for before a restart still holds (its own record, outbox.pause.save_pause),
+                # and coordinators told of a member's changed safety number are not told again (their row).
                 try:
                     pause = await app.state.in_worker(load_pause, db, SIGNAL)
-                except Exception as error:  # the database is away: no pause known; Signal says again if need be
+                    told = await app.state.in_worker(load_told, db)
+                except Exception as error:  # the database is away: nothing known; Signal says again if need be
                     log.warning("Signal's recorded pause cannot be read (%s)", type(error).__name__)
-                    pause = None
+                    pause, told = None, set()
                 signal = SignalChannel(service, number,
                                        on_inbound=signal_inbound, on_fatal=stop_for, now=now, pause=pause,
                                        on_pause=lambda state: app.state.in_worker(save_pause, db, SIGNAL, state),
+                                       told_untrusted=told, blind=lookup_hash,
+                                       on_told_untrusted=lambda key, at: app.state.in_worker(save_told, db, key, at),
                                        on_attached=election.listening,
                                        probe_from=settings.signal_probe_number,
                                        probe_every=settings.signal_probe_minutes * 60)

@@ -104,6 +104,9 @@ class Member(Base):
     channel: Mapped[str] = mapped_column(String(16), default="sms")  # where bot-started texts go
     # When coordinators were last told this member is flooding carebot (told once an episode).
     flood_told_at: Mapped[datetime | None]
+    # When coordinators were told this member's Signal safety number changed (told once, across restarts;
+    # cleared when a text to them goes through again). carebot.outbox.safety_numbers.
+    safety_number_told_at: Mapped[datetime | None]
     # When the member's thanks, greeting or "ok" was last answered (answered once a day at most).
     courtesy_at: Mapped[datetime | None]
     # The member's own daytime, overriding the group's (hours, local time).
