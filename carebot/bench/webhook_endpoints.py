@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
+from carebot.runtime.heap import leave_start_up_out_of_collections
 from carebot.store.crypto import Keyring
 
 
@@ -115,6 +116,7 @@ async def _floor_lifespan(receive, send) -> None:
     global _floor
     while (await receive())["type"] != "lifespan.shutdown":
         _floor = FloorWriter(os.environ[FLOOR_DB])
+        leave_start_up_out_of_collections()  # as carebot serve does: the floor does all carebot may do
         await send({"type": "lifespan.startup.complete"})
     await send({"type": "lifespan.shutdown.complete"})
 
