@@ -103,12 +103,18 @@ _EN = [
     r"(?! (early|with|at|by|after|before|when|there|here|for the))",
     r"(ill|i ll|i will|im going to|im gonna|i am going to) end (it|it all|things|my life)( tonight| today| tomorrow| soon| for good| now)* $",
     r"(dont|cant|do not|can not|cannot|no longer|never) (see|find) (a|the|any|no) (point|reason|meaning|purpose) (in|to|of|for) "
-    r"(living|life|being alive|going on|keep(ing)? going|existing|be(ing)? here|stay(ing)? alive)\b",
-    r"(see|find|there is|theres|there s|have) no (point|reason|meaning|purpose) (in|to|of|for) (living|life|being alive|going on|existing|keep(ing)? going)\b",
+    r"(living|live|life|being alive|go(ing)? on|keep(ing)? going|existing|be(ing)? here|stay(ing)? alive)\b",
+    r"(see|find|there is|theres|there s|have) no (point|reason|meaning|purpose) (for me )?(in|to|of|for) "
+    r"(living|life|being alive|going on|existing|keep(ing)? (going|living))\b",
+    r"(wish i could|want to|wanna|i just want to) (go to )?sleep forever( now)? $",
     r"(my )?life (has|had|holds) no (point|meaning|purpose|sense)", r"(my )?(life|living|existing|being alive) (is|feels|seems) (so )?(pointless|meaningless|worthless|purposeless)\b",
-    r"(wish|hope) i (could|would|d|will|might|can) (just )?(die|be dead|stop existing|not wake up|never wake up|disappear forever)\b",
+    r"(wish|hope) i (could|would|d|will|might|can) (just )?(die|be dead|stop existing|not wake up|never wake up|disappear forever)\b"
+    r"(?! (my|her|his|your|the|our|it) )",  # not "wish i could die my hair blue" (dye)
     r"wish i (was|were|had) never (been )?born", r"(wish|hope) i die\b",
-    r"(want|wanna|need|wish|i just want) (for )?(everything|it all|all of it|all of this|the pain|this pain|my life) to (end|stop|be over)\b",
+    r"(want|wanna|need|wish|i just want) (for )?(everything|it all|all of it|all of this|the pain|this pain|my life) to (end|stop|be over)\b"
+    r"(?! (being|raining|for|so|at|by|early|soon|before|after|on|in|when|and start))",
+    r"(want|wanna|need|wish) (for )?it (all )?to be over( already| now| forever| for good| please| pls)* $",
+    r"(tonight|today) (is|s) the (night|day) i (end|do) (it|things|my life)\b", r"(exhausted|weary|worn out) (of|from|with) (living|being alive|life|existing)\b",
     r"(done|finished) (living|being alive|existing)\b", r"(cant|can not|cannot) (live|go on) with (this|it)( anymore| any more)? $",
 ]
 _ES = [
@@ -172,9 +178,15 @@ _ES = [
     r"(ojala|quisiera|desearia|quiero) (que )?me (muriera|muera|muriese)\b", r"(ojala|quisiera|desearia) (morir(me)?|estar muert[oae])\b",
     r"(ojala|quisiera) (estuviera|estuviese) muert[oae]", r"(ojala no|quisiera no|desearia no) (hubiera|haber|hubiese) nacido",
     r"ojala (ya )?no (despertar|despierte|despertara|amanecer|amanezca)\b",
-    r"(quiero|quisiera|ojala|necesito) (que )?(ya )?(todo|todo esto|el dolor|mi vida) (se )?(termine|acabe|terminara|acabara|termine ya|acabe ya)\b",
+    r"(quiero|quisiera|ojala|necesito) (que )?(ya )?(todo|todo esto|el dolor|mi vida) (se )?(termine|acabe|terminara|acabara|termine ya|acabe ya)\b"
+    r"(?! (bien|pronto|rapido|a tiempo|temprano|antes|para|en|el|la|de))",
     r"(quiero|quisiera|ojala) (que )?(ya )?(se )?(termine|acabe|terminara|acabara) (todo|todo esto|el dolor|mi vida)( ya| de una vez| para siempre)? $",
     r"(quiero|quisiera|ojala) (que )?esto (se )?(termine|acabe|terminara|acabara)( ya| de una vez| para siempre)? $",
+    r"(voy a|me voy a) (tomar(me)?|tragar(me)?) (todo el frasco|el frasco entero|toda la caja)( de \w+)? $",
+    r"(hoy|esta noche|manana|ya) (acabo|termino) con (todo|mi vida)\b",
+    r"me (voy a|quiero) (tirar|aventar|lanzar|echar) (del|de un|de una|desde el|desde la|desde un|al|a las vias|por la ventana)\b",
+    r"ganas de (nada )?ni (de )?vivir\b", r"(ojala|quisiera) (amanecer|despertar|aparecer) muert[oae]", r"ya nada tiene sentido\b", r"(?<!. )nada tiene sentido( ya)? $",
+    r"(para|pa) que (seguir viviendo|vivir|seguir vivo|seguir viva|seguir vive)\b",
 ]
 # Words people put between the crisis words without changing them ("whats even the point of living",
 # "i just really want to die", "la neta ya no quiero vivir"): the lexicon is read with them and
@@ -232,8 +244,12 @@ _GUARDS = [
     r"(?! ?(pain|fear|misery|hell|agony|myself|me|dolor|miedo|esta vida|conmigo|mi misma|mi mismo|el infierno)\b)"
     r"(?! ?(it|this|esto)( anymore| any more| ya| mas)? $)"
     r"(?! ?(my|mi) (head|body|skin|mind|cabeza|cuerpo|mente)\b)",
+    # Hopes for an old age, and hair dyed: "i hope i die laughing", "want to die my hair blue".
+    r"(die|dying|died) (laughing|old|rich|trying)\b", r"(die|dying|died|dyed) ((my|her|his|your|their|our|the) )?"
+    r"(hair|beard|shirt|jeans|clothes|eyebrows|bangs|roots|tips|eggs)\b",
     # Packing for a trip: "i'm going to take all my meds with me".
-    r"(pills?|meds|medication|medicine|pastillas|medicinas) (with me|on the (trip|plane|road)|for the trip|conmigo|al viaje|de viaje)\b",
+    r"(pills?|meds|medication|medicine|pastillas|medicinas) (with me|on the (trip|plane|road)|for the trip|conmigo|al viaje|de viaje|"
+    r"with (food|a meal|meals|breakfast|lunch|dinner)|as prescribed|like the doctor said|con (la )?comida|como dijo (el|la) doctor[a]?)\b",
 ]
 
 
