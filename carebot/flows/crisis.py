@@ -324,7 +324,7 @@ def _slip(typed: str, word: str) -> bool:
     doubled = (at > 0 and longer[at - 1] == longer[at]) or (at + 1 < len(longer) and longer[at + 1] == longer[at])
     # A short word's only vowel dropped ("wnt", "dnt", "kll"): what is left is no word of either language
     # (each needs a vowel), while a consonant dropped can leave one ("lie" from "live", "dad" from "dead").
-    vowel_dropped = typed is shorter and not _VOWELS.intersection(typed)
+    vowel_dropped = len(typed) < len(word) and not _VOWELS.intersection(typed)
     return doubled or len(word) >= 5 or vowel_dropped
 
 
