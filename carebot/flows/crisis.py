@@ -27,8 +27,8 @@ from carebot.flows.words import CALL, Text, is_one_of, plain
 _HELP = r"(?:help|halp|hlp|hlep|hepl|helpp+)"  # "help" as thumbs type it in a hurry
 _EN = [
     r"suicid(e|es|al|ally|ality)?\b", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
-    r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)",
-    r"wan?na die", r"feel(s|ing)? like dying\b(?! (my|her|his|your|the|our) )",  # not "dying my hair" (dyeing)
+    r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)\b",  # not "diet"
+    r"wan?na die\b", r"feel(s|ing)? like dying\b(?! (my|her|his|your|the|our) )",  # not "dying my hair" (dyeing)
     r"wish i (was|were) dead", r"wish i wasnt (alive|here|born)", r"better off (dead|without me)",
     r"(dont|do not|dnt|no longer) (want|wanna|wish) (to )?(live|be alive|be here|exist|wake up|go on)",
     r"(dont|do not) want to be here anymore", r"no (reason|point) (to|in) (live|living|going on|being alive)",
@@ -93,6 +93,29 @@ _EN = [
     r"(want|wanna|need) to disappear( forever| for good| now| tonight| already| from (this|the) world)? $",
     r"(want|wanna|wish i could) (to )?(stop existing|not exist|cease to exist|leave this world)",
     r"(whats|what is|wats) the point (of|in) (living|going on|life|being alive|existing)",
+    # outside7's: a plan ("i'm going to take all my pills", "tonight i'll end it"), no point or meaning in
+    # living ("i dont see a point in living", "life has no meaning"), a wish to be dead ("i wish i could
+    # just die"), for everything to end ("i want everything to stop"; not "i want this week to end").
+    r"(going to|gonna|about to|will|ill|i ll|want to|wanna|plan to|planning to|thinking (about|of)) (take|taking|swallow|swallowing|down|od on|overdose on) "
+    r"(all|every one of|the rest of|the whole bottle of|a whole bottle of|a bottle of|every|a bunch of)( of)? (my |the |of my )?"
+    r"(pills?|meds|medication|medicine|sleeping pills|bottle)\b",
+    r"(tonight|today|tomorrow|this weekend|soon) (ill|i ll|i will|im going to|im gonna|i am going to|i m going to) end (it|things|my life|it all)\b"
+    r"(?! (early|with|at|by|after|before|when|there|here|for the))",
+    r"(ill|i ll|i will|im going to|im gonna|i am going to) end (it|it all|things|my life)( tonight| today| tomorrow| soon| for good| now)* $",
+    r"(dont|cant|do not|can not|cannot|no longer|never) (see|find) (a|the|any|no) (point|reason|meaning|purpose) (in|to|of|for) "
+    r"(living|live|life|being alive|go(ing)? on|keep(ing)? going|existing|be(ing)? here|stay(ing)? alive)\b",
+    r"(see|find|there is|theres|there s|have) no (point|reason|meaning|purpose) (for me )?(in|to|of|for) "
+    r"(living|life|being alive|going on|existing|keep(ing)? (going|living))\b",
+    r"(wish i could|want to|wanna|i just want to) (go to )?sleep forever( now)? $",
+    r"(my )?life (has|had|holds) no (point|meaning|purpose|sense)", r"(my )?(life|living|existing|being alive) (is|feels|seems) (so )?(pointless|meaningless|worthless|purposeless)\b",
+    r"(wish|hope) i (could|would|d|will|might|can) (just )?(die|be dead|stop existing|not wake up|never wake up|disappear forever)\b"
+    r"(?! (my|her|his|your|the|our|it) )",  # not "wish i could die my hair blue" (dye)
+    r"wish i (was|were|had) never (been )?born", r"(wish|hope) i die\b",
+    r"(want|wanna|need|wish|i just want) (for )?(everything|it all|all of it|all of this|the pain|this pain|my life) to (end|stop|be over)\b"
+    r"(?! (being|raining|for|so|at|by|early|soon|before|after|on|in|when|and start))",
+    r"(want|wanna|need|wish) (for )?it (all )?to be over( already| now| forever| for good| please| pls)* $",
+    r"(tonight|today) (is|s) the (night|day) i (end|do) (it|things|my life)\b", r"(exhausted|weary|worn out) (of|from|with) (living|being alive|life|existing)\b",
+    r"(done|finished) (living|being alive|existing)\b", r"(cant|can not|cannot) (live|go on) with (this|it)( anymore| any more)? $",
 ]
 _ES = [
     # "suicida", "suicidio", "suicidarme": Spanish; "suicide", "suicidal" read as English (above), so an
@@ -107,10 +130,12 @@ _ES = [
     r"(?<!. )(ya )?no (lo )?aguanto( ya)? $", r"ya no (lo )?aguanto( ya)? $", r"crisis de (ansiedad|panico)",
     r"ataque de (panico|ansiedad)", r"no estoy a salvo", r"no me siento (a salvo|segur[oae])",
     r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
-    r"(tome|tomar) (todas )?las pastillas", r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
+    r"(tome|tomar(me)?) todas (las|mis) pastillas",  # not "tomar las pastillas despues de comer"
+    r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
     r"nadie me extranaria", r"desaparecer para siempre", r"quiero desaparecer",
     r"(me )?(kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
-    r"no le veo sentido", r"no veo (ningun )?futuro", r"mejor me muero", r"(unica|la unica) salida es (morir|matarme)",
+    r"no le veo (ningun )?sentido( a (nada|la vida|mi vida|vivir|seguir|existir)\b|( ya)? $)",
+    r"no veo (ningun )?futuro", r"mejor me muero", r"(unica|la unica) salida es (morir|matarme)",
     r"\bmorirme\b", r"no valgo nada", r"(estarian|estaria) mejor sin mi", r"(ojala|quisiera|quiero) (dormirme y )?no despertar",
     r"no quiero estar viv[oae]", r"cansad[oae] de (vivir|la vida|estar viv[oae])", r"(sigo|seguir) viviendo si",
     r"(mi )?ultimo mensaje", r"cartas? de despedida", r"perdon por todo.*adios", r"adios a (todos|todas|todes) para siempre",
@@ -137,6 +162,31 @@ _ES = [
     # outside5's: "me quiero ir de este mundo", "quiero dejar de existir" (not "dejar de fumar")
     r"(quiero|quisiera|me quiero|me quisiera|voy a) ir(me)? de este mundo", r"irme de este mundo",
     r"dejar de existir", r"(quiero|quisiera) dejar de vivir( ya)? $",
+    # outside7's: a plan ("voy a tomarme todas las pastillas"), tired of living ("ya me canse de vivir"),
+    # no meaning in life ("no le encuentro sentido a la vida"), a wish to be dead ("ojala me muriera"),
+    # for it all to end ("quiero que todo termine"; not "quiero que termine la semana").
+    r"(voy a|me voy a|vy a|pienso|quiero|ahorita|hoy|esta noche) (me )?(tomar(me)?|tomo|tragar(me)?|trago) (todas (las|mis)|toda la caja de|"
+    r"el frasco de|un monton de|todo el frasco de|el resto de (las|mis)) (pastillas|pildoras|medicinas|medicamentos|pastis)",
+    r"(voy a|me voy a|quiero|pienso) (saltar|brincar|tirarme|aventarme|lanzarme) (del|de un|de una|desde el|desde la|desde un|al|a las vias del) "
+    r"(puente|edificio|techo|azotea|balcon|ventana|tren|metro|piso)",
+    r"(me )?(canse|harte|aburri|fastidie) de (vivir|la vida|estar viv[oae]|existir)", r"hart[oae] de (vivir|la vida|estar viv[oae]|existir)",
+    r"(sin|no tengo|ya no tengo|no me quedan|ya no me quedan|perdi las) ganas de (vivir|seguir|existir)",
+    r"no (le )?(encuentro|hallo|veo) (ningun |el )?sentido (a|en) (la vida|mi vida|vivir|seguir|existir|nada)\b",
+    r"(la|mi) vida (ya )?no (tiene|le veo|le encuentro) (sentido|caso|proposito|razon)", r"(la|mi) vida (ya )?(es|esta) vaci[ao] y sin sentido",
+    r"(vivir|seguir|seguir viviendo|existir) (ya )?no tiene (sentido|caso)", r"no tiene caso (vivir|seguir)",
+    r"(no|ya no) (encuentro|tengo|veo|hay) (ninguna )?(razon|razones|motivo|motivos) para (vivir|seguir)",
+    r"(ojala|quisiera|desearia|quiero) (que )?me (muriera|muera|muriese)\b", r"(ojala|quisiera|desearia) (morir(me)?|estar muert[oae])\b",
+    r"(ojala|quisiera) (estuviera|estuviese) muert[oae]", r"(ojala no|quisiera no|desearia no) (hubiera|haber|hubiese) nacido",
+    r"ojala (ya )?no (despertar|despierte|despertara|amanecer|amanezca)\b",
+    r"(quiero|quisiera|ojala|necesito) (que )?(ya )?(todo|todo esto|el dolor|mi vida) (se )?(termine|acabe|terminara|acabara|termine ya|acabe ya)\b"
+    r"(?! (bien|pronto|rapido|a tiempo|temprano|antes|para|en|el|la|de))",
+    r"(quiero|quisiera|ojala) (que )?(ya )?(se )?(termine|acabe|terminara|acabara) (todo|todo esto|el dolor|mi vida)( ya| de una vez| para siempre)? $",
+    r"(quiero|quisiera|ojala) (que )?esto (se )?(termine|acabe|terminara|acabara)( ya| de una vez| para siempre)? $",
+    r"(voy a|me voy a) (tomar(me)?|tragar(me)?) (todo el frasco|el frasco entero|toda la caja)( de \w+)? $",
+    r"(hoy|esta noche|manana|ya) (acabo|termino) con (todo|mi vida)\b",
+    r"me (voy a|quiero) (tirar|aventar|lanzar|echar) (del|de un|de una|desde el|desde la|desde un|al|a las vias|por la ventana)\b",
+    r"ganas de (nada )?ni (de )?vivir\b", r"(ojala|quisiera) (amanecer|despertar|aparecer) muert[oae]", r"ya nada tiene sentido\b", r"(?<!. )nada tiene sentido( ya)? $",
+    r"(para|pa) que (seguir viviendo|vivir|seguir vivo|seguir viva|seguir vive)\b",
 ]
 # Words people put between the crisis words without changing them ("whats even the point of living",
 # "i just really want to die", "la neta ya no quiero vivir"): the lexicon is read with them and
@@ -187,6 +237,19 @@ _GUARDS = [
     r"(not|never|wont|won t) (going to|gonna|gunna) (hurt|harm|kill|cut) myself",
     r"no (me )?quiero morir(me)? (solo|nomas|nada mas|solamente) (estoy|ando|me siento) (muy )?"
     r"(cansad[oae]|agotad[oae]|exhaust[oa])",
+    # Where and with whom, not whether: "tired of living in this city", "tired of living with my roommate",
+    # "harta de vivir en esta ciudad". Living in this world, in pain, with this or with myself stays a crisis.
+    r"(living|live|vivir|viviendo) (in|with|at|here|there|next to|near|under|off|out of|paycheck to|downtown|abroad|"
+    r"en|con|aqui|alla|cerca de|lejos de|junto a)\b(?! ?(this|the|a|este|el|un) (world|body|pain|mundo|cuerpo|dolor)\b)"
+    r"(?! ?(pain|fear|misery|hell|agony|myself|me|dolor|miedo|esta vida|conmigo|mi misma|mi mismo|el infierno)\b)"
+    r"(?! ?(it|this|esto)( anymore| any more| ya| mas)? $)"
+    r"(?! ?(my|mi) (head|body|skin|mind|cabeza|cuerpo|mente)\b)",
+    # Hopes for an old age, and hair dyed: "i hope i die laughing", "want to die my hair blue".
+    r"(die|dying|died) (laughing|old|rich|trying)\b", r"(die|dying|died|dyed) ((my|her|his|your|their|our|the) )?"
+    r"(hair|beard|shirt|jeans|clothes|eyebrows|bangs|roots|tips|eggs)\b",
+    # Packing for a trip: "i'm going to take all my meds with me".
+    r"(pills?|meds|medication|medicine|pastillas|medicinas) (with me|on the (trip|plane|road)|for the trip|conmigo|al viaje|de viaje|"
+    r"with (food|a meal|meals|breakfast|lunch|dinner)|as prescribed|like the doctor said|con (la )?comida|como dijo (el|la) doctor[a]?)\b",
 ]
 
 
@@ -232,6 +295,7 @@ _LEXICON_WORDS = frozenset(_lexicon_words(_EN) | _lexicon_words(_ES))
 # Letters that sound alike in Spanish spelling ("bivir", "dezaparecer"), and keys side by side on a
 # phone's keyboard ("myselg", "matatme").
 _ALIKE = {frozenset(pair) for pair in ("bv", "sz")}
+_VOWELS = frozenset("aeiouy")
 _KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _NEIGHBOURS = {frozenset((row[i], row[i + 1])) for row in _KEYS for i in range(len(row) - 1)} | {
     frozenset((top[i], below[j])) for top, below in zip(_KEYS, _KEYS[1:], strict=False) for i in range(len(top))
@@ -258,11 +322,15 @@ def _slip(typed: str, word: str) -> bool:
     if longer[:at] + longer[at + 1:] != shorter:
         return False
     doubled = (at > 0 and longer[at - 1] == longer[at]) or (at + 1 < len(longer) and longer[at + 1] == longer[at])
-    return doubled or len(word) >= 5
+    # A short word's only vowel dropped ("wnt", "dnt", "kll"): what is left is no word of either language
+    # (each needs a vowel), while a consonant dropped can leave one ("lie" from "live", "dad" from "dead").
+    vowel_dropped = len(typed) < len(word) and not _VOWELS.intersection(typed)
+    return doubled or len(word) >= 5 or vowel_dropped
 
 
-# Words typed for the sound of another ("i want too die", "i want 2 die"): read as that word too.
-_SAID_ALIKE = {"too": "to", "2": "to"}
+# Words typed for the sound of another ("i want too die", "i want 2 die", "i wish i was ded"): read as
+# that word too.
+_SAID_ALIKE = {"too": "to", "2": "to", "ded": "dead"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -272,15 +340,29 @@ def _mended(word: str) -> str:
         return _SAID_ALIKE[word]
     if word in _LEXICON_WORDS or not word.isalpha() or len(word) < 2:
         return word
-    for near, _, _ in process.extract(word, _LEXICON_WORDS, scorer=Levenshtein.distance, score_cutoff=2, limit=None):
+    near_words = process.extract(word, _LEXICON_WORDS, scorer=Levenshtein.distance, score_cutoff=2, limit=None)
+    # The nearest first, and the same one whatever order the set iterates in.
+    for near, _, _ in sorted(near_words, key=lambda hit: (hit[1], hit[0])):
         if _slip(word, near):
             return near
     return word
 
 
+# A text sent before its last word was finished ("i want to di", "i dont want to liv"): the last word,
+# one letter short of a lexicon word, is read as that word. Only the last: "di" inside a text is
+# Spanish ("ya le di de comer"), and a finished word is never read as a longer one.
+_CUT_SHORT: dict[str, frozenset[str]] = {}
+for _word in sorted(_LEXICON_WORDS):
+    if len(_word) >= 3 and _word[:-1] not in _LEXICON_WORDS:
+        _CUT_SHORT[_word[:-1]] = _CUT_SHORT.get(_word[:-1], frozenset()) | {_word}
 
-def _mend(form: str) -> str:
-    return " ".join(_mended(word) for word in form.split(" "))
+
+def _mend(form: str) -> set[str]:
+    """The text with its slips mended, once for each way its last word may have been cut short."""
+    words = [_mended(word) for word in form.strip().split(" ")]
+    last = words[-1] if words else ""
+    return {" " + " ".join(words) + " "} | {
+        " " + " ".join([*words[:-1], whole]) + " " for whole in _CUT_SHORT.get(last, ())}
 
 
 def crisis_languages(raw: str) -> set[str]:
@@ -288,7 +370,7 @@ def crisis_languages(raw: str) -> set[str]:
     found: set[str] = set()
     # Idioms go first ("suicide prevention"), then the slips in what is left are mended.
     guarded = {_GUARD.sub(" ", form) for form in (_matchable(raw), _matchable(_deleet(raw)))}
-    for text in guarded | {_mend(form) for form in guarded}:
+    for text in guarded.union(*(_mend(form) for form in guarded)):
         for variant in {text, _FILLERS.sub("", text)}:  # one read when the text has no filler to take out
             found |= {language for language, pattern in _CRISIS.items() if pattern.search(variant)}
     return found

@@ -117,6 +117,33 @@ ROWS = [
     *(pytest.param(row(SPANISH, text, says("fallback")), id=text) for text in (
         "la sopa estaba para morirse", "me muero de hambre jaja", "me quiero matricular",
     )),
+    # outside7's finding 3: crisis said as a plan, as tiredness of living, as no point in life, as a wish to
+    # be dead or for it all to end, and a letter dropped from a short crisis word ("wnt", "di", "vvir").
+    *(pytest.param(row(MEMBER, text, care(), effects=(CrisisNoted((1,)),)), id=text) for text in (
+        "i'm going to take all my pills", "gonna swallow all my meds tonight", "tonight i’ll end it",
+        "tired of living", "no reason to live anymore", "i dont see a point in living", "my life has no meaning",
+        "i wish i was dead", "i wish i could just die", "i want everything to stop", "i wnt to die",
+        "i want to di", "i dont wnt to live anymore", "there's no reason for me to keep living", "i'm exhausted of living",
+        "i just want it to be over", "i think tonight is the night i end it", "i wish i was ded",
+    )),
+    *(pytest.param(row(SPANISH, text, care(resources=LOCAL), effects=(CrisisNoted((2,)),)), id=text) for text in (
+        "voy a tomarme todas las pastillas", "ya me canse de vivir", "me cansé de vivir", "cansade de vivir",
+        "sin ganas de vivir", "no le veo sentido a nada", "la vida no tiene sentido", "no le encuentro sentido a la vida",
+        "ojala me muriera", "ojala no despertar", "quiero que todo termine", "ya no quiero vvir", "quiero mrir",
+        "esta noche acabo con todo", "me voy a aventar del puente", "para que seguir viviendo", "ya nada tiene sentido",
+    )),
+    # ...and the everyday words beside them stay calm: idioms, a place or a roommate, a week, a real word.
+    *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
+        "this is killing me lol", "dying to see you", "tired of living in this city",
+        "tired of living with my roommate", "i want to diet", "i want this week to end",
+        "i forgot to take all my pills this morning", "i'm going to take all my pills with food like the doctor said",
+        "i hope i die laughing", "i wish i was deaf", "i want everything to stop being so expensive", "ill end it early tonight",
+    )),
+    *(pytest.param(row(SPANISH, text, says("fallback")), id=text) for text in (
+        "quiero que termine la semana", "cansada de vivir con mi roomie", "voy a tomar las pastillas despues de comer",
+        "quiero que todo termine bien", "no le veo sentido a ir los dos", "ya le di de comer al perro",
+        "nada tiene sentido en esta serie jaja",
+    )),
     # ...and what is not a plea: HELP alone is the command; a favour asked is not a crisis.
     pytest.param(row(MEMBER, "help", says("help.member", keywords="Des Moines Mutual Aid (DMMA)", coordinators="Bea")),
                  id="help-alone-is-help"),
