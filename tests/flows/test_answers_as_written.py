@@ -44,6 +44,13 @@ def spec(option: int, how: str | None = None, until: datetime | None = None) -> 
     ("text me after work. work has been hell", "text me after work"),
     ("whatsapp pls, mi mama esta en el hospital", "whatsapp pls"),
     ("since the breakup i cant sleep", None),
+    ("sad week text me pls", "text me pls"),
+    ("text me since im low", "text me"),
+    ("text me i feel awful", "text me"),
+    ("me siento fatal desde el lunes", None),
+    ("whatsapp porque me siento muy sola", "whatsapp"),
+    ("text after 6pm 🌙", "text after 6pm 🌙"),
+    ("feel free to text me", "feel free to text me"),
     ("estoy muy triste", None),
     ("thx", None), ("porfa", None), ("lol", None), ("🙏", None), ("ty!!", None),
     # what says how stays whole, as written
