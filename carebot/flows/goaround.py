@@ -39,6 +39,7 @@ from carebot.flows.base import (
 )
 from carebot.flows.crisis import asks_call as crisis_call
 from carebot.flows.durations import UNTIL, parse_duration
+from carebot.flows.how_to_reach import only_filler, only_how, opens_how
 from carebot.flows.join import not_a_member
 from carebot.flows.words import (
     ASSENT_LEADS,
@@ -54,7 +55,6 @@ from carebot.flows.words import (
     after_preamble,
     asks_to_see_answers,
     is_one_of,
-    says_how,
     says_same_again,
     says_same_again_last,
 )
@@ -91,6 +91,8 @@ LEADS = (
     ("i'd", "say"), ("id", "say"), ("i", "would", "say"), ("i", "guess"), ("i", "think"), ("yo", "diria"),
     ("diria",), ("creo", "que"), ("supongo", "que"), ("optoin",), ("opiton",), ("opton",), ("otpion",),
     ("opcoin",), ("opsion",),
+    # "un 3 hasta el lunes", "una 4" (outside7): Spanish's "a 3"
+    ("un",), ("una",),
 )
 
 
@@ -267,6 +269,36 @@ def starts_answer(words: list[str]) -> bool:
                             or _unavailable_length(words) > 0)
 
 
+# Not (yet) an answer (outside7): options torn between ("1 or 4", "2 o 5 idk"), asked about ("1 or 4?",
+# "1 text me?") or hedged as a question ("maybe 1?"). README: "Questions back ... nothing is saved";
+# unsure gets "no rush". Nothing is kept: consent is an answer given, never one guessed.
+_EITHER = frozenset("or o either".split())
+_UNSURE_SAID = frozenset("idk idek dunno unsure maybe probably prob perhaps quizas quiza tal vez nose creo supongo "
+                         "guess think sure se seguro segura segure".split())
+_QUESTION_BEFORE_CLAUSE_END = re.compile(r"^[^.,;!]*\?")
+
+
+def undecided(text: Text, start: int = 0) -> str | None:
+    """"unsure" (no rush) for "2 or 5 idk", "maybe 1?"; "goaround.explain" (what 1-5 mean) for "1 or 4?",
+    "1 call me?"; None when ``text`` from word ``start`` is no such text."""
+    words = text.words[start:]
+    hedge = 1 if words[:1] == ["either"] else _hedge_length(words)  # "maybe 1?", "i guess 2 or 5", "either 2 or 5"
+    at = hedge + lead_length(words[hedge:])
+    if not words[at:] or _options_in(words[at]) is None or len(words) > 14:
+        return None
+    torn = False
+    i = at + 1
+    while i < len(words) and (words[i] in JOINERS or words[i] in _EITHER or _options_in(words[i]) is not None):
+        torn = torn or (words[i] in _EITHER and any(_options_in(w) is not None for w in words[i + 1:i + 3]))
+        i += 1
+    asked = bool(_QUESTION_BEFORE_CLAUSE_END.match(text.raw[text.starts[start + at]:]))
+    if not (torn or asked):
+        return None
+    tentative = i == len(words) and not torn  # "4?", "1 5?": an answer not quite given, no question about it
+    return "unsure" if hedge or tentative or (torn and not asked) or any(w in _UNSURE_SAID for w in words) else (
+        "goaround.explain")
+
+
 def _capacity(words: list[str]) -> tuple[int, int] | None:
     """(people, words used) for ``x3``, ``max 3``, ``up to 3``, ``3 people``."""
     if words and words[0] in ("for", "para"):  # "2 for 3 people"
@@ -289,8 +321,10 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec] | None:
-    """The answers in ``text`` from word ``start`` on; None when it is not an answer."""
+def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo, *, after_sentence: bool = False) -> list[AnswerSpec] | None:
+    """The answers in ``text`` from word ``start`` on; None when it is not an answer. After a sentence of
+    the member's own (``after_sentence``) only how to be reached, or a "thx", may follow the options.
+    The "how" kept is only what says how or when to be reached (``how_to_reach.only_how``)."""
     prose = text.words[start:start + filler_length(text.words[start:])]
     # After a greeting only the answer may follow ("hi 2 kids at home" is not one); after "ok so" or
     # "yeah", how to be reached may too ("ok so 1 text me after work").
@@ -373,11 +407,14 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> list[AnswerSpec
     i += _hedge_length(words[i:])  # "1 i guess": the hedge is not the "how"
     i += _restated_length(words[i:], found)  # "2 i can help": neither is the option said again in words
     rest = text.rest(start + i)
-    if in_words and rest and spelled < 2:
+    thanks_only = only_filler(rest)  # "uno porfa", "hi 1 thx", "4 lol": the answer, and no "how"
+    if in_words and rest and spelled < 2 and not thanks_only:
         return None
-    if prose and rest and not (assenting and words[i] in HOW_STARTS):
+    if prose and rest and not thanks_only and not (assenting and words[i] in HOW_STARTS):
         return None  # "hi 2 kids at home": prose before a number is an answer only when nothing else follows
-    how = None if ctx.crisis else rest[:MAX_HOW] or None
+    if after_sentence and not (thanks_only or opens_how(rest)):
+        return None  # "sorry i missed it, 5 kids sick": not an answer
+    how = None if ctx.crisis else only_how(rest, MAX_HOW)
     return [
         AnswerSpec(
             option=option,
@@ -401,8 +438,7 @@ def parse_after_preamble(ctx: Context, text: Text, start: int, tz: ZoneInfo) -> 
         return None
     if any(described.search(" ".join(text.words[start:after])) for described in _DESCRIBED.values()):
         return None
-    specs = parse(ctx, text, after, tz)
-    return None if specs is None or any(s.how and not says_how(s.how) for s in specs) else specs
+    return parse(ctx, text, after, tz, after_sentence=True)
 
 
 def _starts_modifier(words: list[str], now: datetime, tz: ZoneInfo, language: str) -> bool:
@@ -421,8 +457,9 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz: ZoneInfo
         details.append(render("duration.until", language, date=short_date(last_moment, language)))
     elif answer.option in (1, 3, 4):
         details.append(render("duration.ongoing", language))
-    if answer.how and with_how:
-        details.append(answer.how)
+    how = only_how(answer.how, MAX_HOW) if with_how else None  # a "how" kept before outside7's fix, too
+    if how:
+        details.append(how)
     if getattr(answer, "private", None):
         details.append(render("detail.private", language))
     return f"{phrase} ({', '.join(details)})" if details else phrase
@@ -431,7 +468,7 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz: ZoneInfo
 def summarize(answers: Iterable[AnswerInfo | AnswerSpec], language: str, tz: ZoneInfo) -> str:
     """Several answers in plain words, joined; a "how" they all share is said once, at the end."""
     answers = list(answers)
-    hows = {a.how for a in answers}
+    hows = {only_how(a.how, MAX_HOW) for a in answers}
     if len(answers) < 2 or len(hows) != 1 or None in hows:
         return "; ".join(describe_answer(a, language, tz) for a in answers)
     return "; ".join(describe_answer(a, language, tz, with_how=False) for a in answers) + f" ({hows.pop()})"
@@ -458,8 +495,9 @@ def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Tr
 
 
 def answered(ctx: Context, group: GroupInfo, specs: Iterable[AnswerSpec]) -> Transition:
-    """The member's answer in ``group``, kept and said back in plain words."""
-    kept = tuple(specs)
+    """The member's answer in ``group``, kept and said back in plain words (its "how" only what says how to
+    be reached, whoever gave it: an answer given again keeps no story an older one held)."""
+    kept = tuple(AnswerSpec(s.option, s.until, only_how(s.how, MAX_HOW), s.capacity, s.private) for s in specs)
     summary = summarize(kept, ctx.language, group.tz)
     return Transition(
         replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
@@ -476,6 +514,9 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     if membership is not None:
         text = by_number(text, start, ctx.now, membership.group.tz, ctx.language)
         rest = text.words[start:]
+    not_yet = undecided(text, start)
+    if not_yet is not None:  # "1 or 4?", "2 or 5 idk": nothing is kept
+        return question or (say(ctx, not_yet) if membership is not None else not_a_member(ctx))
     opens = starts_answer(rest)
     if not opens:  # "rough week tbh. 4": the answer after a sentence of their own
         after = after_preamble(text, start)
@@ -546,7 +587,7 @@ def _how_piece(ctx: Context, text: Text, start: int) -> str | None:
         len(words) > 2 and words[:2] == ["que", "me"] and words[2] in _ASKED_VERBS)  # "(mejor) que me llamen en la tarde"
     if not opens_how or crisis_call(words):
         return None
-    return text.rest(start)[:MAX_HOW]
+    return only_how(text.rest(start), MAX_HOW)  # "text me after work, been so low": "text me after work"
 
 
 def amend(ctx: Context, text: Text) -> Transition | None:
@@ -587,7 +628,10 @@ _SAID_OPTION = re.compile(
     rf"(?:kind of |kinda |sort of |sorta |like |probably |prob |maybe |more (?:of |like )?|mas bien |como )?"
     rf"(?:a |an |un |una |el |la )(?:option |opcion |number |numero )?"
     rf"|para mi (?:esta semana |hoy |ahora )?(?:es |soy )?(?:un |una |el |la )(?:option |opcion |number |numero )?"
-    rf"|(?:option|opcion|number|numero) |(?:and|y|plus) (?:also|tambien|maybe|probably) (?:a |an |un |una |el |la )"
+    # without "im" (outside7): "kind of a 3 and also a 4", "como un 2 y tambien un 5"
+    rf"|(?:kind of|kinda|sort of|sorta|more like|mas bien|como) (?:a |an |un |una |el |la )"
+    rf"|(?:option|opcion|number|numero) "
+    rf"|(?:and|y|plus|but|pero) (?:also|tambien|maybe|probably|quizas|tal vez) (?:a |an |un |una |el |la )?"
     rf"|(?:and|y|plus|also) (?:maybe |probably |also |tambien )?(?:a |an |un |una |el |la )"
     rf"(?=\S+ (?:too|also|tambien|as well)\b))"
     rf"{_NUMBER}\b(?! (?:years?|yrs?|yo|hours?|hrs?|minutes?|mins?|kids?|children|days?|weeks?|months?|am|pm|times|"
@@ -651,7 +695,7 @@ def runon(ctx: Context, text: Text) -> Transition | None:
         kept = said_how.group(1).split()
         while kept and kept[-1] in _HOW_TAIL:
             kept.pop()
-        how = " ".join(kept)[:MAX_HOW] or None
+        how = only_how(" ".join(kept), MAX_HOW)
     specs = tuple(AnswerSpec(option, until, how if option in REQUESTS else None,
                              1 if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY) else None, None)
                   for option in sorted(options))
@@ -746,18 +790,25 @@ def free_which_reply(ctx: Context, text: Text) -> Transition | None:
         AnswerSpec(option, datetime.fromisoformat(until) if until else None, None, 1, None) for option in options))
 
 
+_ARTICLES = frozenset("a an un una el la".split())
+
+
+def hedged_option(words: list[str]) -> bool:
+    """True for "como un 2 ...", "como el 4": a hedge on an option ("like a 2"), not HOW (``como``)."""
+    return len(words) > 2 and words[1] in _ARTICLES and _options_in(words[2]) is not None
+
+
 def how(ctx: Context, text: Text) -> Transition | None:
     """``HOW text after 6pm``: how and when the member likes to be reached."""
     membership, start, question = pick_group(ctx, text)
     rest = text.words[start:]
-    if not rest or rest[0] not in HOW or ctx.crisis or asks_to_see_answers(rest):  # "how do i see my answers?": STATUS
-        return None
+    if not rest or rest[0] not in HOW or ctx.crisis or asks_to_see_answers(rest) or hedged_option(rest):
+        return None  # "how do i see my answers?" is STATUS; "como un 2 y tambien un 5" an answer
     if question is not None:
         return question
     if membership is None:
         return not_a_member(ctx)
-    how_text = text.rest(start + 1)[:MAX_HOW]
-    if not how_text:
+    if not text.rest(start + 1):
         return say(ctx, "goaround.how_empty")
     if not ctx.answers_in(membership.group.id):
         return say(ctx, "goaround.how_needs_answer")
@@ -769,6 +820,9 @@ def how(ctx: Context, text: Text) -> Transition | None:
             replies=(Reply(render(key, ctx.language, keyword=membership.group.keyword)),),
             effects=(PrivacyChanged(membership.group.id, private),),
         )
+    how_text = only_how(text.rest(start + 1), MAX_HOW)  # never the story around it
+    if not how_text:
+        return say(ctx, "goaround.how_empty")
     return Transition(
         replies=(Reply(render("goaround.how_saved", ctx.language, keyword=membership.group.keyword, how=how_text)),),
         effects=(HowChanged(membership.group.id, how_text),),

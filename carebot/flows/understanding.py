@@ -26,6 +26,7 @@ from carebot.flows import crisis, goaround
 from carebot.flows.base import AnswerSpec, Context
 from carebot.flows.channel import CHANNEL
 from carebot.flows.durations import says_ongoing
+from carebot.flows.how_to_reach import only_how
 from carebot.flows.words import (
     CADENCE_DAYS,
     CALL,
@@ -420,6 +421,8 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
         return Reading("help")
     if meaningful in (["0"], ["zero"], ["cero"]) or is_one_of(words, goaround.NONE):
         return Reading("goaround", options=[0])
+    if goaround.undecided(text) is not None:
+        return Reading("unknown")  # "1 or 4?", "2 or 5 idk": no rush, or what 1-5 mean; nothing kept
     if words and goaround.starts_answer(words):
         try:
             specs = goaround.parse(_context(now, language), text, 0, zone)
@@ -449,10 +452,10 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
         return Reading("status")
     if any(w in JOIN for w in meaningful[:6]) and len(meaningful) <= 8:
         return Reading("join")
-    if words and words[0] in HOW and len(words) > 1:
+    if words and words[0] in HOW and len(words) > 1 and not goaround.hedged_option(words):
         if words[1] in _GREETING_AFTER_HOW:
             return Reading("courtesy")  # "como estas", "how are you"
-        return Reading("how", how=text.rest(1) or None)
+        return Reading("how", how=only_how(text.rest(1), goaround.MAX_HOW))
     if (words and words[0] in LANG) or (meaningful and all(
             w in LANGUAGE_NAMES or w in ("in", "en", "speak", "hablo", "habla", "please") for w in meaningful)
             and any(w in LANGUAGE_NAMES and len(w) > 2 for w in meaningful)):

@@ -623,13 +623,20 @@ def sentence_starts(text: Text, start: int = 0) -> list[int]:
             if _SENTENCE_END.search(text.raw[text.starts[at - 1]:text.starts[at]].rstrip())]
 
 
+# Words an answer may open with after a sentence of one's own: "cansada. un 3", "rough week. option 4",
+# "semana pesada. uno porfa" (the go-around reads what follows them).
+_OPENS_OPTION = frozenset("un una el la a an option opcion one two three four five uno dos tres cuatro cinco".split())
+
+
 def after_preamble(text: Text, start: int = 0) -> int | None:
-    """The index of the first option after a short sentence of the member's own, else None."""
-    opens = sentence_starts(text, start)
-    at = opens[0] if opens else None
-    if at is None or at - start > PREAMBLE_MOST or any(ch.isdigit() for w in text.words[start:at] for ch in w):
-        return None
-    return at if _OPTION_DIGITS.match(text.words[at]) else None
+    """The index of the first option after a short sentence of the member's own, else None. A greeting may
+    come before that sentence: "hola, semana pesada. 1 y 4", "hi, rough week. 4" (outside7)."""
+    for at in sentence_starts(text, start):
+        if at - start > PREAMBLE_MOST or any(ch.isdigit() for w in text.words[start:at] for ch in w):
+            return None
+        if _OPTION_DIGITS.match(text.words[at]) or text.words[at] in _OPENS_OPTION:
+            return at
+    return None
 
 
 def says_same_again_last(text: Text, start: int = 0) -> bool:
