@@ -39,6 +39,7 @@ from carebot.flows.words import (
     NOT_WITH,
     ROUND,
     Text,
+    after_no,
     answers_no,
     answers_yes,
     is_not_now,
@@ -55,16 +56,21 @@ def _pairing_id(ctx: Context) -> int:
 
 def offer_reply(ctx: Context, text: Text) -> Transition | None:
     """The supporter's answer to a pairing offer ("yes i can", 👍; "not now" passes it on)."""
-    if answers_yes(text):
+    if answers_yes(text, more=not ctx.crisis):  # "yes sorry just saw this"; a YES with crisis words: YES alone
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
-    if yes_and_more(text) is not None:
+    if yes_and_more(text) is not None and not ctx.crisis:
         # "yes and also i need someone to call me": the YES to this offer, and word on how to ask for
         # themselves (the rest is not guessed into an answer or a CALL, nor dropped without a word).
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True, more=True),))
-    if answers_no(text):
-        # The reply names whom it was about; carebot.services.pairings writes it.
-        return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
-    return _declined_resting(ctx, text)
+    declined = OfferAnswered(_pairing_id(ctx), False)  # the reply names whom it was about (services.pairings)
+    if answers_no(text, more=False):
+        return Transition(effects=(declined,))
+    resting = _declined_resting(ctx, text)
+    if resting is None and answers_no(text):
+        # "no sorry cant this week": NO, and option 3 for that time, as "i cant this week" is.
+        rest = after_no(text)
+        resting = (_declined_resting(ctx, rest) if rest is not None else None) or Transition(effects=(declined,))
+    return resting
 
 
 def _declined_resting(ctx: Context, text: Text) -> Transition | None:
@@ -87,7 +93,7 @@ def followup_reply(ctx: Context, text: Text, *, no: str = "no") -> Transition | 
     """"Did you connect?": YES, NO or LATER."""
     if is_one_of(text.words, LATER) or is_not_now(text.words):  # "not rn", "ahorita no": LATER here
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
-    if answers_yes(text):
+    if answers_yes(text, more=not ctx.crisis):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "yes"),))
     if answers_no(text):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), no),))
@@ -106,7 +112,7 @@ def late_followup_reply(ctx: Context, text: Text) -> Transition | None:
 
 def rematch_reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's answer to "would you like someone else?"."""
-    if answers_yes(text):
+    if answers_yes(text, more=not ctx.crisis):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), True),))
     if answers_no(text):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), False),))

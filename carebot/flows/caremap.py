@@ -112,7 +112,7 @@ def call_reply(ctx: Context, text: Text) -> Transition | None:
     waiting = ctx.waiting
     assert waiting is not None
     told = tuple(int(i) for i in waiting.data.get("told", ()))
-    if answers_yes(text):
+    if answers_yes(text, more=not ctx.crisis):
         return Transition(effects=(MapToCall(True, told),))
     if answers_no(text):
         return Transition(effects=(MapToCall(False, ()),))

@@ -46,9 +46,10 @@ from carebot.flows.words import (
     PULSE,
     YES,
     Text,
+    answers_no,
+    answers_yes,
     asks_how_to_leave,
     is_one_of,
-    says_no,
 )
 
 # A coordinator command: (context, the coordinator's membership, the text, the first word after it).
@@ -334,9 +335,9 @@ COMMANDS: dict[str, Command] = {
 
 def confirm_reply(ctx: Context, text: Text) -> Transition | None:
     """The coordinator's YES or NO to their own action. Once used, the YES is gone."""
-    if is_one_of(text.words, YES):
+    if answers_yes(text, more=not ctx.crisis):
         return Transition(effects=(ActionConfirmed(dict(ctx.waiting_data)),))
-    if says_no(text.words):
+    if answers_no(text):
         return say(ctx, "coord.cancelled")
     return None
 
@@ -344,17 +345,18 @@ def confirm_reply(ctx: Context, text: Text) -> Transition | None:
 def approve_reply(ctx: Context, text: Text) -> Transition | None:
     """A second coordinator's YES or NO."""
     pending_id = int(ctx.waiting_data["pending_id"])
-    if is_one_of(text.words, YES):
+    if answers_yes(text, more=not ctx.crisis):
         return Transition(effects=(ApprovalGiven(pending_id, True),))
-    if says_no(text.words):
+    if answers_no(text):
         return Transition(effects=(ApprovalGiven(pending_id, False),))
     return None
 
 
 def rsvp_reply(ctx: Context, text: Text) -> Transition | None:
-    """YES or NO to a gathering invitation."""
+    """YES or NO to a gathering invitation, in the words offers take ("claro que si", "ok sure", "count me in",
+    "ahi estare"; "cant make it sorry", "no thanks", "no puedo ir")."""
     data = ctx.waiting_data
-    for says, coming in ((is_one_of(text.words, YES), True), (says_no(text.words), False)):
+    for says, coming in ((answers_yes(text, more=not ctx.crisis), True), (answers_no(text), False)):
         if says:
             return Transition(effects=(RsvpGiven(int(data["group_id"]), int(data["gathering_id"]), coming),))
     return None

@@ -18,7 +18,7 @@ def _answer_id(waiting: Waiting | None) -> int:
 def reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's YES or NO ("ok sure", "si gracias"; "not now" is NO: this question has no
     LATER); anything else is read as usual, and the question stays open."""
-    if answers_yes(text):
+    if answers_yes(text, more=not ctx.crisis):
         return Transition(effects=(NetworkAnswered(_answer_id(ctx.waiting), True),))
     if answers_no(text):
         return Transition(effects=(NetworkAnswered(_answer_id(ctx.waiting), False),))

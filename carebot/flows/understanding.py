@@ -60,6 +60,8 @@ from carebot.flows.words import (
     is_never_mind,
     is_not_now,
     is_one_of,
+    opens_no,
+    opens_yes,
     plain,
     says_no_thanks,
     says_yes,
@@ -438,6 +440,10 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
     if says_yes(letters) or letters in (["ya"], ["sure", "ya"]):  # "ya" is a filler in Spanish, "yes" in English
         return Reading("yes")
     if says_no_thanks(letters):
+        return Reading("no")
+    if opens_yes(text):  # "yes i can call her tonight", "si perdon apenas lo vi" (replies7)
+        return Reading("yes")
+    if opens_no(text):  # "no sorry cant this week", "cant make it sorry"
         return Reading("no")
     later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
     if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or is_not_now(words) or (
