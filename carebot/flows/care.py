@@ -28,9 +28,11 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import parse_hours, parse_span
 from carebot.flows.goaround import pick_group, resting_instead, summarize
+from carebot.flows.lookups import pairings_named
 from carebot.flows.words import (
     CADENCE_DAYS,
     DONE,
+    DONE_NAMED,
     EVERY,
     FILLER,
     HOURS,
@@ -136,9 +138,9 @@ def _choose_pairing(ctx: Context, text: Text, start: int) -> PairingInfo | Trans
     open_pairings = [p for p in ctx.pairings if p.status == "active"]
     if not open_pairings:
         return say(ctx, "care.done.none")
-    named = text.rest(start).casefold()
+    named = text.rest(start)
     if named:
-        matches = [p for p in open_pairings if p.other_name.casefold().startswith(named)]
+        matches = pairings_named(open_pairings, named)  # "done zoe" is Zoë, as "@zoe" is
         if len(matches) == 1:
             return matches[0]
     elif len(open_pairings) == 1:
@@ -148,8 +150,9 @@ def _choose_pairing(ctx: Context, text: Text, start: int) -> PairingInfo | Trans
 
 
 def done(ctx: Context, text: Text) -> Transition | None:
-    """``DONE`` or ``DONE Ana``: end a pairing."""
-    if not text.words or text.words[0] not in DONE:
+    """``DONE`` or ``DONE Ana``: end a pairing (also ``listo José``: "listo" with the name of one of them)."""
+    if not text.words or text.words[0] not in DONE and not (
+            text.words[0] in DONE_NAMED and pairings_named(ctx.pairings, text.rest(1))):
         return None
     chosen = _choose_pairing(ctx, text, 1)
     if isinstance(chosen, Transition):

@@ -139,6 +139,8 @@ NAME = _words("name nombre")
 NONE = _words("0 none nothing nada ninguno ninguna")
 LATER = _words("later luego despues")
 DONE = _words("done terminar termine fin")
+# "listo José": DONE only with the name of someone the member is paired with ("listo" alone is "ok").
+DONE_NAMED = _words("listo lista liste")
 NOT_WITH = _words("not evitar")
 EVERY = _words("every cada")
 # How often, in one word (after accents are folded): "weekly", "a diario". Not "biweekly", which

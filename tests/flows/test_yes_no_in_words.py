@@ -15,10 +15,12 @@ from carebot.flows.base import (
     ActionConfirmed,
     Answered,
     ApprovalGiven,
+    CadenceChanged,
     CheckinAnswered,
     Forgotten,
     Joined,
     OfferAnswered,
+    PairingEnded,
     PairingInfo,
     RematchAnswered,
     RsvpGiven,
@@ -132,3 +134,23 @@ def test_a_gathering_answered_in_words(text: str, coming: bool) -> None:
 def test_a_gathering_answer_that_is_neither(text: str) -> None:
     result = router.respond(RSVP, read(text))
     assert not any(isinstance(e, RsvpGiven) for e in result.effects)
+
+
+# DONE with a name typed without its accents (outside7 item 9): "done zoe" is Zoë, as "@zoe" is; "listo jose"
+# too ("listo" is DONE only with the name of someone the member is paired with: alone it is "ok").
+JOSE = PairingInfo(11, 1, "DMMA", 1, "supporter", "José", "active", 7)
+ZOE = PairingInfo(12, 1, "DMMA", 4, "supporter", "Zoë", "active", 7)
+PAIRED_TWICE = context("DMMA", pairings=(JOSE, ZOE))
+
+
+@pytest.mark.parametrize("text, pairing", [("done zoe", 12), ("DONE ZOE", 12), ("done Zoë", 12), ("done jose", 11),
+                                           ("listo jose", 11), ("listo zo", 12),
+                                           ("done zoe!", 12), ("every 3d jose", 11)])
+def test_done_with_a_name_typed_without_its_accents(text: str, pairing: int) -> None:
+    effects = router.respond(PAIRED_TWICE, read(text)).effects
+    assert effects == ((CadenceChanged(11, 3),) if text.startswith("every") else (PairingEnded(pairing),))
+
+
+@pytest.mark.parametrize("text", ["listo", "listo gracias", "lista!"])
+def test_listo_without_a_partners_name_ends_nothing(text: str) -> None:
+    assert not any(isinstance(e, PairingEnded) for e in router.respond(PAIRED_TWICE, read(text)).effects)
