@@ -81,6 +81,7 @@ LATE_STEPS: dict[tuple[str, str], Step] = {
 
 # Keyword handlers, tried in order when no waiting step took the text.
 HANDLERS: tuple[Step, ...] = (
+    coord.typo_by_coordinator,  # "remvoe sam, 3": a coordinator's typo of a command, never their go-around answer
     goaround.amend,  # "for 2 weeks", "call me in the evenings" right after "1": a piece of that answer
     crisis.call,
     crisis.talk,

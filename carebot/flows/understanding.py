@@ -285,7 +285,10 @@ _NEVER_NEAR = STOP_STRONG | STOP_ALONE | START | YES | NO | frozenset({"optout",
 # anything happens ("remvoe theo"), and UNPAIR ("unpiar marco lupe": it names both people, and PAIR
 # undoes it). Only for a coordinator (``coord.command``): a member's typo is told, politely, that the
 # command is for coordinators, and never becomes one.
-_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar", "unpair", "separar")
+_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar", "unpair", "separar",
+                # outside7's "gathr mar 20 18:00 park", "piar dana marco": GATHER asks for the coordinator's YES;
+                # PAIR still asks the supporter, and UNPAIR undoes it
+                "gather", "reunion", "pair")
 
 
 def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> str | None:
@@ -305,7 +308,14 @@ def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> st
 
 # Real words one edit from a coordinator command: "remote work today", "unpaid rent", "quite", "separa".
 _NOT_COORD_TYPOS = frozenset("remote remotely unpaid quite quito quitan quitas separa separe separo separan "
-                             "anuncio anuncie".split())
+                             "anuncio anuncie "
+                             # replies7: the everyday words a dictionary finds one edit (two, when long) from a
+                             # coordinator command ("pain", "father", "guitar", "preparar", "removed", "unfair")
+                             "fair hair lair paid pail pain bather father gathered gatherer gathers goatherd lather "
+                             "rather reunions removed remover removers removes announced announcer announcers "
+                             "announces annoyance denounce renounce unfair uncooked agenciar anuencia anuncia "
+                             "anunciador denunciar enunciar renunciar aquietar cuitar guitar quietar quintar quitador "
+                             "deparar preparar reparar separador separata separate separator".split())
 
 
 def corrected_coord_word(word: str) -> str | None:
