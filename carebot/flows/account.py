@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, timedelta
 
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
-from carebot.domain.i18n import render, short_date
+from carebot.domain.i18n import names_list, render, short_date
 from carebot.domain.sms import GSM_SINGLE, segments
 from carebot.domain.vocabulary import OPEN_PAIRINGS, SIGNAL, Purpose
 from carebot.flows.base import (
@@ -50,7 +50,7 @@ MIN_GROUP_NAME = 12  # in HELP, a group's name cut shorter than this says less t
 
 
 def _keywords(ctx: Context) -> str:
-    return ", ".join(m.group.keyword for m in ctx.memberships)
+    return names_list([m.group.keyword for m in ctx.memberships], ctx.language)  # "RCMA and EAST", "RCMA y EAST"
 
 
 def stop(ctx: Context, text: Text) -> Transition:

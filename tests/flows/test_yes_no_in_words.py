@@ -154,3 +154,12 @@ def test_done_with_a_name_typed_without_its_accents(text: str, pairing: int) -> 
 @pytest.mark.parametrize("text", ["listo", "listo gracias", "lista!"])
 def test_listo_without_a_partners_name_ends_nothing(text: str) -> None:
     assert not any(isinstance(e, PairingEnded) for e in router.respond(PAIRED_TWICE, read(text)).effects)
+
+
+# A member in several groups, asked which one (outside7 item 13): the groups named as a sentence names them.
+@pytest.mark.parametrize("groups, language, named", [
+    (("DMMA", "COMIDA"), "en", "DMMA and COMIDA"), (("DMMA", "COMIDA"), "es", "DMMA y COMIDA"),
+    (("DMMA", "COMIDA", "LONG"), "en", "DMMA, COMIDA, and LONG"), (("DMMA", "COMIDA", "LONG"), "es", "DMMA, COMIDA y LONG"),
+])
+def test_the_groups_a_member_is_in_are_named_as_a_sentence_names_them(groups, language: str, named: str) -> None:
+    check(row(context(*groups, language=language), "1", says("goaround.which_group", keywords=named, example="DMMA")))
