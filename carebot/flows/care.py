@@ -8,6 +8,7 @@ applies the effect; the steps here only decide what the member meant.
 from __future__ import annotations
 
 from carebot.domain.i18n import render
+from carebot.flows import understanding
 from carebot.flows.base import (
     Answered,
     CadenceChanged,
@@ -58,7 +59,7 @@ def _pairing_id(ctx: Context) -> int:
 
 def offer_reply(ctx: Context, text: Text) -> Transition | None:
     """The supporter's answer to a pairing offer ("yes i can", 👍; "not now" passes it on)."""
-    if answers_yes(text, more=not ctx.crisis):  # "yes sorry just saw this"; a YES with crisis words: YES alone
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):  # also "yes sorry just saw this"
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
     if yes_and_more(text) is not None and not ctx.crisis:
         # "yes and also i need someone to call me": the YES to this offer, and word on how to ask for
@@ -95,7 +96,7 @@ def followup_reply(ctx: Context, text: Text, *, no: str = "no") -> Transition | 
     """"Did you connect?": YES, NO or LATER."""
     if is_one_of(text.words, LATER) or is_not_now(text.words):  # "not rn", "ahorita no": LATER here
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
-    if answers_yes(text, more=not ctx.crisis):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "yes"),))
     if answers_no(text):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), no),))
@@ -114,7 +115,7 @@ def late_followup_reply(ctx: Context, text: Text) -> Transition | None:
 
 def rematch_reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's answer to "would you like someone else?"."""
-    if answers_yes(text, more=not ctx.crisis):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), True),))
     if answers_no(text):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), False),))

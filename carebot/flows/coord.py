@@ -359,7 +359,7 @@ COMMANDS: dict[str, Command] = {
 
 def confirm_reply(ctx: Context, text: Text) -> Transition | None:
     """The coordinator's YES or NO to their own action. Once used, the YES is gone."""
-    if answers_yes(text, more=not ctx.crisis):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(ActionConfirmed(dict(ctx.waiting_data)),))
     if answers_no(text):
         return say(ctx, "coord.cancelled")
@@ -369,7 +369,7 @@ def confirm_reply(ctx: Context, text: Text) -> Transition | None:
 def approve_reply(ctx: Context, text: Text) -> Transition | None:
     """A second coordinator's YES or NO."""
     pending_id = int(ctx.waiting_data["pending_id"])
-    if answers_yes(text, more=not ctx.crisis):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(ApprovalGiven(pending_id, True),))
     if answers_no(text):
         return Transition(effects=(ApprovalGiven(pending_id, False),))
@@ -380,7 +380,8 @@ def rsvp_reply(ctx: Context, text: Text) -> Transition | None:
     """YES or NO to a gathering invitation, in the words offers take ("claro que si", "ok sure", "count me in",
     "ahi estare"; "cant make it sorry", "no thanks", "no puedo ir")."""
     data = ctx.waiting_data
-    for says, coming in ((answers_yes(text, more=not ctx.crisis), True), (answers_no(text), False)):
+    yes = answers_yes(text, more=understanding.yes_may_say_more(ctx, text))
+    for says, coming in ((yes, True), (answers_no(text), False)):
         if says:
             return Transition(effects=(RsvpGiven(int(data["group_id"]), int(data["gathering_id"]), coming),))
     return None

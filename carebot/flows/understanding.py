@@ -199,6 +199,13 @@ def tells_hard_news(raw: str) -> bool:
     return len(words) <= 30 and bool(_HARD_NEWS.search(" ".join(words)))
 
 
+def yes_may_say_more(ctx: Context, text: Text) -> bool:
+    """Whether a YES that opens a longer text counts as YES (``words.opens_yes``): not in a text with crisis
+    words (the crisis reply comes first, and nothing is read into the rest), nor when the rest tells hard news
+    ("yeah my cat died last week" to an offer is asked YES or NO again, never taken as taking it on)."""
+    return not ctx.crisis and not tells_hard_news(text.raw)
+
+
 # A member asking who writes to them: "who is this?", "quien es?" (not "what is this", which may be about anything).
 _WHO_IS_THIS = frozenset({("who", "is", "this"), ("whos", "this"), ("who", "this"), ("who", "are", "you"),
                           ("quien", "es"), ("quien", "eres"), ("quien", "habla"), ("quien", "es", "este", "numero"),

@@ -50,7 +50,7 @@ JOINING = context(waiting=Waiting("join", "consent", {"group_id": 1, "wording": 
 
 YES_MORE = ["yes!! sorry for the delay", "yes sorry just saw this", "yes i can call her tonight", "sale",
             "si perdon apenas lo vi", "Sí, perdón, apenas lo vi", "sure, sorry i was at work", "claro, le escribo hoy",
-            "Yes! I can text him after work", "órale", "yeah sorry phone died"]
+            "Yes! I can text him after work", "órale"]
 NO_MORE = ["sorry no", "no puedo, perdon", "nope sorry", "no lo siento", "cant sorry", "no sorry",
            "No, sorry, I can't right now", "no gracias, perdon", "sorry cant this time"]
 UNCLEAR = ["yes? what is this", "yes but not this week", "no yes", "yes?", "idk yes maybe", "yes no",
@@ -89,6 +89,12 @@ def test_a_yes_taken_back_or_asked_is_no_answer(text: str) -> None:
         effects = router.respond(ctx, read(text)).effects
         assert not any(isinstance(e, (CheckinAnswered, RematchAnswered, ActionConfirmed, ApprovalGiven, Forgotten,
                                       Joined)) for e in effects), (ctx.waiting, effects)
+
+
+# Hard news after a YES: is it taking the offer on? Asked again, never guessed.
+def test_hard_news_after_a_yes_is_asked_again() -> None:
+    check(row(OFFER, "yeah my cat died last week", says("fallback.yes_no"), wait=KEEP))
+    check(row(RSVP, "yeah my cat died last week", says("fallback.yes_no"), wait=KEEP))
 
 
 @pytest.mark.parametrize("text", UNSURE)
@@ -163,3 +169,11 @@ def test_listo_without_a_partners_name_ends_nothing(text: str) -> None:
 ])
 def test_the_groups_a_member_is_in_are_named_as_a_sentence_names_them(groups, language: str, named: str) -> None:
     check(row(context(*groups, language=language), "1", says("goaround.which_group", keywords=named, example="DMMA")))
+
+
+# With nothing asked, a YES with a word more is told nothing waits; a story that opens with "yeah" keeps its kind word.
+@pytest.mark.parametrize("text, key", [("yes sorry just saw this", "yes.nothing"), ("no sorry cant make it", "no.nothing"),
+                                       ("yeah we had coffee on tuesday it was really nice", "good_news"),
+                                       ("yes my cat died last week, sad but ok", "hard_news")])
+def test_yes_or_no_with_nothing_asked(text: str, key: str) -> None:
+    check(row(context("DMMA"), text, says(key)))
