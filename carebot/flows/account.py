@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, timedelta
 
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
-from carebot.domain.i18n import render, short_date
+from carebot.domain.i18n import names_list, render, short_date
 from carebot.domain.sms import GSM_SINGLE, segments
 from carebot.domain.vocabulary import OPEN_PAIRINGS, SIGNAL, Purpose
 from carebot.flows.base import (
@@ -37,11 +37,10 @@ from carebot.flows.words import (
     answers_no,
     answers_yes,
     asks_to_see_answers,
+    explicit_yes,
     is_never_mind,
     is_one_of,
     prefers_language,
-    says_no,
-    says_no_thanks,
     stop_word,
 )
 
@@ -51,7 +50,7 @@ MIN_GROUP_NAME = 12  # in HELP, a group's name cut shorter than this says less t
 
 
 def _keywords(ctx: Context) -> str:
-    return ", ".join(m.group.keyword for m in ctx.memberships)
+    return names_list([m.group.keyword for m in ctx.memberships], ctx.language)  # "RCMA and EAST", "RCMA y EAST"
 
 
 def stop(ctx: Context, text: Text) -> Transition:
@@ -264,13 +263,13 @@ def forget(ctx: Context, text: Text) -> Transition | None:
 def forget_confirm(ctx: Context, text: Text) -> Transition | None:
     """The answer to FORGET's question: only an explicit YES erases. "no", "forget it" or "never mind"
     keep everything; "ok", "sure" or 👍 get the question again, plainly (``forget_again``)."""
-    if is_one_of(text.words, ERASE_YES):
+    if explicit_yes(text, ERASE_YES):  # "yes", "yes sorry", "si perdon": a YES word, at most an apology
         # A removed member is not told to JOIN again (it cannot work for them): the coordinators can.
         removed = removed_keywords(ctx)
         done = (render("forget.done.removed", ctx.language, keywords=", ".join(removed)) if removed
                 else render("forget.done", ctx.language))
         return Transition(replies=(Reply(done, purpose="final"),), effects=(Forgotten(),))
-    if says_no(text.words) or says_no_thanks(text.words) or is_never_mind(text.words):
+    if answers_no(text) or is_never_mind(text.words):  # "no", "no thanks", "no sorry", "forget it"
         return Transition(replies=(_own(ctx, render("forget.kept", ctx.language)),))
     if answers_yes(text) or answers_no(text):
         return forget_again(ctx)

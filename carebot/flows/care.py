@@ -8,6 +8,7 @@ applies the effect; the steps here only decide what the member meant.
 from __future__ import annotations
 
 from carebot.domain.i18n import render
+from carebot.flows import understanding
 from carebot.flows.base import (
     Answered,
     CadenceChanged,
@@ -28,9 +29,11 @@ from carebot.flows.base import (
 )
 from carebot.flows.durations import parse_hours, parse_span
 from carebot.flows.goaround import pick_group, resting_instead, summarize
+from carebot.flows.lookups import pairings_named
 from carebot.flows.words import (
     CADENCE_DAYS,
     DONE,
+    DONE_NAMED,
     EVERY,
     FILLER,
     HOURS,
@@ -39,6 +42,7 @@ from carebot.flows.words import (
     NOT_WITH,
     ROUND,
     Text,
+    after_no,
     answers_no,
     answers_yes,
     is_not_now,
@@ -55,16 +59,21 @@ def _pairing_id(ctx: Context) -> int:
 
 def offer_reply(ctx: Context, text: Text) -> Transition | None:
     """The supporter's answer to a pairing offer ("yes i can", 👍; "not now" passes it on)."""
-    if answers_yes(text):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):  # also "yes sorry just saw this"
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
-    if yes_and_more(text) is not None:
+    if yes_and_more(text) is not None and not ctx.crisis:
         # "yes and also i need someone to call me": the YES to this offer, and word on how to ask for
         # themselves (the rest is not guessed into an answer or a CALL, nor dropped without a word).
         return Transition(effects=(OfferAnswered(_pairing_id(ctx), True, more=True),))
-    if answers_no(text):
-        # The reply names whom it was about; carebot.services.pairings writes it.
-        return Transition(effects=(OfferAnswered(_pairing_id(ctx), False),))
-    return _declined_resting(ctx, text)
+    declined = OfferAnswered(_pairing_id(ctx), False)  # the reply names whom it was about (services.pairings)
+    if answers_no(text, more=False):
+        return Transition(effects=(declined,))
+    resting = _declined_resting(ctx, text)
+    if resting is None and answers_no(text):
+        # "no sorry cant this week": NO, and option 3 for that time, as "i cant this week" is.
+        rest = after_no(text)
+        resting = (_declined_resting(ctx, rest) if rest is not None else None) or Transition(effects=(declined,))
+    return resting
 
 
 def _declined_resting(ctx: Context, text: Text) -> Transition | None:
@@ -87,7 +96,7 @@ def followup_reply(ctx: Context, text: Text, *, no: str = "no") -> Transition | 
     """"Did you connect?": YES, NO or LATER."""
     if is_one_of(text.words, LATER) or is_not_now(text.words):  # "not rn", "ahorita no": LATER here
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
-    if answers_yes(text):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "yes"),))
     if answers_no(text):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), no),))
@@ -106,7 +115,7 @@ def late_followup_reply(ctx: Context, text: Text) -> Transition | None:
 
 def rematch_reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's answer to "would you like someone else?"."""
-    if answers_yes(text):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), True),))
     if answers_no(text):
         return Transition(effects=(RematchAnswered(_pairing_id(ctx), False),))
@@ -130,9 +139,9 @@ def _choose_pairing(ctx: Context, text: Text, start: int) -> PairingInfo | Trans
     open_pairings = [p for p in ctx.pairings if p.status == "active"]
     if not open_pairings:
         return say(ctx, "care.done.none")
-    named = text.rest(start).casefold()
+    named = text.rest(start)
     if named:
-        matches = [p for p in open_pairings if p.other_name.casefold().startswith(named)]
+        matches = pairings_named(open_pairings, named)  # "done zoe" is Zoë, as "@zoe" is
         if len(matches) == 1:
             return matches[0]
     elif len(open_pairings) == 1:
@@ -142,8 +151,9 @@ def _choose_pairing(ctx: Context, text: Text, start: int) -> PairingInfo | Trans
 
 
 def done(ctx: Context, text: Text) -> Transition | None:
-    """``DONE`` or ``DONE Ana``: end a pairing."""
-    if not text.words or text.words[0] not in DONE:
+    """``DONE`` or ``DONE Ana``: end a pairing (also ``listo José``: "listo" with the name of one of them)."""
+    if not text.words or text.words[0] not in DONE and not (
+            text.words[0] in DONE_NAMED and pairings_named(ctx.pairings, text.rest(1))):
         return None
     chosen = _choose_pairing(ctx, text, 1)
     if isinstance(chosen, Transition):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from carebot.domain.i18n import render
+from carebot.flows import understanding
 from carebot.flows.base import (
     CareMapInfo,
     Context,
@@ -112,7 +113,7 @@ def call_reply(ctx: Context, text: Text) -> Transition | None:
     waiting = ctx.waiting
     assert waiting is not None
     told = tuple(int(i) for i in waiting.data.get("told", ()))
-    if answers_yes(text):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(MapToCall(True, told),))
     if answers_no(text):
         return Transition(effects=(MapToCall(False, ()),))

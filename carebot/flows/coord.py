@@ -39,6 +39,7 @@ from carebot.flows.goaround import pick_group
 from carebot.flows.join import not_a_member
 from carebot.flows.words import (
     COORD_WORDS,
+    FILLER,
     GATHER,
     LOG,
     MORE,
@@ -46,9 +47,11 @@ from carebot.flows.words import (
     PULSE,
     YES,
     Text,
+    answers_no,
+    answers_yes,
     asks_how_to_leave,
+    fold,
     is_one_of,
-    says_no,
 )
 
 # A coordinator command: (context, the coordinator's membership, the text, the first word after it).
@@ -104,6 +107,8 @@ def _raw_words(text: Text, start: int) -> list[str]:
 
 # Words between the people a command names: "pair ana with sam", "pair ana y sam", "unpair 515… & 515…".
 _BETWEEN = frozenset({"with", "w/", "and", "&", "y", "con", "+"})
+# A courtesy after the people a command names: "remove dana pls", "pair ana sam por favor", "quitar a ana porfa".
+_COURTESY = FILLER | frozenset({"thanks", "thx", "ty", "gracias", "plis", "xfa", "porfis", "favor"})
 
 
 def _people(text: Text, start: int) -> list[str] | None:
@@ -111,6 +116,11 @@ def _people(text: Text, start: int) -> list[str] | None:
     ("515 555 0207", "(515) 555 0207", "+1 515 555 0207"), with dots or dashes, two numbers side by
     side. None when pieces of numbers side by side can be read more than one way."""
     tokens = [t for i, t in enumerate(_raw_words(text, start)) if not (i and t.lower() in _BETWEEN)]
+    while len(tokens) > 1 and fold(tokens[-1]) in _COURTESY:
+        tokens.pop()  # "remove dana pls", "pair ana sam porfa": the courtesy names nobody
+    tokens = [t.rstrip(",;:!?") or t for t in tokens]  # "pair sam, bea"
+    if len(tokens) > 1 and tokens[0].lower() == "a":
+        tokens = tokens[1:]  # "quitar a sam", "emparejar a ana con sam": Spanish names people after "a"
     people: list[str] = []
     index = 0
     while index < len(tokens):
@@ -152,9 +162,9 @@ def command(ctx: Context, text: Text) -> Transition | None:
     rest = text.words[start:]
     if not rest:
         return None
-    word = COORD_WORDS.get(rest[0]) or ("gather" if rest[0] in GATHER else None)
+    word = _command_word(rest[0])
     if word is None and len(rest) > 1 and membership is not None:
-        typo = COORD_WORDS.get(understanding.corrected_coord_word(rest[0]) or "")  # "remvoe theo": a typo
+        typo = _command_word(understanding.corrected_coord_word(rest[0]) or "")  # "remvoe theo", "gathr": a typo
         if typo is not None and not ctx.is_coordinator(membership.group.id) and rest[1:] not in (["me"], ["myself"]):
             return say(ctx, "coord.only")  # a member's typo is told it is for coordinators, and does nothing
         word = typo
@@ -167,6 +177,21 @@ def command(ctx: Context, text: Text) -> Transition | None:
     if membership is None or not ctx.is_coordinator(membership.group.id):
         return say(ctx, "coord.only")
     return COMMANDS[word](ctx, membership, text, start + 1)
+
+
+def typo_by_coordinator(ctx: Context, text: Text) -> Transition | None:
+    """A coordinator's typo of a command word opening the text ("remvoe sam, 3", "gathr mar 20 18:00 park"):
+    the command, before anything reads the rest as the coordinator's own go-around answer. (A command word
+    spelled right keeps its place after the go-around: "lista para ayudar, 2" is an answer.)"""
+    membership, start, _ = pick_group(ctx, text)
+    rest = text.words[start:]
+    if membership is None or len(rest) < 2 or not ctx.is_coordinator(membership.group.id) or _command_word(rest[0]):
+        return None
+    return command(ctx, text) if _command_word(understanding.corrected_coord_word(rest[0]) or "") else None
+
+
+def _command_word(word: str) -> str | None:
+    return COORD_WORDS.get(word) or ("gather" if word in GATHER else None)
 
 
 def _pairs(ctx: Context, membership: MembershipInfo, text: Text, start: int) -> Transition:
@@ -334,9 +359,9 @@ COMMANDS: dict[str, Command] = {
 
 def confirm_reply(ctx: Context, text: Text) -> Transition | None:
     """The coordinator's YES or NO to their own action. Once used, the YES is gone."""
-    if is_one_of(text.words, YES):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(ActionConfirmed(dict(ctx.waiting_data)),))
-    if says_no(text.words):
+    if answers_no(text):
         return say(ctx, "coord.cancelled")
     return None
 
@@ -344,17 +369,19 @@ def confirm_reply(ctx: Context, text: Text) -> Transition | None:
 def approve_reply(ctx: Context, text: Text) -> Transition | None:
     """A second coordinator's YES or NO."""
     pending_id = int(ctx.waiting_data["pending_id"])
-    if is_one_of(text.words, YES):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(ApprovalGiven(pending_id, True),))
-    if says_no(text.words):
+    if answers_no(text):
         return Transition(effects=(ApprovalGiven(pending_id, False),))
     return None
 
 
 def rsvp_reply(ctx: Context, text: Text) -> Transition | None:
-    """YES or NO to a gathering invitation."""
+    """YES or NO to a gathering invitation, in the words offers take ("claro que si", "ok sure", "count me in",
+    "ahi estare"; "cant make it sorry", "no thanks", "no puedo ir")."""
     data = ctx.waiting_data
-    for says, coming in ((is_one_of(text.words, YES), True), (says_no(text.words), False)):
+    yes = answers_yes(text, more=understanding.yes_may_say_more(ctx, text))
+    for says, coming in ((yes, True), (answers_no(text), False)):
         if says:
             return Transition(effects=(RsvpGiven(int(data["group_id"]), int(data["gathering_id"]), coming),))
     return None
@@ -377,5 +404,5 @@ def no_more(ctx: Context, text: Text) -> Transition | None:
     return say(ctx, "coord.more.none") if is_one_of(text.words, MORE) else None
 
 
-__all__ = ["command", "confirm_reply", "approve_reply", "rsvp_reply", "more", "no_more",
+__all__ = ["command", "typo_by_coordinator", "confirm_reply", "approve_reply", "rsvp_reply", "more", "no_more",
            "RoundStarted", "describe_when", "read_time"]

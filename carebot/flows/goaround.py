@@ -489,7 +489,7 @@ def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Tr
     asked = [m for m in ctx.memberships if m.asked_at is not None and ctx.now - m.asked_at < RECENTLY_ASKED]
     if len(asked) == 1:
         return asked[0], 0, None
-    keywords = " ".join(m.group.keyword for m in ctx.memberships)
+    keywords = names_list([m.group.keyword for m in ctx.memberships], ctx.language)  # "RCMA and EAST", "RCMA y EAST"
     example = ctx.memberships[0].group.keyword
     return None, 0, say(ctx, "goaround.which_group", keywords=keywords, example=example)
 

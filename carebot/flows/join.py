@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from carebot.flows.base import Context, GroupInfo, Joined, Reply, Transition, Waiting, render_for, say
 from carebot.flows.frequency import describe
-from carebot.flows.words import JOIN, Text, answers_yes, says_no
+from carebot.flows.words import JOIN, Text, answers_no, answers_yes
 
 CONSENT_WAIT = timedelta(days=7)
 
@@ -85,14 +85,14 @@ def consent(ctx: Context, text: Text) -> Transition | None:
     group = _waiting_group(ctx)
     if group is None:
         return Transition()  # the group was removed meanwhile; nothing to join
-    if answers_yes(text):  # "yes", "si claro", "👍", "ya"
+    if answers_yes(text, more=not ctx.crisis):  # "yes", "si claro", "👍", "ya", "yes sorry just saw this"
         freq = describe(group.round_schedule, ctx.language)
         return Transition(
             replies=(Reply(render_for(ctx, "join.welcome", group=group.name, freq=freq)),),
             # An invitation's own wording is what was consented to.
             effects=(Joined(group.id, ctx.waiting_data.get("wording") or consent_question(ctx, group)),),
         )
-    if says_no(text.words):
+    if answers_no(text):  # "no", "no thanks", "no sorry"
         return say(ctx, "join.declined", group=group.name, keyword=group.keyword)
     return None
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from anyascii import anyascii
 
 if TYPE_CHECKING:
-    from carebot.flows.base import AnswerInfo, CareMapInfo, PersonInfo, StoppedRequest
+    from carebot.flows.base import AnswerInfo, CareMapInfo, PairingInfo, PersonInfo, StoppedRequest
 
 
 class Lookups(Protocol):
@@ -101,3 +101,10 @@ def named(people: Iterable[PersonInfo], name: str) -> tuple[PersonInfo, ...]:
         if found:
             return tuple(as_typed if typed != wanted and as_typed else found)
     return ()
+
+
+def pairings_named(pairings: Iterable[PairingInfo], name: str) -> list[PairingInfo]:
+    """The member's open pairings whose other member's name starts with ``name``, accents and case aside
+    ("@jose" and "done zoe" find José and Zoë, as README says)."""
+    wanted = folded(name.strip(".,:;!?"))
+    return [p for p in pairings if p.status == "active" and folded(p.other_name).startswith(wanted)] if wanted else []

@@ -7,6 +7,7 @@ applies the answer.
 
 from __future__ import annotations
 
+from carebot.flows import understanding
 from carebot.flows.base import Context, NetworkAnswered, Transition, Waiting
 from carebot.flows.words import Text, answers_no, answers_yes
 
@@ -18,7 +19,7 @@ def _answer_id(waiting: Waiting | None) -> int:
 def reply(ctx: Context, text: Text) -> Transition | None:
     """The requester's YES or NO ("ok sure", "si gracias"; "not now" is NO: this question has no
     LATER); anything else is read as usual, and the question stays open."""
-    if answers_yes(text):
+    if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(NetworkAnswered(_answer_id(ctx.waiting), True),))
     if answers_no(text):
         return Transition(effects=(NetworkAnswered(_answer_id(ctx.waiting), False),))

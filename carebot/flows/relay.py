@@ -10,19 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from carebot.flows.base import Context, PairingInfo, Relayed, Transition, say
-from carebot.flows.lookups import folded
+from carebot.flows.base import Context, Relayed, Transition, say
+from carebot.flows.lookups import folded, pairings_named
 from carebot.flows.words import Text
 
 # How long after a relayed message a plain reply goes back without the ``@`` (one window, kept here).
 REPLY_WINDOW = timedelta(minutes=30)
 MAX_RELAY = 600
-
-
-def _pairing_named(ctx: Context, name: str) -> list[PairingInfo]:
-    wanted = folded(name)  # "@jose" is José: accents don't matter (README)
-    return [p for p in ctx.pairings
-            if p.status == "active" and folded(p.other_name).startswith(wanted)]
 
 
 def relay(ctx: Context, text: Text) -> Transition | None:
@@ -32,7 +26,7 @@ def relay(ctx: Context, text: Text) -> Transition | None:
     name = text.raw.split(None, 1)[0][1:].strip(".,:;!?")
     if not name:
         return None
-    found = _pairing_named(ctx, name)
+    found = pairings_named(ctx.pairings, name)  # "@jose" is José: accents don't matter (README)
     if not found and any(folded(p.other_name).startswith(folded(name)) for p in ctx.pairings):
         # Paired until lately (they left, or it ended): say so rather than "who?".
         return say(ctx, "relay.cannot", name=name[:20])

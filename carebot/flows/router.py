@@ -81,6 +81,7 @@ LATE_STEPS: dict[tuple[str, str], Step] = {
 
 # Keyword handlers, tried in order when no waiting step took the text.
 HANDLERS: tuple[Step, ...] = (
+    coord.typo_by_coordinator,  # "remvoe sam, 3": a coordinator's typo of a command, never their go-around answer
     goaround.amend,  # "for 2 weeks", "call me in the evenings" right after "1": a piece of that answer
     crisis.call,
     crisis.talk,
@@ -250,23 +251,34 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
         asked = YES_NO_WAITING[ctx.waiting.flow]
         return say(ctx, asked.unsure if is_unsure(text.words) else asked.fallback)
-    if answers_yes(text):  # "yes i can" with nothing asked
-        if not ctx.memberships and not ctx.removed_from:
-            return join.late_yes(ctx)  # a consent question that lapsed: how to ask again
-        return say(ctx, "yes.nothing")
-    if answers_no(text):
-        return say(ctx, "no.nothing")
+    answered = _yes_no_with_nothing_asked(ctx, text, more=False)  # "yes i can" with nothing asked
+    if answered is not None:
+        return answered
     if ctx.memberships and understanding.tells_good_news(text.raw, thanks=True):
         return say(ctx, "good_news")  # a long thank-you ("...it was a hard week but seeing people helped")
     if ctx.memberships and understanding.tells_hard_news(text.raw):
         return say(ctx, "hard_news")  # "my cat died last week, sad but ok": kindness, not the menu
     if ctx.memberships and understanding.tells_good_news(text.raw):
         return say(ctx, "good_news")  # "we had coffee on tuesday it was really nice"
+    answered = _yes_no_with_nothing_asked(ctx, text)  # "yes sorry just saw this": after the stories above
+    if answered is not None:
+        return answered
     if not ctx.memberships and not ctx.opted_out:
         # A stranger's "hola" or "who is this": what carebot is and how to join, not the members' menu
         # (for someone the coordinators removed, the way back is through them, not JOIN).
         return join.not_a_member(ctx) if ctx.removed_from else say(ctx, "fallback.stranger")
     return say(ctx, "fallback")
+
+
+def _yes_no_with_nothing_asked(ctx: Context, text: Text, *, more: bool = True) -> Transition | None:
+    """A YES or NO (``more``: with a word more) when nothing waits for one: nothing is waiting, said kindly."""
+    if answers_yes(text, more=more):
+        if not ctx.memberships and not ctx.removed_from:
+            return join.late_yes(ctx)  # a consent question that lapsed: how to ask again
+        return say(ctx, "yes.nothing")
+    if answers_no(text, more=more):
+        return say(ctx, "no.nothing")
+    return None
 
 
 def _keep_waiting(ctx: Context, result: Transition) -> Transition:

@@ -61,6 +61,8 @@ from carebot.flows.words import (
     is_never_mind,
     is_not_now,
     is_one_of,
+    opens_no,
+    opens_yes,
     plain,
     says_no_thanks,
     says_yes,
@@ -198,6 +200,13 @@ def tells_hard_news(raw: str) -> bool:
     return len(words) <= 30 and bool(_HARD_NEWS.search(" ".join(words)))
 
 
+def yes_may_say_more(ctx: Context, text: Text) -> bool:
+    """Whether a YES that opens a longer text counts as YES (``words.opens_yes``): not in a text with crisis
+    words (the crisis reply comes first, and nothing is read into the rest), nor when the rest tells hard news
+    ("yeah my cat died last week" to an offer is asked YES or NO again, never taken as taking it on)."""
+    return not ctx.crisis and not tells_hard_news(text.raw)
+
+
 # A member asking who writes to them: "who is this?", "quien es?" (not "what is this", which may be about anything).
 _WHO_IS_THIS = frozenset({("who", "is", "this"), ("whos", "this"), ("who", "this"), ("who", "are", "you"),
                           ("quien", "es"), ("quien", "eres"), ("quien", "habla"), ("quien", "es", "este", "numero"),
@@ -284,7 +293,10 @@ _NEVER_NEAR = STOP_STRONG | STOP_ALONE | START | YES | NO | frozenset({"optout",
 # anything happens ("remvoe theo"), and UNPAIR ("unpiar marco lupe": it names both people, and PAIR
 # undoes it). Only for a coordinator (``coord.command``): a member's typo is told, politely, that the
 # command is for coordinators, and never becomes one.
-_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar", "unpair", "separar")
+_FUZZY_COORD = ("remove", "quitar", "announce", "anunciar", "uncoord", "descoordinar", "unpair", "separar",
+                # outside7's "gathr mar 20 18:00 park", "piar dana marco": GATHER asks for the coordinator's YES;
+                # PAIR still asks the supporter, and UNPAIR undoes it
+                "gather", "reunion", "pair")
 
 
 def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> str | None:
@@ -304,7 +316,14 @@ def corrected_word(word: str, vocabulary: Collection[str] = tuple(_FUZZY)) -> st
 
 # Real words one edit from a coordinator command: "remote work today", "unpaid rent", "quite", "separa".
 _NOT_COORD_TYPOS = frozenset("remote remotely unpaid quite quito quitan quitas separa separe separo separan "
-                             "anuncio anuncie".split())
+                             "anuncio anuncie "
+                             # replies7: the everyday words a dictionary finds one edit (two, when long) from a
+                             # coordinator command ("pain", "father", "guitar", "preparar", "removed", "unfair")
+                             "fair hair lair paid pail pain bather father gathered gatherer gathers goatherd lather "
+                             "rather reunions removed remover removers removes announced announcer announcers "
+                             "announces annoyance denounce renounce unfair uncooked agenciar anuencia anuncia "
+                             "anunciador denunciar enunciar renunciar aquietar cuitar guitar quietar quintar quitador "
+                             "deparar preparar reparar separador separata separate separator".split())
 
 
 def corrected_coord_word(word: str) -> str | None:
@@ -441,6 +460,10 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
     if says_yes(letters) or letters in (["ya"], ["sure", "ya"]):  # "ya" is a filler in Spanish, "yes" in English
         return Reading("yes")
     if says_no_thanks(letters):
+        return Reading("no")
+    if opens_yes(text):  # "yes i can call her tonight", "si perdon apenas lo vi" (replies7)
+        return Reading("yes")
+    if opens_no(text):  # "no sorry cant this week", "cant make it sorry"
         return Reading("no")
     later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
     if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or is_not_now(words) or (

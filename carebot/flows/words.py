@@ -139,6 +139,8 @@ NAME = _words("name nombre")
 NONE = _words("0 none nothing nada ninguno ninguna")
 LATER = _words("later luego despues")
 DONE = _words("done terminar termine fin")
+# "listo José": DONE only with the name of someone the member is paired with ("listo" alone is "ok").
+DONE_NAMED = _words("listo lista liste")
 NOT_WITH = _words("not evitar")
 EVERY = _words("every cada")
 # How often, in one word (after accents are folded): "weekly", "a diario". Not "biweekly", which
@@ -427,7 +429,9 @@ HEDGES = (("i", "guess"), ("i", "think"), ("i", "suppose"), ("maybe",), ("probab
 # neither, nor is "thanks" or "ok" alone (a courtesy where nothing is asked; a waiting question
 # takes a bare "ok" as YES, ``answers_yes``).
 YES_CORE = YES - {"ok", "okay"} | _words(
-    "yess yesss yas yea ye siii sii sip simon absolutely definitely certainly course totally supuesto")
+    "yess yesss yas yea ye siii sii sip simon absolutely definitely certainly course totally supuesto "
+    # outside7's: the Mexican "sale" and "orale" agree as "dale" and "vale" do
+    "sale orale")
 _YES_ALSO = _words(
     "ok okay of que q please pls por favor count me in cuenta conmigo i can puedo consent agree acepto de una "
     "thanks thank you thx ty gracias thing happy to glad do it ill i'll will "
@@ -497,10 +501,12 @@ def emoji_answer(raw: str) -> str | None:
     return None
 
 
-def answers_yes(text: Text) -> bool:
-    """YES to the question carebot asked: the YES words, "ok sure", "of course", "si gracias", 👍."""
-    return is_one_of(text.words, YES) or says_yes(text.words) or emoji_answer(text.raw) == "yes" or (
-        bool(text.words) and all(w == "ya" for w in text.words))  # "ya": "yeah" typed short (a filler elsewhere)
+def answers_yes(text: Text, *, more: bool = True) -> bool:
+    """YES to the question carebot asked: the YES words, "ok sure", "of course", "si gracias", 👍, and (``more``)
+    a YES with an apology or a word more ("yes sorry just saw this", ``opens_yes``); never a question ("yes?").
+    A text with crisis words is read without ``more``: the crisis reply comes first, and nothing is read into
+    the rest of it (a YES to an offer from someone in crisis acts only when it is a YES and nothing more)."""
+    return whole_yes(text) or (more and opens_yes(text))
 
 
 # A YES that opens a longer reply: "yes and also i need someone to call me", "si y tambien ...". Only
@@ -524,9 +530,11 @@ def yes_and_more(text: Text) -> list[str] | None:
     return rest
 
 
-def answers_no(text: Text) -> bool:
-    """NO to a question that takes only YES or NO: "no thanks", "nah im good", 👎, and "not now"."""
-    return says_no(text.words) or says_no_thanks(text.words) or emoji_answer(text.raw) == "no"
+def answers_no(text: Text, *, more: bool = True) -> bool:
+    """NO to a question that takes only YES or NO: "no thanks", "nah im good", 👎, "not now", and (``more``) a
+    NO with an apology or a word more ("no sorry cant this week", ``opens_no``); never a question ("no?")."""
+    return not _asks(text) and (says_no(text.words) or says_no_thanks(text.words) or emoji_answer(text.raw) == "no"
+                                or (more and opens_no(text)))
 
 
 # Unsure ("idk", "not sure", "no se", "ni idea", "let me think"), with no question waiting: no rush, and how
@@ -653,3 +661,126 @@ def says_how(how: str) -> bool:
 
 
 _HOW_ALSO = _words("mejor best prefer prefiero by via x only solo")  # "mejor por mensaje", "by text", "solo texto"
+
+
+# outside7's: YES or NO as people write them to a question carebot asked, with an apology or a word more
+# ("yes!! sorry for the delay", "yes sorry just saw this", "yes i can call her tonight", "si perdon apenas lo
+# vi", "sale"; "no sorry cant this week", "sorry no", "no puedo, perdon", "cant make it sorry", "no puedo ir").
+#
+# A YES opens the text (after an apology, if any: "sorry yes") with a YES word or an assent of its own ("i
+# can", "count me in", "ahi estare"); whatever follows may be the member's own words, but nothing in them may
+# take the YES back or leave it open: no negation, "but", hedge, condition, correction or question ("yes but
+# not this week", "yes? what is this", "yes i can maybe", "no yes", "idk yes maybe" stay unclear). A YES that
+# hands over a number must be a YES: a question mark anywhere makes the text a question, never an answer.
+#
+# A NO opens with a NO word or an inability ("cant", "no puedo") and every other word belongs to saying no:
+# apologies, thanks, time ("this week", "hoy"), being busy, what could not be done ("make it", "ir"). A NO
+# with words of its own ("no point driving", "no pain no gain", "no se", "no problem", "cant wait!") is no NO.
+_APOLOGY = _words("sorry sry srry soz perdon perdona perdoname disculpa disculpe disculpen disculpas lo siento "
+                  "oops ups ugh oh ah omg apologies")
+_YES_OPENERS = tuple(sorted({
+    ("i", "can"),
+    ("count", "me", "in"), ("cuenta", "conmigo"), ("cuenten", "conmigo"), ("of", "course"), ("por", "supuesto"),
+    ("claro", "que", "si"), ("claro", "q", "si"), ("de", "una"), ("con", "gusto"), ("happy", "to"), ("glad", "to"),
+    ("sure", "thing"), ("puedo",), ("yo", "puedo"), ("si", "puedo"), ("yo", "lo", "hago"), ("ahi", "estare"),
+    ("alli", "estare"), ("ahi", "nos", "vemos"), ("alla", "nos", "vemos"), ("ahi", "voy"), ("see", "you", "there"),
+    ("see", "u", "there"), ("be", "there"), ("ill", "be", "there"), ("i'll", "be", "there"), ("im", "coming"),
+    ("i'm", "coming"), ("i", "will", "be", "there"), ("si", "voy"), ("yo", "voy"), ("alli", "nos", "vemos"),
+}, key=len, reverse=True))
+# Words after a YES that take it back or leave it open: negations, "but", hedges, conditions, corrections,
+# questions. (A Spanish question is known by its "?" / "¿": "que", "como", "cuando" are everyday words.)
+_NOT_CLEAR = _words(
+    "not no nope nah n cant can't cannot couldnt couldn't wont won't dont don't didnt didn't doesnt doesn't isnt "
+    "isn't aint never neither nor nunca tampoco ni nadie nada but pero aunque sino unless except however tho "
+    "though although if si maybe idk dunno perhaps probably prob might guess think unsure possibly depends "
+    "depende kinda sorta quizas quiza talvez tal creo supongo wait espera hold actually meant mean quise "
+    "wrong equivocado equivocada equivoque jk kidding joking broma wish what whats who whos why where which how "
+    "huh quien quienes cual cuales donde back")  # "i can get back to you": later, not YES
+# Every word a NO may carry besides its NO: apologies and thanks, time, being busy, what could not be done.
+_NO_WORDS = _NO_FIRST | _NO_ALSO | _APOLOGY | _words(
+    "cant can't cannot unable able wont won't be to am are not i im i'm me my it this that these the a an "
+    "and y for of on at so just really super very too muy de la el lo los las esta este estos estas por para con "
+    "time times week weekend weeks today tonight tomorrow tmrw now rn right atm moment days day one month "
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thurs fri sat sun "
+    "semana semanas fin hoy manana ahora ahorita momento vez dia dias noche mes lunes martes miercoles jueves "
+    "viernes sabado domingo "
+    "busy swamped slammed working work away traveling travelling sick out town ocupado ocupada ocupade "
+    "trabajando trabajo fuera viaje enfermo enferma enferme "
+    "make it come go attend join help do commit take on there ir asistir llegar venir ayudar apoyar hacerlo "
+    "poder podre podria podemos voy va puedo vamos "
+    "unfortunately honestly tbh lamentablemente desafortunadamente la verdad neta asking preguntar preguntarme "
+    "thanks thank you thx ty gracias thnx tho had chance got gotten")
+_CANT = _words("cant can't cannot unable")
+
+
+def _opens_with(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> int:
+    """How many of ``words`` the first phrase they open with takes (0 if none)."""
+    return next((len(p) for p in phrases if tuple(words[:len(p)]) == p), 0)
+
+
+def _asks(text: Text) -> bool:
+    return "?" in text.raw or "¿" in text.raw
+
+
+def opens_yes(text: Text) -> bool:
+    """YES that opens a longer reply and is not taken back: "yes!! sorry for the delay", "yes sorry just saw
+    this", "yes i can call her tonight", "si perdon apenas lo vi", "ahi estare". Not "yes but not this week",
+    "yes? what is this", "no yes", "idk yes maybe" (see above)."""
+    words = [w for w in text.words if w not in FILLER]
+    start = 0
+    while start < len(words) and words[start] in _APOLOGY:
+        start += 1
+    at, carried = start, False
+    while at < len(words):
+        phrase = _opens_with(words[at:], _YES_OPENERS)
+        if phrase:
+            at, carried = at + phrase, True
+        elif words[at] in YES_CORE or words[at] in _ASSENT_FIRST:
+            at, carried = at + 1, carried or (words[at] in YES_CORE and words[at] != "y")  # "y": Spanish "and"
+        else:
+            break
+    rest = words[at:]
+    if rest and rest[-1] in _AND_ALSO:
+        return False  # "yes and": the rest never came
+    return carried and not _asks(text) and len(rest) <= MAX_MORE_WORDS and yes_and_more(text) is None and not any(
+        w in _NOT_CLEAR or any(ch.isdigit() for ch in w) for w in rest)
+
+
+MAX_MORE_WORDS = 25  # a YES with a long story after it is read whole by a person, not taken as YES
+
+
+def opens_no(text: Text) -> bool:
+    """NO with an apology or a word more: "no sorry cant this week", "sorry no", "no puedo, perdon", "cant
+    make it sorry", "no puedo ir". Every word belongs to saying no (see above)."""
+    words = [w for w in text.words if w not in FILLER]
+    return (not _asks(text) and any(w in _NO_FIRST or w in _CANT for w in words)
+            and all(w in _NO_WORDS for w in words) and not is_not_now(text.words))  # "ahorita no": not now
+
+
+def whole_yes(text: Text) -> bool:
+    """YES and nothing more (courtesies aside): "yes", "ok sure", "of course", "si gracias", 👍."""
+    return not _asks(text) and (is_one_of(text.words, YES) or says_yes(text.words) or emoji_answer(text.raw) == "yes"
+                                # "ya": "yeah" typed short (a filler elsewhere)
+                                or (bool(text.words) and all(w == "ya" for w in text.words)))
+
+
+def explicit_yes(text: Text, words: frozenset[str] = ERASE_YES) -> bool:
+    """An explicit YES word, with at most an apology or thanks around it ("yes", "yes sorry", "si perdon"):
+    what erasing everything takes (FORGET)."""
+    meaningful = [w for w in text.words if w not in FILLER and w not in _APOLOGY and w not in _THANKS]
+    return not _asks(text) and len(meaningful) == 1 and meaningful[0] in words
+
+
+_THANKS = _words("thanks thank you thx ty gracias")
+
+
+def after_no(text: Text) -> Text | None:
+    """What a NO said after its NO and apologies ("no sorry cant this week": "cant this week"); None when the
+    text does not open with them, or goes on with another "not" ("no not today" is the NO "not today" is)."""
+    words = text.words
+    start = 0
+    while start < len(words) and (words[start] in _NO_FIRST or words[start] in _APOLOGY or words[start] in FILLER):
+        start += 1
+    if not start or start == len(words) or words[start] in ("not", "no"):
+        return None
+    return Text(text.raw, words[start:], text.starts[start:])

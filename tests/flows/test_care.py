@@ -137,7 +137,7 @@ ROWS = [
                  id="round-in-a-group-not-coordinated"),
     pytest.param(row(PAIRED, "round", says("coord.only")), id="round-by-a-member"),
     pytest.param(row(context("DMMA", "COMIDA", coordinator_of=("DMMA",), language="en"), "round",
-                     says("goaround.which_group", keywords="DMMA COMIDA", example="DMMA")), id="round-which-group"),
+                     says("goaround.which_group", keywords="DMMA and COMIDA", example="DMMA")), id="round-which-group"),
     # Everyday wording (the "language" work): a reassurance is never a NOT-list command; NOT takes a name.
     pytest.param(row(context("DMMA"), "not suicidal just tired", says("fallback")), id="not-suicidal-just-tired"),
     pytest.param(row(context("DMMA"), "Not suicidal, just tired 😴", says("fallback")),

@@ -218,3 +218,40 @@ def test_command_word_typos(r: Row) -> None:
 @pytest.mark.parametrize("text", ["unpaid rent this month ugh", "remote work today so text me after 6"])
 def test_real_words_near_a_coordinator_command_are_not_typos(text: str) -> None:
     check(row(COORD, text, says("fallback")))
+
+
+# outside7's coordinator typos (item 12): "gathr", "piar", a trailing "pls"; a coordinator's typo is the command,
+# never the coordinator's own go-around answer; the everyday words a dictionary puts one edit from a command stay
+# words ("pain", "father", "guitar", "preparar").
+COORD_TYPOS = [
+    pytest.param(row(COORD, "gathr dec 5 18:00 Library",
+                     says("coord.confirm.gather", keyword="DMMA", when="Dec 5 18:00", place="Library"),
+                     wait=("coord", "confirm")), id="gathr"),
+    pytest.param(row(COORD, "reunon dec 5 18:00 Biblioteca",
+                     says("coord.confirm.gather", keyword="DMMA", when="Dec 5 18:00", place="Biblioteca"),
+                     wait=("coord", "confirm")), id="reunon"),
+    pytest.param(row(COORD, "piar sam bea", effects=(PairRequested(1, 2, 4),)), id="piar"),
+    pytest.param(row(COORD, "pair sam, bea", effects=(PairRequested(1, 2, 4),)), id="pair-with-a-comma"),
+    pytest.param(row(COORD, "pair sam bea porfa", effects=(PairRequested(1, 2, 4),)), id="pair-porfa"),
+    pytest.param(row(COORD, "remove sam pls", says("coord.confirm.remove", name="Sam", keyword="DMMA"),
+                     wait=("coord", "confirm")), id="remove-pls"),
+    pytest.param(row(COORD, "quitar a sam por favor", says("coord.confirm.remove", name="Sam", keyword="DMMA"),
+                     wait=("coord", "confirm")), id="quitar-a-sam-por-favor"),
+    pytest.param(row(COORD, "emparejar a sam con bea", effects=(PairRequested(1, 2, 4),)), id="emparejar-a-sam-con-bea"),
+    pytest.param(row(COORD, "remvoe sam, 3", says("coord.usage.name", command="REMOVE")),
+                 id="a-coordinators-typo-is-never-their-answer"),
+    pytest.param(row(MEMBER, "gathr dec 5 18:00 Library", says("coord.only")), id="a-members-gathr"),
+    pytest.param(row(MEMBER, "piar sam bea", says("coord.only")), id="a-members-piar"),
+]
+
+
+@pytest.mark.parametrize("r", COORD_TYPOS)
+def test_coordinator_typos_outside7(r: Row) -> None:
+    check(r)
+
+
+@pytest.mark.parametrize("text", ["pain in my back all week", "father visiting this weekend", "guitar lessons tonight",
+                                  "preparar comida el sabado", "rather not say", "removed the old post"])
+def test_dictionary_words_near_a_command_are_not_typos(text: str) -> None:
+    check(row(COORD, text, says("fallback")))
+    check(row(MEMBER, text, says("fallback")))

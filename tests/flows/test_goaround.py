@@ -111,7 +111,7 @@ ROWS = [
                  id="until-an-unreadable-day"),
     pytest.param(row(MEMBER, "one sec", says("fallback")), id="one-sec-is-not-an-answer"),
     # Which group: the keyword first, or the group that just asked, else a question.
-    pytest.param(row(TWO, "1", says("goaround.which_group", keywords="DMMA COMIDA", example="DMMA")),
+    pytest.param(row(TWO, "1", says("goaround.which_group", keywords="DMMA and COMIDA", example="DMMA")),
                  id="two-groups-which"),
     pytest.param(answered("comida 1", REACH_OUT, spec(1), ctx=TWO, group=2, keyword="COMIDA"),
                  id="two-groups-keyword-first"),
@@ -119,7 +119,7 @@ ROWS = [
                                                                 asked={"COMIDA": NOW - timedelta(hours=2)}),
                           group=2, keyword="COMIDA"), id="two-groups-the-one-that-just-asked"),
     pytest.param(row(context("DMMA", "COMIDA", language="en", asked={"DMMA": NOW - timedelta(days=4)}), "1",
-                     says("goaround.which_group", keywords="DMMA COMIDA", example="DMMA")),
+                     says("goaround.which_group", keywords="DMMA and COMIDA", example="DMMA")),
                  id="two-groups-asked-too-long-ago"),
     pytest.param(row(context(), "1 5", says("join.none")), id="a-stranger-answers"),
     pytest.param(row(JOINING, "1 5", says("join.pending", group="Des Moines Mutual Aid"), wait=KEEP),
