@@ -129,7 +129,7 @@ TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.acce
             "care.accepted.requester.4.private")
 # The one word about a pairing that ended while its request stays open (services.planner.after_an_end): each
 # base with the tail of what comes next (offered on, nobody free yet, the network's question).
-AFTER_AN_END = tuple(base + tail for base in ("care.ended.open", "care.ended.rest", "coord.unpaired.open",
+AFTER_AN_END = tuple(base + tail for base in ("care.ended.open", "coord.unpaired.open",
                                               "care.rematch.yes", "care.not.set.open")
                      for tail in (OFFERED_ON, WAITS, ASKS_ACROSS))
 # Word to a requester about their request (after which the 24 hours count again).

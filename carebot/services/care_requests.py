@@ -84,7 +84,9 @@ TRANSITIONS: tuple[Step, ...] = (
          requester="coord.paired.requester", supporter="care.offer.replaced"),
     Step(State.ACCEPTED, State.REQUESTED, "the supporter ends it (DONE)", requester="care.ended.open",
          supporter="care.ended"),
-    Step(State.ACCEPTED, State.REQUESTED, "the supporter rests or offers fewer", requester="care.ended.rest"),
+    # Never why it ended: a rest, fewer offered or a lapse is the supporter's answer, private to them.
+    Step(State.ACCEPTED, State.REQUESTED, "the supporter rests, offers fewer or their answer lapses",
+         requester="care.ended.open"),
     Step(State.ACCEPTED, State.REQUESTED, "coordinators UNPAIR", requester="coord.unpaired.open",
          supporter="coord.unpaired"),
     Step(State.ACCEPTED, State.OFFERED, "coordinators PAIR someone else", requester="coord.paired.requester",
@@ -93,8 +95,8 @@ TRANSITIONS: tuple[Step, ...] = (
     # When nobody else is free to take it over, the word about the end says so too: one text.
     Step(State.ACCEPTED, State.WAITING, "the supporter ends it or leaves, and nobody else is free",
          requester="care.ended.open.waiting", coordinators=COORDINATORS_TEXT),
-    Step(State.ACCEPTED, State.WAITING, "the supporter rests or offers fewer, and nobody else is free",
-         requester="care.ended.rest.waiting", coordinators=COORDINATORS_TEXT),
+    Step(State.ACCEPTED, State.WAITING, "the supporter rests, offers fewer or their answer lapses, and nobody else is free",
+         requester="care.ended.open.waiting", coordinators=COORDINATORS_TEXT),
     Step(State.ACCEPTED, State.WAITING, "coordinators UNPAIR, and nobody else is free",
          requester="coord.unpaired.open.waiting", supporter="coord.unpaired", coordinators=COORDINATORS_TEXT),
     Step(State.ACCEPTED, State.WAITING, "the requester asks for someone else (YES), and nobody else is free",
