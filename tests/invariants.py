@@ -135,7 +135,8 @@ AFTER_AN_END = tuple(base + tail for base in ("care.ended.open", "coord.unpaired
 # Word to a requester about their request (after which the 24 hours count again).
 REQUEST_NEWS = TOLD_YES + AFTER_AN_END + ("care.waiting.1", "care.waiting.4", "care.waiting.again.1",
                                           "care.waiting.again.4", "coord.paired.requester", "care.rematch.ask",
-                                          "network.ask", "network.yes", "network.no", "network.gone")
+                                          "network.ask", "network.yes", "network.no", "network.gone",
+                                          "care.asked.1", "care.asked.4")
 # "Please reply YES or NO to my last question": a nudge back to the question asked, not a new one.
 NUDGES = ("fallback.yes_no", "fallback.yes_no_later")
 MAP_QUESTIONS = ("caremap.ask.helps", "caremap.ask.hurts", "caremap.ask.also", "caremap.ask.share")
