@@ -129,13 +129,14 @@ TOLD_YES = ("care.accepted.requester.1", "care.accepted.requester.4", "care.acce
             "care.accepted.requester.4.private")
 # The one word about a pairing that ended while its request stays open (services.planner.after_an_end): each
 # base with the tail of what comes next (offered on, nobody free yet, the network's question).
-AFTER_AN_END = tuple(base + tail for base in ("care.ended.open", "care.ended.rest", "coord.unpaired.open",
+AFTER_AN_END = tuple(base + tail for base in ("care.ended.open", "coord.unpaired.open",
                                               "care.rematch.yes", "care.not.set.open")
                      for tail in (OFFERED_ON, WAITS, ASKS_ACROSS))
 # Word to a requester about their request (after which the 24 hours count again).
 REQUEST_NEWS = TOLD_YES + AFTER_AN_END + ("care.waiting.1", "care.waiting.4", "care.waiting.again.1",
                                           "care.waiting.again.4", "coord.paired.requester", "care.rematch.ask",
-                                          "network.ask", "network.yes", "network.no", "network.gone")
+                                          "network.ask", "network.yes", "network.no", "network.gone",
+                                          "care.asked.1", "care.asked.4")
 # "Please reply YES or NO to my last question": a nudge back to the question asked, not a new one.
 NUDGES = ("fallback.yes_no", "fallback.yes_no_later")
 MAP_QUESTIONS = ("caremap.ask.helps", "caremap.ask.hurts", "caremap.ask.also", "caremap.ask.share")

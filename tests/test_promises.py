@@ -42,7 +42,6 @@ KEPT_IN = {
     "network.gone": "network_question_unanswered.txt",
     "round.morning": "round_at_night.txt",
     "round.partly": "round_at_night.txt",
-    "join.lapsed": "outside2_consent_join_yes_late.txt",
     "join.lapsed.any": "join_lapses_after_a_week.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").

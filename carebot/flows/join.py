@@ -126,13 +126,13 @@ def pending_reminder(ctx: Context) -> Transition | None:
 
 
 def late_yes(ctx: Context) -> Transition:
-    """A YES from someone in no group with nothing waiting: unless it is their first text, a consent question they had has lapsed
-    (it lasts CONSENT_WAIT), so they are told how to ask again; a late YES never joins anyone."""
+    """A YES from someone in no group with nothing waiting: unless it is their first text, a consent question they had may
+    have lapsed (it lasts CONSENT_WAIT), so they are told how to ask again; a late YES never joins anyone.
+
+    Never a group's word, even with one group: someone who texted "hi" and then "yes" was never asked anything,
+    and a stranger learns nothing of a group from texting the number (members6); whoever did ask knows the word.
+    """
     if ctx.is_new:
-        # Their first text ever: nothing was asked, so nothing lapsed. What this number is, and never
-        # a group's word to someone who did not have it (outside5).
+        # Their first text ever: nothing was asked, so nothing lapsed. What this number is (outside5).
         return say(ctx, "fallback.stranger")
-    groups = list(ctx.groups.values())
-    if len(groups) == 1:
-        return say(ctx, "join.lapsed", keyword=groups[0].keyword)
     return say(ctx, "join.lapsed.any")

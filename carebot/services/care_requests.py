@@ -59,6 +59,8 @@ class Step:
 
 WAITING_TEXT = {REACH_OUT_TO_ME: "care.waiting.1", WANT_COMPANY: "care.waiting.4"}
 STILL_WAITING_TEXT = {REACH_OUT_TO_ME: "care.waiting.again.1", WANT_COMPANY: "care.waiting.again.4"}
+# The same word while an offer of the request is still unanswered: someone is being asked, so never "no one is free".
+ASKED_TEXT = {REACH_OUT_TO_ME: "care.asked.1", WANT_COMPANY: "care.asked.4"}
 # Once told it waits, a member hears again after this much daytime without any word about it.
 WORD_EVERY_DAYTIME_HOURS = 24
 COORDINATORS_TEXT = "care.coord.waiting"
@@ -76,15 +78,19 @@ TRANSITIONS: tuple[Step, ...] = (
          requester="care.waiting.1", coordinators=COORDINATORS_TEXT),
     Step(State.WAITING, State.WAITING, "24 daytime hours passed since the last word, still no supporter",
          requester="care.waiting.again.1"),
+    # While someone is being asked, the word says so (no name: nobody said yes yet), never "no one is free".
+    Step(State.OFFERED, State.OFFERED, "a day passed after asking, the offer unanswered", requester="care.asked.1"),
     Step(State.OFFERED, State.OFFERED, "24 daytime hours passed since the last word, the offer unanswered",
-         requester="care.waiting.again.1"),
+         requester="care.asked.1"),
     # The coordinator whose PAIR made the offer hears it too (coord.pair.replaced.yours), and the one who acts
     # is told what their PAIR took back (coord.pair.replaced).
     Step(State.OFFERED, State.OFFERED, "coordinators PAIR someone else before the supporter answers",
          requester="coord.paired.requester", supporter="care.offer.replaced"),
     Step(State.ACCEPTED, State.REQUESTED, "the supporter ends it (DONE)", requester="care.ended.open",
          supporter="care.ended"),
-    Step(State.ACCEPTED, State.REQUESTED, "the supporter rests or offers fewer", requester="care.ended.rest"),
+    # Never why it ended: a rest, fewer offered or a lapse is the supporter's answer, private to them.
+    Step(State.ACCEPTED, State.REQUESTED, "the supporter rests, offers fewer or their answer lapses",
+         requester="care.ended.open"),
     Step(State.ACCEPTED, State.REQUESTED, "coordinators UNPAIR", requester="coord.unpaired.open",
          supporter="coord.unpaired"),
     Step(State.ACCEPTED, State.OFFERED, "coordinators PAIR someone else", requester="coord.paired.requester",
@@ -93,8 +99,8 @@ TRANSITIONS: tuple[Step, ...] = (
     # When nobody else is free to take it over, the word about the end says so too: one text.
     Step(State.ACCEPTED, State.WAITING, "the supporter ends it or leaves, and nobody else is free",
          requester="care.ended.open.waiting", coordinators=COORDINATORS_TEXT),
-    Step(State.ACCEPTED, State.WAITING, "the supporter rests or offers fewer, and nobody else is free",
-         requester="care.ended.rest.waiting", coordinators=COORDINATORS_TEXT),
+    Step(State.ACCEPTED, State.WAITING, "the supporter rests, offers fewer or their answer lapses, and nobody else is free",
+         requester="care.ended.open.waiting", coordinators=COORDINATORS_TEXT),
     Step(State.ACCEPTED, State.WAITING, "coordinators UNPAIR, and nobody else is free",
          requester="coord.unpaired.open.waiting", supporter="coord.unpaired", coordinators=COORDINATORS_TEXT),
     Step(State.ACCEPTED, State.WAITING, "the requester asks for someone else (YES), and nobody else is free",
@@ -182,6 +188,15 @@ def last_word(answer: Answer, pairings: Iterable[PairingSeen]) -> datetime | Non
     return max([answer.told_waiting_at, *ended])
 
 
+def told_asked_then_closed(answer: Answer, pairings: Iterable[PairingSeen], now: datetime) -> bool:
+    """Whether the member's last word about this request was that someone has been asked (an offer of it was open
+    then: ASKED_TEXT), and that offer has closed since, by ``now``, unaccepted: they have not heard that nobody is free."""
+    told = answer.told_waiting_at
+    return told is not None and any(
+        p.requester_id == answer.member_id and p.kind == answer.option and p.started_at is None
+        and p.ended_at is not None and p.offered_at <= told < p.ended_at <= now for p in pairings)
+
+
 def tell_still_waiting(session: Session, group: Group, answers: Iterable[Answer], pairings: Sequence[PairingSeen],
                        members: dict[int, Member], now: datetime,
                        tell: Callable[..., None]) -> datetime | None:
@@ -191,6 +206,7 @@ def tell_still_waiting(session: Session, group: Group, answers: Iterable[Answer]
     the next moment such word falls due in the group, for the planner to look again then.
     """
     accepted = {(p.requester_id, p.kind) for p in pairings if p.status == PairingStatus.ACTIVE}
+    asked = {(p.requester_id, p.kind) for p in pairings if p.status == PairingStatus.OFFERED}
     soonest = None
     for answer in answers:
         member = members.get(answer.member_id)
@@ -203,10 +219,17 @@ def tell_still_waiting(session: Session, group: Group, answers: Iterable[Answer]
         due = word_again_at(session, group, member, since)
         if due <= now:
             answer.told_waiting_at = now
-            tell(session, member, STILL_WAITING_TEXT[answer.option], now, group.id, keyword=group.keyword)
+            tell(session, member, still_open_text(answer.option, asked=key in asked), now, group.id,
+                 keyword=group.keyword)
             due = word_again_at(session, group, member, now)
         soonest = due if soonest is None else min(soonest, due)
     return soonest
+
+
+def still_open_text(kind: int, *, asked: bool) -> str:
+    """The word to a member whose request goes on unserved: that someone has been ``asked`` (an offer of it is
+    still unanswered), or else that no one is free yet."""
+    return ASKED_TEXT[kind] if asked else STILL_WAITING_TEXT[kind]
 
 
 def word_again_at(session: Session, group: Group, member: Member, since: datetime) -> datetime:

@@ -74,12 +74,11 @@ def reconcile(session: Session, member: Member, group_id: int, now: datetime) ->
         select(Pairing).where(Pairing.status.in_(OPEN_PAIRINGS), in_group(member.id, group_id))
         .order_by(Pairing.status, Pairing.id)  # "active" before "offered", oldest first
     ).all()
-    return end_unheld(session, member, group_id, now, holdings(session, member.id, group_id, now), list(pairings),
-                      lapsed=True)
+    return end_unheld(session, member, group_id, now, holdings(session, member.id, group_id, now), list(pairings))
 
 
 def end_unheld(session: Session, member: Member, group_id: int, now: datetime, held: list[tuple[int, int | None]],
-               pairings: list[Pairing], *, lapsed: bool = False) -> list[Member]:
+               pairings: list[Pairing]) -> list[Member]:
     """End those of the member's open ``pairings`` in the group (active first, oldest first) that the answers
     they now hold there (``held``: option, capacity) no longer hold up.
 
@@ -87,8 +86,9 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
     they now offer (none while resting), the newest ending first. Returns the people on the other side
     of the active pairings that ended (the other side is told here; the member by the caller).
 
-    A supporter who ``lapsed`` (their answer's time ran out) never said they can't support anyone: their
-    requesters hear only that the pairing ended and what happens to their request, nothing of the answer.
+    Whether the supporter rests, offers fewer or their answer's time ran out, their requesters hear only what
+    is true and theirs: the pairing ended, and what happens to their request (care.ended.open and its kin).
+    Never why: that is the supporter's answer, private unless they chose to share it (product.md).
     """
     ended_with: list[Member] = []
     options = {option for option, _ in held}
@@ -113,8 +113,7 @@ def end_unheld(session: Session, member: Member, group_id: int, now: datetime, h
             if active:
                 requester = existing(session, Member, pairing.requester_id)
                 name = display_name(member, language_of(requester))
-                words.append(EndWord(pairing, requester, "care.ended.open", {"other": name}) if lapsed
-                             else EndWord(pairing, requester, "care.ended.rest", {"supporter": name}))
+                words.append(EndWord(pairing, requester, "care.ended.open", {"other": name}))
                 ended_with.append(requester)
     tell_requesters(session, words, now)
     planner.mark_due(session, group_id, now)

@@ -182,7 +182,9 @@ def plan_group(session: Session, group: Group, now: datetime) -> int:
     waiting = [key for key in unmatched if key not in across] + held
     for requester_id, kind in waiting:
         answer = waiting_since.get((requester_id, kind))
-        if answer is None or answer.told_waiting_at is not None:
+        # Told only that someone was asked, and they said no or let it lapse: nobody is free is news to them.
+        if answer is None or (answer.told_waiting_at is not None
+                              and not care_requests.told_asked_then_closed(answer, look.pairings, now)):
             continue
         # Honest word a day after asking, or as soon as every candidate has said no (by day: it is a push).
         tell_at = now if (requester_id, kind) in look.tried else answer.since + WAITING_GRACE
@@ -305,7 +307,8 @@ def _overflow(session: Session, group: Group, members: dict[int, Member], waitin
 
 def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, members, now: datetime) -> None:
     """A request whose offer is still unanswered is not silent either: a day after asking, the
-    member hears nobody has said yes yet (once), and the offer goes on."""
+    member hears that someone has been asked and nobody has said yes yet (once), never that no one is
+    free (someone is being asked), and the offer goes on."""
     offered = {(p.requester_id, p.kind) for p in pairings if p.status == PairingStatus.OFFERED}
     active = {(p.requester_id, p.kind) for p in pairings if p.status == PairingStatus.ACTIVE}
     for answer in answers:
@@ -322,8 +325,8 @@ def _tell_unanswered_offers(session: Session, group: Group, answers, pairings, m
             continue
         answer.told_waiting_at = now
         _look_again_at(group, care_requests.word_again_at(session, group, members[answer.member_id], now))
-        tell(session, members[answer.member_id], care_requests.WAITING_TEXT[answer.option], now, group.id,
-             keyword=group.keyword)
+        tell(session, members[answer.member_id], care_requests.still_open_text(answer.option, asked=True), now,
+             group.id, keyword=group.keyword)
 
 
 def _look_again_at(group: Group, when: datetime) -> None:
