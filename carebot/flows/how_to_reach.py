@@ -48,16 +48,16 @@ _ALSO = frozenset((
     "me i my u you ur your can could pls please plz porfa porfis xfa only just first then is are r be "
     "best better easiest easier preferred prefer preferably ok okay fine good works work for to at in on by via "
     "x or and y o no not dont don't do never than the a an if pick up answer leave out after before around "
-    "between till until til from b4 bfr aft time times hours hr any anyone every each also too it that works "
+    "between till until til from b4 bfr aft time times hours hr any anyone every each also too it that "
     "partner partner's partners mom's cell number landline home office break free feel reach back "
-    "mejor solo solamente nomas por de del la las el los en al a que q sin con mi numero cel celular casa "
+    "mejor solo solamente nomas por de del la las el los en al que q sin con mi numero cel celular casa "
     "despues dsp antes entre hasta trabajo prefiero preferible preferiblemente hora horas cada todo "
-    "toda todos todas dia dias semana fin fines o tambien siempre nunca ok"
+    "toda todos todas dia dias semana fin fines tambien siempre nunca"
 ).split())
 # Words a kept piece does not end on: "call me im" is "call me", "text only, if" is "text only".
 _DANGLING = frozenset((
     "i im i'm my u you your and or but y o pero if the a an to at in on of by is are r be for than from "
-    "not no dont don't do mi el la los las de del que q en con por x sin al a it that also tambien feel"
+    "not no dont don't do mi el la los las de del que q en con por x sin al it that also tambien feel"
 ).split())
 # Thanks, laughter and fillers that are never a "how" on their own ("1 thx", "1 porfa", "4 lol").
 FILLER_ONLY = frozenset((

@@ -706,9 +706,9 @@ _NO_WORDS = _NO_FIRST | _NO_ALSO | _APOLOGY | _words(
     "viernes sabado domingo "
     "busy swamped slammed working work away traveling travelling sick out town ocupado ocupada ocupade "
     "trabajando trabajo fuera viaje enfermo enferma enferme "
-    "make it come go attend join help do commit take on there ir asistir llegar venir ayudar apoyar hacerlo "
+    "make come go attend join help do commit take there ir asistir llegar venir ayudar apoyar hacerlo "
     "poder podre podria podemos voy va puedo vamos "
-    "unfortunately honestly tbh lamentablemente desafortunadamente la verdad neta asking preguntar preguntarme "
+    "unfortunately honestly tbh lamentablemente desafortunadamente verdad neta asking preguntar preguntarme "
     "thanks thank you thx ty gracias thnx tho had chance got gotten")
 _CANT = _words("cant can't cannot unable")
 
