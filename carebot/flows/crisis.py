@@ -367,13 +367,21 @@ def _mend(form: str) -> set[str]:
 
 def crisis_languages(raw: str) -> set[str]:
     """The languages whose crisis phrases the text uses (empty when it speaks of no crisis)."""
+    return set(_crisis_languages(raw))
+
+
+# The router asks of one text up to four times (crisis first, an autoreply, the reply's language), and each
+# read is some 400 µs of regular expressions over its mended forms: the last few texts' answers are kept.
+# In memory only, a handful, never written or logged, as web.py's senders are.
+@functools.lru_cache(maxsize=16)
+def _crisis_languages(raw: str) -> frozenset[str]:
     found: set[str] = set()
     # Idioms go first ("suicide prevention"), then the slips in what is left are mended.
     guarded = {_GUARD.sub(" ", form) for form in (_matchable(raw), _matchable(_deleet(raw)))}
     for text in guarded.union(*(_mend(form) for form in guarded)):
         for variant in {text, _FILLERS.sub("", text)}:  # one read when the text has no filler to take out
             found |= {language for language, pattern in _CRISIS.items() if pattern.search(variant)}
-    return found
+    return frozenset(found)
 
 
 # Used where a group has not listed its own: peer-run, and it does not send anyone to the caller.
