@@ -90,19 +90,32 @@ def _roster_text(session: Session, group: Group, language: str) -> str:
     return render("coord.roster", language, keyword=group.keyword, count=len(rows), names=", ".join(shown))
 
 
-def _log_text(session: Session, group: Group, language: str) -> str:
+# The entries that name the members of a pairing: who asked for care and who offered it.
+PAIRING_ACTIONS = frozenset({"pair", "unpair", "network"})
+
+
+def _log_text(session: Session, group: Group, viewer: Member, language: str) -> str:
+    """The group's last coordinator actions as ``viewer`` may see them: who acted, what and when for
+    everyone, but the members of a pairing named only to those two and the group's coordinators
+    (product.md "Transparency without exposure"); roles and removals are not answers and stay named."""
     actions = session.scalars(select(CoordAction).where(CoordAction.group_id == group.id)
                               .order_by(CoordAction.id.desc()).limit(LOG_ENTRIES)).all()
     if not actions:
         return render("log.none", language, keyword=group.keyword)
     former = render("log.former", language)
+    sees_all = is_coordinator(session, viewer.id, group.id)
 
     def who(member_id: int | None) -> str:
         member = session.get(Member, member_id) if member_id else None
         return display_name(member, language) if member else former
 
+    def key(action: CoordAction) -> str:
+        named = (sees_all or action.action not in PAIRING_ACTIONS
+                 or viewer.id in (action.target_id, action.other_id))
+        return f"log.{action.action}" if named else f"log.{action.action}.unnamed"
+
     entries = [
-        render(f"log.{a.action}", language, when=short_date(a.at.astimezone(group_tz(group)), language),
+        render(key(a), language, when=short_date(a.at.astimezone(group_tz(group)), language),
                actor=who(a.actor_id), a=who(a.target_id), b=who(a.other_id))
         for a in actions
     ]
@@ -135,7 +148,7 @@ def show(act: Act, effect: ListShown) -> Outcome:
     elif effect.kind == "roster":
         text = _roster_text(session, group, language)
     elif effect.kind == "log":
-        text = _log_text(session, group, language)
+        text = _log_text(session, group, member, language)
     elif effect.kind == "gather":
         text = _gathering_text(session, group, member, language, now)
     else:
