@@ -15,7 +15,7 @@ from datetime import timedelta
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from carebot.domain.i18n import render
+from carebot.domain.i18n import names_list, render
 from carebot.flows.base import CallRequested, Context, CrisisNoted, Reply, Transition, render_for
 from carebot.flows.join import removed_keywords
 from carebot.flows.words import CALL, Text, is_one_of, plain
@@ -477,5 +477,5 @@ def talk(ctx: Context, text: Text) -> Transition | None:
     if not ctx.memberships:
         return Transition(replies=(Reply(render("crisis.reply.stranger", ctx.language,
                                                 resources=resources_for(ctx))),))
-    keywords = ", ".join(dict.fromkeys(m.group.keyword for m in ctx.memberships))
+    keywords = names_list(list(dict.fromkeys(m.group.keyword for m in ctx.memberships)), ctx.language)  # "RCMA and EAST"
     return Transition(replies=(Reply(render_for(ctx, "talk.offer", keywords=keywords)),))

@@ -165,6 +165,11 @@ ROWS = [
                  id="need-to-talk-to-someone"),
     pytest.param(row(SPANISH, "necesito hablar con alguien", says("talk.offer", keywords="COMIDA")),
                  id="necesito-hablar-con-alguien"),
+    # A member of two groups hears them as a sentence says them (as the which-group question does).
+    pytest.param(row(context("DMMA", "COMIDA", language="en"), "i need someone to talk to",
+                     says("talk.offer", keywords="DMMA and COMIDA")), id="two-groups-joined-with-and"),
+    pytest.param(row(context("DMMA", "COMIDA", language="es"), "necesito hablar con alguien",
+                     says("talk.offer", keywords="DMMA y COMIDA")), id="two-groups-joined-with-y"),
     pytest.param(row(STRANGER, "i need someone to talk to", says("crisis.reply.stranger", resources=PEER)),
                  id="a-stranger-who-needs-someone-hears-resources"),
     pytest.param(row(MEMBER, "i need to talk to rosa about the gathering", says("fallback")),
