@@ -45,9 +45,12 @@ def test_bad_text_gets_one_kind_reply_and_changes_nothing(sim, text: str) -> Non
         assert snapshot(sim, ANA) == before
 
 
-def test_sql_looking_text_is_stored_as_plain_text(sim) -> None:
-    run(sim, *SETUP, f"{ANA} > 1'; DROP TABLE members; --", f"{ANA} > STATUS")
-    assert "DROP TABLE members" in texts_to(sim, ANA)[-1]
+def test_sql_looking_text_is_read_as_words_and_never_run(sim) -> None:
+    # Its SQL is no way of being reached, so it is not kept as the how (flows/how_to_reach.py); before that
+    # rule this test saw it kept word for word. What it still shows: the text is data, read and answered.
+    run(sim, *SETUP, f"{ANA} > 1 text me'; DROP TABLE members; --", f"{ANA} > STATUS")
+    status = texts_to(sim, ANA)[-1]
+    assert "reach out" in status and "text me" in status and "DROP" not in status
     with sim.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Member)) == 1
 
