@@ -365,16 +365,13 @@ def _mend(form: str) -> set[str]:
         " " + " ".join([*words[:-1], whole]) + " " for whole in _CUT_SHORT.get(last, ())}
 
 
-def crisis_languages(raw: str) -> set[str]:
-    """The languages whose crisis phrases the text uses (empty when it speaks of no crisis)."""
-    return set(_crisis_languages(raw))
-
-
 # The router asks of one text up to four times (crisis first, an autoreply, the reply's language), and each
-# read is some 400 µs of regular expressions over its mended forms: the last few texts' answers are kept.
-# In memory only, a handful, never written or logged, as web.py's senders are.
+# read is some 400 µs of regular expressions over its mended forms: the last few texts' answers are kept
+# (a frozenset, so no caller can change what the next one is given). In memory only, a handful, never
+# written or logged, as web.py's senders are.
 @functools.lru_cache(maxsize=16)
-def _crisis_languages(raw: str) -> frozenset[str]:
+def crisis_languages(raw: str) -> frozenset[str]:
+    """The languages whose crisis phrases the text uses (empty when it speaks of no crisis)."""
     found: set[str] = set()
     # Idioms go first ("suicide prevention"), then the slips in what is left are mended.
     guarded = {_GUARD.sub(" ", form) for form in (_matchable(raw), _matchable(_deleet(raw)))}

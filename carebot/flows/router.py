@@ -343,4 +343,4 @@ def in_crisis_language(ctx: Context, text: Text) -> Context:
     """The context to answer crisis words in: the language they were written in, when only one
     language's crisis words are there ("ya no quiero vivir" gets the Spanish reply, whatever was set)."""
     languages = crisis.crisis_languages(text.raw)
-    return replace(ctx, language=languages.pop()) if len(languages) == 1 else ctx
+    return replace(ctx, language=next(iter(languages))) if len(languages) == 1 else ctx
