@@ -49,8 +49,10 @@ from carebot.flows.words import (
     HOW_STARTS,
     LEAD_FILLERS,
     NONE,
+    PLEASE,
     PRIVATE,
     SHARE,
+    THANK_YOU,
     Text,
     after_preamble,
     asks_to_see_answers,
@@ -555,7 +557,7 @@ _BY = frozenset("por x by via".split())
 _ASKED_VERBS = frozenset("llamen llame escriban escriba manden mande contacten contacte busquen visiten".split())
 # Words of HOW_STARTS that do not open a "how" on their own: "any news?", "check status", "despues" (LATER).
 _NOT_HOW_ALONE = frozenset("any check reach despues".split())
-_AFTER_DURATION = frozenset("pls please porfa thanks thx gracias ok".split())
+_AFTER_DURATION = PLEASE | THANK_YOU | frozenset({"ok"})  # "for 2 weeks ok thx"
 MOST_HOW_WORDS = 12
 # Goodbyes that read like a duration: "hasta mañana" is "see you tomorrow", not "until tomorrow".
 _GOODBYES = frozenset({("hasta", "manana"), ("hasta", "pronto"), ("hasta", "luego"), ("hasta", "la", "proxima"),
@@ -658,7 +660,7 @@ _HOW_SAID = re.compile(
     r"\b(?:and |so )?(?:you can |u can |feel free to |please |pls |just |best to |better to )?"
     r"((?:text|call|message|msg|email|visit) me\b[^.,;!?]*|mejor (?:por|x) (?:mensaje|texto|llamada|whatsapp)[^.,;!?]*"
     r"|mejor que me (?:llamen|escriban|manden mensaje)[^.,;!?]*)")
-_HOW_TAIL = frozenset("thanks thank you thx ty gracias pls please porfa".split())
+_HOW_TAIL = PLEASE | THANK_YOU
 _RUNON_LEAST = 6
 _DURATION_OPENERS = frozenset("this esta este for por next proxima until till til hasta thru through".split())
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from carebot.flows.words import fold
+from carebot.flows.words import PLEASE, THANK_YOU, fold
 
 # Ways and times to be reached: a clause that keeps none of these says no "how".
 _REACH = frozenset((
@@ -60,9 +60,8 @@ _DANGLING = frozenset((
     "not no dont don't do mi el la los las de del que q en con por x sin al it that also tambien feel"
 ).split())
 # Thanks, laughter and fillers that are never a "how" on their own ("1 thx", "1 porfa", "4 lol").
-FILLER_ONLY = frozenset((
-    "pls please plz porfa porfis xfa por favor thanks thank thx thnx ty tysm tyvm u you gracias grax lol lmao "
-    "haha hahaha jaja jajaja jeje ok okay k kk xo xoxo love besos abrazos bendiciones yay nice cool"
+_FILLER_ONLY = PLEASE | THANK_YOU | frozenset((
+    "u lol lmao haha hahaha jaja jajaja jeje ok okay k kk xo xoxo love besos abrazos bendiciones yay nice cool"
 ).split())
 
 _CLAUSE_END = re.compile(r"\s[-–—]+\s|[.,;:!?¿¡](?=\s|$)")
@@ -147,7 +146,7 @@ def only_how(said: str | None, most: int = 140) -> str | None:
 def only_filler(said: str | None) -> bool:
     """True when ``said`` is only thanks, laughter, "pls" or emoji ("thx", "porfa", "lol 🙏"): no "how"."""
     words = [fold(w) for w in (said or "").split()]
-    return all(not w or w in FILLER_ONLY for w in words)
+    return all(not w or w in _FILLER_ONLY for w in words)
 
 
 def opens_how(said: str | None) -> bool:

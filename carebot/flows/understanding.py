@@ -56,6 +56,7 @@ from carebot.flows.words import (
     STATUS,
     STOP_ALONE,
     STOP_STRONG,
+    THANKS,
     YES,
     Text,
     is_never_mind,
@@ -124,7 +125,7 @@ _ONLY_YES = frozenset({"dale"})
 _LATER_MARKS = frozenset("later luego despues dsp tardecito rato".split())
 _LATER_FILLER = frozenset("can could u you ask me remind pls please preguntame ahorita no mas + tarde "
                           "al talk maybe tal vez quizas in a bit text again escribeme".split())
-_THANKS = frozenset("thanks thank thx thnx ty tysm tyvm gracias grcs grax lifesaver appreciate".split())
+_THANKS = THANKS | frozenset("lifesaver appreciate".split())  # and the thanks of "thx, lifesaver!!"
 _NOT_ONLY_THANKS = frozenset("but pero need necesito can could puedes podrias podria how when where".split())
 _HELP_PHRASES = (("what", "is", "this", "number"), ("whats", "this", "number"), ("who", "is", "this"),
                  ("q", "es", "este", "numero"), ("que", "es", "este", "numero"), ("quien", "es"),

@@ -124,7 +124,15 @@ STOP_PHRASES = {
 # everyday phrase a strong STOP word opens that is not a request; only with more words after it
 # ("stop by" alone, or "stop in", still stops: when in doubt, STOP wins).
 _VISIT = _words("by in over")
-FILLER = _words("please pls plz now por favor ya porfa")
+# The one list of each: "please", thanks and apologies as members write them. Every reader that sets
+# them aside builds on these (with its own extras, named for what they add), so a spelling known in one
+# place is known in all.
+PLEASE = _words("please pls plz porfa porfis xfa por favor")
+THANKS = _words("thanks thank thx thnx ty tysm tyvm gracias grcs grax")
+THANK_YOU = THANKS | _words("you")  # where "you" can only be the one of "thank you" ("no thank you")
+APOLOGY = _words("sorry sry srry soz perdon perdona perdoname disculpa disculpe disculpen disculpas lo siento "
+                 "oops ups ugh oh ah omg apologies")
+FILLER = PLEASE | _words("now ya")
 START = _words("start unstop resume subscribe comenzar iniciar empezar alta reanudar")
 HELP = _words("help info ayuda informacion")
 YES = _words("yes y yeah yep yup ok okay sure si claro dale vale")
@@ -364,8 +372,7 @@ NOT_NOW = frozenset({
     ("tal", "vez", "despues"), ("quizas", "luego"), ("quizas", "despues"), ("mas", "tarde"), ("otro", "dia"),
     ("en", "otro", "momento"), ("otra", "vez", "sera"),
 })
-_NOT_NOW_SOFT = _words("nope nah sorry sry srry tbh honestly thanks thank you thx ty lol tho though lo siento gracias perdon "
-                       "disculpa oh ah please pls plz porfa por favor")
+_NOT_NOW_SOFT = APOLOGY | THANK_YOU | PLEASE | _words("nope nah tbh honestly lol tho though")
 
 
 def is_not_now(words: list[str]) -> bool:
@@ -440,7 +447,7 @@ _YES_ALSO = _words(
 _YES_PHRASES = frozenset({("count", "me", "in"), ("im", "in"), ("i'm", "in"), ("cuenta", "conmigo"), ("de", "una"),
                           ("i", "can"), ("i", "will"), ("si", "puedo"), ("puedo",), ("yo", "puedo"), ("con", "gusto")})
 _NO_FIRST = _words("no n nope nah nel nop")
-_NO_ALSO = _words("not thanks thank you gracias sorry lo siento cant can't cannot puedo i now this time im i'm "
+_NO_ALSO = APOLOGY | THANK_YOU | _words("not cant can't cannot puedo i now this time im i'm "
                   "good estoy bien no "
                   # "no not yet", "no we havent", "nope we didnt": to "did you connect?"
                   "yet we didnt havent todavia aun")
@@ -676,8 +683,6 @@ _HOW_ALSO = _words("mejor best prefer prefiero by via x only solo")  # "mejor po
 # A NO opens with a NO word or an inability ("cant", "no puedo") and every other word belongs to saying no:
 # apologies, thanks, time ("this week", "hoy"), being busy, what could not be done ("make it", "ir"). A NO
 # with words of its own ("no point driving", "no pain no gain", "no se", "no problem", "cant wait!") is no NO.
-_APOLOGY = _words("sorry sry srry soz perdon perdona perdoname disculpa disculpe disculpen disculpas lo siento "
-                  "oops ups ugh oh ah omg apologies")
 _YES_OPENERS = tuple(sorted({
     ("i", "can"),
     ("count", "me", "in"), ("cuenta", "conmigo"), ("cuenten", "conmigo"), ("of", "course"), ("por", "supuesto"),
@@ -697,7 +702,7 @@ _NOT_CLEAR = _words(
     "wrong equivocado equivocada equivoque jk kidding joking broma wish what whats who whos why where which how "
     "huh quien quienes cual cuales donde back")  # "i can get back to you": later, not YES
 # Every word a NO may carry besides its NO: apologies and thanks, time, being busy, what could not be done.
-_NO_WORDS = _NO_FIRST | _NO_ALSO | _APOLOGY | _words(
+_NO_WORDS = _NO_FIRST | _NO_ALSO | _words(
     "cant can't cannot unable able wont won't be to am are not i im i'm me my it this that these the a an "
     "and y for of on at so just really super very too muy de la el lo los las esta este estos estas por para con "
     "time times week weekend weeks today tonight tomorrow tmrw now rn right atm moment days day one month "
@@ -709,7 +714,7 @@ _NO_WORDS = _NO_FIRST | _NO_ALSO | _APOLOGY | _words(
     "make come go attend join help do commit take there ir asistir llegar venir ayudar apoyar hacerlo "
     "poder podre podria podemos voy va puedo vamos "
     "unfortunately honestly tbh lamentablemente desafortunadamente verdad neta asking preguntar preguntarme "
-    "thanks thank you thx ty gracias thnx tho had chance got gotten")
+    "tho had chance got gotten")
 _CANT = _words("cant can't cannot unable")
 
 
@@ -728,7 +733,7 @@ def opens_yes(text: Text) -> bool:
     "yes? what is this", "no yes", "idk yes maybe" (see above)."""
     words = [w for w in text.words if w not in FILLER]
     start = 0
-    while start < len(words) and words[start] in _APOLOGY:
+    while start < len(words) and words[start] in APOLOGY:
         start += 1
     at, carried = start, False
     while at < len(words):
@@ -767,11 +772,9 @@ def whole_yes(text: Text) -> bool:
 def explicit_yes(text: Text, words: frozenset[str] = ERASE_YES) -> bool:
     """An explicit YES word, with at most an apology or thanks around it ("yes", "yes sorry", "si perdon"):
     what erasing everything takes (FORGET)."""
-    meaningful = [w for w in text.words if w not in FILLER and w not in _APOLOGY and w not in _THANKS]
+    meaningful = [w for w in text.words if w not in FILLER and w not in APOLOGY and w not in THANK_YOU]
     return not _asks(text) and len(meaningful) == 1 and meaningful[0] in words
 
-
-_THANKS = _words("thanks thank you thx ty gracias")
 
 
 def after_no(text: Text) -> Text | None:
@@ -779,7 +782,7 @@ def after_no(text: Text) -> Text | None:
     text does not open with them, or goes on with another "not" ("no not today" is the NO "not today" is)."""
     words = text.words
     start = 0
-    while start < len(words) and (words[start] in _NO_FIRST or words[start] in _APOLOGY or words[start] in FILLER):
+    while start < len(words) and (words[start] in _NO_FIRST or words[start] in APOLOGY or words[start] in FILLER):
         start += 1
     if not start or start == len(words) or words[start] in ("not", "no"):
         return None
