@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,7 @@ from carebot.flows.base import (
 )
 from carebot.flows.crisis import asks_call as crisis_call
 from carebot.flows.durations import UNTIL, parse_duration
-from carebot.flows.how_to_reach import only_filler, only_how, opens_how
+from carebot.flows.how_to_reach import only_filler, only_how, opens_how, shown_how
 from carebot.flows.join import not_a_member
 from carebot.flows.words import (
     ASSENT_LEADS,
@@ -180,9 +181,9 @@ def resting_instead(ctx: Context, text: Text, group: GroupInfo) -> tuple[AnswerS
     rest = _unavailable_for(ctx, words, group.tz, DECLINING_WORDS)
     if rest is None:
         return None
-    kept = tuple(AnswerSpec(a.option, a.until, a.how, a.capacity, a.private)
-                 for a in ctx.answers_in(group.id) if a.option in REQUESTS)
-    return (*kept, *rest)
+    held = (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private)
+            for a in ctx.answers_in(group.id) if a.option in REQUESTS)
+    return kept_answers((*held, *rest))  # care.py keeps them as they are, without ``answered``'s reply
 # An option said in words and then by its number, as the menu reads: "i can reach out to people, 2".
 # Only when the words describe that very number ("i can reach out to people, 4" is not an answer).
 _DESCRIBED = {
@@ -326,7 +327,8 @@ def _capacity(words: list[str]) -> tuple[int, int] | None:
 def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo, *, after_sentence: bool = False) -> list[AnswerSpec] | None:
     """The answers in ``text`` from word ``start`` on; None when it is not an answer. After a sentence of
     the member's own (``after_sentence``) only how to be reached, or a "thx", may follow the options.
-    The "how" kept is only what says how or when to be reached (``how_to_reach.only_how``)."""
+    Its "how" is the member's words after the options; ``kept_answers`` keeps only what of it says how to
+    be reached."""
     prose = text.words[start:start + filler_length(text.words[start:])]
     # After a greeting only the answer may follow ("hi 2 kids at home" is not one); after "ok so" or
     # "yeah", how to be reached may too ("ok so 1 text me after work").
@@ -416,7 +418,7 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo, *, after_sentence:
         return None  # "hi 2 kids at home": prose before a number is an answer only when nothing else follows
     if after_sentence and not (thanks_only or opens_how(rest)):
         return None  # "sorry i missed it, 5 kids sick": not an answer
-    how = None if ctx.crisis else only_how(rest, MAX_HOW)
+    how = None if ctx.crisis else rest or None
     return [
         AnswerSpec(
             option=option,
@@ -450,8 +452,9 @@ def _starts_modifier(words: list[str], now: datetime, tz: ZoneInfo, language: st
     )
 
 
-def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz: ZoneInfo, *, with_how: bool = True) -> str:
-    """One answer in plain words: "someone will reach out to you (until Dec 5, call evenings)"."""
+def _describe_answer(answer: AnswerInfo | AnswerSpec, how: str | None, language: str, tz: ZoneInfo) -> str:
+    """One answer in plain words, with ``how`` as it may be shown: "someone will reach out to you (until
+    Dec 5, call evenings)"."""
     phrase = option_label(answer.option, answer.capacity, language)
     details = []
     if answer.until is not None:
@@ -459,7 +462,6 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz: ZoneInfo
         details.append(render("duration.until", language, date=short_date(last_moment, language)))
     elif answer.option in (1, 3, 4):
         details.append(render("duration.ongoing", language))
-    how = only_how(answer.how, MAX_HOW) if with_how else None  # a "how" kept before outside7's fix, too
     if how:
         details.append(how)
     if getattr(answer, "private", None):
@@ -468,12 +470,13 @@ def describe_answer(answer: AnswerInfo | AnswerSpec, language: str, tz: ZoneInfo
 
 
 def summarize(answers: Iterable[AnswerInfo | AnswerSpec], language: str, tz: ZoneInfo) -> str:
-    """Several answers in plain words, joined; a "how" they all share is said once, at the end."""
-    answers = list(answers)
-    hows = {only_how(a.how, MAX_HOW) for a in answers}
-    if len(answers) < 2 or len(hows) != 1 or None in hows:
-        return "; ".join(describe_answer(a, language, tz) for a in answers)
-    return "; ".join(describe_answer(a, language, tz, with_how=False) for a in answers) + f" ({hows.pop()})"
+    """Several answers in plain words, joined; a "how" they all share is said once, at the end. This is
+    where every answer is said back or shown (the reply to it, STATUS, a call's menu, an offer declined)."""
+    shown = [(a, shown_how(a.how)) for a in answers]
+    hows = {how for _, how in shown}
+    if len(shown) < 2 or len(hows) != 1 or None in hows:
+        return "; ".join(_describe_answer(a, how, language, tz) for a, how in shown)
+    return "; ".join(_describe_answer(a, None, language, tz) for a, _ in shown) + f" ({hows.pop()})"
 
 
 def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Transition | None]:
@@ -496,10 +499,20 @@ def pick_group(ctx: Context, text: Text) -> tuple[MembershipInfo | None, int, Tr
     return None, 0, say(ctx, "goaround.which_group", keywords=keywords, example=example)
 
 
+def kept_answers(specs: Iterable[AnswerSpec]) -> tuple[AnswerSpec, ...]:
+    """Answers as carebot keeps them: each "how" only what says how or when to be reached
+    (``how_to_reach.only_how``), never the story around it. The one place a "how" going into an answer is
+    cut, whoever gave it and however (a text, a run-on, a piece after it, a call's keys, an answer given
+    again: no story an older one held is kept); HOW cuts its own, once (``how``)."""
+    return tuple(replace(s, how=only_how(s.how, MAX_HOW)) for s in specs)
+
+
 def answered(ctx: Context, group: GroupInfo, specs: Iterable[AnswerSpec]) -> Transition:
-    """The member's answer in ``group``, kept and said back in plain words (its "how" only what says how to
-    be reached, whoever gave it: an answer given again keeps no story an older one held)."""
-    kept = tuple(AnswerSpec(s.option, s.until, only_how(s.how, MAX_HOW), s.capacity, s.private) for s in specs)
+    """The member's answer in ``group``, kept (``kept_answers``) and said back in plain words."""
+    return _said_back(ctx, group, kept_answers(specs))
+
+
+def _said_back(ctx: Context, group: GroupInfo, kept: tuple[AnswerSpec, ...]) -> Transition:
     summary = summarize(kept, ctx.language, group.tz)
     return Transition(
         replies=(Reply(render_for(ctx, "goaround.confirm", keyword=group.keyword, summary=summary)),),
@@ -580,7 +593,7 @@ def _latest_answers(ctx: Context) -> tuple[MembershipInfo, tuple[AnswerInfo, ...
 
 
 def _how_piece(ctx: Context, text: Text, start: int) -> str | None:
-    """The member's own words when, from word ``start``, the text only says how to be reached."""
+    """The member's own words when, from word ``start``, the text opens by saying how to be reached."""
     words = text.words[start:]
     if len(words) < 2 or len(words) > MOST_HOW_WORDS or "?" in text.raw:
         return None
@@ -589,7 +602,7 @@ def _how_piece(ctx: Context, text: Text, start: int) -> str | None:
         len(words) > 2 and words[:2] == ["que", "me"] and words[2] in _ASKED_VERBS)  # "(mejor) que me llamen en la tarde"
     if not opens_how or crisis_call(words):
         return None
-    return only_how(text.rest(start), MAX_HOW)  # "text me after work, been so low": "text me after work"
+    return text.rest(start)
 
 
 def amend(ctx: Context, text: Text) -> Transition | None:
@@ -611,10 +624,12 @@ def amend(ctx: Context, text: Text) -> Transition | None:
         specs = tuple(AnswerSpec(a.option, duration.until, a.how, a.capacity, a.private) for a in answers)
     else:
         # How to be reached belongs to a request for care (1, 4): "call me at 2" after "2" is not one.
-        how_text = _how_piece(ctx, text, start) if any(a.option in REQUESTS for a in answers) else None
-        if how_text is None:
+        piece = _how_piece(ctx, text, start) if any(a.option in REQUESTS for a in answers) else None
+        if piece is None:
             return None
-        specs = tuple(AnswerSpec(a.option, a.until, how_text, a.capacity, a.private) for a in answers)
+        # "text me after work, been so low": "text me after work", cut once here and passed on.
+        kept = kept_answers(AnswerSpec(a.option, a.until, piece, a.capacity, a.private) for a in answers)
+        return _said_back(ctx, group, kept) if kept and kept[0].how else None
     return answered(ctx, group, specs)
 
 
@@ -697,7 +712,7 @@ def runon(ctx: Context, text: Text) -> Transition | None:
         kept = said_how.group(1).split()
         while kept and kept[-1] in _HOW_TAIL:
             kept.pop()
-        how = only_how(" ".join(kept), MAX_HOW)
+        how = " ".join(kept) or None
     specs = tuple(AnswerSpec(option, until, how if option in REQUESTS else None,
                              1 if option in (I_CAN_REACH_OUT, CAN_KEEP_COMPANY) else None, None)
                   for option in sorted(options))

@@ -143,6 +143,13 @@ def only_how(said: str | None, most: int = 140) -> str | None:
     return text[:most].strip() or None
 
 
+def shown_how(kept: str | None) -> str | None:
+    """A kept "how" as it may be shown to anyone: cut again, as a row kept before this rule (outside7) may
+    still hold a story. The one place a "how" coming out is cut (``goaround.summarize``, ``people.how_of``);
+    going in, it is cut once (``goaround.kept_answers``, HOW)."""
+    return only_how(kept)
+
+
 def only_filler(said: str | None) -> bool:
     """True when ``said`` is only thanks, laughter, "pls" or emoji ("thx", "porfa", "lol 🙏"): no "how"."""
     words = [fold(w) for w in (said or "").split()]

@@ -410,8 +410,9 @@ def _until(specs: list[AnswerSpec], tz: ZoneInfo, words: list[str]) -> str | Non
 
 
 def _answer_reading(specs: list[AnswerSpec], zone: ZoneInfo, words: list[str]) -> Reading:
-    return Reading("goaround", options=sorted({s.option for s in specs}), until=_until(specs, zone, words),
-                   how=next((s.how for s in specs if s.how), None))
+    kept = goaround.kept_answers(specs)  # its "how" as it would be kept
+    return Reading("goaround", options=sorted({s.option for s in kept}), until=_until(specs, zone, words),
+                   how=next((s.how for s in kept if s.how), None))
 
 
 def _context(now: datetime, language: str) -> Context:

@@ -16,7 +16,6 @@ from carebot.domain.i18n import DEFAULT_LANGUAGE, names_list, render
 from carebot.domain.vocabulary import REQUESTS, PairingStatus
 from carebot.flows import goaround
 from carebot.flows.base import Answered, HowChanged, PrivacyChanged
-from carebot.flows.how_to_reach import only_how
 from carebot.outbox.write import push
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.pairings import end_unheld, reconcile
@@ -38,7 +37,8 @@ def answered(act: Act, effect: Answered) -> Outcome:
     for spec in effect.answers:
         session.add(Answer(
             group_id=group_id, member_id=member.id, option=spec.option,
-            since=now, until=spec.until, how=only_how(spec.how), capacity=spec.capacity,  # never a story
+            # Its how is already only how to be reached (goaround.kept_answers): never a story.
+            since=now, until=spec.until, how=spec.how, capacity=spec.capacity,
             private=spec.private,
             # Asking again for the same care: they already know if nobody is free.
             told_waiting_at=told.get(spec.option),
@@ -74,7 +74,7 @@ def _names(session: Session, member_ids: list[int], language: str) -> str:
 @handles(HowChanged)
 def how_changed(act: Act, effect: HowChanged) -> Outcome:
     for current in current_answers(act.session, act.member.id, act.now, effect.group_id):
-        current.how = only_how(effect.how)
+        current.how = effect.how  # only how to be reached: HOW kept nothing else (goaround.how)
     return Outcome()
 
 

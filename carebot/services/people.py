@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebot.domain.i18n import DEFAULT_LANGUAGE, render
-from carebot.flows.how_to_reach import only_how
+from carebot.flows.how_to_reach import shown_how
 from carebot.outbox.notify import tell_coordinators
 from carebot.outbox.write import push
 from carebot.store.models import Answer, Member
@@ -39,7 +39,7 @@ def how_of(session: Session, member_id: int, group_id: int, option: int, now: da
         )
     ).first()
     # Only how to be reached reaches another member, never a story kept with an older answer (outside7).
-    how = only_how(answer.how) if answer is not None else None
+    how = shown_how(answer.how) if answer is not None else None
     return f" ({how})" if how else ""
 
 

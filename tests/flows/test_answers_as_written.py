@@ -11,7 +11,7 @@ import pytest
 
 from carebot.flows import router
 from carebot.flows.base import Answered, AnswerInfo, AnswerSpec, HowChanged
-from carebot.flows.goaround import describe_answer
+from carebot.flows.goaround import summarize
 from carebot.flows.how_to_reach import only_how
 from carebot.flows.words import read
 from tests.flows.kit import check, context, has, row, says
@@ -93,8 +93,8 @@ def test_how_keeps_only_how_to_be_reached() -> None:
 
 def test_a_how_kept_before_is_shown_without_its_story() -> None:
     held = AnswerInfo(1, 1, None, "text me, been really low since the miscarriage", None)
-    assert "miscarriage" not in describe_answer(held, "en", CHICAGO)
-    assert "text me" in describe_answer(held, "en", CHICAGO)
+    assert "miscarriage" not in summarize([held], "en", CHICAGO)
+    assert "text me" in summarize([held], "en", CHICAGO)
 
 
 # --- 2. a question back or an unsure reply keeps nothing --------------------------------------------
