@@ -33,6 +33,8 @@ KEPT_IN = {
     "care.waiting.1": "pairing_decline.txt",
     "care.waiting.4": "pairing_waiting.txt",
     "relay.later": "relay.txt",
+    "relay.coordinators.later": "coordreach_two_groups.txt",
+    "relay.coordinators.later.several": "coordreach_all_es.txt",
     "crisis.call.later": "crisis.txt",
     "coord.add.recent": "coord_add.txt",
     "budget.coordinators": "budget.txt",

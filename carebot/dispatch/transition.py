@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from carebot.dispatch.flood import flooding, past_the_limit
 from carebot.domain.vocabulary import SIGNAL, MembershipStatus
-from carebot.flows.base import Context, Relayed, Reply, Transition
+from carebot.flows.base import RELAYS, Context, Reply, Transition
 from carebot.outbox.write import enqueue
 from carebot.services import questions
 from carebot.services.account import forget
@@ -32,7 +32,7 @@ def apply_transition(session: Session, member: Member, ctx: Context, transition:
     wait = transition.wait
     act = Act(session, member, now, ctx.channel, facts)
     for effect in transition.effects:
-        if flooded and isinstance(effect, Relayed):
+        if flooded and isinstance(effect, RELAYS):
             continue  # a flood is not passed on to another member
         outcome = apply(act, effect)
         replies.extend(Reply(text) for text in outcome.texts)

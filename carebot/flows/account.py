@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, timedelta
+from itertools import chain
 
 from carebot.domain.i18n import LANGUAGE_NAMES as LANGUAGE_LABELS
 from carebot.domain.i18n import names_list, render, short_date
-from carebot.domain.sms import GSM_SINGLE, segments
+from carebot.domain.sms import GSM_SINGLE, fold_gsm7, segments
 from carebot.domain.vocabulary import OPEN_PAIRINGS, SIGNAL, Purpose
 from carebot.flows.base import (
     Context,
@@ -87,7 +89,7 @@ def start(ctx: Context, text: Text) -> Transition:
 
 
 def help_(ctx: Context, text: Text | None = None) -> Transition:
-    """HELP: what this number is, who the coordinators are, and STOP."""
+    """HELP: what this number is, who the coordinators are and how to write to them, and STOP."""
     if not ctx.memberships:
         removed = ", ".join(removed_keywords(ctx))
         if removed and not ctx.opted_out:
@@ -95,13 +97,14 @@ def help_(ctx: Context, text: Text | None = None) -> Transition:
         else:
             message = render("help.stopped.none" if ctx.opted_out else "help.none", ctx.language)
     else:
-        names = sorted({n for m in ctx.memberships for n in m.coordinators})
-        coordinators = ", ".join(names) or render("help.no_coordinators", ctx.language)
-        # After STOP, the way back (START) rather than the way out they already took.
+        names = ", ".join(sorted({n for m in ctx.memberships for n in m.coordinators}))
+        # After STOP, the way back (START) rather than the way out they already took; the relay to the
+        # coordinators (carebot.flows.relay) is theirs again after it.
         if ctx.opted_out:
-            message = render("help.stopped", ctx.language, keywords=_keywords(ctx), coordinators=coordinators)
+            message = _first_fitting(render("help.stopped", ctx.language, keywords=_keywords(ctx), coordinators=c)
+                                     for c in _coordinators(ctx, names, "help.coordinators.after_start"))
         else:
-            message = _help_named(ctx, coordinators)
+            message = _help_named(ctx, names)
     # Carriers require HELP to be answered even after STOP, so it is exempt from consent.
     replies = [_own(ctx, message)]
     if any(m.role == "coordinator" for m in ctx.memberships) and not ctx.opted_out:
@@ -109,23 +112,44 @@ def help_(ctx: Context, text: Text | None = None) -> Transition:
     return Transition(replies=tuple(replies))
 
 
-def _help_named(ctx: Context, coordinators: str) -> str:
+def _coordinators(ctx: Context, names: str, *ways: str) -> list[str]:
+    """The coordinators as HELP names them: with how to write to them (each of ``ways``, longest first),
+    then their names alone, for when HELP cannot fit more in one SMS."""
+    if not names:
+        return [render("help.no_coordinators", ctx.language)]
+    return [render(way, ctx.language, names=names) for way in ways] + [names]
+
+
+def _help_named(ctx: Context, names: str) -> str:
     """HELP naming each group as members know it, with the word they text: "Des Moines Mutual
-    Aid (DMMA)". Names are shortened (at a word, with "...") so HELP stays one SMS segment;
-    when even that cannot fit, the keywords alone are what carebot names."""
+    Aid (DMMA)", and how to write to the coordinators. To stay one SMS segment, the how is said
+    shorter ("@coord"), then the names are shortened (at a word, with "..."), then the keywords alone
+    are what carebot names; only when even that cannot fit are the coordinators named without the how."""
     def named(limit: int | None) -> str:
         return ", ".join(f"{_shorten(m.group.name, limit)} ({m.group.keyword})" for m in ctx.memberships)
 
-    def message(groups: str) -> str:
-        return render("help.member.named", ctx.language, groups=groups, coordinators=coordinators)
+    def ways(coordinators: str) -> Iterator[str]:
+        def message(groups: str) -> str:
+            return render("help.member.named", ctx.language, groups=groups, coordinators=coordinators)
 
-    full = message(named(None))
-    if segments(full) <= 1:
-        return full
-    room = (GSM_SINGLE - len(message(named(0)))) // len(ctx.memberships)
-    if room >= MIN_GROUP_NAME:
-        return message(named(room))
-    return message(_keywords(ctx))
+        yield message(named(None))
+        room = (GSM_SINGLE - len(message(named(0)))) // len(ctx.memberships)
+        if room >= MIN_GROUP_NAME:
+            yield message(named(room))
+        yield message(_keywords(ctx))
+
+    *with_how, alone = _coordinators(ctx, names, "help.coordinators.reach", "help.coordinators.reach.short")
+    return _first_fitting(chain(*(ways(c) for c in with_how), ways(alone)))
+
+
+def _first_fitting(messages: Iterable[str]) -> str:
+    """The first of ``messages`` that fits one SMS segment, else the last (the shortest way to say it). As
+    sent: the outbox folds "aún" to "aun" where that saves segments (carebot.outbox.write)."""
+    message = ""
+    for message in messages:
+        if segments(fold_gsm7(message)) <= 1:
+            return message
+    return message
 
 
 def _shorten(name: str, limit: int | None) -> str:

@@ -309,6 +309,31 @@ class Relayed:
 
 
 @dataclass(frozen=True)
+class RelayedToCoordinators:
+    """A member's message to the coordinators of one of their groups, through carebot: to those named
+    ``name`` (as the group knows them), to the one of ``coordinator_id`` (a reply in the relay window),
+    or else to all of them."""
+
+    group_id: int
+    text: str
+    name: str | None = None
+    coordinator_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RelayedFromCoordinator:
+    """A coordinator's reply, in the relay window, to the member who wrote to the coordinators."""
+
+    group_id: int
+    member_id: int
+    text: str
+
+
+# Every effect that passes a member's words on to someone else (a flood is never passed on).
+RELAYS = (Relayed, RelayedToCoordinators, RelayedFromCoordinator)
+
+
+@dataclass(frozen=True)
 class CrisisNoted:
     """Crisis words were answered: a category flag is kept for these groups, never the text."""
 
@@ -433,7 +458,8 @@ Effect = (Joined | MissedCallsMean | Answered | HowChanged | OptedOut | OptedIn 
           | Forgotten | OfferAnswered | CheckinAnswered | RematchAnswered | PairingEnded
           | NotWithAdded | CadenceChanged | DaytimeChanged | RoundStarted | ListShown
           | PairRequested | UnpairRequested | InviteRequested | ActionConfirmed | ApprovalGiven
-          | RsvpGiven | PrivacyChanged | Relayed | CrisisNoted | CallRequested | ChannelChanged
+          | RsvpGiven | PrivacyChanged | Relayed | RelayedToCoordinators
+          | RelayedFromCoordinator | CrisisNoted | CallRequested | ChannelChanged
           | CourtesyAnswered | MapStarted | MapAnswered | MapFinished | MapDeleted | MapToCall | NetworkAnswered)
 
 

@@ -1,32 +1,61 @@
-"""Private relay: paired members write to each other through carebot, by name.
+"""Private relay: members write through carebot, by name, to the member they are paired with or to
+their group's coordinators.
 
-``@Ana how was your day?`` goes to Ana as "Sam (DMMA): how was your day?" on her
-own channel; neither ever sees the other's number. Right after a relayed message,
-a plain reply goes back without the ``@``, for a short while, unless it is one of
-carebot's own words.
+``@Ana how was your day?`` goes to Ana as "Sam (DMMA): how was your day?" on her own channel;
+neither ever sees the other's number. ``@coordinators can we talk?`` (or a coordinator's name) goes
+to the group's coordinators the same way, so HELP's "how to reach a coordinator" is a way that
+works. Right after a relayed message, a plain reply goes back without the ``@``, for a short while,
+unless it is one of carebot's own words.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from carebot.flows.base import Context, Relayed, Transition, say
-from carebot.flows.lookups import folded, pairings_named
-from carebot.flows.words import Text
+from babel.lists import format_list
+
+from carebot.flows.base import (
+    Context,
+    MembershipInfo,
+    PersonInfo,
+    Relayed,
+    RelayedFromCoordinator,
+    RelayedToCoordinators,
+    Transition,
+    say,
+)
+from carebot.flows.lookups import folded, named, pairings_named
+from carebot.flows.words import COORD_WORDS, GATHER, Text
 
 # How long after a relayed message a plain reply goes back without the ``@`` (one window, kept here).
 REPLY_WINDOW = timedelta(minutes=30)
 MAX_RELAY = 600
 
+# "@coordinators", "@coordinadoras", "@coordinación" (accents and case aside): all of a group's coordinators.
+TO_COORDINATORS = frozenset(
+    "coordinators coordinator coords coord coordinadores coordinadoras coordinadora coordinador coordinacion".split())
+
+# "i want to talk to a coordinator", "quiero hablar con una coordinadora": asked how, told how.
+_COORDINATOR_WORDS = TO_COORDINATORS - {"coord", "coords"}  # "COORD ana" is a coordinator's command
+_REACH_WORDS = frozenset(
+    "talk speak reach contact message write text call hablar hablo contactar contacto escribir escribo escribirle "
+    "escribirles llamar llamo mensaje comunicarme comunico".split())
+
 
 def relay(ctx: Context, text: Text) -> Transition | None:
-    """``@Name message``: to the other member of one of the member's pairings."""
+    """``@Name message``: to the other member of one of the member's pairings, or to a coordinator."""
     if not text.words or not text.words[0].startswith("@"):
         return None
     name = text.raw.split(None, 1)[0][1:].strip(".,:;!?")
     if not name:
         return None
+    if folded(name) in TO_COORDINATORS:
+        return _to_coordinators(ctx, text, name, ())
     found = pairings_named(ctx.pairings, name)  # "@jose" is José: accents don't matter (README)
+    if not found:
+        coordinators = _coordinators_named(ctx, name)  # a pairing of the same name wins
+        if coordinators:
+            return _to_coordinators(ctx, text, name, coordinators)
     if not found and any(folded(p.other_name).startswith(folded(name)) for p in ctx.pairings):
         # Paired until lately (they left, or it ended): say so rather than "who?".
         return say(ctx, "relay.cannot", name=name[:20])
@@ -38,11 +67,82 @@ def relay(ctx: Context, text: Text) -> Transition | None:
     return Transition(effects=(Relayed(found[0].id, message),))
 
 
+def _coordinators_named(ctx: Context, name: str) -> tuple[PersonInfo, ...]:
+    """The coordinators of the member's groups called ``name`` (one entry a group), the member aside."""
+    return named((PersonInfo(0, coordinator, m.group.id) for m in ctx.memberships for coordinator in m.coordinators
+                  if not (coordinator == ctx.name and ctx.is_coordinator(m.group.id))), name)
+
+
+def _to_coordinators(ctx: Context, text: Text, typed: str, named_ones: tuple[PersonInfo, ...]) -> Transition | None:
+    """To the coordinators of one of the member's groups: those named (``named_ones``), else all of them.
+
+    Which group is clear when one of the member's groups has such coordinators; else the group's word
+    after the name settles it ("@coordinators EAST hi"), and without it carebot asks, keeping nothing.
+    """
+    if not ctx.memberships:
+        return None  # a stranger, or someone removed: not a member's way in
+    names = sorted({p.name for p in named_ones})
+    if len({folded(n) for n in names}) > 1:
+        return say(ctx, "relay.which", names=_either([f"@{n}" for n in names], ctx.language),
+                   example=names[0])
+    chosen = {p.group_id for p in named_ones} if named_ones else {
+        m.group.id for m in ctx.memberships if _others_coordinate(ctx, m)}
+    candidates = [m for m in ctx.memberships if m.group.id in chosen] or list(ctx.memberships)
+    start = 1
+    said = _group_said(ctx, text)
+    # "@coordinators EAST hi" names the group; after a coordinator's name, only to choose between groups.
+    if said is not None and (not named_ones or (len(candidates) > 1 and said in candidates)):
+        candidates, start = [said], 2
+    if len(candidates) > 1:
+        keywords = [m.group.keyword for m in candidates]
+        return say(ctx, "relay.coordinators.which", keywords=_either(keywords, ctx.language), example=keywords[0])
+    message = text.rest(start)[:MAX_RELAY]
+    if not message:
+        return say(ctx, "relay.empty", name=names[0] if names else typed)
+    return Transition(effects=(RelayedToCoordinators(candidates[0].group.id, message, names[0] if names else None),))
+
+
+def _either(choices: list[str], language: str) -> str:
+    """Choices as a question puts them: "RCMA or EAST", "RCMA o EAST"."""
+    return format_list(choices, style="or", locale=language)
+
+
+def _group_said(ctx: Context, text: Text) -> MembershipInfo | None:
+    """The member's group whose word follows the ``@`` word, for a member of several groups."""
+    group = ctx.groups.get(text.words[1].upper()) if len(ctx.memberships) > 1 and len(text.words) > 1 else None
+    return ctx.membership(group.id) if group is not None else None
+
+
+def _others_coordinate(ctx: Context, membership: MembershipInfo) -> bool:
+    """Whether someone besides the member holds the coordinator role in the group (by the names HELP shows)."""
+    mine = ctx.name if ctx.is_coordinator(membership.group.id) else None
+    return any(name != mine for name in membership.coordinators)
+
+
+def asks_for_a_coordinator(ctx: Context, text: Text) -> Transition | None:
+    """"i want to talk to a coordinator", "hablar con una coordinadora": how to write to them."""
+    words = set(text.words)
+    if not ctx.memberships or not (_COORDINATOR_WORDS & words and _REACH_WORDS & words):
+        return None
+    if any(w in COORD_WORDS or w in GATHER for w in text.words[:2]):
+        return None  # "ANNOUNCE text a coordinator if you can't come": a coordinator's command
+    return say(ctx, "relay.coordinators.how")
+
+
 def reply_in_window(ctx: Context, text: Text) -> Transition | None:
     """A plain reply right after a relayed message goes back to its sender."""
     if not text.raw or ctx.waiting is None:
         return None
-    pairing_id = int(ctx.waiting.data["pairing_id"])
+    data, message = ctx.waiting.data, text.raw[:MAX_RELAY]
+    if "member_id" in data:  # a coordinator answering a member who wrote to the coordinators
+        group_id = int(data["group_id"])
+        return Transition(effects=(RelayedFromCoordinator(group_id, int(data["member_id"]), message),))
+    if "coordinator_id" in data:  # a member answering the coordinator who answered them
+        group_id = int(data["group_id"])
+        if ctx.membership(group_id) is None:
+            return None
+        return Transition(effects=(RelayedToCoordinators(group_id, message, coordinator_id=int(data["coordinator_id"])),))
+    pairing_id = int(data["pairing_id"])
     if not any(p.id == pairing_id and p.status == "active" for p in ctx.pairings):
         return None
-    return Transition(effects=(Relayed(pairing_id, text.raw[:MAX_RELAY]),))
+    return Transition(effects=(Relayed(pairing_id, message),))

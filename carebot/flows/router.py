@@ -91,6 +91,7 @@ HANDLERS: tuple[Step, ...] = (
     goaround.same_again,  # "same as before", "lo mismo": the answer held, given again
     goaround.free_which,  # "i'm free this week": 2 or 5? asked, never guessed
     calls.missed_calls,
+    relay.asks_for_a_coordinator,  # "how do i contact the coordinators?", "como contacto a coordinacion": not HOW
     goaround.how,
     account.status,
     account.mydata,
@@ -113,7 +114,7 @@ HANDLERS: tuple[Step, ...] = (
 # just relayed to the member), a plain text is their reply to the other member, relayed whole, however
 # many options it mentions in passing ("honestly I'm a one this week ... maybe thursday"). Only a text
 # that is clearly carebot's words (an answer by number, STATUS, DONE ...) is taken as them.
-NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon})
+NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon, relay.asks_for_a_coordinator})
 
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a

@@ -13,6 +13,7 @@ from carebot.flows.base import (
     AnswerInfo,
     Forgotten,
     LanguageChanged,
+    MembershipInfo,
     NameChanged,
     OptedIn,
     OptedOut,
@@ -20,7 +21,7 @@ from carebot.flows.base import (
     Waiting,
 )
 from carebot.flows.words import read
-from tests.flows.kit import NOW, Row, check, context, has, row, says
+from tests.flows.kit import DMMA, NOW, Row, check, context, has, row, says
 
 MEMBER = context("DMMA")
 COORDINATOR = context("DMMA", coordinator_of=("DMMA",))
@@ -38,7 +39,8 @@ REMOVED_STOPPED = context(removed_from=frozenset({1}), opted_out=True)
 REMOVED_FORGETTING = context(removed_from=frozenset({1}), waiting=Waiting("forget", "confirm", {}, NOW + timedelta(hours=1)))
 REMOVED_SAYS = says("status.removed", keyword="DMMA")
 
-HELP_DMMA = says("help.member.named", groups="Des Moines Mutual Aid (DMMA)", coordinators="Bea")
+# HELP says how to write to the coordinators (coordreach8): before the group's whole name, when both do not fit.
+HELP_DMMA = says("help.member.named", groups="DMMA", coordinators="Bea (text @coordinators and your message)")
 
 ROWS = [
     # STOP, however it is written, wins at once and is confirmed past everything ("final").
@@ -78,19 +80,28 @@ ROWS = [
     pytest.param(row(MEMBER, "help", HELP_DMMA), id="help"),
     pytest.param(row(MEMBER, "HEPL", HELP_DMMA),
                  id="help-with-a-typo"),
-    pytest.param(row(SPANISH, "ayuda", says("help.member.named", groups="Comida Para Todes (COMIDA)",
-                                          coordinators="Lupe")),
+    pytest.param(row(SPANISH, "ayuda", says("help.member.named", groups="COMIDA",
+                                          coordinators="Lupe (escribe @coordinacion y tu mensaje)")),
                  id="ayuda"),
     pytest.param(row(COORDINATOR, "help", HELP_DMMA,
                      says("help.coordinator")), id="help-to-a-coordinator-adds-their-words"),
     pytest.param(row(context("DMMA", "COMIDA", language="en"), "help",
-                     says("help.member.named", groups="Des Moines... (DMMA), Comida... (COMIDA)",
-                          coordinators="Bea, Lupe")), id="help-names-both-groups-shortened-to-one-segment"),
+                     says("help.member.named", groups="DMMA and COMIDA",
+                          coordinators="Bea, Lupe (text @coord and your message)")),
+                 id="help-names-both-groups-and-how-in-one-segment"),
+    pytest.param(row(context("DMMA", "COMIDA", "LONG", language="en"), "help",
+                     says("help.member.named", groups="DMMA, COMIDA, and LONG", coordinators="Bea, Lupe")),
+                 id="help-in-three-groups-names-the-coordinators-without-the-how-to-fit"),
     pytest.param(row(context("LONG"), "help",
-                     says("help.member.named", groups="Southside Tenants and Neighbors Together (LONG)",
-                          coordinators="Bea")), id="help-says-a-40-character-name-whole"),
+                     says("help.member.named", groups="LONG",
+                          coordinators="Bea (text @coordinators and your message)")),
+                 id="help-says-the-how-before-a-40-character-name"),
+    pytest.param(row(context("DMMA", memberships=(MembershipInfo(DMMA, "member"),)), "help",
+                     says("help.member.named", groups="Des Moines Mutual Aid (DMMA)", coordinators="none yet")),
+                 id="help-without-coordinators-says-the-whole-name"),
     pytest.param(row(STRANGER, "help", says("help.none")), id="help-to-a-stranger"),
-    pytest.param(row(STOPPED, "help", says("help.stopped", keywords="DMMA", coordinators="Bea",
+    pytest.param(row(STOPPED, "help", says("help.stopped", keywords="DMMA",
+                                           coordinators="Bea (after START, text @coord and your message)",
                                            purpose="after_stop")), id="help-after-stop"),
     pytest.param(row(context(opted_out=True), "info", says("help.stopped.none", purpose="after_stop")),
                  id="help-after-stop-without-groups"),

@@ -145,10 +145,12 @@ ROWS = [
         "nada tiene sentido en esta serie jaja",
     )),
     # ...and what is not a plea: HELP alone is the command; a favour asked is not a crisis.
-    pytest.param(row(MEMBER, "help", says("help.member", keywords="Des Moines Mutual Aid (DMMA)", coordinators="Bea")),
+    pytest.param(row(MEMBER, "help", says("help.member", keywords="DMMA",
+                                                 coordinators="Bea (text @coordinators and your message)")),
                  id="help-alone-is-help"),
-    pytest.param(row(MEMBER, "Help please", says("help.member", keywords="Des Moines Mutual Aid (DMMA)",
-                                                 coordinators="Bea")), id="help-please-is-help"),
+    pytest.param(row(MEMBER, "Help please", says("help.member", keywords="DMMA",
+                                                 coordinators="Bea (text @coordinators and your message)")),
+                 id="help-please-is-help"),
     *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
         "can someone help me move on sat", "i need help with rent this month", "cutting my hair tonight",
         "cutting back on coffee again", "we need help setting up chairs", "sos un amor", "my hours got cut again",
