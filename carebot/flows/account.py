@@ -123,23 +123,27 @@ def _coordinators(ctx: Context, names: str, *ways: str) -> list[str]:
 def _help_named(ctx: Context, names: str) -> str:
     """HELP naming each group as members know it, with the word they text: "Des Moines Mutual
     Aid (DMMA)", and how to write to the coordinators. To stay one SMS segment, the how is said
-    shorter ("@coord"), then the names are shortened (at a word, with "..."), then the keywords alone
-    are what carebot names; only when even that cannot fit are the coordinators named without the how."""
+    shorter ("@coord"), then the keywords alone are what carebot names, then the names are shortened (at a
+    word, with "..."); only when even that cannot fit are the coordinators named without the how. A group's
+    whole name goes before the longer how: HELP says first what this number is."""
     def named(limit: int | None) -> str:
         return ", ".join(f"{_shorten(m.group.name, limit)} ({m.group.keyword})" for m in ctx.memberships)
 
-    def ways(coordinators: str) -> Iterator[str]:
+    def ways(coordinators: str) -> Iterator[tuple[int, str]]:
+        """Each way HELP may name the groups, ranked: the whole names, the keywords (clearer than a name cut
+        short), shortened names."""
         def message(groups: str) -> str:
             return render("help.member.named", ctx.language, groups=groups, coordinators=coordinators)
 
-        yield message(named(None))
+        yield 0, message(named(None))
+        yield 1, message(_keywords(ctx))
         room = (GSM_SINGLE - len(message(named(0)))) // len(ctx.memberships)
         if room >= MIN_GROUP_NAME:
-            yield message(named(room))
-        yield message(_keywords(ctx))
+            yield 2, message(named(room))
 
     *with_how, alone = _coordinators(ctx, names, "help.coordinators.reach", "help.coordinators.reach.short")
-    return _first_fitting(chain(*(ways(c) for c in with_how), ways(alone)))
+    with_how_ranked = sorted(chain(*(ways(c) for c in with_how)), key=lambda ranked: ranked[0])  # stable
+    return _first_fitting(chain((message for _, message in with_how_ranked), (message for _, message in ways(alone))))
 
 
 def _first_fitting(messages: Iterable[str]) -> str:

@@ -39,8 +39,9 @@ REMOVED_STOPPED = context(removed_from=frozenset({1}), opted_out=True)
 REMOVED_FORGETTING = context(removed_from=frozenset({1}), waiting=Waiting("forget", "confirm", {}, NOW + timedelta(hours=1)))
 REMOVED_SAYS = says("status.removed", keyword="DMMA")
 
-# HELP says how to write to the coordinators (coordreach8): before the group's whole name, when both do not fit.
-HELP_DMMA = says("help.member.named", groups="DMMA", coordinators="Bea (text @coordinators and your message)")
+# HELP says what this number is (the group's whole name) and how to write to the coordinators, in one SMS.
+HELP_DMMA = says("help.member.named", groups="Des Moines Mutual Aid (DMMA)",
+                 coordinators="Bea (text @coordinators and your message)")
 
 ROWS = [
     # STOP, however it is written, wins at once and is confirmed past everything ("final").
@@ -80,22 +81,23 @@ ROWS = [
     pytest.param(row(MEMBER, "help", HELP_DMMA), id="help"),
     pytest.param(row(MEMBER, "HEPL", HELP_DMMA),
                  id="help-with-a-typo"),
-    pytest.param(row(SPANISH, "ayuda", says("help.member.named", groups="COMIDA",
+    pytest.param(row(SPANISH, "ayuda", says("help.member.named", groups="Comida Para Todes (COMIDA)",
                                           coordinators="Lupe (escribe @coordinacion y tu mensaje)")),
                  id="ayuda"),
     pytest.param(row(COORDINATOR, "help", HELP_DMMA,
                      says("help.coordinator")), id="help-to-a-coordinator-adds-their-words"),
     pytest.param(row(context("DMMA", "COMIDA", language="en"), "help",
                      says("help.member.named", groups="DMMA and COMIDA",
-                          coordinators="Bea, Lupe (text @coord and your message)")),
+                          coordinators="Bea, Lupe (text @coordinators and your message)")),
                  id="help-names-both-groups-and-how-in-one-segment"),
     pytest.param(row(context("DMMA", "COMIDA", "LONG", language="en"), "help",
-                     says("help.member.named", groups="DMMA, COMIDA, and LONG", coordinators="Bea, Lupe")),
-                 id="help-in-three-groups-names-the-coordinators-without-the-how-to-fit"),
+                     says("help.member.named", groups="DMMA, COMIDA, and LONG",
+                          coordinators="Bea, Lupe (text @coordinators and your message)")),
+                 id="help-in-three-groups-names-them-by-keyword-to-fit"),
     pytest.param(row(context("LONG"), "help",
                      says("help.member.named", groups="LONG",
                           coordinators="Bea (text @coordinators and your message)")),
-                 id="help-says-the-how-before-a-40-character-name"),
+                 id="help-says-the-how-and-the-keyword-when-a-40-character-name-does-not-fit"),
     pytest.param(row(context("DMMA", memberships=(MembershipInfo(DMMA, "member"),)), "help",
                      says("help.member.named", groups="Des Moines Mutual Aid (DMMA)", coordinators="none yet")),
                  id="help-without-coordinators-says-the-whole-name"),

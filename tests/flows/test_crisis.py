@@ -145,10 +145,10 @@ ROWS = [
         "nada tiene sentido en esta serie jaja",
     )),
     # ...and what is not a plea: HELP alone is the command; a favour asked is not a crisis.
-    pytest.param(row(MEMBER, "help", says("help.member", keywords="DMMA",
+    pytest.param(row(MEMBER, "help", says("help.member", keywords="Des Moines Mutual Aid (DMMA)",
                                                  coordinators="Bea (text @coordinators and your message)")),
                  id="help-alone-is-help"),
-    pytest.param(row(MEMBER, "Help please", says("help.member", keywords="DMMA",
+    pytest.param(row(MEMBER, "Help please", says("help.member", keywords="Des Moines Mutual Aid (DMMA)",
                                                  coordinators="Bea (text @coordinators and your message)")),
                  id="help-please-is-help"),
     *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (

@@ -62,7 +62,7 @@ ROWS = [
     pytest.param(row(OFFERED, "1 5", has("Got it, DMMA"), effects=(Answered(1, (AnswerSpec(1, None, None, None, None),
                                                                           AnswerSpec(5, None, None, 1, None))),),
                      wait=KEEP), id="an-answer-while-an-offer-waits-keeps-the-offer"),
-    pytest.param(row(CONFIRMING, "help", says("help.member.named", groups="DMMA",
+    pytest.param(row(CONFIRMING, "help", says("help.member.named", groups="Des Moines Mutual Aid (DMMA)",
                                                     coordinators="Bea (text @coordinators and your message)"),
                      says("help.coordinator")), id="a-coordinators-own-question-ends-when-they-move-on"),
     # Courtesy: a short warm word, once a day; never the menu.
@@ -190,7 +190,7 @@ def test_said_in_passing(r: Row) -> None:
 
 def test_a_members_who_is_this_hears_what_this_number_is() -> None:
     for text in ("who is this?", "quien es?", "Who is this"):
-        check(row(context("DMMA"), text, has("care check-ins for DMMA")))
+        check(row(context("DMMA"), text, has("care check-ins for Des Moines Mutual Aid (DMMA)")))
     check(row(context("DMMA"), "who is this dana person in the pairs list", says("fallback")))
 
 
