@@ -94,3 +94,25 @@ def test_the_signed_floor_refuses_a_forged_signature_and_stores_the_number_and_w
     assert "+15155550101" not in sender and keyring.decrypt(sender) == "+15155550101"
     assert sender_hash == keyring.lookup_hash("+15155550101")
     assert keyring.decrypt(words) == dict(parse_qsl(good.decode()))["Body"]  # the words too, as carebot keeps them
+
+
+def test_the_in_process_benchmark_says_which_thread_each_apps_cpu_goes_to(capsys, monkeypatch, no_key) -> None:
+    """``webhook_threads`` calls carebot's webhook app and the signed floor's in one process, alternating, and
+    prints each one's CPU a request on the event loop and on the writer thread, and carebot's difference."""
+    import gc
+
+    from carebot.bench import webhook_endpoints, webhook_threads
+    from carebot.store import crypto
+
+    for name in (crypto.ENV, "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", webhook_endpoints.FLOOR_DB):
+        monkeypatch.setenv(name, "")  # what the run sets is undone afterwards
+    try:
+        assert webhook_threads.main(["--requests", "60", "--rounds", "2", "--concurrency", "4"]) == 0
+    finally:
+        gc.unfreeze()  # it freezes its start-up, as serve does; the test process goes on as before
+    out = capsys.readouterr().out
+    for app in ("carebot", "signed floor"):
+        assert re.search(rf"^{app} +event loop +\d+\.\d +writer thread +\d+\.\d +total +\d+\.\d +\(the phases' totals: "
+                         r"\d+, \d+\)$", out, re.MULTILINE), out
+    assert re.search(r"carebot beyond the signed floor: event loop [+-]\d+\.\d µs, writer thread [+-]\d+\.\d µs, "
+                     r"total [+-]\d+\.\d µs a request", out), out

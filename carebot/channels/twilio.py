@@ -197,13 +197,17 @@ class WebhookVerifier:
         if urlsplit(self.public_url).port is not None:
             self.urls.append(remove_port(urlparse(self.public_url)))
 
-    def valid(self, path: str, query: str, fields: Iterable[tuple[str, str]], signature: str,
+    def valid(self, path: str, query: str, fields: MultiDict[str] | Iterable[tuple[str, str]], signature: str,
               settings: str | None) -> bool:
-        """Whether ``signature`` signs the request; ``settings`` is X-Twilio-Webhooks-Signature-Settings."""
+        """Whether ``signature`` signs the request; ``settings`` is X-Twilio-Webhooks-Signature-Settings.
+
+        ``fields``: the form's (name, value) pairs, or the MultiDict the webhook read them into already.
+        """
         algorithm = get_signature_algorithm(settings).upper()
         if algorithm not in _ALGORITHMS:  # an algorithm this twilio library does not know
             return False
-        form = MultiDict(fields)  # a repeated field signs each of its distinct values, as the library reads it
+        # A repeated field signs each of its distinct values, as the library reads a MultiDict.
+        form = fields if isinstance(fields, MultiDict) else MultiDict(fields)
         signed = path + (f"?{query}" if query else "")
         given = signature.encode()
         return any(hmac.compare_digest(self.validator.compute_signature(url + signed, form, algorithm).encode(), given)

@@ -148,6 +148,7 @@ REFUSED = {  # reason: (status, answer)
     "too_large": (413, "A webhook is never this large."),
     "too_many_fields": (413, "A webhook never has this many fields."),
 }
+_NO_FORM: MultiDict[str] = MultiDict()  # a refused request's: never read
 _READ_HEADERS = {b"content-type", b"content-length", SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER}
 
 
@@ -190,8 +191,8 @@ class Webhook:
             status, text = REFUSED[refusal]
             media = "text/plain"
         else:
-            try:  # a MultiDict: a repeated field's first value, as Twilio means it
-                status, text, media = await self.handle(MultiDict(fields), dict(parse_qsl(query)) if query else {})
+            try:  # the form: a repeated field's first value, as Twilio means it
+                status, text, media = await self.handle(fields, dict(parse_qsl(query)) if query else {})
             except Exception as error:  # the database is away: nothing was stored, Twilio comes back
                 log.error("webhook not taken (%s): answered 503", type(error).__name__)
                 status, text, media = 503, "carebot cannot take this right now.", "text/plain"
@@ -201,23 +202,24 @@ class Webhook:
         await send({"type": "http.response.start", "status": status, "headers": answer})
         await send({"type": "http.response.body", "body": data})
 
-    async def _check(self, scope, receive, query: str) -> tuple[str | None, list[tuple[str, str]]]:
-        """(why the request is refused, or None; its form's fields), cheapest checks first."""
+    async def _check(self, scope, receive, query: str) -> tuple[str | None, MultiDict[str]]:
+        """(why the request is refused, or None; its form), cheapest checks first."""
         headers = {name: value for name, value in scope["headers"] if name in _READ_HEADERS}
         refusal = _cheap_refusal(headers)
         if refusal is not None:
-            return refusal, []
+            return refusal, _NO_FORM
         body = await _read_body(receive)
         if body is None:
-            return "too_large", []
+            return "too_large", _NO_FORM
         if body.count(b"&") >= MAX_FIELDS:
-            return "too_many_fields", []
-        # Twilio posts small url-encoded forms; the standard library reads them.
-        fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            return "too_many_fields", _NO_FORM
+        # Twilio posts small url-encoded forms; the standard library reads them, into one MultiDict that both
+        # the signature (each distinct value of a repeated field) and the handler (its first value) read.
+        fields = MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         settings = headers.get(SIGNATURE_SETTINGS_HEADER)
         if not self.verifier.valid(scope["path"], query, fields, headers[SIGNATURE_HEADER].decode("latin-1"),
                                    settings and settings.decode("latin-1")):
-            return "bad_signature", []
+            return "bad_signature", _NO_FORM
         return None, fields
 
 

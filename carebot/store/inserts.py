@@ -66,12 +66,13 @@ def _each_insert(dbapi_connection: Any, dialect: Dialect, table: Table, rows: Se
     """SQLite: ``rows`` inserted one plain statement each through the driver, in the transaction it has open."""
     columns = tuple(rows[0])
     statement, processors = _each_row(table, columns, keys, dialect)
+    bound = tuple(zip(columns, processors, strict=True))
     cursor = dbapi_connection.cursor()
     try:
         ids: list[int | None] = []
         for row in rows:
-            values = tuple(value if process is None else process(value)
-                           for process, value in zip(processors, (row[name] for name in columns), strict=True))
+            # One comprehension a row: this runs on the thread every webhook waits for.
+            values = [row[name] if process is None else process(row[name]) for name, process in bound]
             cursor.execute(statement, values)  # a row added, or none for a key stored already: no RETURNING to read
             ids.append(cursor.lastrowid if cursor.rowcount == 1 else None)
         return ids
