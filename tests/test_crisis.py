@@ -38,6 +38,13 @@ POLICE = re.compile(r"\b(911|112|999|police|polic[ií]a|sheriff|cops?|law enforc
     "ya me quiero ir de este mundo", "me quiero ir de este mundo", "quiero dejar de existir",
     "la neta ya no quiero vivir", "de verdad quiero morirme", "quisiera irme de este mundo",
     "i want to stop existing", "what is the point of living",
+    # outside8's: no point in going on living, in Spanish from anyone; a plea with panic words after it
+    "no vale la pena seguir viviendo la neta", "no vale la pena vivir", "ya no vale la pena seguir",
+    "no tiene caso seguir viviendo", "la vida ya no vale la pena", "its not worth living anymore",
+    "it’s not worth being alive", "someone pls help me im freaking out", "plz somebody help me im so scared",
+    "please help me i dont know what to do", "help me im panicking", "idk what to do pls help",
+    "ayudenme porfavor no se que hacer", "ayudenme por favor", "alguien ayudeme", "no se que hacer ayuda",
+    "ayudame x favor tengo mucho miedo",
 ])
 def test_crisis_words_are_recognized(text: str) -> None:
     assert in_crisis(read(text))
@@ -53,7 +60,14 @@ def test_crisis_words_are_recognized(text: str) -> None:
                                   "i want to disappear into my bed all weekend lol", "quiero dejar de fumar",
                                   "me quiero ir de este trabajo", "i really want to dye my hair blue",
                                   "whats even the point of this meeting", "i just want to live somewhere quiet",
-                                  "no quiero estar solo aqui sin ti jaja"])
+                                  "no quiero estar solo aqui sin ti jaja",
+                                  # near outside8's: a favour asked, a trip not worth it, supper undecided
+                                  "can someone help me move saturday", "pls help me with the form",
+                                  "someone pls help me find the potluck address", "no vale la pena ir",
+                                  "no vale la pena seguir esperando el bus", "ayudenme a mover la mesa",
+                                  "no se que hacer de cenar", "no tiene caso seguir discutiendo",
+                                  "no tiene sentido seguir esperando", "this place is not worth living in",
+                                  "not suicidal just tired lol", "my grandma passed on sunday, kinda numb"])
 def test_everyday_words_are_not_crisis(text: str) -> None:
     assert not in_crisis(read(text))
 

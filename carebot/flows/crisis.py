@@ -25,6 +25,22 @@ from carebot.flows.words import CALL, Text, is_one_of, plain
 # punctuation as spaces). Kept plain so a group can read and extend them. Each side's hits
 # also tell a stranger's language.
 _HELP = r"(?:help|halp|hlp|hlep|hepl|helpp+)"  # "help" as thumbs type it in a hurry
+# A plea is the whole text, or a plea followed by words of panic (outside8: "someone pls help me im freaking
+# out", "ayudenme porfavor no se que hacer"): the member asks to be helped now. A favour asked goes on with
+# what the help is for ("pls help me with the form", "ayudenme a mover la mesa") and is no plea.
+_PANIC_EN = (r"((im|i am|i m|am|were|we are|we re) )?(so |really |very )?(freaking out|freakin out|panicking|panicing|scared|terrified|"
+             r"afraid|shaking|losing it|losing my mind|going crazy|spiraling|spiralling|not ok|not okay|not safe|"
+             r"in danger|hurt)|(i )?(dont|do not|dunno|cant|can not|cannot) (know what to do|think straight|calm down|"
+             r"breathe|stop (shaking|crying|panicking))|idk what to do")
+_PANIC_ES = (r"(ya )?no se (que hacer|que hago|que mas hacer|que me pasa)|tengo (mucho |tanto )?miedo|"
+             r"estoy (muy |bien |super )?(asustad[oae]|aterrad[oae]|en panico|temblando|mal)|me estoy volviendo loc[oae]|"
+             r"no puedo (respirar|calmarme|parar de llorar|mas)|me siento (muy )?mal")
+_PLEA_END_EN = rf"( $| ({_PANIC_EN})\b)"
+_PLEA_END_ES = rf"( $| ({_PANIC_ES})\b)"
+# Going on living, in Spanish, after "no vale la pena", "no tiene sentido", "no tiene caso" (outside8: "no vale la
+# pena seguir viviendo"): "seguir" alone or with "asi" is going on; "seguir esperando el bus" is not.
+_GO_ON_ES = (r"(vivir|seguir (viviendo|vivo|viva|vive|aqui|en este mundo|existiendo)\b|seguir( ya| mas| asi)* $|"
+             r"estar viv[oae]|existir)")
 _EN = [
     r"suicid(e|es|al|ally|ality)?\b", r"kill(ing)? ?my ?self", r"kill me now", r"end(ing)? (my life|it all|things|my own life)",
     r"(want|wanna|going|gonna|ready|wish|wishing|plan|planning|about) (to )?(die|be dead|disappear forever)\b",  # not "diet"
@@ -37,7 +53,7 @@ _EN = [
     r"\bod(ing|d)?\b on", r"took (all )?(my|the) pills", r"\bkms\b", r"\bunaliv\w*", r"\bsh again\b",
     r"(in|having) a crisis", r"(having|had) a panic attack", r"panic attack",
     r"(not|dont feel|dont) safe (right now|rn|tonight|with myself|at home)", r"\bim not safe\b", r"\bi am not safe\b",
-    r"(end|take) my (own )?life", r"life (isnt|is not|aint) worth living", r"(say|saying) goodbye (to everyone|forever)",
+    r"(end|take) my (own )?life", r"life (isnt|is not|aint) worth living", r"not worth (living|being alive|staying alive|existing)\b", r"(say|saying) goodbye (to everyone|forever)",
     r"(nobody|no one|noone) would (care|miss me|notice) if i (died|was gone|disappeared)",
     r"(give|giving) up on (life|everything)", r"(want|wanna) it (all )?to (end|stop)( forever)?",
     r"(thinking|thoughts) (about|of) (dying|death|ending it)", r"jump (off|from) (a|the) (bridge|roof|building)",
@@ -81,12 +97,12 @@ _EN = [
     # text: "can someone help me move on sat" and "i need help with rent" are not pleas, and
     # "help" alone (or "help please") is the HELP command.
     rf"(please |pls |plz )?(i )?(really |desperately |urgently )?need (some )?{_HELP}"
-    r"( please| pls| plz| now| asap| right now| rn| urgently| immediately| bad(ly)?| fast| someone| anyone)* $",
+    rf"( please| pls| plz| now| asap| right now| rn| urgently| immediately| bad(ly)?| fast| someone| anyone)*{_PLEA_END_EN}",
     r"(please |pls |plz |can |could |will |would )?(some ?one|some ?body|anyone|any ?body|some1) (please |pls |plz )?"
-    rf"{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn)* $",
-    rf"(please |pls |plz )+{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
-    rf"{_HELP} (me+|us)( please| pls| plz| now| asap| right now| rn| someone| anyone)* $",
-    rf"{_HELP}( please| pls| plz)*( now| asap| right now| rn| someone| anyone)( please| pls| plz| now| asap)* $",
+    rf"{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn)*{_PLEA_END_EN}",
+    rf"(please |pls |plz )+{_HELP}( me+| us)?( please| pls| plz| now| asap| right now| rn| someone| anyone)*{_PLEA_END_EN}",
+    rf"{_HELP} (me+|us)( please| pls| plz| now| asap| right now| rn| someone| anyone)*{_PLEA_END_EN}",
+    rf"{_HELP}( please| pls| plz)*( now| asap| right now| rn| someone| anyone)( please| pls| plz| now| asap)*{_PLEA_END_EN}",
     r"(?<!. )(sos|mayday|emergency|help help|help me help me)( please| pls)* $",  # the whole text
     # outside5's: "i want to disappear" (the whole text or closed by "forever", "tonight"...; not "disappear
     # into my bed all weekend"), "i want to stop existing", "what is the point of living"
@@ -129,9 +145,9 @@ _ES = [
     # aguanto este calor jaja"
     r"(?<!. )(ya )?no (lo )?aguanto( ya)? $", r"ya no (lo )?aguanto( ya)? $", r"crisis de (ansiedad|panico)",
     r"ataque de (panico|ansiedad)", r"no estoy a salvo", r"no me siento (a salvo|segur[oae])",
-    r"mejor (estaria|estar) muert[oae]", r"no vale la pena vivir", r"terminar con (mi vida|todo)",
+    r"mejor (estaria|estar) muert[oae]", rf"no vale la pena( ya)? {_GO_ON_ES}", r"terminar con (mi vida|todo)",
     r"(tome|tomar(me)?) todas (las|mis) pastillas",  # not "tomar las pastillas despues de comer"
-    r"despedirme de (todos|todes)", r"no tiene sentido (vivir|seguir)",
+    r"despedirme de (todos|todes)", rf"no tiene sentido {_GO_ON_ES}",
     r"nadie me extranaria", r"desaparecer para siempre", r"quiero desaparecer",
     r"(me )?(kiero|qiero|quiero) morir", r"no (kiero|qiero) (vivir|seguir)", r"(no le veo|no tiene|que|q) sentido (a nada|tiene (seguir|vivir))",
     r"no le veo (ningun )?sentido( a (nada|la vida|mi vida|vivir|seguir|existir)\b|( ya)? $)",
@@ -153,11 +169,13 @@ _ES = [
     r"me (quiero|voy a|vuelvo a|volvi a|kiero|qiero) cortar\b",
     r"ganas de (cortarme|lastimarme|hacerme dano)",
     # a plea: "necesito ayuda ya", "ayudame por favor", "auxilio" (only the whole text; "ayuda" alone is AYUDA)
-    r"necesito (una )?ayuda( ya| ahora| urgente| ahorita| por favor| porfavor| porfa| porfis| x favor| xfa| pronto| rapido| de alguien)* $",
+    rf"necesito (una )?ayuda( ya| ahora| urgente| ahorita| por favor| porfavor| porfa| porfis| x favor| xfa| pronto| rapido| de alguien)*{_PLEA_END_ES}",
     r"(por favor |porfavor |porfa |x favor |xfa |alguien )*(ayudame|ayudenme|ayudeme|ayudarme|me ayudan|me ayuda|me puede ayudar|me pueden ayudar)"
-    r"( por favor| porfavor| porfa| porfis| x favor| xfa| ya| ahora| urgente| alguien| rapido|)* $",
-    r"ayuda( por favor| porfa| xfa)*( ya| ahora| urgente| ahorita| rapido| alguien)( por favor| porfa| xfa| ya)* $",
-    r"(alguien|alguno) (por favor |porfa )?(ayuda|ayudeme|ayudame)( por favor| porfa| ya)* $",
+    rf"( por favor| porfavor| porfa| porfis| x favor| xfa| ya| ahora| urgente| alguien| rapido|)*{_PLEA_END_ES}",
+    rf"ayuda( por favor| porfa| xfa)*( ya| ahora| urgente| ahorita| rapido| alguien)( por favor| porfa| xfa| ya)*{_PLEA_END_ES}",
+    rf"(alguien|alguno) (por favor |porfa )?(ayuda|ayudeme|ayudame)( por favor| porfa| ya)*{_PLEA_END_ES}",
+    r"(ya )?no se (que hacer|que hago)( ya)?( por favor| porfa| porfavor)* (ayuda|ayudame|ayudenme|auxilio)"
+    r"( por favor| porfavor| porfa| xfa| ya| alguien)* $",
     r"(auxilio|socorro)\b",
     # outside5's: "me quiero ir de este mundo", "quiero dejar de existir" (not "dejar de fumar")
     r"(quiero|quisiera|me quiero|me quisiera|voy a) ir(me)? de este mundo", r"irme de este mundo",
@@ -173,7 +191,7 @@ _ES = [
     r"(sin|no tengo|ya no tengo|no me quedan|ya no me quedan|perdi las) ganas de (vivir|seguir|existir)",
     r"no (le )?(encuentro|hallo|veo) (ningun |el )?sentido (a|en) (la vida|mi vida|vivir|seguir|existir|nada)\b",
     r"(la|mi) vida (ya )?no (tiene|le veo|le encuentro) (sentido|caso|proposito|razon)", r"(la|mi) vida (ya )?(es|esta) vaci[ao] y sin sentido",
-    r"(vivir|seguir|seguir viviendo|existir) (ya )?no tiene (sentido|caso)", r"no tiene caso (vivir|seguir)",
+    r"(vivir|seguir|seguir viviendo|existir) (ya )?no tiene (sentido|caso)", rf"no tiene caso {_GO_ON_ES}", r"(la|mi) vida (ya )?no vale la pena\b",
     r"(no|ya no) (encuentro|tengo|veo|hay) (ninguna )?(razon|razones|motivo|motivos) para (vivir|seguir)",
     r"(ojala|quisiera|desearia|quiero) (que )?me (muriera|muera|muriese)\b", r"(ojala|quisiera|desearia) (morir(me)?|estar muert[oae])\b",
     r"(ojala|quisiera) (estuviera|estuviese) muert[oae]", r"(ojala no|quisiera no|desearia no) (hubiera|haber|hubiese) nacido",

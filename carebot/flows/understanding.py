@@ -183,7 +183,17 @@ _HARD_NEWS = re.compile(
     r"\b(died|passed away|lost my|funeral|sad|sadness|rough (day|week|month|time)|hard (day|week|month|time)|"
     r"grieving|grief|heartbroken|broke up|breakup|lonely|miss (her|him|them) so|murio|fallecio|falleciste|"
     r"triste|tristeza|perdi a|perdi mi|duelo|me siento sol[oae]|semana (dificil|dura|pesada)|"
-    r"dia (dificil|duro|pesado))\b")
+    r"dia (dificil|duro|pesado)|"
+    # outside8: a death told as "passed" ("my grandma passed on sunday"; not "passed my exam", "passed out",
+    # "passed on the offer"), and being worn out ("not suicidal just tired lol", "solo estoy cansada")
+    r"(grandma|grandpa|granny|gran|nana|grandmother|grandfather|abuela|abuelo|abuelita|abuelito|mom|mum|mother|dad|"
+    r"father|papa|mama|brother|sister|aunt|auntie|uncle|tia|tio|cousin|friend|bestie|partner|husband|wife|son|"
+    r"daughter|baby|bf|gf|boyfriend|girlfriend|roommate|neighbor|neighbour|dog|cat|pup|puppy|kitty|pet|she|he)"
+    r"( just| has| had| finally| recently| sadly)? passed( away)?\b"
+    r"(?! (out|up|by|over|me|us|you|him|them|my|his|her|their|the|a|an|it|that|"
+    r"this (?!morning|afternoon|evening|week|weekend|month|year|past)|on (the|it|that|this|my|his|her|their|a|an)\b))|"
+    r"(just|so|really|very|super|soo+|dead|bone|always) tired|tired af|exhausted|burn(ed|t) out|worn out|drained|"
+    r"agotad[oae]|(solo|nomas|muy|tan|bien|super|re)( estoy| ando| me siento)? cansad[oae]|se nos fue)\b")
 
 
 # A sad face sent alone (outside5: 😢): the same kind word and how to ask for care, never "didn't

@@ -139,14 +139,15 @@ ROWS = [
     pytest.param(row(context("DMMA", "COMIDA", coordinator_of=("DMMA",), language="en"), "round",
                      says("goaround.which_group", keywords="DMMA and COMIDA", example="DMMA")), id="round-which-group"),
     # Everyday wording (the "language" work): a reassurance is never a NOT-list command; NOT takes a name.
-    pytest.param(row(context("DMMA"), "not suicidal just tired", says("fallback")), id="not-suicidal-just-tired"),
-    pytest.param(row(context("DMMA"), "Not suicidal, just tired 😴", says("fallback")),
+    # One that says the member is worn out gets hard news's kind word (outside8), never "didn't understand".
+    pytest.param(row(context("DMMA"), "not suicidal just tired", says("hard_news")), id="not-suicidal-just-tired"),
+    pytest.param(row(context("DMMA"), "Not suicidal, just tired 😴", says("hard_news")),
                  id="not-suicidal-with-emoji"),
     pytest.param(row(context("DMMA"), "not sure tbh", says("unsure")), id="not-sure-is-not-a-name"),
     pytest.param(row(context("DMMA"), "not samira pls 🙏", effects=(NotWithAdded(3),)), id="not-samira-please"),
     pytest.param(row(context("DMMA"), "not Zed Smith", says("care.not.unknown", name="Zed Smith")),
                  id="not-a-full-name-unknown"),
-    pytest.param(row(context("COMIDA"), "no me quiero morir solo estoy cansada", says("fallback")),
+    pytest.param(row(context("COMIDA"), "no me quiero morir solo estoy cansada", says("hard_news")),
                  id="no-me-quiero-morir-solo-cansada"),
     pytest.param(row(context("DMMA"), "im not going to hurt myself lol", says("fallback")),
                  id="not-going-to-hurt-myself-lol"),

@@ -156,6 +156,36 @@ ROWS = [
         "cutting back on coffee again", "we need help setting up chairs", "sos un amor", "my hours got cut again",
         "ive been cutting onions all day", "i want to cut bangs", "the power got cut again lol",
     )),
+    # outside8's findings: no point in going on living, in Spanish from an English-speaking member too (answered
+    # in Spanish); a plea followed by words of panic. A favour asked, a trip or a bus not worth it stay calm.
+    pytest.param(row(MEMBER, "no vale la pena seguir viviendo la neta",
+                     says("crisis.reply", lang="es", resources=DEFAULT_RESOURCES["es"], purpose="final"),
+                     effects=(CrisisNoted((1,)),)), id="english-member-writes-no-vale-la-pena-seguir-viviendo"),
+    *(pytest.param(row(MEMBER, text, care(), effects=(CrisisNoted((1,)),)), id=text) for text in (
+        "someone pls help me im freaking out", "plz somebody help me im so scared", "please help me i dont know what to do",
+        "help me im panicking", "i need help im scared", "its not worth living anymore",
+    )),
+    *(pytest.param(row(SPANISH, text, care(resources=LOCAL), effects=(CrisisNoted((2,)),)), id=text) for text in (
+        "ayudenme porfavor no se que hacer", "ayúdenme por favor, no sé qué hacer", "no se que hacer ayuda",
+        "ayudame x favor tengo mucho miedo", "ya no vale la pena seguir", "no vale la pena vivir",
+        "no tiene caso seguir viviendo", "la vida ya no vale la pena",
+    )),
+    *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in (
+        "can someone help me move saturday", "pls help me with the form", "someone pls help me find the potluck address",
+    )),
+    *(pytest.param(row(SPANISH, text, says("fallback")), id=text) for text in (
+        "no vale la pena ir", "no vale la pena seguir esperando el bus", "ayudenme a mover la mesa",
+        "no se que hacer de cenar", "no tiene caso seguir discutiendo",
+    )),
+    # ...and hard news or a reassurance that says the member is worn out: the kind word, never the crisis reply.
+    *(pytest.param(row(MEMBER, text, says("hard_news")), id=text) for text in (
+        "my grandma passed on sunday, kinda numb", "my dad passed away", "lost my grandpa last week",
+        "not suicidal just tired lol",
+    )),
+    *(pytest.param(row(SPANISH, text, says("hard_news")), id=text) for text in (
+        "mi abuela fallecio el domingo", "no me quiero morir, solo estoy cansada",
+    )),
+    *(pytest.param(row(MEMBER, text, says("fallback")), id=text) for text in ("i passed my exam", "passed on the offer")),
     # "call me" is CALL; "call me at 2" is not (it says when, and nobody is told).
     pytest.param(row(MEMBER, "call me", effects=(CallRequested((1,)),)), id="call-me"),
     pytest.param(row(MEMBER, "can someone call me pls", effects=(CallRequested((1,)),)), id="can-someone-call-me"),

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from carebot.flows.understanding import Reading, corrected_word, guess_language, is_courtesy, is_reaction, read
+from carebot.flows.understanding import (
+    Reading,
+    corrected_word,
+    guess_language,
+    is_courtesy,
+    is_reaction,
+    read,
+    tells_hard_news,
+)
 from tests.flows.kit import NOW
 
 
@@ -92,3 +100,19 @@ def test_reactions(text: str, reaction: bool) -> None:
 ])
 def test_courtesy(text: str, courtesy: bool) -> None:
     assert is_courtesy(text) is courtesy
+
+
+@pytest.mark.parametrize(("text", "hard"), [
+    ("my cat died last week, sad but ok", True), ("estoy triste", True),
+    # outside8's: a death told as "passed", a loss, and being exhausted (a reassurance that says so)
+    ("my grandma passed on sunday, kinda numb", True), ("my dad passed away", True), ("My Abuela passed last night", True),
+    ("mi abuela fallecio el domingo", True), ("lost my grandpa last week", True), ("our dog passed this morning 💔", True),
+    ("not suicidal just tired lol", True), ("im just exhausted", True), ("so burnt out this week", True),
+    ("no me quiero morir, solo estoy cansada", True), ("estoy agotada", True),
+    # "passed" that is no death, and tiredness that is not the news
+    ("i passed my exam", False), ("passed on the offer", False), ("my brother passed his driving test!!", False),
+    ("my dog passed out on the couch lol", False), ("i passed by the park", False), ("he passed me the salt", False),
+    ("tired", False),
+])
+def test_hard_news(text: str, hard: bool) -> None:
+    assert tells_hard_news(text) is hard
