@@ -221,10 +221,20 @@ def described_option(text: Text) -> int | None:
 # duration and how, as after its number ("2 this week", "2 for 2 weeks texts are best").
 _SOMEONE = r"(?: (?:someone|somebody|anyone|anybody|people|others|folks|a alguien|a otros|a otres|a quien sea))?"
 _IF_NEEDED = r"(?: if (?:anyone|someone|somebody|you) needs?(?: it| me)?| si alguien (?:lo )?necesita)?"
+# How many people (outside8's "i can reach out to 2 ppl this month"): the count is left for the answer to read as
+# its capacity ("2 2 ppl this month" is "2 x2 this month"), as "2 for 3 people" is; "2 or 3 people", torn, is
+# "no rush", as "2 or 3" is.
+_COUNT_AHEAD = r"(?: to| a| for| para)?(?= \d{1,2}(?: (?:or|o) \d{1,2})? (?:people|ppl|persons?|personas?|folks)\b)"
+_CAN = r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to|estoy (?:libre|disponible) para) "
 _OFFERED_IN_WORDS = (
     (I_CAN_REACH_OUT, re.compile(
-        r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to"
-        r"|estoy (?:libre|disponible) para) (?:help|ayudar|apoyar)(?: out)?" + _SOMEONE + _IF_NEEDED + r"(?= |$)")),
+        _CAN + r"(?:help|ayudar|apoyar)(?: out)?(?:" + _COUNT_AHEAD + ")?" + _SOMEONE + _IF_NEEDED + r"(?= |$)")),
+    # "i can reach out to someone", "i can check in on 2 people", "puedo contactar a alguien": only to people or a
+    # count of them ("i can reach out to my sister" is not the go-around)
+    (I_CAN_REACH_OUT, re.compile(
+        _CAN + r"(?:reach out|check (?:in )?on|contactar|escribir(?:les)?)(?:" + _COUNT_AHEAD
+        + r"|(?: to| a)? (?:someone|somebody|anyone|anybody|people|others|folks|alguien|otros|otres|quien sea))?"
+        r"(?! to\b| a\b)" + _IF_NEEDED + r"(?= |$)")),
     (CAN_KEEP_COMPANY, re.compile(
         r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to) "
         r"(?:keep (?:someone|somebody|anyone|people|others|folks) company|hacer(?:le|les)? compania|acompanar)"
@@ -242,7 +252,8 @@ def _offered_in_words(words: list[str], now: datetime, tz: ZoneInfo, language: s
             continue
         length = len(said[:match.end()].split())
         after = words[length:]
-        if after and _options_in(after[0]) is not None and parse_duration(after, now, tz, language) is None:
+        if after and _options_in(after[0]) is not None and parse_duration(after, now, tz, language) is None and (
+                _capacity(after) is None):
             return None
         return option, length
     return None
