@@ -568,6 +568,47 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     return answered(ctx, group, specs)
 
 
+# A request for care taken back in words (outside8's "ya estoy mejor, ya no necesito", "im better now dont need it
+# anymore"): what 0 does to the request (it ends; whoever was asked to answer it hears there is nothing to answer),
+# while the member's own offers (2, 5) and rest (3) stand: not needing care takes back no offer to give it. Feeling
+# better alone ("estoy mejor ya") takes nothing back: the request stays open, and how to close it is said.
+_BETTER = (r"(?:(?:ya |actually |finally )?(?:i'?m|i am|i feel|feeling|feel|i'?m feeling|estoy|me siento|ando) "
+           r"(?:a lot |alot |much |way |so much |mucho |un poco |ya )?(?:better|mejor)(?: now| ya| ahora| today| hoy)?)")
+_NOT_NEEDED = (
+    r"(?:(?:so )?(?:i )?(?:dont|don't|do not) need (?:(?:it|that|this|help|support|the help|the support"
+    r"|(?:anyone|anybody|someone|somebody) to (?:reach out|check in|check on me|text me|call me))(?: to me)? )?"
+    r"(?:anymore|any more|now)"
+    r"|(?:i )?no longer need(?:ed)?(?: it| that| help| support)?|(?:it'?s )?not needed anymore|no need anymore"
+    r"|ya no (?:lo |la )?necesito(?: ayuda| apoyo| que me (?:contacten|escriban|busquen))?"
+    r"|no (?:lo |la )?necesito (?:ya|mas)|ya no hace falta|ya no es necesario)")
+_SOFT_BEFORE = r"(?:(?:ok|okay|hi|hey|hola|oye|so|update|actually|nvm|oh|um|well|pues|bueno|good news) )*"
+_SOFT_AFTER = r"(?: (?:thanks|thank you|thx|ty|gracias|muchas gracias|anyway|though|lol|ya|de todos modos))*"
+_TAKEN_BACK = re.compile(rf"{_SOFT_BEFORE}(?:{_BETTER} (?:(?:so|and|y|asi que|entonces) )?)?{_NOT_NEEDED}{_SOFT_AFTER}")
+_FEELING_BETTER = re.compile(rf"{_SOFT_BEFORE}{_BETTER}{_SOFT_AFTER}")
+
+
+def no_longer_needed(ctx: Context, text: Text) -> Transition | None:
+    """"ya no lo necesito", "im better now dont need it anymore": the member's requests for care end (see
+    _TAKEN_BACK); "estoy mejor ya": nothing changes, and how to close the request is said."""
+    membership, start, question = pick_group(ctx, text)
+    said = " ".join(text.words[start:])
+    taken_back = _TAKEN_BACK.fullmatch(said) is not None
+    if not (taken_back or _FEELING_BETTER.fullmatch(said)) or ctx.crisis or "?" in text.raw:
+        return None
+    if question is not None or membership is None:
+        return question
+    group = membership.group
+    held = ctx.answers_in(group.id)
+    if not any(a.option in REQUESTS for a in held):
+        return say(ctx, "goaround.no_request", keyword=group.keyword)
+    if not taken_back:
+        return say(ctx, "goaround.better", keyword=group.keyword)
+    kept = kept_answers(AnswerSpec(a.option, a.until, a.how, a.capacity, a.private)
+                        for a in held if a.option not in REQUESTS)
+    key = "goaround.withdrawn.kept" if kept else "goaround.withdrawn"
+    return Transition(replies=(Reply(render_for(ctx, key, keyword=group.keyword)),), effects=(Answered(group.id, kept),))
+
+
 # An answer sent in pieces: "1", then "for 2 weeks", then "text me after work pls". A text that is
 # only a duration or only how to be reached completes the member's latest answer, the same day and
 # within AMEND_WITHIN of it (later, a bare "for 2 weeks" is not taken as about an answer long given).
