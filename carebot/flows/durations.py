@@ -34,6 +34,11 @@ ONGOING_PHRASES = (
 UNTIL = frozenset("until til till untill untl thru through hasta tru hta asta".split())
 FOR = frozenset("for por durante x".split())
 FOR_FILLER = frozenset("the next los las proximos proximas".split())  # "for the next 2 weeks"
+# A count said roughly (outside8's "for like 2 weeks"): "about a week", "maybe 10 days", "por como 2 semanas",
+# "unas 2 semanas", "mas o menos 2 semanas". Only before a count and its unit: "like i said" is no duration.
+_ROUGHLY = (("mas", "o", "menos"), ("alrededor", "de"), ("like",), ("about",), ("around",), ("maybe",),
+            ("roughly",), ("approx",), ("approximately",), ("como",), ("unas",), ("unos",), ("aprox",),
+            ("aproximadamente",), ("tipo",))
 SKIP_AFTER_UNTIL = frozenset("the el la de del dia".split())
 # Day numbers in words, after "until": "hasta el quince".
 _DAY_WORDS = {
@@ -279,6 +284,14 @@ def _calendar_span(words: list[str], today: date) -> tuple[date, int] | None:
     return period[0], used + after
 
 
+def _roughly_length(words: list[str]) -> int:
+    """How many words of a rough count ("like", "about", "como unas") open ``words``."""
+    length = 0
+    while step := next((len(p) for p in _ROUGHLY if tuple(words[length:length + len(p)]) == p), 0):
+        length += step
+    return length
+
+
 def parse_duration(
     words: list[str], now: datetime, tz: ZoneInfo, language: str = "en"
 ) -> Duration | None:
@@ -306,7 +319,11 @@ def parse_duration(
         lead += 1
     span = _span(words[lead:])
     if span is None:
-        return None
+        roughly = _roughly_length(words[lead:])
+        span = _span(words[lead + roughly:]) if roughly else None
+        if span is None:
+            return None
+        lead += roughly
     days, used = span
     if not 0 < days <= MAX_DAYS:
         return None

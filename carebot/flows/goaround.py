@@ -221,10 +221,20 @@ def described_option(text: Text) -> int | None:
 # duration and how, as after its number ("2 this week", "2 for 2 weeks texts are best").
 _SOMEONE = r"(?: (?:someone|somebody|anyone|anybody|people|others|folks|a alguien|a otros|a otres|a quien sea))?"
 _IF_NEEDED = r"(?: if (?:anyone|someone|somebody|you) needs?(?: it| me)?| si alguien (?:lo )?necesita)?"
+# How many people (outside8's "i can reach out to 2 ppl this month"): the count is left for the answer to read as
+# its capacity ("2 2 ppl this month" is "2 x2 this month"), as "2 for 3 people" is; "2 or 3 people", torn, is
+# "no rush", as "2 or 3" is.
+_COUNT_AHEAD = r"(?: to| a| for| para)?(?= \d{1,2}(?: (?:or|o) \d{1,2})? (?:people|ppl|persons?|personas?|folks)\b)"
+_CAN = r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to|estoy (?:libre|disponible) para) "
 _OFFERED_IN_WORDS = (
     (I_CAN_REACH_OUT, re.compile(
-        r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to"
-        r"|estoy (?:libre|disponible) para) (?:help|ayudar|apoyar)(?: out)?" + _SOMEONE + _IF_NEEDED + r"(?= |$)")),
+        _CAN + r"(?:help|ayudar|apoyar)(?: out)?(?:" + _COUNT_AHEAD + ")?" + _SOMEONE + _IF_NEEDED + r"(?= |$)")),
+    # "i can reach out to someone", "i can check in on 2 people", "puedo contactar a alguien": only to people or a
+    # count of them ("i can reach out to my sister" is not the go-around)
+    (I_CAN_REACH_OUT, re.compile(
+        _CAN + r"(?:reach out|check (?:in )?on|contactar|escribir(?:les)?)(?:" + _COUNT_AHEAD
+        + r"|(?: to| a)? (?:someone|somebody|anyone|anybody|people|others|folks|alguien|otros|otres|quien sea))?"
+        r"(?! to\b| a\b)" + _IF_NEEDED + r"(?= |$)")),
     (CAN_KEEP_COMPANY, re.compile(
         r"(?:i |yo )?(?:can|could|puedo|podria|(?:i'?m |i am |am )?(?:free|happy|able|around) to) "
         r"(?:keep (?:someone|somebody|anyone|people|others|folks) company|hacer(?:le|les)? compania|acompanar)"
@@ -242,7 +252,8 @@ def _offered_in_words(words: list[str], now: datetime, tz: ZoneInfo, language: s
             continue
         length = len(said[:match.end()].split())
         after = words[length:]
-        if after and _options_in(after[0]) is not None and parse_duration(after, now, tz, language) is None:
+        if after and _options_in(after[0]) is not None and parse_duration(after, now, tz, language) is None and (
+                _capacity(after) is None):
             return None
         return option, length
     return None
@@ -555,6 +566,47 @@ def answer(ctx: Context, text: Text) -> Transition | None:
     if specs is None:
         return None
     return answered(ctx, group, specs)
+
+
+# A request for care taken back in words (outside8's "ya estoy mejor, ya no necesito", "im better now dont need it
+# anymore"): what 0 does to the request (it ends; whoever was asked to answer it hears there is nothing to answer),
+# while the member's own offers (2, 5) and rest (3) stand: not needing care takes back no offer to give it. Feeling
+# better alone ("estoy mejor ya") takes nothing back: the request stays open, and how to close it is said.
+_BETTER = (r"(?:(?:ya |actually |finally )?(?:i'?m|i am|i feel|feeling|feel|i'?m feeling|estoy|me siento|ando) "
+           r"(?:a lot |alot |much |way |so much |mucho |un poco |ya )?(?:better|mejor)(?: now| ya| ahora| today| hoy)?)")
+_NOT_NEEDED = (
+    r"(?:(?:so )?(?:i )?(?:dont|don't|do not) need (?:(?:it|that|this|help|support|the help|the support"
+    r"|(?:anyone|anybody|someone|somebody) to (?:reach out|check in|check on me|text me|call me))(?: to me)? )?"
+    r"(?:anymore|any more|now)"
+    r"|(?:i )?no longer need(?:ed)?(?: it| that| help| support)?|(?:it'?s )?not needed anymore|no need anymore"
+    r"|ya no (?:lo |la )?necesito(?: ayuda| apoyo| que me (?:contacten|escriban|busquen))?"
+    r"|no (?:lo |la )?necesito (?:ya|mas)|ya no hace falta|ya no es necesario)")
+_SOFT_BEFORE = r"(?:(?:ok|okay|hi|hey|hola|oye|so|update|actually|nvm|oh|um|well|pues|bueno|good news) )*"
+_SOFT_AFTER = r"(?: (?:thanks|thank you|thx|ty|gracias|muchas gracias|anyway|though|lol|ya|de todos modos))*"
+_TAKEN_BACK = re.compile(rf"{_SOFT_BEFORE}(?:{_BETTER} (?:(?:so|and|y|asi que|entonces) )?)?{_NOT_NEEDED}{_SOFT_AFTER}")
+_FEELING_BETTER = re.compile(rf"{_SOFT_BEFORE}{_BETTER}{_SOFT_AFTER}")
+
+
+def no_longer_needed(ctx: Context, text: Text) -> Transition | None:
+    """"ya no lo necesito", "im better now dont need it anymore": the member's requests for care end (see
+    _TAKEN_BACK); "estoy mejor ya": nothing changes, and how to close the request is said."""
+    membership, start, question = pick_group(ctx, text)
+    said = " ".join(text.words[start:])
+    taken_back = _TAKEN_BACK.fullmatch(said) is not None
+    if not (taken_back or _FEELING_BETTER.fullmatch(said)) or ctx.crisis or "?" in text.raw:
+        return None
+    if question is not None or membership is None:
+        return question
+    group = membership.group
+    held = ctx.answers_in(group.id)
+    if not any(a.option in REQUESTS for a in held):
+        return say(ctx, "goaround.no_request", keyword=group.keyword)
+    if not taken_back:
+        return say(ctx, "goaround.better", keyword=group.keyword)
+    kept = kept_answers(AnswerSpec(a.option, a.until, a.how, a.capacity, a.private)
+                        for a in held if a.option not in REQUESTS)
+    key = "goaround.withdrawn.kept" if kept else "goaround.withdrawn"
+    return Transition(replies=(Reply(render_for(ctx, key, keyword=group.keyword)),), effects=(Answered(group.id, kept),))
 
 
 # An answer sent in pieces: "1", then "for 2 weeks", then "text me after work pls". A text that is

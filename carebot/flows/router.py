@@ -88,6 +88,7 @@ HANDLERS: tuple[Step, ...] = (
     relay.relay,
     join.request,
     goaround.answer,
+    goaround.no_longer_needed,  # "ya no lo necesito": the member's request for care ends, as at 0
     goaround.same_again,  # "same as before", "lo mismo": the answer held, given again
     goaround.free_which,  # "i'm free this week": 2 or 5? asked, never guessed
     calls.missed_calls,
@@ -114,7 +115,7 @@ HANDLERS: tuple[Step, ...] = (
 # just relayed to the member), a plain text is their reply to the other member, relayed whole, however
 # many options it mentions in passing ("honestly I'm a one this week ... maybe thursday"). Only a text
 # that is clearly carebot's words (an answer by number, STATUS, DONE ...) is taken as them.
-NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon, relay.asks_for_a_coordinator})
+NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon, goaround.no_longer_needed, relay.asks_for_a_coordinator})
 
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a

@@ -417,6 +417,8 @@ LEAD_FILLERS = tuple(sorted({
     ("sorry", "actually"), ("sorry", "i", "mean"), ("i", "mean"), ("make", "that"), ("make", "it"),
     ("perdon", "quise", "decir"), ("quise", "decir"), ("no", "espera"), ("espera",), ("perdon",),
     ("mejor",), ("no", "mejor"), ("corrijo",), ("me", "equivoque"), ("perdon", "me", "equivoque"),
+    # outside8's "ugh no wait i meant 3": a sigh before the correction ("argh", "ay no perdon quise decir 4")
+    ("ugh",), ("ugh", "no"), ("argh",), ("ay",), ("ay", "no"), ("uy",), ("oh", "no"), ("wait", "no"), ("oops", "no"),
 }, key=len, reverse=True))  # the longest first: "ok so" before "ok"
 # Lead words that say "here is my answer" ("ok so 1 ...", "yeah 2", "um yeah so 1 ..."), unlike a greeting:
 # after one, the answer may go on with how to be reached, when that is what follows ("text me after work").
@@ -627,7 +629,7 @@ def prefers_language(words: list[str]) -> str | None:
 # 1 pls, text is best", "rough week tbh. 4", "i could kill for a coffee, 5 this week". Only a short sentence
 # with no number of its own, and only when options follow it at once; what may come after the options is
 # checked by the go-around (``says_how``).
-PREAMBLE_MOST = 8
+PREAMBLE_MOST = 12  # two short clauses: "i could just die of embarrassment, forgot the meeting. 2" (outside8)
 _SENTENCE_END = re.compile(r"[.,!;:]$")
 _OPTION_DIGITS = re.compile(r"^[1-5]{1,5}$")
 
