@@ -6,7 +6,7 @@ uses CAREBOT_DATABASE_URL, found as every carebot command finds it.
 
 from alembic import context
 
-from carebot.store.db import make_engine, normalize_url
+from carebot.store.db import make_engine, no_rows_lost, normalize_url
 from carebot.store.models import Base
 
 config = context.config
@@ -53,7 +53,7 @@ def run_migrations_online() -> None:
         # carebot's own engine (SQLite's pragmas, PostgreSQL's timeout), disposed at once. Its pool is
         # kept: swapping it for a NullPool dropped the first-connect set-up of the dialect, and
         # Alembic's check and autogenerate then failed on PostgreSQL.
-        engine = make_engine(_url())
+        engine = make_engine(_url(), migrating=True)
         try:
             with engine.connect() as connection:
                 _run(connection)
@@ -65,7 +65,16 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     # Batch mode lets later migrations alter tables on SQLite too.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    if connection.dialect.name == "sqlite":
+        # Each migration one real transaction, its foreign keys checked before it commits (the
+        # connection comes from make_engine(migrating=True): foreign keys off, pysqlite's own
+        # transaction handling off): a migration cut short by Ctrl-C or kill -9 is not there at all,
+        # and `db upgrade` runs it again. PostgreSQL runs the whole upgrade in one transaction.
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          transactional_ddl=True, transaction_per_migration=True,
+                          on_version_apply=[no_rows_lost(connection)])
+    else:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

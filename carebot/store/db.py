@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from importlib import resources
@@ -29,6 +30,12 @@ CONNECT_TIMEOUT = 10  # seconds a PostgreSQL server has to answer, so a silent h
 
 class SchemaOutOfDate(Refusal):
     """The database is not at the schema this version of carebot needs."""
+
+    exit_code = startup.SCHEMA
+
+
+class MigrationLostRows(Refusal):
+    """A migration would have left rows pointing at rows no longer there: it was undone."""
 
     exit_code = startup.SCHEMA
 
@@ -156,6 +163,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_migrating(dbapi_connection, _record) -> None:
+    """A connection that migrates: foreign keys off, and pysqlite's own transaction handling off.
+
+    A migration's batch rebuild (CREATE new, copy, DROP old, RENAME) with foreign keys on made the
+    DROP of a parent cascade into its children: memberships, answers, consent events were emptied.
+    SQLite's own way to change a table is with them off, then ``PRAGMA foreign_key_check`` (see
+    no_rows_lost); the pragma does nothing inside a transaction, so it is set here, before any.
+    pysqlite begins a transaction only before an INSERT or UPDATE and commits DDL as it runs: a
+    migration cut short stayed half done. With its handling off, _begin_at_once makes each migration
+    one real transaction (SQLite's DDL is transactional): done whole, or not at all.
+    """
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
+def _begin_at_once(connection) -> None:
+    # IMMEDIATE: the write lock from the first statement, so a migration never finds, half-way, that
+    # a running carebot wrote since it read.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def normalize_url(url: str) -> str:
     """``postgresql://`` (and Heroku-style ``postgres://``) as carebot's driver, psycopg 3."""
     for plain in ("postgresql://", "postgres://"):
@@ -164,11 +194,13 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, migrating: bool = False) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout.
 
     ``hide_parameters``: an error's text never quotes a statement's parameters
     (bodies, ciphertexts, address hashes), wherever it ends up being logged.
+    ``migrating``: the engine migrations run on (migrations/env.py); on SQLite
+    its foreign keys are off and each transaction is a real one (_sqlite_migrating).
     """
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -177,6 +209,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False},
                                poolclass=StaticPool if in_memory else None, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if migrating:
+            event.listen(engine, "connect", _sqlite_migrating)  # after _sqlite_pragmas: foreign keys end off
+            event.listen(engine, "begin", _begin_at_once)
         if not in_memory:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
@@ -368,6 +403,35 @@ def _migrate(step, url: str, revision: str) -> None:
         if "locate revision" in said or "No such revision" in said or "Multiple revisions" in said:
             raise SchemaOutOfDate(f"carebot db {step.__name__}: there is no revision {revision}: {where}") from None
         raise SchemaOutOfDate(f"carebot db {step.__name__} {revision}: {said} ({where})") from None
+
+
+def dangling(connection) -> Counter[tuple[str, str]]:
+    """SQLite's rows pointing at a row not there, counted by (table, the table it points at)."""
+    return Counter((row[0], row[2]) for row in connection.exec_driver_sql("PRAGMA foreign_key_check"))
+
+
+def no_rows_lost(connection) -> Callable[..., None]:
+    """On SQLite, for Alembic's ``on_version_apply``: after each migration, inside its transaction, every
+    foreign key is checked (they are off while migrating); a migration that left a row pointing nowhere
+    is refused with one line, and its transaction rolled back. A row that pointed nowhere before (a
+    database written with foreign keys off) is not the migration's doing, and does not stop it."""
+    seen = dangling(connection)
+    connection.commit()  # the look's own transaction ended: Alembic takes one it began for its own (not an outer one)
+
+    def checked(*, ctx, step, heads, run_args) -> None:
+        nonlocal seen
+        now = dangling(ctx.connection)
+        lost = now - seen
+        if lost:
+            (table, parent), rows = lost.most_common(1)[0]
+            way = "upgrade" if step.is_upgrade else "downgrade"
+            raise MigrationLostRows(
+                f"carebot db {way}: migration {step.up_revision_id} would leave {rows} row{'s' * (rows != 1)} of "
+                f"{table} pointing at no {parent}: it was undone, nothing was lost, and the database is still at "
+                f"{(step.source_revision_ids or ('none (empty)',))[0]} (please report this)")
+        seen = now
+
+    return checked
 
 
 def refuse_an_unknown_schema(current: str | None, known: list[str]) -> None:
