@@ -45,6 +45,8 @@ POLICE = re.compile(r"\b(911|112|999|police|polic[ií]a|sheriff|cops?|law enforc
     "please help me i dont know what to do", "help me im panicking", "idk what to do pls help",
     "ayudenme porfavor no se que hacer", "ayudenme por favor", "alguien ayudeme", "no se que hacer ayuda",
     "ayudame x favor tengo mucho miedo",
+    # "to die for" (the cake) once took "to die, forgot..." away: answers8 found it.
+    "i want to die, forgot the meeting", "i want to die for real", "i want to die, forgot",
 ])
 def test_crisis_words_are_recognized(text: str) -> None:
     assert in_crisis(read(text))
@@ -67,7 +69,8 @@ def test_crisis_words_are_recognized(text: str) -> None:
                                   "no vale la pena seguir esperando el bus", "ayudenme a mover la mesa",
                                   "no se que hacer de cenar", "no tiene caso seguir discutiendo",
                                   "no tiene sentido seguir esperando", "this place is not worth living in",
-                                  "not suicidal just tired lol", "my grandma passed on sunday, kinda numb"])
+                                  "not suicidal just tired lol", "my grandma passed on sunday, kinda numb",
+                                  "that soup was to die for", "tacos to die for omg"])
 def test_everyday_words_are_not_crisis(text: str) -> None:
     assert not in_crisis(read(text))
 
