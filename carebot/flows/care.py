@@ -45,8 +45,10 @@ from carebot.flows.words import (
     after_no,
     answers_no,
     answers_yes,
+    fold,
     is_not_now,
     is_one_of,
+    says_later,
     yes_and_more,
 )
 
@@ -94,7 +96,9 @@ def _declined_resting(ctx: Context, text: Text) -> Transition | None:
 
 def followup_reply(ctx: Context, text: Text, *, no: str = "no") -> Transition | None:
     """"Did you connect?": YES, NO or LATER."""
-    if is_one_of(text.words, LATER) or is_not_now(text.words):  # "not rn", "ahorita no": LATER here
+    paired = tuple(fold(word) for p in ctx.pairings for word in p.other_name.split()[:1])
+    if is_one_of(text.words, LATER) or is_not_now(text.words) or says_later(text.words, paired):
+        # "not rn", "ahorita no", "not yet, this weekend", "gonna call her tmrw": LATER here
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
     if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "yes"),))

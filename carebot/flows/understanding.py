@@ -68,6 +68,7 @@ from carebot.flows.words import (
     says_no_thanks,
     says_yes,
     stop_word,
+    without_phone_talk,
 )
 from carebot.flows.words import read as read_words
 
@@ -198,7 +199,7 @@ def tells_hard_news(raw: str) -> bool:
     if not words:
         marks = {ch for ch in raw if not ch.isspace() and ch not in "!.\ufe0f\u200d" and not 0x1F3FB <= ord(ch) <= 0x1F3FF}
         return bool(marks) and marks <= SAD_EMOJI
-    return len(words) <= 30 and bool(_HARD_NEWS.search(" ".join(words)))
+    return len(words) <= 30 and bool(_HARD_NEWS.search(without_phone_talk(" ".join(words))))  # "phone died": no news
 
 
 def yes_may_say_more(ctx: Context, text: Text) -> bool:
