@@ -49,6 +49,7 @@ from carebot.flows.words import (
     is_not_now,
     is_one_of,
     says_later,
+    sentence_starts,
     yes_and_more,
 )
 
@@ -148,8 +149,8 @@ def _choose_pairing(ctx: Context, text: Text, start: int) -> PairingInfo | Trans
         matches = pairings_named(open_pairings, named)  # "done zoe" is Zoë, as "@zoe" is
         if len(matches) == 1:
             return matches[0]
-    elif len(open_pairings) == 1:
-        return open_pairings[0]
+    if len(open_pairings) == 1 and (not named or start in sentence_starts(text)):
+        return open_pairings[0]  # "done", and "done, feeling a lot better thank u": a sentence of their own after it
     names = ", ".join(p.other_name for p in open_pairings)
     return say(ctx, "care.done.which", names=names, example=open_pairings[0].other_name)
 

@@ -254,3 +254,15 @@ def test_not_yet_without_a_time_ahead_is_asked_again(text: str) -> None:
                                            ("we talked this weekend", "yes"), ("yes we talked yesterday", "yes")])
 def test_no_and_yes_stay_what_they_are(text: str, outcome: str) -> None:
     check(row(FOLLOWUP, text, effects=(CheckinAnswered(7, outcome),)))
+
+
+# DONE, then a sentence of the member's own (outside8): "done, feeling a lot better thank u" ends the one pairing
+# there is; with two, which one is asked; words with no comma before them may be a name, and a wrong one is asked.
+@pytest.mark.parametrize("text", ["done, feeling a lot better thank u", "Done. thanks so much for everything", "done sam"])
+def test_done_then_a_sentence_ends_the_one_pairing(text: str) -> None:
+    check(row(PAIRED, text, effects=(PairingEnded(7),)))
+
+
+@pytest.mark.parametrize("ctx, text", [(TWO_PAIRS, "done, feeling a lot better"), (PAIRED, "done feeling better")])
+def test_done_then_words_that_name_nobody_asks_which(ctx, text: str) -> None:
+    assert not any(isinstance(e, PairingEnded) for e in router.respond(ctx, read(text)).effects)
