@@ -29,7 +29,6 @@ from carebot.flows.goaround import summarize
 from carebot.flows.join import not_a_member, removed_keywords, removed_lines, removed_reply
 from carebot.flows.words import (
     ERASE_YES,
-    FORGET,
     LANG,
     LANGUAGE_NAMES,
     MYDATA,
@@ -38,6 +37,7 @@ from carebot.flows.words import (
     Text,
     answers_no,
     answers_yes,
+    asks_to_forget,
     asks_to_see_answers,
     explicit_yes,
     is_never_mind,
@@ -279,8 +279,8 @@ def after_stop(ctx: Context, text: Text) -> Transition | None:
 
 
 def forget(ctx: Context, text: Text) -> Transition | None:
-    """FORGET: ask for a YES before erasing everything about the member."""
-    if not is_one_of(text.words, FORGET):
+    """FORGET (also "forget me", "delete my data", "borra mis datos"): ask for a YES before erasing everything."""
+    if not asks_to_forget(text.words):
         return None
     return Transition(
         replies=(_own(ctx, render("forget.ask", ctx.language)),),

@@ -45,8 +45,11 @@ from carebot.flows.words import (
     after_no,
     answers_no,
     answers_yes,
+    fold,
     is_not_now,
     is_one_of,
+    says_later,
+    sentence_starts,
     yes_and_more,
 )
 
@@ -94,7 +97,9 @@ def _declined_resting(ctx: Context, text: Text) -> Transition | None:
 
 def followup_reply(ctx: Context, text: Text, *, no: str = "no") -> Transition | None:
     """"Did you connect?": YES, NO or LATER."""
-    if is_one_of(text.words, LATER) or is_not_now(text.words):  # "not rn", "ahorita no": LATER here
+    paired = tuple(fold(word) for p in ctx.pairings for word in p.other_name.split()[:1])
+    if is_one_of(text.words, LATER) or is_not_now(text.words) or says_later(text.words, paired):
+        # "not rn", "ahorita no", "not yet, this weekend", "gonna call her tmrw": LATER here
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "later"),))
     if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):
         return Transition(effects=(CheckinAnswered(_pairing_id(ctx), "yes"),))
@@ -144,8 +149,8 @@ def _choose_pairing(ctx: Context, text: Text, start: int) -> PairingInfo | Trans
         matches = pairings_named(open_pairings, named)  # "done zoe" is Zoë, as "@zoe" is
         if len(matches) == 1:
             return matches[0]
-    elif len(open_pairings) == 1:
-        return open_pairings[0]
+    if len(open_pairings) == 1 and (not named or start in sentence_starts(text)):
+        return open_pairings[0]  # "done", and "done, feeling a lot better thank u": a sentence of their own after it
     names = ", ".join(p.other_name for p in open_pairings)
     return say(ctx, "care.done.which", names=names, example=open_pairings[0].other_name)
 

@@ -35,6 +35,7 @@ from carebot.flows.words import (
     Text,
     answers_no,
     answers_yes,
+    as_keyword,
     asks_how_to_leave,
     is_never_mind,
     is_not_now,
@@ -137,6 +138,8 @@ def respond(ctx: Context, text: Text) -> Transition:
                           wait=stopped.wait)
     if understanding.is_reaction(text.raw):
         return _keep_waiting(ctx, Transition())  # a phone's "Liked “…”": nothing to answer
+    text = _without_courtesy(ctx, text)
+    words = text.words
     if ctx.opted_out:
         if is_one_of(words, START):
             return account.start(ctx, text)
@@ -163,6 +166,16 @@ def respond(ctx: Context, text: Text) -> Transition:
         typo = understanding.corrected(text)  # "STAUTS", "HEPL": never STOP, START, YES or NO
         understood = _understood(ctx, typo) if typo is not None else None
     return understood or _keep_waiting(ctx, _nothing_matched(ctx, text))
+
+
+def _without_courtesy(ctx: Context, text: Text) -> Text:
+    """"pulse pls", "status thanks", "LANG ES por favor": the keyword, its courtesy set aside (``as_keyword``); not
+    while the member's own words are awaited (a care-map answer, a reply in a relay window: kept whole), nor in a
+    plea ("please help" is not HELP)."""
+    if ctx.waiting is not None and ((ctx.waiting.flow, ctx.waiting.step) in OWN_WORDS or ctx.waiting.flow == "relay"):
+        return text
+    keyword = as_keyword(text, frozenset(m.group.keyword.casefold() for m in ctx.memberships))
+    return text if keyword is None or crisis.in_crisis(text) else keyword
 
 
 def _is_stop_here(ctx: Context, words: list[str]) -> bool:

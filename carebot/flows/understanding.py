@@ -59,15 +59,19 @@ from carebot.flows.words import (
     THANKS,
     YES,
     Text,
+    as_keyword,
+    asks_to_forget,
     is_never_mind,
     is_not_now,
     is_one_of,
     opens_no,
     opens_yes,
     plain,
+    says_later,
     says_no_thanks,
     says_yes,
     stop_word,
+    without_phone_talk,
 )
 from carebot.flows.words import read as read_words
 
@@ -208,7 +212,7 @@ def tells_hard_news(raw: str) -> bool:
     if not words:
         marks = {ch for ch in raw if not ch.isspace() and ch not in "!.\ufe0f\u200d" and not 0x1F3FB <= ord(ch) <= 0x1F3FF}
         return bool(marks) and marks <= SAD_EMOJI
-    return len(words) <= 30 and bool(_HARD_NEWS.search(" ".join(words)))
+    return len(words) <= 30 and bool(_HARD_NEWS.search(without_phone_talk(" ".join(words))))  # "phone died": no news
 
 
 def yes_may_say_more(ctx: Context, text: Text) -> bool:
@@ -478,7 +482,7 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
     if opens_no(text):  # "no sorry cant this week", "cant make it sorry"
         return Reading("no")
     later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
-    if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or is_not_now(words) or (
+    if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or is_not_now(words) or says_later(words) or (
             later_words and len(later_words) <= 6 and all(w in _LATER_MARKS or w in _LATER_FILLER for w in later_words)
             and (any(w in _LATER_MARKS for w in later_words) or "tarde" in later_words)):
         return Reading("later")
@@ -498,7 +502,7 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
     if crisis.asks_call(text.words):
         return Reading("command", command="CALL")  # CALL, and "call me" (carebot.flows.crisis)
     joined = "".join(letters)
-    if letters in (["forget", "me"], ["olvidame"], ["borrame"]) or joined in ("mydata", "misdatos"):
+    if asks_to_forget(words) or joined in ("mydata", "misdatos"):
         return Reading("command", command="FORGET" if joined not in ("mydata", "misdatos") else "MYDATA")
     if len(meaningful) == 1 and meaningful[0] in _COMMANDS_WHOLE:
         return Reading("command", command=_COMMANDS_WHOLE[meaningful[0]])
@@ -528,7 +532,8 @@ def read(text: str, *, lang: str | None, tz: str, now: datetime) -> Reading:
     words = read_words(text)
     detected = guess_language(words.raw)
     language = lang or detected or "en"
-    reading = _intent(words, words.raw, language, zone, now)
+    keyword = as_keyword(words) or words  # "pulse pls", "status thanks": the keyword (crisis is read in the whole)
+    reading = _intent(keyword, keyword.raw, language, zone, now)
     # A reaction quotes a message that already exists: it is never a crisis of its own.
     in_crisis = reading.intent != "reaction" and crisis.in_crisis(words)
     intent = reading.intent

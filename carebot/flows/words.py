@@ -358,7 +358,34 @@ MAP_NEW = _words("new nuevo nueva redo rehacer")
 MAP_OFF = _words("off delete borrar eliminar quitar")
 SKIP = _words("skip saltar salto paso omitir")
 # Only a Spanish speaker writes these: a newcomer who does is answered in Spanish.
-SPANISH_WORDS = SPANISH_WORDS | _words("mapa nuevo saltar")
+SPANISH_WORDS = SPANISH_WORDS | _words("mapa nuevo saltar borra borren borrenme olvidenme elimina eliminen")
+
+# A keyword with a courtesy (outside8): "pulse pls", "status thanks", "LANG ES por favor", "done, thank u so much",
+# "pls pulse" are the keyword alone (README: punctuation does not matter, a courtesy is accepted). Only keywords that
+# take none of the member's own words, alone or with their one fixed word: HOW, NAME, ANNOUNCE, JOIN, GATHER with a
+# date, DONE or EVERY with a name keep every word (a "thanks" there is the member's). YES and NO have readers of
+# their own, stricter than this ("ok thanks" is no YES to an offer).
+COURTESY_AFTER = PLEASE | THANK_YOU | _words("u so much muchas lot a plis")  # "thanks a lot", "thank u so much"
+_KEYWORD_ALONE = STATUS | PULSE | LOG | HELP | MYDATA | FORGET | START | GATHER | MAP | ROUND | LATER | MORE | SKIP | DONE
+_KEYWORD_WITH = {**dict.fromkeys(LANG, frozenset(LANGUAGE_NAMES)), **dict.fromkeys(MAP, MAP_NEW | MAP_OFF),
+                 **dict.fromkeys(GATHER, YES | NO)}  # "LANG ES", "MAP NEW", "GATHER YES"
+
+
+def as_keyword(text: Text, groups: frozenset[str] = frozenset()) -> Text | None:
+    """``text`` without the courtesies around the keyword it is ("pulse pls": "pulse"; ``groups``: the words of the
+    member's groups, which may open it, "dmma pulse gracias"); None when there are none, or it is no such keyword."""
+    words = text.words
+    start, end = 0, len(words)
+    while start < end and words[start] in PLEASE:
+        start += 1
+    while end > start and words[end - 1] in COURTESY_AFTER:
+        end -= 1
+    kept = words[start + 1:end] if end - start > 1 and words[start] in groups else words[start:end]
+    if (start, end) == (0, len(words)) or not (
+            len(kept) == 1 and kept[0] in _KEYWORD_ALONE or len(kept) == 2 and kept[1] in _KEYWORD_WITH.get(kept[0], ())):
+        return None
+    first, after = text.starts[start], text.starts[end] if end < len(words) else len(text.raw)
+    return Text(text.raw[first:after].rstrip(" ,;:.!"), words[start:end], [at - first for at in text.starts[start:end]])
 
 # "Not right now" to a question carebot asked: LATER where the question takes LATER ("did you
 # connect?"), otherwise NO (an offer passes to someone else; nothing is kept waiting on a maybe).
@@ -378,6 +405,76 @@ _NOT_NOW_SOFT = APOLOGY | THANK_YOU | PLEASE | _words("nope nah tbh honestly lol
 def is_not_now(words: list[str]) -> bool:
     """True for "not rn", "ahorita no", "maybe later": not now, to whatever was asked."""
     return tuple(w for w in words if w not in _NOT_NOW_SOFT) in NOT_NOW
+
+
+# Not yet, and when (outside8): "not yet, this weekend", "not yet but soon", "todavia no, este finde", and a plan to
+# reach out, "gonna call her tmrw", "voy a llamarla mañana", "la llamo el sabado". To "did you connect?" that is
+# LATER: they mean to. "no not yet" stays the NO README names (it opens with "no"), and a time that may be past
+# ("this weekend", "saturday" alone: when they talked?) says nothing alone; only one that is ahead does ("tomorrow").
+_WHEN = _words(
+    "soon later tomorrow tmrw tmr tmrow tomoro tomorow tomm 2moro 2morrow tonight tonite today weekend wknd week "
+    "next this coming on at in by after before the a couple few days day hours bit while morning afternoon evening "
+    "night work lunch class back again asap hopefully prob probably maybe but and or i think will then too "
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed weds thu thur thurs fri sat sun "
+    "pronto luego despues manana hoy noche tarde rato ratito finde fin de semana este esta el la los proximo proxima "
+    "que viene al en unos unas dias pero ojala creo igual seguro trabajo salir del tal vez quizas "
+    "lunes martes miercoles jueves viernes sabado domingo")
+_AHEAD = _words("soon later tomorrow tmrw tmr tmrow tomoro tomorow tomm 2moro 2morrow tonight tonite next pronto "
+                "luego despues manana proximo proxima")
+_CLOCK = re.compile(r"^\d{1,2}(:\d\d)?(am|pm|h|hrs)?$")
+_PERSON = "her|him|them|em|each other|u|you|ella|el"
+# A plan to reach out, as the opening of the text: English "(i/we) gonna / will / going to / plan to (try to) <call,
+# text ...> <them>", "calling her sat"; Spanish "voy a llamarla", "la voy a llamar", "la llamo (mañana)". {names} is
+# the people the member is paired with ("gonna call sam tmrw"). A present tense ("la llamo", "calling her") says a
+# plan only with a time after it (``_PLAN_NEEDS_WHEN``).
+_PLAN = (
+    r"^(but |pero )?((i|we) )?(will|ill|well|gonna|wanna|am gonna|im gonna|are gonna|were gonna|going to|am going to|im going to|"
+    r"are going to|were going to|plan to|planning to|hope to|hoping to|meaning to|about to|should)( try to| try and)? "
+    r"(call|text|txt|msg|message|see|meet|meet up with|visit|reach out to|talk to|check in with|check in on|check on|"
+    r"catch up with|hit up|ping|write|email|facetime|hang out with|get coffee with|grab coffee with)"
+    r"( ({person}|{names}))?(?= |$)|"
+    r"^(pero )?(la |lo |le |les )?(voy|vamos) a (llamar|escribir|ver|visitar|hablar|marcar|contactar|buscar|mandar mensaje)"
+    r"(la|lo|le|les)?( (a|con) ({person}|{names}))?(?= |$)|"
+    # "not yet but we will", "todavia no pero lo haremos": the promise alone, after its "but"
+    r"^(but|pero) ((i|we) (will|plan to|are going to|are gonna|gonna)|ill|(lo|la) (haremos|vamos a hacer|voy a hacer)|"
+    r"ya (lo|la) (haremos|vamos a hacer|voy a hacer))(?= |$)")
+_PLAN_NEEDS_WHEN = (
+    r"^(but )?((im|were|i am|we are) )?(calling|texting|seeing|meeting|visiting|talking to|catching up with|hanging out with)"
+    r"( ({person}|{names}))?(?= |$)|"
+    r"^(pero )?((la|lo|le|les) (llamo|escribo|veo|visito|marco|busco|hablo|contacto)|nos vemos|nos juntamos)(?= |$)")
+
+
+# Words of a "when" that name no time of their own: "not yet but", "la llamo y".
+_CONNECTIVE = _words("but and or i think will then too hopefully prob probably maybe pero ojala creo igual seguro tal vez "
+                     "quizas que a the al en de del el la los this on at in by")
+_NOT_NOW_LEADS = tuple(sorted(NOT_NOW, key=len, reverse=True))  # the longest first: "not right now" before "not"
+
+
+@lru_cache(maxsize=256)
+def _plans(names: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    fill = {"person": _PERSON, "names": "|".join(map(re.escape, names)) or "(?!)"}
+    return re.compile(_PLAN.format(**fill)), re.compile(_PLAN_NEEDS_WHEN.format(**fill))
+
+
+def says_later(words: list[str], names: tuple[str, ...] = ()) -> bool:
+    """Not yet, and when or how it will be: "not yet, this weekend", "todavia no, este finde", "gonna call her tmrw",
+    "la llamo mañana", "tomorrow" (``names``: the people the member is paired with, as ``fold`` reads them)."""
+    meaningful = [w.replace("'", "") for at, w in enumerate(words) if w not in FILLER and (
+        w not in _NOT_NOW_SOFT or w == "lo" and words[at + 1:at + 2] != ["siento"])]  # "la llamo", not "lo siento"
+    lead = _opens_with(meaningful, _NOT_NOW_LEADS)
+    rest = " ".join(meaningful[lead:])
+    plan, plan_needs_when = _plans(names)
+    found = plan.match(rest) or plan_needs_when.match(rest)
+    when = rest[found.end():].split() if found else meaningful[lead:]
+    if not all(w in _WHEN or _CLOCK.match(w) for w in when):
+        return False
+    names_a_time = any(w not in _CONNECTIVE for w in when)
+    if found:
+        return found.re is plan or names_a_time  # "gonna call her", "la llamo el sabado"
+    if lead:
+        return names_a_time  # "not yet, this weekend"
+    # Alone, only a time ahead: "tomorrow", "mañana" (not "esta mañana": this morning).
+    return any(w in _AHEAD and not (w == "manana" and when[at - 1:at] in (["esta"], ["la"])) for at, w in enumerate(when))
 
 
 def says_no(words: list[str]) -> bool:
@@ -579,6 +676,42 @@ _NEVER_MIND_SOFT = _NOT_NOW_SOFT | _words("ok okay k oh actually jk mejor bueno 
 def is_never_mind(words: list[str]) -> bool:
     """True for "forget it", "never mind", "olvidalo", "no importa" (soft words around them aside)."""
     return tuple(w.replace("'", "") for w in words if w not in _NEVER_MIND_SOFT) in NEVER_MIND
+
+
+# A dead phone (replies8): "sorry phone died", "my battery died", "se me murio el cel", "se me acabo la pila" are
+# everyday phone talk, never hard news nor crisis. Set aside before hard news is read, so "yeah sorry phone died" to a
+# question is its YES, and "my phone died and my dog died" still tells hard news. Matched in ``plain`` letters.
+_PHONE_TALK = re.compile(
+    r"\b((my|the|me|mi|el|la) )?(phone|cell|cellphone|cell phone|mobile|battery|cel|celu|celular|telefono|movil|"
+    r"bateria|pila)( (just|totally|completely|literally))? (died|was dead|is dead|went dead|ran out|murio|se murio|"
+    r"se apago|se descargo|se acabo)\b|"
+    r"\bse me (murio|apago|descargo|acabo|termino) (el |la |mi )?(cel|celu|celular|telefono|movil|pila|bateria)\b|"
+    r"\b(ran out of|no) (battery|charge)\b|\bme quede sin (pila|bateria|carga)\b")
+
+
+def without_phone_talk(letters: str) -> str:
+    """``letters`` (a text's words in ``plain`` form, joined by spaces) without what they say of a dead phone."""
+    return _PHONE_TALK.sub(" ", letters)
+
+
+# FORGET in a member's words (outside8): "forget me", "delete my data", "borra mis datos", "olvidenme", the whole
+# text (courtesies aside). FORGET only asks: it erases after an explicit YES, so more wordings are safe. Not "forget
+# it" (NEVER_MIND), "dont forget me" or "no me olvides" (no request), nor "delete me from the list" (STOP, read first).
+_FORGET_ME = re.compile(
+    r"^((can|could|would|will) (you|u) |(i )?(want|need) (you|u) to |(i )?(want|need|wanna|would like|d like|like) to |"
+    r"(yo )?quiero (que )?|(puedes|pueden|podrias|podrian) )?"
+    r"(forget me|delete me|erase me|"
+    r"(delete|erase|remove|wipe|forget|clear) (all )?(of )?my (data|info|information|details|number|account|profile|"
+    r"records?|answers)|(delete|erase|wipe|forget) everything( (about|on|of) me| you have (on|about) me)?|"
+    r"borrame|borrenme|borreme|olvidame|olvidenme|olvideme|eliminame|eliminenme|elimineme|"
+    r"(borra|borren|borre|borrar|elimina|eliminen|elimine|eliminar|olvida|olviden|olvide|olvidar) "
+    r"(todos )?(mis datos|mi informacion|mi info|mi numero|mi cuenta|todo (sobre|de) mi))( you| u)?$")  # "thank you"
+
+
+def asks_to_forget(words: list[str]) -> bool:
+    """FORGET, or a request to be erased in words: "forget me", "delete my data", "borra mis datos" (see above)."""
+    meaningful = [w for w in words if w not in FILLER and w not in THANKS]
+    return is_one_of(meaningful, FORGET) or bool(_FORGET_ME.match(" ".join(meaningful)))
 
 
 # FORGET's question takes only an explicit YES ("yes", "si", "YES!", "yes please"): an "ok", "sure"

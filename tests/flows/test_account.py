@@ -211,3 +211,33 @@ def test_a_language_asked_for_with_it_is_taken() -> None:
 def test_near_it_is_not_status(text: str) -> None:
     result = router.respond(ANSWERED, read(text))
     assert not any(r.text.startswith(render("status.how_to_see", "en")) for r in result.replies)
+
+
+# FORGET in a member's words (outside8): "Forget me", "delete my data", "borra mis datos" ask FORGET's question
+# (only a YES after it erases, so reading more wordings as FORGET is safe), also after STOP. "forget it" and
+# "never mind" are README's "never mind"; "dont forget me", "no me olvides" are no request; "delete me from the
+# list" is STOP and "remove me" is how to leave, as they were.
+@pytest.mark.parametrize("text", [
+    "Forget me", "forget me pls", "forget me please", "delete me", "Delete my data", "delete my info please",
+    "pls delete my info", "erase me", "can you delete my number", "i want you to forget me",
+    "delete everything about me", "borrame", "Bórrame por favor", "olvidame", "olvídenme", "borra mis datos",
+    "borren mis datos porfa", "quiero que borren mis datos", "elimina mi información", "forget me thanks",
+])
+def test_forget_in_words_asks_for_a_yes(text: str) -> None:
+    language = context("COMIDA") if any(w in text.lower() for w in ("borr", "olvid", "elimin")) else MEMBER
+    check(row(language, text, says("forget.ask"), wait=("forget", "confirm")))
+    check(row(context("DMMA", opted_out=True), text, says("forget.ask", purpose="after_stop"),
+              wait=("forget", "confirm")))
+
+
+@pytest.mark.parametrize("text, key", [("forget it", "never_mind"), ("never mind", "never_mind"),
+                                       ("olvidalo", "never_mind"), ("remove me", "leave.how")])
+def test_near_forget_is_not_forget(text: str, key: str) -> None:
+    check(row(MEMBER, text, says(key)))
+
+
+@pytest.mark.parametrize("text", ["dont forget me", "no me olvides", "forget about it lol", "delete me from the list",
+                                  "delete the photo"])
+def test_near_forget_never_asks_to_erase(text: str) -> None:
+    result = router.respond(MEMBER, read(text))
+    assert result.wait is None or result.wait.flow != "forget", result

@@ -227,3 +227,43 @@ def test_a_yes_that_opens_a_longer_reply_to_an_offer(text: str) -> None:
 def test_a_yes_with_a_but_or_nothing_after_is_not_that(text: str) -> None:
     result = router.respond(OFFER, read(text))
     assert OfferAnswered(7, True) not in result.effects
+
+
+# "Did you connect?" answered "not yet" with when they mean to (outside8): LATER, as "not yet" is. A plan to reach
+# out ("gonna call her tmrw", "la llamo mañana") says the same. "no not yet" stays the NO README names, and what
+# says no time ahead (a reason, a day that may be past) is asked YES, NO or LATER again.
+@pytest.mark.parametrize("text", [
+    "not yet, this weekend", "not yet but soon", "Not yet!! this wknd hopefully", "todavia no, este finde",
+    "todavía no, el sábado", "aun no pero pronto", "aún no", "gonna call her tmrw", "gonna call sam tomorrow",
+    "I'm going to text him this weekend", "will call her tonight", "not yet, gonna call her saturday",
+    "ill text her after work tomorrow", "voy a llamarla mañana", "la llamo el sabado", "le escribo el finde",
+    "tomorrow", "mañana", "nope not yet, next week", "not yet sorry, prob tmrw", "not yet but we will",
+    "todavia no pero lo haremos", "not yet but ill text her tmrw",
+])
+def test_not_yet_and_when_answers_the_checkin_as_later(text: str) -> None:
+    check(row(FOLLOWUP, text, effects=(CheckinAnswered(7, "later"),)))
+    check(row(LATE_FOLLOWUP, text, effects=(CheckinAnswered(7, "later"),)))
+
+
+@pytest.mark.parametrize("text", ["not yet, she isnt answering", "gonna call it a night", "this weekend",
+                                  "todavia no, no contesta", "saturday", "esta mañana", "gonna call the landlord tmrw"])
+def test_not_yet_without_a_time_ahead_is_asked_again(text: str) -> None:
+    check(row(FOLLOWUP, text, says("fallback.yes_no_later"), wait=KEEP))
+
+
+@pytest.mark.parametrize("text, outcome", [("no not yet", "no"), ("no not yet, this weekend", "no"),
+                                           ("we talked this weekend", "yes"), ("yes we talked yesterday", "yes")])
+def test_no_and_yes_stay_what_they_are(text: str, outcome: str) -> None:
+    check(row(FOLLOWUP, text, effects=(CheckinAnswered(7, outcome),)))
+
+
+# DONE, then a sentence of the member's own (outside8): "done, feeling a lot better thank u" ends the one pairing
+# there is; with two, which one is asked; words with no comma before them may be a name, and a wrong one is asked.
+@pytest.mark.parametrize("text", ["done, feeling a lot better thank u", "Done. thanks so much for everything", "done sam"])
+def test_done_then_a_sentence_ends_the_one_pairing(text: str) -> None:
+    check(row(PAIRED, text, effects=(PairingEnded(7),)))
+
+
+@pytest.mark.parametrize("ctx, text", [(TWO_PAIRS, "done, feeling a lot better"), (PAIRED, "done feeling better")])
+def test_done_then_words_that_name_nobody_asks_which(ctx, text: str) -> None:
+    assert not any(isinstance(e, PairingEnded) for e in router.respond(ctx, read(text)).effects)

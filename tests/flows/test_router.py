@@ -12,6 +12,7 @@ from carebot.domain.i18n import catalog
 from carebot.flows import router
 from carebot.flows.base import (
     Answered,
+    AnswerInfo,
     AnswerSpec,
     CheckinAnswered,
     CourtesyAnswered,
@@ -244,3 +245,44 @@ def test_questions_back_and_asking_to_leave(r: Row) -> None:
 def test_texts_with_a_number_that_are_not_questions_about_the_options(text: str) -> None:
     result = router.respond(MEMBER, read(text))
     assert not any("1: someone reaches out" in reply.text for reply in result.replies)
+
+
+# A keyword with a courtesy (outside8): "pulse pls", "status thanks", "LANG ES por favor", "pls pulse" read as the
+# keyword alone, for every keyword that takes no words of the member's own, in one place (words.as_keyword).
+COORD_MEMBER = context("DMMA", coordinator_of=("DMMA",))
+SUPPORTER = context("DMMA", pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7),))
+CHECKING_IN = context("DMMA", pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7),),
+                      waiting=Waiting("checkin", "followup", {"pairing_id": 7}, NOW + timedelta(days=1)))
+
+
+@pytest.mark.parametrize("ctx, text, keyword", [
+    (MEMBER, "pulse pls", "pulse"), (MEMBER, "PULSE please!", "PULSE"), (MEMBER, "pulse thanks", "pulse"),
+    (MEMBER, "pls pulse", "pulse"), (MEMBER, "pulse pls 🙏", "pulse"), (context("COMIDA"), "pulso por favor", "pulso"),
+    (MEMBER, "status thanks", "status"), (MEMBER, "Status, thank you!", "status"),
+    (context("COMIDA"), "estado gracias", "estado"), (MEMBER, "log please", "log"), (MEMBER, "LOG ty", "LOG"),
+    (MEMBER, "help thanks", "help"), (MEMBER, "mydata thx", "mydata"), (MEMBER, "lang es pls", "lang es"),
+    (MEMBER, "LANG ES por favor", "LANG ES"), (context("COMIDA"), "idioma ingles porfa", "idioma ingles"),
+    (MEMBER, "gather pls", "gather"), (MEMBER, "map please", "map"), (MEMBER, "dmma pulse pls", "dmma pulse"),
+    (COORD_MEMBER, "round thanks", "round"), (SUPPORTER, "done, thanks", "done"), (SUPPORTER, "done thank u so much", "done"),
+    (CHECKING_IN, "later thanks", "later"), (CHECKING_IN, "luego gracias", "luego"),
+    (STOPPED, "start thanks", "start"), (STOPPED, "mydata please", "mydata"), (STOPPED, "help thank you", "help"),
+])
+def test_a_keyword_with_a_courtesy_is_the_keyword(ctx, text: str, keyword: str) -> None:
+    assert router.respond(ctx, read(text)) == router.respond(ctx, read(keyword))
+
+
+# Keywords whose words are the member's own keep a courtesy as theirs: HOW's "how", ANNOUNCE's text.
+def test_free_text_keywords_keep_their_courtesy() -> None:
+    announced = router.respond(COORD_MEMBER, read("announce potluck sunday, thanks all"))
+    assert "potluck sunday, thanks all" in announced.replies[0].text
+    kept = router.respond(context("DMMA", answers=(AnswerInfo(1, 1, None, None, None),)),
+                          read("how text me after work pls"))
+    assert any("text me after work pls" in reply.text for reply in kept.replies), kept
+
+
+# A courtesy alone, or with words that are no keyword, answers nothing: "ok thanks" to "did you connect?" is no YES.
+@pytest.mark.parametrize("text", ["ok thanks", "k thanks", "thanks", "pls", "status of the food drive thanks"])
+def test_a_courtesy_alone_or_a_sentence_is_no_keyword(text: str) -> None:
+    result = router.respond(CHECKING_IN, read(text))
+    assert not any(isinstance(e, CheckinAnswered) for e in result.effects), result
+    assert result != router.respond(CHECKING_IN, read("status")), result

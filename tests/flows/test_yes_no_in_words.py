@@ -10,7 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from carebot.flows import router
+from carebot.domain.i18n import render
+from carebot.flows import crisis, router
 from carebot.flows.base import (
     ActionConfirmed,
     Answered,
@@ -177,3 +178,29 @@ def test_the_groups_a_member_is_in_are_named_as_a_sentence_names_them(groups, la
                                        ("yes my cat died last week, sad but ok", "hard_news")])
 def test_yes_or_no_with_nothing_asked(text: str, key: str) -> None:
     check(row(context("DMMA"), text, says(key)))
+
+
+# A dead phone is everyday talk, never hard news (replies8): "yeah sorry phone died" is a YES with an apology, to
+# every question; "my cat died" after a YES is still asked again (above), and so is a dead phone told with a loss.
+PHONE_DIED_YES = ["yeah sorry phone died", "yes sorry my phone died", "yes! my phone died sorry", "sí perdón, se me murió el cel",
+                  "si, se me acabo la pila perdon", "yeah sorry my battery died"]
+
+
+@pytest.mark.parametrize("text", PHONE_DIED_YES)
+def test_a_yes_after_a_dead_phone_is_a_yes(text: str) -> None:
+    check(row(OFFER, text, effects=(OfferAnswered(7, True),)))
+    check(row(FOLLOWUP, text, effects=(CheckinAnswered(7, "yes"),)))
+    check(row(RSVP, text, effects=(RsvpGiven(1, 4, True),)))
+
+
+@pytest.mark.parametrize("text", ["phone died", "my phone died", "sorry my phone died lol", "se me murio el cel",
+                                  "se me acabo la pila", "perdon se me murio el celular"])
+def test_a_dead_phone_is_not_hard_news(text: str) -> None:
+    result = router.respond(context("DMMA"), read(text))
+    assert render("hard_news", "en") not in [r.text for r in result.replies], result
+    assert not crisis.in_crisis(read(text))
+
+
+@pytest.mark.parametrize("text", ["yeah my phone died and my dog died", "yes sorry, my grandma died and my phone died"])
+def test_a_loss_told_with_a_dead_phone_is_still_asked_again(text: str) -> None:
+    check(row(OFFER, text, says("fallback.yes_no"), wait=KEEP))
