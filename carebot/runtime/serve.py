@@ -102,18 +102,21 @@ async def run_sender(
     by the next. ``only()`` names the channels whose texts this process sends
     (None: all): a worker that is not the leader leaves Signal's texts to the
     one that holds the Signal connection. ``in_db`` runs the database steps
-    (serve: on the webhooks' database worker).
+    (serve: on the webhooks' database worker). No pass runs while this
+    process's sender lease is lost; it is taken again before the next pass,
+    or by ``watch_lease`` while a pass waits on a provider.
     """
     limit = max(10, int(rate * PASS_SECONDS))
     concurrency = min(32, max(1, math.ceil(rate)))
-    watch = asyncio.create_task(watch_lease(db.lease, LEASE_WATCH_SECONDS)) if db.lease is not None else None
+    lease = getattr(db, "lease", None)  # (tests/faults/test_quiet_logs.py runs the loop with no database)
+    watch = asyncio.create_task(watch_lease(lease, LEASE_WATCH_SECONDS)) if lease is not None else None
     try:
         while True:
             sent = 0
             try:
                 # Nothing is settled or sent without the lease (carebot/store/lease.py): others may
                 # take this process for gone while it is lost.
-                if await holds_lease(db.lease):
+                if await holds_lease(lease):
                     await recover_sending(db, channels, now(), in_db=in_db)
                     sent = await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit,
                                              concurrency=concurrency, only=only(), in_db=in_db)
@@ -144,8 +147,11 @@ async def watch_lease(lease: Lease, every: float) -> None:
     texts on their way alone."""
     while True:
         await asyncio.sleep(every)
-        if not lease.intact():
-            await holds_lease(lease)
+        try:
+            if not lease.intact():
+                await holds_lease(lease)
+        except Exception as error:  # the next look tries again; the pass checks for itself too
+            log.error("sender lease check failed: %s", where(error))
 
 
 async def run_inbound(
