@@ -34,7 +34,7 @@ from carebot.outbox.write import NOTICE, PUSH, push
 from carebot.store.db import Database
 from carebot.store.group_commit import GroupCommit
 from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
-from carebot.store.queries import existing, rowcount
+from carebot.store.queries import existing
 
 log = logging.getLogger(__name__)
 
@@ -235,15 +235,18 @@ def _claim(session: Session, channels: Mapping[str, Channel], row_id: int, now: 
     assert row is not None  # ready says so; this tells the type checker
     # A conditional update, so two senders can never both claim the row (on SQLite,
     # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
-    claimed = rowcount(session.execute(
+    # Its try as the update made it: the row read above may be one the transaction loaded earlier
+    # (a member's earlier texts are looked at for each of their texts), and stale.
+    attempts = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now, claimed_by=owner)
+        .returning(OutboxMessage.attempts)
         .execution_options(synchronize_session=False)
-    ))
-    found = Claim(row_id, row.channel, row.address, row.body, owner, row.attempts + 1)
+    ).scalar_one_or_none()
+    found = (row.channel, row.address, row.body)
     session.expire(row)  # the update went around it: a later step of the transaction reads it afresh
-    return found if claimed else None
+    return None if attempts is None else Claim(row_id, *found, owner, attempts)
 
 
 def _member_and_group(session: Session, row: OutboxMessage | None) -> tuple[Member, Group | None] | None:
