@@ -58,6 +58,8 @@ SCHEDULER_LAG = Gauge("carebot_scheduler_lag_seconds", "At the last tick, how la
                       registry=REGISTRY)
 LEADER = Gauge("carebot_leader", "1 while this process holds the Signal connection and the ticker.",
                registry=REGISTRY)
+SENDER_LEASE_LOST = Gauge("carebot_sender_lease_lost", "1 while this process's sender has lost its lease (its "
+                          "database connection went) and sends nothing until it takes it again.", registry=REGISTRY)
 # Registered only while this process holds a Signal channel (signal_connected): with Signal off, or on a
 # standby worker, there is no such series at all, rather than a 0 that would read as "Signal is down".
 SIGNAL_UP = Gauge("carebot_signal_connected", "1 while the Signal connection is up.", registry=None)

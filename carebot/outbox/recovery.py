@@ -57,7 +57,8 @@ async def recover_sending(
     step, as in :func:`carebot.outbox.sender.deliver_due`.
     """
     settled = 0
-    for row_id, channel_name, address, body, claimed_at in await in_db(_stuck_rows, db, now, stuck_after):
+    rows, gone = await in_db(_stuck_rows, db, now, stuck_after)
+    for row_id, channel_name, address, body, claimed_at, owner in rows:
         finder = getattr(channels.get(channel_name), "find_sent", None)
         provider_id = None
         if finder is not None:
@@ -67,12 +68,27 @@ async def recover_sending(
             except Exception as error:  # the provider is unreachable: ask again next time
                 log.warning("outbox row %s: cannot ask the provider yet (%s)", row_id, type(error).__name__)
                 continue
+        found_gone = provider_id is None and owner in gone and not _aged(claimed_at, now, stuck_after)
+        if found_gone and not await in_db(_still_gone, db, owner):
+            # Its sender took its lease again while the provider was asked: it lives (its lease had
+            # gone with its connection), and its request may still be on its way. Left to it.
+            continue
         settled += await in_db(_settle, db, row_id, provider_id, now)
     return settled
 
 
-def _stuck_rows(db: Database, now: datetime, stuck_after: timedelta) -> list[tuple]:
+def _aged(claimed_at: datetime | None, now: datetime, stuck_after: timedelta) -> bool:
+    return claimed_at is None or claimed_at <= now - stuck_after
+
+
+def _still_gone(db: Database, owner: str) -> bool:
+    return db.lease is not None and owner in db.lease.dead([owner])
+
+
+def _stuck_rows(db: Database, now: datetime, stuck_after: timedelta) -> tuple[list[tuple], set[str]]:
+    """The rows to settle now, and the owners found gone among their claimers."""
     lease = db.lease
+    gone: set[str] = set()
     with db.transaction() as session:
         settle = [OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= now - stuck_after]
         if lease is not None and lease.held:
@@ -81,16 +97,20 @@ def _stuck_rows(db: Database, now: datetime, stuck_after: timedelta) -> list[tup
             gone = lease.dead(owner for owner in owners if owner is not None)
             if gone:
                 log.info("settling the texts of %d sender process(es) that are gone", len(gone))
-                settle.append(OutboxMessage.claimed_by.in_(sorted(gone)))
+                # Never this process's own texts on their way: claimed under an identity it held
+                # before its lease went and it took a new one, they are its to record.
+                settle.append(OutboxMessage.claimed_by.in_(sorted(gone))
+                              & OutboxMessage.id.not_in(sorted(lease.in_flight)))
             settle.append((OutboxMessage.claimed_by == lease.owner)
                           & OutboxMessage.id.not_in(sorted(lease.in_flight))
                           & (OutboxMessage.claimed_at <= now - ASK_AFTER))
-        return [tuple(row) for row in session.execute(
+        rows = [tuple(row) for row in session.execute(
             select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address,
-                   OutboxMessage.body, OutboxMessage.claimed_at)
+                   OutboxMessage.body, OutboxMessage.claimed_at, OutboxMessage.claimed_by)
             .where(OutboxMessage.status == OutboxStatus.SENDING, or_(*settle))
             .order_by(OutboxMessage.id)
         ).all()]
+    return rows, gone
 
 
 def _known_provider_ids(db: Database, address: str) -> set[str]:

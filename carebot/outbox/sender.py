@@ -17,7 +17,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ from carebot.outbox.write import NOTICE, PUSH, push
 from carebot.store.db import Database
 from carebot.store.group_commit import GroupCommit
 from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
-from carebot.store.queries import existing, rowcount
+from carebot.store.queries import existing
 
 log = logging.getLogger(__name__)
 
@@ -73,33 +73,50 @@ async def deliver_due(
     runs each database step: ``carebot serve`` passes its database worker, so
     the event loop never waits on a database lock while webhooks come in.
     """
+    if db.lease is not None and db.lease.lost:
+        return 0  # others take this process for gone: it sends nothing until it holds its lease again
     due = await in_db(_due_rows, db, now, limit, only)
     lanes: dict[str, list[int]] = {}  # by address, in the order the pass reached them
     for row_id, address in due:
         lanes.setdefault(address, []).append(row_id)
     gate = asyncio.Semaphore(max(1, concurrency))  # FIFO: lanes start in that order
     steps = _Steps(db, in_db)
-    owner = db.lease.owner if db.lease is not None and db.lease.held else None
-    in_flight = db.lease.in_flight if db.lease is not None else set()
+    lease = db.lease
+    owner = lease.owner if lease is not None and lease.held else None
+    in_flight = lease.in_flight if lease is not None else set()
+
+    async def lease_intact() -> bool:
+        """This process still holds the lease its claims name (cheap: see Lease.intact)."""
+        if lease is None or owner is None:
+            return True  # no lease: its rows have no owner, settled by age alone
+        # Confirmed by a round trip (on a thread: the loop never waits) only when it looks lost.
+        looks_held = lease.intact() or await asyncio.to_thread(lease.check)
+        return looks_held and lease.owner == owner  # (not taken again under a new identity meanwhile)
 
     async def deliver_one(row_id: int) -> int:
+        if not await lease_intact():
+            return 0  # not claimed: it waits for this process's lease, or for another sender
         in_flight.add(row_id)  # before the claim commits: recovery must never see it claimed and idle
         try:
-            claimed = await steps.run(_claim, channels, row_id, now, default_tz, owner)
-            if claimed is None:
+            claim = await steps.run(_claim, channels, row_id, now, default_tz, owner)
+            if claim is None:
                 return 0
-            channel_name, address, body = claimed
             # Claimed before the pacer's wait, so that a text which may not go never takes a slot
             # (a round held till morning would otherwise hold up the replies behind it).
-            pacer = getattr(channels[channel_name], "pacer", None)
-            if pacer is not None and await pacer.wait() and not await steps.run(_still_may_go, channels, row_id, now):
+            pacer = getattr(channels[claim.channel], "pacer", None)
+            if pacer is not None and await pacer.wait() and not await steps.run(_still_may_go, channels, claim, now):
+                return 0
+            # Last before the request: a sender whose lease went may have had this row settled by
+            # another (it takes this process for gone); it gives the row back, if still its own.
+            if not await lease_intact():
+                await steps.run(_give_back, claim)
                 return 0
             try:
-                result = await channels[channel_name].send(address, body, row_id)
+                result = await channels[claim.channel].send(claim.address, claim.body, row_id)
             except SendError as error:
-                await steps.run(_record_failure, row_id, error, now, channels)
+                await steps.run(_record_failure, row_id, error, now, claim, channels)
                 return 0
-            await steps.run(_record_sent, row_id, result, now)
+            await steps.run(_record_sent, row_id, result, now, claim)
             return 1
         finally:
             in_flight.discard(row_id)
@@ -183,11 +200,34 @@ class _Failed:
         self.error = error
 
 
+class Claim(NamedTuple):
+    """A row this sender claimed: what to send, and which try it is (``claimed_by``, ``attempts``).
+
+    A sender whose lease went while its request was on its way may find the row
+    settled by another sender meanwhile (asked of the provider, sent again):
+    what it then learns is recorded only where it still tells the truth
+    (see :func:`_still_mine`).
+    """
+
+    row_id: int
+    channel: str
+    address: str
+    body: str
+    owner: str | None
+    attempts: int
+
+
+def _still_mine(row: OutboxMessage, claim: Claim) -> bool:
+    """The row is still in flight on this claim: nobody settled it or claimed it again since."""
+    return (row.status == OutboxStatus.SENDING and row.claimed_by == claim.owner
+            and row.attempts == claim.attempts)
+
+
 def _claim(session: Session, channels: Mapping[str, Channel], row_id: int, now: datetime,
-           default_tz: str, owner: str | None) -> tuple[str, str, str] | None:
-    """Mark ``row_id`` as being sent when it may go now: its channel, address and body; else None
-    (and why not is recorded: cancelled, deferred, rerouted). In the transaction of its checks, so
-    nothing can change between them and the claim."""
+           default_tz: str, owner: str | None) -> Claim | None:
+    """Mark ``row_id`` as being sent when it may go now: what to send; else None (and why not is
+    recorded: cancelled, deferred, rerouted). In the transaction of its checks, so nothing can
+    change between them and the claim."""
     row = session.scalars(claimable(session, row_id)).first()
     held = _member_and_group(session, row)  # noqa: F841 (kept referenced for the checks)
     if not ready(session, row, channels, now, default_tz):
@@ -195,15 +235,18 @@ def _claim(session: Session, channels: Mapping[str, Channel], row_id: int, now: 
     assert row is not None  # ready says so; this tells the type checker
     # A conditional update, so two senders can never both claim the row (on SQLite,
     # whose writers take turns, it is the whole guard; on PostgreSQL the row lock is).
-    claimed = rowcount(session.execute(
+    # Its try as the update made it: the row read above may be one the transaction loaded earlier
+    # (a member's earlier texts are looked at for each of their texts), and stale.
+    attempts = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now, claimed_by=owner)
+        .returning(OutboxMessage.attempts)
         .execution_options(synchronize_session=False)
-    ))
+    ).scalar_one_or_none()
     found = (row.channel, row.address, row.body)
     session.expire(row)  # the update went around it: a later step of the transaction reads it afresh
-    return found if claimed else None
+    return None if attempts is None else Claim(row_id, *found, owner, attempts)
 
 
 def _member_and_group(session: Session, row: OutboxMessage | None) -> tuple[Member, Group | None] | None:
@@ -220,7 +263,7 @@ def _member_and_group(session: Session, row: OutboxMessage | None) -> tuple[Memb
     return None if found is None else (found[0], found[1])
 
 
-def _still_may_go(session: Session, channels: Mapping[str, Channel], row_id: int, now: datetime) -> bool:
+def _still_may_go(session: Session, channels: Mapping[str, Channel], claim: Claim, now: datetime) -> bool:
     """After the pacer's wait, which lasts a moment: whether the claimed ``row_id`` may still go.
 
     Only what a moment can change is looked at again: a STOP may have come in
@@ -228,9 +271,9 @@ def _still_may_go(session: Session, channels: Mapping[str, Channel], row_id: int
     pass, which reroutes or defers it). Quiet hours, the budget and the
     member's earlier texts were checked at the claim.
     """
-    row = session.get(OutboxMessage, row_id)
-    if row is None or row.status != OutboxStatus.SENDING:
-        return False  # erased meanwhile (FORGET)
+    row = session.get(OutboxMessage, claim.row_id)
+    if row is None or not _still_mine(row, claim):
+        return False  # erased meanwhile (FORGET), or settled by another sender
     if consent_gone(session, row):
         cancel(row)
         return False
@@ -238,6 +281,14 @@ def _still_may_go(session: Session, channels: Mapping[str, Channel], row_id: int
         row.status, row.attempts = OutboxStatus.PENDING, max(0, row.attempts - 1)  # not tried: not counted
         return False
     return True
+
+
+def _give_back(session: Session, claim: Claim) -> None:
+    """This process's lease went before the request: the row, not tried, waits for the next pass,
+    unless another sender settled it meanwhile."""
+    row = session.get(OutboxMessage, claim.row_id)
+    if row is not None and _still_mine(row, claim):
+        row.status, row.attempts = OutboxStatus.PENDING, max(0, row.attempts - 1)  # not tried: not counted
 
 
 def claimable(session: Session, row_id: int) -> Select:
@@ -253,11 +304,18 @@ def claimable(session: Session, row_id: int) -> Select:
     return query
 
 
-def _record_sent(session: Session, row_id: int, result: Sent, now: datetime) -> None:
+def _record_sent(session: Session, row_id: int, result: Sent, now: datetime, claim: Claim) -> None:
     row = session.get(OutboxMessage, row_id)
     if row is None:
         return  # forgotten (FORGET) while the text was on its way
-    if row.status == OutboxStatus.SENDING:  # (a status callback may have come first)
+    if row.status == OutboxStatus.SENDING and not _still_mine(row, claim):
+        # Settled by another sender while this process's lease was lost, and claimed again: a
+        # second request is on its way (the provider did not list this one when asked).
+        log.warning("outbox row %s: sent again by another sender while this one's answer was on its way", row_id)
+        return  # its own answer records it
+    if row.status in (OutboxStatus.SENDING, OutboxStatus.PENDING, OutboxStatus.FAILED):
+        # Ours, or settled back to pending (or failed) by another sender that did not find it at the
+        # provider: the provider has it, and it must not go again. (A status callback may have come first.)
         row.status = OutboxStatus.SENT
         row.sent_at = now
         metrics.out(row.channel, "sent")
@@ -267,10 +325,14 @@ def _record_sent(session: Session, row_id: int, result: Sent, now: datetime) -> 
     log.info("outbox row %s sent", row_id)
 
 
-def _record_failure(session: Session, row_id: int, error: SendError, now: datetime,
+def _record_failure(session: Session, row_id: int, error: SendError, now: datetime, claim: Claim,
                     channels: Mapping[str, Channel] | None = None) -> None:
     row = session.get(OutboxMessage, row_id)
     if row is None:
+        return
+    if not _still_mine(row, claim):
+        # Settled by another sender while this process's lease was lost: its settling stands.
+        log.info("outbox row %s: settled by another sender meanwhile; this answer (code %s) is left", row_id, error.code)
         return
     row.error_code = error.code
     metrics.send_error(row.channel, error.code)

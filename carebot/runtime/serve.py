@@ -53,6 +53,7 @@ from carebot.store.lease import Lease
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0  # how often the sender looks for due texts when nothing wakes it
+LEASE_WATCH_SECONDS = 1.0  # how often the sender's lease is looked at (without a round trip) between passes
 PASS_SECONDS = 5.0  # the texts one sender pass takes on, in seconds of sending at the configured rate
 INBOUND_IDLE_SECONDS = 1.0  # how often the inbound worker looks for stored texts when nothing wakes it
 # Texts the inbound worker handles in one transaction (one commit), enough to share the commit's
@@ -101,21 +102,56 @@ async def run_sender(
     by the next. ``only()`` names the channels whose texts this process sends
     (None: all): a worker that is not the leader leaves Signal's texts to the
     one that holds the Signal connection. ``in_db`` runs the database steps
-    (serve: on the webhooks' database worker).
+    (serve: on the webhooks' database worker). No pass runs while this
+    process's sender lease is lost; it is taken again before the next pass,
+    or by ``watch_lease`` while a pass waits on a provider.
     """
     limit = max(10, int(rate * PASS_SECONDS))
     concurrency = min(32, max(1, math.ceil(rate)))
+    lease = getattr(db, "lease", None)  # (tests/faults/test_quiet_logs.py runs the loop with no database)
+    watch = asyncio.create_task(watch_lease(lease, LEASE_WATCH_SECONDS)) if lease is not None else None
+    try:
+        while True:
+            sent = 0
+            try:
+                # Nothing is settled or sent without the lease (carebot/store/lease.py): others may
+                # take this process for gone while it is lost.
+                if await holds_lease(lease):
+                    await recover_sending(db, channels, now(), in_db=in_db)
+                    sent = await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit,
+                                             concurrency=concurrency, only=only(), in_db=in_db)
+            except Exception as error:  # one bad pass must not stop the next one
+                log.error("sender pass failed: %s", where(error))
+            if not sent:
+                await woken(wake, idle)
+            wake.clear()
+    finally:
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+
+
+async def holds_lease(lease: Lease | None) -> bool:
+    """Whether this process may send: it holds its lease (taken again if it was lost), or has none."""
+    if lease is None:
+        return True
+    held = await asyncio.to_thread(lease.keep)
+    metrics.SENDER_LEASE_LOST.set(0 if held else 1)
+    return held
+
+
+async def watch_lease(lease: Lease, every: float) -> None:
+    """Between passes too (a pass may wait on a provider for its HTTP timeout): a lost lease is taken
+    again within ``every`` seconds, so that others see this process alive again and leave its
+    texts on their way alone."""
     while True:
-        sent = 0
+        await asyncio.sleep(every)
         try:
-            await recover_sending(db, channels, now(), in_db=in_db)
-            sent = await deliver_due(db, channels, now(), default_tz=default_tz, limit=limit,
-                                     concurrency=concurrency, only=only(), in_db=in_db)
-        except Exception as error:  # one bad pass must not stop the next one
-            log.error("sender pass failed: %s", where(error))
-        if not sent:
-            await woken(wake, idle)
-        wake.clear()
+            if not lease.intact():
+                await holds_lease(lease)
+        except Exception as error:  # the next look tries again; the pass checks for itself too
+            log.error("sender lease check failed: %s", where(error))
 
 
 async def run_inbound(

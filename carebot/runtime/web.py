@@ -343,6 +343,8 @@ def create_app(
                 answer["signal_probe"] = {"status": signal.probe_status, "round_trip": signal.probe_round_trip}
         elif election is not None and not election.leading:
             answer["signal"] = "standby"  # another process holds it, if Signal is configured
+        if db.lease is not None:  # a process that sends: it sends nothing while its lease is lost (store/lease.py)
+            answer["sender"] = "lease lost" if db.lease.lost else "ok"
         answer["outbox"] = backlog
         return JSONResponse(answer)
 
