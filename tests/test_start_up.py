@@ -449,6 +449,32 @@ def test_a_database_url_carebot_cannot_use_is_said_in_the_operators_words(url, w
     assert "plugin" not in said and "sqlalchemy" not in said.lower(), said
 
 
+@pytest.mark.parametrize("url", ["sqlite//carebot.sqlite", "sqlite:/carebot.sqlite"])
+def test_a_sqlite_url_with_its_slashes_or_colon_mistyped_is_one_line_not_a_traceback(tmp_path, url) -> None:
+    """A deployer's typo ("sqlite//", "sqlite:/") crashed `db upgrade`, `serve` and `check` in SQLAlchemy."""
+    for args in (["db", "upgrade"], ["group", "list"]):
+        done = carebot(*args, cwd=tmp_path, env={"CAREBOT_DATABASE_URL": url})
+        assert done.returncode == startup.DATABASE_URL, done.stderr
+        assert one_line(done) == (f"carebot: CAREBOT_DATABASE_URL {url} cannot be used (it is not a database URL); "
+                                  "write sqlite:///path/carebot.sqlite or "
+                                  "postgresql+psycopg://user:password@host:5432/carebot"), done.stderr
+    assert not list(tmp_path.glob("*.sqlite*"))
+
+
+def test_a_password_with_an_at_sign_is_never_shown_in_part_and_the_line_says_how_to_write_it() -> None:
+    """``carebot:cb@pw@host``: the URL's first "@" ended the password, and "pw@host" was shown as the host."""
+    from carebot.store.db import DatabaseProblem, open_database, shown
+
+    url = "postgresql+psycopg://carebot:cb@pw@127.0.0.1:1/carebot"
+    assert shown(url) == "postgresql+psycopg://carebot:***@127.0.0.1:1/carebot"
+    with pytest.raises(DatabaseProblem) as refused:
+        open_database(url)
+    said = str(refused.value)
+    assert "pw" not in said.replace("password", "") and refused.value.exit_code == startup.DATABASE_URL, said
+    assert "its password holds an '@', which a URL must write as %40" in said, said
+    assert shown("postgresql+psycopg//carebot:pw@host/x") == "(an unreadable URL)"  # a login may be in it
+
+
 def test_a_wrong_setting_from_the_environment_is_not_blamed_on_the_settings_file(tmp_path, migrated_file) -> None:
     """The environment wins over the file, so the line says where the wrong value really is."""
     (tmp_path / ".env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\n")
