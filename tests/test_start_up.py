@@ -475,6 +475,18 @@ def test_a_password_with_an_at_sign_is_never_shown_in_part_and_the_line_says_how
     assert shown("postgresql+psycopg//carebot:pw@host/x") == "(an unreadable URL)"  # a login may be in it
 
 
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://", "sqlite:///:memory:"])
+def test_a_sqlite_url_with_no_file_is_refused_not_run_in_memory(url) -> None:
+    """The path left out is SQLite's in-memory database: `db upgrade` said "up to date" and lost it at once."""
+    from carebot.store.db import DatabaseProblem, open_database
+
+    with pytest.raises(DatabaseProblem) as refused:
+        open_database(url, create=True)
+    assert refused.value.exit_code == startup.DATABASE_URL
+    assert str(refused.value) == (f"carebot: CAREBOT_DATABASE_URL {url} names no file (an in-memory database loses "
+                                  "everything when carebot stops): write sqlite:///path/carebot.sqlite")
+
+
 def test_a_wrong_setting_from_the_environment_is_not_blamed_on_the_settings_file(tmp_path, migrated_file) -> None:
     """The environment wins over the file, so the line says where the wrong value really is."""
     (tmp_path / ".env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\n")

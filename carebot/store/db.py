@@ -220,6 +220,16 @@ def open_database(url: str, *, create: bool = False, option: bool = False) -> Da
         path = sqlite_path(normalize_url(url))
     except (ArgumentError, NoSuchModuleError) as error:
         raise refusal(error, url, option=option) from None
+    if path is None and url.startswith("sqlite"):
+        try:
+            make_url(normalize_url(url))
+        except ArgumentError as error:
+            raise refusal(error, url, option=option) from None
+        # "sqlite:///" with the path left out is SQLite's in-memory database: it would work, and lose
+        # everything when the process ends (each connection even gets its own).
+        raise DatabaseProblem(f"carebot: {_named_by(option)} {url} names no file (an in-memory database loses "
+                              "everything when carebot stops): write sqlite:///path/carebot.sqlite",
+                              startup.DATABASE_URL)
     if path is not None and not path.exists():
         if not path.parent.is_dir():
             raise DatabaseProblem(f"carebot: the directory {path.parent.resolve()} of {_named_by(option)} is "
