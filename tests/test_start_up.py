@@ -551,3 +551,18 @@ def test_demo_and_chat_run_with_a_malformed_dot_env_and_say_its_line_once(tmp_pa
     status = subprocess.run([sys.executable, "-m", "carebot", "status"], cwd=tmp_path, capture_output=True, text=True,
                             env={**clean, "CAREBOT_SYSTEM_ENV_FILE": str(tmp_path / "system.env")}, timeout=120)
     assert status.returncode == startup.SETTINGS and ".env, line 2" in one_line(status), status.stderr
+
+
+def test_demo_runs_with_an_env_file_option_it_cannot_read_and_says_so_once(tmp_path) -> None:
+    """`carebot --env-file unread.env demo` stopped with click's words (exit 2): demo needs no settings.
+    (A folder stands for a file this user cannot read: the tests may run as root, who reads any file.)"""
+    (tmp_path / "unread.env").mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))}
+    done = subprocess.run([sys.executable, "-m", "carebot", "--env-file", "unread.env", "demo", "--db", "d.sqlite"],
+                          cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert one_line(done) == ("carebot: the settings file unread.env (--env-file or CAREBOT_ENV_FILE) is not there or "
+                              "not readable (demo needs no settings: it runs without them)")
+    status = subprocess.run([sys.executable, "-m", "carebot", "--env-file", "unread.env", "status"], cwd=tmp_path,
+                            env=clean, capture_output=True, text=True, timeout=120)
+    assert status.returncode == startup.SETTINGS and "unread.env" in one_line(status), status.stderr
