@@ -216,6 +216,7 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
     assert f"on http://127.0.0.1:{port}, role all, database sqlite:///" in line
     assert f"Twilio {twilio.base_url} account {GOOD['TWILIO_ACCOUNT_SID']}" in line
     assert f"Signal at {fake.url}" in line and FROM not in line and SIGNAL_BOT not in line
+    assert f"webhooks signed for {public}," in line  # every signature check depends on it (a deployer asked)
     # Libraries speak at WARNING and up only (CAREBOT_LOG_LEVEL is carebot's own).
     assert all(r["logger"].startswith("carebot") or r["level"] in ("WARNING", "ERROR", "CRITICAL") for r in records)
     assert "Traceback" not in err
