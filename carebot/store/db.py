@@ -57,7 +57,7 @@ def _password_unencoded(url: str) -> bool:
         host = make_url(normalize_url(url)).host
     except ArgumentError:
         return False
-    return bool(host) and "@" in host
+    return host is not None and "@" in host
 
 
 def sqlite_path(url: str) -> Path | None:
