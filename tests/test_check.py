@@ -204,7 +204,7 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
         try:
             wait_for_serve(server, public)
             code, lines = check("--from-outside")
-            assert code == 0 and lines["public URL"] == f"✓ {public}/twilio/sms reaches carebot", lines
+            assert code == 0 and lines["public URL"] == f"✓ {public}/twilio/ (sms, status, voice) reaches carebot", lines
         finally:
             server.terminate()
             out, err = server.communicate(timeout=30)
@@ -216,6 +216,7 @@ def test_from_outside_reaches_a_running_carebot_and_its_start_is_one_info_line(d
     assert f"on http://127.0.0.1:{port}, role all, database sqlite:///" in line
     assert f"Twilio {twilio.base_url} account {GOOD['TWILIO_ACCOUNT_SID']}" in line
     assert f"Signal at {fake.url}" in line and FROM not in line and SIGNAL_BOT not in line
+    assert f"webhooks signed for {public}," in line  # every signature check depends on it (a deployer asked)
     # Libraries speak at WARNING and up only (CAREBOT_LOG_LEVEL is carebot's own).
     assert all(r["logger"].startswith("carebot") or r["level"] in ("WARNING", "ERROR", "CRITICAL") for r in records)
     assert "Traceback" not in err
@@ -361,3 +362,30 @@ def test_the_twilio_api_is_https_or_this_machine(deployment, monkeypatch, url, s
     said = str(refused.value)
     assert f"TWILIO_API_BASE_URL: {says}" in said and "\n" not in said, said
     assert says != HTTPS_ONLY or "plain http only for 127.0.0.1 or localhost" in said, said
+
+
+def test_from_outside_names_a_webhook_the_proxy_does_not_forward(deployment, monkeypatch, twilio) -> None:
+    """A proxy that forwards texts but not calls (deploy/Caddyfile did, once): the line names the path."""
+    import http.server
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(403 if self.path in ("/twilio/sms", "/twilio/status") else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+    public = f"http://127.0.0.1:{server.server_port}"
+    twilio.add_number(FROM, sms_url=f"{public}/twilio/sms", voice_url=f"{public}/twilio/voice")
+    monkeypatch.setenv("CAREBOT_PUBLIC_URL", public)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code, lines = check("--from-outside")
+    finally:
+        server.shutdown()
+    assert code == 1 and lines["public URL"] == (
+        f"✗ {public}/twilio/voice answers 404, not carebot's 403 to an unsigned webhook: does the proxy forward "
+        "/twilio/voice to carebot? (deploy/Caddyfile)"), lines

@@ -20,7 +20,7 @@ import yaml
 
 from carebot.cli import main
 from carebot.domain.config import LogSettings, ServeSettings
-from tests.helpers import carebot_units
+from tests.helpers import app_for, carebot_units
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 ROOT = DEPLOY.parent
@@ -94,10 +94,14 @@ def test_the_systemd_unit_runs_a_command_carebot_accepts():
     assert re.search(r"^User=carebot$", unit, re.M) and re.search(r"^RestartPreventExitStatus=2( \d+)*$", unit, re.M)
 
 
-def test_the_proxy_forwards_only_the_webhooks_and_keeps_health_and_metrics_inside():
+def test_the_proxy_forwards_only_the_webhooks_and_keeps_health_and_metrics_inside(db):
     caddy = (DEPLOY / "Caddyfile").read_text()
     code = "\n".join(line.split("#")[0] for line in caddy.splitlines())
-    assert re.search(r"@twilio path /twilio/sms /twilio/status\s", code)
+    # Every webhook carebot serves, and nothing else: calls ask /twilio/voice (a deployer found it
+    # missing, so calls got the proxy's 404).
+    [forwarded] = re.findall(r"@twilio path ([^\n]+)", code)
+    served = {route.path for route in app_for(db).routes if route.path.startswith("/twilio/")}
+    assert set(forwarded.split()) == served == {"/twilio/sms", "/twilio/status", "/twilio/voice"}
     assert re.search(r"path /healthz /metrics\s+remote_ip 127\.0\.0\.1/8 ::1 10\.0\.0\.0/8", code)
     assert re.search(r"handle \{\s+respond 404\s+\}", code)  # everything else
     # carebot's one proxy block, used for those two and no catch-all forward

@@ -7,6 +7,7 @@ client attached) or on the handled-inbound condition, each with a deadline.
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -622,3 +623,36 @@ def test_a_changed_safety_number_is_told_once_across_a_restart_and_again_only_af
         assert told() == 2
 
     play(migrated_url, body)
+
+
+def test_an_unreachable_service_is_one_line_then_one_every_ten_minutes_not_one_a_retry(caplog):
+    """A deployer's journal got a WARNING every retry (26 in 33 s) while the Signal service was away."""
+    from datetime import timedelta
+
+    from carebot.channels.signal import UNREACHABLE_SAID_EVERY
+
+    moment = [datetime(2026, 12, 1, 12, 0, tzinfo=UTC)]
+
+    async def handled(inbound) -> None:
+        pass
+
+    async def body() -> None:
+        channel = SignalChannel(f"127.0.0.1:{free_port()}", BOT, on_inbound=handled, now=lambda: moment[0],
+                                retry=(0.005, 0.01))
+        await channel.start()
+        try:
+            while channel._failed_tries < 20:
+                await asyncio.sleep(0.01)
+            moment[0] += UNREACHABLE_SAID_EVERY + timedelta(seconds=1)
+            tried = channel._failed_tries
+            while channel._failed_tries < tried + 20:
+                await asyncio.sleep(0.01)
+        finally:
+            await channel.close()
+
+    with caplog.at_level(logging.INFO, logger="carebot.channels.signal"):
+        asyncio.run(body())
+    said = [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(said) == 2, said
+    assert said[0].startswith("Signal service unreachable (") and "said again every 10 minutes" in said[0]
+    assert said[1].startswith("Signal service still unreachable (") and " tries; retrying" in said[1]

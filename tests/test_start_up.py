@@ -449,6 +449,44 @@ def test_a_database_url_carebot_cannot_use_is_said_in_the_operators_words(url, w
     assert "plugin" not in said and "sqlalchemy" not in said.lower(), said
 
 
+@pytest.mark.parametrize("url", ["sqlite//carebot.sqlite", "sqlite:/carebot.sqlite"])
+def test_a_sqlite_url_with_its_slashes_or_colon_mistyped_is_one_line_not_a_traceback(tmp_path, url) -> None:
+    """A deployer's typo ("sqlite//", "sqlite:/") crashed `db upgrade`, `serve` and `check` in SQLAlchemy."""
+    for args in (["db", "upgrade"], ["group", "list"]):
+        done = carebot(*args, cwd=tmp_path, env={"CAREBOT_DATABASE_URL": url})
+        assert done.returncode == startup.DATABASE_URL, done.stderr
+        assert one_line(done) == (f"carebot: CAREBOT_DATABASE_URL {url} cannot be used (it is not a database URL); "
+                                  "write sqlite:///path/carebot.sqlite or "
+                                  "postgresql+psycopg://user:password@host:5432/carebot"), done.stderr
+    assert not list(tmp_path.glob("*.sqlite*"))
+
+
+def test_a_password_with_an_at_sign_is_never_shown_in_part_and_the_line_says_how_to_write_it() -> None:
+    """``carebot:cb@pw@host``: the URL's first "@" ended the password, and "pw@host" was shown as the host."""
+    from carebot.store.db import DatabaseProblem, open_database, shown
+
+    url = "postgresql+psycopg://carebot:cb@pw@127.0.0.1:1/carebot"
+    assert shown(url) == "postgresql+psycopg://carebot:***@127.0.0.1:1/carebot"
+    with pytest.raises(DatabaseProblem) as refused:
+        open_database(url)
+    said = str(refused.value)
+    assert "pw" not in said.replace("password", "") and refused.value.exit_code == startup.DATABASE_URL, said
+    assert "its password holds an '@', which a URL must write as %40" in said, said
+    assert shown("postgresql+psycopg//carebot:pw@host/x") == "(an unreadable URL)"  # a login may be in it
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://", "sqlite:///:memory:"])
+def test_a_sqlite_url_with_no_file_is_refused_not_run_in_memory(url) -> None:
+    """The path left out is SQLite's in-memory database: `db upgrade` said "up to date" and lost it at once."""
+    from carebot.store.db import DatabaseProblem, open_database
+
+    with pytest.raises(DatabaseProblem) as refused:
+        open_database(url, create=True)
+    assert refused.value.exit_code == startup.DATABASE_URL
+    assert str(refused.value) == (f"carebot: CAREBOT_DATABASE_URL {url} names no file (an in-memory database loses "
+                                  "everything when carebot stops): write sqlite:///path/carebot.sqlite")
+
+
 def test_a_wrong_setting_from_the_environment_is_not_blamed_on_the_settings_file(tmp_path, migrated_file) -> None:
     """The environment wins over the file, so the line says where the wrong value really is."""
     (tmp_path / ".env").write_text(f"CAREBOT_DATABASE_URL={migrated_file}\n")
@@ -513,3 +551,18 @@ def test_demo_and_chat_run_with_a_malformed_dot_env_and_say_its_line_once(tmp_pa
     status = subprocess.run([sys.executable, "-m", "carebot", "status"], cwd=tmp_path, capture_output=True, text=True,
                             env={**clean, "CAREBOT_SYSTEM_ENV_FILE": str(tmp_path / "system.env")}, timeout=120)
     assert status.returncode == startup.SETTINGS and ".env, line 2" in one_line(status), status.stderr
+
+
+def test_demo_runs_with_an_env_file_option_it_cannot_read_and_says_so_once(tmp_path) -> None:
+    """`carebot --env-file unread.env demo` stopped with click's words (exit 2): demo needs no settings.
+    (A folder stands for a file this user cannot read: the tests may run as root, who reads any file.)"""
+    (tmp_path / "unread.env").mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))}
+    done = subprocess.run([sys.executable, "-m", "carebot", "--env-file", "unread.env", "demo", "--db", "d.sqlite"],
+                          cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert one_line(done) == ("carebot: the settings file unread.env (--env-file or CAREBOT_ENV_FILE) is not there or "
+                              "not readable (demo needs no settings: it runs without them)")
+    status = subprocess.run([sys.executable, "-m", "carebot", "--env-file", "unread.env", "status"], cwd=tmp_path,
+                            env=clean, capture_output=True, text=True, timeout=120)
+    assert status.returncode == startup.SETTINGS and "unread.env" in one_line(status), status.stderr

@@ -216,3 +216,10 @@ def test_the_refusal_log_says_how_many_since_its_last_line():
     assert len(said) == 2
     assert "1 bad_signature" in said[0]
     assert "2 bad_signature" in said[1] and "1 no_signature" in said[1]
+    # A wrong token refuses Twilio's own texts as forged: the line says where to look (a deployer could not tell).
+    assert said[0].endswith(": if members' texts go unanswered, TWILIO_AUTH_TOKEN or CAREBOT_PUBLIC_URL is wrong "
+                            "(`carebot check` tells)")
+    said.clear()
+    refusals = RefusalLog(every=60.0, now=lambda: 0.0, say=said.append)
+    refusals.refused("too_large")
+    assert said == ["webhooks refused, forged or malformed, since the last such line: 1 too_large"]

@@ -41,7 +41,7 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 from packaging.version import InvalidVersion, Version
@@ -83,6 +83,8 @@ HEARTBEAT = 30.0  # seconds between websocket pings, so a dead link is noticed
 # attached the moment it starts receiving: a text it takes in while nobody is attached is lost
 # (deploy/signal.md, "start and stop order"). A refused connect on the service's own network costs nothing.
 RETRY = (0.5, 2.0)
+# While the service stays unreachable, a line this often (a retry's line every 2 s filled the journal: 2,800 an hour).
+UNREACHABLE_SAID_EVERY = timedelta(minutes=10)
 INBOUND_TRIES = 3  # a text the database could not take is tried again this often
 
 # Stopping, carebot waits this long for the service to stop first (let_go); compose's stop grace is longer.
@@ -162,6 +164,8 @@ class SignalChannel(SignalProbe, SignalSending):
         self._http: aiohttp.ClientSession | None = None
         self._task: asyncio.Task | None = None
         self._detached = asyncio.Event()  # set when the service closes the websocket
+        self._failed_tries = 0  # since the service last answered
+        self._unreachable_said: datetime | None = None
 
     # --- life -------------------------------------------------------------
 
@@ -229,7 +233,7 @@ class SignalChannel(SignalProbe, SignalSending):
             except asyncio.CancelledError:
                 raise
             except (SignalAPIError, aiohttp.ClientError, OSError, TimeoutError) as error:
-                log.warning("Signal service unreachable (%s); retrying", type(error).__name__)
+                self._unreachable(type(error).__name__)
             except Exception as error:  # its text could quote a message: where, never what (logsafe)
                 log.error("Signal receive loop failed; retrying: %s", where(error))
             self.connected = False
@@ -239,6 +243,19 @@ class SignalChannel(SignalProbe, SignalSending):
             # Jittered, doubling backoff: a service that is down is not hammered.
             await asyncio.sleep(wait * (0.5 + random.random() / 2))
             wait = min(self.retry[1], wait * 2)
+
+    def _unreachable(self, kind: str) -> None:
+        """One line when the service stops answering, then one every UNREACHABLE_SAID_EVERY while it lasts."""
+        self._failed_tries += 1
+        now = self.now()
+        if self._unreachable_said is not None and now - self._unreachable_said < UNREACHABLE_SAID_EVERY:
+            return
+        if self._unreachable_said is None:
+            log.warning("Signal service unreachable (%s); retrying every %g s or so, said again every %d minutes "
+                        "while it lasts", kind, self.retry[1], UNREACHABLE_SAID_EVERY.seconds // 60)
+        else:
+            log.warning("Signal service still unreachable (%s) after %d tries; retrying", kind, self._failed_tries)
+        self._unreachable_said = now
 
     async def _service_ready(self) -> bool:
         """signalbot's own checks: the service answers, in json-rpc mode, recent enough."""
@@ -279,7 +296,11 @@ class SignalChannel(SignalProbe, SignalSending):
         async with self._http.ws_connect(url, heartbeat=HEARTBEAT) as ws:
             self.connected = True
             self._detached.clear()
-            log.info("Signal connected")
+            if self._failed_tries:
+                log.info("Signal connected, after %d tries", self._failed_tries + 1)
+            else:
+                log.info("Signal connected")
+            self._failed_tries, self._unreachable_said = 0, None
             if self.on_attached is not None:
                 await self.on_attached(True)
             async for frame in ws:

@@ -58,7 +58,7 @@ CONVERSATION_COMMANDS = frozenset({"demo", "chat", "transcript", "parse"})
 @click.group(cls=CarebotGroup)
 @click.pass_context
 @click.option("-v", "--verbose", is_flag=True, help="Say which settings file was read; log more (never numbers or texts).")
-@click.option("--env-file", type=click.Path(dir_okay=False), default=None,
+@click.option("--env-file", type=click.Path(readable=False), default=None,
               help=f"The settings file (default: {ENV_FILE}, else ./.env, else /etc/carebot/carebot.env).")
 def main(ctx: click.Context, verbose: bool, env_file: str | None) -> None:
     """carebot: an SMS and Signal bot for communal care in mutual-aid groups."""

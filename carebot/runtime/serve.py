@@ -401,4 +401,4 @@ def serving_line(settings: ServeSettings, host: str, port: int, role: str) -> st
     twilio = f"{settings.twilio_api_base_url} account {settings.twilio_account_sid} through {sender}"
     signal = f"at {settings.signal_service}" if settings.signal_service else "off (SMS only)"
     return (f"carebot serving on http://{host}:{port}, role {role}, database {shown(settings.carebot_database_url)}, "
-            f"Twilio {twilio}, Signal {signal}")
+            f"Twilio {twilio}, webhooks signed for {settings.carebot_public_url}, Signal {signal}")

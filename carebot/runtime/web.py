@@ -137,8 +137,11 @@ class RefusalLog:
             return
         self._last = now
         counts = ", ".join(f"{count} {why}" for why, count in sorted(self._since.items()))
+        # A wrong token (or public URL) refuses Twilio's own texts as forged: say where to look.
+        hint = (": if members' texts go unanswered, TWILIO_AUTH_TOKEN or CAREBOT_PUBLIC_URL is wrong "
+                "(`carebot check` tells)") if "bad_signature" in self._since else ""
         self._since.clear()
-        self._say(f"webhooks refused, forged or malformed, since the last such line: {counts}")
+        self._say(f"webhooks refused, forged or malformed, since the last such line: {counts}{hint}")
 
 
 REFUSED = {  # reason: (status, answer)

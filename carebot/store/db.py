@@ -47,14 +47,33 @@ class DatabaseProblem(Refusal):
 def shown(url: str) -> str:
     """The URL as logs and messages show it: without its password."""
     try:
-        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+        parsed = make_url(normalize_url(url))
     except ArgumentError:
-        return "(an unreadable URL)"
+        # Unreadable: shown as written only where no login can be in it (a password comes before an "@").
+        return url if "@" not in url else "(an unreadable URL)"
+    if parsed.host and "@" in parsed.host:
+        # A password holding an "@" not written as %40: the URL's first "@" ends the password early, and
+        # the rest of it would be shown as the host. Show the server only, after the last "@".
+        parsed = parsed.set(password="***", host=parsed.host.rsplit("@", 1)[1])
+    return parsed.render_as_string(hide_password=True)
+
+
+def _password_unencoded(url: str) -> bool:
+    """Whether ``url``'s password holds a character that must be percent-encoded ("@" as %40)."""
+    try:
+        host = make_url(normalize_url(url)).host
+    except ArgumentError:
+        return False
+    return host is not None and "@" in host
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL; None for another database or an in-memory one."""
-    parsed = make_url(url)
+    """The file of a SQLite URL; None for another database, an in-memory one, or a URL that cannot be read
+    (``sqlite//carebot.sqlite``: connecting to it then gives the one line that says so)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
@@ -90,6 +109,10 @@ def refusal(error: Exception, url: str, *, option: bool = False) -> DatabaseProb
                else "it is not a database URL")
         return DatabaseProblem(f"carebot: {_named_by(option)} {where} cannot be used ({why}); write "
                                "sqlite:///path/carebot.sqlite or postgresql+psycopg://user:password@host:5432/carebot",
+                               startup.DATABASE_URL)
+    if _password_unencoded(url):
+        return DatabaseProblem(f"carebot: {_named_by(option)} {where} cannot be used: its password holds an '@', "
+                               "which a URL must write as %40 (and ':' as %3A, '/' as %2F, '%' as %25)",
                                startup.DATABASE_URL)
     original = getattr(error, "orig", None) or error
     state = getattr(original, "sqlstate", None) or ""
@@ -232,6 +255,16 @@ def open_database(url: str, *, create: bool = False, option: bool = False) -> Da
         path = sqlite_path(normalize_url(url))
     except (ArgumentError, NoSuchModuleError) as error:
         raise refusal(error, url, option=option) from None
+    if path is None and url.startswith("sqlite"):
+        try:
+            make_url(normalize_url(url))
+        except ArgumentError as error:
+            raise refusal(error, url, option=option) from None
+        # "sqlite:///" with the path left out is SQLite's in-memory database: it would work, and lose
+        # everything when the process ends (each connection even gets its own).
+        raise DatabaseProblem(f"carebot: {_named_by(option)} {url} names no file (an in-memory database loses "
+                              "everything when carebot stops): write sqlite:///path/carebot.sqlite",
+                              startup.DATABASE_URL)
     if path is not None and not path.exists():
         if not path.parent.is_dir():
             raise DatabaseProblem(f"carebot: the directory {path.parent.resolve()} of {_named_by(option)} is "

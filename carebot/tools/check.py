@@ -337,19 +337,24 @@ def public_url(report: Report) -> None:
     if serve is None:
         report.skip("public URL", "fix the settings first")
         return
-    url = serve.carebot_public_url + SMS_PATH
-    try:
-        # Unsigned, so carebot refuses it (403) and stores nothing: only carebot answers that way there.
-        status, _ = _get(url, data=b"")
-    except (OSError, ValueError) as error:
-        report.add(False, "public URL", f"{url} does not answer ({type(error).__name__}): is carebot "
-                                        "running, and do the DNS name and the proxy reach it?")
-        return
-    if status != 403:
-        report.add(False, "public URL", f"{url} answers {status}, not carebot's 403 to an unsigned "
-                                        "webhook: does the proxy forward /twilio/ to carebot?")
-        return
-    report.add(True, "public URL", f"{url} reaches carebot")
+    from carebot.channels.twilio import STATUS_PATH
+    from carebot.channels.voice import VOICE_PATH
+
+    # Each of Twilio's webhooks, unsigned, so carebot refuses it (403) and stores nothing: only carebot
+    # answers that way there. All three, for a proxy that forwards texts but not calls answers 404 to calls.
+    for path in (SMS_PATH, STATUS_PATH, VOICE_PATH):
+        url = serve.carebot_public_url + path
+        try:
+            status, _ = _get(url, data=b"")
+        except (OSError, ValueError) as error:
+            report.add(False, "public URL", f"{url} does not answer ({type(error).__name__}): is carebot "
+                                            "running, and do the DNS name and the proxy reach it?")
+            return
+        if status != 403:
+            report.add(False, "public URL", f"{url} answers {status}, not carebot's 403 to an unsigned "
+                                            f"webhook: does the proxy forward {path} to carebot? (deploy/Caddyfile)")
+            return
+    report.add(True, "public URL", f"{serve.carebot_public_url}/twilio/ (sms, status, voice) reaches carebot")
 
 
 def signal(report: Report) -> None:

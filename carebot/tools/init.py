@@ -71,7 +71,8 @@ def keyword(value: str) -> str:
 
     word = value.strip().upper()
     if not _KEYWORD.match(word):
-        raise ValueError(f"{value!r} cannot be a keyword: one word of letters and digits, e.g. CIRCLE")
+        raise ValueError(f"{value!r} cannot be a keyword: one word of 2 to 16 letters and digits, starting with a letter, "
+                         "e.g. CIRCLE")
     return word
 
 
