@@ -1,6 +1,7 @@
 """Safe to run (issue 18): every start-up failure is one line and its own exit code, the settings are
 found where an operator puts them, and a key that is not the database's is refused before anything is
-written. Each command runs as a real process, as systemd or an operator runs it."""
+written. Each command runs as a real process, as systemd or an operator runs it; serve's many refusals run
+in this process too, and as a process for one refusal of each exit code (a process costs seconds of imports)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> N
         assert re.search(rf"^\| `?{code}`? \|", section, re.M), f"exit code {code} is not in the README's table"
 
 
-@pytest.mark.parametrize("settings, code, says", [
+BAD_STARTS = [
     ({"CAREBOT_DATABASE_URL": "not a url"}, startup.DATABASE_URL, "CAREBOT_DATABASE_URL"),
     ({"CAREBOT_DATABASE_URL": "mysql://carebot@127.0.0.1/carebot"}, startup.DATABASE_URL, "cannot be used"),
     ({"CAREBOT_DATABASE_URL": "sqlite:///{tmp}/nowhere/carebot.sqlite"}, startup.DATABASE_MISSING,
@@ -89,9 +90,15 @@ def test_the_exit_codes_are_distinct_and_systemd_does_not_restart_on_them() -> N
      "(no http://), not 'http://127.0.0.1:8080'; set both SIGNAL_SERVICE and SIGNAL_NUMBER"),
     ({"CAREBOT_SECRET_KEY": ""}, startup.KEY_MISSING, "CAREBOT_SECRET_KEY is not set"),
     ({"CAREBOT_ENV_FILE": "{tmp}/missing.env"}, startup.SETTINGS, "missing.env (--env-file or CAREBOT_ENV_FILE)"),
-])
-def test_serve_refuses_each_bad_start_with_one_line_and_its_exit_code(tmp_path, migrated_file, settings, code,
-                                                                       says) -> None:
+]
+# A real process for one refusal of each exit code (a process that starts serve costs some seconds of CPU,
+# most of it imports): what the interpreter adds (a warning, a log line, a traceback on the way out) shows
+# there. Every refusal, these included, is also checked in-process below, where it costs milliseconds.
+IN_A_PROCESS = {0: "a database URL that is none", 3: "no database there", 4: "no server answers",
+                5: "a setting", 16: "no key"}
+
+
+def _bad_start_env(tmp_path: Path, migrated_file: str, settings: dict) -> dict[str, str]:
     env = {**GOOD, "CAREBOT_DATABASE_URL": migrated_file}
     for name, value in settings.items():
         if value is None:
@@ -99,11 +106,54 @@ def test_serve_refuses_each_bad_start_with_one_line_and_its_exit_code(tmp_path, 
         else:
             env[name] = value.format(tmp=tmp_path / "elsewhere", port=free_port())
     (tmp_path / "elsewhere").mkdir()
-    done = carebot("serve", "--port", str(free_port()), cwd=tmp_path, env=env)
-    assert done.returncode == code, done.stderr
-    line = one_line(done)
+    return env
+
+
+def _refusal(line: str, says: str) -> None:
     assert says in line, line
     assert "secret-pw" not in line  # a database URL is shown without its password
+
+
+@pytest.mark.parametrize("settings, code, says", [BAD_STARTS[index] for index in IN_A_PROCESS],
+                         ids=list(IN_A_PROCESS.values()))
+def test_serve_refuses_a_bad_start_with_one_line_and_its_exit_code(tmp_path, migrated_file, settings, code,
+                                                                   says) -> None:
+    done = carebot("serve", "--port", str(free_port()), cwd=tmp_path, env=_bad_start_env(tmp_path, migrated_file,
+                                                                                          settings))
+    assert done.returncode == code, done.stderr
+    _refusal(one_line(done), says)
+
+
+@pytest.mark.parametrize("settings, code, says", BAD_STARTS)
+def test_serve_refuses_each_bad_start_with_one_line_and_its_exit_code(tmp_path, migrated_file, monkeypatch, settings,
+                                                                       code, says) -> None:
+    """Each refusal in this process: carebot's own command line (its group says every Refusal), the settings only
+    those given, as the real process above has them; serve must refuse before it would listen."""
+    from click.testing import CliRunner
+
+    from carebot.cli import main
+    from carebot.runtime import serve
+
+    env = {crypto.ENV: os.environ[crypto.ENV], **_bad_start_env(tmp_path, migrated_file, settings),
+           "CAREBOT_SYSTEM_ENV_FILE": str(tmp_path / "system.env")}  # as carebot() gives its process
+    for name in [n for n in os.environ if n.startswith(("CAREBOT_", "TWILIO_", "SIGNAL_"))]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if not env[crypto.ENV]:
+        monkeypatch.setattr(crypto, "_active", None)  # nor the key this process read at its start
+    monkeypatch.chdir(tmp_path)
+
+    def listens(*args, **kwargs):
+        raise AssertionError("serve went past its start-up checks: it would listen now")
+
+    monkeypatch.setattr(serve, "build_app", listens)
+    result = CliRunner().invoke(main, ["serve", "--port", str(free_port())])
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and result.stdout == "", result.output
+    _refusal(lines[0], says)
 
 
 def test_serve_on_a_port_already_taken_is_one_line_and_starts_nothing(tmp_path, migrated_file) -> None:
