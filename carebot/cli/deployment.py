@@ -22,7 +22,6 @@ from carebot.domain.config import load_settings
 def serve(host: str, port: int, role: str) -> None:
     """Serve Twilio's webhooks, run the ticker and send the outbox (one process, or a role of several)."""
     from carebot.domain.config import load_serve_settings
-    from carebot.runtime.serve import run
     from carebot.store.crypto import require_key
     from carebot.tools.init import refuse_the_default_database
 
@@ -30,6 +29,10 @@ def serve(host: str, port: int, role: str) -> None:
     require_key()  # no number is ever written unencrypted
     # Every wrong setting in one line first, then a database that is not there (said with how to make it).
     refuse_the_default_database(load_serve_settings())
+    # Only then the server, the flows and the channels: importing them takes seconds on a small machine,
+    # which a wrong setting need not wait for.
+    from carebot.runtime.serve import run
+
     run(host, port, role)  # a setting, the database or the key wrong: one line and its exit code
 
 
