@@ -80,8 +80,9 @@ def test_outbox_rows_are_unique_after_two_sessions_race_to_claim(migrated_url):
     """Two senders racing on one member's texts: each text sent once, in the order written.
 
     A row one sender is looking at is skipped by the other (SKIP LOCKED), and a text behind one in
-    flight waits, so a pass may leave texts for the next: the member waits a pass, but never gets a
-    text twice or out of order. Passes run until nothing is due, then the whole promise is checked.
+    flight is put off (BASE_BACKOFF), so a pass may leave texts for a later one: the member waits a
+    little, but never gets a text twice or out of order. Passes run, each when the next text is due,
+    until nothing waits; then the whole promise is checked.
     """
     import asyncio
 
