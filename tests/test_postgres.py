@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carebot.bench import round as bench_round
+from carebot.channels import SMS, Sent
 from carebot.outbox.sender import claimable
 from carebot.store.db import Database, normalize_url
 from carebot.store.models import OutboxMessage
@@ -75,10 +77,15 @@ def test_the_round_benchmark_runs_on_postgresql_next_to_sqlite(backend, capsys):
 
 
 def test_outbox_rows_are_unique_after_two_sessions_race_to_claim(migrated_url):
-    """Two senders racing on the same rows: each row is claimed once (the conditional update and the lock)."""
+    """Two senders racing on one member's texts: each text sent once, in the order written.
+
+    A row one sender is looking at is skipped by the other (SKIP LOCKED), and a text behind one in
+    flight is put off (BASE_BACKOFF), so a pass may leave texts for a later one: the member waits a
+    little, but never gets a text twice or out of order. Passes run, each when the next text is due,
+    until nothing waits; then the whole promise is checked.
+    """
     import asyncio
 
-    from carebot.channels import SMS, Sent
     from carebot.outbox.sender import deliver_due
     from tests.fakes.world import NOW
 
@@ -87,24 +94,76 @@ def test_outbox_rows_are_unique_after_two_sessions_race_to_claim(migrated_url):
         ids = [queue(db, ANA, f"text {n}") for n in range(20)]
         sent: list[int] = []
 
-        class Recording:
-            async def send(self, address, body, row_id):
-                sent.append(row_id)
-                await asyncio.sleep(0)
-                return Sent(f"SM{row_id}")
-
-        async def race():
+        async def race(now):
             senders = [Database(migrated_url) for _ in range(2)]
             try:
-                await asyncio.gather(*(asyncio.to_thread(lambda d=d: asyncio.run(deliver_due(d, {SMS: Recording()}, NOW)))
+                await asyncio.gather(*(asyncio.to_thread(lambda d=d: asyncio.run(deliver_due(d, {SMS: _Recording(sent)}, now)))
                                        for d in senders))
             finally:
                 for d in senders:
                     d.dispose()
 
-        asyncio.run(race())
-        assert sorted(sent) == ids
+        now = NOW
+        for _ in ids:  # each pass sends at least the oldest text still waiting, once it is due
+            asyncio.run(race(now))
+            waiting = _next_due(db)
+            if waiting is None:
+                break
+            now = max(now, waiting)  # the next pass when the next text is due (one put off behind another)
+        assert sent == ids  # once each (claimed before each request), in the order written
         with db.transaction() as session:
             assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
     finally:
         db.dispose()
+
+
+def test_a_text_held_behind_one_in_flight_is_not_overtaken_once_that_one_is_sent(migrated_url):
+    """The race above, one step at a time: another sender's text in flight holds up the member's
+    next texts; once it is sent, they go in the order written (the first held up goes first)."""
+    import asyncio
+
+    from sqlalchemy import update
+
+    from carebot.outbox.sender import deliver_due
+    from tests.fakes.world import NOW
+
+    db = make_db(migrated_url)
+    try:
+        first, second = (queue(db, ANA, f"text {n}") for n in range(2))
+        sent: list[int] = []
+        channels = {SMS: _Recording(sent)}
+
+        def mark_first(status: str) -> None:
+            with db.transaction() as session:
+                session.execute(update(OutboxMessage).where(OutboxMessage.id == first).values(status=status))
+
+        mark_first("sending")  # another sender claimed it: its request is on its way
+        assert asyncio.run(deliver_due(db, channels, NOW)) == 0  # the second waits for it
+        mark_first("sent")  # Twilio took it
+        third = queue(db, ANA, "text 2")  # (or the other sender listed the third before the first was sent)
+        asyncio.run(deliver_due(db, channels, NOW))
+        assert sent == []  # not the third alone, the second left behind it
+        asyncio.run(deliver_due(db, channels, _next_due(db)))
+        assert sent == [second, third]
+    finally:
+        db.dispose()
+
+
+class _Recording:
+    """An SMS channel that takes every text at once, noting the outbox rows in the order asked."""
+
+    def __init__(self, sent: list[int]) -> None:
+        self.sent = sent
+
+    async def send(self, address, body, row_id):
+        import asyncio
+
+        self.sent.append(row_id)
+        await asyncio.sleep(0)
+        return Sent(f"SM{row_id}")
+
+
+def _next_due(db: Database) -> datetime | None:
+    """When the earliest text still waiting is due; None when none waits."""
+    with db.transaction() as session:
+        return session.scalar(select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending"))

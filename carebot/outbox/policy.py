@@ -130,13 +130,15 @@ def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, def
     """When ``row`` may be looked at again, if an earlier text to the same address must go first; else None.
 
     Texts to one person reach them in the order they were written. An earlier
-    text is in the way while it is in flight (``sending``), due, or failed and
-    waiting only for its retry (it could go now but for its backoff): each row
-    has its own jittered retry time, so without this a later text would pass it.
-    An earlier text waiting for the member's morning (or its group's budget, or
-    its own later time) is not in the way, so a reply still goes at once; nor
-    is one that will be cancelled, so a STOP's confirmation (FINAL) waits only
-    for what is already on its way.
+    text is in the way while it is in flight (``sending``), due, or waiting only
+    for a later moment (it could go now but for it): a failed text's retry, each
+    row's own jittered time, or the wait a text was given here behind one in
+    flight. Without this a later text would pass it: with two senders, one
+    sender's text put off behind the other's in flight, then overtaken once that
+    one is sent (tests/test_postgres.py). An earlier text waiting for the
+    member's morning or its group's budget is not in the way, so a reply still
+    goes at once; nor is one that will be cancelled, so a STOP's confirmation
+    (FINAL) waits only for what is already on its way.
     """
     earlier = session.scalars(
         select(OutboxMessage).where(
@@ -151,9 +153,10 @@ def _earlier_in_the_way(session: Session, row: OutboxMessage, now: datetime, def
             return now + BASE_BACKOFF  # in flight, or left by a crash until recover_sending settles it
         if other.not_before <= now:
             return now  # due: it goes first, in this pass or the next
-        tried = other.attempts > 0 or other.error_code is not None
-        if tried and _may_send(session, other, now, default_tz, look_only=True) is None:
-            return other.not_before  # it waits for its retry only: this one waits with it
+        if _may_send(session, other, now, default_tz, look_only=True) is None:
+            # It could go now but for its later time: a retry's backoff, or the wait this check gave it
+            # behind a text then in flight (another sender's; sent since). This one waits with it.
+            return other.not_before
     return None
 
 
