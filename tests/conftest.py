@@ -21,7 +21,8 @@ pytest_plugins = ("tests.databases",)
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The slow tests (``@pytest.mark.slow``) first, the rest in their order; the invariants' seeds
-    a database does not run (tests.invariants.SEEDS_ON) left out.
+    a database does not run (tests.invariants.SEEDS_ON) and the outside testers' transcripts on
+    PostgreSQL (_wording_only) left out.
 
     pytest-xdist hands the tests out in this order: begun first, the long ones end with the rest,
     and no core is left alone with one at the end while the other idles. (Last among the hooks:
@@ -36,9 +37,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _seed_runs_here(item: pytest.Item) -> bool:
     params = getattr(item, "callspec", None)
-    if params is None or "seed" not in params.params or "backend" not in params.params:
+    if params is None or "backend" not in params.params:
+        return True
+    if "path" in params.params and params.params["backend"] == "postgresql":
+        return not _wording_only(params.params["path"])
+    if "seed" not in params.params:
         return True
     return params.params["seed"] in SEEDS_ON.get(params.params["backend"], ())
+
+
+def _wording_only(path: object) -> bool:
+    """An outside tester's transcript (tests/transcripts/outside*.txt): how members word their texts, read
+    the same on both databases, so they run on SQLite only; every other transcript runs on both. (CI's
+    time: some 300 of them, about a hundred seconds on PostgreSQL, against the run's 20-minute limit.)"""
+    return getattr(path, "name", "").startswith("outside")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,4 +1,6 @@
-"""The conversation invariants checker (tests/invariants.py): twenty seeds on SQLite, eight of them on PostgreSQL.
+"""The conversation invariants checker (tests/invariants.py): twelve seeds on SQLite (the regressions and
+PostgreSQL's), eight of them on PostgreSQL (2 Dec 2026: the other eight of the twenty, which saw no case the
+twelve do not, left out for CI's 20 minutes; the notes below are of the twenty).
 
 Each seed is a 40-member group over eight weeks (about 48 steps, 150-200 texts from members and
 450-650 from carebot) through the real dispatcher, outbox and scheduler. Profiled (cProfile, one
@@ -103,7 +105,7 @@ def test_invariants_hold(seed: int, sim, backend, record_property) -> None:
 
 def test_a_case_no_seed_saw_fails_the_run() -> None:
     # The check conftest runs at the session's end, on what the seeds' reports carried.
-    every = [{"backend": "sqlite", "seed": seed, "cases": list(MUST_SEE)} for seed in SEEDS]
+    every = [{"backend": "sqlite", "seed": seed, "cases": list(MUST_SEE)} for seed in SEEDS_ON["sqlite"]]
     assert cases_unseen(every, SEEDS_ON) == {}
     # One case seen by no seed (each seed saw all the others): that database's run fails, naming it.
     missing = MUST_SEE[-1]
@@ -111,7 +113,7 @@ def test_a_case_no_seed_saw_fails_the_run() -> None:
     assert cases_unseen(without, SEEDS_ON) == {"sqlite": [missing]}
     # Seen by one seed only is enough.
     assert cases_unseen([{**r, "cases": list(MUST_SEE)} if r["seed"] == 4 else r for r in without], SEEDS_ON) == {}
-    # A run of only some seeds (-k, a seed failed) says nothing of what the twenty see.
+    # A run of only some seeds (-k, a seed failed) says nothing of what the twelve see.
     assert cases_unseen(without[:-1], SEEDS_ON) == {}
     # PostgreSQL runs its own seeds: when all of them passed, a case none of them saw fails its run too.
     on_postgres = [{**r, "backend": "postgresql"} for r in without if r["seed"] in SEEDS_ON["postgresql"]]
@@ -120,9 +122,9 @@ def test_a_case_no_seed_saw_fails_the_run() -> None:
 
 
 def test_each_database_runs_its_seeds(pytestconfig) -> None:
-    # SQLite runs every seed; PostgreSQL a part of them, none of its own.
-    assert SEEDS_ON["sqlite"] == SEEDS
-    assert set(SEEDS_ON["postgresql"]) < set(SEEDS)
+    # SQLite runs the regressions and PostgreSQL's; PostgreSQL a part of them, none of its own.
+    assert set(SEEDS_ON["sqlite"]) == set(REGRESSIONS) | set(SEEDS_ON["postgresql"])
+    assert set(SEEDS_ON["postgresql"]) < set(SEEDS_ON["sqlite"]) <= set(SEEDS)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
