@@ -17,3 +17,18 @@ def test_inbound_benchmark_handles_every_answer_and_prints_its_figures(capsys, n
     assert re.search(r"baseline, one insert \+ commit a text: \d+ texts/s", out)
     assert re.search(r"rate at 40 / at 20: \d+\.\d\d \(target >= 0.8\)", out)
     assert re.search(r"rush: 30 answers in 1 s, receipt to outbox row: p50 \d+ ms, p99 \d+ ms", out), out
+
+
+def test_the_rush_spreads_its_answers_over_its_seconds(tmp_path, monkeypatch) -> None:
+    """Each member answers at a moment of their own, most early, the last by the end: a new random generator
+    for each member once gave them all the same moment, and the "rush" was every answer at once."""
+    from carebot.store import crypto
+
+    crypto.configure(crypto.new_secret())
+    moments: list[float] = []
+    real_sleep = inbound.time.sleep
+    monkeypatch.setattr(inbound.time, "sleep", lambda delay: (moments.append(delay), real_sleep(delay)))
+    result = inbound.rush(f"sqlite:///{tmp_path / 'rush.sqlite'}", 60, 1.0)
+    assert result["count"] == 60
+    assert result["elapsed"] >= 0.9  # the last answers come at the end of the second
+    assert len(moments) >= 20  # the store waited between answers, not once for all

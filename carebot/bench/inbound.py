@@ -177,7 +177,10 @@ def rush(url: str, members: int, seconds: float) -> dict:
     try:
         build(db, members)
         dispatcher = Dispatcher(db, retention_days=30)
-        arrivals = sorted(random.Random(7).expovariate(3.0 / seconds) for _ in range(members))
+        # One generator for all: a new Random(7) for each member gave every member the same moment, so the
+        # "rush" was every answer at once (found 1 Dec 2026).
+        moments = random.Random(7)
+        arrivals = sorted(moments.expovariate(3.0 / seconds) for _ in range(members))
         arrivals = [min(a, seconds) for a in arrivals]  # most in the first third, all within ``seconds``
         stored_at: dict[int, float] = {}
         done_at: dict[int, float] = {}
