@@ -22,9 +22,6 @@ def test_inbound_benchmark_handles_every_answer_and_prints_its_figures(capsys, n
 def test_the_rush_spreads_its_answers_over_its_seconds(tmp_path, monkeypatch) -> None:
     """Each member answers at a moment of their own, most early, the last by the end: a new random generator
     for each member once gave them all the same moment, and the "rush" was every answer at once."""
-    from carebot.store import crypto
-
-    crypto.configure(crypto.new_secret())
     moments: list[float] = []
     real_sleep = inbound.time.sleep
     monkeypatch.setattr(inbound.time, "sleep", lambda delay: (moments.append(delay), real_sleep(delay)))
