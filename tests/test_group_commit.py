@@ -1,8 +1,12 @@
-"""store/group_commit.GroupCommit: many callers' items, written a batch at a time, each answered with its own result."""
+"""store/group_commit: many callers' items, written a batch at a time, each answered with its own result (GroupCommit on
+the database worker; WriterThread, which gathers its batches on its own thread)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
+import time
 
 import pytest
 
@@ -83,23 +87,77 @@ def test_items_that_come_while_a_batch_is_written_go_in_the_next(most):
     assert writes.batches == [["a"], ["b"]]
 
 
-def test_a_writer_thread_runs_each_call_in_turn_and_refuses_any_once_closed():
-    """The texts coming in are stored on a WriterThread: each call's outcome (or error) comes back to its caller;
-    after close, a call is refused at once rather than left waiting for a thread that has ended."""
+def test_a_writer_thread_answers_each_caller_and_refuses_any_once_closed():
+    """The texts coming in are stored by a WriterThread: each caller gets its own result (or its batch's error);
+    close writes what it was given first, then runs on_close; after it, a caller is refused at once rather than
+    left waiting for a thread that has ended."""
     closed = []
-    writer = WriterThread("test-writer", on_close=lambda: closed.append(True))
     writes = Writes(fail_on="x")
+    writer = WriterThread(writes.write, "test-writer", on_close=lambda: closed.append(True))
 
     async def go():
-        commit = GroupCommit(writes.write, writer.run)
-        results = await asyncio.gather(commit.submit("a"), commit.submit("b"), return_exceptions=True)
-        failed = await asyncio.gather(commit.submit("x"), return_exceptions=True)
+        results = await asyncio.gather(writer.submit("a"), writer.submit("b"), return_exceptions=True)
+        failed = await asyncio.gather(writer.submit("x"), return_exceptions=True)
+        given = asyncio.ensure_future(writer.submit("y"))
+        await asyncio.sleep(0)  # on the thread's queue
+        assert writer.writing
         writer.close()
-        late = await asyncio.gather(commit.submit("c"), return_exceptions=True)
-        return results, failed, late
+        late = await asyncio.gather(writer.submit("c"), return_exceptions=True)
+        return results, failed, await given, late
 
-    results, [failed], [late] = asyncio.run(go())
-    assert results == ["A", "B"] and writes.batches[0] == ["a", "b"]  # one batch: gathered before it was handed on
+    results, [failed], given, [late] = asyncio.run(go())
+    assert results == ["A", "B"]
     assert isinstance(failed, RuntimeError) and "disk" in str(failed)
+    assert given == "Y" and not writer.writing  # given before close: written, answered
     assert isinstance(late, RuntimeError) and "closed" in str(late)
     assert closed == [True]
+
+
+def test_a_writer_thread_takes_everything_that_came_during_a_write_as_its_next_batch_without_the_loop():
+    """The thread gathers its own batches, as the benchmark's durable floor does: the items given while a write
+    runs go in the next one, taken the moment the write is done, while the loop that gave them is still busy."""
+    first_may_end, writing_first = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def write(items: list[str]) -> list[str]:
+        batches.append(list(items))
+        if items == ["a"]:
+            writing_first.set()
+            first_may_end.wait(timeout=10)
+        return [item.upper() for item in items]
+
+    writer = WriterThread(write, "test-writer")
+
+    async def go():
+        first = asyncio.ensure_future(writer.submit("a"))
+        await asyncio.sleep(0)
+        assert writing_first.wait(timeout=10)
+        rest = [asyncio.ensure_future(writer.submit(item)) for item in "bcd"]
+        await asyncio.sleep(0)  # each on the thread's queue
+        first_may_end.set()
+        deadline = time.monotonic() + 10
+        while len(batches) < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)  # the loop held busy: the thread must not need it to go on
+        return await asyncio.gather(first, *rest)
+
+    try:
+        assert asyncio.run(go()) == ["A", "B", "C", "D"]
+        assert batches == [["a"], ["b", "c", "d"]]
+    finally:
+        writer.close()
+
+
+def test_a_writer_thread_nobody_refers_to_ends():
+    writes = Writes()
+    writer = WriterThread(writes.write, "test-forgotten")
+
+    async def go():
+        return await writer.submit("a")
+
+    assert asyncio.run(go()) == "A"
+    thread = writer._thread
+    del writer
+    gc.collect()
+    assert thread is not None
+    thread.join(timeout=10)
+    assert not thread.is_alive()

@@ -84,14 +84,17 @@ def test_a_webhook_is_answered_only_after_the_commit_that_holds_its_text(db):
             return dispatcher.store_inbounds(messages)
 
     async def scenario():
-        writer = InboundWriter(HeldBack(), asyncio.to_thread)
+        writer = InboundWriter(HeldBack())
         pending = asyncio.create_task(writer.store(Inbound(SMS, "SM5", NEWCOMER, "JOIN DMMA", NOW)))
         for _ in range(20):
             await asyncio.sleep(0)
         answered_before_commit.append(pending.done())
         assert stored(db) == []
         commit_may_run.set()
-        return await pending
+        try:
+            return await pending
+        finally:
+            writer.close()
 
     row_id = asyncio.run(scenario())
     assert answered_before_commit == [False]

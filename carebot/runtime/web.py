@@ -53,7 +53,7 @@ from carebot.domain.phone import sender_refusal
 from carebot.outbox.backlog import backlog
 from carebot.outbox.status import apply_status
 from carebot.store.db import UNAVAILABLE, storage_trouble
-from carebot.store.group_commit import GroupCommit, WriterThread
+from carebot.store.group_commit import WriterThread
 from carebot.store.inserts import HeldConnection
 from carebot.store.queries import requests_waiting
 
@@ -88,15 +88,17 @@ class InboundStore(Protocol[M]):
     def store_inbounds(self, messages: list[M], /) -> list[int | None]: ...
 
 
-class InboundWriter(GroupCommit[M, "int | None"]):
-    """Stores the webhooks' (and Signal's) texts, many to a commit (``store.group_commit``).
+class InboundWriter(WriterThread[M, "int | None"]):
+    """Stores the webhooks' (and Signal's) texts, many to a commit, on a thread of its own
+    (``store.group_commit.WriterThread``).
 
     A burst shares transactions instead of queueing one commit per request;
     a lone text is written at once, as in the benchmark's durable floor.
+    ``on_close`` runs on the thread as it ends (serve: the held connection is closed).
     """
 
-    def __init__(self, store: InboundStore[M], in_db: Callable[..., Awaitable]) -> None:
-        super().__init__(store.store_inbounds, in_db)
+    def __init__(self, store: InboundStore[M], *, on_close: Callable[[], None] | None = None) -> None:
+        super().__init__(store.store_inbounds, "carebot-inbound", on_close=on_close)
 
     async def store(self, message: M) -> int | None:
         """Store ``message``; its row id once committed, or None when it is a duplicate."""
@@ -280,9 +282,8 @@ def create_app(
     db = dispatcher.db
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carebot-db")
     dispatcher.queue_connection = held = HeldConnection(db.engine)
-    storing = WriterThread("carebot-inbound", on_close=held.close)
     in_worker = _runner(executor)
-    writer = InboundWriter(dispatcher, storing.run)
+    writer = InboundWriter(dispatcher, on_close=held.close)
     desk = CallDesk(dispatcher)
 
     async def sms(form, query) -> tuple[int, str, str]:
@@ -378,7 +379,7 @@ def create_app(
                 async with lifespan(app):
                     yield
         finally:
-            storing.close()  # the texts it was given are stored first; then the held connection is closed
+            writer.close()  # the texts it was given are stored first; then the held connection is closed
             executor.shutdown(wait=True)
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]

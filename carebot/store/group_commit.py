@@ -1,10 +1,9 @@
-"""Group commit: items from many callers written a batch at a time, each caller answered with its own result;
-and a thread of its own to write them on.
+"""Group commit: items from many callers written a batch at a time, each caller answered with its own result.
 
 Used where a commit per item would keep a thread in a disk's flush for each
-one: the webhooks storing the texts that come in (runtime/web.InboundWriter,
-on a ``WriterThread``) and the outbox sender's steps (outbox/sender.py, on the
-database worker).
+one: the webhooks storing the texts that come in (runtime/web.InboundWriter, a
+``WriterThread``, which gathers its batches on its own thread) and the outbox
+sender's steps (outbox/sender.py, a ``GroupCommit`` on the database worker).
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ class GroupCommit(Generic[I, R]):
     more, which would only add to every caller's time. The batches are handed
     on from callbacks on the loop, not from a caller's task, so a caller that
     goes away (a request closed, a pass cancelled) takes nothing from the
-    others; and when ``in_db`` gives back a plain future (``WriterThread.run``)
-    a batch costs the loop no task of its own. When ``write`` raises, every
+    others. When ``write`` raises, every
     item of its batch gets the error. ``most`` items go in a batch at most
     (None: all that are waiting), so that one batch holds a lock no longer than that.
     """
@@ -93,40 +91,74 @@ class GroupCommit(Generic[I, R]):
 _DONE = None  # put on a WriterThread's queue: the thread ends
 
 
-class WriterThread:
-    """Runs functions one at a time on a thread of its own: ``run(function, *args)`` is a future of the result.
+class _Progress:
+    """What a WriterThread's callers have given and been answered, kept apart from the WriterThread itself so
+    that its thread holds no reference to it (one nobody uses is collected, and its finalizer ends the thread)."""
 
-    For the texts coming in, which every webhook waits for: a queue's put and
-    one wake-up of the loop a batch cost the event loop less than an executor's
-    submit and the futures it chains (``python -m carebot.bench webhook``); the
-    shape of the benchmark's durable floor. The thread starts with the first
-    call, and ends with ``close`` (serve's lifespan) or once nothing refers to
-    this object any more; ``on_close`` runs on it as it ends (serve: the
+    def __init__(self) -> None:
+        self.unanswered = 0  # items given and not answered yet; read and written on the callers' loop only
+        self.last_write = float("-inf")  # the loop's time when the last batch was answered
+
+
+class WriterThread(Generic[I, R]):
+    """Items written a batch at a time on a thread of its own, which gathers its batches itself.
+
+    ``submit(item)`` puts the item on the thread's queue and waits for its
+    result. As soon as one write is done the thread takes every item that came
+    meanwhile and writes them with one ``write(items) -> results`` (one result
+    an item, in order: one transaction, one commit), then answers the batch's
+    callers with one wake-up of their loop; when ``write`` raises, every item of
+    the batch gets the error. A lone item is written at once: no batch waits on
+    purpose for more. This is the shape of the benchmark's durable floor: the
+    thread never waits for the event loop to hand it the next batch, which
+    under a burst of webhooks is busy answering them (handing batches on from
+    the loop, as ``GroupCommit`` does, left the writer idle between commits and
+    cost about a sixth of the webhooks' throughput; ``python -m carebot.bench
+    webhook``). For the texts coming in, which every webhook waits for.
+
+    The thread starts with the first item, and ends with ``close`` (serve's
+    lifespan: the items given before are written first) or once nothing refers
+    to this object any more; ``on_close`` runs on it as it ends (serve: the
     connection the writes kept is closed).
     """
 
-    def __init__(self, name: str, *, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(self, write: Callable[[list[I]], list[R]], name: str, *,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self._write = write
         self._name = name
         self._on_close = on_close
         self._waiting: queue.SimpleQueue = queue.SimpleQueue()
+        self._progress = _Progress()
         self._thread: threading.Thread | None = None
         self._closed = False
         weakref.finalize(self, self._waiting.put, _DONE)
 
-    def run(self, function: Callable[..., Any], *args) -> asyncio.Future:
+    @property
+    def writing(self) -> bool:
+        """Whether items given are not answered yet."""
+        return self._progress.unanswered > 0
+
+    @property
+    def last_write(self) -> float:
+        """The loop's time when the last batch was answered."""
+        return self._progress.last_write
+
+    async def submit(self, item: I) -> R:
+        """``item``'s result, once the batch it went in is written."""
         if self._closed:  # nothing would ever answer it: say so at once
             raise RuntimeError(f"{self._name} is closed")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if self._thread is None:
-            self._thread = threading.Thread(target=_serve, args=(self._waiting, self._on_close),
-                                            name=self._name, daemon=True)
+            self._thread = threading.Thread(target=_gather, args=(self._waiting, self._write, self._progress,
+                                                                   self._on_close), name=self._name, daemon=True)
             self._thread.start()
-        self._waiting.put((function, args, loop, future))
-        return future
+        self._progress.unanswered += 1
+        self._waiting.put((item, loop, future))
+        return await future
 
     def close(self) -> None:
-        """End the thread once what it was given is done; wait for it."""
+        """End the thread once what it was given is written; wait for it."""
         self._closed = True
         self._waiting.put(_DONE)
         if self._thread is not None:
@@ -135,23 +167,45 @@ class WriterThread:
             self._on_close()
 
 
-def _serve(waiting: queue.SimpleQueue, on_close: Callable[[], None] | None) -> None:
-    """The thread: each call in turn, its outcome handed back to the caller's loop. Holds no reference to its
-    WriterThread, so that one nobody uses is collected and its finalizer ends this."""
+Given = tuple[Any, asyncio.AbstractEventLoop, asyncio.Future]  # an item, its caller's loop, the caller's future
+
+
+def _gather(waiting: queue.SimpleQueue, write: Callable[[list], list], progress: _Progress,
+            on_close: Callable[[], None] | None) -> None:
+    """The thread: every item waiting, written in one call, until ``_DONE``; each batch answered on its loop."""
     try:
-        while (call := waiting.get()) is not _DONE:
-            function, args, loop, future = call
+        ending = False
+        while not ending and (first := waiting.get()) is not _DONE:
+            batch: list[Given] = [first]
+            while not waiting.empty():  # everything that came while the last write ran
+                given = waiting.get()
+                if given is _DONE:
+                    ending = True
+                    break
+                batch.append(given)
             try:
-                outcome, failed = function(*args), None
+                results, failed = write([item for item, _, _ in batch]), None
             except Exception as error:
-                outcome, failed = None, error
-            try:
-                loop.call_soon_threadsafe(_settle, future, outcome, failed)
-            except RuntimeError:  # that loop is closed: nobody waits for this any more
-                pass
+                results, failed = None, error
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Given, object]]] = {}
+            for index, given in enumerate(batch):  # serve has one loop; a test may have several, one after another
+                by_loop.setdefault(given[1], []).append((given, None if results is None else results[index]))
+            for loop, answers in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_answer, progress, answers, failed)
+                except RuntimeError:  # that loop is closed: nobody waits for these any more
+                    pass
     finally:
         if on_close is not None:
             on_close()
+
+
+def _answer(progress: _Progress, answers: list[tuple[Given, object]], failed: BaseException | None) -> None:
+    """On the callers' loop: each caller given its result, or ``failed``."""
+    progress.unanswered -= len(answers)
+    progress.last_write = asyncio.get_running_loop().time()
+    for (_, _, future), result in answers:
+        _settle(future, result, failed)
 
 
 def _settle(future: asyncio.Future, outcome: object, failed: BaseException | None) -> None:
