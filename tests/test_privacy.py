@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,6 +56,32 @@ def test_numbers_are_stored_encrypted_and_found_by_their_keyed_hash(sim) -> None
     to_ana = [a for a, h in addresses if h == crypto.lookup_hash(ANA)]
     assert len(to_ana) >= 2 and len(set(to_ana)) == len(to_ana)
     assert senders and all(row == (None, None, None) for row in senders)  # cleared once handled
+
+
+def test_each_value_has_a_nonce_of_its_own_even_in_a_forked_process() -> None:
+    """The nonces come from OpenSSL's generator (store/crypto._nonce), not os.urandom: never one twice, in this
+    process or in a child forked from it (OpenSSL reseeds after a fork), and every value still decrypts."""
+    keyring = crypto.Keyring(crypto.new_secret())
+
+    def nonces(count: int) -> list[bytes]:
+        return [base64.urlsafe_b64decode(keyring.encrypt("+15155550101")[len(crypto.PREFIX):])[:12]
+                for _ in range(count)]
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child's nonces, to the parent
+        os.close(read)
+        os.write(write, b"".join(nonces(500)))
+        os._exit(0)
+    os.close(write)
+    ours = nonces(500)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(child, 0)
+    theirs = [data[i:i + 12] for i in range(0, len(data), 12)]
+    assert len(theirs) == 500 and len(set(ours) | set(theirs)) == 1000
+    sealed = keyring.encrypt("sí, llámame 🙏")
+    assert keyring.decrypt(sealed) == "sí, llámame 🙏"
 
 
 def test_an_encrypted_column_refuses_a_comparison_that_could_never_match() -> None:
