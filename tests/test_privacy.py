@@ -59,7 +59,7 @@ def test_numbers_are_stored_encrypted_and_found_by_their_keyed_hash(sim) -> None
 
 
 def test_each_value_has_a_nonce_of_its_own_even_in_a_forked_process() -> None:
-    """The nonces come from OpenSSL's generator (store/crypto._nonce), not os.urandom: never one twice, in this
+    """The nonces come from OpenSSL's generator (store/crypto._Nonces), not os.urandom: never one twice, in this
     process or in a child forked from it (OpenSSL reseeds after a fork), and every value still decrypts."""
     keyring = crypto.Keyring(crypto.new_secret())
 
@@ -67,6 +67,7 @@ def test_each_value_has_a_nonce_of_its_own_even_in_a_forked_process() -> None:
         return [base64.urlsafe_b64decode(keyring.encrypt("+15155550101")[len(crypto.PREFIX):])[:12]
                 for _ in range(count)]
 
+    nonces(1)  # a block of random bytes begun before the fork: the child must not go on cutting from it
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # the child's nonces, to the parent
