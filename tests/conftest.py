@@ -113,23 +113,23 @@ def log_hooks():
 
     from carebot.dispatch.dispatcher import Dispatcher
 
-    call_handlers, store_inbounds = logging.Logger.callHandlers, Dispatcher.store_inbounds
+    call_handlers, prepare_inbound = logging.Logger.callHandlers, Dispatcher.prepare_inbound
 
     def watched_call_handlers(logger, record):
         LOG_WATCH.keep(record)
         call_handlers(logger, record)
 
-    def watched_store_inbounds(self, messages):
-        LOG_WATCH.saw(messages)
-        return store_inbounds(self, messages)
+    def watched_prepare_inbound(self, message):  # every text stored passes here, the webhooks' too
+        LOG_WATCH.saw([message])
+        return prepare_inbound(self, message)
 
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.DEBUG)
     logging.Logger.callHandlers = watched_call_handlers
-    Dispatcher.store_inbounds = watched_store_inbounds
+    Dispatcher.prepare_inbound = watched_prepare_inbound
     yield
-    logging.Logger.callHandlers, Dispatcher.store_inbounds = call_handlers, store_inbounds
+    logging.Logger.callHandlers, Dispatcher.prepare_inbound = call_handlers, prepare_inbound
     root.setLevel(level)
 
 

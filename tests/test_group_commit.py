@@ -151,10 +151,10 @@ def test_a_writer_thread_nobody_refers_to_ends():
     writes = Writes()
     writer = WriterThread(writes.write, "test-forgotten")
 
-    async def go():
-        return await writer.submit("a")
+    async def go(given: WriterThread) -> str:
+        return await given.submit("a")
 
-    assert asyncio.run(go()) == "A"
+    assert asyncio.run(go(writer)) == "A"
     thread = writer._thread
     del writer
     gc.collect()

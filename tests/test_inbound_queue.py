@@ -97,9 +97,11 @@ def test_the_writer_stores_a_burst_in_one_batch_and_spots_duplicates_within_it(d
     batches = []
 
     class Counted:
-        def store_inbounds(self, messages):
-            batches.append(len(messages))
-            return dispatcher.store_inbounds(messages)
+        prepare_inbound = dispatcher.prepare_inbound
+
+        def store_prepared(self, prepared):
+            batches.append(len(prepared))
+            return dispatcher.store_prepared(prepared)
 
     async def burst():
         writer = InboundWriter(Counted())

@@ -21,7 +21,7 @@ from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.web import InboundWriter
 from carebot.store import crypto
-from carebot.store.inserts import HeldConnection, insert_new
+from carebot.store.inserts import HeldConnection, insert_new, row_insert
 from carebot.store.models import InboundMessage
 from tests.fakes.world import ANA, BEN, NOW
 from tests.helpers import NEWCOMER, app_for, inbound_form, post, sign
@@ -79,9 +79,11 @@ def test_a_webhook_is_answered_only_after_the_commit_that_holds_its_text(db):
     class HeldBack:
         """The dispatcher's store, its commit held back until the test lets it go."""
 
-        def store_inbounds(self, messages):
+        prepare_inbound = dispatcher.prepare_inbound
+
+        def store_prepared(self, prepared):
             commit_may_run.wait(timeout=10)
-            return dispatcher.store_inbounds(messages)
+            return dispatcher.store_prepared(prepared)
 
     async def scenario():
         writer = InboundWriter(HeldBack())
@@ -176,19 +178,21 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
     first_inside, first_may_end = threading.Event(), threading.Event()
     order = []
 
-    class Slow(dict):
-        """A row whose values are read slowly: the first caller is inside its transaction meanwhile."""
+    insert = row_insert(InboundMessage.__table__, tuple(_row("SM20")), KEYS, db.engine.dialect)
 
-        def __getitem__(self, key):
-            if key == "body" and not first_inside.is_set():
+    class Slow(list):
+        """Rows read slowly: the first caller is inside its transaction meanwhile."""
+
+        def __iter__(self):
+            if not first_inside.is_set():
                 order.append("first in")
                 first_inside.set()
                 first_may_end.wait(10)
                 order.append("first out")
-            return super().__getitem__(key)
+            return super().__iter__()
 
     def first():
-        held.insert_new(InboundMessage, [Slow(_row("SM20"))], KEYS)
+        held.insert_prepared(insert, Slow([insert.prepare(_row("SM20"))]))
 
     def second():
         first_inside.wait(10)

@@ -16,8 +16,9 @@ import functools
 import logging
 from dataclasses import replace
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ from carebot.flows.words import Text, read
 from carebot.store import crypto
 from carebot.store.db import Database, storage_trouble
 from carebot.store.facts import Facts
-from carebot.store.inserts import HeldConnection, insert_new
+from carebot.store.inserts import HeldConnection, RowInsert, row_insert
 from carebot.store.models import (
     Conversation,
     InboundMessage,
@@ -45,6 +46,7 @@ from carebot.store.models import (
 
 log = logging.getLogger(__name__)
 
+QUEUE_COLUMNS = ("channel", "provider_id", "received_at", "sender", "sender_uuid", "sender_hash", "body")
 MAX_INBOUND_ATTEMPTS = 5  # failures before a stored text is given up, so one bad text cannot stop the queue
 
 
@@ -124,24 +126,43 @@ class Dispatcher:
     def store_inbounds(self, messages: list[Inbound]) -> list[int | None]:
         """Queue several inbound texts in one transaction and one commit; each one's row id or None.
 
-        The webhooks' hot path, so a plain connection rather than an ORM
-        session, and ``store.inserts.insert_new``: ON CONFLICT DO NOTHING
-        (SQLite and PostgreSQL), so a duplicate needs no savepoint and a
-        concurrent insert of the same key waits for the other to commit, then
-        adds nothing; a text whose key is stored already (or repeated in the
-        batch: its first text is the one stored) adds none.
+        A text whose key is stored already (or repeated in the batch: its
+        first text is the one stored) adds none (``store_prepared``).
         """
-        rows = [_queue_row(message) for message in messages]
-        keys = ("channel", "provider_id")
+        return self.store_prepared([self.prepare_inbound(message) for message in messages])
+
+    def prepare_inbound(self, message: Inbound) -> Any:
+        """``message``'s queue row made ready to insert (``store.inserts.RowInsert.prepare``: on SQLite the number
+        and the words encrypted, the sender's keyed hash made), for ``store_prepared``.
+
+        serve's webhooks call it on the event loop, so that the thread storing
+        their texts, which every webhook waits for, only runs statements.
+        """
+        return self._queue_insert().prepare(_queue_row(message))
+
+    def store_prepared(self, prepared: list[Any]) -> list[int | None]:
+        """Queue texts made ready by ``prepare_inbound`` in one transaction and one commit; each one's row id, or
+        None for a duplicate.
+
+        The webhooks' hot path, so a plain connection rather than an ORM
+        session: ON CONFLICT DO NOTHING (SQLite and PostgreSQL), so a
+        duplicate needs no savepoint and a concurrent insert of the same key
+        waits for the other to commit, then adds nothing.
+        """
+        insert = self._queue_insert()
         if self.queue_connection is not None:
-            ids = self.queue_connection.insert_new(InboundMessage, rows, keys)
+            ids = self.queue_connection.insert_prepared(insert, prepared)
         else:
             with self.db.engine.begin() as conn:
-                ids = insert_new(conn, InboundMessage, rows, keys)
-        for message, row_id in zip(messages, ids, strict=True):
-            if row_id is None:
-                log.info("duplicate inbound ignored (channel %s)", message.channel)
+                ids = insert.run(conn, prepared)
+        duplicates = ids.count(None)
+        if duplicates:
+            log.info("duplicate inbound ignored (%d)", duplicates)
         return ids
+
+    def _queue_insert(self) -> RowInsert:
+        return row_insert(cast(Table, InboundMessage.__table__), QUEUE_COLUMNS, ("channel", "provider_id"),
+                          self.db.engine.dialect)
 
     def process_inbound(self, row_id: int, *, received_at: datetime | None = None) -> bool:
         """Handle one stored text, after any older one from the same sender still waiting.

@@ -29,7 +29,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from multidict import MultiDict
@@ -80,29 +80,38 @@ _sender_refusal = functools.lru_cache(maxsize=SENDERS_REMEMBERED)(sender_refusal
 
 
 M = TypeVar("M")  # what a text is to the store: an Inbound to the dispatcher
+M_contra = TypeVar("M_contra", contravariant=True)
 
 
-class InboundStore(Protocol[M]):
-    """What stores a batch of texts in one commit: the dispatcher (or a test's stand-in for it)."""
+class InboundStore(Protocol[M_contra]):
+    """What stores texts: the dispatcher (or a test's stand-in for it). ``prepare_inbound`` makes a text's row
+    ready (on the caller's loop); ``store_prepared`` stores a batch of them in one commit (on the writer thread)."""
 
-    def store_inbounds(self, messages: list[M], /) -> list[int | None]: ...
+    def prepare_inbound(self, message: M_contra, /) -> Any: ...
+
+    def store_prepared(self, prepared: list[Any], /) -> list[int | None]: ...
 
 
-class InboundWriter(WriterThread[M, "int | None"]):
+class InboundWriter(WriterThread[Any, "int | None"], Generic[M]):
     """Stores the webhooks' (and Signal's) texts, many to a commit, on a thread of its own
     (``store.group_commit.WriterThread``).
 
     A burst shares transactions instead of queueing one commit per request;
-    a lone text is written at once, as in the benchmark's durable floor.
-    ``on_close`` runs on the thread as it ends (serve: the held connection is closed).
+    a lone text is written at once, as in the benchmark's durable floor. A
+    text's row is made ready (encrypted, hashed) by its caller on the event
+    loop, while the thread is in its last commit's disk flush, so that the
+    thread every webhook waits for only runs statements (``python -m
+    carebot.bench webhook``). ``on_close`` runs on the thread as it ends
+    (serve: the held connection is closed).
     """
 
     def __init__(self, store: InboundStore[M], *, on_close: Callable[[], None] | None = None) -> None:
-        super().__init__(store.store_inbounds, "carebot-inbound", on_close=on_close)
+        super().__init__(store.store_prepared, "carebot-inbound", on_close=on_close)
+        self._prepare = store.prepare_inbound
 
     async def store(self, message: M) -> int | None:
         """Store ``message``; its row id once committed, or None when it is a duplicate."""
-        return await self.submit(message)
+        return await self.submit(self._prepare(message))
 
     async def calm(self, quiet: float, longest: float) -> None:
         """Wait until no text has been stored for ``quiet`` seconds, or ``longest`` seconds at most."""

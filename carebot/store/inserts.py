@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Engine, Table
@@ -28,15 +28,68 @@ from carebot.store.models.base import Base
 from carebot.store.queries import DIALECT_INSERTS
 
 
+class RowInsert:
+    """One table's insert of rows with the same columns, where a duplicate key adds nothing; built once
+    (``row_insert``).
+
+    In two steps, so that they can run on two threads: ``prepare(row)`` makes
+    a row ready to insert, and ``run`` inserts rows made ready, in the
+    caller's transaction. On SQLite, ready means each value through its
+    column's own type (its bind processor: a number encrypted, a time in
+    SQLAlchemy's text form), so ``run`` is one plain statement a row through
+    the driver; serve's webhooks make their texts' rows ready on the event
+    loop, while the thread that stores them is in its last commit's disk
+    flush, and that thread only runs statements. On PostgreSQL a row stays as
+    it is and ``run`` is one multi-row statement (each statement is a round
+    trip there; SQLAlchemy processes the values).
+    """
+
+    def __init__(self, table: Table, columns: tuple[str, ...], keys: tuple[str, ...], dialect: Dialect) -> None:
+        self.table, self.columns, self.keys, self.dialect = table, columns, keys, dialect
+        self.plain = dialect.name == "sqlite"
+        quote = dialect.identifier_preparer.quote
+        self.statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
+                          f"VALUES ({', '.join('?' * len(columns))}) "
+                          f"ON CONFLICT ({', '.join(map(quote, keys))}) DO NOTHING")
+        self._bound = tuple((name, table.c[name].type.bind_processor(dialect)) for name in columns)
+
+    def prepare(self, row: Mapping[str, Any]) -> Any:
+        """``row`` ready for ``run`` (its values in the columns' order, each through its type, on SQLite)."""
+        if not self.plain:
+            return row
+        return [row[name] if process is None else process(row[name]) for name, process in self._bound]
+
+    def run(self, conn: Connection, prepared: Sequence[Any]) -> list[int | None]:
+        """Insert the ``prepared`` rows in ``conn``'s transaction; each one's id, None where its keys are stored
+        already or repeated earlier in ``prepared`` (the first one is kept)."""
+        if not prepared:
+            return []
+        if self.plain:
+            return self.run_plain(conn.connection.dbapi_connection, prepared)
+        added = {}
+        for *key, row_id in conn.execute(_one_statement(self.table, self.keys, self.dialect.name), list(prepared)):
+            added[tuple(key)] = row_id
+        return [added.pop(tuple(row[key] for key in self.keys), None) for row in prepared]
+
+    def run_plain(self, dbapi_connection: Any, prepared: Sequence[Any]) -> list[int | None]:
+        """SQLite: each prepared row one statement through the driver, in the transaction it has open."""
+        cursor = dbapi_connection.cursor()
+        try:
+            ids: list[int | None] = []
+            for values in prepared:
+                cursor.execute(self.statement, values)  # a row added, or none for a key stored already
+                ids.append(cursor.lastrowid if cursor.rowcount == 1 else None)
+            return ids
+        except self.dialect.loaded_dbapi.Error as error:
+            raise _as_sqlalchemy(error, self.statement, self.dialect) from error
+        finally:
+            cursor.close()
+
+
 @functools.cache
-def _each_row(table: Table, columns: tuple[str, ...], keys: tuple[str, ...],
-              dialect: Dialect) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    """The plain statement for one row (SQLite's ``?`` parameters) and each column's bind processor, built once."""
-    quote = dialect.identifier_preparer.quote
-    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
-                 f"VALUES ({', '.join('?' * len(columns))}) "
-                 f"ON CONFLICT ({', '.join(map(quote, keys))}) DO NOTHING")
-    return statement, tuple(table.c[name].type.bind_processor(dialect) for name in columns)
+def row_insert(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], dialect: Dialect) -> RowInsert:
+    """The insert of ``columns`` into ``table`` with ``keys`` as its duplicate key, built once."""
+    return RowInsert(table, columns, keys, dialect)
 
 
 @functools.cache
@@ -50,36 +103,10 @@ def insert_new(conn: Connection, model: type[Base], rows: Sequence[Mapping[str, 
                keys: tuple[str, ...]) -> list[int | None]:
     """Insert ``rows`` (all with the same columns) into ``model``'s table in ``conn``'s transaction; each one's id,
     None where its ``keys`` are stored already or repeated earlier in ``rows`` (the first one is kept)."""
-    table = cast(Table, model.__table__)  # a declarative model's table is a Table
     if not rows:
         return []
-    if conn.dialect.name != "sqlite":
-        added = {}
-        for *key, row_id in conn.execute(_one_statement(table, keys, conn.dialect.name), list(rows)):
-            added[tuple(key)] = row_id
-        return [added.pop(tuple(row[key] for key in keys), None) for row in rows]
-    return _each_insert(conn.connection.dbapi_connection, conn.dialect, table, rows, keys)
-
-
-def _each_insert(dbapi_connection: Any, dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]],
-                 keys: tuple[str, ...]) -> list[int | None]:
-    """SQLite: ``rows`` inserted one plain statement each through the driver, in the transaction it has open."""
-    columns = tuple(rows[0])
-    statement, processors = _each_row(table, columns, keys, dialect)
-    bound = tuple(zip(columns, processors, strict=True))
-    cursor = dbapi_connection.cursor()
-    try:
-        ids: list[int | None] = []
-        for row in rows:
-            # One comprehension a row: this runs on the thread every webhook waits for.
-            values = [row[name] if process is None else process(row[name]) for name, process in bound]
-            cursor.execute(statement, values)  # a row added, or none for a key stored already: no RETURNING to read
-            ids.append(cursor.lastrowid if cursor.rowcount == 1 else None)
-        return ids
-    except dialect.loaded_dbapi.Error as error:
-        raise _as_sqlalchemy(error, statement, dialect) from error
-    finally:
-        cursor.close()
+    insert = row_insert(cast(Table, model.__table__), tuple(rows[0]), keys, conn.dialect)
+    return insert.run(conn, [insert.prepare(row) for row in rows])
 
 
 def _as_sqlalchemy(error: Exception, statement: str, dialect: Dialect) -> DBAPIError:
@@ -108,29 +135,39 @@ class HeldConnection:
         self._conn: Connection | None = None
         self._lock = threading.Lock()
 
+    @property
+    def dialect(self) -> Dialect:
+        return self._engine.dialect
+
     def insert_new(self, model: type[Base], rows: Sequence[Mapping[str, Any]],
                    keys: tuple[str, ...]) -> list[int | None]:
         """``insert_new`` in a transaction of its own on the held connection, committed before it returns."""
+        if not rows:
+            return []
+        insert = row_insert(cast(Table, model.__table__), tuple(rows[0]), keys, self.dialect)
+        return self.insert_prepared(insert, [insert.prepare(row) for row in rows])
+
+    def insert_prepared(self, insert: RowInsert, prepared: Sequence[Any]) -> list[int | None]:
+        """``insert.run`` in a transaction of its own on the held connection, committed before it returns."""
         with self._lock:
             if self._conn is None:
                 self._conn = self._engine.connect()
             conn = self._conn
             try:
-                if conn.dialect.name != "sqlite":
+                if not insert.plain:
                     with conn.begin():
-                        return insert_new(conn, model, rows, keys)
-                return self._in_sqlite_transaction(conn, cast(Table, model.__table__), rows, keys)
+                        return insert.run(conn, prepared)
+                return self._in_sqlite_transaction(conn, insert, prepared)
             except BaseException:
                 self._drop(lost=True)
                 raise
 
     @staticmethod
-    def _in_sqlite_transaction(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
-                               keys: tuple[str, ...]) -> list[int | None]:
+    def _in_sqlite_transaction(conn: Connection, insert: RowInsert, prepared: Sequence[Any]) -> list[int | None]:
         driver: Any = conn.connection.dbapi_connection  # sqlite3's own connection, open while conn is
         try:
             driver.execute("BEGIN IMMEDIATE")  # the write lock at once: no deferred upgrade to wait on
-            ids = _each_insert(driver, conn.dialect, table, rows, keys) if rows else []
+            ids = insert.run_plain(driver, prepared) if prepared else []
             driver.commit()
         except conn.dialect.loaded_dbapi.Error as error:
             raise _as_sqlalchemy(error, "COMMIT", conn.dialect) from error
