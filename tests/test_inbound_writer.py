@@ -1,6 +1,6 @@
 """The webhooks' store: texts queued a batch to a commit, each answered only once its batch is committed.
 
-``store.inserts.insert_new`` writes the inbound queue row by row through the
+``store.inserts.RowInsert`` writes the inbound queue row by row through the
 driver on SQLite (one statement on PostgreSQL); these check that what it
 stores is what SQLAlchemy reads back, that a retry is kept once, that a batch
 commits whole or not at all, and that the writer answers a webhook only after
@@ -21,7 +21,7 @@ from carebot.channels import SMS, Inbound
 from carebot.dispatch.dispatcher import Dispatcher
 from carebot.runtime.web import InboundWriter
 from carebot.store import crypto
-from carebot.store.inserts import HeldConnection, insert_new, row_insert
+from carebot.store.inserts import HeldConnection, RowInsert, row_insert
 from carebot.store.models import InboundMessage
 from tests.fakes.world import ANA, BEN, NOW
 from tests.helpers import NEWCOMER, app_for, inbound_form, post, sign
@@ -62,11 +62,12 @@ def test_a_batch_that_fails_stores_none_of_its_texts_and_says_so_as_sqlalchemy_d
     good = {"channel": SMS, "provider_id": "SM3", "received_at": NOW, "sender": ANA, "sender_uuid": None,
             "sender_hash": crypto.sender_hash(ANA, None), "body": "1"}
     with pytest.raises(IntegrityError), db.engine.begin() as conn:  # channel is NOT NULL
-        insert_new(conn, InboundMessage, [good, {**good, "channel": None, "provider_id": "SM4"}],
-                   ("channel", "provider_id"))
+        insert, prepared = ready(conn.dialect, good, {**good, "channel": None, "provider_id": "SM4"})
+        insert.run(conn, prepared)
     assert stored(db) == []
     with db.engine.begin() as conn:
-        assert len(insert_new(conn, InboundMessage, [good], ("channel", "provider_id"))) == 1
+        insert, prepared = ready(conn.dialect, good)
+        assert len(insert.run(conn, prepared)) == 1
     assert [row.provider_id for row in stored(db)] == ["SM3"]
 
 
@@ -151,21 +152,32 @@ def _row(sid: str, **changes) -> dict:
 KEYS = ("channel", "provider_id")
 
 
+def ready(dialect, *rows: dict) -> tuple[RowInsert, list]:
+    """The queue's insert of ``rows``, and the rows made ready for it, as the webhooks make them."""
+    insert = row_insert(InboundMessage.__table__, tuple(rows[0]), KEYS, dialect)
+    return insert, [insert.prepare(row) for row in rows]
+
+
+def insert_held(held: HeldConnection, *rows: dict) -> list[int | None]:
+    """``rows`` stored through the held connection, as the webhooks' writer stores them."""
+    return held.insert_prepared(*ready(held._engine.dialect, *rows))
+
+
 def test_the_held_connection_is_kept_and_after_a_failure_made_afresh(db):
     """The webhooks' connection is kept from one insert to the next; after a failure (nothing of that batch
     stored) it is given back as lost and a new one taken."""
     held = HeldConnection(db.engine)
     try:
-        held.insert_new(InboundMessage, [_row("SM10")], KEYS)
+        insert_held(held, _row("SM10"))
         first = held._conn
         assert first is not None
         driver = first.connection.dbapi_connection
-        held.insert_new(InboundMessage, [_row("SM11")], KEYS)
+        insert_held(held, _row("SM11"))
         assert held._conn is first and not first.closed
         with pytest.raises(IntegrityError):  # channel is NOT NULL
-            held.insert_new(InboundMessage, [_row("SM12"), _row("SM13", channel=None)], KEYS)
+            insert_held(held, _row("SM12"), _row("SM13", channel=None))
         assert held._conn is None and first.closed
-        assert held.insert_new(InboundMessage, [_row("SM11"), _row("SM14")], KEYS)[0] is None
+        assert insert_held(held, _row("SM11"), _row("SM14"))[0] is None
         assert held._conn is not None and held._conn.connection.dbapi_connection is not driver  # not the pool's old one
         assert [row.provider_id for row in stored(db)] == ["SM10", "SM11", "SM14"]
     finally:
@@ -178,7 +190,7 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
     first_inside, first_may_end = threading.Event(), threading.Event()
     order = []
 
-    insert = row_insert(InboundMessage.__table__, tuple(_row("SM20")), KEYS, db.engine.dialect)
+    insert, [first_row] = ready(db.engine.dialect, _row("SM20"))
 
     class Slow(list):
         """Rows read slowly: the first caller is inside its transaction meanwhile."""
@@ -192,11 +204,11 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
             return super().__iter__()
 
     def first():
-        held.insert_prepared(insert, Slow([insert.prepare(_row("SM20"))]))
+        held.insert_prepared(insert, Slow([first_row]))
 
     def second():
         first_inside.wait(10)
-        held.insert_new(InboundMessage, [_row("SM21")], KEYS)
+        insert_held(held, _row("SM21"))
         order.append("second done")
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]

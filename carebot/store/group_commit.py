@@ -187,9 +187,9 @@ def _gather(waiting: queue.SimpleQueue, write: Callable[[list], list], progress:
                 results, failed = write([item for item, _, _ in batch]), None
             except Exception as error:
                 results, failed = None, error
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Given, object]]] = {}
-            for index, given in enumerate(batch):  # serve has one loop; a test may have several, one after another
-                by_loop.setdefault(given[1], []).append((given, None if results is None else results[index]))
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
+            for index, (_, loop, future) in enumerate(batch):  # serve has one loop; a test may have several
+                by_loop.setdefault(loop, []).append((future, None if results is None else results[index]))
             for loop, answers in by_loop.items():
                 try:
                     loop.call_soon_threadsafe(_answer, progress, answers, failed)
@@ -200,11 +200,11 @@ def _gather(waiting: queue.SimpleQueue, write: Callable[[list], list], progress:
             on_close()
 
 
-def _answer(progress: _Progress, answers: list[tuple[Given, object]], failed: BaseException | None) -> None:
+def _answer(progress: _Progress, answers: list[tuple[asyncio.Future, object]], failed: BaseException | None) -> None:
     """On the callers' loop: each caller given its result, or ``failed``."""
     progress.unanswered -= len(answers)
     progress.last_write = asyncio.get_running_loop().time()
-    for (_, _, future), result in answers:
+    for future, result in answers:
         _settle(future, result, failed)
 
 

@@ -24,7 +24,6 @@ from typing import Any, cast
 from sqlalchemy import Connection, Dialect, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
-from carebot.store.models.base import Base
 from carebot.store.queries import DIALECT_INSERTS
 
 
@@ -45,7 +44,7 @@ class RowInsert:
     """
 
     def __init__(self, table: Table, columns: tuple[str, ...], keys: tuple[str, ...], dialect: Dialect) -> None:
-        self.table, self.columns, self.keys, self.dialect = table, columns, keys, dialect
+        self.table, self.keys, self.dialect = table, keys, dialect
         self.plain = dialect.name == "sqlite"
         quote = dialect.identifier_preparer.quote
         self.statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
@@ -99,16 +98,6 @@ def _one_statement(table: Table, keys: tuple[str, ...], dialect: str):
             .returning(*(table.c[key] for key in keys), table.c.id))
 
 
-def insert_new(conn: Connection, model: type[Base], rows: Sequence[Mapping[str, Any]],
-               keys: tuple[str, ...]) -> list[int | None]:
-    """Insert ``rows`` (all with the same columns) into ``model``'s table in ``conn``'s transaction; each one's id,
-    None where its ``keys`` are stored already or repeated earlier in ``rows`` (the first one is kept)."""
-    if not rows:
-        return []
-    insert = row_insert(cast(Table, model.__table__), tuple(rows[0]), keys, conn.dialect)
-    return insert.run(conn, [insert.prepare(row) for row in rows])
-
-
 def _as_sqlalchemy(error: Exception, statement: str, dialect: Dialect) -> DBAPIError:
     """The driver's error as SQLAlchemy raises it (``db.storage_trouble`` reads it), its parameters hidden."""
     return cast(DBAPIError, DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
@@ -134,18 +123,6 @@ class HeldConnection:
         self._engine = engine
         self._conn: Connection | None = None
         self._lock = threading.Lock()
-
-    @property
-    def dialect(self) -> Dialect:
-        return self._engine.dialect
-
-    def insert_new(self, model: type[Base], rows: Sequence[Mapping[str, Any]],
-                   keys: tuple[str, ...]) -> list[int | None]:
-        """``insert_new`` in a transaction of its own on the held connection, committed before it returns."""
-        if not rows:
-            return []
-        insert = row_insert(cast(Table, model.__table__), tuple(rows[0]), keys, self.dialect)
-        return self.insert_prepared(insert, [insert.prepare(row) for row in rows])
 
     def insert_prepared(self, insert: RowInsert, prepared: Sequence[Any]) -> list[int | None]:
         """``insert.run`` in a transaction of its own on the held connection, committed before it returns."""
