@@ -170,6 +170,14 @@ def bare(url: str, count: int) -> float:
         db.dispose()
 
 
+def arrival_moments(members: int, seconds: float) -> list[float]:
+    """When each member's answer comes, in seconds from the start: most in the first third, all within
+    ``seconds``, in order. One generator for all: a new Random(7) for each member gave every member the same
+    moment, so the "rush" was every answer at once (found 1 Dec 2026)."""
+    moments = random.Random(7)
+    return sorted(min(moments.expovariate(3.0 / seconds), seconds) for _ in range(members))
+
+
 def rush(url: str, members: int, seconds: float) -> dict:
     """``members`` answers arriving within ``seconds``, stored as they come; receipt to reply's commit."""
     upgrade(url)
@@ -177,11 +185,7 @@ def rush(url: str, members: int, seconds: float) -> dict:
     try:
         build(db, members)
         dispatcher = Dispatcher(db, retention_days=30)
-        # One generator for all: a new Random(7) for each member gave every member the same moment, so the
-        # "rush" was every answer at once (found 1 Dec 2026).
-        moments = random.Random(7)
-        arrivals = sorted(moments.expovariate(3.0 / seconds) for _ in range(members))
-        arrivals = [min(a, seconds) for a in arrivals]  # most in the first third, all within ``seconds``
+        arrivals = arrival_moments(members, seconds)
         stored_at: dict[int, float] = {}
         done_at: dict[int, float] = {}
         waiting: set[int] = set()  # stored, not yet seen handled: the only rows each look reads
