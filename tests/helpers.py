@@ -80,6 +80,13 @@ def outbox_rows(sim: Simulation) -> list[OutboxMessage]:
         return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
+def cancelled_with_words(sim: Simulation) -> list[int]:
+    """The cancelled outbox rows that kept their words: none may (a text that will never go may hold a number)."""
+    with sim.db.transaction() as session:
+        return [row.id for row in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "cancelled"))
+                if row.body]
+
+
 def wait_for(check, what: str, seconds: float = 30.0) -> None:
     """Poll until ``check()`` is true; a generous deadline, never a fixed sleep."""
     deadline = time.monotonic() + seconds

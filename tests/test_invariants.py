@@ -79,6 +79,7 @@ import asyncio
 
 import pytest
 
+from tests.helpers import cancelled_with_words
 from tests.invariants import CASES_SEEN, MUST_SEE, REGRESSIONS, SEEDS, SEEDS_ON, Broken, cases_unseen, simulate
 
 
@@ -99,6 +100,7 @@ def test_invariants_hold(seed: int, sim, backend, record_property) -> None:
     # The simulation really exercised the care: people asked, offered and answered.
     assert world.steps >= 40
     assert any("asked for someone" in d.text or "would like company" in d.text for d in sim.network.delivered)
+    assert cancelled_with_words(sim) == []  # a STOP's, a question set aside: none of their words kept
     record_property(CASES_SEEN, {"backend": backend.name, "seed": seed,
                                  "cases": sorted(case for case in MUST_SEE if world.kept.get(case))})
 

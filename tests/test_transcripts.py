@@ -10,16 +10,21 @@ from click.testing import CliRunner
 
 from carebot.cli import main
 from carebot.tools.transcript import run_lines
-from tests.helpers import TRANSCRIPTS
+from tests.helpers import TRANSCRIPTS, cancelled_with_words
 
 FILES = sorted(TRANSCRIPTS.glob("*.txt"))
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_transcript_passes(path: Path, sim) -> None:
+def test_transcript_passes(path: Path, sim, monkeypatch) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
+    # What the transcript left in the outbox, read just before the runner lets its database go.
+    worded: list[list[int]] = []
+    let_go = sim.db.dispose
+    monkeypatch.setattr(sim.db, "dispose", lambda: (worded.append(cancelled_with_words(sim)), let_go()))
     failure = asyncio.run(run_lines(lines, str(path), sim))
     assert failure is None, str(failure)
+    assert worded == [[]], "cancelled outbox rows kept their words"  # a text that will never go keeps none
 
 
 def test_cli_exits_0_when_every_file_passes() -> None:

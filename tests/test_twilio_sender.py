@@ -55,8 +55,8 @@ def test_21610_means_the_member_opted_out_at_the_carrier(db, fake):
     failed = row(db, first)
     assert (failed.status, failed.error_code) == ("failed", "21610")
     assert member(db, ANA).opted_out
-    # the second text is not even tried: consent is re-checked at send time
-    assert row(db, second).status == "cancelled"
+    # the second text is not even tried: consent is re-checked at send time; it keeps none of its words
+    assert (row(db, second).status, row(db, second).body) == ("cancelled", "")
     assert fake.sent_to(ANA) == []
     assert len(fake.requests) == 1
     with db.transaction() as session:

@@ -20,7 +20,8 @@ from carebot.domain.i18n import DEFAULT_LANGUAGE, render
 from carebot.domain.phone import normalize_phone
 from carebot.flows import calls
 from carebot.flows.base import Context
-from carebot.outbox.spoken import SAID_BODY, placed_message, send_unspoken, take_spoken, try_again_unheard
+from carebot.outbox.spoken import placed_message, send_unspoken, take_spoken, try_again_unheard
+from carebot.outbox.write import NO_WORDS
 from carebot.services import calls as calls_kept
 from carebot.store.facts import Facts
 from carebot.store.models import Member
@@ -57,7 +58,7 @@ class CallDesk:
                     # Never the content on a voicemail: the group's name, and a call back asked for.
                     log.info("a call carebot placed reached %s", "a machine" if row is not None else "no message")
                     return twiml([calls.on_a_machine(ctx)], ctx.language, None)
-                spoken, row.body = [row.body], SAID_BODY
+                spoken, row.body = [row.body], NO_WORDS
             step = calls.after_message(ctx)
         else:
             turn = calls.press(ctx, call.step, call.state, call.digits, call.speech)

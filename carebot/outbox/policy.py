@@ -24,7 +24,7 @@ from carebot.domain.daytime import next_daytime
 from carebot.domain.vocabulary import GO_AFTER_STOP, MembershipStatus, OutboxStatus
 from carebot.outbox import budget
 from carebot.outbox.retry import BASE_BACKOFF
-from carebot.outbox.write import NOTICE, PUSH, REPLY, fit_sms, member_timezone
+from carebot.outbox.write import NO_WORDS, NOTICE, PUSH, REPLY, fit_sms, member_timezone
 from carebot.store.models import ConsentEvent, Member, Membership, OutboxMessage
 from carebot.store.queries import existing
 
@@ -111,7 +111,8 @@ def ready(session: Session, row: OutboxMessage | None, channels: Mapping[str, Ch
 
 
 def cancel(row: OutboxMessage) -> None:
-    row.status = OutboxStatus.CANCELLED
+    """``row`` will never go: it keeps none of its words (``NO_WORDS``), as a sent text keeps none."""
+    row.status, row.body = OutboxStatus.CANCELLED, NO_WORDS
     metrics.out(row.channel, "cancelled")
 
 

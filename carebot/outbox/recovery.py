@@ -19,7 +19,8 @@ from sqlalchemy import or_, select
 from carebot.channels import Channel
 from carebot.domain.vocabulary import OutboxStatus
 from carebot.outbox.retry import MAX_ATTEMPTS, backoff
-from carebot.outbox.sender import SENT_BODY, InDb, inline
+from carebot.outbox.sender import InDb, inline
+from carebot.outbox.write import NO_WORDS
 from carebot.store.crypto import lookup_hash
 from carebot.store.db import Database
 from carebot.store.models import OutboxMessage
@@ -129,7 +130,7 @@ def _settle(db: Database, row_id: int, provider_id: str | None, now: datetime) -
             return 0  # a status callback settled it meanwhile
         if provider_id is not None:
             row.status, row.provider_id, row.sent_at = OutboxStatus.SENT, provider_id, row.claimed_at or now
-            row.body = SENT_BODY
+            row.body = NO_WORDS
         elif row.attempts >= MAX_ATTEMPTS:
             row.status = OutboxStatus.FAILED
         elif row.error_code is not None:  # it met errors (an outage): it waits its backoff

@@ -30,7 +30,7 @@ from carebot.domain.vocabulary import OutboxStatus
 from carebot.outbox.notify import tell_coordinators_about
 from carebot.outbox.policy import cancel, channel_away, consent_gone, ready, sms_consented, to_sms
 from carebot.outbox.retry import MAX_ATTEMPTS, backoff
-from carebot.outbox.write import NOTICE, PUSH, push
+from carebot.outbox.write import NO_WORDS, NOTICE, PUSH, push
 from carebot.store.db import Database
 from carebot.store.group_commit import GroupCommit
 from carebot.store.models import ConsentEvent, Group, Member, OutboxMessage
@@ -42,7 +42,6 @@ T = TypeVar("T")
 # Awaits one database step, a function and its arguments: run ``inline``, or on a database worker thread.
 InDb = Callable[..., Awaitable]
 
-SENT_BODY = ""  # what a delivered text's body becomes
 # The most steps a shared transaction takes: on SQLite it holds the write lock from its first
 # write to its commit, and a webhook storing a text waits that long (a step is about a millisecond).
 STEPS_A_TRANSACTION = 8
@@ -320,7 +319,7 @@ def _record_sent(session: Session, row_id: int, result: Sent, now: datetime, cla
         row.sent_at = now
         metrics.out(row.channel, "sent")
     if row.channel != VOICE:  # a call's words are said when it is picked up (carebot/outbox/spoken.py)
-        row.body = SENT_BODY  # keep little: once the provider has the text, carebot needs no copy
+        row.body = NO_WORDS
     row.provider_id = result.provider_id
     log.info("outbox row %s sent", row_id)
 

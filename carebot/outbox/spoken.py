@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from carebot.channels import VOICE
 from carebot.domain import metrics
-from carebot.outbox.write import SPEAKING, address_on
+from carebot.outbox.policy import cancel
+from carebot.outbox.write import NO_WORDS, SPEAKING, address_on
 from carebot.store.crypto import lookup_hash
 from carebot.store.models import Member, OutboxMessage
 
-SAID_BODY = ""  # what a spoken reply's body becomes
 CALL_TRIES = 2  # a call carebot places that nobody hears is tried once more,
 RETRY_AFTER = timedelta(hours=1)  # an hour later (by day: the sender still checks the member's daytime)
 
@@ -35,7 +35,11 @@ def send_unspoken(session: Session, caller: str, member: Member) -> None:
     """The replies to a call that has ended (a missed call's): sent as texts on the member's channel instead."""
     for row in _waiting(session, caller):
         address = address_on(member, member.channel)
-        row.channel, row.address, row.status = member.channel, address or caller, "pending" if address else "cancelled"
+        row.channel, row.address = member.channel, address or caller
+        if address:
+            row.status = "pending"
+        else:
+            cancel(row)
 
 
 def take_spoken(session: Session, caller: str) -> list[str]:
@@ -43,7 +47,7 @@ def take_spoken(session: Session, caller: str) -> list[str]:
     texts = []
     for row in _waiting(session, caller):
         texts.append(row.body)
-        row.status, row.body = "sent", SAID_BODY
+        row.status, row.body = "sent", NO_WORDS
         metrics.out(VOICE, "sent")
     return texts
 
@@ -67,5 +71,5 @@ def try_again_unheard(session: Session, call_sid: str, now: datetime) -> None:
         row.status, row.not_before = "pending", now + RETRY_AFTER
         metrics.out(VOICE, "retry")
     else:
-        row.status, row.body = "failed", SAID_BODY
+        row.status, row.body = "failed", NO_WORDS
         metrics.out(VOICE, "failed")

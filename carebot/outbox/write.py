@@ -30,6 +30,9 @@ REPLY, PUSH, FINAL = Purpose.REPLY, Purpose.PUSH, Purpose.FINAL
 SPEAKING = OutboxStatus.SPEAKING
 # The purpose of the coordinators' "budget reached" texts: a push in every way but the budget it reports.
 NOTICE = Purpose.NOTICE
+# What a finished text keeps of its words: nothing. Once the provider has it, it has been said on a call,
+# or it will never go (cancelled), carebot needs no copy, and a text may hold a number or a care map.
+NO_WORDS = ""
 
 
 def address_on(member: Member, channel: str) -> str | None:

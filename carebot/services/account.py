@@ -21,7 +21,7 @@ from carebot.flows.base import (
     OptedIn,
     OptedOut,
 )
-from carebot.outbox.policy import sms_consented
+from carebot.outbox.policy import cancel, sms_consented
 from carebot.services import care_requests, caremap
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.pairings import end_all
@@ -81,12 +81,10 @@ def opted_out(act: Act, effect: OptedOut) -> Outcome:
     end_all(session, member, now)
     care_requests.end_requests(session, member, now)  # START does not revive them
     session.add(ConsentEvent(member_id=member.id, kind="opt_out", channel=act.channel, wording=effect.wording, at=now))
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.member_id == member.id, OutboxMessage.status == OutboxStatus.PENDING,
-               OutboxMessage.purpose.not_in(GO_AFTER_STOP))
-        .values(status=OutboxStatus.CANCELLED)
-    )
+    for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.member_id == member.id, OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.purpose.not_in(GO_AFTER_STOP))):
+        cancel(row)  # a member's few waiting texts; none of their words kept
     return Outcome()
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from carebot.domain.daytime import next_daytime
 from carebot.domain.vocabulary import MembershipStatus, OutboxStatus, PairingStatus
 from carebot.flows.base import Waiting
+from carebot.outbox.policy import cancel
 from carebot.outbox.write import member_timezone, push
 from carebot.store.conversations import end_waiting, set_waiting
 from carebot.store.models import (
@@ -115,7 +116,7 @@ def set_aside(session: Session, conversation: Conversation) -> None:
     data = dict(conversation.data or {})
     if unseen(session, data):
         # Never shown: its text does not go out now that another question comes first.
-        existing(session, OutboxMessage, int(data["_row"])).status = OutboxStatus.CANCELLED
+        cancel(existing(session, OutboxMessage, int(data["_row"])))
     data.pop("_row", None)
     if conversation.flow in ASKED_AGAIN and "_prompt" in data:
         waiting = Waiting(conversation.flow, conversation.step, data, conversation.wait_until)
