@@ -48,27 +48,28 @@ def queue_now(db, at=NOW):
         return inbound_backlog(session, at)
 
 
-def failing(monkeypatch) -> None:
-    """Handling a text that starts with NAME raises, as a bug would (tests/test_inbound_queue.py)."""
+def failing(patch: pytest.MonkeyPatch) -> None:
+    """Handling a text that starts with NAME raises, as a bug would (tests/test_inbound_queue.py), while ``patch``
+    holds (a test's monkeypatch, or its ``context()``)."""
     real = dispatcher_module.router.respond
 
     def respond(ctx, said):
         if said.raw.startswith("NAME"):
-            raise ValueError("a bug")
+            raise ValueError(f"a bug quoting {said.raw}")  # never logged: the dispatcher logs where, not what
         return real(ctx, said)
 
-    monkeypatch.setattr(dispatcher_module.router, "respond", respond)
+    patch.setattr(dispatcher_module.router, "respond", respond)
 
 
-def give_up(db, monkeypatch) -> None:
-    """Pass after pass until the failing texts are given up (each pass ends at the failing text)."""
-    failing(monkeypatch)
+def give_up(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pass after pass until the texts starting with NAME are given up (each pass ends at the failing text)."""
     dispatcher = Dispatcher(db)
-    for _ in range(MAX_INBOUND_ATTEMPTS * 3):
-        if not queue_now(db).waiting:
-            break
-        dispatcher.process_pending()
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        failing(patched)
+        for _ in range(MAX_INBOUND_ATTEMPTS * 3):
+            if not queue_now(db).waiting:
+                break
+            dispatcher.process_pending()
 
 
 def test_an_empty_queue_is_all_zeros(db):

@@ -241,10 +241,10 @@ def test_a_signal_service_without_its_number_is_named(planted, monkeypatch) -> N
 
 def test_the_inbound_queue_texts_waiting_and_given_up_in_plain_words(planted, monkeypatch) -> None:
     # An outside tester's finding: a stalled worker, or a text that keeps failing, showed nowhere.
-    import carebot.dispatch.dispatcher as dispatcher_module
     from carebot.channels import SMS, Inbound
     from carebot.dispatch.dispatcher import Dispatcher
     from tests.helpers import LOG_WATCH
+    from tests.test_inbound_queue_status import give_up
 
     plant(planted)
     dispatcher = Dispatcher(planted)
@@ -255,17 +255,7 @@ def test_the_inbound_queue_texts_waiting_and_given_up_in_plain_words(planted, mo
 
     text(f"NAME Bea {BODY}", "SM1", NUMBERS[0], timedelta(days=2))  # given up two days ago
     text(f"NAME Cleo {BODY}", "SM2", NUMBERS[1], timedelta(hours=3))  # given up today
-    real = dispatcher_module.router.respond
-
-    def respond(ctx, said):  # a bug that makes handling these texts raise, every time
-        if said.raw.startswith("NAME"):
-            raise ValueError("a bug")
-        return real(ctx, said)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(dispatcher_module.router, "respond", respond)
-        for _ in range(3 * 5):
-            dispatcher.process_pending()
+    give_up(planted, monkeypatch)  # a bug makes handling them raise, every time
     text("join circle", "SM3", "+15155550177", timedelta(minutes=2, seconds=30))  # the worker is stopped
     text("status", "SM4", NUMBERS[4], timedelta(seconds=20))
     out = status()
