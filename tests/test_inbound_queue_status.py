@@ -162,6 +162,7 @@ def test_the_scrapes_queries_read_the_indexes_not_the_whole_queue(db):
     statements = _statements(db, lambda session: inbound_backlog(session, NOW))
     assert len(statements) == 3, statements
     plans = _plans(db, statements)
+    print(f"{db.engine.dialect.name} plans:", *plans, sep="\n  ")
     waiting, oldest, given_up = plans
     assert "ix_inbound_waiting" in waiting, waiting
     assert "ix_inbound_waiting" in oldest, oldest
