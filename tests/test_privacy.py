@@ -287,3 +287,47 @@ def test_retention_runs_from_the_ticker_at_most_once_a_day(sim, monkeypatch) -> 
     assert len(calls) == 2
     with sim.db.transaction() as session:
         assert session.get(DueJob, retention.JOB).due_at > sim.now
+
+
+# --- /healthz and /metrics --------------------------------------------------------------
+
+
+def test_healthz_and_metrics_name_no_one_whatever_waits_or_is_given_up(db, monkeypatch) -> None:
+    """The inbound queue's counts (texts waiting, the oldest one's wait, texts given up) and the outbox's:
+    counts and seconds only, never a number, a name, a text, nor what stands in for them at rest."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from carebot.channels import SMS, Inbound
+    from carebot.dispatch.dispatcher import Dispatcher
+    from tests.fakes.world import ANA as WORLD_ANA
+    from tests.fakes.world import BEN, NOW
+    from tests.helpers import E164, LOG_WATCH, app_for, inbound_form, post, sign
+    from tests.test_inbound_queue_status import give_up
+
+    words = "Ben can bring my insulin to 12 Elm St"
+    dispatcher = Dispatcher(db)
+    for sid, sender, body in (("SM1", WORLD_ANA, f"NAME Bea {words}"), ("SM2", BEN, words)):
+        LOG_WATCH.sent(sender, body)
+        dispatcher.store_inbound(Inbound(SMS, sid, sender, body, NOW - timedelta(minutes=5)))
+    give_up(db, monkeypatch)  # a bug makes handling the NAME text raise, every time: given up, its words quoted
+    app = app_for(db)
+    form = inbound_form(sid="SM" + "3" * 32, sender="+15155550177", body=words)
+    LOG_WATCH.sent("+15155550177", words)
+    assert asyncio.run(post(app, "/twilio/sms", form, sign("/twilio/sms", form))).status_code == 204
+
+    async def get(path):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return (await client.get(path)).text
+
+    health, page = asyncio.run(get("/healthz")), asyncio.run(get("/metrics"))
+    assert json.loads(health)["inbound"] == {"waiting": 1, "oldest_seconds": 0, "given_up_24h": 1}
+    assert "carebot_inbound_given_up_24h 1.0" in page
+    for shown in (health, page):
+        assert not E164.search(shown) and "5155550" not in shown
+        for word in ("Ana", "Ben", "Bea", "Cara", "insulin", "Elm", "Des Moines", "v1:"):
+            assert word not in shown, word
+        for phone in (WORLD_ANA, BEN, "+15155550177"):
+            assert crypto.lookup_hash(phone) not in shown and crypto.sender_hash(phone, None) not in shown

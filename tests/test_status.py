@@ -105,6 +105,7 @@ def test_the_overview_counts_everything_and_names_no_one(planted) -> None:
     assert "2 requests waiting, the oldest for 3 days" in circle
     vecinos = next(line for line in lines if "VECINOS" in line)
     assert "1 active, 0 resting, 0 stopped, 0 invited; no request waiting" in vecinos
+    assert "Texts waiting to be handled: none" in out and "given up" not in out
     assert "Outbox: 1 due now, 1 being sent, 2 scheduled for later" in out
     assert "Last 7 days, failed: 4 (sms 21610: 2, sms 30007: 1, sms other: 1)" in out
     assert "Last 7 days, waiting after a provider refused them: 1 (signal rate-limit: 1)" in out
@@ -236,3 +237,38 @@ def test_a_signal_service_without_its_number_is_named(planted, monkeypatch) -> N
     out = status()
     [line] = [line for line in out.splitlines() if line.startswith("Settings:")]
     assert "SIGNAL_NUMBER" in line and "carebot serve" in line, line
+
+
+def test_the_inbound_queue_texts_waiting_and_given_up_in_plain_words(planted, monkeypatch) -> None:
+    # An outside tester's finding: a stalled worker, or a text that keeps failing, showed nowhere.
+    from carebot.channels import SMS, Inbound
+    from carebot.dispatch.dispatcher import Dispatcher
+    from tests.helpers import LOG_WATCH
+    from tests.test_inbound_queue_status import give_up
+
+    plant(planted)
+    dispatcher = Dispatcher(planted)
+
+    def text(body: str, sid: str, sender: str, ago: timedelta) -> None:
+        LOG_WATCH.sent(sender, body)
+        assert dispatcher.store_inbound(Inbound(SMS, sid, sender, body, NOW - ago)) is not None
+
+    text(f"NAME Bea {BODY}", "SM1", NUMBERS[0], timedelta(days=2))  # given up two days ago
+    text(f"NAME Cleo {BODY}", "SM2", NUMBERS[1], timedelta(hours=3))  # given up today
+    give_up(planted, monkeypatch)  # a bug makes handling them raise, every time
+    text("join circle", "SM3", "+15155550177", timedelta(minutes=2, seconds=30))  # the worker is stopped
+    text("status", "SM4", NUMBERS[4], timedelta(seconds=20))
+    out = status()
+    assert "Texts waiting to be handled: 2 (the oldest 2 minutes)" in out
+    assert "Texts given up after 5 failed tries: 1 in the last day, 2 in all (see the log lines 'given up')" in out
+    for secret in [*NUMBERS, "5155550", BODY, "insulin", "Bea", "Cleo"]:
+        assert secret not in out
+
+    monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(hours=5))
+    assert "Texts waiting to be handled: 2 (the oldest 5 hours)" in status()
+    monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(days=3))
+    assert "Texts waiting to be handled: 2 (the oldest 3 days)" in status()
+    dispatcher.process_pending()
+    out = status()
+    assert "Texts waiting to be handled: none" in out
+    assert "Texts given up after 5 failed tries: 0 in the last day, 2 in all" in out

@@ -168,4 +168,5 @@ def test_healthz_says_the_database_answers(db):
     response = asyncio.run(go())
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "role": "all",
-                               "outbox": {"pending": 0, "sending": 0, "scheduled": 0}}
+                               "outbox": {"pending": 0, "sending": 0, "scheduled": 0},
+                               "inbound": {"waiting": 0, "oldest_seconds": 0, "given_up_24h": 0}}

@@ -4,7 +4,8 @@ Every label value comes from a short closed list (channels, outbox statuses,
 provider states) or passes ``error_code``, which turns anything that could be
 a phone number or free text into ``other``. Counters are per process, as
 Prometheus expects; the backlog gauges are read from the database at scrape
-time (carebot.outbox.backlog), so every process reports the same shared outbox.
+time (carebot.outbox.backlog, carebot.dispatch.inbound_backlog), so every process reports the same shared
+outbox and inbound queue.
 Nothing here touches the database: every layer may count.
 """
 
@@ -47,6 +48,13 @@ OUTBOX_BACKLOG = Gauge("carebot_outbox_backlog", "Outbox texts waiting: due now 
                        "or held for later (scheduled, e.g. the morning).", ["state"], registry=REGISTRY)
 OUTBOX_OLDEST_DUE = Gauge("carebot_outbox_oldest_due_seconds", "How long the oldest due text has waited.",
                           registry=REGISTRY)
+INBOUND_WAITING = Gauge("carebot_inbound_waiting", "Members' texts stored and waiting for the inbound worker "
+                        "(those failing and to be tried again among them).", registry=REGISTRY)
+INBOUND_OLDEST_WAITING = Gauge("carebot_inbound_oldest_waiting_seconds", "How long the oldest text waiting for the "
+                               "inbound worker has waited: it grows while the worker is stalled or a text keeps "
+                               "failing.", registry=REGISTRY)
+INBOUND_GIVEN_UP = Gauge("carebot_inbound_given_up_24h", "Texts received in the last 24 hours that were given up "
+                         "after 5 failed tries at handling them (logged as 'given up').", registry=REGISTRY)
 REQUESTS_WAITING = Gauge("carebot_requests_waiting", "Requests for care (options 1 and 4) that no pairing answers yet, "
                          "in every group.", registry=REGISTRY)
 REQUESTS_OLDEST_WAIT = Gauge("carebot_requests_oldest_wait_seconds", "How long the oldest unanswered request for care "
@@ -128,6 +136,12 @@ def signal_connected(up: bool | None) -> None:
         if (up is not None) != _signal_shown:
             (REGISTRY.register if up is not None else REGISTRY.unregister)(SIGNAL_UP)
             _signal_shown = up is not None
+
+
+def inbound_queue(waiting: int, oldest_seconds: float, given_up_24h: int) -> None:
+    INBOUND_WAITING.set(waiting)
+    INBOUND_OLDEST_WAITING.set(max(0.0, oldest_seconds))
+    INBOUND_GIVEN_UP.set(given_up_24h)
 
 
 def requests_waiting(count: int, oldest_seconds: float) -> None:

@@ -32,6 +32,7 @@ from carebot.channels.signal import LET_GO_GRACE, SignalChannel
 from carebot.channels.twilio import TwilioSMS, WebhookVerifier
 from carebot.channels.voice import TwilioVoice
 from carebot.dispatch.dispatcher import Dispatcher
+from carebot.dispatch.inbound_backlog import waiting
 from carebot.domain import clock, metrics
 from carebot.domain.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.domain.logsafe import where
@@ -219,6 +220,36 @@ def start_beat(dispatcher: Dispatcher, wake: asyncio.Event, now: Callable[[], da
     return scheduler
 
 
+# What becomes of the texts a stopping process leaves waiting, by its role.
+LEFT_FOR = {ALL: "and handled at the next start", WORKER: "and handled by another worker or at the next start",
+            WEB: "for the workers"}
+
+
+async def say_stopped(db: Database, role: str) -> None:
+    """The one INFO line as serve stops: how many texts wait, and that they are kept (a count, nothing of them).
+
+    Counted on a thread of its own, not the database worker, which may still be finishing a
+    batch held up by a lock. When the database does not answer, the line says so, with no count.
+    """
+    fate = LEFT_FOR[role]
+    try:
+        count = await asyncio.to_thread(_count_waiting, db)
+    except Exception as error:  # stopping goes on: the texts stored are in the database, whatever this says
+        log.info("carebot stopped; the texts waiting could not be counted (the database does not answer: %s); "
+                 "those stored are kept %s", type(error).__name__, fate)
+        return
+    if not count:
+        log.info("carebot stopped; no text is waiting")
+    else:
+        log.info("carebot stopped; %d %s kept %s", count, "text waiting is" if count == 1 else "texts waiting are",
+                 fate)
+
+
+def _count_waiting(db: Database) -> int:
+    with db.transaction() as session:
+        return waiting(session)
+
+
 @dataclass
 class _Held:
     """What the leader holds: the ticker and the Signal channel (a standby holds neither)."""
@@ -247,7 +278,10 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
         app.state.role = role
         if role == WEB:  # webhooks only: the workers poll the inbound queue
             log.debug("lifespan started (role web)")  # run() logged the one line at start
-            yield
+            try:
+                yield
+            finally:
+                await say_stopped(db, role)
             return
         channel = TwilioSMS(
             account_sid=settings.twilio_account_sid,
@@ -358,6 +392,7 @@ def build_app(settings: ServeSettings, db: Database, *, role: str = ALL,
             if calls is not None:
                 await calls.close()
             db.lease.release()
+            await say_stopped(db, role)  # the worker has stopped: what waits now waits for the next start
 
     workers = 1 if db.url.startswith("sqlite") else 8
     return create_app(dispatcher=dispatcher, verifier=WebhookVerifier(token, settings.carebot_public_url),

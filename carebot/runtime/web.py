@@ -48,6 +48,7 @@ from carebot.channels.twilio import (
 from carebot.channels.voice import VOICE_PATH, parse_call, parse_call_status
 from carebot.dispatch.calls import CallDesk
 from carebot.dispatch.dispatcher import Dispatcher
+from carebot.dispatch.inbound_backlog import inbound_backlog
 from carebot.domain import clock, metrics
 from carebot.domain.phone import sender_refusal
 from carebot.outbox.backlog import backlog
@@ -328,18 +329,18 @@ def create_app(
             return 400, "Not a Twilio call: CallSid and From are needed.", "text/plain"
         return 200, await in_worker(desk.answer, call, now()), "text/xml"
 
-    def outbox_backlog() -> dict[str, int]:
-        with db.transaction() as session:
-            return backlog(session, now())
-
-    def writable_backlog() -> dict[str, int]:
+    def queues() -> dict[str, dict[str, int]]:
+        """The outbox's backlog and the inbound queue's, for /healthz."""
         db.check_writes()  # a webhook is a write: health is whether one could be stored now
-        return outbox_backlog()
+        with db.transaction() as session:
+            at = now()
+            return {"outbox": backlog(session, at), "inbound": inbound_backlog(session, at).as_health()}
 
     async def healthz(request: Request) -> Response:
-        """The database, the Signal connection and the outbox backlog; 503 only when the database is away."""
+        """The database, the Signal connection, the outbox's backlog and the inbound queue; 503 only when the
+        database is away (texts waiting or given up are for /metrics' alerts: deploy/README.md)."""
         try:
-            backlog = await in_worker(writable_backlog)
+            backlogs = await in_worker(queues)
         except Exception as error:
             kind = storage_trouble(error) or UNAVAILABLE  # a full disk or a read-only database is said so
             log.warning("health check: the database cannot take a write (%s: %s)", type(error).__name__, kind)
@@ -358,14 +359,16 @@ def create_app(
             answer["signal"] = "standby"  # another process holds it, if Signal is configured
         if db.lease is not None:  # a process that sends: it sends nothing while its lease is lost (store/lease.py)
             answer["sender"] = "lease lost" if db.lease.lost else "ok"
-        answer["outbox"] = backlog
+        answer.update(backlogs)
         return JSONResponse(answer)
 
     def scrape_gauges() -> None:
-        """The gauges read from the shared database at scrape time: the backlog and the waiting requests."""
+        """The gauges read from the shared database at scrape time: the backlogs and the waiting requests."""
         with db.transaction() as session:
             at = now()
             backlog(session, at)
+            inbound = inbound_backlog(session, at)
+            metrics.inbound_queue(inbound.waiting, inbound.oldest_seconds, inbound.given_up_24h)
             waiting = requests_waiting(session, at).values()
             oldest = min((since for _, since in waiting), default=at)
             metrics.requests_waiting(sum(count for count, _ in waiting), (at - oldest).total_seconds())

@@ -2,7 +2,8 @@
 
 Groups and their members (active, resting, stopped, invited), the requests for care still
 waiting and the oldest one's wait, the texts a group's spent daily budget holds for its next
-day, the outbox's backlog, the texts that failed or wait
+day, the members' texts waiting for the inbound worker and those it gave up, the outbox's
+backlog, the texts that failed or wait
 after a provider's refusal in the last 7 days by error class, Signal's recorded pause, and
 the schema. Only counts, names of groups and error classes: never a number or a text.
 A handful of grouped queries, whatever the number of members.
@@ -18,6 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from carebot.dispatch.dispatcher import MAX_INBOUND_ATTEMPTS
+from carebot.dispatch.inbound_backlog import given_up_kept, inbound_backlog
 from carebot.domain.metrics import error_code
 from carebot.domain.vocabulary import UNAVAILABLE, MembershipStatus, OutboxStatus
 from carebot.outbox import budget
@@ -77,11 +80,33 @@ def _troubles(session: Session, now: datetime) -> dict[str, dict[str, int]]:
 
 def _wait(since: datetime, now: datetime) -> str:
     hours = max(0, int((now - since).total_seconds() // 3600))
-    if hours < 1:
-        return "under an hour"
-    if hours < 48:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{hours // 24} days"
+    return "under an hour" if hours < 1 else _hours(hours)
+
+
+def _hours(hours: int) -> str:
+    return f"{hours} hour{'s' if hours != 1 else ''}" if hours < 48 else f"{hours // 24} days"
+
+
+def _age(seconds: int) -> str:
+    """A text's wait in the inbound queue, where minutes matter: members wait for the answer."""
+    minutes = seconds // 60
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return _hours(minutes // 60)
+
+
+def _inbound(session: Session, now: datetime) -> list[str]:
+    """The texts waiting for the inbound worker and, when any, those given up (the log's 'given up' lines)."""
+    queue = inbound_backlog(session, now)
+    lines = [f"Texts waiting to be handled: {queue.waiting} (the oldest {_age(queue.oldest_seconds)})"
+             if queue.waiting else "Texts waiting to be handled: none"]
+    kept = given_up_kept(session)
+    if kept:
+        lines.append(f"Texts given up after {MAX_INBOUND_ATTEMPTS} failed tries: {queue.given_up_24h} in the last "
+                     f"day, {kept} in all (see the log lines 'given up')")
+    return lines
 
 
 def _classes(counts: dict[str, int]) -> str:
@@ -112,7 +137,7 @@ def report(session: Session, now: datetime, *, schema: str, signal_on: bool | No
                 if count and oldest is not None else "no request waiting")
         lines.append(f"  {keyword:<16} {name} ({timezone}): {people}; {asks}" + _held(session, group_id, held))
     queue = backlog(session, now)
-    lines += ["", f"Outbox: {queue['pending']} due now, {queue['sending']} being sent, "
+    lines += ["", *_inbound(session, now), f"Outbox: {queue['pending']} due now, {queue['sending']} being sent, "
                   f"{queue['scheduled']} scheduled for later"]
     troubles = _troubles(session, now)
     for which, words in (("failed", "failed"), ("held", "waiting after a provider refused them")):
