@@ -29,7 +29,7 @@ from tests.fakes.signal_api import FakeSignal
 from tests.helpers import SIGNAL_BOT as BOT
 from tests.helpers import free_port
 
-DEADLINE = 20.0
+DEADLINE = 60.0  # for what must come (and the grace a stepping-down leader may take at most)
 MEMBERS = [f"1b7a2c3d-0000-4000-8000-0000000000{n:02d}" for n in range(1, 5)]
 
 

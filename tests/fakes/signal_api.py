@@ -126,7 +126,7 @@ class FakeSignal:
 
     # --- what tests do ----------------------------------------------------
 
-    async def wait_for(self, check, timeout: float = 10.0) -> None:
+    async def wait_for(self, check, timeout: float = 30.0) -> None:
         """Wait until ``check(self)`` holds; every request and (dis)connection re-checks it."""
         self._changed = self._changed or asyncio.Condition()
         async with self._changed:
