@@ -169,12 +169,10 @@ def test_a_leader_that_steps_down_hands_signal_over_before_letting_go(migrated_u
     fake = FakeSignal(BOT, free_port())
     settings = settings_for(migrated_url, fake.url)
     texting = Texting(fake)
-    both = []  # how many were attached at once, seen at each text
 
     async def keep_texting(stop: asyncio.Event) -> None:
         while not stop.is_set():
             await texting.some(1)
-            both.append(fake.attached)
             await asyncio.sleep(0.01)
 
     async def go() -> None:
@@ -199,7 +197,9 @@ def test_a_leader_that_steps_down_hands_signal_over_before_letting_go(migrated_u
             await fake.stop()  # the service stops first, then the last worker
         assert fake.dropped == 0, "no text arrived while nobody listened"
         assert final == (texting.sent,) * 3, "each text stored, handled and answered once"
-        assert 2 in both, "the new leader attached before the old one let go"
+        # Counted by the service, not sampled at each text: both may be attached for only a few
+        # milliseconds, less than a busy machine takes between two texts.
+        assert fake.most_attached == 2, "the new leader attached before the old one let go"
 
     try:
         asyncio.run(go())

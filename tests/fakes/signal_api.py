@@ -86,6 +86,7 @@ class FakeSignal:
     others: list[str] = field(default_factory=list)  # more accounts on the service (carebot's probe)
     silent: bool = False  # Signal's servers deliver nothing at all (what the probe is for)
     receiving: bool = False  # signal-cli has started and takes messages off Signal's servers
+    most_attached: int = 0  # the most receive websockets open at once, ever
     _clients: list[web.WebSocketResponse] = field(default_factory=list)
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1_767_000_000_000))
     _changed: asyncio.Condition | None = None
@@ -253,6 +254,7 @@ class FakeSignal:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._clients.append(ws)
+        self.most_attached = max(self.most_attached, len(self._clients))
         await self._notify()
         try:
             async for frame in ws:  # clients send nothing; pings are answered by aiohttp
