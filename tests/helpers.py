@@ -463,7 +463,7 @@ def wait_for_serve(server: subprocess.Popen, public: str) -> None:
             assert server.poll() is None, server.stderr.read() if server.stderr else "carebot serve exited"
             return False
 
-    wait_for(healthy, "carebot serve to start")
+    wait_for(healthy, "carebot serve to start", 60)  # its imports and start-up checks: seconds on a busy machine
 
 
 # A sender in its own process, killed (``os._exit``: no cleanup, no rollback) at the worst moments:

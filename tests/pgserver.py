@@ -42,6 +42,9 @@ def find_bindir() -> Path | None:
     return Path(versions[-1]).parent if versions else None
 
 
+PORT_TRIES = 3  # ports tried for a private server, each free when picked
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,15 +96,25 @@ class PrivateServer:
                          "-E", "UTF8", "--no-sync", "--no-instructions")
         if done.returncode:
             raise Unavailable(f"initdb failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
-        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        done = self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"),
-                         "-o", options, "-w", "-t", "60", "start")
-        if done.returncode:
-            log = (self.dir / "log").read_text(errors="replace") if (self.dir / "log").exists() else ""
+        # The port was free when picked, but another process (a parallel worker's server, a carebot
+        # serve of another test) may bind it before PostgreSQL does: then another port, a few times.
+        log_path = self.dir / "log"
+        for tries_left in reversed(range(PORT_TRIES)):
+            before = log_path.stat().st_size if log_path.exists() else 0
+            options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            done = self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(log_path),
+                             "-o", options, "-w", "-t", "60", "start")
+            if not done.returncode:
+                return self
+            log = log_path.read_bytes()[before:].decode(errors="replace") if log_path.exists() else ""  # this try's
+            if tries_left and "could not bind" in log and not (data / "postmaster.pid").exists():
+                self.port = free_port()
+                self.url = f"postgresql+psycopg://{ROLE}@127.0.0.1:{self.port}/postgres"
+                continue
             self.stop()
             raise Unavailable(f"pg_ctl start failed: {(log or done.stderr).strip().splitlines()[-1:]}")
-        return self
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def stop(self) -> None:
         data = self.dir / "data"

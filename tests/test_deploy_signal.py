@@ -129,12 +129,12 @@ def test_the_entrypoint_starts_the_service_only_while_carebot_answers(tmp_path):
             assert not started.exists() and wrapper.poll() is None
             return health.asked >= 3
 
-        wait_for(refused_three_times, "the wrapper to ask carebot three times", 10)
+        wait_for(refused_three_times, "the wrapper to ask carebot three times", 60)
         assert not started.exists()
         health.up = True
-        wait_for(started.exists, "the service to start once carebot answers", 10)
+        wait_for(started.exists, "the service to start once carebot answers", 60)
         health.up = False  # carebot stops or dies
-        assert wrapper.wait(10) == 1, "the wrapper ends, and the container with it"
+        assert wrapper.wait(60) == 1, "the wrapper ends, and the container with it"
         assert "carebot does not answer" in wrapper.stderr.read()
     finally:
         with contextlib.suppress(ProcessLookupError):  # the wrapper and the stand-in: its process group

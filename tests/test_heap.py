@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import signal
-import time
 
 import pytest
 import uvicorn
@@ -30,9 +29,10 @@ def test_what_exists_is_frozen_and_what_comes_after_is_collected_as_before():
         assert frozen > 1000
         assert not _walked(kept)  # a full collection no longer walks it
         assert _walked(later)
-        started = time.perf_counter()
-        gc.collect()
-        assert time.perf_counter() - started < 0.5  # walking only what came after: no long pause
+        # No long pause: a full collection walks only what came after (gc.get_objects() is what it
+        # walks), a small fraction of what it walked before. Counted, not timed: a busy machine can
+        # stop this process for half a second whatever the collector does.
+        assert len(gc.get_objects()) < frozen / 20
     finally:
         gc.unfreeze()  # the test process goes on as before
     assert _walked(kept)

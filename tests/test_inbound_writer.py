@@ -83,7 +83,7 @@ def test_a_webhook_is_answered_only_after_the_commit_that_holds_its_text(db):
         prepare_inbound = dispatcher.prepare_inbound
 
         def store_prepared(self, prepared):
-            commit_may_run.wait(timeout=10)
+            commit_may_run.wait(timeout=60)
             return dispatcher.store_prepared(prepared)
 
     async def scenario():
@@ -129,12 +129,12 @@ def test_a_webhook_is_stored_and_answered_while_the_database_worker_is_busy(db):
 
         def long_batch():
             started.set()
-            worker_may_go.wait(10)
+            worker_may_go.wait(60)  # longer than the answer may take: busy all along
 
         busy = asyncio.create_task(app.state.in_worker(long_batch))
-        await asyncio.to_thread(started.wait, 10)
+        await asyncio.to_thread(started.wait, 60)
         try:
-            answer = await asyncio.wait_for(post(app, "/twilio/sms", form, sign("/twilio/sms", form)), 5)
+            answer = await asyncio.wait_for(post(app, "/twilio/sms", form, sign("/twilio/sms", form)), 30)
             return answer.status_code, busy.done()
         finally:
             worker_may_go.set()
@@ -199,7 +199,7 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
             if not first_inside.is_set():
                 order.append("first in")
                 first_inside.set()
-                first_may_end.wait(10)
+                first_may_end.wait(60)
                 order.append("first out")
             return super().__iter__()
 
@@ -207,7 +207,7 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
         held.insert_prepared(insert, Slow([first_row]))
 
     def second():
-        first_inside.wait(10)
+        first_inside.wait(60)
         insert_held(held, _row("SM21"))
         order.append("second done")
 
@@ -215,11 +215,11 @@ def test_the_held_connection_serves_one_transaction_at_a_time(db):
     try:
         for thread in threads:
             thread.start()
-        first_inside.wait(10)
+        first_inside.wait(60)
         threading.Event().wait(0.05)  # time for the second caller to reach the lock, so a test without one fails
         first_may_end.set()
         for thread in threads:
-            thread.join(10)
+            thread.join(60)
     finally:
         held.close()
     assert order == ["first in", "first out", "second done"]

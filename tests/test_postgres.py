@@ -29,7 +29,7 @@ def test_a_row_another_sender_is_claiming_is_skipped_at_once_not_waited_for(migr
             # Another sender, on its own connection, meanwhile: SKIP LOCKED answers at once.
             worker = threading.Thread(target=lambda: seen.append(_claim(other, row_id)))
             worker.start()
-            worker.join(10)
+            worker.join(60)  # a sender waiting for the lock would wait until the block ends
             assert not worker.is_alive(), "the second sender waited for the lock"
             assert seen == [None]
         assert _claim(other, row_id) == row_id  # free again once the first transaction ends

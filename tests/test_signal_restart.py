@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from carebot.channels import SIGNAL
+from carebot.dispatch.flood import FLOOD_LIMIT
 from carebot.domain.config import load_serve_settings
 from carebot.runtime.serve import build_app
 from carebot.store.db import Database
@@ -29,8 +30,15 @@ from tests.fakes.signal_api import FakeSignal
 from tests.helpers import SIGNAL_BOT as BOT
 from tests.helpers import free_port
 
-DEADLINE = 20.0
-MEMBERS = [f"1b7a2c3d-0000-4000-8000-0000000000{n:02d}" for n in range(1, 5)]
+DEADLINE = 60.0  # for what must come (and the grace a stepping-down leader may take at most)
+MEMBERS = 4  # who take turns texting
+
+
+def sender(n: int) -> str:
+    """The n-th text's sender: four members take turns; after FLOOD_LIMIT texts each, four others do. Past
+    the flood limit carebot rightly answers a member no more, and how many texts the hand-over lets through
+    depends on how fast the machine is (65 on a busy one, where four members got 60 replies)."""
+    return f"1b7a2c3d-0000-4000-8000-{1 + n % MEMBERS + MEMBERS * (n // (MEMBERS * FLOOD_LIMIT)):012d}"
 
 
 def settings_for(url: str, service: str):
@@ -60,8 +68,7 @@ class Texting:
 
     async def some(self, how_many: int) -> None:
         for _ in range(how_many):
-            member = MEMBERS[self.sent % len(MEMBERS)]
-            await self.fake.deliver(source_uuid=member, text="help")
+            await self.fake.deliver(source_uuid=sender(self.sent), text="help")
             self.sent += 1
             await asyncio.sleep(0)  # let carebot's tasks run between texts, as the network would
 
@@ -169,12 +176,10 @@ def test_a_leader_that_steps_down_hands_signal_over_before_letting_go(migrated_u
     fake = FakeSignal(BOT, free_port())
     settings = settings_for(migrated_url, fake.url)
     texting = Texting(fake)
-    both = []  # how many were attached at once, seen at each text
 
     async def keep_texting(stop: asyncio.Event) -> None:
         while not stop.is_set():
             await texting.some(1)
-            both.append(fake.attached)
             await asyncio.sleep(0.01)
 
     async def go() -> None:
@@ -199,7 +204,9 @@ def test_a_leader_that_steps_down_hands_signal_over_before_letting_go(migrated_u
             await fake.stop()  # the service stops first, then the last worker
         assert fake.dropped == 0, "no text arrived while nobody listened"
         assert final == (texting.sent,) * 3, "each text stored, handled and answered once"
-        assert 2 in both, "the new leader attached before the old one let go"
+        # Counted by the service, not sampled at each text: both may be attached for only a few
+        # milliseconds, less than a busy machine takes between two texts.
+        assert fake.most_attached == 2, "the new leader attached before the old one let go"
 
     try:
         asyncio.run(go())

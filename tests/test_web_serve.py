@@ -126,7 +126,7 @@ def test_serve_stopped_during_a_beat_stops_quietly(tmp_path, migrated_sqlite, st
         server = subprocess.Popen([sys.executable, "-m", "carebot", "serve", "--port", str(free_port())],
                                   env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: "carebot serving on" in log.read_text(), "carebot serve to start")
+        wait_for(lambda: "carebot serving on" in log.read_text(), "carebot serve to start", 60)
         server.send_signal(stop)
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.wait(3)  # a stop waits for nothing the lock holds

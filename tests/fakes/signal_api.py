@@ -86,6 +86,7 @@ class FakeSignal:
     others: list[str] = field(default_factory=list)  # more accounts on the service (carebot's probe)
     silent: bool = False  # Signal's servers deliver nothing at all (what the probe is for)
     receiving: bool = False  # signal-cli has started and takes messages off Signal's servers
+    most_attached: int = 0  # the most receive websockets open at once, ever
     _clients: list[web.WebSocketResponse] = field(default_factory=list)
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1_767_000_000_000))
     _changed: asyncio.Condition | None = None
@@ -126,7 +127,7 @@ class FakeSignal:
 
     # --- what tests do ----------------------------------------------------
 
-    async def wait_for(self, check, timeout: float = 10.0) -> None:
+    async def wait_for(self, check, timeout: float = 30.0) -> None:
         """Wait until ``check(self)`` holds; every request and (dis)connection re-checks it."""
         self._changed = self._changed or asyncio.Condition()
         async with self._changed:
@@ -253,6 +254,7 @@ class FakeSignal:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._clients.append(ws)
+        self.most_attached = max(self.most_attached, len(self._clients))
         await self._notify()
         try:
             async for frame in ws:  # clients send nothing; pings are answered by aiohttp
