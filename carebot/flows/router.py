@@ -95,6 +95,7 @@ HANDLERS: tuple[Step, ...] = (
     calls.missed_calls,
     relay.asks_for_a_coordinator,  # "how do i contact the coordinators?", "como contacto a coordinacion": not HOW
     goaround.how,
+    crisis.prefers_calls_reply,  # "i'd rather you call": how to ask for a call, and for calls; after goaround.amend
     account.status,
     account.mydata,
     account.forget,
@@ -116,7 +117,8 @@ HANDLERS: tuple[Step, ...] = (
 # just relayed to the member), a plain text is their reply to the other member, relayed whole, however
 # many options it mentions in passing ("honestly I'm a one this week ... maybe thursday"). Only a text
 # that is clearly carebot's words (an answer by number, STATUS, DONE ...) is taken as them.
-NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon, goaround.no_longer_needed, relay.asks_for_a_coordinator})
+NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon, goaround.no_longer_needed, relay.asks_for_a_coordinator,
+                            crisis.prefers_calls_reply})
 
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
