@@ -151,6 +151,10 @@ def respond(ctx: Context, text: Text) -> Transition:
             return crisis.reply_after_stop(ctx)  # resources only, once a day, nobody contacted
         # MYDATA and FORGET (with its YES): their own data, still theirs to see and erase.
         return account.after_stop(ctx, text) or Transition()  # nothing else is answered after STOP
+    if not text.raw:
+        # A picture or a file with no words (an MMS's empty Body, a Signal attachment): carebot reads only words,
+        # so it says so and how to answer; nothing is read into it, and a question that waits still waits.
+        return _keep_waiting(ctx, say(ctx, "nowords"))
     in_relay = ctx.waiting is not None and ctx.waiting.flow == "relay"
     if autoreply.is_autoreply(text) and not in_relay and not crisis.in_crisis(text):
         return _keep_waiting(ctx, Transition())  # answering a machine's auto-reply starts a loop
