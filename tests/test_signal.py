@@ -223,6 +223,21 @@ def test_signal_sync_and_group_messages_are_not_a_member_writing(migrated_url):
     play(migrated_url, body)
 
 
+def test_a_picture_with_no_words_is_a_text_with_no_words_as_by_sms(migrated_url):
+    """outside9: a Signal picture (or file) with no text arrives as an MMS with an empty Body does, and is told that
+    carebot reads only words; a message with neither text nor a file (a timer, a profile key) is still nothing."""
+    async def body(w: World):
+        w.add(ANA, ANA_ID, SIGNAL, "Ana")
+        await w.says(ANA_ID, "", ANA, attachments=("image/jpeg",))
+        await w.fake.deliver(source_uuid=ANA_ID, source_number=ANA, text="")
+        await w.says(ANA_ID, "HELP", ANA)  # handed on in order: the one before was skipped
+        assert [m.text for m in w.handled] == ["", "HELP"]
+        await w.deliver()
+        assert "only read words" in w.fake.texts_to(ANA_ID)[0]
+
+    play(migrated_url, body)
+
+
 def test_channel_switching_moves_pushes_and_needs_a_way_to_reach_the_member(migrated_url):
     async def body(w: World):
         w.add(ANA, None, SMS, "Ana")  # joined by SMS: consented to SMS

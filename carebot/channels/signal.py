@@ -340,14 +340,17 @@ class SignalChannel(SignalProbe, SignalSending):
             log.info("Signal envelope in an unknown format ignored")
             return None
         if (not isinstance(message, DataMessage) or isinstance(message, EditMessage)
-                or message.is_group() or not message.text or not message.source_uuid):
+                or message.is_group() or not message.source_uuid):
             return None
+        if not message.text and not (message.attachments or message.sticker):
+            return None  # no text and nothing sent: a disappearing-messages timer, a profile key
         return Inbound(
             channel=SIGNAL,
             # Signal names a message by its author and the author's timestamp.
             provider_id=f"{message.timestamp}:{message.source_uuid}",
             sender=message.source_number or "",
-            text=message.text,
+            # A picture, file or sticker with no words comes as an MMS with an empty Body does: a text of none.
+            text=message.text or "",
             received_at=self.now(),
             sender_uuid=message.source_uuid,
         )

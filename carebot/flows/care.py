@@ -27,6 +27,7 @@ from carebot.flows.base import (
     render_for,
     say,
 )
+from carebot.flows.crisis import asks_call_after_yes
 from carebot.flows.durations import parse_hours, parse_span
 from carebot.flows.goaround import pick_group, resting_instead, summarize
 from carebot.flows.lookups import pairings_named
@@ -63,7 +64,9 @@ def _pairing_id(ctx: Context) -> int:
 def offer_reply(ctx: Context, text: Text) -> Transition | None:
     """The supporter's answer to a pairing offer ("yes i can", 👍; "not now" passes it on)."""
     if answers_yes(text, more=understanding.yes_may_say_more(ctx, text)):  # also "yes sorry just saw this"
-        return Transition(effects=(OfferAnswered(_pairing_id(ctx), True),))
+        # "si llamame", "yes call me": the YES to this offer, never a CALL as well; after the number, how to ask
+        # for a call of their own (outside9), as after "yes and also ...".
+        return Transition(effects=(OfferAnswered(_pairing_id(ctx), True, more=asks_call_after_yes(text.words)),))
     if yes_and_more(text) is not None and not ctx.crisis:
         # "yes and also i need someone to call me": the YES to this offer, and word on how to ask for
         # themselves (the rest is not guessed into an answer or a CALL, nor dropped without a word).

@@ -451,6 +451,22 @@ _CALL_ME = re.compile(
     r"(llamame|llamenme|llameme|llamarme|llamar|me llaman|me llamas|me llame|me llamen)"
     r"( por favor| porfa| xfa| ahora| ya| alguien| pronto| hoy)*$"
 )
+# outside9: a call asked for as a thing: "i want a call", "quiero una llamada", "quiero que me llamen".
+_A_CALL = re.compile(
+    r"^(i )?(want|need|would like|d like|id like|i'd like|could use) a (phone )?call( please| pls| plz| now| asap| today)*$|"
+    r"^(yo )?(quiero|necesito|ocupo|quisiera|me gustaria) (una llamada|que me (llamen|llames))"
+    r"( por favor| porfa| xfa| ahora| ya| pronto| hoy)*$"
+)
+# outside9: "si llamame", "sí, llámame", "yes call me", "ok call me": an assent before CALL in words, as after the
+# crisis reply or the offer of CALL ("Reply CALL and someone ... will reach out"). Only where no question waits
+# for a YES: a question that waits takes the YES as its answer first (router), and one text never does both.
+_ASSENT = re.compile(r"^(yes+|yeah|yea|yep|yup|ok|okay|k|sure|si+|claro|dale|vale)( (please|pls|plz|por favor|porfa|xfa))* ")
+
+
+def _without_assent(said: str) -> str:
+    return _ASSENT.sub("", said, count=1)
+
+
 # "i need someone to talk to", "necesito hablar con alguien": a request for care in words. The
 # answer offers CALL (the README's "someone from your group reaches out"), and nobody is told
 # until the member replies CALL.
@@ -467,14 +483,55 @@ _TALK = re.compile(
 )
 
 
+# outside9: a preference for calls ("i'd rather you call", "call me instead", "prefiero que me llamen", "mejor
+# llamame en vez de escribir") is how the member likes to be reached, not CALL now: nobody is told. Right after an
+# answer it completes that answer (goaround.amend); else carebot says how to do each (``prefers_calls_reply``).
+_PREFERS_CALLS = re.compile(
+    r"^((i|id|i'd|i would) )?(much )?rather (you|u|someone|somebody|people|ppl|they) (call|called|phoned|phone)( me)?"
+    r"( instead)?( please| pls| plz)*$|"
+    r"^((please|pls|plz|just|can you|could you|can u|could u) )*call me instead( of (texting|text|a text|messaging|texts))?"
+    r"( please| pls| plz)*$|"
+    r"^(i )?prefer (a call|calls|phone calls|a phone call|to be called|being called|calling)( instead)?( please| pls| plz)*$|"
+    r"^(yo )?(prefiero|preferiria) (que me (llamen|llames|marquen|marques)|una llamada|llamadas|llamada)"
+    r"( en vez de (escribir|escribirme|mensajes|textos)| mejor)?( por favor| porfa| xfa)*$|"
+    r"^mejor (llamame|llamenme|marcame|marquenme|que me llamen|por llamada|llamada)( en vez de (escribir|escribirme|mensajes|"
+    r"textos))?( por favor| porfa| xfa)*$"
+)
+
+
+def prefers_calls(words: list[str]) -> bool:
+    """"i'd rather you call", "call me instead", "prefiero que me llamen": how to be reached, not CALL."""
+    return bool(_PREFERS_CALLS.match(" ".join(words)))
+
+
+def prefers_calls_reply(ctx: Context, text: Text) -> Transition | None:
+    """A preference for calls with no answer to complete: how to ask for a call now (CALL), and for calls when
+    asking for care (1 call). A stranger hears what carebot is, as for any other text."""
+    if not ctx.memberships or not prefers_calls(text.words):
+        return None
+    return Transition(replies=(Reply(render_for(ctx, "call.prefers")),))
+
+
 def asks_call(words: list[str]) -> bool:
-    """CALL, or CALL in words: "call me", "can someone call me pls", "llamenme", "me pueden llamar"."""
-    return is_one_of(words, CALL) or bool(_CALL_ME.match(" ".join(words)))
+    """CALL, or CALL in words: "call me", "can someone call me pls", "llamenme", "me pueden llamar", "quiero una
+    llamada", and after an assent: "si llamame", "yes call me"."""
+    said = _without_assent(" ".join(words))
+    return is_one_of(words, CALL) or bool(_CALL_ME.match(said) or _A_CALL.match(said))
+
+
+def asks_call_after_yes(words: list[str]) -> bool:
+    """"si llamame", "yes pls call me": an assent, then CALL in words (to a question that waits, its YES first)."""
+    return _ASSENT.match(" ".join(words)) is not None and asks_call(words)
 
 
 def call(ctx: Context, text: Text) -> Transition | None:
-    """CALL (or "call me", "llamenme"): the member asks for someone from their group to reach out now."""
-    if not asks_call(text.words):
+    """CALL (or "call me", "llamenme"): the member asks for someone from their group to reach out now.
+
+    While a plain reply goes to the person who just wrote (a relay window), only CALL and "call me" as ever are
+    CALL: "si llamame" or "quiero una llamada" there answer that person ("want me to call you?")."""
+    in_reply = ctx.waiting is not None and ctx.waiting.flow == "relay"
+    as_ever = is_one_of(text.words, CALL) or bool(_CALL_ME.match(" ".join(text.words)))
+    if not (as_ever if in_reply else asks_call(text.words)):
         return None
     if not ctx.memberships:
         # Someone the coordinators removed is not told to JOIN (it cannot work for them).

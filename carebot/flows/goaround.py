@@ -39,6 +39,7 @@ from carebot.flows.base import (
     say,
 )
 from carebot.flows.crisis import asks_call as crisis_call
+from carebot.flows.crisis import prefers_calls
 from carebot.flows.durations import UNTIL, parse_duration
 from carebot.flows.how_to_reach import only_filler, only_how, opens_how, shown_how
 from carebot.flows.join import not_a_member
@@ -651,7 +652,8 @@ def _how_piece(ctx: Context, text: Text, start: int) -> str | None:
         return None
     opens_how = (words[0] in HOW_STARTS and words[0] not in _NOT_HOW_ALONE) or (
         words[0] in _BY and words[1] in HOW_STARTS) or (
-        len(words) > 2 and words[:2] == ["que", "me"] and words[2] in _ASKED_VERBS)  # "(mejor) que me llamen en la tarde"
+        len(words) > 2 and words[:2] == ["que", "me"] and words[2] in _ASKED_VERBS) or (  # "(mejor) que me llamen en la tarde"
+        prefers_calls(words))  # "i'd rather you call", "call me instead" (outside9)
     if not opens_how or crisis_call(words):
         return None
     return text.rest(start)

@@ -46,6 +46,7 @@ _REACH = frozenset((
 # says how on its own.
 _ALSO = frozenset((
     "me i my u you ur your can could pls please plz porfa porfis xfa only just first then is are r be "
+    "i'd id rather instead "  # "i'd rather you call", "call me instead" (outside9)
     "best better easiest easier preferred prefer preferably ok okay fine good works work for to at in on by via "
     "x or and y o no not dont don't do never than the a an if pick up answer leave out after before around "
     "between till until til from b4 bfr aft time times hours hr any anyone every each also too it that "

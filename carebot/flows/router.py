@@ -95,6 +95,7 @@ HANDLERS: tuple[Step, ...] = (
     calls.missed_calls,
     relay.asks_for_a_coordinator,  # "how do i contact the coordinators?", "como contacto a coordinacion": not HOW
     goaround.how,
+    crisis.prefers_calls_reply,  # "i'd rather you call": how to ask for a call, and for calls; after goaround.amend
     account.status,
     account.mydata,
     account.forget,
@@ -116,7 +117,8 @@ HANDLERS: tuple[Step, ...] = (
 # just relayed to the member), a plain text is their reply to the other member, relayed whole, however
 # many options it mentions in passing ("honestly I'm a one this week ... maybe thursday"). Only a text
 # that is clearly carebot's words (an answer by number, STATUS, DONE ...) is taken as them.
-NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon, goaround.no_longer_needed, relay.asks_for_a_coordinator})
+NOT_IN_A_RELAY = frozenset({goaround.amend, goaround.runon, goaround.no_longer_needed, relay.asks_for_a_coordinator,
+                            crisis.prefers_calls_reply})
 
 # A pending join, care question, approval or RSVP survives other texts (the person may
 # ask HELP or STATUS first); FORGET's question, a coordinator's own confirmation and a
@@ -149,6 +151,10 @@ def respond(ctx: Context, text: Text) -> Transition:
             return crisis.reply_after_stop(ctx)  # resources only, once a day, nobody contacted
         # MYDATA and FORGET (with its YES): their own data, still theirs to see and erase.
         return account.after_stop(ctx, text) or Transition()  # nothing else is answered after STOP
+    if not text.raw:
+        # A picture or a file with no words (an MMS's empty Body, a Signal attachment): carebot reads only words,
+        # so it says so and how to answer; nothing is read into it, and a question that waits still waits.
+        return _keep_waiting(ctx, say(ctx, "nowords"))
     in_relay = ctx.waiting is not None and ctx.waiting.flow == "relay"
     if autoreply.is_autoreply(text) and not in_relay and not crisis.in_crisis(text):
         return _keep_waiting(ctx, Transition())  # answering a machine's auto-reply starts a loop

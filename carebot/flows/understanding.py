@@ -473,6 +473,8 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
         after_sentence = None
     if after_sentence:
         return _answer_reading(after_sentence, zone, words)
+    if crisis.asks_call_after_yes(text.words):
+        return Reading("command", command="CALL")  # "si llamame", "yes call me": CALL where nothing waits (outside9)
     if says_yes(letters) or letters in (["ya"], ["sure", "ya"]):  # "ya" is a filler in Spanish, "yes" in English
         return Reading("yes")
     if says_no_thanks(letters):

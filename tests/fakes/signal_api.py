@@ -143,10 +143,14 @@ class FakeSignal:
         return len(self._clients)
 
     async def deliver(self, *, source_uuid: str, text: str, source_number: str | None = None,
-                      group: bool = False, sync: bool = False) -> int:
-        """A member's message arrives at the account; returns its timestamp."""
+                      group: bool = False, sync: bool = False, attachments: tuple[str, ...] = ()) -> int:
+        """A member's message arrives at the account; returns its timestamp. ``attachments``: the content types
+        of files sent with it (a picture alone comes with no text: ``message`` is null, as signal-cli sends it)."""
         timestamp = next(self._clock)
-        data = {"timestamp": timestamp, "message": text, "expiresInSeconds": 0, "viewOnce": False}
+        data = {"timestamp": timestamp, "message": text or None, "expiresInSeconds": 0, "viewOnce": False}
+        if attachments:
+            data["attachments"] = [{"contentType": kind, "id": f"att{timestamp}{n}", "size": 48213, "isVoiceNote": False}
+                                   for n, kind in enumerate(attachments)]
         if group:
             data["groupInfo"] = {"groupId": "Z3JvdXA=", "type": "DELIVER"}
         envelope = {

@@ -79,7 +79,7 @@ ROWS = [
     pytest.param(row(MEMBER, "yes", says("yes.nothing")), id="yes-with-nothing-waiting"),
     pytest.param(row(MEMBER, "nope", says("no.nothing")), id="no-with-nothing-waiting"),
     pytest.param(row(MEMBER, "blorp", says("fallback")), id="nonsense"),
-    pytest.param(row(MEMBER, "", says("fallback")), id="empty-text"),
+    pytest.param(row(MEMBER, "", says("nowords")), id="empty-text"),  # outside9: a picture, not "didn't understand"
     pytest.param(row(MEMBER, "stpo", says("fallback")), id="a-typo-is-never-read-as-stop"),
     pytest.param(row(context("DMMA", coordinator_of=("DMMA",)), "rostr", effects=(ListShown("roster", 1),)),
                  id="a-typo-of-a-safe-command-is-mended"),
