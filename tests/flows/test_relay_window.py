@@ -20,7 +20,7 @@ from carebot.flows.base import (
     Waiting,
 )
 from carebot.flows.words import read
-from tests.flows.kit import NOW, Row, check, context, row, says
+from tests.flows.kit import KEEP, NOW, Row, check, context, row, says
 
 SAM = PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7)
 WINDOW_ENDS = NOW + timedelta(minutes=30)
@@ -49,13 +49,13 @@ def _effects_to(ctx, text: str) -> tuple:
 
 
 ROWS = [
-    *(pytest.param(row(ctx, text, effects=_effects_to(ctx, text)), id=f"{who}-{text}")
+    *(pytest.param(row(ctx, text, effects=_effects_to(ctx, text), wait=KEEP), id=f"{who}-{text}")
       for who, ctx in (("from-sam", FROM_SAM), ("from-bea", FROM_BEA), ("bea-answering", BEA_ANSWERING))
       for text in EVERYDAY),
     # Spanish without accents: the same.
-    pytest.param(row(FROM_LUPE, "5 esta bien, gracias", effects=(Relayed(8, "5 esta bien, gracias"),)),
+    pytest.param(row(FROM_LUPE, "5 esta bien, gracias", effects=(Relayed(8, "5 esta bien, gracias"),), wait=KEEP),
                  id="spanish-5-esta-bien"),
-    pytest.param(row(FROM_LUPE, "1 momento", effects=(Relayed(8, "1 momento"),)), id="spanish-1-momento"),
+    pytest.param(row(FROM_LUPE, "1 momento", effects=(Relayed(8, "1 momento"),), wait=KEEP), id="spanish-1-momento"),
 ]
 
 
@@ -68,7 +68,7 @@ def test_everyday_numbers_in_a_window_are_relayed(r: Row) -> None:
 # the group's word. Recorded, never relayed.
 @pytest.mark.parametrize(("text", "options"), [
     ("1", (1,)), ("1 2w", (1,)), ("3 until friday", (3,)), ("1 5", (1, 5)), ("1 and 5", (1, 5)),
-    ("2 for 2 weeks", (2,)), ("DMMA 5 evenings", (5,)), ("dmma 1 sec", (1,)), ("1 private", (1,)),
+    ("2 for 2 weeks", (2,)), ("DMMA 5 evenings", (5,)), ("dmma 1 sec", (1,)), ("1 private", (1,)), ("2 x2", (2,)),
 ])
 @pytest.mark.parametrize("ctx", [FROM_SAM, FROM_BEA, BEA_ANSWERING], ids=["from-sam", "from-bea", "bea-answering"])
 def test_carebots_answer_form_in_a_window_is_an_answer(ctx, text: str, options: tuple[int, ...]) -> None:
@@ -86,7 +86,7 @@ def test_zero_in_a_window_clears_the_answer() -> None:
 
 @pytest.mark.parametrize(("ctx", "text"), [
     (FROM_SAM, "honestly i want to die"), (FROM_SAM, "i can’t do this anymore 😞"),
-    (FROM_BEA, "i want to die honestly"), (BEA_ANSWERING, "she said she wants to kill herself, can you call?"),
+    (FROM_BEA, "i want to die honestly"), (BEA_ANSWERING, "honestly some days i want to die too"),
     (FROM_LUPE, "la verdad me quiero morir"), (FROM_SAM, "1 sec i want to die"),
 ])
 def test_crisis_words_in_a_plain_reply_get_the_crisis_reply_and_still_go(ctx, text: str) -> None:
