@@ -5,11 +5,13 @@ their group's coordinators.
 neither ever sees the other's number. ``@coordinators can we talk?`` (or a coordinator's name) goes
 to the group's coordinators the same way, so HELP's "how to reach a coordinator" is a way that
 works. Right after a relayed message, a plain reply goes back without the ``@``, for a short while,
-unless it is one of carebot's own words.
+unless it is one of carebot's own words (``answers_carebot``): crisis words and everyday replies that open
+with a number ("1 sec", "5 works, thanks!") go back too.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from babel.lists import format_list
@@ -24,6 +26,7 @@ from carebot.flows.base import (
     Transition,
     say,
 )
+from carebot.flows.goaround import Unreadable, parse, pick_group
 from carebot.flows.lookups import folded, named, pairings_named
 from carebot.flows.words import COORD_WORDS, GATHER, Text
 
@@ -129,20 +132,46 @@ def asks_for_a_coordinator(ctx: Context, text: Text) -> Transition | None:
     return say(ctx, "relay.coordinators.how")
 
 
+def answers_carebot(ctx: Context, text: Text) -> bool:
+    """Whether a text inside a relay window is carebot's go-around answer rather than the member's words to
+    the person they are answering: only in carebot's own form. The group's word first (``DMMA 1 call
+    evenings``) makes any answer carebot's; without it, options by number (``1``, ``1 5``, ``0``), alone or
+    with how long, ``private`` or how many people (``1 2w``, ``3 until friday``, ``2 x2``), and nothing after
+    them. "1 sec", "5 works, thanks!", "2 is better for me actually", "1 or 2?" are the member's words."""
+    _, start, _ = pick_group(ctx, text)
+    if start > 0:
+        return True
+    if not ctx.memberships or not text.words or not text.words[0].isdigit():
+        return False
+    if text.words == ["0"]:
+        return True
+    try:  # read as a plain answer (crisis words aside: a crisis keeps no "how", and would hide what follows)
+        specs = parse(replace(ctx, crisis=False), text, 0, ctx.memberships[0].group.tz)
+    except Unreadable:  # "1 until blorpday", "7 pm": not carebot's form
+        return False
+    return specs is not None and all(spec.how is None for spec in specs)
+
+
 def reply_in_window(ctx: Context, text: Text) -> Transition | None:
-    """A plain reply right after a relayed message goes back to its sender."""
+    """A plain reply right after a relayed message goes back to its sender; so does the member's next text,
+    until the window ends ("1 sec", then the question itself): the window stays open for its 30 minutes."""
     if not text.raw or ctx.waiting is None:
         return None
     data, message = ctx.waiting.data, text.raw[:MAX_RELAY]
     if "member_id" in data:  # a coordinator answering a member who wrote to the coordinators
         group_id = int(data["group_id"])
-        return Transition(effects=(RelayedFromCoordinator(group_id, int(data["member_id"]), message),))
+        return _relayed_in_window(ctx, RelayedFromCoordinator(group_id, int(data["member_id"]), message))
     if "coordinator_id" in data:  # a member answering the coordinator who answered them
         group_id = int(data["group_id"])
         if ctx.membership(group_id) is None:
             return None
-        return Transition(effects=(RelayedToCoordinators(group_id, message, coordinator_id=int(data["coordinator_id"])),))
+        return _relayed_in_window(ctx, RelayedToCoordinators(group_id, message,
+                                                             coordinator_id=int(data["coordinator_id"])))
     pairing_id = int(data["pairing_id"])
     if not any(p.id == pairing_id and p.status == "active" for p in ctx.pairings):
         return None
-    return Transition(effects=(Relayed(pairing_id, message),))
+    return _relayed_in_window(ctx, Relayed(pairing_id, message))
+
+
+def _relayed_in_window(ctx: Context, effect: Relayed | RelayedToCoordinators | RelayedFromCoordinator) -> Transition:
+    return Transition(effects=(effect,), wait=ctx.waiting)

@@ -161,9 +161,10 @@ def respond(ctx: Context, text: Text) -> Transition:
     if crisis.in_crisis(text):
         # Care first, at once. Whatever else the text said still counts (minus the words
         # themselves: they are never kept), nothing is passed on to anyone unasked, and
-        # whatever the member was in the middle of is still there for them.
+        # whatever the member was in the middle of is still there for them. A reply in a relay window goes
+        # where the member sent it, as an @ reply does (docs/care-requests.md).
         care_first = crisis.crisis_reply(in_crisis_language(ctx, text))
-        extra = _understood(replace(ctx, crisis=True), text, late=False) or Transition()
+        extra = _understood(replace(ctx, crisis=True), text) or Transition()
         return Transition(replies=care_first.replies + extra.replies,
                           effects=care_first.effects + extra.effects,
                           wait=extra.wait or ctx.waiting)
@@ -192,7 +193,7 @@ def _is_stop_here(ctx: Context, words: list[str]) -> bool:
     return is_stop(words)
 
 
-def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | None:
+def _understood(ctx: Context, text: Text) -> Transition | None:
     """What the text means, or None when carebot does not understand it."""
     words = text.words
     if ctx.waiting is not None and (ctx.waiting.flow, ctx.waiting.step) in OWN_WORDS and text.raw:
@@ -213,10 +214,12 @@ def _understood(ctx: Context, text: Text, *, late: bool = True) -> Transition | 
         for handler in HANDLERS:
             if in_relay and handler in NOT_IN_A_RELAY:
                 continue
+            if in_relay and handler is goaround.answer and not relay.answers_carebot(ctx, text):
+                continue  # "1 sec", "5 works, thanks!": the member's words to the person they answer
             result = handler(ctx, text)
             if result is not None:
                 return _keep_waiting(ctx, result)
-    if late and ctx.waiting is not None:
+    if ctx.waiting is not None:
         step = LATE_STEPS.get((ctx.waiting.flow, ctx.waiting.step))
         result = step(ctx, text) if step else None
         if result is not None:

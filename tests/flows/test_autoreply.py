@@ -30,7 +30,7 @@ ROWS = [
                  id="crisis-words-are-answered-whatever-wraps-them"),
     pytest.param(row(context("DMMA", waiting=Waiting("relay", "open", {"pairing_id": 7}, None),
                              pairings=(PairingInfo(7, 1, "DMMA", 1, "supporter", "Sam", "active", 7),)),
-                     "Auto-reply: I'm driving", effects=(Relayed(7, "Auto-reply: I'm driving"),)),
+                     "Auto-reply: I'm driving", effects=(Relayed(7, "Auto-reply: I'm driving"),), wait=KEEP),
                  id="in-a-relay-it-is-passed-on-to-the-other-member"),
     # People, not machines: answered.
     pytest.param(row(MEMBER, "I'll get back to you", says("fallback")), id="ill-get-back-to-you"),

@@ -40,15 +40,15 @@ ROWS = [
                  id="at-a-pairing-ended-lately"),
     pytest.param(row(context("DMMA"), "@sam hi", says("relay.unknown", name="sam")), id="at-without-pairings"),
     pytest.param(row(PAIRED, "@", says("fallback")), id="at-alone"),
-    # Right after a relayed message, a plain reply goes back without the @.
-    pytest.param(row(IN_WINDOW, "ok see you at 5", effects=(Relayed(7, "ok see you at 5"),)),
+    # Right after a relayed message, a plain reply goes back without the @ (and the next one, till the window ends).
+    pytest.param(row(IN_WINDOW, "ok see you at 5", effects=(Relayed(7, "ok see you at 5"),), wait=KEEP),
                  id="plain-reply-in-the-window"),
-    pytest.param(row(IN_WINDOW, "jaja sí, mañana", effects=(Relayed(7, "jaja sí, mañana"),)),
+    pytest.param(row(IN_WINDOW, "jaja sí, mañana", effects=(Relayed(7, "jaja sí, mañana"),), wait=KEEP),
                  id="plain-reply-in-spanish"),
-    pytest.param(row(IN_WINDOW, "Auto-reply: I'm driving", effects=(Relayed(7, "Auto-reply: I'm driving"),)),
+    pytest.param(row(IN_WINDOW, "Auto-reply: I'm driving", effects=(Relayed(7, "Auto-reply: I'm driving"),), wait=KEEP),
                  id="in-the-window-even-an-auto-reply-is-the-members-to-pass-on"),
     # A long voice-to-text reply is the member's to pass on, options mentioned in passing and all.
-    *(pytest.param(row(IN_WINDOW, text, effects=(Relayed(7, text),)), id=f"runon-in-the-window-{i}") for i, text in
+    *(pytest.param(row(IN_WINDOW, text, effects=(Relayed(7, text),), wait=KEEP), id=f"runon-in-the-window-{i}") for i, text in
       enumerate(("honestly I'm a one this week like I said so it means a lot that you wrote, maybe thursday",
                  "oh that would be nice and i would like someone to check on me for the next 2 weeks too honestly",
                  "call me in the evenings"))),

@@ -89,13 +89,15 @@ ROWS = [
     pytest.param(row(context("DMMA", coordinator_of=("DMMA",)), "announce text a coordinator if you cant come",
                      says("coord.confirm.announce", keyword="DMMA", text="text a coordinator if you cant come"),
                      wait=("coord", "confirm")), id="a-coordinators-announce-about-coordinators-is-a-command"),
-    # The window, both ways: a coordinator's plain reply goes back to the member, the member's to that coordinator.
-    pytest.param(row(COORDINATOR_WINDOW, "sure, call at 5?", effects=(RelayedFromCoordinator(1, 5, "sure, call at 5?"),)),
+    # The window, both ways: a coordinator's plain reply goes back to the member, the member's to that coordinator;
+    # the window stays open for their next text.
+    pytest.param(row(COORDINATOR_WINDOW, "sure, call at 5?", effects=(RelayedFromCoordinator(1, 5, "sure, call at 5?"),),
+                     wait=KEEP),
                  id="a-coordinators-reply-in-the-window"),
-    pytest.param(row(MEMBER_WINDOW, "thank you 💛", effects=to(1, "thank you 💛", coordinator_id=4)),
+    pytest.param(row(MEMBER_WINDOW, "thank you 💛", effects=to(1, "thank you 💛", coordinator_id=4), wait=KEEP),
                  id="a-members-reply-in-the-window"),
     pytest.param(row(MEMBER_WINDOW, "can you tell the coordinators i said hi",
-                     effects=to(1, "can you tell the coordinators i said hi", coordinator_id=4)),
+                     effects=to(1, "can you tell the coordinators i said hi", coordinator_id=4), wait=KEEP),
                  id="in-the-window-words-about-coordinators-are-the-reply"),
     pytest.param(row(LEFT_WINDOW, "thank you", says("courtesy.reply"), effects=(CourtesyAnswered(),),
                      wait=KEEP),

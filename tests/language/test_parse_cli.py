@@ -21,7 +21,9 @@ def test_parse_prints_the_reading_as_json_and_touches_no_database(tmp_path, monk
                       "--tz", "America/Mexico_City", "--now", "2026-03-02T10:00")
     assert code == 0
     assert json.loads(out) == {"intent": "goaround", "command": None, "options": [1, 5], "until": "2026-03-09",
-                               "how": "llamame en la tarde", "lang": "es", "crisis": False, "in_conversation": {}}
+                               "how": "llamame en la tarde", "lang": "es", "crisis": False,
+                               # in a relay window only carebot's own answer form is its: words after it go on
+                               "in_conversation": {"in_a_relay_window": "passed on to the other member"}}
     assert list(tmp_path.iterdir()) == []  # no database file, nothing written
 
 
@@ -65,6 +67,7 @@ def test_what_a_conversation_reads_that_the_text_alone_does_not_is_said_by_conte
     k = json.loads(parse("k", "--now", "2026-03-03T10:00")[1])
     assert k["in_conversation"]["to_a_yes_no_question"] == "not a YES or NO: the question stays open"
     cant = json.loads(parse("no puedo esta semana", "--now", "2026-03-03T10:00")[1])
-    assert cant["in_conversation"] == {"to_a_yes_no_question": "NO to the question; a go-around answer: 3 until 2026-03-08"}
+    assert cant["in_conversation"] == {"to_a_yes_no_question": "NO to the question; a go-around answer: 3 until 2026-03-08",
+                                       "in_a_relay_window": "passed on to the other member"}
     assert json.loads(parse("yes", "--now", "2026-03-03T10:00")[1])["in_conversation"]["to_a_yes_no_question"] == (
         "YES to the question")
