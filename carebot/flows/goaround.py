@@ -59,6 +59,7 @@ from carebot.flows.words import (
     after_preamble,
     asks_to_see_answers,
     is_one_of,
+    only_a_reason,
     says_same_again,
     says_same_again_last,
 )
@@ -143,8 +144,9 @@ def _options_in(word: str) -> list[int] | None:
 
 
 # "no puedo esta semana", "i cant this week", "im unavailable till monday": option 3 in words, only
-# with a duration right after it and nothing else but a courtesy ("no puedo" alone answers a question
-# as NO; "i cant this week but next week yes" is not an answer). The reason a member adds is not kept.
+# with a duration right after it and nothing else but a courtesy or its reason ("i can't this week, super
+# busy": ``words.only_a_reason``). "no puedo" alone answers a question as NO; "i cant this week but next week
+# yes" is not an answer. The reason a member adds is not kept (3 keeps no "how").
 UNAVAILABLE_WORDS = tuple(sorted((tuple(p.split()) for p in (
     "i cant", "i can't", "cant", "can't", "i cannot", "i can not", "im unavailable", "i'm unavailable", "i am unavailable",
     "unavailable", "im not available", "i'm not available", "i am not available", "not available", "im busy",
@@ -162,24 +164,38 @@ def _unavailable_length(words: list[str], openers: tuple[tuple[str, ...], ...] =
     return next((len(p) for p in openers if tuple(words[:len(p)]) == p and len(words) > len(p)), 0)
 
 
-def _unavailable_for(ctx: Context, words: list[str], tz: ZoneInfo,
+def _unavailable_for(ctx: Context, text: Text, start: int, tz: ZoneInfo,
                      openers: tuple[tuple[str, ...], ...] = UNAVAILABLE_WORDS) -> list[AnswerSpec] | None:
-    """Option 3 for "no puedo esta semana" and the like (see UNAVAILABLE_WORDS), else None."""
+    """Option 3 for "no puedo esta semana" and the like (see UNAVAILABLE_WORDS) from word ``start`` on, else None."""
+    words = text.words[start:]
     length = _unavailable_length(words, openers)
     duration = parse_duration(words[length:], ctx.now, tz, ctx.language) if length else None
-    if duration is None or not all(w in _AFTER_UNAVAILABLE for w in words[length + duration.used:]):
+    if duration is None:
+        return None
+    after = start + length + duration.used
+    if not all(w in _AFTER_UNAVAILABLE for w in text.words[after:]) and not _gives_its_reason(text, after):
         return None
     return [AnswerSpec(option=UNAVAILABLE, until=duration.until, how=None, capacity=None)]
+
+
+_SET_APART = re.compile(r"[,.;:!\-–—]\s*$")
+
+
+def _gives_its_reason(text: Text, at: int) -> bool:
+    """The words from ``at`` on only give the answer's reason (``words.only_a_reason``), and ask nothing."""
+    rest = text.raw[text.starts[at]:]
+    set_apart = bool(_SET_APART.search(text.raw[text.starts[at - 1]:text.starts[at]]))
+    return "?" not in rest and "¿" not in rest and only_a_reason(text.words[at:], set_apart=set_apart)
 
 
 def resting_instead(ctx: Context, text: Text, group: GroupInfo) -> tuple[AnswerSpec, ...] | None:
     """A supporter's answer to an offer that says they rest for a while ("cant this week", "sorry no
     puedo esta semana", "not this week"): their answers in ``group`` from now on, option 3 for that
     time with their own requests for care kept (rest is not giving up care), else None."""
-    words = text.words
-    while words and words[0] in _AFTER_UNAVAILABLE:  # "sorry cant this week"
-        words = words[1:]
-    rest = _unavailable_for(ctx, words, group.tz, DECLINING_WORDS)
+    start = 0
+    while start < len(text.words) and text.words[start] in _AFTER_UNAVAILABLE:  # "sorry cant this week"
+        start += 1
+    rest = _unavailable_for(ctx, text, start, group.tz, DECLINING_WORDS)
     if rest is None:
         return None
     held = (AnswerSpec(a.option, a.until, a.how, a.capacity, a.private)
@@ -348,7 +364,7 @@ def parse(ctx: Context, text: Text, start: int, tz: ZoneInfo, *, after_sentence:
     start += lead_length(text.words[start:])
     words = text.words[start:]
     if _unavailable_length(words):
-        return _unavailable_for(ctx, words, tz)
+        return _unavailable_for(ctx, text, start, tz)
     first = words[0] if words else ""
     if _options_in(first) is None:
         if first.isdigit():

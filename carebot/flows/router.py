@@ -251,6 +251,10 @@ def _nothing_matched(ctx: Context, text: Text) -> Transition:
         if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING:
             return say(ctx, YES_NO_WAITING[ctx.waiting.flow].fallback)
         return say(ctx, "never_mind")
+    if ctx.memberships and understanding.says_not_well(text.raw):
+        # "im not ok", "no estoy bien", "nada bien" (outside9): the hard-news word, whatever question waits (it stays
+        # open); never a "no, I'm fine", an OK, a YES-or-NO reminder or "didn't understand".
+        return say(ctx, "hard_news")
     if ctx.waiting is not None and ctx.waiting.flow in YES_NO_WAITING and understanding.is_acknowledgement(text.raw):
         return say(ctx, YES_NO_WAITING[ctx.waiting.flow].fallback)  # "k" to an offer: is that a YES? ask, never guess
     if ctx.memberships and (ctx.waiting is None or ctx.waiting.flow not in YES_NO_WAITING) and (

@@ -164,7 +164,7 @@ def is_courtesy(raw: str) -> bool:
     if _only_symbols(raw):
         return True
     words = _letters(raw)
-    if not words or len(words) > 14:
+    if not words or len(words) > 14 or says_not_well(raw):  # "nada bien", "no muy bien": not an OK
         return False
     if any(w in _THANKS for w in words) and "?" not in raw and not any(w in _NOT_ONLY_THANKS for w in words):
         return True  # "thanks for checking in", "thx, lifesaver!!"
@@ -205,14 +205,99 @@ _HARD_NEWS = re.compile(
 SAD_EMOJI = frozenset("😢😭😞😔☹🙁😿💔😥😓😩😫🥺😪😟😕🫤🥲")
 
 
+# Not well, said plainly (outside9): "im not ok", "i feel so alone", "i'm really struggling", "everything is too much
+# right now", "no estoy bien", "nada bien", "me siento muy sola". A hard time of the member's own: not a command and not
+# a crisis (crisis words are read first, and win), so the hard-news word. Read with the text's punctuation: a negated
+# "ok" or "bien" (_NOT_OK) opens its clause ("its not ok to text late" is about something else), and "no, estoy bien"
+# (its comma: "no, I'm fine") is no "no estoy bien".
+_CLAUSE = r"(?:^|[.,;:!?-] )"
+_LEADS_EN = (r"(?:(?:no|nah|hi|hey|hello|honestly|tbh|ngl|lol|so|um|uh|well|yeah|yea|ya|ok|okay|i mean|to be honest|just|still|"
+             r"really|and|but|sorry|sry|today|tonight|lately|rn) )*")
+_LEADS_ES = (r"(?:(?:hola|pues|la verdad|la vdd|neta|la neta|honestamente|sinceramente|hoy|ahorita|ultimamente|bueno|ya|"
+             r"yo|y|pero|perdon|oye|mira) )*")
+_SO = (r"(?: (?:really|just|so|very|super|still|honestly|kinda|kind of|pretty|a bit|a little|incredibly|truly|completely|"
+       r"totally|extremely|all))*")
+_MUY = r"(?: (?:muy|tan|super|re|bien|demasiado|bastante|algo|un poco|medio|mega|hiper|como|todavia))*"
+_NOT_OK = re.compile("|".join((
+    # "im not ok", "not doing well tbh", "honestly im not doing great": not "not ok with that", "not ok to text late"
+    _CLAUSE + _LEADS_EN + r"(?:(?:i ?m|i am|am|ive been|i ve been|been|i been|i feel|feel|feeling|im feeling|i m feeling|"
+    r"things are|everything is|everythings|its been|it s been|doing)" + _SO + r" )?"
+    r"not (?:really |doing |feeling |so |too |that |very |super |at all )*(?:ok|okay|okey|oki|alright|all right|fine|good|"
+    r"great|well|myself|in a good (?:place|way|spot|headspace))\b(?! (?:with|to|for|about|if|that|when|enough|by)\b)",
+    # "no estoy bien", "no me siento bien", "nada bien", "no muy bien": not "no estoy bien segura" (not quite sure)
+    _CLAUSE + _LEADS_ES + r"(?:no (?:estoy|me siento|ando|me encuentro|me va|me esta yendo|la estoy pasando|la paso|"
+    r"la llevo|lo llevo|lo estoy llevando|estamos|he estado|me he sentido)(?: (?:muy|tan|nada|para nada|super|del todo|"
+    r"nadita))? (?:bien|ok|okay|oki)|no (?:muy|tan|nada|mucho) bien|(?:nada|para nada|nadita) bien)\b"
+    r"(?! (?:segur[oae]|enterad[oae]|informad[oae]|despiert[oae]|ubicad[oae])\b)",
+)))
+# The words of a hard time, unless negated just before ("not feeling hopeless", "no me siento sola", "no estoy
+# deprimida"; see ``_negated``).
+_HARD_TIME = re.compile("|".join((
+    # "i feel so alone", "i'm really struggling", "been so overwhelmed": not "struggling to find the link", "overwhelmed
+    # with gratitude"
+    r"\b(?:i ?m|i am|am|feel|feeling|felt|been|getting|so|really)" + _SO + r" (?:alone|lonely|isolated|hopeless|helpless|"
+    r"depressed|overwhelmed|struggling|miserable|numb|broken|a mess|a wreck|at my limit|at the end of my rope)\b"
+    r"(?! (?:to|at|in|on|for|about|by|with (?:the|this|that|these|those|it|an?|gratitude|joy|love|thanks))\b)",
+    _CLAUSE + r"(?:(?:really|so|just|been) )*(?:struggling|overwhelmed|hopeless)(?: (?:a lot|so much|rn|lately|today|"
+    r"this week|ngl|tbh|honestly))*(?: [.,;:!?-])*$",
+    # "feeling really down today", "i feel empty": only after "feel" ("im down" is "count me in", "low" on gas)
+    r"\b(?:feel|feeling|felt)" + _SO + r" (?:down|low|lost|empty|awful|terrible|horrible|like (?:crap|shit|garbage|trash))\b"
+    r"(?! (?:to|about|for|that|abt|on|at|in)\b)",
+    # "everything is too much right now", "its all too much rn", "it's a lot lately": not "a lot of info", "too much to ask"
+    r"\b(?:everything|it all|its all|it s all|its|it s|it is|this is all|things are|all of (?:this|it)|all this|life|"
+    r"life is)(?: is| s| are| feels| has been| been| seems| is getting| getting)?(?: (?:just|all|so|really|way|kinda|"
+    r"lowkey|honestly))* (?:too much|a lot|overwhelming|too hard)\b(?! (?:of|to|for|info|information|texts?|messages?|"
+    r"fun|better|lol|haha)\b)",
+    r"\bgoing through (?:a lot|it|so much|some stuff|some shit|a hard time|a rough patch|hell)\b(?! (?:of|to|with)\b)",
+    r"\b(?:having|had|been having) (?:a|such a|the) (?:tough|bad|terrible|awful|really bad|really hard) "
+    r"(?:time|day|week|night|month|year)\b",
+    r"\b(?:cant|can t|cannot|can not) (?:cope|handle (?:it|this|everything|any of this|life))\b",
+    # "me siento muy sola", "ando bien bajoneada", "estoy muy agobiada": not "me siento mal por no contestar",
+    # "estoy sola en casa" (only "muy/tan sola" with "estoy")
+    r"\b(?:me siento|me sentia|me he sentido|me encuentro)" + _MUY + r" (?:sol[oae]|mal|fatal|deprimid[oae]|agobiad[oae]|"
+    r"abrumad[oae]|desesperad[oae]|sin esperanza|vaci[oae]|perdid[oae]|bajonead[oae]|hundid[oae]|rot[oae]|"
+    r"destrozad[oae]|de la patada)\b(?! (?:por|de que|que|x|en (?:casa|la casa|el trabajo)|con (?:el|la|los|las|eso|esto))\b)",
+    r"\b(?:estoy|ando|sigo)" + _MUY + r" (?:mal|fatal|deprimid[oae]|agobiad[oae]|abrumad[oae]|desesperad[oae]|"
+    r"sin esperanza|bajonead[oae]|aguitad[oae]|hundid[oae]|destrozad[oae]|hech[oa] (?:pedazos|polvo|mierda)|de bajon|"
+    r"en el piso|en un mal momento)\b(?! (?:por|de que|que|x|con (?:el|la|los|las|eso|esto))\b)",
+    r"\b(?:estoy|ando|sigo)(?: (?:muy|tan|super|re|bien|demasiado))+ sol[oae]\b",
+    r"\bla estoy pasando(?: (?:muy|bien|super|re))* (?:mal|fatal|horrible|de la patada)\b",
+    r"\bestoy pasando por (?:mucho|un mal momento|una mala racha|algo (?:dificil|duro|fuerte)|momentos dificiles)\b",
+    r"\b(?:todo|esto|todo esto)(?: (?:ya|me))? (?:es|esta siendo|se siente) (?:demasiado|mucho para mi)\b"
+    r"(?! (?:de|para (?:el|la|los|las)|trabajo)\b)",
+    r"\btodo me (?:supera|rebasa|sobrepasa)\b",
+    r"\b(?:ya )?no puedo con (?:todo|esto|tanto|mi vida)(?: (?:ya|mas))?(?: [.,;:!?-])*$",
+)))
+
+
+_NEGATORS = frozenset("not no dont didnt doesnt isnt arent wasnt aint ni tampoco without sin".split())
+_SOFTENERS = frozenset("really even that so tan muy realmente".split())
+
+
+def _negated(before: list[str]) -> bool:
+    """The words just before a hard time's words negate them: "not", "no", "not really", "no tan"."""
+    return bool(before) and (before[-1] in _NEGATORS or (
+        len(before) > 1 and before[-2] in _NEGATORS and before[-1] in _SOFTENERS))
+
+
+def says_not_well(raw: str) -> bool:
+    """True for a short text in which the member says they are not well (see _NOT_OK and _HARD_TIME)."""
+    said = " ".join(re.findall(r"[a-z0-9]+|[.,;:!?-]", plain(raw).replace("'", "")))
+    if len(said.split()) > 40:
+        return False
+    return bool(_NOT_OK.search(said)) or any(
+        not _negated(said[:match.start()].split()) for match in _HARD_TIME.finditer(said))
+
+
 def tells_hard_news(raw: str) -> bool:
-    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS), or a sad
-    face alone (see SAD_EMOJI)."""
+    """A short text that tells of a loss or a hard time, in words of its own (see _HARD_NEWS), that says the
+    member is not well (``says_not_well``), or a sad face alone (see SAD_EMOJI)."""
     words = _letters(raw)
     if not words:
         marks = {ch for ch in raw if not ch.isspace() and ch not in "!.\ufe0f\u200d" and not 0x1F3FB <= ord(ch) <= 0x1F3FF}
         return bool(marks) and marks <= SAD_EMOJI
-    return len(words) <= 30 and bool(_HARD_NEWS.search(without_phone_talk(" ".join(words))))  # "phone died": no news
+    return len(words) <= 30 and (bool(_HARD_NEWS.search(without_phone_talk(" ".join(words))))  # "phone died": no news
+                                 or says_not_well(raw))
 
 
 def yes_may_say_more(ctx: Context, text: Text) -> bool:
@@ -477,11 +562,11 @@ def _intent(text: Text, raw: str, language: str, zone: ZoneInfo, now: datetime) 
         return Reading("command", command="CALL")  # "si llamame", "yes call me": CALL where nothing waits (outside9)
     if says_yes(letters) or letters in (["ya"], ["sure", "ya"]):  # "ya" is a filler in Spanish, "yes" in English
         return Reading("yes")
-    if says_no_thanks(letters):
+    if says_no_thanks(letters) and not says_not_well(raw):  # "no estoy bien" is no "no, I'm fine" (outside9)
         return Reading("no")
     if opens_yes(text):  # "yes i can call her tonight", "si perdon apenas lo vi" (replies7)
         return Reading("yes")
-    if opens_no(text):  # "no sorry cant this week", "cant make it sorry"
+    if opens_no(text) and not says_not_well(raw):  # "no sorry cant this week", "cant make it sorry"
         return Reading("no")
     later_words = [w for w in re.findall(r"[a-z+]+", plain(raw))]
     if tuple(meaningful) in _LATER_PHRASES or is_one_of(words, LATER) or is_not_now(words) or says_later(words) or (

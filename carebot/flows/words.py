@@ -829,13 +829,16 @@ _YES_OPENERS = tuple(sorted({
 }, key=len, reverse=True))
 # Words after a YES that take it back or leave it open: negations, "but", hedges, conditions, corrections,
 # questions. (A Spanish question is known by its "?" / "¿": "que", "como", "cuando" are everyday words.)
-_NOT_CLEAR = _words(
-    "not no nope nah n cant can't cannot couldnt couldn't wont won't dont don't didnt didn't doesnt doesn't isnt "
-    "isn't aint never neither nor nunca tampoco ni nadie nada but pero aunque sino unless except however tho "
+# Those that leave an answer open (LEAVES_OPEN) may also follow a NO or an answer given in words.
+LEAVES_OPEN = _words(
+    "but pero aunque sino unless except however tho "
     "though although if si maybe idk dunno perhaps probably prob might guess think unsure possibly depends "
     "depende kinda sorta quizas quiza talvez tal creo supongo wait espera hold actually meant mean quise "
     "wrong equivocado equivocada equivoque jk kidding joking broma wish what whats who whos why where which how "
     "huh quien quienes cual cuales donde back")  # "i can get back to you": later, not YES
+_NOT_CLEAR = LEAVES_OPEN | _words(
+    "not no nope nah n cant can't cannot couldnt couldn't wont won't dont don't didnt didn't doesnt doesn't isnt "
+    "isn't aint never neither nor nunca tampoco ni nadie nada")
 # Every word a NO may carry besides its NO: apologies and thanks, time, being busy, what could not be done.
 _NO_WORDS = _NO_FIRST | _NO_ALSO | _words(
     "cant can't cannot unable able wont won't be to am are not i im i'm me my it this that these the a an "
@@ -851,6 +854,15 @@ _NO_WORDS = _NO_FIRST | _NO_ALSO | _words(
     "unfortunately honestly tbh lamentablemente desafortunadamente verdad neta asking preguntar preguntarme "
     "tho had chance got gotten")
 _CANT = _words("cant can't cannot unable")
+
+
+def only_a_reason(words: list[str], *, set_apart: bool) -> bool:
+    """Whether ``words``, after an answer given in words, only give its reason (outside9): set apart by a comma or a
+    full stop, any words that neither leave the answer open (LEAVES_OPEN: "but", "maybe", a question word) nor hold a
+    number ("i can't this week, super busy", "no puedo esta semana, no tengo tiempo"); not set apart, only the words a
+    NO carries ("cant this week super busy")."""
+    return bool(words) and not any(w in LEAVES_OPEN or any(ch.isdigit() for ch in w) for w in words) and (
+        set_apart or all(w in _NO_WORDS for w in words))
 
 
 def _opens_with(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> int:
