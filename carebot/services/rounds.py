@@ -27,10 +27,11 @@ from carebot.domain.vocabulary import (
 )
 from carebot.flows import goaround
 from carebot.flows.base import RoundStarted
+from carebot.flows.coord import describe_when
 from carebot.outbox.write import PUSH, daytime
 from carebot.services.effects import Act, Outcome, handles
-from carebot.services.people import language_of, tell_text
-from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, Pairing
+from carebot.services.people import display_name, language_of, tell_text
+from carebot.store.models import Answer, CoordAction, Group, Member, Membership, OutboxMessage, Pairing
 from carebot.store.queries import coordinators_of, existing
 from carebot.store.transparency import record
 
@@ -42,6 +43,9 @@ RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
 # after this Monday's menu; one that ran out overnight is told this morning), the menu would ask the same
 # again, so it is held back for that member (one text). Lapses this near the round are looked at.
 RECENTLY_LAPSED = timedelta(days=1)
+# Two coordinators sending ROUND (or the same ANNOUNCE) in the same minute: members get it once, and
+# the second hears when it went out and by whom (outside9). Twelve hours: a day's ROUND is not sent twice.
+SENT_ONCE_WITHIN = timedelta(hours=12)
 
 
 def next_round(group: Group, after: datetime) -> datetime:
@@ -122,6 +126,25 @@ def ask_round(
     return goes_at
 
 
+def recently_sent(session: Session, group: Group, action: str, now: datetime,
+                  digest: str | None = None) -> CoordAction | None:
+    """The coordinators' last ``action`` (with ``digest``, if given) in the group within SENT_ONCE_WITHIN."""
+    query = select(CoordAction).where(CoordAction.group_id == group.id, CoordAction.action == action,
+                                      CoordAction.at > now - SENT_ONCE_WITHIN)
+    if digest is not None:
+        query = query.where(CoordAction.digest == digest)
+    return session.scalars(query.order_by(CoordAction.at.desc()).limit(1)).first()
+
+
+def sent_already(key: str, session: Session, group: Group, coordinator: Member, sent: CoordAction) -> str:
+    """One line to the coordinator: it went out at that time, by whom, and was not sent again."""
+    language = language_of(coordinator)
+    sender = session.get(Member, sent.actor_id) if sent.actor_id is not None else None
+    who = display_name(sender, language) if sender is not None else render("log.former", language)
+    return render(key, language, keyword=group.keyword, actor=who, hours=int(SENT_ONCE_WITHIN.total_seconds() // 3600),
+                  when=describe_when(sent.at.astimezone(ZoneInfo(group.timezone)), language))
+
+
 def _same_day(one: datetime, other: datetime, tz: ZoneInfo) -> bool:
     return one.astimezone(tz).date() == other.astimezone(tz).date()
 
@@ -171,6 +194,9 @@ def round_now(act: Act, effect: RoundStarted) -> Outcome:
     group = existing(act.session, Group, effect.group_id)
     if group is None:
         return Outcome()
+    sent = recently_sent(act.session, group, "round", act.now)
+    if sent is not None:
+        return Outcome([sent_already("round.recent", act.session, group, act.member, sent)])
     goes_at = ask_round(act.session, group, act.now, skip_recent=False)
     record(act.session, group.id, act.member.id, "round", act.now)
     # At night the texts wait for each member's morning: the coordinator is told so, not "sent".
