@@ -49,6 +49,7 @@ KEPT_IN = {
     "coord.second.lapsed.coord": "outside9_coord_approval_lapses.txt",
     "coord.second.lapsed.uncoord": "outside9_coord_approval_lapses.txt",
     "round.recent": "outside9_coord_round_announce_twice.txt",
+    "round.recent.some": "outside9_coord_round_announce_twice.txt",
     "announce.recent": "outside9_coord_round_announce_twice.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
