@@ -306,6 +306,7 @@ LONG = {
     "contact": "+15155550101",
     "cadence": "14 days",
     "n": 14,
+    "days": 14, "hours": 12,  # how long an approval waits, how long a ROUND is not sent twice
     "names": ", ".join(["N" * MAX_MEMBER_NAME] * 3),
     "count": 25000,
     "budget": 500000,  # 20 texts a day for each of 25,000 members (carebot.outbox.budget)

@@ -45,6 +45,12 @@ KEPT_IN = {
     "round.morning": "round_at_night.txt",
     "round.partly": "round_at_night.txt",
     "join.lapsed.any": "join_lapses_after_a_week.txt",
+    "coord.second.lapsed.remove": "outside9_coord_approval_lapses.txt",
+    "coord.second.lapsed.coord": "outside9_coord_approval_lapses.txt",
+    "coord.second.lapsed.uncoord": "outside9_coord_approval_lapses.txt",
+    "round.recent": "outside9_coord_round_announce_twice.txt",
+    "round.recent.some": "outside9_coord_round_announce_twice.txt",
+    "announce.recent": "outside9_coord_round_announce_twice.txt",
 }
 # Templates whose time words are no promise of carebot's (a date shown, a pattern, a word like "again").
 NOT_A_PROMISE = {

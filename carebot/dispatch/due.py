@@ -13,12 +13,23 @@ from sqlalchemy.orm import Session
 
 from carebot.domain.vocabulary import OutboxStatus, PairingStatus
 from carebot.flows import router
-from carebot.services import answers, checkins, gatherings, planner, questions, rounds
+from carebot.services import answers, checkins, coordination, gatherings, planner, questions, rounds
 from carebot.services.handlers import Act, apply
 from carebot.store import retention
 from carebot.store.db import Database
 from carebot.store.facts import Facts
-from carebot.store.models import Answer, Conversation, DueJob, Gathering, Group, Member, OutboxMessage, Pairing, QueuedQuestion
+from carebot.store.models import (
+    Answer,
+    Conversation,
+    DueJob,
+    Gathering,
+    Group,
+    Member,
+    OutboxMessage,
+    Pairing,
+    PendingAction,
+    QueuedQuestion,
+)
 
 
 def run_due(db: Database, now: datetime, *, default_timezone: str, retention_days: int) -> int:
@@ -66,6 +77,7 @@ PIECES: dict[str, Callable[[Session, datetime, str], int]] = {
     "checkins": lambda session, now, _: checkins.send_due_checkins(session, now),
     "followups": lambda session, now, _: checkins.ask_due_followups(session, now),
     "plans": lambda session, now, _: planner.plan_due_groups(session, now),
+    "approvals": coordination.expire_approvals,
 }
 CHAIN = list(PIECES)
 CARE_WORK = {*CHAIN, "reminders"}
@@ -89,6 +101,8 @@ def _due_now(session: Session, now: datetime) -> set[str]:
         "followups": exists().where(active, Pairing.followup_at <= now),  # checkins.ask_due_followups
         "plans": exists().where(Group.pairing_due_at <= now),  # planner.plan_due_groups
         "reminders": exists().where(Gathering.remind_at <= now),  # gatherings.send_due_reminders
+        # coordination.expire_approvals: a second coordinator's YES nobody gave in time
+        "approvals": exists().where(PendingAction.status == "pending", PendingAction.expires_at <= now),
         # retention.drop_farewells: a delivered (or given up) last word to a forgotten member
         "farewells": exists().where(OutboxMessage.member_id.is_(None), OutboxMessage.status.in_(retention.FINISHED_OUTBOX)),
         # retention.run_if_due: the daily purge, due when its time has come or it never ran
@@ -128,6 +142,7 @@ def next_due(db: Database) -> datetime | None:
         _earliest(Group.pairing_due_at),
         _earliest(Pairing.next_checkin_at, Pairing.status == PairingStatus.ACTIVE),
         _earliest(Pairing.followup_at, Pairing.status == PairingStatus.ACTIVE),
+        _earliest(PendingAction.expires_at, PendingAction.status == "pending"),
         questions.next_expiry(),
         *gatherings.next_due(),
     ]

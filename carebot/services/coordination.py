@@ -21,13 +21,15 @@ from carebot.domain.vocabulary import OPEN_PAIRINGS, REQUESTS, UNAVAILABLE, Memb
 from carebot.flows.base import ActionConfirmed, ApprovalGiven, InviteRequested, PairRequested, UnpairRequested, Waiting
 from carebot.flows.coord import describe_when
 from carebot.flows.join import CONSENT_WAIT
+from carebot.flows.words import fold
 from carebot.services import network, questions
 from carebot.services.effects import Act, Outcome, handles
 from carebot.services.gatherings import gather, group_tz
 from carebot.services.pairings import end_pairing, remove_from_group, request_still_open, tell_requester
 from carebot.services.people import display_name, language_of, tell, tell_text
 from carebot.services.planner import offer
-from carebot.store import removals
+from carebot.services.rounds import recently_sent, sent_already
+from carebot.store import crypto, removals
 from carebot.store.conversations import busy
 from carebot.store.lookups import care_map_of
 from carebot.store.models import CoordAction, Group, Member, Membership, NotWith, Pairing, PendingAction
@@ -232,11 +234,31 @@ def confirmed(act: Act, effect: ActionConfirmed) -> Outcome:
     action = data["action"]
     if action in NEEDS_SECOND and group.two_coordinators:
         return _ask_second(session, actor, group, action, int(data["target_id"]), now)
-    return Outcome(execute(session, actor, group, data, now))
+    texts = execute(session, actor, group, data, now)
+    if action in NEEDS_SECOND:
+        close_moot(session, group.id, now, answering=actor)
+    return Outcome(texts)
+
+
+def _open_requests(session: Session, group_id: int, now: datetime, action: str | None = None,
+                   target_id: int | None = None) -> list[PendingAction]:
+    """The group's approvals still waiting for a second YES (of ``action`` about ``target_id``, if given)."""
+    query = select(PendingAction).where(PendingAction.group_id == group_id, PendingAction.status == "pending",
+                                        PendingAction.expires_at > now)
+    if action is not None:
+        query = query.where(PendingAction.action == action, PendingAction.target_id == target_id)
+    return list(session.scalars(query.order_by(PendingAction.id)))
 
 
 def _ask_second(session: Session, actor: Member, group: Group, action: str, target_id: int, now: datetime) -> Outcome:
     language = language_of(actor)
+    asked = _open_requests(session, group.id, now, action, target_id)
+    if any(pending.actor_id == actor.id for pending in asked):
+        return Outcome([render("coord.second.waiting", language, keyword=group.keyword)])  # asked once is enough
+    if asked:
+        # Another coordinator asked for the very same: this YES is their second one (outside9: two
+        # coordinators each asking to remove Sam made two requests, and the stale one kept coming back).
+        return _agree(session, actor, asked[0], now)
     others = [m for m in coordinators_of(session, group.id) if m.id != actor.id]
     if not others:
         return Outcome([render("coord.second.none", language, keyword=group.keyword)])
@@ -264,14 +286,69 @@ def approval(act: Act, effect: ApprovalGiven) -> Outcome:
         return Outcome([render("coord.second.gone", language)])
     group = existing(session, Group, pending.group_id)
     actor = existing(session, Member, pending.actor_id)
+    if moot(session, pending):
+        close_moot(session, pending.group_id, now, answering=approver)
+        return Outcome([render("coord.second.gone", language)])
     if not effect.agreed:
         pending.status = "declined"
         tell(session, actor, "coord.second.no", now, group.id, name=display_name(approver, language_of(actor)))
         return Outcome([render("coord.cancelled", language)])
+    return _agree(session, approver, pending, now)
+
+
+def _agree(session: Session, approver: Member, pending: PendingAction, now: datetime) -> Outcome:
+    """A second coordinator's YES: the action is done, and whoever asked for it hears so."""
+    group = existing(session, Group, pending.group_id)
+    actor = existing(session, Member, pending.actor_id)
     pending.status = "done"
     texts = execute(session, actor, group, {"action": pending.action, "target_id": pending.target_id}, now)
     tell_text(session, actor, texts[0], now, group.id)
+    close_moot(session, group.id, now, answering=approver)
     return Outcome(texts)
+
+
+def moot(session: Session, pending: PendingAction) -> bool:
+    """Whether what an approval asks for is already so, or can no longer be (the member is gone)."""
+    membership = session.scalars(select(Membership).where(
+        Membership.member_id == pending.target_id, Membership.group_id == pending.group_id,
+        Membership.status == MembershipStatus.ACTIVE)).first()
+    if membership is None:
+        return True
+    if pending.action == "remove":
+        return False
+    return (pending.action == "coord") == (membership.role == Role.COORDINATOR)
+
+
+def close_moot(session: Session, group_id: int, now: datetime, *, answering: Member) -> None:
+    """Approvals an action just made moot are closed, and their questions asked of nobody again
+    (outside9: a REMOVE asked by two coordinators left one request that came back after Sam was gone).
+    ``answering`` is the coordinator whose text this is: their next question comes when it is handled."""
+    closed = [pending for pending in _open_requests(session, group_id, now) if moot(session, pending)]
+    for pending in closed:
+        pending.status = "moot"
+        for coordinator in coordinators_of(session, group_id):
+            if questions.withdraw(session, coordinator, "pending_id", pending.id) and coordinator.id != answering.id:
+                questions.ask_next(session, coordinator, now)
+
+
+def expire_approvals(session: Session, now: datetime, default_tz: str = "UTC") -> int:
+    """Approvals nobody answered in APPROVAL_WAIT lapse: the coordinator who asked hears so, by day,
+    and LOG shows it (outside9: they lapsed silently). Returns how many lapsed."""
+    lapsed = session.scalars(select(PendingAction).where(
+        PendingAction.status == "pending", PendingAction.expires_at <= now)).all()
+    for pending in lapsed:
+        pending.status = "expired"
+        group = session.get(Group, pending.group_id)
+        actor = session.get(Member, pending.actor_id) if pending.actor_id is not None else None
+        if group is None or moot(session, pending):
+            continue  # done some other way meanwhile: nothing to tell
+        target = session.get(Member, pending.target_id)
+        if actor is not None:
+            language = language_of(actor)
+            tell(session, actor, f"coord.second.lapsed.{pending.action}", now, group.id, keyword=group.keyword,
+                 name=display_name(target, language), days=APPROVAL_WAIT.days)
+        record(session, group.id, pending.actor_id, f"lapsed.{pending.action}", now, pending.target_id)
+    return len(lapsed)
 
 
 def execute(session: Session, actor: Member, group: Group, data: dict, now: datetime) -> list[str]:
@@ -314,6 +391,12 @@ def execute(session: Session, actor: Member, group: Group, data: dict, now: date
 
 
 def _announce(session: Session, actor: Member, group: Group, text: str, now: datetime) -> str:
+    # The same words sent again within hours (two coordinators at once) are not sent twice; the
+    # log keeps a keyed hash of them, never the words.
+    digest = crypto.active().lookup_hash(" ".join(fold(text).split()))
+    sent = recently_sent(session, group, "announce", now, digest)
+    if sent is not None:
+        return sent_already("announce.recent", session, group, actor, sent)
     count = 0
     for member in active_members_of(session, group.id):
         if member.id == actor.id:
@@ -321,5 +404,5 @@ def _announce(session: Session, actor: Member, group: Group, text: str, now: dat
         tell(session, member, "announce.member", now, group.id, keyword=group.keyword,
                   actor=display_name(actor, language_of(member)), text=text)
         count += 1
-    record(session, group.id, actor.id, "announce", now)
+    record(session, group.id, actor.id, "announce", now, digest=digest)
     return render("coord.done.announce", language_of(actor), count=count, keyword=group.keyword)

@@ -212,8 +212,11 @@ def still_open(session: Session, question: QueuedQuestion | Conversation, now: d
                                                         Rsvp.member_id == question.member_id)) if gathering else 1
         return gathering is not None and gathering.starts_at > now and answered is None
     if question.flow == "approval":
+        from carebot.services.coordination import moot
+
         pending = session.get(PendingAction, int(data.get("pending_id", 0)))
-        return pending is not None and pending.status == "pending" and pending.expires_at > now
+        return pending is not None and pending.status == "pending" and pending.expires_at > now and not moot(
+            session, pending)
     if question.flow == "join":
         membership = session.scalars(select(Membership).where(
             Membership.member_id == question.member_id,

@@ -27,10 +27,11 @@ from carebot.domain.vocabulary import (
 )
 from carebot.flows import goaround
 from carebot.flows.base import RoundStarted
+from carebot.flows.coord import describe_when
 from carebot.outbox.write import PUSH, daytime
 from carebot.services.effects import Act, Outcome, handles
-from carebot.services.people import language_of, tell_text
-from carebot.store.models import Answer, Group, Member, Membership, OutboxMessage, Pairing
+from carebot.services.people import display_name, language_of, tell_text
+from carebot.store.models import Answer, CoordAction, Group, Member, Membership, OutboxMessage, Pairing
 from carebot.store.queries import coordinators_of, existing
 from carebot.store.transparency import record
 
@@ -42,6 +43,9 @@ RECENTLY_ANSWERED = timedelta(days=6)  # not asked again in the next round
 # after this Monday's menu; one that ran out overnight is told this morning), the menu would ask the same
 # again, so it is held back for that member (one text). Lapses this near the round are looked at.
 RECENTLY_LAPSED = timedelta(days=1)
+# Two coordinators sending ROUND (or the same ANNOUNCE) in the same minute: members get it once, and
+# the second hears when it went out and by whom (outside9). Twelve hours: a day's ROUND is not sent twice.
+SENT_ONCE_WITHIN = timedelta(hours=12)
 
 
 def next_round(group: Group, after: datetime) -> datetime:
@@ -58,14 +62,16 @@ def start_round(
 
 
 def ask_round(
-    session: Session, group: Group, now: datetime, *, default_tz: str = "UTC", skip_recent: bool = True
+    session: Session, group: Group, now: datetime, *, default_tz: str = "UTC", skip_recent: bool = True,
+    asked_before: datetime | None = None,
 ) -> list[datetime]:
     """Ask every consented member the go-around in one short text; returns when each text may go
     (``now``, or the morning of a member for whom it is night).
 
     On the schedule, members who answered in the last few days are not nagged, nor those whose answer's
     lapse is told the same day as the menu (its text asks the same, RECENTLY_LAPSED); a coordinator's ROUND
-    asks everyone. Written in bulk, because a federation's round reaches tens of thousands of members.
+    asks everyone (``asked_before``: everyone not asked since then). Written in bulk, because a federation's
+    round reaches tens of thousands of members.
     """
     answered: set[int] = set()
     lapses: dict[int, list[datetime]] = {}
@@ -80,12 +86,14 @@ def ask_round(
                     Answer.ended_at.is_(None) & (Answer.until > now)))):
             if until is not None:
                 lapses.setdefault(member_id, []).append(until)
-    rows = session.execute(
-        select(Member.id, Member.language, Member.channel, Member.phone, Member.signal_uuid,
-               Member.timezone, Member.day_starts, Member.day_ends, Membership.id)
-        .join(Membership, Membership.member_id == Member.id)
-        .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE, Member.opted_out.is_(False))
-    ).all()
+    query = (select(Member.id, Member.language, Member.channel, Member.phone, Member.signal_uuid,
+                    Member.timezone, Member.day_starts, Member.day_ends, Membership.id)
+             .join(Membership, Membership.member_id == Member.id)
+             .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE,
+                    Member.opted_out.is_(False)))
+    if asked_before is not None:
+        query = query.where(or_(Membership.last_asked_at.is_(None), Membership.last_asked_at < asked_before))
+    rows = session.execute(query).all()
     prompts: dict[str, str] = {}
     mornings: dict[tuple, datetime] = {}
     hours: dict[tuple, tuple[ZoneInfo, int, int]] = {}
@@ -120,6 +128,26 @@ def ask_round(
                         .values(last_asked_at=now))
     log.info("round for group %s: %d members asked", group.id, len(outbox))
     return goes_at
+
+
+def recently_sent(session: Session, group: Group, action: str, now: datetime,
+                  digest: str | None = None) -> CoordAction | None:
+    """The coordinators' last ``action`` (with ``digest``, if given) in the group within SENT_ONCE_WITHIN."""
+    query = select(CoordAction).where(CoordAction.group_id == group.id, CoordAction.action == action,
+                                      CoordAction.at > now - SENT_ONCE_WITHIN)
+    if digest is not None:
+        query = query.where(CoordAction.digest == digest)
+    return session.scalars(query.order_by(CoordAction.at.desc()).limit(1)).first()
+
+
+def sent_already(key: str, session: Session, group: Group, coordinator: Member, sent: CoordAction,
+                 **params: int) -> str:
+    """One line to the coordinator: it went out at that time, by whom, and was not sent again."""
+    language = language_of(coordinator)
+    sender = session.get(Member, sent.actor_id) if sent.actor_id is not None else None
+    who = display_name(sender, language) if sender is not None else render("log.former", language)
+    return render(key, language, keyword=group.keyword, actor=who, hours=int(SENT_ONCE_WITHIN.total_seconds() // 3600),
+                  when=describe_when(sent.at.astimezone(ZoneInfo(group.timezone)), language), **params)
 
 
 def _same_day(one: datetime, other: datetime, tz: ZoneInfo) -> bool:
@@ -171,8 +199,14 @@ def round_now(act: Act, effect: RoundStarted) -> Outcome:
     group = existing(act.session, Group, effect.group_id)
     if group is None:
         return Outcome()
-    goes_at = ask_round(act.session, group, act.now, skip_recent=False)
+    # Within hours of another ROUND, only those it did not ask are asked (joined or back since).
+    sent = recently_sent(act.session, group, "round", act.now)
+    goes_at = ask_round(act.session, group, act.now, skip_recent=False, asked_before=sent.at if sent else None)
+    if sent is not None and not goes_at:
+        return Outcome([sent_already("round.recent", act.session, group, act.member, sent)])
     record(act.session, group.id, act.member.id, "round", act.now)
+    if sent is not None:
+        return Outcome([sent_already("round.recent.some", act.session, group, act.member, sent, count=len(goes_at))])
     # At night the texts wait for each member's morning: the coordinator is told so, not "sent".
     later = sum(1 for at in goes_at if at > act.now)
     key = "round.started" if not later else "round.morning" if later == len(goes_at) else "round.partly"

@@ -92,6 +92,9 @@ def _roster_text(session: Session, group: Group, language: str) -> str:
 
 # The entries that name the members of a pairing: who asked for care and who offered it.
 PAIRING_ACTIONS = frozenset({"pair", "unpair", "network"})
+# And a request about a member that lapsed, never done (no second coordinator's YES): named, like a
+# pairing, only to that member and the coordinators.
+NAMED_TO_THOSE_CONCERNED = PAIRING_ACTIONS | {"lapsed.remove", "lapsed.coord", "lapsed.uncoord"}
 
 
 def _log_text(session: Session, group: Group, viewer: Member, language: str) -> str:
@@ -110,7 +113,7 @@ def _log_text(session: Session, group: Group, viewer: Member, language: str) -> 
         return display_name(member, language) if member else former
 
     def key(action: CoordAction) -> str:
-        named = (sees_all or action.action not in PAIRING_ACTIONS
+        named = (sees_all or action.action not in NAMED_TO_THOSE_CONCERNED
                  or viewer.id in (action.target_id, action.other_id))
         return f"log.{action.action}" if named else f"log.{action.action}.unnamed"
 

@@ -13,8 +13,8 @@ log = logging.getLogger(__name__)
 
 
 def record(session: Session, group_id: int, actor_id: int | None, action: str, now: datetime,
-           target_id: int | None = None, other_id: int | None = None) -> None:
-    """Write one coordinator action to the group's log."""
+           target_id: int | None = None, other_id: int | None = None, *, digest: str | None = None) -> None:
+    """Write one coordinator action to the group's log (``digest``: a keyed hash of what it said)."""
     session.add(CoordAction(group_id=group_id, actor_id=actor_id, action=action,
-                            target_id=target_id, other_id=other_id, at=now))
+                            target_id=target_id, other_id=other_id, at=now, digest=digest))
     log.info("coordinator %s did %s in group %s", actor_id, action, group_id)

@@ -40,6 +40,9 @@ class CoordAction(Base):
     target_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     other_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     at: Mapped[datetime]
+    # An announcement's keyed hash (carebot.store.crypto.lookup_hash), so the same words are not sent
+    # twice within hours; never the words themselves.
+    digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class PendingAction(Base):
@@ -52,7 +55,7 @@ class PendingAction(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | expired
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | declined | moot | expired
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
 
