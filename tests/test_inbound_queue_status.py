@@ -213,9 +213,9 @@ def _stop_lines(caplog) -> list[str]:
 
 
 @pytest.mark.parametrize("role, ending", [
-    (ALL, "2 texts waiting are kept and handled at the next start"),
-    (WORKER, "2 texts waiting are kept and handled by another worker or at the next start"),
-    (WEB, "2 texts waiting are kept for the workers"),
+    (ALL, "2 texts received are kept and handled at the next start; none is due to go out"),
+    (WORKER, "2 texts received are kept and handled by another worker or at the next start; none is due to go out"),
+    (WEB, "2 texts received are kept for the workers; none is due to go out"),
 ])
 def test_the_stop_line_counts_the_texts_left_waiting(db, caplog, role, ending):
     store(db, "join dmma", "SM50")
@@ -232,8 +232,20 @@ def test_the_stop_line_with_no_text_waiting_and_with_one(db, caplog):
         asyncio.run(say_stopped(db, ALL))
         store(db, "join dmma", "SM52")
         asyncio.run(say_stopped(db, ALL))
-    assert _stop_lines(caplog) == ["carebot stopped; no text is waiting",
-                                   "carebot stopped; 1 text waiting is kept and handled at the next start"]
+    assert _stop_lines(caplog) == [
+        "carebot stopped; no text received is waiting to be handled; none is due to go out",
+        "carebot stopped; 1 text received is kept and handled at the next start; none is due to go out"]
+
+
+def test_the_stop_line_counts_the_replies_still_to_go_out_too(db, caplog):
+    """An outside tester read "no text is waiting" as nothing owed while 19 replies were still to go: the line
+    says both, the texts received and those due to go out."""
+    store(db, "status", "SM53", sender=ANA)
+    Dispatcher(db, retention_days=30).process_pending()  # handled: its reply waits in the outbox, no sender runs
+    with caplog.at_level(logging.INFO, logger="carebot.runtime.serve"):
+        asyncio.run(say_stopped(db, ALL))
+    assert _stop_lines(caplog) == ["carebot stopped; no text received is waiting to be handled; 1 text due to go "
+                                   "out is kept and sent when carebot runs again"]
 
 
 def test_the_stop_line_when_the_database_does_not_answer_says_so_without_a_count(caplog):
@@ -292,5 +304,5 @@ def test_serve_says_as_it_stops_how_many_texts_wait_for_the_next_start(tmp_path,
     LOG_WATCH.output("carebot serve", said)
     assert server.returncode == -stop, said
     last = said.strip().splitlines()[-1]
-    assert "carebot stopped; 2 texts waiting are kept and handled at the next start" in last, said
+    assert "carebot stopped; 2 texts received are kept and handled at the next start" in last, said
     assert "Traceback" not in said, said

@@ -37,6 +37,7 @@ from carebot.domain import clock, metrics
 from carebot.domain.config import ConfigError, ServeSettings, load_serve_settings
 from carebot.domain.logsafe import where
 from carebot.domain.wakeups import woken
+from carebot.outbox.backlog import backlog
 from carebot.outbox.pause import load_pause, save_pause
 from carebot.outbox.recovery import recover_sending
 from carebot.outbox.safety_numbers import load_told, save_told
@@ -226,28 +227,32 @@ LEFT_FOR = {ALL: "and handled at the next start", WORKER: "and handled by anothe
 
 
 async def say_stopped(db: Database, role: str) -> None:
-    """The one INFO line as serve stops: how many texts wait, and that they are kept (a count, nothing of them).
+    """The one INFO line as serve stops: how many texts received wait to be handled, and how many texts due
+    wait to go out, and that both are kept (counts, nothing of them).
 
-    Counted on a thread of its own, not the database worker, which may still be finishing a
-    batch held up by a lock. When the database does not answer, the line says so, with no count.
+    Both, because an outside tester read "no text is waiting" as nothing owed while 19 replies were still
+    to go. Counted on a thread of its own, not the database worker, which may still be finishing a batch
+    held up by a lock. When the database does not answer, the line says so, with no count.
     """
     fate = LEFT_FOR[role]
     try:
-        count = await asyncio.to_thread(_count_waiting, db)
+        received, due = await asyncio.to_thread(_count_waiting, db)
     except Exception as error:  # stopping goes on: the texts stored are in the database, whatever this says
         log.info("carebot stopped; the texts waiting could not be counted (the database does not answer: %s); "
                  "those stored are kept %s", type(error).__name__, fate)
         return
-    if not count:
-        log.info("carebot stopped; no text is waiting")
-    else:
-        log.info("carebot stopped; %d %s kept %s", count, "text waiting is" if count == 1 else "texts waiting are",
-                 fate)
+    said = (f"{received} {'text received is' if received == 1 else 'texts received are'} kept {fate}" if received
+            else "no text received is waiting to be handled")
+    going = (f"{due} {'text' if due == 1 else 'texts'} due to go out {'is' if due == 1 else 'are'} kept and sent "
+             "when carebot runs again" if due else "none is due to go out")
+    log.info("carebot stopped; %s; %s", said, going)
 
 
-def _count_waiting(db: Database) -> int:
+def _count_waiting(db: Database) -> tuple[int, int]:
+    """(texts received not yet handled, texts due to go out: waiting for the sender or on their way)."""
     with db.transaction() as session:
-        return waiting(session)
+        out = backlog(session, clock.now())
+        return waiting(session), out["pending"] + out["sending"]
 
 
 @dataclass

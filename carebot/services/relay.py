@@ -106,12 +106,23 @@ def from_coordinator(act: Act, effect: RelayedFromCoordinator) -> Outcome:
 
 def _deliver(session: Session, recipient: Member, text: str, now: datetime, group_id: int,
              window: dict[str, Any]) -> OutboxMessage | None:
-    """Send ``text`` to ``recipient`` by day; they can then answer plainly for a while (``window`` says to
-    whom), if no question is open (a late "did you connect?", questions.LATE, gives way)."""
+    """Send ``text`` to ``recipient`` by day; they can then answer plainly for a while (``window`` says to whom).
+
+    A message that goes now is the member's latest text, and a YES answers the question in the member's
+    latest text: so the window takes the asked place, and a question asked before it (an offer, a
+    check-in) is set aside and asked again once the window has ended (questions.replace). An outside
+    tester's "yes" to the person who had just written accepted an older offer and gave out its
+    requester's number. A message held for the morning opens a window only if no question is open (a
+    late "did you connect?", questions.LATE, gives way): until it arrives, the question is the latest.
+    """
     row = push(session, recipient, text, now, group_id)
-    if row is not None and _no_question_open(session, recipient.id, now):
-        set_waiting(session, recipient.id, Waiting("relay", "open", {**window, "_rank": questions.LOW},
-                                                   row.not_before + REPLY_WINDOW), now)
+    if row is None:
+        return None
+    waiting = Waiting("relay", "open", {**window, "_rank": questions.LOW}, row.not_before + REPLY_WINDOW)
+    if row.not_before <= now:
+        questions.replace(session, recipient.id, waiting, now)
+    elif _no_question_open(session, recipient.id, now):
+        set_waiting(session, recipient.id, waiting, now)
     return row
 
 
