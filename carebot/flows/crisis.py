@@ -512,11 +512,16 @@ def prefers_calls_reply(ctx: Context, text: Text) -> Transition | None:
     return Transition(replies=(Reply(render_for(ctx, "call.prefers")),))
 
 
+def _asks_call_plainly(words: list[str]) -> bool:
+    """CALL, or "call me", "can someone call me pls", "llamenme", "me pueden llamar": CALL even in a relay window."""
+    return is_one_of(words, CALL) or bool(_CALL_ME.match(" ".join(words)))
+
+
 def asks_call(words: list[str]) -> bool:
     """CALL, or CALL in words: "call me", "can someone call me pls", "llamenme", "me pueden llamar", "quiero una
     llamada", and after an assent: "si llamame", "yes call me"."""
     said = _without_assent(" ".join(words))
-    return is_one_of(words, CALL) or bool(_CALL_ME.match(said) or _A_CALL.match(said))
+    return _asks_call_plainly(words) or bool(_CALL_ME.match(said) or _A_CALL.match(said))
 
 
 def asks_call_after_yes(words: list[str]) -> bool:
@@ -530,8 +535,7 @@ def call(ctx: Context, text: Text) -> Transition | None:
     While a plain reply goes to the person who just wrote (a relay window), only CALL and "call me" as ever are
     CALL: "si llamame" or "quiero una llamada" there answer that person ("want me to call you?")."""
     in_reply = ctx.waiting is not None and ctx.waiting.flow == "relay"
-    as_ever = is_one_of(text.words, CALL) or bool(_CALL_ME.match(" ".join(text.words)))
-    if not (as_ever if in_reply else asks_call(text.words)):
+    if not (_asks_call_plainly(text.words) if in_reply else asks_call(text.words)):
         return None
     if not ctx.memberships:
         # Someone the coordinators removed is not told to JOIN (it cannot work for them).
